@@ -1,0 +1,44 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Sandyq",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "sandyq", targets: ["sandyq"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CSodium",
+            pkgConfig: "libsodium",
+            providers: [.apt(["libsodium-dev"])]
+        ),
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        .target(name: "SandyqCrypto", dependencies: ["CSodium"]),
+        .target(name: "SandyqCore", dependencies: ["SandyqCrypto"]),
+        .target(name: "SandyqStore", dependencies: ["SandyqCore", "CSQLite"]),
+        .target(name: "SandyqSync", dependencies: ["SandyqCore", "SandyqStore"]),
+        .target(name: "SandyqNode", dependencies: ["SandyqCore", "SandyqStore", "SandyqSync", "SandyqCrypto"]),
+        .executableTarget(
+            name: "sandyq",
+            dependencies: [
+                "SandyqNode",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "SandyqCryptoTests", dependencies: ["SandyqCrypto"]),
+        .testTarget(name: "SandyqCoreTests", dependencies: ["SandyqCore", "SandyqCrypto"]),
+        .testTarget(name: "SandyqStoreTests", dependencies: ["SandyqStore", "SandyqCore", "SandyqCrypto"]),
+        .testTarget(name: "SandyqSyncTests", dependencies: ["SandyqSync", "SandyqStore", "SandyqCore", "SandyqCrypto"]),
+        .testTarget(name: "SandyqNodeTests", dependencies: ["SandyqNode", "SandyqCore", "SandyqCrypto"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["SandyqCrypto"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

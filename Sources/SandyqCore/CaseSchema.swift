@@ -1,0 +1,99 @@
+/// The case model: which fields and collections exist and which values they take.
+/// Drawn from the seed documents and HURIDOCS' split of a record into events, acts,
+/// victims, perpetrators, sources and interventions.
+public enum CaseSchema {
+    public static let statuses = [
+        "under_investigation", "detained", "house_arrest", "restricted_freedom", "sentenced",
+        "psychiatric_confinement", "released", "acquitted", "exile", "missing", "deceased",
+    ]
+
+    public static let caseFields = ["ref", "title", "status", "statusDate", "city", "region", "summary", "notes", "archived", "mergedInto"]
+
+    public struct Collection: Sendable {
+        public let name: String
+        public let fields: [String]
+        /// Fields whose values come from a closed list.
+        public let choices: [String: [String]]
+        /// The field that names an element in listings.
+        public let label: String
+    }
+
+    public static let collections: [Collection] = [
+        Collection(name: "persons", fields: ["name", "aliases", "birthYear", "city", "affiliation"], choices: [:], label: "name"),
+        Collection(name: "charges", fields: ["code", "article", "part", "description", "stage"],
+                   choices: ["code": ["criminal", "administrative"],
+                             "stage": ["investigation", "trial", "convicted", "appeal", "dropped", "acquitted"]],
+                   label: "article"),
+        Collection(name: "events", fields: ["type", "date", "place", "description", "sources"],
+                   choices: ["type": ["arrest", "search", "interrogation", "hearing", "verdict", "appeal", "transfer", "torture", "release", "other"]],
+                   label: "type"),
+        Collection(name: "officials", fields: ["name", "agency", "position", "act"],
+                   choices: ["agency": ["police", "knb", "prosecutor", "court", "akimat", "penitentiary", "other"]],
+                   label: "name"),
+        Collection(name: "sources", fields: ["kind", "reference", "reliability", "note"],
+                   choices: ["kind": ["document", "url", "witness", "media"],
+                             "reliability": ["high", "medium", "low", "unverified"]],
+                   label: "reference"),
+        Collection(name: "aid", fields: ["kind", "description", "date", "provider"],
+                   choices: ["kind": ["legal", "humanitarian"]], label: "kind"),
+        // A tag's element id is the tag itself, so two people adding one tag add one element.
+        Collection(name: "tags", fields: [], choices: [:], label: ""),
+    ]
+
+    public static func collection(_ name: String) -> Collection? { collections.first { $0.name == name } }
+
+    /// Checks one value against the model; the message says what is allowed.
+    public static func validate(_ path: FieldPath, value: String) throws(CaseError) {
+        if path.collection.isEmpty {
+            guard caseFields.contains(path.field) else {
+                throw .invalidField("unknown case field '\(path.field)'; known: \(caseFields.joined(separator: ", "))")
+            }
+            if path.field == "status", !statuses.contains(value) {
+                throw .invalidField("unknown status '\(value)'; use one of: \(statuses.joined(separator: ", "))")
+            }
+            if path.field == "statusDate", !value.isEmpty, !isDate(value) {
+                throw .invalidField("statusDate '\(value)' is not a date (YYYY, YYYY-MM or YYYY-MM-DD)")
+            }
+            return
+        }
+        guard let c = collection(path.collection) else {
+            throw .invalidField("unknown collection '\(path.collection)'")
+        }
+        guard c.fields.contains(path.field) else {
+            throw .invalidField("unknown field '\(path.field)' in \(c.name); known: \(c.fields.joined(separator: ", "))")
+        }
+        if let allowed = c.choices[path.field], !allowed.contains(value) {
+            throw .invalidField("\(c.name).\(path.field) '\(value)' is not one of: \(allowed.joined(separator: ", "))")
+        }
+        if path.field == "date", !value.isEmpty, !isDate(value) {
+            throw .invalidField("\(c.name).date '\(value)' is not a date (YYYY, YYYY-MM or YYYY-MM-DD)")
+        }
+    }
+
+    /// YYYY, YYYY-MM or YYYY-MM-DD.
+    public static func isDate(_ s: String) -> Bool {
+        let parts = s.split(separator: "-", omittingEmptySubsequences: false)
+        guard (1...3).contains(parts.count), parts[0].count == 4, parts.allSatisfy({ $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }) else { return false }
+        if parts.count >= 2 { guard parts[1].count == 2, let m = Int(parts[1]), (1...12).contains(m) else { return false } }
+        if parts.count == 3 { guard parts[2].count == 2, let d = Int(parts[2]), (1...31).contains(d) else { return false } }
+        return true
+    }
+}
+
+public enum CaseError: Error, Equatable, Sendable, CustomStringConvertible {
+    case invalidField(String)
+    case invalidDocument(String)
+    case unknownCase(String)
+    case ambiguousCase(String)
+    case readOnly(String)
+
+    public var description: String {
+        switch self {
+        case let .invalidField(m): m
+        case let .invalidDocument(m): "invalid case document: \(m)"
+        case let .unknownCase(m): "no case matches '\(m)'; `sandyq case list` shows the ids"
+        case let .ambiguousCase(m): "'\(m)' matches several cases; give more of the id"
+        case let .readOnly(m): m
+        }
+    }
+}

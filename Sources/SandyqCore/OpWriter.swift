@@ -1,0 +1,42 @@
+import SandyqCrypto
+
+/// Appends ops to one author's chain. Not thread-safe: one writer per node at a time.
+public final class OpWriter: @unchecked Sendable {
+    public let keys: SigningKeyPair
+    public let project: ProjectID
+    public private(set) var seq: UInt64
+    public private(set) var prev: OpID
+    public private(set) var clock: HybridClock
+    private var session: SealingSession?
+
+    /// `seq` and `prev` name the author's last op (0 and zero for a new chain).
+    public init(keys: SigningKeyPair, project: ProjectID, seq: UInt64, prev: OpID, clock: HybridClock) {
+        self.keys = keys
+        self.project = project
+        self.seq = seq
+        self.prev = prev
+        self.clock = clock
+    }
+
+    private func append(kind: Envelope.Kind, body: (_ header: [UInt8]) -> [UInt8]) -> Envelope {
+        let next = seq + 1
+        let header = Envelope.header(kind: kind, project: project, author: keys.publicKey, seq: next, prev: prev)
+        let env = Envelope.sign(kind: kind, project: project, seq: next, prev: prev, body: body(header), with: keys)
+        seq = next
+        prev = env.id
+        return env
+    }
+
+    public func membership(_ change: MembershipChange) -> Envelope {
+        append(kind: .membership) { _ in change.encoded() }
+    }
+
+    /// Seals `mutations` to `readers`, reusing the content key while the readers stay the same.
+    public func sealed(_ mutations: [Mutation], readers: [BoxPublicKey], wallMillis: UInt64) -> Envelope {
+        let sorted = Array(Set(readers)).sorted()
+        if session?.readers != sorted { session = SealingSession(readers: sorted) }
+        let payload = Payload(clock: clock.tick(wallMillis: wallMillis), mutations: mutations)
+        let s = session!
+        return append(kind: .sealed) { header in s.seal(payload.encoded(), header: header) }
+    }
+}

@@ -1,0 +1,186 @@
+import SandyqCrypto
+
+/// Where a register lives: a case field, or a field of one element of a case's collection.
+public struct FieldPath: Hashable, Sendable, Comparable, CustomStringConvertible {
+    /// Empty for case-level fields.
+    public let collection: String
+    /// Empty for case-level fields.
+    public let element: String
+    public let field: String
+
+    public init(collection: String = "", element: String = "", field: String) {
+        self.collection = collection
+        self.element = element
+        self.field = field
+    }
+
+    public static func < (a: FieldPath, b: FieldPath) -> Bool {
+        (a.collection, a.element, a.field) < (b.collection, b.element, b.field)
+    }
+
+    public var description: String {
+        collection.isEmpty ? field : "\(collection)/\(element)/\(field)"
+    }
+}
+
+/// One change inside an op. An op may carry many, all tagged with the op's id.
+public enum Mutation: Hashable, Sendable {
+    /// Multi-value register write; `supersedes` names the writes this one replaces.
+    case put(case: CaseID, path: FieldPath, value: String, supersedes: [OpID])
+    /// Observed-remove set add; the op id is the add's tag.
+    case add(case: CaseID, collection: String, element: String)
+    /// Removes the adds whose tags were observed; a concurrent add survives (add wins).
+    case remove(case: CaseID, collection: String, element: String, observed: [OpID])
+    /// The project's display name, sealed like case data.
+    case projectName(String)
+}
+
+/// The plaintext inside a sealed body. Layout: Protocol/ops.md.
+public struct Payload: Hashable, Sendable {
+    public static let version: UInt8 = 1
+    static let maxMutations = 100_000
+    static let maxRefs = 4096
+
+    public var clock: UInt64
+    public var mutations: [Mutation]
+
+    public init(clock: UInt64, mutations: [Mutation]) {
+        self.clock = clock
+        self.mutations = mutations
+    }
+
+    public func encoded() -> [UInt8] {
+        var w = ByteWriter(capacity: 64 + mutations.count * 48)
+        w.u8(Self.version)
+        w.u64(clock)
+        w.varint(UInt64(mutations.count))
+        for m in mutations {
+            switch m {
+            case let .put(c, path, value, supersedes):
+                w.u8(1); w.raw(c.bytes)
+                w.string(path.collection); w.string(path.element); w.string(path.field)
+                w.string(value)
+                w.varint(UInt64(supersedes.count)); for s in supersedes { w.raw(s.bytes) }
+            case let .add(c, coll, elem):
+                w.u8(2); w.raw(c.bytes); w.string(coll); w.string(elem)
+            case let .remove(c, coll, elem, observed):
+                w.u8(3); w.raw(c.bytes); w.string(coll); w.string(elem)
+                w.varint(UInt64(observed.count)); for s in observed { w.raw(s.bytes) }
+            case let .projectName(name):
+                w.u8(4); w.string(name)
+            }
+        }
+        return w.bytes
+    }
+
+    public init(decoding bytes: [UInt8]) throws(OpError) {
+        do {
+            var r = ByteReader(bytes)
+            let v = try r.u8()
+            guard v == Self.version else { throw OpError.unsupportedVersion(v) }
+            clock = try r.u64()
+            let n = try r.varint()
+            guard n <= UInt64(Self.maxMutations) else { throw OpError.malformed("too many mutations") }
+            var ms: [Mutation] = []
+            ms.reserveCapacity(Int(n))
+            func refs(_ r: inout ByteReader) throws -> [OpID] {
+                let k = try r.varint()
+                guard k <= UInt64(Self.maxRefs) else { throw OpError.malformed("too many references") }
+                return try (0..<Int(k)).map { _ in try OpID(bytes: try r.raw(OpID.length)) }
+            }
+            for _ in 0..<n {
+                switch try r.u8() {
+                case 1:
+                    let c = try CaseID(bytes: try r.raw(CaseID.length))
+                    let path = FieldPath(collection: try r.string(max: 256), element: try r.string(max: 256), field: try r.string(max: 256))
+                    let value = try r.string()
+                    ms.append(.put(case: c, path: path, value: value, supersedes: try refs(&r)))
+                case 2:
+                    let c = try CaseID(bytes: try r.raw(CaseID.length))
+                    ms.append(.add(case: c, collection: try r.string(max: 256), element: try r.string(max: 256)))
+                case 3:
+                    let c = try CaseID(bytes: try r.raw(CaseID.length))
+                    let coll = try r.string(max: 256), elem = try r.string(max: 256)
+                    ms.append(.remove(case: c, collection: coll, element: elem, observed: try refs(&r)))
+                case 4:
+                    ms.append(.projectName(try r.string(max: 1024)))
+                default:
+                    throw OpError.malformed("unknown mutation type")
+                }
+            }
+            try r.expectEnd()
+            mutations = ms
+        } catch let e as OpError {
+            throw e
+        } catch DecodeError.truncated {
+            throw OpError.truncated
+        } catch let DecodeError.malformed(why) {
+            throw OpError.malformed(why)
+        } catch {
+            throw OpError.malformed("\(error)")
+        }
+    }
+}
+
+/// The body of a membership op: public to every member, because every node enforces it.
+/// It holds keys and roles only: no names. Layout: Protocol/ops.md.
+public enum MembershipChange: Hashable, Sendable {
+    /// The project's first op: its founder, a coordinator. The project id is
+    /// BLAKE2b-128(founder signing key ‖ founder box key ‖ nonce), so no one else can claim to have founded it.
+    case genesis(founder: NodeID, nonce: [UInt8])
+    case add(member: NodeID, role: Role)
+    /// Ops the member signs with seq greater than `fromSeq` are quarantined.
+    case revoke(member: SigningPublicKey, fromSeq: UInt64)
+
+    public static let version: UInt8 = 1
+
+    public func encoded() -> [UInt8] {
+        var w = ByteWriter(capacity: 80)
+        w.u8(Self.version)
+        switch self {
+        case let .genesis(f, nonce):
+            w.u8(1); w.raw(f.signingKey.bytes); w.raw(f.boxKey.bytes); w.raw(nonce)
+        case let .add(m, role):
+            w.u8(2); w.raw(m.signingKey.bytes); w.raw(m.boxKey.bytes); w.u8(role.code)
+        case let .revoke(m, from):
+            w.u8(3); w.raw(m.bytes); w.u64(from)
+        }
+        return w.bytes
+    }
+
+    public init(decoding bytes: [UInt8]) throws(OpError) {
+        do {
+            var r = ByteReader(bytes)
+            let v = try r.u8()
+            guard v == Self.version else { throw OpError.unsupportedVersion(v) }
+            func node(_ r: inout ByteReader) throws -> NodeID {
+                NodeID(signingKey: try .init(bytes: try r.raw(32)), boxKey: try .init(bytes: try r.raw(32)))
+            }
+            switch try r.u8() {
+            case 1: self = .genesis(founder: try node(&r), nonce: try r.raw(16))
+            case 2:
+                let n = try node(&r)
+                guard let role = Role(code: try r.u8()) else { throw OpError.malformed("unknown role") }
+                self = .add(member: n, role: role)
+            case 3: self = .revoke(member: try .init(bytes: try r.raw(32)), fromSeq: try r.u64())
+            default: throw OpError.malformed("unknown membership change")
+            }
+            try r.expectEnd()
+        } catch let e as OpError {
+            throw e
+        } catch DecodeError.truncated {
+            throw OpError.truncated
+        } catch let DecodeError.malformed(why) {
+            throw OpError.malformed(why)
+        } catch {
+            throw OpError.malformed("\(error)")
+        }
+    }
+}
+
+extension ProjectID {
+    /// The id a genesis op with this founder and nonce creates.
+    public static func derive(founder: NodeID, nonce: [UInt8]) -> ProjectID {
+        ProjectID(unchecked: Hash.blake2b(founder.signingKey.bytes + founder.boxKey.bytes + nonce, length: ProjectID.length))
+    }
+}

@@ -1,0 +1,106 @@
+import SandyqCrypto
+
+/// Everything one reader can see of a project: a pure function of the set of ops it holds
+/// and its own keys. The same set in any order, with any duplicates, gives the same digest.
+public struct ProjectView: Sendable {
+    public let project: ProjectID
+    public private(set) var membership: Membership
+    public private(set) var cases: [CaseID: CaseState] = [:]
+    public private(set) var projectName = Register()
+    public private(set) var stats = Stats()
+    /// Ops kept but excluded: revoked authors after their revocation point.
+    public private(set) var quarantined: [OpID] = []
+    /// The greatest hybrid clock seen, so a new write sorts after everything read.
+    public private(set) var maxClock: UInt64 = 0
+
+    public struct Stats: Sendable, Equatable {
+        public var ops = 0
+        public var membershipOps = 0
+        public var readable = 0
+        public var unreadable = 0
+        public var awaitingAdmission = 0
+        public var quarantined = 0
+        public var refused = 0
+    }
+
+    /// Derives the view. `envelopes` must be signature-verified (the store only holds such).
+    public init(project: ProjectID, envelopes: [Envelope], reader: BoxKeyPair?) {
+        self.project = project
+        var unique: [OpID: Envelope] = [:]
+        for e in envelopes where e.project == project { unique[e.id] = e }
+        // Chain order per author, so the op that announces a session key is read first.
+        let ordered = unique.values.sorted { ($0.author, $0.seq, $0.id) < ($1.author, $1.seq, $1.id) }
+        var changes: [Membership.Change] = []
+        for e in ordered where e.kind == .membership {
+            if let c = try? MembershipChange(decoding: e.body) {
+                changes.append(.init(op: e.id, author: e.author, seq: e.seq, change: c))
+            }
+        }
+        membership = Membership.derive(project: project, changes: changes)
+        stats.ops = ordered.count
+        stats.membershipOps = changes.count
+
+        var sessions: [[UInt8]: SymmetricKey?] = [:]
+        for e in ordered where e.kind == .sealed {
+            switch membership.standing(author: e.author, seq: e.seq) {
+            case .notMember: stats.awaitingAdmission += 1; continue
+            case .revoked: stats.quarantined += 1; quarantined.append(e.id); continue
+            case .readOnlyRole: stats.refused += 1; continue
+            case .accepted: break
+            }
+            guard let reader, let body = try? SealedBody(decoding: e.body) else { stats.unreadable += 1; continue }
+            let sessionKey = e.author.bytes + body.sessionID
+            if body.sealedKeys != nil, sessions[sessionKey] == nil {
+                sessions[sessionKey] = body.openSessionKey(with: reader)
+            }
+            guard let key = sessions[sessionKey] ?? nil,
+                  let plain = try? body.open(with: key, header: e.header),
+                  let payload = try? Payload(decoding: plain) else {
+                stats.unreadable += 1
+                continue
+            }
+            stats.readable += 1
+            apply(payload, op: e.id, author: e.author)
+        }
+        quarantined.sort()
+    }
+
+    mutating func apply(_ payload: Payload, op: OpID, author: SigningPublicKey) {
+        maxClock = max(maxClock, payload.clock)
+        for m in payload.mutations {
+            let c: CaseID
+            switch m {
+            case let .put(id, _, _, _), let .add(id, _, _), let .remove(id, _, _, _): c = id
+            case let .projectName(name):
+                // Renames are rare: every write survives and the latest clock shows.
+                projectName.insert(Write(op: op, author: author, clock: payload.clock, value: name, supersedes: []))
+                continue
+            }
+            cases[c, default: CaseState(id: c)].apply(m, op: op, author: author, clock: payload.clock)
+        }
+    }
+
+    /// BLAKE2b-256 over the canonical form of every case and the project name.
+    public var digest: String {
+        var w = ByteWriter(capacity: 1 << 16)
+        w.raw(project.bytes)
+        for s in projectName.survivors { w.raw(s.op.bytes); w.string(s.value) }
+        for id in cases.keys.sorted() { cases[id]!.canonical(into: &w) }
+        return Hex.encode(Hash.blake2b(w.bytes))
+    }
+
+    /// Cases in a stable order: oldest first, then by id.
+    public var orderedCases: [CaseState] {
+        cases.values.sorted { ($0.firstClock, $0.id) < ($1.firstClock, $1.id) }
+    }
+
+    /// Finds a case by id prefix or by its `ref` field.
+    public func resolve(_ ref: String) throws(CaseError) -> CaseID {
+        let needle = ref.lowercased()
+        var hits = cases.keys.filter { $0.description.hasPrefix(needle) && needle.count >= 4 }
+        if hits.isEmpty { hits = cases.values.filter { $0.value("ref") == ref }.map(\.id) }
+        if hits.count == 1 { return hits[0] }
+        if hits.isEmpty { throw .unknownCase(ref) }
+        throw .ambiguousCase(ref)
+    }
+}

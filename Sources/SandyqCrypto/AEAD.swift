@@ -1,0 +1,74 @@
+internal import CSodium
+
+/// A 256-bit symmetric key for XChaCha20-Poly1305.
+public struct SymmetricKey: Sendable, Equatable {
+    public static let length = Int(crypto_aead_xchacha20poly1305_ietf_KEYBYTES)
+    public let secret: SecureBytes
+
+    public init() { secret = SecureBytes(randomCount: Self.length) }
+
+    public init(_ secret: SecureBytes) throws {
+        guard secret.count == Self.length else {
+            throw CryptoError.invalidLength(what: "symmetric key", expected: Self.length, got: secret.count)
+        }
+        self.secret = secret
+    }
+
+    /// A subkey for one purpose, so one master key never encrypts two kinds of data.
+    public func derive(context: String, length: Int = SymmetricKey.length) -> SecureBytes {
+        let k = Hash.blake2b(Array(context.utf8), length: length, key: secret)
+        return SecureBytes(k)
+    }
+}
+
+/// XChaCha20-Poly1305 (IETF) with a 24-byte random nonce.
+public enum AEAD {
+    public static let nonceLength = Int(crypto_aead_xchacha20poly1305_ietf_NPUBBYTES)
+    public static let tagLength = Int(crypto_aead_xchacha20poly1305_ietf_ABYTES)
+
+    public static func randomNonce() -> [UInt8] { Random.bytes(nonceLength) }
+
+    public static func seal(_ plaintext: [UInt8], key: SymmetricKey, nonce: [UInt8], associatedData: [UInt8] = []) -> [UInt8] {
+        precondition(nonce.count == nonceLength, "nonce must be \(nonceLength) bytes")
+        Sodium.ensure()
+        var out = [UInt8](repeating: 0, count: plaintext.count + tagLength)
+        var outLen: UInt64 = 0
+        out.withUnsafeMutableBufferPointer { o in
+            plaintext.withUnsafeBufferPointer { m in
+                associatedData.withUnsafeBufferPointer { ad in
+                    nonce.withUnsafeBufferPointer { n in
+                        key.secret.withUnsafePointer { k in
+                            _ = crypto_aead_xchacha20poly1305_ietf_encrypt(
+                                o.baseAddress!, &outLen, m.baseAddress, UInt64(m.count),
+                                ad.baseAddress, UInt64(ad.count), nil, n.baseAddress!, k)
+                        }
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    public static func open(_ ciphertext: [UInt8], key: SymmetricKey, nonce: [UInt8], associatedData: [UInt8] = []) throws -> [UInt8] {
+        guard nonce.count == nonceLength, ciphertext.count >= tagLength else { throw CryptoError.authenticationFailed }
+        Sodium.ensure()
+        var out = [UInt8](repeating: 0, count: ciphertext.count - tagLength)
+        var outLen: UInt64 = 0
+        let rc = out.withUnsafeMutableBufferPointer { o in
+            ciphertext.withUnsafeBufferPointer { c in
+                associatedData.withUnsafeBufferPointer { ad in
+                    nonce.withUnsafeBufferPointer { n in
+                        key.secret.withUnsafePointer { k in
+                            crypto_aead_xchacha20poly1305_ietf_decrypt(
+                                o.baseAddress ?? UnsafeMutablePointer(mutating: c.baseAddress!), &outLen, nil,
+                                c.baseAddress!, UInt64(c.count),
+                                ad.baseAddress, UInt64(ad.count), n.baseAddress!, k)
+                        }
+                    }
+                }
+            }
+        }
+        guard rc == 0 else { throw CryptoError.authenticationFailed }
+        return out
+    }
+}

@@ -1,0 +1,123 @@
+internal import CSodium
+
+/// An X25519 public key: what others seal content keys to.
+public struct BoxPublicKey: Hashable, Sendable, Comparable {
+    public static let length = Int(crypto_box_PUBLICKEYBYTES)
+    public let bytes: [UInt8]
+
+    public init(bytes: [UInt8]) throws {
+        guard bytes.count == Self.length else {
+            throw CryptoError.invalidLength(what: "box public key", expected: Self.length, got: bytes.count)
+        }
+        self.bytes = bytes
+    }
+
+    init(checked bytes: [UInt8]) { self.bytes = bytes }
+
+    public static func < (a: Self, b: Self) -> Bool { a.bytes.lexicographicallyPrecedes(b.bytes) }
+
+    /// Anonymous sealed box (`crypto_box_seal`): only the holder of the secret key can open it.
+    public func seal(_ message: [UInt8]) -> [UInt8] {
+        Sodium.ensure()
+        var out = [UInt8](repeating: 0, count: message.count + SealedBox.overhead)
+        out.withUnsafeMutableBufferPointer { o in
+            message.withUnsafeBufferPointer { m in
+                bytes.withUnsafeBufferPointer { k in
+                    _ = crypto_box_seal(o.baseAddress!, m.baseAddress, UInt64(m.count), k.baseAddress!)
+                }
+            }
+        }
+        return out
+    }
+
+    public func seal(_ secret: SecureBytes) -> [UInt8] {
+        Sodium.ensure()
+        var out = [UInt8](repeating: 0, count: secret.count + SealedBox.overhead)
+        out.withUnsafeMutableBufferPointer { o in
+            secret.withUnsafePointer { m in
+                bytes.withUnsafeBufferPointer { k in
+                    _ = crypto_box_seal(o.baseAddress!, m, UInt64(secret.count), k.baseAddress!)
+                }
+            }
+        }
+        return out
+    }
+}
+
+public enum SealedBox {
+    public static let overhead = Int(crypto_box_sealbytes())
+}
+
+/// An X25519 key pair for opening sealed boxes.
+public struct BoxKeyPair: Sendable {
+    public static let secretLength = Int(crypto_box_SECRETKEYBYTES)
+    public let publicKey: BoxPublicKey
+    let secret: SecureBytes
+
+    public init() {
+        Sodium.ensure()
+        var pk = [UInt8](repeating: 0, count: BoxPublicKey.length)
+        secret = SecureBytes(count: Self.secretLength) { sk in
+            pk.withUnsafeMutableBufferPointer { p in
+                _ = crypto_box_keypair(p.baseAddress!, sk.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
+        }
+        publicKey = BoxPublicKey(checked: pk)
+    }
+
+    /// Rebuilds a key pair from its stored secret key.
+    public init(secretKey: SecureBytes) throws {
+        guard secretKey.count == Self.secretLength else {
+            throw CryptoError.invalidLength(what: "box secret key", expected: Self.secretLength, got: secretKey.count)
+        }
+        Sodium.ensure()
+        var pk = [UInt8](repeating: 0, count: BoxPublicKey.length)
+        pk.withUnsafeMutableBufferPointer { p in
+            secretKey.withUnsafePointer { _ = crypto_scalarmult_base(p.baseAddress!, $0) }
+        }
+        secret = secretKey
+        publicKey = BoxPublicKey(checked: pk)
+    }
+
+    public var secretKey: SecureBytes { secret }
+
+    /// Opens a sealed box addressed to this key pair.
+    public func open(_ sealed: [UInt8]) throws -> [UInt8] {
+        Sodium.ensure()
+        guard sealed.count >= SealedBox.overhead else { throw CryptoError.authenticationFailed }
+        var out = [UInt8](repeating: 0, count: sealed.count - SealedBox.overhead)
+        let rc = out.withUnsafeMutableBufferPointer { o in
+            sealed.withUnsafeBufferPointer { c in
+                publicKey.bytes.withUnsafeBufferPointer { pk in
+                    secret.withUnsafePointer { sk in
+                        crypto_box_seal_open(o.baseAddress ?? UnsafeMutablePointer(mutating: c.baseAddress!), c.baseAddress!, UInt64(c.count), pk.baseAddress!, sk)
+                    }
+                }
+            }
+        }
+        guard rc == 0 else { throw CryptoError.authenticationFailed }
+        return out
+    }
+
+    /// Opens a sealed box whose content is a secret (a content key).
+    public func openSecret(_ sealed: [UInt8]) throws -> SecureBytes {
+        var plain = try open(sealed)
+        defer { plain.zeroize() }
+        return SecureBytes(plain)
+    }
+
+    /// X25519 shared secret with a peer's key (for the session handshake).
+    public func sharedSecret(with peer: BoxPublicKey) throws -> SecureBytes {
+        Sodium.ensure()
+        var rc: Int32 = 0
+        let s = SecureBytes(count: Int(crypto_scalarmult_BYTES)) { out in
+            peer.bytes.withUnsafeBufferPointer { p in
+                secret.withUnsafePointer { sk in
+                    rc = crypto_scalarmult(out.baseAddress!.assumingMemoryBound(to: UInt8.self), sk, p.baseAddress!)
+                }
+            }
+        }
+        guard rc == 0 else { throw CryptoError.authenticationFailed }
+        return s
+    }
+}

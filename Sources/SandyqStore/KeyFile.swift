@@ -1,0 +1,127 @@
+import Foundation
+import SandyqCrypto
+
+/// A node's secret keys, unlocked.
+public struct Identity: Sendable {
+    public let signing: SigningKeyPair
+    public let box: BoxKeyPair
+    /// Encrypts anything decrypted that a node chooses to cache on disk.
+    public let storageKey: SymmetricKey
+
+    public init(signing: SigningKeyPair = .init(), box: BoxKeyPair = .init(), storageKey: SymmetricKey = .init()) {
+        self.signing = signing
+        self.box = box
+        self.storageKey = storageKey
+    }
+}
+
+/// The key file: the identity encrypted under a passphrase. Layout (Protocol/keyfile.md):
+/// magic "SQKEY" ‖ version u8 ‖ kdf u8 ‖ opslimit u64 ‖ memlimit u64 ‖ salt[16] ‖ nonce[24] ‖ AEAD(ciphertext).
+/// The header is the AEAD's associated data, so lowering the KDF cost in place breaks the file.
+public enum KeyFile {
+    public static let fileName = "identity.key"
+    static let magic = Array("SQKEY".utf8)
+    public static let version: UInt8 = 1
+    static let kdfArgon2id: UInt8 = 1
+    static let headerLength = 5 + 1 + 1 + 8 + 8 + 16 + 24
+
+    enum Tag: UInt8 { case signingSeed = 1, boxSecret = 2, storageKey = 3 }
+
+    public static func seal(_ id: Identity, passphrase: SecureBytes, parameters: PasswordKDFParameters) throws -> [UInt8] {
+        let salt = Random.bytes(PasswordKDF.saltLength)
+        let nonce = AEAD.randomNonce()
+        var header = magic
+        header.append(version); header.append(kdfArgon2id)
+        for s in stride(from: 56, through: 0, by: -8) { header.append(UInt8((parameters.opsLimit >> UInt64(s)) & 0xff)) }
+        for s in stride(from: 56, through: 0, by: -8) { header.append(UInt8((parameters.memLimit >> UInt64(s)) & 0xff)) }
+        header += salt + nonce
+        let key = try PasswordKDF.deriveKey(passphrase: passphrase, salt: salt, parameters: parameters)
+        var plain: [UInt8] = []
+        func put(_ t: Tag, _ s: SecureBytes) { plain.append(t.rawValue); plain.append(UInt8(s.count)); plain += s.unsafeCopy }
+        put(.signingSeed, id.signing.seed)
+        put(.boxSecret, id.box.secretKey)
+        put(.storageKey, id.storageKey.secret)
+        defer { plain.zeroize() }
+        return header + AEAD.seal(plain, key: key, nonce: nonce, associatedData: header)
+    }
+
+    public struct Header: Sendable {
+        public let version: UInt8
+        public let parameters: PasswordKDFParameters
+    }
+
+    public static func header(of bytes: [UInt8]) throws(StoreError) -> Header {
+        guard bytes.count >= headerLength + AEAD.tagLength else { throw .corrupt("key file is truncated") }
+        guard Array(bytes[0..<5]) == magic else { throw .corrupt("not a sandyq key file") }
+        guard bytes[5] == version else { throw .corrupt("key file version \(bytes[5]) is not supported by this build") }
+        guard bytes[6] == kdfArgon2id else { throw .corrupt("key file names an unknown key derivation") }
+        let ops = bytes[7..<15].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        let mem = bytes[15..<23].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        return Header(version: bytes[5], parameters: PasswordKDFParameters(opsLimit: ops, memLimit: mem))
+    }
+
+    public static func open(_ bytes: [UInt8], passphrase: SecureBytes) throws(StoreError) -> Identity {
+        let h = try header(of: bytes)
+        let salt = Array(bytes[23..<39]), nonce = Array(bytes[39..<63])
+        let key: SymmetricKey
+        do { key = try PasswordKDF.deriveKey(passphrase: passphrase, salt: salt, parameters: h.parameters) }
+        catch { throw .corrupt("key file has unusable key-derivation parameters") }
+        var plain: [UInt8]
+        do { plain = try AEAD.open(Array(bytes[headerLength...]), key: key, nonce: nonce, associatedData: Array(bytes[0..<headerLength])) }
+        catch { throw .wrongPassphrase }
+        defer { plain.zeroize() }
+        var fields: [UInt8: SecureBytes] = [:]
+        var i = 0
+        while i + 2 <= plain.count {
+            let t = plain[i], n = Int(plain[i + 1])
+            guard i + 2 + n <= plain.count else { throw .corrupt("key file payload is malformed") }
+            fields[t] = SecureBytes(plain[(i + 2)..<(i + 2 + n)])
+            i += 2 + n
+        }
+        guard let seed = fields[Tag.signingSeed.rawValue], seed.count == SigningKeyPair.seedLength,
+              let boxSecret = fields[Tag.boxSecret.rawValue], let sk = fields[Tag.storageKey.rawValue],
+              let box = try? BoxKeyPair(secretKey: boxSecret), let storage = try? SymmetricKey(sk) else {
+            throw .corrupt("key file payload lacks a key")
+        }
+        return Identity(signing: SigningKeyPair(seed: seed), box: box, storageKey: storage)
+    }
+
+    /// Writes to a temporary name, flushes, then renames: a crash leaves the old file or the new one.
+    public static func writeAtomically(_ bytes: [UInt8], to path: String) throws(StoreError) {
+        try AtomicFile.write(bytes, to: path, mode: 0o600)
+    }
+}
+
+/// Crash-safe replacement of a whole file.
+public enum AtomicFile {
+    public static func write(_ bytes: [UInt8], to path: String, mode: mode_t = 0o600) throws(StoreError) {
+        let tmp = path + ".tmp-\(getpid())"
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, mode)
+        guard fd >= 0 else { throw .io("cannot write \(tmp): \(String(cString: strerror(errno)))") }
+        var off = 0
+        while off < bytes.count {
+            let n = bytes[off...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                let why = String(cString: strerror(errno))
+                close(fd); unlink(tmp)
+                throw .io("cannot write \(path): \(why)")
+            }
+            off += n
+        }
+        if fsync(fd) != 0 {
+            let why = String(cString: strerror(errno))
+            close(fd); unlink(tmp)
+            throw .io("cannot flush \(path): \(why)")
+        }
+        close(fd)
+        guard rename(tmp, path) == 0 else {
+            let why = String(cString: strerror(errno))
+            unlink(tmp)
+            throw .io("cannot replace \(path): \(why)")
+        }
+        let dir = (path as NSString).deletingLastPathComponent
+        let dfd = open(dir.isEmpty ? "." : dir, O_RDONLY)
+        if dfd >= 0 { fsync(dfd); close(dfd) }
+    }
+}

@@ -1,0 +1,22 @@
+/// One error for the store. Messages never carry bound values, plaintext or keys.
+public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// An SQLite call failed; `code` is the extended result code.
+    case sqlite(code: Int32, message: String)
+    case newerSchema(found: Int, supported: Int)
+    case corrupt(String)
+    case wrongPassphrase
+    case io(String)
+    case notFound(String)
+
+    public var description: String {
+        switch self {
+        case let .sqlite(code, message): "database error \(code): \(message)"
+        case let .newerSchema(found, supported):
+            "this store was written by a newer sandyq (schema \(found); this build knows up to \(supported)); upgrade sandyq to open it"
+        case let .corrupt(why): "corrupt data: \(why)"
+        case .wrongPassphrase: "wrong passphrase: the key file did not open. Nothing was changed."
+        case let .io(why): why
+        case let .notFound(why): why
+        }
+    }
+}
