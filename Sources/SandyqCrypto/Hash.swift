@@ -8,26 +8,31 @@ public enum Hash {
     public static func blake2b<C: Collection>(_ data: C, length: Int = defaultLength, key: SecureBytes? = nil) -> [UInt8] where C.Element == UInt8 {
         Sodium.ensure()
         precondition(length >= Int(crypto_generichash_BYTES_MIN) && length <= Int(crypto_generichash_BYTES_MAX))
+        // libsodium rejects keys over 64 bytes by returning -1 and leaving `out` untouched (all zeros):
+        // never hand back that zero "digest".
+        precondition((key?.count ?? 0) <= Int(crypto_generichash_KEYBYTES_MAX), "BLAKE2b key must be at most 64 bytes")
         var out = [UInt8](repeating: 0, count: length)
         let input: [UInt8] = (data as? [UInt8]) ?? Array(data)
-        input.withUnsafeBufferPointer { inp in
+        let rc = input.withUnsafeBufferPointer { inp in
             out.withUnsafeMutableBufferPointer { o in
-                if let key {
-                    key.withUnsafeBytes { k in
-                        _ = crypto_generichash(o.baseAddress!, length, inp.baseAddress, UInt64(inp.count),
-                                               k.baseAddress!.assumingMemoryBound(to: UInt8.self), k.count)
+                if let key, key.count > 0 {
+                    return key.withUnsafeBytes { k in
+                        crypto_generichash(o.baseAddress!, length, inp.baseAddress, UInt64(inp.count),
+                                           k.baseAddress!.assumingMemoryBound(to: UInt8.self), k.count)
                     }
                 } else {
-                    _ = crypto_generichash(o.baseAddress!, length, inp.baseAddress, UInt64(inp.count), nil, 0)
+                    return crypto_generichash(o.baseAddress!, length, inp.baseAddress, UInt64(inp.count), nil, 0)
                 }
             }
         }
+        precondition(rc == 0, "crypto_generichash failed")
         return out
     }
 
     /// Hashes several parts as one message, without concatenating them first.
     public static func blake2b(parts: [[UInt8]], length: Int = defaultLength) -> [UInt8] {
         Sodium.ensure()
+        precondition(length >= Int(crypto_generichash_BYTES_MIN) && length <= Int(crypto_generichash_BYTES_MAX))
         // The state struct is over-aligned, so Swift sees it as opaque: allocate it by size.
         let raw = UnsafeMutableRawPointer.allocate(byteCount: crypto_generichash_statebytes(), alignment: 64)
         defer { raw.deallocate() }

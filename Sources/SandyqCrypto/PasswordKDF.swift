@@ -16,6 +16,9 @@ public struct PasswordKDFParameters: Sendable, Equatable {
     /// libsodium's "interactive" level: about 0.1 s and 64 MiB.
     public static let interactive = PasswordKDFParameters(
         opsLimit: UInt64(crypto_pwhash_OPSLIMIT_INTERACTIVE), memLimit: UInt64(crypto_pwhash_MEMLIMIT_INTERACTIVE))
+    /// libsodium's "sensitive" level: several seconds and 1 GiB.
+    public static let sensitive = PasswordKDFParameters(
+        opsLimit: UInt64(crypto_pwhash_OPSLIMIT_SENSITIVE), memLimit: UInt64(crypto_pwhash_MEMLIMIT_SENSITIVE))
     /// The floor libsodium accepts; tests only.
     public static let minimum = PasswordKDFParameters(
         opsLimit: UInt64(crypto_pwhash_OPSLIMIT_MIN), memLimit: UInt64(crypto_pwhash_MEMLIMIT_MIN))
@@ -25,8 +28,8 @@ public enum PasswordKDF {
     public static let saltLength = Int(crypto_pwhash_SALTBYTES)
 
     /// Argon2id13: a key from a passphrase and a salt.
-    public static func deriveKey(passphrase: SecureBytes, salt: [UInt8], parameters: PasswordKDFParameters,
-                                 length: Int = SymmetricKey.length) throws -> SymmetricKey {
+    public static func deriveKey(passphrase: SecureBytes, salt: [UInt8], parameters: PasswordKDFParameters) throws -> SymmetricKey {
+        let length = SymmetricKey.length
         guard salt.count == saltLength else {
             throw CryptoError.invalidLength(what: "salt", expected: saltLength, got: salt.count)
         }

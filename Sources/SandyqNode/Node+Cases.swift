@@ -1,0 +1,136 @@
+import SandyqCore
+import SandyqCrypto
+
+extension Node {
+    /// Records a new case; returns its id.
+    @discardableResult
+    public func addCase(_ doc: CaseDocument) throws(NodeError) -> CaseID {
+        let id = CaseID.random()
+        let ms = try mapped { try CaseEditor.create(doc, id: id) }
+        try write(ms)
+        return id
+    }
+
+    /// Records many cases in one op per case, sharing one sealing session.
+    public func importCases(_ docs: [CaseDocument]) throws(NodeError) -> [CaseID] {
+        var ids: [CaseID] = []
+        var muts: [[Mutation]] = []
+        for (i, d) in docs.enumerated() {
+            let id = CaseID.random()
+            do { muts.append(try CaseEditor.create(d, id: id)) }
+            catch { throw NodeError(.usage, "case \(i + 1)\(d.ref.map { " (\($0))" } ?? ""): \(error)") }
+            ids.append(id)
+        }
+        for m in muts { try write(m) }
+        return ids
+    }
+
+    /// Sets case fields, each superseding what this replica shows now (so it also resolves conflicts).
+    public func set(_ ref: String, fields: [(FieldPath, String)]) throws(NodeError) {
+        let state = try caseState(ref)
+        var ms: [Mutation] = []
+        for (path, value) in fields {
+            ms.append(try mapped { try CaseEditor.set(path, to: value, in: state) })
+        }
+        guard !ms.isEmpty else { throw NodeError(.usage, "nothing to change: give at least one field") }
+        try write(ms)
+    }
+
+    /// Adds an element (person, charge, event, official, source, aid, tag) to a case.
+    @discardableResult
+    public func addElement(_ ref: String, collection: String, fields: [String: String], element: String? = nil) throws(NodeError) -> String {
+        let state = try caseState(ref)
+        let elem = element ?? CaseEditor.newElementID()
+        let ms = try mapped { try CaseEditor.addElement(case: state.id, collection: collection, fields: fields, element: elem) }
+        try write(ms)
+        return elem
+    }
+
+    /// Retracts an element; an add this replica has not seen survives (add wins).
+    public func removeElement(_ ref: String, collection: String, element: String) throws(NodeError) {
+        let state = try caseState(ref)
+        let hits = state.elements(collection).filter { $0.hasPrefix(element) }
+        guard hits.count == 1 else {
+            throw NodeError(.notFound, hits.isEmpty ? "no \(collection) element '\(element)' in this case" : "'\(element)' names several \(collection) elements")
+        }
+        try write([try mapped { try CaseEditor.remove(collection: collection, element: hits[0], in: state) }])
+    }
+
+    public func archive(_ ref: String, archived: Bool = true) throws(NodeError) {
+        try set(ref, fields: [(FieldPath(field: "archived"), archived ? "true" : "false")])
+    }
+
+    /// Every case with an open conflict.
+    public func conflicts() throws(NodeError) -> [(CaseState, [(path: FieldPath, writes: [Write])])] {
+        try view().orderedCases.compactMap { c in
+            let k = c.conflicts
+            return k.isEmpty ? nil : (c, k)
+        }
+    }
+
+    // MARK: the log
+
+    public struct LogEntry: Sendable {
+        public let id: OpID
+        public let author: NodeID?
+        public let authorKey: SigningPublicKey
+        public let seq: UInt64
+        public let kind: String
+        /// Milliseconds since 1970 from the op's hybrid clock, when this node can read it.
+        public let timeMillis: UInt64?
+        public let summary: String
+    }
+
+    /// Ops held, oldest first by clock where readable, with what this node can say of each.
+    public func log() throws(NodeError) -> [LogEntry] {
+        let envs = try mapped { try store.allEnvelopes() }
+        let v = try view()
+        var sessions: [[UInt8]: SymmetricKey?] = [:]
+        var out: [LogEntry] = []
+        for e in envs {
+            let member = v.membership.members[e.author]?.node
+            switch e.kind {
+            case .membership:
+                let text: String
+                switch try? MembershipChange(decoding: e.body) {
+                case let .genesis(f, _)?: text = "genesis: founder \(f.fingerprint)"
+                case let .add(m, role)?: text = "member add \(m.fingerprint) as \(role.rawValue)"
+                case let .revoke(k, from)?: text = "member revoke \(NodeID(signingKey: k, boxKey: (try? k.boxPublicKey()) ?? identity.box.publicKey).fingerprint) after seq \(from)"
+                case nil: text = "membership (unreadable)"
+                }
+                out.append(LogEntry(id: e.id, author: member, authorKey: e.author, seq: e.seq, kind: "membership", timeMillis: nil, summary: text))
+            case .sealed:
+                var time: UInt64?
+                var text = "sealed (not readable by this node)"
+                if let body = try? SealedBody(decoding: e.body) {
+                    let sk = e.author.bytes + body.sessionID
+                    if body.sealedKeys != nil, sessions[sk] == nil { sessions[sk] = body.openSessionKey(with: identity.box) }
+                    if let key = sessions[sk] ?? nil, let plain = try? body.open(with: key, header: e.header),
+                       let p = try? Payload(decoding: plain) {
+                        time = HybridClock.millis(p.clock)
+                        text = Self.describe(p.mutations, view: v)
+                    }
+                }
+                out.append(LogEntry(id: e.id, author: member, authorKey: e.author, seq: e.seq, kind: "sealed", timeMillis: time, summary: text))
+            }
+        }
+        return out
+    }
+
+    static func describe(_ ms: [Mutation], view: ProjectView) -> String {
+        var cases: Set<CaseID> = []
+        var puts = 0, adds = 0, removes = 0
+        var name: String?
+        for m in ms {
+            switch m {
+            case let .put(c, _, _, _): cases.insert(c); puts += 1
+            case let .add(c, coll, _): cases.insert(c); if !coll.isEmpty { adds += 1 }
+            case let .remove(c, _, _, _): cases.insert(c); removes += 1
+            case let .projectName(n): name = n
+            }
+        }
+        if let name { return "project name: \(name)" }
+        let ids = cases.sorted().map(\.short).joined(separator: ",")
+        return "case \(ids): \(puts) field(s) set, \(adds) added, \(removes) removed"
+    }
+}

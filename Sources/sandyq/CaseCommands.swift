@@ -1,0 +1,316 @@
+import ArgumentParser
+import Foundation
+import SandyqCore
+import SandyqNode
+
+struct CaseCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "case", abstract: "Record, change and read cases.",
+        subcommands: [Add.self, Edit.self, Show.self, List.self, EventCommand.self, Conflicts.self, Resolve.self,
+                      Archive.self, Import.self])
+
+    /// Fields a person can give as flags on `case add` and `case edit`.
+    struct CaseFields: ParsableArguments {
+        @Option(help: "A short title.") var title: String?
+        @Option(help: "Status: \(CaseSchema.statuses.joined(separator: ", ")).") var status: String?
+        @Option(help: "Date the status took effect (YYYY-MM-DD).") var statusDate: String?
+        @Option(help: "City.") var city: String?
+        @Option(help: "Region.") var region: String?
+        @Option(help: "Summary.") var summary: String?
+        @Option(help: "Free-text notes.") var notes: String?
+        @Option(help: "An external reference, e.g. seed-01.") var ref: String?
+
+        var pairs: [(String, String)] {
+            [("title", title), ("status", status), ("statusDate", statusDate), ("city", city), ("region", region),
+             ("summary", summary), ("notes", notes), ("ref", ref)].compactMap { k, v in v.map { (k, $0) } }
+        }
+    }
+
+    struct Add: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Record a new case from flags, or a JSON document (--file FILE, or --file - for stdin).")
+        @OptionGroup var node: NodeOptions
+        @OptionGroup var output: OutputOptions
+        @OptionGroup var fields: CaseFields
+        @Option(help: "A person's name (repeat for several).") var person: [String] = []
+        @Option(help: "A charge as CODE:ARTICLE, e.g. criminal:405 (repeat for several).") var charge: [String] = []
+        @Option(help: "A tag (repeat for several).") var tag: [String] = []
+        @Option(help: "Read the case as JSON from FILE ('-' for stdin).") var file: String?
+
+        func run() throws {
+            try sandyq.run {
+                var doc: CaseDocument
+                if let file {
+                    doc = try decodeJSON(CaseDocument.self, from: try readInput(file))
+                } else {
+                    doc = CaseDocument()
+                }
+                for (k, v) in fields.pairs {
+                    switch k {
+                    case "title": doc.title = v
+                    case "status": doc.status = v
+                    case "statusDate": doc.statusDate = v
+                    case "city": doc.city = v
+                    case "region": doc.region = v
+                    case "summary": doc.summary = v
+                    case "notes": doc.notes = v
+                    default: doc.ref = v
+                    }
+                }
+                for p in person { doc.persons = (doc.persons ?? []) + [CaseDocument.Person(name: p)] }
+                for c in charge {
+                    let parts = c.split(separator: ":", maxSplits: 1).map(String.init)
+                    guard parts.count == 2 else { throw CLIError(.usage, "--charge wants CODE:ARTICLE, e.g. criminal:405") }
+                    var ch = CaseDocument.Charge(); ch.code = parts[0]; ch.article = parts[1]
+                    doc.charges = (doc.charges ?? []) + [ch]
+                }
+                if !tag.isEmpty { doc.tags = (doc.tags ?? []) + tag }
+                let n = try node.open()
+                let id = try n.addCase(doc)
+                if output.json { try printJSON(["id": id.description]) } else { print("Recorded case \(id.short) (\(id))") }
+            }
+        }
+    }
+
+    struct Edit: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Change case fields, or an element's field with --set COLLECTION/ELEMENT/FIELD=VALUE.")
+        @OptionGroup var node: NodeOptions
+        @OptionGroup var output: OutputOptions
+        @Argument(help: "Case id (or a unique prefix of it, or its ref).") var caseRef: String
+        @OptionGroup var fields: CaseFields
+        @Option(help: "FIELD=VALUE or COLLECTION/ELEMENT/FIELD=VALUE (repeatable).") var set: [String] = []
+        @Option(help: "Add a person by name.") var addPerson: [String] = []
+        @Option(help: "Add a tag.") var addTag: [String] = []
+        @Option(help: "Retract an element: COLLECTION/ELEMENT (e.g. events/3fa2).") var remove: [String] = []
+
+        func run() throws {
+            try sandyq.run {
+                let n = try node.open()
+                var changes = fields.pairs.map { (FieldPath(field: $0.0), $0.1) }
+                for s in set { changes.append(try parseAssignment(s)) }
+                if !changes.isEmpty { try n.set(caseRef, fields: changes) }
+                for p in addPerson { try n.addElement(caseRef, collection: "persons", fields: ["name": p]) }
+                for t in addTag { try n.addElement(caseRef, collection: "tags", fields: [:], element: t) }
+                for r in remove {
+                    let parts = r.split(separator: "/").map(String.init)
+                    guard parts.count == 2 else { throw CLIError(.usage, "--remove wants COLLECTION/ELEMENT, e.g. events/3fa2") }
+                    try n.removeElement(caseRef, collection: parts[0], element: parts[1])
+                }
+                guard !changes.isEmpty || !addPerson.isEmpty || !addTag.isEmpty || !remove.isEmpty else {
+                    throw CLIError(.usage, "nothing to change: give a field flag, --set, --add-person, --add-tag or --remove")
+                }
+                let c = try n.caseState(caseRef)
+                if output.json { try printJSON(c.document) } else { print("Updated case \(c.id.short)") }
+            }
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show one case.")
+        @OptionGroup var node: NodeOptions
+        @OptionGroup var output: OutputOptions
+        @Argument(help: "Case id, prefix or ref.") var caseRef: String
+
+        func run() throws {
+            try sandyq.run {
+                let n = try node.open()
+                let c = try n.caseState(caseRef)
+                if output.json { try printJSON(CaseJSON(c)); return }
+                print(CaseText.render(c))
+            }
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List cases, optionally filtered.")
+        @OptionGroup var node: NodeOptions
+        @OptionGroup var output: OutputOptions
+        @Option(help: "Only cases with this status.") var status: String?
+        @Option(help: "Only cases with a charge under this article, e.g. 405.") var charge: String?
+        @Option(help: "Only cases in this city.") var city: String?
+        @Flag(help: "Include archived cases.") var archived = false
+
+        struct Row: Encodable {
+            var id: String; var ref: String?; var title: String?; var status: String?; var city: String?
+            var persons: [String]; var charges: [String]; var archived: Bool; var conflicts: Int
+        }
+
+        func run() throws {
+            try sandyq.run {
+                let n = try node.open()
+                let rows = try n.view().orderedCases.filter { c in
+                    (archived || !c.isArchived)
+                        && (status == nil || c.value("status") == status)
+                        && (city == nil || c.value("city")?.lowercased() == city?.lowercased())
+                        && (charge == nil || c.elements("charges").contains { c.value("charges", $0, "article") == charge })
+                }.map { c in
+                    Row(id: c.id.description, ref: c.value("ref"), title: c.value("title"), status: c.value("status"),
+                        city: c.value("city"), persons: c.elements("persons").compactMap { c.value("persons", $0, "name") },
+                        charges: c.elements("charges").compactMap { e in c.value("charges", e, "article").map { "\(c.value("charges", e, "code") ?? "")/\($0)" } },
+                        archived: c.isArchived, conflicts: c.conflicts.count)
+                }
+                if output.json { try printJSON(rows); return }
+                for r in rows {
+                    let who = r.persons.joined(separator: ", ")
+                    print("\(r.id.prefix(8))  \((r.status ?? "-").padding(toLength: 22, withPad: " ", startingAt: 0))  \(r.city ?? "-")  \(who.isEmpty ? (r.title ?? "") : who)\(r.conflicts > 0 ? "  [\(r.conflicts) conflict(s)]" : "")\(r.archived ? "  [archived]" : "")")
+                }
+                if rows.isEmpty && !output.json { print("no cases") }
+            }
+        }
+    }
+
+    struct EventCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "event", abstract: "Timeline events.", subcommands: [AddEvent.self])
+
+        struct AddEvent: ParsableCommand {
+            static let configuration = CommandConfiguration(commandName: "add", abstract: "Add a timeline event to a case.")
+            @OptionGroup var node: NodeOptions
+            @OptionGroup var output: OutputOptions
+            @Argument(help: "Case id, prefix or ref.") var caseRef: String
+            @Option(help: "arrest, search, interrogation, hearing, verdict, appeal, transfer, torture, release, other.") var type: String
+            @Option(help: "YYYY-MM-DD.") var date: String?
+            @Option(help: "Where it happened.") var place: String?
+            @Option(help: "What happened.") var description: String?
+            @Option(help: "A source reference (repeatable).") var source: [String] = []
+
+            func run() throws {
+                try sandyq.run {
+                    let n = try node.open()
+                    var f = ["type": type]
+                    if let date { f["date"] = date }
+                    if let place { f["place"] = place }
+                    if let description { f["description"] = description }
+                    if !source.isEmpty { f["sources"] = source.joined(separator: "\n") }
+                    let e = try n.addElement(caseRef, collection: "events", fields: f)
+                    if output.json { try printJSON(["event": e]) } else { print("Added event \(e)") }
+                }
+            }
+        }
+    }
+
+    struct Conflicts: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List fields that concurrent edits left with several values.")
+        @OptionGroup var node: NodeOptions
+        @OptionGroup var output: OutputOptions
+
+        struct Row: Encodable {
+            struct Value: Encodable { var value: String; var op: String; var author: String; var shown: Bool }
+            var caseId: String; var field: String; var values: [Value]
+        }
+
+        func run() throws {
+            try sandyq.run {
+                let n = try node.open()
+                let v = try n.view()
+                var rows: [Row] = []
+                for (c, list) in try n.conflicts() {
+                    for k in list {
+                        let winner = k.writes.last?.op
+                        rows.append(Row(caseId: c.id.description, field: k.path.description, values: k.writes.map {
+                            .init(value: $0.value, op: $0.op.description,
+                                  author: v.membership.members[$0.author]?.node.fingerprint ?? Hex.encode($0.author.bytes.prefix(6)),
+                                  shown: $0.op == winner)
+                        }))
+                    }
+                }
+                if output.json { try printJSON(rows); return }
+                if rows.isEmpty { print("no conflicts") }
+                for r in rows {
+                    print("case \(r.caseId.prefix(8))  \(r.field):")
+                    for x in r.values { print("  \(x.shown ? "*" : " ") \(x.value)    (by \(x.author), op \(x.op.prefix(12)))") }
+                }
+                if !rows.isEmpty { print("Resolve with: sandyq case resolve CASE FIELD VALUE   (* marks the value shown meanwhile)") }
+            }
+        }
+    }
+
+    struct Resolve: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Settle a conflict: write VALUE superseding every value the field has now.")
+        @OptionGroup var node: NodeOptions
+        @OptionGroup var output: OutputOptions
+        @Argument(help: "Case id, prefix or ref.") var caseRef: String
+        @Argument(help: "The field, e.g. city or persons/ELEMENT/name.") var field: String
+        @Argument(help: "The value to keep.") var value: String
+
+        func run() throws {
+            try sandyq.run {
+                let n = try node.open()
+                let (path, _) = try parseAssignment("\(field)=\(value)")
+                try n.set(caseRef, fields: [(path, value)])
+                let c = try n.caseState(caseRef)
+                if output.json { try printJSON(["caseId": c.id.description, "field": path.description, "value": value]) } else {
+                    print("Resolved \(path) on case \(c.id.short) to: \(value)")
+                }
+            }
+        }
+    }
+
+    struct Archive: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Archive a case (kept in the log; hidden from lists unless --archived).")
+        @OptionGroup var node: NodeOptions
+        @OptionGroup var output: OutputOptions
+        @Argument(help: "Case id, prefix or ref.") var caseRef: String
+        @Flag(help: "Bring an archived case back.") var undo = false
+
+        func run() throws {
+            try sandyq.run {
+                let n = try node.open()
+                try n.archive(caseRef, archived: !undo)
+                let c = try n.caseState(caseRef)
+                if output.json { try printJSON(["caseId": c.id.description, "archived": c.isArchived ? "true" : "false"]) } else {
+                    print("\(undo ? "Unarchived" : "Archived") case \(c.id.short)")
+                }
+            }
+        }
+    }
+
+    struct Import: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Record many cases from a JSON file ({\"cases\": [...]}, as in seeds/cases.json).")
+        @OptionGroup var node: NodeOptions
+        @OptionGroup var output: OutputOptions
+        @Argument(help: "The JSON file ('-' for stdin).") var file: String
+
+        func run() throws {
+            try sandyq.run {
+                let coll = try decodeJSON(CaseDocument.Collection.self, from: try readInput(file))
+                if let f = coll.format, f != "sandyq-cases/1" {
+                    throw CLIError(.usage, "\(file) has format '\(f)'; this build reads sandyq-cases/1")
+                }
+                let n = try node.open()
+                let ids = try n.importCases(coll.cases)
+                if output.json { try printJSON(["imported": ids.map(\.description)]); return }
+                print("Imported \(ids.count) cases")
+            }
+        }
+    }
+}
+
+/// `a=b` or `collection/element/field=value`.
+func parseAssignment(_ s: String) throws -> (FieldPath, String) {
+    guard let eq = s.firstIndex(of: "=") else { throw CLIError(.usage, "'\(s)' is not FIELD=VALUE") }
+    let key = String(s[..<eq]), value = String(s[s.index(after: eq)...])
+    let parts = key.split(separator: "/").map(String.init)
+    switch parts.count {
+    case 1: return (FieldPath(field: parts[0]), value)
+    case 3: return (FieldPath(collection: parts[0], element: parts[1], field: parts[2]), value)
+    default: throw CLIError(.usage, "'\(key)' is not FIELD or COLLECTION/ELEMENT/FIELD")
+    }
+}
+
+func readInput(_ path: String) throws -> Data {
+    if path == "-" { return FileHandle.standardInput.readDataToEndOfFile() }
+    guard let d = FileManager.default.contents(atPath: path) else { throw CLIError(.notFound, "cannot read \(path)") }
+    return d
+}
+
+func decodeJSON<T: Decodable>(_ type: T.Type, from data: Data) throws -> T {
+    do { return try JSONDecoder().decode(type, from: data) } catch let DecodingError.dataCorrupted(ctx) {
+        throw CLIError(.usage, "not valid JSON: \(ctx.debugDescription)")
+    } catch let DecodingError.keyNotFound(key, ctx) {
+        throw CLIError(.usage, "JSON lacks '\(key.stringValue)' at \(ctx.codingPath.map(\.stringValue).joined(separator: "."))")
+    } catch let DecodingError.typeMismatch(_, ctx) {
+        throw CLIError(.usage, "JSON has the wrong type at \(ctx.codingPath.map(\.stringValue).joined(separator: ".")): \(ctx.debugDescription)")
+    } catch {
+        throw CLIError(.usage, "cannot read the JSON: \(error)")
+    }
+}

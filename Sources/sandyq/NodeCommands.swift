@@ -1,0 +1,229 @@
+import ArgumentParser
+import Foundation
+import SandyqCore
+import SandyqCrypto
+import SandyqNode
+
+struct Init: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Create a node: keys sealed under a passphrase, and an empty store.")
+
+    @OptionGroup var node: NodeOptions
+    @OptionGroup var output: OutputOptions
+
+    enum KDF: String, ExpressibleByArgument, CaseIterable {
+        case interactive, moderate, sensitive
+        var parameters: PasswordKDFParameters {
+            switch self {
+            case .interactive: .interactive
+            case .moderate: .moderate
+            case .sensitive: .sensitive
+            }
+        }
+    }
+
+    @Option(help: "Argon2id cost for the key file: interactive (64 MiB), moderate (256 MiB), sensitive (1 GiB).")
+    var kdf: KDF = .moderate
+
+    func run() throws {
+        try sandyq.run {
+            let home = node.resolvedHome
+            if Node.exists(home: home) {
+                throw CLIError(.usage, "a node already exists in \(home); use another --home, or remove it first")
+            }
+            let pass = try node.passphrase(confirm: true)
+            let n = try Node.initialize(home: home, passphrase: pass, parameters: kdf.parameters)
+            if output.json {
+                try printJSON(["nodeId": n.nodeID.description, "fingerprint": n.nodeID.fingerprint, "home": home])
+            } else {
+                print("Created node \(n.nodeID.fingerprint) in \(home)")
+                print("Node id (give it to a coordinator): \(n.nodeID)")
+            }
+        }
+    }
+}
+
+struct StatusReport: Encodable {
+    var nodeId: String
+    var fingerprint: String
+    var home: String
+    var project: String?
+    var projectName: String?
+    var role: String?
+    var ops: Int
+    var readableOps: Int
+    var cases: Int
+    var members: Int
+    var conflicts: Int
+    var schema: Int
+    var version: String
+}
+
+struct Status: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show this node's id, project and counts.")
+
+    @OptionGroup var node: NodeOptions
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        try sandyq.run {
+            let n = try node.open()
+            let project = try n.project()
+            let view = project == nil ? nil : try n.view()
+            let r = StatusReport(
+                nodeId: n.nodeID.description, fingerprint: n.nodeID.fingerprint, home: n.home,
+                project: project?.description, projectName: view?.projectName.winner?.value,
+                role: view?.membership.role(of: n.nodeID.signingKey)?.rawValue,
+                ops: try n.store.opCount, readableOps: view?.stats.readable ?? 0,
+                cases: view?.cases.count ?? 0, members: view?.membership.members.count ?? 0,
+                conflicts: view?.cases.values.reduce(0) { $0 + $1.conflicts.count } ?? 0,
+                schema: try n.store.schemaVersion(), version: Sandyq.version)
+            if output.json { try printJSON(r); return }
+            print("node      \(r.fingerprint)")
+            print("node id   \(r.nodeId)")
+            print("home      \(r.home)")
+            print("project   \(r.project ?? "none (sandyq project create NAME, or sandyq join PROJECT-ID)")\(r.projectName.map { " — \($0)" } ?? "")")
+            if let role = r.role { print("role      \(role)") }
+            print("ops       \(r.ops) held, \(r.readableOps) readable here")
+            print("cases     \(r.cases)\(r.conflicts > 0 ? " (\(r.conflicts) open conflicts)" : "")")
+            print("members   \(r.members)")
+        }
+    }
+}
+
+struct Check: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Check the integrity of the store and the key file.")
+
+    @OptionGroup var node: NodeOptions
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        try sandyq.run {
+            let n = try node.open()
+            let problems = try n.check()
+            if output.json {
+                try printJSON(["ok": problems.isEmpty ? "true" : "false", "problems": problems.joined(separator: "\n")])
+            } else if problems.isEmpty {
+                print("ok: key file opens, store passes SQLite's integrity check, every op verifies")
+            } else {
+                for p in problems { print("problem: \(p)") }
+                print("The store is damaged. Keep a copy of \(n.home), then resync from a peer into a fresh node.")
+            }
+            if !problems.isEmpty { throw CLIError(.corrupt, "\(problems.count) problem(s) found") }
+        }
+    }
+}
+
+struct ProjectCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "project", abstract: "Create a project.", subcommands: [Create.self])
+
+    struct Create: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Found a project with this node as its first coordinator.")
+        @OptionGroup var node: NodeOptions
+        @OptionGroup var output: OutputOptions
+        @Argument(help: "The project's name (sealed; never stored in the clear).") var name: String
+
+        func run() throws {
+            try sandyq.run {
+                let n = try node.open()
+                let p = try n.createProject(name: name)
+                if output.json { try printJSON(["project": p.description]) } else {
+                    print("Created project \(p)")
+                    print("Others join with: sandyq join \(p)")
+                }
+            }
+        }
+    }
+}
+
+struct Join: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Make this node part of a project (a coordinator must also add it).")
+    @OptionGroup var node: NodeOptions
+    @OptionGroup var output: OutputOptions
+    @Argument(help: "The project id (sqp-...).") var projectID: String
+
+    func run() throws {
+        try sandyq.run {
+            guard let p = ProjectID(string: projectID) else { throw CLIError(.usage, "'\(projectID)' is not a project id (sqp-...)") }
+            let n = try node.open()
+            try n.join(p)
+            if output.json { try printJSON(["project": p.description, "nodeId": n.nodeID.description]) } else {
+                print("Joined \(p). Give a coordinator this node id to add:")
+                print(n.nodeID.description)
+            }
+        }
+    }
+}
+
+struct MemberCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "member", abstract: "Manage who belongs to the project.", subcommands: [Add.self, List.self])
+
+    struct Add: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Admit a node (a signed membership op).")
+        @OptionGroup var node: NodeOptions
+        @OptionGroup var output: OutputOptions
+        @Argument(help: "The node id (sqn-...) its owner printed.") var nodeID: String
+        @Option(help: "coordinator, reporter, lawyer or relay.") var role: String = "coordinator"
+
+        func run() throws {
+            try sandyq.run {
+                guard let id = NodeID(string: nodeID) else { throw CLIError(.usage, "'\(nodeID)' is not a valid node id (sqn-..., checksum included)") }
+                guard let r = Role(rawValue: role) else { throw CLIError(.usage, "unknown role '\(role)'; use coordinator, reporter, lawyer or relay") }
+                let n = try node.open()
+                let env = try n.addMember(id, role: r)
+                if output.json { try printJSON(["op": env.id.description, "member": id.fingerprint, "role": r.rawValue]) } else {
+                    print("Added \(id.fingerprint) as \(r.rawValue) (op \(env.id.short))")
+                }
+            }
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List members and their roles.")
+        @OptionGroup var node: NodeOptions
+        @OptionGroup var output: OutputOptions
+
+        struct Row: Encodable { var nodeId: String; var fingerprint: String; var role: String; var revokedAfter: UInt64? }
+
+        func run() throws {
+            try sandyq.run {
+                let n = try node.open()
+                let v = try n.view()
+                let rows = v.membership.members.values.sorted { ($0.role, $0.node) < ($1.role, $1.node) }.map {
+                    Row(nodeId: $0.node.description, fingerprint: $0.node.fingerprint, role: $0.role.rawValue, revokedAfter: $0.revokedAfter)
+                }
+                if output.json { try printJSON(rows); return }
+                for r in rows { print("\(r.fingerprint)  \(r.role)\(r.revokedAfter.map { "  revoked after seq \($0)" } ?? "")  \(r.nodeId)") }
+            }
+        }
+    }
+}
+
+struct Log: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List the ops this node holds: author, seq, time, what changed.")
+    @OptionGroup var node: NodeOptions
+    @OptionGroup var output: OutputOptions
+
+    struct Row: Encodable {
+        var id: String; var author: String; var seq: UInt64; var kind: String; var time: String?; var summary: String
+    }
+
+    func run() throws {
+        try sandyq.run {
+            let n = try node.open()
+            let rows = try n.log().map { e in
+                Row(id: e.id.description, author: e.author?.fingerprint ?? Hex.encode(e.authorKey.bytes.prefix(6)),
+                    seq: e.seq, kind: e.kind, time: e.timeMillis.map(isoTime), summary: e.summary)
+            }.sorted { ($0.time ?? "", $0.author, $0.seq) < ($1.time ?? "", $1.author, $1.seq) }
+            if output.json { try printJSON(rows); return }
+            for r in rows { print("\(r.time ?? "-                  ")  \(r.author) #\(r.seq)  \(r.id.prefix(12))  \(r.summary)") }
+        }
+    }
+}
+
+func isoTime(_ millis: UInt64) -> String {
+    let f = ISO8601DateFormatter()
+    f.formatOptions = [.withInternetDateTime]
+    return f.string(from: Date(timeIntervalSince1970: Double(millis) / 1000))
+}
