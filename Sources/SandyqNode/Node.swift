@@ -181,6 +181,12 @@ public final class Node: @unchecked Sendable {
         return r
     }
 
+    /// Drops derived state after the store changed underneath it.
+    func invalidateView() {
+        cachedView = nil
+        activeWriter = nil
+    }
+
     // MARK: health
 
     /// Problems with the store and key file; empty when clean.

@@ -4,7 +4,7 @@ import SandyqStore
 /// What went wrong, in words a person can act on, with the class the CLI maps to an exit code.
 public struct NodeError: Error, Sendable, CustomStringConvertible {
     public enum Kind: Sendable, Equatable {
-        case usage, wrongPassphrase, corrupt, notFound, conflict, refused, failure
+        case usage, wrongPassphrase, corrupt, notFound, notForMe, conflict, refused, failure
     }
 
     public let kind: Kind

@@ -18,6 +18,20 @@ enum Migrations {
             acked BLOB
         );
         """,
+        // 2: the mailbox: bundles this node wrote (to replace or delete them later), and
+        // ids of bundles it imported (so their senders learn they arrived).
+        """
+        CREATE TABLE outbox (
+            file TEXT PRIMARY KEY,
+            peer TEXT NOT NULL,
+            bundle_id BLOB NOT NULL,
+            vector BLOB NOT NULL
+        );
+        CREATE TABLE imported_bundles (
+            bundle_id BLOB PRIMARY KEY,
+            seq INTEGER NOT NULL
+        );
+        """,
     ]
 
     static var latest: Int { all.count }

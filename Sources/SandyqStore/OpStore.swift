@@ -53,6 +53,10 @@ public final class OpStore: @unchecked Sendable {
             .run([.text(key), .blob(value)])
     }
 
+    public func deleteSetting(_ key: String) throws(StoreError) {
+        try db.prepare("DELETE FROM settings WHERE key = ?").run([.text(key)])
+    }
+
     public func project() throws(StoreError) -> ProjectID? {
         guard let b = try setting("project") else { return nil }
         guard let p = try? ProjectID(bytes: b) else { throw .corrupt("stored project id has the wrong length") }
@@ -92,9 +96,7 @@ public final class OpStore: @unchecked Sendable {
     /// Everything this store holds that a holder of `known` lacks.
     public func envelopes(missingFrom known: VersionVector) throws -> [Envelope] {
         var out: [Envelope] = []
-        for (author, _) in try versionVector().heads {
-            out += try envelopes(author: author, after: known[author])
-        }
+        try forEachEnvelope(missingFrom: known) { out.append($0) }
         return out
     }
 
@@ -137,6 +139,16 @@ public final class OpStore: @unchecked Sendable {
     /// transaction. Importing the same ops again changes nothing. A bad op is refused with a
     /// reason; its good neighbours still land.
     public func importEnvelopes(_ envelopes: [Envelope], project: ProjectID) throws -> ImportReport {
+        var done = false
+        return try importBatches(project: project) {
+            defer { done = true }
+            return done ? nil : envelopes
+        }
+    }
+
+    /// The streaming form: `next` yields batches until nil, all applied in one transaction,
+    /// so a killed import leaves the store as it was and a rerun completes it.
+    public func importBatches(project: ProjectID, _ next: () throws -> [Envelope]?) throws -> ImportReport {
         var report = ImportReport()
         let exists = try db.prepare("SELECT 1 FROM ops WHERE id = ?")
         let atSeq = try db.prepare("SELECT id FROM ops WHERE author = ? AND seq = ?")
@@ -144,32 +156,143 @@ public final class OpStore: @unchecked Sendable {
         let fork = try db.prepare("INSERT OR IGNORE INTO forks(author, seq) VALUES(?, ?)")
         try db.transaction {
             var seen: Set<OpID> = []
-            // Chain order, so a batch can carry an op and its predecessor together.
-            for env in envelopes.sorted(by: { ($0.author, $0.seq) < ($1.author, $1.seq) }) {
-                guard env.project == project else { report.refuse(env, .wrongProject); continue }
-                try exists.bind([.blob(env.id.bytes)])
-                let known = try exists.step()
-                if known || seen.contains(env.id) { report.known += 1; continue }
-                do throws(OpError) { try env.verifySignature() } catch { report.refuse(env, error); continue }
-                var siblings: [OpID] = []
-                try atSeq.rows([.blob(env.author.bytes), .int(Int64(env.seq))]) { s in siblings.append(try OpID(bytes: s.blob(0))) }
-                if env.seq > 1 {
-                    var before: [OpID] = []
-                    try atSeq.rows([.blob(env.author.bytes), .int(Int64(env.seq - 1))]) { s in before.append(try OpID(bytes: s.blob(0))) }
-                    if !before.isEmpty && !before.contains(env.prev) { report.refuse(env, .brokenChain); continue }
-                }
-                try insert.run([.blob(env.id.bytes), .blob(env.author.bytes), .int(Int64(env.seq)), .blob(env.encoded)])
-                seen.insert(env.id)
-                report.new += 1
-                report.newIDs.append(env.id)
-                if !siblings.isEmpty {
-                    // Two ops at one (author, seq): evidence of a stolen key. Keep both, flag it.
-                    try fork.run([.blob(env.author.bytes), .int(Int64(env.seq))])
-                    report.forks += 1
+            while let batch = try next() {
+                // Chain order, so a batch can carry an op and its predecessor together.
+                for env in batch.sorted(by: { ($0.author, $0.seq) < ($1.author, $1.seq) }) {
+                    guard env.project == project else { report.refuse(env, .wrongProject); continue }
+                    try exists.bind([.blob(env.id.bytes)])
+                    let known = try exists.step()
+                    if known || seen.contains(env.id) { report.known += 1; continue }
+                    do throws(OpError) { try env.verifySignature() } catch { report.refuse(env, error); continue }
+                    var siblings: [OpID] = []
+                    try atSeq.rows([.blob(env.author.bytes), .int(Int64(env.seq))]) { s in siblings.append(try OpID(bytes: s.blob(0))) }
+                    if env.seq > 1 {
+                        var before: [OpID] = []
+                        try atSeq.rows([.blob(env.author.bytes), .int(Int64(env.seq - 1))]) { s in before.append(try OpID(bytes: s.blob(0))) }
+                        if !before.isEmpty && !before.contains(env.prev) { report.refuse(env, .brokenChain); continue }
+                    }
+                    try insert.run([.blob(env.id.bytes), .blob(env.author.bytes), .int(Int64(env.seq)), .blob(env.encoded)])
+                    seen.insert(env.id)
+                    report.new += 1
+                    if !siblings.isEmpty {
+                        // Two ops at one (author, seq): evidence of a stolen key. Keep both, flag it.
+                        try fork.run([.blob(env.author.bytes), .int(Int64(env.seq))])
+                        report.forks += 1
+                    }
                 }
             }
         }
         return report
+    }
+
+    /// Calls `body` with every envelope a holder of `known` lacks, one at a time, in chain
+    /// order, without loading the log into memory.
+    public func forEachEnvelope(missingFrom known: VersionVector, _ body: (Envelope) throws -> Void) throws {
+        var authors: [[UInt8]] = []
+        try db.prepare("SELECT DISTINCT author FROM ops ORDER BY author").rows { authors.append($0.blob(0)) }
+        let s = try db.prepare("SELECT envelope FROM ops WHERE author = ? AND seq > ? ORDER BY seq")
+        for a in authors {
+            guard let author = try? SigningPublicKey(bytes: a) else { throw StoreError.corrupt("op author of the wrong length") }
+            // Everything above what the peer holds, including ops past a gap in our own copy.
+            try s.rows([.blob(a), .int(Int64(known[author]))]) { row in
+                try body(try Envelope(decoding: row.blob(0)))
+            }
+        }
+    }
+
+    // MARK: peers
+
+    /// The vector a peer is known to hold, from the bundles and sessions it sent us.
+    public func acknowledged(by peer: String) throws(StoreError) -> VersionVector {
+        let s = try db.prepare("SELECT acked FROM peers WHERE node = ?")
+        try s.bind([.text(peer)])
+        guard try s.step(), !s.isNull(0) else { return VersionVector() }
+        guard let v = try? VersionVector(decoding: s.blob(0)) else { throw .corrupt("stored peer vector is malformed") }
+        return v
+    }
+
+    /// Raises what `peer` is known to hold to include `vector`.
+    public func acknowledge(_ vector: VersionVector, by peer: String) throws(StoreError) {
+        var v = try acknowledged(by: peer)
+        v.merge(vector)
+        try db.prepare("INSERT INTO peers(node, acked) VALUES(?, ?) ON CONFLICT(node) DO UPDATE SET acked = excluded.acked")
+            .run([.text(peer), .blob(v.encoded())])
+    }
+
+    public func setAddress(_ address: String, for peer: String) throws(StoreError) {
+        try db.prepare("INSERT INTO peers(node, address) VALUES(?, ?) ON CONFLICT(node) DO UPDATE SET address = excluded.address")
+            .run([.text(peer), .text(address)])
+    }
+
+    public struct PeerRecord: Sendable {
+        public let node: String
+        public let address: String?
+        public let acked: VersionVector
+    }
+
+    public func peers() throws(StoreError) -> [PeerRecord] {
+        var out: [PeerRecord] = []
+        let s = try db.prepare("SELECT node, address, acked FROM peers ORDER BY node")
+        try s.bind([])
+        while try s.step() {
+            let acked = s.isNull(2) ? VersionVector() : ((try? VersionVector(decoding: s.blob(2))) ?? VersionVector())
+            out.append(PeerRecord(node: s.text(0), address: s.isNull(1) ? nil : s.text(1), acked: acked))
+        }
+        return out
+    }
+
+    // MARK: mailbox
+
+    public struct OutboxEntry: Sendable {
+        public let file: String
+        public let peer: String
+        /// Empty once the peer said it imported the bundle.
+        public let bundleID: [UInt8]
+        public let vector: VersionVector
+
+        public init(file: String, peer: String, bundleID: [UInt8], vector: VersionVector) {
+            self.file = file; self.peer = peer; self.bundleID = bundleID; self.vector = vector
+        }
+    }
+
+    public func outbox() throws(StoreError) -> [OutboxEntry] {
+        var out: [OutboxEntry] = []
+        let s = try db.prepare("SELECT file, peer, bundle_id, vector FROM outbox ORDER BY file")
+        try s.bind([])
+        while try s.step() {
+            out.append(OutboxEntry(file: s.text(0), peer: s.text(1), bundleID: s.blob(2),
+                                   vector: (try? VersionVector(decoding: s.blob(3))) ?? VersionVector()))
+        }
+        return out
+    }
+
+    public func recordOutbox(_ e: OutboxEntry) throws(StoreError) {
+        try db.prepare("INSERT OR REPLACE INTO outbox(file, peer, bundle_id, vector) VALUES(?, ?, ?, ?)")
+            .run([.text(e.file), .text(e.peer), .blob(e.bundleID), .blob(e.vector.encoded())])
+    }
+
+    public func forgetOutbox(file: String) throws(StoreError) {
+        try db.prepare("DELETE FROM outbox WHERE file = ?").run([.text(file)])
+    }
+
+    public func recordImportedBundle(_ id: [UInt8]) throws(StoreError) {
+        try db.prepare("INSERT OR IGNORE INTO imported_bundles(bundle_id, seq) VALUES(?, (SELECT coalesce(max(seq), 0) + 1 FROM imported_bundles))")
+            .run([.blob(id)])
+    }
+
+    public func hasImportedBundle(_ id: [UInt8]) throws(StoreError) -> Bool {
+        let s = try db.prepare("SELECT 1 FROM imported_bundles WHERE bundle_id = ?")
+        try s.bind([.blob(id)])
+        return try s.step()
+    }
+
+    /// The most recently imported bundle ids, newest first.
+    public func recentImportedBundles(limit: Int = 64) throws(StoreError) -> [[UInt8]] {
+        var out: [[UInt8]] = []
+        let s = try db.prepare("SELECT bundle_id FROM imported_bundles ORDER BY seq DESC LIMIT ?")
+        try s.bind([.int(Int64(limit))])
+        while try s.step() { out.append(s.blob(0)) }
+        return out
     }
 
     // MARK: integrity
@@ -197,13 +320,12 @@ public struct ImportReport: Sendable {
     public var known = 0
     public var forks = 0
     public var refused: [(id: OpID, author: SigningPublicKey, seq: UInt64, reason: OpError)] = []
-    public var newIDs: [OpID] = []
 
     public init() {}
 
     mutating func refuse(_ env: Envelope, _ why: OpError) { refused.append((env.id, env.author, env.seq, why)) }
 
     public mutating func merge(_ o: ImportReport) {
-        new += o.new; known += o.known; forks += o.forks; refused += o.refused; newIDs += o.newIDs
+        new += o.new; known += o.known; forks += o.forks; refused += o.refused
     }
 }

@@ -73,6 +73,7 @@ struct CLIError: Error, CustomStringConvertible {
         case .usage: code = 64
         case .corrupt: code = 65
         case .notFound: code = 66
+        case .notForMe: code = 68
         case .wrongPassphrase: code = 77
         case .refused: code = 10
         case .conflict, .failure: code = 1
@@ -80,6 +81,14 @@ struct CLIError: Error, CustomStringConvertible {
     }
 
     init(_ e: NodeError) { self.init(e.kind, e.message) }
+
+    init(_ e: any Error) {
+        switch e {
+        case let c as CLIError: self = c
+        case let n as NodeError: self.init(n)
+        default: self.init(.failure, "\(e)")
+        }
+    }
 
     var description: String { message }
 }

@@ -1,0 +1,217 @@
+import SandyqCrypto
+
+/// The bundle file format (Protocol/bundles.md), without I/O: a preamble that seals a
+/// random file key to each recipient, then fixed-size chunks, each sealed on its own.
+/// Chunks carry a stream of records that may span chunks; each chunk says where its
+/// first record starts, so a damaged chunk loses only the records that touch it.
+public enum BundleFormat {
+    public static let magic = Array("SANDYQB".utf8)
+    public static let version: UInt8 = 1
+    /// Ciphertext size of every chunk: the file length says only how many chunks there are.
+    public static let chunkSize = 64 * 1024
+    public static let chunkPlaintext = chunkSize - AEAD.tagLength
+    /// flags u8, first-record offset u32, used length u32.
+    static let chunkHeader = 9
+    public static let chunkCapacity = chunkPlaintext - chunkHeader
+    public static let noRecordStart: UInt32 = 0xFFFF_FFFF
+    /// Recipient entries come in groups of this many (random filler), hiding the exact count.
+    public static let entryGroup = 4
+    public static let entryLength = SymmetricKey.length + SealedBox.overhead
+    public static let noncePrefixLength = 16
+    public static let maxEntries = 1024
+
+    public enum RecordType: UInt8, Sendable {
+        case header = 1
+        case op = 2
+        case end = 3
+    }
+
+    /// The encrypted part's first record: who sent it, for which project, and what they held.
+    public struct Header: Sendable, Equatable {
+        public var project: ProjectID
+        public var sender: NodeID
+        public var senderVector: VersionVector
+        public var bundleID: [UInt8]
+        public var part: UInt32
+        public var createdMillis: UInt64
+        /// Ids of bundles the sender imported lately, so their writers can delete them.
+        public var imported: [[UInt8]]
+
+        public init(project: ProjectID, sender: NodeID, senderVector: VersionVector, bundleID: [UInt8], part: UInt32,
+                    createdMillis: UInt64, imported: [[UInt8]] = []) {
+            self.project = project; self.sender = sender; self.senderVector = senderVector
+            self.bundleID = bundleID; self.part = part; self.createdMillis = createdMillis; self.imported = imported
+        }
+
+        public func encoded() -> [UInt8] {
+            var w = ByteWriter()
+            w.u8(1)
+            w.raw(project.bytes); w.raw(sender.signingKey.bytes); w.raw(sender.boxKey.bytes)
+            w.blob(senderVector.encoded()); w.raw(bundleID); w.u32(part); w.u64(createdMillis)
+            w.varint(UInt64(imported.count)); for i in imported { w.raw(i) }
+            return w.bytes
+        }
+
+        public init(decoding b: [UInt8]) throws(BundleError) {
+            do {
+                var r = ByteReader(b)
+                guard try r.u8() == 1 else { throw BundleError.unsupportedVersion }
+                project = try ProjectID(bytes: try r.raw(16))
+                sender = NodeID(signingKey: try .init(bytes: try r.raw(32)), boxKey: try .init(bytes: try r.raw(32)))
+                senderVector = try VersionVector(decoding: try r.blob(max: 1 << 24))
+                bundleID = try r.raw(16); part = try r.u32(); createdMillis = try r.u64()
+                let n = try r.varint()
+                guard n <= 4096 else { throw BundleError.malformed("bundle header record") }
+                imported = try (0..<Int(n)).map { _ in try r.raw(16) }
+                try r.expectEnd()
+            } catch let e as BundleError { throw e } catch { throw BundleError.malformed("bundle header record") }
+        }
+    }
+
+    /// The cleartext start of the file: magic, version, the sealed file key for each recipient, the nonce prefix.
+    public static func preamble(fileKey: SymmetricKey, recipients: [BoxPublicKey], noncePrefix: [UInt8]) -> [UInt8] {
+        var w = ByteWriter()
+        w.raw(magic); w.u8(version)
+        let padded = (recipients.count + entryGroup - 1) / entryGroup * entryGroup
+        w.u16(UInt16(padded))
+        // Shuffled, so the entry's position says nothing about who it is for.
+        var entries = recipients.map { $0.seal(fileKey.secret) }
+        while entries.count < padded { entries.append(Random.bytes(entryLength)) }
+        var rng = SodiumRNG()
+        entries.shuffle(using: &rng)
+        for e in entries { w.raw(e) }
+        w.raw(noncePrefix)
+        return w.bytes
+    }
+
+    public struct Preamble: Sendable {
+        public let entries: [[UInt8]]
+        public let noncePrefix: [UInt8]
+        public let length: Int
+    }
+
+    /// Parses the preamble from the first bytes of a file.
+    public static func parsePreamble(_ b: [UInt8]) throws(BundleError) -> Preamble {
+        guard b.count >= magic.count + 3 else { throw b.isEmpty ? .empty : .notABundle }
+        guard Array(b[0..<magic.count]) == magic else { throw .notABundle }
+        guard b[magic.count] == version else { throw .unsupportedVersion }
+        let n = Int(b[magic.count + 1]) << 8 | Int(b[magic.count + 2])
+        guard n >= 1, n <= maxEntries, n % entryGroup == 0 else { throw .malformed("recipient entry count") }
+        let start = magic.count + 3
+        let length = start + n * entryLength + noncePrefixLength
+        guard b.count >= length else { throw .truncated }
+        let entries = (0..<n).map { Array(b[(start + $0 * entryLength)..<(start + ($0 + 1) * entryLength)]) }
+        return Preamble(entries: entries, noncePrefix: Array(b[(length - noncePrefixLength)..<length]), length: length)
+    }
+
+    /// Bytes of preamble for `n` recipients, so readers know how much to read first.
+    public static func preambleLength(entries n: Int) -> Int { magic.count + 3 + n * entryLength + noncePrefixLength }
+
+    public static func openFileKey(_ p: Preamble, with keys: BoxKeyPair) -> SymmetricKey? {
+        for e in p.entries {
+            if let k = try? keys.openSecret(e), let key = try? SymmetricKey(k) { return key }
+        }
+        return nil
+    }
+
+    static func nonce(prefix: [UInt8], index: UInt64) -> [UInt8] {
+        var n = prefix
+        for s in stride(from: 56, through: 0, by: -8) { n.append(UInt8((index >> UInt64(s)) & 0xff)) }
+        return n
+    }
+
+    /// Seals one chunk. `content` is at most `chunkCapacity` bytes; the rest is zero padding.
+    public static func sealChunk(index: UInt64, final: Bool, firstRecord: UInt32, content: [UInt8],
+                                 key: SymmetricKey, noncePrefix: [UInt8]) -> [UInt8] {
+        precondition(content.count <= chunkCapacity)
+        var w = ByteWriter(capacity: chunkPlaintext)
+        w.u8(final ? 1 : 0); w.u32(firstRecord); w.u32(UInt32(content.count)); w.raw(content)
+        var plain = w.bytes
+        plain.append(contentsOf: repeatElement(0, count: chunkPlaintext - plain.count))
+        // The final flag is also associated data: a truncated file cannot pass its last chunk off as final.
+        return AEAD.seal(plain, key: key, nonce: nonce(prefix: noncePrefix, index: index), associatedData: [final ? 1 : 0])
+    }
+
+    public struct Chunk: Sendable {
+        public let final: Bool
+        public let firstRecord: UInt32
+        public let content: [UInt8]
+    }
+
+    /// Opens one chunk; nil when it does not authenticate (damaged, or out of place).
+    public static func openChunk(_ c: [UInt8], index: UInt64, key: SymmetricKey, noncePrefix: [UInt8]) -> Chunk? {
+        guard c.count == chunkSize else { return nil }
+        let n = nonce(prefix: noncePrefix, index: index)
+        for final in [false, true] {
+            if let p = try? AEAD.open(c, key: key, nonce: n, associatedData: [final ? 1 : 0]) {
+                var r = ByteReader(p)
+                guard let flags = try? r.u8(), (flags & 1 == 1) == final, let first = try? r.u32(), let used = try? r.u32(),
+                      used <= UInt32(chunkCapacity), let content = try? r.raw(Int(used)) else { return nil }
+                return Chunk(final: final, firstRecord: first, content: content)
+            }
+        }
+        return nil
+    }
+
+    /// Chunks a file of `n` chunks is padded to: powers of two up to 16, then steps of an
+    /// eighth of the power of two below, so padding costs at most 12.5% and sizes fall in few buckets.
+    public static func paddedChunkCount(_ n: Int) -> Int {
+        if n <= 16 {
+            var p = 1
+            while p < n { p <<= 1 }
+            return p
+        }
+        var p = 16
+        while p * 2 < n { p <<= 1 }
+        let step = p / 8
+        return (n + step - 1) / step * step
+    }
+
+    /// A record: type u8, length u32, body.
+    public static func record(_ type: RecordType, _ body: [UInt8]) -> [UInt8] {
+        var w = ByteWriter(capacity: body.count + 5)
+        w.u8(type.rawValue); w.u32(UInt32(body.count)); w.raw(body)
+        return w.bytes
+    }
+
+    public static let maxRecord = Envelope.maxBodyLength + 4096
+}
+
+public enum BundleError: Error, Equatable, Sendable, CustomStringConvertible {
+    case empty
+    case notABundle
+    case unsupportedVersion
+    case truncated
+    case malformed(String)
+    case notForMe
+    case wrongProject
+
+    public var code: String {
+        switch self {
+        case .empty, .notABundle: "malformed"
+        case .unsupportedVersion: "unsupported_version"
+        case .truncated: "truncated"
+        case .malformed: "malformed"
+        case .notForMe: "not_for_me"
+        case .wrongProject: "wrong_project"
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .empty: "the file is empty: not a bundle"
+        case .notABundle: "not a sandyq bundle"
+        case .unsupportedVersion: "bundle format version not supported by this build; upgrade sandyq"
+        case .truncated: "the bundle is truncated"
+        case let .malformed(what): "the bundle is damaged (\(what))"
+        case .notForMe: "this bundle is not addressed to this node; nothing was changed"
+        case .wrongProject: "this bundle belongs to another project; nothing was changed"
+        }
+    }
+}
+
+/// A RandomNumberGenerator over libsodium, for shuffles whose order must not leak.
+public struct SodiumRNG: RandomNumberGenerator, Sendable {
+    public init() {}
+    public mutating func next() -> UInt64 { Random.uint64() }
+}

@@ -1,0 +1,244 @@
+import Foundation
+import SandyqCore
+import SandyqCrypto
+import SandyqStore
+import SandyqSync
+
+extension Node {
+    public struct BundleExport: Sendable {
+        public var files: [String] = []
+        public var ops = 0
+        public var bytes = 0
+        public var bundleID: [UInt8] = []
+    }
+
+    /// Default split size: below FAT32's 4 GiB file limit, with room for padding.
+    public static let defaultMaxBundleSize = 3_800_000_000
+
+    /// Resolves `--to` names: node ids, or a role's plural (`coordinators`) or singular name.
+    public func recipients(_ names: [String]) throws(NodeError) -> [NodeID] {
+        var out: [NodeID] = []
+        for n in names {
+            if let id = NodeID(string: n) { out.append(id); continue }
+            let roleName = n.hasSuffix("s") ? String(n.dropLast()) : n
+            if let role = Role(rawValue: roleName) {
+                let members = try view().membership.members.values
+                    .filter { $0.role == role && $0.revokedAfter == nil && $0.node != nodeID }.map(\.node)
+                guard !members.isEmpty else { throw NodeError(.notFound, "the project has no other \(role.rawValue)s to address") }
+                out += members
+                continue
+            }
+            throw NodeError(.usage, "'\(n)' is neither a node id (sqn-...) nor a role (coordinators, reporters, lawyers, relays)")
+        }
+        return Array(Set(out)).sorted()
+    }
+
+    /// What every recipient is known to hold: the pointwise minimum of their acknowledgements.
+    func commonAcknowledgement(_ recipients: [NodeID]) throws(NodeError) -> VersionVector {
+        var acks: [VersionVector] = []
+        for r in recipients { acks.append(try mapped { try store.acknowledged(by: r.description) }) }
+        guard var common = acks.first else { return VersionVector() }
+        for a in acks.dropFirst() {
+            var next = VersionVector()
+            for (k, v) in common.heads { next[k] = min(v, a[k]) }
+            common = next
+        }
+        return common
+    }
+
+    /// Writes the ops the recipients are not known to hold (all ops with `all`) into one or
+    /// more bundle files: `out`, then `out.2`, `out.3`... when `maxSize` splits it.
+    public func exportBundle(to recipients: [NodeID], out: String, all: Bool = false,
+                             maxSize: Int = Node.defaultMaxBundleSize) throws(NodeError) -> BundleExport {
+        let pid = try requireProject()
+        guard !recipients.isEmpty else { throw NodeError(.usage, "name at least one recipient with --to") }
+        guard maxSize >= 4 * BundleFormat.chunkSize else {
+            throw NodeError(.usage, "--max-size must be at least \(4 * BundleFormat.chunkSize) bytes")
+        }
+        let known = all ? VersionVector() : try commonAcknowledgement(recipients)
+        let mine = try versionVector()
+        let imported = try mapped { try store.recentImportedBundles() }
+        let bundleID = Random.bytes(16)
+        var result = BundleExport()
+        result.bundleID = bundleID
+        // Leave room for padding (at most an eighth) and the preamble.
+        let budget = maxSize / 9 * 8 - BundleFormat.preambleLength(entries: recipients.count + 4)
+        var writer: BundleWriter?
+        var part: UInt32 = 0
+        func open() throws(SyncError) -> BundleWriter {
+            part += 1
+            let path = part == 1 ? out : "\(out).\(part)"
+            let header = BundleFormat.Header(project: pid, sender: nodeID, senderVector: mine, bundleID: bundleID,
+                                             part: part, createdMillis: Self.wallMillis(), imported: imported)
+            return try BundleWriter(path: path, recipients: recipients.map(\.boxKey), header: header)
+        }
+        do {
+            writer = try open()
+            try store.forEachEnvelope(missingFrom: known) { env in
+                if writer!.estimatedSize + env.encoded.count + 16 > budget, writer!.opsWritten > 0 {
+                    result.bytes += try writer!.finish()
+                    result.files.append(writer!.path)
+                    writer = try open()
+                }
+                try writer!.append(env)
+                result.ops += 1
+            }
+            result.bytes += try writer!.finish()
+            result.files.append(writer!.path)
+        } catch let e as SyncError {
+            throw NodeError(.failure, e.description)
+        } catch {
+            throw NodeError.from(error)
+        }
+        return result
+    }
+
+    public struct BundleImport: Sendable {
+        public var file: String
+        public var sender: NodeID?
+        public var report = ImportReport()
+        public var damagedChunks = 0
+        public var malformedRecords = 0
+        public var truncated = false
+        /// The mailbox skipped it: this node imported the same bundle before.
+        public var alreadySeen = false
+        public var intact: Bool { damagedChunks == 0 && malformedRecords == 0 && !truncated }
+    }
+
+    /// Verifies and applies a bundle's ops in one transaction, then records what its sender holds.
+    public func importBundle(_ path: String, skipIfSeen: Bool = false) throws(NodeError) -> BundleImport {
+        let pid = try requireProject()
+        let reader: BundleReader
+        do { reader = try BundleReader(path: path, keys: identity.box) } catch {
+            switch error {
+            case .bundle(.notForMe): throw NodeError(.notForMe, "\(path): \(BundleError.notForMe)")
+            case let .bundle(b): throw NodeError(.corrupt, "\(path): \(b)")
+            default: throw NodeError(.notFound, error.description)
+            }
+        }
+        if let h = reader.header, h.project != pid {
+            throw NodeError(.notForMe, "\(path): \(BundleError.wrongProject)")
+        }
+        var result = BundleImport(file: path, sender: reader.header?.sender)
+        if skipIfSeen, let h = reader.header, try mapped({ try store.hasImportedBundle(h.bundleID) }) {
+            result.alreadySeen = true
+            return result
+        }
+        do {
+            result.report = try store.importBatches(project: pid) { () throws(SyncError) -> [Envelope]? in try reader.next() }
+            if let h = reader.header, h.sender != nodeID {
+                try store.acknowledge(h.senderVector, by: h.sender.description)
+                try store.recordImportedBundle(h.bundleID)
+                try noteDelivered(h.imported, by: h.sender)
+                // The sender thought we lacked these ops: it should hear back what we hold.
+                if result.report.new + result.report.known > 0 { try store.setSetting("needsack:" + h.sender.description, [1]) }
+            }
+        } catch {
+            throw NodeError.from(error)
+        }
+        result.damagedChunks = reader.damagedChunks
+        result.malformedRecords = reader.malformedRecords
+        result.truncated = reader.truncated
+        invalidateView()
+        return result
+    }
+
+    /// Marks our outbox bundles that `peer` says it imported.
+    func noteDelivered(_ ids: [[UInt8]], by peer: NodeID) throws {
+        let seen = Set(ids)
+        for e in try store.outbox() where e.peer == peer.description && seen.contains(e.bundleID) {
+            try store.recordOutbox(.init(file: e.file, peer: e.peer, bundleID: [], vector: e.vector))
+        }
+    }
+
+    public struct PeerState: Sendable {
+        public let node: NodeID
+        public let role: Role?
+        public let address: String?
+        public let acknowledged: VersionVector
+        /// Ops this node holds that the peer is not known to hold.
+        public let undelivered: Int
+    }
+
+    /// Every member and remembered peer, with what is still undelivered to each.
+    public func peers() throws(NodeError) -> [PeerState] {
+        let mine = try versionVector()
+        let records = try mapped { try store.peers() }
+        var byID: [NodeID: OpStore.PeerRecord] = [:]
+        for r in records { if let id = NodeID(string: r.node) { byID[id] = r } }
+        var ids = Set(byID.keys)
+        if (try project()) != nil {
+            for m in try view().membership.members.values where m.revokedAfter == nil { ids.insert(m.node) }
+        }
+        ids.remove(nodeID)
+        let v = (try project()) != nil ? try view() : nil
+        return ids.sorted().map { id in
+            let acked = byID[id]?.acked ?? VersionVector()
+            return PeerState(node: id, role: v?.membership.role(of: id.signingKey), address: byID[id]?.address,
+                             acknowledged: acked, undelivered: mine.missing(from: acked))
+        }
+    }
+
+    public func rememberPeer(_ id: NodeID, address: String) throws(NodeError) {
+        try mapped { try store.setAddress(address, for: id.description) }
+    }
+
+    public struct MailboxResult: Sendable {
+        public var imported: [BundleImport] = []
+        public var skipped: [String] = []
+        public var failed: [(String, String)] = []
+        public var written: [String] = []
+        public var deleted: [String] = []
+    }
+
+    /// The USB mailbox: import what is addressed to us; for each peer, write one fresh bundle
+    /// when we hold something new since our last one to it (replacing the older one); delete
+    /// ours once their recipient imported them or holds everything they carried.
+    public func syncMailbox(_ dir: String) throws(NodeError) -> MailboxResult {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else {
+            throw NodeError(.notFound, "\(dir) is not a directory")
+        }
+        var result = MailboxResult()
+        let ours = Set(try mapped { try store.outbox() }.map(\.file))
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasSuffix(".sqb") }.sorted()
+        for name in names where !ours.contains(name) {
+            do {
+                let r = try importBundle(dir + "/" + name, skipIfSeen: true)
+                if r.alreadySeen { result.skipped.append(name) } else { result.imported.append(r) }
+            } catch {
+                if error.kind == .notForMe { result.skipped.append(name) } else { result.failed.append((name, error.message)) }
+            }
+        }
+        let mine = try versionVector()
+        for peer in try peers() {
+            let key = peer.node.description
+            let entries = try mapped { try store.outbox() }.filter { $0.peer == key }
+            for e in entries where e.bundleID.isEmpty || peer.acknowledged.covers(e.vector) {
+                try removeOutbox(dir: dir, file: e.file, into: &result)
+            }
+            let lastSent = try mapped { try store.setting("lastsent:" + key) }.flatMap { try? VersionVector(decoding: $0) }
+            let owesAck = try mapped { try store.setting("needsack:" + key) } != nil
+            guard owesAck || (peer.undelivered > 0 && lastSent != mine) else { continue }
+            let file = Hex.encode(Random.bytes(8)) + ".sqb"
+            let exp = try exportBundle(to: [peer.node], out: dir + "/" + file)
+            try mapped {
+                try store.recordOutbox(.init(file: file, peer: key, bundleID: exp.bundleID, vector: mine))
+                try store.setSetting("lastsent:" + key, mine.encoded())
+                try store.deleteSetting("needsack:" + key)
+            }
+            result.written.append(file)
+            for e in try mapped({ try store.outbox() }) where e.peer == key && e.file != file {
+                try removeOutbox(dir: dir, file: e.file, into: &result)
+            }
+        }
+        return result
+    }
+
+    private func removeOutbox(dir: String, file: String, into result: inout MailboxResult) throws(NodeError) {
+        if unlink(dir + "/" + file) == 0 || errno == ENOENT {
+            try mapped { try store.forgetOutbox(file: file) }
+            result.deleted.append(file)
+        }
+    }
+}

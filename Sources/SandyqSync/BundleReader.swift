@@ -1,0 +1,139 @@
+import Foundation
+import SandyqCore
+import SandyqCrypto
+
+/// Streams a bundle from disk chunk by chunk. A damaged chunk loses only the records that
+/// touch it: reading resumes at the next chunk's first record start.
+public final class BundleReader {
+    public let path: String
+    private let handle: FileHandle
+    private let key: SymmetricKey
+    private let noncePrefix: [UInt8]
+    private var chunkIndex: UInt64 = 0
+    private var pending: [UInt8] = []
+    private var pendingOffset = 0
+    private var resyncing = false
+    private var sawFinal = false
+    private var atEOF = false
+    public private(set) var header: BundleFormat.Header?
+    public private(set) var damagedChunks = 0
+    public private(set) var malformedRecords = 0
+    public private(set) var truncated = false
+    public private(set) var declaredOps: UInt64?
+    public private(set) var opsRead = 0
+    /// Records that arrived before their header (possible only when chunk 0 was damaged).
+    private var queued: [Envelope] = []
+
+    /// Opens the file and finds this node's entry. Throws `notForMe` when none opens.
+    public init(path: String, keys: BoxKeyPair) throws(SyncError) {
+        self.path = path
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue,
+              let h = FileHandle(forReadingAtPath: path) else { throw .io("cannot read \(path)") }
+        handle = h
+        let head = (try? h.read(upToCount: BundleFormat.preambleLength(entries: 0))) ?? Data()
+        let first = [UInt8](head)
+        do {
+            _ = try BundleFormat.parsePreamble(first)
+        } catch BundleError.truncated {
+            // The short read covered the fixed part only; read the entries that the count names.
+        } catch {
+            try? h.close()
+            throw .bundle(error)
+        }
+        let n = Int(first[BundleFormat.magic.count + 1]) << 8 | Int(first[BundleFormat.magic.count + 2])
+        let rest = [UInt8]((try? h.read(upToCount: BundleFormat.preambleLength(entries: n) - first.count)) ?? Data())
+        let pre: BundleFormat.Preamble
+        do { pre = try BundleFormat.parsePreamble(first + rest) } catch { try? h.close(); throw .bundle(error) }
+        guard let k = BundleFormat.openFileKey(pre, with: keys) else { try? h.close(); throw .bundle(.notForMe) }
+        key = k
+        noncePrefix = pre.noncePrefix
+        // The header record comes first; read until it appears (or the file ends).
+        while header == nil, !atEOF {
+            if let env = try nextRecordEnvelope() { queued.append(env) }
+        }
+    }
+
+    deinit { try? handle.close() }
+
+    /// Up to `max` envelopes; nil at the end of the file.
+    public func next(max: Int = 2048) throws(SyncError) -> [Envelope]? {
+        var out = queued
+        queued.removeAll()
+        while out.count < max, !atEOF {
+            if let e = try nextRecordEnvelope() { out.append(e) }
+        }
+        return out.isEmpty && atEOF ? nil : out
+    }
+
+    /// True when the file ended with an authenticated final chunk and nothing was damaged.
+    public var intact: Bool { sawFinal && damagedChunks == 0 && malformedRecords == 0 && !truncated }
+
+    private func loadChunk() -> Bool {
+        guard !sawFinal else { atEOF = true; return false }
+        let data = (try? handle.read(upToCount: BundleFormat.chunkSize)) ?? Data()
+        if data.isEmpty { truncated = true; atEOF = true; return false }
+        defer { chunkIndex += 1 }
+        if data.count < BundleFormat.chunkSize { truncated = true; damagedChunks += 1; atEOF = true; return false }
+        guard let c = BundleFormat.openChunk([UInt8](data), index: chunkIndex, key: key, noncePrefix: noncePrefix) else {
+            damagedChunks += 1
+            pending.removeAll(); pendingOffset = 0
+            resyncing = true
+            return true
+        }
+        if c.final { sawFinal = true }
+        if resyncing {
+            guard c.firstRecord != BundleFormat.noRecordStart, Int(c.firstRecord) <= c.content.count else { return true }
+            pending = Array(c.content[Int(c.firstRecord)...]); pendingOffset = 0
+            resyncing = false
+        } else {
+            if pendingOffset > 0 { pending.removeFirst(pendingOffset); pendingOffset = 0 }
+            pending.append(contentsOf: c.content)
+        }
+        return true
+    }
+
+    /// Parses the next record; returns an envelope for op records, nil for others.
+    private func nextRecordEnvelope() throws(SyncError) -> Envelope? {
+        while true {
+            let avail = pending.count - pendingOffset
+            if avail >= 5 {
+                let type = pending[pendingOffset]
+                let len = Int(pending[pendingOffset + 1]) << 24 | Int(pending[pendingOffset + 2]) << 16
+                    | Int(pending[pendingOffset + 3]) << 8 | Int(pending[pendingOffset + 4])
+                guard len <= BundleFormat.maxRecord, type >= 1, type <= 3 else {
+                    malformedRecords += 1
+                    pending.removeAll(); pendingOffset = 0; resyncing = true
+                    if !loadChunk() { return nil }
+                    continue
+                }
+                if avail >= 5 + len {
+                    let body = Array(pending[(pendingOffset + 5)..<(pendingOffset + 5 + len)])
+                    pendingOffset += 5 + len
+                    switch BundleFormat.RecordType(rawValue: type)! {
+                    case .header:
+                        if let h = try? BundleFormat.Header(decoding: body) { header = h } else { malformedRecords += 1 }
+                        return nil
+                    case .op:
+                        guard let env = try? Envelope(decoding: body) else { malformedRecords += 1; return nil }
+                        opsRead += 1
+                        return env
+                    case .end:
+                        var r = ByteReader(body)
+                        declaredOps = try? r.varint()
+                        // Everything after the end record is padding.
+                        while !sawFinal && loadChunk() {}
+                        atEOF = true
+                        if !sawFinal { truncated = true }
+                        return nil
+                    }
+                }
+            }
+            if atEOF || !loadChunk() {
+                if pending.count - pendingOffset > 0 && !sawFinal { truncated = true }
+                atEOF = true
+                return nil
+            }
+        }
+    }
+}

@@ -1,0 +1,134 @@
+import Foundation
+import SandyqCore
+import SandyqCrypto
+
+/// Streams a bundle to disk: ops go in as they come, chunks go out as they fill, so
+/// memory stays bounded however large the export. Writes to a temporary name, flushes,
+/// then renames: a stick pulled mid-write leaves the old bundle or the new one.
+public final class BundleWriter {
+    public let path: String
+    private let tmpPath: String
+    private let fd: Int32
+    private let key = SymmetricKey()
+    private let noncePrefix = Random.bytes(BundleFormat.noncePrefixLength)
+    private var buffer: [UInt8] = []
+    private var firstRecord: UInt32 = BundleFormat.noRecordStart
+    private var chunkIndex: UInt64 = 0
+    public private(set) var bytesWritten = 0
+    public private(set) var opsWritten = 0
+    private var finished = false
+
+    public init(path: String, recipients: [BoxPublicKey], header: BundleFormat.Header) throws(SyncError) {
+        guard !recipients.isEmpty else { throw .usage("a bundle needs at least one recipient") }
+        self.path = path
+        tmpPath = path + ".partial-\(getpid())"
+        fd = open(tmpPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        guard fd >= 0 else { throw .io("cannot create \(tmpPath): \(String(cString: strerror(errno)))") }
+        buffer.reserveCapacity(BundleFormat.chunkCapacity)
+        do {
+            try writeAll(BundleFormat.preamble(fileKey: key, recipients: recipients, noncePrefix: noncePrefix))
+            try appendRecord(.header, header.encoded())
+        } catch {
+            close(fd); unlink(tmpPath)
+            throw error
+        }
+    }
+
+    deinit {
+        if !finished { close(fd); unlink(tmpPath) }
+    }
+
+    /// The file size so far plus the chunk being filled.
+    public var estimatedSize: Int { bytesWritten + BundleFormat.chunkSize }
+
+    public func append(_ env: Envelope) throws(SyncError) {
+        try appendRecord(.op, env.encoded)
+        opsWritten += 1
+    }
+
+    private func appendRecord(_ type: BundleFormat.RecordType, _ body: [UInt8]) throws(SyncError) {
+        let rec = BundleFormat.record(type, body)
+        var offset = 0
+        if firstRecord == BundleFormat.noRecordStart { firstRecord = UInt32(buffer.count) }
+        while offset < rec.count {
+            let room = BundleFormat.chunkCapacity - buffer.count
+            let n = min(room, rec.count - offset)
+            buffer.append(contentsOf: rec[offset..<(offset + n)])
+            offset += n
+            if buffer.count == BundleFormat.chunkCapacity {
+                try flushChunk(final: false)
+                // A record that ends exactly at a chunk boundary leaves the next chunk starting clean.
+                if offset < rec.count { firstRecord = BundleFormat.noRecordStart }
+            }
+        }
+    }
+
+    private func flushChunk(final: Bool) throws(SyncError) {
+        let sealed = BundleFormat.sealChunk(index: chunkIndex, final: final, firstRecord: firstRecord,
+                                            content: buffer, key: key, noncePrefix: noncePrefix)
+        try writeAll(sealed)
+        chunkIndex += 1
+        buffer.removeAll(keepingCapacity: true)
+        firstRecord = BundleFormat.noRecordStart
+    }
+
+    private func writeAll(_ bytes: [UInt8]) throws(SyncError) {
+        var off = 0
+        while off < bytes.count {
+            let n = bytes[off...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw .io("cannot write \(path): \(String(cString: strerror(errno)))")
+            }
+            off += n
+        }
+        bytesWritten += bytes.count
+    }
+
+    /// Ends the stream, pads to a size bucket, flushes and renames into place.
+    @discardableResult
+    public func finish() throws(SyncError) -> Int {
+        do throws(SyncError) {
+            try appendRecord(.end, varintBytes(UInt64(opsWritten)))
+            let total = BundleFormat.paddedChunkCount(Int(chunkIndex) + 1)
+            try flushChunk(final: Int(chunkIndex) + 1 == total)
+            while Int(chunkIndex) < total { try flushChunk(final: Int(chunkIndex) + 1 == total) }
+            guard fsync(fd) == 0 else { throw .io("cannot flush \(tmpPath): \(String(cString: strerror(errno)))") }
+            close(fd)
+            finished = true
+            guard rename(tmpPath, path) == 0 else {
+                let why = String(cString: strerror(errno))
+                unlink(tmpPath)
+                throw .io("cannot move the bundle into place at \(path): \(why)")
+            }
+            let dir = (path as NSString).deletingLastPathComponent
+            let dfd = open(dir.isEmpty ? "." : dir, O_RDONLY)
+            if dfd >= 0 { fsync(dfd); close(dfd) }
+            return bytesWritten
+        } catch {
+            if !finished { close(fd); finished = true }
+            unlink(tmpPath)
+            throw error
+        }
+    }
+
+    private func varintBytes(_ v: UInt64) -> [UInt8] {
+        var w = ByteWriter(capacity: 10)
+        w.varint(v)
+        return w.bytes
+    }
+}
+
+public enum SyncError: Error, Equatable, Sendable, CustomStringConvertible {
+    case usage(String)
+    case io(String)
+    case bundle(BundleError)
+    case protocolViolation(String)
+
+    public var description: String {
+        switch self {
+        case let .usage(m), let .io(m), let .protocolViolation(m): m
+        case let .bundle(b): b.description
+        }
+    }
+}
