@@ -38,7 +38,7 @@ let package = Package(
         .testTarget(name: "SandyqStoreTests", dependencies: ["SandyqStore", "SandyqCore", "SandyqCrypto"]),
         .testTarget(name: "SandyqSyncTests", dependencies: ["SandyqSync", "SandyqStore", "SandyqCore", "SandyqCrypto"]),
         .testTarget(name: "SandyqNodeTests", dependencies: ["SandyqNode", "SandyqCore", "SandyqCrypto"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["SandyqCrypto"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["SandyqStore", "SandyqCrypto"]),
     ],
     swiftLanguageModes: [.v6]
 )

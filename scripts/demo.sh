@@ -1,43 +1,80 @@
 #!/usr/bin/env bash
-# The main job: real Sandyq nodes in a temporary directory, narrated.
+# The main job: three real Sandyq nodes in a temporary directory, syncing by USB bundles, narrated.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
-swift build -q 2>&1 | grep -v '^\[' || true
+swift build 2>&1 | grep -E 'error|warning: unre|Compiling|Build' | tail -3 || true
 bin="$(swift build --show-bin-path)/sandyq"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/sandyq-demo.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 export SANDYQ_PASSPHRASE="demo passphrase, never use this one"
 say() { printf '\n== %s\n' "$*"; }
-sq() { echo "\$ sandyq $*" | sed "s#$work#\$DEMO#g"; "$bin" "$@"; }
+sq() { echo "\$ sandyq $*" | sed "s#$work#\$DEMO#g"; "$bin" "$@" 2>&1 | sed "s#$work#\$DEMO#g"; }
+json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 
-say "A coordinator abroad creates a node and a project"
-sq init --home "$work/coordinator" --kdf interactive
-sq project create "Kazakhstan political cases" --home "$work/coordinator"
+say "Coordinator Aigerim (abroad) creates a node and a project"
+sq init --home "$work/aigerim" --kdf interactive
+sq project create "Kazakhstan political cases" --home "$work/aigerim"
+project=$("$bin" status --home "$work/aigerim" --json | json '["project"]')
 
-say "A second coordinator creates a node and joins"
-sq init --home "$work/second" --kdf interactive >/dev/null
-pid=$("$bin" status --home "$work/coordinator" --json | sed -n 's/.*"project" : "\(sqp-[a-z0-9]*\)".*/\1/p')
-nid=$("$bin" status --home "$work/second" --json | sed -n 's/.*"nodeId" : "\(sqn-[a-z0-9]*\)".*/\1/p')
-sq join "$pid" --home "$work/second"
-sq member add "$nid" --role coordinator --home "$work/coordinator"
+say "Coordinators Daulet and Oksana create nodes and join"
+for who in daulet oksana; do
+  "$bin" init --home "$work/$who" --kdf interactive >/dev/null
+  sq join "$project" --home "$work/$who" >/dev/null
+  id=$("$bin" status --home "$work/$who" --json | json '["nodeId"]')
+  sq member add "$id" --role coordinator --home "$work/aigerim"
+done
 
-say "The coordinator imports the cases drawn from the seed documents"
-sq case import seeds/cases.json --home "$work/coordinator"
-sq case list --home "$work/coordinator" | head -8
+say "Aigerim imports the cases drawn from the seed documents"
+sq case import seeds/cases.json --home "$work/aigerim"
+sq case list --home "$work/aigerim" | head -6
 echo "..."
 
-say "One case in full"
-first=$("$bin" case list --home "$work/coordinator" --json | sed -n 's/.*"id" : "\([0-9a-f]*\)".*/\1/p' | head -1)
-sq case show "${first:0:8}" --home "$work/coordinator"
+say "A USB stick: Aigerim writes a bundle for every coordinator"
+mkdir "$work/stick"
+sq usb sync "$work/stick" --home "$work/aigerim"
+ls -l "$work/stick" | sed "s#$work#\$DEMO#g"
 
-say "Status of both nodes"
-sq status --home "$work/coordinator"
-sq status --home "$work/second"
+say "Daulet and Oksana sync from the stick"
+sq usb sync "$work/stick" --home "$work/daulet"
+sq usb sync "$work/stick" --home "$work/oksana"
 
-say "On disk there is only ciphertext: grep the store for a name from the seeds"
-if grep -rq "Джакишев" "$work/coordinator"; then echo "FOUND plaintext on disk"; exit 1; else echo "no match for 'Джакишев' in $(ls "$work/coordinator" | tr '\n' ' ')"; fi
+say "Both edit the same case offline: Daulet and Oksana disagree on the city"
+case=$("$bin" case list --home "$work/daulet" --json | json '[0]["id"]')
+sq case edit "${case:0:8}" --city "Алматы" --home "$work/daulet"
+sq case edit "${case:0:8}" --city "Астана" --home "$work/oksana"
+sq case event add "${case:0:8}" --type hearing --date 2021-03-01 --place "Алматы" --description "Appeal hearing" --home "$work/oksana"
+
+say "They exchange bundles directly (no stick, just files)"
+daulet=$("$bin" status --home "$work/daulet" --json | json '["nodeId"]')
+oksana=$("$bin" status --home "$work/oksana" --json | json '["nodeId"]')
+sq bundle export --to "$oksana" --out "$work/d2o.sqb" --home "$work/daulet"
+sq bundle export --to "$daulet" --out "$work/o2d.sqb" --home "$work/oksana"
+sq bundle import "$work/o2d.sqb" --home "$work/daulet"
+sq bundle import "$work/d2o.sqb" --home "$work/oksana"
+
+say "Both see the conflict, and the same value meanwhile"
+sq case conflicts --home "$work/daulet"
+sq case conflicts --home "$work/oksana"
+
+say "Daulet resolves it; the stick carries the resolution to everyone"
+sq case resolve "${case:0:8}" city "Алматы" --home "$work/daulet"
+for round in 1 2; do
+  for who in daulet oksana aigerim; do "$bin" usb sync "$work/stick" --home "$work/$who" >/dev/null; done
+done
+sq case conflicts --home "$work/oksana"
+sq case show "${case:0:8}" --home "$work/aigerim" | head -12
+
+say "Every node: what it holds, and what each peer still lacks"
+for who in aigerim daulet oksana; do
+  echo "-- $who: $("$bin" status --home "$work/$who" --json | json '["cases"]') cases"
+  "$bin" peers --home "$work/$who"
+done
+echo "stick now holds $(ls "$work/stick" | wc -l) bundle(s): all delivered"
+
+say "On disk there is only ciphertext: grep homes and bundles for a name from the seeds"
+if grep -rq "Джакишев" "$work"; then echo "FOUND plaintext on disk"; exit 1; else echo "no match for 'Джакишев' anywhere under the demo directory"; fi
 
 say "Integrity"
-sq check --home "$work/coordinator"
+sq check --home "$work/oksana"

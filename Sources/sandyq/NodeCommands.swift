@@ -56,6 +56,8 @@ struct StatusReport: Encodable {
     var conflicts: Int
     var schema: Int
     var version: String
+    /// BLAKE2b of the merged view: equal on replicas that hold the same readable ops.
+    var digest: String?
 }
 
 struct Status: ParsableCommand {
@@ -76,7 +78,7 @@ struct Status: ParsableCommand {
                 ops: try n.store.opCount, readableOps: view?.stats.readable ?? 0,
                 cases: view?.cases.count ?? 0, members: view?.membership.members.count ?? 0,
                 conflicts: view?.cases.values.reduce(0) { $0 + $1.conflicts.count } ?? 0,
-                schema: try n.store.schemaVersion(), version: Sandyq.version)
+                schema: try n.store.schemaVersion(), version: Sandyq.version, digest: view?.digest)
             if output.json { try printJSON(r); return }
             print("node      \(r.fingerprint)")
             print("node id   \(r.nodeId)")
@@ -86,6 +88,7 @@ struct Status: ParsableCommand {
             print("ops       \(r.ops) held, \(r.readableOps) readable here")
             print("cases     \(r.cases)\(r.conflicts > 0 ? " (\(r.conflicts) open conflicts)" : "")")
             print("members   \(r.members)")
+            if let d = r.digest { print("digest    \(d.prefix(16))") }
         }
     }
 }

@@ -1,0 +1,210 @@
+import Foundation
+import Testing
+import SandyqCore
+import SandyqCrypto
+import SandyqStore
+
+@Suite struct OpStoreOpeningTests {
+    @Test func freshStoreUsesWALAndTheSupportedSchema() throws {
+        let dir = try TempDir()
+        let path = dir.file(OpStore.fileName)
+        do {
+            let store = try OpStore(path: path)
+            let mode = try store.db.prepare("PRAGMA journal_mode")
+            #expect(try mode.step())
+            #expect(mode.text(0) == "wal")
+            #expect(OpStore.supportedSchema >= 1)
+            #expect(try store.schemaVersion() == OpStore.supportedSchema)
+            var tables: Set<String> = []
+            try store.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").rows { tables.insert($0.text(0)) }
+            #expect(tables.isSuperset(of: ["ops", "settings", "forks", "peers"]))
+            #expect(try store.opCount == 0)
+            #expect(try store.project() == nil)
+            #expect(try store.versionVector().heads.isEmpty)
+            #expect(try store.forks().isEmpty)
+        }
+        #expect(FileManager.default.fileExists(atPath: path))
+    }
+
+    @Test func newerSchemaIsRefusedWithAnUpgradeMessage() throws {
+        let dir = try TempDir()
+        let path = dir.file(OpStore.fileName)
+        do {
+            let store = try OpStore(path: path)
+            try store.db.execute("PRAGMA user_version = 99")
+            #expect(try store.schemaVersion() == 99)
+        } // closed here
+        let caught = storeError { _ = try OpStore(path: path) }
+        #expect(caught == .newerSchema(found: 99, supported: OpStore.supportedSchema))
+        let message = caught?.description ?? ""
+        #expect(message.contains("upgrade"), "message was: \(message)")
+        #expect(message.contains("99"))
+        // Refusing must not have rewritten the version.
+        do {
+            let raw = try Database(path: path)
+            let s = try raw.prepare("PRAGMA user_version")
+            #expect(try s.step())
+            #expect(s.int(0) == 99)
+        }
+    }
+
+    @Test func migrationsAreIdempotentOnReopen() throws {
+        let dir = try TempDir()
+        let path = dir.file(OpStore.fileName)
+        let pid = ProjectID.random()
+        func schemaSQL(_ store: OpStore) throws -> [String] {
+            var out: [String] = []
+            try store.db.prepare("SELECT name || ':' || ifnull(sql, '') FROM sqlite_master ORDER BY name").rows { out.append($0.text(0)) }
+            return out
+        }
+        let first: [String]
+        do {
+            let store = try OpStore(path: path)
+            try store.setProject(pid)
+            try store.setSetting("marker", [1, 2, 3])
+            first = try schemaSQL(store)
+        }
+        #expect(!first.isEmpty)
+        for _ in 0..<3 {
+            let store = try OpStore(path: path)
+            #expect(try store.schemaVersion() == OpStore.supportedSchema)
+            #expect(try schemaSQL(store) == first)
+            #expect(try store.project() == pid)
+            #expect(try store.setting("marker") == [1, 2, 3])
+        }
+    }
+}
+
+@Suite struct ImportTests {
+    @Test func importIsIdempotent() throws {
+        let dir = try TempDir()
+        let f = Founder()
+        let envs = f.chain(sealed: 3)
+        let store = try OpStore(path: dir.file(OpStore.fileName))
+        let first = try store.importEnvelopes(envs, project: f.project)
+        #expect(first.new == envs.count)
+        #expect(first.known == 0)
+        #expect(first.refused.isEmpty)
+        let second = try store.importEnvelopes(envs, project: f.project)
+        #expect(second.new == 0)
+        #expect(second.known == envs.count)
+        #expect(second.refused.isEmpty)
+        #expect(second.forks == 0)
+        #expect(try store.opCount == envs.count)
+        // Stored exactly as given.
+        let stored = try store.allEnvelopes()
+        #expect(stored.map(\.encoded) == envs.map(\.encoded))
+        #expect(try store.versionVector()[f.author] == UInt64(envs.count))
+        // Duplicates within one batch count once.
+        let dir2 = try TempDir()
+        let other = try OpStore(path: dir2.file(OpStore.fileName))
+        let r = try other.importEnvelopes(envs + envs, project: f.project)
+        #expect(r.new == envs.count)
+        #expect(r.known == envs.count)
+        #expect(try other.opCount == envs.count)
+    }
+
+    @Test func wrongProjectOpIsRefusedWhileNeighboursLand() throws {
+        let dir = try TempDir()
+        let f = Founder()
+        let good = f.chain(sealed: 2)
+        // Same author, a different project, otherwise a valid signed op.
+        let foreign = f.writer(project: ProjectID.random())
+            .sealed([.projectName("elsewhere")], readers: [f.identity.box.publicKey], wallMillis: 1_700_000_000_000)
+        let store = try OpStore(path: dir.file(OpStore.fileName))
+        let r = try store.importEnvelopes([good[0], foreign, good[1], good[2]], project: f.project)
+        #expect(r.new == good.count)
+        #expect(r.refused.count == 1)
+        #expect(r.refused.first?.id == foreign.id)
+        #expect(r.refused.first?.reason == .wrongProject)
+        #expect(try store.opCount == good.count)
+        let ids = Set(try store.allEnvelopes().map(\.id))
+        #expect(ids == Set(good.map(\.id)))
+        #expect(!ids.contains(foreign.id))
+    }
+
+    @Test func twoOpsAtOneSeqAreBothKeptAndFlagged() throws {
+        let dir = try TempDir()
+        let f = Founder()
+        let w = f.writer()
+        let genesis = w.membership(.genesis(founder: f.nodeID, nonce: f.nonce))
+        // Two writers that both believe they are at seq 1: a cloned key.
+        let a = f.writer(seq: 1, prev: genesis.id).sealed([.projectName("A")], readers: [f.identity.box.publicKey], wallMillis: 1)
+        let b = f.writer(seq: 1, prev: genesis.id).sealed([.projectName("B")], readers: [f.identity.box.publicKey], wallMillis: 2)
+        #expect(a.seq == 2 && b.seq == 2)
+        #expect(a.id != b.id)
+        let store = try OpStore(path: dir.file(OpStore.fileName))
+        let r1 = try store.importEnvelopes([genesis, a], project: f.project)
+        #expect(r1.new == 2 && r1.forks == 0)
+        #expect(try store.forks().isEmpty)
+        let r2 = try store.importEnvelopes([b], project: f.project)
+        #expect(r2.new == 1)
+        #expect(r2.forks == 1)
+        #expect(r2.refused.isEmpty)
+        #expect(try store.opCount == 3)
+        let ids = Set(try store.allEnvelopes().map(\.id))
+        #expect(ids.isSuperset(of: [a.id, b.id]))
+        let forks = try store.forks()
+        #expect(forks.count == 1)
+        #expect(forks.first?.author == f.author)
+        #expect(forks.first?.seq == 2)
+        // Seeing the fork again flags nothing new.
+        let r3 = try store.importEnvelopes([a, b], project: f.project)
+        #expect(r3.new == 0 && r3.known == 2 && r3.forks == 0)
+        #expect(try store.forks().count == 1)
+    }
+
+    @Test func forkInsideOneBatchIsFlaggedToo() throws {
+        let dir = try TempDir()
+        let f = Founder()
+        let genesis = f.writer().membership(.genesis(founder: f.nodeID, nonce: f.nonce))
+        let a = f.writer(seq: 1, prev: genesis.id).sealed([.projectName("A")], readers: [f.identity.box.publicKey], wallMillis: 1)
+        let b = f.writer(seq: 1, prev: genesis.id).sealed([.projectName("B")], readers: [f.identity.box.publicKey], wallMillis: 2)
+        let store = try OpStore(path: dir.file(OpStore.fileName))
+        let r = try store.importEnvelopes([b, genesis, a], project: f.project)
+        #expect(r.new == 3)
+        #expect(r.forks == 1)
+        #expect(try store.forks().map(\.seq) == [2])
+    }
+
+    @Test func versionVectorReportsHighestContiguousSeq() throws {
+        let dir = try TempDir()
+        let f = Founder()
+        let chain = f.chain(sealed: 3) // seq 1...4
+        #expect(chain.map(\.seq) == [1, 2, 3, 4])
+        let other = Founder()
+        let otherChain = other.chain(sealed: 1) // seq 1...2, another author
+        let store = try OpStore(path: dir.file(OpStore.fileName))
+        let r = try store.importEnvelopes([chain[0], chain[1], chain[3]], project: f.project)
+        #expect(r.new == 3)
+        #expect(try store.versionVector()[f.author] == 2)
+        // An author whose first op is missing has no head at all.
+        let dir2 = try TempDir()
+        let gap = try OpStore(path: dir2.file(OpStore.fileName))
+        _ = try gap.importEnvelopes([chain[1], chain[2]], project: f.project)
+        #expect(try gap.versionVector()[f.author] == 0)
+        // Filling the gap moves the head to the end.
+        _ = try store.importEnvelopes([chain[2]], project: f.project)
+        #expect(try store.versionVector()[f.author] == 4)
+        // Heads are per author.
+        _ = try store.importEnvelopes(otherChain, project: other.project)
+        let vv = try store.versionVector()
+        #expect(vv[other.author] == 2)
+        #expect(vv[f.author] == 4)
+        #expect(vv.heads.count == 2)
+    }
+
+    @Test func chainHeadAndMissingEnvelopes() throws {
+        let dir = try TempDir()
+        let f = Founder()
+        let chain = f.chain(sealed: 2)
+        let store = try OpStore(path: dir.file(OpStore.fileName))
+        _ = try store.importEnvelopes(chain, project: f.project)
+        let head = try #require(try store.chainHead(of: f.author))
+        #expect(head.seq == 3)
+        #expect(head.id == chain[2].id)
+        var known = VersionVector()
+        known[f.author] = 1
+        #expect(try store.envelopes(missingFrom: known).map(\.id) == [chain[1].id, chain[2].id])
+    }
+}
