@@ -33,10 +33,15 @@ public final class OpWriter: @unchecked Sendable {
 
     /// Seals `mutations` to `readers`, reusing the content key while the readers stay the same.
     public func sealed(_ mutations: [Mutation], readers: [BoxPublicKey], wallMillis: UInt64) -> Envelope {
+        sealedWithPayload(mutations, readers: readers, wallMillis: wallMillis).envelope
+    }
+
+    /// The same, also returning the payload, so the writer can apply it to its view at once.
+    public func sealedWithPayload(_ mutations: [Mutation], readers: [BoxPublicKey], wallMillis: UInt64) -> (envelope: Envelope, payload: Payload) {
         let sorted = Array(Set(readers)).sorted()
         if session?.readers != sorted { session = SealingSession(readers: sorted) }
         let payload = Payload(clock: clock.tick(wallMillis: wallMillis), mutations: mutations)
         let s = session!
-        return append(kind: .sealed) { header in s.seal(payload.encoded(), header: header) }
+        return (append(kind: .sealed) { header in s.seal(payload.encoded(), header: header) }, payload)
     }
 }

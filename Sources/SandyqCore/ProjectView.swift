@@ -65,6 +65,13 @@ public struct ProjectView: Sendable {
         quarantined.sort()
     }
 
+    /// Adds an op this node just wrote and can read, without rebuilding the whole view.
+    public mutating func applyLocal(_ payload: Payload, envelope: Envelope) {
+        stats.ops += 1
+        stats.readable += 1
+        apply(payload, op: envelope.id, author: envelope.author)
+    }
+
     mutating func apply(_ payload: Payload, op: OpID, author: SigningPublicKey) {
         maxClock = max(maxClock, payload.clock)
         for m in payload.mutations {

@@ -21,7 +21,7 @@ extension Node {
             catch { throw NodeError(.usage, "case \(i + 1)\(d.ref.map { " (\($0))" } ?? ""): \(error)") }
             ids.append(id)
         }
-        for m in muts { try write(m) }
+        try write(batch: muts)
         return ids
     }
 

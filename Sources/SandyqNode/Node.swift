@@ -126,20 +126,35 @@ public final class Node: @unchecked Sendable {
     /// Seals, signs and stores one op carrying `mutations`.
     @discardableResult
     public func write(_ mutations: [Mutation]) throws(NodeError) -> Envelope {
-        let v = try view()
-        guard v.membership.isAllowed(author: nodeID.signingKey, seq: (try writer().seq) + 1) else {
+        try write(batch: [mutations])[0]
+    }
+
+    /// Seals and signs one op per element of `batch` and stores them all in one transaction.
+    @discardableResult
+    public func write(batch: [[Mutation]]) throws(NodeError) -> [Envelope] {
+        var v = try view()
+        let w = try writer()
+        guard v.membership.isAllowed(author: nodeID.signingKey, seq: w.seq + 1) else {
             if v.membership.members[nodeID.signingKey] == nil {
                 throw NodeError(.refused, "this node is not a member of the project yet: give a coordinator its id (\(nodeID)) to `sandyq member add`, then sync")
             }
             throw NodeError(.refused, "this node's role does not allow writing")
         }
-        let env = try writer().sealed(mutations, readers: readers(v), wallMillis: Self.wallMillis())
-        try commit([env], project: v.project)
-        return env
+        let to = readers(v)
+        var made: [(envelope: Envelope, payload: Payload)] = []
+        for ms in batch { made.append(w.sealedWithPayload(ms, readers: to, wallMillis: Self.wallMillis())) }
+        try commit(made.map(\.envelope), project: v.project)
+        for m in made { v.applyLocal(m.payload, envelope: m.envelope) }
+        cachedView = v
+        return made.map(\.envelope)
     }
 
     func commit(_ envs: [Envelope], project: ProjectID) throws(NodeError) {
-        let r = try mapped { try store.importEnvelopes(envs, project: project) }
+        let r: ImportReport
+        do { r = try store.importEnvelopes(envs, project: project) } catch {
+            activeWriter = nil
+            throw NodeError.from(error)
+        }
         guard r.refused.isEmpty else {
             activeWriter = nil
             throw NodeError(.failure, "own op refused: \(r.refused[0].reason)")
