@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "sandyq", targets: ["sandyq"]),
+        .executable(name: "sandyq-bench", targets: ["SandyqBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -33,6 +34,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        .executableTarget(name: "SandyqBench", dependencies: ["SandyqNode", "SandyqStore", "SandyqCore", "SandyqCrypto", "SandyqSync"]),
         .testTarget(name: "SandyqCryptoTests", dependencies: ["SandyqCrypto"]),
         .testTarget(name: "SandyqCoreTests", dependencies: ["SandyqCore", "SandyqCrypto"]),
         .testTarget(name: "SandyqStoreTests", dependencies: ["SandyqStore", "SandyqCore", "SandyqCrypto"]),

@@ -42,10 +42,16 @@ public struct ORSet: Sendable {
 
     mutating func add(_ element: String, tag: OpID) { tags[element, default: []].insert(tag) }
 
+    /// Add tags that removes observed, per element: one op may add several elements, and
+    /// removing one of them must not remove the others.
+    public private(set) var removed: [String: Set<OpID>] = [:]
+
+    mutating func remove(_ element: String, observed: [OpID]) { removed[element, default: []].formUnion(observed) }
+
     /// Present when some add's tag was not observed by any remove.
-    public func contains(_ element: String, removed: Set<OpID>) -> Bool {
+    public func contains(_ element: String) -> Bool {
         guard let t = tags[element] else { return false }
-        return !t.isSubset(of: removed)
+        return !t.isSubset(of: removed[element] ?? [])
     }
 }
 
@@ -54,7 +60,6 @@ public struct CaseState: Sendable {
     public let id: CaseID
     public private(set) var registers: [FieldPath: Register] = [:]
     public private(set) var sets: [String: ORSet] = [:]
-    public private(set) var removed: Set<OpID> = []
     /// Op ids that touched this case, for chain-of-custody output.
     public private(set) var ops: Set<OpID> = []
     /// statusDate written in the same op as a status, keyed by that op.
@@ -70,9 +75,9 @@ public struct CaseState: Sendable {
             registers[path, default: Register()].insert(Write(op: op, author: author, clock: clock, value: value, supersedes: supersedes))
         case let .add(_, coll, elem):
             sets[coll, default: ORSet()].add(elem, tag: op)
-        case let .remove(_, _, _, observed):
-            removed.formUnion(observed)
-        case .projectName:
+        case let .remove(_, coll, elem, observed):
+            sets[coll, default: ORSet()].remove(elem, observed: observed)
+        case .projectName, .grant:
             break
         }
     }
@@ -88,7 +93,7 @@ public struct CaseState: Sendable {
     /// Present elements of a collection, in a stable order.
     public func elements(_ collection: String) -> [String] {
         guard let s = sets[collection] else { return [] }
-        return s.tags.keys.filter { s.contains($0, removed: removed) }.sorted()
+        return s.tags.keys.filter { s.contains($0) }.sorted()
     }
 
     /// The add tags of a present element: what a remove must observe.

@@ -59,6 +59,8 @@ public struct Envelope: Hashable, Sendable {
             author = try SigningPublicKey(bytes: try r.raw(SigningPublicKey.length))
             seq = try r.u64()
             guard seq >= 1 else { throw OpError.malformed("seq must start at 1") }
+            // Stores keep seq in a signed 64-bit column; no honest chain gets near 2^62.
+            guard seq < 1 << 62 else { throw OpError.malformed("seq out of range") }
             prev = try OpID(bytes: try r.raw(OpID.length))
             if seq == 1 && prev != .zero { throw OpError.malformed("first op must have a zero prev") }
             let n = try r.u32()

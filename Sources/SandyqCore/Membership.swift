@@ -28,8 +28,21 @@ public struct Membership: Sendable {
         }
     }
 
-    /// Rebuilds membership from every membership op held, in any order.
+    /// Rebuilds membership from every membership op held, in any order. Revocations take
+    /// effect during admission, so a revoked coordinator's later adds and revokes count for
+    /// nothing: the pass repeats with the revocations it found until they stop changing.
     public static func derive(project: ProjectID, changes: [Change]) -> Membership {
+        var revocations: [SigningPublicKey: UInt64] = [:]
+        var m = Membership(project: project)
+        for _ in 0..<16 {
+            m = pass(project: project, changes: changes, revocations: revocations)
+            if m.pendingRevocations == revocations { break }
+            revocations = m.pendingRevocations
+        }
+        return m
+    }
+
+    static func pass(project: ProjectID, changes: [Change], revocations: [SigningPublicKey: UInt64]) -> Membership {
         var m = Membership(project: project)
         // Genesis: the one whose derived id matches the project, by its founder, at seq 1.
         for c in changes {
@@ -37,7 +50,7 @@ public struct Membership: Sendable {
                ProjectID.derive(founder: f, nonce: nonce) == project {
                 if m.genesis == nil || c.op < m.genesis! {
                     m.genesis = c.op
-                    m.members = [f.signingKey: Member(node: f, role: .coordinator, admittedBy: c.op, revokedAfter: nil)]
+                    m.members = [f.signingKey: Member(node: f, role: .coordinator, admittedBy: c.op, revokedAfter: revocations[f.signingKey])]
                 }
             }
         }
@@ -54,7 +67,7 @@ public struct Membership: Sendable {
                 case let .add(node, role):
                     // Re-adding never lifts a revocation, and a device keeps its first role.
                     if m.members[node.signingKey] == nil {
-                        m.members[node.signingKey] = Member(node: node, role: role, admittedBy: c.op, revokedAfter: nil)
+                        m.members[node.signingKey] = Member(node: node, role: role, admittedBy: c.op, revokedAfter: revocations[node.signingKey])
                     }
                 case let .revoke(key, from):
                     m.pendingRevocations[key] = min(m.pendingRevocations[key] ?? .max, from)
@@ -64,7 +77,7 @@ public struct Membership: Sendable {
             }
             pending = rest
         }
-        // Concurrent add and revoke resolve to revoke: apply every revocation last.
+        // Concurrent add and revoke resolve to revoke.
         for (key, from) in m.pendingRevocations {
             if var member = m.members[key] {
                 member.revokedAfter = min(member.revokedAfter ?? .max, from)

@@ -37,11 +37,11 @@ public final class OpWriter: @unchecked Sendable {
     }
 
     /// The same, also returning the payload, so the writer can apply it to its view at once.
-    public func sealedWithPayload(_ mutations: [Mutation], readers: [BoxPublicKey], wallMillis: UInt64) -> (envelope: Envelope, payload: Payload) {
+    public func sealedWithPayload(_ mutations: [Mutation], readers: [BoxPublicKey], wallMillis: UInt64) -> (envelope: Envelope, payload: Payload, session: SealingSession) {
         let sorted = Array(Set(readers)).sorted()
         if session?.readers != sorted { session = SealingSession(readers: sorted) }
         let payload = Payload(clock: clock.tick(wallMillis: wallMillis), mutations: mutations)
         let s = session!
-        return (append(kind: .sealed) { header in s.seal(payload.encoded(), header: header) }, payload)
+        return (append(kind: .sealed) { header in s.seal(payload.encoded(), header: header) }, payload, s)
     }
 }

@@ -33,6 +33,8 @@ public enum Mutation: Hashable, Sendable {
     case remove(case: CaseID, collection: String, element: String, observed: [OpID])
     /// The project's display name, sealed like case data.
     case projectName(String)
+    /// Hands a session's content key to the op's readers, so a member added later reads the past.
+    case grant(author: SigningPublicKey, session: [UInt8], key: [UInt8])
 }
 
 /// The plaintext inside a sealed body. Layout: Protocol/ops.md.
@@ -68,6 +70,8 @@ public struct Payload: Hashable, Sendable {
                 w.varint(UInt64(observed.count)); for s in observed { w.raw(s.bytes) }
             case let .projectName(name):
                 w.u8(4); w.string(name)
+            case let .grant(author, session, key):
+                w.u8(5); w.raw(author.bytes); w.raw(session); w.raw(key)
             }
         }
         return w.bytes
@@ -104,6 +108,9 @@ public struct Payload: Hashable, Sendable {
                     ms.append(.remove(case: c, collection: coll, element: elem, observed: try refs(&r)))
                 case 4:
                     ms.append(.projectName(try r.string(max: 1024)))
+                case 5:
+                    ms.append(.grant(author: try SigningPublicKey(bytes: try r.raw(32)), session: try r.raw(SealingSession.idLength),
+                                     key: try r.raw(SymmetricKey.length)))
                 default:
                     throw OpError.malformed("unknown mutation type")
                 }

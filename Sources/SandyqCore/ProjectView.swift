@@ -40,7 +40,7 @@ public struct ProjectView: Sendable {
         stats.ops = ordered.count
         stats.membershipOps = changes.count
 
-        var sessions: [[UInt8]: SymmetricKey?] = [:]
+        var pending: [(Envelope, SealedBody)] = []
         for e in ordered where e.kind == .sealed {
             switch membership.standing(author: e.author, seq: e.seq) {
             case .notMember: stats.awaitingAdmission += 1; continue
@@ -50,23 +50,39 @@ public struct ProjectView: Sendable {
             }
             guard let reader, let body = try? SealedBody(decoding: e.body) else { stats.unreadable += 1; continue }
             let sessionKey = e.author.bytes + body.sessionID
-            if body.sealedKeys != nil, sessions[sessionKey] == nil {
-                sessions[sessionKey] = body.openSessionKey(with: reader)
+            if body.sealedKeys != nil, sessionKeys[sessionKey] == nil {
+                if let k = body.openSessionKey(with: reader) { sessionKeys[sessionKey] = k }
             }
-            guard let key = sessions[sessionKey] ?? nil,
-                  let plain = try? body.open(with: key, header: e.header),
-                  let payload = try? Payload(decoding: plain) else {
-                stats.unreadable += 1
-                continue
-            }
-            stats.readable += 1
-            apply(payload, op: e.id, author: e.author)
+            if !read(e, body) { pending.append((e, body)) }
         }
+        // Grants read in the first pass may unlock ops that came before them; repeat until nothing changes.
+        var progressed = true
+        while progressed && !pending.isEmpty {
+            progressed = false
+            pending = pending.filter { e, body in
+                if read(e, body) { progressed = true; return false }
+                return true
+            }
+        }
+        stats.unreadable += pending.count
         quarantined.sort()
     }
 
+    /// Session content keys this reader holds, by author ‖ session id.
+    public private(set) var sessionKeys: [[UInt8]: SymmetricKey] = [:]
+
+    private mutating func read(_ e: Envelope, _ body: SealedBody) -> Bool {
+        guard let key = sessionKeys[e.author.bytes + body.sessionID],
+              let plain = try? body.open(with: key, header: e.header),
+              let payload = try? Payload(decoding: plain) else { return false }
+        stats.readable += 1
+        apply(payload, op: e.id, author: e.author)
+        return true
+    }
+
     /// Adds an op this node just wrote and can read, without rebuilding the whole view.
-    public mutating func applyLocal(_ payload: Payload, envelope: Envelope) {
+    public mutating func applyLocal(_ payload: Payload, envelope: Envelope, session: SealingSession) {
+        sessionKeys[envelope.author.bytes + session.id] = session.key
         stats.ops += 1
         stats.readable += 1
         apply(payload, op: envelope.id, author: envelope.author)
@@ -81,6 +97,11 @@ public struct ProjectView: Sendable {
             case let .projectName(name):
                 // Renames are rare: every write survives and the latest clock shows.
                 projectName.insert(Write(op: op, author: author, clock: payload.clock, value: name, supersedes: []))
+                continue
+            case let .grant(a, session, key):
+                if let k = try? SymmetricKey(SecureBytes(key)), sessionKeys[a.bytes + session] == nil {
+                    sessionKeys[a.bytes + session] = k
+                }
                 continue
             }
             cases[c, default: CaseState(id: c)].apply(m, op: op, author: author, clock: payload.clock)

@@ -121,15 +121,18 @@ extension Node {
         var cases: Set<CaseID> = []
         var puts = 0, adds = 0, removes = 0
         var name: String?
+        var grants = 0
         for m in ms {
             switch m {
             case let .put(c, _, _, _): cases.insert(c); puts += 1
             case let .add(c, coll, _): cases.insert(c); if !coll.isEmpty { adds += 1 }
             case let .remove(c, _, _, _): cases.insert(c); removes += 1
             case let .projectName(n): name = n
+            case .grant: grants += 1
             }
         }
         if let name { return "project name: \(name)" }
+        if grants > 0 { return "\(grants) session key(s) granted" }
         let ids = cases.sorted().map(\.short).joined(separator: ",")
         return "case \(ids): \(puts) field(s) set, \(adds) added, \(removes) removed"
     }

@@ -78,15 +78,16 @@ public final class Node: @unchecked Sendable {
         let genesis = w.membership(.genesis(founder: nodeID, nonce: nonce))
         let named = w.sealed([.projectName(name)], readers: [identity.box.publicKey], wallMillis: Self.wallMillis())
         try commit([genesis, named], project: pid)
+        try setNetworkKey(SymmetricKey())
         return pid
     }
 
-    public func join(_ project: ProjectID) throws(NodeError) {
-        if let p = try self.project() {
-            if p == project { return }
+    public func join(_ project: ProjectID, networkKey: SymmetricKey? = nil) throws(NodeError) {
+        if let p = try self.project(), p != project {
             throw NodeError(.usage, "this node already belongs to project \(p)")
         }
         try mapped { try store.setProject(project) }
+        if let networkKey { try setNetworkKey(networkKey) }
     }
 
     public func addMember(_ member: NodeID, role: Role) throws(NodeError) -> Envelope {
@@ -99,6 +100,18 @@ public final class Node: @unchecked Sendable {
         }
         let env = try writer().membership(.add(member: member, role: role))
         try commit([env], project: v.project)
+        if role == .coordinator {
+            // A new coordinator reads the project's past: hand it every session key this node holds.
+            let grants = v.sessionKeys.sorted { $0.key.lexicographicallyPrecedes($1.key) }.compactMap { k, key -> Mutation? in
+                guard let author = try? SigningPublicKey(bytes: Array(k[0..<32])) else { return nil }
+                return .grant(author: author, session: Array(k[32...]), key: key.secret.unsafeCopy)
+            }
+            if !grants.isEmpty {
+                let w = try writer()
+                let g = w.sealed(grants, readers: [member.boxKey], wallMillis: Self.wallMillis())
+                try commit([g], project: v.project)
+            }
+        }
         return env
     }
 
@@ -141,10 +154,10 @@ public final class Node: @unchecked Sendable {
             throw NodeError(.refused, "this node's role does not allow writing")
         }
         let to = readers(v)
-        var made: [(envelope: Envelope, payload: Payload)] = []
+        var made: [(envelope: Envelope, payload: Payload, session: SealingSession)] = []
         for ms in batch { made.append(w.sealedWithPayload(ms, readers: to, wallMillis: Self.wallMillis())) }
         try commit(made.map(\.envelope), project: v.project)
-        for m in made { v.applyLocal(m.payload, envelope: m.envelope) }
+        for m in made { v.applyLocal(m.payload, envelope: m.envelope, session: m.session) }
         cachedView = v
         return made.map(\.envelope)
     }

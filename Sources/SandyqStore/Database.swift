@@ -27,7 +27,8 @@ public final class Database: @unchecked Sendable {
     }
 
     func error(_ rc: Int32) -> StoreError {
-        .sqlite(code: sqlite3_extended_errcode(handle), message: String(cString: sqlite3_errmsg(handle)))
+        let code = sqlite3_extended_errcode(handle), message = String(cString: sqlite3_errmsg(handle))
+        return [SQLITE_CORRUPT, SQLITE_NOTADB].contains(code & 0xff) ? .corrupt("database: \(message)") : .sqlite(code: code, message: message)
     }
 
     public func execute(_ sql: String) throws(StoreError) {

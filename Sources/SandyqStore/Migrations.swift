@@ -7,9 +7,11 @@ enum Migrations {
             id BLOB NOT NULL UNIQUE,
             author BLOB NOT NULL,
             seq INTEGER NOT NULL,
+            kind INTEGER NOT NULL,
             envelope BLOB NOT NULL
         );
         CREATE INDEX ops_author_seq ON ops(author, seq);
+        CREATE INDEX ops_kind ON ops(kind) WHERE kind != 1;
         CREATE TABLE settings (key TEXT PRIMARY KEY, value BLOB NOT NULL);
         CREATE TABLE forks (author BLOB NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (author, seq));
         CREATE TABLE peers (

@@ -84,6 +84,15 @@ public final class OpStore: @unchecked Sendable {
         return out
     }
 
+    /// Membership ops only: what a node needs to decide who may connect, without reading the log.
+    public func membershipEnvelopes() throws -> [Envelope] {
+        var out: [Envelope] = []
+        try db.prepare("SELECT envelope FROM ops WHERE kind = ?").rows([.int(Int64(Envelope.Kind.membership.rawValue))]) { s in
+            out.append(try Envelope(decoding: s.blob(0)))
+        }
+        return out
+    }
+
     /// Ops of `author` with seq above `after`, in order.
     public func envelopes(author: SigningPublicKey, after: UInt64) throws -> [Envelope] {
         var out: [Envelope] = []
@@ -152,7 +161,7 @@ public final class OpStore: @unchecked Sendable {
         var report = ImportReport()
         let exists = try db.prepare("SELECT 1 FROM ops WHERE id = ?")
         let atSeq = try db.prepare("SELECT id FROM ops WHERE author = ? AND seq = ?")
-        let insert = try db.prepare("INSERT INTO ops(id, author, seq, envelope) VALUES(?, ?, ?, ?)")
+        let insert = try db.prepare("INSERT INTO ops(id, author, seq, kind, envelope) VALUES(?, ?, ?, ?, ?)")
         let fork = try db.prepare("INSERT OR IGNORE INTO forks(author, seq) VALUES(?, ?)")
         try db.transaction {
             var seen: Set<OpID> = []
@@ -171,7 +180,8 @@ public final class OpStore: @unchecked Sendable {
                         try atSeq.rows([.blob(env.author.bytes), .int(Int64(env.seq - 1))]) { s in before.append(try OpID(bytes: s.blob(0))) }
                         if !before.isEmpty && !before.contains(env.prev) { report.refuse(env, .brokenChain); continue }
                     }
-                    try insert.run([.blob(env.id.bytes), .blob(env.author.bytes), .int(Int64(env.seq)), .blob(env.encoded)])
+                    try insert.run([.blob(env.id.bytes), .blob(env.author.bytes), .int(Int64(env.seq)),
+                                    .int(Int64(env.kind.rawValue)), .blob(env.encoded)])
                     seen.insert(env.id)
                     report.new += 1
                     if !siblings.isEmpty {

@@ -118,7 +118,21 @@ struct Check: ParsableCommand {
 
 struct ProjectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "project", abstract: "Create a project.", subcommands: [Create.self])
+        commandName: "project", abstract: "Create a project, or show its network key.", subcommands: [Create.self, Key.self])
+
+    struct Key: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print the project's network key, for `join --network-key` on a new member's node.")
+        @OptionGroup var node: NodeOptions
+        @OptionGroup var output: OutputOptions
+
+        func run() throws {
+            try sandyq.run {
+                let n = try node.open()
+                let k = try n.networkKeyText()
+                if output.json { try printJSON(["networkKey": k, "project": try n.project()?.description ?? ""]) } else { print(k) }
+            }
+        }
+    }
 
     struct Create: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Found a project with this node as its first coordinator.")
@@ -144,12 +158,14 @@ struct Join: ParsableCommand {
     @OptionGroup var node: NodeOptions
     @OptionGroup var output: OutputOptions
     @Argument(help: "The project id (sqp-...).") var projectID: String
+    @Option(help: "The project's network key (64 hex digits, from `sandyq project key`), needed for TCP sync.") var networkKey: String?
 
     func run() throws {
         try sandyq.run {
             guard let p = ProjectID(string: projectID) else { throw CLIError(.usage, "'\(projectID)' is not a project id (sqp-...)") }
+            let nk = try networkKey.map { k throws(NodeError) in try Node.parseNetworkKey(k) }
             let n = try node.open()
-            try n.join(p)
+            try n.join(p, networkKey: nk)
             if output.json { try printJSON(["project": p.description, "nodeId": n.nodeID.description]) } else {
                 print("Joined \(p). Give a coordinator this node id to add:")
                 print(n.nodeID.description)

@@ -3,7 +3,7 @@ import Testing
 import SandyqCrypto
 import SandyqStore
 
-@Suite struct EndToEndTests {
+@Suite(.serialized) struct EndToEndTests {
     @Test func binaryIsFound() {
         #expect(FileManager.default.isExecutableFile(atPath: CLI.binary), "no sandyq binary at \(CLI.binary)")
     }

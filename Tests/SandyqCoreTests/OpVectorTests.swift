@@ -99,9 +99,11 @@ struct OpReader {
         for name in required {
             #expect(present.contains(name), "missing vector \(name) in \(OpVectorFile.directory.path)")
         }
+        // Every area has defects; the valid envelopes are the membership and sealed known answers
+        // that the envelope defects are derived from.
         for area in OpVectorFile.areas {
             let expects = try OpVectorFile.allNames.filter { $0.hasPrefix(area + "_") }.map { try OpVectorFile(named: $0).expect }
-            #expect(expects.contains(.ok), "\(area) needs valid vectors")
+            if area != "envelope" { #expect(expects.contains(.ok), "\(area) needs valid vectors") }
             #expect(expects.contains { $0 != .ok }, "\(area) needs invalid vectors")
         }
     }

@@ -658,7 +658,7 @@ def gen_envelope(v: Vectors, genesis: bytes, genesis_body: bytes, sealed_first: 
 
     over = envelope(FOUNDER, KIND_MEMBERSHIP, PROJECT, 1, ZERO_ID, genesis_body, declared_length=MAX_BODY + 1)
     v.add("envelope_body_over_1mib", "envelope", "malformed",
-          "membership_genesis declaring a body of 1048577 bytes (then its real 81-byte body and a signature "
+          "membership_genesis declaring a body of 1048577 bytes (then its real 82-byte body and a signature "
           "over what precedes it): the limit is checked on the length field, before any body byte is read",
           PROJECT, over)
 

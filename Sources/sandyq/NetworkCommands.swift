@@ -1,0 +1,71 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import SandyqCore
+import SandyqNode
+
+struct Serve: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Accept peers over TCP until SIGINT or SIGTERM.")
+    @OptionGroup var node: NodeOptions
+    @Option(help: "HOST:PORT to listen on (port 0 picks a free one).") var listen: String = "127.0.0.1:7447"
+    @Option(help: "At most this many peers at once.") var maxPeers: Int = 32
+    @Option(help: "Write the bound port to FILE once listening.") var portFile: String?
+
+    func run() throws {
+        try sandyq.run {
+            let n = try node.open()
+            let stop = StopFlag()
+            for sig in [SIGINT, SIGTERM] {
+                signal(sig, SIG_IGN)
+                let src = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+                src.setEventHandler { stop.set() }
+                src.resume()
+                StopFlag.sources.append(src)
+            }
+            try n.serve(listen: listen, maxPeers: maxPeers, shouldStop: { stop.isSet }, onListening: { port in
+                if let portFile { try? "\(port)\n".write(toFile: portFile, atomically: true, encoding: .utf8) }
+            }, log: { line in
+                FileHandle.standardError.write(Data("\(isoTime(UInt64(Date().timeIntervalSince1970 * 1000))) \(line)\n".utf8))
+            })
+        }
+    }
+}
+
+final class StopFlag: @unchecked Sendable {
+    nonisolated(unsafe) static var sources: [any DispatchSourceSignal] = []
+    private let lock = NSLock()
+    private var value = false
+    func set() { lock.lock(); value = true; lock.unlock() }
+    var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value }
+}
+
+struct SyncCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "sync", abstract: "Sync once with a peer over TCP, both directions.")
+    @OptionGroup var node: NodeOptions
+    @OptionGroup var output: OutputOptions
+    @Argument(help: "HOST:PORT of the peer.") var address: String
+    @Option(help: "The peer's node id, if it is not yet known as a member (pins its key).") var peer: String?
+
+    struct Out: Encodable {
+        var peer: String?; var sent: Int; var received: Int; var known: Int; var refused: Int; var bytesSent: Int; var bytesReceived: Int
+    }
+
+    func run() throws {
+        try sandyq.run {
+            let expecting: NodeID?
+            if let peer {
+                guard let id = NodeID(string: peer) else { throw CLIError(.usage, "'\(peer)' is not a node id") }
+                expecting = id
+            } else { expecting = nil }
+            let n = try node.open()
+            let s = try n.sync(with: address, expecting: expecting)
+            let o = Out(peer: s.peer.map { NodeID.fingerprint(of: $0) }, sent: s.sent, received: s.report.new, known: s.report.known,
+                        refused: s.report.refused.count, bytesSent: s.bytesSent, bytesReceived: s.bytesReceived)
+            if output.json { try printJSON(o) } else {
+                print("synced with \(o.peer ?? "?") at \(address): sent \(o.sent) ops, received \(o.received) new (\(o.known) already known), \(o.refused) refused; \(o.bytesSent) bytes out, \(o.bytesReceived) in")
+                for r in s.report.refused { print("  refused op \(r.id.short) seq \(r.seq): \(r.reason)") }
+            }
+            if !s.report.refused.isEmpty { throw ExitCode(10) }
+        }
+    }
+}

@@ -1,0 +1,224 @@
+import Foundation
+import Testing
+import SandyqCore
+import SandyqCrypto
+import SandyqSync
+
+// Truncated, bit-flipped and partly damaged bundles: the reader never crashes, never yields
+// an op that was not written, reports the damage, and loses only the records that touch it.
+
+@Suite struct BundleDamageTests {
+    // A3: cut the file inside the preamble, inside chunks and at chunk boundaries.
+    @Test(arguments: [100, 3000])
+    func truncatedFiles(count: Int) throws {
+        let f = count == 100 ? OpFixture.hundred : OpFixture.large
+        let dir = TempDir()
+        let path = dir.file("whole.sqb")
+        let header = f.header()
+        try writeBundle(path, f.envelopes, header: header, recipients: [f.box.publicKey])
+        let whole = fileBytes(path)
+        let pre = preambleLength(recipients: 1)
+        let cs = BundleFormat.chunkSize
+        let total = (whole.count - pre) / cs
+        let layout = StreamLayout(header: header, envelopes: f.envelopes)
+        let written = f.ids
+        let cut = dir.file("cut.sqb")
+
+        // Inside the preamble: an error, never an op.
+        for c in Set([0, 1, 6, 7, 8, 9, 10, 11, 20, 25, 26, pre / 2, pre - 17, pre - 1]) {
+            writeBytes(cut, Array(whole.prefix(c)))
+            let o = readAll(cut, keys: f.box)
+            #expect(o.envelopes.isEmpty, "cut at \(c): ops from a preamble")
+            switch (c, o.error) {
+            case (0, .bundle(.empty)?): break
+            case (1..<10, .bundle(.notABundle)?): break
+            case (10..., .bundle(.truncated)?): break
+            default: Issue.record("cut at \(c) of the preamble (\(pre) bytes): \(String(describing: o.error))")
+            }
+        }
+
+        // Inside and between chunks.
+        var ks = Set(0..<min(total, 4))
+        ks.formUnion([total / 2, layout.dataChunks - 2, layout.dataChunks - 1, layout.dataChunks, total - 1].filter { $0 >= 0 && $0 < total })
+        var checked = 0
+        for k in ks.sorted() {
+            for within in [0, 1, 4096, cs / 2, cs - 1] {
+                let c = pre + k * cs + within
+                guard c < whole.count else { continue }
+                writeBytes(cut, Array(whole.prefix(c)))
+                let o = readAll(cut, keys: f.box)
+                checked += 1
+                let at = "cut at \(c) (chunk \(k) + \(within), \(total) chunks, \(count) ops)"
+                #expect(o.error == nil, "\(at): \(String(describing: o.error))")
+                #expect(o.envelopes.allSatisfy { written.contains($0.id) }, "\(at): an op that was never written")
+                let expected = layout.opsWithin(firstChunks: k).map { f.envelopes[$0].id }
+                #expect(o.envelopes.map(\.id) == expected,
+                        "\(at): got \(o.envelopes.count) ops, expected the \(expected.count) in the intact chunks")
+                #expect(o.truncated, "\(at): not reported truncated")
+                #expect(!o.intact, "\(at): reported intact")
+                #expect((o.header != nil) == (k >= 1), "\(at): header \(o.header == nil ? "missing" : "present")")
+                if k >= 1 { #expect(o.header == header) }
+            }
+        }
+        #expect(checked >= 10)
+    }
+
+    // A4: flip bytes of a one-op bundle (preamble + one 64 KiB chunk).
+    @Test func everyByteFlipped() async throws {
+        let f = OpFixture.one
+        let dir = TempDir()
+        let path = dir.file("one.sqb")
+        try writeBundle(path, f.envelopes, header: f.header(), recipients: [f.box.publicKey])
+        let original = fileBytes(path)
+        let pre = try BundleFormat.parsePreamble(original)
+        #expect(original.count == pre.length + BundleFormat.chunkSize)
+        // The entry that opens for us; the others are random filler, so flips there change nothing.
+        let mine = pre.entries.indices.filter { (try? f.box.openSecret(pre.entries[$0])) != nil }
+        try #require(mine.count == 1, "expected exactly one entry for the recipient, found \(mine)")
+        let entriesStart = BundleFormat.magic.count + 3
+        let filler: Set<Int> = Set(pre.entries.indices.filter { $0 != mine[0] }.flatMap { i in
+            (entriesStart + i * BundleFormat.entryLength)..<(entriesStart + (i + 1) * BundleFormat.entryLength)
+        })
+
+        // Every preamble byte with each of its 8 bits, and every chunk byte with one bit each.
+        var flips: [(pos: Int, mask: UInt8)] = []
+        for p in 0..<pre.length { for b in 0..<8 { flips.append((p, UInt8(1) << UInt8(b))) } }
+        for p in pre.length..<original.count { flips.append((p, UInt8(1) << UInt8(p % 8))) }
+
+        let writtenIDs = f.ids
+        let written = f.envelopes.map(\.encoded)
+        let workers = 4
+        let started = Date()
+        let tallies = await withTaskGroup(of: FlipTally.self) { group in
+            for w in 0..<workers {
+                let mineFlips = stride(from: w, to: flips.count, by: workers).map { flips[$0] }
+                let file = dir.file("flip-\(w).sqb")
+                group.addTask {
+                    var t = FlipTally()
+                    var bytes = original
+                    writeBytes(file, bytes)
+                    let fd = open(file, O_WRONLY)
+                    defer { close(fd) }
+                    for (pos, mask) in mineFlips {
+                        bytes[pos] ^= mask
+                        _ = pwrite(fd, [bytes[pos]], 1, off_t(pos))
+                        let o = readAll(file, keys: f.box)
+                        bytes[pos] ^= mask
+                        _ = pwrite(fd, [bytes[pos]], 1, off_t(pos))
+                        t.reads += 1
+                        let at = "flip 0x\(String(mask, radix: 16)) at \(pos)"
+                        if o.envelopes.contains(where: { !writtenIDs.contains($0.id) }) || o.envelopes.contains(where: { !written.contains($0.encoded) }) {
+                            t.failures.append("\(at): yielded an op that was never written")
+                        }
+                        if let e = o.error {
+                            t.errors[String(describing: e), default: 0] += 1
+                            if case .io = e { t.failures.append("\(at): io error \(e)") }
+                            if !o.envelopes.isEmpty { t.failures.append("\(at): ops despite an error") }
+                        } else if filler.contains(pos) {
+                            // Filler entries carry nothing: the bundle must read exactly as before.
+                            t.harmless += 1
+                            if !o.intact || o.envelopes.map(\.encoded) != written { t.failures.append("\(at): a filler flip changed the result") }
+                        } else if o.intact {
+                            t.failures.append("\(at): damage not detected (intact, \(o.envelopes.count) ops)")
+                        } else {
+                            t.damaged += 1
+                        }
+                        if t.failures.count > 20 { break }
+                    }
+                    return t
+                }
+            }
+            var all: [FlipTally] = []
+            for await t in group { all.append(t) }
+            return all
+        }
+        let total = tallies.reduce(into: FlipTally()) { acc, t in
+            acc.reads += t.reads; acc.harmless += t.harmless; acc.damaged += t.damaged
+            acc.failures += t.failures; acc.errors.merge(t.errors, uniquingKeysWith: +)
+        }
+        print("everyByteFlipped: \(total.reads) reads of a \(original.count)-byte bundle in \(String(format: "%.1f", Date().timeIntervalSince(started))) s; damaged \(total.damaged), harmless filler \(total.harmless), errors \(total.errors)")
+        #expect(total.reads == flips.count)
+        #expect(total.failures.isEmpty, "\(total.failures.prefix(20))")
+        // Sanity: each class of outcome happened (the fuzz really exercised the reader).
+        #expect(total.errors["\(SyncError.bundle(.notForMe))", default: 0] >= BundleFormat.entryLength * 8)
+        #expect(total.errors["\(SyncError.bundle(.notABundle))", default: 0] == BundleFormat.magic.count * 8)
+        #expect(total.damaged >= BundleFormat.chunkSize)
+        #expect(total.harmless == filler.count * 8)
+    }
+
+    // A5: one damaged chunk in the middle of 3000 ops loses only the records touching it.
+    @Test(arguments: [2, 0, -1])
+    func damagedChunkLosesOnlyItsRecords(which: Int) throws {
+        let f = OpFixture.large
+        let dir = TempDir()
+        let path = dir.file("mid.sqb")
+        let header = f.header()
+        try writeBundle(path, f.envelopes, header: header, recipients: [f.box.publicKey])
+        let layout = StreamLayout(header: header, envelopes: f.envelopes)
+        let chunk = which >= 0 ? which : layout.dataChunks - 1   // -1: the chunk holding the end record
+        var bytes = fileBytes(path)
+        let pre = preambleLength(recipients: 1)
+        bytes[pre + chunk * BundleFormat.chunkSize + 1000] ^= 0x20
+        writeBytes(path, bytes)
+
+        let o = readAll(path, keys: f.box)
+        #expect(o.error == nil)
+        let lost = Set(layout.opsTouching(chunk: chunk))
+        let expected = f.envelopes.indices.filter { !lost.contains($0) }.map { f.envelopes[$0].id }
+        #expect(o.envelopes.map(\.id) == expected,
+                "chunk \(chunk) damaged: got \(o.envelopes.count) ops, expected \(expected.count) (lost \(lost.sorted()))")
+        #expect(o.damagedChunks == 1)
+        #expect(o.malformedRecords == 0)
+        #expect(!o.truncated, "a damaged chunk is not a truncation")
+        #expect(!o.intact)
+        let smallest = layout.ops.map(\.count).min()!
+        #expect(lost.count >= 1 && lost.count <= 2 * BundleFormat.chunkCapacity / smallest,
+                "lost \(lost.count) ops for one chunk")
+        if chunk == 0 {
+            #expect(o.header == nil, "the header lives in chunk 0")
+        } else {
+            #expect(o.header == header)
+        }
+        if chunk == layout.dataChunks - 1 { #expect(o.declaredOps == nil) } else { #expect(o.declaredOps == 3000) }
+    }
+
+    // A5 (extra): two chunks swapped in place are both rejected (the nonce binds position).
+    @Test func swappedChunksAreRejected() throws {
+        let f = OpFixture.large
+        let dir = TempDir()
+        let path = dir.file("swap.sqb")
+        let header = f.header()
+        try writeBundle(path, f.envelopes, header: header, recipients: [f.box.publicKey])
+        let layout = StreamLayout(header: header, envelopes: f.envelopes)
+        let orig = fileBytes(path)
+        var bytes = orig
+        let pre = preambleLength(recipients: 1), cs = BundleFormat.chunkSize
+        let a = Array(bytes[(pre + 3 * cs)..<(pre + 4 * cs)]), b = Array(bytes[(pre + 4 * cs)..<(pre + 5 * cs)])
+        bytes.replaceSubrange((pre + 3 * cs)..<(pre + 4 * cs), with: b)
+        bytes.replaceSubrange((pre + 4 * cs)..<(pre + 5 * cs), with: a)
+        writeBytes(path, bytes)
+        let o = readAll(path, keys: f.box)
+        let lost = Set(layout.opsTouching(chunk: 3) + layout.opsTouching(chunk: 4))
+        #expect(o.damagedChunks == 2)
+        #expect(o.envelopes.map(\.id) == f.envelopes.indices.filter { !lost.contains($0) }.map { f.envelopes[$0].id })
+
+        // A chunk from another bundle (same key holder, other file key) is rejected too.
+        let other = dir.file("other.sqb")
+        try writeBundle(other, f.envelopes, header: header, recipients: [f.box.publicKey])
+        var mixed = orig
+        let foreign = fileBytes(other)
+        mixed.replaceSubrange((pre + 3 * cs)..<(pre + 5 * cs), with: foreign[(pre + 3 * cs)..<(pre + 5 * cs)])
+        writeBytes(path, mixed)
+        let m = readAll(path, keys: f.box)
+        #expect(m.damagedChunks == 2)
+        #expect(m.envelopes.allSatisfy { f.ids.contains($0.id) })
+    }
+}
+
+struct FlipTally: Sendable {
+    var reads = 0
+    var harmless = 0
+    var damaged = 0
+    var errors: [String: Int] = [:]
+    var failures: [String] = []
+}

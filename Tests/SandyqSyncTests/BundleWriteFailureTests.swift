@@ -1,0 +1,147 @@
+import Foundation
+import Testing
+import SandyqCore
+import SandyqCrypto
+import SandyqSync
+
+// A8: writes that fail part-way. No tiny filesystem is available here without root tricks,
+// and RLIMIT_FSIZE is process-wide, so failures are made per path instead:
+//  - the temp file is a symlink to /dev/full: every write gets ENOSPC (a full disk);
+//  - the destination directory is removed (or swapped for a fresh one) mid-export;
+//  - the temp file name is taken by a directory;
+//  - the destination directory is read-only (only meaningful when not running as root).
+// Each time the writer must throw SyncError.io, leave no temp file behind, and leave an
+// older bundle already at the destination byte-identical.
+
+@Suite struct BundleWriteFailureTests {
+    static func isIO(_ e: SyncError?) -> Bool { if case .io = e { return true }; return false }
+
+    /// An older, valid bundle at `path`; returns its bytes.
+    static func oldBundle(at path: String) throws -> [UInt8] {
+        let f = OpFixture.hundred
+        try writeBundle(path, Array(f.envelopes.prefix(10)), header: f.header(), recipients: [f.box.publicKey])
+        return fileBytes(path)
+    }
+
+    static var tmpSuffix: String { ".partial-\(getpid())" }
+
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: "/dev/full"), "needs /dev/full"))
+    func fullDisk() throws {
+        let dir = TempDir()
+        let dest = dir.file("out.sqb")
+        let old = try Self.oldBundle(at: dest)
+        let tmp = dest + Self.tmpSuffix
+        try FileManager.default.createSymbolicLink(atPath: tmp, withDestinationPath: "/dev/full")
+        let f = OpFixture.large
+        var caught: SyncError?
+        do {
+            let w = try BundleWriter(path: dest, recipients: [f.box.publicKey], header: f.header())
+            for e in f.envelopes { try w.append(e) }
+            try w.finish()
+        } catch { caught = error }
+        #expect(Self.isIO(caught), "expected SyncError.io, got \(String(describing: caught))")
+        #expect(caught?.description.contains("No space left") == true, "message: \(String(describing: caught))")
+        #expect(fileBytes(dest) == old, "the older bundle changed after a failed write")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["out.sqb"], "leftovers after a failed write")
+        #expect(readAll(dest, keys: f.box).envelopes.count == 10)
+    }
+
+    @Test func directoryRemovedMidExport() throws {
+        let parent = TempDir()
+        let dir = parent.file("stick")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: false)
+        let dest = dir + "/out.sqb"
+        let f = OpFixture.large
+        let w = try BundleWriter(path: dest, recipients: [f.box.publicKey], header: f.header())
+        for e in f.envelopes.prefix(1500) { try w.append(e) }
+        #expect(w.bytesWritten > 4 * BundleFormat.chunkSize, "chunks should have gone out before the stick went")
+        try FileManager.default.removeItem(atPath: dir)
+        for e in f.envelopes.dropFirst(1500) { try w.append(e) }
+        var caught: SyncError?
+        do { try w.finish() } catch { caught = error }
+        #expect(Self.isIO(caught), "expected SyncError.io, got \(String(describing: caught))")
+        #expect(!FileManager.default.fileExists(atPath: dir), "the writer recreated the removed directory")
+        #expect(!FileManager.default.fileExists(atPath: dest))
+    }
+
+    @Test func directoryReplacedMidExportKeepsOlderBundle() throws {
+        let parent = TempDir()
+        let dir = parent.file("stick")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: false)
+        let dest = dir + "/out.sqb"
+        let old = try Self.oldBundle(at: dest)
+        let f = OpFixture.large
+        let w = try BundleWriter(path: dest, recipients: [f.box.publicKey], header: f.header())
+        for e in f.envelopes.prefix(200) { try w.append(e) }
+        // The stick is pulled and another one with the older bundle goes in at the same path.
+        try FileManager.default.removeItem(atPath: dir)
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: false)
+        writeBytes(dest, old)
+        for e in f.envelopes.dropFirst(200) { try w.append(e) }
+        var caught: SyncError?
+        do { try w.finish() } catch { caught = error }
+        #expect(Self.isIO(caught), "expected SyncError.io, got \(String(describing: caught))")
+        #expect(fileBytes(dest) == old, "the older bundle changed after a failed write")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["out.sqb"])
+    }
+
+    @Test func tempNameTakenByADirectory() throws {
+        let dir = TempDir()
+        let dest = dir.file("out.sqb")
+        let old = try Self.oldBundle(at: dest)
+        try FileManager.default.createDirectory(atPath: dest + Self.tmpSuffix, withIntermediateDirectories: false)
+        let f = OpFixture.one
+        var caught: SyncError?
+        do { _ = try BundleWriter(path: dest, recipients: [f.box.publicKey], header: f.header()) } catch { caught = error }
+        #expect(Self.isIO(caught), "expected SyncError.io, got \(String(describing: caught))")
+        #expect(fileBytes(dest) == old)
+    }
+
+    @Test func missingDirectory() throws {
+        let dir = TempDir()
+        let f = OpFixture.one
+        var caught: SyncError?
+        do { _ = try BundleWriter(path: dir.file("no/such/dir/out.sqb"), recipients: [f.box.publicKey], header: f.header()) } catch { caught = error }
+        #expect(Self.isIO(caught), "expected SyncError.io, got \(String(describing: caught))")
+    }
+
+    /// Root ignores directory permissions, so this runs only as an ordinary user.
+    @Test(.enabled(if: getuid() != 0, "root ignores directory permissions"))
+    func readOnlyDestination() throws {
+        let dir = TempDir()
+        let dest = dir.file("out.sqb")
+        let old = try Self.oldBundle(at: dest)
+        let f = OpFixture.hundred
+        // Read-only before the export starts: init fails.
+        #expect(chmod(dir.path, 0o500) == 0)
+        defer { _ = chmod(dir.path, 0o700) }
+        var caught: SyncError?
+        do { _ = try BundleWriter(path: dest, recipients: [f.box.publicKey], header: f.header()) } catch { caught = error }
+        #expect(Self.isIO(caught), "expected SyncError.io, got \(String(describing: caught))")
+        #expect(fileBytes(dest) == old)
+        // Made read-only mid-export: finish cannot rename into place.
+        #expect(chmod(dir.path, 0o700) == 0)
+        let w = try BundleWriter(path: dest, recipients: [f.box.publicKey], header: f.header())
+        for e in f.envelopes { try w.append(e) }
+        #expect(chmod(dir.path, 0o500) == 0)
+        caught = nil
+        do { try w.finish() } catch { caught = error }
+        #expect(Self.isIO(caught), "expected SyncError.io, got \(String(describing: caught))")
+        #expect(fileBytes(dest) == old)
+    }
+
+    /// A writer dropped without finish (an export that threw) leaves nothing behind.
+    @Test func abandonedWriterLeavesNoTempFile() throws {
+        let dir = TempDir()
+        let dest = dir.file("out.sqb")
+        let old = try Self.oldBundle(at: dest)
+        do {
+            let f = OpFixture.hundred
+            let w = try BundleWriter(path: dest, recipients: [f.box.publicKey], header: f.header())
+            for e in f.envelopes { try w.append(e) }
+            #expect(FileManager.default.fileExists(atPath: dest + Self.tmpSuffix))
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["out.sqb"])
+        #expect(fileBytes(dest) == old)
+    }
+}
