@@ -18,10 +18,12 @@ sq init --home "$work/aigerim" --kdf interactive
 sq project create "Kazakhstan political cases" --home "$work/aigerim"
 project=$("$bin" status --home "$work/aigerim" --json | json '["project"]')
 
-say "Coordinators Daulet and Oksana create nodes and join"
+netkey=$("$bin" project key --home "$work/aigerim")
+
+say "Coordinators Daulet and Oksana create nodes and join (project id and network key passed by hand)"
 for who in daulet oksana; do
   "$bin" init --home "$work/$who" --kdf interactive >/dev/null
-  sq join "$project" --home "$work/$who" >/dev/null
+  sq join "$project" --network-key "$netkey" --home "$work/$who" >/dev/null
   id=$("$bin" status --home "$work/$who" --json | json '["nodeId"]')
   sq member add "$id" --role coordinator --home "$work/aigerim"
 done
@@ -66,12 +68,23 @@ done
 sq case conflicts --home "$work/oksana"
 sq case show "${case:0:8}" --home "$work/aigerim" | head -12
 
+say "Aigerim serves over TCP on loopback; Oksana adds a case and syncs directly"
+"$bin" serve --listen 127.0.0.1:0 --port-file "$work/port" --home "$work/aigerim" 2> "$work/serve.log" &
+server=$!
+for _ in $(seq 50); do [ -s "$work/port" ] && break; sleep 0.1; done
+port=$(cat "$work/port")
+sq case add --title "Новое дело" --status detained --city Актау --person "Асет Абишев" --charge criminal:405 --home "$work/oksana"
+sq sync "127.0.0.1:$port" --home "$work/oksana"
+sq sync "127.0.0.1:$port" --home "$work/daulet"
+kill -INT "$server"; wait "$server" || true
+sed "s#$work#\$DEMO#g" "$work/serve.log"
+
 say "Every node: what it holds, and what each peer still lacks"
 for who in aigerim daulet oksana; do
-  echo "-- $who: $("$bin" status --home "$work/$who" --json | json '["cases"]') cases"
+  echo "-- $who: $("$bin" status --home "$work/$who" --json | json '["cases"]') cases, view digest $("$bin" status --home "$work/$who" --json | json '["digest"][:16]')"
   "$bin" peers --home "$work/$who"
 done
-echo "stick now holds $(ls "$work/stick" | wc -l) bundle(s): all delivered"
+echo "(after TCP, the stick is a step behind: usb sync would carry the rest)"
 
 say "On disk there is only ciphertext: grep homes and bundles for a name from the seeds"
 if grep -rq "Джакишев" "$work"; then echo "FOUND plaintext on disk"; exit 1; else echo "no match for 'Джакишев' anywhere under the demo directory"; fi
