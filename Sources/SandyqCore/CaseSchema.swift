@@ -38,6 +38,8 @@ public enum CaseSchema {
                    choices: ["kind": ["legal", "humanitarian"]], label: "kind"),
         // A tag's element id is the tag itself, so two people adding one tag add one element.
         Collection(name: "tags", fields: [], choices: [:], label: ""),
+        // Lawyers the case is shared with; the element id is the lawyer's signing key in hex.
+        Collection(name: "sharedWith", fields: [], choices: [:], label: ""),
     ]
 
     public static func collection(_ name: String) -> Collection? { collections.first { $0.name == name } }

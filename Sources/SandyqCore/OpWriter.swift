@@ -7,7 +7,9 @@ public final class OpWriter: @unchecked Sendable {
     public private(set) var seq: UInt64
     public private(set) var prev: OpID
     public private(set) var clock: HybridClock
-    private var session: SealingSession?
+    /// One open session per scope (a case, or the project) and reader set: a grant for one
+    /// case's sessions then reveals that case and nothing else.
+    private var sessions: [[UInt8]: SealingSession] = [:]
 
     /// `seq` and `prev` name the author's last op (0 and zero for a new chain).
     public init(keys: SigningKeyPair, project: ProjectID, seq: UInt64, prev: OpID, clock: HybridClock) {
@@ -32,16 +34,17 @@ public final class OpWriter: @unchecked Sendable {
     }
 
     /// Seals `mutations` to `readers`, reusing the content key while the readers stay the same.
-    public func sealed(_ mutations: [Mutation], readers: [BoxPublicKey], wallMillis: UInt64) -> Envelope {
-        sealedWithPayload(mutations, readers: readers, wallMillis: wallMillis).envelope
+    public func sealed(_ mutations: [Mutation], readers: [BoxPublicKey], wallMillis: UInt64, scope: [UInt8] = []) -> Envelope {
+        sealedWithPayload(mutations, readers: readers, wallMillis: wallMillis, scope: scope).envelope
     }
 
     /// The same, also returning the payload, so the writer can apply it to its view at once.
-    public func sealedWithPayload(_ mutations: [Mutation], readers: [BoxPublicKey], wallMillis: UInt64) -> (envelope: Envelope, payload: Payload, session: SealingSession) {
+    public func sealedWithPayload(_ mutations: [Mutation], readers: [BoxPublicKey], wallMillis: UInt64,
+                                  scope: [UInt8] = []) -> (envelope: Envelope, payload: Payload, session: SealingSession) {
         let sorted = Array(Set(readers)).sorted()
-        if session?.readers != sorted { session = SealingSession(readers: sorted) }
+        if sessions[scope]?.readers != sorted { sessions[scope] = SealingSession(readers: sorted) }
         let payload = Payload(clock: clock.tick(wallMillis: wallMillis), mutations: mutations)
-        let s = session!
+        let s = sessions[scope]!
         return (append(kind: .sealed) { header in s.seal(payload.encoded(), header: header) }, payload, s)
     }
 }

@@ -71,21 +71,37 @@ public struct ProjectView: Sendable {
     /// Session content keys this reader holds, by author ‖ session id.
     public private(set) var sessionKeys: [[UInt8]: SymmetricKey] = [:]
 
+    /// Which sessions carried each case's ops: what `case share` must grant.
+    public private(set) var caseSessions: [CaseID: Set<[UInt8]>] = [:]
+
     private mutating func read(_ e: Envelope, _ body: SealedBody) -> Bool {
-        guard let key = sessionKeys[e.author.bytes + body.sessionID],
+        let sid = e.author.bytes + body.sessionID
+        guard let key = sessionKeys[sid],
               let plain = try? body.open(with: key, header: e.header),
               let payload = try? Payload(decoding: plain) else { return false }
         stats.readable += 1
         apply(payload, op: e.id, author: e.author)
+        noteSession(sid, payload)
         return true
+    }
+
+    private mutating func noteSession(_ sid: [UInt8], _ payload: Payload) {
+        for m in payload.mutations {
+            switch m {
+            case let .put(c, _, _, _), let .add(c, _, _), let .remove(c, _, _, _): caseSessions[c, default: []].insert(sid)
+            case .projectName, .grant: break
+            }
+        }
     }
 
     /// Adds an op this node just wrote and can read, without rebuilding the whole view.
     public mutating func applyLocal(_ payload: Payload, envelope: Envelope, session: SealingSession) {
-        sessionKeys[envelope.author.bytes + session.id] = session.key
+        let sid = envelope.author.bytes + session.id
+        sessionKeys[sid] = session.key
         stats.ops += 1
         stats.readable += 1
         apply(payload, op: envelope.id, author: envelope.author)
+        noteSession(sid, payload)
     }
 
     mutating func apply(_ payload: Payload, op: OpID, author: SigningPublicKey) {

@@ -125,7 +125,8 @@ extension Node {
             return result
         }
         do {
-            result.report = try store.importBatches(project: pid) { () throws(SyncError) -> [Envelope]? in try reader.next() }
+            let screen = try importScreen()
+            result.report = try store.importBatches(project: pid, screen: screen) { () throws(SyncError) -> [Envelope]? in try reader.next() }
             if let h = reader.header, h.sender != nodeID {
                 try store.acknowledge(h.senderVector, by: h.sender.description)
                 try store.recordImportedBundle(h.bundleID)

@@ -40,7 +40,8 @@ extension Node {
     }
 
     /// Who may connect, or be connected to: any member not revoked, and a pinned peer.
-    func allowedKeys(pinned: NodeID?) throws(NodeError) -> Set<SigningPublicKey> {
+    /// Membership from the membership ops alone, without reading the log.
+    func storedMembership() throws(NodeError) -> Membership {
         let pid = try requireProject()
         let envs = try mapped { try store.membershipEnvelopes() }
         var changes: [Membership.Change] = []
@@ -49,7 +50,17 @@ extension Node {
                 changes.append(.init(op: e.id, author: e.author, seq: e.seq, change: c))
             }
         }
-        let m = Membership.derive(project: pid, changes: changes)
+        return Membership.derive(project: pid, changes: changes)
+    }
+
+    /// The import screen for ops from peers: refuses what a known lawyer or relay signed.
+    func importScreen() throws(NodeError) -> @Sendable (Envelope) -> OpError? {
+        let m = try storedMembership()
+        return { env in Node.screen(env, in: m) }
+    }
+
+    func allowedKeys(pinned: NodeID?) throws(NodeError) -> Set<SigningPublicKey> {
+        let m = try storedMembership()
         var keys = Set(m.members.values.filter { $0.revokedAfter == nil }.map(\.node.signingKey))
         if let pinned { keys.insert(pinned.signingKey) }
         keys.remove(identity.signing.publicKey)
@@ -80,13 +91,15 @@ extension Node {
         if pinned == nil {
             pinned = try mapped { try store.peers() }.first { $0.address == address }.flatMap { NodeID(string: $0.node) }
         }
-        let allowed = try allowedKeys(pinned: pinned)
+        var allowed = try allowedKeys(pinned: pinned)
+        // Peers this node was told of by hand (an inviter, `peers add`) count as pinned too.
+        for r in try mapped({ try store.peers() }) { if let id = NodeID(string: r.node) { allowed.insert(id.signingKey) } }
         let summary: PeerSession.Summary
         do {
             let conn = try Connection.connect(to: address)
             defer { conn.close() }
             summary = try PeerSession.client(conn: conn, identity: identity.signing, networkKey: nk,
-                                             storePath: Node.databasePath(home), project: pid) { key in
+                                             storePath: Node.databasePath(home), project: pid, screen: try importScreen()) { key in
                 if let expecting, key != expecting.signingKey { return false }
                 return allowed.contains(key)
             }
@@ -126,10 +139,10 @@ extension Node {
             group.enter()
             Thread {
                 defer { conn.close(); slots.signal(); group.leave() }
-                let allowed = state.allowed()
+                let (allowed, screen) = state.allowed()
                 do {
                     let s = try PeerSession.server(conn: conn, identity: signing, networkKey: nk, storePath: storePath,
-                                                   project: pid, replay: replay) { allowed.contains($0) }
+                                                   project: pid, replay: replay, screen: screen) { allowed.contains($0) }
                     state.acknowledge(s)
                     log("peer \(conn.peerAddress) [\(s.peer.map { NodeID.fingerprint(of: $0) } ?? "?")]: sent \(s.sent), received \(s.report.new) new, \(s.report.known) known, \(s.report.refused.count) refused")
                 } catch {
@@ -150,10 +163,12 @@ final class ServerState: @unchecked Sendable {
 
     init(node: Node) { self.node = node }
 
-    func allowed() -> Set<SigningPublicKey> {
+    func allowed() -> (Set<SigningPublicKey>, @Sendable (Envelope) -> OpError?) {
         lock.lock(); defer { lock.unlock() }
         node.invalidateView()
-        return (try? node.allowedKeys(pinned: nil)) ?? []
+        let fallback: @Sendable (Envelope) -> OpError? = { _ in nil }
+        let screen = (try? node.importScreen()) ?? fallback
+        return ((try? node.allowedKeys(pinned: nil)) ?? [], screen)
     }
 
     func acknowledge(_ s: PeerSession.Summary) {

@@ -19,15 +19,20 @@ public final class Node: @unchecked Sendable {
 
     /// Creates a node: fresh keys sealed under the passphrase, and an empty store.
     @discardableResult
-    public static func initialize(home: String, passphrase: SecureBytes, parameters: PasswordKDFParameters) throws(NodeError) -> Node {
+    public static func initialize(home: String, passphrase: SecureBytes, parameters: PasswordKDFParameters,
+                                  duress: SecureBytes? = nil, writeOnly: Bool = false) throws(NodeError) -> Node {
+        if let duress, duress == passphrase {
+            throw NodeError(.usage, "the duress passphrase must differ from the passphrase")
+        }
         if exists(home: home) {
             throw NodeError(.usage, "a node already exists in \(home); use another --home, or remove it first")
         }
         return try mapped {
             try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             let id = Identity()
-            let sealed = try KeyFile.seal(id, passphrase: passphrase, parameters: parameters)
+            let sealed = try KeyFile.seal(id, passphrase: passphrase, parameters: parameters, duress: duress)
             let store = try OpStore(path: databasePath(home))
+            if writeOnly { try store.setSetting("writeonly", [1]) }
             try KeyFile.writeAtomically(sealed, to: keyPath(home))
             return Node(home: home, identity: id, store: store)
         }
@@ -38,12 +43,42 @@ public final class Node: @unchecked Sendable {
         guard exists(home: home) else {
             throw NodeError(.notFound, "no node in \(home); run `sandyq init` first (or pass --home)")
         }
-        return try mapped {
-            let bytes = try readFile(keyPath(home))
-            let id = try KeyFile.open(bytes, passphrase: passphrase)
-            let store = try OpStore(path: databasePath(home))
-            return Node(home: home, identity: id, store: store)
+        let bytes = try mapped { try readFile(keyPath(home)) }
+        let id: Identity
+        do { id = try KeyFile.open(bytes, passphrase: passphrase) } catch {
+            guard error == .duress else { throw NodeError.from(error) }
+            // Under duress: destroy the real keys and the log, then be a fresh, empty node
+            // that this passphrase opens, as if nothing else had ever been here.
+            try destroyKeys(home: home)
+            for suffix in ["", "-wal", "-shm"] { unlink(databasePath(home) + suffix) }
+            let params = (try? KeyFile.header(of: bytes).parameters) ?? .moderate
+            return try initialize(home: home, passphrase: passphrase, parameters: params)
         }
+        return try mapped { Node(home: home, identity: id, store: try OpStore(path: databasePath(home))) }
+    }
+
+    /// Crypto-shredding: overwrites the key file with random bytes, flushes, and unlinks it.
+    /// Without it the store's ciphertext cannot be read, and the passphrase opens nothing.
+    /// Returns the seconds it took.
+    @discardableResult
+    public static func destroyKeys(home: String) throws(NodeError) -> Double {
+        let start = Date()
+        let path = keyPath(home)
+        guard let attrs = try? FileManager.default.attributesOfItem(atPath: path), let size = attrs[.size] as? Int else {
+            throw NodeError(.notFound, "no key file in \(home): nothing to destroy")
+        }
+        let fd = Glibc.open(path, O_WRONLY)
+        if fd >= 0 {
+            var noise = Random.bytes(size)
+            _ = noise.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            fsync(fd)
+            Glibc.close(fd)
+            noise.zeroize()
+        }
+        guard unlink(path) == 0 else { throw NodeError(.failure, "could not remove \(path): \(String(cString: strerror(errno)))") }
+        let dfd = Glibc.open(home, O_RDONLY)
+        if dfd >= 0 { fsync(dfd); Glibc.close(dfd) }
+        return Date().timeIntervalSince(start)
     }
 
     init(home: String, identity: Identity, store: OpStore) {
@@ -131,9 +166,40 @@ public final class Node: @unchecked Sendable {
         return w
     }
 
-    /// The box keys a new op is sealed to: every coordinator, and this node.
-    func readers(_ v: ProjectView) -> [BoxPublicKey] {
-        Array(Set(v.membership.coordinators.map(\.boxKey) + [identity.box.publicKey]))
+    /// Whether this node seals nothing to itself, so what it records cannot be read back here.
+    public var isWriteOnly: Bool { ((try? store.setting("writeonly")) ?? nil) == [1] }
+
+    public func setWriteOnly(_ on: Bool) throws(NodeError) {
+        try mapped { if on { try store.setSetting("writeonly", [1]) } else { try store.deleteSetting("writeonly") } }
+    }
+
+    /// The box keys an op is sealed to: the coordinators, the lawyers a case is shared with,
+    /// and this node unless it is write-only (relays and revoked members never).
+    func readers(_ v: ProjectView, case id: CaseID? = nil) -> [BoxPublicKey] {
+        var keys = v.membership.coordinators.map(\.boxKey)
+        if let id, let c = v.cases[id] {
+            for hex in c.elements("sharedWith") {
+                guard let b = Hex.decode(hex), let k = try? SigningPublicKey(bytes: b),
+                      let m = v.membership.members[k], m.role == .lawyer, m.revokedAfter == nil else { continue }
+                keys.append(m.node.boxKey)
+            }
+        }
+        if !isWriteOnly { keys.append(identity.box.publicKey) }
+        return Array(Set(keys))
+    }
+
+    /// The case an op's mutations touch, when it is one case: the sealing scope.
+    static func scope(of ms: [Mutation]) -> CaseID? {
+        var found: CaseID?
+        for m in ms {
+            switch m {
+            case let .put(c, _, _, _), let .add(c, _, _), let .remove(c, _, _, _):
+                if let f = found, f != c { return nil }
+                found = c
+            case .projectName, .grant: return nil
+            }
+        }
+        return found
     }
 
     /// Seals, signs and stores one op carrying `mutations`.
@@ -153,9 +219,11 @@ public final class Node: @unchecked Sendable {
             }
             throw NodeError(.refused, "this node's role does not allow writing")
         }
-        let to = readers(v)
         var made: [(envelope: Envelope, payload: Payload, session: SealingSession)] = []
-        for ms in batch { made.append(w.sealedWithPayload(ms, readers: to, wallMillis: Self.wallMillis())) }
+        for ms in batch {
+            let c = Self.scope(of: ms)
+            made.append(w.sealedWithPayload(ms, readers: readers(v, case: c), wallMillis: Self.wallMillis(), scope: c?.bytes ?? []))
+        }
         try commit(made.map(\.envelope), project: v.project)
         for m in made { v.applyLocal(m.payload, envelope: m.envelope, session: m.session) }
         cachedView = v
@@ -204,7 +272,8 @@ public final class Node: @unchecked Sendable {
     /// Verifies and stores ops from a peer, atomically; importing them again changes nothing.
     public func importEnvelopes(_ envs: [Envelope]) throws(NodeError) -> ImportReport {
         let pid = try requireProject()
-        let r = try mapped { try store.importEnvelopes(envs, project: pid) }
+        let screen = try importScreen()
+        let r = try mapped { try store.importEnvelopes(envs, project: pid, screen: screen) }
         if r.new > 0 { cachedView = nil; activeWriter = nil }
         return r
     }

@@ -16,18 +16,24 @@ public struct Identity: Sendable {
 }
 
 /// The key file: the identity encrypted under a passphrase. Layout (Protocol/keyfile.md):
-/// magic "SQKEY" ‖ version u8 ‖ kdf u8 ‖ opslimit u64 ‖ memlimit u64 ‖ salt[16] ‖ nonce[24] ‖ AEAD(ciphertext).
+/// magic "SQKEY" ‖ version u8 ‖ kdf u8 ‖ opslimit u64 ‖ memlimit u64 ‖ salt[16] ‖ nonce[24] ‖
+/// duress salt[16] ‖ duress verifier[32] ‖ AEAD(ciphertext).
 /// The header is the AEAD's associated data, so lowering the KDF cost in place breaks the file.
+/// The duress slot is always there (random when unset), so a file does not show whether a
+/// duress passphrase exists.
 public enum KeyFile {
     public static let fileName = "identity.key"
     static let magic = Array("SQKEY".utf8)
     public static let version: UInt8 = 1
     static let kdfArgon2id: UInt8 = 1
-    static let headerLength = 5 + 1 + 1 + 8 + 8 + 16 + 24
+    static let headerLength = 5 + 1 + 1 + 8 + 8 + 16 + 24 + 16 + 32
+    static let duressSaltRange = 63..<79
+    static let duressVerifierRange = 79..<111
 
     enum Tag: UInt8 { case signingSeed = 1, boxSecret = 2, storageKey = 3 }
 
-    public static func seal(_ id: Identity, passphrase: SecureBytes, parameters: PasswordKDFParameters) throws -> [UInt8] {
+    public static func seal(_ id: Identity, passphrase: SecureBytes, parameters: PasswordKDFParameters,
+                            duress: SecureBytes? = nil) throws -> [UInt8] {
         let salt = Random.bytes(PasswordKDF.saltLength)
         let nonce = AEAD.randomNonce()
         var header = magic
@@ -35,6 +41,13 @@ public enum KeyFile {
         for s in stride(from: 56, through: 0, by: -8) { header.append(UInt8((parameters.opsLimit >> UInt64(s)) & 0xff)) }
         for s in stride(from: 56, through: 0, by: -8) { header.append(UInt8((parameters.memLimit >> UInt64(s)) & 0xff)) }
         header += salt + nonce
+        let duressSalt = Random.bytes(PasswordKDF.saltLength)
+        header += duressSalt
+        if let duress {
+            header += try duressVerifier(duress, salt: duressSalt, parameters: parameters)
+        } else {
+            header += Random.bytes(32)
+        }
         let key = try PasswordKDF.deriveKey(passphrase: passphrase, salt: salt, parameters: parameters)
         var plain: [UInt8] = []
         func put(_ t: Tag, _ s: SecureBytes) { plain.append(t.rawValue); plain.append(UInt8(s.count)); plain += s.unsafeCopy }
@@ -60,6 +73,13 @@ public enum KeyFile {
         return Header(version: bytes[5], parameters: PasswordKDFParameters(opsLimit: ops, memLimit: mem))
     }
 
+    /// What the duress passphrase derives to: a hash of an Argon2id key, compared on a failed unlock.
+    static func duressVerifier(_ p: SecureBytes, salt: [UInt8], parameters: PasswordKDFParameters) throws -> [UInt8] {
+        let k = try PasswordKDF.deriveKey(passphrase: p, salt: salt, parameters: parameters)
+        return Hash.blake2b(Array("sandyq-duress".utf8), length: 32, key: k.secret)
+    }
+
+    /// Opens the key file. A passphrase that matches the duress slot throws `.duress`.
     public static func open(_ bytes: [UInt8], passphrase: SecureBytes) throws(StoreError) -> Identity {
         let h = try header(of: bytes)
         let salt = Array(bytes[23..<39]), nonce = Array(bytes[39..<63])
@@ -68,7 +88,13 @@ public enum KeyFile {
         catch { throw .corrupt("key file has unusable key-derivation parameters") }
         var plain: [UInt8]
         do { plain = try AEAD.open(Array(bytes[headerLength...]), key: key, nonce: nonce, associatedData: Array(bytes[0..<headerLength])) }
-        catch { throw .wrongPassphrase }
+        catch {
+            if let v = try? duressVerifier(passphrase, salt: Array(bytes[duressSaltRange]), parameters: h.parameters),
+               SecureBytes(v) == SecureBytes(Array(bytes[duressVerifierRange])) {
+                throw .duress
+            }
+            throw .wrongPassphrase
+        }
         defer { plain.zeroize() }
         var fields: [UInt8: SecureBytes] = [:]
         var i = 0

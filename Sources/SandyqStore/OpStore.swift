@@ -147,9 +147,10 @@ public final class OpStore: @unchecked Sendable {
     /// Verifies each envelope (project, signature, chain link) and stores the good ones in one
     /// transaction. Importing the same ops again changes nothing. A bad op is refused with a
     /// reason; its good neighbours still land.
-    public func importEnvelopes(_ envelopes: [Envelope], project: ProjectID) throws -> ImportReport {
+    public func importEnvelopes(_ envelopes: [Envelope], project: ProjectID,
+                                screen: ((Envelope) -> OpError?)? = nil) throws -> ImportReport {
         var done = false
-        return try importBatches(project: project) {
+        return try importBatches(project: project, screen: screen) {
             defer { done = true }
             return done ? nil : envelopes
         }
@@ -157,7 +158,9 @@ public final class OpStore: @unchecked Sendable {
 
     /// The streaming form: `next` yields batches until nil, all applied in one transaction,
     /// so a killed import leaves the store as it was and a rerun completes it.
-    public func importBatches(project: ProjectID, _ next: () throws -> [Envelope]?) throws -> ImportReport {
+    /// `screen` refuses ops on grounds the store cannot judge (the author's role).
+    public func importBatches(project: ProjectID, screen: ((Envelope) -> OpError?)? = nil,
+                              _ next: () throws -> [Envelope]?) throws -> ImportReport {
         var report = ImportReport()
         let exists = try db.prepare("SELECT 1 FROM ops WHERE id = ?")
         let atSeq = try db.prepare("SELECT id FROM ops WHERE author = ? AND seq = ?")
@@ -173,6 +176,7 @@ public final class OpStore: @unchecked Sendable {
                     let known = try exists.step()
                     if known || seen.contains(env.id) { report.known += 1; continue }
                     do throws(OpError) { try env.verifySignature() } catch { report.refuse(env, error); continue }
+                    if let why = screen?(env) { report.refuse(env, why); continue }
                     var siblings: [OpID] = []
                     try atSeq.rows([.blob(env.author.bytes), .int(Int64(env.seq))]) { s in siblings.append(try OpID(bytes: s.blob(0))) }
                     if env.seq > 1 {

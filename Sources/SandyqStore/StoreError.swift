@@ -5,6 +5,8 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     case newerSchema(found: Int, supported: Int)
     case corrupt(String)
     case wrongPassphrase
+    /// The duress passphrase was given: the caller destroys the keys and carries on as a new node.
+    case duress
     case io(String)
     case notFound(String)
 
@@ -14,7 +16,7 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .newerSchema(found, supported):
             "this store was written by a newer sandyq (schema \(found); this build knows up to \(supported)); upgrade sandyq to open it"
         case let .corrupt(why): "corrupt data: \(why)"
-        case .wrongPassphrase: "wrong passphrase: the key file did not open. Nothing was changed."
+        case .wrongPassphrase, .duress: "wrong passphrase: the key file did not open. Nothing was changed."
         case let .io(why): why
         case let .notFound(why): why
         }

@@ -30,11 +30,14 @@ public final class PeerSession: @unchecked Sendable {
     let conn: Connection
     let storePath: String
     let project: ProjectID
+    let screen: (@Sendable (Envelope) -> OpError?)?
     var sendCipher: FrameCipher
     var receiveCipher: FrameCipher
     public private(set) var summary = Summary()
 
-    init(conn: Connection, storePath: String, project: ProjectID, session: Handshake.Session) {
+    init(conn: Connection, storePath: String, project: ProjectID, session: Handshake.Session,
+         screen: (@Sendable (Envelope) -> OpError?)? = nil) {
+        self.screen = screen
         self.conn = conn
         self.storePath = storePath
         self.project = project
@@ -47,7 +50,8 @@ public final class PeerSession: @unchecked Sendable {
 
     /// Client side: proves itself, checks the server with `allowed`, then exchanges.
     public static func client(conn: Connection, identity: SigningKeyPair, networkKey: SymmetricKey, storePath: String,
-                              project: ProjectID, allowed: (SigningPublicKey) -> Bool) throws(SyncError) -> Summary {
+                              project: ProjectID, screen: (@Sendable (Envelope) -> OpError?)? = nil,
+                              allowed: (SigningPublicKey) -> Bool) throws(SyncError) -> Summary {
         conn.setTimeout(seconds: handshakeTimeout)
         var hs = ClientHandshake(identity: identity, networkKey: networkKey)
         try conn.writeAll(hs.message1(nowMillis: nowMillis()))
@@ -58,14 +62,15 @@ public final class PeerSession: @unchecked Sendable {
         let (m3, session): ([UInt8], Handshake.Session)
         do { (m3, session) = try hs.receive2(m2, allowed: allowed) } catch { throw .protocolViolation(error.description) }
         try conn.writeAll(m3)
-        let s = PeerSession(conn: conn, storePath: storePath, project: project, session: session)
+        let s = PeerSession(conn: conn, storePath: storePath, project: project, session: session, screen: screen)
         try s.exchange()
         return s.summary
     }
 
     /// Server side. A first message without the network key gets no answer at all.
     public static func server(conn: Connection, identity: SigningKeyPair, networkKey: SymmetricKey, storePath: String,
-                              project: ProjectID, replay: ReplayCache, allowed: (SigningPublicKey) -> Bool) throws(SyncError) -> Summary {
+                              project: ProjectID, replay: ReplayCache, screen: (@Sendable (Envelope) -> OpError?)? = nil,
+                              allowed: (SigningPublicKey) -> Bool) throws(SyncError) -> Summary {
         conn.setTimeout(seconds: handshakeTimeout)
         var hs = ServerHandshake(identity: identity, networkKey: networkKey)
         let m1 = try conn.readExactly(Handshake.message1Length)
@@ -75,7 +80,7 @@ public final class PeerSession: @unchecked Sendable {
         let m3 = try conn.readExactly(Handshake.message3Length)
         let session: Handshake.Session
         do { session = try hs.receive3(m3, allowed: allowed) } catch { throw .protocolViolation(error.description) }
-        let s = PeerSession(conn: conn, storePath: storePath, project: project, session: session)
+        let s = PeerSession(conn: conn, storePath: storePath, project: project, session: session, screen: screen)
         try s.exchange()
         return s.summary
     }
@@ -167,7 +172,7 @@ public final class PeerSession: @unchecked Sendable {
                             if let e = try? Envelope(decoding: b) { envs.append(e) } else { summary.report.refused.append((OpID.zero, SigningPublicKey.zeroKey, 0, .malformed("undecodable envelope"))) }
                         }
                     } catch let e as SyncError { throw e } catch { throw .protocolViolation("malformed batch") }
-                    do { summary.report.merge(try importer.importEnvelopes(envs, project: project)) } catch { throw .io("import failed: \(error)") }
+                    do { summary.report.merge(try importer.importEnvelopes(envs, project: project, screen: screen)) } catch { throw .io("import failed: \(error)") }
                 case .done:
                     gotDone = true
                     let after: VersionVector
@@ -179,6 +184,7 @@ public final class PeerSession: @unchecked Sendable {
                     summary.peerVector = v
                 }
             }
+            peerVector.cancel() // a peer that sent done + finalVector but never its vector must not leave the sender waiting forever
         } catch {
             failure = error
             peerVector.cancel(); importsDone.cancel()
@@ -227,7 +233,8 @@ public final class ReplayCache: @unchecked Sendable {
     public func insert(_ key: [UInt8]) -> Bool {
         lock.lock(); defer { lock.unlock() }
         let now = UInt64(Date().timeIntervalSince1970 * 1000)
-        if seen.count > 10_000 { seen = seen.filter { now - $0.value < 2 * Handshake.maxSkewMillis } }
+        // `$0.value > now` after the clock stepped back: keep it (and never subtract past zero).
+        if seen.count > 10_000 { seen = seen.filter { $0.value > now || now - $0.value < 2 * Handshake.maxSkewMillis } }
         if seen[key] != nil { return false }
         seen[key] = now
         return true

@@ -7,7 +7,7 @@ struct CaseCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "case", abstract: "Record, change and read cases.",
         subcommands: [Add.self, Edit.self, Show.self, List.self, EventCommand.self, Conflicts.self, Resolve.self,
-                      Archive.self, Import.self])
+                      Archive.self, Import.self, Share.self])
 
     /// Fields a person can give as flags on `case add` and `case edit`.
     struct CaseFields: ParsableArguments {
@@ -259,6 +259,27 @@ struct CaseCommand: ParsableCommand {
                 let c = try n.caseState(caseRef)
                 if output.json { try printJSON(["caseId": c.id.description, "archived": c.isArchived ? "true" : "false"]) } else {
                     print("\(undo ? "Unarchived" : "Archived") case \(c.id.short)")
+                }
+            }
+        }
+    }
+
+    struct Share: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Share a case with a lawyer: its history through new sealed keys (no new copies), and every later change.")
+        @OptionGroup var node: NodeOptions
+        @OptionGroup var output: OutputOptions
+        @Argument(help: "Case id, prefix or ref.") var caseRef: String
+        @Option(help: "The lawyer's node id or fingerprint.") var with: String
+
+        func run() throws {
+            try sandyq.run {
+                let n = try node.open()
+                let lawyer = try resolveMember(with, in: n)
+                try n.share(caseRef, with: lawyer)
+                let c = try n.caseState(caseRef)
+                if output.json { try printJSON(["caseId": c.id.description, "lawyer": lawyer.fingerprint]) } else {
+                    print("Shared case \(c.id.short) with \(lawyer.fingerprint); sync it to them.")
                 }
             }
         }

@@ -24,6 +24,14 @@ struct Init: ParsableCommand {
     @Option(help: "Argon2id cost for the key file: interactive (64 MiB), moderate (256 MiB), sensitive (1 GiB).")
     var kdf: KDF = .moderate
 
+    @Flag(help: "Seal nothing to this node: what it records cannot be read back here once the command ends.")
+    var writeOnly = false
+
+    @Flag(help: "Also set a duress passphrase (prompted, or SANDYQ_DURESS_PASSPHRASE, or --duress-passphrase-file): typed at unlock, it silently destroys the keys and opens a fresh, empty node.")
+    var duressPassphrase = false
+
+    @Option(help: "Read the duress passphrase from FILE (implies --duress-passphrase).") var duressPassphraseFile: String?
+
     func run() throws {
         try sandyq.run {
             let home = node.resolvedHome
@@ -31,7 +39,13 @@ struct Init: ParsableCommand {
                 throw CLIError(.usage, "a node already exists in \(home); use another --home, or remove it first")
             }
             let pass = try node.passphrase(confirm: true)
-            let n = try Node.initialize(home: home, passphrase: pass, parameters: kdf.parameters)
+            var duress: SecureBytes?
+            if duressPassphrase || duressPassphraseFile != nil {
+                var d = NodeOptions()
+                d.passphraseFile = duressPassphraseFile
+                duress = try d.passphrase(confirm: true, env: "SANDYQ_DURESS_PASSPHRASE", prompt: "Duress passphrase: ")
+            }
+            let n = try Node.initialize(home: home, passphrase: pass, parameters: kdf.parameters, duress: duress, writeOnly: writeOnly)
             if output.json {
                 try printJSON(["nodeId": n.nodeID.description, "fingerprint": n.nodeID.fingerprint, "home": home])
             } else {
@@ -157,11 +171,25 @@ struct Join: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Make this node part of a project (a coordinator must also add it).")
     @OptionGroup var node: NodeOptions
     @OptionGroup var output: OutputOptions
-    @Argument(help: "The project id (sqp-...).") var projectID: String
+    @Argument(help: "The project id (sqp-...); not needed with --invite.") var projectID: String?
     @Option(help: "The project's network key (64 hex digits, from `sandyq project key`), needed for TCP sync.") var networkKey: String?
+    @Option(help: "An invitation from a coordinator (a file or the sqi-... code).") var invite: String?
+    @Option(help: "With --invite: write the reply for the coordinator to FILE.") var out: String?
 
     func run() throws {
         try sandyq.run {
+            if let invite {
+                guard let inv = Invitation(text: codeArgument(invite)) else { throw CLIError(.usage, "'\(invite)' is not an invitation (sqi-...)") }
+                let n = try node.open()
+                let (req, sas) = try n.accept(inv)
+                if let out { try AtomicText.write(req.text + "\n", to: out) }
+                if output.json { try printJSON(["project": inv.project.description, "reply": req.text, "sas": sas, "role": inv.role.rawValue]); return }
+                print("Joined \(inv.project) as a future \(inv.role.rawValue). Give the coordinator this reply\(out.map { " (written to \($0))" } ?? ""):")
+                print(req.text)
+                print("Then compare these digits with the coordinator's screen: \(sas)")
+                return
+            }
+            guard let projectID else { throw CLIError(.usage, "give a project id, or --invite FILE-OR-CODE") }
             guard let p = ProjectID(string: projectID) else { throw CLIError(.usage, "'\(projectID)' is not a project id (sqp-...)") }
             let nk = try networkKey.map { k throws(NodeError) in try Node.parseNetworkKey(k) }
             let n = try node.open()
@@ -176,17 +204,40 @@ struct Join: ParsableCommand {
 
 struct MemberCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "member", abstract: "Manage who belongs to the project.", subcommands: [Add.self, List.self])
+        commandName: "member", abstract: "Manage who belongs to the project.", subcommands: [Add.self, List.self, Revoke.self])
 
     struct Add: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Admit a node (a signed membership op).")
+        static let configuration = CommandConfiguration(
+            abstract: "Admit a node (a signed membership op): by node id, or by the reply to an invitation (--request) after comparing --sas.")
         @OptionGroup var node: NodeOptions
         @OptionGroup var output: OutputOptions
-        @Argument(help: "The node id (sqn-...) its owner printed.") var nodeID: String
+        @Argument(help: "The node id (sqn-...) its owner printed.") var nodeID: String?
         @Option(help: "coordinator, reporter, lawyer or relay.") var role: String = "coordinator"
+        @Option(help: "The new member's reply to `sandyq invite` (a file or the sqr-... code).") var request: String?
+        @Option(help: "The six digits the new member's screen shows; must match this node's.") var sas: String?
 
         func run() throws {
             try sandyq.run {
+                if let request {
+                    guard let req = JoinRequest(text: codeArgument(request)) else { throw CLIError(.usage, "'\(request)' is not a join reply (sqr-...)") }
+                    let n = try node.open()
+                    let mine = n.authenticationString(for: req)
+                    if let sas {
+                        guard sas.filter(\.isNumber) == mine.filter(\.isNumber) else {
+                            throw CLIError(.refused, "the digits differ (this node shows \(mine)): the reply or the invitation was swapped. Nothing was added.")
+                        }
+                    } else {
+                        guard let answer = Terminal.readLine(prompt: "Does the new member's screen show \(mine)? Type yes: "), answer == "yes" else {
+                            throw CLIError(.usage, "not confirmed: compare the digits and pass --sas \(mine.filter(\.isNumber)) in scripts. Nothing was added.")
+                        }
+                    }
+                    let (env, r) = try n.admit(req)
+                    if output.json { try printJSON(["op": env.id.description, "member": req.node.fingerprint, "role": r.rawValue]) } else {
+                        print("Added \(req.node.fingerprint) as \(r.rawValue) (op \(env.id.short)); sync so it receives the project.")
+                    }
+                    return
+                }
+                guard let nodeID else { throw CLIError(.usage, "give a node id, or --request REPLY") }
                 guard let id = NodeID(string: nodeID) else { throw CLIError(.usage, "'\(nodeID)' is not a valid node id (sqn-..., checksum included)") }
                 guard let r = Role(rawValue: role) else { throw CLIError(.usage, "unknown role '\(role)'; use coordinator, reporter, lawyer or relay") }
                 let n = try node.open()

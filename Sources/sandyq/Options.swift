@@ -22,7 +22,7 @@ struct NodeOptions: ParsableArguments {
     }
 
     /// From --passphrase-file, then SANDYQ_PASSPHRASE, then the terminal.
-    func passphrase(confirm: Bool = false) throws -> SecureBytes {
+    func passphrase(confirm: Bool = false, env envName: String = "SANDYQ_PASSPHRASE", prompt: String = "Passphrase: ") throws -> SecureBytes {
         if let path = passphraseFile {
             guard let data = FileManager.default.contents(atPath: path) else {
                 throw CLIError(.usage, "cannot read passphrase file \(path)")
@@ -34,15 +34,15 @@ struct NodeOptions: ParsableArguments {
             guard !trimmed.isEmpty else { throw CLIError(.usage, "passphrase file \(path) is empty") }
             return SecureBytes(trimmed)
         }
-        if let env = ProcessInfo.processInfo.environment["SANDYQ_PASSPHRASE"] {
-            guard !env.isEmpty else { throw CLIError(.usage, "SANDYQ_PASSPHRASE is set but empty") }
+        if let env = ProcessInfo.processInfo.environment[envName] {
+            guard !env.isEmpty else { throw CLIError(.usage, "\(envName) is set but empty") }
             return SecureBytes(Array(env.utf8))
         }
-        guard let first = Terminal.readSecret(prompt: "Passphrase: ") else {
+        guard let first = Terminal.readSecret(prompt: prompt) else {
             throw CLIError(.usage, "no passphrase: use --passphrase-file FILE or SANDYQ_PASSPHRASE when there is no terminal")
         }
         if confirm {
-            guard let again = Terminal.readSecret(prompt: "Repeat passphrase: ") else {
+            guard let again = Terminal.readSecret(prompt: "Repeat: ") else {
                 throw CLIError(.usage, "no terminal to confirm the passphrase")
             }
             guard first == again else { throw CLIError(.usage, "the two passphrases differ; nothing was created") }

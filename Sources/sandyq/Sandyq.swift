@@ -16,7 +16,7 @@ struct Sandyq: ParsableCommand {
         version: version,
         subcommands: [
             Init.self, Status.self, Check.self, ProjectCommand.self, Join.self, MemberCommand.self,
-            CaseCommand.self, Log.self, BundleCommand.self, USBCommand.self, Peers.self, Serve.self, SyncCommand.self,
+            CaseCommand.self, Log.self, BundleCommand.self, USBCommand.self, Peers.self, Serve.self, SyncCommand.self, Invite.self, Quarantine.self, Panic.self,
         ]
     )
 }

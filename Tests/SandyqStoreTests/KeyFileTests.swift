@@ -4,7 +4,7 @@ import SandyqCrypto
 import SandyqStore
 
 @Suite struct KeyFileTests {
-    static let headerLength = 5 + 1 + 1 + 8 + 8 + 16 + 24
+    static let headerLength = 5 + 1 + 1 + 8 + 8 + 16 + 24 + 16 + 32
 
     enum Outcome: Equatable { case opened, wrongPassphrase, corrupt, other(String) }
 

@@ -1,0 +1,174 @@
+import Foundation
+import SandyqCore
+import SandyqCrypto
+import SandyqStore
+
+/// An invitation a coordinator carries to a new member by hand (a file or a text code):
+/// the project, its network key, the inviter, the role, and a nonce that ties the reply to it.
+/// `sqi-` + base32(version ‖ project[16] ‖ network key[32] ‖ inviter signing[32] ‖ inviter box[32] ‖ role ‖ nonce[16] ‖ check[4]).
+public struct Invitation: Sendable {
+    public let project: ProjectID
+    public let networkKey: SymmetricKey
+    public let inviter: NodeID
+    public let role: Role
+    public let nonce: [UInt8]
+
+    public var text: String {
+        var b: [UInt8] = [1] + project.bytes + networkKey.secret.unsafeCopy + inviter.signingKey.bytes + inviter.boxKey.bytes
+        b += [role.rawCode] + nonce
+        return "sqi-" + Base32.encode(b + Hash.blake2b(b, length: 16).prefix(4))
+    }
+
+    public init(project: ProjectID, networkKey: SymmetricKey, inviter: NodeID, role: Role, nonce: [UInt8]) {
+        self.project = project; self.networkKey = networkKey; self.inviter = inviter; self.role = role; self.nonce = nonce
+    }
+
+    public init?(text: String) {
+        let t = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard t.hasPrefix("sqi-"), let b = Base32.decode(String(t.dropFirst(4))), b.count == 1 + 16 + 32 + 64 + 1 + 16 + 4,
+              b[0] == 1, Array(Hash.blake2b(Array(b[0..<(b.count - 4)]), length: 16).prefix(4)) == Array(b[(b.count - 4)...]),
+              let p = try? ProjectID(bytes: Array(b[1..<17])), let nk = try? SymmetricKey(SecureBytes(b[17..<49])),
+              let sk = try? SigningPublicKey(bytes: Array(b[49..<81])), let bk = try? BoxPublicKey(bytes: Array(b[81..<113])),
+              let role = Role(rawCode: b[113]) else { return nil }
+        project = p; networkKey = nk; inviter = NodeID(signingKey: sk, boxKey: bk); self.role = role; nonce = Array(b[114..<130])
+    }
+}
+
+/// The new member's reply: `sqr-` + base32(version ‖ nonce[16] ‖ signing[32] ‖ box[32] ‖ check[4]).
+public struct JoinRequest: Sendable {
+    public let nonce: [UInt8]
+    public let node: NodeID
+
+    public var text: String {
+        let b: [UInt8] = [1] + nonce + node.signingKey.bytes + node.boxKey.bytes
+        return "sqr-" + Base32.encode(b + Hash.blake2b(b, length: 16).prefix(4))
+    }
+
+    public init(nonce: [UInt8], node: NodeID) { self.nonce = nonce; self.node = node }
+
+    public init?(text: String) {
+        let t = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard t.hasPrefix("sqr-"), let b = Base32.decode(String(t.dropFirst(4))), b.count == 1 + 16 + 64 + 4, b[0] == 1,
+              Array(Hash.blake2b(Array(b[0..<(b.count - 4)]), length: 16).prefix(4)) == Array(b[(b.count - 4)...]),
+              let sk = try? SigningPublicKey(bytes: Array(b[17..<49])), let bk = try? BoxPublicKey(bytes: Array(b[49..<81])) else { return nil }
+        nonce = Array(b[1..<17]); node = NodeID(signingKey: sk, boxKey: bk)
+    }
+
+    /// Six digits both people read aloud: a swapped invitation or reply changes them.
+    public static func authenticationString(nonce: [UInt8], inviter: NodeID, joiner: NodeID) -> String {
+        let h = Hash.blake2b(Array("sandyq-sas".utf8) + nonce + inviter.signingKey.bytes + inviter.boxKey.bytes
+                             + joiner.signingKey.bytes + joiner.boxKey.bytes, length: 16)
+        let n = h.prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) } % 1_000_000
+        let s = String(n)
+        let padded = String(repeating: "0", count: 6 - s.count) + s
+        return "\(padded.prefix(3))-\(padded.suffix(3))"
+    }
+}
+
+extension Role {
+    var rawCode: UInt8 {
+        switch self { case .coordinator: 1; case .reporter: 2; case .lawyer: 3; case .relay: 4 }
+    }
+    init?(rawCode: UInt8) {
+        switch rawCode { case 1: self = .coordinator; case 2: self = .reporter; case 3: self = .lawyer; case 4: self = .relay; default: return nil }
+    }
+}
+
+extension Node {
+    func requireCoordinator() throws(NodeError) -> ProjectView {
+        let v = try view()
+        guard v.membership.isAllowed(author: nodeID.signingKey, seq: (try writer().seq) + 1, manage: true) else {
+            throw NodeError(.refused, "only a coordinator can do this")
+        }
+        return v
+    }
+
+    /// Makes an invitation for a new member; the coordinator remembers its nonce and role.
+    public func invite(role: Role) throws(NodeError) -> Invitation {
+        let v = try requireCoordinator()
+        guard let nk = try networkKey() else { throw NodeError(.usage, "this node has no network key to hand on") }
+        let inv = Invitation(project: v.project, networkKey: nk, inviter: nodeID, role: role, nonce: Random.bytes(16))
+        try mapped { try store.setSetting("invite:" + Hex.encode(inv.nonce), [role.rawCode]) }
+        return inv
+    }
+
+    /// The new member's side: take the project, network key and inviter from the invitation.
+    public func accept(_ inv: Invitation) throws(NodeError) -> (request: JoinRequest, sas: String) {
+        try join(inv.project, networkKey: inv.networkKey)
+        try mapped { try store.acknowledge(VersionVector(), by: inv.inviter.description) }
+        let req = JoinRequest(nonce: inv.nonce, node: nodeID)
+        return (req, JoinRequest.authenticationString(nonce: inv.nonce, inviter: inv.inviter, joiner: nodeID))
+    }
+
+    /// The short authentication string the coordinator compares before admitting.
+    public func authenticationString(for req: JoinRequest) -> String {
+        JoinRequest.authenticationString(nonce: req.nonce, inviter: nodeID, joiner: req.node)
+    }
+
+    /// Admits the node behind a reply to one of this coordinator's invitations, with the invited role.
+    public func admit(_ req: JoinRequest) throws(NodeError) -> (Envelope, Role) {
+        let key = "invite:" + Hex.encode(req.nonce)
+        guard let code = try mapped({ try store.setting(key) }), code.count == 1, let role = Role(rawCode: code[0]) else {
+            throw NodeError(.notFound, "this reply does not answer an open invitation from this node")
+        }
+        let env = try addMember(req.node, role: role)
+        try mapped { try store.deleteSetting(key) }
+        try mapped { try store.acknowledge(VersionVector(), by: req.node.description) }
+        return (env, role)
+    }
+
+    /// Revokes a member: its ops with seq above `fromSeq` are quarantined everywhere, and nothing new is sealed to it.
+    public func revoke(_ member: NodeID, fromSeq: UInt64) throws(NodeError) -> Envelope {
+        let v = try requireCoordinator()
+        guard v.membership.members[member.signingKey] != nil else {
+            throw NodeError(.notFound, "\(member.fingerprint) is not a member of this project")
+        }
+        let env = try writer().membership(.revoke(member: member.signingKey, fromSeq: fromSeq))
+        try commit([env], project: v.project)
+        return env
+    }
+
+    /// Shares a case with a lawyer: its past through session-key grants (no new copies of the
+    /// data), its future because later ops on the case are sealed to the lawyer too.
+    public func share(_ ref: String, with lawyer: NodeID) throws(NodeError) {
+        let v = try requireCoordinator()
+        guard let m = v.membership.members[lawyer.signingKey], m.role == .lawyer, m.revokedAfter == nil else {
+            throw NodeError(.usage, "\(lawyer.fingerprint) is not a lawyer of this project")
+        }
+        let state = try caseState(ref)
+        try addElement(ref, collection: "sharedWith", fields: [:], element: Hex.encode(lawyer.signingKey.bytes))
+        let after = try view()
+        let sids = (after.caseSessions[state.id] ?? []).sorted { $0.lexicographicallyPrecedes($1) }
+        let grants = sids.compactMap { sid -> Mutation? in
+            guard let key = after.sessionKeys[sid], let author = try? SigningPublicKey(bytes: Array(sid[0..<32])) else { return nil }
+            return .grant(author: author, session: Array(sid[32...]), key: key.secret.unsafeCopy)
+        }
+        guard !grants.isEmpty else { return }
+        let g = try writer().sealed(grants, readers: [lawyer.boxKey], wallMillis: Self.wallMillis(), scope: Array("grant".utf8) + lawyer.signingKey.bytes)
+        try commit([g], project: v.project)
+    }
+
+    /// Ops kept but excluded from every view: those signed with a revoked key after its point.
+    public func quarantine() throws(NodeError) -> [(id: OpID, author: NodeID?, seq: UInt64)] {
+        let v = try view()
+        let ids = Set(v.quarantined)
+        return try mapped { try store.allEnvelopes() }.filter { ids.contains($0.id) }.map {
+            ($0.id, v.membership.members[$0.author]?.node, $0.seq)
+        }
+    }
+
+    /// Two different ops at one (author, seq): evidence that a key was copied.
+    public func forks() throws(NodeError) -> [(author: NodeID?, seq: UInt64)] {
+        let v = try view()
+        return try mapped { try store.forks() }.map { (v.membership.members[$0.author]?.node, $0.seq) }
+    }
+
+    /// Refuses, before they reach the store, ops whose author is known to have no write rights.
+    static func screen(_ env: Envelope, in m: Membership) -> OpError? {
+        guard let member = m.members[env.author] else { return nil }
+        if env.kind == .membership {
+            return member.role == .coordinator ? nil : .notAllowed("only coordinators change membership")
+        }
+        return member.role.canWrite ? nil : .notAllowed("a \(member.role.rawValue) may not write")
+    }
+}

@@ -1,0 +1,129 @@
+import ArgumentParser
+import Foundation
+import SandyqCore
+import SandyqNode
+
+/// Text codes may be given inline or as a file holding one.
+func codeArgument(_ s: String) -> String {
+    if FileManager.default.fileExists(atPath: s), let d = FileManager.default.contents(atPath: s) {
+        return String(decoding: d, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+    return s.trimmingCharacters(in: .whitespacesAndNewlines)
+}
+
+struct Invite: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Invite a new member (coordinator only): prints a code, or writes it to --out, to carry by hand.")
+    @OptionGroup var node: NodeOptions
+    @OptionGroup var output: OutputOptions
+    @Option(help: "coordinator, reporter, lawyer or relay.") var role: String
+    @Option(help: "Write the invitation to FILE.") var out: String?
+
+    func run() throws {
+        try sandyq.run {
+            guard let r = Role(rawValue: role) else { throw CLIError(.usage, "unknown role '\(role)'; use coordinator, reporter, lawyer or relay") }
+            let n = try node.open()
+            let inv = try n.invite(role: r)
+            if let out { try AtomicText.write(inv.text + "\n", to: out) }
+            if output.json { try printJSON(["invitation": inv.text, "role": r.rawValue]); return }
+            print(inv.text)
+            print("Carry this to the new member by hand: it holds the project's network key. They run `sandyq join --invite FILE-OR-CODE`,")
+            print("give you the reply, and you both compare the six digits each screen shows before you run `sandyq member add --request REPLY --sas DIGITS`.")
+        }
+    }
+}
+
+enum AtomicText {
+    static func write(_ s: String, to path: String) throws {
+        do { try s.write(toFile: path, atomically: true, encoding: .utf8) } catch {
+            throw CLIError(.failure, "cannot write \(path): \(error.localizedDescription)")
+        }
+    }
+}
+
+struct Revoke: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Revoke a member (say, a seized device): its ops after SEQ are quarantined on every node.")
+    @OptionGroup var node: NodeOptions
+    @OptionGroup var output: OutputOptions
+    @Argument(help: "The member's node id (sqn-...) or fingerprint.") var member: String
+    @Option(help: "Keep its ops up to and including this seq; quarantine the rest (default: all it ever wrote after its admission, 0).")
+    var from: UInt64 = 0
+
+    func run() throws {
+        try sandyq.run {
+            let n = try node.open()
+            let id = try resolveMember(member, in: n)
+            let env = try n.revoke(id, fromSeq: from)
+            if output.json { try printJSON(["op": env.id.description, "member": id.fingerprint, "from": String(from)]) } else {
+                print("Revoked \(id.fingerprint) after seq \(from) (op \(env.id.short)); sync it to every node.")
+            }
+        }
+    }
+}
+
+func resolveMember(_ s: String, in n: Node) throws -> NodeID {
+    if let id = NodeID(string: s) { return id }
+    let hits = try n.view().membership.members.values.map(\.node).filter { $0.fingerprint.hasPrefix(s.lowercased()) }
+    guard hits.count == 1 else {
+        throw CLIError(.notFound, hits.isEmpty ? "no member matches '\(s)'; `sandyq member list` shows them" : "'\(s)' matches several members")
+    }
+    return hits[0]
+}
+
+struct Quarantine: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List ops kept but excluded from every view: revoked keys' later ops, and forks.")
+    @OptionGroup var node: NodeOptions
+    @OptionGroup var output: OutputOptions
+
+    struct Row: Encodable { var op: String; var author: String?; var seq: UInt64 }
+    struct Fork: Encodable { var author: String?; var seq: UInt64 }
+    struct Out: Encodable { var quarantined: [Row]; var forks: [Fork] }
+
+    func run() throws {
+        try sandyq.run {
+            let n = try node.open()
+            let q = try n.quarantine().map { Row(op: $0.id.description, author: $0.author?.fingerprint, seq: $0.seq) }
+            let f = try n.forks().map { Fork(author: $0.author?.fingerprint, seq: $0.seq) }
+            if output.json { try printJSON(Out(quarantined: q, forks: f)); return }
+            if q.isEmpty && f.isEmpty { print("nothing quarantined, no forks") }
+            for r in q { print("quarantined  op \(r.op.prefix(12))  by \(r.author ?? "?") seq \(r.seq)") }
+            for x in f { print("fork         two different ops by \(x.author ?? "?") at seq \(x.seq): its key was copied") }
+        }
+    }
+}
+
+struct Panic: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Destroy this node's keys now (no passphrase needed). The home can never be opened again.")
+    @Option(name: .long, help: "The node's home directory (default: $SANDYQ_HOME or ~/.sandyq).") var home: String?
+    @Flag(help: "Do not ask.") var yes = false
+
+    func run() throws {
+        try sandyq.run {
+            var opts = NodeOptions()
+            opts.home = home
+            let h = opts.resolvedHome
+            if !yes {
+                guard let answer = Terminal.readLine(prompt: "Destroy the keys in \(h)? This cannot be undone. Type yes: "), answer == "yes" else {
+                    throw CLIError(.usage, "not confirmed; nothing was destroyed (use --yes in scripts)")
+                }
+            }
+            let seconds = try Node.destroyKeys(home: h)
+            print(String(format: "Keys destroyed in %.3f s. The data in %@ can no longer be read.", seconds, h))
+        }
+    }
+}
+
+extension Terminal {
+    static func readLine(prompt: String) -> String? {
+        let fd = open("/dev/tty", O_RDWR)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        _ = prompt.withCString { write(fd, $0, strlen($0)) }
+        var buf: [UInt8] = []
+        var c: UInt8 = 0
+        while read(fd, &c, 1) == 1, c != 10 { buf.append(c) }
+        return String(decoding: buf, as: UTF8.self)
+    }
+}
