@@ -1,93 +1,92 @@
 #!/usr/bin/env bash
-# The main job: three real Sandyq nodes in a temporary directory, syncing by USB bundles, narrated.
+# The main job: the seizure drill with four real Sandyq nodes in a temporary directory,
+# narrated (what each node can see at each step), on the cases drawn from the seed documents.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+repo=$(pwd)
 bash scripts/bootstrap.sh
-swift build 2>&1 | grep -E 'error|warning: unre|Compiling|Build' | tail -3 || true
+swift build 2>&1 | grep -E 'error|Build' | tail -2 || true
 bin="$(swift build --show-bin-path)/sandyq"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/sandyq-demo.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+server=""
+cleanup() { [ -n "$server" ] && kill "$server" 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+cd "$work"
 export SANDYQ_PASSPHRASE="demo passphrase, never use this one"
 say() { printf '\n== %s\n' "$*"; }
-sq() { echo "\$ sandyq $*" | sed "s#$work#\$DEMO#g"; "$bin" "$@" 2>&1 | sed "s#$work#\$DEMO#g"; }
-json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
+sq() { echo "\$ sandyq $*"; "$bin" "$@" 2>&1; }
+field() { "$bin" status --home "$1" --json | python3 -c "import json,sys; print(json.load(sys.stdin)['$2'])"; }
+sees() { printf '   %-26s %s cases readable, %s ops held\n' "$1:" "$(field "$2" cases)" "$(field "$2" ops)"; }
 
-say "Coordinator Aigerim (abroad) creates a node and a project"
-sq init --home "$work/aigerim" --kdf interactive
-sq project create "Kazakhstan political cases" --home "$work/aigerim"
-project=$("$bin" status --home "$work/aigerim" --json | json '["project"]')
+say "1. Four nodes: coordinator C (abroad), reporter R (inside, write-only), lawyer L, relay Y"
+for n in C L Y; do "$bin" init --home $n --kdf interactive >/dev/null; done
+sq init --home R --kdf interactive --write-only
+sq project create "Kazakhstan political cases" --home C
 
-netkey=$("$bin" project key --home "$work/aigerim")
-
-say "Coordinators Daulet and Oksana create nodes and join (project id and network key passed by hand)"
-for who in daulet oksana; do
-  "$bin" init --home "$work/$who" --kdf interactive >/dev/null
-  sq join "$project" --network-key "$netkey" --home "$work/$who" >/dev/null
-  id=$("$bin" status --home "$work/$who" --json | json '["nodeId"]')
-  sq member add "$id" --role coordinator --home "$work/aigerim"
+say "   Invitations travel as files; both people compare six digits, so a swapped file is caught"
+for pair in R:reporter L:lawyer Y:relay; do
+  n=${pair%%:*}; role=${pair##*:}
+  "$bin" invite --role "$role" --out "$n.invitation" --home C >/dev/null
+  sas=$("$bin" join --invite "$n.invitation" --out "$n.reply" --home "$n" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["sas"])')
+  echo "   $n's screen shows $sas"
+  sq member add --request "$n.reply" --sas "$sas" --home C
 done
+sq member list --home C | cut -c1-40
 
-say "Aigerim imports the cases drawn from the seed documents"
-sq case import seeds/cases.json --home "$work/aigerim"
-sq case list --home "$work/aigerim" | head -6
-echo "..."
+say "2. R records five cases from seeds/cases.json and carries them to C on a USB stick"
+mkdir stick
+"$bin" usb sync stick --home C >/dev/null            # C's membership ops reach R by the stick
+"$bin" usb sync stick --home R >/dev/null
+python3 -c "import json; d=json.load(open('$repo/seeds/cases.json')); d['cases']=d['cases'][:5]; json.dump(d, open('five.json','w'), ensure_ascii=False)"
+sq case import five.json --home R
+sq usb sync stick --home R
+sq usb sync stick --home C
+sq case list --home C
 
-say "A USB stick: Aigerim writes a bundle for every coordinator"
-mkdir "$work/stick"
-sq usb sync "$work/stick" --home "$work/aigerim"
-ls -l "$work/stick" | sed "s#$work#\$DEMO#g"
-
-say "Daulet and Oksana sync from the stick"
-sq usb sync "$work/stick" --home "$work/daulet"
-sq usb sync "$work/stick" --home "$work/oksana"
-
-say "Both edit the same case offline: Daulet and Oksana disagree on the city"
-case=$("$bin" case list --home "$work/daulet" --json | json '[0]["id"]')
-sq case edit "${case:0:8}" --city "Алматы" --home "$work/daulet"
-sq case edit "${case:0:8}" --city "Астана" --home "$work/oksana"
-sq case event add "${case:0:8}" --type hearing --date 2021-03-01 --place "Алматы" --description "Appeal hearing" --home "$work/oksana"
-
-say "They exchange bundles directly (no stick, just files)"
-daulet=$("$bin" status --home "$work/daulet" --json | json '["nodeId"]')
-oksana=$("$bin" status --home "$work/oksana" --json | json '["nodeId"]')
-sq bundle export --to "$oksana" --out "$work/d2o.sqb" --home "$work/daulet"
-sq bundle export --to "$daulet" --out "$work/o2d.sqb" --home "$work/oksana"
-sq bundle import "$work/o2d.sqb" --home "$work/daulet"
-sq bundle import "$work/d2o.sqb" --home "$work/oksana"
-
-say "Both see the conflict, and the same value meanwhile"
-sq case conflicts --home "$work/daulet"
-sq case conflicts --home "$work/oksana"
-
-say "Daulet resolves it; the stick carries the resolution to everyone"
-sq case resolve "${case:0:8}" city "Алматы" --home "$work/daulet"
-for round in 1 2; do
-  for who in daulet oksana aigerim; do "$bin" usb sync "$work/stick" --home "$work/$who" >/dev/null; done
+say "   C shares two cases with L, and L syncs over TCP (key-pinned, encrypted)"
+lawyer=$(field L nodeId)
+for c in $("$bin" case list --home C --json | python3 -c 'import json,sys; [print(x["id"][:8]) for x in json.load(sys.stdin)[:2]]'); do
+  sq case share "$c" --with "$lawyer" --home C
 done
-sq case conflicts --home "$work/oksana"
-sq case show "${case:0:8}" --home "$work/aigerim" | head -12
-
-say "Aigerim serves over TCP on loopback; Oksana adds a case and syncs directly"
-"$bin" serve --listen 127.0.0.1:0 --port-file "$work/port" --home "$work/aigerim" 2> "$work/serve.log" &
+"$bin" serve --listen 127.0.0.1:0 --port-file port --home C 2> serve.log &
 server=$!
-for _ in $(seq 50); do [ -s "$work/port" ] && break; sleep 0.1; done
-port=$(cat "$work/port")
-sq case add --title "Новое дело" --status detained --city Актау --person "Асет Абишев" --charge criminal:405 --home "$work/oksana"
-sq sync "127.0.0.1:$port" --home "$work/oksana"
-sq sync "127.0.0.1:$port" --home "$work/daulet"
-kill -INT "$server"; wait "$server" || true
-sed "s#$work#\$DEMO#g" "$work/serve.log"
+for _ in $(seq 100); do [ -s port ] && break; sleep 0.1; done
+cnode=$(field C nodeId)
+sq sync "127.0.0.1:$(cat port)" --home L
+sq sync "127.0.0.1:$(cat port)" --home Y
+sq usb sync stick --home Y
 
-say "Every node: what it holds, and what each peer still lacks"
-for who in aigerim daulet oksana; do
-  echo "-- $who: $("$bin" status --home "$work/$who" --json | json '["cases"]') cases, view digest $("$bin" status --home "$work/$who" --json | json '["digest"][:16]')"
-  "$bin" peers --home "$work/$who"
-done
-echo "(after TCP, the stick is a step behind: usb sync would carry the rest)"
+say "3. R's laptop is seized and R is forced to unlock it. What does each node reveal?"
+sees "R (write-only, seized)" R
+sees "Y (relay)" Y
+sees "L (lawyer)" L
+sees "C (coordinator)" C
+sq case list --home L
+echo "   grep for a name from the five cases in every file of R's home:"
+if grep -rqa "Бокаев" R; then echo "   FOUND plaintext"; exit 1; else echo "   no match"; fi
 
-say "On disk there is only ciphertext: grep homes and bundles for a name from the seeds"
-if grep -rq "Джакишев" "$work"; then echo "FOUND plaintext on disk"; exit 1; else echo "no match for 'Джакишев' anywhere under the demo directory"; fi
+say "4. C revokes R's key. The seizer then records a fake case with R's key and sends it out"
+rnode=$(field R nodeId)
+sq member revoke "$rnode" --from "$("$bin" log --home C --json | python3 -c "import json,sys; print(max(r['seq'] for r in json.load(sys.stdin) if r['author']=='$(field R fingerprint)'))")" --home C
+sq case add --title "Planted by the seizer" --person "Фальшивый Свидетель" --home R
+"$bin" bundle export --to coordinators lawyers --out seized.sqb --home R >/dev/null
+sq bundle import seized.sqb --home C
+sq sync "127.0.0.1:$(cat port)" --home L
+sq bundle import seized.sqb --home L || true
+sq quarantine --home C
+sq quarantine --home L
+sees "C after the fake op" C
+sees "L after the fake op" L
+echo "   and L may not write at all:"
+sq case add --title "x" --person "y" --home L || true
 
-say "Integrity"
-sq check --home "$work/oksana"
+kill -INT "$server"; wait "$server" 2>/dev/null || true; server=""
+echo "   C's server log:"; sed 's/^/   /' serve.log
+
+say "5. L's laptop is at risk: panic destroys its keys"
+sq panic --yes --home L
+sq status --home L || true
+
+say "Integrity of the coordinator's store"
+sq check --home C
