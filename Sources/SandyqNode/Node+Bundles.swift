@@ -61,8 +61,11 @@ extension Node {
         let bundleID = Random.bytes(16)
         var result = BundleExport()
         result.bundleID = bundleID
-        // Leave room for padding (at most an eighth) and the preamble.
-        let budget = maxSize / 9 * 8 - BundleFormat.preambleLength(entries: recipients.count + 4)
+        // The most content chunks whose padded file still fits in maxSize.
+        let preamble = BundleFormat.preambleLength(entries: recipients.count + BundleFormat.entryGroup)
+        var chunks = max(1, (maxSize - preamble) / BundleFormat.chunkSize)
+        while chunks > 1 && BundleFormat.paddedChunkCount(chunks) * BundleFormat.chunkSize + preamble > maxSize { chunks -= 1 }
+        let budget = preamble + (chunks - 1) * BundleFormat.chunkSize
         var writer: BundleWriter?
         var part: UInt32 = 0
         func open() throws(SyncError) -> BundleWriter {
@@ -129,7 +132,8 @@ extension Node {
             result.report = try store.importBatches(project: pid, screen: screen) { () throws(SyncError) -> [Envelope]? in try reader.next() }
             if let h = reader.header, h.sender != nodeID {
                 try store.acknowledge(h.senderVector, by: h.sender.description)
-                try store.recordImportedBundle(h.bundleID)
+                // Only an intact bundle counts as delivered: a damaged one must be sent again.
+                if reader.intact { try store.recordImportedBundle(h.bundleID) }
                 try noteDelivered(h.imported, by: h.sender)
                 // The sender thought we lacked these ops: it should hear back what we hold.
                 if result.report.new + result.report.known > 0 { try store.setSetting("needsack:" + h.sender.description, [1]) }
@@ -169,7 +173,9 @@ extension Node {
         for r in records { if let id = NodeID(string: r.node) { byID[id] = r } }
         var ids = Set(byID.keys)
         if (try project()) != nil {
-            for m in try view().membership.members.values where m.revokedAfter == nil { ids.insert(m.node) }
+            let members = try view().membership.members.values
+            for m in members where m.revokedAfter == nil { ids.insert(m.node) }
+            for m in members where m.revokedAfter != nil { ids.remove(m.node) }
         }
         ids.remove(nodeID)
         let v = (try project()) != nil ? try view() : nil
