@@ -20,6 +20,7 @@ public final class BundleWriter {
 
     public init(path: String, recipients: [BoxPublicKey], header: BundleFormat.Header) throws(SyncError) {
         guard !recipients.isEmpty else { throw .usage("a bundle needs at least one recipient") }
+        guard recipients.count <= BundleFormat.maxEntries else { throw .usage("a bundle can have at most \(BundleFormat.maxEntries) recipients") }
         self.path = path
         tmpPath = path + ".partial-\(getpid())"
         fd = open(tmpPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)

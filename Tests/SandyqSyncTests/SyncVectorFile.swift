@@ -1,0 +1,218 @@
+import Foundation
+import Testing
+
+/// One test vector from Protocol/vectors/bundle/ (scripts/vectors/gen_bundle_vectors.py) or
+/// Protocol/vectors/handshake/ (scripts/vectors/gen_handshake_vectors.py).
+///
+/// The format of Protocol/vectors/ops/: `key: value` header lines, one blank line, then
+/// nothing. Byte strings are lowercase hex (empty: `key:`), integers decimal, lists of byte
+/// strings comma-separated hex. A bundle vector names its bundle, a binary file next to it,
+/// with `file:`. (Test targets cannot import each other, so this loader is separate from
+/// SandyqCoreTests' OpVectorFile and only as big as these two folders need.)
+struct SyncVectorFile: Sendable, CustomStringConvertible {
+    enum Folder: String, Sendable {
+        case bundle, handshake
+
+        /// Tests/SandyqSyncTests/SyncVectorFile.swift -> <package>/Protocol/vectors/<folder>
+        var url: URL {
+            URL(fileURLWithPath: #filePath)
+                .deletingLastPathComponent()   // SandyqSyncTests
+                .deletingLastPathComponent()   // Tests
+                .deletingLastPathComponent()   // package root
+                .appendingPathComponent("Protocol/vectors/\(rawValue)", isDirectory: true)
+        }
+
+        var areas: [String] { self == .bundle ? ["bundle"] : ["handshake", "frame"] }
+
+        /// All `.txt` vector names, sorted; empty when the folder is missing (the catalog tests then fail).
+        var names: [String] {
+            let all = (try? FileManager.default.contentsOfDirectory(atPath: url.path)) ?? []
+            return all.filter { $0.hasSuffix(".txt") }.sorted()
+        }
+
+        /// Every file in the folder, sorted.
+        var files: [String] { ((try? FileManager.default.contentsOfDirectory(atPath: url.path)) ?? []).sorted() }
+    }
+
+    struct FormatError: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    /// The closed lists of `expect` values (bundles.md "Classifying a bundle", handshake.md "Vectors").
+    static let expects: [String: Set<String>] = [
+        "bundle": ["ok", "truncated", "malformed", "not_for_me", "unsupported_version", "wrong_project"],
+        "handshake": ["ok", "truncated", "unsupported_version", "bad_network_key", "stale", "replayed", "authentication_failed"],
+        "frame": ["ok", "authentication_failed", "bad_length", "unknown_message", "truncated"],
+    ]
+
+    static let requiredKeys: [String: [String]] = [
+        "bundle": ["area", "expect", "comment", "project", "recipient_box_secret", "file", "file_blake2b"],
+        "handshake": ["area", "expect", "comment", "network_key", "now_millis", "message1"],
+        "frame": ["area", "expect", "comment", "key", "stream", "messages"],
+    ]
+
+    static let optionalKeys: [String: [String]] = [
+        "bundle": ["file_key", "header", "op_ids", "declared_ops", "damaged_chunks", "malformed_records"],
+        "handshake": ["earlier_message1", "client_identity_seed", "client_identity", "client_ephemeral_secret",
+                      "server_identity_seed", "server_identity", "server_ephemeral_secret",
+                      "dh", "h1", "k2", "message2", "h2", "k3", "message3", "h3", "c2s", "s2c"],
+        "frame": [],
+    ]
+
+    let folder: Folder
+    let name: String
+    let area: String
+    let expect: String
+    let comment: String
+    private let fields: [String: String]
+
+    var description: String { "\(name) (\(comment))" }
+
+    init(_ folder: Folder, _ name: String) throws {
+        let url = folder.url.appendingPathComponent(name)
+        try self.init(folder, name: name, text: String(contentsOf: url, encoding: .utf8))
+    }
+
+    init(_ folder: Folder, name: String, text: String) throws {
+        self.folder = folder
+        self.name = name
+        guard text.hasSuffix("\n\n"), !text.dropLast(2).contains("\n\n") else {
+            throw FormatError(description: "\(name): header must end with exactly one blank line and nothing after it")
+        }
+        var fields: [String: String] = [:]
+        for line in text.dropLast(2).split(separator: "\n", omittingEmptySubsequences: false) {
+            guard let colon = line.firstIndex(of: ":") else {
+                throw FormatError(description: "\(name): not a `key: value` line: \(line)")
+            }
+            let key = String(line[..<colon])
+            var value = line[line.index(after: colon)...]
+            if value.first == " " { value = value.dropFirst() }
+            guard !key.isEmpty, fields[key] == nil else {
+                throw FormatError(description: "\(name): empty or repeated key \(key)")
+            }
+            fields[key] = String(value)
+        }
+        guard let area = fields["area"], folder.areas.contains(area) else {
+            throw FormatError(description: "\(name): area \(fields["area"] ?? "(none)") does not belong in \(folder.rawValue)/")
+        }
+        for key in Self.requiredKeys[area]! where fields[key] == nil {
+            throw FormatError(description: "\(name): missing key \(key)")
+        }
+        let unknown = Set(fields.keys).subtracting(Self.requiredKeys[area]! + Self.optionalKeys[area]!)
+        guard unknown.isEmpty else { throw FormatError(description: "\(name): unknown keys \(unknown.sorted())") }
+        guard name.hasPrefix(area + "_"), name.hasSuffix(".txt") else {
+            throw FormatError(description: "\(name): file name must be \(area)_<case>.txt")
+        }
+        guard let expect = fields["expect"], Self.expects[area]!.contains(expect) else {
+            throw FormatError(description: "\(name): expect is not in the closed list for \(area)")
+        }
+        guard let comment = fields["comment"], !comment.isEmpty else {
+            throw FormatError(description: "\(name): empty comment")
+        }
+        self.area = area
+        self.expect = expect
+        self.comment = comment
+        self.fields = fields
+    }
+
+    func has(_ key: String) -> Bool { fields[key] != nil }
+
+    func string(_ key: String) throws -> String {
+        guard let v = fields[key] else { throw FormatError(description: "\(name): no key \(key)") }
+        return v
+    }
+
+    func bytes(_ key: String) throws -> [UInt8] {
+        try Self.hex(try string(key), context: "\(name): \(key)")
+    }
+
+    /// nil when the key is absent.
+    func optionalBytes(_ key: String) throws -> [UInt8]? { has(key) ? try bytes(key) : nil }
+
+    /// A decimal integer, digits only.
+    func int(_ key: String) throws -> UInt64 {
+        let s = try string(key)
+        guard !s.isEmpty, s.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }), let v = UInt64(s) else {
+            throw FormatError(description: "\(name): \(key) is not a decimal integer")
+        }
+        return v
+    }
+
+    func optionalInt(_ key: String) throws -> UInt64? { has(key) ? try int(key) : nil }
+
+    /// Comma-separated hex; an empty value is the empty list.
+    func byteList(_ key: String) throws -> [[UInt8]] {
+        let s = try string(key)
+        if s.isEmpty { return [] }
+        return try s.split(separator: ",", omittingEmptySubsequences: false).map {
+            try Self.hex(String($0), context: "\(name): \(key)")
+        }
+    }
+
+    /// A `file:` value: the binary file next to this vector.
+    func fileURL(_ key: String = "file") throws -> URL {
+        let file = try string(key)
+        guard !file.isEmpty, !file.contains("/"), file != name else {
+            throw FormatError(description: "\(name): \(key) must name another file in the same folder")
+        }
+        return folder.url.appendingPathComponent(file)
+    }
+
+    /// Strict lowercase hex.
+    static func hex(_ s: String, context: String = "hex") throws -> [UInt8] {
+        let digits = Array(s.utf8)
+        guard digits.count % 2 == 0 else { throw FormatError(description: "\(context): odd-length hex") }
+        func nibble(_ c: UInt8) throws -> UInt8 {
+            switch c {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
+            default: throw FormatError(description: "\(context): not lowercase hex")
+            }
+        }
+        var out: [UInt8] = []
+        out.reserveCapacity(digits.count / 2)
+        var i = 0
+        while i < digits.count {
+            out.append(try nibble(digits[i]) << 4 | nibble(digits[i + 1]))
+            i += 2
+        }
+        return out
+    }
+}
+
+// The loader's own tests, in BundleVectorTests so that the filter
+// `BundleVectorTests|HandshakeVectorTests` runs them with the vectors they guard.
+extension BundleVectorTests {
+    // The loader must refuse what the generators never write, or a broken file would pass as empty.
+    @Test(arguments: [
+        ("trailing text", "area: frame\nexpect: ok\ncomment: c\nkey:\nstream:\nmessages:\n\nx"),
+        ("no blank line", "area: frame\nexpect: ok\ncomment: c\nkey:\nstream:\nmessages:\n"),
+        ("unknown area", "area: op\nexpect: ok\ncomment: c\nkey:\nstream:\nmessages:\n\n"),
+        ("unknown expect", "area: frame\nexpect: fine\ncomment: c\nkey:\nstream:\nmessages:\n\n"),
+        ("missing key", "area: frame\nexpect: ok\ncomment: c\nkey:\nstream:\n\n"),
+        ("unknown key", "area: frame\nexpect: ok\ncomment: c\nkey:\nstream:\nmessages:\nextra: 00\n\n"),
+        ("repeated key", "area: frame\nexpect: ok\ncomment: c\nkey:\nkey:\nstream:\nmessages:\n\n"),
+        ("empty comment", "area: frame\nexpect: ok\ncomment:\nkey:\nstream:\nmessages:\n\n"),
+    ])
+    func loaderRefusesMalformedFiles(_ why: String, _ text: String) {
+        #expect(throws: SyncVectorFile.FormatError.self, "\(why)") {
+            try SyncVectorFile(.handshake, name: "frame_x.txt", text: text)
+        }
+    }
+
+    @Test func loaderRefusesAFileNamedForAnotherArea() {
+        #expect(throws: SyncVectorFile.FormatError.self) {
+            try SyncVectorFile(.handshake, name: "handshake_x.txt", text: "area: frame\nexpect: ok\ncomment: c\nkey:\nstream:\nmessages:\n\n")
+        }
+    }
+
+    @Test func loaderParsesValues() throws {
+        let v = try SyncVectorFile(.handshake, name: "frame_x.txt",
+                                   text: "area: frame\nexpect: ok\ncomment: c\nkey: 00ff\nstream:\nmessages: 01,0203\n\n")
+        #expect(try v.bytes("key") == [0, 255])
+        #expect(try v.bytes("stream") == [])
+        #expect(try v.byteList("messages") == [[1], [2, 3]])
+        #expect(throws: SyncVectorFile.FormatError.self) { try SyncVectorFile.hex("0A") }
+        #expect(throws: SyncVectorFile.FormatError.self) { try SyncVectorFile.hex("0") }
+    }
+}
