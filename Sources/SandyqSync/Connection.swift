@@ -17,11 +17,12 @@ public final class Connection: @unchecked Sendable {
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
     }
 
-    deinit { close() }
+    deinit { close(); Glibc.close(fd) }
 
     public func close() {
         lock.lock(); defer { lock.unlock() }
-        if !closed { closed = true; Glibc.shutdown(fd, Int32(SHUT_RDWR)); Glibc.close(fd) }
+        // Shut down only: the other thread may still call send()/recv() on this fd; freeing the number here would let a new socket reuse it under that thread (deinit frees it).
+        if !closed { closed = true; Glibc.shutdown(fd, Int32(SHUT_RDWR)) }
     }
 
     public func setTimeout(seconds: Double) {
@@ -66,10 +67,17 @@ public final class Connection: @unchecked Sendable {
         return (host.isEmpty ? "127.0.0.1" : host, port)
     }
 
-    public func readExactly(_ n: Int) throws(SyncError) -> [UInt8] {
+    /// Reads exactly `n` bytes. With a `deadline`, the whole read must finish by then, so a
+    /// peer dribbling one byte at a time cannot hold a connection slot for long.
+    public func readExactly(_ n: Int, deadline: Date? = nil) throws(SyncError) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: n)
         var off = 0
         while off < n {
+            if let deadline {
+                let left = deadline.timeIntervalSinceNow
+                if left <= 0 { throw .io("timed out waiting for the peer") }
+                setTimeout(seconds: max(0.001, left))
+            }
             let r = out.withUnsafeMutableBytes { recv(fd, $0.baseAddress! + off, n - off, 0) }
             if r == 0 { throw .io("peer closed the connection") }
             if r < 0 {

@@ -56,7 +56,7 @@ public final class PeerSession: @unchecked Sendable {
         var hs = ClientHandshake(identity: identity, networkKey: networkKey)
         try conn.writeAll(hs.message1(nowMillis: nowMillis()))
         let m2: [UInt8]
-        do { m2 = try conn.readExactly(Handshake.message2Length) } catch {
+        do { m2 = try conn.readExactly(Handshake.message2Length, deadline: Date(timeIntervalSinceNow: handshakeTimeout)) } catch {
             throw .protocolViolation("the server did not answer the handshake (wrong network key, or not a sandyq node): \(error)")
         }
         let (m3, session): ([UInt8], Handshake.Session)
@@ -73,11 +73,13 @@ public final class PeerSession: @unchecked Sendable {
                               allowed: (SigningPublicKey) -> Bool) throws(SyncError) -> Summary {
         conn.setTimeout(seconds: handshakeTimeout)
         var hs = ServerHandshake(identity: identity, networkKey: networkKey)
-        let m1 = try conn.readExactly(Handshake.message1Length)
+        // One deadline for the whole handshake, not one per byte.
+        let deadline = Date(timeIntervalSinceNow: handshakeTimeout)
+        let m1 = try conn.readExactly(Handshake.message1Length, deadline: deadline)
         let m2: [UInt8]
         do { m2 = try hs.receive1(m1, nowMillis: nowMillis(), fresh: replay.insert) } catch { throw .protocolViolation(error.description) }
         try conn.writeAll(m2)
-        let m3 = try conn.readExactly(Handshake.message3Length)
+        let m3 = try conn.readExactly(Handshake.message3Length, deadline: deadline)
         let session: Handshake.Session
         do { session = try hs.receive3(m3, allowed: allowed) } catch { throw .protocolViolation(error.description) }
         let s = PeerSession(conn: conn, storePath: storePath, project: project, session: session, screen: screen)
