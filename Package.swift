@@ -10,6 +10,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         .systemLibrary(
@@ -32,6 +33,7 @@ let package = Package(
             dependencies: [
                 "SandyqNode",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(name: "SandyqBench", dependencies: ["SandyqNode", "SandyqStore", "SandyqCore", "SandyqCrypto", "SandyqSync"]),
@@ -40,7 +42,7 @@ let package = Package(
         .testTarget(name: "SandyqStoreTests", dependencies: ["SandyqStore", "SandyqCore", "SandyqCrypto"]),
         .testTarget(name: "SandyqSyncTests", dependencies: ["SandyqSync", "SandyqStore", "SandyqCore", "SandyqCrypto"]),
         .testTarget(name: "SandyqNodeTests", dependencies: ["SandyqNode", "SandyqCore", "SandyqCrypto"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["SandyqStore", "SandyqCrypto"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["SandyqStore", "SandyqCrypto", "SandyqCore", "SandyqSync"]),
     ],
     swiftLanguageModes: [.v6]
 )

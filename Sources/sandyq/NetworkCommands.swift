@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dispatch
 import Foundation
+import Logging
 import SandyqCore
 import SandyqNode
 
@@ -14,6 +15,13 @@ struct Serve: ParsableCommand {
     func run() throws {
         try sandyq.run {
             let n = try node.open()
+            LoggingSystem.bootstrap { label in
+                var h = StreamLogHandler.standardError(label: label)
+                h.logLevel = .info
+                return h
+            }
+            // Lines name peers by address and key fingerprint only: never plaintext, never keys.
+            let logger = Logger(label: "sandyq.serve")
             let stop = StopFlag()
             for sig in [SIGINT, SIGTERM] {
                 signal(sig, SIG_IGN)
@@ -24,9 +32,7 @@ struct Serve: ParsableCommand {
             }
             try n.serve(listen: listen, maxPeers: maxPeers, shouldStop: { stop.isSet }, onListening: { port in
                 if let portFile { try? "\(port)\n".write(toFile: portFile, atomically: true, encoding: .utf8) }
-            }, log: { line in
-                FileHandle.standardError.write(Data("\(isoTime(UInt64(Date().timeIntervalSince1970 * 1000))) \(line)\n".utf8))
-            })
+            }, log: { line in logger.info("\(line)") })
         }
     }
 }
