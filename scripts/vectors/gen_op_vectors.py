@@ -26,10 +26,10 @@ nothing after it. Byte strings are lowercase hex. Keys, in this order:
 ("Checking a vector"), or ok:
 
     ok  not_member  bad_signature  broken_chain  fork  revoked  truncated
-    malformed  not_for_me  wrong_project  unsupported_version
+    malformed  not_for_me  wrong_project  unsupported_version  not_allowed
 
-(not_member, broken_chain, fork and revoked need a node's stored state; no file
-here uses them yet.)
+(not_member, broken_chain, fork, revoked and not_allowed need a node's stored
+state, its membership or its chains; no file here uses them yet.)
 
 Every vector is built, then classified by this file's own decoder, and the class
 must equal the intended `expect` before the file is written.
@@ -66,7 +66,7 @@ REPO = Path(__file__).resolve().parents[2]
 OUT = REPO / "Protocol" / "vectors" / "ops"
 
 CLASSES = ("ok", "not_member", "bad_signature", "broken_chain", "fork", "revoked", "truncated",
-           "malformed", "not_for_me", "wrong_project", "unsupported_version")
+           "malformed", "not_for_me", "wrong_project", "unsupported_version", "not_allowed")
 AREAS = ("envelope", "sealed", "payload", "membership")
 KEYS = ("area", "expect", "comment", "project", "envelope", "id", "reader_box_secret", "session_envelope", "payload")
 REQUIRED = ("area", "expect", "comment", "project", "envelope")
@@ -78,6 +78,7 @@ KIND_SEALED, KIND_MEMBERSHIP = 1, 2
 PROJECT_LEN, KEY_LEN, OPID_LEN, SIG_LEN, CASE_LEN = 16, 32, 32, 64, 16
 HEADER_LEN = 1 + 1 + PROJECT_LEN + KEY_LEN + 8 + OPID_LEN          # 90
 MAX_BODY = 1 << 20
+MAX_SEQ = (1 << 62) - 1             # stores keep seq in a signed 64-bit column
 
 SEALED_VERSION = 1
 SESSION_ID_LEN = 8
@@ -88,7 +89,7 @@ NONCE_LEN = b.crypto_aead_xchacha20poly1305_ietf_NPUBBYTES         # 24
 TAG_LEN = b.crypto_aead_xchacha20poly1305_ietf_ABYTES              # 16
 
 PAYLOAD_VERSION = 1
-PUT, ADD, REMOVE, PROJECT_NAME = 1, 2, 3, 4
+PUT, ADD, REMOVE, PROJECT_NAME, GRANT = 1, 2, 3, 4, 5
 MAX_MUTATIONS, MAX_REFS = 100_000, 4096
 MAX_NAME, MAX_VALUE, MAX_PROJECT_NAME = 256, 1 << 20, 1024
 
@@ -225,6 +226,12 @@ def project_name(name: str) -> bytes:
     return bytes([PROJECT_NAME]) + string(name)
 
 
+def grant(author: bytes, session_id: bytes, content_key: bytes) -> bytes:
+    """Hands the content key of (author, session id) to the readers of the op carrying it."""
+    assert len(author) == KEY_LEN and len(session_id) == SESSION_ID_LEN and len(content_key) == CONTENT_KEY_LEN
+    return bytes([GRANT]) + author + session_id + content_key
+
+
 def payload(clock: int, mutations: list[bytes], count: bytes | None = None, version: int = PAYLOAD_VERSION) -> bytes:
     return bytes([version]) + u64(clock) + (varint(len(mutations)) if count is None else count) + b"".join(mutations)
 
@@ -316,6 +323,8 @@ def decode_envelope(data: bytes) -> dict:
     project, author, seq = r.raw(PROJECT_LEN), r.raw(KEY_LEN), r.u64()
     if seq == 0:
         raise Refused("malformed", "seq 0")
+    if seq > MAX_SEQ:
+        raise Refused("malformed", f"seq {seq} not below 2^62")
     prev = r.raw(OPID_LEN)
     if seq == 1 and prev != ZERO_ID:
         raise Refused("malformed", "seq 1 with a nonzero prev")
@@ -403,6 +412,8 @@ def decode_payload(data: bytes) -> dict:
             mutations.append(("remove", case, coll, elem, refs()))
         elif t == PROJECT_NAME:
             mutations.append(("projectName", r.string(MAX_PROJECT_NAME)))
+        elif t == GRANT:
+            mutations.append(("grant", r.raw(KEY_LEN), r.raw(SESSION_ID_LEN), r.raw(CONTENT_KEY_LEN)))
         else:
             raise Refused("malformed", f"unknown mutation type {t}")
     r.end()
@@ -652,6 +663,18 @@ def gen_envelope(v: Vectors, genesis: bytes, genesis_body: bytes, sealed_first: 
           "membership_genesis at seq 0 (chains start at 1), re-signed",
           PROJECT, envelope(FOUNDER, KIND_MEMBERSHIP, PROJECT, 0, ZERO_ID, genesis_body))
 
+    v.add("envelope_seq_too_large", "envelope", "malformed",
+          "a member add at seq 2^62 (4611686018427387904), the smallest refused: stores keep seq in a signed "
+          "64-bit column, so a signed op with a huge seq must be refused by the decoder, not crash the store",
+          PROJECT, envelope(FOUNDER, KIND_MEMBERSHIP, PROJECT, MAX_SEQ + 1, blake2b(b"founder op 2^62 - 1", 32),
+                            add_body(REPORTER, 2)))
+
+    v.add("envelope_seq_max", "envelope", "ok",
+          "a member add at seq 2^62 - 1 (4611686018427387903), the largest accepted; its layout is valid "
+          "(whether it counts is for the store and membership to decide)",
+          PROJECT, envelope(FOUNDER, KIND_MEMBERSHIP, PROJECT, MAX_SEQ, blake2b(b"founder op 2^62 - 2", 32),
+                            add_body(REPORTER, 2)))
+
     v.add("envelope_seq1_nonzero_prev", "envelope", "malformed",
           "membership_genesis with seq 1 but prev = BLAKE2b-256 of \"x\", re-signed: the first op links to nothing",
           PROJECT, envelope(FOUNDER, KIND_MEMBERSHIP, PROJECT, 1, blake2b(b"x", 32), genesis_body))
@@ -768,8 +791,22 @@ def gen_payload(v: Vectors, first: bytes, fid: bytes) -> None:
              payload(hlc(T0, 0), []))
 
     followup("payload_unknown_mutation", "malformed",
-             "second mutation has type 5 (only 1..4 exist): an unknown change must not be skipped silently",
-             payload(hlc(T0, 1), [add(CASE, "events", "e1"), bytes([5]) + CASE + string("x")]))
+             "second mutation has type 6 (only 1..5 exist): an unknown change must not be skipped silently",
+             payload(hlc(T0, 1), [add(CASE, "events", "e1"), bytes([6]) + CASE + string("x")]))
+
+    # Grants as Node.share and Node.addMember write them: one per session, sorted by author and
+    # session id. Nodes put them in an op of their own sealed to the member who receives them;
+    # here they ride in a follow-up of the reporter's session, which no decoder minds.
+    granted = sorted([(FOUNDER.sign_pk, det("granted session/founder", SESSION_ID_LEN), det("granted key/founder", CONTENT_KEY_LEN)),
+                      (REPORTER.sign_pk, SESSION_ID, CONTENT_KEY)])
+    followup("payload_grant", "ok",
+             "two grants (type 5: author, session id, content key): the reporter's own session and one of the "
+             "founder's; a reader of this op may then open those sessions' ops without any key entry",
+             payload(hlc(T0 + 120_000, 0), [grant(*g) for g in granted]))
+
+    followup("payload_truncated_grant", "truncated",
+             "a grant whose content key is cut after 31 of its 32 bytes: the payload ends inside the field",
+             payload(hlc(T0 + 120_000, 1), [grant(*granted[0])])[:-1])
 
     followup("payload_nonminimal_varint", "malformed",
              "mutation count 1 written as 81 00 (two bytes): every value has exactly one encoding",
