@@ -15,6 +15,7 @@ public struct Membership: Sendable {
     public private(set) var project: ProjectID
     public private(set) var members: [SigningPublicKey: Member] = [:]
     public private(set) var genesis: OpID?
+    public private(set) var founder: SigningPublicKey?
 
     public init(project: ProjectID) { self.project = project }
 
@@ -34,12 +35,18 @@ public struct Membership: Sendable {
     public static func derive(project: ProjectID, changes: [Change]) -> Membership {
         var revocations: [SigningPublicKey: UInt64] = [:]
         var m = Membership(project: project)
+        var seen: [[SigningPublicKey: UInt64]] = []
         for _ in 0..<16 {
             m = pass(project: project, changes: changes, revocations: revocations)
-            if m.pendingRevocations == revocations { break }
+            if m.pendingRevocations == revocations { return m }
+            seen.append(m.pendingRevocations)
             revocations = m.pendingRevocations
         }
-        return m
+        // Revocations that undo their own authority (revoking one's admitter) can oscillate:
+        // keep only those every pass agreed on, which is stable and the same on every node.
+        var agreed = seen.first ?? [:]
+        for r in seen.dropFirst() { agreed = agreed.filter { r[$0.key] == $0.value } }
+        return pass(project: project, changes: changes, revocations: agreed)
     }
 
     static func pass(project: ProjectID, changes: [Change], revocations: [SigningPublicKey: UInt64]) -> Membership {
@@ -50,6 +57,7 @@ public struct Membership: Sendable {
                ProjectID.derive(founder: f, nonce: nonce) == project {
                 if m.genesis == nil || c.op < m.genesis! {
                     m.genesis = c.op
+                    m.founder = f.signingKey
                     m.members = [f.signingKey: Member(node: f, role: .coordinator, admittedBy: c.op, revokedAfter: revocations[f.signingKey])]
                 }
             }
@@ -70,6 +78,8 @@ public struct Membership: Sendable {
                         m.members[node.signingKey] = Member(node: node, role: role, admittedBy: c.op, revokedAfter: revocations[node.signingKey])
                     }
                 case let .revoke(key, from):
+                    // The founder cannot be revoked: every admission descends from the genesis.
+                    if key == m.founder { break }
                     m.pendingRevocations[key] = min(m.pendingRevocations[key] ?? .max, from)
                 case .genesis:
                     break

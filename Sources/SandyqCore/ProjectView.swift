@@ -74,11 +74,20 @@ public struct ProjectView: Sendable {
     /// Which sessions carried each case's ops: what `case share` must grant.
     public private(set) var caseSessions: [CaseID: Set<[UInt8]>] = [:]
 
+    /// Keys offered by grants and not yet proven by opening an op: a member could grant a
+    /// wrong key for someone else's session, so none is trusted until it opens one.
+    private var grantedKeys: [[UInt8]: [SymmetricKey]] = [:]
+
     private mutating func read(_ e: Envelope, _ body: SealedBody) -> Bool {
         let sid = e.author.bytes + body.sessionID
-        guard let key = sessionKeys[sid],
-              let plain = try? body.open(with: key, header: e.header),
-              let payload = try? Payload(decoding: plain) else { return false }
+        var candidates = grantedKeys[sid] ?? []
+        if let k = sessionKeys[sid] { candidates.insert(k, at: 0) }
+        var opened: (SymmetricKey, [UInt8])?
+        for k in candidates {
+            if let plain = try? body.open(with: k, header: e.header) { opened = (k, plain); break }
+        }
+        guard let (key, plain) = opened, let payload = try? Payload(decoding: plain) else { return false }
+        if sessionKeys[sid] != key { sessionKeys[sid] = key }
         stats.readable += 1
         apply(payload, op: e.id, author: e.author)
         noteSession(sid, payload)
@@ -116,7 +125,7 @@ public struct ProjectView: Sendable {
                 continue
             case let .grant(a, session, key):
                 if let k = try? SymmetricKey(SecureBytes(key)), sessionKeys[a.bytes + session] == nil {
-                    sessionKeys[a.bytes + session] = k
+                    grantedKeys[a.bytes + session, default: []].append(k)
                 }
                 continue
             }

@@ -54,10 +54,12 @@ public struct JoinRequest: Sendable {
         nonce = Array(b[1..<17]); node = NodeID(signingKey: sk, boxKey: bk)
     }
 
-    /// Six digits both people read aloud: a swapped invitation or reply changes them.
-    public static func authenticationString(nonce: [UInt8], inviter: NodeID, joiner: NodeID) -> String {
+    /// Six digits both people read aloud: a swapped invitation or reply changes them. Keyed by
+    /// the network key, which travels only in the invitation, so someone who intercepts the reply
+    /// alone cannot grind key pairs until the digits match.
+    public static func authenticationString(nonce: [UInt8], inviter: NodeID, joiner: NodeID, networkKey: SymmetricKey) -> String {
         let h = Hash.blake2b(Array("sandyq-sas".utf8) + nonce + inviter.signingKey.bytes + inviter.boxKey.bytes
-                             + joiner.signingKey.bytes + joiner.boxKey.bytes, length: 16)
+                             + joiner.signingKey.bytes + joiner.boxKey.bytes, length: 16, key: networkKey.secret)
         let n = h.prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) } % 1_000_000
         let s = String(n)
         let padded = String(repeating: "0", count: 6 - s.count) + s
@@ -97,12 +99,13 @@ extension Node {
         try join(inv.project, networkKey: inv.networkKey)
         try mapped { try store.acknowledge(VersionVector(), by: inv.inviter.description) }
         let req = JoinRequest(nonce: inv.nonce, node: nodeID)
-        return (req, JoinRequest.authenticationString(nonce: inv.nonce, inviter: inv.inviter, joiner: nodeID))
+        return (req, JoinRequest.authenticationString(nonce: inv.nonce, inviter: inv.inviter, joiner: nodeID, networkKey: inv.networkKey))
     }
 
     /// The short authentication string the coordinator compares before admitting.
-    public func authenticationString(for req: JoinRequest) -> String {
-        JoinRequest.authenticationString(nonce: req.nonce, inviter: nodeID, joiner: req.node)
+    public func authenticationString(for req: JoinRequest) throws(NodeError) -> String {
+        guard let nk = try networkKey() else { throw NodeError(.usage, "this node has no network key; it cannot have invited anyone") }
+        return JoinRequest.authenticationString(nonce: req.nonce, inviter: nodeID, joiner: req.node, networkKey: nk)
     }
 
     /// Admits the node behind a reply to one of this coordinator's invitations, with the invited role.

@@ -221,7 +221,7 @@ struct MemberCommand: ParsableCommand {
                 if let request {
                     guard let req = JoinRequest(text: codeArgument(request)) else { throw CLIError(.usage, "'\(request)' is not a join reply (sqr-...)") }
                     let n = try node.open()
-                    let mine = n.authenticationString(for: req)
+                    let mine = try n.authenticationString(for: req)
                     if let sas {
                         guard sas.filter(\.isNumber) == mine.filter(\.isNumber) else {
                             throw CLIError(.refused, "the digits differ (this node shows \(mine)): the reply or the invitation was swapped. Nothing was added.")
