@@ -35,9 +35,8 @@ public final class Database: @unchecked Sendable {
         var err: UnsafeMutablePointer<CChar>?
         let rc = sqlite3_exec(handle, sql, nil, nil, &err)
         if rc != SQLITE_OK {
-            let msg = err.map { String(cString: $0) } ?? "error"
             sqlite3_free(err)
-            throw .sqlite(code: sqlite3_extended_errcode(handle), message: msg)
+            throw error(rc)
         }
     }
 

@@ -314,9 +314,14 @@ public final class OpStore: @unchecked Sendable {
     /// SQLite's own check plus a decode of every stored envelope. Empty means clean.
     public func integrityProblems() throws -> [String] {
         var problems: [String] = []
-        try db.prepare("PRAGMA integrity_check").rows { s in
-            let t = s.text(0)
-            if t != "ok" { problems.append("sqlite: \(t)") }
+        do {
+            try db.prepare("PRAGMA integrity_check").rows { s in
+                let t = s.text(0)
+                if t != "ok" { problems.append("sqlite: \(t)") }
+            }
+        } catch let StoreError.corrupt(why) {
+            // So damage reads as a problem with advice, not as a failed command.
+            return ["sqlite: \(why)"]
         }
         guard problems.isEmpty else { return problems }
         var bad = 0

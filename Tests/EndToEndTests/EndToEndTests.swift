@@ -273,8 +273,9 @@ import SandyqStore
         let added = try #require(try home.json([
             "case", "add", "--title", "Test case", "--status", "detained", "--city", "Almaty",
             "--person", person, "--charge", "criminal:405",
-        ]) as? [String: String])
-        let id = try #require(added["id"])
+        ]) as? [String: Any])
+        let id = try #require(added["id"] as? String)
+        #expect((added["warnings"] as? [Any])?.isEmpty ?? true, "unexpected warnings: \(added)")
         #expect(id.count == 32 && id.allSatisfy(\.isHexDigit), "id: \(id)")
 
         let list = try #require(try home.json(["case", "list"]) as? [[String: Any]])
