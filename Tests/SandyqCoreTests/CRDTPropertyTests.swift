@@ -11,7 +11,7 @@ import SandyqCrypto
 // MARK: - Fixture
 
 /// One author: its keys and its chain writer.
-final class Author {
+final class CRDTAuthor {
     let signing: SigningKeyPair
     let box: BoxKeyPair
     var writer: OpWriter
@@ -34,9 +34,9 @@ final class Author {
 }
 
 /// A project with `count` authors: author 0 founds it and adds the others as coordinators.
-struct Fixture {
+struct CRDTFixture {
     let project: ProjectID
-    let authors: [Author]
+    let authors: [CRDTAuthor]
     /// Genesis and the adds, in chain order.
     let membership: [Envelope]
 
@@ -49,7 +49,7 @@ struct Fixture {
         let nonce = rng.bytes(16)
         let project = ProjectID.derive(founder: founder, nonce: nonce)
         self.project = project
-        authors = keys.map { Author(signing: $0.0, box: $0.1, project: project) }
+        authors = keys.map { CRDTAuthor(signing: $0.0, box: $0.1, project: project) }
         var ms = [authors[0].writer.membership(.genesis(founder: founder, nonce: nonce))]
         for a in authors.dropFirst() { ms.append(authors[0].writer.membership(.add(member: a.node, role: .coordinator))) }
         membership = ms
@@ -73,15 +73,17 @@ private let day: UInt64 = 86_400_000
 // MARK: - The random-ops convergence property
 
 /// One replica in the simulation: an author plus the ops it holds, as received.
-final class SimReplica {
+final class CRDTReplica {
     let index: Int
     /// Every envelope received, in arrival order, duplicates included: what the view is built from.
     var log: [Envelope] = []
     var ids: Set<OpID> = []
     var view: ProjectView?
     var dirty = true
-    /// What the replica's own last write must show on its next rebuild, if nothing arrived meanwhile.
-    var expectation: ((ProjectView) -> String?)?
+    /// Own ops applied to `view` with applyLocal since it was last rebuilt.
+    var localSinceRebuild = 0
+    /// The view's cases, oldest first as of the last rebuild, then those created here since.
+    var caseOrder: [CaseID] = []
     /// Replicas that take the clock of what they read (as Node does) and those that do not.
     let observesClocks: Bool
     /// Fixed wall-clock skew in ms; large for the far-ahead and far-behind replicas.
@@ -101,13 +103,13 @@ final class SimReplica {
             log.append(e)
             if ids.insert(e.id).inserted { new += 1 }
         }
-        if new > 0 { dirty = true; expectation = nil }
+        if new > 0 { dirty = true }
         return new
     }
 }
 
 /// One op as written, for the independent oracle.
-struct WrittenOp {
+struct CRDTWrittenOp {
     let id: OpID
     let clock: UInt64
     let mutations: [Mutation]
@@ -116,7 +118,7 @@ struct WrittenOp {
 /// An independent model of what the merged state must be: registers keep the writes that no
 /// write to the same field supersedes, winner by (clock, op id); an element is present when
 /// one of its add tags was not observed by a remove of that same element.
-struct Oracle {
+struct CRDTOracle {
     struct RegKey: Hashable { let c: CaseID; let path: FieldPath }
     struct ElemKey: Hashable { let c: CaseID; let coll: String; let elem: String }
 
@@ -124,7 +126,7 @@ struct Oracle {
     var adds: [ElemKey: Set<OpID>] = [:]
     var removes: [ElemKey: Set<OpID>] = [:]
 
-    init(_ ops: [WrittenOp]) {
+    init(_ ops: [CRDTWrittenOp]) {
         for o in ops {
             for m in o.mutations {
                 switch m {
@@ -134,7 +136,7 @@ struct Oracle {
                     adds[ElemKey(c: c, coll: coll, elem: elem), default: []].insert(o.id)
                 case let .remove(c, coll, elem, observed):
                     removes[ElemKey(c: c, coll: coll, elem: elem), default: []].formUnion(observed)
-                case .projectName:
+                default:
                     break
                 }
             }
@@ -185,24 +187,29 @@ struct Oracle {
     }
 }
 
-struct Simulation {
+struct CRDTSimulation {
     static let cities = ["Алматы", "Астана", "Шымкент", "Жанаозен", "Уральск", "Актобе", "Караганда"]
     static let tagVocab = ["art405", "art174", "art274", "torture", "interpol", "psychiatric"]
+    /// Chance that a step is followed by a round of deliveries. Each delivery that brings new
+    /// ops costs the receiver a full view rebuild, the bulk of the run time.
+    static let deliveryRate = 0.06
     static let names = ["Макс Бокаев", "Мұхтар Жәкішев", "Mukhtar Dzhakishev", "Айгүл Ақбердиева", "Жанболат Мамай", "Наталья Уласик"]
 
     var rng: SeededRandom
-    let fx: Fixture
-    var replicas: [SimReplica]
-    var written: [WrittenOp] = []
+    let fx: CRDTFixture
+    var replicas: [CRDTReplica]
+    var written: [CRDTWrittenOp] = []
     var now: UInt64 = baseWall
     /// Partition group of each replica; replicas talk only within a group.
     var group: [Int]
     var partitionLeft = 0
     var partitions = 0
     var clockJumps = 0
+    var viewSeconds = 0.0
 
     // What happened, for the assertions.
     var rebuilds = 0
+    var incrementalChecks = 0
     var viewsWithConflict = 0
     var maxConflictsInOneView = 0
     var viewsWithCityConflict = 0
@@ -212,10 +219,10 @@ struct Simulation {
 
     init(seed: UInt64) throws {
         rng = SeededRandom(seed: seed)
-        fx = try Fixture(count: 5, rng: &rng)
+        fx = try CRDTFixture(count: 5, rng: &rng)
         // Replica 1 runs ten years ahead, replica 2 a year behind; 0, 3 and 4 are near true time.
         let skews: [Int64] = [0, 3650 * Int64(day), -365 * Int64(day), 4000, -2500]
-        replicas = (0..<5).map { SimReplica(index: $0, observesClocks: $0 % 2 == 0, skew: skews[$0]) }
+        replicas = (0..<5).map { CRDTReplica(index: $0, observesClocks: $0 % 2 == 0, skew: skews[$0]) }
         group = [0, 0, 0, 0, 0]
         // Replicas 0-2 start with the membership ops; 3 and 4 must get their own admission
         // by delivery, so their early writes wait for it.
@@ -223,7 +230,7 @@ struct Simulation {
         replicas[3].receive([fx.membership[0]])
     }
 
-    mutating func wallMillis(for r: SimReplica) -> UInt64 {
+    mutating func wallMillis(for r: CRDTReplica) -> UInt64 {
         var w = Int64(now) + r.skew
         if rng.chance(0.03) { w += Int64.random(in: -30 * Int64(day)...30 * Int64(day), using: &rng) }
         if r.index == 4, rng.chance(0.1) { w -= Int64.random(in: 1...3_600_000, using: &rng) } // clock steps back
@@ -231,12 +238,12 @@ struct Simulation {
     }
 
     /// The replica's view, rebuilt only when what it holds changed.
-    mutating func view(_ r: SimReplica) -> ProjectView {
+    mutating func view(_ r: CRDTReplica) -> ProjectView {
         if let v = r.view, !r.dirty { return v }
+        let t0 = Date()
         let v = fx.view(r.log, reader: r.index)
+        viewSeconds += Date().timeIntervalSince(t0)
         rebuilds += 1
-        if let check = r.expectation, let why = check(v) { failures.append("replica \(r.index): \(why)") }
-        r.expectation = nil
         let conflicts = v.cases.values.reduce(0) { $0 + $1.conflicts.count }
         if conflicts > 0 { viewsWithConflict += 1 }
         if v.cases.values.contains(where: { $0.conflicts.contains { $0.path == FieldPath(field: "city") } }) { viewsWithCityConflict += 1 }
@@ -248,23 +255,21 @@ struct Simulation {
         }
         r.view = v
         r.dirty = false
+        r.localSinceRebuild = 0
+        r.caseOrder = v.orderedCases.map(\.id)
         return v
-    }
-
-    var admitted: (ProjectView, Int) -> Bool {
-        { [fx] v, i in v.membership.standing(author: fx.authors[i].signing.publicKey, seq: fx.authors[i].writer.seq + 1) == .accepted }
     }
 
     // MARK: writing
 
     /// The replica writes one op chosen from its own current view.
-    mutating func step(_ r: SimReplica) throws {
+    mutating func step(_ r: CRDTReplica) throws {
         let v = view(r)
-        let cases = v.orderedCases
+        let cases = r.caseOrder
         // Most edits go to the three oldest cases, so replicas keep editing the same fields.
         func pickCase() -> CaseState {
-            if cases.count > 3, !rng.chance(0.3) { return cases[rng.below(3)] }
-            return rng.pick(cases)
+            if cases.count > 3, !rng.chance(0.3) { return v.cases[cases[rng.below(3)]]! }
+            return v.cases[rng.pick(cases)]!
         }
         var mutations: [Mutation] = []
         var expect: ((ProjectView) -> String?)?
@@ -368,19 +373,46 @@ struct Simulation {
             expect = { v in v.cases[cid]?.value("archived") == value ? nil : "own archive=\(value) not shown" }
         }
         let author = fx.authors[r.index]
-        let env = fx.write(r.index, mutations, wall: wallMillis(for: r))
-        written.append(WrittenOp(id: env.id, clock: author.writer.clock.last, mutations: mutations))
-        r.receive([env])
-        // Only a replica that sees its own admission sees its own writes.
-        if let expect, admitted(v, r.index) { r.expectation = expect }
+        let accepted = v.membership.standing(author: author.signing.publicKey, seq: author.writer.seq + 1) == .accepted
+        let (env, payload, session) = author.writer.sealedWithPayload(mutations, readers: fx.readers, wallMillis: wallMillis(for: r))
+        written.append(CRDTWrittenOp(id: env.id, clock: payload.clock, mutations: mutations))
+        r.log.append(env)
+        r.ids.insert(env.id)
+        // A writer applies its own op to its view at once, as Node does; a replica that does not
+        // see its own admission yet will not see its own op either, so it rebuilds later.
+        if accepted, var mine = r.view, !r.dirty {
+            r.view = nil // keep `mine` uniquely referenced, so applyLocal does not copy the view
+            mine.applyLocal(payload, envelope: env, session: session)
+            r.view = mine
+            for m in mutations {
+                if case let .add(c, "", "") = m, !r.caseOrder.contains(c) { r.caseOrder.append(c) }
+            }
+            r.localSinceRebuild += 1
+            if let expect, let why = expect(mine) { failures.append("replica \(r.index): \(why)") }
+        } else {
+            r.dirty = true
+        }
+    }
+
+    /// A view kept up by applyLocal must equal one rebuilt from the same ops.
+    mutating func verifyIncremental() {
+        guard let r = replicas.filter({ !$0.dirty && $0.localSinceRebuild > 0 }).min(by: { $0.localSinceRebuild > $1.localSinceRebuild }),
+              let kept = r.view else { return }
+        let rebuilt = fx.view(r.log, reader: r.index)
+        incrementalChecks += 1
+        if rebuilt.digest != kept.digest || rebuilt.stats.readable != kept.stats.readable || rebuilt.maxClock != kept.maxClock {
+            failures.append("replica \(r.index): view after \(r.localSinceRebuild) local applies differs from a rebuild")
+        }
+        r.view = rebuilt
+        r.localSinceRebuild = 0
     }
 
     // MARK: delivery
 
-    mutating func deliver(from s: SimReplica, to d: SimReplica) {
+    mutating func deliver(from s: CRDTReplica, to d: CRDTReplica) {
         let missing = s.log.filter { !d.ids.contains($0.id) }
         let p = rng.pick([0.25, 0.6, 1.0])
-        var batch = Array(Set(missing.map(\.id))).isEmpty ? [] : missing.filter { _ in rng.chance(p) }
+        var batch = missing.filter { _ in rng.chance(p) }
         // Duplicates: ops the receiver already has, and ops repeated within the batch.
         if !d.log.isEmpty, rng.chance(0.3) {
             for _ in 0..<(1 + rng.below(4)) { batch.append(rng.pick(d.log)); duplicatesDelivered += 1 }
@@ -400,7 +432,7 @@ struct Simulation {
             partitionLeft = 40 + rng.below(260)
             partitions += 1
         }
-        guard rng.chance(0.45) else { return }
+        guard rng.chance(Self.deliveryRate) else { return }
         for _ in 0..<(1 + rng.below(3)) {
             let s = rng.below(5), d = rng.below(5)
             guard s != d, group[s] == group[d] else { continue }
@@ -428,19 +460,22 @@ struct Simulation {
 
 @Suite("CRDT properties")
 struct CRDTPropertyTests {
-    static let opsPerRun = 2_000
+    /// Ops written per seed; `SANDYQ_OPS` overrides it (with `SANDYQ_SEED` to replay a failure).
+    static let opsPerRun = ProcessInfo.processInfo.environment["SANDYQ_OPS"].flatMap { Int($0) } ?? 2_000
 
     @Test("5 replicas, random ops, random delivery, partitions: all views converge", arguments: SeededRandom.seeds)
     func convergence(seed: UInt64) throws {
         let started = Date()
-        var sim = try Simulation(seed: seed)
+        var sim = try CRDTSimulation(seed: seed)
         while sim.written.count < Self.opsPerRun {
             sim.now += UInt64(1 + sim.rng.below(2000))
             let r = sim.replicas[sim.rng.below(5)]
             try sim.step(r)
             sim.gossip()
+            if sim.written.count % 251 == 0 { sim.verifyIncremental() }
         }
-        #expect(sim.failures.isEmpty, "seed \(seed): \(sim.failures.prefix(5))")
+        #expect(sim.failures.isEmpty, "seed \(seed): \(sim.failures.count) failures, e.g. \(sim.failures.prefix(5))")
+        #expect(sim.incrementalChecks > 0, "seed \(seed)")
         #expect(sim.partitions > 0, "seed \(seed): no partition happened")
         #expect(sim.duplicatesDelivered > 0, "seed \(seed)")
         // Concurrent writes happened: views showed conflicts, and replicas added a tag others already had.
@@ -473,7 +508,7 @@ struct CRDTPropertyTests {
         #expect(sim.fx.view(all.reversed(), reader: 4).digest == digest, "seed \(seed): reversed")
 
         // The merged state matches an independent model of the registers and sets.
-        let oracle = Oracle(sim.written)
+        let oracle = CRDTOracle(sim.written)
         let diff = oracle.mismatches(views[0])
         #expect(diff.isEmpty, "seed \(seed): \(diff.count) mismatches with the model, e.g. \(diff.prefix(5))")
         #expect(views[0].cases.count == oracle.cases.count && views[0].cases.count >= 3, "seed \(seed)")
@@ -481,10 +516,10 @@ struct CRDTPropertyTests {
         // A resolving write clears a conflict everywhere.
         try resolveOneConflict(&sim, seed: seed)
         let elapsed = Date().timeIntervalSince(started)
-        print("seed \(seed): \(sim.written.count) ops, \(sim.rebuilds) rebuilds, \(sim.viewsWithConflict) views with conflicts (\(sim.viewsWithCityConflict) on city, max \(sim.maxConflictsInOneView)), \(sim.partitions) partitions, \(sim.duplicatesDelivered) duplicates, \(String(format: "%.1f", elapsed)) s")
+        print("seed \(seed): \(sim.written.count) ops, \(sim.rebuilds) rebuilds, \(sim.incrementalChecks) incremental checks, \(sim.viewsWithConflict) views with conflicts (\(sim.viewsWithCityConflict) on city, max \(sim.maxConflictsInOneView)), \(sim.partitions) partitions, \(sim.duplicatesDelivered) duplicates, \(String(format: "%.1f", elapsed)) s (\(String(format: "%.1f", sim.viewSeconds)) s in view rebuilds)")
     }
 
-    func resolveOneConflict(_ sim: inout Simulation, seed: UInt64) throws {
+    func resolveOneConflict(_ sim: inout CRDTSimulation, seed: UInt64) throws {
         var v = sim.fx.view(sim.replicas[0].log, reader: 0)
         var open = v.orderedCases.flatMap { c in c.conflicts.map { (c.id, $0.path) } }
         if open.isEmpty {
@@ -505,8 +540,13 @@ struct CRDTPropertyTests {
 
         let resolver = sim.replicas[sim.rng.below(5)]
         let rv = sim.fx.view(resolver.log, reader: resolver.index)
-        let value = path.collection == "persons" && path.field == "name" ? "Resolved Name" :
-            (path.field == "status" ? "released" : path.field == "archived" ? "false" : "resolved-\(seed)")
+        let value: String
+        switch path.field {
+        case "status": value = "released"
+        case "statusDate": value = "2025-01-15"
+        case "archived": value = "false"
+        default: value = "resolved \(seed)"
+        }
         let env = sim.fx.write(resolver.index, [try CaseEditor.set(path, to: value, in: rv.cases[cid]!)], wall: sim.wallMillis(for: resolver))
         resolver.receive([env])
         sim.exchangeAll()
@@ -527,7 +567,7 @@ struct CRDTPropertyTests {
     @Test("Register: survivors and winner do not depend on order; winner is latest clock, then greatest op id", arguments: SeededRandom.seeds)
     func registerDeterministic(seed: UInt64) throws {
         var rng = SeededRandom(seed: seed)
-        let fx = try Fixture(count: 3, rng: &rng)
+        let fx = try CRDTFixture(count: 3, rng: &rng)
         let cid = try CaseID(bytes: rng.bytes(16))
         let create = fx.write(0, try CaseEditor.create({ var d = CaseDocument(); d.title = "t"; d.city = "Алматы"; return d }(), id: cid), wall: baseWall)
         let base = fx.membership + [create]
@@ -565,7 +605,7 @@ struct CRDTPropertyTests {
     @Test("OR-set: a remove concurrent with an add of the same element leaves it present")
     func orSetAddWins() throws {
         var rng = SeededRandom(seed: SeededRandom.seeds[0])
-        let fx = try Fixture(count: 2, rng: &rng)
+        let fx = try CRDTFixture(count: 2, rng: &rng)
         let cid = try CaseID(bytes: rng.bytes(16))
         let create = fx.write(0, try CaseEditor.create({ var d = CaseDocument(); d.title = "t"; return d }(), id: cid), wall: baseWall)
         let tag = fx.write(0, try CaseEditor.addElement(case: cid, collection: "tags", fields: [:], element: "art405"), wall: baseWall + 1)
@@ -590,7 +630,7 @@ struct CRDTPropertyTests {
     @Test("OR-set: a remove that observed every add leaves the element absent, and nothing else")
     func orSetObservedRemove() throws {
         var rng = SeededRandom(seed: SeededRandom.seeds[1])
-        let fx = try Fixture(count: 2, rng: &rng)
+        let fx = try CRDTFixture(count: 2, rng: &rng)
         let cid = try CaseID(bytes: rng.bytes(16))
         // One op creates the case with two persons, a charge and two tags: every add in it shares one tag (the op id).
         var doc = CaseDocument()
@@ -655,7 +695,7 @@ struct CRDTPropertyTests {
     @Test("A node far ahead in clock does not win a field once another node supersedes its write")
     func farAheadClockSuperseded() throws {
         var rng = SeededRandom(seed: SeededRandom.seeds[0])
-        let fx = try Fixture(count: 3, rng: &rng)
+        let fx = try CRDTFixture(count: 3, rng: &rng)
         let cid = try CaseID(bytes: rng.bytes(16))
         let create = fx.write(0, try CaseEditor.create({ var d = CaseDocument(); d.title = "t"; d.city = "Алматы"; return d }(), id: cid), wall: baseWall)
         let base = fx.membership + [create]
@@ -682,5 +722,69 @@ struct CRDTPropertyTests {
         let stale = fx.write(1, [try CaseEditor.set(city, to: "Stale", in: conflicted)], wall: baseWall + 3650 * day + 2)
         let s = fx.view(base + [ahead, concurrent, fix, stale]).cases[cid]!.register(city)!
         #expect(Set(s.survivors.map(\.value)) == ["Астана", "Stale"])
+    }
+
+    /// Regression: ProjectView used to keep the first key it learnt for a session, so a bogus
+    /// grant read before the author's own op hid that op from a reader it was sealed to.
+    @Test("A bogus session-key grant does not stop a reader from reading an op sealed to it")
+    func bogusGrantDoesNotHideOps() throws {
+        var rng = SeededRandom(seed: SeededRandom.seeds[1])
+        // Author 2 grants a random key for author 1's session. Views read in (author, seq) order,
+        // so the attack bites when author 2's key sorts first: pick such a fixture.
+        var fixture: CRDTFixture?
+        for _ in 0..<64 {
+            let f = try CRDTFixture(count: 3, rng: &rng)
+            if f.authors[2].signing.publicKey < f.authors[1].signing.publicKey { fixture = f; break }
+        }
+        let fx = try #require(fixture)
+        let cid = try CaseID(bytes: rng.bytes(16))
+        let doc: CaseDocument = { var d = CaseDocument(); d.title = "Искандер Еримбетов"; return d }()
+        let honest = fx.authors[1].writer.sealedWithPayload(try CaseEditor.create(doc, id: cid), readers: fx.readers, wallMillis: baseWall)
+        let bogus = fx.write(2, [.grant(author: fx.authors[1].signing.publicKey, session: honest.session.id, key: rng.bytes(32))], wall: baseWall + 1)
+        let clean = fx.view(fx.membership + [honest.envelope])
+        #expect(clean.cases[cid]?.value("title") == "Искандер Еримбетов")
+        // A later op of the same session carries no key entry: it needs the key learnt from the first.
+        let later = fx.authors[1].writer.sealedWithPayload([try CaseEditor.set(FieldPath(field: "city"), to: "Алматы", in: clean.cases[cid]!)],
+                                                           readers: fx.readers, wallMillis: baseWall + 2)
+        #expect(later.session.id == honest.session.id)
+        let ops = fx.membership + [honest.envelope, later.envelope, bogus]
+        for order in [ops, ops.reversed(), [bogus] + ops] {
+            let attacked = fx.view(order)
+            // The bogus key must not take the place of the reader's own sealed copy of the key.
+            #expect(attacked.cases[cid]?.value("title") == "Искандер Еримбетов")
+            #expect(attacked.cases[cid]?.value("city") == "Алматы")
+            #expect(attacked.stats.readable == 3, "both honest ops and the grant op itself")
+            #expect(attacked.stats.unreadable == 0)
+            #expect(attacked.digest == fx.view(fx.membership + [honest.envelope, later.envelope], reader: 0).digest)
+        }
+    }
+
+    @Test("A reader given a bogus and a true grant for one session reads the session, whatever the order")
+    func trueGrantWinsOverBogusGrant() throws {
+        var rng = SeededRandom(seed: SeededRandom.seeds[2])
+        let fx = try CRDTFixture(count: 4, rng: &rng)
+        let cid = try CaseID(bytes: rng.bytes(16))
+        let doc: CaseDocument = { var d = CaseDocument(); d.title = "Наталья Уласик"; return d }()
+        // Author 1 seals to itself and author 0 only; reader 3 can read it only through a grant.
+        let sealed = fx.authors[1].writer.sealedWithPayload(try CaseEditor.create(doc, id: cid),
+                                                            readers: [fx.authors[1].box.publicKey, fx.authors[0].box.publicKey], wallMillis: baseWall)
+        let to3 = [fx.authors[3].box.publicKey]
+        let trueGrant = fx.authors[0].writer.sealed([.grant(author: fx.authors[1].signing.publicKey, session: sealed.session.id,
+                                                             key: sealed.session.key.secret.unsafeCopy)], readers: to3, wallMillis: baseWall + 1)
+        let bogus = fx.authors[2].writer.sealed([.grant(author: fx.authors[1].signing.publicKey, session: sealed.session.id,
+                                                         key: rng.bytes(32))], readers: to3, wallMillis: baseWall + 2)
+        #expect(fx.view(fx.membership + [sealed.envelope, bogus], reader: 3).cases[cid] == nil, "no true grant, no reading")
+        let ops = fx.membership + [sealed.envelope, trueGrant, bogus]
+        var digests: Set<String> = []
+        for i in 0..<6 {
+            var order = ops
+            order.shuffle(using: &rng)
+            let v = fx.view(i == 0 ? ops.reversed() : order, reader: 3)
+            #expect(v.cases[cid]?.value("title") == "Наталья Уласик", "seed \(rng.seed)")
+            #expect(v.stats.unreadable == 0, "seed \(rng.seed)")
+            digests.insert(v.digest)
+        }
+        #expect(digests.count == 1)
+        #expect(digests.first == fx.view(fx.membership + [sealed.envelope], reader: 0).digest)
     }
 }

@@ -160,6 +160,15 @@ struct AtRestTests {
         #expect(closed.bytes > 40 * 1024)
         #expect(closed.hits.isEmpty, "plaintext on disk after close: \(closed.hits.prefix(10))")
 
+        // The walk covers the home: a plaintext alias dropped into it is found.
+        let aliases = docs.compactMap { $0.persons?.first?.aliases?.first }
+        let alias = try #require(aliases.first)
+        try FileManager.default.createDirectory(atPath: home + "/canary", withIntermediateDirectories: true)
+        try Data(RawSearch.utf16(alias, bigEndian: false)).write(to: URL(fileURLWithPath: home + "/canary/note.txt"))
+        let canary = try RawSearch.hits(under: home, needles)
+        #expect(!canary.hits.isEmpty && canary.hits.allSatisfy { $0.hasPrefix("note.txt: ") && $0.hasSuffix("alias utf16le") }, "\(canary.hits)")
+        try FileManager.default.removeItem(atPath: home + "/canary")
+
         // What was searched really is the data: it opens again with every case.
         let again = try NodeFixture.open(dir, "home")
         #expect(try again.view().cases.count == docs.count)

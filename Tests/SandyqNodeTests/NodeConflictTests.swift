@@ -16,6 +16,8 @@ struct NodeConflictTests {
         _ = try a.addMember(b.nodeID, role: .coordinator)
         try NodeFixture.syncBothWays(a, b)
         #expect(try b.view().membership.role(of: b.nodeID.signingKey) == .coordinator)
+        // B was granted the session keys of what A wrote before B joined, the project name included.
+        #expect(try b.view().projectName.winner?.value == "Коалиция")
         #expect(try a.versionVector() == b.versionVector())
 
         var doc = CaseDocument()
@@ -39,14 +41,15 @@ struct NodeConflictTests {
         #expect(try a.versionVector() == b.versionVector())
 
         let va = try a.view(), vb = try b.view()
-        for v in [va, vb] {
+        for (node, v) in [(a, va), (b, vb)] {
             let c = try #require(v.cases[id])
             #expect(c.conflicts.map(\.path) == [city])
             #expect(Set(c.conflicts.first?.writes.map(\.value) ?? []) == ["Астана", "Шымкент"])
             #expect(c.register(city)?.survivors.count == 2)
-            #expect(try a.conflicts().map(\.0.id) == [id])
+            #expect(try node.conflicts().map(\.0.id) == [id])
         }
         #expect(va.cases[id]?.value("city") == vb.cases[id]?.value("city"), "both show the same provisional winner")
+        #expect(va.digest == vb.digest)
         #expect(NodeFixture.caseDigest(va) == NodeFixture.caseDigest(vb))
         // Same ops on both: A's reading of B's store equals A's own view, digest and all.
         #expect(ProjectView(project: pid, envelopes: try b.store.allEnvelopes(), reader: a.identity.box).digest == va.digest)
@@ -65,6 +68,8 @@ struct NodeConflictTests {
             #expect(c.register(city)?.history.count == 4, "created, two concurrent, resolved")
         }
         #expect(try a.conflicts().isEmpty && b.conflicts().isEmpty)
+        #expect(ra.digest == rb.digest)
+        #expect(ra.digest != va.digest)
         #expect(NodeFixture.caseDigest(ra) == NodeFixture.caseDigest(rb))
         #expect(NodeFixture.caseDigest(ra) != NodeFixture.caseDigest(va))
         #expect(ProjectView(project: pid, envelopes: try b.store.allEnvelopes(), reader: a.identity.box).digest == ra.digest)
