@@ -225,13 +225,18 @@ extension Node {
                 try removeOutbox(dir: dir, file: e.file, into: &result)
             }
             let lastSent = try mapped { try store.setting("lastsent:" + key) }.flatMap { try? VersionVector(decoding: $0) }
+            let lastAck = try mapped { try store.setting("lastack:" + key) }.flatMap { try? VersionVector(decoding: $0) }
             let owesAck = try mapped { try store.setting("needsack:" + key) } != nil
-            guard owesAck || (peer.undelivered > 0 && lastSent != mine) else { continue }
+            // Write when there is news for the peer, or when it reported back since our last
+            // bundle and still lacks ops (part of that bundle was lost on the way).
+            let resend = peer.undelivered > 0 && lastAck != peer.acknowledged
+            guard owesAck || (peer.undelivered > 0 && lastSent != mine) || resend else { continue }
             let file = Hex.encode(Random.bytes(8)) + ".sqb"
             let exp = try exportBundle(to: [peer.node], out: dir + "/" + file)
             try mapped {
                 try store.recordOutbox(.init(file: file, peer: key, bundleID: exp.bundleID, vector: mine))
                 try store.setSetting("lastsent:" + key, mine.encoded())
+                try store.setSetting("lastack:" + key, peer.acknowledged.encoded())
                 try store.deleteSetting("needsack:" + key)
             }
             result.written.append(file)

@@ -48,8 +48,10 @@ public final class BundleReader {
         guard let k = BundleFormat.openFileKey(pre, with: keys) else { try? h.close(); throw .bundle(.notForMe) }
         key = k
         noncePrefix = pre.noncePrefix
-        // The header record comes first; read until it appears (or the file ends).
-        while header == nil, !atEOF {
+        // The header record comes first; read until it appears (or the file ends). When chunk 0 is
+        // damaged, or the first record is not a readable header, it cannot appear: stop at once
+        // rather than buffer the whole file (up to 3.8 GB) in `queued` looking for it.
+        while header == nil, !atEOF, damagedChunks == 0, malformedRecords == 0, queued.isEmpty {
             if let env = try nextRecordEnvelope() { queued.append(env) }
         }
     }

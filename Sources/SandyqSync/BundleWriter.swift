@@ -22,8 +22,10 @@ public final class BundleWriter {
         guard !recipients.isEmpty else { throw .usage("a bundle needs at least one recipient") }
         guard recipients.count <= BundleFormat.maxEntries else { throw .usage("a bundle can have at most \(BundleFormat.maxEntries) recipients") }
         self.path = path
-        tmpPath = path + ".partial-\(getpid())"
-        fd = open(tmpPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        // A fresh, unguessable name opened exclusively and never through a symlink: in a mailbox
+        // folder others can write to, a planted link must not make an export overwrite a key file.
+        tmpPath = path + ".partial-" + Hex.encode(Random.bytes(8))
+        fd = open(tmpPath, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw .io("cannot create \(tmpPath): \(String(cString: strerror(errno)))") }
         buffer.reserveCapacity(BundleFormat.chunkCapacity)
         do {

@@ -1,7 +1,6 @@
 import Foundation
 import Testing
 import SandyqCrypto
-import SandyqStore
 
 // Bundles end to end: the real `sandyq` binary (CLI.swift's runner), one process per command,
 // nodes in temp homes, bundle files moved among them by hand or through a USB mailbox folder.
@@ -126,11 +125,21 @@ final class BundleNode: @unchecked Sendable {
         return out
     }
 
-    /// The raw public keys, from the key file (they must never appear in a bundle either).
+    /// The raw public keys, decoded from the node id (sqn- + base32(signing ‖ box ‖ 4-byte
+    /// BLAKE2b check)); the check is verified so a wrong decoding cannot pass unnoticed.
     func publicKeys() throws -> (signing: [UInt8], box: [UInt8]) {
-        let bytes = try #require(home.bytes(home.keyPath))
-        let id = try KeyFile.open(bytes, passphrase: SecureBytes(Array(home.passphrase.utf8)))
-        return (id.signing.publicKey.bytes, id.box.publicKey.bytes)
+        let alphabet = Array("abcdefghijklmnopqrstuvwxyz234567".utf8)
+        var out: [UInt8] = []
+        var buffer: UInt32 = 0, bits = 0
+        for c in id.dropFirst(4).utf8 {
+            let v = try #require(alphabet.firstIndex(of: c), "\(name): node id has a non-base32 character")
+            buffer = buffer << 5 | UInt32(v); bits += 5
+            if bits >= 8 { out.append(UInt8((buffer >> UInt32(bits - 8)) & 0xff)); bits -= 8 }
+        }
+        try #require(out.count == 68, "\(name): node id decodes to \(out.count) bytes")
+        let body = Array(out[0..<64])
+        try #require(Array(Hash.blake2b(body, length: 16).prefix(4)) == Array(out[64..<68]), "\(name): node id check mismatch")
+        return (Array(body[0..<32]), Array(body[32..<64]))
     }
 }
 
@@ -237,7 +246,7 @@ final class BundleConvergenceRun: @unchecked Sendable {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let nodes = try ["A", "B", "C"].map { try BundleNode($0) }
         let run = BundleConvergenceRun(seed: seed, nodes: nodes, dir: dir)
-        try run.play()
+        do { try run.play() } catch { run.cleanUp(); throw error }
         return run
     }
 
@@ -359,6 +368,7 @@ final class BundleConvergenceRun: @unchecked Sendable {
 
     func cleanUp() {
         try? FileManager.default.removeItem(atPath: dir)
+        for n in nodes { try? FileManager.default.removeItem(atPath: n.home.path) }
     }
 }
 
@@ -386,9 +396,14 @@ actor BundleConvergenceCache {
 @Suite struct BundleCLITests {
     // B1
     @Test func threeNodesConvergeOverRandomBundleMoves() async throws {
-        defer { Task { await BundleConvergenceCache.shared.release() } }
         let started = Date()
-        let run = try await BundleConvergenceCache.shared.run()
+        let run: BundleConvergenceRun
+        do { run = try await BundleConvergenceCache.shared.run() } catch { await BundleConvergenceCache.shared.release(); throw error }
+        do { try checkConvergence(run, started: started) } catch { await BundleConvergenceCache.shared.release(); throw error }
+        await BundleConvergenceCache.shared.release()
+    }
+
+    func checkConvergence(_ run: BundleConvergenceRun, started: Date) throws {
         let seedNote = "seed 0x\(String(run.seed, radix: 16))"
         print("BundleCLITests: \(run.bundles.count) bundles, \(run.rounds) final round(s), \(String(format: "%.1f", Date().timeIntervalSince(started))) s (\(seedNote))")
         #expect(run.quiescent, "not quiescent after 6 full rounds (\(seedNote)): \(run.log.suffix(8))")
@@ -397,15 +412,20 @@ actor BundleConvergenceCache {
         let ids = try run.a.caseIDs()
         #expect(ids.count >= 43, "A has \(ids.count) cases (\(seedNote))")
         for (i, n) in run.nodes.enumerated().dropFirst() {
-            #expect(snaps[i].list == snaps[0].list, "case list on \(n.name) differs from A (\(seedNote))")
+            let sameList = snaps[i].list == snaps[0].list
+            #expect(sameList, "case list on \(n.name) differs from A (\(seedNote))")
             #expect(Set(snaps[i].shows.keys) == Set(snaps[0].shows.keys), "\(n.name) has other cases (\(seedNote))")
             for (id, show) in snaps[0].shows where snaps[i].shows[id] != show {
                 Issue.record("case show \(id.prefix(8)) on \(n.name) differs from A (\(seedNote)):\nA: \(show.prefix(600))\n\(n.name): \(snaps[i].shows[id]?.prefix(600) ?? "missing")")
             }
         }
         // The concurrent notes edit surfaced as the same conflict everywhere, or resolved the same way.
-        let counts = try run.nodes.map { try $0.opCount() }
+        let statuses = try run.nodes.map { try $0.status() }
+        let counts = statuses.map { $0["ops"] as? Int ?? -1 }
         #expect(Set(counts).count == 1, "op counts differ: \(counts) (\(seedNote))")
+        // `status` has since gained a view digest: when present it must agree too.
+        let digests = statuses.compactMap { $0["digest"] as? String }
+        #expect(digests.isEmpty || (digests.count == 3 && Set(digests).count == 1), "view digests differ: \(digests) (\(seedNote))")
         for n in run.nodes {
             let u = try n.undelivered()
             let others = Set(run.nodes.filter { $0 !== n }.map(\.id))
@@ -416,8 +436,13 @@ actor BundleConvergenceCache {
 
     // B3
     @Test func bundlesCarryNoPlaintext() async throws {
-        defer { Task { await BundleConvergenceCache.shared.release() } }
-        let run = try await BundleConvergenceCache.shared.run()
+        let run: BundleConvergenceRun
+        do { run = try await BundleConvergenceCache.shared.run() } catch { await BundleConvergenceCache.shared.release(); throw error }
+        do { try checkNoPlaintext(run) } catch { await BundleConvergenceCache.shared.release(); throw error }
+        await BundleConvergenceCache.shared.release()
+    }
+
+    func checkNoPlaintext(_ run: BundleConvergenceRun) throws {
         var search = BundleNeedleSearch()
         let seedTexts = try BundleSeeds.texts()
         #expect(seedTexts.count >= 80, "seed file yielded only \(seedTexts.count) names and titles")
@@ -498,12 +523,12 @@ actor BundleConvergenceCache {
 
         // Not bundles at all.
         let text = dir + "/notes.sqb"
-        FileManager.default.createFile(atPath: text, contents: Data("Meeting notes, not a bundle.\n".utf8))
+        _ = FileManager.default.createFile(atPath: text, contents: Data("Meeting notes, not a bundle.\n".utf8))
         let t = try c.home.run(["bundle", "import", text])
         #expect(t.code == 65, "text: \(t)")
         #expect(t.output.contains("not a sandyq bundle"), "text: \(t)")
         let empty = dir + "/empty.sqb"
-        FileManager.default.createFile(atPath: empty, contents: Data())
+        _ = FileManager.default.createFile(atPath: empty, contents: Data())
         let e = try c.home.run(["bundle", "import", empty])
         #expect(e.code == 65, "empty: \(e)")
         #expect(e.output.contains("empty"), "empty: \(e)")
@@ -517,7 +542,7 @@ actor BundleConvergenceCache {
         let whole = try #require(FileManager.default.contents(atPath: toC))
         #expect(whole.count > 2 * 65536, "the A->C bundle is too small to cut into chunks (\(whole.count) bytes)")
         let cut = dir + "/cut.sqb"
-        FileManager.default.createFile(atPath: cut, contents: whole.prefix(whole.count * 7 / 10))
+        _ = FileManager.default.createFile(atPath: cut, contents: whole.prefix(whole.count * 7 / 10))
         let tr = try c.home.run(["bundle", "import", cut])
         #expect(tr.code == 10 || tr.code == 65, "truncated: \(tr)")
         #expect(tr.output.lowercased().contains("truncated"), "truncated: \(tr)")
@@ -525,7 +550,8 @@ actor BundleConvergenceCache {
         #expect(partial >= cBefore && partial < aOps, "after the truncated import C holds \(partial) of \(aOps) ops")
         #expect(try c.importClean(toC, "after a truncated copy") == aOps - partial)
         #expect(try c.opCount() == aOps)
-        #expect(try c.caseSnapshot().list == (try a.caseSnapshot().list))
+        let sameList = try c.caseSnapshot().list == (try a.caseSnapshot().list)
+        #expect(sameList, "C's case list differs from A's after importing the whole bundle")
     }
 
     // B4
@@ -564,8 +590,10 @@ actor BundleConvergenceCache {
             let s = try n.status()
             #expect(s["role"] as? String == "coordinator", "\(n.name) does not know it is a member yet: \(s)")
         }
-        for n in nodes { try n.ok(["case", "add", "--title", "Mailbox case by \(n.name)", "--city", "Тараз"]) }
+        // A's first case, which B now holds (taken before anyone adds more).
         let aCase = try #require(try a.caseIDs().first)
+        #expect(try b.caseIDs() == [aCase], "B's cases after the warm-up")
+        for n in nodes { try n.ok(["case", "add", "--title", "Mailbox case by \(n.name)", "--city", "Тараз"]) }
         try b.ok(["case", "edit", aCase, "--notes", "B was here"])
 
         var settled = false
@@ -583,14 +611,98 @@ actor BundleConvergenceCache {
         }
         #expect(settled, "the mailbox did not settle in 8 rounds:\n\(history.joined(separator: "\n"))")
         let lists = try nodes.map { try $0.caseSnapshot().list }
-        #expect(lists[1] == lists[0] && lists[2] == lists[0], "case lists differ after the mailbox settled")
+        let sameLists = lists[1] == lists[0] && lists[2] == lists[0]
+        #expect(sameLists, "case lists differ after the mailbox settled")
         #expect(try a.caseIDs().count == 4)
+        let digests = try nodes.compactMap { try $0.status()["digest"] as? String }
+        #expect(digests.isEmpty || (digests.count == 3 && Set(digests).count == 1), "view digests differ: \(digests)")
         for n in nodes {
             let u = try n.undelivered()
             #expect(u.count == 2 && u.values.allSatisfy { $0 == 0 }, "\(n.name) peers: \(u)")
         }
         #expect(mailboxFiles() == ["0-outside.sqb"], "folder: \(mailboxFiles())")
-        #expect(FileManager.default.contents(atPath: outside) == outsideBytes, "the outside bundle was changed")
+        let unchanged = FileManager.default.contents(atPath: outside) == outsideBytes
+        #expect(unchanged, "the outside bundle was changed")
+    }
+}
+
+extension BundleCLITests {
+    // B4 (extra): a mailbox bundle with one damaged chunk (bit rot on the stick). The receiver
+    // keeps what survived; the mailbox must then get it the rest without anyone writing new ops.
+    @Test func mailboxRecoversFromADamagedBundle() throws {
+        let a = try BundleNode("A"), b = try BundleNode("B")
+        let box = FileManager.default.temporaryDirectory.path + "/sandyq-mailbox-rot-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: box, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: box) }
+        let p = try #require((try a.json(["project", "create", "Rot"]) as? [String: Any])?["project"] as? String)
+        try b.ok(["join", p])
+        try a.ok(["member", "add", b.id])
+        try a.ok(["case", "import", BundleSeeds.path])
+        let aOps = try a.opCount()
+
+        let first = try #require(try a.json(["usb", "sync", box]) as? [String: Any])
+        let written = try #require((first["written"] as? [String])?.first, "A wrote no bundle: \(first)")
+        let path = box + "/" + written
+        var bytes = try #require(FileManager.default.contents(atPath: path).map { [UInt8]($0) })
+        let pre = 10 + (Int(bytes[8]) << 8 | Int(bytes[9])) * 80 + 16
+        try #require(bytes.count >= pre + 3 * 65536, "A's bundle has fewer than 3 chunks (\(bytes.count) bytes)")
+        bytes[pre + 65536 + 4000] ^= 0x10      // one flipped bit in chunk 1
+        _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
+
+        let got = try #require(try b.json(["usb", "sync", box]) as? [String: Any])
+        let imported = try #require((got["imported"] as? [[String: Any]])?.first, "B imported nothing: \(got)")
+        #expect(imported["damagedChunks"] as? Int == 1, "B's import: \(imported)")
+        let partial = try b.opCount()
+        #expect(partial > 0 && partial < aOps, "B holds \(partial) of \(aOps) ops after the damaged bundle")
+
+        var history: [String] = []
+        var settled = false
+        for round in 1...6 {
+            var notes: [String] = []
+            for n in [a, b] {
+                let j = try #require(try n.json(["usb", "sync", box]) as? [String: Any])
+                notes.append("\(n.name) wrote \((j["written"] as? [String] ?? []).count) deleted \((j["deleted"] as? [String] ?? []).count)")
+            }
+            let bOps = try b.opCount()
+            let pending = try a.undelivered()[b.id] ?? -1
+            history.append("round \(round): \(notes.joined(separator: ", ")); B holds \(bOps)/\(aOps); A says undelivered to B: \(pending)")
+            if bOps == aOps && pending == 0 { settled = true; break }
+        }
+        // A writes again once B reports back and still lacks ops, so the lost chunk's ops arrive.
+        #expect(settled, "B never got the ops of the damaged chunk back through the mailbox:\n\(history.joined(separator: "\n"))")
+    }
+
+    // A full disk during `bundle export`: a child shell caps the file size (ulimit -f, SIGXFSZ
+    // ignored, so write() fails with EFBIG part-way through the bundle). The export must fail,
+    // leave no partial file, and leave the older bundle at that path byte-identical.
+    @Test func exportOnAFullDiskKeepsTheOlderBundle() throws {
+        let a = try BundleNode("A"), b = try BundleNode("B")
+        try a.ok(["project", "create", "Disk"])
+        try a.ok(["case", "import", BundleSeeds.path])
+        let dir = FileManager.default.temporaryDirectory.path + "/sandyq-fulldisk-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let out = dir + "/out.sqb"
+        try a.export(to: [b], out: out)
+        try a.ok(["case", "add", "--title", "one more case"])
+        let old = try #require(FileManager.default.contents(atPath: out))
+        try #require(old.count > 3 * 65536, "the export is too small to fail part-way (\(old.count) bytes)")
+
+        // 256 blocks of 512 bytes: the preamble and the first chunk fit, the second does not.
+        let script = "trap '' XFSZ; ulimit -f 256 || exit 99; exec \"$0\" \"$@\""
+        let r = try CLI.run(["-c", script, CLI.binary, "bundle", "export", "--to", b.id, "--out", out, "--all", "--home", a.home.path],
+                            env: ["SANDYQ_PASSPHRASE": a.home.passphrase], executable: "/bin/sh")
+        try #require(r.code != 99, "the shell cannot set a file size limit here: \(r)")
+        #expect(r.code != 0, "the export succeeded despite the full disk: \(r)")
+        #expect(r.code != 0 && !r.stderr.isEmpty, "no message: \(r)")
+        print("BundleCLITests: export on a full disk: \(r.stderr.trimmingCharacters(in: .whitespacesAndNewlines)) (exit \(r.code))")
+        let unchanged = FileManager.default.contents(atPath: out) == old
+        #expect(unchanged, "the older bundle changed after a failed export")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["out.sqb"], "leftovers after a failed export")
+        // And the node still works: the same export without the limit succeeds.
+        try a.export(to: [b], out: out)
+        let changed = FileManager.default.contents(atPath: out) != old
+        #expect(changed, "the export without the limit did not replace the bundle")
     }
 }
 

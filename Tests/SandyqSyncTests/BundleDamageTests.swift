@@ -11,23 +11,23 @@ import SandyqSync
     // A3: cut the file inside the preamble, inside chunks and at chunk boundaries.
     @Test(arguments: [100, 3000])
     func truncatedFiles(count: Int) throws {
-        let f = count == 100 ? OpFixture.hundred : OpFixture.large
-        let dir = TempDir()
+        let f = count == 100 ? BundleOpFixture.hundred : BundleOpFixture.large
+        let dir = BundleTempDir()
         let path = dir.file("whole.sqb")
         let header = f.header()
-        try writeBundle(path, f.envelopes, header: header, recipients: [f.box.publicKey])
-        let whole = fileBytes(path)
-        let pre = preambleLength(recipients: 1)
+        try writeTestBundle(path, f.envelopes, header: header, recipients: [f.box.publicKey])
+        let whole = bundleFileBytes(path)
+        let pre = bundlePreambleLength(recipients: 1)
         let cs = BundleFormat.chunkSize
         let total = (whole.count - pre) / cs
-        let layout = StreamLayout(header: header, envelopes: f.envelopes)
+        let layout = BundleStreamLayout(header: header, envelopes: f.envelopes)
         let written = f.ids
         let cut = dir.file("cut.sqb")
 
         // Inside the preamble: an error, never an op.
         for c in Set([0, 1, 6, 7, 8, 9, 10, 11, 20, 25, 26, pre / 2, pre - 17, pre - 1]) {
-            writeBytes(cut, Array(whole.prefix(c)))
-            let o = readAll(cut, keys: f.box)
+            bundleWriteBytes(cut, Array(whole.prefix(c)))
+            let o = bundleReadAll(cut, keys: f.box)
             #expect(o.envelopes.isEmpty, "cut at \(c): ops from a preamble")
             switch (c, o.error) {
             case (0, .bundle(.empty)?): break
@@ -45,8 +45,8 @@ import SandyqSync
             for within in [0, 1, 4096, cs / 2, cs - 1] {
                 let c = pre + k * cs + within
                 guard c < whole.count else { continue }
-                writeBytes(cut, Array(whole.prefix(c)))
-                let o = readAll(cut, keys: f.box)
+                bundleWriteBytes(cut, Array(whole.prefix(c)))
+                let o = bundleReadAll(cut, keys: f.box)
                 checked += 1
                 let at = "cut at \(c) (chunk \(k) + \(within), \(total) chunks, \(count) ops)"
                 #expect(o.error == nil, "\(at): \(String(describing: o.error))")
@@ -65,11 +65,11 @@ import SandyqSync
 
     // A4: flip bytes of a one-op bundle (preamble + one 64 KiB chunk).
     @Test func everyByteFlipped() async throws {
-        let f = OpFixture.one
-        let dir = TempDir()
+        let f = BundleOpFixture.one
+        let dir = BundleTempDir()
         let path = dir.file("one.sqb")
-        try writeBundle(path, f.envelopes, header: f.header(), recipients: [f.box.publicKey])
-        let original = fileBytes(path)
+        try writeTestBundle(path, f.envelopes, header: f.header(), recipients: [f.box.publicKey])
+        let original = bundleFileBytes(path)
         let pre = try BundleFormat.parsePreamble(original)
         #expect(original.count == pre.length + BundleFormat.chunkSize)
         // The entry that opens for us; the others are random filler, so flips there change nothing.
@@ -89,20 +89,20 @@ import SandyqSync
         let written = f.envelopes.map(\.encoded)
         let workers = 4
         let started = Date()
-        let tallies = await withTaskGroup(of: FlipTally.self) { group in
+        let tallies = await withTaskGroup(of: BundleFlipTally.self) { group in
             for w in 0..<workers {
                 let mineFlips = stride(from: w, to: flips.count, by: workers).map { flips[$0] }
                 let file = dir.file("flip-\(w).sqb")
                 group.addTask {
-                    var t = FlipTally()
+                    var t = BundleFlipTally()
                     var bytes = original
-                    writeBytes(file, bytes)
+                    bundleWriteBytes(file, bytes)
                     let fd = open(file, O_WRONLY)
                     defer { close(fd) }
                     for (pos, mask) in mineFlips {
                         bytes[pos] ^= mask
                         _ = pwrite(fd, [bytes[pos]], 1, off_t(pos))
-                        let o = readAll(file, keys: f.box)
+                        let o = bundleReadAll(file, keys: f.box)
                         bytes[pos] ^= mask
                         _ = pwrite(fd, [bytes[pos]], 1, off_t(pos))
                         t.reads += 1
@@ -128,11 +128,11 @@ import SandyqSync
                     return t
                 }
             }
-            var all: [FlipTally] = []
+            var all: [BundleFlipTally] = []
             for await t in group { all.append(t) }
             return all
         }
-        let total = tallies.reduce(into: FlipTally()) { acc, t in
+        let total = tallies.reduce(into: BundleFlipTally()) { acc, t in
             acc.reads += t.reads; acc.harmless += t.harmless; acc.damaged += t.damaged
             acc.failures += t.failures; acc.errors.merge(t.errors, uniquingKeysWith: +)
         }
@@ -149,19 +149,19 @@ import SandyqSync
     // A5: one damaged chunk in the middle of 3000 ops loses only the records touching it.
     @Test(arguments: [2, 0, -1])
     func damagedChunkLosesOnlyItsRecords(which: Int) throws {
-        let f = OpFixture.large
-        let dir = TempDir()
+        let f = BundleOpFixture.large
+        let dir = BundleTempDir()
         let path = dir.file("mid.sqb")
         let header = f.header()
-        try writeBundle(path, f.envelopes, header: header, recipients: [f.box.publicKey])
-        let layout = StreamLayout(header: header, envelopes: f.envelopes)
+        try writeTestBundle(path, f.envelopes, header: header, recipients: [f.box.publicKey])
+        let layout = BundleStreamLayout(header: header, envelopes: f.envelopes)
         let chunk = which >= 0 ? which : layout.dataChunks - 1   // -1: the chunk holding the end record
-        var bytes = fileBytes(path)
-        let pre = preambleLength(recipients: 1)
+        var bytes = bundleFileBytes(path)
+        let pre = bundlePreambleLength(recipients: 1)
         bytes[pre + chunk * BundleFormat.chunkSize + 1000] ^= 0x20
-        writeBytes(path, bytes)
+        bundleWriteBytes(path, bytes)
 
-        let o = readAll(path, keys: f.box)
+        let o = bundleReadAll(path, keys: f.box)
         #expect(o.error == nil)
         let lost = Set(layout.opsTouching(chunk: chunk))
         let expected = f.envelopes.indices.filter { !lost.contains($0) }.map { f.envelopes[$0].id }
@@ -182,40 +182,69 @@ import SandyqSync
         if chunk == layout.dataChunks - 1 { #expect(o.declaredOps == nil) } else { #expect(o.declaredOps == 3000) }
     }
 
+    // A5 (extra): with chunk 0 (and so the header) lost, the reader must still stream: it may not
+    // buffer the whole file while looking for a header that cannot come (a 3.8 GB bundle would
+    // exhaust memory), so the first batch respects `max`.
+    @Test func lostHeaderDoesNotBufferTheWholeFile() throws {
+        let f = BundleOpFixture.large
+        let dir = BundleTempDir()
+        let path = dir.file("nohead.sqb")
+        let header = f.header()
+        try writeTestBundle(path, f.envelopes, header: header, recipients: [f.box.publicKey])
+        var bytes = bundleFileBytes(path)
+        bytes[bundlePreambleLength(recipients: 1) + 77] ^= 4
+        bundleWriteBytes(path, bytes)
+        let r = try BundleReader(path: path, keys: f.box)
+        #expect(r.header == nil)
+        let first = try #require(try r.next(max: 10))
+        #expect(first.count <= 10, "next(max: 10) returned \(first.count) envelopes: the reader buffered the file looking for the header")
+        var all = first
+        while let b = try r.next(max: 500) { all += b }
+        let lost = Set(BundleStreamLayout(header: header, envelopes: f.envelopes).opsTouching(chunk: 0))
+        #expect(all.map(\.id) == f.envelopes.indices.filter { !lost.contains($0) }.map { f.envelopes[$0].id })
+        #expect(r.damagedChunks == 1 && !r.intact)
+
+        // An intact file batches as asked too. (An undecodable header record: BundleMalformedRecordTests.)
+        try writeTestBundle(path, f.envelopes, header: header, recipients: [f.box.publicKey])
+        let ok = try BundleReader(path: path, keys: f.box)
+        #expect(ok.header == header)
+        #expect(try ok.next(max: 10)?.count == 10)
+    }
+
     // A5 (extra): two chunks swapped in place are both rejected (the nonce binds position).
     @Test func swappedChunksAreRejected() throws {
-        let f = OpFixture.large
-        let dir = TempDir()
+        let f = BundleOpFixture.large
+        let dir = BundleTempDir()
         let path = dir.file("swap.sqb")
         let header = f.header()
-        try writeBundle(path, f.envelopes, header: header, recipients: [f.box.publicKey])
-        let layout = StreamLayout(header: header, envelopes: f.envelopes)
-        let orig = fileBytes(path)
+        try writeTestBundle(path, f.envelopes, header: header, recipients: [f.box.publicKey])
+        let layout = BundleStreamLayout(header: header, envelopes: f.envelopes)
+        let orig = bundleFileBytes(path)
         var bytes = orig
-        let pre = preambleLength(recipients: 1), cs = BundleFormat.chunkSize
+        let pre = bundlePreambleLength(recipients: 1), cs = BundleFormat.chunkSize
         let a = Array(bytes[(pre + 3 * cs)..<(pre + 4 * cs)]), b = Array(bytes[(pre + 4 * cs)..<(pre + 5 * cs)])
         bytes.replaceSubrange((pre + 3 * cs)..<(pre + 4 * cs), with: b)
         bytes.replaceSubrange((pre + 4 * cs)..<(pre + 5 * cs), with: a)
-        writeBytes(path, bytes)
-        let o = readAll(path, keys: f.box)
+        bundleWriteBytes(path, bytes)
+        let o = bundleReadAll(path, keys: f.box)
         let lost = Set(layout.opsTouching(chunk: 3) + layout.opsTouching(chunk: 4))
         #expect(o.damagedChunks == 2)
         #expect(o.envelopes.map(\.id) == f.envelopes.indices.filter { !lost.contains($0) }.map { f.envelopes[$0].id })
 
         // A chunk from another bundle (same key holder, other file key) is rejected too.
         let other = dir.file("other.sqb")
-        try writeBundle(other, f.envelopes, header: header, recipients: [f.box.publicKey])
+        try writeTestBundle(other, f.envelopes, header: header, recipients: [f.box.publicKey])
         var mixed = orig
-        let foreign = fileBytes(other)
+        let foreign = bundleFileBytes(other)
         mixed.replaceSubrange((pre + 3 * cs)..<(pre + 5 * cs), with: foreign[(pre + 3 * cs)..<(pre + 5 * cs)])
-        writeBytes(path, mixed)
-        let m = readAll(path, keys: f.box)
+        bundleWriteBytes(path, mixed)
+        let m = bundleReadAll(path, keys: f.box)
         #expect(m.damagedChunks == 2)
         #expect(m.envelopes.allSatisfy { f.ids.contains($0.id) })
     }
 }
 
-struct FlipTally: Sendable {
+struct BundleFlipTally: Sendable {
     var reads = 0
     var harmless = 0
     var damaged = 0

@@ -11,18 +11,18 @@ import SandyqSync
     // A1: round trip at 1, 100 and 3000 envelopes (~1 KiB values: records straddle chunks).
     @Test(arguments: [1, 100, 3000])
     func roundTrip(count: Int) throws {
-        let f = count == 1 ? OpFixture.one : count == 100 ? OpFixture.hundred : OpFixture.large
+        let f = count == 1 ? BundleOpFixture.one : count == 100 ? BundleOpFixture.hundred : BundleOpFixture.large
         #expect(f.envelopes.count == count)
-        let dir = TempDir()
+        let dir = BundleTempDir()
         let path = dir.file("rt.sqb")
         let header = f.header(imported: [Array(repeating: 7, count: 16), Array(repeating: 9, count: 16)])
-        let reported = try writeBundle(path, f.envelopes, header: header, recipients: [f.box.publicKey])
+        let reported = try writeTestBundle(path, f.envelopes, header: header, recipients: [f.box.publicKey])
 
-        let bytes = fileBytes(path)
+        let bytes = bundleFileBytes(path)
         #expect(reported == bytes.count, "finish() reported \(reported) bytes, the file has \(bytes.count)")
-        let pre = preambleLength(recipients: 1)
+        let pre = bundlePreambleLength(recipients: 1)
         #expect((bytes.count - pre) % BundleFormat.chunkSize == 0, "size \(bytes.count) is not preamble \(pre) + whole chunks")
-        let layout = StreamLayout(header: header, envelopes: f.envelopes)
+        let layout = BundleStreamLayout(header: header, envelopes: f.envelopes)
         let chunks = (bytes.count - pre) / BundleFormat.chunkSize
         #expect(chunks == BundleFormat.paddedChunkCount(layout.dataChunks),
                 "\(chunks) chunks on disk, expected paddedChunkCount(\(layout.dataChunks)) = \(BundleFormat.paddedChunkCount(layout.dataChunks))")
@@ -36,12 +36,13 @@ import SandyqSync
         #expect(bytes[7] == BundleFormat.version)
         #expect(Int(bytes[8]) << 8 | Int(bytes[9]) == BundleFormat.entryGroup)
 
-        let out = readAll(path, keys: f.box, batch: 97)
+        let out = bundleReadAll(path, keys: f.box, batch: 97)
         #expect(out.error == nil, "read failed: \(String(describing: out.error))")
         #expect(out.header == header)
         #expect(out.envelopes.count == count)
         #expect(out.envelopes.map(\.id) == f.envelopes.map(\.id), "envelopes differ or arrive out of order")
-        #expect(out.envelopes.map(\.encoded) == f.envelopes.map(\.encoded))
+        let sameBytes = out.envelopes.map(\.encoded) == f.envelopes.map(\.encoded)
+        #expect(sameBytes, "envelope bytes differ")
         #expect(out.intact)
         #expect(!out.truncated)
         #expect(out.damagedChunks == 0 && out.malformedRecords == 0)
@@ -50,14 +51,14 @@ import SandyqSync
 
     // A1 (extra): a single record larger than two chunks, between small ones, round-trips.
     @Test func recordSpanningSeveralChunks() throws {
-        let f = OpFixture(count: 6, valueSize: 150_000, seed: 42)
-        let dir = TempDir()
+        let f = BundleOpFixture(count: 6, valueSize: 150_000, seed: 42)
+        let dir = BundleTempDir()
         let path = dir.file("big.sqb")
         let header = f.header()
-        try writeBundle(path, f.envelopes, header: header, recipients: [f.box.publicKey])
-        let layout = StreamLayout(header: header, envelopes: f.envelopes)
+        try writeTestBundle(path, f.envelopes, header: header, recipients: [f.box.publicKey])
+        let layout = BundleStreamLayout(header: header, envelopes: f.envelopes)
         #expect(layout.ops.contains { layout.chunks(of: $0).count >= 3 }, "fixture lacks a record spanning 3 chunks")
-        let out = readAll(path, keys: f.box)
+        let out = bundleReadAll(path, keys: f.box)
         #expect(out.error == nil)
         #expect(out.envelopes.map(\.id) == f.envelopes.map(\.id))
         #expect(out.intact)
@@ -65,12 +66,12 @@ import SandyqSync
 
     // A1 (extra): an empty export (0 ops: an acknowledgement) still carries its header.
     @Test func zeroOpBundle() throws {
-        let f = OpFixture.one
-        let dir = TempDir()
+        let f = BundleOpFixture.one
+        let dir = BundleTempDir()
         let path = dir.file("empty-ops.sqb")
-        try writeBundle(path, [], header: f.header(), recipients: [f.box.publicKey])
-        #expect(fileBytes(path).count == preambleLength(recipients: 1) + BundleFormat.chunkSize)
-        let out = readAll(path, keys: f.box)
+        try writeTestBundle(path, [], header: f.header(), recipients: [f.box.publicKey])
+        #expect(bundleFileBytes(path).count == bundlePreambleLength(recipients: 1) + BundleFormat.chunkSize)
+        let out = bundleReadAll(path, keys: f.box)
         #expect(out.error == nil)
         #expect(out.header == f.header())
         #expect(out.envelopes.isEmpty)
@@ -80,94 +81,94 @@ import SandyqSync
 
     // A2: another key gets notForMe; each of three recipients reads everything.
     @Test func addressing() throws {
-        let f = OpFixture.hundred
-        let dir = TempDir()
+        let f = BundleOpFixture.hundred
+        let dir = BundleTempDir()
         let others = [BoxKeyPair(), BoxKeyPair()]
         let recipients = [f.box] + others
         let path = dir.file("three.sqb")
-        try writeBundle(path, f.envelopes, header: f.header(), recipients: recipients.map(\.publicKey))
+        try writeTestBundle(path, f.envelopes, header: f.header(), recipients: recipients.map(\.publicKey))
         for (i, k) in recipients.enumerated() {
-            let out = readAll(path, keys: k)
+            let out = bundleReadAll(path, keys: k)
             #expect(out.error == nil, "recipient \(i): \(String(describing: out.error))")
             #expect(out.envelopes.map(\.id) == f.envelopes.map(\.id), "recipient \(i) read other envelopes")
             #expect(out.header == f.header())
             #expect(out.intact, "recipient \(i)")
         }
-        let stranger = readAll(path, keys: BoxKeyPair())
+        let stranger = bundleReadAll(path, keys: BoxKeyPair())
         #expect(stranger.error == .bundle(.notForMe), "stranger got \(String(describing: stranger.error))")
         #expect(stranger.envelopes.isEmpty && stranger.header == nil)
 
         // A single-recipient bundle refuses the other two.
         let solo = dir.file("solo.sqb")
-        try writeBundle(solo, f.envelopes, header: f.header(), recipients: [f.box.publicKey])
-        for k in others { #expect(readAll(solo, keys: k).error == .bundle(.notForMe)) }
+        try writeTestBundle(solo, f.envelopes, header: f.header(), recipients: [f.box.publicKey])
+        for k in others { #expect(bundleReadAll(solo, keys: k).error == .bundle(.notForMe)) }
 
         // Five recipients pad to eight entries; every one of them can read.
         let five = [f.box] + (0..<4).map { _ in BoxKeyPair() }
         let p5 = dir.file("five.sqb")
-        try writeBundle(p5, Array(f.envelopes.prefix(3)), header: f.header(), recipients: five.map(\.publicKey))
-        let b5 = fileBytes(p5)
+        try writeTestBundle(p5, Array(f.envelopes.prefix(3)), header: f.header(), recipients: five.map(\.publicKey))
+        let b5 = bundleFileBytes(p5)
         #expect(Int(b5[8]) << 8 | Int(b5[9]) == 8)
-        for k in five { #expect(readAll(p5, keys: k).envelopes.count == 3) }
+        for k in five { #expect(bundleReadAll(p5, keys: k).envelopes.count == 3) }
     }
 
     @Test func noRecipientsIsAUsageError() throws {
-        let dir = TempDir()
+        let dir = BundleTempDir()
         #expect(throws: SyncError.usage("a bundle needs at least one recipient")) {
-            _ = try BundleWriter(path: dir.file("x.sqb"), recipients: [], header: OpFixture.one.header())
+            _ = try BundleWriter(path: dir.file("x.sqb"), recipients: [], header: BundleOpFixture.one.header())
         }
         #expect(!FileManager.default.fileExists(atPath: dir.file("x.sqb")))
     }
 
     // A6: garbage, empty, a directory, magic with a wrong version, a missing file.
     @Test func notBundles() throws {
-        let dir = TempDir()
+        let dir = BundleTempDir()
         let keys = BoxKeyPair()
-        var rng = SyncRNG(seed: 6)
+        var rng = BundleSyncRNG(seed: 6)
 
         let garbage = dir.file("garbage.sqb")
-        writeBytes(garbage, rng.bytes(200_000))
-        #expect(readAll(garbage, keys: keys).error == .bundle(.notABundle))
+        bundleWriteBytes(garbage, rng.bytes(200_000))
+        #expect(bundleReadAll(garbage, keys: keys).error == .bundle(.notABundle))
 
         let text = dir.file("text.sqb")
-        writeBytes(text, Array("just some notes, not a bundle\n".utf8))
-        #expect(readAll(text, keys: keys).error == .bundle(.notABundle))
+        bundleWriteBytes(text, Array("just some notes, not a bundle\n".utf8))
+        #expect(bundleReadAll(text, keys: keys).error == .bundle(.notABundle))
 
         let empty = dir.file("empty.sqb")
-        writeBytes(empty, [])
-        #expect(readAll(empty, keys: keys).error == .bundle(.empty))
+        bundleWriteBytes(empty, [])
+        #expect(bundleReadAll(empty, keys: keys).error == .bundle(.empty))
 
         let tiny = dir.file("tiny.sqb")
-        writeBytes(tiny, [0x53])
-        #expect(readAll(tiny, keys: keys).error == .bundle(.notABundle))
+        bundleWriteBytes(tiny, [0x53])
+        #expect(bundleReadAll(tiny, keys: keys).error == .bundle(.notABundle))
 
         let sub = dir.file("adir.sqb")
         try FileManager.default.createDirectory(atPath: sub, withIntermediateDirectories: false)
-        let d = readAll(sub, keys: keys)
+        let d = bundleReadAll(sub, keys: keys)
         guard case .io = d.error else { Issue.record("directory: \(String(describing: d.error))"); return }
 
-        let missing = readAll(dir.file("missing.sqb"), keys: keys)
+        let missing = bundleReadAll(dir.file("missing.sqb"), keys: keys)
         guard case .io = missing.error else { Issue.record("missing: \(String(describing: missing.error))"); return }
 
         // A real bundle with its version byte bumped, and magic + version 2 + nothing else.
         let real = dir.file("real.sqb")
-        try writeBundle(real, OpFixture.one.envelopes, header: OpFixture.one.header(), recipients: [OpFixture.one.box.publicKey])
-        var v2 = fileBytes(real)
+        try writeTestBundle(real, BundleOpFixture.one.envelopes, header: BundleOpFixture.one.header(), recipients: [BundleOpFixture.one.box.publicKey])
+        var v2 = bundleFileBytes(real)
         v2[BundleFormat.magic.count] = 2
         let future = dir.file("future.sqb")
-        writeBytes(future, v2)
-        #expect(readAll(future, keys: OpFixture.one.box).error == .bundle(.unsupportedVersion))
+        bundleWriteBytes(future, v2)
+        #expect(bundleReadAll(future, keys: BundleOpFixture.one.box).error == .bundle(.unsupportedVersion))
         let stub = dir.file("stub.sqb")
-        writeBytes(stub, BundleFormat.magic + [2, 0, 4])
-        #expect(readAll(stub, keys: keys).error == .bundle(.unsupportedVersion))
-        #expect(readAll(real, keys: OpFixture.one.box).intact, "the unmodified bundle must still read")
+        bundleWriteBytes(stub, BundleFormat.magic + [2, 0, 4])
+        #expect(bundleReadAll(stub, keys: keys).error == .bundle(.unsupportedVersion))
+        #expect(bundleReadAll(real, keys: BundleOpFixture.one.box).intact, "the unmodified bundle must still read")
 
         // Entry counts the format forbids.
         for bad: [UInt8] in [[0, 0], [0, 3], [0x04, 0x04], [0xFF, 0xFC]] {
-            var b = fileBytes(real)
+            var b = bundleFileBytes(real)
             b[8] = bad[0]; b[9] = bad[1]
-            writeBytes(stub, b)
-            let o = readAll(stub, keys: OpFixture.one.box)
+            bundleWriteBytes(stub, b)
+            let o = bundleReadAll(stub, keys: BundleOpFixture.one.box)
             #expect(o.error == .bundle(.malformed("recipient entry count")), "entry count \(bad): \(String(describing: o.error))")
         }
     }
@@ -192,31 +193,31 @@ import SandyqSync
         #expect(BundleFormat.paddedChunkCount(33) == 36)
 
         // Bundles of 1...16 small ops are one size; 1...4 recipients too.
-        let f = OpFixture(count: 17, valueSize: 100, seed: 7)
-        let dir = TempDir()
+        let f = BundleOpFixture(count: 17, valueSize: 100, seed: 7)
+        let dir = BundleTempDir()
         var sizes = Set<Int>()
         for n in 1...16 {
             let p = dir.file("n\(n).sqb")
-            try writeBundle(p, Array(f.envelopes.prefix(n)), header: f.header(), recipients: [f.box.publicKey])
-            sizes.insert(fileBytes(p).count)
+            try writeTestBundle(p, Array(f.envelopes.prefix(n)), header: f.header(), recipients: [f.box.publicKey])
+            sizes.insert(bundleFileBytes(p).count)
         }
         #expect(sizes.count == 1, "sizes for 1...16 ops: \(sizes.sorted())")
         var recipientSizes = Set<Int>()
         for r in 1...4 {
             let p = dir.file("r\(r).sqb")
-            try writeBundle(p, f.envelopes, header: f.header(), recipients: [f.box.publicKey] + (1..<r).map { _ in BoxKeyPair().publicKey })
-            recipientSizes.insert(fileBytes(p).count)
+            try writeTestBundle(p, f.envelopes, header: f.header(), recipients: [f.box.publicKey] + (1..<r).map { _ in BoxKeyPair().publicKey })
+            recipientSizes.insert(bundleFileBytes(p).count)
         }
         #expect(recipientSizes.count == 1, "sizes for 1...4 recipients: \(recipientSizes.sorted())")
 
         // Bundles needing 3 and 4 data chunks land in the same bucket (4 chunks).
-        let big = OpFixture(count: 200, valueSize: 1024, seed: 8)
+        let big = BundleOpFixture(count: 200, valueSize: 1024, seed: 8)
         var chunkSizes: [Int: Int] = [:]
         for n in stride(from: 20, through: 200, by: 10) {
             let p = dir.file("c\(n).sqb")
-            try writeBundle(p, Array(big.envelopes.prefix(n)), header: big.header(), recipients: [big.box.publicKey])
-            let dataChunks = StreamLayout(header: big.header(), envelopes: Array(big.envelopes.prefix(n))).dataChunks
-            chunkSizes[dataChunks] = fileBytes(p).count
+            try writeTestBundle(p, Array(big.envelopes.prefix(n)), header: big.header(), recipients: [big.box.publicKey])
+            let dataChunks = BundleStreamLayout(header: big.header(), envelopes: Array(big.envelopes.prefix(n))).dataChunks
+            chunkSizes[dataChunks] = bundleFileBytes(p).count
         }
         if let s3 = chunkSizes[3], let s4 = chunkSizes[4] { #expect(s3 == s4) } else {
             Issue.record("fixture did not produce 3- and 4-chunk bundles: \(chunkSizes.keys.sorted())")

@@ -10,7 +10,7 @@ import SandyqSync
 // stream so tests can say exactly which ops a damaged or truncated file must still yield.
 
 /// SplitMix64, so a failing run can be replayed from the seed in its message.
-struct SyncRNG: RandomNumberGenerator, Sendable {
+struct BundleSyncRNG: RandomNumberGenerator, Sendable {
     let seed: UInt64
     private var state: UInt64
     init(seed: UInt64) { self.seed = seed; state = seed }
@@ -25,16 +25,16 @@ struct SyncRNG: RandomNumberGenerator, Sendable {
     mutating func below(_ n: Int) -> Int { Int.random(in: 0..<n, using: &self) }
     /// Printable text of about `n` bytes (Cyrillic and ASCII, as case records are).
     mutating func text(_ n: Int) -> String {
-        let alphabet = Array("абвгдежзийклмнопрстуфхцчшщыэюяәғқңөұүһі ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .,")
-        var s = ""
-        s.reserveCapacity(n)
-        while s.utf8.count < n { s.append(alphabet[below(alphabet.count)]) }
-        return s
+        var out: [UInt8] = []
+        out.reserveCapacity(n + 4)
+        while out.count < n { out += Self.alphabet[below(Self.alphabet.count)] }
+        return String(decoding: out, as: UTF8.self)
     }
+    static let alphabet: [[UInt8]] = "абвгдежзийклмнопрстуфхцчшщыэюяәғқңөұүһі ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .,".map { Array(String($0).utf8) }
 }
 
 /// One author's project and the ops it wrote, ready to bundle.
-struct OpFixture: Sendable {
+struct BundleOpFixture: Sendable {
     let signing: SigningKeyPair
     let box: BoxKeyPair
     let project: ProjectID
@@ -45,7 +45,7 @@ struct OpFixture: Sendable {
     /// `count` envelopes in all: genesis plus `count - 1` sealed ops with ~`valueSize`-byte values.
     init(count: Int, valueSize: Int = 1024, seed: UInt64 = 0x5EED_B0D1) {
         precondition(count >= 1)
-        var rng = SyncRNG(seed: seed &+ UInt64(count) &* 31 &+ UInt64(valueSize))
+        var rng = BundleSyncRNG(seed: seed &+ UInt64(count) &* 31 &+ UInt64(valueSize))
         signing = SigningKeyPair(seed: SecureBytes(rng.bytes(32)))
         box = try! BoxKeyPair(secretKey: SecureBytes(rng.bytes(32)))
         node = NodeID(signingKey: signing.publicKey, boxKey: box.publicKey)
@@ -91,13 +91,13 @@ struct OpFixture: Sendable {
     var ids: Set<OpID> { Set(envelopes.map(\.id)) }
 
     /// The 3000-op fixture (~1 KiB values, so records straddle chunk boundaries), built once.
-    static let large = OpFixture(count: 3000)
-    static let hundred = OpFixture(count: 100)
-    static let one = OpFixture(count: 1)
+    static let large = BundleOpFixture(count: 3000)
+    static let hundred = BundleOpFixture(count: 100)
+    static let one = BundleOpFixture(count: 1)
 }
 
 /// A temporary directory, removed when the value goes away.
-final class TempDir: @unchecked Sendable {
+final class BundleTempDir: @unchecked Sendable {
     let path: String
     init(_ tag: String = "bundle") {
         path = FileManager.default.temporaryDirectory.path + "/sandyq-\(tag)-\(UUID().uuidString)"
@@ -112,21 +112,24 @@ final class TempDir: @unchecked Sendable {
 
 /// Writes `envelopes` into a bundle at `path` for `recipients`; returns the bytes `finish` reported.
 @discardableResult
-func writeBundle(_ path: String, _ envelopes: [Envelope], header: BundleFormat.Header,
+func writeTestBundle(_ path: String, _ envelopes: [Envelope], header: BundleFormat.Header,
                  recipients: [BoxPublicKey]) throws -> Int {
     let w = try BundleWriter(path: path, recipients: recipients, header: header)
     for e in envelopes { try w.append(e) }
     return try w.finish()
 }
 
-func fileBytes(_ path: String) -> [UInt8] { [UInt8](FileManager.default.contents(atPath: path) ?? Data()) }
+/// Byte equality as a plain Bool, so a failing #expect does not try to diff megabytes.
+func bundleSame(_ a: [UInt8], _ b: [UInt8]) -> Bool { a == b }
 
-func writeBytes(_ path: String, _ bytes: [UInt8]) {
+func bundleFileBytes(_ path: String) -> [UInt8] { [UInt8](FileManager.default.contents(atPath: path) ?? Data()) }
+
+func bundleWriteBytes(_ path: String, _ bytes: [UInt8]) {
     _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
 }
 
 /// What reading a bundle to its end produced.
-struct ReadOutcome {
+struct BundleReadOutcome {
     var error: SyncError?
     var header: BundleFormat.Header?
     var envelopes: [Envelope] = []
@@ -138,8 +141,8 @@ struct ReadOutcome {
 }
 
 /// Opens and drains a bundle; errors from `init` or `next` end up in `error`.
-func readAll(_ path: String, keys: BoxKeyPair, batch: Int = 2048) -> ReadOutcome {
-    var out = ReadOutcome()
+func bundleReadAll(_ path: String, keys: BoxKeyPair, batch: Int = 2048) -> BundleReadOutcome {
+    var out = BundleReadOutcome()
     do {
         let r = try BundleReader(path: path, keys: keys)
         out.header = r.header
@@ -164,7 +167,7 @@ func readAll(_ path: String, keys: BoxKeyPair, batch: Int = 2048) -> ReadOutcome
 
 /// Where each record sits in the decrypted chunk stream (offsets into the concatenated chunk
 /// contents), from the writer's layout: header record, op records, end record.
-struct StreamLayout {
+struct BundleStreamLayout {
     let headerLength: Int
     /// [start, end) of each op record.
     let ops: [Range<Int>]
@@ -200,9 +203,8 @@ struct StreamLayout {
 }
 
 /// The byte length of a bundle's preamble for `recipients` recipients.
-func preambleLength(recipients: Int) -> Int {
+func bundlePreambleLength(recipients: Int) -> Int {
     let entries = (recipients + BundleFormat.entryGroup - 1) / BundleFormat.entryGroup * BundleFormat.entryGroup
     return BundleFormat.preambleLength(entries: entries)
 }
 
-func describe(_ ids: [OpID]) -> String { ids.prefix(3).map(\.short).joined(separator: ",") + (ids.count > 3 ? ",…" : "") }

@@ -18,40 +18,35 @@ import SandyqSync
 
     /// An older, valid bundle at `path`; returns its bytes.
     static func oldBundle(at path: String) throws -> [UInt8] {
-        let f = OpFixture.hundred
-        try writeBundle(path, Array(f.envelopes.prefix(10)), header: f.header(), recipients: [f.box.publicKey])
-        return fileBytes(path)
+        let f = BundleOpFixture.hundred
+        try writeTestBundle(path, Array(f.envelopes.prefix(10)), header: f.header(), recipients: [f.box.publicKey])
+        return bundleFileBytes(path)
     }
 
+    /// Where the writer's temporary file used to be: a predictable name an attacker could plant.
     static var tmpSuffix: String { ".partial-\(getpid())" }
 
-    @Test(.enabled(if: FileManager.default.fileExists(atPath: "/dev/full"), "needs /dev/full"))
-    func fullDisk() throws {
-        let dir = TempDir()
+    /// A link planted where the writer used to put its temporary file must not be followed.
+    @Test func plantedSymlinkIsNotFollowed() throws {
+        let dir = BundleTempDir()
         let dest = dir.file("out.sqb")
-        let old = try Self.oldBundle(at: dest)
-        let tmp = dest + Self.tmpSuffix
-        try FileManager.default.createSymbolicLink(atPath: tmp, withDestinationPath: "/dev/full")
-        let f = OpFixture.large
-        var caught: SyncError?
-        do {
-            let w = try BundleWriter(path: dest, recipients: [f.box.publicKey], header: f.header())
-            for e in f.envelopes { try w.append(e) }
-            try w.finish()
-        } catch { caught = error }
-        #expect(Self.isIO(caught), "expected SyncError.io, got \(String(describing: caught))")
-        #expect(caught?.description.contains("No space left") == true, "message: \(String(describing: caught))")
-        #expect(fileBytes(dest) == old, "the older bundle changed after a failed write")
-        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["out.sqb"], "leftovers after a failed write")
-        #expect(readAll(dest, keys: OpFixture.hundred.box).envelopes.count == 10, "the older bundle no longer reads")
+        let victim = dir.file("identity.key")
+        try Data("precious".utf8).write(to: URL(fileURLWithPath: victim))
+        try FileManager.default.createSymbolicLink(atPath: dest + Self.tmpSuffix, withDestinationPath: victim)
+        let f = BundleOpFixture.hundred
+        let w = try BundleWriter(path: dest, recipients: [f.box.publicKey], header: f.header())
+        for e in f.envelopes.prefix(10) { try w.append(e) }
+        try w.finish()
+        #expect(String(decoding: bundleFileBytes(victim), as: UTF8.self) == "precious", "the export wrote through a planted symlink")
+        #expect(bundleReadAll(dest, keys: f.box).envelopes.count == 10)
     }
 
     @Test func directoryRemovedMidExport() throws {
-        let parent = TempDir()
+        let parent = BundleTempDir()
         let dir = parent.file("stick")
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: false)
         let dest = dir + "/out.sqb"
-        let f = OpFixture.large
+        let f = BundleOpFixture.large
         let w = try BundleWriter(path: dest, recipients: [f.box.publicKey], header: f.header())
         for e in f.envelopes.prefix(1500) { try w.append(e) }
         #expect(w.bytesWritten > 4 * BundleFormat.chunkSize, "chunks should have gone out before the stick went")
@@ -65,41 +60,29 @@ import SandyqSync
     }
 
     @Test func directoryReplacedMidExportKeepsOlderBundle() throws {
-        let parent = TempDir()
+        let parent = BundleTempDir()
         let dir = parent.file("stick")
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: false)
         let dest = dir + "/out.sqb"
         let old = try Self.oldBundle(at: dest)
-        let f = OpFixture.large
+        let f = BundleOpFixture.large
         let w = try BundleWriter(path: dest, recipients: [f.box.publicKey], header: f.header())
         for e in f.envelopes.prefix(200) { try w.append(e) }
         // The stick is pulled and another one with the older bundle goes in at the same path.
         try FileManager.default.removeItem(atPath: dir)
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: false)
-        writeBytes(dest, old)
+        bundleWriteBytes(dest, old)
         for e in f.envelopes.dropFirst(200) { try w.append(e) }
         var caught: SyncError?
         do { try w.finish() } catch { caught = error }
         #expect(Self.isIO(caught), "expected SyncError.io, got \(String(describing: caught))")
-        #expect(fileBytes(dest) == old, "the older bundle changed after a failed write")
+        #expect(bundleSame(bundleFileBytes(dest), old), "the older bundle changed after a failed write")
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["out.sqb"])
     }
 
-    @Test func tempNameTakenByADirectory() throws {
-        let dir = TempDir()
-        let dest = dir.file("out.sqb")
-        let old = try Self.oldBundle(at: dest)
-        try FileManager.default.createDirectory(atPath: dest + Self.tmpSuffix, withIntermediateDirectories: false)
-        let f = OpFixture.one
-        var caught: SyncError?
-        do { _ = try BundleWriter(path: dest, recipients: [f.box.publicKey], header: f.header()) } catch { caught = error }
-        #expect(Self.isIO(caught), "expected SyncError.io, got \(String(describing: caught))")
-        #expect(fileBytes(dest) == old)
-    }
-
     @Test func missingDirectory() throws {
-        let dir = TempDir()
-        let f = OpFixture.one
+        let dir = BundleTempDir()
+        let f = BundleOpFixture.one
         var caught: SyncError?
         do { _ = try BundleWriter(path: dir.file("no/such/dir/out.sqb"), recipients: [f.box.publicKey], header: f.header()) } catch { caught = error }
         #expect(Self.isIO(caught), "expected SyncError.io, got \(String(describing: caught))")
@@ -108,17 +91,17 @@ import SandyqSync
     /// Root ignores directory permissions, so this runs only as an ordinary user.
     @Test(.enabled(if: getuid() != 0, "root ignores directory permissions"))
     func readOnlyDestination() throws {
-        let dir = TempDir()
+        let dir = BundleTempDir()
         let dest = dir.file("out.sqb")
         let old = try Self.oldBundle(at: dest)
-        let f = OpFixture.hundred
+        let f = BundleOpFixture.hundred
         // Read-only before the export starts: init fails.
         #expect(chmod(dir.path, 0o500) == 0)
         defer { _ = chmod(dir.path, 0o700) }
         var caught: SyncError?
         do { _ = try BundleWriter(path: dest, recipients: [f.box.publicKey], header: f.header()) } catch { caught = error }
         #expect(Self.isIO(caught), "expected SyncError.io, got \(String(describing: caught))")
-        #expect(fileBytes(dest) == old)
+        #expect(bundleSame(bundleFileBytes(dest), old))
         // Made read-only mid-export: finish cannot rename into place.
         #expect(chmod(dir.path, 0o700) == 0)
         let w = try BundleWriter(path: dest, recipients: [f.box.publicKey], header: f.header())
@@ -127,21 +110,22 @@ import SandyqSync
         caught = nil
         do { try w.finish() } catch { caught = error }
         #expect(Self.isIO(caught), "expected SyncError.io, got \(String(describing: caught))")
-        #expect(fileBytes(dest) == old)
+        #expect(bundleSame(bundleFileBytes(dest), old))
     }
 
     /// A writer dropped without finish (an export that threw) leaves nothing behind.
     @Test func abandonedWriterLeavesNoTempFile() throws {
-        let dir = TempDir()
+        let dir = BundleTempDir()
         let dest = dir.file("out.sqb")
         let old = try Self.oldBundle(at: dest)
         do {
-            let f = OpFixture.hundred
+            let f = BundleOpFixture.hundred
             let w = try BundleWriter(path: dest, recipients: [f.box.publicKey], header: f.header())
             for e in f.envelopes { try w.append(e) }
-            #expect(FileManager.default.fileExists(atPath: dest + Self.tmpSuffix))
+            let names = try FileManager.default.contentsOfDirectory(atPath: dir.path)
+            #expect(names.contains { $0.hasPrefix("out.sqb.partial-") }, "the writer should stream into a temporary file: \(names)")
         }
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["out.sqb"])
-        #expect(fileBytes(dest) == old)
+        #expect(bundleSame(bundleFileBytes(dest), old))
     }
 }
