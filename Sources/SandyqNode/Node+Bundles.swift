@@ -145,6 +145,7 @@ extension Node {
         result.malformedRecords = reader.malformedRecords
         result.truncated = reader.truncated
         invalidateView()
+        if result.report.new > 0 { try forwardSharedCaseKeys() }
         return result
     }
 

@@ -138,17 +138,40 @@ extension Node {
         guard let m = v.membership.members[lawyer.signingKey], m.role == .lawyer, m.revokedAfter == nil else {
             throw NodeError(.usage, "\(lawyer.fingerprint) is not a lawyer of this project")
         }
-        let state = try caseState(ref)
+        _ = v
         try addElement(ref, collection: "sharedWith", fields: [:], element: Hex.encode(lawyer.signingKey.bytes))
-        let after = try view()
-        let sids = (after.caseSessions[state.id] ?? []).sorted { $0.lexicographicallyPrecedes($1) }
-        let grants = sids.compactMap { sid -> Mutation? in
-            guard let key = after.sessionKeys[sid], let author = try? SigningPublicKey(bytes: Array(sid[0..<32])) else { return nil }
-            return .grant(author: author, session: Array(sid[32...]), key: key.secret.unsafeCopy)
+        try forwardSharedCaseKeys()
+    }
+
+    /// Grants each lawyer the keys of every session of its shared cases that it was not yet
+    /// given. Runs after a share and after every import: a reporter cannot read who a case is
+    /// shared with, so its later edits reach the lawyer through a coordinator's grant.
+    public func forwardSharedCaseKeys() throws(NodeError) {
+        let v = try view()
+        guard v.membership.role(of: nodeID.signingKey) == .coordinator, !isWriteOnly,
+              v.membership.isAllowed(author: nodeID.signingKey, seq: (try writer().seq) + 1, manage: true) else { return }
+        var byLawyer: [SigningPublicKey: Set<[UInt8]>] = [:]
+        for (id, c) in v.cases {
+            for hex in c.elements("sharedWith") {
+                guard let b = Hex.decode(hex), let k = try? SigningPublicKey(bytes: b),
+                      let m = v.membership.members[k], m.role == .lawyer, m.revokedAfter == nil else { continue }
+                byLawyer[k, default: []].formUnion(v.caseSessions[id] ?? [])
+            }
         }
-        guard !grants.isEmpty else { return }
-        let g = try writer().sealed(grants, readers: [lawyer.boxKey], wallMillis: Self.wallMillis(), scope: Array("grant".utf8) + lawyer.signingKey.bytes)
-        try commit([g], project: v.project)
+        for (lawyer, sids) in byLawyer.sorted(by: { $0.key < $1.key }) {
+            let key = "granted:" + Hex.encode(lawyer.bytes)
+            var given = Set(try mapped { try store.setting(key) }.map { b in stride(from: 0, to: b.count, by: 40).map { Array(b[$0..<min($0 + 40, b.count)]) } } ?? [])
+            let missing = sids.subtracting(given).sorted { $0.lexicographicallyPrecedes($1) }
+            let grants = missing.compactMap { sid -> Mutation? in
+                guard let k = v.sessionKeys[sid], let author = try? SigningPublicKey(bytes: Array(sid[0..<32])) else { return nil }
+                return .grant(author: author, session: Array(sid[32...]), key: k.secret.unsafeCopy)
+            }
+            guard !grants.isEmpty, let box = v.membership.members[lawyer]?.node.boxKey else { continue }
+            let g = try writer().sealed(grants, readers: [box], wallMillis: Self.wallMillis(), scope: Array("grant".utf8) + lawyer.bytes)
+            try commit([g], project: v.project)
+            given.formUnion(missing)
+            try mapped { try store.setSetting(key, given.sorted { $0.lexicographicallyPrecedes($1) }.flatMap { $0 }) }
+        }
     }
 
     /// Ops kept but excluded from every view: those signed with a revoked key after its point.

@@ -108,6 +108,7 @@ extension Node {
         }
         invalidateView()
         try recordAck(summary)
+        if summary.report.new > 0 { try forwardSharedCaseKeys() }
         return summary
     }
 
@@ -175,6 +176,7 @@ final class ServerState: @unchecked Sendable {
         lock.lock(); defer { lock.unlock() }
         node.invalidateView()
         try? node.recordAck(s)
+        if s.report.new > 0 { try? node.forwardSharedCaseKeys() }
     }
 }
 

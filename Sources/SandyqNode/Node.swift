@@ -274,7 +274,10 @@ public final class Node: @unchecked Sendable {
         let pid = try requireProject()
         let screen = try importScreen()
         let r = try mapped { try store.importEnvelopes(envs, project: pid, screen: screen) }
-        if r.new > 0 { cachedView = nil; activeWriter = nil }
+        if r.new > 0 {
+            cachedView = nil; activeWriter = nil
+            try forwardSharedCaseKeys()
+        }
         return r
     }
 
