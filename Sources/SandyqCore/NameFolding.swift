@@ -14,14 +14,14 @@
 /// |---|---|---|---|---|
 /// | zh, dzh, dj, j | j | | y, i (and й, ы, и, і) | i |
 /// | kh, h | h | | ya / ia, yu / iu | ia, iu |
-/// | sh, sch, shch | w | | ye at a word's start, y between a vowel and e | e |
+/// | sh, sch, shch (and skh) | sh | | ye at a word's start, y between a vowel and e | e |
 /// | ch, tch, cz | c | | doubled letters | one |
 /// | c (alone), q, ck | k | | a final -ov, -ova | -ev, -eva |
 /// | x | ks | | w | v |
 /// | ng | n | | ph | f |
 ///
 /// So "Мұхтар Жәкішев", "Мухтар Джакишев", "Mukhtar Dzhakishev" and "Jakishev Mukhtar"
-/// all fold to the tokens `muhtar jakiwev`.
+/// all fold to the tokens `muhtar jakishev`.
 public enum NameFolding {
     /// At or above this a pair of names is "probably the same person".
     public static let duplicateThreshold = 0.85
@@ -62,7 +62,16 @@ public enum NameFolding {
                 }
                 continue
             }
-            if let mapped = table[v] {
+            if v >= flatBase, v < flatBase + UInt32(flat.count) {
+                var packed = flat[Int(v - flatBase)]
+                if packed != 0 {
+                    if packed != emptyMapping {
+                        while packed != 0 { latin.append(UInt8(truncatingIfNeeded: packed)); packed >>= 8 }
+                    }
+                    continue
+                }
+            }
+            if let mapped = table[v] {  // outside the flat range (none today; kept so the table alone decides)
                 latin.append(contentsOf: mapped)
                 continue
             }
@@ -94,8 +103,10 @@ public enum NameFolding {
             let c = t[i], n1 = at(i + 1), n2 = at(i + 2), n3 = at(i + 3)
             switch c {
             case a_("s"):
-                if n1 == a_("h") { out.append(a_("w")); i += (n2 == a_("c") && n3 == a_("h")) ? 4 : 2 }
-                else if n1 == a_("c"), n2 == a_("h") { out.append(a_("w")); i += 3 }
+                // ш, щ (shch) and German sch all become sh, which is also what с + х (skh) becomes once kh is h:
+                // Kazakh Latin writes Асхат as Ashat.
+                if n1 == a_("h") { out.append(a_("s")); out.append(a_("h")); i += (n2 == a_("c") && n3 == a_("h")) ? 4 : 2 }
+                else if n1 == a_("c"), n2 == a_("h") { out.append(a_("s")); out.append(a_("h")); i += 3 }
                 else { out.append(c); i += 1 }
             case a_("c"):
                 if n1 == a_("h") || n1 == a_("z") { out.append(a_("c")); i += 2 }
@@ -126,23 +137,27 @@ public enum NameFolding {
             default: out.append(c); i += 1
             }
         }
-        // Doubled letters: Онлабеккызы / Onlabekkyzy / Onlabekyzy; Nataliya / Natalia.
-        var collapsed: [UInt8] = []
-        collapsed.reserveCapacity(out.count)
-        for c in out where collapsed.last != c || isDigit(c) { collapsed.append(c) }
-        // A glide before e: Yerlan / Ерлан, Bayev / Баев.
-        var glided: [UInt8] = []
-        glided.reserveCapacity(collapsed.count)
-        for (k, c) in collapsed.enumerated() {
-            if c == a_("i"), k + 1 < collapsed.count, collapsed[k + 1] == a_("e"),
-               k == 0 || isVowel(collapsed[k - 1]) { continue }
-            glided.append(c)
+        // Doubled letters: Онлабеккызы / Onlabekkyzy / Onlabekyzy; Nataliya / Natalia. In place.
+        var w = 0
+        for r in 0..<out.count {
+            let c = out[r]
+            if w > 0, out[w - 1] == c, !isDigit(c) { continue }
+            out[w] = c; w += 1
         }
+        out.removeLast(out.count - w)
+        // A glide before e: Yerlan / Ерлан, Bayev / Баев. In place, reading ahead of writing.
+        w = 0
+        for r in 0..<out.count {
+            let c = out[r]
+            if c == a_("i"), r + 1 < out.count, out[r + 1] == a_("e"), r == 0 || isVowel(out[r - 1]) { continue }
+            out[w] = c; w += 1
+        }
+        out.removeLast(out.count - w)
         // -ов / -ев / -ov / -ev, and the feminine -ова / -ева.
-        let m = glided.count
-        if m >= 4, glided[m - 2] == a_("o"), glided[m - 1] == a_("v") { glided[m - 2] = a_("e") }
-        else if m >= 5, glided[m - 3] == a_("o"), glided[m - 2] == a_("v"), glided[m - 1] == a_("a") { glided[m - 3] = a_("e") }
-        return glided
+        let m = out.count
+        if m >= 4, out[m - 2] == a_("o"), out[m - 1] == a_("v") { out[m - 2] = a_("e") }
+        else if m >= 5, out[m - 3] == a_("o"), out[m - 2] == a_("v"), out[m - 1] == a_("a") { out[m - 3] = a_("e") }
+        return out
     }
 
     @inline(__always) static func a_(_ s: Unicode.Scalar) -> UInt8 { UInt8(s.value) }
@@ -150,6 +165,19 @@ public enum NameFolding {
     @inline(__always) static func isVowel(_ c: UInt8) -> Bool {
         c == 0x61 || c == 0x65 || c == 0x69 || c == 0x6F || c == 0x75
     }
+
+    /// `table` for U+00C0..<U+0500 as a flat array: up to four Latin bytes packed low byte
+    /// first, 0 for "not in the table", `emptyMapping` for letters that fold to nothing (ъ ь).
+    static let flatBase: UInt32 = 0x00C0
+    static let emptyMapping: UInt32 = 0xFFFF_FFFF
+    static let flat: [UInt32] = {
+        var f = [UInt32](repeating: 0, count: 0x0500 - Int(flatBase))
+        for (k, v) in table where k >= flatBase && k < 0x0500 {
+            precondition(v.count <= 4, "a mapping longer than four letters")
+            f[Int(k - flatBase)] = v.isEmpty ? emptyMapping : v.reversed().reduce(0) { $0 << 8 | UInt32($1) }
+        }
+        return f
+    }()
 
     /// Non-ASCII letters, both cases, to lowercase Latin.
     static let table: [UInt32: [UInt8]] = {
@@ -188,38 +216,63 @@ public enum NameFolding {
         let la = a.count, lb = b.count
         if la == 0 || lb == 0 { return 0 }
         let window = max(0, max(la, lb) / 2 - 1)
-        var aFlags = [Bool](repeating: false, count: la)
-        var bFlags = [Bool](repeating: false, count: lb)
-        var matches = 0
-        for i in 0..<la {
-            let lo = max(0, i - window), hi = min(lb - 1, i + window)
-            if lo > hi { continue }
-            for j in lo...hi where !bFlags[j] && a[i] == b[j] {
-                aFlags[i] = true; bFlags[j] = true; matches += 1
-                break
+        // Match flags on the stack: this runs for every candidate pair of a search or a duplicate scan.
+        return withUnsafeTemporaryAllocation(of: Bool.self, capacity: la + lb) { flags in
+            flags.initialize(repeating: false)
+            var matches = 0
+            for i in 0..<la {
+                let lo = max(0, i - window), hi = min(lb - 1, i + window)
+                if lo > hi { continue }
+                for j in lo...hi where !flags[la + j] && a[i] == b[j] {
+                    flags[i] = true; flags[la + j] = true; matches += 1
+                    break
+                }
             }
+            if matches == 0 { return 0 }
+            var transpositions = 0, k = 0
+            for i in 0..<la where flags[i] {
+                while !flags[la + k] { k += 1 }
+                if a[i] != b[k] { transpositions += 1 }
+                k += 1
+            }
+            let m = Double(matches)
+            let jaro = (m / Double(la) + m / Double(lb) + (m - Double(transpositions / 2)) / m) / 3
+            var prefix = 0
+            while prefix < min(4, la, lb), a[prefix] == b[prefix] { prefix += 1 }
+            return jaro + Double(prefix) * 0.1 * (1 - jaro)
         }
-        if matches == 0 { return 0 }
-        var transpositions = 0, k = 0
-        for i in 0..<la where aFlags[i] {
-            while !bFlags[k] { k += 1 }
-            if a[i] != b[k] { transpositions += 1 }
-            k += 1
-        }
-        let m = Double(matches)
-        let jaro = (m / Double(la) + m / Double(lb) + (m - Double(transpositions / 2)) / m) / 3
-        var prefix = 0
-        while prefix < min(4, la, lb), a[prefix] == b[prefix] { prefix += 1 }
-        return jaro + Double(prefix) * 0.1 * (1 - jaro)
     }
 
-    /// How alike two tokens are: Jaro-Winkler, and an initial ("M.") counts as its name.
+    /// How alike two tokens are: the mean of Jaro-Winkler and the Dice coefficient of their
+    /// letter pairs; an initial ("M.") counts as its name at 0.9.
+    ///
+    /// Jaro-Winkler alone is lenient with long names that share a long run of letters but
+    /// begin differently, which Kazakh surnames often do (Байжанов / Қаражанов: 0.87); the
+    /// letter pairs they share are few (0.53), while a transliteration variant or a typo
+    /// keeps most of its pairs (Dzakishev / Jakishev: 0.77).
     public static func tokenSimilarity(_ a: [UInt8], _ b: [UInt8]) -> Double {
+        if a == b { return a.isEmpty ? 0 : 1 }
         if a.count == 1 || b.count == 1 {
             guard let x = a.first, let y = b.first else { return 0 }
-            return a.count == b.count ? (x == y ? 1 : 0) : (x == y ? 0.9 : 0)
+            return a.count == b.count ? 0 : (x == y ? 0.9 : 0)
         }
-        return jaroWinkler(a, b)
+        return (jaroWinkler(a, b) + dice(a, b)) / 2
+    }
+
+    /// Dice coefficient of the letter pairs (bigrams) of two tokens of two letters or more.
+    public static func dice(_ a: [UInt8], _ b: [UInt8]) -> Double {
+        guard a.count >= 2, b.count >= 2 else { return a == b ? 1 : 0 }
+        let na = a.count - 1
+        let common = withUnsafeTemporaryAllocation(of: UInt16.self, capacity: na) { pairs -> Int in
+            for i in 0..<na { pairs.initializeElement(at: i, to: UInt16(a[i]) << 8 | UInt16(a[i + 1])) }
+            var common = 0
+            for i in 0..<(b.count - 1) {
+                let p = UInt16(b[i]) << 8 | UInt16(b[i + 1])
+                if let k = pairs.firstIndex(of: p) { common += 1; pairs[k] = 0 }
+            }
+            return common
+        }
+        return Double(2 * common) / Double(na + b.count - 1)
     }
 
     /// How well `query` is covered by `name`, 0...1: each query token is paired with a
@@ -228,20 +281,27 @@ public enum NameFolding {
     /// cannot carry a name whose other token does not match at all. Order does not matter.
     public static func coverage(of query: [[UInt8]], by name: [[UInt8]]) -> Double {
         guard !query.isEmpty, !name.isEmpty else { return 0 }
-        var pairs: [(Double, Int, Int)] = []
-        pairs.reserveCapacity(query.count * name.count)
-        for (i, q) in query.enumerated() {
-            for (j, t) in name.enumerated() { pairs.append((tokenSimilarity(q, t), i, j)) }
+        let nq = query.count, nn = name.count
+        // Every pair's similarity, then the best pairs greedily; all on the stack.
+        return withUnsafeTemporaryAllocation(of: Double.self, capacity: nq * nn + nq) { buf in
+            for i in 0..<nq { for j in 0..<nn { buf.initializeElement(at: i * nn + j, to: tokenSimilarity(query[i], name[j])) } }
+            for i in 0..<nq { buf.initializeElement(at: nq * nn + i, to: 0) }
+            var usedQ: UInt64 = 0, usedN: UInt64 = 0
+            for _ in 0..<min(nq, nn, 64) {
+                var best = -1.0, bi = -1, bj = -1
+                for i in 0..<min(nq, 64) where usedQ & (1 << i) == 0 {
+                    for j in 0..<min(nn, 64) where usedN & (1 << j) == 0 && buf[i * nn + j] > best {
+                        best = buf[i * nn + j]; bi = i; bj = j
+                    }
+                }
+                guard bi >= 0 else { break }
+                buf[nq * nn + bi] = best
+                usedQ |= 1 << bi; usedN |= 1 << bj
+            }
+            var sum = 0.0, worst = 1.0
+            for i in 0..<nq { let s = buf[nq * nn + i]; sum += s; worst = min(worst, s) }
+            return (sum / Double(nq) + worst) / 2
         }
-        pairs.sort { $0.0 > $1.0 }
-        var best = [Double](repeating: 0, count: query.count)
-        var usedQ = [Bool](repeating: false, count: query.count)
-        var usedN = [Bool](repeating: false, count: name.count)
-        for (s, i, j) in pairs where !usedQ[i] && !usedN[j] {
-            best[i] = s; usedQ[i] = true; usedN[j] = true
-        }
-        let mean = best.reduce(0, +) / Double(best.count)
-        return (mean + (best.min() ?? 0)) / 2
     }
 
     /// How likely two names are the same person's, 0...1, symmetric: the shorter name's

@@ -117,9 +117,9 @@ public struct SearchIndex: Sendable {
     var docs: [Doc] = []
 
     /// Terms of every field, and where they occur: doc << 6 | field, one posting per (doc, field).
-    var text = TermTable()
+    var text = SearchTermTable()
     /// Terms of person names only, and the (doc, name) they occur in: for duplicate detection.
-    var names = TermTable()
+    var names = SearchTermTable()
     var namePostings: [[(doc: Int32, name: Int32)]] = []
 
     public var count: Int { entries.count }
@@ -129,17 +129,18 @@ public struct SearchIndex: Sendable {
     public init(_ entries: [Entry]) {
         self.entries = entries
         docs.reserveCapacity(entries.count)
-        var seen: [Int32: Int] = [:]  // term -> last doc+field key posted, so postings stay distinct
+        var lastPosted: [UInt32] = []  // by term: the last doc+field key posted + 1, so postings stay distinct
         for (d, entry) in entries.enumerated() {
             let doc = entry.document
             for f in Field.allCases {
-                let key = Int(UInt32(d) << 6 | UInt32(f.rawValue))
+                let key = UInt32(d) << 6 | UInt32(f.rawValue)
                 for v in f.values(doc) {
                     NameFolding.forEachToken(v) { tok in
-                        let t = text.intern(tok)
-                        if seen[t] != key {
-                            seen[t] = key
-                            text.postings[Int(t)].append(UInt32(key))
+                        let t = Int(text.intern(tok))
+                        if t == lastPosted.count { lastPosted.append(0) }
+                        if lastPosted[t] != UInt32(key) + 1 {
+                            lastPosted[t] = UInt32(key) + 1
+                            text.postings[t].append(UInt32(key))
                         }
                     }
                 }
@@ -242,14 +243,19 @@ public struct SearchIndex: Sendable {
         var bestTerm = [Int32](repeating: -1, count: entries.count * nq)
         var touched: [Int32] = []
         var isTouched = [Bool](repeating: false, count: entries.count)
+        // Whether a query word matched a name in the doc: only then is the name scored as a whole.
+        var nameHit = [Bool](repeating: false, count: entries.count)
+        let weights = Field.allCases.map { Float($0.weight) }
+        let isName = Field.allCases.map { $0 == .personName || $0 == .personAlias || $0 == .officialName }
         for (qi, tok) in qTokens.enumerated() {
             for (term, sim) in text.similar(to: tok, minSimilarity: Self.minTermSimilarity, prefixes: true) {
                 for p in text.postings[Int(term)] {
                     let d = Int(p >> 6), f = Int(p & 63)
-                    let s = Float(sim * Field(rawValue: f)!.weight)
+                    let s = Float(sim) * weights[f]
                     let k = d * nq + qi
                     if s > best[k] { best[k] = s; bestField[k] = UInt8(f); bestTerm[k] = term }
                     if !isTouched[d] { isTouched[d] = true; touched.append(Int32(d)) }
+                    if isName[f] { nameHit[d] = true }
                 }
             }
         }
@@ -262,7 +268,7 @@ public struct SearchIndex: Sendable {
             for qi in 0..<nq { let s = Double(best[d * nq + qi]); sum += s; if s == 0 { all = false } }
             let textScore = sum / Double(nq)
             var bestName: (Name, Double)?
-            for n in docs[d].names {
+            for n in docs[d].names where nameHit[d] {
                 let s = NameFolding.coverage(of: qTokens, by: n.tokens) * (n.isOfficial ? Field.officialName.weight : 1)
                 if s > (bestName?.1 ?? 0) { bestName = (n, s) }
             }
@@ -279,7 +285,7 @@ public struct SearchIndex: Sendable {
             var reasons: [SearchReason] = []
             if let (n, score) = s.name {
                 reasons.append(SearchReason(field: n.isOfficial ? "officials.name" : "persons.name", value: n.display,
-                                            matched: q.text, score: rounded(score)))
+                                            matched: q.text, score: roundedScore(score)))
             }
             // One reason per field, covering the query words it matched best.
             var byField: [(Field, [Int], Double, Int32)] = []
@@ -298,9 +304,9 @@ public struct SearchIndex: Sendable {
             for (f, qis, score, term) in byField.prefix(3) {
                 let matched = qis.map { $0 < words.count && words.count == nq ? words[$0] : String(decoding: qTokens[$0], as: UTF8.self) }
                 reasons.append(SearchReason(field: f.label, value: excerpt(f, s.d, term: text.terms[Int(term)]),
-                                            matched: matched.joined(separator: " "), score: rounded(score)))
+                                            matched: matched.joined(separator: " "), score: roundedScore(score)))
             }
-            hits.append(hit(s.d, score: rounded(s.score), reasons: reasons))
+            hits.append(hit(s.d, score: roundedScore(s.score), reasons: reasons))
         }
         return hits
     }
@@ -349,78 +355,21 @@ public struct SearchIndex: Sendable {
     }
 }
 
-func rounded(_ x: Double) -> Double { (x * 100).rounded() / 100 }
-
-/// Interned folded terms with a trigram index (near spellings) and a sorted order (prefixes).
-struct TermTable: Sendable {
-    var ids: [[UInt8]: Int32] = [:]
-    var terms: [[UInt8]] = []
-    var postings: [[UInt32]] = []
-    var trigrams: [UInt32: [Int32]] = [:]
-    var sorted: [Int32] = []
-
-    mutating func intern(_ t: [UInt8]) -> Int32 {
-        if let id = ids[t] { return id }
-        let id = Int32(terms.count)
-        ids[t] = id
-        terms.append(t)
-        postings.append([])
-        return id
-    }
-
-    mutating func finish() {
-        for (id, t) in terms.enumerated() {
-            for g in Set(Self.trigrams(t)) { trigrams[g, default: []].append(Int32(id)) }
-        }
-        sorted = terms.indices.map(Int32.init).sorted { terms[Int($0)].lexicographicallyPrecedes(terms[Int($1)]) }
-    }
-
-    static func trigrams(_ t: [UInt8]) -> [UInt32] {
-        let padded = [0x24] + t + [0x24]
-        guard padded.count >= 3 else { return [] }
-        return (0...(padded.count - 3)).map { UInt32(padded[$0]) << 16 | UInt32(padded[$0 + 1]) << 8 | UInt32(padded[$0 + 2]) }
-    }
-
-    /// Terms equal to `q` (1), starting with it (prefixScore), or spelled nearly like it (their Jaro-Winkler).
-    func similar(to q: [UInt8], minSimilarity: Double, prefixes: Bool) -> [(Int32, Double)] {
-        var out: [Int32: Double] = [:]
-        if let id = ids[q] { out[id] = 1 }
-        let isNumber = q.allSatisfy { $0 >= 0x30 && $0 <= 0x39 }
-        if isNumber { return out.map { ($0.key, $0.value) } }  // 405 must not find 406
-        if prefixes, q.count >= 3 {
-            // The first sorted term not below q, then on while terms start with q.
-            var lo = 0, hi = sorted.count
-            while lo < hi {
-                let mid = (lo + hi) / 2
-                if terms[Int(sorted[mid])].lexicographicallyPrecedes(q) { lo = mid + 1 } else { hi = mid }
-            }
-            var n = 0
-            while lo < sorted.count, n < 200, terms[Int(sorted[lo])].starts(with: q) {
-                let id = sorted[lo]
-                if out[id] == nil { out[id] = SearchIndex.prefixScore }
-                lo += 1; n += 1
-            }
-        }
-        let qg = Set(Self.trigrams(q))
-        if q.count >= 3, !qg.isEmpty {
-            var shared: [Int32: Int] = [:]
-            for g in qg { for id in trigrams[g] ?? [] { shared[id, default: 0] += 1 } }
-            let need = max(1, qg.count / 3)
-            for (id, k) in shared where k >= need && out[id] != 1 {
-                let t = terms[Int(id)]
-                guard abs(t.count - q.count) <= 3 else { continue }
-                let s = NameFolding.jaroWinkler(q, t)
-                if s >= minSimilarity, s > (out[id] ?? 0) { out[id] = s }
-            }
-        }
-        return out.map { ($0.key, $0.value) }
-    }
-}
+/// A score to two decimals, as people read it.
+func roundedScore(_ x: Double) -> Double { (x * 100).rounded() / 100 }
 
 extension SearchIndex.Entry {
     /// A case of the view, as the index sees it.
     public init(_ state: CaseState) {
-        self.init(id: state.id.description, document: state.document, mergedInto: state.value("mergedInto"),
+        self.init(id: state.id.description, document: state.document, mergedInto: state.mergedTarget,
                   archived: state.isArchived)
+    }
+}
+
+extension CaseState {
+    /// The case this one was merged into, if any (`case merge`; an empty value undoes it).
+    public var mergedTarget: String? {
+        guard let m = value("mergedInto"), !m.isEmpty else { return nil }
+        return m
     }
 }

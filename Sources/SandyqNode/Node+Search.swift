@@ -19,10 +19,7 @@ extension Node {
                                   threshold: Double = NameFolding.duplicateThreshold) throws(NodeError) -> [[DuplicateMatch]] {
         let existing = try view().orderedCases.map(SearchIndex.Entry.init)
         let batch = docs.enumerated().map { SearchIndex.Entry(id: "#\($0.offset + 1)", document: $0.element) }
-        let index = SearchIndex(existing + batch)
-        return docs.enumerated().map { i, d in
-            index.duplicates(ofNames: SearchIndex.personNames(d), threshold: threshold, among: 0..<(existing.count + i))
-        }
+        return SearchIndex(existing + batch).duplicatesOfEntries(from: existing.count, threshold: threshold)
     }
 
     /// Pairs of readable cases that probably concern the same person.
@@ -64,7 +61,7 @@ public enum SearchBenchmark {
     /// names in another script or transliteration, surnames alone, words of the text,
     /// and filtered queries. Deterministic (a fixed seed), so runs compare.
     public static func run(cases: Int = 10_000, queries: Int = 1_000) -> Result {
-        var rng = SplitMix(seed: 0x5A4E_4459_51)
+        var rng = SyntheticRandom(seed: 0x5A4E_4459_51)
         let docs = (0..<cases).map { SyntheticCases.document($0, &rng) }
         let entries = docs.enumerated().map { SearchIndex.Entry(id: "case-\($0.offset)", document: $0.element) }
 
@@ -111,7 +108,7 @@ public enum SearchBenchmark {
 }
 
 /// A tiny deterministic generator (SplitMix64), so the benchmark's cases are the same every run.
-struct SplitMix {
+struct SyntheticRandom {
     var state: UInt64
     init(seed: UInt64) { state = seed }
     mutating func next() -> UInt64 {
@@ -143,7 +140,7 @@ enum SyntheticCases {
     static let officials = ["Карім Масімов", "Гізат Нурдаулєтов", "Єрлан Тургумбаєв", "Бауыржан Жақсылықов", "Ирина Петрова",
                             "Серік Тоқтарбаев", "Дмитрий Ким", "Асқар Оспанов"]
 
-    static func document(_ i: Int, _ rng: inout SplitMix) -> CaseDocument {
+    static func document(_ i: Int, _ rng: inout SyntheticRandom) -> CaseDocument {
         var d = CaseDocument()
         // 30 first names x about 2,900 surnames: namesakes occur, as they do, but not in every other case.
         let prefix = rng.pick(prefixes), stem = rng.pick(stems)

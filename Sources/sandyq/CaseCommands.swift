@@ -7,7 +7,7 @@ struct CaseCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "case", abstract: "Record, change and read cases.",
         subcommands: [Add.self, Edit.self, Show.self, List.self, EventCommand.self, Conflicts.self, Resolve.self,
-                      Archive.self, Import.self, Share.self])
+                      Archive.self, Import.self, Share.self, Duplicates.self, Merge.self])
 
     /// Fields a person can give as flags on `case add` and `case edit`.
     struct CaseFields: ParsableArguments {
@@ -65,8 +65,15 @@ struct CaseCommand: ParsableCommand {
                 }
                 if !tag.isEmpty { doc.tags = (doc.tags ?? []) + tag }
                 let n = try node.open()
+                let warnings = try n.duplicateWarnings(for: [doc])[0]
                 let id = try n.addCase(doc)
-                if output.json { try printJSON(["id": id.description]) } else { print("Recorded case \(id.short) (\(id))") }
+                DuplicateWarnings.printToStderr(warnings.map { DuplicateWarnings.text($0) })
+                if output.json {
+                    struct Out: Encodable { var id: String; var warnings: [DuplicateWarningJSON] }
+                    try printJSON(Out(id: id.description, warnings: warnings.map {
+                        DuplicateWarningJSON(sameAs: $0.caseId, sameAsRef: $0.ref, name: $0.matchedName, existingName: $0.name, score: $0.score)
+                    }))
+                } else { print("Recorded case \(id.short) (\(id))") }
             }
         }
     }
@@ -129,6 +136,7 @@ struct CaseCommand: ParsableCommand {
         @Option(help: "Only cases with a charge under this article, e.g. 405.") var charge: String?
         @Option(help: "Only cases in this city.") var city: String?
         @Flag(help: "Include archived cases.") var archived = false
+        @Flag(help: "Include cases merged into another (`case merge`).") var merged = false
 
         struct Row: Encodable {
             var id: String; var ref: String?; var title: String?; var status: String?; var city: String?
@@ -139,7 +147,7 @@ struct CaseCommand: ParsableCommand {
             try sandyq.run {
                 let n = try node.open()
                 let rows = try n.view().orderedCases.filter { c in
-                    (archived || !c.isArchived)
+                    (archived || !c.isArchived) && (merged || c.mergedTarget == nil)
                         && (status == nil || c.value("status") == status)
                         && (city == nil || c.value("city")?.lowercased() == city?.lowercased())
                         && (charge == nil || c.elements("charges").contains { c.value("charges", $0, "article") == charge })
@@ -298,8 +306,22 @@ struct CaseCommand: ParsableCommand {
                     throw CLIError(.usage, "\(file) has format '\(f)'; this build reads sandyq-cases/1")
                 }
                 let n = try node.open()
+                let warnings = try n.duplicateWarnings(for: coll.cases)
                 let ids = try n.importCases(coll.cases)
-                if output.json { try printJSON(["imported": ids.map(\.description)]); return }
+                var lines: [String] = [], json: [DuplicateWarningJSON] = []
+                for (i, ws) in warnings.enumerated() {
+                    for w in ws {
+                        lines.append("case \(i + 1)\(coll.cases[i].ref.map { " (\($0))" } ?? ""): " + DuplicateWarnings.text(w, ids: ids))
+                        json.append(DuplicateWarningJSON(index: i + 1, caseId: ids[i].description, ref: coll.cases[i].ref,
+                                                         sameAs: DuplicateWarnings.resolve(w.caseId, ids), sameAsRef: w.ref,
+                                                         name: w.matchedName, existingName: w.name, score: w.score))
+                    }
+                }
+                DuplicateWarnings.printToStderr(lines)
+                if output.json {
+                    struct Out: Encodable { var imported: [String]; var warnings: [DuplicateWarningJSON] }
+                    try printJSON(Out(imported: ids.map(\.description), warnings: json)); return
+                }
                 print("Imported \(ids.count) cases")
             }
         }

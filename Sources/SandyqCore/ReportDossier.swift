@@ -1,0 +1,170 @@
+import SandyqCrypto
+
+/// Who wrote a fact and in which op: the chain of custody of one value.
+public struct ReportProvenance: Codable, Sendable, Equatable, Hashable {
+    /// The op id, hex.
+    public var op: String
+    /// The author's fingerprint (NodeID.fingerprint).
+    public var author: String
+    /// When the author's clock says it was written, UTC; nil when not known.
+    public var time: String?
+}
+
+/// A dossier of one case, for a court or a UN body: everything the reader can see of the
+/// case, each fact with its author and op.
+public struct DossierReport: Codable, Sendable {
+    public struct Fact: Codable, Sendable {
+        public var field: String
+        public var value: String
+        public var provenance: ReportProvenance?
+    }
+
+    /// One element of a collection: its fields in the model's order, and the ops behind them.
+    public struct Item: Codable, Sendable {
+        public var id: String
+        public var fields: [Fact]
+        public var provenance: [ReportProvenance]
+
+        public func value(_ f: String) -> String? { fields.first { $0.field == f }?.value }
+    }
+
+    public struct StatusEntry: Codable, Sendable {
+        public var status: String
+        public var date: String?
+        public var provenance: ReportProvenance
+        /// Whether this is the status the case shows now.
+        public var current: Bool
+    }
+
+    public struct Conflict: Codable, Sendable {
+        public struct Value: Codable, Sendable {
+            public var value: String
+            public var provenance: ReportProvenance
+            public var shown: Bool
+        }
+        public var field: String
+        public var values: [Value]
+    }
+
+    public struct CustodyEntry: Codable, Sendable {
+        public var provenance: ReportProvenance
+        /// What the op did to this case, e.g. "set status, statusDate; added events ×2".
+        public var changes: String
+    }
+
+    public var generated: String
+    public var generatedBy: String?
+    public var project: String
+    public var caseId: String
+    /// BCP 47 tag of the case's data (kk, ru, uk, en).
+    public var language: String
+    public var caseFields: [Fact]
+    public var tags: [String]
+    public var archived: Bool
+    public var mergedInto: String?
+    /// Cases merged into this one.
+    public var mergedFrom: [String]
+    public var persons: [Item]
+    public var statusHistory: [StatusEntry]
+    public var charges: [Item]
+    public var timeline: [Item]
+    public var officials: [Item]
+    public var sources: [Item]
+    public var aid: [Item]
+    public var conflicts: [Conflict]
+    public var custody: [CustodyEntry]
+
+    public func field(_ f: String) -> String? { caseFields.first { $0.field == f }?.value }
+
+    /// Builds the dossier of `state` as `view` shows it. `opAuthor` names the author of an op
+    /// that wrote no field (a bare add or remove), which the case state does not record.
+    public init(_ state: CaseState, view: ProjectView, generated: String, generatedBy: String? = nil,
+                opAuthor: (OpID) -> SigningPublicKey? = { _ in nil }) {
+        func fingerprint(_ k: SigningPublicKey) -> String {
+            view.membership.members[k]?.node.fingerprint ?? Hex.encode(Hash.blake2b(k.bytes, length: 16).prefix(6))
+        }
+        func prov(_ w: Write) -> ReportProvenance {
+            ReportProvenance(op: w.op.description, author: fingerprint(w.author), time: ReportLabels.utc(millis: HybridClock.millis(w.clock)))
+        }
+        self.generated = generated
+        self.generatedBy = generatedBy
+        project = view.project.description
+        caseId = state.id.description
+        archived = state.isArchived
+        mergedInto = state.mergedTarget
+        mergedFrom = view.orderedCases.filter { $0.mergedTarget == state.id.description }.map(\.id.description)
+        tags = state.elements("tags")
+
+        caseFields = ["ref", "title", "status", "statusDate", "city", "region", "summary", "notes"].compactMap { f in
+            guard let w = state.register(FieldPath(field: f))?.winner, !w.value.isEmpty else { return nil }
+            return Fact(field: f, value: w.value, provenance: prov(w))
+        }
+
+        func items(_ coll: String) -> [Item] {
+            guard let c = CaseSchema.collection(coll) else { return [] }
+            return state.elements(coll).map { e in
+                var facts: [Fact] = []
+                var provs: [ReportProvenance] = []
+                for f in c.fields {
+                    guard let w = state.register(FieldPath(collection: coll, element: e, field: f))?.winner, !w.value.isEmpty else { continue }
+                    let p = prov(w)
+                    facts.append(Fact(field: f, value: w.value, provenance: p))
+                    if !provs.contains(p) { provs.append(p) }
+                }
+                return Item(id: e, fields: facts, provenance: provs)
+            }
+        }
+        persons = items("persons")
+        charges = items("charges")
+        timeline = items("events").sorted { ($0.value("date") ?? "9999", $0.id) < ($1.value("date") ?? "9999", $1.id) }
+        officials = items("officials")
+        sources = items("sources")
+        aid = items("aid").sorted { ($0.value("date") ?? "9999", $0.id) < ($1.value("date") ?? "9999", $1.id) }
+
+        let current = state.register(FieldPath(field: "status"))?.winner?.op
+        statusHistory = state.statusHistory.map {
+            StatusEntry(status: $0.status, date: $0.date, provenance: prov($0.write), current: $0.write.op == current)
+        }
+        conflicts = state.conflicts.map { k in
+            let shown = k.writes.last?.op
+            return Conflict(field: k.path.description, values: k.writes.map { Conflict.Value(value: $0.value, provenance: prov($0), shown: $0.op == shown) })
+        }
+
+        // Every op that touched the case, oldest first, with what it did here.
+        var writesByOp: [OpID: [FieldPath]] = [:]
+        var firstWrite: [OpID: Write] = [:]
+        for (path, reg) in state.registers {
+            for w in reg.writes.values {
+                writesByOp[w.op, default: []].append(path)
+                if firstWrite[w.op] == nil { firstWrite[w.op] = w }
+            }
+        }
+        var addsByOp: [OpID: [String: Int]] = [:]
+        for (coll, set) in state.sets where !coll.isEmpty {
+            for (_, tags) in set.tags { for t in tags { addsByOp[t, default: [:]][coll, default: 0] += 1 } }
+        }
+        var rows: [(UInt64, CustodyEntry)] = []
+        for op in state.ops {
+            var parts: [String] = []
+            let fields = (writesByOp[op] ?? []).filter { $0.collection.isEmpty }.map(\.field).sorted()
+            if !fields.isEmpty { parts.append("set " + fields.joined(separator: ", ")) }
+            let added = (addsByOp[op] ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }
+            if !added.isEmpty { parts.append("added " + added.joined(separator: ", ")) }
+            let elementEdits = Set((writesByOp[op] ?? []).filter { !$0.collection.isEmpty && (addsByOp[op]?[$0.collection] == nil) }.map(\.collection))
+            if !elementEdits.isEmpty { parts.append("edited " + elementEdits.sorted().joined(separator: ", ")) }
+            if parts.isEmpty { parts.append("removed or retracted elements") }
+            let p: ReportProvenance
+            if let w = firstWrite[op] {
+                p = prov(w)
+            } else {
+                p = ReportProvenance(op: op.description, author: opAuthor(op).map(fingerprint) ?? "?", time: nil)
+            }
+            rows.append((firstWrite[op]?.clock ?? .max, CustodyEntry(provenance: p, changes: parts.joined(separator: "; "))))
+        }
+        custody = rows.sorted { ($0.0, $0.1.provenance.op) < ($1.0, $1.1.provenance.op) }.map(\.1)
+
+        var texts = caseFields.filter { ["title", "summary", "notes"].contains($0.field) }.map(\.value)
+        texts += persons.flatMap { $0.fields.map(\.value) } + timeline.compactMap { $0.value("description") }
+        language = ReportLabels.language(ofAll: texts)
+    }
+}

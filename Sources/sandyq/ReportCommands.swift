@@ -1,0 +1,118 @@
+import ArgumentParser
+import Foundation
+import SandyqCore
+import SandyqNode
+
+struct ReportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Dossiers, the sanctions list and the monitoring report, from the cases this node can read.",
+        discussion: """
+        HTML reports are one self-contained file each (no script, nothing loaded from outside), printable and
+        readable on a phone, with headings in English and Russian. A report holds case data in the clear:
+        --out writes it owner-only (0600); keep it as carefully as the cases themselves.
+        """,
+        subcommands: [Dossier.self, Sanctions.self, Monitoring.self])
+
+    /// Where and how a report is written.
+    struct ReportOutput: ParsableArguments {
+        @Option(help: "Write to FILE (created owner-only) instead of standard output.") var out: String?
+
+        func write(_ text: String, what: String) throws {
+            guard let out else { print(text, terminator: text.hasSuffix("\n") ? "" : "\n"); return }
+            let path = out.hasPrefix("/") ? out : FileManager.default.currentDirectoryPath + "/" + out
+            let tmp = path + ".tmp-\(getpid())"
+            guard FileManager.default.createFile(atPath: tmp, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]) else {
+                throw CLIError(.failure, "cannot write \(out)")
+            }
+            do {
+                if FileManager.default.fileExists(atPath: path) { _ = try FileManager.default.replaceItemAt(URL(fileURLWithPath: path), withItemAt: URL(fileURLWithPath: tmp)) }
+                else { try FileManager.default.moveItem(atPath: tmp, toPath: path) }
+            } catch {
+                try? FileManager.default.removeItem(atPath: tmp)
+                throw CLIError(.failure, "cannot write \(out): \(error.localizedDescription)")
+            }
+            FileHandle.standardError.write(Data("Wrote \(what) to \(out)\n".utf8))
+        }
+    }
+
+    static func format(_ s: String, _ kind: Node.ReportKind) throws -> Node.ReportFormat {
+        let allowed = Node.formats(of: kind)
+        guard let f = Node.ReportFormat(rawValue: s.lowercased() == "markdown" ? "md" : s.lowercased()), allowed.contains(f) else {
+            throw ValidationError("--format '\(s)': use one of \(allowed.map(\.rawValue).joined(separator: ", "))")
+        }
+        return f
+    }
+
+    struct Dossier: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "One case for a court or a UN body: person, status history, charges, timeline, officials, sources, aid, open conflicts, and who recorded each fact in which op.")
+        @OptionGroup var node: NodeOptions
+        @Argument(help: "Case id, prefix or ref.") var caseRef: String
+        @Option(help: "html (default), md or json.") var format = "html"
+        @OptionGroup var output: ReportOutput
+
+        func validate() throws { _ = try ReportCommand.format(format, .dossier(caseRef)) }
+
+        func run() throws {
+            try sandyq.run {
+                let f = try ReportCommand.format(format, .dossier(caseRef))
+                let text = try node.open().renderReport(.dossier(caseRef), format: f)
+                try output.write(text, what: "the dossier")
+            }
+        }
+    }
+
+    struct Sanctions: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Officials across all readable cases (name, agency, position, cases and acts, sources), most cases first.")
+        @OptionGroup var node: NodeOptions
+        @Option(help: "html (default), csv or json.") var format = "html"
+        @OptionGroup var output: ReportOutput
+
+        func validate() throws { _ = try ReportCommand.format(format, .sanctions) }
+
+        func run() throws {
+            try sandyq.run {
+                let text = try node.open().renderReport(.sanctions, format: try ReportCommand.format(format, .sanctions))
+                try output.write(text, what: "the sanctions list")
+            }
+        }
+    }
+
+    struct Monitoring: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Counts of cases by status, charge, city and month, with the cases behind each count.")
+        @OptionGroup var node: NodeOptions
+        @Option(help: "html (default), md or json.") var format = "html"
+        @OptionGroup var output: ReportOutput
+
+        func validate() throws { _ = try ReportCommand.format(format, .monitoring) }
+
+        func run() throws {
+            try sandyq.run {
+                let text = try node.open().renderReport(.monitoring, format: try ReportCommand.format(format, .monitoring))
+                try output.write(text, what: "the monitoring report")
+            }
+        }
+    }
+}
+
+struct ExportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "The whole readable view for other tools: JSON (sandyq-cases/1, which case import reads back) or CSV (one row per field value).",
+        discussion: "The output is plaintext case data: --out writes it owner-only (0600).")
+    @OptionGroup var node: NodeOptions
+    @Option(help: "json or csv.") var format: String
+    @OptionGroup var output: ReportCommand.ReportOutput
+
+    func validate() throws { _ = try ReportCommand.format(format, .export) }
+
+    func run() throws {
+        try sandyq.run {
+            let text = try node.open().renderReport(.export, format: try ReportCommand.format(format, .export))
+            try output.write(text, what: "the export")
+        }
+    }
+}
