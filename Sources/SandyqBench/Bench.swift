@@ -1,5 +1,6 @@
 import Foundation
 import SandyqCrypto
+import SandyqCore
 import SandyqNode
 
 /// sandyq-bench: the primitives' limits and Sandyq's own figures, measured in one run, with
@@ -16,6 +17,7 @@ struct SandyqBench {
         var work: String?
         var json: String?
         var keep = false
+        var report: String?
     }
 
     static func parse(_ args: [String]) -> Options {
@@ -34,6 +36,7 @@ struct SandyqBench {
             case "--work": o.work = value()
             case "--json": o.json = value()
             case "--keep": o.keep = true
+            case "--report": o.report = value()
             case "-h", "--help": usage(nil)
             default: usage("unknown argument \(args[i])")
             }
@@ -46,11 +49,23 @@ struct SandyqBench {
     static func usage(_ why: String?) -> Never {
         if let why { stderrLine("sandyq-bench: \(why)") }
         stderrLine("usage: sandyq-bench [--ops N (default 100000) | --quick (N=10000)] [--json FILE] [--keep] [--work DIR]")
+        stderrLine("       sandyq-bench --report FILE.json   (print the markdown of an earlier run)")
         exit(why == nil ? 0 : 2)
     }
 
     static func main() {
         let o = parse(CommandLine.arguments)
+        if let path = o.report {
+            // Re-renders the markdown of an earlier run from its JSON.
+            do {
+                let out = try JSONDecoder().decode(Output.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+                print(markdown(out, n: Int(out.machine["ops"] ?? "") ?? 0))
+                exit(0)
+            } catch {
+                stderrLine("sandyq-bench: cannot read \(path): \(error)")
+                exit(1)
+            }
+        }
         if let phase = o.phase {
             guard let work = o.work else { usage("--phase needs --work") }
             do {
@@ -113,9 +128,18 @@ struct SandyqBench {
         return m
     }
 
+    struct BracketSample: Codable {
+        var phase: String
+        var when: String
+        var limit: String
+        var result: Limits.Result
+    }
+
     struct Output: Codable {
         var machine: [String: String]
         var limits: [Limits.Result]
+        /// Size-matched limits measured right before and after the phase they bound.
+        var brackets: [BracketSample]
         var phases: [String: PhaseReport]
         var rows: [Row]
         var wallSeconds: Double
@@ -123,23 +147,57 @@ struct SandyqBench {
 
     struct Row: Codable {
         var figure: String
-        var sandyq: Double
         var unit: String
+        /// Per wall-clock second.
+        var sandyq: Double
+        /// Per CPU second of the phase's process.
+        var sandyqCPU: Double
         var bound: Double
+        var boundCPU: Double
         var formula: String
-        var fraction: Double
         var peakMiB: Double
+        var fraction: Double { sandyq / bound }
+        var fractionCPU: Double { sandyqCPU / boundCPU }
+
+        enum CodingKeys: String, CodingKey { case figure, unit, sandyq, sandyqCPU, bound, boundCPU, formula, peakMiB, fraction, fractionCPU }
+
+        init(figure: String, unit: String, sandyq: Double, sandyqCPU: Double, bound: Double, boundCPU: Double, formula: String, peakMiB: Double) {
+            self.figure = figure; self.unit = unit; self.sandyq = sandyq; self.sandyqCPU = sandyqCPU
+            self.bound = bound; self.boundCPU = boundCPU; self.formula = formula; self.peakMiB = peakMiB
+        }
+
+        init(from d: Decoder) throws {
+            let c = try d.container(keyedBy: CodingKeys.self)
+            self.init(figure: try c.decode(String.self, forKey: .figure), unit: try c.decode(String.self, forKey: .unit),
+                      sandyq: try c.decode(Double.self, forKey: .sandyq), sandyqCPU: try c.decode(Double.self, forKey: .sandyqCPU),
+                      bound: try c.decode(Double.self, forKey: .bound), boundCPU: try c.decode(Double.self, forKey: .boundCPU),
+                      formula: try c.decode(String.self, forKey: .formula), peakMiB: try c.decode(Double.self, forKey: .peakMiB))
+        }
+
+        func encode(to e: Encoder) throws {
+            var c = e.container(keyedBy: CodingKeys.self)
+            func f(_ x: Double) -> Double { x.isFinite ? x : -1 }
+            try c.encode(figure, forKey: .figure); try c.encode(unit, forKey: .unit)
+            try c.encode(f(sandyq), forKey: .sandyq); try c.encode(f(sandyqCPU), forKey: .sandyqCPU)
+            try c.encode(f(bound), forKey: .bound); try c.encode(f(boundCPU), forKey: .boundCPU)
+            try c.encode(formula, forKey: .formula); try c.encode(f(peakMiB), forKey: .peakMiB)
+            try c.encode(f(fraction), forKey: .fraction); try c.encode(f(fractionCPU), forKey: .fractionCPU)
+        }
     }
 
     static func orchestrate(_ o: Options) throws {
         let started = now()
         let n = o.ops
         let work = o.work ?? (NSTemporaryDirectory() + "sandyq-bench-\(getpid())")
-        try? FileManager.default.removeItem(atPath: work)
+        // The work directory is removed at the end (unless --keep): never adopt one with content.
+        if let existing = try? FileManager.default.contentsOfDirectory(atPath: work), !existing.isEmpty {
+            throw NodeError(.usage, "work directory \(work) is not empty; give a new or empty one")
+        }
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
         defer { if !o.keep { try? FileManager.default.removeItem(atPath: work) } }
         let exe = selfPath()
-        let machine = machine(work: work, n: n)
+        var machine = machine(work: work, n: n)
+        machine["loadavg_start"] = loadAverage()
         stderrLine("sandyq-bench: N=\(n), work dir \(work)")
 
         // 1. Limits.
@@ -148,66 +206,124 @@ struct SandyqBench {
         limits.append(Limits.ed25519Sign(messageBytes: 200))
         limits.append(Limits.ed25519Verify(messageBytes: 200))
         limits.append(Limits.sealedBoxOpen())
+        limits.append(Limits.sealedBoxSeal())
         limits.append(Limits.aeadSeal(bytes: 1024))
         limits.append(Limits.aeadOpen(bytes: 1024))
         limits.append(Limits.blake2b(bytes: 1024))
         limits.append(try Limits.sqliteInsert(dir: work, rows: 100_000))
         limits.append(Limits.argon2Interactive())
 
-        // 2. Sandyq, one child per phase.
+        // 2. Sandyq, one child per phase. The primitives each bound depends on are measured
+        //    again, at the sizes the phases use, right before and right after that phase, so a
+        //    bound and the figure it bounds see the same machine (this one is shared).
         var phases: [String: PhaseReport] = [:]
-        for p in ["setup", "write", "rebuild", "export", "import-reader", "import-relay"] {
-            phases[p] = try child(exe, phase: p, work: work, ops: n)
-        }
-        let w = phases["write"]!, rb = phases["rebuild"]!, ex = phases["export"]!
-        let ir = phases["import-reader"]!, il = phases["import-relay"]!
-
-        // 3. The primitives again at the sizes the phases actually used.
-        stderrLine("  limits at the measured sizes...")
+        var brackets: [BracketSample] = []
+        phases["setup"] = try child(exe, phase: "setup", work: work, ops: n)
+        phases["write"] = try child(exe, phase: "write", work: work, ops: n)
+        let w = phases["write"]!
         let payload = Int(w["mean_payload_B"].rounded())
         let signed = Int(w["mean_signed_B"].rounded())
-        let signS = Limits.ed25519Sign(messageBytes: signed)
-        let verifyS = Limits.ed25519Verify(messageBytes: signed)
-        let sealP = Limits.aeadSeal(bytes: payload)
-        let openP = Limits.aeadOpen(bytes: payload)
-        let seal64 = Limits.aeadSeal(bytes: 65536)
-        limits += [signS, verifyS, sealP, openP, seal64]
+        func measure(_ names: [String]) throws -> [Limits.Result] {
+            try names.map { name -> Limits.Result in
+                switch name {
+                case "sign": return Limits.ed25519Sign(messageBytes: signed, total: 0.9)
+                case "verify": return Limits.ed25519Verify(messageBytes: signed, total: 0.9)
+                case "seal": return Limits.aeadSeal(bytes: payload, total: 0.9)
+                case "open": return Limits.aeadOpen(bytes: payload, total: 0.9)
+                case "seal64k": return Limits.aeadSeal(bytes: 65536, total: 0.9)
+                case "box-open": return Limits.sealedBoxOpen(total: 0.9)
+                case "box-seal": return Limits.sealedBoxSeal(total: 0.9)
+                case "insert": return try Limits.sqliteInsert(dir: work, rows: 100_000, repeats: 1)
+                default: fatalError("unknown limit \(name)")
+                }
+            }
+        }
+        func bracketed(_ phase: String, _ names: [String], before: Bool = true) throws {
+            if before {
+                stderrLine("  limits before \(phase)...")
+                for (k, r) in zip(names, try measure(names)) { brackets.append(BracketSample(phase: phase, when: "before", limit: k, result: r)) }
+            }
+            if phase != "write" { phases[phase] = try child(exe, phase: phase, work: work, ops: n) }
+            stderrLine("  limits after \(phase)...")
+            for (k, r) in zip(names, try measure(names)) { brackets.append(BracketSample(phase: phase, when: "after", limit: k, result: r)) }
+        }
+        try bracketed("write", ["sign", "seal", "insert", "box-seal"], before: false)
+        try bracketed("rebuild", ["open", "box-open"])
+        try bracketed("export", ["seal64k"])
+        try bracketed("import-reader", ["verify", "insert", "open", "box-open"])
+        try bracketed("import-store", ["verify", "insert"])
+        try bracketed("import-relay", ["verify", "insert"])
+        phases["import-delta"] = try child(exe, phase: "import-delta", work: work, ops: n)
+        let rb = phases["rebuild"]!, ex = phases["export"]!
+        let ir = phases["import-reader"]!, il = phases["import-relay"]!
+        let ist = phases["import-store"]!, dl = phases["import-delta"]!
+        // Session keys are sealed to the readers in box-key order and a reader tries the entries
+        // in turn, so the founder and the reader pay (their rank + 1) sealed-box opens per session.
+        if let m = try? Phases.meta(work), let f = NodeID(string: m.founder), let r = NodeID(string: m.reader),
+           let t = NodeID(string: m.third) {
+            let order = [f.boxKey, r.boxKey, t.boxKey].sorted()
+            machine["box_opens_per_session_founder"] = String((order.firstIndex(of: f.boxKey) ?? 0) + 1)
+            machine["box_opens_per_session_reader"] = String((order.firstIndex(of: r.boxKey) ?? 0) + 1)
+        }
 
-        func lim(_ name: String) -> Double { limits.first { $0.name == name }!.value }
-        let insert = lim("sqlite_insert"), boxOpen = lim("sealed_box_open")
-
-        // 4. Bounds and fractions.
+        // 3. Bounds and fractions, once from wall-clock rates and once from CPU-time rates.
+        /// The mean of the measurements of `name` around `phase`.
+        func lim(_ phase: String, _ name: String, _ cpu: Bool) -> Double {
+            let xs = brackets.filter { $0.phase == phase && $0.limit == name }.map { cpu ? $0.result.cpuValue : $0.result.value }
+            return xs.isEmpty ? .nan : xs.reduce(0, +) / Double(xs.count)
+        }
+        // Sealed-box seals per op: one per reader each time a sealing session starts.
+        let boxSealsPerOp = w["session_entries"] / w["ops"]
+        func writeBound(_ c: Bool) -> Double {
+            1 / (1 / lim("write", "sign", c) + 1 / lim("write", "seal", c) + 1 / lim("write", "insert", c)
+                 + boxSealsPerOp / lim("write", "box-seal", c))
+        }
+        func importBound(_ p: String, _ c: Bool) -> Double { 1 / (1 / lim(p, "verify", c) + 1 / lim(p, "insert", c)) }
+        func viewBoundSeconds(_ p: String, _ ops: Double, _ sessions: Double, _ c: Bool) -> Double {
+            ops / lim(p, "open", c) + sessions / lim(p, "box-open", c)
+        }
+        func exportBoundSeconds(_ c: Bool) -> Double { ex["file_bytes"] / (lim("export", "seal64k", c) * 65536) }
+        let sealedOps = rb["sealed_ops"], readerSealed = ir["view_sealed_ops"]
+        let rbSessions = rb["sessions"], irSessions = ir["view_sessions"]
         var rows: [Row] = []
-        let writeBound = 1 / (1 / signS.value + 1 / sealP.value + 1 / insert)
-        rows.append(Row(figure: "write: Node.write(batch: 1000)", sandyq: w["ops_per_s"], unit: "ops/s", bound: writeBound,
-                        formula: "1 / (1/sign(\(signed) B) + 1/seal(\(payload) B) + 1/insert)",
-                        fraction: w["ops_per_s"] / writeBound, peakMiB: w["peak_MiB"]))
-        let sealedOps = rb["readable"] + rb["unreadable"]
-        func rebuildBoundSeconds(_ ops: Double) -> Double { ops / openP.value + 6 / boxOpen }
-        let rbBound = rebuildBoundSeconds(sealedOps)
-        rows.append(Row(figure: "rebuild: view() after Node.open", sandyq: rb["ops_per_s"], unit: "ops/s",
-                        bound: rb["ops"] / rbBound,
-                        formula: "sealed ops × 1/open(\(payload) B) + ≤6 sealed-box opens",
-                        fraction: rbBound / rb["view_s"], peakMiB: rb["peak_MiB"]))
-        let exBound = ex["file_bytes"] / (seal64.value * 65536)
-        rows.append(Row(figure: "export: exportBundle(all) to 2", sandyq: ex["ops_per_s"], unit: "ops/s",
-                        bound: ex["ops"] / exBound,
-                        formula: "file bytes / seal MB/s at 64 KiB chunks",
-                        fraction: exBound / ex["export_s"], peakMiB: ex["peak_MiB"]))
-        let importBound = 1 / (1 / verifyS.value + 1 / insert)
-        rows.append(Row(figure: "import as reader: importBundle", sandyq: ir["ops_per_s"], unit: "ops/s", bound: importBound,
-                        formula: "1 / (1/verify(\(signed) B) + 1/insert)",
-                        fraction: ir["ops_per_s"] / importBound, peakMiB: ir["peak_import_MiB"]))
-        let irViewBound = rebuildBoundSeconds(ir["view_readable"] + ir["view_unreadable"])
-        rows.append(Row(figure: "reader's view() after import", sandyq: ir["view_ops_per_s"], unit: "ops/s",
-                        bound: ir["view_ops"] / irViewBound,
-                        formula: "as rebuild",
-                        fraction: irViewBound / ir["view_s"], peakMiB: ir["peak_view_MiB"]))
-        rows.append(Row(figure: "import as relay: importBundle", sandyq: il["ops_per_s"], unit: "ops/s", bound: importBound,
-                        formula: "1 / (1/verify(\(signed) B) + 1/insert)",
-                        fraction: il["ops_per_s"] / importBound, peakMiB: il["peak_MiB"]))
+        rows.append(Row(figure: "write: Node.write(batch: 1000)", unit: "ops/s",
+                        sandyq: w["ops_per_s"], sandyqCPU: w["ops_per_cpu_s"],
+                        bound: writeBound(false), boundCPU: writeBound(true),
+                        formula: "1 / (1/sign(\(signed) B) + 1/seal(\(payload) B) + 1/insert + \(fmt(boxSealsPerOp, 2))/box-seal)", peakMiB: w["peak_MiB"]))
+        rows.append(Row(figure: "rebuild: view() after Node.open", unit: "ops/s",
+                        sandyq: rb["ops_per_s"], sandyqCPU: rb["ops_per_cpu_s"],
+                        bound: rb["ops"] / viewBoundSeconds("rebuild", sealedOps, rbSessions, false),
+                        boundCPU: rb["ops"] / viewBoundSeconds("rebuild", sealedOps, rbSessions, true),
+                        formula: "sealed ops × open(\(payload) B) + \(fmt(rbSessions)) sessions × box-open", peakMiB: rb["peak_view_MiB"]))
+        rows.append(Row(figure: "export: exportBundle(all: true) to 3", unit: "ops/s",
+                        sandyq: ex["ops_per_s"], sandyqCPU: ex["ops_per_cpu_s"],
+                        bound: ex["ops"] / exportBoundSeconds(false), boundCPU: ex["ops"] / exportBoundSeconds(true),
+                        formula: "file bytes × seal at 64 KiB chunks", peakMiB: ex["peak_MiB"]))
+        rows.append(Row(figure: "import as reader: Node.importBundle", unit: "ops/s",
+                        sandyq: ir["ops_per_s"], sandyqCPU: ir["ops_per_cpu_s"],
+                        bound: importBound("import-reader", false), boundCPU: importBound("import-reader", true),
+                        formula: "1 / (1/verify(\(signed) B) + 1/insert)", peakMiB: ir["peak_import_MiB"]))
+        rows.append(Row(figure: "reader: view() after import", unit: "ops/s",
+                        sandyq: ir["view_ops_per_s"], sandyqCPU: ir["view_ops_per_cpu_s"],
+                        bound: ir["view_ops"] / viewBoundSeconds("import-reader", readerSealed, irSessions, false),
+                        boundCPU: ir["view_ops"] / viewBoundSeconds("import-reader", readerSealed, irSessions, true),
+                        formula: "as rebuild (\(fmt(irSessions)) sessions)", peakMiB: ir["peak_view_MiB"]))
+        rows.append(Row(figure: "import, store level: BundleReader + OpStore.importBatches", unit: "ops/s",
+                        sandyq: ist["ops_per_s"], sandyqCPU: ist["ops_per_cpu_s"],
+                        bound: importBound("import-store", false), boundCPU: importBound("import-store", true),
+                        formula: "1 / (1/verify(\(signed) B) + 1/insert)", peakMiB: ist["peak_MiB"]))
+        rows.append(Row(figure: "import as relay (relay role): Node.importBundle", unit: "ops/s",
+                        sandyq: il["ops_per_s"], sandyqCPU: il["ops_per_cpu_s"],
+                        bound: importBound("import-relay", false), boundCPU: importBound("import-relay", true),
+                        formula: "1 / (1/verify(\(signed) B) + 1/insert)", peakMiB: il["peak_MiB"]))
+        let deltaNew = dl["new"] + dl["known"]
+        rows.append(Row(figure: "delta: importBundle of \(fmt(deltaNew)) new ops into a log of \(fmt(dl["log_ops"] - dl["new"]))", unit: "ops/s",
+                        sandyq: deltaNew / dl["import_s"], sandyqCPU: deltaNew / dl["import_cpu_s"],
+                        bound: importBound("import-store", false), boundCPU: importBound("import-store", true),
+                        formula: "as import (bounds from import-store)", peakMiB: dl["peak_import_MiB"]))
+        machine["loadavg_end"] = loadAverage()
 
-        let output = Output(machine: machine, limits: limits, phases: phases, rows: rows, wallSeconds: now() - started)
+        let output = Output(machine: machine, limits: limits, brackets: brackets, phases: phases, rows: rows, wallSeconds: now() - started)
         print(markdown(output, n: n))
         if let path = o.json {
             let enc = JSONEncoder()
@@ -224,32 +340,71 @@ struct SandyqBench {
         var o = o
         func fix(_ x: Double) -> Double { x.isFinite ? x : -1 }
         for k in o.phases.keys { o.phases[k]!.values = o.phases[k]!.values.mapValues(fix) }
-        o.rows = o.rows.map { var r = $0; r.sandyq = fix(r.sandyq); r.bound = fix(r.bound); r.fraction = fix(r.fraction); r.peakMiB = fix(r.peakMiB); return r }
         return o
     }
+
+    /// A fraction as a percentage, with enough digits that a tiny one does not print as 0.0.
+    static func pct(_ f: Double) -> String { fmt(f * 100, f * 100 < 0.1 ? 3 : 1) }
 
     static func markdown(_ o: Output, n: Int) -> String {
         let m = o.machine
         var s = ""
         s += "## sandyq-bench, N = \(fmt(Double(n))) ops\n\n"
         s += "\(m["date"]!) · \(m["nproc"]!) × \(m["cpu"]!) · Linux \(m["kernel"]!) · libsodium \(m["libsodium"]!) · "
-        s += "SQLite \(m["sqlite_runtime"]!) · \(m["swift"]!)\n\n"
+        s += "SQLite \(m["sqlite_runtime"]!) · \(m["swift"]!) · load average \(m["loadavg_start"]!) at start, \(m["loadavg_end"]!) at end\n\n"
+        let load = Double(m["loadavg_start"]!.split(separator: " ").first ?? "") ?? 0
+        let cores = Double(m["nproc"]!) ?? 1
+        // How much of a core each timed region got: below ~0.9, other processes took turns on it.
+        let shares = o.phases.values.flatMap { p in
+            p.values.keys.filter { $0.hasSuffix("_cpu_s") && !$0.contains("_per_") }.compactMap { k -> Double? in
+                let wall = p.values[String(k.dropLast(6)) + "_s"] ?? .nan
+                let cpu = p.values[k]!
+                return wall > 0.05 && cpu > 0 ? cpu / wall : nil
+            }
+        }
+        let share = shares.min() ?? 1
+        if share < 0.9 {
+            s += "> **The machine was busy** (load average \(m["loadavg_start"]!) on \(m["nproc"]!) cores; the timed regions got "
+            s += "as little as \(fmt(share * 100)) % of a core). Wall-clock rates are inflated by other processes, and the limits "
+            s += "and the phases were not slowed alike. The CPU-time basis (rates per CPU-second of the measuring process) is "
+            s += "the comparable one.\n\n"
+        } else if load > cores / 2 {
+            s += "> Other processes were running (load average \(m["loadavg_start"]!) on \(m["nproc"]!) cores), but every timed "
+            s += "region got at least \(fmt(share * 100)) % of a core. Rates still vary by up to ±30 % from run to run when the "
+            s += "other core is busy (this VM has 2 vCPUs and no hardware counters).\n\n"
+        }
         s += "### Limits (one core, median of 3 runs of ~0.5 s, through SandyqCrypto / SandyqStore)\n\n"
-        s += "| Primitive | Rate | MB/s | Runs |\n|---|---:|---:|---|\n"
+        s += "| Primitive | Rate (wall) | MB/s | Runs (wall) | Rate per CPU-second |\n|---|---:|---:|---|---:|\n"
         for l in o.limits {
             let bytes = Int(l.name.split(separator: "_").last!) ?? 0
             let mbps = (l.unit == "ops/s" && bytes > 0 && !l.name.hasPrefix("ed25519")) ? fmt(l.value * Double(bytes) / 1e6, 0) : ""
             let rate = l.unit == "s" ? fmt(l.value, 3) + " s" : fmt(l.value) + " " + l.unit
             let runs = l.runs.map { l.unit == "s" ? fmt($0, 3) : fmt($0) }.joined(separator: " / ")
-            s += "| \(l.note) | \(rate) | \(mbps) | \(runs) |\n"
+            let cpuRate = l.unit == "s" ? fmt(l.cpuValue, 3) + " s CPU" : fmt(l.cpuValue) + " " + l.unit
+            s += "| \(l.note) | \(rate) | \(mbps) | \(runs) | \(cpuRate) |\n"
         }
         s += "\n### Sandyq (each phase in its own child process)\n\n"
-        s += "| Figure | Sandyq | Bound | Bound formula | Sandyq / bound | Peak RSS MiB |\n|---|---:|---:|---|---:|---:|\n"
+        s += "| Figure | Sandyq | Bound | Bound formula (per op, one core) | Sandyq / bound | CPU-time basis: Sandyq / bound | Peak RSS MiB |\n"
+        s += "|---|---:|---:|---|---:|---:|---:|\n"
         for r in o.rows {
-            s += "| \(r.figure) | \(fmt(r.sandyq)) \(r.unit) | \(fmt(r.bound)) \(r.unit) | \(r.formula) | \(fmt(r.fraction * 100, 1)) % | \(fmt(r.peakMiB, 1)) |\n"
+            s += "| \(r.figure) | \(fmt(r.sandyq)) \(r.unit) | \(fmt(r.bound)) \(r.unit) | \(r.formula) | **\(pct(r.fraction)) %** "
+            s += "| \(fmt(r.sandyqCPU)) / \(fmt(r.boundCPU)) = \(pct(r.fractionCPU)) % | \(fmt(r.peakMiB, 1)) |\n"
+        }
+        s += "\nBounds use the limits below, measured at the sizes the phases used, right before and right after "
+        s += "each phase (the write phase: right after), averaged.\n\n"
+        s += "| Phase | Limit | Before (wall / per CPU-s) | After (wall / per CPU-s) |\n|---|---|---:|---:|\n"
+        var seen: [String] = []
+        for b in o.brackets where !seen.contains(b.phase + b.limit) {
+            seen.append(b.phase + b.limit)
+            func cell(_ when: String) -> String {
+                guard let r = o.brackets.first(where: { $0.phase == b.phase && $0.limit == b.limit && $0.when == when })?.result else { return "" }
+                return "\(fmt(r.value)) / \(fmt(r.cpuValue))"
+            }
+            s += "| \(b.phase) | \(b.result.note) | \(cell("before")) | \(cell("after")) |\n"
         }
         let w = o.phases["write"]!, rb = o.phases["rebuild"]!, ex = o.phases["export"]!
         let ir = o.phases["import-reader"]!, il = o.phases["import-relay"]!
+        let ist = o.phases["import-store"]!, dl = o.phases["import-delta"]!
         s += "\n### Details\n\n| Measure | Value |\n|---|---:|\n"
         func row(_ k: String, _ v: String) { s += "| \(k) | \(v) |\n" }
         row("write: ops (cases created / field edits)", "\(fmt(w["ops"])) (\(fmt(w["cases"])) / \(fmt(w["edits"])))")
@@ -258,19 +413,31 @@ struct SandyqBench {
         row("write: mean payload (plaintext body) bytes, all / create / edit",
             "\(fmt(w["mean_payload_B"], 1)) / \(fmt(w["mean_create_payload_B"], 1)) / \(fmt(w["mean_edit_payload_B"], 1))")
         row("write: envelope overhead over payload, per op", "\(fmt(w["mean_envelope_B"] - w["mean_payload_B"], 1)) B (×\(fmt(w["mean_envelope_B"] / w["mean_payload_B"], 2)))")
+        row("write: sealing sessions started (sealed-box entries, per op)", "\(fmt(w["sessions"])) (\(fmt(w["session_entries"])), \(fmt(w["session_entries"] / w["ops"], 2)))")
         row("write: SQLite file after write (db + wal)", "\(fmt(w["db_bytes"] / 1_048_576, 1)) MiB")
         row("unlock (Node.open, Argon2id interactive), rebuild child", "\(fmt(rb["unlock_s"], 3)) s")
         row("rebuild: view() seconds (ops in view)", "\(fmt(rb["view_s"], 2)) s (\(fmt(rb["ops"])))")
         row("rebuild, warm 2nd pass: allEnvelopes() / ProjectView.init", "\(fmt(rb["load_decode_s"], 2)) s / \(fmt(rb["derive_s"], 2)) s")
+        row("rebuild: sealed ops, sessions to open (sealed-box entries held)", "\(fmt(rb["sealed_ops"])), \(fmt(rb["sessions"])) (\(fmt(rb["session_entries"])))")
+        row("sealed-box opens per session by trial decryption (founder / reader; the bound counts 1)",
+            "\(m["box_opens_per_session_founder"] ?? "?") / \(m["box_opens_per_session_reader"] ?? "?")")
         row("rebuild: cases, readable / unreadable ops", "\(fmt(rb["cases"])), \(fmt(rb["readable"])) / \(fmt(rb["unreadable"]))")
         row("export: seconds, ops", "\(fmt(ex["export_s"], 2)) s, \(fmt(ex["ops"]))")
         row("export: file bytes, bytes per op", "\(fmt(ex["file_bytes"])), \(fmt(ex["bytes_per_op"], 1))")
         row("export: bundle overhead per op, (file − Σ envelopes) / ops", "\(fmt(ex["bundle_overhead_per_op_B"], 1)) B")
         row("import as reader: seconds (new / refused)", "\(fmt(ir["import_s"], 2)) s (\(fmt(ir["new"])) / \(fmt(ir["refused"])))")
         row("reader view(): seconds, cases, readable / unreadable", "\(fmt(ir["view_s"], 2)) s, \(fmt(ir["view_cases"])), \(fmt(ir["view_readable"])) / \(fmt(ir["view_unreadable"]))")
+        row("import, store level: seconds (new / refused)", "\(fmt(ist["import_s"], 2)) s (\(fmt(ist["new"])) / \(fmt(ist["refused"])))")
         row("import as relay: seconds (new / refused)", "\(fmt(il["import_s"], 2)) s (\(fmt(il["new"])) / \(fmt(il["refused"])))")
-        row("peak RSS incl. unlock (write / rebuild / export / reader / relay)",
-            [w, rb, ex, ir, il].map { fmt(max($0["peak_unlock_MiB"], $0["peak_MiB"]), 1) }.joined(separator: " / ") + " MiB")
+        row("delta: export seconds, ops, file bytes", "\(fmt(dl["export_s"], 3)) s, \(fmt(dl["ops"])), \(fmt(dl["file_bytes"]))")
+        row("delta: import seconds (new / refused) into a log of N ops", "\(fmt(dl["import_s"], 3)) s (\(fmt(dl["new"])) / \(fmt(dl["refused"])))")
+        row("peak RSS incl. unlock (write / rebuild / export / reader / store import / relay)",
+            [(w, w["peak_MiB"]), (rb, rb["peak_view_MiB"]), (ex, ex["peak_MiB"]),
+             (ir, max(ir["peak_import_MiB"], ir["peak_view_MiB"])), (ist, ist["peak_MiB"]), (il, il["peak_MiB"])]
+                .map { fmt(max($0.1, $0.0["peak_unlock_MiB"]), 1) }.joined(separator: " / ") + " MiB")
+        row("CPU s / wall s of the timed region (write, rebuild view, export, reader import, reader view, store import, relay import, delta import)",
+            [(w, "write"), (rb, "view"), (ex, "export"), (ir, "import"), (ir, "view"), (ist, "import"), (il, "import"), (dl, "import")]
+                .map { "\(fmt($0.0[$0.1 + "_cpu_s"], 2))/\(fmt($0.0[$0.1 + "_s"], 2))" }.joined(separator: ", "))
         row("total bench wall time", "\(fmt(o.wallSeconds, 1)) s")
         return s
     }

@@ -3,16 +3,21 @@ import SandyqCore
 import SandyqCrypto
 import SandyqNode
 import SandyqStore
+import SandyqSync
 
 /// Each phase runs in its own child process (`sandyq-bench --phase NAME --work DIR --ops N`),
 /// so its peak memory is its own. Homes and ids pass between phases through `meta.json`.
 struct Meta: Codable {
     var project: String
+    /// The founder (writes), the reader (a coordinator that imports and reads), a third
+    /// coordinator (imports at the store level only) and a relay-role member.
     var founder: String
     var reader: String
+    var third: String
     var relay: String
     var founderHome: String
     var readerHome: String
+    var thirdHome: String
     var relayHome: String
 }
 
@@ -27,6 +32,8 @@ enum Phases {
         case "export": return try export(work: work)
         case "import-reader": return try importBundle(work: work, asReader: true)
         case "import-relay": return try importBundle(work: work, asReader: false)
+        case "import-store": return try importStore(work: work)
+        case "import-delta": return try importDelta(work: work)
         default: throw NodeError(.usage, "unknown phase \(name)")
         }
     }
@@ -56,23 +63,37 @@ enum Phases {
         r.values["rss_end_MiB"] = Memory.currentMiB
     }
 
-    /// Three real nodes: the founder, and two coordinators (the "reader" and the "relay" import
-    /// targets), so every sealed op is sealed to three readers.
+    /// Sealing sessions announced in `envs` (ops that carry the content key sealed to each
+    /// reader) and the sealed-box entries they carry.
+    static func sessions(_ envs: [Envelope]) -> (sealed: Int, sessions: Int, entries: Int) {
+        var sealed = 0, sessions = 0, entries = 0
+        for e in envs where e.kind == .sealed {
+            sealed += 1
+            if let b = try? SealedBody(decoding: e.body), let k = b.sealedKeys {
+                sessions += 1
+                entries += k.count
+            }
+        }
+        return (sealed, sessions, entries)
+    }
+
+    /// Four real nodes: the founder and two more coordinators (so every sealed op is sealed to
+    /// three readers), and a relay-role member, which reads nothing and only carries bundles.
     static func setup(work: String) throws -> PhaseReport {
         var r = PhaseReport(phase: "setup")
-        let homes = ["founder", "reader", "relay"].map { work + "/" + $0 }
+        let homes = ["founder", "reader", "third", "relay"].map { work + "/" + $0 }
         let t = now()
-        let founder = try Node.initialize(home: homes[0], passphrase: passphrase(), parameters: .interactive)
-        let reader = try Node.initialize(home: homes[1], passphrase: passphrase(), parameters: .interactive)
-        let relay = try Node.initialize(home: homes[2], passphrase: passphrase(), parameters: .interactive)
-        r.values["initialize_3_nodes_s"] = now() - t
+        let nodes = try homes.map { try Node.initialize(home: $0, passphrase: passphrase(), parameters: .interactive) }
+        r.values["initialize_4_nodes_s"] = now() - t
+        let founder = nodes[0]
         let pid = try founder.createProject(name: "Бенчмарк: дела 2019–2024")
-        _ = try founder.addMember(reader.nodeID, role: .coordinator)
-        _ = try founder.addMember(relay.nodeID, role: .coordinator)
-        try reader.join(pid)
-        try relay.join(pid)
-        let m = Meta(project: pid.description, founder: founder.nodeID.description, reader: reader.nodeID.description,
-                     relay: relay.nodeID.description, founderHome: homes[0], readerHome: homes[1], relayHome: homes[2])
+        _ = try founder.addMember(nodes[1].nodeID, role: .coordinator)
+        _ = try founder.addMember(nodes[2].nodeID, role: .coordinator)
+        _ = try founder.addMember(nodes[3].nodeID, role: .relay)
+        for n in nodes.dropFirst() { try n.join(pid) }
+        let m = Meta(project: pid.description, founder: founder.nodeID.description, reader: nodes[1].nodeID.description,
+                     third: nodes[2].nodeID.description, relay: nodes[3].nodeID.description,
+                     founderHome: homes[0], readerHome: homes[1], thirdHome: homes[2], relayHome: homes[3])
         try JSONEncoder().encode(m).write(to: URL(fileURLWithPath: work + "/meta.json"))
         r.values["coordinators"] = Double(try founder.view().membership.coordinators.count)
         finish(&r)
@@ -91,7 +112,8 @@ enum Phases {
         cases.reserveCapacity(creates)
         var written = 0, created = 0
         var envBytes = 0, payloadBytes = 0, createPayload = 0, editPayload = 0, edits = 0
-        var writeTime = 0.0, prepTime = 0.0, mutationCount = 0
+        var writeTime = 0.0, writeCPU = 0.0, prepTime = 0.0, mutationCount = 0
+        var sessionCount = 0, entryCount = 0
         let start = now()
         while written < n {
             let size = min(batchSize, n - written)
@@ -131,20 +153,28 @@ enum Phases {
             }
             mutationCount += batch.reduce(0) { $0 + $1.count }
             let t1 = now()
+            let sw = Stopwatch()
             let envs = try node.write(batch: batch)
-            let t2 = now()
+            writeTime += sw.wall
+            writeCPU += sw.cpu
             prepTime += t1 - t0
-            writeTime += t2 - t1
             envBytes += envs.reduce(0) { $0 + $1.encoded.count }
+            let ss = sessions(envs)
+            sessionCount += ss.sessions
+            entryCount += ss.entries
             cases += newIDs
             created += batchCreates
             written += size
         }
         r.values["ops"] = Double(written)
         r.values["cases"] = Double(created)
+        r.values["sessions"] = Double(sessionCount)
+        r.values["session_entries"] = Double(entryCount)
         r.values["edits"] = Double(edits)
         r.values["mutations"] = Double(mutationCount)
         r.values["write_s"] = writeTime
+        r.values["write_cpu_s"] = writeCPU
+        r.values["ops_per_cpu_s"] = Double(written) / writeCPU
         r.values["prep_s"] = prepTime
         r.values["total_s"] = now() - start
         r.values["ops_per_s"] = Double(written) / writeTime
@@ -165,9 +195,11 @@ enum Phases {
         var r = PhaseReport(phase: "rebuild")
         let m = try meta(work)
         let node = try unlock(m.founderHome, into: &r)
-        let t = now()
+        let sw = Stopwatch()
         let v = try node.view()
-        r.values["view_s"] = now() - t
+        r.values["view_s"] = sw.wall
+        r.values["view_cpu_s"] = sw.cpu
+        r.values["ops_per_cpu_s"] = Double(v.stats.ops) / sw.cpu
         r.values["ops"] = Double(v.stats.ops)
         r.values["readable"] = Double(v.stats.readable)
         r.values["unreadable"] = Double(v.stats.unreadable)
@@ -181,6 +213,10 @@ enum Phases {
         let pid = try node.project()!
         let v2 = ProjectView(project: pid, envelopes: envs, reader: node.identity.box)
         let t3 = now()
+        let ss = sessions(envs)
+        r.values["sealed_ops"] = Double(ss.sealed)
+        r.values["sessions"] = Double(ss.sessions)
+        r.values["session_entries"] = Double(ss.entries)
         r.values["load_decode_s"] = t2 - t1
         r.values["derive_s"] = t3 - t2
         r.info["digest_match"] = v2.digest == v.digest ? "yes" : "NO"
@@ -192,11 +228,14 @@ enum Phases {
         var r = PhaseReport(phase: "export")
         let m = try meta(work)
         let node = try unlock(m.founderHome, into: &r)
-        let to = [try nodeID(m.reader), try nodeID(m.relay)]
+        // The two other coordinators, and the relay so it can carry (and here import) the bundle.
+        let to = [try nodeID(m.reader), try nodeID(m.third), try nodeID(m.relay)]
         let out = work + "/all.sqb"
-        let t = now()
+        let sw = Stopwatch()
         let e = try node.exportBundle(to: to, out: out, all: true)
-        r.values["export_s"] = now() - t
+        r.values["export_s"] = sw.wall
+        r.values["export_cpu_s"] = sw.cpu
+        r.values["ops_per_cpu_s"] = Double(e.ops) / sw.cpu
         r.values["ops"] = Double(e.ops)
         r.values["files"] = Double(e.files.count)
         let bytes = e.files.reduce(0) { $0 + fileSize($1) }
@@ -213,34 +252,107 @@ enum Phases {
         return r
     }
 
-    /// Imports the bundle into a coordinator it is addressed to. As "reader" it then rebuilds
-    /// its view; as "relay" only the import is timed (importBundle never decrypts op bodies,
-    /// whatever the importer's role, so a relay-role node takes exactly this path).
+    /// `Node.importBundle` of the whole bundle. As "reader" (a coordinator) it then rebuilds
+    /// the view on a freshly opened node (importBundle may leave a view cached); as "relay" (a
+    /// relay-role member, which can read no op body) only the import is timed.
     static func importBundle(work: String, asReader: Bool) throws -> PhaseReport {
         var r = PhaseReport(phase: asReader ? "import-reader" : "import-relay")
         let m = try meta(work)
-        let node = try unlock(asReader ? m.readerHome : m.relayHome, into: &r)
-        let t = now()
-        let imp = try node.importBundle(work + "/all.sqb")
-        r.values["import_s"] = now() - t
-        r.values["new"] = Double(imp.report.new)
-        r.values["known"] = Double(imp.report.known)
-        r.values["refused"] = Double(imp.report.refused.count)
-        r.values["intact"] = imp.intact ? 1 : 0
-        r.values["ops_per_s"] = Double(imp.report.new + imp.report.known) / r["import_s"]
-        r.values["peak_import_MiB"] = Memory.peakMiB
+        let home = asReader ? m.readerHome : m.relayHome
+        do {
+            let node = try unlock(home, into: &r)
+            let sw = Stopwatch()
+            let imp = try node.importBundle(work + "/all.sqb")
+            r.values["import_s"] = sw.wall
+            r.values["import_cpu_s"] = sw.cpu
+            r.values["ops_per_cpu_s"] = Double(imp.report.new + imp.report.known) / sw.cpu
+            r.values["new"] = Double(imp.report.new)
+            r.values["known"] = Double(imp.report.known)
+            r.values["refused"] = Double(imp.report.refused.count)
+            r.values["intact"] = imp.intact ? 1 : 0
+            r.values["ops_per_s"] = Double(imp.report.new + imp.report.known) / r["import_s"]
+            r.values["peak_import_MiB"] = Memory.peakMiB
+        }
         if asReader {
+            // A fresh node, so the view is built from the store; the importing node (and any
+            // view it cached) is gone and its memory handed back first.
+            let fresh = try Node.open(home: home, passphrase: passphrase())
+            Memory.releaseFreed()
             Memory.resetPeak()
-            let t1 = now()
-            let v = try node.view()
-            r.values["view_s"] = now() - t1
+            let sw1 = Stopwatch()
+            let v = try fresh.view()
+            r.values["view_s"] = sw1.wall
+            r.values["view_cpu_s"] = sw1.cpu
+            r.values["view_ops_per_cpu_s"] = Double(v.stats.ops) / sw1.cpu
             r.values["view_ops"] = Double(v.stats.ops)
             r.values["view_readable"] = Double(v.stats.readable)
             r.values["view_unreadable"] = Double(v.stats.unreadable)
             r.values["view_cases"] = Double(v.cases.count)
             r.values["view_ops_per_s"] = Double(v.stats.ops) / r["view_s"]
             r.values["peak_view_MiB"] = Memory.peakMiB
+            let ss = sessions(try fresh.store.allEnvelopes())
+            r.values["view_sealed_ops"] = Double(ss.sealed)
+            r.values["view_sessions"] = Double(ss.sessions)
+            r.values["view_session_entries"] = Double(ss.entries)
         }
+        finish(&r)
+        return r
+    }
+
+    /// The store-level import alone, as importBundle did before it also refreshed the view:
+    /// BundleReader + OpStore.importBatches (decrypt chunks, verify, chain checks, insert).
+    static func importStore(work: String) throws -> PhaseReport {
+        var r = PhaseReport(phase: "import-store")
+        let m = try meta(work)
+        let node = try unlock(m.thirdHome, into: &r)
+        guard let pid = try node.project() else { throw NodeError(.usage, "third node has no project") }
+        let sw = Stopwatch()
+        let reader = try BundleReader(path: work + "/all.sqb", keys: node.identity.box)
+        let rep = try node.store.importBatches(project: pid) { () throws(SyncError) -> [Envelope]? in try reader.next() }
+        r.values["import_s"] = sw.wall
+        r.values["import_cpu_s"] = sw.cpu
+        r.values["new"] = Double(rep.new)
+        r.values["refused"] = Double(rep.refused.count)
+        r.values["ops_per_s"] = Double(rep.new + rep.known) / sw.wall
+        r.values["ops_per_cpu_s"] = Double(rep.new + rep.known) / sw.cpu
+        finish(&r)
+        return r
+    }
+
+    /// A small change in a large log: the founder makes 10 more edits and bundles only what
+    /// the reader lacks (the reader's holdings acknowledged, as its next bundle would); the
+    /// reader, already holding every op, imports that bundle.
+    static func importDelta(work: String) throws -> PhaseReport {
+        var r = PhaseReport(phase: "import-delta")
+        let m = try meta(work)
+        let reader = try unlock(m.readerHome, into: &r)
+        let out = work + "/delta.sqb"
+        do {
+            let founder = try Node.open(home: m.founderHome, passphrase: passphrase())
+            try founder.store.acknowledge(try reader.versionVector(), by: reader.nodeID.description)
+            var rng = SplitMix(seed: 0xDE17A)
+            let v = try founder.view()
+            let ids = Array(v.cases.keys.sorted().prefix(10))
+            let batch = try ids.map { [try Workload.edit(v.cases[$0]!, &rng)] }
+            _ = try founder.write(batch: batch)
+            let sw0 = Stopwatch()
+            let e = try founder.exportBundle(to: [reader.nodeID], out: out)
+            r.values["export_s"] = sw0.wall
+            r.values["export_cpu_s"] = sw0.cpu
+            r.values["ops"] = Double(e.ops)
+            r.values["file_bytes"] = Double(e.files.reduce(0) { $0 + fileSize($1) })
+        }
+        Memory.releaseFreed()
+        Memory.resetPeak()
+        let sw = Stopwatch()
+        let imp = try reader.importBundle(out)
+        r.values["import_s"] = sw.wall
+        r.values["import_cpu_s"] = sw.cpu
+        r.values["new"] = Double(imp.report.new)
+        r.values["known"] = Double(imp.report.known)
+        r.values["refused"] = Double(imp.report.refused.count)
+        r.values["peak_import_MiB"] = Memory.peakMiB
+        r.values["log_ops"] = Double(try reader.store.opCount)
         finish(&r)
         return r
     }

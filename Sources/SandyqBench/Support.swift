@@ -8,6 +8,31 @@ import SandyqCrypto
     return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
 }
 
+/// CPU seconds of this thread (limits) or this process (phases): unlike wall time, other
+/// processes competing for the two cores do not inflate it.
+@inline(__always) func threadCPU() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+}
+
+@inline(__always) func processCPU() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+}
+
+/// Wall and CPU time of one region.
+struct Stopwatch {
+    let wall0 = now(), cpu0 = processCPU()
+    var wall: Double { now() - wall0 }
+    var cpu: Double { processCPU() - cpu0 }
+}
+
+func loadAverage() -> String {
+    ((try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8)) ?? "?").split(separator: " ").prefix(3).joined(separator: " ")
+}
+
 /// Keeps results alive so the optimiser cannot drop the work that made them.
 enum Sink {
     nonisolated(unsafe) static var value: UInt64 = 0
@@ -48,6 +73,14 @@ enum Memory {
             if let d = digits, let kb = Double(d) { return kb / 1024 }
         }
         return .nan
+    }
+
+    /// Hands freed heap pages back to the kernel, so a later peak measures only what is live.
+    static func releaseFreed() {
+        // glibc's malloc_trim is not in Swift's Glibc module; look it up at run time.
+        typealias Trim = @convention(c) (Int) -> Int32
+        guard let sym = dlsym(nil, "malloc_trim") else { return }
+        _ = unsafeBitCast(sym, to: Trim.self)(0)
     }
 
     static var peakMiB: Double { status("VmHWM") }

@@ -1,14 +1,12 @@
 import SandyqCore
 
-/// Realistic-looking case records: Kazakh and Russian names in Cyrillic with a Latin alias,
-/// one charge, one event. Invented people; the shapes follow seeds/cases.json.
+/// Realistic-looking case records: Kazakh and Russian names in Cyrillic, one charge, one
+/// event; edits that move a case along (status, dates, summaries, charge stage). Invented people; the shapes follow seeds/cases.json.
 enum Workload {
     static let firstNames = ["Мұхтар", "Ерлан", "Айгүл", "Жанболат", "Нұрлан", "Әсем", "Гүлнар", "Қайрат",
                              "Сәуле", "Дәурен", "Ольга", "Сергей", "Асель", "Ринат", "Бақытжан", "Жұлдыз"]
     static let lastNames = ["Ахметов", "Серікбаев", "Құдайбергенов", "Исмаилов", "Оспанов", "Жұмабаев",
                             "Төлеуов", "Байғабылов", "Петренко", "Сейітов", "Нұрғалиев", "Әбдірахманов"]
-    static let latin = ["Mukhtar", "Erlan", "Aigul", "Zhanbolat", "Nurlan", "Assem", "Gulnar", "Kairat",
-                        "Saule", "Dauren", "Olga", "Sergei", "Assel", "Rinat", "Bakytzhan", "Zhuldyz"]
     static let cities = ["Алматы", "Астана", "Шымкент", "Ақтөбе", "Жаңаөзен", "Орал", "Қарағанды", "Өскемен"]
     static let charges: [(article: String, part: String, text: String)] = [
         ("174", "1", "Возбуждение социальной розни"),
@@ -41,24 +39,20 @@ enum Workload {
         return "\(y)-" + (m < 10 ? "0\(m)" : "\(m)") + "-" + (d < 10 ? "0\(d)" : "\(d)")
     }
 
+    /// A new case: status and city, one person (Cyrillic name), one charge (article and
+    /// wording), one event (type and date). About 550 bytes of payload, most of it the
+    /// per-mutation framing (case id, collection, element id, field name) rather than text.
     static func document(_ i: Int, _ rng: inout SplitMix) -> CaseDocument {
-        let fi = Int(rng.next() % UInt64(firstNames.count))
-        let last = pick(lastNames, &rng)
         var d = CaseDocument()
-        d.ref = "KZ-\(2019 + i % 6)-\(10000 + i)"
         d.status = pick(["detained", "under_investigation", "house_arrest", "sentenced"], &rng)
-        d.statusDate = date(&rng)
         d.city = pick(cities, &rng)
-        var p = CaseDocument.Person(name: "\(firstNames[fi]) \(last)")
-        p.aliases = ["\(latin[fi]) \(last.prefix(1) == "Ж" ? "Zh" : "")\(i)"]
-        p.birthYear = 1960 + Int(rng.next() % 45)
-        d.persons = [p]
+        d.persons = [CaseDocument.Person(name: "\(pick(firstNames, &rng)) \(pick(lastNames, &rng))")]
         let c = pick(charges, &rng)
         var ch = CaseDocument.Charge()
-        ch.code = "criminal"; ch.article = c.article; ch.part = c.part; ch.description = c.text; ch.stage = "investigation"
+        ch.article = c.article; ch.description = c.text
         d.charges = [ch]
         var e = CaseDocument.Event(type: pick(eventTypes, &rng))
-        e.date = d.statusDate; e.place = d.city; e.description = pick(eventTexts, &rng)
+        e.date = date(&rng)
         d.events = [e]
         return d
     }
