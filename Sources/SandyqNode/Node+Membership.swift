@@ -147,6 +147,10 @@ extension Node {
     /// given. Runs after a share and after every import: a reporter cannot read who a case is
     /// shared with, so its later edits reach the lawyer through a coordinator's grant.
     public func forwardSharedCaseKeys() throws(NodeError) {
+        // Decide from membership alone first: most imports need no view at all.
+        let m = try storedMembership()
+        guard m.role(of: nodeID.signingKey) == .coordinator, !isWriteOnly,
+              m.members.values.contains(where: { $0.role == .lawyer && $0.revokedAfter == nil }) else { return }
         let v = try view()
         guard v.membership.role(of: nodeID.signingKey) == .coordinator, !isWriteOnly,
               v.membership.isAllowed(author: nodeID.signingKey, seq: (try writer().seq) + 1, manage: true) else { return }

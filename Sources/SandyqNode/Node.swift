@@ -232,7 +232,7 @@ public final class Node: @unchecked Sendable {
 
     func commit(_ envs: [Envelope], project: ProjectID) throws(NodeError) {
         let r: ImportReport
-        do { r = try store.importEnvelopes(envs, project: project) } catch {
+        do { r = try store.importEnvelopes(envs, project: project, verified: true) } catch {
             activeWriter = nil
             throw NodeError.from(error)
         }
