@@ -254,6 +254,8 @@ struct SandyqBench {
         try bracketed("import-store", ["verify", "insert"])
         try bracketed("import-relay", ["verify", "insert"])
         phases["import-delta"] = try child(exe, phase: "import-delta", work: work, ops: n)
+        phases["tcp"] = try child(exe, phase: "tcp", work: work, ops: n)
+        let tc = phases["tcp"]!
         let rb = phases["rebuild"]!, ex = phases["export"]!
         let ir = phases["import-reader"]!, il = phases["import-relay"]!
         let ist = phases["import-store"]!, dl = phases["import-delta"]!
@@ -321,6 +323,11 @@ struct SandyqBench {
                         sandyq: deltaNew / dl["import_s"], sandyqCPU: deltaNew / dl["import_cpu_s"],
                         bound: importBound("import-store", false), boundCPU: importBound("import-store", true),
                         formula: "as import (bounds from import-store)", peakMiB: dl["peak_import_MiB"]))
+        rows.append(Row(figure: "TCP full sync to a fresh member (both directions, loopback; \(fmt(tc["full_bytes"])) bytes on the wire)", unit: "ops/s",
+                        sandyq: tc["full_ops_per_s"], sandyqCPU: tc["full_ops_per_cpu_s"],
+                        bound: importBound("import-store", false), boundCPU: importBound("import-store", true),
+                        formula: "as import (bounds from import-store)", peakMiB: tc["peak_full_MiB"]))
+        machine["tcp_delta_1_op"] = "\(fmt(tc["delta_ops"])) new op, \(fmt(tc["delta_bytes"])) bytes on the wire, \(fmt(tc["delta_ms"], 1)) ms"
         machine["loadavg_end"] = loadAverage()
 
         let output = Output(machine: machine, limits: limits, brackets: brackets, phases: phases, rows: rows, wallSeconds: now() - started)
@@ -383,6 +390,7 @@ struct SandyqBench {
             let cpuRate = l.unit == "s" ? fmt(l.cpuValue, 3) + " s CPU" : fmt(l.cpuValue) + " " + l.unit
             s += "| \(l.note) | \(rate) | \(mbps) | \(runs) | \(cpuRate) |\n"
         }
+        if let d = m["tcp_delta_1_op"] { s += "\nTCP delta sync of 1 new op into a replica of the whole log (loopback): \(d).\n" }
         s += "\n### Sandyq (each phase in its own child process)\n\n"
         s += "| Figure | Sandyq | Bound | Bound formula (per op, one core) | Sandyq / bound | CPU-time basis: Sandyq / bound | Peak RSS MiB |\n"
         s += "|---|---:|---:|---|---:|---:|---:|\n"

@@ -34,6 +34,7 @@ enum Phases {
         case "import-relay": return try importBundle(work: work, asReader: false)
         case "import-store": return try importStore(work: work)
         case "import-delta": return try importDelta(work: work)
+        case "tcp": return try tcp(work: work)
         default: throw NodeError(.usage, "unknown phase \(name)")
         }
     }
@@ -353,6 +354,56 @@ enum Phases {
         r.values["refused"] = Double(imp.report.refused.count)
         r.values["peak_import_MiB"] = Memory.peakMiB
         r.values["log_ops"] = Double(try reader.store.opCount)
+        finish(&r)
+        return r
+    }
+
+    /// TCP on loopback: the founder serves; a fresh member syncs the whole log, then the
+    /// founder writes one op and the member syncs again (the delta: bytes and milliseconds).
+    static func tcp(work: String) throws -> PhaseReport {
+        var r = PhaseReport(phase: "tcp")
+        let m = try meta(work)
+        let founder = try unlock(m.founderHome, into: &r)
+        guard let pid = try founder.project(), let nk = try founder.networkKey() else { throw NodeError(.usage, "founder has no project") }
+        let home = work + "/tcp-member"
+        let member = try Node.initialize(home: home, passphrase: passphrase(), parameters: .interactive)
+        try member.join(pid, networkKey: nk)
+        _ = try founder.addMember(member.nodeID, role: .coordinator)
+        final class Flag: @unchecked Sendable {
+            let lock = NSLock(); var stop = false; var port: UInt16 = 0
+        }
+        let flag = Flag()
+        let ready = DispatchSemaphore(value: 0)
+        let server = Thread {
+            try? founder.serve(listen: "127.0.0.1:0", shouldStop: { flag.lock.lock(); defer { flag.lock.unlock() }; return flag.stop },
+                               onListening: { p in flag.lock.lock(); flag.port = p; flag.lock.unlock(); ready.signal() }, log: { _ in })
+        }
+        server.start()
+        ready.wait()
+        let address = "127.0.0.1:\(flag.port)"
+        Memory.resetPeak()
+        let sw = Stopwatch()
+        let full = try member.sync(with: address, expecting: founder.nodeID)
+        r.values["full_s"] = sw.wall
+        r.values["full_cpu_s"] = sw.cpu
+        r.values["full_ops"] = Double(full.report.new)
+        r.values["full_ops_per_s"] = Double(full.report.new) / sw.wall
+        r.values["full_ops_per_cpu_s"] = Double(full.report.new) / sw.cpu
+        r.values["full_bytes"] = Double(full.bytesReceived + full.bytesSent)
+        r.values["peak_full_MiB"] = Memory.peakMiB
+        // One new op on the founder's side, written through its own unlocked node.
+        let writer = try Node.open(home: m.founderHome, passphrase: passphrase())
+        var rng = SplitMix(seed: 0x7C9)
+        let v = try writer.view()
+        guard let id = v.cases.keys.sorted().first else { throw NodeError(.usage, "no case to edit") }
+        _ = try writer.write(batch: [[try Workload.edit(v.cases[id]!, &rng)]])
+        let sw2 = Stopwatch()
+        let delta = try member.sync(with: address, expecting: founder.nodeID)
+        r.values["delta_ms"] = sw2.wall * 1000
+        r.values["delta_ops"] = Double(delta.report.new)
+        r.values["delta_bytes"] = Double(delta.bytesReceived + delta.bytesSent)
+        flag.lock.lock(); flag.stop = true; flag.lock.unlock()
+        while !server.isFinished { usleep(10_000) }
         finish(&r)
         return r
     }

@@ -76,7 +76,9 @@ extension Node {
 
     func recordAck(_ summary: PeerSession.Summary) throws(NodeError) {
         guard let peer = summary.peer, let v = summary.peerVector else { return }
-        if let id = try view().membership.members[peer]?.node {
+        // Membership ops alone say who the peer is: rebuilding the whole view here made a
+        // one-op sync into a 100,000-op replica take seconds.
+        if let id = try storedMembership().members[peer]?.node {
             try mapped { try store.acknowledge(v, by: id.description) }
         } else if let rec = try mapped({ try store.peers() }).first(where: { NodeID(string: $0.node)?.signingKey == peer }) {
             try mapped { try store.acknowledge(v, by: rec.node) }
