@@ -64,11 +64,12 @@ public struct CaseID: Hashable, Sendable, Comparable, CustomStringConvertible {
 public enum Role: String, Sendable, CaseIterable, Codable, Comparable {
     case coordinator, reporter, lawyer, relay
 
-    var code: UInt8 {
+    /// The byte that stands for the role in membership bodies and invitations.
+    public var code: UInt8 {
         switch self { case .coordinator: 1; case .reporter: 2; case .lawyer: 3; case .relay: 4 }
     }
 
-    init?(code: UInt8) {
+    public init?(code: UInt8) {
         switch code { case 1: self = .coordinator; case 2: self = .reporter; case 3: self = .lawyer; case 4: self = .relay; default: return nil }
     }
 
@@ -95,7 +96,12 @@ public struct NodeID: Hashable, Sendable, Comparable, CustomStringConvertible {
     }
 
     /// A short fingerprint for people to compare and for logs.
-    public var fingerprint: String { Hex.encode(Hash.blake2b(signingKey.bytes, length: 16).prefix(6)) }
+    public var fingerprint: String { NodeID.fingerprint(of: signingKey) }
+
+    /// The same fingerprint for a bare signing key (an author seen before its admission).
+    public static func fingerprint(of key: SigningPublicKey) -> String {
+        Hex.encode(Hash.blake2b(key.bytes, length: 16).prefix(6))
+    }
 
     public init?(string: String) {
         let s = string.trimmingWhitespace()

@@ -95,7 +95,7 @@ extension Node {
                 switch try? MembershipChange(decoding: e.body) {
                 case let .genesis(f, _)?: text = "genesis: founder \(f.fingerprint)"
                 case let .add(m, role)?: text = "member add \(m.fingerprint) as \(role.rawValue)"
-                case let .revoke(k, from)?: text = "member revoke \(NodeID(signingKey: k, boxKey: (try? k.boxPublicKey()) ?? identity.box.publicKey).fingerprint) after seq \(from)"
+                case let .revoke(k, from)?: text = "member revoke \(NodeID.fingerprint(of: k)) after seq \(from)"
                 case nil: text = "membership (unreadable)"
                 }
                 out.append(LogEntry(id: e.id, author: member, authorKey: e.author, seq: e.seq, kind: "membership", timeMillis: nil, summary: text))

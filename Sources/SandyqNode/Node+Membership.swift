@@ -15,7 +15,7 @@ public struct Invitation: Sendable {
 
     public var text: String {
         var b: [UInt8] = [1] + project.bytes + networkKey.secret.unsafeCopy + inviter.signingKey.bytes + inviter.boxKey.bytes
-        b += [role.rawCode] + nonce
+        b += [role.code] + nonce
         return "sqi-" + Base32.encode(b + Hash.blake2b(b, length: 16).prefix(4))
     }
 
@@ -29,7 +29,7 @@ public struct Invitation: Sendable {
               b[0] == 1, Array(Hash.blake2b(Array(b[0..<(b.count - 4)]), length: 16).prefix(4)) == Array(b[(b.count - 4)...]),
               let p = try? ProjectID(bytes: Array(b[1..<17])), let nk = try? SymmetricKey(SecureBytes(b[17..<49])),
               let sk = try? SigningPublicKey(bytes: Array(b[49..<81])), let bk = try? BoxPublicKey(bytes: Array(b[81..<113])),
-              let role = Role(rawCode: b[113]) else { return nil }
+              let role = Role(code: b[113]) else { return nil }
         project = p; networkKey = nk; inviter = NodeID(signingKey: sk, boxKey: bk); self.role = role; nonce = Array(b[114..<130])
     }
 }
@@ -67,14 +67,6 @@ public struct JoinRequest: Sendable {
     }
 }
 
-extension Role {
-    var rawCode: UInt8 {
-        switch self { case .coordinator: 1; case .reporter: 2; case .lawyer: 3; case .relay: 4 }
-    }
-    init?(rawCode: UInt8) {
-        switch rawCode { case 1: self = .coordinator; case 2: self = .reporter; case 3: self = .lawyer; case 4: self = .relay; default: return nil }
-    }
-}
 
 extension Node {
     func requireCoordinator() throws(NodeError) -> ProjectView {
@@ -90,7 +82,7 @@ extension Node {
         let v = try requireCoordinator()
         guard let nk = try networkKey() else { throw NodeError(.usage, "this node has no network key to hand on") }
         let inv = Invitation(project: v.project, networkKey: nk, inviter: nodeID, role: role, nonce: Random.bytes(16))
-        try mapped { try store.setSetting("invite:" + Hex.encode(inv.nonce), [role.rawCode]) }
+        try mapped { try store.setSetting("invite:" + Hex.encode(inv.nonce), [role.code]) }
         return inv
     }
 
@@ -111,7 +103,7 @@ extension Node {
     /// Admits the node behind a reply to one of this coordinator's invitations, with the invited role.
     public func admit(_ req: JoinRequest) throws(NodeError) -> (Envelope, Role) {
         let key = "invite:" + Hex.encode(req.nonce)
-        guard let code = try mapped({ try store.setting(key) }), code.count == 1, let role = Role(rawCode: code[0]) else {
+        guard let code = try mapped({ try store.setting(key) }), code.count == 1, let role = Role(code: code[0]) else {
             throw NodeError(.notFound, "this reply does not answer an open invitation from this node")
         }
         let env = try addMember(req.node, role: role)

@@ -182,11 +182,6 @@ final class ServerState: @unchecked Sendable {
     }
 }
 
-extension NodeID {
-    public static func fingerprint(of key: SigningPublicKey) -> String {
-        Hex.encode(Hash.blake2b(key.bytes, length: 16).prefix(6))
-    }
-}
 
 extension SymmetricKey {
     /// The storage key's subkey for one purpose.
