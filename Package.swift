@@ -7,6 +7,12 @@ let package = Package(
     products: [
         .executable(name: "sandyq", targets: ["sandyq"]),
         .executable(name: "sandyq-bench", targets: ["SandyqBench"]),
+        // Libraries so side packages (Fuzz/) can link the real decoders.
+        .library(name: "SandyqCrypto", targets: ["SandyqCrypto"]),
+        .library(name: "SandyqCore", targets: ["SandyqCore"]),
+        .library(name: "SandyqStore", targets: ["SandyqStore"]),
+        .library(name: "SandyqSync", targets: ["SandyqSync"]),
+        .library(name: "SandyqNode", targets: ["SandyqNode"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
