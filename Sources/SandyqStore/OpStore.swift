@@ -166,31 +166,47 @@ public final class OpStore: @unchecked Sendable {
         var report = ImportReport()
         let exists = try db.prepare("SELECT 1 FROM ops WHERE id = ?")
         let atSeq = try db.prepare("SELECT id FROM ops WHERE author = ? AND seq = ?")
+        let head = try db.prepare("SELECT seq, id FROM ops WHERE author = ? ORDER BY seq DESC LIMIT 1")
         let insert = try db.prepare("INSERT INTO ops(id, author, seq, kind, envelope) VALUES(?, ?, ?, ?, ?)")
         let fork = try db.prepare("INSERT OR IGNORE INTO forks(author, seq) VALUES(?, ?)")
+        // Each author's highest stored op, kept current as ops land: an op above it can be
+        // neither known nor a fork, so the common case (new ops extending a chain) costs one
+        // insert and no lookups.
+        var tips: [SigningPublicKey: (seq: UInt64, id: OpID)?] = [:]
+        func tip(_ a: SigningPublicKey) throws -> (seq: UInt64, id: OpID)? {
+            if let t = tips[a] { return t }
+            try head.bind([.blob(a.bytes)])
+            let t: (seq: UInt64, id: OpID)? = try head.step() ? (UInt64(head.int(0)), try OpID(bytes: head.blob(1))) : nil
+            tips[a] = t
+            return t
+        }
         try db.transaction {
-            var seen: Set<OpID> = []
             while let batch = try next() {
                 // Chain order, so a batch can carry an op and its predecessor together.
-                for env in batch.sorted(by: { ($0.author, $0.seq) < ($1.author, $1.seq) }) {
+                let sorted = batch.sorted(by: { ($0.author, $0.seq) < ($1.author, $1.seq) })
+                let authentic = verified ? nil : Self.authenticate(sorted)
+                for (i, env) in sorted.enumerated() {
                     guard env.project == project else { report.refuse(env, .wrongProject); continue }
-                    try exists.bind([.blob(env.id.bytes)])
-                    let known = try exists.step()
-                    if known || seen.contains(env.id) { report.known += 1; continue }
-                    if !verified {
-                        do throws(OpError) { try env.verifySignature() } catch { report.refuse(env, error); continue }
+                    let t = try tip(env.author)
+                    let above = t.map { env.seq > $0.seq } ?? true
+                    if !above {
+                        try exists.bind([.blob(env.id.bytes)])
+                        if try exists.step() { report.known += 1; continue }
                     }
+                    if let authentic, !authentic[i] { report.refuse(env, .badSignature); continue }
                     if let why = screen?(env) { report.refuse(env, why); continue }
                     var siblings: [OpID] = []
-                    try atSeq.rows([.blob(env.author.bytes), .int(Int64(env.seq))]) { s in siblings.append(try OpID(bytes: s.blob(0))) }
-                    if env.seq > 1 {
+                    if !above {
+                        try atSeq.rows([.blob(env.author.bytes), .int(Int64(env.seq))]) { s in siblings.append(try OpID(bytes: s.blob(0))) }
+                    }
+                    if env.seq > 1, let t, env.seq <= t.seq + 1, !(env.seq == t.seq + 1 && env.prev == t.id) {
                         var before: [OpID] = []
                         try atSeq.rows([.blob(env.author.bytes), .int(Int64(env.seq - 1))]) { s in before.append(try OpID(bytes: s.blob(0))) }
                         if !before.isEmpty && !before.contains(env.prev) { report.refuse(env, .brokenChain); continue }
                     }
                     try insert.run([.blob(env.id.bytes), .blob(env.author.bytes), .int(Int64(env.seq)),
                                     .int(Int64(env.kind.rawValue)), .blob(env.encoded)])
-                    seen.insert(env.id)
+                    if above { tips[env.author] = (env.seq, env.id) }
                     report.new += 1
                     if !siblings.isEmpty {
                         // Two ops at one (author, seq): evidence of a stolen key. Keep both, flag it.
@@ -201,6 +217,26 @@ public final class OpStore: @unchecked Sendable {
             }
         }
         return report
+    }
+
+    /// Which ops of a chain-ordered batch are their authors' own. An op is if its signature
+    /// verifies, or if the same author's authentic op at the next seq names it as `prev`: the
+    /// author signed that hash. So one verification per chain head vouches for the run below
+    /// it (ops.md section 6). The vouch is per author, so one member cannot vouch for bytes
+    /// that claim another's key.
+    public static func authenticate(_ sorted: [Envelope]) -> [Bool] {
+        var ok = [Bool](repeating: false, count: sorted.count)
+        var vouched: [OpID: UInt64] = [:]
+        var author: SigningPublicKey?
+        for i in sorted.indices.reversed() {
+            let env = sorted[i]
+            if env.author != author { author = env.author; vouched.removeAll(keepingCapacity: true) }
+            if vouched[env.id] == env.seq || (try? env.verifySignature()) != nil {
+                ok[i] = true
+                if env.seq > 1 { vouched[env.prev] = env.seq - 1 }
+            }
+        }
+        return ok
     }
 
     /// Calls `body` with every envelope a holder of `known` lacks, one at a time, in chain
@@ -329,10 +365,17 @@ public final class OpStore: @unchecked Sendable {
         }
         guard problems.isEmpty else { return problems }
         var bad = 0
-        try db.prepare("SELECT id, envelope FROM ops").rows { s in
-            guard let env = try? Envelope(decoding: s.blob(1)), env.id.bytes == s.blob(0),
-                  (try? env.verifySignature()) != nil else { bad += 1; return }
+        var chain: [Envelope] = []
+        func settle() {
+            bad += Self.authenticate(chain).filter { !$0 }.count
+            chain.removeAll(keepingCapacity: true)
         }
+        try db.prepare("SELECT id, envelope FROM ops ORDER BY author, seq").rows { s in
+            guard let env = try? Envelope(decoding: s.blob(1)), env.id.bytes == s.blob(0) else { bad += 1; return }
+            if let last = chain.last, last.author != env.author { settle() }
+            chain.append(env)
+        }
+        settle()
         if bad > 0 { problems.append("\(bad) stored ops fail to decode or verify") }
         return problems
     }
