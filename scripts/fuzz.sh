@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets of Fuzz/ and runs each for a while; see Fuzz/README.md.
+#
+#   scripts/fuzz.sh [SECONDS] [TARGET...]      default 60 s per target, all targets
+#
+# Environment: FUZZ_JOBS (targets run at once, default 1), FUZZ_WORK (work dir, default
+# Fuzz/.work: corpora, logs, crashes; kept between runs so corpora grow), FUZZ_CONFIG
+# (release or debug, default release).
+# Prints execs, execs/s and coverage (cov/ft from libFuzzer's last status line) per target,
+# and exits 1 if any target crashed (the input is under $FUZZ_WORK/crashes/TARGET/).
+set -euo pipefail
+
+root="$(cd "$(dirname "$0")/.." && pwd)"
+seconds="${1:-60}"
+shift || true
+all=(FuzzEnvelope FuzzSignedBody FuzzBundle FuzzBundleRecords FuzzHandshake FuzzFrames)
+targets=("$@")
+[ ${#targets[@]} -eq 0 ] && targets=("${all[@]}")
+jobs="${FUZZ_JOBS:-1}"
+work="${FUZZ_WORK:-$root/Fuzz/.work}"
+config="${FUZZ_CONFIG:-release}"
+
+case "$seconds" in ''|*[!0-9]*) echo "usage: scripts/fuzz.sh [SECONDS] [TARGET...]" >&2; exit 64 ;; esac
+for t in "${targets[@]}"; do
+    case " ${all[*]} " in *" $t "*) ;; *) echo "unknown target $t (one of: ${all[*]})" >&2; exit 64 ;; esac
+done
+
+# The Fuzz package's own scratch path (Fuzz/.build), never the root package's.
+cd "$root/Fuzz"
+flags=(-c "$config" --sanitize fuzzer --sanitize address)
+echo "building fuzz targets ($config, fuzzer+address)..."
+swift build "${flags[@]}" 2>&1 | grep -E "error|Compiling Fuzz|Build complete" || true
+bin="$(swift build "${flags[@]}" --show-bin-path)"
+for t in "${targets[@]}"; do
+    [ -x "$bin/$t" ] || { echo "build failed: no $bin/$t" >&2; exit 1; }
+done
+
+run() {
+    local t="$1"
+    local seeds="$work/seeds/$t" corpus="$work/corpus/$t" crashes="$work/crashes/$t" log="$work/logs/$t.log"
+    mkdir -p "$seeds" "$corpus" "$crashes" "$work/logs"
+    # Seeds from Protocol/vectors, made by the harness itself (it decodes the inner layers).
+    SANDYQ_FUZZ_SEEDS="$seeds" SANDYQ_VECTORS="$root/Protocol/vectors" "$bin/$t" >/dev/null 2>&1
+    local dirs=("$corpus" "$seeds")
+    [ -d "$root/Fuzz/corpus/$t" ] && dirs+=("$root/Fuzz/corpus/$t")
+    local rc=0
+    # SWIFT_BACKTRACE=enable=no: with Swift's backtracer on, libFuzzer writes no crash file.
+    SWIFT_BACKTRACE=enable=no "$bin/$t" -max_total_time="$seconds" -timeout=60 -rss_limit_mb=4096 \
+        -print_final_stats=1 -artifact_prefix="$crashes/" "${dirs[@]}" >"$log" 2>&1 || rc=$?
+    echo "$rc" >"$work/logs/$t.rc"
+}
+
+start=$(date +%s)
+mkdir -p "$work"
+marker="$work/.run-start"
+touch "$marker"
+running=0
+for t in "${targets[@]}"; do
+    run "$t" &
+    running=$((running + 1))
+    if [ "$running" -ge "$jobs" ]; then wait -n || true; running=$((running - 1)); fi
+done
+wait || true
+
+failed=0
+printf '\n%-18s %6s %10s %8s %6s %6s %6s  %s\n' target secs execs execs/s cov ft corpus result
+for t in "${targets[@]}"; do
+    log="$work/logs/$t.log"
+    rc="$(cat "$work/logs/$t.rc" 2>/dev/null || echo 1)"
+    execs="$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)"
+    rate="$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)"
+    last="$(grep -E '^#[0-9]+' "$log" | grep -E 'cov: ' | tail -1 || true)"
+    cov="$(sed -n 's/.*cov: \([0-9]*\).*/\1/p' <<<"$last")"
+    ft="$(sed -n 's/.*ft: \([0-9]*\).*/\1/p' <<<"$last")"
+    corp="$(sed -n 's/.*corp: \([0-9]*\)\/.*/\1/p' <<<"$last")"
+    # Only this run's crash files: older ones stay as evidence but do not fail a later run.
+    crashes="$(find "$work/crashes/$t" -type f -newer "$marker" 2>/dev/null | wc -l)"
+    result=ok
+    if [ "$rc" != 0 ] || [ "$crashes" -gt 0 ]; then
+        result="CRASH (rc $rc, $crashes file(s) in $work/crashes/$t; log $log)"
+        failed=1
+    fi
+    printf '%-18s %6s %10s %8s %6s %6s %6s  %s\n' "$t" "$seconds" "${execs:-?}" "${rate:-?}" "${cov:-?}" "${ft:-?}" "${corp:-?}" "$result"
+done
+echo "wall time $(( $(date +%s) - start )) s; logs in $work/logs"
+exit "$failed"
