@@ -6,7 +6,7 @@ import SandyqNode
 /// sandyq-bench: the primitives' limits and Sandyq's own figures, measured in one run, with
 /// each Sandyq figure given as a fraction of the bound it is limited by.
 ///
-///     sandyq-bench [--ops N | --quick] [--json FILE] [--keep] [--work DIR]
+///     sandyq-bench [--ops N | --quick] [--json FILE] [--keep] [--work DIR] [--no-peers]
 ///     sandyq-bench --phase NAME --work DIR --ops N     (internal: one phase, JSON on stdout)
 @main
 struct SandyqBench {
@@ -18,6 +18,7 @@ struct SandyqBench {
         var json: String?
         var keep = false
         var report: String?
+        var peers = true
     }
 
     static func parse(_ args: [String]) -> Options {
@@ -36,6 +37,7 @@ struct SandyqBench {
             case "--work": o.work = value()
             case "--json": o.json = value()
             case "--keep": o.keep = true
+            case "--no-peers": o.peers = false
             case "--report": o.report = value()
             case "-h", "--help": usage(nil)
             default: usage("unknown argument \(args[i])")
@@ -48,7 +50,7 @@ struct SandyqBench {
 
     static func usage(_ why: String?) -> Never {
         if let why { stderrLine("sandyq-bench: \(why)") }
-        stderrLine("usage: sandyq-bench [--ops N (default 100000) | --quick (N=10000)] [--json FILE] [--keep] [--work DIR]")
+        stderrLine("usage: sandyq-bench [--ops N (default 100000) | --quick (N=10000)] [--json FILE] [--keep] [--work DIR] [--no-peers]")
         stderrLine("       sandyq-bench --report FILE.json   (print the markdown of an earlier run)")
         exit(why == nil ? 0 : 2)
     }
@@ -143,6 +145,8 @@ struct SandyqBench {
         var phases: [String: PhaseReport]
         var rows: [Row]
         var wallSeconds: Double
+        /// The side-by-side peers (absent with --no-peers and in runs made before them).
+        var peers: Peers.Output?
     }
 
     struct Row: Codable {
@@ -250,6 +254,12 @@ struct SandyqBench {
         try bracketed("write", ["sign", "seal", "insert", "box-seal"], before: false)
         try bracketed("rebuild", ["open", "box-open"])
         try bracketed("export", ["seal64k"])
+        if o.peers {
+            // The export's plaintext, for the encryption peer, before later phases add ops.
+            do { phases["peer-plaintext"] = try child(exe, phase: "peer-plaintext", work: work, ops: n) } catch {
+                stderrLine("sandyq-bench: peer-plaintext phase failed: \(error)")
+            }
+        }
         try bracketed("import-reader", ["verify", "insert", "open", "box-open"])
         try bracketed("import-store", ["verify", "insert"])
         try bracketed("import-relay", ["verify", "insert"])
@@ -328,9 +338,11 @@ struct SandyqBench {
                         bound: importBound("import-store", false), boundCPU: importBound("import-store", true),
                         formula: "as import (bounds from import-store)", peakMiB: tc["peak_full_MiB"]))
         machine["tcp_delta_1_op"] = "\(fmt(tc["delta_ops"])) new op, \(fmt(tc["delta_bytes"])) bytes on the wire, \(fmt(tc["delta_ms"], 1)) ms"
+        let peers = o.peers ? Peers.run(exe: exe, work: work, quick: o.quick, phases: phases) : nil
         machine["loadavg_end"] = loadAverage()
 
-        let output = Output(machine: machine, limits: limits, brackets: brackets, phases: phases, rows: rows, wallSeconds: now() - started)
+        let output = Output(machine: machine, limits: limits, brackets: brackets, phases: phases, rows: rows,
+                            wallSeconds: now() - started, peers: peers)
         print(markdown(output, n: n))
         if let path = o.json {
             let enc = JSONEncoder()
@@ -347,6 +359,7 @@ struct SandyqBench {
         var o = o
         func fix(_ x: Double) -> Double { x.isFinite ? x : -1 }
         for k in o.phases.keys { o.phases[k]!.values = o.phases[k]!.values.mapValues(fix) }
+        o.peers = o.peers?.sanitized()
         return o
     }
 
@@ -447,6 +460,7 @@ struct SandyqBench {
             [(w, "write"), (rb, "view"), (ex, "export"), (ir, "import"), (ir, "view"), (ist, "import"), (il, "import"), (dl, "import")]
                 .map { "\(fmt($0.0[$0.1 + "_cpu_s"], 2))/\(fmt($0.0[$0.1 + "_s"], 2))" }.joined(separator: ", "))
         row("total bench wall time", "\(fmt(o.wallSeconds, 1)) s")
+        if let p = o.peers { s += Peers.markdown(p) }
         return s
     }
 }

@@ -35,6 +35,8 @@ enum Phases {
         case "import-store": return try importStore(work: work)
         case "import-delta": return try importDelta(work: work)
         case "tcp": return try tcp(work: work)
+        case "peer-crdt": return try Peers.crdtPhase(work: work, records: n)
+        case "peer-plaintext": return try Peers.plaintextPhase(work: work)
         default: throw NodeError(.usage, "unknown phase \(name)")
         }
     }
