@@ -311,7 +311,7 @@ enum Phases {
         guard let pid = try node.project() else { throw NodeError(.usage, "third node has no project") }
         let sw = Stopwatch()
         let reader = try BundleReader(path: work + "/all.sqb", keys: node.identity.box)
-        let rep = try node.store.importBatches(project: pid) { () throws(SyncError) -> [Envelope]? in try reader.next() }
+        let rep = try node.store.importBatches(project: pid, prefetch: true) { () throws(SyncError) -> [Envelope]? in try reader.next() }
         r.values["import_s"] = sw.wall
         r.values["import_cpu_s"] = sw.cpu
         r.values["new"] = Double(rep.new)

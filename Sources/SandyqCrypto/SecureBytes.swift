@@ -22,7 +22,7 @@ public final class SecureBytes: @unchecked Sendable, Equatable, CustomStringConv
     /// Copies `bytes`; the caller should zero its own copy if it can.
     public convenience init<C: Collection>(_ bytes: C) where C.Element == UInt8 {
         self.init(allocating: bytes.count)
-        _ = storage.copyBytes(from: bytes)
+        storage.copyBytes(from: bytes)
     }
 
     /// Fills a fresh buffer through `body`, which writes exactly `count` bytes.

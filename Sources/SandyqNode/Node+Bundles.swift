@@ -129,7 +129,7 @@ extension Node {
         }
         do {
             let screen = try importScreen()
-            result.report = try store.importBatches(project: pid, screen: screen) { () throws(SyncError) -> [Envelope]? in try reader.next() }
+            result.report = try store.importBatches(project: pid, screen: screen, prefetch: true) { () throws(SyncError) -> [Envelope]? in try reader.next() }
             if let h = reader.header, h.sender != nodeID {
                 try store.acknowledge(h.senderVector, by: h.sender.description)
                 // Only an intact bundle counts as delivered: a damaged one must be sent again.

@@ -161,8 +161,43 @@ public final class OpStore: @unchecked Sendable {
     /// The streaming form: `next` yields batches until nil, all applied in one transaction,
     /// so a killed import leaves the store as it was and a rerun completes it.
     /// `screen` refuses ops on grounds the store cannot judge (the author's role).
+    /// With `prefetch`, a second thread runs `next` (for a bundle: decrypt, decode, hash) and
+    /// the signature checks while this one writes SQLite; the halves cost about the same.
     public func importBatches(project: ProjectID, screen: ((Envelope) -> OpError?)? = nil, verified: Bool = false,
-                              _ next: () throws -> [Envelope]?) throws -> ImportReport {
+                              prefetch: Bool = false, _ next: () throws -> [Envelope]?) throws -> ImportReport {
+        @Sendable func prepare(_ batch: [Envelope]) -> (sorted: [Envelope], authentic: [Bool]?) {
+            // Chain order, so a batch can carry an op and its predecessor together.
+            let sorted = batch.sorted(by: { ($0.author, $0.seq) < ($1.author, $1.seq) })
+            return (sorted, verified ? nil : Self.authenticate(sorted))
+        }
+        guard prefetch else {
+            return try importPrepared(project: project, screen: screen) { try next().map(prepare) }
+        }
+        return try withoutActuallyEscaping(next) { next in
+            let pipe = Prefetch<Result<(sorted: [Envelope], authentic: [Bool]?)?, any Error>>(depth: 2)
+            let source = Source(next)
+            let producer = Thread {
+                do {
+                    while let batch = try source.next?() {
+                        guard pipe.put(.success(prepare(batch))) else { break }
+                    }
+                    _ = pipe.put(.success(nil))
+                } catch {
+                    _ = pipe.put(.failure(error))
+                }
+                pipe.finish()
+            }
+            producer.stackSize = 1 << 22
+            producer.start()
+            // `next` must not outlive this call: stop the producer, wait for it, and drop the
+            // reference (the Thread object may outlive its work), whatever happens.
+            defer { pipe.cancelAndWait(); source.next = nil }
+            return try importPrepared(project: project, screen: screen) { try pipe.take().get() }
+        }
+    }
+
+    private func importPrepared(project: ProjectID, screen: ((Envelope) -> OpError?)?,
+                                _ next: () throws -> (sorted: [Envelope], authentic: [Bool]?)?) throws -> ImportReport {
         var report = ImportReport()
         let exists = try db.prepare("SELECT 1 FROM ops WHERE id = ?")
         let atSeq = try db.prepare("SELECT id FROM ops WHERE author = ? AND seq = ?")
@@ -181,10 +216,7 @@ public final class OpStore: @unchecked Sendable {
             return t
         }
         try db.transaction {
-            while let batch = try next() {
-                // Chain order, so a batch can carry an op and its predecessor together.
-                let sorted = batch.sorted(by: { ($0.author, $0.seq) < ($1.author, $1.seq) })
-                let authentic = verified ? nil : Self.authenticate(sorted)
+            while let (sorted, authentic) = try next() {
                 for (i, env) in sorted.enumerated() {
                     guard env.project == project else { report.refuse(env, .wrongProject); continue }
                     let t = try tip(env.author)
@@ -393,5 +425,50 @@ public struct ImportReport: Sendable {
 
     public mutating func merge(_ o: ImportReport) {
         new += o.new; known += o.known; forks += o.forks; refused += o.refused
+    }
+}
+
+/// Holds the caller's non-escaping `next` for the producer thread, until the call returns.
+private final class Source: @unchecked Sendable {
+    var next: (() throws -> [Envelope]?)?
+    init(_ next: @escaping () throws -> [Envelope]?) { self.next = next }
+}
+
+/// A bounded hand-off from one producer thread to one consumer.
+private final class Prefetch<T>: @unchecked Sendable {
+    private let cond = NSCondition()
+    private var items: [T] = []
+    private let depth: Int
+    private var cancelled = false
+    private var finished = false
+
+    init(depth: Int) { self.depth = depth }
+
+    /// False when the consumer gave up: the producer should stop.
+    func put(_ item: T) -> Bool {
+        cond.lock(); defer { cond.unlock() }
+        while items.count >= depth && !cancelled { cond.wait() }
+        guard !cancelled else { return false }
+        items.append(item)
+        cond.broadcast()
+        return true
+    }
+
+    func take() -> T {
+        cond.lock(); defer { cond.unlock() }
+        while items.isEmpty { cond.wait() }
+        cond.broadcast()
+        return items.removeFirst()
+    }
+
+    func finish() {
+        cond.lock(); finished = true; cond.broadcast(); cond.unlock()
+    }
+
+    func cancelAndWait() {
+        cond.lock(); defer { cond.unlock() }
+        cancelled = true
+        cond.broadcast()
+        while !finished { cond.wait() }
     }
 }
