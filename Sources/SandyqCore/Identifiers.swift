@@ -13,8 +13,7 @@ public struct ProjectID: Hashable, Sendable, CustomStringConvertible {
     public static func random() -> ProjectID { ProjectID(unchecked: Random.bytes(length)) }
     init(unchecked: [UInt8]) { bytes = unchecked }
 
-    // One call over the bytes: the synthesized per-byte hashing was a tenth of an import.
-    public func hash(into h: inout Hasher) { bytes.withUnsafeBytes { h.combine(bytes: $0) } }
+    public func hash(into h: inout Hasher) { h.combineWords(bytes) }
     public static func == (a: Self, b: Self) -> Bool { a.bytes == b.bytes }
 
     /// Printed as `sqp-` + base32; parsed back by `init(string:)`.
@@ -40,6 +39,9 @@ public struct OpID: Hashable, Sendable, Comparable, CustomStringConvertible {
 
     init(unchecked: [UInt8]) { bytes = unchecked }
 
+    public func hash(into h: inout Hasher) { h.combineWords(bytes) }
+    public static func == (a: Self, b: Self) -> Bool { a.bytes == b.bytes }
+
     public static func < (a: OpID, b: OpID) -> Bool { a.bytes.lexicographicallyPrecedes(b.bytes) }
     public var description: String { Hex.encode(bytes) }
     public var short: String { String(description.prefix(12)) }
@@ -54,6 +56,9 @@ public struct CaseID: Hashable, Sendable, Comparable, CustomStringConvertible {
         guard bytes.count == Self.length else { throw DecodeError.malformed("case id must be 16 bytes") }
         self.bytes = bytes
     }
+
+    public func hash(into h: inout Hasher) { h.combineWords(bytes) }
+    public static func == (a: Self, b: Self) -> Bool { a.bytes == b.bytes }
 
     public static func random() -> CaseID { CaseID(unchecked: Random.bytes(length)) }
     init(unchecked: [UInt8]) { bytes = unchecked }

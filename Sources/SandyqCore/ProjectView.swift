@@ -24,7 +24,10 @@ public struct ProjectView: Sendable {
     }
 
     /// Derives the view. `envelopes` must be signature-verified (the store only holds such).
-    public init(project: ProjectID, envelopes: [Envelope], reader: BoxKeyPair?) {
+    /// `knownSessionKeys` are keys this reader opened before (by author ‖ session id): they
+    /// spare the sealed-box opens, and a wrong one only makes its ops fall back to a full read.
+    public init(project: ProjectID, envelopes: [Envelope], reader: BoxKeyPair?,
+                knownSessionKeys: [[UInt8]: SymmetricKey] = [:]) {
         self.project = project
         var unique: [OpID: Envelope] = [:]
         for e in envelopes where e.project == project { unique[e.id] = e }
@@ -40,7 +43,8 @@ public struct ProjectView: Sendable {
         stats.ops = ordered.count
         stats.membershipOps = changes.count
 
-        var pending: [(Envelope, SealedBody)] = []
+        // The sealed ops this reader may read, in chain order.
+        var readable: [(env: Envelope, body: SealedBody)] = []
         for e in ordered where e.kind == .sealed {
             switch membership.standing(author: e.author, seq: e.seq) {
             case .notMember: stats.awaitingAdmission += 1; continue
@@ -48,12 +52,42 @@ public struct ProjectView: Sendable {
             case .readOnlyRole: stats.refused += 1; continue
             case .accepted: break
             }
-            guard let reader, let body = try? SealedBody(decoding: e.body) else { stats.unreadable += 1; continue }
-            let sessionKey = e.author.bytes + body.sessionID
-            if body.sealedKeys != nil, sessionKeys[sessionKey] == nil {
-                if let k = body.openSessionKey(with: reader) { sessionKeys[sessionKey] = k }
+            guard reader != nil, let body = try? SealedBody(decoding: e.body) else { stats.unreadable += 1; continue }
+            readable.append((e, body))
+        }
+        // The costly, independent steps run on every core: each session's sealed-box entries
+        // (one scalar multiplication per entry tried), then each body's decryption and decoding.
+        // The pass after them applies in chain order exactly as a one-core read would.
+        let entryKeys: [SymmetricKey?] = Parallel.map(readable.count, minimum: 64) { i in
+            let (e, body) = readable[i]
+            guard let reader, body.sealedKeys != nil else { return nil }
+            return knownSessionKeys[e.author.bytes + body.sessionID] ?? body.openSessionKey(with: reader)
+        }
+        var firstKeys: [[UInt8]: SymmetricKey] = [:]
+        for i in readable.indices {
+            guard let k = entryKeys[i] else { continue }
+            let sid = readable[i].env.author.bytes + readable[i].body.sessionID
+            if firstKeys[sid] == nil { firstKeys[sid] = k }
+        }
+        let opened: [(SymmetricKey, Payload)?] = Parallel.map(readable.count) { i in
+            let (e, body) = readable[i]
+            guard let k = firstKeys[e.author.bytes + body.sessionID], let plain = try? body.open(with: k, header: e.header),
+                  let payload = try? Payload(decoding: plain) else { return nil }
+            return (k, payload)
+        }
+        var pending: [(Envelope, SealedBody)] = []
+        for i in readable.indices {
+            let (e, body) = readable[i]
+            let sid = e.author.bytes + body.sessionID
+            if body.sealedKeys != nil, sessionKeys[sid] == nil, let k = entryKeys[i] { sessionKeys[sid] = k }
+            // Opened ahead with the very key a one-core read would try first: same result.
+            if let (k, payload) = opened[i], sessionKeys[sid] == k {
+                stats.readable += 1
+                apply(payload, op: e.id, author: e.author)
+                noteSession(sid, payload)
+            } else if !read(e, body) {
+                pending.append((e, body))
             }
-            if !read(e, body) { pending.append((e, body)) }
         }
         // Grants read in the first pass may unlock ops that came before them; repeat until nothing changes.
         var progressed = true

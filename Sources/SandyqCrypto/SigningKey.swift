@@ -14,8 +14,7 @@ public struct SigningPublicKey: Hashable, Sendable, Comparable {
 
     init(checked bytes: [UInt8]) { self.bytes = bytes }
 
-    // One call over the bytes: the synthesized per-byte hashing was a tenth of an import.
-    public func hash(into h: inout Hasher) { bytes.withUnsafeBytes { h.combine(bytes: $0) } }
+    public func hash(into h: inout Hasher) { h.combineWords(bytes) }
     public static func == (a: Self, b: Self) -> Bool { a.bytes == b.bytes }
 
     public static func < (a: Self, b: Self) -> Bool { a.bytes.lexicographicallyPrecedes(b.bytes) }
