@@ -170,9 +170,14 @@ enum Peers {
         r.values["replicate_new"] = Double(fullImport.report.new)
         r.values["replicate_refused"] = Double(fullImport.report.refused.count)
 
-        // B's acknowledgement reaches A the way it would in use: in B's next bundle to A.
+        // B's acknowledgement reaches A the way it would in use: in B's next bundle to A. The
+        // import drops A's view; it is rebuilt here so both sides start editing from a readable one.
+        let swAck = Stopwatch()
         let ack = try b.exportBundle(to: [a.nodeID], out: dir + "/ack.sqb")
         _ = try a.importBundle(ack.files[0])
+        _ = try a.view()
+        r.values["ack_s"] = swAck.wall
+        r.values["ack_cpu_s"] = swAck.cpu
         r.values["ack_bytes"] = Double(ack.files.reduce(0) { $0 + fileSize($1) })
 
         // B finds the cases by their ref, as a user would (ids are random per case).
@@ -349,10 +354,9 @@ enum Peers {
         }
         let ex = phases["export"], pt = phases["peer-plaintext"]
         var enc: Run
-        if let pt, fileSize(plaintextPath(work)) > 0 {
+        if pt != nil, fileSize(plaintextPath(work)) > 0 {
             stderrLine("  peer age...")
             enc = script("age", ["age_peer.py", "--input", plaintextPath(work), "--recipients", String(recipients), "--repeats", "3"])
-            _ = pt
         } else {
             enc = Run(name: "age", available: false, note: "no plaintext file (the peer-plaintext phase did not run)")
         }
@@ -432,6 +436,8 @@ enum Peers {
             s += "in bundle files, encrypted and padded to a chunk-count class (the envelopes alone: \(fmt(q["edits_a_envelope_bytes"])) and "
             s += "\(fmt(q["edits_b_envelope_bytes"])) bytes); the exchange split: export \(fmt(q["delta_export_s"], 2)) s, "
             s += "import \(fmt(q["delta_import_s"], 2)) s, view rebuild \(fmt(q["delta_view_s"], 2)) s. "
+            s += "B's acknowledgement back to A (a bundle of no ops, \(fmt(q["ack_bytes"])) bytes, and A's view rebuilt after it) took "
+            s += "\(fmt(q["ack_s"], 2)) s, outside the timed rows. "
             s += "Of \(fmt(q["same_field_conflicts"])) fields written on both sides, \(fmt(q["conflicts_kept"])) show both writes as a conflict on both nodes "
             s += "(the peers keep one winner); one-sided edits visible on B: \(q["one_sided_edits_visible"] == 1 ? "yes" : "NO"); "
             s += "view digests \(q.info["digest_a"] ?? "?") / \(q.info["digest_b"] ?? "?").\n"

@@ -1,3 +1,4 @@
+import Foundation
 internal import CSQLite
 
 /// One SQLite connection. Owns the handle and closes it in `deinit`.
@@ -16,9 +17,49 @@ public final class Database: @unchecked Sendable {
             throw .sqlite(code: rc, message: msg)
         }
         sqlite3_extended_result_codes(h, 1)
-        handle = h
-        self.path = path
         sqlite3_busy_timeout(h, 5000)
+        // On read-only storage a WAL store cannot create its -shm file, so even reads fail:
+        // then it is opened immutable, read-only (writes fail as `readOnly`).
+        if Self.probe(h) != SQLITE_OK, let ro = Self.openImmutable(path) {
+            sqlite3_close_v2(h)
+            handle = ro
+        } else {
+            handle = h
+        }
+        self.path = path
+    }
+
+    /// Whether this connection cannot write (the store is on read-only storage).
+    public var isReadOnly: Bool { sqlite3_db_readonly(handle, "main") == 1 }
+
+    private static func probe(_ h: OpaquePointer) -> Int32 {
+        sqlite3_exec(h, "SELECT count(*) FROM sqlite_master", nil, nil, nil)
+    }
+
+    /// The store opened read-only and immutable, when its directory cannot be written and no
+    /// write-ahead log holds commits the main file lacks (immutable would not read them).
+    private static func openImmutable(_ path: String) -> OpaquePointer? {
+        let dir = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
+        guard access(dir.isEmpty ? "/" : dir, W_OK) != 0 || statvfsReadOnly(dir.isEmpty ? "/" : dir) else { return nil }
+        var st = stat()
+        if stat(path + "-wal", &st) == 0, st.st_size > 0 { return nil }
+        var escaped = ""
+        for u in path.unicodeScalars {
+            if u == "%" || u == "?" || u == "#" { escaped += "%" + String(u.value, radix: 16) } else { escaped.unicodeScalars.append(u) }
+        }
+        var h: OpaquePointer?
+        let rc = sqlite3_open_v2("file:" + escaped + "?immutable=1", &h, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, nil)
+        guard rc == SQLITE_OK, let h, probe(h) == SQLITE_OK else {
+            if let h { sqlite3_close(h) }
+            return nil
+        }
+        sqlite3_extended_result_codes(h, 1)
+        return h
+    }
+
+    private static func statvfsReadOnly(_ dir: String) -> Bool {
+        var s = statvfs()
+        return statvfs(dir, &s) == 0 && (s.f_flag & UInt(ST_RDONLY)) != 0
     }
 
     deinit {
@@ -28,7 +69,18 @@ public final class Database: @unchecked Sendable {
 
     func error(_ rc: Int32) -> StoreError {
         let code = sqlite3_extended_errcode(handle), message = String(cString: sqlite3_errmsg(handle))
-        return [SQLITE_CORRUPT, SQLITE_NOTADB].contains(code & 0xff) ? .corrupt("database: \(message)") : .sqlite(code: code, message: message)
+        if [SQLITE_CORRUPT, SQLITE_NOTADB].contains(code & 0xff) { return .corrupt("database: \(message)") }
+        if code & 0xff == SQLITE_READONLY {
+            return .io("the store \(path) is on read-only storage: nothing was written (reading commands still work)")
+        }
+        if [SQLITE_IOERR, SQLITE_FULL].contains(code & 0xff) {
+            // Say why in the system's words (a full disk, a file size limit), and that the
+            // transaction did not land.
+            let errno = sqlite3_system_errno(handle)
+            let cause = errno != 0 ? String(cString: strerror(errno)) : "is the disk full?"
+            return .io("writing or reading the store failed (\(message): \(cause)); the transaction under way was rolled back and the store keeps its last committed state")
+        }
+        return .sqlite(code: code, message: message)
     }
 
     public func execute(_ sql: String) throws(StoreError) {

@@ -52,7 +52,7 @@ def with_age(args, tmp):
     back = os.path.join(tmp, "back.bin")
     dec = [timed([age, "-d", "-i", identities[-1], "-o", back, out]) for _ in range(args.repeats)]
     ok = os.path.getsize(back) == os.path.getsize(args.input)
-    return "age " + version, enc, dec, size, ok, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
+    return "age " + version, enc, dec, size, ok
 
 
 def with_pyrage(args, tmp):
@@ -72,8 +72,7 @@ def with_pyrage(args, tmp):
         w, c = time.perf_counter(), time.process_time()
         pt = pyrage.decrypt(ct, [idents[-1]])
         dec.append((time.perf_counter() - w, time.process_time() - c))
-    return ("pyrage %s (in process)" % version("pyrage"), enc, dec, len(ct), pt == data,
-            resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0)
+    return "pyrage %s (in process)" % version("pyrage"), enc, dec, len(ct), pt == data
 
 
 def main():
@@ -99,7 +98,7 @@ def main():
             out["error"] = "%s: %s" % (type(e).__name__, e)
             print(json.dumps(out))
             return 0
-    tool, enc, dec, size, ok, peak = r
+    tool, enc, dec, size, ok = r
     out.update({
         "available": True, "tool": tool,
         "encrypt_s": statistics.median(w for w, _ in enc),
@@ -107,7 +106,7 @@ def main():
         "encrypt_runs": " / ".join("%.3f" % w for w, _ in enc),
         "decrypt_s": statistics.median(w for w, _ in dec),
         "decrypt_cpu_s": statistics.median(c for _, c in dec),
-        "output_bytes": size, "roundtrip_ok": ok, "peak_MiB": peak,
+        "output_bytes": size, "roundtrip_ok": ok,
     })
     print(json.dumps(out))
     return 0

@@ -261,6 +261,14 @@ def _dist_version(name):
 
 
 def peak_mib():
+    # VmHWM is this process's own; ru_maxrss also counts the parent's RSS at fork (Linux keeps it across exec).
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 

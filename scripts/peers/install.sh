@@ -17,7 +17,10 @@ fi
 
 if [ ! -x "$venv/bin/python" ]; then
   mkdir -p "$(dirname "$venv")"
-  python3 -m venv "$venv" >/dev/null 2>&1 || { echo "peers: cannot make a Python venv at $venv; the Python peers will not run" >&2; exit 0; }
+  # Debian's own python3 makes venvs only with python3-venv installed.
+  python3 -m venv "$venv" >/dev/null 2>&1 \
+    || { { $SUDO apt-get install -y -qq python3-venv >/dev/null 2>&1 || true; } && python3 -m venv "$venv" >/dev/null 2>&1; } \
+    || { echo "peers: cannot make a Python venv at $venv; the Python peers will not run" >&2; exit 0; }
 fi
 py="$venv/bin/python"
 have() { "$py" -c "import importlib.metadata as m, sys; sys.exit(m.version('$1') != '$2')" 2>/dev/null; }
