@@ -43,8 +43,9 @@ public struct ProjectView: Sendable {
         stats.ops = ordered.count
         stats.membershipOps = changes.count
 
-        // The sealed ops this reader may read, in chain order.
-        var readable: [(env: Envelope, body: SealedBody)] = []
+        // The sealed ops this reader may read, in chain order. Bodies are decoded again where
+        // they are used rather than held for the whole log, which would cost 100 MB at 100k ops.
+        var readable: [Envelope] = []
         for e in ordered where e.kind == .sealed {
             switch membership.standing(author: e.author, seq: e.seq) {
             case .notMember: stats.awaitingAdmission += 1; continue
@@ -52,41 +53,44 @@ public struct ProjectView: Sendable {
             case .readOnlyRole: stats.refused += 1; continue
             case .accepted: break
             }
-            guard reader != nil, let body = try? SealedBody(decoding: e.body) else { stats.unreadable += 1; continue }
-            readable.append((e, body))
+            readable.append(e)
         }
         // The costly, independent steps run on every core: each session's sealed-box entries
         // (one scalar multiplication per entry tried), then each body's decryption and decoding.
         // The pass after them applies in chain order exactly as a one-core read would.
-        let entryKeys: [SymmetricKey?] = Parallel.map(readable.count, minimum: 64) { i in
-            let (e, body) = readable[i]
-            guard let reader, body.sealedKeys != nil else { return nil }
-            return knownSessionKeys[e.author.bytes + body.sessionID] ?? body.openSessionKey(with: reader)
+        let entryKeys: [(sid: [UInt8], key: SymmetricKey)?] = Parallel.map(readable.count, minimum: 64) { i in
+            let e = readable[i]
+            guard let reader, let body = try? SealedBody(decoding: e.body), body.sealedKeys != nil else { return nil }
+            let sid = e.author.bytes + body.sessionID
+            return (knownSessionKeys[sid] ?? body.openSessionKey(with: reader)).map { (sid, $0) }
         }
         var firstKeys: [[UInt8]: SymmetricKey] = [:]
-        for i in readable.indices {
-            guard let k = entryKeys[i] else { continue }
-            let sid = readable[i].env.author.bytes + readable[i].body.sessionID
-            if firstKeys[sid] == nil { firstKeys[sid] = k }
-        }
-        let opened: [(SymmetricKey, Payload)?] = Parallel.map(readable.count) { i in
-            let (e, body) = readable[i]
-            guard let k = firstKeys[e.author.bytes + body.sessionID], let plain = try? body.open(with: k, header: e.header),
-                  let payload = try? Payload(decoding: plain) else { return nil }
-            return (k, payload)
-        }
+        for case let (sid, k)? in entryKeys where firstKeys[sid] == nil { firstKeys[sid] = k }
         var pending: [(Envelope, SealedBody)] = []
-        for i in readable.indices {
-            let (e, body) = readable[i]
-            let sid = e.author.bytes + body.sessionID
-            if body.sealedKeys != nil, sessionKeys[sid] == nil, let k = entryKeys[i] { sessionKeys[sid] = k }
-            // Opened ahead with the very key a one-core read would try first: same result.
-            if let (k, payload) = opened[i], sessionKeys[sid] == k {
-                stats.readable += 1
-                apply(payload, op: e.id, author: e.author)
-                noteSession(sid, payload)
-            } else if !read(e, body) {
-                pending.append((e, body))
+        // In windows, so only a window's bodies and payloads are held at once.
+        let window = 8192
+        for start in stride(from: 0, to: readable.count, by: window) {
+            let end = min(start + window, readable.count)
+            let opened: [(body: SealedBody, read: (SymmetricKey, Payload)?)?] = Parallel.map(end - start) { j in
+                let e = readable[start + j]
+                guard reader != nil, let body = try? SealedBody(decoding: e.body) else { return nil }
+                guard let k = firstKeys[e.author.bytes + body.sessionID], let plain = try? body.open(with: k, header: e.header),
+                      let payload = try? Payload(decoding: plain) else { return (body, nil) }
+                return (body, (k, payload))
+            }
+            for i in start..<end {
+                let e = readable[i]
+                guard let (body, ahead) = opened[i - start] else { stats.unreadable += 1; continue }
+                let sid = e.author.bytes + body.sessionID
+                if let (entrySid, k) = entryKeys[i], sessionKeys[entrySid] == nil { sessionKeys[entrySid] = k }
+                // Opened ahead with the very key a one-core read would try first: same result.
+                if let (k, payload) = ahead, sessionKeys[sid] == k {
+                    stats.readable += 1
+                    apply(payload, op: e.id, author: e.author)
+                    noteSession(sid, payload)
+                } else if !read(e, body) {
+                    pending.append((e, body))
+                }
             }
         }
         // Grants read in the first pass may unlock ops that came before them; repeat until nothing changes.
