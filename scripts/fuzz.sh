@@ -5,7 +5,7 @@
 #
 # Environment: FUZZ_JOBS (targets run at once, default 1), FUZZ_WORK (work dir, default
 # Fuzz/.work: corpora, logs, crashes; kept between runs so corpora grow), FUZZ_CONFIG
-# (release or debug, default release).
+# (release or debug, default release), FUZZ_NO_BUILD=1 (run what was built last).
 # Prints execs, execs/s and coverage (cov/ft from libFuzzer's last status line) per target,
 # and exits 1 if any target crashed (the input is under $FUZZ_WORK/crashes/TARGET/).
 set -euo pipefail
@@ -27,9 +27,13 @@ done
 
 # The Fuzz package's own scratch path (Fuzz/.build), never the root package's.
 cd "$root/Fuzz"
-flags=(-c "$config" --sanitize fuzzer --sanitize address)
-echo "building fuzz targets ($config, fuzzer+address)..."
-swift build "${flags[@]}" 2>&1 | grep -E "error|Compiling Fuzz|Build complete" || true
+# --disable-dead-strip: in release, dead stripping drops the coverage counters (libFuzzer then
+# reports no coverage and mutates blind).
+flags=(-c "$config" --sanitize fuzzer --sanitize address --disable-dead-strip)
+if [ -z "${FUZZ_NO_BUILD:-}" ]; then
+    echo "building fuzz targets ($config, fuzzer+address)..."
+    swift build "${flags[@]}" 2>&1 | grep -E "error|Build complete" || true
+fi
 bin="$(swift build "${flags[@]}" --show-bin-path)"
 for t in "${targets[@]}"; do
     [ -x "$bin/$t" ] || { echo "build failed: no $bin/$t" >&2; exit 1; }

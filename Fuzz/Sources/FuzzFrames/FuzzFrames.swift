@@ -48,7 +48,7 @@ let template: [UInt8] = {
     return [UInt8](data)
 }()
 
-nonisolated(unsafe) let listener: Listener = {
+let listener: Listener = {
     do { return try Listener(address: "127.0.0.1:0") } catch { fatalError("listen: \(error)") }
 }()
 

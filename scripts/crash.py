@@ -1,0 +1,668 @@
+#!/usr/bin/env python3
+"""Crash drill: SIGKILL the real `sandyq` at seeded random moments and check what survives.
+
+Nodes (separate homes, separate processes):
+  A  founder and coordinator; every case write runs here; `sandyq serve` runs here throughout
+  B  coordinator that writes a case before each of its syncs, so both directions carry ops
+  C  coordinator restored to its empty snapshot before each bundle import (imports A's whole log)
+  D  coordinator restored to its empty snapshot before each full pull over TCP
+  E  coordinator holding its own seed cases, restored to that snapshot before each `case import`
+     (so the drill's running time does not grow with every import)
+
+Step kinds, each killed with SIGKILL after a seeded random delay in [0, 1.2 x its usual time]:
+  case_add, case_edit, event_add (on A), case_import (on E)
+  bundle_export (A, --all, to C), bundle_import (C)
+  sync_client (B syncs with A; B killed), sync_pull (D pulls all from A; D killed),
+  sync_server (A's `serve` killed while B or D syncs)
+
+After every kill: `check` is clean on every node the kill touched; every op any node held
+after a command that exited 0 is still in its store (read with SQLite directly after `check`;
+every tenth kill and at the end through `sandyq log --json` and `status --json` instead);
+every case, tag and event an
+acknowledged command reported is in its `export --format csv`; a `case import` landed all of
+its cases or none; the interrupted step, run again, exits 0; after a rerun sync or import,
+both sides show the same digest in `status --json`.
+
+Usage: crash.py --bin PATH [--kills N] [--seed S] [--keep]
+"""
+import argparse
+import csv
+import sqlite3
+import io
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+
+PASSPHRASE = "crash drill passphrase"
+SEED_CASES = 200  # A's cases before the drill: what a full pull or a bundle carries
+IMPORT_CASES = 300  # cases per `case import` file: enough that a kill often lands inside it
+B_CASES = 10  # cases B imports before each of its syncs: what it pushes
+TIMEOUT = 180  # any single command longer than this counts as a hang
+
+
+class Failure(Exception):
+    pass
+
+
+class Runner:
+    def __init__(self, binary, root):
+        self.binary = binary
+        self.root = root
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("SANDYQ_")}
+        self.env["HOME"] = os.path.join(root, "nohome")
+        self.env["SANDYQ_PASSPHRASE"] = PASSPHRASE
+        self.env["SWIFT_BACKTRACE"] = "enable=no"
+        self.calls = 0
+
+    def argv(self, home, args):
+        return [self.binary] + args + ["--home", home]
+
+    def run(self, home, args, timeout=TIMEOUT):
+        self.calls += 1
+        try:
+            p = subprocess.run(self.argv(home, args), env=self.env, cwd=self.root, capture_output=True,
+                               text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired:
+            raise Failure(f"hang: sandyq {' '.join(args)} ran over {timeout} s")
+        return p
+
+    def ok(self, home, args, what=""):
+        p = self.run(home, args)
+        if p.returncode != 0:
+            raise Failure(f"{what}sandyq {' '.join(args)} exited {p.returncode}: {p.stderr.strip()[:500]}")
+        return p.stdout
+
+    def json(self, home, args, what=""):
+        return json.loads(self.ok(home, args + ["--json"], what))
+
+    def spawn(self, home, args, log):
+        self.calls += 1
+        f = open(log, "ab")
+        p = subprocess.Popen(self.argv(home, args), env=self.env, cwd=self.root, stdout=f, stderr=f,
+                             stdin=subprocess.DEVNULL)
+        f.close()
+        return p
+
+
+class Node:
+    def __init__(self, name, home):
+        self.name = name
+        self.home = home
+        self.id = ""
+        self.fingerprint = ""
+        self.ops = set()    # op ids this node held after a command that exited 0: must never go
+        self.facts = set()  # ("case", id) / ("tag", case, tag) / ("event", case, event) acknowledged here
+        self.snapshot = (set(), set())  # the ledger of the snapshot it is restored to
+
+    def stored_ids(self):
+        """Op ids in the store, read directly (after `check` or an exit 0: never mid-recovery)."""
+        db = sqlite3.connect(f"file:{os.path.join(self.home, 'sandyq.db')}?mode=ro", uri=True, timeout=30)
+        try:
+            return {bytes(r[0]).hex() for r in db.execute("SELECT id FROM ops")}
+        finally:
+            db.close()
+
+
+def kill_after(proc, delay):
+    """SIGKILL `proc` after `delay` seconds; True when it was still running (the kill landed mid-work)."""
+    deadline = time.monotonic() + delay
+    while True:
+        left = deadline - time.monotonic()
+        if proc.poll() is not None:
+            break
+        if left <= 0:
+            break
+        time.sleep(min(left, 0.005))
+    if proc.poll() is None:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        return True
+    proc.wait()
+    return False
+
+
+class Drill:
+    def __init__(self, run, root, rng, verbose):
+        self.r = run
+        self.root = root
+        self.rng = rng
+        self.verbose = verbose
+        self.nodes = {}
+        self.server = None
+        self.port = None
+        self.usual = {}  # step kind -> smoothed unkilled duration (s)
+        self.unlock = 0.0  # a command's unlock and open time (s)
+        self.stats = defaultdict(Counter)
+        self.failures = []
+        self.notes = Counter()
+        self.export_file = os.path.join(root, "out", "a-to-c.sqb")
+        self.export_digest = None
+        self.export_ops = None
+        self.export_facts = set()
+        self.round = 0
+
+    # ---- setup -------------------------------------------------------------------------
+
+    def node(self, name):
+        n = Node(name, os.path.join(self.root, name))
+        o = self.r.json(n.home, ["init", "--kdf", "interactive"])
+        n.id = o["nodeId"]
+        n.fingerprint = o["fingerprint"]
+        self.nodes[name] = n
+        return n
+
+    def setup(self):
+        os.makedirs(os.path.join(self.root, "out"))
+        os.makedirs(os.path.join(self.root, "snap"))
+        os.makedirs(os.path.join(self.root, "logs"))
+        a, b, c, d, e = (self.node(x) for x in "ABCDE")
+        project = self.r.json(a.home, ["project", "create", "Crash drill"])["project"]
+        key = self.r.ok(a.home, ["project", "key"]).strip()
+        for x in (b, c, d, e):
+            self.r.ok(x.home, ["join", project, "--network-key", key])
+            self.r.ok(a.home, ["member", "add", x.id, "--role", "coordinator"])
+        seed = self.cases_file("seed", SEED_CASES)
+        self.cases = self.r.json(a.home, ["case", "import", seed])["imported"]
+        a.facts |= {("case", x) for x in self.cases}
+        # E learns the membership from A once, then holds cases of its own.
+        self.start_server()
+        self.r.ok(e.home, ["sync", self.addr, "--peer", a.id, "--json"])
+        e.facts |= {("case", x) for x in self.r.json(e.home, ["case", "import", self.cases_file("e-seed", 200)])["imported"]}
+        e.ops = e.stored_ids()
+        e.snapshot = (set(e.ops), set(e.facts))
+        # C and D as they are before their first exchange; E with its seed cases.
+        for x in (c, d, e):
+            shutil.copytree(x.home, os.path.join(self.root, "snap", x.name), symlinks=True)
+        t = time.monotonic()
+        for _ in range(3):
+            self.r.ok(a.home, ["project", "key"])
+        self.unlock = (time.monotonic() - t) / 3
+        self.r.ok(b.home, ["sync", self.addr, "--peer", a.id, "--json"])
+        # A first unkilled run of each kind, to learn how long it takes.
+        for kind in self.kinds:
+            self.step(kind, kill=False)  # each rerun teaches `usual` its time
+        for x in self.nodes.values():
+            self.refresh_ops(x)
+
+    @property
+    def addr(self):
+        return f"127.0.0.1:{self.port}"
+
+    def start_server(self):
+        a = self.nodes["A"]
+        port_file = os.path.join(self.root, "port")
+        if os.path.exists(port_file):
+            os.unlink(port_file)
+        listen = f"127.0.0.1:{self.port or 0}"
+        self.server = self.r.spawn(a.home, ["serve", "--listen", listen, "--port-file", port_file],
+                                   os.path.join(self.root, "logs", "serve.log"))
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.server.poll() is not None:
+                raise Failure(f"serve exited {self.server.returncode} at start")
+            try:
+                p = int(open(port_file).read().strip())
+                if p:
+                    self.port = p
+                    return
+            except (OSError, ValueError):
+                pass
+            time.sleep(0.02)
+        raise Failure("serve wrote no port file within 60 s")
+
+    def stop_server(self):
+        if self.server and self.server.poll() is None:
+            self.server.send_signal(signal.SIGTERM)
+            try:
+                self.server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.server.kill()
+                self.server.wait()
+                raise Failure("serve did not stop within 30 s of SIGTERM")
+
+    def restore(self, name):
+        n = self.nodes[name]
+        shutil.rmtree(n.home)
+        shutil.copytree(os.path.join(self.root, "snap", name), n.home, symlinks=True)
+        n.ops, n.facts = set(n.snapshot[0]), set(n.snapshot[1])
+
+    # ---- reading a node ----------------------------------------------------------------
+
+    def log(self, n):
+        return self.r.json(n.home, ["log"], f"{n.name}: ")
+
+    def refresh_ops(self, n):
+        """After a command exited 0: everything held now must stay."""
+        n.ops |= n.stored_ids()
+
+    def cases_file(self, name, count):
+        path = os.path.join(self.root, "out", f"{name}.json")
+        docs = [{"title": f"{name} {i}", "ref": f"{name}-{i}", "city": "Shymkent", "status": "detained",
+                 "summary": f"Case {i} of {name}: " + "x" * 200} for i in range(count)]
+        with open(path, "w") as f:
+            json.dump({"format": "sandyq-cases/1", "cases": docs}, f)
+        return path
+
+    def digest(self, n):
+        return self.r.json(n.home, ["status"], f"{n.name}: ").get("digest")
+
+    def export(self, n):
+        text = self.r.ok(n.home, ["export", "--format", "csv"], f"{n.name}: ")
+        facts = set()
+        refs = Counter()
+        seen_case = set()
+        for row in csv.DictReader(io.StringIO(text)):
+            cid = row["case_id"]
+            facts.add(("case", cid))
+            if row["collection"] == "tags":
+                facts.add(("tag", cid, row["element"]))
+            elif row["collection"] == "events":
+                facts.add(("event", cid, row["element"]))
+            if row["field"] == "ref" and not row["collection"] and cid not in seen_case:
+                seen_case.add(cid)
+                refs[row["value"]] += 1
+        return facts, refs
+
+    def cli_ledger(self, n):
+        """The ledger against what `sandyq log --json` and `status --json` report."""
+        rows = self.log(n)
+        held = {row["id"] for row in rows}
+        lost = n.ops - held
+        if lost:
+            raise Failure(f"{n.name}: {len(lost)} acknowledged op(s) missing from `log`, e.g. {sorted(lost)[:3]}")
+        mine = sorted(row["seq"] for row in rows if row["author"] == n.fingerprint)
+        if mine != list(range(1, len(mine) + 1)):
+            raise Failure(f"{n.name}: its own chain has gaps: seqs {mine[:5]}...{mine[-5:]}")
+        count = self.r.json(n.home, ["status"], f"{n.name}: ")["ops"]
+        if count != len(held) or count < len(n.ops):
+            raise Failure(f"{n.name}: status counts {count} ops, log lists {len(held)}, the ledger holds {len(n.ops)}")
+
+    def verify(self, n, import_refs=None):
+        """The invariants on one node after a kill."""
+        through_cli = self.round % 10 == 0
+        p = self.r.run(n.home, ["check"])
+        if p.returncode != 0:
+            raise Failure(f"{n.name}: check exited {p.returncode}: {(p.stdout + p.stderr).strip()[:800]}")
+        if through_cli:
+            self.cli_ledger(n)
+        else:
+            lost = n.ops - n.stored_ids()
+            if lost:
+                raise Failure(f"{n.name}: {len(lost)} acknowledged op(s) missing from the store, e.g. {sorted(lost)[:3]}")
+        if n.facts or import_refs:
+            facts, refs = self.export(n)
+            missing = n.facts - facts
+            if missing:
+                raise Failure(f"{n.name}: {len(missing)} acknowledged record(s) missing, e.g. {sorted(missing)[:3]}")
+            if import_refs:
+                prefix, count = import_refs
+                landed = sum(v for k, v in refs.items() if k.startswith(prefix))
+                if landed not in (0, count):
+                    raise Failure(f"{n.name}: a killed case import landed {landed} of its {count} cases")
+                return landed
+        return None
+
+    # ---- steps -------------------------------------------------------------------------
+
+    kinds = ["case_add", "case_edit", "event_add", "case_import", "bundle_export", "bundle_import",
+             "sync_client", "sync_pull", "sync_server"]
+
+    def attempt(self, kind, node, args, kill, delay=0.0):
+        """Runs one command, killed after `delay` when `kill`; returns (killed mid-work, exit code, stdout)."""
+        log = os.path.join(self.root, "logs", f"{kind}.log")
+        out = os.path.join(self.root, "logs", "last.out")
+        if not kill:
+            p = self.r.run(node.home, args)
+            with open(log, "a") as f:
+                f.write(p.stderr)
+            return False, p.returncode, p.stdout
+        with open(out, "wb") as o:
+            self.r.calls += 1
+            proc = subprocess.Popen(self.r.argv(node.home, args), env=self.r.env, cwd=self.root, stdout=o,
+                                    stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+            mid = kill_after(proc, delay)
+        return mid, proc.returncode, open(out).read()
+
+    def step(self, kind, kill, delay=0.0):
+        """One step kind: prepare, run (killed or not), verify, rerun. Returns (mid-work, landed-before-kill)."""
+        a, b, c, d = (self.nodes[x] for x in "ABCD")
+        n = self.round
+        if kind == "case_add":
+            args = ["case", "add", "--title", f"Added r{n}", "--city", "Aktau", "--person", f"Person Added{n}", "--json"]
+            return self.write_step(kind, a, args, kill, delay, lambda o: [("case", o["id"])], on_ack=lambda o: self.cases.append(o["id"]))
+        if kind == "case_edit":
+            cid = self.rng.choice(self.cases)
+            tag = f"t{n}"
+            args = ["case", "edit", cid, "--notes", f"note r{n}", "--add-tag", tag, "--add-person", f"Edited Person{n}", "--json"]
+            return self.write_step(kind, a, args, kill, delay, lambda o: [("tag", cid, tag)])
+        if kind == "event_add":
+            cid = self.rng.choice(self.cases)
+            args = ["case", "event", "add", cid, "--type", "hearing", "--date", "2024-05-02", "--place", f"Court r{n}", "--json"]
+            return self.write_step(kind, a, args, kill, delay, lambda o: [("event", cid, o["event"])])
+        if kind == "case_import":
+            self.restore("E")
+            path = self.cases_file(f"imp{n}", IMPORT_CASES)
+            args = ["case", "import", path, "--json"]
+            return self.write_step(kind, self.nodes["E"], args, kill, delay, lambda o: [("case", x) for x in o["imported"]],
+                                   import_refs=(f"imp{n}-", IMPORT_CASES))
+        if kind == "bundle_export":
+            return self.export_step(a, c, kill, delay)
+        if kind == "bundle_import":
+            return self.import_step(a, c, kill, delay)
+        if kind == "sync_client":
+            self.b_writes()
+            return self.sync_step(kind, b, kill, delay)
+        if kind == "sync_pull":
+            self.restore("D")
+            return self.sync_step(kind, d, kill, delay)
+        if kind == "sync_server":
+            client = b if n % 2 == 0 else d
+            if client is d:
+                self.restore("D")
+            else:
+                self.b_writes()
+            return self.server_step(client, kill, delay)
+        raise ValueError(kind)
+
+    def b_writes(self):
+        """B's own cases, acknowledged, for its next sync to push."""
+        path = self.cases_file(f"b{self.round}", B_CASES)
+        b = self.nodes["B"]
+        b.facts |= {("case", x) for x in self.r.json(b.home, ["case", "import", path])["imported"]}
+        self.refresh_ops(b)
+
+    def write_step(self, kind, node, args, kill, delay, facts_of, on_ack=None, import_refs=None):
+        before = node.stored_ids()
+        mid, code, out = self.attempt(kind, node, args, kill, delay)
+        landed = False
+        if kill:
+            self.verify(node, import_refs=import_refs)
+            if code == 0:  # finished before the kill: acknowledged
+                self.ack(node, facts_of(json.loads(out)), on_ack, json.loads(out))
+                self.refresh_ops(node)
+            else:
+                landed = len(node.stored_ids() - before) > 0
+        elif code != 0:
+            raise Failure(f"{kind}: sandyq {' '.join(args)} exited {code}")
+        else:
+            self.ack(node, facts_of(json.loads(out)), on_ack, json.loads(out))
+        # The interrupted step, run again, completes.
+        t = time.monotonic()
+        p = self.r.run(node.home, args)
+        if p.returncode != 0:
+            raise Failure(f"{kind}: rerun exited {p.returncode}: {p.stderr.strip()[:500]}")
+        self.learn(kind, time.monotonic() - t)
+        o = json.loads(p.stdout)
+        self.ack(node, facts_of(o), on_ack, o)
+        self.refresh_ops(node)
+        return mid, landed
+
+    def ack(self, node, facts, on_ack, o):
+        node.facts |= set(facts)
+        if on_ack:
+            on_ack(o)
+
+    def learn(self, kind, seconds):
+        old = self.usual.get(kind, seconds)
+        self.usual[kind] = 0.7 * old + 0.3 * seconds
+
+    def export_step(self, a, c, kill, delay):
+        outdir = os.path.dirname(self.export_file)
+        for f in os.listdir(outdir):
+            if f.startswith(os.path.basename(self.export_file)):
+                os.unlink(os.path.join(outdir, f))
+        args = ["bundle", "export", "--to", c.id, "--all", "--out", self.export_file, "--json"]
+        mid, code, out = self.attempt("bundle_export", a, args, kill, delay)
+        landed = False
+        if kill:
+            self.verify(a)
+            partials = [f for f in os.listdir(outdir) if ".partial-" in f]
+            if partials:
+                self.notes["export partial files left by a kill"] += len(partials)
+                for f in partials:
+                    os.unlink(os.path.join(outdir, f))
+            if os.path.exists(self.export_file):
+                # Whatever a kill left under the bundle's own name must be a whole bundle.
+                landed = code != 0
+                probe = os.path.join(self.root, "probe")
+                shutil.rmtree(probe, ignore_errors=True)
+                shutil.copytree(os.path.join(self.root, "snap", "C"), probe, symlinks=True)
+                p = self.r.run(probe, ["bundle", "import", self.export_file, "--json"])
+                if p.returncode != 0:
+                    raise Failure(f"bundle_export: the file a killed export left does not import cleanly (exit {p.returncode}): {p.stderr.strip()[:300]}")
+                shutil.rmtree(probe, ignore_errors=True)
+        t = time.monotonic()
+        o = self.r.json(a.home, args[:-1], "bundle_export rerun: ")
+        self.learn("bundle_export", time.monotonic() - t)
+        if any(".partial-" in f for f in os.listdir(outdir)):
+            raise Failure("bundle_export: a completed export left a .partial file")
+        # A's view at export time: what C must show after importing this bundle.
+        self.export_digest = self.digest(a)
+        self.export_ops = set(a.ops) | a.stored_ids()
+        self.export_facts = set(a.facts)
+        self.export_count = o["ops"]
+        return mid, landed
+
+    def import_step(self, a, c, kill, delay):
+        if self.export_digest is None:
+            self.export_step(a, c, kill=False)
+        self.restore("C")
+        args = ["bundle", "import", self.export_file, "--json"]
+        mid, code, out = self.attempt("bundle_import", c, args, kill, delay)
+        landed = False
+        if kill:
+            self.verify(c)
+            if code == 0:
+                self.import_acked(c)
+            else:
+                held = len(c.stored_ids())
+                landed = held > 0
+                if 0 < held < self.export_count:
+                    self.notes["bundle imports a kill left partly applied"] += 1
+        t = time.monotonic()
+        o = self.r.json(c.home, args[:-1], "bundle_import rerun: ")
+        self.learn("bundle_import", time.monotonic() - t)
+        if o[0].get("refused") or o[0].get("damagedChunks") or o[0].get("truncated"):
+            raise Failure(f"bundle_import rerun: not clean: {o[0]}")
+        self.import_acked(c)
+        got = self.digest(c)
+        if got != self.export_digest:
+            raise Failure(f"bundle_import: C shows digest {got}, A showed {self.export_digest} when it exported")
+        missing = self.export_ops - c.ops
+        if missing:
+            raise Failure(f"bundle_import: {len(missing)} of A's ops missing on C after the rerun")
+        return mid, landed
+
+    def import_acked(self, c):
+        c.facts |= self.export_facts
+        self.refresh_ops(c)
+
+    def sync_args(self):
+        return ["sync", self.addr, "--peer", self.nodes["A"].id, "--json"]
+
+    def converge(self, client, kind):
+        a = self.nodes["A"]
+        t = time.monotonic()
+        p = self.r.run(client.home, self.sync_args())
+        if p.returncode != 0:
+            raise Failure(f"{kind}: rerun sync exited {p.returncode}: {p.stderr.strip()[:500]}")
+        self.learn(kind, time.monotonic() - t)
+        self.sync_acked(client)
+        da, dc = self.digest(a), self.digest(client)
+        if da != dc:
+            raise Failure(f"{kind}: after the rerun sync A shows {da} and {client.name} shows {dc}")
+
+    def sync_acked(self, client):
+        a = self.nodes["A"]
+        both = a.facts | client.facts
+        a.facts, client.facts = set(both), set(both)
+        self.refresh_ops(a)
+        self.refresh_ops(client)
+        if a.ops != client.ops:
+            raise Failure(f"after a sync that exited 0, A holds {len(a.ops)} ops and {client.name} {len(client.ops)}")
+
+    def sync_step(self, kind, client, kill, delay):
+        before = client.stored_ids()
+        mid, code, out = self.attempt(kind, client, self.sync_args(), kill, delay)
+        landed = False
+        if kill:
+            self.verify(client)
+            if code == 0:
+                self.sync_acked(client)
+            else:
+                landed = len(client.stored_ids() - before) > 0
+        elif code != 0:
+            raise Failure(f"{kind}: sync exited {code}")
+        self.converge(client, kind)
+        return mid, landed
+
+    def server_step(self, client, kill, delay):
+        if not kill:
+            return self.sync_step("sync_server", client, kill, delay)
+        a = self.nodes["A"]
+        before = (a.stored_ids(), client.stored_ids())
+        proc = subprocess.Popen(self.r.argv(client.home, self.sync_args()), env=self.r.env, cwd=self.root,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+        self.r.calls += 1
+        deadline = time.monotonic() + delay
+        while time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.005)
+        mid = proc.poll() is None
+        os.kill(self.server.pid, signal.SIGKILL)
+        self.server.wait(timeout=30)
+        try:
+            code = proc.wait(timeout=TIMEOUT)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise Failure("sync_server: the client hung after the server was killed")
+        self.verify(self.nodes["A"])
+        self.verify(client)
+        landed = False
+        if code == 0:
+            self.sync_acked(client)
+        else:
+            landed = len(a.stored_ids() - before[0]) + len(client.stored_ids() - before[1]) > 0
+        self.start_server()
+        self.converge(client, "sync_server")
+        return mid, landed
+
+    # ---- the drill ---------------------------------------------------------------------
+
+    def run(self, kills):
+        order = []
+        while len(order) < kills:
+            cycle = list(self.kinds)
+            self.rng.shuffle(cycle)
+            order += cycle
+        order = order[:kills]
+        for i, kind in enumerate(order, 1):
+            self.round = i
+            usual = self.usual[kind]
+            # Most kills aim past the unlock (Argon2id, opening the store), where the work is.
+            if self.rng.random() < 0.15 or usual <= self.unlock:
+                delay = self.rng.uniform(0, max(self.unlock, 0.01))
+            else:
+                delay = self.rng.uniform(0.8 * self.unlock, 1.15 * usual)
+            t = time.monotonic()
+            try:
+                mid, landed = self.step(kind, kill=True, delay=delay)
+                s = self.stats[kind]
+                s["kills"] += 1
+                s["mid-work" if mid else "after completion"] += 1
+                if mid and delay > self.unlock:
+                    s["mid-work past unlock"] += 1
+                if landed:
+                    s["ops landed, no exit 0"] += 1
+            except Failure as e:
+                self.stats[kind]["kills"] += 1
+                self.stats[kind]["failures"] += 1
+                self.failures.append(f"kill {i} ({kind}, delay {delay:.3f} s): {e}")
+                print(f"FAIL kill {i} ({kind}): {e}", flush=True)
+                self.recover()
+            if self.verbose or i % 20 == 0:
+                print(f"kill {i}/{kills} {kind:<13} delay {delay:6.3f}s of ~{usual:5.2f}s  "
+                      f"round {time.monotonic() - t:5.2f}s", flush=True)
+
+    def final(self):
+        """At the end, every node's ledger through the CLI, and a clean check."""
+        for n in self.nodes.values():
+            p = self.r.run(n.home, ["check"])
+            if p.returncode != 0:
+                raise Failure(f"{n.name}: final check exited {p.returncode}: {p.stdout.strip()[:300]}")
+            self.cli_ledger(n)
+
+    def recover(self):
+        """After a failure: keep going with a running server, so one bug does not hide the rest."""
+        if self.server is None or self.server.poll() is not None:
+            try:
+                self.start_server()
+            except Failure as e:
+                print(f"cannot restart serve: {e}", flush=True)
+
+    def summary(self, seed, kills, wall):
+        print()
+        print(f"crash drill: seed {seed}, {kills} kills, {wall:.0f} s, {self.r.calls} sandyq runs")
+        cols = ["kills", "mid-work", "mid-work past unlock", "after completion", "ops landed, no exit 0", "failures"]
+        w = [len(c) + 2 for c in cols]
+        print(f"{'step':<14}" + "".join(f"{c:>{x}}" for c, x in zip(cols, w)))
+        total = Counter()
+        for kind in self.kinds:
+            s = self.stats[kind]
+            total.update(s)
+            print(f"{kind:<14}" + "".join(f"{s[c]:>{x}}" for c, x in zip(cols, w)))
+        print(f"{'total':<14}" + "".join(f"{total[c]:>{x}}" for c, x in zip(cols, w)))
+        print(f"unlock and open: about {self.unlock:.2f} s per command; usual step times: "
+              + ", ".join(f"{k} {v:.2f}s" for k, v in self.usual.items()))
+        for k, v in self.notes.items():
+            print(f"note: {k}: {v}")
+        a = self.nodes["A"]
+        print(f"A ends with {len(a.ops)} ops, {len([f for f in a.facts if f[0] == 'case'])} acknowledged cases")
+        for f in self.failures:
+            print("FAILURE:", f)
+        print(f"failures: {len(self.failures)}")
+        return total
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--bin", required=True)
+    ap.add_argument("--kills", type=int, default=200)
+    ap.add_argument("--seed", type=int, default=None)
+    ap.add_argument("--keep", action="store_true", help="keep the node homes")
+    ap.add_argument("--verbose", action="store_true")
+    args = ap.parse_args()
+    seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1, 2**31)
+    print(f"crash drill: seed {seed} (rerun with --seed {seed}), binary {args.bin}", flush=True)
+    root = tempfile.mkdtemp(prefix="sandyq-crash-")
+    run = Runner(os.path.abspath(args.bin), root)
+    drill = Drill(run, root, random.Random(seed), args.verbose)
+    start = time.monotonic()
+    try:
+        drill.setup()
+        print(f"setup done in {time.monotonic() - start:.1f} s; killing {args.kills} times", flush=True)
+        drill.run(args.kills)
+        drill.stop_server()
+        drill.final()
+    except Failure as e:
+        drill.failures.append(f"setup or teardown: {e}")
+    finally:
+        if drill.server and drill.server.poll() is None:
+            drill.server.kill()
+            drill.server.wait()
+    drill.summary(seed, args.kills, time.monotonic() - start)
+    if args.keep or drill.failures:
+        print(f"homes and logs kept in {root}")
+    else:
+        shutil.rmtree(root, ignore_errors=True)
+    sys.exit(1 if drill.failures else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Load: builds `sandyq` (release), then one `sandyq serve` and 20 peers that each write 10,000
+# ops and sync with it all at once, round after round until every store holds every op.
+# Prints peers, ops, wall time, the server's peak RSS, sync rounds and lost ops (must be 0).
+# See scripts/RELIABILITY-crash-load.md.
+#
+#   bash scripts/load.sh                         # the full size: 20 peers x 10,000 ops
+#   bash scripts/load.sh --peers 5 --ops 2000    # a quick run
+#
+# SWIFT_SCRATCH_PATH picks the build directory (default .build).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scratch="${SWIFT_SCRATCH_PATH:-.build}"
+bash scripts/bootstrap.sh
+command -v python3 >/dev/null 2>&1 || { echo "load: python3 is needed" >&2; exit 1; }
+swift build -c release --scratch-path "$scratch" --product sandyq
+bin="$(swift build -c release --scratch-path "$scratch" --show-bin-path)/sandyq"
+exec python3 scripts/load.py --bin "$bin" "$@"
