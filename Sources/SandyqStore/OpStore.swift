@@ -110,17 +110,25 @@ public final class OpStore: @unchecked Sendable {
     }
 
     /// Author -> highest contiguous seq, so gaps are asked for again.
+    /// One aggregate pass settles every author whose chain has neither gaps nor forks (then
+    /// its op count equals its top seq); only the others are walked seq by seq. Walking every
+    /// row made each TCP sync of a 100,000-op replica cost tens of milliseconds per vector.
     public func versionVector() throws(StoreError) -> VersionVector {
         var heads: [SigningPublicKey: UInt64] = [:]
-        var current: SigningPublicKey?
-        var expect: UInt64 = 1
-        let s = try db.prepare("SELECT DISTINCT author, seq FROM ops ORDER BY author, seq")
-        try s.bind([])
-        while try s.step() {
-            guard let a = try? SigningPublicKey(bytes: s.blob(0)) else { throw .corrupt("op author of the wrong length") }
-            let seq = UInt64(s.int(1))
-            if a != current { current = a; expect = 1 }
-            if seq == expect { heads[a] = seq; expect += 1 }
+        var irregular: [SigningPublicKey] = []
+        var forked: Set<SigningPublicKey> = []
+        for f in try forks() { forked.insert(f.author) }
+        let agg = try db.prepare("SELECT author, max(seq), count(*) FROM ops GROUP BY author")
+        try agg.bind([])
+        while try agg.step() {
+            guard let a = try? SigningPublicKey(bytes: agg.blob(0)) else { throw .corrupt("op author of the wrong length") }
+            if agg.int(1) == agg.int(2) && !forked.contains(a) { heads[a] = UInt64(agg.int(1)) } else { irregular.append(a) }
+        }
+        let walk = try db.prepare("SELECT DISTINCT seq FROM ops WHERE author = ? ORDER BY seq")
+        for a in irregular {
+            var expect: UInt64 = 1
+            try walk.bind([.blob(a.bytes)])
+            while try walk.step(), UInt64(walk.int(0)) == expect { heads[a] = expect; expect += 1 }
         }
         return VersionVector(heads)
     }

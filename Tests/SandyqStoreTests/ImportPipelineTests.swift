@@ -68,3 +68,28 @@ import SandyqStore
         #expect(produced < 1000)
     }
 }
+
+/// The aggregate shortcut in `versionVector` must agree with a walk of every seq.
+@Suite struct VersionVectorShortcutTests {
+    @Test func aForkThatHidesAGapStillStopsTheVectorAtTheGap() throws {
+        let f = Founder()
+        let genesis = f.writer().membership(.genesis(founder: f.nodeID, nonce: f.nonce))
+        let a2 = f.writer(seq: 1, prev: genesis.id).sealed([.projectName("A")], readers: [f.identity.box.publicKey], wallMillis: 1)
+        let b2 = f.writer(seq: 1, prev: genesis.id).sealed([.projectName("B")], readers: [f.identity.box.publicKey], wallMillis: 2)
+        let w3 = f.writer(seq: 2, prev: a2.id)
+        _ = w3.sealed([.projectName("3")], readers: [f.identity.box.publicKey], wallMillis: 3)   // seq 3, withheld
+        let s4 = w3.sealed([.projectName("4")], readers: [f.identity.box.publicKey], wallMillis: 4)
+        #expect(s4.seq == 4)
+        let dir = try TempDir()
+        let store = try OpStore(path: dir.file(OpStore.fileName))
+        // Four ops with top seq 4: the counts match, but seq 3 is missing and seq 2 is forked.
+        _ = try store.importEnvelopes([genesis, a2, b2, s4], project: f.project)
+        #expect(try store.opCount == 4)
+        #expect(try store.versionVector()[f.author] == 2)
+        // A regular chain takes the shortcut and reports its top.
+        let g = Founder()
+        let chain = g.chain(sealed: 9)
+        _ = try store.importEnvelopes(chain, project: g.project)
+        #expect(try store.versionVector()[g.author] == 10)
+    }
+}
