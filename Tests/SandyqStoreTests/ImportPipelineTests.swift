@@ -93,3 +93,17 @@ import SandyqStore
         #expect(try store.versionVector()[g.author] == 10)
     }
 }
+
+@Suite struct MembershipQueryPlanTests {
+    /// Reading membership ops must use the partial index, not scan the log.
+    @Test func membershipOpsAreReadThroughTheirIndex() throws {
+        let f = Founder()
+        let dir = try TempDir()
+        let store = try OpStore(path: dir.file(OpStore.fileName))
+        _ = try store.importEnvelopes(f.chain(sealed: 20), project: f.project)
+        #expect(try store.membershipEnvelopes().count == 1)
+        var plan: [String] = []
+        try store.db.prepare("EXPLAIN QUERY PLAN " + OpStore.membershipSQL).rows { plan.append($0.text(3)) }
+        #expect(plan.contains { $0.contains("USING INDEX ops_kind") })
+    }
+}
