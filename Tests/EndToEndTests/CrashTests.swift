@@ -281,7 +281,7 @@ final class CrashDrill: @unchecked Sendable {
     @Test func killedCommandsLoseNothingAcknowledgedAndRerunsConverge() throws {
         let seed = ProcessInfo.processInfo.environment["SANDYQ_CRASH_SEED"].flatMap { UInt64($0) } ?? UInt64.random(in: 1...UInt64(UInt32.max))
         let drill = try CrashDrill(seed: seed)
-        let kills = 12
+        let kills = 10
         try drill.run(kills: kills)
         for n in [drill.a, drill.b, drill.c] { try drill.verify(n) }
         print("crash drill: seed \(seed), \(kills) kills: \(drill.midWork) mid-work, \(drill.afterCompletion) after completion, \(drill.landed) left ops without an exit 0")
