@@ -8,7 +8,7 @@ public struct Write: Hashable, Sendable {
     public let value: String
     public let supersedes: [OpID]
 
-    /// The deterministic winner among concurrent writes: latest clock, then greatest op id.
+    /// History order: clock, then op id. Clocks date writes; they do not pick winners.
     static func precedes(_ a: Write, _ b: Write) -> Bool {
         a.clock != b.clock ? a.clock < b.clock : a.op < b.op
     }
@@ -25,9 +25,12 @@ public struct Register: Sendable {
         superseded.formUnion(w.supersedes)
     }
 
-    /// Surviving writes, winner last.
+    /// Surviving writes by op id, winner last. The shown winner of concurrent writes is the
+    /// greatest op id, not the latest clock: a device whose clock runs years ahead would
+    /// otherwise win every conflict until real time caught up (ops.md section 5). A conflict is
+    /// shown as one either way; the winner is only the default until someone resolves it.
     public var survivors: [Write] {
-        writes.values.filter { !superseded.contains($0.op) }.sorted(by: Write.precedes)
+        writes.values.filter { !superseded.contains($0.op) }.sorted { $0.op < $1.op }
     }
 
     public var winner: Write? { survivors.last }

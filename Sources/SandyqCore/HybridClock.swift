@@ -18,4 +18,11 @@ public struct HybridClock: Sendable {
 
     /// Moves past a timestamp seen on a received op.
     public mutating func observe(_ t: UInt64) { if t > last { last = t } }
+
+    /// A writer's clock after reading a log whose greatest clock is `seen`. It follows clocks
+    /// read from peers, but not past `maxLeadMillis` ahead of its own wall clock: otherwise one
+    /// device set years ahead would date every other node's later writes years ahead too.
+    public static func resuming(after seen: UInt64, wallMillis: UInt64, maxLeadMillis: UInt64 = 86_400_000) -> HybridClock {
+        HybridClock(last: min(seen, pack(millis: wallMillis + maxLeadMillis, counter: 0)))
+    }
 }

@@ -160,7 +160,7 @@ public final class Node: @unchecked Sendable {
         if let w = activeWriter { return w }
         let pid = try requireProject()
         let head = try mapped { try store.chainHead(of: identity.signing.publicKey) }
-        let clock = HybridClock(last: (try? view().maxClock) ?? 0)
+        let clock = HybridClock.resuming(after: (try? view().maxClock) ?? 0, wallMillis: Self.wallMillis())
         let w = OpWriter(keys: identity.signing, project: pid, seq: head?.seq ?? 0, prev: head?.id ?? .zero, clock: clock)
         activeWriter = w
         return w
