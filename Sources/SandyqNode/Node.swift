@@ -225,7 +225,13 @@ public final class Node: @unchecked Sendable {
             made.append(w.sealedWithPayload(ms, readers: readers(v, case: c), wallMillis: Self.wallMillis(), scope: c?.bytes ?? []))
         }
         try commit(made.map(\.envelope), project: v.project)
-        for m in made { v.applyLocal(m.payload, envelope: m.envelope, session: m.session) }
+        var started: [[UInt8]: SymmetricKey] = [:]
+        for m in made {
+            let sid = nodeID.signingKey.bytes + m.session.id
+            if v.sessionKeys[sid] == nil { started[sid] = m.session.key }
+            v.applyLocal(m.payload, envelope: m.envelope, session: m.session)
+        }
+        cacheSessionKeys(started, except: [:])
         cachedView = v
         return made.map(\.envelope)
     }
@@ -250,9 +256,35 @@ public final class Node: @unchecked Sendable {
         if let v = cachedView { return v }
         let pid = try requireProject()
         let envs = try mapped { try store.allEnvelopes() }
-        let v = ProjectView(project: pid, envelopes: envs, reader: identity.box)
+        let known = cachedSessionKeys()
+        let v = ProjectView(project: pid, envelopes: envs, reader: identity.box, knownSessionKeys: known)
         cachedView = v
+        cacheSessionKeys(v.sessionKeys, except: known)
         return v
+    }
+
+    /// Session keys opened by earlier views, unsealed with this node's storage key. A row that
+    /// does not open is skipped: the view then opens that session's sealed box again.
+    private func cachedSessionKeys() -> [[UInt8]: SymmetricKey] {
+        let key = SymmetricKey.storage(identity.storageKey)
+        var out: [[UInt8]: SymmetricKey] = [:]
+        for (sid, sealed) in (try? store.sealedSessionKeys()) ?? [] where sealed.count > AEAD.nonceLength {
+            guard let plain = try? AEAD.open(Array(sealed[AEAD.nonceLength...]), key: key, nonce: Array(sealed[0..<AEAD.nonceLength]),
+                                             associatedData: Array("session:".utf8) + sid),
+                  let k = try? SymmetricKey(SecureBytes(plain)) else { continue }
+            out[sid] = k
+        }
+        return out
+    }
+
+    /// Best effort: a read-only or full store still reads, it only rebuilds slower next time.
+    private func cacheSessionKeys(_ keys: [[UInt8]: SymmetricKey], except known: [[UInt8]: SymmetricKey]) {
+        let key = SymmetricKey.storage(identity.storageKey)
+        let fresh = keys.filter { known[$0.key] == nil }.map { sid, k -> (sid: [UInt8], sealed: [UInt8]) in
+            let nonce = AEAD.randomNonce()
+            return (sid, nonce + AEAD.seal(k.secret.unsafeCopy, key: key, nonce: nonce, associatedData: Array("session:".utf8) + sid))
+        }
+        try? store.cacheSessionKeys(fresh)
     }
 
     public func caseState(_ ref: String) throws(NodeError) -> CaseState {

@@ -394,6 +394,25 @@ public final class OpStore: @unchecked Sendable {
         return out
     }
 
+    // MARK: session key cache
+
+    /// Every cached (session id, sealed key) pair; the node seals and opens them.
+    public func sealedSessionKeys() throws(StoreError) -> [(sid: [UInt8], sealed: [UInt8])] {
+        var out: [(sid: [UInt8], sealed: [UInt8])] = []
+        let s = try db.prepare("SELECT sid, sealed FROM session_keys")
+        try s.bind([])
+        while try s.step() { out.append((s.blob(0), s.blob(1))) }
+        return out
+    }
+
+    public func cacheSessionKeys(_ entries: [(sid: [UInt8], sealed: [UInt8])]) throws {
+        guard !entries.isEmpty else { return }
+        let insert = try db.prepare("INSERT OR IGNORE INTO session_keys(sid, sealed) VALUES(?, ?)")
+        try db.transaction {
+            for e in entries { try insert.run([.blob(e.sid), .blob(e.sealed)]) }
+        }
+    }
+
     // MARK: integrity
 
     /// SQLite's own check plus a decode of every stored envelope. Empty means clean.
