@@ -231,7 +231,9 @@ public final class Node: @unchecked Sendable {
             if v.sessionKeys[sid] == nil { started[sid] = m.session.key }
             v.applyLocal(m.payload, envelope: m.envelope, session: m.session)
         }
-        cacheSessionKeys(started, except: [:])
+        // A write-only node is not among its own readers: caching its keys would let whoever
+        // unlocks it read back what it recorded.
+        if !isWriteOnly { cacheSessionKeys(started, except: [:]) }
         cachedView = v
         return made.map(\.envelope)
     }
