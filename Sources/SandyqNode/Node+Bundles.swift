@@ -208,6 +208,7 @@ extension Node {
             throw NodeError(.notFound, "\(dir) is not a directory")
         }
         var result = MailboxResult()
+        removeAbandonedPartials(in: dir)
         let ours = Set(try mapped { try store.outbox() }.map(\.file))
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasSuffix(".sqb") }.sorted()
         for name in names where !ours.contains(name) {
@@ -246,6 +247,19 @@ extension Node {
             }
         }
         return result
+    }
+
+    /// An export killed or cut off mid-write leaves `<bundle>.partial-<hex>` (never the bundle's
+    /// own name); on a stick passed around for months they would pile up. Ones untouched for
+    /// an hour belong to no running export.
+    func removeAbandonedPartials(in dir: String, olderThan seconds: TimeInterval = 3600) {
+        let fm = FileManager.default
+        for name in (try? fm.contentsOfDirectory(atPath: dir)) ?? [] where name.contains(".sqb.partial-") {
+            let path = dir + "/" + name
+            guard let m = (try? fm.attributesOfItem(atPath: path))?[.modificationDate] as? Date,
+                  Date().timeIntervalSince(m) > seconds else { continue }
+            try? fm.removeItem(atPath: path)
+        }
     }
 
     private func removeOutbox(dir: String, file: String, into result: inout MailboxResult) throws(NodeError) {
