@@ -43,6 +43,7 @@ run() {
     local t="$1"
     local seeds="$work/seeds/$t" corpus="$work/corpus/$t" crashes="$work/crashes/$t" log="$work/logs/$t.log"
     mkdir -p "$seeds" "$corpus" "$crashes" "$work/logs"
+    rm -f "$work/logs/$t.rc"
     # Seeds from Protocol/vectors, made by the harness itself (it decodes the inner layers).
     SANDYQ_FUZZ_SEEDS="$seeds" SANDYQ_VECTORS="$root/Protocol/vectors" "$bin/$t" >/dev/null 2>&1
     local dirs=("$corpus" "$seeds")
