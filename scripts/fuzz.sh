@@ -43,6 +43,7 @@ run() {
     local t="$1"
     local seeds="$work/seeds/$t" corpus="$work/corpus/$t" crashes="$work/crashes/$t" log="$work/logs/$t.log"
     mkdir -p "$seeds" "$corpus" "$crashes" "$work/logs"
+    rm -f "$work/logs/$t.rc"
     # Seeds from Protocol/vectors, made by the harness itself (it decodes the inner layers).
     SANDYQ_FUZZ_SEEDS="$seeds" SANDYQ_VECTORS="$root/Protocol/vectors" "$bin/$t" >/dev/null 2>&1
     local dirs=("$corpus" "$seeds")
@@ -50,7 +51,11 @@ run() {
     local rc=0
     # SWIFT_BACKTRACE=enable=no: with Swift's backtracer on, libFuzzer writes no crash file.
     SWIFT_BACKTRACE=enable=no "$bin/$t" -max_total_time="$seconds" -timeout=60 -rss_limit_mb=4096 \
-        -print_final_stats=1 -artifact_prefix="$crashes/" "${dirs[@]}" >"$log" 2>&1 || rc=$?
+        -print_final_stats=1 -artifact_prefix="$crashes/" "${dirs[@]}" >"$log" 2>&1 &
+    local pid=$!
+    wait "$pid" || rc=$?
+    # The harnesses' per-process scratch files (FuzzSupport BundleFile, FuzzFrames' stores).
+    rm -rf "/dev/shm/sandyq-fuzz-$pid.bundle" "/dev/shm/sandyq-fuzz-frames-$pid"
     echo "$rc" >"$work/logs/$t.rc"
 }
 
