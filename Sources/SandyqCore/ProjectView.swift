@@ -67,6 +67,9 @@ public struct ProjectView: Sendable {
         var firstKeys: [[UInt8]: SymmetricKey] = [:]
         for case let (sid, k)? in entryKeys where firstKeys[sid] == nil { firstKeys[sid] = k }
         var pending: [(Envelope, SealedBody)] = []
+        // Case edits from the fast path, applied per case on every core at the end: cases are
+        // independent states and their merge does not depend on order.
+        var deferred: [CaseID: [CaseEdit]] = [:]
         // In windows, so only a window's bodies and payloads are held at once.
         let window = 8192
         for start in stride(from: 0, to: readable.count, by: window) {
@@ -86,12 +89,23 @@ public struct ProjectView: Sendable {
                 // Opened ahead with the very key a one-core read would try first: same result.
                 if let (k, payload) = ahead, sessionKeys[sid] == k {
                     stats.readable += 1
-                    apply(payload, op: e.id, author: e.author)
+                    apply(payload, op: e.id, author: e.author, deferringCasesTo: &deferred)
                     noteSession(sid, payload)
                 } else if !read(e, body) {
                     pending.append((e, body))
                 }
             }
+            // Each window's case edits, case by case on every core.
+            let edits = Array(deferred)
+            deferred.removeAll(keepingCapacity: true)
+            // Moved out of `cases` into slots each worker owns, so no state is copied on write.
+            let slots = UnsafeMutablePointer<CaseState>.allocate(capacity: max(1, edits.count))
+            for (i, e) in edits.enumerated() { (slots + i).initialize(to: cases.removeValue(forKey: e.key) ?? CaseState(id: e.key)) }
+            _ = Parallel.map(edits.count, minimum: 64) { i in
+                for e in edits[i].value { slots[i].apply(e.mutation, op: e.op, author: e.author, clock: e.clock) }
+            }
+            for (i, e) in edits.enumerated() { cases[e.key] = (slots + i).move() }
+            slots.deallocate()
         }
         // Grants read in the first pass may unlock ops that came before them; repeat until nothing changes.
         var progressed = true
@@ -151,7 +165,27 @@ public struct ProjectView: Sendable {
         noteSession(sid, payload)
     }
 
+    struct CaseEdit {
+        let mutation: Mutation
+        let op: OpID
+        let author: SigningPublicKey
+        let clock: UInt64
+    }
+
     mutating func apply(_ payload: Payload, op: OpID, author: SigningPublicKey) {
+        var none: [CaseID: [CaseEdit]]? = nil
+        apply(payload, op: op, author: author, deferring: &none)
+    }
+
+    mutating func apply(_ payload: Payload, op: OpID, author: SigningPublicKey, deferringCasesTo deferred: inout [CaseID: [CaseEdit]]) {
+        var some: [CaseID: [CaseEdit]]? = deferred
+        deferred = [:]
+        apply(payload, op: op, author: author, deferring: &some)
+        deferred = some!
+    }
+
+    /// With `deferring`, case edits are collected there instead of applied.
+    private mutating func apply(_ payload: Payload, op: OpID, author: SigningPublicKey, deferring: inout [CaseID: [CaseEdit]]?) {
         maxClock = max(maxClock, payload.clock)
         for m in payload.mutations {
             let c: CaseID
@@ -167,7 +201,11 @@ public struct ProjectView: Sendable {
                 }
                 continue
             }
-            cases[c, default: CaseState(id: c)].apply(m, op: op, author: author, clock: payload.clock)
+            if deferring != nil {
+                deferring![c, default: []].append(CaseEdit(mutation: m, op: op, author: author, clock: payload.clock))
+            } else {
+                cases[c, default: CaseState(id: c)].apply(m, op: op, author: author, clock: payload.clock)
+            }
         }
     }
 
