@@ -2,7 +2,7 @@
 # Crash drill: builds `sandyq`, then SIGKILLs it at seeded random moments during bundle import
 # and export, TCP sync (client and server), and case writes, checking after every kill that the
 # store is clean, nothing acknowledged is lost, and the interrupted step reruns and converges.
-# See scripts/RELIABILITY-crash-load.md.
+# See RELIABILITY.md.
 #
 #   bash scripts/crash.sh                      # 200 kills, a fresh seed (printed)
 #   bash scripts/crash.sh --kills 30 --seed 7  # a shorter run, or a failing seed again

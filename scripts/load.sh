@@ -2,7 +2,7 @@
 # Load: builds `sandyq` (release), then one `sandyq serve` and 20 peers that each write 10,000
 # ops and sync with it all at once, round after round until every store holds every op.
 # Prints peers, ops, wall time, the server's peak RSS, sync rounds and lost ops (must be 0).
-# See scripts/RELIABILITY-crash-load.md.
+# See RELIABILITY.md.
 #
 #   bash scripts/load.sh                         # the full size: 20 peers x 10,000 ops
 #   bash scripts/load.sh --peers 5 --ops 2000    # a quick run
