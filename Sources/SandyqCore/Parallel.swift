@@ -2,9 +2,9 @@ import Dispatch
 
 /// Pure work spread over the machine's cores. Core still does no I/O: this only runs
 /// independent computations (opening sealed boxes, decrypting bodies) side by side.
-enum Parallel {
+public enum Parallel {
     /// `transform(i)` for every i in 0..<count, in order, computed on all cores.
-    static func map<T>(_ count: Int, minimum: Int = 512, _ transform: (Int) -> T) -> [T] {
+    public static func map<T>(_ count: Int, minimum: Int = 512, _ transform: (Int) -> T) -> [T] {
         guard count >= minimum else { return (0..<count).map(transform) }
         return withoutActuallyEscaping(transform) { f in
             let work = Unchecked(f)

@@ -29,10 +29,18 @@ public struct ProjectView: Sendable {
     public init(project: ProjectID, envelopes: [Envelope], reader: BoxKeyPair?,
                 knownSessionKeys: [[UInt8]: SymmetricKey] = [:]) {
         self.project = project
-        var unique: [OpID: Envelope] = [:]
-        for e in envelopes where e.project == project { unique[e.id] = e }
-        // Chain order per author, so the op that announces a session key is read first.
-        let ordered = unique.values.sorted { ($0.author, $0.seq, $0.id) < ($1.author, $1.seq, $1.id) }
+        // Chain order per author, so the op that announces a session key is read first. The
+        // store hands envelopes over in that order already, without duplicates: then the
+        // dictionary and the sort (a tenth of a rebuild) are skipped.
+        func before(_ a: Envelope, _ b: Envelope) -> Bool { (a.author, a.seq, a.id) < (b.author, b.seq, b.id) }
+        let ordered: [Envelope]
+        if envelopes.allSatisfy({ $0.project == project }), zip(envelopes, envelopes.dropFirst()).allSatisfy({ before($0, $1) }) {
+            ordered = envelopes
+        } else {
+            var unique: [OpID: Envelope] = [:]
+            for e in envelopes where e.project == project { unique[e.id] = e }
+            ordered = unique.values.sorted(by: before)
+        }
         var changes: [Membership.Change] = []
         for e in ordered where e.kind == .membership {
             if let c = try? MembershipChange(decoding: e.body) {
