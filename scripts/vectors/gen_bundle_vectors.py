@@ -49,6 +49,9 @@ import struct
 import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from vectorfiles import emit  # noqa: E402
+
 import nacl.bindings as b
 import nacl.exceptions
 import nacl.signing
@@ -700,28 +703,7 @@ def main() -> int:
     ap.add_argument("--check", action="store_true", help="compare with the files on disk, write nothing")
     args = ap.parse_args()
     files = build()
-    on_disk = sorted(p.name for p in OUT.glob("*") if p.suffix in (".txt", ".bin")) if OUT.exists() else []
-    stale = [n for n in on_disk if n not in files]
-    if args.check:
-        def same(n: str, content) -> bool:
-            p = OUT / n
-            return p.exists() and (p.read_bytes() == content if isinstance(content, bytes) else p.read_text() == content)
-        bad = [n for n, c in files.items() if not same(n, c)]
-        for n in bad + stale:
-            print(f"differs: {n}", file=sys.stderr)
-        return 1 if bad or stale else 0
-    OUT.mkdir(parents=True, exist_ok=True)
-    for name in stale:
-        print(f"note: {name} is not produced by this generator", file=sys.stderr)
-    for name, content in sorted(files.items()):
-        if isinstance(content, bytes):
-            (OUT / name).write_bytes(content)
-        else:
-            (OUT / name).write_text(content)
-    n = sum(1 for k in files if k.endswith(".txt"))
-    size = sum(len(c) for k, c in files.items() if k.endswith(".bin"))
-    print(f"wrote {n} vectors ({size} bytes of bundles) to {OUT}")
-    return 0
+    return emit(OUT, files, args.check, (".txt", ".bin"))
 
 
 if __name__ == "__main__":

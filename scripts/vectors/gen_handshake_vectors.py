@@ -57,6 +57,9 @@ import struct
 import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from vectorfiles import emit  # noqa: E402
+
 import nacl.bindings as b
 import nacl.exceptions
 import nacl.signing
@@ -525,19 +528,7 @@ def main() -> int:
     ap.add_argument("--check", action="store_true", help="compare with the files on disk, write nothing")
     args = ap.parse_args()
     files = build()
-    stale = sorted(p.name for p in OUT.glob("*.txt") if p.name not in files) if OUT.exists() else []
-    if args.check:
-        bad = [n for n, t in files.items() if not (OUT / n).exists() or (OUT / n).read_text() != t]
-        for n in bad + stale:
-            print(f"differs: {n}", file=sys.stderr)
-        return 1 if bad or stale else 0
-    OUT.mkdir(parents=True, exist_ok=True)
-    for name in stale:
-        print(f"note: {name} is not produced by this generator", file=sys.stderr)
-    for name, text in sorted(files.items()):
-        (OUT / name).write_text(text)
-    print(f"wrote {len(files)} vectors to {OUT}")
-    return 0
+    return emit(OUT, files, args.check)
 
 
 if __name__ == "__main__":
