@@ -1,5 +1,6 @@
 import Foundation
 import SandyqCrypto
+import SandyqCore
 
 /// Monotonic seconds.
 @inline(__always) func now() -> Double {
@@ -40,18 +41,8 @@ enum Sink {
     @inline(never) static func eat(_ x: Int) { value &+= UInt64(truncatingIfNeeded: x) }
 }
 
-/// Deterministic workload choices (SplitMix64); the keys themselves still come from libsodium.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+/// Deterministic workload choices; the keys themselves still come from libsodium.
+typealias SplitMix = SplitMix64
 
 /// What one phase reports; the child prints it as JSON on stdout.
 struct PhaseReport: Codable, Sendable {

@@ -107,19 +107,8 @@ public enum SearchBenchmark {
     }
 }
 
-/// A tiny deterministic generator (SplitMix64), so the benchmark's cases are the same every run.
-struct SyntheticRandom {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func pick<T>(_ xs: [T]) -> T { xs[Int(next() % UInt64(xs.count))] }
-}
+/// Deterministic, so the benchmark's cases are the same every run.
+typealias SyntheticRandom = SplitMix64
 
 /// Synthetic cases for the benchmark: names built from Kazakh and Russian syllables, prose
 /// from the seeds' vocabulary. Not real people.

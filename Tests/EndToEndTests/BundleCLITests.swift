@@ -1,26 +1,15 @@
 import Foundation
 import Testing
 import SandyqCrypto
+import SandyqCore
 
 // Bundles end to end: the real `sandyq` binary (CLI.swift's runner), one process per command,
 // nodes in temp homes, bundle files moved among them by hand or through a USB mailbox folder.
 
 // MARK: - Helpers
 
-/// SplitMix64 for the random bundle moves; the seed is printed and in every failure message.
-struct BundleRNG: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func below(_ n: Int) -> Int { Int.random(in: 0..<n, using: &self) }
-    mutating func chance(_ p: Double) -> Bool { Double.random(in: 0..<1, using: &self) < p }
-}
+/// The random bundle moves; the seed is printed and in every failure message.
+typealias BundleRNG = SplitMix64
 
 struct BundleCLIFailure: Error, CustomStringConvertible {
     let description: String

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import SandyqStore
+import SandyqCore
 
 // The crash drill of scripts/crash.sh, short: the real `sandyq` is SIGKILLed at seeded random
 // moments during case writes, a case import, bundle export and import, a TCP sync client and
@@ -9,19 +10,8 @@ import SandyqStore
 // import landed all its cases or none, and the interrupted step reruns to exit 0 and converges.
 // SANDYQ_CRASH_SEED replays a seed; every failure message names the seed.
 
-/// SplitMix64: kill delays reproducible from one printed seed.
-struct CrashRandom {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func uniform(_ lo: Double, _ hi: Double) -> Double { lo + (hi - lo) * Double(next() >> 11) / Double(1 << 53) }
-    mutating func pick<T>(_ xs: [T]) -> T { xs[Int(next() % UInt64(xs.count))] }
-}
+/// Kill delays reproducible from one printed seed.
+typealias CrashRandom = SplitMix64
 
 final class CrashDrill: @unchecked Sendable {
     enum Kind: String, CaseIterable {
@@ -50,7 +40,7 @@ final class CrashDrill: @unchecked Sendable {
 
     init(seed: UInt64) throws {
         self.seed = seed
-        rng = CrashRandom(state: seed)
+        rng = CrashRandom(seed: seed)
         let n = try TCPNode.make(["A", "B", "C"])
         (a, b, c) = (n[0], n[1], n[2])
         let project = try a.json(["project", "create", "Crash"])["project"] as? String ?? ""

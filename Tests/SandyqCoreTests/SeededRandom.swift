@@ -1,4 +1,5 @@
 import Foundation
+import SandyqCore
 
 /// SplitMix64: a tiny, fast, seedable PRNG so a failing property run can be replayed.
 /// Every property failure message carries the seed; rerun one with `SANDYQ_SEED=<seed>`
@@ -10,20 +11,14 @@ import Foundation
 /// deterministic tie-breaks between concurrent writes) differ from run to run.
 struct SeededRandom: RandomNumberGenerator, Sendable {
     let seed: UInt64
-    private var state: UInt64
+    private var mix: SplitMix64
 
     init(seed: UInt64) {
         self.seed = seed
-        self.state = seed
+        mix = SplitMix64(seed: seed)
     }
 
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    mutating func next() -> UInt64 { mix.next() }
 
     /// `count` pseudo-random bytes.
     mutating func bytes(_ count: Int) -> [UInt8] {

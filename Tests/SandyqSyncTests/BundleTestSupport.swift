@@ -12,15 +12,9 @@ import SandyqSync
 /// SplitMix64, so a failing run can be replayed from the seed in its message.
 struct BundleSyncRNG: RandomNumberGenerator, Sendable {
     let seed: UInt64
-    private var state: UInt64
-    init(seed: UInt64) { self.seed = seed; state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    private var mix: SplitMix64
+    init(seed: UInt64) { self.seed = seed; mix = SplitMix64(seed: seed) }
+    mutating func next() -> UInt64 { mix.next() }
     mutating func bytes(_ n: Int) -> [UInt8] { (0..<n).map { _ in UInt8.random(in: 0...255, using: &self) } }
     mutating func below(_ n: Int) -> Int { Int.random(in: 0..<n, using: &self) }
     /// Printable text of about `n` bytes (Cyrillic and ASCII, as case records are).
