@@ -6,7 +6,12 @@ public final class Connection: @unchecked Sendable {
     let fd: Int32
     public let peerAddress: String
     public private(set) var bytesReceived = 0
-    public private(set) var bytesSent = 0
+    /// Written by the sending thread, read by the receiving one.
+    public var bytesSent: Int { countLock.lock(); defer { countLock.unlock() }; return sent }
+    private var sent = 0
+    private let countLock = NSLock()
+    /// `bytesSent` when a read last timed out: see `readExactly`.
+    private var sentAtLastTimeout = 0
     private let lock = NSLock()
     private var closed = false
 
@@ -82,7 +87,14 @@ public final class Connection: @unchecked Sendable {
             if r == 0 { throw .io("peer closed the connection") }
             if r < 0 {
                 if errno == EINTR { continue }
-                if errno == EAGAIN || errno == EWOULDBLOCK { throw .io("timed out waiting for the peer") }
+                if errno == EAGAIN || errno == EWOULDBLOCK {
+                    // A peer still reading what we send is alive, only busy (importing a large
+                    // delta before it answers): wait on. Twenty peers pulling 200,000 ops at
+                    // once were cut off here mid-import.
+                    let nowSent = bytesSent
+                    if deadline == nil, nowSent != sentAtLastTimeout { sentAtLastTimeout = nowSent; continue }
+                    throw .io("timed out waiting for the peer")
+                }
                 throw .io("receive failed: \(String(cString: strerror(errno)))")
             }
             off += r
@@ -101,7 +113,7 @@ public final class Connection: @unchecked Sendable {
                 throw .io("send failed: \(String(cString: strerror(errno)))")
             }
             off += r
-            bytesSent += r
+            countLock.lock(); sent += r; countLock.unlock()
         }
     }
 }
