@@ -38,7 +38,9 @@ func tcpBulkCases(_ count: Int, tag: String) throws -> String {
 /// Starts `sync ADDRESS` on `node` and returns once the store of `watch` (the side importing) has
 /// grown by a random 15-60 % of `grow` bytes (or the sync ended, or 30 s passed), with the fraction chosen.
 func tcpStartSyncAndWait(_ node: TCPNode, _ address: String, watch: TCPNode, grow: Int) throws -> (TCPProcess, String) {
-    let fraction = Double.random(in: 0.15...0.6)
+    // Early in the fetch: a debug build on a loaded machine imports 1 MiB batches faster than
+    // this poll notices, and a kill after the last batch would test nothing.
+    let fraction = Double.random(in: 0.03...0.25)
     let before = tcpStoreBytes(watch)
     let target = before + Int(Double(max(grow, 0)) * fraction)
     let sync = try TCPProcess(["sync", address, "--home", node.path], label: "\(node.name) sync")
@@ -70,7 +72,7 @@ func tcpStoreBytes(_ node: TCPNode) -> Int {
         let aOps = try tcpStoredOps(p.a)
         #expect(aOps > 1600)
 
-        // B syncs; once its store has grown by a random 15-60 % of what it is fetching, SIGKILL it.
+        // B syncs; once its store has grown by a random 3-25 % of what it is fetching, SIGKILL it.
         let (sync, fraction) = try tcpStartSyncAndWait(p.b, server.address, watch: p.b, grow: tcpStoreBytes(p.a))
         let wasRunning = sync.process.isRunning
         sync.killHard()
