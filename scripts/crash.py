@@ -40,6 +40,8 @@ import tempfile
 import time
 from collections import Counter, defaultdict
 
+from sandyq_cli import cli_env
+
 PASSPHRASE = "crash drill passphrase"
 SEED_CASES = 200  # A's cases before the drill: what a full pull or a bundle carries
 IMPORT_CASES = 300  # cases per `case import` file: enough that a kill often lands inside it
@@ -55,9 +57,7 @@ class Runner:
     def __init__(self, binary, root):
         self.binary = binary
         self.root = root
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("SANDYQ_")}
-        self.env["HOME"] = os.path.join(root, "nohome")
-        self.env["SANDYQ_PASSPHRASE"] = PASSPHRASE
+        self.env = cli_env(root, PASSPHRASE)
         self.env["SWIFT_BACKTRACE"] = "enable=no"
         self.calls = 0
 

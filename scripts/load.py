@@ -27,6 +27,8 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from sandyq_cli import cli_env
+
 PASSPHRASE = "load test passphrase"
 
 
@@ -38,9 +40,7 @@ class CLI:
     def __init__(self, binary, root):
         self.binary = binary
         self.root = root
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("SANDYQ_")}
-        self.env["HOME"] = os.path.join(root, "nohome")
-        self.env["SANDYQ_PASSPHRASE"] = PASSPHRASE
+        self.env = cli_env(root, PASSPHRASE)
 
     def argv(self, home, args):
         return [self.binary] + args + ["--home", home]
