@@ -112,15 +112,67 @@ extension Node {
         return (env, role)
     }
 
-    /// Revokes a member: its ops with seq above `fromSeq` are quarantined everywhere, and nothing new is sealed to it.
-    public func revoke(_ member: NodeID, fromSeq: UInt64) throws(NodeError) -> Envelope {
+    /// Which of a revoked member's ops a revocation keeps (Protocol/membership.md, "Revocation").
+    public enum RevokePoint: Sendable, Equatable {
+        /// The last op this node holds from it; refused while a fork of its chain is known.
+        case lastHeld
+        /// This op, named by id or a unique hex prefix of at least 8 digits, and its ancestors.
+        case op(String)
+        /// The one op held at this seq (0: none of its ops).
+        case seq(UInt64)
+    }
+
+    /// Revokes a member (say, a seized device): every op of it that is not the named op or one
+    /// of that op's chain ancestors is quarantined everywhere, and nothing new is sealed to it.
+    /// Throws, after writing the op, if the revocation does not take effect here.
+    public func revoke(_ member: NodeID, after: RevokePoint = .lastHeld) throws(NodeError) -> (env: Envelope, point: RevocationPoint) {
         let v = try requireCoordinator()
         guard v.membership.members[member.signingKey] != nil else {
             throw NodeError(.notFound, "\(member.fingerprint) is not a member of this project")
         }
-        let env = try writer().membership(.revoke(member: member.signingKey, fromSeq: fromSeq))
+        guard member != nodeID else { throw NodeError(.usage, "a node cannot revoke itself; ask another coordinator, or use `panic`") }
+        let held = try mapped { try store.envelopes(author: member.signingKey, after: 0) }
+        let point: RevocationPoint
+        switch after {
+        case .seq(0):
+            point = .nothing
+        case let .seq(s):
+            let at = held.filter { $0.seq == s }
+            guard at.count == 1 else {
+                throw NodeError(at.isEmpty ? .notFound : .usage, at.isEmpty
+                    ? "this node holds no op of \(member.fingerprint) at seq \(s)"
+                    : "\(member.fingerprint) has \(at.count) different ops at seq \(s) (a fork): name the genuine one with --after OPID")
+            }
+            point = .op(at[0].id, seq: s)
+        case let .op(text):
+            let t = text.lowercased()
+            let hits = held.filter { $0.id.description.hasPrefix(t) }
+            guard t.count >= 8, hits.count == 1 else {
+                throw NodeError(.notFound, hits.count > 1 ? "'\(text)' matches several ops of \(member.fingerprint)"
+                    : "no op of \(member.fingerprint) held here matches '\(text)' (give at least 8 hex digits; `sandyq log` lists them)")
+            }
+            point = .op(hits[0].id, seq: hits[0].seq)
+        case .lastHeld:
+            let forked = try mapped { try store.forks() }.filter { $0.author == member.signingKey }.map(\.seq)
+            guard forked.isEmpty else {
+                throw NodeError(.usage, "\(member.fingerprint)'s chain is forked at seq \(forked.map(String.init).joined(separator: ", ")): "
+                    + "its key was copied, so the last op is not known to be genuine; name the last genuine op with --after OPID")
+            }
+            point = held.last.map { .op($0.id, seq: $0.seq) } ?? .nothing
+        }
+        let env = try writer().membership(.revoke(member: member.signingKey, after: point))
         try commit([env], project: v.project)
-        return env
+        let after = try view().membership
+        guard after.members[member.signingKey]?.isRevoked == true else {
+            throw NodeError(.refused, "wrote revocation op \(env.id.short), but it does not take effect on this node: "
+                + "a concurrent revocation settled against it (`sandyq member list` shows who stands)")
+        }
+        return (env, point)
+    }
+
+    /// The retired spelling: keep ops up to `fromSeq` (0: none).
+    public func revoke(_ member: NodeID, fromSeq: UInt64) throws(NodeError) -> Envelope {
+        try revoke(member, after: .seq(fromSeq)).env
     }
 
     /// Shares a case with a lawyer: its past through session-key grants (no new copies of the

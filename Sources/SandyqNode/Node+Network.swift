@@ -50,7 +50,10 @@ extension Node {
                 changes.append(.init(op: e.id, author: e.author, seq: e.seq, change: c))
             }
         }
-        return Membership.derive(project: pid, changes: changes)
+        let opStore = self.store
+        return Membership.derive(project: pid, changes: changes, chain: { author in
+            ((try? opStore.envelopes(author: author, after: 0)) ?? []).map { ChainLink(seq: $0.seq, id: $0.id, prev: $0.prev) }
+        })
     }
 
     /// The import screen for ops from peers: refuses what a known lawyer or relay signed.

@@ -43,20 +43,37 @@ enum AtomicText {
 
 struct Revoke: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Revoke a member (say, a seized device): its ops after SEQ are quarantined on every node.")
+        abstract: "Revoke a member (say, a seized device): only its ops up to the last genuine one still count.",
+        discussion: """
+            By default the last genuine op is the last op this node holds from the member; name another with \
+            --after OPID (its ops after that one, and any fork of its chain, are quarantined on every node). \
+            --from SEQ names the op at that seq; --from 0 keeps none of its ops.
+            """)
     @OptionGroup var node: NodeOptions
     @OptionGroup var output: OutputOptions
     @Argument(help: "The member's node id (sqn-...) or fingerprint.") var member: String
-    @Option(help: "Keep its ops up to and including this seq; quarantine the rest (default: all it ever wrote after its admission, 0).")
-    var from: UInt64 = 0
+    @Option(help: "The member's last genuine op: its id, or at least 8 hex digits of it.") var after: String?
+    @Option(help: "The member's last genuine op by seq (0: none of its ops count).") var from: UInt64?
+
+    func validate() throws {
+        if after != nil && from != nil { throw ValidationError("give --after or --from, not both") }
+    }
 
     func run() throws {
         try sandyq.run {
             let n = try node.open()
             let id = try resolveMember(member, in: n)
-            let env = try n.revoke(id, fromSeq: from)
-            if output.json { try printJSON(["op": env.id.description, "member": id.fingerprint, "from": String(from)]) } else {
-                print("Revoked \(id.fingerprint) after seq \(from) (op \(env.id.short)); sync it to every node.")
+            let choice: Node.RevokePoint = after.map { .op($0) } ?? from.map { .seq($0) } ?? .lastHeld
+            let (env, point) = try n.revoke(id, after: choice)
+            var named: String?, seq: UInt64 = 0
+            if case let .op(op, s) = point { named = op.description; seq = s }
+            if output.json {
+                try printJSON(["op": env.id.description, "member": id.fingerprint, "from": String(seq), "after": named ?? ""])
+            } else if let named {
+                print("Revoked \(id.fingerprint): its ops up to op \(named.prefix(12)) (seq \(seq)) still count; every other op it signed, "
+                      + "forks included, is quarantined (op \(env.id.short)). Sync it to every node.")
+            } else {
+                print("Revoked \(id.fingerprint): none of its ops count any more (op \(env.id.short)). Sync it to every node.")
             }
         }
     }
