@@ -237,6 +237,38 @@ extension Node {
         return try mapped { try store.forks() }.map { (v.membership.members[$0.author]?.node, $0.seq) }
     }
 
+    /// A hole in an author's chain: ops below its highest held seq that never arrived.
+    public struct ChainGap: Sendable, Equatable {
+        public let author: SigningPublicKey
+        public let member: NodeID?
+        public let role: Role?
+        public let missing: [ClosedRange<UInt64>]
+
+        public var ranges: String { missing.map { "\($0.lowerBound)..\($0.upperBound)" }.joined(separator: ", ") }
+
+        /// One line for people; a coordinator's hole may hide a revocation.
+        public var warning: String {
+            let who = member?.fingerprint ?? String(Hex.encode(author.bytes).prefix(12))
+            if role == .coordinator {
+                return "coordinator \(who)'s ops \(ranges) are missing: a revocation may be withheld; sync with another peer"
+            }
+            return "\(role?.rawValue ?? "unknown author") \(who)'s ops \(ranges) are missing"
+        }
+    }
+
+    /// Every hole in a chain this node holds, coordinators' first.
+    public func chainGaps() throws(NodeError) -> [ChainGap] {
+        let gaps = try mapped { try store.chainGaps() }
+        guard !gaps.isEmpty else { return [] }
+        let m = try view().membership
+        return gaps.map { g in
+            ChainGap(author: g.author, member: m.members[g.author]?.node, role: m.members[g.author]?.role, missing: g.missing)
+        }.sorted { a, b in
+            let ca = a.role == .coordinator, cb = b.role == .coordinator
+            return ca != cb ? ca : a.author.bytes.lexicographicallyPrecedes(b.author.bytes)
+        }
+    }
+
     /// Refuses, before they reach the store, ops whose author is known to have no write rights.
     static func screen(_ env: Envelope, in m: Membership) -> OpError? {
         guard let member = m.members[env.author] else { return nil }

@@ -9,6 +9,9 @@ public final class Node: @unchecked Sendable {
     public let identity: Identity
     public let store: OpStore
     private var cachedView: ProjectView?
+    /// Told, before the node seals new work, what the people using it must know first
+    /// (a hole in a coordinator's chain). The CLI prints it on stderr.
+    public var warn: (@Sendable (String) -> Void)?
 
     public var nodeID: NodeID { NodeID(signingKey: identity.signing.publicKey, boxKey: identity.box.publicKey) }
 
@@ -218,6 +221,9 @@ public final class Node: @unchecked Sendable {
                 throw NodeError(.refused, "this node is not a member of the project yet: give a coordinator its id (\(nodeID)) to `sandyq member add`, then sync")
             }
             throw NodeError(.refused, "this node's role does not allow writing")
+        }
+        if let warn {
+            for g in try chainGaps() where g.role == .coordinator { warn(g.warning) }
         }
         var made: [(envelope: Envelope, payload: Payload, session: SealingSession)] = []
         for ms in batch {

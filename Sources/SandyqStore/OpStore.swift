@@ -138,6 +138,33 @@ public final class OpStore: @unchecked Sendable {
         return VersionVector(heads)
     }
 
+    /// Seqs missing below the highest one held, per author: a relay that drops an op
+    /// (a revocation, say) and forwards later ones leaves such a hole.
+    public func chainGaps() throws(StoreError) -> [(author: SigningPublicKey, missing: [ClosedRange<UInt64>])] {
+        var out: [(SigningPublicKey, [ClosedRange<UInt64>])] = []
+        let agg = try db.prepare("SELECT author, max(seq), count(DISTINCT seq) FROM ops GROUP BY author")
+        try agg.bind([])
+        var irregular: [SigningPublicKey] = []
+        while try agg.step() {
+            if agg.int(1) == agg.int(2) { continue }
+            guard let a = try? SigningPublicKey(bytes: agg.blob(0)) else { throw .corrupt("op author of the wrong length") }
+            irregular.append(a)
+        }
+        let walk = try db.prepare("SELECT DISTINCT seq FROM ops WHERE author = ? ORDER BY seq")
+        for a in irregular {
+            var missing: [ClosedRange<UInt64>] = []
+            var expect: UInt64 = 1
+            try walk.bind([.blob(a.bytes)])
+            while try walk.step() {
+                let seq = UInt64(walk.int(0))
+                if seq > expect { missing.append(expect...(seq - 1)) }
+                expect = seq + 1
+            }
+            if !missing.isEmpty { out.append((a, missing)) }
+        }
+        return out
+    }
+
     /// The last op of an author's chain on this node: (seq, id).
     public func chainHead(of author: SigningPublicKey) throws(StoreError) -> (seq: UInt64, id: OpID)? {
         let s = try db.prepare("SELECT seq, id FROM ops WHERE author = ? ORDER BY seq DESC LIMIT 1")

@@ -72,6 +72,15 @@ struct StatusReport: Encodable {
     var version: String
     /// BLAKE2b of the merged view: equal on replicas that hold the same readable ops.
     var digest: String?
+    /// Holes in authors' chains: a coordinator's may hide a withheld revocation.
+    var gaps: [GapRow] = []
+}
+
+struct GapRow: Encodable {
+    var author: String
+    var role: String?
+    var missing: String
+    var warning: String
 }
 
 struct Status: ParsableCommand {
@@ -92,7 +101,10 @@ struct Status: ParsableCommand {
                 ops: try n.store.opCount, readableOps: view?.stats.readable ?? 0,
                 cases: view?.cases.count ?? 0, members: view?.membership.members.count ?? 0,
                 conflicts: view?.cases.values.reduce(0) { $0 + $1.conflicts.count } ?? 0,
-                schema: try n.store.schemaVersion(), version: Sandyq.version, digest: view?.digest)
+                schema: try n.store.schemaVersion(), version: Sandyq.version, digest: view?.digest,
+                gaps: project == nil ? [] : try n.chainGaps().map {
+                    GapRow(author: $0.member?.fingerprint ?? Hex.encode($0.author.bytes), role: $0.role?.rawValue, missing: $0.ranges, warning: $0.warning)
+                })
             if output.json { try printJSON(r); return }
             print("node      \(r.fingerprint)")
             print("node id   \(r.nodeId)")
@@ -103,6 +115,7 @@ struct Status: ParsableCommand {
             print("cases     \(r.cases)\(r.conflicts > 0 ? " (\(r.conflicts) open conflicts)" : "")")
             print("members   \(r.members)")
             if let d = r.digest { print("digest    \(d.prefix(16))") }
+            for g in r.gaps { print("gap       \(g.warning)") }
         }
     }
 }

@@ -149,4 +149,37 @@ struct RevocationAttackTests {
             #expect(try n.view().membership.members[m.nodeID.signingKey] == nil)
         }
     }
+
+    @Test("a relay that withholds a revocation and forwards later ops leaves a gap every node shows, and warns about before sealing")
+    func withheldRevocationIsVisible() throws {
+        let dir = try TempDir()
+        let (f, pid) = try RoleKit.founder(dir)
+        let r = try RoleKit.make(dir, "r"), n = try RoleKit.make(dir, "n")
+        try RoleKit.admit(n, as: .coordinator, by: f)
+        try RoleKit.admit(r, as: .reporter, by: f)
+        let revocation = try f.revoke(r.nodeID).env
+        _ = try f.addCase(RoleKit.doc("После отзыва", person: "Жанна"))
+        // The relay passes on everything the founder wrote except the revocation.
+        let withheld = try f.envelopes(missingFrom: try n.versionVector()).filter { $0.id != revocation.id }
+        _ = try n.importEnvelopes(withheld)
+        _ = pid
+        let gaps = try n.chainGaps()
+        #expect(gaps.count == 1 && gaps.first?.author == f.nodeID.signingKey && gaps.first?.missing == [revocation.seq...revocation.seq])
+        #expect(gaps.first?.warning.contains("coordinator \(f.nodeID.fingerprint)'s ops \(revocation.seq)..\(revocation.seq) are missing: a revocation may be withheld") == true)
+        let heard = Heard()
+        n.warn = { heard.add($0) }
+        _ = try n.addCase(RoleKit.doc("Новое", person: "Нурлан"))
+        #expect(heard.lines.contains { $0.contains("a revocation may be withheld") }, "no warning before sealing: \(heard.lines)")
+        // Once the op arrives, the gap and the warning are gone.
+        try NodeFixture.sync(f, to: n)
+        #expect(try n.chainGaps().isEmpty)
+        #expect(try n.view().membership.members[r.nodeID.signingKey]?.isRevoked == true)
+    }
+}
+
+final class Heard: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: [String] = []
+    func add(_ s: String) { lock.lock(); stored.append(s); lock.unlock() }
+    var lines: [String] { lock.lock(); defer { lock.unlock() }; return stored }
 }
