@@ -163,9 +163,11 @@ extension Node {
         let env = try writer().membership(.revoke(member: member.signingKey, after: point))
         try commit([env], project: v.project)
         let after = try view().membership
-        guard after.members[member.signingKey]?.isRevoked == true else {
-            throw NodeError(.refused, "wrote revocation op \(env.id.short), but it does not take effect on this node: "
-                + "a concurrent revocation settled against it (`sandyq member list` shows who stands)")
+        guard after.effectiveRevocations.contains(env.id) else {
+            let still = after.members[member.signingKey]?.isRevoked == true
+                ? " (\(member.fingerprint) stays revoked by another coordinator's revocation)" : ""
+            throw NodeError(.refused, "wrote revocation op \(env.id.short), but it does not take effect: it would quarantine "
+                + "this node's own admission, or a concurrent revocation settled against it\(still); `sandyq member list` shows who stands")
         }
         return (env, point)
     }
