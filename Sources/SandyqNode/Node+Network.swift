@@ -59,7 +59,8 @@ extension Node {
     /// The import screen for ops from peers: refuses what a known lawyer or relay signed.
     func importScreen() throws(NodeError) -> @Sendable (Envelope) -> OpError? {
         let m = try storedMembership()
-        return { env in Node.screen(env, in: m) }
+        let limits = try limitScreen(m)
+        return { env in Node.screen(env, in: m) ?? limits.check(env) }
     }
 
     func allowedKeys(pinned: NodeID?) throws(NodeError) -> Set<SigningPublicKey> {

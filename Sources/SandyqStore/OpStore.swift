@@ -138,6 +138,17 @@ public final class OpStore: @unchecked Sendable {
         return VersionVector(heads)
     }
 
+    /// Envelope bytes held per author, for the per-author limits at import.
+    public func bytesByAuthor() throws(StoreError) -> [SigningPublicKey: Int] {
+        var out: [SigningPublicKey: Int] = [:]
+        let s = try db.prepare("SELECT author, sum(length(envelope)) FROM ops GROUP BY author")
+        try s.bind([])
+        while try s.step() {
+            if let a = try? SigningPublicKey(bytes: s.blob(0)) { out[a] = Int(s.int(1)) }
+        }
+        return out
+    }
+
     /// Seqs missing below the highest one held, per author: a relay that drops an op
     /// (a revocation, say) and forwards later ones leaves such a hole.
     public func chainGaps() throws(StoreError) -> [(author: SigningPublicKey, missing: [ClosedRange<UInt64>])] {

@@ -144,3 +144,35 @@ extension Terminal {
         return String(decoding: buf, as: UTF8.self)
     }
 }
+
+struct Limits: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show or set how many MiB of ops one member (coordinators excepted) may make this node store.")
+    @OptionGroup var node: NodeOptions
+    @OptionGroup var output: OutputOptions
+    @Option(help: "MiB per member (reporters, lawyers, relays, revoked members).") var perMemberMib: Int?
+    @Option(help: "MiB for all ops whose authors are not yet admitted, together.") var awaitingMib: Int?
+
+    func validate() throws {
+        for v in [perMemberMib, awaitingMib].compactMap({ $0 }) where !(1...1_048_576).contains(v) {
+            throw ValidationError("a limit is between 1 and 1048576 MiB")
+        }
+    }
+
+    func run() throws {
+        try sandyq.run {
+            let n = try node.open()
+            var l = try n.authorLimits()
+            if perMemberMib != nil || awaitingMib != nil {
+                if let m = perMemberMib { l.perMember = m << 20 }
+                if let m = awaitingMib { l.awaitingAdmission = m << 20 }
+                try n.setAuthorLimits(l)
+            }
+            if output.json {
+                try printJSON(["perMemberMib": l.perMember >> 20, "awaitingMib": l.awaitingAdmission >> 20])
+            } else {
+                print("per member: \(l.perMember >> 20) MiB; awaiting admission, all together: \(l.awaitingAdmission >> 20) MiB")
+            }
+        }
+    }
+}

@@ -217,7 +217,7 @@ struct Join: ParsableCommand {
 
 struct MemberCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "member", abstract: "Manage who belongs to the project.", subcommands: [Add.self, List.self, Revoke.self])
+        commandName: "member", abstract: "Manage who belongs to the project.", subcommands: [Add.self, List.self, Revoke.self, Limits.self])
 
     struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(
