@@ -6,7 +6,7 @@ import SandyqStore
 /// A node: its unlocked keys, its store, and the view it derives. The API the CLI and any UI use.
 public final class Node: @unchecked Sendable {
     public let home: String
-    public let identity: Identity
+    public private(set) var identity: Identity
     public let store: OpStore
     private var cachedView: ProjectView?
 
@@ -29,10 +29,9 @@ public final class Node: @unchecked Sendable {
         }
         return try mapped {
             try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            let id = Identity()
+            let id = Identity(writeOnly: writeOnly)
             let sealed = try KeyFile.seal(id, passphrase: passphrase, parameters: parameters, duress: duress)
             let store = try OpStore(path: databasePath(home))
-            if writeOnly { try store.setSetting("writeonly", [1]) }
             try KeyFile.writeAtomically(sealed, to: keyPath(home))
             return Node(home: home, identity: id, store: store)
         }
@@ -54,8 +53,25 @@ public final class Node: @unchecked Sendable {
             let params = (try? KeyFile.header(of: bytes).parameters) ?? .moderate
             return try initialize(home: home, passphrase: passphrase, parameters: params)
         }
-        return try mapped { Node(home: home, identity: id, store: try OpStore(path: databasePath(home))) }
+        let store = try mapped { try OpStore(path: databasePath(home)) }
+        return Node(home: home, identity: migrateMode(id, home: home, keyFile: bytes, passphrase: passphrase, store: store), store: store)
     }
+
+    /// A key file written before the mode moved into it: the store's old `writeonly` setting is
+    /// sealed into the key file, then removed, and never read again once the key file has it.
+    /// If the key file cannot be rewritten (read-only storage), the setting holds for this run.
+    static func migrateMode(_ id: Identity, home: String, keyFile: [UInt8], passphrase: SecureBytes, store: OpStore) -> Identity {
+        guard !id.recordsMode else { return id }
+        let migrated = id.with(writeOnly: ((try? store.setting(legacyWriteOnlySetting)) ?? nil) == [1])
+        do {
+            let sealed = try KeyFile.reseal(migrated, passphrase: passphrase, replacing: keyFile)
+            try KeyFile.writeAtomically(sealed, to: keyPath(home))
+            try? store.deleteSetting(legacyWriteOnlySetting)
+        } catch {}
+        return migrated
+    }
+
+    static let legacyWriteOnlySetting = "writeonly"
 
     /// Crypto-shredding: overwrites the key file with random bytes, flushes, and unlinks it.
     /// Without it the store's ciphertext cannot be read, and the passphrase opens nothing.
@@ -167,10 +183,18 @@ public final class Node: @unchecked Sendable {
     }
 
     /// Whether this node seals nothing to itself, so what it records cannot be read back here.
-    public var isWriteOnly: Bool { ((try? store.setting("writeonly")) ?? nil) == [1] }
+    /// Read from the key file's sealed payload: the store cannot change it.
+    public var isWriteOnly: Bool { identity.writeOnly }
 
-    public func setWriteOnly(_ on: Bool) throws(NodeError) {
-        try mapped { if on { try store.setSetting("writeonly", [1]) } else { try store.deleteSetting("writeonly") } }
+    /// Reseals the key file with the mode changed; needs the passphrase, like any key-file change.
+    public func setWriteOnly(_ on: Bool, passphrase: SecureBytes) throws(NodeError) {
+        let path = Self.keyPath(home)
+        let old = try mapped { try Self.readFile(path) }
+        _ = try mapped { try KeyFile.open(old, passphrase: passphrase) }
+        let changed = identity.with(writeOnly: on)
+        try mapped { try KeyFile.writeAtomically(try KeyFile.reseal(changed, passphrase: passphrase, replacing: old), to: path) }
+        identity = changed
+        invalidateView()
     }
 
     /// The box keys an op is sealed to: the coordinators, the lawyers a case is shared with,

@@ -63,6 +63,8 @@ struct StatusReport: Encodable {
     var project: String?
     var projectName: String?
     var role: String?
+    /// "write-only" or "read-write", from the key file's sealed payload.
+    var mode: String
     var ops: Int
     var readableOps: Int
     var cases: Int
@@ -89,6 +91,7 @@ struct Status: ParsableCommand {
                 nodeId: n.nodeID.description, fingerprint: n.nodeID.fingerprint, home: n.home,
                 project: project?.description, projectName: view?.projectName.winner?.value,
                 role: view?.membership.role(of: n.nodeID.signingKey)?.rawValue,
+                mode: n.isWriteOnly ? "write-only" : "read-write",
                 ops: try n.store.opCount, readableOps: view?.stats.readable ?? 0,
                 cases: view?.cases.count ?? 0, members: view?.membership.members.count ?? 0,
                 conflicts: view?.cases.values.reduce(0) { $0 + $1.conflicts.count } ?? 0,
@@ -99,6 +102,7 @@ struct Status: ParsableCommand {
             print("home      \(r.home)")
             print("project   \(r.project ?? "none (sandyq project create NAME, or sandyq join PROJECT-ID)")\(r.projectName.map { " — \($0)" } ?? "")")
             if let role = r.role { print("role      \(role)") }
+            print("mode      \(n.isWriteOnly ? "write-only: what this node records cannot be read back here" : "read-write")")
             print("ops       \(r.ops) held, \(r.readableOps) readable here")
             print("cases     \(r.cases)\(r.conflicts > 0 ? " (\(r.conflicts) open conflicts)" : "")")
             print("members   \(r.members)")
