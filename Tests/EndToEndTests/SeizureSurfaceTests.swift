@@ -75,3 +75,95 @@ struct SeizureSurfaceTests {
 extension DrillNode {
     func run(_ args: [String], stdin: CLI.Input) throws -> CLI.Result { try home.run(args, stdin: stdin) }
 }
+
+@Suite("Panic stops the home's running processes and says what remains")
+struct PanicProcessTests {
+    @Test("panic stops a running serve, destroys the key file, and reports what stays on disk as the file holds it")
+    func panicStopsServe() throws {
+        let work = try DrillDir()
+        let c = try DrillNode("C")
+        let r = try DrillNode("R")
+        try c.ok(["project", "create", "Паника"])
+        try c.ok(["peers", "add", r.id, "10.9.8.7:7447"])
+        let server = try DrillServer(c, dir: work.path)
+        defer { server.stop() }
+        #expect(server.process.isRunning)
+
+        let started = Date()
+        let p = try CLI.run(["panic", "--yes", "--json", "--home", c.home.path])
+        let took = Date().timeIntervalSince(started)
+        #expect(p.code == 0, "\(p)")
+        let o = try #require(try JSONSerialization.jsonObject(with: Data(p.stdout.utf8)) as? [String: Any], "\(p)")
+        #expect(o["keysDestroyed"] as? Bool == true)
+        #expect(o["keyFileBytes"] as? Int == 232)
+        let procs = o["processes"] as? [[String: Any]] ?? []
+        #expect(procs.count == 1 && procs.first?["command"] as? String == "serve", "\(procs)")
+        #expect(procs.first?["pid"] as? Int == Int(server.process.processIdentifier), "\(procs)")
+        #expect(procs.first?["stoppedBy"] as? String == "SIGTERM", "\(procs)")
+
+        // The serve process is gone by the time panic returns (allow the parent's reaping).
+        let deadline = Date().addingTimeInterval(2)
+        while server.process.isRunning && Date() < deadline { usleep(10_000) }
+        #expect(!server.process.isRunning, "serve survived panic")
+        #expect(!FileManager.default.fileExists(atPath: c.home.keyPath), "the key file is gone")
+        print("panic with one serve running: \(String(format: "%.2f", took)) s")
+
+        // What panic says remains is what the file really holds.
+        let s = try #require(o["store"] as? [String: Any], "\(o)")
+        let db = try Database(path: c.home.dbPath)
+        func count(_ sql: String) throws -> Int {
+            let st = try db.prepare(sql)
+            try st.bind([])
+            _ = try st.step()
+            return Int(st.int(0))
+        }
+        #expect(s["ops"] as? Int == (try count("SELECT count(*) FROM ops")))
+        #expect((s["ops"] as? Int ?? 0) >= 2, "genesis and the sealed project name")
+        #expect(s["membershipOps"] as? Int == (try count("SELECT count(*) FROM ops WHERE kind != 1")))
+        #expect(s["cachedSessionKeys"] as? Int == (try count("SELECT count(*) FROM session_keys")))
+        let peers = s["peers"] as? [[String: Any]] ?? []
+        #expect(peers.compactMap { $0["address"] as? String } == ["10.9.8.7:7447"], "\(peers)")
+        #expect(s["project"] as? String != nil)
+
+        // Again: nothing to destroy, nothing running.
+        let again = try CLI.run(["panic", "--yes", "--home", c.home.path])
+        #expect(again.code == 66, "\(again)")
+    }
+
+    @Test("the text of panic names the destroyed file, the stopped process and the peer addresses left behind")
+    func panicText() throws {
+        let work = try DrillDir()
+        let c = try DrillNode("C")
+        let r = try DrillNode("R")
+        try c.ok(["project", "create", "Паника"])
+        try c.ok(["peers", "add", r.id, "10.9.8.7:7447"])
+        let server = try DrillServer(c, dir: work.path)
+        defer { server.stop() }
+        let p = try CLI.run(["panic", "--yes", "--home", c.home.path])
+        #expect(p.code == 0, "\(p)")
+        let deadline = Date().addingTimeInterval(2)
+        while server.process.isRunning && Date() < deadline { usleep(10_000) }
+        #expect(!server.process.isRunning, "serve survived panic")
+        for needle in ["identity.key (232 bytes", "Stopped serve (pid \(server.process.processIdentifier)) with SIGTERM",
+                       "10.9.8.7:7447", "ops by 1 authors", "sandyq.db"] {
+            #expect(p.stdout.contains(needle), "panic's text lacks \(needle): \(p.stdout)")
+        }
+    }
+
+    @Test("serve exits on its own when its key file disappears, even if panic could not find it")
+    func serveExitsWithoutKeys() throws {
+        let work = try DrillDir()
+        let c = try DrillNode("C")
+        try c.ok(["project", "create", "Без ключей"])
+        let server = try DrillServer(c, dir: work.path)
+        defer { server.stop() }
+        try? FileManager.default.removeItem(atPath: c.home.path + "/running")
+        try FileManager.default.removeItem(atPath: c.home.keyPath)
+        let started = Date()
+        while server.process.isRunning && Date().timeIntervalSince(started) < 10 { usleep(10_000) }
+        #expect(!server.process.isRunning, "serve still runs without its key file")
+        print("serve stopped \(String(format: "%.2f", Date().timeIntervalSince(started))) s after its key file went")
+        #expect(server.process.terminationStatus != 0)
+        #expect(server.logText.contains("key file"), "\(server.logText)")
+    }
+}
