@@ -293,22 +293,35 @@ public final class Node: @unchecked Sendable {
     /// does not open is skipped: the view then opens that session's sealed box again.
     private func cachedSessionKeys() -> [[UInt8]: SymmetricKey] {
         let key = SymmetricKey.storage(identity.storageKey)
+        let tagKey = key.derive(context: Self.sessionTagContext)
         var out: [[UInt8]: SymmetricKey] = [:]
-        for (sid, sealed) in (try? store.sealedSessionKeys()) ?? [] where sealed.count > AEAD.nonceLength {
-            guard let plain = try? AEAD.open(Array(sealed[AEAD.nonceLength...]), key: key, nonce: Array(sealed[0..<AEAD.nonceLength]),
-                                             associatedData: Array("session:".utf8) + sid),
-                  let k = try? SymmetricKey(SecureBytes(plain)) else { continue }
+        for (tag, sealed) in (try? store.sealedSessionKeys()) ?? [] where sealed.count > AEAD.nonceLength {
+            guard var plain = try? AEAD.open(Array(sealed[AEAD.nonceLength...]), key: key, nonce: Array(sealed[0..<AEAD.nonceLength]),
+                                             associatedData: Self.sessionRowAD + tag) else { continue }
+            defer { plain.zeroize() }
+            guard plain.count > SymmetricKey.length, let k = try? SymmetricKey(SecureBytes(plain[0..<SymmetricKey.length])) else { continue }
+            let sid = Array(plain[SymmetricKey.length...])
+            guard Hash.blake2b(sid, length: 32, key: tagKey) == tag else { continue }
             out[sid] = k
         }
         return out
     }
 
+    /// Rows are keyed by a keyed hash of the session id, and the id itself is sealed with the
+    /// key: a seizer reading the table cannot tell which sessions (so which cases) this node reads.
+    static let sessionTagContext = "sandyq-session-tag-v1"
+    static let sessionRowAD = Array("session-v2:".utf8)
+
     /// Best effort: a read-only or full store still reads, it only rebuilds slower next time.
     private func cacheSessionKeys(_ keys: [[UInt8]: SymmetricKey], except known: [[UInt8]: SymmetricKey]) {
         let key = SymmetricKey.storage(identity.storageKey)
-        let fresh = keys.filter { known[$0.key] == nil }.map { sid, k -> (sid: [UInt8], sealed: [UInt8]) in
+        let tagKey = key.derive(context: Self.sessionTagContext)
+        let fresh = keys.filter { known[$0.key] == nil }.map { sid, k -> (tag: [UInt8], sealed: [UInt8]) in
+            let tag = Hash.blake2b(sid, length: 32, key: tagKey)
             let nonce = AEAD.randomNonce()
-            return (sid, nonce + AEAD.seal(k.secret.unsafeCopy, key: key, nonce: nonce, associatedData: Array("session:".utf8) + sid))
+            var plain = k.secret.unsafeCopy + sid
+            defer { plain.zeroize() }
+            return (tag, nonce + AEAD.seal(plain, key: key, nonce: nonce, associatedData: Self.sessionRowAD + tag))
         }
         try? store.cacheSessionKeys(fresh)
     }
