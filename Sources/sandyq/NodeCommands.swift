@@ -176,7 +176,29 @@ struct Join: ParsableCommand {
     @OptionGroup var node: NodeOptions
     @OptionGroup var output: OutputOptions
     @Argument(help: "The project id (sqp-...); not needed with --invite.") var projectID: String?
-    @Option(help: "The project's network key (64 hex digits, from `sandyq project key`), needed for TCP sync.") var networkKey: String?
+    @Option(help: "The project's network key (64 hex digits, from `sandyq project key`), needed for TCP sync. Prefer --network-key-file or the prompt: a flag stays in shell history.") var networkKey: String?
+    @Option(help: "Read the network key from FILE ('-' for stdin). Without either, a terminal prompts for it.") var networkKeyFile: String?
+
+    func validate() throws {
+        if networkKey != nil && networkKeyFile != nil { throw ValidationError("give --network-key or --network-key-file, not both") }
+    }
+
+    /// From the file, the flag, or (stdin a terminal) a prompt with echo off; nil when skipped.
+    func resolvedNetworkKey() throws -> SymmetricKey? {
+        if let networkKeyFile {
+            var data = [UInt8](try readInput(networkKeyFile))
+            defer { data.zeroize() }
+            let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            return try Node.parseNetworkKey(text)
+        }
+        if let networkKey {
+            FileHandle.standardError.write(Data("sandyq: warning: the network key is now in your shell history and process list; next time use --network-key-file or the prompt\n".utf8))
+            return try Node.parseNetworkKey(networkKey)
+        }
+        guard ContentInput.stdinIsTerminal, let typed = Terminal.readSecret(prompt: "Network key (64 hex digits from `sandyq project key`; Enter to skip): ") else { return nil }
+        let text = String(decoding: typed.unsafeCopy, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return text.isEmpty ? nil : try Node.parseNetworkKey(text)
+    }
     @Option(help: "An invitation from a coordinator (a file or the sqi-... code).") var invite: String?
     @Option(help: "With --invite: write the reply for the coordinator to FILE.") var out: String?
 
@@ -195,7 +217,7 @@ struct Join: ParsableCommand {
             }
             guard let projectID else { throw CLIError(.usage, "give a project id, or --invite FILE-OR-CODE") }
             guard let p = ProjectID(string: projectID) else { throw CLIError(.usage, "'\(projectID)' is not a project id (sqp-...)") }
-            let nk = try networkKey.map { k throws(NodeError) in try Node.parseNetworkKey(k) }
+            let nk = try resolvedNetworkKey()
             let n = try node.open()
             try n.join(p, networkKey: nk)
             if output.json { try printJSON(["project": p.description, "nodeId": n.nodeID.description]) } else {

@@ -167,3 +167,89 @@ struct PanicProcessTests {
         #expect(server.logText.contains("key file"), "\(server.logText)")
     }
 }
+
+@Suite("No case text or network key on the command line")
+struct ArgvContentTests {
+    @Test("a write-only node takes case text from stdin or a file, and warns when it comes as flags")
+    func writeOnlyCaseTextStaysOutOfArgv() throws {
+        let p = try ReporterPair()
+        let secret = "Секретное дело \(UUID().uuidString.prefix(8))"
+        let json = #"{"title": "\#(secret)", "summary": "из stdin"}"#
+        let viaStdin = try p.r.run(["case", "add", "--stdin"], stdin: .bytes(Array(json.utf8)))
+        #expect(viaStdin.code == 0, "\(viaStdin)")
+        #expect(!viaStdin.stderr.contains("shell history"), "no warning when the text came on stdin: \(viaStdin)")
+        let file = p.work.file("case.json")
+        try Data(#"{"title": "Из файла"}"#.utf8).write(to: URL(fileURLWithPath: file))
+        let viaFile = try p.r.run(["case", "add", "--file", file])
+        #expect(viaFile.code == 0 && !viaFile.stderr.contains("shell history"), "\(viaFile)")
+
+        let viaFlags = try p.r.run(["case", "add", "--title", "Во флагах", "--person", "Имя"])
+        #expect(viaFlags.code == 0, "content flags still work: \(viaFlags)")
+        #expect(viaFlags.stderr.contains("this text is now in your shell history and process list"), "\(viaFlags)")
+        #expect(viaFlags.stderr.contains("--title") && viaFlags.stderr.contains("--person"), "\(viaFlags)")
+
+        // A node that reads its own cases is not nagged.
+        let c = try p.c.run(["case", "add", "--title", "Координатор"])
+        #expect(c.code == 0 && !c.stderr.contains("shell history"), "\(c)")
+
+        // The coordinator reads all three as recorded.
+        try p.carry(p.r, to: p.c, "R-to-C.sqb")
+        let titles = Set(try p.c.rows(["case", "list"]).compactMap { $0["title"] as? String })
+        #expect(titles == [secret, "Из файла", "Во флагах", "Координатор"], "\(titles)")
+    }
+
+    @Test("case edit and event add read their content from stdin")
+    func editAndEventFromStdin() throws {
+        let c = try DrillNode("C")
+        try c.ok(["project", "create", "Поля"])
+        let id = try #require(try c.object(["case", "add", "--stdin"].map { $0 }, stdin: #"{"title": "Дело"}"#)["id"] as? String)
+        let edit = try c.run(["case", "edit", id, "--stdin"], stdin: .bytes(Array(#"{"city": "Тараз", "notes": "из stdin"}"#.utf8)))
+        #expect(edit.code == 0, "\(edit)")
+        let ev = try c.run(["case", "event", "add", id, "--stdin"],
+                           stdin: .bytes(Array(#"{"type": "arrest", "date": "2026-01-02", "place": "Тараз", "description": "задержан"}"#.utf8)))
+        #expect(ev.code == 0, "\(ev)")
+        let shown = try c.object(["case", "show", id])
+        let doc = try #require(shown["document"] as? [String: Any])
+        #expect(doc["city"] as? String == "Тараз" && doc["notes"] as? String == "из stdin", "\(doc)")
+        let events = doc["events"] as? [[String: Any]] ?? []
+        #expect(events.count == 1 && events.first?["description"] as? String == "задержан", "\(events)")
+        let noType = try c.run(["case", "event", "add", id, "--stdin"], stdin: .bytes(Array(#"{"place": "x"}"#.utf8)))
+        #expect(noType.code == 64, "an event without a type is a usage error: \(noType)")
+    }
+
+    @Test("join takes the network key from a file or stdin, never needing it on the command line")
+    func networkKeyFromFile() throws {
+        let work = try DrillDir()
+        let c = try DrillNode("C")
+        let project = try #require(try c.object(["project", "create", "Ключ"])["project"] as? String)
+        let key = try c.ok(["project", "key"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let keyFile = work.file("network.key")
+        try Data((key + "\n").utf8).write(to: URL(fileURLWithPath: keyFile))
+
+        let b = try DrillNode("B")
+        let j = try b.run(["join", project, "--network-key-file", keyFile])
+        #expect(j.code == 0 && !j.stderr.contains("shell history"), "\(j)")
+        #expect(try b.ok(["project", "key"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines) == key)
+
+        let d = try DrillNode("D")
+        let js = try d.run(["join", project, "--network-key-file", "-"], stdin: .bytes(Array(key.utf8)))
+        #expect(js.code == 0, "\(js)")
+        #expect(try d.ok(["project", "key"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines) == key)
+
+        let e = try DrillNode("E")
+        let bad = try e.run(["join", project, "--network-key-file", "-"], stdin: .bytes(Array("not a key".utf8)))
+        #expect(bad.code == 64, "\(bad)")
+        let flag = try e.run(["join", project, "--network-key", key])
+        #expect(flag.code == 0 && flag.stderr.contains("shell history"), "the flag still works, with a warning: \(flag)")
+    }
+}
+
+extension DrillNode {
+    func object(_ args: [String], stdin: String) throws -> [String: Any] {
+        let r = try run(args + ["--json"], stdin: .bytes(Array(stdin.utf8)))
+        guard r.code == 0, let o = try? JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any] else {
+            throw DrillFailure("\(name): sandyq \(args.joined(separator: " ")): \(r)")
+        }
+        return o
+    }
+}
