@@ -244,6 +244,44 @@ struct ArgvContentTests {
     }
 }
 
+@Suite("Prompts at a terminal (run under script(1) for a pseudo-terminal)")
+struct PromptTests {
+    static let script = "/usr/bin/script"
+
+    /// `sandyq args --home HOME` on a pseudo-terminal fed `typed`.
+    static func atTerminal(_ n: DrillNode, _ args: [String], typed: String) throws -> CLI.Result {
+        let cmd = ([CLI.binary] + args + ["--home", n.home.path]).map { "'" + $0 + "'" }.joined(separator: " ")
+        return try CLI.run(["-qec", cmd, "/dev/null"], env: ["SANDYQ_PASSPHRASE": n.passphrase],
+                           stdin: .bytes(Array(typed.utf8)), timeout: 60, executable: script)
+    }
+
+    /// As `atTerminal`, but typed one second in: a secret prompt flushes what was typed ahead.
+    static func typedLater(_ n: DrillNode, _ args: [String], typed: String) throws -> CLI.Result {
+        let cmd = ([CLI.binary] + args + ["--home", n.home.path]).map { "'" + $0 + "'" }.joined(separator: " ")
+        return try CLI.run(["-c", "(sleep 1; printf '%s\\n' \"$TYPED\"; sleep 1) | \(script) -qec \"$CMD\" /dev/null"],
+                           env: ["SANDYQ_PASSPHRASE": n.passphrase, "TYPED": typed, "CMD": cmd], timeout: 60, executable: "/bin/sh")
+    }
+
+    @Test("case add asks for the case at a terminal, and join asks for the network key",
+          .enabled(if: FileManager.default.isExecutableFile(atPath: script)))
+    func promptsKeepTextOffTheCommandLine() throws {
+        let p = try ReporterPair()
+        let r = try Self.atTerminal(p.r, ["case", "add"], typed: "Набрано в терминале\nИмя Набранное\n\n\nАлматы\n\n\n")
+        #expect(r.code == 0, "\(r)")
+        #expect(r.stdout.contains("Title") && !r.stdout.contains("shell history"), "\(r)")
+        try p.carry(p.r, to: p.c, "R-to-C.sqb")
+        let rows = try p.c.rows(["case", "list"])
+        #expect(rows.first?["title"] as? String == "Набрано в терминале" && rows.first?["city"] as? String == "Алматы", "\(rows)")
+
+        let key = try p.c.ok(["project", "key"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let b = try DrillNode("B")
+        let j = try Self.typedLater(b, ["join", p.project], typed: key)
+        #expect(j.code == 0, "\(j)")
+        #expect(!j.stdout.contains(key), "the key is not echoed: \(j)")
+        #expect(try b.ok(["project", "key"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines) == key)
+    }
+}
+
 extension DrillNode {
     func object(_ args: [String], stdin: String) throws -> [String: Any] {
         let r = try run(args + ["--json"], stdin: .bytes(Array(stdin.utf8)))
