@@ -25,7 +25,7 @@ import SandyqStore
 
     @Test func everyOutcomeIsCovered() throws {
         let expects = Set(try Self.names.map { try Self.fields($0)["expect"] ?? "" })
-        #expect(expects == ["ok", "wrong_passphrase", "corrupt", "duress"], "\(expects)")
+        #expect(expects == ["ok", "authentication_failed", "malformed", "duress"], "\(expects)")
     }
 
     @Test(arguments: names)
@@ -47,11 +47,11 @@ import SandyqStore
             #expect(again.count == 232)
             let back = try KeyFile.open(again, passphrase: passphrase)
             #expect(back.writeOnly == id.writeOnly && back.recordsMode && back.signing.publicKey == id.signing.publicKey)
-        case "wrong_passphrase":
+        case "authentication_failed":
             #expect(storeError { _ = try KeyFile.open(file, passphrase: passphrase) } == .wrongPassphrase, "\(name)")
         case "duress":
             #expect(storeError { _ = try KeyFile.open(file, passphrase: passphrase) } == .duress, "\(name)")
-        case "corrupt":
+        case "malformed":
             guard case .corrupt? = storeError({ _ = try KeyFile.open(file, passphrase: passphrase) }) else {
                 Issue.record("\(name): not corrupt"); return
             }

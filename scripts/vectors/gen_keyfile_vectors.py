@@ -5,14 +5,16 @@ One file per case, in the style of the other vector areas: `key: value` lines, b
 in lowercase hex. Keys:
 
     area:     keyfile
-    expect:   ok | wrong_passphrase | corrupt | duress
+    expect:   ok | authentication_failed | malformed | duress
     comment:  free text
     passphrase, file                      what `KeyFile.open` is given
     signing_public_key, box_public_key,   (expect ok) what the opened identity holds
     storage_key, write_only, records_mode
 
-`expect` is what `KeyFile.open` must do: `ok` opens and reproduces the outputs;
-`wrong_passphrase`, `corrupt` and `duress` throw that StoreError. Files are built here
+`expect` is what `KeyFile.open` must do (classes from Protocol/README.md "Failure classes"):
+`ok` opens and reproduces the outputs; `authentication_failed` throws
+StoreError.wrongPassphrase (a wrong passphrase and a tampered file are one error);
+`malformed` throws StoreError.corrupt; `duress` throws StoreError.duress. Files are built here
 independently of the Swift code, with PyNaCl's Argon2id, XChaCha20-Poly1305 and BLAKE2b,
 at libsodium's minimum Argon2id cost (opslimit 1, memlimit 8192) so the tests stay fast.
 Everything is deterministic.
@@ -93,7 +95,7 @@ def vector(expect: str, comment: str, file: bytes, passphrase: bytes = PASSPHRAS
         lines += [f"signing_public_key: {bytes(nacl.signing.SigningKey(seed).verify_key).hex()}",
                   f"box_public_key: {bytes(nacl.public.PrivateKey(box).public_key).hex()}",
                   f"storage_key: {storage.hex()}", f"write_only: {write_only}", f"records_mode: {records_mode}"]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n\n"
 
 
 def generate() -> dict[str, str]:
@@ -113,17 +115,17 @@ def generate() -> dict[str, str]:
         "ok", "an unknown tag 9 between known records is skipped", build("tag9", keys_payload("tag9") + record(9, b"abc") + record(4, b"\x01")),
         label="tag9", write_only=1)
     files["keyfile_mode_unknown.txt"] = vector(
-        "corrupt", "mode 02 is not defined: never guessed", build("m2", keys_payload("m2") + record(4, b"\x02")))
+        "malformed", "mode 02 is not defined: never guessed", build("m2", keys_payload("m2") + record(4, b"\x02")))
     files["keyfile_mode_two_bytes.txt"] = vector(
-        "corrupt", "tag 4 with a 2-byte value", build("m11", keys_payload("m11") + record(4, b"\x01\x01")))
+        "malformed", "tag 4 with a 2-byte value", build("m11", keys_payload("m11") + record(4, b"\x01\x01")))
     files["keyfile_missing_storage_key.txt"] = vector(
-        "corrupt", "tag 3 absent", build("no3", record(1, keys("no3")[0]) + record(2, keys("no3")[1]) + record(4, b"\x00")))
+        "malformed", "tag 3 absent", build("no3", record(1, keys("no3")[0]) + record(2, keys("no3")[1]) + record(4, b"\x00")))
     files["keyfile_wrong_passphrase.txt"] = vector(
-        "wrong_passphrase", "the write-only file above, another passphrase", wo, passphrase=b"correct horse battery stapler")
+        "authentication_failed", "the write-only file above, another passphrase", wo, passphrase=b"correct horse battery stapler")
     flipped = bytearray(wo)
     flipped[111 + 2 + 32 + 2 + 32 + 2 + 32 + 2] ^= 0x01  # the ciphertext byte over the mode value
     files["keyfile_mode_flipped_in_place.txt"] = vector(
-        "wrong_passphrase", "the mode byte's ciphertext flipped (01 -> 00 in the plaintext): the tag fails, as for a wrong passphrase",
+        "authentication_failed", "the mode byte's ciphertext flipped (01 -> 00 in the plaintext): the tag fails, as for a wrong passphrase",
         bytes(flipped))
     files["keyfile_duress.txt"] = vector(
         "duress", "the duress passphrase of this file", build("duress", keys_payload("duress") + record(4, b"\x01"), duress=DURESS),
