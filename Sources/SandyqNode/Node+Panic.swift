@@ -33,6 +33,7 @@ extension Node {
         }
         let processes = HomeProcesses.waitForExit(signalled, bound: bound)
         if let failure, processes.isEmpty { throw failure }
+        rmdir(HomeProcesses.directory(home))  // only when empty: nothing runs any more
         let known: Set<String> = [OpStore.fileName, OpStore.fileName + "-wal", OpStore.fileName + "-shm",
                                   (HomeProcesses.directory(home) as NSString).lastPathComponent]
         let others = ((try? FileManager.default.contentsOfDirectory(atPath: home)) ?? []).filter { !known.contains($0) }.sorted()

@@ -65,6 +65,8 @@ public final class Node: @unchecked Sendable {
         let migrated = id.with(writeOnly: ((try? store.setting(legacyWriteOnlySetting)) ?? nil) == [1])
         do {
             let sealed = try KeyFile.reseal(migrated, passphrase: passphrase, replacing: keyFile)
+            // Never bring back a key file that a panic destroyed while this unlock ran.
+            guard (try? readFile(keyPath(home))) == keyFile else { return migrated }
             try KeyFile.writeAtomically(sealed, to: keyPath(home))
             try? store.deleteSetting(legacyWriteOnlySetting)
         } catch {}
