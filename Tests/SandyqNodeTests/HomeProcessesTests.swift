@@ -47,4 +47,36 @@ import SandyqNode
         reg.close()
         #expect(!FileManager.default.fileExists(atPath: file))
     }
+
+    @Test("a process that ignores SIGTERM is killed after the bound", .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/flock")))
+    func stubbornProcessIsKilled() throws {
+        let dir = try TempDir()
+        let home = dir.sub("n")
+        _ = try NodeFixture.make(dir, "n")
+        try FileManager.default.createDirectory(atPath: HomeProcesses.directory(home), withIntermediateDirectories: true)
+        let stubborn = Process()
+        stubborn.executableURL = URL(fileURLWithPath: "/bin/sh")
+        // Registers the way serve does (an flock held on running/<pid>.pid), then ignores SIGTERM.
+        stubborn.arguments = ["-c", "trap '' TERM; exec 9>\"$D/$$.pid\"; flock -x 9; printf '%s serve\\n' $$ >&9; exec sleep 30"]
+        stubborn.environment = ["D": HomeProcesses.directory(home), "PATH": "/usr/bin:/bin"]
+        try stubborn.run()
+        defer {
+            kill(stubborn.processIdentifier, SIGKILL)
+            let deadline = Date().addingTimeInterval(5)
+            while stubborn.isRunning && Date() < deadline { usleep(10_000) }
+        }
+        let file = HomeProcesses.directory(home) + "/\(stubborn.processIdentifier).pid"
+        let ready = Date().addingTimeInterval(5)
+        while ((try? String(contentsOfFile: file, encoding: .utf8)) ?? "").isEmpty && Date() < ready { usleep(10_000) }
+
+        let started = Date()
+        let report = try Node.panic(home: home, bound: 0.5)
+        let took = Date().timeIntervalSince(started)
+        #expect(report.processes.count == 1, "\(report.processes)")
+        #expect(report.processes.first?.stoppedBy == "SIGKILL", "\(report.processes)")
+        #expect(took < 3, "panic took \(took) s with a 0.5 s bound")
+        let deadline = Date().addingTimeInterval(2)
+        while stubborn.isRunning && Date() < deadline { usleep(10_000) }
+        #expect(!stubborn.isRunning)
+    }
 }
