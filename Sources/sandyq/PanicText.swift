@@ -8,7 +8,7 @@ enum PanicText {
         if r.keysDestroyed {
             out.append(String(format: "Keys destroyed in %.3f s. The data in %@ can no longer be read.", r.seconds, r.home))
             out.append("Destroyed: \(r.home)/identity.key (\(r.keyFileBytes) bytes: the signing key, the box key, the storage key), overwritten with random bytes and removed.")
-            out.append("  With it, nothing sealed on this node opens again: case text, project and case names, the network key, cached session keys.")
+            out.append("  Whoever takes this disk can no longer open what this node could: case text and names sealed to it, the network key, the cached session keys. (A coordinator's key still opens the same ops elsewhere.)")
         } else {
             out.append("No key file in \(r.home): it was already destroyed.")
         }
