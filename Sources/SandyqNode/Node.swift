@@ -6,7 +6,7 @@ import SandyqStore
 /// A node: its unlocked keys, its store, and the view it derives. The API the CLI and any UI use.
 public final class Node: @unchecked Sendable {
     public let home: String
-    public let identity: Identity
+    public private(set) var identity: Identity
     public let store: OpStore
     private var cachedView: ProjectView?
     /// Told, before the node seals new work, what the people using it must know first
@@ -32,10 +32,9 @@ public final class Node: @unchecked Sendable {
         }
         return try mapped {
             try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            let id = Identity()
+            let id = Identity(writeOnly: writeOnly)
             let sealed = try KeyFile.seal(id, passphrase: passphrase, parameters: parameters, duress: duress)
             let store = try OpStore(path: databasePath(home))
-            if writeOnly { try store.setSetting("writeonly", [1]) }
             try KeyFile.writeAtomically(sealed, to: keyPath(home))
             return Node(home: home, identity: id, store: store)
         }
@@ -57,8 +56,27 @@ public final class Node: @unchecked Sendable {
             let params = (try? KeyFile.header(of: bytes).parameters) ?? .moderate
             return try initialize(home: home, passphrase: passphrase, parameters: params)
         }
-        return try mapped { Node(home: home, identity: id, store: try OpStore(path: databasePath(home))) }
+        let store = try mapped { try OpStore(path: databasePath(home)) }
+        return Node(home: home, identity: migrateMode(id, home: home, keyFile: bytes, passphrase: passphrase, store: store), store: store)
     }
+
+    /// A key file written before the mode moved into it: the store's old `writeonly` setting is
+    /// sealed into the key file, then removed, and never read again once the key file has it.
+    /// If the key file cannot be rewritten (read-only storage), the setting holds for this run.
+    static func migrateMode(_ id: Identity, home: String, keyFile: [UInt8], passphrase: SecureBytes, store: OpStore) -> Identity {
+        guard !id.recordsMode else { return id }
+        let migrated = id.with(writeOnly: ((try? store.setting(legacyWriteOnlySetting)) ?? nil) == [1])
+        do {
+            let sealed = try KeyFile.reseal(migrated, passphrase: passphrase, replacing: keyFile)
+            // Never bring back a key file that a panic destroyed while this unlock ran.
+            guard (try? readFile(keyPath(home))) == keyFile else { return migrated }
+            try KeyFile.writeAtomically(sealed, to: keyPath(home))
+            try? store.deleteSetting(legacyWriteOnlySetting)
+        } catch {}
+        return migrated
+    }
+
+    static let legacyWriteOnlySetting = "writeonly"
 
     /// Crypto-shredding: overwrites the key file with random bytes, flushes, and unlinks it.
     /// Without it the store's ciphertext cannot be read, and the passphrase opens nothing.
@@ -170,10 +188,18 @@ public final class Node: @unchecked Sendable {
     }
 
     /// Whether this node seals nothing to itself, so what it records cannot be read back here.
-    public var isWriteOnly: Bool { ((try? store.setting("writeonly")) ?? nil) == [1] }
+    /// Read from the key file's sealed payload: the store cannot change it.
+    public var isWriteOnly: Bool { identity.writeOnly }
 
-    public func setWriteOnly(_ on: Bool) throws(NodeError) {
-        try mapped { if on { try store.setSetting("writeonly", [1]) } else { try store.deleteSetting("writeonly") } }
+    /// Reseals the key file with the mode changed; needs the passphrase, like any key-file change.
+    public func setWriteOnly(_ on: Bool, passphrase: SecureBytes) throws(NodeError) {
+        let path = Self.keyPath(home)
+        let old = try mapped { try Self.readFile(path) }
+        _ = try mapped { try KeyFile.open(old, passphrase: passphrase) }
+        let changed = identity.with(writeOnly: on)
+        try mapped { try KeyFile.writeAtomically(try KeyFile.reseal(changed, passphrase: passphrase, replacing: old), to: path) }
+        identity = changed
+        invalidateView()
     }
 
     /// The box keys an op is sealed to: the coordinators, the lawyers a case is shared with,
@@ -275,22 +301,35 @@ public final class Node: @unchecked Sendable {
     /// does not open is skipped: the view then opens that session's sealed box again.
     private func cachedSessionKeys() -> [[UInt8]: SymmetricKey] {
         let key = SymmetricKey.storage(identity.storageKey)
+        let tagKey = key.derive(context: Self.sessionTagContext)
         var out: [[UInt8]: SymmetricKey] = [:]
-        for (sid, sealed) in (try? store.sealedSessionKeys()) ?? [] where sealed.count > AEAD.nonceLength {
-            guard let plain = try? AEAD.open(Array(sealed[AEAD.nonceLength...]), key: key, nonce: Array(sealed[0..<AEAD.nonceLength]),
-                                             associatedData: Array("session:".utf8) + sid),
-                  let k = try? SymmetricKey(SecureBytes(plain)) else { continue }
+        for (tag, sealed) in (try? store.sealedSessionKeys()) ?? [] where sealed.count > AEAD.nonceLength {
+            guard var plain = try? AEAD.open(Array(sealed[AEAD.nonceLength...]), key: key, nonce: Array(sealed[0..<AEAD.nonceLength]),
+                                             associatedData: Self.sessionRowAD + tag) else { continue }
+            defer { plain.zeroize() }
+            guard plain.count > SymmetricKey.length, let k = try? SymmetricKey(SecureBytes(plain[0..<SymmetricKey.length])) else { continue }
+            let sid = Array(plain[SymmetricKey.length...])
+            guard Hash.blake2b(sid, length: 32, key: tagKey) == tag else { continue }
             out[sid] = k
         }
         return out
     }
 
+    /// Rows are keyed by a keyed hash of the session id, and the id itself is sealed with the
+    /// key: a seizer reading the table cannot tell which sessions (so which cases) this node reads.
+    static let sessionTagContext = "sandyq-session-tag-v1"
+    static let sessionRowAD = Array("session-v2:".utf8)
+
     /// Best effort: a read-only or full store still reads, it only rebuilds slower next time.
     private func cacheSessionKeys(_ keys: [[UInt8]: SymmetricKey], except known: [[UInt8]: SymmetricKey]) {
         let key = SymmetricKey.storage(identity.storageKey)
-        let fresh = keys.filter { known[$0.key] == nil }.map { sid, k -> (sid: [UInt8], sealed: [UInt8]) in
+        let tagKey = key.derive(context: Self.sessionTagContext)
+        let fresh = keys.filter { known[$0.key] == nil }.map { sid, k -> (tag: [UInt8], sealed: [UInt8]) in
+            let tag = Hash.blake2b(sid, length: 32, key: tagKey)
             let nonce = AEAD.randomNonce()
-            return (sid, nonce + AEAD.seal(k.secret.unsafeCopy, key: key, nonce: nonce, associatedData: Array("session:".utf8) + sid))
+            var plain = k.secret.unsafeCopy + sid
+            defer { plain.zeroize() }
+            return (tag, nonce + AEAD.seal(plain, key: key, nonce: nonce, associatedData: Self.sessionRowAD + tag))
         }
         try? store.cacheSessionKeys(fresh)
     }

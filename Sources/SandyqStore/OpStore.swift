@@ -434,20 +434,21 @@ public final class OpStore: @unchecked Sendable {
 
     // MARK: session key cache
 
-    /// Every cached (session id, sealed key) pair; the node seals and opens them.
-    public func sealedSessionKeys() throws(StoreError) -> [(sid: [UInt8], sealed: [UInt8])] {
-        var out: [(sid: [UInt8], sealed: [UInt8])] = []
-        let s = try db.prepare("SELECT sid, sealed FROM session_keys")
+    /// Every cached (tag, sealed) pair. The node computes the tag (a keyed hash of the session
+    /// id) and seals the id with the key, so the table names no session.
+    public func sealedSessionKeys() throws(StoreError) -> [(tag: [UInt8], sealed: [UInt8])] {
+        var out: [(tag: [UInt8], sealed: [UInt8])] = []
+        let s = try db.prepare("SELECT tag, sealed FROM session_keys")
         try s.bind([])
         while try s.step() { out.append((s.blob(0), s.blob(1))) }
         return out
     }
 
-    public func cacheSessionKeys(_ entries: [(sid: [UInt8], sealed: [UInt8])]) throws {
+    public func cacheSessionKeys(_ entries: [(tag: [UInt8], sealed: [UInt8])]) throws {
         guard !entries.isEmpty else { return }
-        let insert = try db.prepare("INSERT OR IGNORE INTO session_keys(sid, sealed) VALUES(?, ?)")
+        let insert = try db.prepare("INSERT OR IGNORE INTO session_keys(tag, sealed) VALUES(?, ?)")
         try db.transaction {
-            for e in entries { try insert.run([.blob(e.sid), .blob(e.sealed)]) }
+            for e in entries { try insert.run([.blob(e.tag), .blob(e.sealed)]) }
         }
     }
 

@@ -115,6 +115,7 @@ struct Panic: ParsableCommand {
         abstract: "Destroy this node's keys now (no passphrase needed). The home can never be opened again.")
     @Option(name: .long, help: "The node's home directory (default: $SANDYQ_HOME or ~/.sandyq).") var home: String?
     @Flag(help: "Do not ask.") var yes = false
+    @Flag(help: "Print machine-readable JSON.") var json = false
 
     func run() throws {
         try sandyq.run {
@@ -126,8 +127,8 @@ struct Panic: ParsableCommand {
                     throw CLIError(.usage, "not confirmed; nothing was destroyed (use --yes in scripts)")
                 }
             }
-            let seconds = try Node.destroyKeys(home: h)
-            print(String(format: "Keys destroyed in %.3f s. The data in %@ can no longer be read.", seconds, h))
+            let report = try Node.panic(home: h)
+            if json { try printJSON(report) } else { print(PanicText.render(report)) }
         }
     }
 }

@@ -160,6 +160,8 @@ struct USBCommand: ParsableCommand {
         func run() throws {
             try sandyq.run {
                 let n = try node.open()
+                let running = HomeProcesses.register(home: n.home, command: "usb sync")
+                defer { running?.close() }
                 let r = try n.syncMailbox(dir)
                 if output.json {
                     try printJSON(Out(imported: r.imported.map(ImportJSON.init), skipped: r.skipped,
