@@ -43,7 +43,7 @@ enum Migrations {
             sealed BLOB NOT NULL
         );
         """,
-        // 5: session_keys was keyed by the session id in the clear (author key ‖ session id), so
+        // 4: session_keys was keyed by the session id in the clear (author key ‖ session id), so
         // a seizer matched it against the ops and saw which sessions, so which cases, this node
         // reads (a lawyer's list pinpoints the shared cases). Rows are now keyed by a hash under
         // the storage key, with the id sealed inside. The old rows are a cache: dropped, not
