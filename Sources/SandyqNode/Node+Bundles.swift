@@ -165,11 +165,15 @@ extension Node {
 
     /// Whether `id` (both keys) is an admitted member whose new ops would still count: the only
     /// nodes this node acknowledges or writes bundles to.
-    func isCurrentMember(_ id: NodeID) throws(NodeError) -> Bool {
-        guard try project() != nil else { return false }
-        let m = try view().membership
+    static func isCurrentMember(_ id: NodeID, in m: Membership) -> Bool {
         guard let member = m.members[id.signingKey], member.node == id else { return false }
         return m.standing(author: id.signingKey, seq: .max) != .revoked
+    }
+
+    /// The same, from the membership ops in the store (cheap: no case is decrypted).
+    func isCurrentMember(_ id: NodeID) throws(NodeError) -> Bool {
+        guard try project() != nil else { return false }
+        return Self.isCurrentMember(id, in: try storedMembership())
     }
 
     /// Marks our outbox bundles that `peer` says it imported.
@@ -205,7 +209,8 @@ extension Node {
         // A row with only an acknowledgement for a node that is not a member (left by an older
         // build that believed any bundle's sender) names no one to sync with.
         if (try project()) != nil {
-            for id in ids where byID[id]?.address == nil { if !(try isCurrentMember(id)) { ids.remove(id) } }
+            let m = try storedMembership()
+            for id in ids where byID[id]?.address == nil && !Self.isCurrentMember(id, in: m) { ids.remove(id) }
         }
         let v = (try project()) != nil ? try view() : nil
         return ids.sorted().map { id in
@@ -258,12 +263,15 @@ extension Node {
         let mine = try versionVector()
         // Our bundles to a node that is no longer a member come off the stick: revocation assumes
         // its keys are in the wrong hands, and they open with them.
+        // No project yet: no one is a member, so nothing is written.
+        let members: Membership? = (try project()) != nil ? try storedMembership() : nil
+        func current(_ id: NodeID) -> Bool { members.map { Self.isCurrentMember(id, in: $0) } ?? false }
         for e in try mapped({ try store.outbox() }) {
-            if let id = NodeID(string: e.peer), try isCurrentMember(id) { continue }
+            if let id = NodeID(string: e.peer), current(id) { continue }
             try removeOutbox(dir: dir, file: e.file, into: &result)
         }
         // Only current members get a bundle: never a stranger, never a revoked device.
-        for peer in try peers() where try isCurrentMember(peer.node) {
+        for peer in try peers() where current(peer.node) {
             let key = peer.node.description
             let entries = try mapped { try store.outbox() }.filter { $0.peer == key }
             for e in entries where e.bundleID.isEmpty || peer.acknowledged.covers(e.vector) {
