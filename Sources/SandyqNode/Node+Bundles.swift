@@ -22,8 +22,9 @@ extension Node {
             if let id = NodeID(string: n) { out.append(id); continue }
             let roleName = n.hasSuffix("s") ? String(n.dropLast()) : n
             if let role = Role(rawValue: roleName) {
-                let members = try view().membership.members.values
-                    .filter { $0.role == role && $0.revokedAfter == nil && $0.node != nodeID }.map(\.node)
+                let m = try storedMembership()
+                let members = m.members.values
+                    .filter { $0.role == role && $0.node != nodeID && Self.isCurrentMember($0.node, in: m) }.map(\.node)
                 guard !members.isEmpty else { throw NodeError(.notFound, "the project has no other \(role.rawValue)s to address") }
                 out += members
                 continue
@@ -200,22 +201,18 @@ extension Node {
         var byID: [NodeID: OpStore.PeerRecord] = [:]
         for r in records { if let id = NodeID(string: r.node) { byID[id] = r } }
         var ids = Set(byID.keys)
-        if (try project()) != nil {
-            let members = try view().membership.members.values
-            for m in members where m.revokedAfter == nil { ids.insert(m.node) }
-            for m in members where m.revokedAfter != nil { ids.remove(m.node) }
+        let m: Membership? = (try project()) != nil ? try storedMembership() : nil
+        if let m {
+            // Every current member. Of the other rows, only addresses a person remembered for a
+            // node that is no member (yet): never a revoked member, never a row that holds only an
+            // acknowledgement (left by an older build that believed any bundle's sender).
+            for member in m.members.values where Self.isCurrentMember(member.node, in: m) { ids.insert(member.node) }
+            ids = ids.filter { Self.isCurrentMember($0, in: m) || (m.members[$0.signingKey] == nil && byID[$0]?.address != nil) }
         }
         ids.remove(nodeID)
-        // A row with only an acknowledgement for a node that is not a member (left by an older
-        // build that believed any bundle's sender) names no one to sync with.
-        if (try project()) != nil {
-            let m = try storedMembership()
-            for id in ids where byID[id]?.address == nil && !Self.isCurrentMember(id, in: m) { ids.remove(id) }
-        }
-        let v = (try project()) != nil ? try view() : nil
         return ids.sorted().map { id in
             let acked = byID[id]?.acked ?? VersionVector()
-            return PeerState(node: id, role: v?.membership.role(of: id.signingKey), address: byID[id]?.address,
+            return PeerState(node: id, role: m?.role(of: id.signingKey), address: byID[id]?.address,
                              acknowledged: acked, undelivered: mine.missing(from: acked))
         }
     }
