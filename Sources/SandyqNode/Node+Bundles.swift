@@ -168,7 +168,7 @@ extension Node {
     /// nodes this node acknowledges or writes bundles to.
     static func isCurrentMember(_ id: NodeID, in m: Membership) -> Bool {
         guard let member = m.members[id.signingKey], member.node == id else { return false }
-        return m.standing(author: id.signingKey, seq: .max) != .revoked
+        return !member.isRevoked
     }
 
     /// The same, from the membership ops in the store (cheap: no case is decrypted).
