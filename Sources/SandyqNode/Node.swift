@@ -54,7 +54,10 @@ public final class Node: @unchecked Sendable {
             let params = (try? KeyFile.header(of: bytes).parameters) ?? .moderate
             return try initialize(home: home, passphrase: passphrase, parameters: params)
         }
-        return try mapped { Node(home: home, identity: id, store: try OpStore(path: databasePath(home))) }
+        let node = try mapped { Node(home: home, identity: id, store: try OpStore(path: databasePath(home))) }
+        // Best effort: a store on read-only media still opens; the rows are sealed next time.
+        try? node.sealLegacyGrantRecords()
+        return node
     }
 
     /// Crypto-shredding: overwrites the key file with random bytes, flushes, and unlinks it.
@@ -134,18 +137,16 @@ public final class Node: @unchecked Sendable {
             throw NodeError(.usage, "\(member.fingerprint) is already a member")
         }
         let env = try writer().membership(.add(member: member, role: role))
-        try commit([env], project: v.project)
-        if role == .coordinator {
-            // A new coordinator reads the project's past: hand it every session key this node holds.
-            let grants = v.sessionKeys.sorted { $0.key.lexicographicallyPrecedes($1.key) }.compactMap { k, key -> Mutation? in
-                guard let author = try? SigningPublicKey(bytes: Array(k[0..<32])) else { return nil }
-                return .grant(author: author, session: Array(k[32...]), key: key.secret.unsafeCopy)
-            }
-            if !grants.isEmpty {
-                let w = try writer()
-                let g = w.sealed(grants, readers: [member.boxKey], wallMillis: Self.wallMillis())
-                try commit([g], project: v.project)
-            }
+        guard role == .coordinator else {
+            try commit([env], project: v.project)
+            return env
+        }
+        // A new coordinator reads the project's past: this node owes it every session key it
+        // holds. The debt lands with the add, so grants cut short resume at the next import.
+        let debt = grantTag(member.signingKey, key: grantTagKey)
+        try commit([env], project: v.project) { try self.store.setGrantDebt(debt, owed: true) }
+        do { try forwardSharedCaseKeys() } catch {
+            throw NodeError(error.kind, "\(member.fingerprint) was added as coordinator, but handing it the project's past stopped: \(error.message). This node resumes it after its next import or sync.")
         }
         return env
     }
@@ -155,6 +156,11 @@ public final class Node: @unchecked Sendable {
     static func wallMillis() -> UInt64 { UInt64(max(0, Date().timeIntervalSince1970 * 1000)) }
 
     private var activeWriter: OpWriter?
+
+    /// The body size grant ops are split under. Tests lower it to split small projects.
+    var grantBodyLimit = Envelope.maxBodyLength
+    /// Tests only: forwarding stops with an error after this many grant ops, as a crash would.
+    var grantOpsBeforeInterruption: Int?
 
     func writer() throws(NodeError) -> OpWriter {
         if let w = activeWriter { return w }
@@ -238,9 +244,16 @@ public final class Node: @unchecked Sendable {
         return made.map(\.envelope)
     }
 
-    func commit(_ envs: [Envelope], project: ProjectID) throws(NodeError) {
+    /// Stores this node's own ops; `alongside` runs in the same transaction when they land.
+    func commit(_ envs: [Envelope], project: ProjectID, alongside: (() throws -> Void)? = nil) throws(NodeError) {
         let r: ImportReport
-        do { r = try store.importEnvelopes(envs, project: project, verified: true) } catch {
+        do {
+            r = try store.atomically {
+                let r = try store.importEnvelopes(envs, project: project, verified: true)
+                if r.refused.isEmpty { try alongside?() }
+                return r
+            }
+        } catch {
             activeWriter = nil
             throw NodeError.from(error)
         }

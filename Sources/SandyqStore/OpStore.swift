@@ -57,6 +57,54 @@ public final class OpStore: @unchecked Sendable {
         try db.prepare("DELETE FROM settings WHERE key = ?").run([.text(key)])
     }
 
+    /// Settings whose key starts with `prefix` (for rewriting an old kind of row).
+    public func settings(prefix: String) throws(StoreError) -> [(key: String, value: [UInt8])] {
+        var out: [(key: String, value: [UInt8])] = []
+        let s = try db.prepare("SELECT key, value FROM settings WHERE substr(key, 1, length(?1)) = ?1 ORDER BY key")
+        try s.bind([.text(prefix)])
+        while try s.step() { out.append((s.text(0), s.blob(1))) }
+        return out
+    }
+
+    /// Runs `body` in one transaction: every store call inside lands together, or none does.
+    public func atomically<R>(_ body: () throws -> R) throws -> R { try db.transaction(body) }
+
+    // MARK: grants (keyed tags, computed by the node)
+
+    /// The session tags recorded as granted to the recipient tagged `recipient`.
+    public func grantedSessions(to recipient: [UInt8]) throws(StoreError) -> Set<[UInt8]> {
+        var out: Set<[UInt8]> = []
+        let s = try db.prepare("SELECT session FROM grants WHERE recipient = ?")
+        try s.bind([.blob(recipient)])
+        while try s.step() { out.insert(s.blob(0)) }
+        return out
+    }
+
+    public func recordGrants(to recipient: [UInt8], sessions: [[UInt8]]) throws {
+        guard !sessions.isEmpty else { return }
+        let insert = try db.prepare("INSERT OR IGNORE INTO grants(recipient, session) VALUES(?, ?)")
+        try db.transaction {
+            for t in sessions { try insert.run([.blob(recipient), .blob(t)]) }
+        }
+    }
+
+    /// Recipient tags still owed every session key this node holds (coordinators it added).
+    public func grantDebts() throws(StoreError) -> Set<[UInt8]> {
+        var out: Set<[UInt8]> = []
+        let s = try db.prepare("SELECT recipient FROM grant_debts")
+        try s.bind([])
+        while try s.step() { out.insert(s.blob(0)) }
+        return out
+    }
+
+    public func setGrantDebt(_ recipient: [UInt8], owed: Bool) throws(StoreError) {
+        if owed {
+            try db.prepare("INSERT OR IGNORE INTO grant_debts(recipient) VALUES(?)").run([.blob(recipient)])
+        } else {
+            try db.prepare("DELETE FROM grant_debts WHERE recipient = ?").run([.blob(recipient)])
+        }
+    }
+
     public func project() throws(StoreError) -> ProjectID? {
         guard let b = try setting("project") else { return nil }
         guard let p = try? ProjectID(bytes: b) else { throw .corrupt("stored project id has the wrong length") }
