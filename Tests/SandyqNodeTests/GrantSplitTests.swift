@@ -39,6 +39,34 @@ enum GrantKit {
         return value
     }
 
+    /// Rows of a query on a node's SQLite file, read by the sqlite3 program (not the node).
+    static func sqlite(_ n: Node, _ query: String) throws -> [String] {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
+        p.arguments = [Node.databasePath(n.home), query]
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0)
+        return String(decoding: data, as: UTF8.self).split(separator: "\n").map { $0.lowercased() }
+    }
+
+    /// A founder "c", a reporter "r" and a lawyer "l", and a case of the reporter's shared with the lawyer.
+    static func sharedCase(_ dir: TempDir) throws -> (c: Node, r: Node, l: Node, k: CaseID) {
+        let (c, _) = try RoleKit.founder(dir)
+        let r = try RoleKit.make(dir, "r")
+        let l = try RoleKit.make(dir, "l")
+        try RoleKit.admit(r, as: .reporter, by: c)
+        try RoleKit.admit(l, as: .lawyer, by: c)
+        let k = try r.addCase(RoleKit.doc("Дело с правками", person: "Айгерим Правкина"))
+        try NodeFixture.sync(r, to: c)
+        try c.share(k.description, with: l.nodeID)
+        try NodeFixture.syncBothWays(c, r)
+        return (c, r, l, k)
+    }
+
     /// Grant ops `author` holds that `reader` can open: (ops, grant mutations in them).
     static func grants(in n: Node, by author: Node, readableBy reader: BoxKeyPair) throws -> (ops: Int, grants: [[UInt8]], maxBody: Int) {
         var ops = 0, maxBody = 0
@@ -67,15 +95,7 @@ struct GrantSplitTests {
     @Test("a reporter's 15,000 sealing sessions on a shared case: the coordinator imports, and the lawyer reads")
     func reporterFloodsSessions() throws {
         let dir = try TempDir()
-        let (c, _) = try RoleKit.founder(dir)
-        let r = try RoleKit.make(dir, "r")
-        let l = try RoleKit.make(dir, "l")
-        try RoleKit.admit(r, as: .reporter, by: c)
-        try RoleKit.admit(l, as: .lawyer, by: c)
-        let k = try r.addCase(RoleKit.doc("Дело с правками", person: "Айгерим Правкина"))
-        try NodeFixture.sync(r, to: c)
-        try c.share(k.description, with: l.nodeID)
-        try NodeFixture.syncBothWays(c, r)
+        let (c, r, l, k) = try GrantKit.sharedCase(dir)
 
         let count = 15_000
         let start = Date()
@@ -104,5 +124,125 @@ struct GrantSplitTests {
         try NodeFixture.sync(c, to: l)
         #expect(try l.view().cases[k]?.value("notes") == last, "the lawyer reads the reporter's last edit")
         print("grants: crafted \(count) sessions in \(crafted) s; import+grant \(importSeconds) s; \(g.ops) grant ops, max body \(g.maxBody) B")
+    }
+
+    @Test("a forwarding cut short after two grant ops resumes where it stopped and grants no session twice")
+    func interruptedForwardingResumes() throws {
+        let dir = try TempDir()
+        let (c, r, l, k) = try GrantKit.sharedCase(dir)
+        // A low limit (test hook) splits 300 sessions into many ops; the real size runs above.
+        c.grantBodyLimit = 2_000
+        c.grantOpsBeforeInterruption = 2
+        let last = try GrantKit.manySessions(by: r, on: k, count: 300, readers: [c.identity.box.publicKey])
+        let out = dir.sub("r-to-c.sqb")
+        _ = try r.exportBundle(to: [c.nodeID], out: out)
+        #expect(throws: NodeError.self) { try c.importBundle(out) }
+        let cut = try GrantKit.grants(in: c, by: c, readableBy: l.identity.box)
+        #expect(cut.ops == 1 + 2, "the share's grant, then two ops before the interruption")
+        #expect(try c.view().cases[k]?.value("notes") == last, "the import itself landed")
+
+        c.grantOpsBeforeInterruption = nil
+        try c.forwardSharedCaseKeys()
+        let g = try GrantKit.grants(in: c, by: c, readableBy: l.identity.box)
+        #expect(g.maxBody <= 2_000)
+        #expect(Set(g.grants).count == g.grants.count, "no session granted twice")
+        #expect(Set(g.grants) == (try c.view().caseSessions[k] ?? []), "every session of the case, and nothing else")
+        #expect(g.ops > 3)
+        let ops = try c.store.opCount
+        try c.forwardSharedCaseKeys()
+        #expect(try c.store.opCount == ops, "nothing left to grant")
+        try NodeFixture.sync(c, to: l)
+        #expect(try l.view().cases[k]?.value("notes") == last)
+    }
+
+    @Test("member add of a coordinator on a project of 14,600 cases: it succeeds and the new coordinator reads the oldest case")
+    func addCoordinatorToLargeProject() throws {
+        let dir = try TempDir()
+        let (c, _) = try RoleKit.founder(dir)
+        let oldest = try c.addCase(RoleKit.doc("Самое старое дело", person: "Ержан Старый"))
+        // One sealing session per case: importCases scopes each case's op to that case.
+        var docs: [CaseDocument] = []
+        for i in 0..<14_600 { docs.append(RoleKit.doc("Дело \(i)", person: "Человек \(i)")) }
+        let t0 = Date()
+        _ = try c.importCases(docs)
+        let imported = Date().timeIntervalSince(t0)
+        #expect(try c.view().sessionKeys.count > 14_600)
+
+        let d = try RoleKit.make(dir, "d")
+        try d.join(try #require(try c.project()))
+        let t1 = Date()
+        _ = try c.addMember(d.nodeID, role: .coordinator)
+        let added = Date().timeIntervalSince(t1)
+        let g = try GrantKit.grants(in: c, by: c, readableBy: d.identity.box)
+        #expect(g.ops >= 2)
+        #expect(g.maxBody <= Envelope.maxBodyLength)
+        #expect(Set(g.grants) == Set(try c.view().sessionKeys.keys), "every session key this node holds, once each")
+        #expect(g.grants.count == Set(g.grants).count)
+
+        try NodeFixture.sync(c, to: d)
+        let v = try d.view()
+        #expect(v.cases[oldest]?.value("title") == "Самое старое дело", "the new coordinator reads the oldest case")
+        #expect(v.cases.count == 14_601)
+        print("grants: 14,600 cases in \(imported) s; member add with grants \(added) s; \(g.ops) grant ops")
+    }
+
+    @Test("member add cut short: the new coordinator still receives every key after the next import")
+    func interruptedAddResumes() throws {
+        let dir = try TempDir()
+        let (c, _) = try RoleKit.founder(dir)
+        let oldest = try c.addCase(RoleKit.doc("Самое старое дело", person: "Ержан Старый"))
+        _ = try c.importCases((0..<200).map { RoleKit.doc("Дело \($0)", person: "Человек \($0)") })
+        let d = try RoleKit.make(dir, "d")
+        try d.join(try #require(try c.project()))
+        c.grantBodyLimit = 2_000
+        c.grantOpsBeforeInterruption = 1
+        #expect(throws: NodeError.self) { _ = try c.addMember(d.nodeID, role: .coordinator) }
+        #expect(try c.view().membership.role(of: d.nodeID.signingKey) == .coordinator, "the add itself landed")
+        c.grantOpsBeforeInterruption = nil
+        // The next import (here: the new coordinator's first sync back) resumes the debt.
+        try NodeFixture.sync(c, to: d)
+        _ = try d.addCase(RoleKit.doc("Дело нового координатора", person: "Новый"))
+        try NodeFixture.sync(d, to: c)
+        let g = try GrantKit.grants(in: c, by: c, readableBy: d.identity.box)
+        #expect(g.grants.count == Set(g.grants).count, "no key granted twice")
+        #expect(Set(try c.view().sessionKeys.keys).subtracting(g.grants).allSatisfy { $0.starts(with: d.identity.signing.publicKey.bytes) },
+                "every key but the new coordinator's own")
+        let ops = try c.store.opCount
+        try c.forwardSharedCaseKeys()
+        #expect(try c.store.opCount == ops, "the debt is settled")
+        try NodeFixture.sync(c, to: d)
+        #expect(try d.view().cases[oldest]?.value("title") == "Самое старое дело")
+    }
+
+    @Test("after a share, the store's settings and grant records name neither the lawyer nor the case nor its sessions")
+    func grantRecordsAreSealed() throws {
+        let dir = try TempDir()
+        let (c, _, l, k) = try GrantKit.sharedCase(dir)
+        let secrets = [Hex.encode(l.nodeID.signingKey.bytes), Hex.encode(l.nodeID.boxKey.bytes), Hex.encode(k.bytes)]
+            + (try c.view().caseSessions[k] ?? []).map { Hex.encode($0) } + (try c.view().caseSessions[k] ?? []).map { Hex.encode(Array($0.suffix(8))) }
+        let rows = try GrantKit.sqlite(c, "SELECT hex(key) || ' ' || hex(value) FROM settings")
+            + GrantKit.sqlite(c, "SELECT key FROM settings")
+            + GrantKit.sqlite(c, "SELECT hex(recipient) || ' ' || hex(session) FROM grants")
+        #expect(!rows.isEmpty)
+        for row in rows {
+            for s in secrets { #expect(!row.contains(s), "a store row holds \(s): \(row.prefix(80))") }
+        }
+    }
+
+    @Test("a store with clear granted: rows from an older build is sealed on open, and grants nothing twice")
+    func legacyGrantRowsSealedOnOpen() throws {
+        let dir = try TempDir()
+        let (c, _, l, k) = try GrantKit.sharedCase(dir)
+        // Rewind c's records to what an older build left: one clear row per lawyer.
+        let sids = (try c.view().caseSessions[k] ?? []).sorted { $0.lexicographicallyPrecedes($1) }
+        #expect(!sids.isEmpty)
+        _ = try GrantKit.sqlite(c, "DELETE FROM grants")
+        try c.store.setSetting("granted:" + Hex.encode(l.nodeID.signingKey.bytes), sids.flatMap { $0 })
+        let reopened = try NodeFixture.open(dir, "c")
+        #expect(try GrantKit.sqlite(reopened, "SELECT key FROM settings WHERE key LIKE 'granted:%'").isEmpty)
+        #expect(try GrantKit.sqlite(reopened, "SELECT count(*) FROM grants") == ["\(sids.count)"])
+        let ops = try reopened.store.opCount
+        try reopened.forwardSharedCaseKeys()
+        #expect(try reopened.store.opCount == ops, "what the old row recorded is not granted again")
     }
 }
