@@ -56,6 +56,8 @@ public final class OpWriter: @unchecked Sendable {
         guard length <= min(limit, Envelope.maxBodyLength) else {
             throw OpError.malformed("op body of \(length) bytes exceeds the \(min(limit, Envelope.maxBodyLength))-byte limit")
         }
+        // What a reader cannot decode would be lost to it: refuse it here, with the reason.
+        _ = try Payload(decoding: plain)
         if sessions[scope]?.readers != sorted { sessions[scope] = SealingSession(readers: sorted) }
         guard let s = sessions[scope] else { throw OpError.malformed("no sealing session") }
         return (append(kind: .sealed) { header in s.seal(plain, header: header) }, payload, s)

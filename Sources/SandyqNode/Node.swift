@@ -226,9 +226,16 @@ public final class Node: @unchecked Sendable {
             throw NodeError(.refused, "this node's role does not allow writing")
         }
         var made: [(envelope: Envelope, payload: Payload, session: SealingSession)] = []
-        for ms in batch {
+        for (i, ms) in batch.enumerated() {
             let c = Self.scope(of: ms)
-            made.append(w.sealedWithPayload(ms, readers: readers(v, case: c), wallMillis: Self.wallMillis(), scope: c?.bytes ?? []))
+            do {
+                made.append(try w.checkedSealed(ms, readers: readers(v, case: c), wallMillis: Self.wallMillis(), scope: c?.bytes ?? []))
+            } catch {
+                // The writer moved past ops that will not be stored: start it again from the chain.
+                activeWriter = nil
+                let which = batch.count > 1 ? "change \(i + 1) of \(batch.count)" : "this change"
+                throw NodeError(.usage, "\(which) is too large for one op (\(error)); nothing was recorded: split it into smaller changes")
+            }
         }
         try commit(made.map(\.envelope), project: v.project)
         var started: [[UInt8]: SymmetricKey] = [:]

@@ -149,11 +149,15 @@ public final class OpStore: @unchecked Sendable {
     /// Ops of `author` with seq above `after`, in order.
     public func envelopes(author: SigningPublicKey, after: UInt64) throws -> [Envelope] {
         var out: [Envelope] = []
-        try db.prepare("SELECT envelope FROM ops WHERE author = ? AND seq > ? ORDER BY seq").rows([.blob(author.bytes), .int(Int64(after))]) { s in
+        try db.prepare("SELECT envelope FROM ops WHERE author = ? AND seq > ? ORDER BY seq").rows([.blob(author.bytes), .int(Self.sqlSeq(after))]) { s in
             out.append(try Envelope(decoding: s.blob(0)))
         }
         return out
     }
+
+    /// A seq bound for a query. Stored seqs are below 2^62 (Envelope refuses more), so a
+    /// bound beyond Int64 (a vector built in memory) means "above everything", not a trap.
+    static func sqlSeq(_ seq: UInt64) -> Int64 { Int64(clamping: seq) }
 
     /// Everything this store holds that a holder of `known` lacks.
     public func envelopes(missingFrom known: VersionVector) throws -> [Envelope] {
@@ -280,6 +284,8 @@ public final class OpStore: @unchecked Sendable {
             while let (sorted, authentic) = try next() {
                 for (i, env) in sorted.enumerated() {
                     guard env.project == project else { report.refuse(env, .wrongProject); continue }
+                    // Seqs are stored as Int64: never convert one that does not fit (decoding already refuses it).
+                    guard env.seq < 1 << 62 else { report.refuse(env, .malformed("seq out of range")); continue }
                     let t = try tip(env.author)
                     let above = t.map { env.seq > $0.seq } ?? true
                     if !above {
@@ -341,7 +347,7 @@ public final class OpStore: @unchecked Sendable {
         for a in authors {
             guard let author = try? SigningPublicKey(bytes: a) else { throw StoreError.corrupt("op author of the wrong length") }
             // Everything above what the peer holds, including ops past a gap in our own copy.
-            try s.rows([.blob(a), .int(Int64(known[author]))]) { row in
+            try s.rows([.blob(a), .int(Self.sqlSeq(known[author]))]) { row in
                 try body(try Envelope(decoding: row.blob(0)))
             }
         }
