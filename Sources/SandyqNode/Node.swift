@@ -234,7 +234,7 @@ public final class Node: @unchecked Sendable {
                 // The writer moved past ops that will not be stored: start it again from the chain.
                 activeWriter = nil
                 let which = batch.count > 1 ? "change \(i + 1) of \(batch.count)" : "this change"
-                throw NodeError(.usage, "\(which) is too large for one op (\(error)); nothing was recorded: split it into smaller changes")
+                throw NodeError(.usage, "\(which) cannot be sealed into an op every reader accepts (\(error)); nothing was recorded: shorten or split it")
             }
         }
         try commit(made.map(\.envelope), project: v.project)

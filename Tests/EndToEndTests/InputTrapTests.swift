@@ -32,7 +32,7 @@ struct InputTrapTests {
 
         let r = try home.run(["case", "import", file])
         #expect(r.code == 64, "a usage error, not a trap: \(r.code)\n\(r.stderr.prefix(400))")
-        #expect(r.stderr.contains("too large"), "\(r.stderr.prefix(400))")
+        #expect(r.stderr.contains("exceeds the 1048576-byte limit"), "\(r.stderr.prefix(400))")
         #expect(!r.stderr.contains("Fatal error") && !r.stderr.contains("Backtracing"))
         #expect(try Self.caseCount(home) == before, "all or nothing: the small case of the file is not recorded either")
         #expect(try home.run(["check"]).code == 0)
