@@ -233,7 +233,7 @@ extension Node {
         guard !rows.isEmpty else { return }
         let key = grantTagKey
         try mapped {
-            try store.atomically {
+            try store.scrubbing {
                 for (name, value) in rows {
                     if let b = Hex.decode(String(name.dropFirst("granted:".count))), let lawyer = try? SigningPublicKey(bytes: b) {
                         let rtag = grantTag(lawyer, key: key)

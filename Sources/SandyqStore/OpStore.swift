@@ -66,6 +66,17 @@ public final class OpStore: @unchecked Sendable {
         return out
     }
 
+    /// Runs `body` in one transaction with deleted content overwritten by zeros, then moves
+    /// the log into the main file and empties it: what `body` deletes leaves no copy in free
+    /// pages or the write-ahead log.
+    public func scrubbing<R>(_ body: () throws -> R) throws -> R {
+        try db.execute("PRAGMA secure_delete = ON")
+        defer { try? db.execute("PRAGMA secure_delete = OFF") }
+        let r = try db.transaction(body)
+        try db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return r
+    }
+
     /// Runs `body` in one transaction: every store call inside lands together, or none does.
     public func atomically<R>(_ body: () throws -> R) throws -> R { try db.transaction(body) }
 

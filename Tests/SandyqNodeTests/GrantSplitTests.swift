@@ -238,8 +238,14 @@ struct GrantSplitTests {
         #expect(!sids.isEmpty)
         _ = try GrantKit.sqlite(c, "DELETE FROM grants")
         try c.store.setSetting("granted:" + Hex.encode(l.nodeID.signingKey.bytes), sids.flatMap { $0 })
+        let legacy = Array(("granted:" + Hex.encode(l.nodeID.signingKey.bytes)).utf8)
         let reopened = try NodeFixture.open(dir, "c")
         #expect(try GrantKit.sqlite(reopened, "SELECT key FROM settings WHERE key LIKE 'granted:%'").isEmpty)
+        for suffix in ["", "-wal"] {
+            let raw = [UInt8](FileManager.default.contents(atPath: Node.databasePath(reopened.home) + suffix) ?? Data())
+            #expect(!raw.indices.dropLast(legacy.count - 1).contains { raw[$0] == legacy[0] && raw[$0..<($0 + legacy.count)].elementsEqual(legacy) },
+                    "sandyq.db\(suffix) still holds the old row's bytes")
+        }
         #expect(try GrantKit.sqlite(reopened, "SELECT count(*) FROM grants") == ["\(sids.count)"])
         let ops = try reopened.store.opCount
         try reopened.forwardSharedCaseKeys()
