@@ -111,10 +111,12 @@ public final class Node: @unchecked Sendable {
         if let p = try project() { throw NodeError(.usage, "this node already belongs to project \(p)") }
         let nonce = Random.bytes(16)
         let pid = ProjectID.derive(founder: nodeID, nonce: nonce)
-        try mapped { try store.setProject(pid) }
         let w = OpWriter(keys: identity.signing, project: pid, seq: 0, prev: .zero, clock: HybridClock())
         let genesis = w.membership(.genesis(founder: nodeID, nonce: nonce))
-        let named = w.sealed([.projectName(name)], readers: [identity.box.publicKey], wallMillis: Self.wallMillis())
+        let named: Envelope
+        do { named = try w.checkedSealed([.projectName(name)], readers: [identity.box.publicKey], wallMillis: Self.wallMillis()).envelope }
+        catch { throw NodeError(.usage, "the project name cannot be recorded (\(error)): shorten it") }
+        try mapped { try store.setProject(pid) }
         try commit([genesis, named], project: pid)
         try setNetworkKey(SymmetricKey())
         return pid

@@ -39,4 +39,15 @@ struct OversizedWriteTests {
         try RoleKit.admit(r, as: .reporter, by: c)
         #expect(try r.store.opCount == c.store.opCount, "the chain has no gap where the refused op was")
     }
+
+    @Test("a project name over the 1024 bytes readers decode is refused, and the node can still found a project")
+    func longProjectName() throws {
+        let dir = try TempDir()
+        let c = try RoleKit.make(dir, "c")
+        RoleKit.expectNodeError(.usage, "long name") { _ = try c.createProject(name: String(repeating: "п", count: 600)) }
+        #expect(try c.project() == nil, "no half-made project")
+        let pid = try c.createProject(name: "Короткое имя")
+        #expect(try c.view().projectName.survivors.map(\.value) == ["Короткое имя"])
+        #expect(try c.project() == pid)
+    }
 }
