@@ -142,15 +142,17 @@ extension Node {
     public func forwardSharedCaseKeys() throws(NodeError) {
         // Decide from membership alone first: most imports need no view at all.
         let m = try storedMembership()
-        guard m.role(of: nodeID.signingKey) == .coordinator, !isWriteOnly else { return }
+        guard m.role(of: nodeID.signingKey) == .coordinator else { return }
         let debts = try mapped { try store.grantDebts() }
-        guard !debts.isEmpty || m.members.values.contains(where: { $0.role == .lawyer && $0.revokedAfter == nil }) else { return }
+        // A write-only coordinator forwards nothing to lawyers (as before), but pays its debts.
+        let lawyers = !isWriteOnly && m.members.values.contains(where: { $0.role == .lawyer && $0.revokedAfter == nil })
+        guard !debts.isEmpty || lawyers else { return }
         let v = try view()
         guard v.membership.role(of: nodeID.signingKey) == .coordinator,
               v.membership.isAllowed(author: nodeID.signingKey, seq: (try writer().seq) + 1, manage: true) else { return }
         let key = grantTagKey
         var byLawyer: [SigningPublicKey: Set<[UInt8]>] = [:]
-        for (id, c) in v.cases {
+        for (id, c) in v.cases where lawyers {
             for hex in c.elements("sharedWith") {
                 guard let b = Hex.decode(hex), let k = try? SigningPublicKey(bytes: b),
                       let m = v.membership.members[k], m.role == .lawyer, m.revokedAfter == nil else { continue }
@@ -181,7 +183,9 @@ extension Node {
         let empty = Payload(clock: 0, mutations: []).encoded().count
         for sid in sids.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
             let tag = sessionTag(sid, recipient: rtag, key: key)
+            // A member's own sessions are its own to read already.
             guard !given.contains(tag), sid.count == SigningPublicKey.length + SealingSession.idLength, let k = v.sessionKeys[sid],
+                  !sid.starts(with: recipient.signingKey.bytes),
                   let author = try? SigningPublicKey(bytes: Array(sid[0..<SigningPublicKey.length])) else { continue }
             let g = Mutation.grant(author: author, session: Array(sid[SigningPublicKey.length...]), key: k.secret.unsafeCopy)
             pending.append((g, Payload(clock: 0, mutations: [g]).encoded().count - empty, tag))
