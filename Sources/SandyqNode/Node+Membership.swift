@@ -163,13 +163,21 @@ extension Node {
             guard let node = v.membership.members[lawyer]?.node else { continue }
             try grant(sids, to: node, from: v, key: key)
         }
-        // Debts: coordinators this node added. One no longer a current coordinator is owed nothing.
+        // Debts: coordinators this node added (the lawyers' were settled above). A recipient no
+        // longer a current coordinator or lawyer is owed nothing.
         var owed: [[UInt8]: NodeID] = [:]
         for c in v.membership.coordinators where c.signingKey != nodeID.signingKey { owed[grantTag(c.signingKey, key: key)] = c }
         for tag in debts.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
             if let c = owed[tag] { try grant(Set(v.sessionKeys.keys), to: c, from: v, key: key) }
             try mapped { try store.setGrantDebt(tag, owed: false) }
         }
+    }
+
+    /// Finishes what an interrupted run left: grants still owed (a `member add` or a
+    /// forwarding cut short), so they do not wait for the next import that brings new ops.
+    /// Cheap when nothing is owed: one query.
+    func resumeGrants() throws(NodeError) {
+        if !(try mapped { try store.grantDebts() }).isEmpty { try forwardSharedCaseKeys() }
     }
 
     /// Grants `recipient` the keys of those of `sids` it was not yet given, in as many ops as
@@ -190,7 +198,12 @@ extension Node {
             let g = Mutation.grant(author: author, session: Array(sid[SigningPublicKey.length...]), key: k.secret.unsafeCopy)
             pending.append((g, Payload(clock: 0, mutations: [g]).encoded().count - empty, tag))
         }
-        guard !pending.isEmpty else { return }
+        guard !pending.isEmpty else {
+            try mapped { try store.setGrantDebt(rtag, owed: false) }
+            return
+        }
+        // Owed until the last op lands: a run cut short is resumed when the node next opens.
+        try mapped { try store.setGrantDebt(rtag, owed: true) }
         // What a payload costs besides its grants, the mutation count's varint at its widest.
         let fixed = SealingSession.bodyLength(plaintext: empty + 9, readers: 1)
         let limit = min(grantBodyLimit, Envelope.maxBodyLength)
@@ -216,6 +229,7 @@ extension Node {
             ops += 1
             i = end
         }
+        try mapped { try store.setGrantDebt(rtag, owed: false) }
     }
 
     var grantTagKey: SecureBytes { identity.storageKey.derive(context: "sandyq-grant-tags") }

@@ -55,8 +55,10 @@ public final class Node: @unchecked Sendable {
             return try initialize(home: home, passphrase: passphrase, parameters: params)
         }
         let node = try mapped { Node(home: home, identity: id, store: try OpStore(path: databasePath(home))) }
-        // Best effort: a store on read-only media still opens; the rows are sealed next time.
+        // Best effort: a store on read-only media still opens; the rows are sealed, and owed
+        // grants written, next time.
         try? node.sealLegacyGrantRecords()
+        try? node.resumeGrants()
         return node
     }
 
