@@ -53,4 +53,16 @@ struct InputTrapTests {
         #expect(r.stderr.contains("--max-size"))
         #expect(try home.run(["bundle", "export", "--to", me, "--out", out]).code == 0, "the default still works")
     }
+
+    @Test("case add with a 400-byte tag: a usage error, where it used to exit 0 and lose the whole case")
+    func tagOverElementLimit() throws {
+        let home = try Self.node()
+        let before = try Self.caseCount(home)
+        let r = try home.run(["case", "add", "--title", "Дело с длинной меткой", "--tag", String(repeating: "т", count: 200)])
+        #expect(r.code == 64, "\(r)")
+        #expect(r.stderr.contains("exceeds limit 256"), "\(r.stderr.prefix(300))")
+        #expect(try Self.caseCount(home) == before)
+        #expect(try home.run(["case", "add", "--title", "Дело с длинной меткой", "--tag", "короткая"]).code == 0)
+        #expect(try Self.caseCount(home) == before + 1, "the same case with a short tag is recorded and readable")
+    }
 }
