@@ -138,6 +138,41 @@ struct GrantSplitTests {
         print("grants: crafted \(count) sessions in \(crafted) s; import+grant \(importSeconds) s; \(g.ops) grant ops, max body \(g.maxBody) B")
     }
 
+    @Test("over TCP: the coordinator's serve takes a reporter's 1,500 sessions and forwards them split; the lawyer syncs and reads")
+    func floodOverTCP() throws {
+        let dir = try TempDir()
+        let (c, r, l, k) = try GrantKit.sharedCase(dir)
+        let nk = try #require(try c.networkKey())
+        for n in [r, l] { try n.join(try #require(try c.project()), networkKey: nk) }
+        c.grantBodyLimit = Envelope.maxBodyLength / 10
+        let last = try GrantKit.manySessions(by: r, on: k, count: 1_500, readers: [c.identity.box.publicKey])
+
+        // One serve per peer, stopped and joined before the next, so the grants the first
+        // connection's import triggers have landed before the lawyer asks.
+        func serving(_ body: (String) throws -> Void) throws {
+            let stop = ServeFlag(), port = ServeFlag()
+            let done = DispatchSemaphore(value: 0)
+            let server = Thread {
+                try? c.serve(listen: "127.0.0.1:0", shouldStop: { stop.isSet }, onListening: { port.value = Int($0) }, log: { _ in })
+                done.signal()
+            }
+            server.start()
+            while port.value == 0 { usleep(5_000) }
+            defer { stop.isSet = true; done.wait() }
+            try body("127.0.0.1:\(port.value)")
+        }
+        try serving { address in
+            let s = try r.sync(with: address, expecting: c.nodeID)
+            #expect(s.sent >= 1_500)
+        }
+        let g = try GrantKit.grants(in: c, by: c, readableBy: l.identity.box)
+        #expect(g.ops >= 3)
+        #expect(g.maxBody <= Envelope.maxBodyLength / 10)
+        #expect(Set(g.grants) == (try c.view().caseSessions[k] ?? []))
+        try serving { address in _ = try l.sync(with: address, expecting: c.nodeID) }
+        #expect(try l.view().cases[k]?.value("notes") == last, "the lawyer reads the reporter's last edit")
+    }
+
     @Test("a forwarding cut short after two grant ops resumes when the node next opens, and grants no session twice")
     func interruptedForwardingResumes() throws {
         let dir = try TempDir()
@@ -268,5 +303,19 @@ struct GrantSplitTests {
         let ops = try reopened.store.opCount
         try reopened.forwardSharedCaseKeys()
         #expect(try reopened.store.opCount == ops, "what the old row recorded is not granted again")
+    }
+}
+
+/// A value shared with a server thread.
+final class ServeFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var _set = false, _value = 0
+    var isSet: Bool {
+        get { lock.lock(); defer { lock.unlock() }; return _set }
+        set { lock.lock(); _set = newValue; lock.unlock() }
+    }
+    var value: Int {
+        get { lock.lock(); defer { lock.unlock() }; return _value }
+        set { lock.lock(); _value = newValue; lock.unlock() }
     }
 }
