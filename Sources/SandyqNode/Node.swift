@@ -150,7 +150,7 @@ public final class Node: @unchecked Sendable {
         let debt = grantTag(member.signingKey, key: grantTagKey)
         try commit([env], project: v.project) { try self.store.setGrantDebt(debt, owed: true) }
         do { try forwardSharedCaseKeys() } catch {
-            throw NodeError(error.kind, "\(member.fingerprint) was added as coordinator, but handing it the project's past stopped: \(error.message). This node resumes it after its next import or sync.")
+            throw NodeError(error.kind, "\(member.fingerprint) was added as coordinator, but handing it the project's past stopped: \(error.message). This node finishes it the next time it opens (any sandyq command).")
         }
         return env
     }
