@@ -153,8 +153,8 @@ public enum BundleFormat {
 
     /// Seals one chunk. `content` is at most `chunkCapacity` bytes; the rest is zero padding.
     public static func sealChunk(index: UInt64, final: Bool, firstRecord: UInt32, content: [UInt8],
-                                 key: SymmetricKey, noncePrefix: [UInt8]) -> [UInt8] {
-        precondition(content.count <= chunkCapacity)
+                                 key: SymmetricKey, noncePrefix: [UInt8]) throws(BundleError) -> [UInt8] {
+        guard content.count <= chunkCapacity else { throw .malformed("chunk content of \(content.count) bytes over \(chunkCapacity)") }
         var w = ByteWriter(capacity: chunkPlaintext)
         w.u8(final ? 1 : 0); w.u32(firstRecord); w.u32(UInt32(content.count)); w.raw(content)
         var plain = w.bytes

@@ -40,7 +40,7 @@ public enum Mutation: Hashable, Sendable {
 /// The plaintext inside a sealed body. Layout: Protocol/ops.md.
 public struct Payload: Hashable, Sendable {
     public static let version: UInt8 = 1
-    static let maxMutations = 100_000
+    public static let maxMutations = 100_000
     static let maxRefs = 4096
 
     public var clock: UInt64

@@ -49,12 +49,15 @@ extension Node {
 
     /// Writes the ops the recipients are not known to hold (all ops with `all`) into one or
     /// more bundle files: `out`, then `out.2`, `out.3`... when `maxSize` splits it.
+    static let maxBundleSizeLimit = 1 << 50
+
     public func exportBundle(to recipients: [NodeID], out: String, all: Bool = false,
                              maxSize: Int = Node.defaultMaxBundleSize) throws(NodeError) -> BundleExport {
         let pid = try requireProject()
         guard !recipients.isEmpty else { throw NodeError(.usage, "name at least one recipient with --to") }
-        guard maxSize >= 4 * BundleFormat.chunkSize else {
-            throw NodeError(.usage, "--max-size must be at least \(4 * BundleFormat.chunkSize) bytes")
+        // The upper bound keeps the padding arithmetic below from overflowing (a trap, exit 132).
+        guard maxSize >= 4 * BundleFormat.chunkSize, maxSize <= Self.maxBundleSizeLimit else {
+            throw NodeError(.usage, "--max-size must be between \(4 * BundleFormat.chunkSize) bytes and 1 PiB")
         }
         let known = all ? VersionVector() : try commonAcknowledgement(recipients)
         let mine = try versionVector()

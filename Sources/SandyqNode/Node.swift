@@ -57,7 +57,12 @@ public final class Node: @unchecked Sendable {
             return try initialize(home: home, passphrase: passphrase, parameters: params)
         }
         let store = try mapped { try OpStore(path: databasePath(home)) }
-        return Node(home: home, identity: migrateMode(id, home: home, keyFile: bytes, passphrase: passphrase, store: store), store: store)
+        let node = Node(home: home, identity: migrateMode(id, home: home, keyFile: bytes, passphrase: passphrase, store: store), store: store)
+        // Best effort: a store on read-only media still opens; the rows are sealed, and owed
+        // grants written, next time.
+        try? node.sealLegacyGrantRecords()
+        try? node.resumeGrants()
+        return node
     }
 
     /// A key file written before the mode moved into it: the store's old `writeonly` setting is
@@ -129,10 +134,12 @@ public final class Node: @unchecked Sendable {
         if let p = try project() { throw NodeError(.usage, "this node already belongs to project \(p)") }
         let nonce = Random.bytes(16)
         let pid = ProjectID.derive(founder: nodeID, nonce: nonce)
-        try mapped { try store.setProject(pid) }
         let w = OpWriter(keys: identity.signing, project: pid, seq: 0, prev: .zero, clock: HybridClock())
         let genesis = w.membership(.genesis(founder: nodeID, nonce: nonce))
-        let named = w.sealed([.projectName(name)], readers: [identity.box.publicKey], wallMillis: Self.wallMillis())
+        let named: Envelope
+        do { named = try w.checkedSealed([.projectName(name)], readers: [identity.box.publicKey], wallMillis: Self.wallMillis()).envelope }
+        catch { throw NodeError(.usage, "the project name cannot be recorded (\(error)): shorten it") }
+        try mapped { try store.setProject(pid) }
         try commit([genesis, named], project: pid)
         try setNetworkKey(SymmetricKey())
         return pid
@@ -155,18 +162,16 @@ public final class Node: @unchecked Sendable {
             throw NodeError(.usage, "\(member.fingerprint) is already a member")
         }
         let env = try writer().membership(.add(member: member, role: role))
-        try commit([env], project: v.project)
-        if role == .coordinator {
-            // A new coordinator reads the project's past: hand it every session key this node holds.
-            let grants = v.sessionKeys.sorted { $0.key.lexicographicallyPrecedes($1.key) }.compactMap { k, key -> Mutation? in
-                guard let author = try? SigningPublicKey(bytes: Array(k[0..<32])) else { return nil }
-                return .grant(author: author, session: Array(k[32...]), key: key.secret.unsafeCopy)
-            }
-            if !grants.isEmpty {
-                let w = try writer()
-                let g = w.sealed(grants, readers: [member.boxKey], wallMillis: Self.wallMillis())
-                try commit([g], project: v.project)
-            }
+        guard role == .coordinator else {
+            try commit([env], project: v.project)
+            return env
+        }
+        // A new coordinator reads the project's past: this node owes it every session key it
+        // holds. The debt lands with the add, so grants cut short resume at the next import.
+        let debt = grantTag(member.signingKey, key: grantTagKey)
+        try commit([env], project: v.project) { try self.store.setGrantDebt(debt, owed: true) }
+        do { try forwardSharedCaseKeys() } catch {
+            throw NodeError(error.kind, "\(member.fingerprint) was added as coordinator, but handing it the project's past stopped: \(error.message). This node finishes it the next time it opens (any sandyq command).")
         }
         return env
     }
@@ -176,6 +181,11 @@ public final class Node: @unchecked Sendable {
     static func wallMillis() -> UInt64 { UInt64(max(0, Date().timeIntervalSince1970 * 1000)) }
 
     private var activeWriter: OpWriter?
+
+    /// The body size grant ops are split under. Tests lower it to split small projects.
+    var grantBodyLimit = Envelope.maxBodyLength
+    /// Tests only: forwarding stops with an error after this many grant ops, as a crash would.
+    var grantOpsBeforeInterruption: Int?
 
     func writer() throws(NodeError) -> OpWriter {
         if let w = activeWriter { return w }
@@ -252,9 +262,16 @@ public final class Node: @unchecked Sendable {
             for g in try chainGaps() where g.role == .coordinator { warn(g.warning) }
         }
         var made: [(envelope: Envelope, payload: Payload, session: SealingSession)] = []
-        for ms in batch {
+        for (i, ms) in batch.enumerated() {
             let c = Self.scope(of: ms)
-            made.append(w.sealedWithPayload(ms, readers: readers(v, case: c), wallMillis: Self.wallMillis(), scope: c?.bytes ?? []))
+            do {
+                made.append(try w.checkedSealed(ms, readers: readers(v, case: c), wallMillis: Self.wallMillis(), scope: c?.bytes ?? []))
+            } catch {
+                // The writer moved past ops that will not be stored: start it again from the chain.
+                activeWriter = nil
+                let which = batch.count > 1 ? "change \(i + 1) of \(batch.count)" : "this change"
+                throw NodeError(.usage, "\(which) cannot be sealed into an op every reader accepts (\(error)); nothing was recorded: shorten or split it")
+            }
         }
         try commit(made.map(\.envelope), project: v.project)
         var started: [[UInt8]: SymmetricKey] = [:]
@@ -270,9 +287,16 @@ public final class Node: @unchecked Sendable {
         return made.map(\.envelope)
     }
 
-    func commit(_ envs: [Envelope], project: ProjectID) throws(NodeError) {
+    /// Stores this node's own ops; `alongside` runs in the same transaction when they land.
+    func commit(_ envs: [Envelope], project: ProjectID, alongside: (() throws -> Void)? = nil) throws(NodeError) {
         let r: ImportReport
-        do { r = try store.importEnvelopes(envs, project: project, verified: true) } catch {
+        do {
+            r = try store.atomically {
+                let r = try store.importEnvelopes(envs, project: project, verified: true)
+                if r.refused.isEmpty { try alongside?() }
+                return r
+            }
+        } catch {
             activeWriter = nil
             throw NodeError.from(error)
         }

@@ -56,6 +56,18 @@ enum Migrations {
             sealed BLOB NOT NULL
         );
         """,
+        // 5: what this node granted, as keyed tags only (a hash under a key derived
+        // from the storage key): the rows neither name the recipient nor the session, so the
+        // store no longer shows which lawyer holds which case. `grant_debts` marks coordinators
+        // this node added and still owes the project's past to.
+        """
+        CREATE TABLE grants (
+            recipient BLOB NOT NULL,
+            session BLOB NOT NULL,
+            PRIMARY KEY (recipient, session)
+        );
+        CREATE TABLE grant_debts (recipient BLOB PRIMARY KEY);
+        """,
     ]
 
     static var latest: Int { all.count }

@@ -57,6 +57,65 @@ public final class OpStore: @unchecked Sendable {
         try db.prepare("DELETE FROM settings WHERE key = ?").run([.text(key)])
     }
 
+    /// Settings whose key starts with `prefix` (for rewriting an old kind of row).
+    public func settings(prefix: String) throws(StoreError) -> [(key: String, value: [UInt8])] {
+        var out: [(key: String, value: [UInt8])] = []
+        let s = try db.prepare("SELECT key, value FROM settings WHERE substr(key, 1, length(?1)) = ?1 ORDER BY key")
+        try s.bind([.text(prefix)])
+        while try s.step() { out.append((s.text(0), s.blob(1))) }
+        return out
+    }
+
+    /// Runs `body` in one transaction with deleted content overwritten by zeros, then moves
+    /// the log into the main file and empties it: what `body` deletes leaves no copy in free
+    /// pages or the write-ahead log.
+    public func scrubbing<R>(_ body: () throws -> R) throws -> R {
+        try db.execute("PRAGMA secure_delete = ON")
+        defer { try? db.execute("PRAGMA secure_delete = OFF") }
+        let r = try db.transaction(body)
+        try db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return r
+    }
+
+    /// Runs `body` in one transaction: every store call inside lands together, or none does.
+    public func atomically<R>(_ body: () throws -> R) throws -> R { try db.transaction(body) }
+
+    // MARK: grants (keyed tags, computed by the node)
+
+    /// The session tags recorded as granted to the recipient tagged `recipient`.
+    public func grantedSessions(to recipient: [UInt8]) throws(StoreError) -> Set<[UInt8]> {
+        var out: Set<[UInt8]> = []
+        let s = try db.prepare("SELECT session FROM grants WHERE recipient = ?")
+        try s.bind([.blob(recipient)])
+        while try s.step() { out.insert(s.blob(0)) }
+        return out
+    }
+
+    public func recordGrants(to recipient: [UInt8], sessions: [[UInt8]]) throws {
+        guard !sessions.isEmpty else { return }
+        let insert = try db.prepare("INSERT OR IGNORE INTO grants(recipient, session) VALUES(?, ?)")
+        try db.transaction {
+            for t in sessions { try insert.run([.blob(recipient), .blob(t)]) }
+        }
+    }
+
+    /// Recipient tags still owed every session key this node holds (coordinators it added).
+    public func grantDebts() throws(StoreError) -> Set<[UInt8]> {
+        var out: Set<[UInt8]> = []
+        let s = try db.prepare("SELECT recipient FROM grant_debts")
+        try s.bind([])
+        while try s.step() { out.insert(s.blob(0)) }
+        return out
+    }
+
+    public func setGrantDebt(_ recipient: [UInt8], owed: Bool) throws(StoreError) {
+        if owed {
+            try db.prepare("INSERT OR IGNORE INTO grant_debts(recipient) VALUES(?)").run([.blob(recipient)])
+        } else {
+            try db.prepare("DELETE FROM grant_debts WHERE recipient = ?").run([.blob(recipient)])
+        }
+    }
+
     public func project() throws(StoreError) -> ProjectID? {
         guard let b = try setting("project") else { return nil }
         guard let p = try? ProjectID(bytes: b) else { throw .corrupt("stored project id has the wrong length") }
@@ -101,11 +160,15 @@ public final class OpStore: @unchecked Sendable {
     /// Ops of `author` with seq above `after`, in order.
     public func envelopes(author: SigningPublicKey, after: UInt64) throws -> [Envelope] {
         var out: [Envelope] = []
-        try db.prepare("SELECT envelope FROM ops WHERE author = ? AND seq > ? ORDER BY seq").rows([.blob(author.bytes), .int(Int64(after))]) { s in
+        try db.prepare("SELECT envelope FROM ops WHERE author = ? AND seq > ? ORDER BY seq").rows([.blob(author.bytes), .int(Self.sqlSeq(after))]) { s in
             out.append(try Envelope(decoding: s.blob(0)))
         }
         return out
     }
+
+    /// A seq bound for a query. Stored seqs are below 2^62 (Envelope refuses more), so a
+    /// bound beyond Int64 (a vector built in memory) means "above everything", not a trap.
+    static func sqlSeq(_ seq: UInt64) -> Int64 { Int64(clamping: seq) }
 
     /// Everything this store holds that a holder of `known` lacks.
     public func envelopes(missingFrom known: VersionVector) throws -> [Envelope] {
@@ -270,6 +333,8 @@ public final class OpStore: @unchecked Sendable {
             while let (sorted, authentic) = try next() {
                 for (i, env) in sorted.enumerated() {
                     guard env.project == project else { report.refuse(env, .wrongProject); continue }
+                    // Seqs are stored as Int64: never convert one that does not fit (decoding already refuses it).
+                    guard env.seq < 1 << 62 else { report.refuse(env, .malformed("seq out of range")); continue }
                     let t = try tip(env.author)
                     let above = t.map { env.seq > $0.seq } ?? true
                     if !above {
@@ -331,7 +396,7 @@ public final class OpStore: @unchecked Sendable {
         for a in authors {
             guard let author = try? SigningPublicKey(bytes: a) else { throw StoreError.corrupt("op author of the wrong length") }
             // Everything above what the peer holds, including ops past a gap in our own copy.
-            try s.rows([.blob(a), .int(Int64(known[author]))]) { row in
+            try s.rows([.blob(a), .int(Self.sqlSeq(known[author]))]) { row in
                 try body(try Envelope(decoding: row.blob(0)))
             }
         }

@@ -70,8 +70,9 @@ public final class BundleWriter {
     }
 
     private func flushChunk(final: Bool) throws(SyncError) {
-        let sealed = BundleFormat.sealChunk(index: chunkIndex, final: final, firstRecord: firstRecord,
-                                            content: buffer, key: key, noncePrefix: noncePrefix)
+        let sealed: [UInt8]
+        do { sealed = try BundleFormat.sealChunk(index: chunkIndex, final: final, firstRecord: firstRecord,
+                                            content: buffer, key: key, noncePrefix: noncePrefix) } catch { throw .bundle(error) }
         try writeAll(sealed)
         chunkIndex += 1
         buffer.removeAll(keepingCapacity: true)

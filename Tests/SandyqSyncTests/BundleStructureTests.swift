@@ -185,7 +185,7 @@ func handMadeBundle(_ path: String, recipients: [BoxPublicKey], header: (([UInt8
     for i in 0..<total {
         let lo = min(i * cap, stream.count), hi = min((i + 1) * cap, stream.count)
         let first = starts.first { $0 >= i * cap && $0 < (i + 1) * cap }.map { UInt32($0 - i * cap) } ?? BundleFormat.noRecordStart
-        out += BundleFormat.sealChunk(index: UInt64(i), final: i == total - 1, firstRecord: first,
+        out += try! BundleFormat.sealChunk(index: UInt64(i), final: i == total - 1, firstRecord: first,
                                       content: Array(stream[lo..<hi]), key: key, noncePrefix: prefix)
     }
     bundleWriteBytes(path, out)
