@@ -29,9 +29,13 @@ public final class Node: @unchecked Sendable {
         }
         return try mapped {
             try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            // An existing folder keeps its mode through createDirectory: tighten it, and the
+            // database before SQLite creates its WAL (which copies the database's mode).
+            try PrivateFile.tighten(home: home)
             let id = Identity()
             let sealed = try KeyFile.seal(id, passphrase: passphrase, parameters: parameters, duress: duress)
             let store = try OpStore(path: databasePath(home))
+            try PrivateFile.tighten(home: home)
             if writeOnly { try store.setSetting("writeonly", [1]) }
             try KeyFile.writeAtomically(sealed, to: keyPath(home))
             return Node(home: home, identity: id, store: store)
@@ -54,7 +58,10 @@ public final class Node: @unchecked Sendable {
             let params = (try? KeyFile.header(of: bytes).parameters) ?? .moderate
             return try initialize(home: home, passphrase: passphrase, parameters: params)
         }
-        return try mapped { Node(home: home, identity: id, store: try OpStore(path: databasePath(home))) }
+        return try mapped {
+            try PrivateFile.tighten(home: home)
+            return Node(home: home, identity: id, store: try OpStore(path: databasePath(home)))
+        }
     }
 
     /// Crypto-shredding: overwrites the key file with random bytes, flushes, and unlinks it.

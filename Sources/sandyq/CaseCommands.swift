@@ -73,7 +73,7 @@ struct CaseCommand: ParsableCommand {
                     try printJSON(Out(id: id.description, warnings: warnings.map {
                         DuplicateWarningJSON(sameAs: $0.caseId, sameAsRef: $0.ref, name: $0.matchedName, existingName: $0.name, score: $0.score)
                     }))
-                } else { print("Recorded case \(id.short) (\(id))") }
+                } else { say("Recorded case \(id.short) (\(id))") }
             }
         }
     }
@@ -107,7 +107,7 @@ struct CaseCommand: ParsableCommand {
                     throw CLIError(.usage, "nothing to change: give a field flag, --set, --add-person, --add-tag or --remove")
                 }
                 let c = try n.caseState(caseRef)
-                if output.json { try printJSON(c.document) } else { print("Updated case \(c.id.short)") }
+                if output.json { try printJSON(c.document) } else { say("Updated case \(c.id.short)") }
             }
         }
     }
@@ -123,7 +123,7 @@ struct CaseCommand: ParsableCommand {
                 let n = try node.open()
                 let c = try n.caseState(caseRef)
                 if output.json { try printJSON(CaseJSON(c)); return }
-                print(CaseText.render(c))
+                say(CaseText.render(c), multiline: true)
             }
         }
     }
@@ -160,9 +160,9 @@ struct CaseCommand: ParsableCommand {
                 if output.json { try printJSON(rows); return }
                 for r in rows {
                     let who = r.persons.joined(separator: ", ")
-                    print("\(r.id.prefix(8))  \((r.status ?? "-").padding(toLength: 22, withPad: " ", startingAt: 0))  \(r.city ?? "-")  \(who.isEmpty ? (r.title ?? "") : who)\(r.conflicts > 0 ? "  [\(r.conflicts) conflict(s)]" : "")\(r.archived ? "  [archived]" : "")")
+                    say("\(r.id.prefix(8))  \((r.status ?? "-").padding(toLength: 22, withPad: " ", startingAt: 0))  \(r.city ?? "-")  \(who.isEmpty ? (r.title ?? "") : who)\(r.conflicts > 0 ? "  [\(r.conflicts) conflict(s)]" : "")\(r.archived ? "  [archived]" : "")")
                 }
-                if rows.isEmpty && !output.json { print("no cases") }
+                if rows.isEmpty && !output.json { say("no cases") }
             }
         }
     }
@@ -190,7 +190,7 @@ struct CaseCommand: ParsableCommand {
                     if let description { f["description"] = description }
                     if !source.isEmpty { f["sources"] = source.joined(separator: "\n") }
                     let e = try n.addElement(caseRef, collection: "events", fields: f)
-                    if output.json { try printJSON(["event": e]) } else { print("Added event \(e)") }
+                    if output.json { try printJSON(["event": e]) } else { say("Added event \(e)") }
                 }
             }
         }
@@ -222,12 +222,12 @@ struct CaseCommand: ParsableCommand {
                     }
                 }
                 if output.json { try printJSON(rows); return }
-                if rows.isEmpty { print("no conflicts") }
+                if rows.isEmpty { say("no conflicts") }
                 for r in rows {
-                    print("case \(r.caseId.prefix(8))  \(r.field):")
-                    for x in r.values { print("  \(x.shown ? "*" : " ") \(x.value)    (by \(x.author), op \(x.op.prefix(12)))") }
+                    say("case \(r.caseId.prefix(8))  \(r.field):")
+                    for x in r.values { say("  \(x.shown ? "*" : " ") \(x.value)    (by \(x.author), op \(x.op.prefix(12)))") }
                 }
-                if !rows.isEmpty { print("Resolve with: sandyq case resolve CASE FIELD VALUE   (* marks the value shown meanwhile)") }
+                if !rows.isEmpty { say("Resolve with: sandyq case resolve CASE FIELD VALUE   (* marks the value shown meanwhile)") }
             }
         }
     }
@@ -247,7 +247,7 @@ struct CaseCommand: ParsableCommand {
                 try n.set(caseRef, fields: [(path, value)])
                 let c = try n.caseState(caseRef)
                 if output.json { try printJSON(["caseId": c.id.description, "field": path.description, "value": value]) } else {
-                    print("Resolved \(path) on case \(c.id.short) to: \(value)")
+                    say("Resolved \(path) on case \(c.id.short) to: \(value)")
                 }
             }
         }
@@ -266,7 +266,7 @@ struct CaseCommand: ParsableCommand {
                 try n.archive(caseRef, archived: !undo)
                 let c = try n.caseState(caseRef)
                 if output.json { try printJSON(["caseId": c.id.description, "archived": c.isArchived ? "true" : "false"]) } else {
-                    print("\(undo ? "Unarchived" : "Archived") case \(c.id.short)")
+                    say("\(undo ? "Unarchived" : "Archived") case \(c.id.short)")
                 }
             }
         }
@@ -287,7 +287,7 @@ struct CaseCommand: ParsableCommand {
                 try n.share(caseRef, with: lawyer)
                 let c = try n.caseState(caseRef)
                 if output.json { try printJSON(["caseId": c.id.description, "lawyer": lawyer.fingerprint]) } else {
-                    print("Shared case \(c.id.short) with \(lawyer.fingerprint); sync it to them.")
+                    say("Shared case \(c.id.short) with \(lawyer.fingerprint); sync it to them.")
                 }
             }
         }
@@ -322,7 +322,7 @@ struct CaseCommand: ParsableCommand {
                     struct Out: Encodable { var imported: [String]; var warnings: [DuplicateWarningJSON] }
                     try printJSON(Out(imported: ids.map(\.description), warnings: json)); return
                 }
-                print("Imported \(ids.count) cases")
+                say("Imported \(ids.count) cases")
             }
         }
     }

@@ -31,8 +31,8 @@ struct Serve: ParsableCommand {
                 StopFlag.sources.append(src)
             }
             try n.serve(listen: listen, maxPeers: maxPeers, shouldStop: { stop.isSet }, onListening: { port in
-                if let portFile { try? "\(port)\n".write(toFile: portFile, atomically: true, encoding: .utf8) }
-            }, log: { line in logger.info("\(line)") })
+                if let portFile { try? Node.writePrivateFile("\(port)\n", to: portFile) }
+            }, log: { line in logger.info("\(TerminalText.safe(line))") })
         }
     }
 }
@@ -68,8 +68,8 @@ struct SyncCommand: ParsableCommand {
             let o = Out(peer: s.peer.map { NodeID.fingerprint(of: $0) }, sent: s.sent, received: s.report.new, known: s.report.known,
                         refused: s.report.refused.count, bytesSent: s.bytesSent, bytesReceived: s.bytesReceived)
             if output.json { try printJSON(o) } else {
-                print("synced with \(o.peer ?? "?") at \(address): sent \(o.sent) ops, received \(o.received) new (\(o.known) already known), \(o.refused) refused; \(o.bytesSent) bytes out, \(o.bytesReceived) in")
-                for r in s.report.refused { print("  refused op \(r.id.short) seq \(r.seq): \(r.reason)") }
+                say("synced with \(o.peer ?? "?") at \(address): sent \(o.sent) ops, received \(o.received) new (\(o.known) already known), \(o.refused) refused; \(o.bytesSent) bytes out, \(o.bytesReceived) in")
+                for r in s.report.refused { say("  refused op \(r.id.short) seq \(r.seq): \(r.reason)") }
             }
             if !s.report.refused.isEmpty { throw ExitCode(10) }
         }
