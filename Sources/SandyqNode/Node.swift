@@ -291,7 +291,7 @@ public final class Node: @unchecked Sendable {
         let key = SymmetricKey.storage(identity.storageKey)
         let fresh = keys.filter { known[$0.key] == nil }.map { sid, k -> (sid: [UInt8], sealed: [UInt8]) in
             let nonce = AEAD.randomNonce()
-            return (sid, nonce + AEAD.seal(k.secret.unsafeCopy, key: key, nonce: nonce, associatedData: Array("session:".utf8) + sid))
+            return (sid, nonce + AEAD.seal(k.secret, key: key, nonce: nonce, associatedData: Array("session:".utf8) + sid))
         }
         try? store.cacheSessionKeys(fresh)
     }
