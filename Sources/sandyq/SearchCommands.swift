@@ -35,6 +35,8 @@ struct SearchCommand: ParsableCommand {
     @Flag(help: "Time the search over synthetic cases instead (no node is opened).") var benchmark = false
     @Option(help: "Cases for --benchmark.") var benchmarkCases = 10_000
     @Option(help: "Queries for --benchmark.") var benchmarkQueries = 1_000
+    @Option(help: "With --benchmark: instead time duplicate scoring of one case whose person's name has this many words.")
+    var benchmarkNameTokens: Int?
 
     func validate() throws {
         if let status, !CaseSchema.statuses.contains(status) {
@@ -53,6 +55,14 @@ struct SearchCommand: ParsableCommand {
 
     func run() throws {
         try sandyq.run {
+            if benchmark, let tokens = benchmarkNameTokens {
+                let r = SearchBenchmark.longName(tokens: tokens, cases: min(benchmarkCases, 2_000))
+                if output.json { try printJSON(r); return }
+                say("duplicate scoring of one case with a \(r.tokens)-word name among \(r.cases) synthetic cases:")
+                say(String(format: "  case add warnings %.3f s, index build %.3f s, case duplicates %.3f s (%d pairs), search %.3f s",
+                           r.warningSeconds, r.indexSeconds, r.pairsSeconds, r.pairs, r.searchSeconds))
+                return
+            }
             if benchmark {
                 let r = SearchBenchmark.run(cases: benchmarkCases, queries: benchmarkQueries)
                 if output.json { try printJSON(r); return }
