@@ -57,7 +57,8 @@ public enum PrivateFile {
         var st = stat()
         guard lstat(dir, &st) == 0, st.st_mode & S_IFMT == S_IFDIR else { throw .io("\(dir) is not a folder") }
         if st.st_mode & 0o777 != 0o700, chmod(dir, 0o700) != 0 {
-            throw .io("cannot make \(dir) owner-only: \(String(cString: strerror(errno)))")
+            throw .io("cannot make \(dir) owner-only (mode \(String(st.st_mode & 0o777, radix: 8))): \(String(cString: strerror(errno))); "
+                      + "keep the node's home on a filesystem with Unix permissions")
         }
         let names = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
         for name in names {
