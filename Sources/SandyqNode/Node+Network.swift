@@ -100,6 +100,15 @@ extension Node {
         }
     }
 
+    /// Peers pinned by hand, with the address each is pinned for (`peers add`).
+    public func pinnedPeers() throws(NodeError) -> [NodeID: String] {
+        var out: [NodeID: String] = [:]
+        for r in try mapped({ try store.peers() }) where r.pinned {
+            if let id = NodeID(string: r.node), let a = r.address { out[id] = a }
+        }
+        return out
+    }
+
     func requireNetworkKey() throws(NodeError) -> SymmetricKey {
         guard let k = try networkKey() else {
             throw NodeError(.usage, "this node has no network key for its project: run `sandyq join PROJECT --network-key KEY` (a coordinator prints it with `sandyq project key`)")
@@ -142,8 +151,11 @@ extension Node {
     /// `HandshakeGate` (one thread, poll), which costs a stranger's socket no thread and no
     /// slot; only a member proven by message 3 takes one of `maxPeers` slots and a thread of
     /// its own, with its own SQLite connections. A bad peer ends its own connection only.
-    public func serve(listen address: String, maxPeers: Int = 32, limits: HandshakeGate.Limits = .init(),
-                      shouldStop: @escaping @Sendable () -> Bool,
+    public static let defaultMaxHandshakes = HandshakeGate.Limits().pending
+    public static let defaultMaxPerAddress = HandshakeGate.Limits().perAddress
+
+    public func serve(listen address: String, maxPeers: Int = 32, maxHandshakes: Int = Node.defaultMaxHandshakes,
+                      maxPerAddress: Int = Node.defaultMaxPerAddress, shouldStop: @escaping @Sendable () -> Bool,
                       onListening: (UInt16) -> Void = { _ in }, log: @escaping @Sendable (String) -> Void) throws(NodeError) {
         let pid = try requireProject()
         let nk = try requireNetworkKey()
@@ -151,9 +163,12 @@ extension Node {
         do { listener = try Listener(address: address) } catch { throw NodeError(.failure, error.description) }
         onListening(listener.port)
         log("listening on \(address) (port \(listener.port)) as \(nodeID.fingerprint)")
+        var limits = HandshakeGate.Limits()
+        limits.pending = max(1, maxHandshakes)
+        limits.perAddress = max(1, maxPerAddress)
         let gate = HandshakeGate(listener: listener, identity: identity.signing, networkKey: nk, replay: ReplayCache(), limits: limits)
         let refusals = RefusalLog(log)
-        let slots = DispatchSemaphore(value: maxPeers)
+        let slots = DispatchSemaphore(value: max(1, maxPeers))
         let group = DispatchGroup()
         let storePath = Node.databasePath(home)
         let state = ServerState(node: self)

@@ -9,7 +9,18 @@ struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Accept peers over TCP until SIGINT or SIGTERM.")
     @OptionGroup var node: NodeOptions
     @Option(help: "HOST:PORT to listen on (port 0 picks a free one).") var listen: String = "127.0.0.1:7447"
-    @Option(help: "At most this many peers at once.") var maxPeers: Int = 32
+    @Option(help: "At most this many members syncing at once (a connection takes a slot only once its handshake proves a member).")
+    var maxPeers: Int = 32
+    @Option(help: "At most this many connections in the handshake at once; past it, the oldest of the busiest address is closed.")
+    var maxHandshakes: Int = Node.defaultMaxHandshakes
+    @Option(help: "At most this many connections in the handshake from one address; past it, that address's oldest is closed.")
+    var maxPerAddress: Int = Node.defaultMaxPerAddress
+
+    func validate() throws {
+        guard maxPeers >= 1, maxHandshakes >= 1, maxPerAddress >= 1 else {
+            throw ValidationError("--max-peers, --max-handshakes and --max-per-address must be at least 1")
+        }
+    }
     @Option(help: "Write the bound port to FILE once listening.") var portFile: String?
 
     func run() throws {
@@ -30,7 +41,7 @@ struct Serve: ParsableCommand {
                 src.resume()
                 StopFlag.sources.append(src)
             }
-            try n.serve(listen: listen, maxPeers: maxPeers, shouldStop: { stop.isSet }, onListening: { port in
+            try n.serve(listen: listen, maxPeers: maxPeers, maxHandshakes: maxHandshakes, maxPerAddress: maxPerAddress, shouldStop: { stop.isSet }, onListening: { port in
                 if let portFile { try? "\(port)\n".write(toFile: portFile, atomically: true, encoding: .utf8) }
             }, log: { line in logger.info("\(line)") })
         }
