@@ -10,7 +10,9 @@ During a flooded round, and from a few seconds before it, attackers on other loo
 addresses (127.0.0.2 and up stand for other hosts) hold --attackers silent sockets (two per
 address, reopened as soon as the server closes one) and run a message-1 flood: garbage that
 looks like a message 1, one recorded message 1 sent again and again, and fresh, valid
-message 1s made with the network key (a revoked member keeps it) that never send message 3.
+message 1s made with the network key (a revoked member keeps it) that either never send
+message 3 or hang up on message 2 and start again (each answer costs the server an X25519
+and an Ed25519 signature).
 Every attacker connection is counted.
 
 Prints, for each kind of round, the median and slowest sync and the round's wall time, the
@@ -76,9 +78,10 @@ class Flood(threading.Thread):
     """Keeps `count` connections open from `sources` (round robin), each sending `payload()`
     once; reopens whichever the server closes. Stops on `stop` or after `seconds`."""
 
-    def __init__(self, port, sources, count, payload, seconds):
+    def __init__(self, port, sources, count, payload, seconds, hang_up_on_answer=False):
         super().__init__(daemon=True)
         self.port, self.sources, self.count, self.payload, self.seconds = port, sources, count, payload, seconds
+        self.hang_up = hang_up_on_answer
         self.stop = threading.Event()
         self.connects = 0
         self.failed_connects = 0
@@ -117,7 +120,8 @@ class Flood(threading.Thread):
                     data = b""
                 if data:
                     self.answered += len(data)
-                    continue
+                    if not self.hang_up:
+                        continue
                 sel.unregister(s)
                 s.close()
                 live -= 1
@@ -227,6 +231,9 @@ def main():
                 "garbage message 1": Flood(port, src(1, (1, 5)), 40, lambda: b"\x01" + os.urandom(72), seconds),
                 "replayed message 1": Flood(port, src(2, (1, 5)), 40, lambda: recorded, seconds),
                 "valid message 1, no message 3": Flood(port, src(3, (1, 16)), 120, lambda: message1(nk), seconds),
+                # each answer costs the server an X25519 and a signature: hang up and ask again
+                "valid message 1, hang up on message 2": Flood(port, src(4, (1, 5)), 20, lambda: message1(nk), seconds,
+                                                               hang_up_on_answer=True),
             }
             for f in floods.values():
                 f.start()
