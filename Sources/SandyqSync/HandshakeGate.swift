@@ -91,15 +91,17 @@ public final class HandshakeGate: @unchecked Sendable {
         for _ in 0..<256 {
             guard let conn = listener.acceptReady() else {
                 let e = listener.lastAcceptError
-                if e == EMFILE || e == ENFILE { evictBusiest(because: "the server is out of descriptors", &events) }
+                if e == EMFILE || e == ENFILE { evictBusiest(because: "the server is out of descriptors", allowed: allowed, &events) }
                 return
             }
             conn.setBlocking(false)
             let host = conn.peerHost
-            if let mine = byHost[host], mine.count >= limits.perAddress, let oldest = mine.first {
-                refuse(oldest, "more than \(limits.perAddress) connections from \(host) in the handshake: the oldest is closed", &events)
+            if (byHost[host]?.count ?? 0) >= limits.perAddress {
+                evict(from: host, "more than \(limits.perAddress) connections from \(host) in the handshake", allowed: allowed, &events)
             }
-            if pending.count >= limits.pending { evictBusiest(because: "\(limits.pending) connections in the handshake", &events) }
+            if pending.count >= limits.pending {
+                evictBusiest(because: "\(limits.pending) connections in the handshake", allowed: allowed, &events)
+            }
             pending[conn.fd] = Pending(conn: conn, host: host, since: now())
             byHost[host, default: []].append(conn.fd)
             // A client sends message 1 right after connecting: it is often here already.
@@ -107,10 +109,27 @@ public final class HandshakeGate: @unchecked Sendable {
         }
     }
 
-    /// Makes room by closing the oldest connection of the address holding the most.
-    private func evictBusiest(because why: String, _ events: inout [Event]) {
-        guard let (host, fds) = byHost.max(by: { $0.value.count < $1.value.count }), let oldest = fds.first else { return }
-        refuse(oldest, "\(why): the oldest from \(host), the busiest address, is closed", &events)
+    /// Makes room in the address holding the most.
+    private func evictBusiest(because why: String, allowed: (SigningPublicKey) -> Bool, _ events: inout [Event]) {
+        guard let host = byHost.max(by: { $0.value.count < $1.value.count })?.key else { return }
+        evict(from: host, "\(why), \(host) the most", allowed: allowed, &events)
+    }
+
+    /// Makes room for one more from `host`. First its connections whose next message has
+    /// already arrived move on (a member's message 3 is often waiting: closing it would
+    /// fail a member who did nothing wrong). Then the one that has got least far goes —
+    /// silent before part of a message 1 before awaiting message 3 — the oldest of those.
+    private func evict(from host: String, _ why: String, allowed: (SigningPublicKey) -> Bool, _ events: inout [Event]) {
+        let before = byHost[host]?.count ?? 0
+        for fd in byHost[host] ?? [] { advance(fd, allowed: allowed, &events) }
+        guard (byHost[host]?.count ?? 0) >= before, let fds = byHost[host], !fds.isEmpty else { return }
+        func progress(_ fd: Int32) -> Int {
+            guard let p = pending[fd] else { return 3 }
+            return p.awaitingMessage3 ? 2 : (p.conn.bytesReceived > 0 ? 1 : 0)
+        }
+        let least = fds.map(progress).min() ?? 0
+        guard let victim = fds.first(where: { progress($0) == least }) else { return }
+        refuse(victim, "\(why): the oldest of those that got least far is closed", &events)
     }
 
     private func advance(_ fd: Int32, allowed: (SigningPublicKey) -> Bool, _ events: inout [Event]) {
