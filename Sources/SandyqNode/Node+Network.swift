@@ -39,10 +39,14 @@ extension Node {
         return k
     }
 
-    /// Who may connect, or be connected to: any member not revoked, and a pinned peer.
     /// Membership from the membership ops alone, without reading the log.
     func storedMembership() throws(NodeError) -> Membership {
-        let pid = try requireProject()
+        try Node.membership(of: try requireProject(), in: store)
+    }
+
+    /// Membership from the membership ops in `store`: a connection of its own lets the
+    /// server's handshake thread read it without waiting on the node's.
+    static func membership(of pid: ProjectID, in store: OpStore) throws(NodeError) -> Membership {
         let envs = try mapped { try store.membershipEnvelopes() }
         var changes: [Membership.Change] = []
         for e in envs where e.project == pid {
@@ -172,8 +176,15 @@ extension Node {
         let group = DispatchGroup()
         let storePath = Node.databasePath(home)
         let state = ServerState(node: self)
+        // The gate checks each message 3 on a store connection of its own, so a member
+        // thread busy in the node (acknowledging, forwarding keys) never stalls the gate.
+        let gateStore = try mapped { try OpStore(path: storePath) }
+        let me = identity.signing.publicKey
         while !shouldStop() {
-            let events = gate.step(timeout: 0.2) { key in state.isAllowedClient(key) }
+            let events = gate.step(timeout: 0.2) { key in
+                guard key != me, let m = try? Node.membership(of: pid, in: gateStore) else { return false }
+                return m.members[key] != nil && !Node.isRevoked(key, in: m)
+            }
             for event in events {
                 switch event {
                 case let .refused(peer, reason, received, sent):
@@ -257,13 +268,6 @@ final class ServerState: @unchecked Sendable {
     private let node: Node
 
     init(node: Node) { self.node = node }
-
-    /// Whether `key`, proven by message 3, may sync: read from the store each time, so a
-    /// member added or revoked a moment ago counts at once.
-    func isAllowedClient(_ key: SigningPublicKey) -> Bool {
-        lock.lock(); defer { lock.unlock() }
-        return (try? node.allowedKeys(pinned: nil))?.contains(key) ?? false
-    }
 
     func screen() -> @Sendable (Envelope) -> OpError? {
         lock.lock(); defer { lock.unlock() }
