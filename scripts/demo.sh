@@ -19,13 +19,13 @@ sq() { echo "\$ sandyq $*"; "$bin" "$@" 2>&1; }
 field() { "$bin" status --home "$1" --json | python3 -c "import json,sys; print(json.load(sys.stdin)['$2'])"; }
 sees() { printf '   %-26s %s cases readable, %s ops held\n' "$1:" "$(field "$2" cases)" "$(field "$2" ops)"; }
 
-say "1. Four nodes: coordinator C (abroad), reporter R (inside, write-only), lawyer L, relay Y"
-for n in C L Y; do "$bin" init --home $n --kdf interactive >/dev/null; done
+say "1. Five nodes: coordinators C (the founder) and D (abroad), reporter R (inside, write-only), lawyer L, relay Y"
+for n in C D L Y; do "$bin" init --home $n --kdf interactive >/dev/null; done
 sq init --home R --kdf interactive --write-only
 sq project create "Kazakhstan political cases" --home C
 
 say "   Invitations travel as files; both people compare six digits, so a swapped file is caught"
-for pair in R:reporter L:lawyer Y:relay; do
+for pair in D:coordinator R:reporter L:lawyer Y:relay; do
   n=${pair%%:*}; role=${pair##*:}
   "$bin" invite --role "$role" --out "$n.invitation" --home C >/dev/null
   sas=$("$bin" join --invite "$n.invitation" --out "$n.reply" --home "$n" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["sas"])')
@@ -38,6 +38,7 @@ say "2. R records five cases from seeds/cases.json and carries them to C on a US
 mkdir stick
 "$bin" usb sync stick --home C >/dev/null            # C's membership ops reach R by the stick
 "$bin" usb sync stick --home R >/dev/null
+"$bin" usb sync stick --home D >/dev/null
 python3 -c "import json; d=json.load(open('$repo/seeds/cases.json')); d['cases']=d['cases'][:5]; json.dump(d, open('five.json','w'), ensure_ascii=False)"
 sq case import five.json --home R
 sq usb sync stick --home R
@@ -88,5 +89,25 @@ say "5. L's laptop is at risk: panic destroys its keys"
 sq panic --yes --home L
 sq status --home L || true
 
-say "Integrity of the coordinator's store"
+say "6. D catches up from the stick, then C's laptop, the founder's, is seized"
+"$bin" usb sync stick --home C >/dev/null
+sq usb sync stick --home D
+say "   The seizer admits a coordinator of its own (X) and revokes D"
+dnode=$(field D nodeId)
+"$bin" init --home X --kdf interactive >/dev/null
+"$bin" invite --role coordinator --out X.invitation --home C >/dev/null
+sas=$("$bin" join --invite X.invitation --out X.reply --home X --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["sas"])')
+sq member add --request X.reply --sas "$sas" --home C
+sq member revoke "$dnode" --home C
+say "   D, told of the seizure and not yet reached by any of it, revokes the founder's device"
+sq member revoke "$cnode" --home D
+say "   The seizer's ops reach D. Any coordinator can revoke any other, the founder too: D stands, X never got in"
+"$bin" bundle export --to "$dnode" --out seized-C.sqb --home C >/dev/null
+sq bundle import seized-C.sqb --home D
+sq member list --home D | cut -c1-60
+sq quarantine --home D
+sees "D (coordinator)" D
+
+say "Integrity of the coordinators' stores"
 sq check --home C
+sq check --home D

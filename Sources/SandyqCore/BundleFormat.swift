@@ -6,7 +6,10 @@ import SandyqCrypto
 /// first record starts, so a damaged chunk loses only the records that touch it.
 public enum BundleFormat {
     public static let magic = Array("SANDYQB".utf8)
-    public static let version: UInt8 = 1
+    /// 2: the header record is signed by its sender. 1 (unsigned) is refused: see `obsoleteVersion`.
+    public static let version: UInt8 = 2
+    /// Prefix of what a sender signs, so a header signature can never pass for an op's or a handshake's.
+    public static let headerSignatureContext = Array("sandyq-bundle-header".utf8)
     /// Ciphertext size of every chunk: the file length says only how many chunks there are.
     public static let chunkSize = 64 * 1024
     public static let chunkPlaintext = chunkSize - AEAD.tagLength
@@ -43,19 +46,21 @@ public enum BundleFormat {
             self.bundleID = bundleID; self.part = part; self.createdMillis = createdMillis; self.imported = imported
         }
 
+        /// The header's fields without the signature: what the sender signs, after the preamble's hash.
         public func encoded() -> [UInt8] {
             var w = ByteWriter()
-            w.u8(1)
+            w.u8(BundleFormat.version)
             w.raw(project.bytes); w.raw(sender.signingKey.bytes); w.raw(sender.boxKey.bytes)
             w.blob(senderVector.encoded()); w.raw(bundleID); w.u32(part); w.u64(createdMillis)
             w.varint(UInt64(imported.count)); for i in imported { w.raw(i) }
             return w.bytes
         }
 
+        /// Decodes the fields alone (no signature); `openHeader` decodes and verifies a record.
         public init(decoding b: [UInt8]) throws(BundleError) {
             do {
                 var r = ByteReader(b)
-                guard try r.u8() == 1 else { throw BundleError.unsupportedVersion }
+                guard try r.u8() == BundleFormat.version else { throw BundleError.malformed("bundle header record version") }
                 project = try ProjectID(bytes: try r.raw(16))
                 sender = NodeID(signingKey: try .init(bytes: try r.raw(32)), boxKey: try .init(bytes: try r.raw(32)))
                 senderVector = try VersionVector(decoding: try r.blob(max: 1 << 24))
@@ -66,6 +71,31 @@ public enum BundleFormat {
                 try r.expectEnd()
             } catch let e as BundleError { throw e } catch { throw BundleError.malformed("bundle header record") }
         }
+    }
+
+    /// What the sender signs: the context, the hash of the whole preamble (so the signature binds
+    /// this file's entries and nonce prefix, and a header cannot be moved into another file), the fields.
+    public static func headerMessage(preamble: [UInt8], fields: [UInt8]) -> [UInt8] {
+        headerSignatureContext + Hash.blake2b(preamble, length: 32) + fields
+    }
+
+    /// The header record's body: the fields, then the sender's Ed25519 signature.
+    public static func signedHeader(_ h: Header, preamble: [UInt8], signer: SigningKeyPair) -> [UInt8] {
+        let fields = h.encoded()
+        return fields + signer.sign(headerMessage(preamble: preamble, fields: fields)).bytes
+    }
+
+    /// Decodes a header record body and checks that the sender it names signed it over `preamble`.
+    /// `malformed` when it does not decode; `badSignature` when the signature does not verify.
+    public static func openHeader(_ body: [UInt8], preamble: [UInt8]) throws(BundleError) -> Header {
+        guard body.count > Signature.length else { throw .malformed("bundle header record") }
+        let fields = Array(body.dropLast(Signature.length))
+        let h = try Header(decoding: fields)
+        guard let sig = try? Signature(bytes: Array(body.suffix(Signature.length))),
+              h.sender.signingKey.isValidSignature(sig, for: headerMessage(preamble: preamble, fields: fields)) else {
+            throw .badSignature
+        }
+        return h
     }
 
     /// The cleartext start of the file: magic, version, the sealed file key for each recipient, the nonce prefix.
@@ -95,7 +125,7 @@ public enum BundleFormat {
     public static func parsePreamble(_ b: [UInt8]) throws(BundleError) -> Preamble {
         guard b.count >= magic.count + 3 else { throw b.isEmpty ? .empty : .notABundle }
         guard Array(b[0..<magic.count]) == magic else { throw .notABundle }
-        guard b[magic.count] == version else { throw .unsupportedVersion }
+        guard b[magic.count] == version else { throw b[magic.count] == 1 ? .obsoleteVersion : .unsupportedVersion }
         let n = Int(b[magic.count + 1]) << 8 | Int(b[magic.count + 2])
         guard n >= 1, n <= maxEntries, n % entryGroup == 0 else { throw .malformed("recipient entry count") }
         let start = magic.count + 3
@@ -123,8 +153,8 @@ public enum BundleFormat {
 
     /// Seals one chunk. `content` is at most `chunkCapacity` bytes; the rest is zero padding.
     public static func sealChunk(index: UInt64, final: Bool, firstRecord: UInt32, content: [UInt8],
-                                 key: SymmetricKey, noncePrefix: [UInt8]) -> [UInt8] {
-        precondition(content.count <= chunkCapacity)
+                                 key: SymmetricKey, noncePrefix: [UInt8]) throws(BundleError) -> [UInt8] {
+        guard content.count <= chunkCapacity else { throw .malformed("chunk content of \(content.count) bytes over \(chunkCapacity)") }
         var w = ByteWriter(capacity: chunkPlaintext)
         w.u8(final ? 1 : 0); w.u32(firstRecord); w.u32(UInt32(content.count)); w.raw(content)
         var plain = w.bytes
@@ -182,19 +212,23 @@ public enum BundleError: Error, Equatable, Sendable, CustomStringConvertible {
     case empty
     case notABundle
     case unsupportedVersion
+    /// Format 1, whose header nobody signed: its claims about the sender cannot be trusted.
+    case obsoleteVersion
     case truncated
     case malformed(String)
     case notForMe
     case wrongProject
+    case badSignature
 
     public var code: String {
         switch self {
         case .empty, .notABundle: "malformed"
-        case .unsupportedVersion: "unsupported_version"
+        case .unsupportedVersion, .obsoleteVersion: "unsupported_version"
         case .truncated: "truncated"
         case .malformed: "malformed"
         case .notForMe: "not_for_me"
         case .wrongProject: "wrong_project"
+        case .badSignature: "bad_signature"
         }
     }
 
@@ -203,10 +237,13 @@ public enum BundleError: Error, Equatable, Sendable, CustomStringConvertible {
         case .empty: "the file is empty: not a bundle"
         case .notABundle: "not a sandyq bundle"
         case .unsupportedVersion: "bundle format version not supported by this build; upgrade sandyq"
+        case .obsoleteVersion:
+            "this bundle was written by an older sandyq (bundle format 1, whose sender is not authenticated) and is no longer read; nothing was changed: ask its sender to export it again"
         case .truncated: "the bundle is truncated"
         case let .malformed(what): "the bundle is damaged (\(what))"
         case .notForMe: "this bundle is not addressed to this node; nothing was changed"
         case .wrongProject: "this bundle belongs to another project; nothing was changed"
+        case .badSignature: "the bundle's header is not signed by the node it names as its sender (forged or altered); nothing was changed"
         }
     }
 }

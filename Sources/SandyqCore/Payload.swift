@@ -40,7 +40,7 @@ public enum Mutation: Hashable, Sendable {
 /// The plaintext inside a sealed body. Layout: Protocol/ops.md.
 public struct Payload: Hashable, Sendable {
     public static let version: UInt8 = 1
-    static let maxMutations = 100_000
+    public static let maxMutations = 100_000
     static let maxRefs = 4096
 
     public var clock: UInt64
@@ -136,21 +136,26 @@ public enum MembershipChange: Hashable, Sendable {
     /// BLAKE2b-128(founder signing key ‖ founder box key ‖ nonce), so no one else can claim to have founded it.
     case genesis(founder: NodeID, nonce: [UInt8])
     case add(member: NodeID, role: Role)
-    /// Ops the member signs with seq greater than `fromSeq` are quarantined.
-    case revoke(member: SigningPublicKey, fromSeq: UInt64)
+    /// Every op of the member that is not `after`'s named op or one of its chain ancestors
+    /// is quarantined, forks below it included.
+    case revoke(member: SigningPublicKey, after: RevocationPoint)
 
+    /// Genesis and add; a revoke is written as version 2 (it names an op, not a seq).
     public static let version: UInt8 = 1
+    public static let revokeVersion: UInt8 = 2
 
     public func encoded() -> [UInt8] {
         var w = ByteWriter(capacity: 80)
-        w.u8(Self.version)
         switch self {
         case let .genesis(f, nonce):
-            w.u8(1); w.raw(f.signingKey.bytes); w.raw(f.boxKey.bytes); w.raw(nonce)
+            w.u8(Self.version); w.u8(1); w.raw(f.signingKey.bytes); w.raw(f.boxKey.bytes); w.raw(nonce)
         case let .add(m, role):
-            w.u8(2); w.raw(m.signingKey.bytes); w.raw(m.boxKey.bytes); w.u8(role.code)
-        case let .revoke(m, from):
-            w.u8(3); w.raw(m.bytes); w.u64(from)
+            w.u8(Self.version); w.u8(2); w.raw(m.signingKey.bytes); w.raw(m.boxKey.bytes); w.u8(role.code)
+        case let .revoke(m, .legacySeq(from)):
+            w.u8(Self.version); w.u8(3); w.raw(m.bytes); w.u64(from)
+        case let .revoke(m, point):
+            w.u8(Self.revokeVersion); w.u8(3); w.raw(m.bytes)
+            if case let .op(id, seq) = point { w.u64(seq); w.raw(id.bytes) } else { w.u64(0); w.raw(OpID.zero.bytes) }
         }
         return w.bytes
     }
@@ -159,17 +164,27 @@ public enum MembershipChange: Hashable, Sendable {
         do {
             var r = ByteReader(bytes)
             let v = try r.u8()
-            guard v == Self.version else { throw OpError.unsupportedVersion(v) }
+            guard v == Self.version || v == Self.revokeVersion else { throw OpError.unsupportedVersion(v) }
             func node(_ r: inout ByteReader) throws -> NodeID {
                 NodeID(signingKey: try .init(bytes: try r.raw(32)), boxKey: try .init(bytes: try r.raw(32)))
             }
-            switch try r.u8() {
+            let type = try r.u8()
+            if v == Self.revokeVersion && type != 3 { throw OpError.malformed("membership version 2 holds only a revoke") }
+            switch type {
             case 1: self = .genesis(founder: try node(&r), nonce: try r.raw(16))
             case 2:
                 let n = try node(&r)
                 guard let role = Role(code: try r.u8()) else { throw OpError.malformed("unknown role") }
                 self = .add(member: n, role: role)
-            case 3: self = .revoke(member: try .init(bytes: try r.raw(32)), fromSeq: try r.u64())
+            case 3 where v == Self.version:
+                self = .revoke(member: try .init(bytes: try r.raw(32)), after: .legacySeq(try r.u64()))
+            case 3:
+                let member = try SigningPublicKey(bytes: try r.raw(32))
+                let seq = try r.u64()
+                let id = try OpID(bytes: try r.raw(OpID.length))
+                // Seq 0 with the zero id: nothing it wrote was genuine. Either alone is malformed.
+                guard (seq == 0) == (id == .zero) else { throw OpError.malformed("revoke names seq 0 only with the zero op id") }
+                self = .revoke(member: member, after: seq == 0 ? .nothing : .op(id, seq: seq))
             default: throw OpError.malformed("unknown membership change")
             }
             try r.expectEnd()
@@ -183,6 +198,16 @@ public enum MembershipChange: Hashable, Sendable {
             throw OpError.malformed("\(error)")
         }
     }
+}
+
+/// What a revocation keeps of the revoked member's ops.
+public enum RevocationPoint: Hashable, Sendable {
+    /// None of them: the device was never trusted, or its key was copied from the start.
+    case nothing
+    /// This op (at this seq) and its chain ancestors.
+    case op(OpID, seq: UInt64)
+    /// The retired v1 form: the op held at this seq, when exactly one is.
+    case legacySeq(UInt64)
 }
 
 extension ProjectID {

@@ -47,15 +47,24 @@ public struct ProjectView: Sendable {
                 changes.append(.init(op: e.id, author: e.author, seq: e.seq, change: c))
             }
         }
-        membership = Membership.derive(project: project, changes: changes)
+        // Chains of every author, for tracing what a revocation names back to its ancestors.
+        var chains: [SigningPublicKey: [ChainLink]] = [:]
+        if changes.contains(where: { if case .revoke = $0.change { true } else { false } }) {
+            for e in ordered { chains[e.author, default: []].append(ChainLink(seq: e.seq, id: e.id, prev: e.prev)) }
+        }
+        membership = Membership.derive(project: project, changes: changes, chain: { [chains] in chains[$0] ?? [] })
         stats.ops = ordered.count
         stats.membershipOps = changes.count
+        for c in changes where c.op != membership.genesis && membership.standing(author: c.author, op: c.op) == .revoked {
+            stats.quarantined += 1
+            quarantined.append(c.op)
+        }
 
         // The sealed ops this reader may read, in chain order. Bodies are decoded again where
         // they are used rather than held for the whole log, which would cost 100 MB at 100k ops.
         var readable: [Envelope] = []
         for e in ordered where e.kind == .sealed {
-            switch membership.standing(author: e.author, seq: e.seq) {
+            switch membership.standing(author: e.author, op: e.id) {
             case .notMember: stats.awaitingAdmission += 1; continue
             case .revoked: stats.quarantined += 1; quarantined.append(e.id); continue
             case .readOnlyRole: stats.refused += 1; continue

@@ -16,6 +16,12 @@ public final class SealingSession: @unchecked Sendable {
         self.readers = Array(Set(readers)).sorted()
     }
 
+    /// The most bytes `seal` makes of a plaintext of `plaintext` bytes for `readers` readers:
+    /// what a writer checks against the op body limit before it signs anything.
+    public static func bodyLength(plaintext: Int, readers: Int) -> Int {
+        1 + idLength + 1 + 2 + readers * SealedBody.entryLength + AEAD.nonceLength + plaintext + AEAD.tagLength
+    }
+
     /// Seals `plaintext` for an envelope whose header is `header`. The first op of a session
     /// carries the content key sealed to every reader; later ones name the session only.
     public func seal(_ plaintext: [UInt8], header: [UInt8]) -> [UInt8] {

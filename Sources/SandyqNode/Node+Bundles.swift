@@ -22,8 +22,9 @@ extension Node {
             if let id = NodeID(string: n) { out.append(id); continue }
             let roleName = n.hasSuffix("s") ? String(n.dropLast()) : n
             if let role = Role(rawValue: roleName) {
-                let members = try view().membership.members.values
-                    .filter { $0.role == role && $0.revokedAfter == nil && $0.node != nodeID }.map(\.node)
+                let m = try storedMembership()
+                let members = m.members.values
+                    .filter { $0.role == role && $0.node != nodeID && Self.isCurrentMember($0.node, in: m) }.map(\.node)
                 guard !members.isEmpty else { throw NodeError(.notFound, "the project has no other \(role.rawValue)s to address") }
                 out += members
                 continue
@@ -48,12 +49,15 @@ extension Node {
 
     /// Writes the ops the recipients are not known to hold (all ops with `all`) into one or
     /// more bundle files: `out`, then `out.2`, `out.3`... when `maxSize` splits it.
+    static let maxBundleSizeLimit = 1 << 50
+
     public func exportBundle(to recipients: [NodeID], out: String, all: Bool = false,
                              maxSize: Int = Node.defaultMaxBundleSize) throws(NodeError) -> BundleExport {
         let pid = try requireProject()
         guard !recipients.isEmpty else { throw NodeError(.usage, "name at least one recipient with --to") }
-        guard maxSize >= 4 * BundleFormat.chunkSize else {
-            throw NodeError(.usage, "--max-size must be at least \(4 * BundleFormat.chunkSize) bytes")
+        // The upper bound keeps the padding arithmetic below from overflowing (a trap, exit 132).
+        guard maxSize >= 4 * BundleFormat.chunkSize, maxSize <= Self.maxBundleSizeLimit else {
+            throw NodeError(.usage, "--max-size must be between \(4 * BundleFormat.chunkSize) bytes and 1 PiB")
         }
         let known = all ? VersionVector() : try commonAcknowledgement(recipients)
         let mine = try versionVector()
@@ -73,7 +77,7 @@ extension Node {
             let path = part == 1 ? out : "\(out).\(part)"
             let header = BundleFormat.Header(project: pid, sender: nodeID, senderVector: mine, bundleID: bundleID,
                                              part: part, createdMillis: Self.wallMillis(), imported: imported)
-            return try BundleWriter(path: path, recipients: recipients.map(\.boxKey), header: header)
+            return try BundleWriter(path: path, recipients: recipients.map(\.boxKey), header: header, signer: identity.signing)
         }
         do {
             writer = try open()
@@ -105,6 +109,9 @@ extension Node {
         public var truncated = false
         /// The mailbox skipped it: this node imported the same bundle before.
         public var alreadySeen = false
+        /// False when the (signed) sender is not an admitted, unrevoked member even after the
+        /// bundle's ops landed: nothing was acknowledged to it, and nothing will be written to it.
+        public var senderIsMember: Bool?
         public var intact: Bool { damagedChunks == 0 && malformedRecords == 0 && !truncated }
     }
 
@@ -130,23 +137,47 @@ extension Node {
         do {
             let screen = try importScreen()
             result.report = try store.importBatches(project: pid, screen: screen, prefetch: true) { () throws(SyncError) -> [Envelope]? in try reader.next() }
-            if let h = reader.header, h.sender != nodeID {
-                try store.acknowledge(h.senderVector, by: h.sender.description)
-                // Only an intact bundle counts as delivered: a damaged one must be sent again.
-                if reader.intact { try store.recordImportedBundle(h.bundleID) }
-                try noteDelivered(h.imported, by: h.sender)
-                // The sender thought we lacked these ops: it should hear back what we hold.
-                if result.report.new + result.report.known > 0 { try store.setSetting("needsack:" + h.sender.description, [1]) }
-            }
         } catch {
             throw NodeError.from(error)
+        }
+        invalidateView()
+        if let h = reader.header, h.sender != nodeID {
+            // Checked after the ops landed, since the bundle may carry the sender's own admission.
+            // A stranger (say, someone who read a seized store) signs its own header validly: it
+            // must not become a peer, or the mailbox would write it the whole log.
+            let member = try isCurrentMember(h.sender)
+            result.senderIsMember = member
+            if member {
+                do {
+                    try store.acknowledge(h.senderVector, by: h.sender.description)
+                    // Only an intact bundle counts as delivered: a damaged one must be sent again.
+                    if reader.intact { try store.recordImportedBundle(h.bundleID) }
+                    try noteDelivered(h.imported, by: h.sender)
+                    // The sender thought we lacked these ops: it should hear back what we hold.
+                    if result.report.new + result.report.known > 0 { try store.setSetting("needsack:" + h.sender.description, [1]) }
+                } catch {
+                    throw NodeError.from(error)
+                }
+            }
         }
         result.damagedChunks = reader.damagedChunks
         result.malformedRecords = reader.malformedRecords
         result.truncated = reader.truncated
-        invalidateView()
         if result.report.new > 0 { try forwardSharedCaseKeys() }
         return result
+    }
+
+    /// Whether `id` (both keys) is an admitted member whose new ops would still count: the only
+    /// nodes this node acknowledges or writes bundles to.
+    static func isCurrentMember(_ id: NodeID, in m: Membership) -> Bool {
+        guard let member = m.members[id.signingKey], member.node == id else { return false }
+        return !member.isRevoked
+    }
+
+    /// The same, from the membership ops in the store (cheap: no case is decrypted).
+    func isCurrentMember(_ id: NodeID) throws(NodeError) -> Bool {
+        guard try project() != nil else { return false }
+        return Self.isCurrentMember(id, in: try storedMembership())
     }
 
     /// Marks our outbox bundles that `peer` says it imported.
@@ -173,16 +204,18 @@ extension Node {
         var byID: [NodeID: OpStore.PeerRecord] = [:]
         for r in records { if let id = NodeID(string: r.node) { byID[id] = r } }
         var ids = Set(byID.keys)
-        if (try project()) != nil {
-            let members = try view().membership.members.values
-            for m in members where m.revokedAfter == nil { ids.insert(m.node) }
-            for m in members where m.revokedAfter != nil { ids.remove(m.node) }
+        let m: Membership? = (try project()) != nil ? try storedMembership() : nil
+        if let m {
+            // Every current member. Of the other rows, only addresses a person remembered for a
+            // node that is no member (yet): never a revoked member, never a row that holds only an
+            // acknowledgement (left by an older build that believed any bundle's sender).
+            for member in m.members.values where Self.isCurrentMember(member.node, in: m) { ids.insert(member.node) }
+            ids = ids.filter { Self.isCurrentMember($0, in: m) || (m.members[$0.signingKey] == nil && byID[$0]?.address != nil) }
         }
         ids.remove(nodeID)
-        let v = (try project()) != nil ? try view() : nil
         return ids.sorted().map { id in
             let acked = byID[id]?.acked ?? VersionVector()
-            return PeerState(node: id, role: v?.membership.role(of: id.signingKey), address: byID[id]?.address,
+            return PeerState(node: id, role: m?.role(of: id.signingKey), address: byID[id]?.address,
                              acknowledged: acked, undelivered: mine.missing(from: acked))
         }
     }
@@ -197,6 +230,8 @@ extension Node {
         public var failed: [(String, String)] = []
         public var written: [String] = []
         public var deleted: [String] = []
+        /// What was left alone and why, beyond `skipped` (a FIFO or device named like a bundle).
+        public var notes: [String] = []
     }
 
     /// The USB mailbox: import what is addressed to us; for each peer, write one fresh bundle
@@ -212,6 +247,12 @@ extension Node {
         let ours = Set(try mapped { try store.outbox() }.map(\.file))
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasSuffix(".sqb") }.sorted()
         for name in names where !ours.contains(name) {
+            // A FIFO would block the open for ever, a device could stream for ever: read files only.
+            var st = stat()
+            guard stat(dir + "/" + name, &st) == 0, st.st_mode & S_IFMT == S_IFREG else {
+                result.notes.append("\(name) is not a regular file (a FIFO, device, folder or broken link): left alone, not read")
+                continue
+            }
             do {
                 let r = try importBundle(dir + "/" + name, skipIfSeen: true)
                 if r.alreadySeen { result.skipped.append(name) } else { result.imported.append(r) }
@@ -220,7 +261,17 @@ extension Node {
             }
         }
         let mine = try versionVector()
-        for peer in try peers() {
+        // Our bundles to a node that is no longer a member come off the stick: revocation assumes
+        // its keys are in the wrong hands, and they open with them.
+        // No project yet: no one is a member, so nothing is written.
+        let members: Membership? = (try project()) != nil ? try storedMembership() : nil
+        func current(_ id: NodeID) -> Bool { members.map { Self.isCurrentMember(id, in: $0) } ?? false }
+        for e in try mapped({ try store.outbox() }) {
+            if let id = NodeID(string: e.peer), current(id) { continue }
+            try removeOutbox(dir: dir, file: e.file, into: &result)
+        }
+        // Only current members get a bundle: never a stranger, never a revoked device.
+        for peer in try peers() where current(peer.node) {
             let key = peer.node.description
             let entries = try mapped { try store.outbox() }.filter { $0.peer == key }
             for e in entries where e.bundleID.isEmpty || peer.acknowledged.covers(e.vector) {

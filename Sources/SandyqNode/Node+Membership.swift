@@ -112,15 +112,69 @@ extension Node {
         return (env, role)
     }
 
-    /// Revokes a member: its ops with seq above `fromSeq` are quarantined everywhere, and nothing new is sealed to it.
-    public func revoke(_ member: NodeID, fromSeq: UInt64) throws(NodeError) -> Envelope {
+    /// Which of a revoked member's ops a revocation keeps (Protocol/membership.md, "Revocation").
+    public enum RevokePoint: Sendable, Equatable {
+        /// The last op this node holds from it; refused while a fork of its chain is known.
+        case lastHeld
+        /// This op, named by id or a unique hex prefix of at least 8 digits, and its ancestors.
+        case op(String)
+        /// The one op held at this seq (0: none of its ops).
+        case seq(UInt64)
+    }
+
+    /// Revokes a member (say, a seized device): every op of it that is not the named op or one
+    /// of that op's chain ancestors is quarantined everywhere, and nothing new is sealed to it.
+    /// Throws, after writing the op, if the revocation does not take effect here.
+    public func revoke(_ member: NodeID, after: RevokePoint = .lastHeld) throws(NodeError) -> (env: Envelope, point: RevocationPoint) {
         let v = try requireCoordinator()
         guard v.membership.members[member.signingKey] != nil else {
             throw NodeError(.notFound, "\(member.fingerprint) is not a member of this project")
         }
-        let env = try writer().membership(.revoke(member: member.signingKey, fromSeq: fromSeq))
+        guard member != nodeID else { throw NodeError(.usage, "a node cannot revoke itself; ask another coordinator, or use `panic`") }
+        let held = try mapped { try store.envelopes(author: member.signingKey, after: 0) }
+        let point: RevocationPoint
+        switch after {
+        case .seq(0):
+            point = .nothing
+        case let .seq(s):
+            let at = held.filter { $0.seq == s }
+            guard at.count == 1 else {
+                throw NodeError(at.isEmpty ? .notFound : .usage, at.isEmpty
+                    ? "this node holds no op of \(member.fingerprint) at seq \(s)"
+                    : "\(member.fingerprint) has \(at.count) different ops at seq \(s) (a fork): name the genuine one with --after OPID")
+            }
+            point = .op(at[0].id, seq: s)
+        case let .op(text):
+            let t = text.lowercased()
+            let hits = held.filter { $0.id.description.hasPrefix(t) }
+            guard t.count >= 8, hits.count == 1 else {
+                throw NodeError(.notFound, hits.count > 1 ? "'\(text)' matches several ops of \(member.fingerprint)"
+                    : "no op of \(member.fingerprint) held here matches '\(text)' (give at least 8 hex digits; `sandyq log` lists them)")
+            }
+            point = .op(hits[0].id, seq: hits[0].seq)
+        case .lastHeld:
+            let forked = try mapped { try store.forks() }.filter { $0.author == member.signingKey }.map(\.seq)
+            guard forked.isEmpty else {
+                throw NodeError(.usage, "\(member.fingerprint)'s chain is forked at seq \(forked.map(String.init).joined(separator: ", ")): "
+                    + "its key was copied, so the last op is not known to be genuine; name the last genuine op with --after OPID")
+            }
+            point = held.last.map { .op($0.id, seq: $0.seq) } ?? .nothing
+        }
+        let env = try writer().membership(.revoke(member: member.signingKey, after: point))
         try commit([env], project: v.project)
-        return env
+        let after = try view().membership
+        guard after.effectiveRevocations.contains(env.id) else {
+            let still = after.members[member.signingKey]?.isRevoked == true
+                ? " (\(member.fingerprint) stays revoked by another coordinator's revocation)" : ""
+            throw NodeError(.refused, "wrote revocation op \(env.id.short), but it does not take effect: it would quarantine "
+                + "this node's own admission, or a concurrent revocation settled against it\(still); `sandyq member list` shows who stands")
+        }
+        return (env, point)
+    }
+
+    /// The retired spelling: keep ops up to `fromSeq` (0: none).
+    public func revoke(_ member: NodeID, fromSeq: UInt64) throws(NodeError) -> Envelope {
+        try revoke(member, after: .seq(fromSeq)).env
     }
 
     /// Shares a case with a lawyer: its past through session-key grants (no new copies of the
@@ -136,18 +190,23 @@ extension Node {
     }
 
     /// Grants each lawyer the keys of every session of its shared cases that it was not yet
-    /// given. Runs after a share and after every import: a reporter cannot read who a case is
-    /// shared with, so its later edits reach the lawyer through a coordinator's grant.
+    /// given, and each coordinator this node added the keys of the project's past. Runs after
+    /// a share, a `member add` and every import: a reporter cannot read who a case is shared
+    /// with, so its later edits reach the lawyer through a coordinator's grant.
     public func forwardSharedCaseKeys() throws(NodeError) {
         // Decide from membership alone first: most imports need no view at all.
         let m = try storedMembership()
-        guard m.role(of: nodeID.signingKey) == .coordinator, !isWriteOnly,
-              m.members.values.contains(where: { $0.role == .lawyer && $0.revokedAfter == nil }) else { return }
+        guard m.role(of: nodeID.signingKey) == .coordinator else { return }
+        let debts = try mapped { try store.grantDebts() }
+        // A write-only coordinator forwards nothing to lawyers (as before), but pays its debts.
+        let lawyers = !isWriteOnly && m.members.values.contains(where: { $0.role == .lawyer && $0.revokedAfter == nil })
+        guard !debts.isEmpty || lawyers else { return }
         let v = try view()
-        guard v.membership.role(of: nodeID.signingKey) == .coordinator, !isWriteOnly,
+        guard v.membership.role(of: nodeID.signingKey) == .coordinator,
               v.membership.isAllowed(author: nodeID.signingKey, seq: (try writer().seq) + 1, manage: true) else { return }
+        let key = grantTagKey
         var byLawyer: [SigningPublicKey: Set<[UInt8]>] = [:]
-        for (id, c) in v.cases {
+        for (id, c) in v.cases where lawyers {
             for hex in c.elements("sharedWith") {
                 guard let b = Hex.decode(hex), let k = try? SigningPublicKey(bytes: b),
                       let m = v.membership.members[k], m.role == .lawyer, m.revokedAfter == nil else { continue }
@@ -155,18 +214,107 @@ extension Node {
             }
         }
         for (lawyer, sids) in byLawyer.sorted(by: { $0.key < $1.key }) {
-            let key = "granted:" + Hex.encode(lawyer.bytes)
-            var given = Set(try mapped { try store.setting(key) }.map { b in stride(from: 0, to: b.count, by: 40).map { Array(b[$0..<min($0 + 40, b.count)]) } } ?? [])
-            let missing = sids.subtracting(given).sorted { $0.lexicographicallyPrecedes($1) }
-            let grants = missing.compactMap { sid -> Mutation? in
-                guard let k = v.sessionKeys[sid], let author = try? SigningPublicKey(bytes: Array(sid[0..<32])) else { return nil }
-                return .grant(author: author, session: Array(sid[32...]), key: k.secret.unsafeCopy)
+            guard let node = v.membership.members[lawyer]?.node else { continue }
+            try grant(sids, to: node, from: v, key: key)
+        }
+        // Debts: coordinators this node added (the lawyers' were settled above). A recipient no
+        // longer a current coordinator or lawyer is owed nothing.
+        var owed: [[UInt8]: NodeID] = [:]
+        for c in v.membership.coordinators where c.signingKey != nodeID.signingKey { owed[grantTag(c.signingKey, key: key)] = c }
+        for tag in debts.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
+            if let c = owed[tag] { try grant(Set(v.sessionKeys.keys), to: c, from: v, key: key) }
+            try mapped { try store.setGrantDebt(tag, owed: false) }
+        }
+    }
+
+    /// Finishes what an interrupted run left: grants still owed (a `member add` or a
+    /// forwarding cut short), so they do not wait for the next import that brings new ops.
+    /// Cheap when nothing is owed: one query.
+    func resumeGrants() throws(NodeError) {
+        if !(try mapped { try store.grantDebts() }).isEmpty { try forwardSharedCaseKeys() }
+    }
+
+    /// Grants `recipient` the keys of those of `sids` it was not yet given, in as many ops as
+    /// the body limit needs (each measured from the encoded size of its grants). Each op lands
+    /// in one transaction with the record of what it granted, so a forwarding cut short resumes
+    /// where it stopped and never grants a session twice.
+    func grant(_ sids: Set<[UInt8]>, to recipient: NodeID, from v: ProjectView, key: SecureBytes) throws(NodeError) {
+        let rtag = grantTag(recipient.signingKey, key: key)
+        let given = try mapped { try store.grantedSessions(to: rtag) }
+        var pending: [(grant: Mutation, size: Int, tag: [UInt8])] = []
+        let empty = Payload(clock: 0, mutations: []).encoded().count
+        for sid in sids.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
+            let tag = sessionTag(sid, recipient: rtag, key: key)
+            // A member's own sessions are its own to read already.
+            guard !given.contains(tag), sid.count == SigningPublicKey.length + SealingSession.idLength, let k = v.sessionKeys[sid],
+                  !sid.starts(with: recipient.signingKey.bytes),
+                  let author = try? SigningPublicKey(bytes: Array(sid[0..<SigningPublicKey.length])) else { continue }
+            let g = Mutation.grant(author: author, session: Array(sid[SigningPublicKey.length...]), key: k.secret.unsafeCopy)
+            pending.append((g, Payload(clock: 0, mutations: [g]).encoded().count - empty, tag))
+        }
+        guard !pending.isEmpty else {
+            try mapped { try store.setGrantDebt(rtag, owed: false) }
+            return
+        }
+        // Owed until the last op lands: a run cut short is resumed when the node next opens.
+        try mapped { try store.setGrantDebt(rtag, owed: true) }
+        // What a payload costs besides its grants, the mutation count's varint at its widest.
+        let fixed = SealingSession.bodyLength(plaintext: empty + 9, readers: 1)
+        let limit = min(grantBodyLimit, Envelope.maxBodyLength)
+        let scope = Array("grant".utf8) + recipient.signingKey.bytes
+        var ops = 0
+        var i = 0
+        while i < pending.count {
+            var end = i, size = fixed
+            while end < pending.count, end - i < Payload.maxMutations, size + pending[end].size <= limit {
+                size += pending[end].size
+                end += 1
             }
-            guard !grants.isEmpty, let box = v.membership.members[lawyer]?.node.boxKey else { continue }
-            let g = try writer().sealed(grants, readers: [box], wallMillis: Self.wallMillis(), scope: Array("grant".utf8) + lawyer.bytes)
-            try commit([g], project: v.project)
-            given.formUnion(missing)
-            try mapped { try store.setSetting(key, given.sorted { $0.lexicographicallyPrecedes($1) }.flatMap { $0 }) }
+            guard end > i else { throw NodeError(.failure, "a grant op of one key exceeds the \(limit)-byte limit") }
+            if let stop = grantOpsBeforeInterruption, ops >= stop {
+                throw NodeError(.failure, "granting stopped after \(ops) op(s)")
+            }
+            let run = pending[i..<end]
+            let w = try writer()
+            let made: Envelope
+            do { made = try w.checkedSealed(run.map(\.grant), readers: [recipient.boxKey], wallMillis: Self.wallMillis(), scope: scope, limit: limit).envelope }
+            catch { invalidateView(); throw NodeError(.failure, "cannot build a grant op: \(error)") }
+            try commit([made], project: v.project) { try self.store.recordGrants(to: rtag, sessions: run.map(\.tag)) }
+            ops += 1
+            i = end
+        }
+        try mapped { try store.setGrantDebt(rtag, owed: false) }
+    }
+
+    var grantTagKey: SecureBytes { identity.storageKey.derive(context: "sandyq-grant-tags") }
+
+    /// A recipient's tag in the grant records: a keyed hash, so the store names no one.
+    func grantTag(_ recipient: SigningPublicKey, key: SecureBytes) -> [UInt8] {
+        Hash.blake2b(Array("recipient".utf8) + recipient.bytes, length: 16, key: key)
+    }
+
+    /// A session's tag, per recipient: two lawyers given one case do not share tags.
+    func sessionTag(_ sid: [UInt8], recipient: [UInt8], key: SecureBytes) -> [UInt8] {
+        Hash.blake2b(Array("session".utf8) + recipient + sid, length: 16, key: key)
+    }
+
+    /// Rewrites the clear `granted:<lawyer hex>` settings of older builds as keyed tags, in one
+    /// transaction: after it the store no longer names the lawyer nor lists the shared sessions.
+    func sealLegacyGrantRecords() throws(NodeError) {
+        let rows = try mapped { try store.settings(prefix: "granted:") }
+        guard !rows.isEmpty else { return }
+        let key = grantTagKey
+        try mapped {
+            try store.scrubbing {
+                for (name, value) in rows {
+                    if let b = Hex.decode(String(name.dropFirst("granted:".count))), let lawyer = try? SigningPublicKey(bytes: b) {
+                        let rtag = grantTag(lawyer, key: key)
+                        let sids = stride(from: 0, to: value.count - value.count % 40, by: 40).map { Array(value[$0..<($0 + 40)]) }
+                        try store.recordGrants(to: rtag, sessions: sids.map { sessionTag($0, recipient: rtag, key: key) })
+                    }
+                    try store.deleteSetting(name)
+                }
+            }
         }
     }
 
@@ -183,6 +331,38 @@ extension Node {
     public func forks() throws(NodeError) -> [(author: NodeID?, seq: UInt64)] {
         let v = try view()
         return try mapped { try store.forks() }.map { (v.membership.members[$0.author]?.node, $0.seq) }
+    }
+
+    /// A hole in an author's chain: ops below its highest held seq that never arrived.
+    public struct ChainGap: Sendable, Equatable {
+        public let author: SigningPublicKey
+        public let member: NodeID?
+        public let role: Role?
+        public let missing: [ClosedRange<UInt64>]
+
+        public var ranges: String { missing.map { "\($0.lowerBound)..\($0.upperBound)" }.joined(separator: ", ") }
+
+        /// One line for people; a coordinator's hole may hide a revocation.
+        public var warning: String {
+            let who = member?.fingerprint ?? String(Hex.encode(author.bytes).prefix(12))
+            if role == .coordinator {
+                return "coordinator \(who)'s ops \(ranges) are missing: a revocation may be withheld; sync with another peer"
+            }
+            return "\(role?.rawValue ?? "unknown author") \(who)'s ops \(ranges) are missing"
+        }
+    }
+
+    /// Every hole in a chain this node holds, coordinators' first.
+    public func chainGaps() throws(NodeError) -> [ChainGap] {
+        let gaps = try mapped { try store.chainGaps() }
+        guard !gaps.isEmpty else { return [] }
+        let m = try view().membership
+        return gaps.map { g in
+            ChainGap(author: g.author, member: m.members[g.author]?.node, role: m.members[g.author]?.role, missing: g.missing)
+        }.sorted { a, b in
+            let ca = a.role == .coordinator, cb = b.role == .coordinator
+            return ca != cb ? ca : a.author.bytes.lexicographicallyPrecedes(b.author.bytes)
+        }
     }
 
     /// Refuses, before they reach the store, ops whose author is known to have no write rights.

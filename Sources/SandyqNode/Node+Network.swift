@@ -54,13 +54,16 @@ extension Node {
                 changes.append(.init(op: e.id, author: e.author, seq: e.seq, change: c))
             }
         }
-        return Membership.derive(project: pid, changes: changes)
+        return Membership.derive(project: pid, changes: changes, chain: { author in
+            ((try? store.envelopes(author: author, after: 0)) ?? []).map { ChainLink(seq: $0.seq, id: $0.id, prev: $0.prev) }
+        })
     }
 
     /// The import screen for ops from peers: refuses what a known lawyer or relay signed.
     func importScreen() throws(NodeError) -> @Sendable (Envelope) -> OpError? {
         let m = try storedMembership()
-        return { env in Node.screen(env, in: m) }
+        let limits = try limitScreen(m)
+        return { env in Node.screen(env, in: m) ?? limits.check(env) }
     }
 
     /// Keys a server accepts as clients: members not revoked, never itself.
@@ -74,7 +77,7 @@ extension Node {
 
     /// A member whose revocation this node holds: refused as a client and as a server, pinned or not.
     static func isRevoked(_ key: SigningPublicKey, in m: Membership) -> Bool {
-        m.members[key] != nil && m.standing(author: key, seq: .max) == .revoked
+        m.members[key]?.isRevoked == true
     }
 
     /// Why this node refuses `key` as the server at `address`, or nil to accept it. Accepted:

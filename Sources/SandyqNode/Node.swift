@@ -6,9 +6,12 @@ import SandyqStore
 /// A node: its unlocked keys, its store, and the view it derives. The API the CLI and any UI use.
 public final class Node: @unchecked Sendable {
     public let home: String
-    public let identity: Identity
+    public private(set) var identity: Identity
     public let store: OpStore
     private var cachedView: ProjectView?
+    /// Told, before the node seals new work, what the people using it must know first
+    /// (a hole in a coordinator's chain). The CLI prints it on stderr.
+    public var warn: (@Sendable (String) -> Void)?
 
     public var nodeID: NodeID { NodeID(signingKey: identity.signing.publicKey, boxKey: identity.box.publicKey) }
 
@@ -29,10 +32,9 @@ public final class Node: @unchecked Sendable {
         }
         return try mapped {
             try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            let id = Identity()
+            let id = Identity(writeOnly: writeOnly)
             let sealed = try KeyFile.seal(id, passphrase: passphrase, parameters: parameters, duress: duress)
             let store = try OpStore(path: databasePath(home))
-            if writeOnly { try store.setSetting("writeonly", [1]) }
             try KeyFile.writeAtomically(sealed, to: keyPath(home))
             return Node(home: home, identity: id, store: store)
         }
@@ -54,8 +56,32 @@ public final class Node: @unchecked Sendable {
             let params = (try? KeyFile.header(of: bytes).parameters) ?? .moderate
             return try initialize(home: home, passphrase: passphrase, parameters: params)
         }
-        return try mapped { Node(home: home, identity: id, store: try OpStore(path: databasePath(home))) }
+        let store = try mapped { try OpStore(path: databasePath(home)) }
+        let node = Node(home: home, identity: migrateMode(id, home: home, keyFile: bytes, passphrase: passphrase, store: store), store: store)
+        // Best effort: a store on read-only media still opens; the rows are sealed, and owed
+        // grants written, next time.
+        try? node.sealLegacyGrantRecords()
+        try? node.resumeGrants()
+        return node
     }
+
+    /// A key file written before the mode moved into it: the store's old `writeonly` setting is
+    /// sealed into the key file, then removed, and never read again once the key file has it.
+    /// If the key file cannot be rewritten (read-only storage), the setting holds for this run.
+    static func migrateMode(_ id: Identity, home: String, keyFile: [UInt8], passphrase: SecureBytes, store: OpStore) -> Identity {
+        guard !id.recordsMode else { return id }
+        let migrated = id.with(writeOnly: ((try? store.setting(legacyWriteOnlySetting)) ?? nil) == [1])
+        do {
+            let sealed = try KeyFile.reseal(migrated, passphrase: passphrase, replacing: keyFile)
+            // Never bring back a key file that a panic destroyed while this unlock ran.
+            guard (try? readFile(keyPath(home))) == keyFile else { return migrated }
+            try KeyFile.writeAtomically(sealed, to: keyPath(home))
+            try? store.deleteSetting(legacyWriteOnlySetting)
+        } catch {}
+        return migrated
+    }
+
+    static let legacyWriteOnlySetting = "writeonly"
 
     /// Crypto-shredding: overwrites the key file with random bytes, flushes, and unlinks it.
     /// Without it the store's ciphertext cannot be read, and the passphrase opens nothing.
@@ -108,10 +134,12 @@ public final class Node: @unchecked Sendable {
         if let p = try project() { throw NodeError(.usage, "this node already belongs to project \(p)") }
         let nonce = Random.bytes(16)
         let pid = ProjectID.derive(founder: nodeID, nonce: nonce)
-        try mapped { try store.setProject(pid) }
         let w = OpWriter(keys: identity.signing, project: pid, seq: 0, prev: .zero, clock: HybridClock())
         let genesis = w.membership(.genesis(founder: nodeID, nonce: nonce))
-        let named = w.sealed([.projectName(name)], readers: [identity.box.publicKey], wallMillis: Self.wallMillis())
+        let named: Envelope
+        do { named = try w.checkedSealed([.projectName(name)], readers: [identity.box.publicKey], wallMillis: Self.wallMillis()).envelope }
+        catch { throw NodeError(.usage, "the project name cannot be recorded (\(error)): shorten it") }
+        try mapped { try store.setProject(pid) }
         try commit([genesis, named], project: pid)
         try setNetworkKey(SymmetricKey())
         return pid
@@ -134,18 +162,16 @@ public final class Node: @unchecked Sendable {
             throw NodeError(.usage, "\(member.fingerprint) is already a member")
         }
         let env = try writer().membership(.add(member: member, role: role))
-        try commit([env], project: v.project)
-        if role == .coordinator {
-            // A new coordinator reads the project's past: hand it every session key this node holds.
-            let grants = v.sessionKeys.sorted { $0.key.lexicographicallyPrecedes($1.key) }.compactMap { k, key -> Mutation? in
-                guard let author = try? SigningPublicKey(bytes: Array(k[0..<32])) else { return nil }
-                return .grant(author: author, session: Array(k[32...]), key: key.secret.unsafeCopy)
-            }
-            if !grants.isEmpty {
-                let w = try writer()
-                let g = w.sealed(grants, readers: [member.boxKey], wallMillis: Self.wallMillis())
-                try commit([g], project: v.project)
-            }
+        guard role == .coordinator else {
+            try commit([env], project: v.project)
+            return env
+        }
+        // A new coordinator reads the project's past: this node owes it every session key it
+        // holds. The debt lands with the add, so grants cut short resume at the next import.
+        let debt = grantTag(member.signingKey, key: grantTagKey)
+        try commit([env], project: v.project) { try self.store.setGrantDebt(debt, owed: true) }
+        do { try forwardSharedCaseKeys() } catch {
+            throw NodeError(error.kind, "\(member.fingerprint) was added as coordinator, but handing it the project's past stopped: \(error.message). This node finishes it the next time it opens (any sandyq command).")
         }
         return env
     }
@@ -155,6 +181,11 @@ public final class Node: @unchecked Sendable {
     static func wallMillis() -> UInt64 { UInt64(max(0, Date().timeIntervalSince1970 * 1000)) }
 
     private var activeWriter: OpWriter?
+
+    /// The body size grant ops are split under. Tests lower it to split small projects.
+    var grantBodyLimit = Envelope.maxBodyLength
+    /// Tests only: forwarding stops with an error after this many grant ops, as a crash would.
+    var grantOpsBeforeInterruption: Int?
 
     func writer() throws(NodeError) -> OpWriter {
         if let w = activeWriter { return w }
@@ -167,10 +198,18 @@ public final class Node: @unchecked Sendable {
     }
 
     /// Whether this node seals nothing to itself, so what it records cannot be read back here.
-    public var isWriteOnly: Bool { ((try? store.setting("writeonly")) ?? nil) == [1] }
+    /// Read from the key file's sealed payload: the store cannot change it.
+    public var isWriteOnly: Bool { identity.writeOnly }
 
-    public func setWriteOnly(_ on: Bool) throws(NodeError) {
-        try mapped { if on { try store.setSetting("writeonly", [1]) } else { try store.deleteSetting("writeonly") } }
+    /// Reseals the key file with the mode changed; needs the passphrase, like any key-file change.
+    public func setWriteOnly(_ on: Bool, passphrase: SecureBytes) throws(NodeError) {
+        let path = Self.keyPath(home)
+        let old = try mapped { try Self.readFile(path) }
+        _ = try mapped { try KeyFile.open(old, passphrase: passphrase) }
+        let changed = identity.with(writeOnly: on)
+        try mapped { try KeyFile.writeAtomically(try KeyFile.reseal(changed, passphrase: passphrase, replacing: old), to: path) }
+        identity = changed
+        invalidateView()
     }
 
     /// The box keys an op is sealed to: the coordinators, the lawyers a case is shared with,
@@ -219,10 +258,20 @@ public final class Node: @unchecked Sendable {
             }
             throw NodeError(.refused, "this node's role does not allow writing")
         }
+        if let warn {
+            for g in try chainGaps() where g.role == .coordinator { warn(g.warning) }
+        }
         var made: [(envelope: Envelope, payload: Payload, session: SealingSession)] = []
-        for ms in batch {
+        for (i, ms) in batch.enumerated() {
             let c = Self.scope(of: ms)
-            made.append(w.sealedWithPayload(ms, readers: readers(v, case: c), wallMillis: Self.wallMillis(), scope: c?.bytes ?? []))
+            do {
+                made.append(try w.checkedSealed(ms, readers: readers(v, case: c), wallMillis: Self.wallMillis(), scope: c?.bytes ?? []))
+            } catch {
+                // The writer moved past ops that will not be stored: start it again from the chain.
+                activeWriter = nil
+                let which = batch.count > 1 ? "change \(i + 1) of \(batch.count)" : "this change"
+                throw NodeError(.usage, "\(which) cannot be sealed into an op every reader accepts (\(error)); nothing was recorded: shorten or split it")
+            }
         }
         try commit(made.map(\.envelope), project: v.project)
         var started: [[UInt8]: SymmetricKey] = [:]
@@ -238,9 +287,16 @@ public final class Node: @unchecked Sendable {
         return made.map(\.envelope)
     }
 
-    func commit(_ envs: [Envelope], project: ProjectID) throws(NodeError) {
+    /// Stores this node's own ops; `alongside` runs in the same transaction when they land.
+    func commit(_ envs: [Envelope], project: ProjectID, alongside: (() throws -> Void)? = nil) throws(NodeError) {
         let r: ImportReport
-        do { r = try store.importEnvelopes(envs, project: project, verified: true) } catch {
+        do {
+            r = try store.atomically {
+                let r = try store.importEnvelopes(envs, project: project, verified: true)
+                if r.refused.isEmpty { try alongside?() }
+                return r
+            }
+        } catch {
             activeWriter = nil
             throw NodeError.from(error)
         }
@@ -269,22 +325,35 @@ public final class Node: @unchecked Sendable {
     /// does not open is skipped: the view then opens that session's sealed box again.
     private func cachedSessionKeys() -> [[UInt8]: SymmetricKey] {
         let key = SymmetricKey.storage(identity.storageKey)
+        let tagKey = key.derive(context: Self.sessionTagContext)
         var out: [[UInt8]: SymmetricKey] = [:]
-        for (sid, sealed) in (try? store.sealedSessionKeys()) ?? [] where sealed.count > AEAD.nonceLength {
-            guard let plain = try? AEAD.open(Array(sealed[AEAD.nonceLength...]), key: key, nonce: Array(sealed[0..<AEAD.nonceLength]),
-                                             associatedData: Array("session:".utf8) + sid),
-                  let k = try? SymmetricKey(SecureBytes(plain)) else { continue }
+        for (tag, sealed) in (try? store.sealedSessionKeys()) ?? [] where sealed.count > AEAD.nonceLength {
+            guard var plain = try? AEAD.open(Array(sealed[AEAD.nonceLength...]), key: key, nonce: Array(sealed[0..<AEAD.nonceLength]),
+                                             associatedData: Self.sessionRowAD + tag) else { continue }
+            defer { plain.zeroize() }
+            guard plain.count > SymmetricKey.length, let k = try? SymmetricKey(SecureBytes(plain[0..<SymmetricKey.length])) else { continue }
+            let sid = Array(plain[SymmetricKey.length...])
+            guard Hash.blake2b(sid, length: 32, key: tagKey) == tag else { continue }
             out[sid] = k
         }
         return out
     }
 
+    /// Rows are keyed by a keyed hash of the session id, and the id itself is sealed with the
+    /// key: a seizer reading the table cannot tell which sessions (so which cases) this node reads.
+    static let sessionTagContext = "sandyq-session-tag-v1"
+    static let sessionRowAD = Array("session-v2:".utf8)
+
     /// Best effort: a read-only or full store still reads, it only rebuilds slower next time.
     private func cacheSessionKeys(_ keys: [[UInt8]: SymmetricKey], except known: [[UInt8]: SymmetricKey]) {
         let key = SymmetricKey.storage(identity.storageKey)
-        let fresh = keys.filter { known[$0.key] == nil }.map { sid, k -> (sid: [UInt8], sealed: [UInt8]) in
+        let tagKey = key.derive(context: Self.sessionTagContext)
+        let fresh = keys.filter { known[$0.key] == nil }.map { sid, k -> (tag: [UInt8], sealed: [UInt8]) in
+            let tag = Hash.blake2b(sid, length: 32, key: tagKey)
             let nonce = AEAD.randomNonce()
-            return (sid, nonce + AEAD.seal(k.secret.unsafeCopy, key: key, nonce: nonce, associatedData: Array("session:".utf8) + sid))
+            var plain = k.secret.unsafeCopy + sid
+            defer { plain.zeroize() }
+            return (tag, nonce + AEAD.seal(plain, key: key, nonce: nonce, associatedData: Self.sessionRowAD + tag))
         }
         try? store.cacheSessionKeys(fresh)
     }

@@ -96,8 +96,21 @@ public final class Database: @unchecked Sendable {
         try Statement(database: self, sql: sql)
     }
 
-    /// Runs `body` in one IMMEDIATE transaction: all of it lands, or none.
+    /// Runs `body` in one IMMEDIATE transaction: all of it lands, or none. Inside another
+    /// transaction it is a savepoint, so a step can join its caller's all-or-nothing.
     public func transaction<R>(_ body: () throws -> R) throws -> R {
+        if sqlite3_get_autocommit(handle) == 0 {
+            try execute("SAVEPOINT nested")
+            do {
+                let r = try body()
+                try execute("RELEASE nested")
+                return r
+            } catch {
+                try? execute("ROLLBACK TO nested")
+                try? execute("RELEASE nested")
+                throw error
+            }
+        }
         try execute("BEGIN IMMEDIATE")
         do {
             let r = try body()

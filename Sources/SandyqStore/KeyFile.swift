@@ -7,11 +7,29 @@ public struct Identity: Sendable {
     public let box: BoxKeyPair
     /// Encrypts anything decrypted that a node chooses to cache on disk.
     public let storageKey: SymmetricKey
+    /// Whether the node seals nothing to itself (a reporter in the field). Kept inside the key
+    /// file's sealed payload, so only a holder of the passphrase can turn it off.
+    public let writeOnly: Bool
+    /// Whether the key file this came from recorded the mode (tag 4). False for files written
+    /// before the mode moved into the key file; the node then migrates its old setting.
+    public let recordsMode: Bool
 
-    public init(signing: SigningKeyPair = .init(), box: BoxKeyPair = .init(), storageKey: SymmetricKey = .init()) {
+    public init(signing: SigningKeyPair = .init(), box: BoxKeyPair = .init(), storageKey: SymmetricKey = .init(),
+                writeOnly: Bool = false) {
+        self.init(signing: signing, box: box, storageKey: storageKey, writeOnly: writeOnly, recordsMode: true)
+    }
+
+    init(signing: SigningKeyPair, box: BoxKeyPair, storageKey: SymmetricKey, writeOnly: Bool, recordsMode: Bool) {
         self.signing = signing
         self.box = box
         self.storageKey = storageKey
+        self.writeOnly = writeOnly
+        self.recordsMode = recordsMode
+    }
+
+    /// The same keys with another mode.
+    public func with(writeOnly: Bool) -> Identity {
+        Identity(signing: signing, box: box, storageKey: storageKey, writeOnly: writeOnly, recordsMode: true)
     }
 }
 
@@ -30,10 +48,29 @@ public enum KeyFile {
     static let duressSaltRange = 63..<79
     static let duressVerifierRange = 79..<111
 
-    enum Tag: UInt8 { case signingSeed = 1, boxSecret = 2, storageKey = 3 }
+    enum Tag: UInt8 { case signingSeed = 1, boxSecret = 2, storageKey = 3, mode = 4 }
+    static let modeReadWrite: UInt8 = 0, modeWriteOnly: UInt8 = 1
 
     public static func seal(_ id: Identity, passphrase: SecureBytes, parameters: PasswordKDFParameters,
                             duress: SecureBytes? = nil) throws -> [UInt8] {
+        try seal(id, passphrase: passphrase, parameters: parameters, duressSlot: .fresh(duress))
+    }
+
+    /// Seals `id` again under the same passphrase, keeping `old`'s Argon2id parameters and its
+    /// duress slot (whose passphrase this node never knows after `init`). Salt and nonce are fresh.
+    public static func reseal(_ id: Identity, passphrase: SecureBytes, replacing old: [UInt8]) throws -> [UInt8] {
+        let h = try header(of: old)
+        return try seal(id, passphrase: passphrase, parameters: h.parameters,
+                        duressSlot: .kept(salt: Array(old[duressSaltRange]), verifier: Array(old[duressVerifierRange])))
+    }
+
+    enum DuressSlot {
+        case fresh(SecureBytes?)
+        case kept(salt: [UInt8], verifier: [UInt8])
+    }
+
+    static func seal(_ id: Identity, passphrase: SecureBytes, parameters: PasswordKDFParameters,
+                     duressSlot: DuressSlot) throws -> [UInt8] {
         let salt = Random.bytes(PasswordKDF.saltLength)
         let nonce = AEAD.randomNonce()
         var header = magic
@@ -41,12 +78,17 @@ public enum KeyFile {
         for s in stride(from: 56, through: 0, by: -8) { header.append(UInt8((parameters.opsLimit >> UInt64(s)) & 0xff)) }
         for s in stride(from: 56, through: 0, by: -8) { header.append(UInt8((parameters.memLimit >> UInt64(s)) & 0xff)) }
         header += salt + nonce
-        let duressSalt = Random.bytes(PasswordKDF.saltLength)
-        header += duressSalt
-        if let duress {
-            header += try duressVerifier(duress, salt: duressSalt, parameters: parameters)
-        } else {
-            header += Random.bytes(32)
+        switch duressSlot {
+        case let .kept(duressSalt, verifier):
+            header += duressSalt + verifier
+        case let .fresh(duress):
+            let duressSalt = Random.bytes(PasswordKDF.saltLength)
+            header += duressSalt
+            if let duress {
+                header += try duressVerifier(duress, salt: duressSalt, parameters: parameters)
+            } else {
+                header += Random.bytes(32)
+            }
         }
         let key = try PasswordKDF.deriveKey(passphrase: passphrase, salt: salt, parameters: parameters)
         var plain: [UInt8] = []
@@ -54,6 +96,8 @@ public enum KeyFile {
         put(.signingSeed, id.signing.seed)
         put(.boxSecret, id.box.secretKey)
         put(.storageKey, id.storageKey.secret)
+        // Always written, so the file's size does not tell a write-only node from another.
+        plain += [Tag.mode.rawValue, 1, id.writeOnly ? modeWriteOnly : modeReadWrite]
         defer { plain.zeroize() }
         return header + AEAD.seal(plain, key: key, nonce: nonce, associatedData: header)
     }
@@ -109,7 +153,17 @@ public enum KeyFile {
               let box = try? BoxKeyPair(secretKey: boxSecret), let storage = try? SymmetricKey(sk) else {
             throw .corrupt("key file payload lacks a key")
         }
-        return Identity(signing: SigningKeyPair(seed: seed), box: box, storageKey: storage)
+        var writeOnly = false
+        if let mode = fields[Tag.mode.rawValue] {
+            guard mode.count == 1 else { throw .corrupt("key file payload has a malformed mode") }
+            switch mode.unsafeCopy[0] {
+            case modeReadWrite: writeOnly = false
+            case modeWriteOnly: writeOnly = true
+            default: throw .corrupt("key file payload names an unknown mode")
+            }
+        }
+        return Identity(signing: SigningKeyPair(seed: seed), box: box, storageKey: storage, writeOnly: writeOnly,
+                        recordsMode: fields[Tag.mode.rawValue] != nil)
     }
 
     /// Writes to a temporary name, flushes, then renames: a crash leaves the old file or the new one.

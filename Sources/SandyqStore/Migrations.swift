@@ -43,7 +43,32 @@ enum Migrations {
             sealed BLOB NOT NULL
         );
         """,
-        // 4: whether a peer's address was pinned by hand (`peers add`): a TCP client accepts a
+        // 4: session_keys was keyed by the session id in the clear (author key ‖ session id), so
+        // a seizer matched it against the ops and saw which sessions, so which cases, this node
+        // reads (a lawyer's list pinpoints the shared cases). Rows are now keyed by a hash under
+        // the storage key, with the id sealed inside. The old rows are a cache: dropped, not
+        // converted (SQL cannot compute the hash), and overwritten as they are freed.
+        """
+        PRAGMA secure_delete = ON;
+        DROP TABLE session_keys;
+        CREATE TABLE session_keys (
+            tag BLOB PRIMARY KEY,
+            sealed BLOB NOT NULL
+        );
+        """,
+        // 5: what this node granted, as keyed tags only (a hash under a key derived
+        // from the storage key): the rows neither name the recipient nor the session, so the
+        // store no longer shows which lawyer holds which case. `grant_debts` marks coordinators
+        // this node added and still owes the project's past to.
+        """
+        CREATE TABLE grants (
+            recipient BLOB NOT NULL,
+            session BLOB NOT NULL,
+            PRIMARY KEY (recipient, session)
+        );
+        CREATE TABLE grant_debts (recipient BLOB PRIMARY KEY);
+        """,
+        // 6: whether a peer's address was pinned by hand (`peers add`): a TCP client accepts a
         // non-member's key as a server only where it was pinned for that exact address, and a
         // peers row made by the ack ledger alone no longer counts. Until now only `peers add`
         // wrote an address, so every stored address was pinned.

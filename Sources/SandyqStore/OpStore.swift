@@ -57,6 +57,65 @@ public final class OpStore: @unchecked Sendable {
         try db.prepare("DELETE FROM settings WHERE key = ?").run([.text(key)])
     }
 
+    /// Settings whose key starts with `prefix` (for rewriting an old kind of row).
+    public func settings(prefix: String) throws(StoreError) -> [(key: String, value: [UInt8])] {
+        var out: [(key: String, value: [UInt8])] = []
+        let s = try db.prepare("SELECT key, value FROM settings WHERE substr(key, 1, length(?1)) = ?1 ORDER BY key")
+        try s.bind([.text(prefix)])
+        while try s.step() { out.append((s.text(0), s.blob(1))) }
+        return out
+    }
+
+    /// Runs `body` in one transaction with deleted content overwritten by zeros, then moves
+    /// the log into the main file and empties it: what `body` deletes leaves no copy in free
+    /// pages or the write-ahead log.
+    public func scrubbing<R>(_ body: () throws -> R) throws -> R {
+        try db.execute("PRAGMA secure_delete = ON")
+        defer { try? db.execute("PRAGMA secure_delete = OFF") }
+        let r = try db.transaction(body)
+        try db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return r
+    }
+
+    /// Runs `body` in one transaction: every store call inside lands together, or none does.
+    public func atomically<R>(_ body: () throws -> R) throws -> R { try db.transaction(body) }
+
+    // MARK: grants (keyed tags, computed by the node)
+
+    /// The session tags recorded as granted to the recipient tagged `recipient`.
+    public func grantedSessions(to recipient: [UInt8]) throws(StoreError) -> Set<[UInt8]> {
+        var out: Set<[UInt8]> = []
+        let s = try db.prepare("SELECT session FROM grants WHERE recipient = ?")
+        try s.bind([.blob(recipient)])
+        while try s.step() { out.insert(s.blob(0)) }
+        return out
+    }
+
+    public func recordGrants(to recipient: [UInt8], sessions: [[UInt8]]) throws {
+        guard !sessions.isEmpty else { return }
+        let insert = try db.prepare("INSERT OR IGNORE INTO grants(recipient, session) VALUES(?, ?)")
+        try db.transaction {
+            for t in sessions { try insert.run([.blob(recipient), .blob(t)]) }
+        }
+    }
+
+    /// Recipient tags still owed every session key this node holds (coordinators it added).
+    public func grantDebts() throws(StoreError) -> Set<[UInt8]> {
+        var out: Set<[UInt8]> = []
+        let s = try db.prepare("SELECT recipient FROM grant_debts")
+        try s.bind([])
+        while try s.step() { out.insert(s.blob(0)) }
+        return out
+    }
+
+    public func setGrantDebt(_ recipient: [UInt8], owed: Bool) throws(StoreError) {
+        if owed {
+            try db.prepare("INSERT OR IGNORE INTO grant_debts(recipient) VALUES(?)").run([.blob(recipient)])
+        } else {
+            try db.prepare("DELETE FROM grant_debts WHERE recipient = ?").run([.blob(recipient)])
+        }
+    }
+
     public func project() throws(StoreError) -> ProjectID? {
         guard let b = try setting("project") else { return nil }
         guard let p = try? ProjectID(bytes: b) else { throw .corrupt("stored project id has the wrong length") }
@@ -101,11 +160,15 @@ public final class OpStore: @unchecked Sendable {
     /// Ops of `author` with seq above `after`, in order.
     public func envelopes(author: SigningPublicKey, after: UInt64) throws -> [Envelope] {
         var out: [Envelope] = []
-        try db.prepare("SELECT envelope FROM ops WHERE author = ? AND seq > ? ORDER BY seq").rows([.blob(author.bytes), .int(Int64(after))]) { s in
+        try db.prepare("SELECT envelope FROM ops WHERE author = ? AND seq > ? ORDER BY seq").rows([.blob(author.bytes), .int(Self.sqlSeq(after))]) { s in
             out.append(try Envelope(decoding: s.blob(0)))
         }
         return out
     }
+
+    /// A seq bound for a query. Stored seqs are below 2^62 (Envelope refuses more), so a
+    /// bound beyond Int64 (a vector built in memory) means "above everything", not a trap.
+    static func sqlSeq(_ seq: UInt64) -> Int64 { Int64(clamping: seq) }
 
     /// Everything this store holds that a holder of `known` lacks.
     public func envelopes(missingFrom known: VersionVector) throws -> [Envelope] {
@@ -136,6 +199,44 @@ public final class OpStore: @unchecked Sendable {
             while try walk.step(), UInt64(walk.int(0)) == expect { heads[a] = expect; expect += 1 }
         }
         return VersionVector(heads)
+    }
+
+    /// Envelope bytes held per author, for the per-author limits at import.
+    public func bytesByAuthor() throws(StoreError) -> [SigningPublicKey: Int] {
+        var out: [SigningPublicKey: Int] = [:]
+        let s = try db.prepare("SELECT author, sum(length(envelope)) FROM ops GROUP BY author")
+        try s.bind([])
+        while try s.step() {
+            if let a = try? SigningPublicKey(bytes: s.blob(0)) { out[a] = Int(s.int(1)) }
+        }
+        return out
+    }
+
+    /// Seqs missing below the highest one held, per author: a relay that drops an op
+    /// (a revocation, say) and forwards later ones leaves such a hole.
+    public func chainGaps() throws(StoreError) -> [(author: SigningPublicKey, missing: [ClosedRange<UInt64>])] {
+        var out: [(SigningPublicKey, [ClosedRange<UInt64>])] = []
+        let agg = try db.prepare("SELECT author, max(seq), count(DISTINCT seq) FROM ops GROUP BY author")
+        try agg.bind([])
+        var irregular: [SigningPublicKey] = []
+        while try agg.step() {
+            if agg.int(1) == agg.int(2) { continue }
+            guard let a = try? SigningPublicKey(bytes: agg.blob(0)) else { throw .corrupt("op author of the wrong length") }
+            irregular.append(a)
+        }
+        let walk = try db.prepare("SELECT DISTINCT seq FROM ops WHERE author = ? ORDER BY seq")
+        for a in irregular {
+            var missing: [ClosedRange<UInt64>] = []
+            var expect: UInt64 = 1
+            try walk.bind([.blob(a.bytes)])
+            while try walk.step() {
+                let seq = UInt64(walk.int(0))
+                if seq > expect { missing.append(expect...(seq - 1)) }
+                expect = seq + 1
+            }
+            if !missing.isEmpty { out.append((a, missing)) }
+        }
+        return out
     }
 
     /// The last op of an author's chain on this node: (seq, id).
@@ -232,6 +333,8 @@ public final class OpStore: @unchecked Sendable {
             while let (sorted, authentic) = try next() {
                 for (i, env) in sorted.enumerated() {
                     guard env.project == project else { report.refuse(env, .wrongProject); continue }
+                    // Seqs are stored as Int64: never convert one that does not fit (decoding already refuses it).
+                    guard env.seq < 1 << 62 else { report.refuse(env, .malformed("seq out of range")); continue }
                     let t = try tip(env.author)
                     let above = t.map { env.seq > $0.seq } ?? true
                     if !above {
@@ -293,7 +396,7 @@ public final class OpStore: @unchecked Sendable {
         for a in authors {
             guard let author = try? SigningPublicKey(bytes: a) else { throw StoreError.corrupt("op author of the wrong length") }
             // Everything above what the peer holds, including ops past a gap in our own copy.
-            try s.rows([.blob(a), .int(Int64(known[author]))]) { row in
+            try s.rows([.blob(a), .int(Self.sqlSeq(known[author]))]) { row in
                 try body(try Envelope(decoding: row.blob(0)))
             }
         }
@@ -416,20 +519,21 @@ public final class OpStore: @unchecked Sendable {
 
     // MARK: session key cache
 
-    /// Every cached (session id, sealed key) pair; the node seals and opens them.
-    public func sealedSessionKeys() throws(StoreError) -> [(sid: [UInt8], sealed: [UInt8])] {
-        var out: [(sid: [UInt8], sealed: [UInt8])] = []
-        let s = try db.prepare("SELECT sid, sealed FROM session_keys")
+    /// Every cached (tag, sealed) pair. The node computes the tag (a keyed hash of the session
+    /// id) and seals the id with the key, so the table names no session.
+    public func sealedSessionKeys() throws(StoreError) -> [(tag: [UInt8], sealed: [UInt8])] {
+        var out: [(tag: [UInt8], sealed: [UInt8])] = []
+        let s = try db.prepare("SELECT tag, sealed FROM session_keys")
         try s.bind([])
         while try s.step() { out.append((s.blob(0), s.blob(1))) }
         return out
     }
 
-    public func cacheSessionKeys(_ entries: [(sid: [UInt8], sealed: [UInt8])]) throws {
+    public func cacheSessionKeys(_ entries: [(tag: [UInt8], sealed: [UInt8])]) throws {
         guard !entries.isEmpty else { return }
-        let insert = try db.prepare("INSERT OR IGNORE INTO session_keys(sid, sealed) VALUES(?, ?)")
+        let insert = try db.prepare("INSERT OR IGNORE INTO session_keys(tag, sealed) VALUES(?, ?)")
         try db.transaction {
-            for e in entries { try insert.run([.blob(e.sid), .blob(e.sealed)]) }
+            for e in entries { try insert.run([.blob(e.tag), .blob(e.sealed)]) }
         }
     }
 

@@ -15,6 +15,10 @@ public final class BundleReader {
     private var resyncing = false
     private var sawFinal = false
     private var atEOF = false
+    /// Records parsed so far: only the first may be the header.
+    private var records = 0
+    /// The cleartext preamble, which the header's signature covers.
+    private let preamble: [UInt8]
     public private(set) var header: BundleFormat.Header?
     public private(set) var damagedChunks = 0
     public private(set) var malformedRecords = 0
@@ -24,12 +28,11 @@ public final class BundleReader {
     /// Records that arrived before their header (possible only when chunk 0 was damaged).
     private var queued: [Envelope] = []
 
-    /// Opens the file and finds this node's entry. Throws `notForMe` when none opens.
+    /// Opens the file, finds this node's entry and reads the header, whose signature it checks.
+    /// Throws `notForMe` when no entry opens, `badSignature` when the header's sender did not sign it.
     public init(path: String, keys: BoxKeyPair) throws(SyncError) {
         self.path = path
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue,
-              let h = FileHandle(forReadingAtPath: path) else { throw .io("cannot read \(path)") }
+        let h = try Self.openRegularFile(path)
         handle = h
         let head = (try? h.read(upToCount: BundleFormat.preambleLength(entries: 0))) ?? Data()
         let first = [UInt8](head)
@@ -44,16 +47,39 @@ public final class BundleReader {
         let n = Int(first[BundleFormat.magic.count + 1]) << 8 | Int(first[BundleFormat.magic.count + 2])
         let rest = [UInt8]((try? h.read(upToCount: BundleFormat.preambleLength(entries: n) - first.count)) ?? Data())
         let pre: BundleFormat.Preamble
-        do { pre = try BundleFormat.parsePreamble(first + rest) } catch { try? h.close(); throw .bundle(error) }
+        preamble = first + rest
+        do { pre = try BundleFormat.parsePreamble(preamble) } catch { try? h.close(); throw .bundle(error) }
         guard let k = BundleFormat.openFileKey(pre, with: keys) else { try? h.close(); throw .bundle(.notForMe) }
         key = k
         noncePrefix = pre.noncePrefix
         // The header record comes first; read until it appears (or the file ends). When chunk 0 is
         // damaged, or the first record is not a readable header, it cannot appear: stop at once
         // rather than buffer the whole file (up to 3.8 GB) in `queued` looking for it.
-        while header == nil, !atEOF, damagedChunks == 0, malformedRecords == 0, queued.isEmpty {
-            if let env = try nextRecordEnvelope() { queued.append(env) }
+        do {
+            while header == nil, !atEOF, damagedChunks == 0, malformedRecords == 0, queued.isEmpty {
+                if let env = try nextRecordEnvelope() { queued.append(env) }
+            }
+        } catch {
+            try? h.close()
+            throw error
         }
+    }
+
+    /// Opens `path` for reading only if it is a regular file. A FIFO named `*.sqb` on a stick
+    /// would block `open` until someone writes to it, and a device could stream for ever: both
+    /// are refused without reading. O_NONBLOCK and a second check on the open descriptor close
+    /// the window in which the file could be swapped for one.
+    static func openRegularFile(_ path: String) throws(SyncError) -> FileHandle {
+        var st = stat()
+        guard stat(path, &st) == 0 else { throw .io("cannot read \(path): \(String(cString: strerror(errno)))") }
+        guard st.st_mode & S_IFMT == S_IFREG else { throw .io("\(path) is not a regular file (a folder, FIFO or device): not read") }
+        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else { throw .io("cannot read \(path): \(String(cString: strerror(errno)))") }
+        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else {
+            close(fd)
+            throw .io("\(path) is not a regular file (a folder, FIFO or device): not read")
+        }
+        return FileHandle(fileDescriptor: fd, closeOnDealloc: true)
     }
 
     deinit { try? handle.close() }
@@ -112,9 +138,16 @@ public final class BundleReader {
                 if avail >= 5 + len {
                     let body = Array(pending[(pendingOffset + 5)..<(pendingOffset + 5 + len)])
                     pendingOffset += 5 + len
-                    switch BundleFormat.RecordType(rawValue: type)! {
+                    records += 1
+                    guard let recordType = BundleFormat.RecordType(rawValue: type) else { malformedRecords += 1; return nil }
+                    switch recordType {
                     case .header:
-                        if let h = try? BundleFormat.Header(decoding: body) { header = h } else { malformedRecords += 1 }
+                        // Only as the stream's first record: a second header could override the signed one.
+                        guard records == 1, damagedChunks == 0 else { malformedRecords += 1; return nil }
+                        do { header = try BundleFormat.openHeader(body, preamble: preamble) } catch {
+                            if error == .badSignature { throw .bundle(.badSignature) }
+                            malformedRecords += 1
+                        }
                         return nil
                     case .op:
                         guard let env = try? Envelope(decoding: body) else { malformedRecords += 1; return nil }

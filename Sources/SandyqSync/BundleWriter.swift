@@ -18,7 +18,9 @@ public final class BundleWriter {
     public private(set) var opsWritten = 0
     private var finished = false
 
-    public init(path: String, recipients: [BoxPublicKey], header: BundleFormat.Header) throws(SyncError) {
+    /// `signer` signs the header over the preamble; readers refuse the file unless it is the key
+    /// of the header's `sender`.
+    public init(path: String, recipients: [BoxPublicKey], header: BundleFormat.Header, signer: SigningKeyPair) throws(SyncError) {
         guard !recipients.isEmpty else { throw .usage("a bundle needs at least one recipient") }
         guard recipients.count <= BundleFormat.maxEntries else { throw .usage("a bundle can have at most \(BundleFormat.maxEntries) recipients") }
         self.path = path
@@ -29,8 +31,9 @@ public final class BundleWriter {
         guard fd >= 0 else { throw .io("cannot create \(tmpPath): \(String(cString: strerror(errno)))") }
         buffer.reserveCapacity(BundleFormat.chunkCapacity)
         do {
-            try writeAll(BundleFormat.preamble(fileKey: key, recipients: recipients, noncePrefix: noncePrefix))
-            try appendRecord(.header, header.encoded())
+            let preamble = BundleFormat.preamble(fileKey: key, recipients: recipients, noncePrefix: noncePrefix)
+            try writeAll(preamble)
+            try appendRecord(.header, BundleFormat.signedHeader(header, preamble: preamble, signer: signer))
         } catch {
             close(fd); unlink(tmpPath)
             throw error
@@ -67,8 +70,9 @@ public final class BundleWriter {
     }
 
     private func flushChunk(final: Bool) throws(SyncError) {
-        let sealed = BundleFormat.sealChunk(index: chunkIndex, final: final, firstRecord: firstRecord,
-                                            content: buffer, key: key, noncePrefix: noncePrefix)
+        let sealed: [UInt8]
+        do { sealed = try BundleFormat.sealChunk(index: chunkIndex, final: final, firstRecord: firstRecord,
+                                            content: buffer, key: key, noncePrefix: noncePrefix) } catch { throw .bundle(error) }
         try writeAll(sealed)
         chunkIndex += 1
         buffer.removeAll(keepingCapacity: true)

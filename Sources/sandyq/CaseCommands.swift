@@ -27,7 +27,9 @@ struct CaseCommand: ParsableCommand {
     }
 
     struct Add: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Record a new case from flags, or a JSON document (--file FILE, or --file - for stdin).")
+        static let configuration = CommandConfiguration(
+            abstract: "Record a new case from a JSON document (--file FILE, --stdin), at the prompt (a terminal and no flags), or from flags.",
+            discussion: "On a write-only node give the text with --stdin, --file or at the prompt: flags leave it in shell history and the process list.")
         @OptionGroup var node: NodeOptions
         @OptionGroup var output: OutputOptions
         @OptionGroup var fields: CaseFields
@@ -35,12 +37,25 @@ struct CaseCommand: ParsableCommand {
         @Option(help: "A charge as CODE:ARTICLE, e.g. criminal:405 (repeat for several).") var charge: [String] = []
         @Option(help: "A tag (repeat for several).") var tag: [String] = []
         @Option(help: "Read the case as JSON from FILE ('-' for stdin).") var file: String?
+        @Flag(help: "Read the case as JSON from stdin (as --file -).") var stdin = false
+
+        /// The content flags given, by name, for the write-only warning.
+        var contentFlags: [String] {
+            fields.pairs.map { ContentInput.flagName($0.0) } + (person.isEmpty ? [] : ["person"])
+                + (charge.isEmpty ? [] : ["charge"]) + (tag.isEmpty ? [] : ["tag"])
+        }
+
+        func validate() throws {
+            if stdin && file != nil { throw ValidationError("give --stdin or --file, not both") }
+        }
 
         func run() throws {
             try sandyq.run {
                 var doc: CaseDocument
-                if let file {
-                    doc = try decodeJSON(CaseDocument.self, from: try readInput(file))
+                if let source = stdin ? "-" : file {
+                    doc = try decodeJSON(CaseDocument.self, from: try readInput(source))
+                } else if contentFlags.isEmpty && ContentInput.stdinIsTerminal {
+                    doc = CaseAddPrompt.read()
                 } else {
                     doc = CaseDocument()
                 }
@@ -65,6 +80,7 @@ struct CaseCommand: ParsableCommand {
                 }
                 if !tag.isEmpty { doc.tags = (doc.tags ?? []) + tag }
                 let n = try node.open()
+                ContentInput.warnIfWriteOnly(n, flags: contentFlags)
                 let warnings = try n.duplicateWarnings(for: [doc])[0]
                 let id = try n.addCase(doc)
                 DuplicateWarnings.printToStderr(warnings.map { DuplicateWarnings.text($0) })
@@ -89,12 +105,31 @@ struct CaseCommand: ParsableCommand {
         @Option(help: "Add a person by name.") var addPerson: [String] = []
         @Option(help: "Add a tag.") var addTag: [String] = []
         @Option(help: "Retract an element: COLLECTION/ELEMENT (e.g. events/3fa2).") var remove: [String] = []
+        @Option(help: "Read changes from FILE ('-' for stdin): a JSON object of FIELD or COLLECTION/ELEMENT/FIELD to VALUE.")
+        var file: String?
+        @Flag(help: "Read the changes from stdin (as --file -).") var stdin = false
+
+        var contentFlags: [String] {
+            fields.pairs.map { ContentInput.flagName($0.0) } + (set.isEmpty ? [] : ["set"])
+                + (addPerson.isEmpty ? [] : ["add-person"]) + (addTag.isEmpty ? [] : ["add-tag"])
+        }
+
+        func validate() throws {
+            if stdin && file != nil { throw ValidationError("give --stdin or --file, not both") }
+        }
 
         func run() throws {
             try sandyq.run {
-                let n = try node.open()
                 var changes = fields.pairs.map { (FieldPath(field: $0.0), $0.1) }
                 for s in set { changes.append(try parseAssignment(s)) }
+                if let source = stdin ? "-" : file {
+                    let object = try decodeJSON([String: String].self, from: try readInput(source))
+                    for (k, v) in object.sorted(by: { $0.key < $1.key }) { changes.append((try parseAssignment(k + "=").0, v)) }
+                } else if contentFlags.isEmpty && remove.isEmpty && ContentInput.stdinIsTerminal {
+                    while let line = ContentInput.prompt("FIELD=VALUE (empty line to finish): ") { changes.append(try parseAssignment(line)) }
+                }
+                let n = try node.open()
+                ContentInput.warnIfWriteOnly(n, flags: contentFlags)
                 if !changes.isEmpty { try n.set(caseRef, fields: changes) }
                 for p in addPerson { try n.addElement(caseRef, collection: "persons", fields: ["name": p]) }
                 for t in addTag { try n.addElement(caseRef, collection: "tags", fields: [:], element: t) }
@@ -175,22 +210,49 @@ struct CaseCommand: ParsableCommand {
             @OptionGroup var node: NodeOptions
             @OptionGroup var output: OutputOptions
             @Argument(help: "Case id, prefix or ref.") var caseRef: String
-            @Option(help: "arrest, search, interrogation, hearing, verdict, appeal, transfer, torture, release, other.") var type: String
+            @Option(help: "arrest, search, interrogation, hearing, verdict, appeal, transfer, torture, release, other.") var type: String?
             @Option(help: "YYYY-MM-DD.") var date: String?
             @Option(help: "Where it happened.") var place: String?
             @Option(help: "What happened.") var description: String?
             @Option(help: "A source reference (repeatable).") var source: [String] = []
+            @Option(help: "Read the event from FILE ('-' for stdin): a JSON object with type, date, place, description, sources.")
+            var file: String?
+            @Flag(help: "Read the event from stdin (as --file -).") var stdin = false
+
+            struct EventJSON: Decodable { var type: String?; var date: String?; var place: String?; var description: String?; var sources: [String]? }
+
+            var contentFlags: [String] {
+                [("date", date), ("place", place), ("description", description)].compactMap { $0.1 == nil ? nil : $0.0 }
+                    + (source.isEmpty ? [] : ["source"])
+            }
+
+            func validate() throws {
+                if stdin && file != nil { throw ValidationError("give --stdin or --file, not both") }
+            }
 
             func run() throws {
                 try sandyq.run {
+                    var e = EventJSON(type: type, date: date, place: place, description: description, sources: source.isEmpty ? nil : source)
+                    if let src = stdin ? "-" : file {
+                        let j = try decodeJSON(EventJSON.self, from: try readInput(src))
+                        e = EventJSON(type: j.type ?? type, date: j.date ?? date, place: j.place ?? place,
+                                      description: j.description ?? description, sources: j.sources ?? e.sources)
+                    } else if contentFlags.isEmpty && ContentInput.stdinIsTerminal {
+                        e.type = e.type ?? ContentInput.prompt("Type (arrest, search, hearing, verdict, ... other): ")
+                        e.date = ContentInput.prompt("Date (YYYY-MM-DD, empty to skip): ")
+                        e.place = ContentInput.prompt("Place (empty to skip): ")
+                        e.description = ContentInput.prompt("What happened (empty to skip): ")
+                    }
+                    guard let type = e.type else { throw CLIError(.usage, "give the event's --type (or \"type\" in --file / --stdin)") }
                     let n = try node.open()
+                    ContentInput.warnIfWriteOnly(n, flags: contentFlags)
                     var f = ["type": type]
-                    if let date { f["date"] = date }
-                    if let place { f["place"] = place }
-                    if let description { f["description"] = description }
-                    if !source.isEmpty { f["sources"] = source.joined(separator: "\n") }
-                    let e = try n.addElement(caseRef, collection: "events", fields: f)
-                    if output.json { try printJSON(["event": e]) } else { print("Added event \(e)") }
+                    if let date = e.date { f["date"] = date }
+                    if let place = e.place { f["place"] = place }
+                    if let description = e.description { f["description"] = description }
+                    if let sources = e.sources, !sources.isEmpty { f["sources"] = sources.joined(separator: "\n") }
+                    let added = try n.addElement(caseRef, collection: "events", fields: f)
+                    if output.json { try printJSON(["event": added]) } else { print("Added event \(added)") }
                 }
             }
         }

@@ -43,20 +43,37 @@ enum AtomicText {
 
 struct Revoke: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Revoke a member (say, a seized device): its ops after SEQ are quarantined on every node.")
+        abstract: "Revoke a member (say, a seized device): only its ops up to the last genuine one still count.",
+        discussion: """
+            By default the last genuine op is the last op this node holds from the member; name another with \
+            --after OPID (its ops after that one, and any fork of its chain, are quarantined on every node). \
+            --from SEQ names the op at that seq; --from 0 keeps none of its ops.
+            """)
     @OptionGroup var node: NodeOptions
     @OptionGroup var output: OutputOptions
     @Argument(help: "The member's node id (sqn-...) or fingerprint.") var member: String
-    @Option(help: "Keep its ops up to and including this seq; quarantine the rest (default: all it ever wrote after its admission, 0).")
-    var from: UInt64 = 0
+    @Option(help: "The member's last genuine op: its id, or at least 8 hex digits of it.") var after: String?
+    @Option(help: "The member's last genuine op by seq (0: none of its ops count).") var from: UInt64?
+
+    func validate() throws {
+        if after != nil && from != nil { throw ValidationError("give --after or --from, not both") }
+    }
 
     func run() throws {
         try sandyq.run {
             let n = try node.open()
             let id = try resolveMember(member, in: n)
-            let env = try n.revoke(id, fromSeq: from)
-            if output.json { try printJSON(["op": env.id.description, "member": id.fingerprint, "from": String(from)]) } else {
-                print("Revoked \(id.fingerprint) after seq \(from) (op \(env.id.short)); sync it to every node.")
+            let choice: Node.RevokePoint = after.map { .op($0) } ?? from.map { .seq($0) } ?? .lastHeld
+            let (env, point) = try n.revoke(id, after: choice)
+            var named: String?, seq: UInt64 = 0
+            if case let .op(op, s) = point { named = op.description; seq = s }
+            if output.json {
+                try printJSON(["op": env.id.description, "member": id.fingerprint, "from": String(seq), "after": named ?? ""])
+            } else if let named {
+                print("Revoked \(id.fingerprint): its ops up to op \(named.prefix(12)) (seq \(seq)) still count; every other op it signed, "
+                      + "forks included, is quarantined (op \(env.id.short)). Sync it to every node.")
+            } else {
+                print("Revoked \(id.fingerprint): none of its ops count any more (op \(env.id.short)). Sync it to every node.")
             }
         }
     }
@@ -98,6 +115,7 @@ struct Panic: ParsableCommand {
         abstract: "Destroy this node's keys now (no passphrase needed). The home can never be opened again.")
     @Option(name: .long, help: "The node's home directory (default: $SANDYQ_HOME or ~/.sandyq).") var home: String?
     @Flag(help: "Do not ask.") var yes = false
+    @Flag(help: "Print machine-readable JSON.") var json = false
 
     func run() throws {
         try sandyq.run {
@@ -109,8 +127,8 @@ struct Panic: ParsableCommand {
                     throw CLIError(.usage, "not confirmed; nothing was destroyed (use --yes in scripts)")
                 }
             }
-            let seconds = try Node.destroyKeys(home: h)
-            print(String(format: "Keys destroyed in %.3f s. The data in %@ can no longer be read.", seconds, h))
+            let report = try Node.panic(home: h)
+            if json { try printJSON(report) } else { print(PanicText.render(report)) }
         }
     }
 }
@@ -125,5 +143,37 @@ extension Terminal {
         var c: UInt8 = 0
         while read(fd, &c, 1) == 1, c != 10 { buf.append(c) }
         return String(decoding: buf, as: UTF8.self)
+    }
+}
+
+struct Limits: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show or set how many MiB of ops one member (coordinators excepted) may make this node store.")
+    @OptionGroup var node: NodeOptions
+    @OptionGroup var output: OutputOptions
+    @Option(help: "MiB per member (reporters, lawyers, relays, revoked members).") var perMemberMib: Int?
+    @Option(help: "MiB for all ops whose authors are not yet admitted, together.") var awaitingMib: Int?
+
+    func validate() throws {
+        for v in [perMemberMib, awaitingMib].compactMap({ $0 }) where !(1...1_048_576).contains(v) {
+            throw ValidationError("a limit is between 1 and 1048576 MiB")
+        }
+    }
+
+    func run() throws {
+        try sandyq.run {
+            let n = try node.open()
+            var l = try n.authorLimits()
+            if perMemberMib != nil || awaitingMib != nil {
+                if let m = perMemberMib { l.perMember = m << 20 }
+                if let m = awaitingMib { l.awaitingAdmission = m << 20 }
+                try n.setAuthorLimits(l)
+            }
+            if output.json {
+                try printJSON(["perMemberMib": l.perMember >> 20, "awaitingMib": l.awaitingAdmission >> 20])
+            } else {
+                print("per member: \(l.perMember >> 20) MiB; awaiting admission, all together: \(l.awaitingAdmission >> 20) MiB")
+            }
+        }
     }
 }

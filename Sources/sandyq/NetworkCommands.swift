@@ -26,6 +26,9 @@ struct Serve: ParsableCommand {
     func run() throws {
         try sandyq.run {
             let n = try node.open()
+            let running = HomeProcesses.register(home: n.home, command: "serve")
+            defer { running?.close() }
+            let keyPath = Node.keyPath(n.home)
             LoggingSystem.bootstrap { label in
                 var h = StreamLogHandler.standardError(label: label)
                 h.logLevel = .info
@@ -41,9 +44,14 @@ struct Serve: ParsableCommand {
                 src.resume()
                 StopFlag.sources.append(src)
             }
-            try n.serve(listen: listen, maxPeers: maxPeers, maxHandshakes: maxHandshakes, maxPerAddress: maxPerAddress, shouldStop: { stop.isSet }, onListening: { port in
+            // Checked between accepts (every 0.2 s): without its key file the node stops, so a
+            // panic that missed this process (no registration) still ends it.
+            let keysGone: @Sendable () -> Bool = { access(keyPath, F_OK) != 0 }
+            try n.serve(listen: listen, maxPeers: maxPeers, maxHandshakes: maxHandshakes, maxPerAddress: maxPerAddress,
+                        shouldStop: { stop.isSet || keysGone() }, onListening: { port in
                 if let portFile { try? "\(port)\n".write(toFile: portFile, atomically: true, encoding: .utf8) }
             }, log: { line in logger.info("\(line)") })
+            if keysGone() { throw CLIError(.failure, "the key file in \(n.home) is gone (panic?): stopped serving") }
         }
     }
 }
@@ -75,6 +83,8 @@ struct SyncCommand: ParsableCommand {
                 expecting = id
             } else { expecting = nil }
             let n = try node.open()
+            let running = HomeProcesses.register(home: n.home, command: "sync")
+            defer { running?.close() }
             let s = try n.sync(with: address, expecting: expecting)
             let o = Out(peer: s.peer.map { NodeID.fingerprint(of: $0) }, sent: s.sent, received: s.report.new, known: s.report.known,
                         refused: s.report.refused.count, bytesSent: s.bytesSent, bytesReceived: s.bytesReceived)

@@ -63,6 +63,8 @@ struct StatusReport: Encodable {
     var project: String?
     var projectName: String?
     var role: String?
+    /// "write-only" or "read-write", from the key file's sealed payload.
+    var mode: String
     var ops: Int
     var readableOps: Int
     var cases: Int
@@ -72,6 +74,15 @@ struct StatusReport: Encodable {
     var version: String
     /// BLAKE2b of the merged view: equal on replicas that hold the same readable ops.
     var digest: String?
+    /// Holes in authors' chains: a coordinator's may hide a withheld revocation.
+    var gaps: [GapRow] = []
+}
+
+struct GapRow: Encodable {
+    var author: String
+    var role: String?
+    var missing: String
+    var warning: String
 }
 
 struct Status: ParsableCommand {
@@ -89,20 +100,26 @@ struct Status: ParsableCommand {
                 nodeId: n.nodeID.description, fingerprint: n.nodeID.fingerprint, home: n.home,
                 project: project?.description, projectName: view?.projectName.winner?.value,
                 role: view?.membership.role(of: n.nodeID.signingKey)?.rawValue,
+                mode: n.isWriteOnly ? "write-only" : "read-write",
                 ops: try n.store.opCount, readableOps: view?.stats.readable ?? 0,
                 cases: view?.cases.count ?? 0, members: view?.membership.members.count ?? 0,
                 conflicts: view?.cases.values.reduce(0) { $0 + $1.conflicts.count } ?? 0,
-                schema: try n.store.schemaVersion(), version: Sandyq.version, digest: view?.digest)
+                schema: try n.store.schemaVersion(), version: Sandyq.version, digest: view?.digest,
+                gaps: project == nil ? [] : try n.chainGaps().map {
+                    GapRow(author: $0.member?.fingerprint ?? Hex.encode($0.author.bytes), role: $0.role?.rawValue, missing: $0.ranges, warning: $0.warning)
+                })
             if output.json { try printJSON(r); return }
             print("node      \(r.fingerprint)")
             print("node id   \(r.nodeId)")
             print("home      \(r.home)")
             print("project   \(r.project ?? "none (sandyq project create NAME, or sandyq join PROJECT-ID)")\(r.projectName.map { " — \($0)" } ?? "")")
             if let role = r.role { print("role      \(role)") }
+            print("mode      \(n.isWriteOnly ? "write-only: what this node records cannot be read back here" : "read-write")")
             print("ops       \(r.ops) held, \(r.readableOps) readable here")
             print("cases     \(r.cases)\(r.conflicts > 0 ? " (\(r.conflicts) open conflicts)" : "")")
             print("members   \(r.members)")
             if let d = r.digest { print("digest    \(d.prefix(16))") }
+            for g in r.gaps { print("gap       \(g.warning)") }
         }
     }
 }
@@ -172,7 +189,29 @@ struct Join: ParsableCommand {
     @OptionGroup var node: NodeOptions
     @OptionGroup var output: OutputOptions
     @Argument(help: "The project id (sqp-...); not needed with --invite.") var projectID: String?
-    @Option(help: "The project's network key (64 hex digits, from `sandyq project key`), needed for TCP sync.") var networkKey: String?
+    @Option(help: "The project's network key (64 hex digits, from `sandyq project key`), needed for TCP sync. Prefer --network-key-file or the prompt: a flag stays in shell history.") var networkKey: String?
+    @Option(help: "Read the network key from FILE ('-' for stdin). Without either, a terminal prompts for it.") var networkKeyFile: String?
+
+    func validate() throws {
+        if networkKey != nil && networkKeyFile != nil { throw ValidationError("give --network-key or --network-key-file, not both") }
+    }
+
+    /// From the file, the flag, or (stdin a terminal) a prompt with echo off; nil when skipped.
+    func resolvedNetworkKey() throws -> SymmetricKey? {
+        if let networkKeyFile {
+            var data = [UInt8](try readInput(networkKeyFile))
+            defer { data.zeroize() }
+            let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            return try Node.parseNetworkKey(text)
+        }
+        if let networkKey {
+            FileHandle.standardError.write(Data("sandyq: warning: the network key is now in your shell history and process list; next time use --network-key-file or the prompt\n".utf8))
+            return try Node.parseNetworkKey(networkKey)
+        }
+        guard ContentInput.stdinIsTerminal, let typed = Terminal.readSecret(prompt: "Network key (64 hex digits from `sandyq project key`; Enter to skip): ") else { return nil }
+        let text = String(decoding: typed.unsafeCopy, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return text.isEmpty ? nil : try Node.parseNetworkKey(text)
+    }
     @Option(help: "An invitation from a coordinator (a file or the sqi-... code).") var invite: String?
     @Option(help: "With --invite: write the reply for the coordinator to FILE.") var out: String?
 
@@ -191,7 +230,7 @@ struct Join: ParsableCommand {
             }
             guard let projectID else { throw CLIError(.usage, "give a project id, or --invite FILE-OR-CODE") }
             guard let p = ProjectID(string: projectID) else { throw CLIError(.usage, "'\(projectID)' is not a project id (sqp-...)") }
-            let nk = try networkKey.map { k throws(NodeError) in try Node.parseNetworkKey(k) }
+            let nk = try resolvedNetworkKey()
             let n = try node.open()
             try n.join(p, networkKey: nk)
             if output.json { try printJSON(["project": p.description, "nodeId": n.nodeID.description]) } else {
@@ -204,7 +243,7 @@ struct Join: ParsableCommand {
 
 struct MemberCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "member", abstract: "Manage who belongs to the project.", subcommands: [Add.self, List.self, Revoke.self])
+        commandName: "member", abstract: "Manage who belongs to the project.", subcommands: [Add.self, List.self, Revoke.self, Limits.self])
 
     struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(

@@ -52,7 +52,11 @@ struct NodeOptions: ParsableArguments {
     }
 
     func open() throws -> Node {
-        do { return try Node.open(home: resolvedHome, passphrase: try passphrase()) }
+        do {
+            let n = try Node.open(home: resolvedHome, passphrase: try passphrase())
+            n.warn = { line in FileHandle.standardError.write(Data(("warning: " + line + "\n").utf8)) }
+            return n
+        }
         catch let e as NodeError { throw CLIError(e) }
     }
 }

@@ -62,6 +62,7 @@ struct BundleCommand: ParsableCommand {
                     for r in results {
                         if let e = r.error { print("\(r.file): \(e)"); continue }
                         print("\(r.file): \(r.new) new, \(r.known) already known, \(r.refused.count) refused\(r.sender.map { " (from \($0))" } ?? "")")
+                        if r.senderMember == false { print("  \(Self.notMember)") }
                         for x in r.refused { print("  refused op \(x.op.prefix(12)) (author \(x.author), seq \(x.seq)): \(x.reason)") }
                         if r.damagedChunks > 0 { print("  \(r.damagedChunks) damaged chunk(s): the ops in them were lost; the rest landed") }
                         if r.truncated { print("  the file is truncated: the ops in the part that arrived landed") }
@@ -71,6 +72,8 @@ struct BundleCommand: ParsableCommand {
                 if worst != 0 { throw ExitCode(worst) }
             }
         }
+
+        static let notMember = "its sender is not a member of this project: nothing was acknowledged to it, and nothing will be written to it"
     }
 }
 
@@ -84,6 +87,8 @@ struct ImportJSON: Encodable {
     var refused: [Refusal] = []
     var damagedChunks = 0
     var truncated = false
+    /// Whether the signed sender is an admitted, unrevoked member (absent when no header survived).
+    var senderMember: Bool?
     var error: String?
 
     init(file: String, error: String) { self.file = file; self.error = error }
@@ -97,6 +102,7 @@ struct ImportJSON: Encodable {
         }
         damagedChunks = r.damagedChunks + r.malformedRecords
         truncated = r.truncated
+        senderMember = r.senderIsMember
     }
 }
 
@@ -161,20 +167,29 @@ struct USBCommand: ParsableCommand {
         @OptionGroup var output: OutputOptions
         @Argument(help: "The mailbox folder, e.g. a directory on a USB stick.") var dir: String
 
-        struct Out: Encodable { var imported: [ImportJSON]; var skipped: [String]; var failed: [String]; var written: [String]; var deleted: [String] }
+        struct Out: Encodable {
+            var imported: [ImportJSON]; var skipped: [String]; var failed: [String]; var written: [String]; var deleted: [String]
+            var notes: [String]
+        }
 
         func run() throws {
             try sandyq.run {
                 let n = try node.open()
+                let running = HomeProcesses.register(home: n.home, command: "usb sync")
+                defer { running?.close() }
                 let r = try n.syncMailbox(dir)
                 if output.json {
                     try printJSON(Out(imported: r.imported.map(ImportJSON.init), skipped: r.skipped,
-                                      failed: r.failed.map { "\($0.0): \($0.1)" }, written: r.written, deleted: r.deleted))
+                                      failed: r.failed.map { "\($0.0): \($0.1)" }, written: r.written, deleted: r.deleted, notes: r.notes))
                     return
                 }
-                for i in r.imported { print("imported \((i.file as NSString).lastPathComponent): \(i.report.new) new, \(i.report.known) known, \(i.report.refused.count) refused") }
+                for i in r.imported {
+                    print("imported \((i.file as NSString).lastPathComponent): \(i.report.new) new, \(i.report.known) known, \(i.report.refused.count) refused")
+                    if i.senderIsMember == false { print("  \(BundleCommand.Import.notMember)") }
+                }
                 if !r.skipped.isEmpty { print("left alone (not for this node, or imported before): \(r.skipped.count)") }
                 for f in r.failed { print("could not read \(f.0): \(f.1)") }
+                for n in r.notes { print(n) }
                 print("wrote \(r.written.count) bundle(s), deleted \(r.deleted.count) delivered or replaced")
             }
         }

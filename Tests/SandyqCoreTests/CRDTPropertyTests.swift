@@ -373,7 +373,7 @@ struct CRDTSimulation {
             expect = { v in v.cases[cid]?.value("archived") == value ? nil : "own archive=\(value) not shown" }
         }
         let author = fx.authors[r.index]
-        let accepted = v.membership.standing(author: author.signing.publicKey, seq: author.writer.seq + 1) == .accepted
+        let accepted = v.membership.isAllowed(author: author.signing.publicKey, seq: author.writer.seq + 1)
         let (env, payload, session) = author.writer.sealedWithPayload(mutations, readers: fx.readers, wallMillis: wallMillis(for: r))
         written.append(CRDTWrittenOp(id: env.id, clock: payload.clock, mutations: mutations))
         r.log.append(env)

@@ -288,7 +288,7 @@ struct OpReader {
             // Other readers: a new session, with entries for the lawyer alone.
             w.sealed([.remove(case: caseID, collection: "charges", element: "c1", observed: [])],
                      readers: [f.lawyer.publicKey], wallMillis: Self.t0 - 5000),
-            w.membership(.revoke(member: f.founderSigning.publicKey, fromSeq: 9)),
+            w.membership(.revoke(member: f.founderSigning.publicKey, after: .legacySeq(9))),
         ]
 
         var prev = OpID.zero

@@ -400,7 +400,7 @@ struct RoleTests {
         #expect(try c2.view().cases[old] != nil, "before: the second coordinator reads")
         #expect(try l.view().cases[old] != nil, "before: the lawyer reads the shared case")
 
-        _ = try c.revoke(c2.nodeID, fromSeq: try c2.store.chainHead(of: c2.identity.signing.publicKey)?.seq ?? 0)
+        _ = try c.revoke(c2.nodeID)
         _ = try c.revoke(l.nodeID, fromSeq: 0)
         let new = try c.addCase(RoleKit.doc("Новое дело", person: "Новый"))
         try c.set(old.description, fields: [(FieldPath(field: "notes"), "после отзыва")])
@@ -441,7 +441,7 @@ struct RoleTests {
         let add = try c1.addMember(x.nodeID, role: .reporter)
         let head = try c2.store.chainHead(of: c2.identity.signing.publicKey)
         let revoke = OpWriter(keys: c2.identity.signing, project: pid, seq: head?.seq ?? 0, prev: head?.id ?? .zero, clock: HybridClock())
-            .membership(.revoke(member: x.nodeID.signingKey, fromSeq: 0))
+            .membership(.revoke(member: x.nodeID.signingKey, after: .nothing))
         #expect(try c2.importEnvelopes([revoke]).new == 1)
         // X writes once admitted.
         try NodeFixture.sync(c1, to: x)

@@ -118,7 +118,7 @@ struct TamperVector: CustomStringConvertible {
         try #require(stored, "\(v.name): the target op was neither refused nor stored")
         if try node.store.forks().contains(where: { $0.author == env.author && $0.seq == env.seq }) { return "fork" }
         let view = try node.view()
-        switch view.membership.standing(author: env.author, seq: env.seq) {
+        switch view.membership.standing(author: env.author, op: env.id) {
         case .notMember: return "not_member"
         case .revoked: return "revoked"
         case .readOnlyRole: return "not_allowed"

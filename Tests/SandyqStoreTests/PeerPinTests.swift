@@ -3,10 +3,10 @@ import Testing
 import SandyqCore
 import SandyqStore
 
-/// Schema 4: which peer addresses were pinned by hand. Until then only `peers add` wrote an
+/// Schema 6: which peer addresses were pinned by hand. Until then only `peers add` wrote an
 /// address, so migrating marks every stored address pinned and every ledger-only row not.
 @Suite struct PeerPinTests {
-    @Test func migrationFourPinsStoredAddressesOnly() throws {
+    @Test func migrationSixPinsStoredAddressesOnly() throws {
         let dir = try TempDir()
         let path = dir.file(OpStore.fileName)
         do {
@@ -15,11 +15,11 @@ import SandyqStore
                 INSERT INTO peers(node, address) VALUES('sqn-by-hand', '10.0.0.7:7447');
                 INSERT INTO peers(node, acked) VALUES('sqn-ledger-only', x'00');
                 ALTER TABLE peers DROP COLUMN pinned;
-                PRAGMA user_version = 3;
+                PRAGMA user_version = 5;
                 """)
         }
         let store = try OpStore(path: path)
-        #expect(try store.schemaVersion() == 4)
+        #expect(try store.schemaVersion() == 6)
         let rows = Dictionary(uniqueKeysWithValues: try store.peers().map { ($0.node, $0) })
         #expect(rows["sqn-by-hand"]?.pinned == true)
         #expect(rows["sqn-ledger-only"]?.pinned == false)

@@ -15,7 +15,7 @@ import SandyqSync
         let dir = BundleTempDir()
         let path = dir.file("whole.sqb")
         let header = f.header()
-        try writeTestBundle(path, f.envelopes, header: header, recipients: [f.box.publicKey])
+        try writeTestBundle(path, f.envelopes, header: header, recipients: [f.box.publicKey], signer: f.signing)
         let whole = bundleFileBytes(path)
         let pre = bundlePreambleLength(recipients: 1)
         let cs = BundleFormat.chunkSize
@@ -68,11 +68,12 @@ import SandyqSync
         let f = BundleOpFixture.one
         let dir = BundleTempDir()
         let path = dir.file("one.sqb")
-        try writeTestBundle(path, f.envelopes, header: f.header(), recipients: [f.box.publicKey])
+        try writeTestBundle(path, f.envelopes, header: f.header(), recipients: [f.box.publicKey], signer: f.signing)
         let original = bundleFileBytes(path)
         let pre = try BundleFormat.parsePreamble(original)
         #expect(original.count == pre.length + BundleFormat.chunkSize)
-        // The entry that opens for us; the others are random filler, so flips there change nothing.
+        // The entry that opens for us; the others are filler. The header's signature covers the
+        // whole preamble, so a flip in a filler is an altered file too: refused whole, as forged.
         let mine = pre.entries.indices.filter { (try? f.box.openSecret(pre.entries[$0])) != nil }
         try #require(mine.count == 1, "expected exactly one entry for the recipient, found \(mine)")
         let entriesStart = BundleFormat.magic.count + 3
@@ -114,10 +115,12 @@ import SandyqSync
                             t.errors[String(describing: e), default: 0] += 1
                             if case .io = e { t.failures.append("\(at): io error \(e)") }
                             if !o.envelopes.isEmpty { t.failures.append("\(at): ops despite an error") }
+                            if filler.contains(pos) {
+                                t.fillerRefused += 1
+                                if e != .bundle(.badSignature) { t.failures.append("\(at): a filler flip gave \(e), not a bad signature") }
+                            }
                         } else if filler.contains(pos) {
-                            // Filler entries carry nothing: the bundle must read exactly as before.
-                            t.harmless += 1
-                            if !o.intact || o.envelopes.map(\.encoded) != written { t.failures.append("\(at): a filler flip changed the result") }
+                            t.failures.append("\(at): a filler flip went unnoticed")
                         } else if o.intact {
                             t.failures.append("\(at): damage not detected (intact, \(o.envelopes.count) ops)")
                         } else {
@@ -133,17 +136,18 @@ import SandyqSync
             return all
         }
         let total = tallies.reduce(into: BundleFlipTally()) { acc, t in
-            acc.reads += t.reads; acc.harmless += t.harmless; acc.damaged += t.damaged
+            acc.reads += t.reads; acc.fillerRefused += t.fillerRefused; acc.damaged += t.damaged
             acc.failures += t.failures; acc.errors.merge(t.errors, uniquingKeysWith: +)
         }
-        print("everyByteFlipped: \(total.reads) reads of a \(original.count)-byte bundle in \(String(format: "%.1f", Date().timeIntervalSince(started))) s; damaged \(total.damaged), harmless filler \(total.harmless), errors \(total.errors)")
+        print("everyByteFlipped: \(total.reads) reads of a \(original.count)-byte bundle in \(String(format: "%.1f", Date().timeIntervalSince(started))) s; damaged \(total.damaged), filler refused as altered \(total.fillerRefused), errors \(total.errors)")
         #expect(total.reads == flips.count)
         #expect(total.failures.isEmpty, "\(total.failures.prefix(20))")
         // Sanity: each class of outcome happened (the fuzz really exercised the reader).
         #expect(total.errors["\(SyncError.bundle(.notForMe))", default: 0] >= BundleFormat.entryLength * 8)
         #expect(total.errors["\(SyncError.bundle(.notABundle))", default: 0] == BundleFormat.magic.count * 8)
         #expect(total.damaged >= BundleFormat.chunkSize)
-        #expect(total.harmless == filler.count * 8)
+        #expect(total.fillerRefused == filler.count * 8)
+        #expect(total.errors["\(SyncError.bundle(.badSignature))", default: 0] == filler.count * 8)
     }
 
     // A5: one damaged chunk in the middle of 3000 ops loses only the records touching it.
@@ -153,7 +157,7 @@ import SandyqSync
         let dir = BundleTempDir()
         let path = dir.file("mid.sqb")
         let header = f.header()
-        try writeTestBundle(path, f.envelopes, header: header, recipients: [f.box.publicKey])
+        try writeTestBundle(path, f.envelopes, header: header, recipients: [f.box.publicKey], signer: f.signing)
         let layout = BundleStreamLayout(header: header, envelopes: f.envelopes)
         let chunk = which >= 0 ? which : layout.dataChunks - 1   // -1: the chunk holding the end record
         var bytes = bundleFileBytes(path)
@@ -190,7 +194,7 @@ import SandyqSync
         let dir = BundleTempDir()
         let path = dir.file("nohead.sqb")
         let header = f.header()
-        try writeTestBundle(path, f.envelopes, header: header, recipients: [f.box.publicKey])
+        try writeTestBundle(path, f.envelopes, header: header, recipients: [f.box.publicKey], signer: f.signing)
         var bytes = bundleFileBytes(path)
         bytes[bundlePreambleLength(recipients: 1) + 77] ^= 4
         bundleWriteBytes(path, bytes)
@@ -205,7 +209,7 @@ import SandyqSync
         #expect(r.damagedChunks == 1 && !r.intact)
 
         // An intact file batches as asked too. (An undecodable header record: BundleMalformedRecordTests.)
-        try writeTestBundle(path, f.envelopes, header: header, recipients: [f.box.publicKey])
+        try writeTestBundle(path, f.envelopes, header: header, recipients: [f.box.publicKey], signer: f.signing)
         let ok = try BundleReader(path: path, keys: f.box)
         #expect(ok.header == header)
         #expect(try ok.next(max: 10)?.count == 10)
@@ -217,7 +221,7 @@ import SandyqSync
         let dir = BundleTempDir()
         let path = dir.file("swap.sqb")
         let header = f.header()
-        try writeTestBundle(path, f.envelopes, header: header, recipients: [f.box.publicKey])
+        try writeTestBundle(path, f.envelopes, header: header, recipients: [f.box.publicKey], signer: f.signing)
         let layout = BundleStreamLayout(header: header, envelopes: f.envelopes)
         let orig = bundleFileBytes(path)
         var bytes = orig
@@ -233,7 +237,7 @@ import SandyqSync
 
         // A chunk from another bundle (same key holder, other file key) is rejected too.
         let other = dir.file("other.sqb")
-        try writeTestBundle(other, f.envelopes, header: header, recipients: [f.box.publicKey])
+        try writeTestBundle(other, f.envelopes, header: header, recipients: [f.box.publicKey], signer: f.signing)
         var mixed = orig
         let foreign = bundleFileBytes(other)
         mixed.replaceSubrange((pre + 3 * cs)..<(pre + 5 * cs), with: foreign[(pre + 3 * cs)..<(pre + 5 * cs)])
@@ -246,7 +250,7 @@ import SandyqSync
 
 struct BundleFlipTally: Sendable {
     var reads = 0
-    var harmless = 0
+    var fillerRefused = 0
     var damaged = 0
     var errors: [String: Int] = [:]
     var failures: [String] = []

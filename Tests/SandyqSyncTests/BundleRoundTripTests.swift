@@ -16,7 +16,7 @@ import SandyqSync
         let dir = BundleTempDir()
         let path = dir.file("rt.sqb")
         let header = f.header(imported: [Array(repeating: 7, count: 16), Array(repeating: 9, count: 16)])
-        let reported = try writeTestBundle(path, f.envelopes, header: header, recipients: [f.box.publicKey])
+        let reported = try writeTestBundle(path, f.envelopes, header: header, recipients: [f.box.publicKey], signer: f.signing)
 
         let bytes = bundleFileBytes(path)
         #expect(reported == bytes.count, "finish() reported \(reported) bytes, the file has \(bytes.count)")
@@ -55,7 +55,7 @@ import SandyqSync
         let dir = BundleTempDir()
         let path = dir.file("big.sqb")
         let header = f.header()
-        try writeTestBundle(path, f.envelopes, header: header, recipients: [f.box.publicKey])
+        try writeTestBundle(path, f.envelopes, header: header, recipients: [f.box.publicKey], signer: f.signing)
         let layout = BundleStreamLayout(header: header, envelopes: f.envelopes)
         #expect(layout.ops.contains { layout.chunks(of: $0).count >= 3 }, "fixture lacks a record spanning 3 chunks")
         let out = bundleReadAll(path, keys: f.box)
@@ -69,7 +69,7 @@ import SandyqSync
         let f = BundleOpFixture.one
         let dir = BundleTempDir()
         let path = dir.file("empty-ops.sqb")
-        try writeTestBundle(path, [], header: f.header(), recipients: [f.box.publicKey])
+        try writeTestBundle(path, [], header: f.header(), recipients: [f.box.publicKey], signer: f.signing)
         #expect(bundleFileBytes(path).count == bundlePreambleLength(recipients: 1) + BundleFormat.chunkSize)
         let out = bundleReadAll(path, keys: f.box)
         #expect(out.error == nil)
@@ -86,7 +86,7 @@ import SandyqSync
         let others = [BoxKeyPair(), BoxKeyPair()]
         let recipients = [f.box] + others
         let path = dir.file("three.sqb")
-        try writeTestBundle(path, f.envelopes, header: f.header(), recipients: recipients.map(\.publicKey))
+        try writeTestBundle(path, f.envelopes, header: f.header(), recipients: recipients.map(\.publicKey), signer: f.signing)
         for (i, k) in recipients.enumerated() {
             let out = bundleReadAll(path, keys: k)
             #expect(out.error == nil, "recipient \(i): \(String(describing: out.error))")
@@ -100,13 +100,13 @@ import SandyqSync
 
         // A single-recipient bundle refuses the other two.
         let solo = dir.file("solo.sqb")
-        try writeTestBundle(solo, f.envelopes, header: f.header(), recipients: [f.box.publicKey])
+        try writeTestBundle(solo, f.envelopes, header: f.header(), recipients: [f.box.publicKey], signer: f.signing)
         for k in others { #expect(bundleReadAll(solo, keys: k).error == .bundle(.notForMe)) }
 
         // Five recipients pad to eight entries; every one of them can read.
         let five = [f.box] + (0..<4).map { _ in BoxKeyPair() }
         let p5 = dir.file("five.sqb")
-        try writeTestBundle(p5, Array(f.envelopes.prefix(3)), header: f.header(), recipients: five.map(\.publicKey))
+        try writeTestBundle(p5, Array(f.envelopes.prefix(3)), header: f.header(), recipients: five.map(\.publicKey), signer: f.signing)
         let b5 = bundleFileBytes(p5)
         #expect(Int(b5[8]) << 8 | Int(b5[9]) == 8)
         for k in five { #expect(bundleReadAll(p5, keys: k).envelopes.count == 3) }
@@ -115,7 +115,7 @@ import SandyqSync
     @Test func noRecipientsIsAUsageError() throws {
         let dir = BundleTempDir()
         #expect(throws: SyncError.usage("a bundle needs at least one recipient")) {
-            _ = try BundleWriter(path: dir.file("x.sqb"), recipients: [], header: BundleOpFixture.one.header())
+            _ = try BundleWriter(path: dir.file("x.sqb"), recipients: [], header: BundleOpFixture.one.header(), signer: BundleOpFixture.one.signing)
         }
         #expect(!FileManager.default.fileExists(atPath: dir.file("x.sqb")))
     }
@@ -150,17 +150,20 @@ import SandyqSync
         let missing = bundleReadAll(dir.file("missing.sqb"), keys: keys)
         guard case .io = missing.error else { Issue.record("missing: \(String(describing: missing.error))"); return }
 
-        // A real bundle with its version byte bumped, and magic + version 2 + nothing else.
+        // A real bundle with its version byte bumped, and magic + version 3 + nothing else.
         let real = dir.file("real.sqb")
-        try writeTestBundle(real, BundleOpFixture.one.envelopes, header: BundleOpFixture.one.header(), recipients: [BundleOpFixture.one.box.publicKey])
-        var v2 = bundleFileBytes(real)
-        v2[BundleFormat.magic.count] = 2
+        try writeTestBundle(real, BundleOpFixture.one.envelopes, header: BundleOpFixture.one.header(), recipients: [BundleOpFixture.one.box.publicKey], signer: BundleOpFixture.one.signing)
+        var v3 = bundleFileBytes(real)
+        v3[BundleFormat.magic.count] = 3
         let future = dir.file("future.sqb")
-        bundleWriteBytes(future, v2)
+        bundleWriteBytes(future, v3)
         #expect(bundleReadAll(future, keys: BundleOpFixture.one.box).error == .bundle(.unsupportedVersion))
         let stub = dir.file("stub.sqb")
-        bundleWriteBytes(stub, BundleFormat.magic + [2, 0, 4])
+        bundleWriteBytes(stub, BundleFormat.magic + [3, 0, 4])
         #expect(bundleReadAll(stub, keys: keys).error == .bundle(.unsupportedVersion))
+        // Version 1 (unsigned headers) is refused as such, with its own message.
+        bundleWriteBytes(stub, BundleFormat.magic + [1, 0, 4])
+        #expect(bundleReadAll(stub, keys: keys).error == .bundle(.obsoleteVersion))
         #expect(bundleReadAll(real, keys: BundleOpFixture.one.box).intact, "the unmodified bundle must still read")
 
         // Entry counts the format forbids.
@@ -198,14 +201,14 @@ import SandyqSync
         var sizes = Set<Int>()
         for n in 1...16 {
             let p = dir.file("n\(n).sqb")
-            try writeTestBundle(p, Array(f.envelopes.prefix(n)), header: f.header(), recipients: [f.box.publicKey])
+            try writeTestBundle(p, Array(f.envelopes.prefix(n)), header: f.header(), recipients: [f.box.publicKey], signer: f.signing)
             sizes.insert(bundleFileBytes(p).count)
         }
         #expect(sizes.count == 1, "sizes for 1...16 ops: \(sizes.sorted())")
         var recipientSizes = Set<Int>()
         for r in 1...4 {
             let p = dir.file("r\(r).sqb")
-            try writeTestBundle(p, f.envelopes, header: f.header(), recipients: [f.box.publicKey] + (1..<r).map { _ in BoxKeyPair().publicKey })
+            try writeTestBundle(p, f.envelopes, header: f.header(), recipients: [f.box.publicKey] + (1..<r).map { _ in BoxKeyPair().publicKey }, signer: f.signing)
             recipientSizes.insert(bundleFileBytes(p).count)
         }
         #expect(recipientSizes.count == 1, "sizes for 1...4 recipients: \(recipientSizes.sorted())")
@@ -215,7 +218,7 @@ import SandyqSync
         var chunkSizes: [Int: Int] = [:]
         for n in stride(from: 20, through: 200, by: 10) {
             let p = dir.file("c\(n).sqb")
-            try writeTestBundle(p, Array(big.envelopes.prefix(n)), header: big.header(), recipients: [big.box.publicKey])
+            try writeTestBundle(p, Array(big.envelopes.prefix(n)), header: big.header(), recipients: [big.box.publicKey], signer: big.signing)
             let dataChunks = BundleStreamLayout(header: big.header(), envelopes: Array(big.envelopes.prefix(n))).dataChunks
             chunkSizes[dataChunks] = bundleFileBytes(p).count
         }

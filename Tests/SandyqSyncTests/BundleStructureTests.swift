@@ -23,9 +23,9 @@ func bundleOpenChunks(_ path: String, keys: BoxKeyPair) throws -> [BundleFormat.
     }
 }
 
-/// The record stream a bundle of these envelopes must carry.
-func bundleExpectedStream(header: BundleFormat.Header, envelopes: [Envelope]) -> (bytes: [UInt8], starts: [Int]) {
-    var out = BundleFormat.record(.header, header.encoded())
+/// The record stream a bundle of these envelopes must carry; `headerBody` is the signed header record's body.
+func bundleExpectedStream(headerBody: [UInt8], envelopes: [Envelope]) -> (bytes: [UInt8], starts: [Int]) {
+    var out = BundleFormat.record(.header, headerBody)
     var starts = [0]
     for e in envelopes { starts.append(out.count); out += BundleFormat.record(.op, e.encoded) }
     var w = ByteWriter()
@@ -37,10 +37,12 @@ func bundleExpectedStream(header: BundleFormat.Header, envelopes: [Envelope]) ->
 
 /// Checks a bundle's chunks against the layout; returns the number of data chunks.
 @discardableResult
-func checkBundleStructure(_ path: String, keys: BoxKeyPair, header: BundleFormat.Header, envelopes: [Envelope],
+func checkBundleStructure(_ path: String, keys: BoxKeyPair, header: BundleFormat.Header, signer: SigningKeyPair, envelopes: [Envelope],
                     sourceLocation: SourceLocation = #_sourceLocation) throws -> Int {
     let chunks = try bundleOpenChunks(path, keys: keys)
-    let (stream, starts) = bundleExpectedStream(header: header, envelopes: envelopes)
+    // Ed25519 is deterministic: the header record is the fields signed over this file's preamble.
+    let preamble = Array(bundleFileBytes(path).prefix(try BundleFormat.parsePreamble(bundleFileBytes(path)).length))
+    let (stream, starts) = bundleExpectedStream(headerBody: BundleFormat.signedHeader(header, preamble: preamble, signer: signer), envelopes: envelopes)
     let cap = BundleFormat.chunkCapacity
     let dataChunks = stream.count / cap + 1
     #expect(chunks.count == BundleFormat.paddedChunkCount(dataChunks), "chunk count", sourceLocation: sourceLocation)
@@ -98,8 +100,8 @@ struct BundleSizedOpsError: Error { let what: String; init(_ w: String) { what =
         let f = count == 1 ? BundleOpFixture.one : count == 100 ? BundleOpFixture.hundred : BundleOpFixture.large
         let dir = BundleTempDir()
         let path = dir.file("s.sqb")
-        try writeTestBundle(path, f.envelopes, header: f.header(), recipients: [f.box.publicKey, BoxKeyPair().publicKey])
-        try checkBundleStructure(path, keys: f.box, header: f.header(), envelopes: f.envelopes)
+        try writeTestBundle(path, f.envelopes, header: f.header(), recipients: [f.box.publicKey, BoxKeyPair().publicKey], signer: f.signing)
+        try checkBundleStructure(path, keys: f.box, header: f.header(), signer: f.signing, envelopes: f.envelopes)
     }
 
     /// An op record ends exactly where chunk 0 ends: chunk 1 must start clean (first record 0),
@@ -107,7 +109,7 @@ struct BundleSizedOpsError: Error { let what: String; init(_ w: String) { what =
     @Test func recordEndingOnAChunkBoundary() throws {
         var s = BundleSizedOps()
         let header = s.f.header()
-        let used = 5 + header.encoded().count + 5 + s.envelopes[0].encoded.count
+        let used = 5 + header.encoded().count + Signature.length + 5 + s.envelopes[0].encoded.count
         try s.append(recordLength: BundleFormat.chunkCapacity - used)
         for _ in 0..<3 { s.append(valueLength: 300) }
         let layout = BundleStreamLayout(header: header, envelopes: s.envelopes)
@@ -115,8 +117,8 @@ struct BundleSizedOpsError: Error { let what: String; init(_ w: String) { what =
 
         let dir = BundleTempDir()
         let path = dir.file("edge.sqb")
-        try writeTestBundle(path, s.envelopes, header: header, recipients: [s.f.box.publicKey])
-        try checkBundleStructure(path, keys: s.f.box, header: header, envelopes: s.envelopes)
+        try writeTestBundle(path, s.envelopes, header: header, recipients: [s.f.box.publicKey], signer: s.f.signing)
+        try checkBundleStructure(path, keys: s.f.box, header: header, signer: s.f.signing, envelopes: s.envelopes)
         let chunks = try bundleOpenChunks(path, keys: s.f.box)
         #expect(chunks[1]?.firstRecord == 0)
         #expect(bundleReadAll(path, keys: s.f.box).envelopes.map(\.id) == s.envelopes.map(\.id))
@@ -134,14 +136,14 @@ struct BundleSizedOpsError: Error { let what: String; init(_ w: String) { what =
     @Test func endRecordFillingItsChunk() throws {
         var s = BundleSizedOps()
         let header = s.f.header()
-        let used = 5 + header.encoded().count + 5 + s.envelopes[0].encoded.count
+        let used = 5 + header.encoded().count + Signature.length + 5 + s.envelopes[0].encoded.count
         try s.append(recordLength: BundleFormat.chunkCapacity - used - 6)   // end record: 5 + varint(2) = 6
         let layout = BundleStreamLayout(header: header, envelopes: s.envelopes)
         try #require(layout.end.upperBound == BundleFormat.chunkCapacity, "fixture: end record ends at \(layout.end.upperBound)")
         let dir = BundleTempDir()
         let path = dir.file("end.sqb")
-        try writeTestBundle(path, s.envelopes, header: header, recipients: [s.f.box.publicKey])
-        #expect(try checkBundleStructure(path, keys: s.f.box, header: header, envelopes: s.envelopes) == 2)
+        try writeTestBundle(path, s.envelopes, header: header, recipients: [s.f.box.publicKey], signer: s.f.signing)
+        #expect(try checkBundleStructure(path, keys: s.f.box, header: header, signer: s.f.signing, envelopes: s.envelopes) == 2)
         let o = bundleReadAll(path, keys: s.f.box)
         #expect(o.envelopes.map(\.id) == s.envelopes.map(\.id))
         #expect(o.intact && o.declaredOps == 2)
@@ -159,8 +161,8 @@ struct BundleSizedOpsError: Error { let what: String; init(_ w: String) { what =
         #expect(header.encoded().count > BundleFormat.chunkCapacity)
         let dir = BundleTempDir()
         let path = dir.file("bighead.sqb")
-        try writeTestBundle(path, f.envelopes, header: header, recipients: [f.box.publicKey])
-        try checkBundleStructure(path, keys: f.box, header: header, envelopes: f.envelopes)
+        try writeTestBundle(path, f.envelopes, header: header, recipients: [f.box.publicKey], signer: f.signing)
+        try checkBundleStructure(path, keys: f.box, header: header, signer: f.signing, envelopes: f.envelopes)
         let o = bundleReadAll(path, keys: f.box)
         #expect(o.header == header)
         #expect(o.envelopes.map(\.id) == f.envelopes.map(\.id))
@@ -169,20 +171,21 @@ struct BundleSizedOpsError: Error { let what: String; init(_ w: String) { what =
 }
 
 /// Seals records into a bundle by hand with BundleFormat's public functions, laid out as
-/// BundleWriter does, so the reader can be fed records the writer never makes.
-func handMadeBundle(_ path: String, recipients: [BoxPublicKey], records: [[UInt8]]) {
+/// BundleWriter does, so the reader can be fed records the writer never makes. `header`, given
+/// the preamble, makes the first record (a header must be signed over the preamble).
+func handMadeBundle(_ path: String, recipients: [BoxPublicKey], header: (([UInt8]) -> [UInt8])? = nil, records: [[UInt8]]) {
     let key = SymmetricKey()
     let prefix = Random.bytes(BundleFormat.noncePrefixLength)
     var out = BundleFormat.preamble(fileKey: key, recipients: recipients, noncePrefix: prefix)
     var stream: [UInt8] = []
     var starts: [Int] = []
-    for r in records { starts.append(stream.count); stream += r }
+    for r in (header.map { [$0(out)] } ?? []) + records { starts.append(stream.count); stream += r }
     let cap = BundleFormat.chunkCapacity
     let total = BundleFormat.paddedChunkCount(stream.count / cap + 1)
     for i in 0..<total {
         let lo = min(i * cap, stream.count), hi = min((i + 1) * cap, stream.count)
         let first = starts.first { $0 >= i * cap && $0 < (i + 1) * cap }.map { UInt32($0 - i * cap) } ?? BundleFormat.noRecordStart
-        out += BundleFormat.sealChunk(index: UInt64(i), final: i == total - 1, firstRecord: first,
+        out += try! BundleFormat.sealChunk(index: UInt64(i), final: i == total - 1, firstRecord: first,
                                       content: Array(stream[lo..<hi]), key: key, noncePrefix: prefix)
     }
     bundleWriteBytes(path, out)
@@ -199,12 +202,16 @@ func endRecord(_ n: Int) -> [UInt8] {
 @Suite struct BundleMalformedRecordTests {
     let f = BundleOpFixture.hundred
     var ops: [[UInt8]] { f.envelopes.map { BundleFormat.record(.op, $0.encoded) } }
-    var headerRecord: [UInt8] { BundleFormat.record(.header, f.header().encoded()) }
+    /// The fixture's header record, signed by its sender over the preamble it is given.
+    var headerRecord: ([UInt8]) -> [UInt8] {
+        let f = f
+        return { BundleFormat.record(.header, BundleFormat.signedHeader(f.header(), preamble: $0, signer: f.signing)) }
+    }
 
     @Test func handMadeBundleReadsLikeAWrittenOne() throws {
         let dir = BundleTempDir()
         let path = dir.file("hand.sqb")
-        handMadeBundle(path, recipients: [f.box.publicKey], records: [headerRecord] + ops + [endRecord(ops.count)])
+        handMadeBundle(path, recipients: [f.box.publicKey], header: headerRecord, records: ops + [endRecord(ops.count)])
         let o = bundleReadAll(path, keys: f.box)
         #expect(o.header == f.header() && o.intact && o.envelopes.map(\.id) == f.envelopes.map(\.id))
     }
@@ -214,8 +221,11 @@ func endRecord(_ n: Int) -> [UInt8] {
         let dir = BundleTempDir()
         let path = dir.file("h2.sqb")
         var h = f.header().encoded()
-        h[0] = 2
-        handMadeBundle(path, recipients: [f.box.publicKey], records: [BundleFormat.record(.header, h)] + ops + [endRecord(ops.count)])
+        h[0] = 3
+        let f = f
+        handMadeBundle(path, recipients: [f.box.publicKey], header: { pre in
+            BundleFormat.record(.header, h + f.signing.sign(BundleFormat.headerMessage(preamble: pre, fields: h)).bytes)
+        }, records: ops + [endRecord(ops.count)])
         let r = try BundleReader(path: path, keys: f.box)
         #expect(r.header == nil)
         let first = try #require(try r.next(max: 7))
@@ -232,7 +242,7 @@ func endRecord(_ n: Int) -> [UInt8] {
         let path = dir.file("junk.sqb")
         var rng = BundleSyncRNG(seed: 99)
         let junk = BundleFormat.record(.op, rng.bytes(300))
-        handMadeBundle(path, recipients: [f.box.publicKey], records: [headerRecord] + ops[..<50] + [junk] + ops[50...] + [endRecord(ops.count)])
+        handMadeBundle(path, recipients: [f.box.publicKey], header: headerRecord, records: Array(ops[..<50]) + [junk] + ops[50...] + [endRecord(ops.count)])
         let o = bundleReadAll(path, keys: f.box)
         #expect(o.envelopes.map(\.id) == f.envelopes.map(\.id))
         #expect(o.malformedRecords == 1 && !o.intact && !o.truncated && o.damagedChunks == 0)
@@ -246,8 +256,11 @@ func endRecord(_ n: Int) -> [UInt8] {
         let dir = BundleTempDir()
         let path = dir.file("bad.sqb")
         let bad: [UInt8] = kind == "unknown type" ? [9, 0, 0, 0, 4, 1, 2, 3, 4] : [2, 0x7f, 0xff, 0xff, 0xff, 0, 0, 0]
-        let records = [headerRecord] + ops[..<30] + [bad] + ops[30...] + [endRecord(ops.count)]
-        handMadeBundle(path, recipients: [f.box.publicKey], records: records)
+        let body = Array(ops[..<30]) + [bad] + ops[30...] + [endRecord(ops.count)]
+        var headerBytes: [UInt8] = []
+        let sign = headerRecord
+        handMadeBundle(path, recipients: [f.box.publicKey], header: { let r = sign($0); headerBytes = r; return r }, records: body)
+        let records = [headerBytes] + body
         var pos = 0
         var starts: [Int] = []
         for r in records { starts.append(pos); pos += r.count }

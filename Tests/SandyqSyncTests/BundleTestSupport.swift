@@ -107,8 +107,8 @@ final class BundleTempDir: @unchecked Sendable {
 /// Writes `envelopes` into a bundle at `path` for `recipients`; returns the bytes `finish` reported.
 @discardableResult
 func writeTestBundle(_ path: String, _ envelopes: [Envelope], header: BundleFormat.Header,
-                 recipients: [BoxPublicKey]) throws -> Int {
-    let w = try BundleWriter(path: path, recipients: recipients, header: header)
+                 recipients: [BoxPublicKey], signer: SigningKeyPair) throws -> Int {
+    let w = try BundleWriter(path: path, recipients: recipients, header: header, signer: signer)
     for e in envelopes { try w.append(e) }
     return try w.finish()
 }
@@ -168,7 +168,7 @@ struct BundleStreamLayout {
     let end: Range<Int>
 
     init(header: BundleFormat.Header, envelopes: [Envelope]) {
-        headerLength = 5 + header.encoded().count
+        headerLength = 5 + header.encoded().count + Signature.length
         var pos = headerLength
         var rs: [Range<Int>] = []
         for e in envelopes {

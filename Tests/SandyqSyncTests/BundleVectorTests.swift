@@ -80,7 +80,8 @@ import SandyqSync
         "bundle_flipped_chunk_byte", "bundle_chunk_swapped", "bundle_not_for_me", "bundle_flipped_entry_byte",
         "bundle_wrong_magic", "bundle_unsupported_version", "bundle_empty", "bundle_short_file",
         "bundle_truncated_preamble", "bundle_entry_count_5", "bundle_entry_count_0", "bundle_wrong_project",
-        "bundle_unknown_record_type",
+        "bundle_unknown_record_type", "bundle_version_1", "bundle_header_wrong_signer", "bundle_header_moved",
+        "bundle_second_header",
     ]
 
     @Test func catalog() throws {
@@ -122,6 +123,11 @@ import SandyqSync
 
         let o = try Self.read(url.path, keys: keys, project: project)
         #expect(o.expect == v.expect, "\(name): \(o)")
+        if v.expect == "bad_signature" {
+            // Refused when the header is read, before any op.
+            #expect(o.initError == .badSignature && o.envelopes.isEmpty, "\(name): \(o)")
+            return
+        }
 
         guard v.has("file_key") else {
             // Refused before any chunk: nothing was read.
@@ -131,9 +137,11 @@ import SandyqSync
         }
         #expect(o.initError == nil, "\(name): \(o)")
         if let header = try v.optionalBytes("header") {
-            #expect(o.header?.encoded() == header, "\(name): header record")
-            // Decoding the vector's bytes on their own gives the same header.
-            #expect((try? BundleFormat.Header(decoding: header)) == o.header)
+            // The record is the fields and the sender's signature over this file's preamble.
+            #expect(o.header?.encoded() == Array(header.dropLast(Signature.length)), "\(name): header record")
+            let preamble = Array(data.prefix(try BundleFormat.parsePreamble(data).length))
+            #expect((try? BundleFormat.openHeader(header, preamble: preamble)) == o.header)
+            #expect(throws: BundleError.badSignature) { try BundleFormat.openHeader(header, preamble: Array(preamble.dropLast()) + [~(preamble.last ?? 0)]) }
         } else {
             #expect(o.header == nil, "\(name): a header where none survives")
         }
@@ -156,7 +164,8 @@ import SandyqSync
     @Test func refusalsBeforeAnyChunk() throws {
         let cases: [(String, BundleError)] = [
             ("bundle_empty", .empty), ("bundle_short_file", .notABundle), ("bundle_wrong_magic", .notABundle),
-            ("bundle_unsupported_version", .unsupportedVersion), ("bundle_truncated_preamble", .truncated),
+            ("bundle_unsupported_version", .unsupportedVersion), ("bundle_version_1", .obsoleteVersion),
+            ("bundle_truncated_preamble", .truncated),
             ("bundle_entry_count_5", .malformed("recipient entry count")),
             ("bundle_entry_count_0", .malformed("recipient entry count")),
             ("bundle_not_for_me", .notForMe), ("bundle_flipped_entry_byte", .notForMe),
@@ -176,19 +185,20 @@ import SandyqSync
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let me = BoxKeyPair()
-        let sender = NodeID(signingKey: SigningKeyPair().publicKey, boxKey: me.publicKey)
+        let signer = SigningKeyPair()
+        let sender = NodeID(signingKey: signer.publicKey, boxKey: me.publicKey)
         let header = BundleFormat.Header(project: .random(), sender: sender, senderVector: VersionVector(),
                                          bundleID: [UInt8](repeating: 7, count: 16), part: 1, createdMillis: 0)
         let others = (0..<(BundleFormat.maxEntries - 1)).map { _ in BoxKeyPair().publicKey }
         // 1024 recipients: the most a reader accepts; the file opens.
         let full = dir + "/full.sqb"
-        let w = try BundleWriter(path: full, recipients: others + [me.publicKey], header: header)
+        let w = try BundleWriter(path: full, recipients: others + [me.publicKey], header: header, signer: signer)
         try w.finish()
         #expect(try BundleReader(path: full, keys: me).header == header)
         // 1025: refused at once, and no file is left behind.
         let over = dir + "/over.sqb"
         #expect(throws: SyncError.self) {
-            let w = try BundleWriter(path: over, recipients: others + [me.publicKey, BoxKeyPair().publicKey], header: header)
+            let w = try BundleWriter(path: over, recipients: others + [me.publicKey, BoxKeyPair().publicKey], header: header, signer: signer)
             try w.finish()
         }
         #expect(!FileManager.default.fileExists(atPath: over))

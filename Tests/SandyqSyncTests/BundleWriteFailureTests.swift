@@ -19,7 +19,7 @@ import SandyqSync
     /// An older, valid bundle at `path`; returns its bytes.
     static func oldBundle(at path: String) throws -> [UInt8] {
         let f = BundleOpFixture.hundred
-        try writeTestBundle(path, Array(f.envelopes.prefix(10)), header: f.header(), recipients: [f.box.publicKey])
+        try writeTestBundle(path, Array(f.envelopes.prefix(10)), header: f.header(), recipients: [f.box.publicKey], signer: f.signing)
         return bundleFileBytes(path)
     }
 
@@ -34,7 +34,7 @@ import SandyqSync
         try Data("precious".utf8).write(to: URL(fileURLWithPath: victim))
         try FileManager.default.createSymbolicLink(atPath: dest + Self.tmpSuffix, withDestinationPath: victim)
         let f = BundleOpFixture.hundred
-        let w = try BundleWriter(path: dest, recipients: [f.box.publicKey], header: f.header())
+        let w = try BundleWriter(path: dest, recipients: [f.box.publicKey], header: f.header(), signer: f.signing)
         for e in f.envelopes.prefix(10) { try w.append(e) }
         try w.finish()
         #expect(String(decoding: bundleFileBytes(victim), as: UTF8.self) == "precious", "the export wrote through a planted symlink")
@@ -47,7 +47,7 @@ import SandyqSync
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: false)
         let dest = dir + "/out.sqb"
         let f = BundleOpFixture.large
-        let w = try BundleWriter(path: dest, recipients: [f.box.publicKey], header: f.header())
+        let w = try BundleWriter(path: dest, recipients: [f.box.publicKey], header: f.header(), signer: f.signing)
         for e in f.envelopes.prefix(1500) { try w.append(e) }
         #expect(w.bytesWritten > 4 * BundleFormat.chunkSize, "chunks should have gone out before the stick went")
         try FileManager.default.removeItem(atPath: dir)
@@ -66,7 +66,7 @@ import SandyqSync
         let dest = dir + "/out.sqb"
         let old = try Self.oldBundle(at: dest)
         let f = BundleOpFixture.large
-        let w = try BundleWriter(path: dest, recipients: [f.box.publicKey], header: f.header())
+        let w = try BundleWriter(path: dest, recipients: [f.box.publicKey], header: f.header(), signer: f.signing)
         for e in f.envelopes.prefix(200) { try w.append(e) }
         // The stick is pulled and another one with the older bundle goes in at the same path.
         try FileManager.default.removeItem(atPath: dir)
@@ -84,7 +84,7 @@ import SandyqSync
         let dir = BundleTempDir()
         let f = BundleOpFixture.one
         var caught: SyncError?
-        do { _ = try BundleWriter(path: dir.file("no/such/dir/out.sqb"), recipients: [f.box.publicKey], header: f.header()) } catch { caught = error }
+        do { _ = try BundleWriter(path: dir.file("no/such/dir/out.sqb"), recipients: [f.box.publicKey], header: f.header(), signer: f.signing) } catch { caught = error }
         #expect(Self.isIO(caught), "expected SyncError.io, got \(String(describing: caught))")
     }
 
@@ -99,12 +99,12 @@ import SandyqSync
         #expect(chmod(dir.path, 0o500) == 0)
         defer { _ = chmod(dir.path, 0o700) }
         var caught: SyncError?
-        do { _ = try BundleWriter(path: dest, recipients: [f.box.publicKey], header: f.header()) } catch { caught = error }
+        do { _ = try BundleWriter(path: dest, recipients: [f.box.publicKey], header: f.header(), signer: f.signing) } catch { caught = error }
         #expect(Self.isIO(caught), "expected SyncError.io, got \(String(describing: caught))")
         #expect(bundleSame(bundleFileBytes(dest), old))
         // Made read-only mid-export: finish cannot rename into place.
         #expect(chmod(dir.path, 0o700) == 0)
-        let w = try BundleWriter(path: dest, recipients: [f.box.publicKey], header: f.header())
+        let w = try BundleWriter(path: dest, recipients: [f.box.publicKey], header: f.header(), signer: f.signing)
         for e in f.envelopes { try w.append(e) }
         #expect(chmod(dir.path, 0o500) == 0)
         caught = nil
@@ -120,7 +120,7 @@ import SandyqSync
         let old = try Self.oldBundle(at: dest)
         do {
             let f = BundleOpFixture.hundred
-            let w = try BundleWriter(path: dest, recipients: [f.box.publicKey], header: f.header())
+            let w = try BundleWriter(path: dest, recipients: [f.box.publicKey], header: f.header(), signer: f.signing)
             for e in f.envelopes { try w.append(e) }
             let names = try FileManager.default.contentsOfDirectory(atPath: dir.path)
             #expect(names.contains { $0.hasPrefix("out.sqb.partial-") }, "the writer should stream into a temporary file: \(names)")

@@ -40,7 +40,7 @@ struct SyncVectorFile: Sendable, CustomStringConvertible {
 
     /// The closed lists of `expect` values (bundles.md "Classifying a bundle", handshake.md "Vectors").
     static let expects: [String: Set<String>] = [
-        "bundle": ["ok", "truncated", "malformed", "not_for_me", "unsupported_version", "wrong_project"],
+        "bundle": ["ok", "truncated", "malformed", "not_for_me", "unsupported_version", "wrong_project", "bad_signature"],
         "handshake": ["ok", "truncated", "unsupported_version", "bad_network_key", "stale", "replayed", "authentication_failed"],
         "frame": ["ok", "authentication_failed", "bad_length", "unknown_message", "truncated"],
     ]

@@ -11,14 +11,14 @@ the bundle itself, `bundle_<case>.bin`, named by the header's `file:` key. Byte 
 lowercase hex; integers are decimal. Keys, in this order:
 
     area:                 bundle
-    expect:               ok | truncated | malformed | not_for_me | unsupported_version | wrong_project
+    expect:               ok | truncated | malformed | not_for_me | unsupported_version | wrong_project | bad_signature
     comment:              what the defect is, and which attack or accident it stands for
     project:              the project of the node reading it (16 bytes)
     recipient_box_secret: that node's X25519 secret key
     file:                 the .bin file next to this one
     file_blake2b:         BLAKE2b-256 of the .bin file (a stale .bin fails the test)
     file_key:             (when an entry opens for the reader) the 32-byte file key it opens to
-    header:               (when the reader must find one) the header record's body
+    header:               (when the reader must find one) the header record's body: fields ‖ signature
     op_ids:               the OpIDs (32 bytes each, concatenated) of the op records the reader must
                           yield, in file order; empty when none
     declared_ops:         (when the reader must reach the end record) the count it declares
@@ -26,7 +26,9 @@ lowercase hex; integers are decimal. Keys, in this order:
     malformed_records:    records with an impossible type or length, or an undecodable body
 
 `expect` is decided as in bundles.md ("Classifying a bundle"): preamble and entries first, then
-the header's project, then the chunk stream (truncated before malformed).
+the header's signature, then the header's project, then the chunk stream (truncated before
+malformed). A `bad_signature` vector gives `file_key` and nothing after it: the reader refuses
+the file when it reads the header, before any op.
 
 Everything is deterministic: fixed keys, fixed file keys and nonce prefixes, and the sealed
 boxes of the file key are made with fixed ephemeral keys (crypto_box_seal's construction,
@@ -59,7 +61,7 @@ import nacl.signing
 REPO = Path(__file__).resolve().parents[2]
 OUT = REPO / "Protocol" / "vectors" / "bundle"
 
-CLASSES = ("ok", "truncated", "malformed", "not_for_me", "unsupported_version", "wrong_project")
+CLASSES = ("ok", "truncated", "malformed", "not_for_me", "unsupported_version", "wrong_project", "bad_signature")
 KEYS = ("area", "expect", "comment", "project", "recipient_box_secret", "file", "file_blake2b", "file_key",
         "header", "op_ids", "declared_ops", "damaged_chunks", "malformed_records")
 REQUIRED = ("area", "expect", "comment", "project", "recipient_box_secret", "file", "file_blake2b")
@@ -68,7 +70,7 @@ SIZE_BUDGET = 1_500_000        # all .bin files together
 # ---------------------------------------------------------------- constants (Protocol/bundles.md)
 
 MAGIC = b"SANDYQB"
-VERSION = 1
+VERSION = 2                    # 1: the same layout with an unsigned header record, refused
 CHUNK = 65536
 TAG = b.crypto_aead_xchacha20poly1305_ietf_ABYTES               # 16
 CHUNK_PLAIN = CHUNK - TAG                                       # 65520
@@ -83,7 +85,9 @@ FIXED = len(MAGIC) + 1 + 2                                      # 10
 REC_HEADER, REC_OP, REC_END = 1, 2, 3
 MAX_BODY = 1 << 20
 MAX_RECORD = MAX_BODY + 4096
-HEADER_VERSION = 1
+HEADER_VERSION = 2
+SIGNATURE = 64
+HEADER_CONTEXT = b"sandyq-bundle-header"
 MAX_IMPORTED = 4096
 MAX_VECTOR_BLOB = 1 << 24
 MAX_VECTOR_ENTRIES = 1 << 20
@@ -239,6 +243,15 @@ def header_body(project: bytes, sender: Node, heads: dict[bytes, int], bundle_id
             + u32(part) + u64(created) + varint(len(imported)) + b"".join(imported))
 
 
+def header_message(preamble: bytes, fields: bytes) -> bytes:
+    """What the sender signs: the context, BLAKE2b-256 of the whole preamble, the header's fields."""
+    return HEADER_CONTEXT + blake2b(preamble, 32) + fields
+
+
+def signed_header(fields: bytes, preamble: bytes, signer: Node) -> bytes:
+    return fields + signer.signing.sign(header_message(preamble, fields)).signature
+
+
 def record_stream(header: bytes, ops: list[bytes], extra: list[tuple[int, int, bytes]] = ()) -> tuple[bytes, list[int]]:
     """Header record, op records, end record; `extra` inserts (position, type, body) records. Returns
     the stream and the start offset of every record."""
@@ -284,7 +297,10 @@ class Bundle:
     """The pieces of one bundle file, so defects can be made by editing them."""
 
     def __init__(self, label: str, recipients: list[Node], header: bytes, ops: list[bytes], fillers: int | None = None,
-                 order: list[int] | None = None, extra=()):
+                 order: list[int] | None = None, extra=(), signer: Node | None = None, version: int = VERSION,
+                 signed_over: bytes | None = None):
+        """`header` is the header's fields; `signer` (default: the founder, who sends every vector)
+        signs them over this file's preamble, or over `signed_over` instead. Version 1 is unsigned."""
         self.file_key = det(f"{label}/file key", 32)
         self.prefix = det(f"{label}/nonce prefix", PREFIX)
         n = len(recipients)
@@ -298,12 +314,16 @@ class Bundle:
         # A fixed permutation stands in for the writer's random shuffle.
         order = order or sorted(range(padded), key=lambda i: det(f"{label}/shuffle/{i}", 8))
         self.entries = [entries[i] for i in order]
+        self.version = version
+        if version >= 2:
+            header = signed_header(header, signed_over or self.preamble(), signer or FOUNDER)
+        self.header = header
         self.stream, self.starts = record_stream(header, ops, extra)
         self.chunks = chunks(self.stream, self.starts, self.file_key, self.prefix)
 
-    def preamble(self, magic: bytes = MAGIC, version: int = VERSION, count: int | None = None) -> bytes:
+    def preamble(self, magic: bytes = MAGIC, version: int | None = None, count: int | None = None) -> bytes:
         n = len(self.entries) if count is None else count
-        return magic + bytes([version]) + u16(n) + b"".join(self.entries) + self.prefix
+        return magic + bytes([self.version if version is None else version]) + u16(n) + b"".join(self.entries) + self.prefix
 
     def bytes(self) -> bytes:
         return self.preamble() + b"".join(self.chunks)
@@ -348,8 +368,11 @@ class Bytes:
 
 
 def decode_header(body: bytes) -> dict:
-    """Raises ValueError for anything but a well-formed version-1 header record."""
-    r = Bytes(body)
+    """The fields of a header record (fields ‖ signature[64]); ValueError for anything but a
+    well-formed version-2 header. The signature is checked by verify_header."""
+    if len(body) <= SIGNATURE:
+        raise ValueError("no room for a signature")
+    r = Bytes(body[:-SIGNATURE])
     if r.raw(1)[0] != HEADER_VERSION:
         raise ValueError("header version")
     project, sender = r.raw(16), r.raw(64)
@@ -370,6 +393,16 @@ def decode_header(body: bytes) -> dict:
     r.end()
     return dict(project=project, sender=sender, heads=heads, bundle_id=bundle_id, part=part, created=created,
                 imported=imported)
+
+
+def verify_header(body: bytes, preamble: bytes) -> bool:
+    """Whether the sender the header names signed it over this preamble."""
+    fields, sig = body[:-SIGNATURE], body[-SIGNATURE:]
+    try:
+        nacl.signing.VerifyKey(decode_header(body)["sender"][:32]).verify(header_message(preamble, fields), sig)
+        return True
+    except nacl.exceptions.BadSignatureError:
+        return False
 
 
 def envelope_layout_ok(e: bytes) -> bool:
@@ -421,7 +454,7 @@ def read_bundle(data: bytes, box_sk: bytes, project: bytes) -> dict:
         if data[:7] != MAGIC:
             raise Refused("malformed", "not a bundle")
         if data[7] != VERSION:
-            raise Refused("unsupported_version", f"version {data[7]}")
+            raise Refused("unsupported_version", f"version {data[7]}" + (" (unsigned header)" if data[7] == 1 else ""))
         n = struct.unpack(">H", data[8:10])[0]
         if not (1 <= n <= MAX_ENTRIES and n % GROUP == 0):
             raise Refused("malformed", f"entry count {n}")
@@ -436,7 +469,7 @@ def read_bundle(data: bytes, box_sk: bytes, project: bytes) -> dict:
         out["file_key"] = key
 
         # Chunks and records.
-        pending, resync, final_seen, index, ended = b"", False, False, 0, False
+        pending, resync, final_seen, index, ended, records = b"", False, False, 0, False, 0
         pos = pre
 
         def next_chunk() -> bool:
@@ -478,12 +511,20 @@ def read_bundle(data: bytes, box_sk: bytes, project: bytes) -> dict:
                     continue
                 if len(pending) >= 5 + length:
                     body, pending = pending[5:5 + length], pending[5 + length:]
+                    records += 1
                     if rtype == REC_HEADER:
+                        # Only the stream's first record, with nothing damaged before it, is the header.
+                        if records != 1 or out["damaged"]:
+                            out["malformed"] += 1
+                            continue
                         try:
                             decode_header(body)
-                            out["header"] = body
                         except ValueError:
                             out["malformed"] += 1
+                            continue
+                        if not verify_header(body, data[:pre]):
+                            raise Refused("bad_signature", "the header's sender did not sign it over this preamble")
+                        out["header"] = body
                     elif rtype == REC_OP:
                         if envelope_layout_ok(body):
                             out["ops"].append(blake2b(body))
@@ -543,7 +584,9 @@ class Vectors:
         assert got["class"] == expect, f"{name}: built as {expect}, reads as {got['class']}"
         fields: dict = dict(area="bundle", expect=expect, comment=comment, project=project,
                             recipient_box_secret=reader.box_sk, file=f"{name}.bin", file_blake2b=blake2b(data))
-        if got["file_key"] is not None:
+        if got["file_key"] is not None and expect == "bad_signature":
+            fields["file_key"] = got["file_key"]
+        elif got["file_key"] is not None:
             fields["file_key"] = got["file_key"]
             if got["header"] is not None:
                 fields["header"] = got["header"]
@@ -563,6 +606,7 @@ class Vectors:
 FOUNDER = Node("founder")            # coordinator; writes the ops and the bundles
 LAWYER = Node("lawyer")              # the node reading the bundles (recipient_box_secret)
 COORDINATOR = Node("coordinator")    # a second recipient
+STRANGER = Node("stranger")          # no member: knows the project and the lawyer's box key
 T0 = 1_767_225_600_000               # 2026-01-01T00:00:00Z
 
 
@@ -580,9 +624,10 @@ def chain(project_label: str, big: int) -> Chain:
     return c
 
 
-def header_for(c: Chain, label: str) -> bytes:
+def header_for(c: Chain, label: str, version: int = HEADER_VERSION) -> bytes:
+    """The header's fields (unsigned), naming the founder as the sender."""
     return header_body(c.project, FOUNDER, {FOUNDER.sign_pk: len(c.ops)}, det(f"{label}/bundle id", 16), 1, T0 + 5000,
-                       [det("an imported bundle id", 16)])
+                       [det("an imported bundle id", 16)], version)
 
 
 def within(b: Bundle, k: int) -> list[bytes]:
@@ -662,8 +707,39 @@ def build() -> dict:
     v.add("bundle_wrong_magic", "malformed", "bundle_ok_one_chunk with the magic \"SANDYQC\"",
           b"SANDYQC" + one_bytes[7:], LAWYER, P)
     v.add("bundle_unsupported_version", "unsupported_version",
-          "bundle_ok_one_chunk with version byte 2: refused before the entries are read",
-          one_bytes[:7] + b"\x02" + one_bytes[8:], LAWYER, P)
+          "bundle_ok_one_chunk with version byte 3: refused before the entries are read",
+          one_bytes[:7] + b"\x03" + one_bytes[8:], LAWYER, P)
+    old = Bundle("version 1", [LAWYER, COORDINATOR], header_for(small, "version 1", 1), small.ops, version=1)
+    v.add("bundle_version_1", "unsupported_version",
+          "bundle_ok_one_chunk's ops as format 1 wrote them: version byte 1, an unsigned version-1 header; nothing "
+          "in it says who sent it, so it is refused before the entries are read", old.bytes(), LAWYER, P)
+
+    # The header's signature. A stranger knows the project id and the lawyer's box key (both are in
+    # any store it read), so it can seal a file key to the lawyer; it cannot sign as the founder.
+    forged = Bundle("forged sender", [LAWYER], header_for(small, "forged sender"), small.ops, signer=STRANGER)
+    v.add("bundle_header_wrong_signer", "bad_signature",
+          "the founder's ops with a header naming the founder as sender but signed by another key (a stranger "
+          "claiming to be a member, to make the reader believe its vector or its imported list): refused whole",
+          forged.bytes(), LAWYER, P)
+    # A recipient of a genuine bundle knows its file key and header; it re-seals the same header,
+    # founder's signature and all, into a file of its own for the lawyer.
+    genuine = Bundle("moved header, original", [COORDINATOR], header_for(small, "moved header"), small.ops)
+    moved = Bundle("moved header", [LAWYER], header_for(small, "moved header"), small.ops,
+                   signed_over=genuine.preamble())
+    assert moved.header == genuine.header
+    v.add("bundle_header_moved", "bad_signature",
+          "a genuine header (founder's signature included) from a bundle to the coordinator, re-sealed by that "
+          "coordinator into a new file for the lawyer: the signature covers the original preamble, not this one",
+          moved.bytes(), LAWYER, P)
+    first = Bundle("second header", [LAWYER, COORDINATOR], header_for(small, "second header"), small.ops)
+    second = Bundle("second header", [LAWYER, COORDINATOR], header_for(small, "second header"), small.ops,
+                    extra=[(3, REC_HEADER, first.header)])
+    assert second.header == first.header
+    got = v.add("bundle_second_header", "malformed",
+                "written with the file key: the signed header, 2 ops, the same header record again, the other ops: "
+                "only the first record may be the header (a later one could replace what was signed), so the second "
+                "is a malformed record; the ops around it land", second.bytes(), LAWYER, P)
+    assert got["ops"] == [blake2b(e) for e in small.ops] and got["malformed"] == 1 and got["header"] == second.header
     v.add("bundle_empty", "malformed", "a file of zero bytes", b"", LAWYER, P)
     v.add("bundle_short_file", "malformed",
           "the first 9 bytes of bundle_ok_one_chunk (magic, version, half the entry count): too short to be a bundle",

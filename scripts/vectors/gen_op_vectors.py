@@ -97,6 +97,7 @@ MAX_MUTATIONS, MAX_REFS = 100_000, 4096
 MAX_NAME, MAX_VALUE, MAX_PROJECT_NAME = 256, 1 << 20, 1024
 
 MEMBERSHIP_VERSION = 1
+REVOKE_VERSION = 2          # a revoke that names the revoked member's last genuine op
 GENESIS, MEMBER_ADD, REVOKE = 1, 2, 3
 GENESIS_NONCE_LEN = 16
 ROLES = {1: "coordinator", 2: "reporter", 3: "lawyer", 4: "relay"}
@@ -248,7 +249,13 @@ def add_body(member: Node, role: int) -> bytes:
 
 
 def revoke_body(member: Node, from_seq: int) -> bytes:
+    """The retired v1 revoke: names a seq (read as the op held there, when exactly one is)."""
     return bytes([MEMBERSHIP_VERSION, REVOKE]) + member.sign_pk + u64(from_seq)
+
+
+def revoke_body_v2(member: Node, last_genuine: bytes | None, seq: int) -> bytes:
+    """Names the member's last genuine op (seq, id); seq 0 with the zero id keeps none of its ops."""
+    return bytes([REVOKE_VERSION, REVOKE]) + member.sign_pk + u64(seq) + (last_genuine or ZERO_ID)
 
 
 # ---------------------------------------------------------------- decoders (the checking side)
@@ -426,10 +433,17 @@ def decode_payload(data: bytes) -> dict:
 def decode_membership(body: bytes) -> tuple:
     r = Reader(body)
     version = r.u8()
-    if version != MEMBERSHIP_VERSION:
+    if version not in (MEMBERSHIP_VERSION, REVOKE_VERSION):
         raise Refused("unsupported_version", f"membership version {version}")
     t = r.u8()
-    if t == GENESIS:
+    if version == REVOKE_VERSION:
+        if t != REVOKE:
+            raise Refused("malformed", "membership version 2 holds only a revoke")
+        member, seq, last = r.raw(KEY_LEN), r.u64(), r.raw(OPID_LEN)
+        if (seq == 0) != (last == ZERO_ID):
+            raise Refused("malformed", "revoke names seq 0 only with the zero op id")
+        out = ("revoke2", member, seq, None if seq == 0 else last)
+    elif t == GENESIS:
         out = ("genesis", r.raw(KEY_LEN), r.raw(KEY_LEN), r.raw(GENESIS_NONCE_LEN))
     elif t == MEMBER_ADD:
         sign_pk, box_pk, role = r.raw(KEY_LEN), r.raw(KEY_LEN), r.u8()
@@ -598,9 +612,27 @@ def gen_membership(v: Vectors) -> dict:
           PROJECT, envelope(FOUNDER, KIND_MEMBERSHIP, PROJECT, 2, gid,
                             bytes([MEMBERSHIP_VERSION, 4]) + add_body(REPORTER, 2)[2:]))
 
-    v.add("membership_version_2", "membership", "unsupported_version",
-          "membership body version 2 (this build reads version 1 only)",
+    revoke2 = envelope(FOUNDER, KIND_MEMBERSHIP, PROJECT, 3, op_id(add_env), revoke_body_v2(REPORTER, op_id(add_env), 2))
+    v.add("membership_revoke_v2", "membership", "ok",
+          "the founder revokes the reporter naming its last genuine op (seq 2, this id): every other op it signed is quarantined",
+          PROJECT, revoke2)
+
+    v.add("membership_revoke_v2_nothing", "membership", "ok",
+          "a version 2 revoke with seq 0 and the zero op id: none of the member's ops count",
+          PROJECT, envelope(FOUNDER, KIND_MEMBERSHIP, PROJECT, 3, op_id(add_env), revoke_body_v2(REPORTER, None, 0)))
+
+    v.add("membership_revoke_v2_seq_without_id", "membership", "malformed",
+          "a version 2 revoke naming seq 5 with the zero op id: which op is genuine must not be guessed from a seq",
+          PROJECT, envelope(FOUNDER, KIND_MEMBERSHIP, PROJECT, 3, op_id(add_env),
+                            bytes([REVOKE_VERSION, REVOKE]) + REPORTER.sign_pk + u64(5) + ZERO_ID))
+
+    v.add("membership_version_2", "membership", "malformed",
+          "a member add with membership version 2 (version 2 holds only a revoke)",
           PROJECT, envelope(FOUNDER, KIND_MEMBERSHIP, PROJECT, 2, gid, b"\x02" + add_body(REPORTER, 2)[1:]))
+
+    v.add("membership_version_3", "membership", "unsupported_version",
+          "membership body version 3 (this build reads versions 1 and 2)",
+          PROJECT, envelope(FOUNDER, KIND_MEMBERSHIP, PROJECT, 2, gid, b"\x03" + add_body(REPORTER, 2)[1:]))
 
     v.add("membership_truncated_body", "membership", "truncated",
           "member add whose body lacks its role byte (envelope and signature are valid)",

@@ -224,6 +224,8 @@ class Node:
         return new, refused
 
     def membership(self) -> dict:
+        """Protocol/membership.md "Derivation": a well-founded fixpoint over revocation ops,
+        then the tie-break for concurrent revocations that undo each other."""
         changes = []
         for e in sorted(self.ops.values(), key=lambda e: (e["author"], e["seq"], e["id"])):
             if e["kind"] == ops.KIND_MEMBERSHIP:
@@ -231,57 +233,116 @@ class Node:
                     changes.append((e, ops.decode_membership(e["body"])))
                 except ops.Refused:
                     pass
-        revocations: dict[bytes, int] = {}
-        seen = []
-        for _ in range(16):
-            m = self._pass(changes, revocations)
-            if m["pending"] == revocations:
-                return m
-            seen.append(m["pending"])
-            revocations = m["pending"]
-        agreed = dict(seen[0]) if seen else {}
-        for r in seen[1:]:
-            agreed = {k: v for k, v in agreed.items() if r.get(k) == v}
-        return self._pass(changes, agreed)
-
-    def _pass(self, changes: list, revocations: dict) -> dict:
-        members: dict[bytes, dict] = {}
-        founder, genesis = None, None
+        genesis = None
         for e, c in changes:
             if (c[0] == "genesis" and e["seq"] == 1 and e["author"] == c[1]
-                    and ops.derive_project(c[1], c[2], c[3]) == self.project and (genesis is None or e["id"] < genesis)):
-                genesis, founder = e["id"], c[1]
-                members = {founder: dict(role=COORDINATOR, box=c[2], revoked_after=revocations.get(founder))}
-        pending_revocations: dict[bytes, int] = {}
-        out = dict(members=members, pending=pending_revocations)
+                    and ops.derive_project(c[1], c[2], c[3]) == self.project and (genesis is None or e["id"] < genesis[0]["id"])):
+                genesis = (e, c)
         if genesis is None:
+            return dict(members={})
+        revocations = {}                                 # op id -> (author, target, point)
+        for e, c in changes:
+            if c[0] == "revoke" and c[1] != e["author"]:
+                revocations[e["id"]] = (e["author"], c[1], ("legacy", c[2]))
+            elif c[0] == "revoke2" and c[1] != e["author"]:
+                revocations[e["id"]] = (e["author"], c[1], ("nothing",) if c[3] is None else ("op", c[3], c[2]))
+
+        def ancestors(author: bytes, point: tuple) -> set:
+            held = {i: e for i, e in self.ops.items() if e["author"] == author}
+            if point[0] == "nothing":
+                return set()
+            if point[0] == "legacy":
+                at = [i for i, e in held.items() if e["seq"] == point[1]]
+                if point[1] == 0 or len(at) != 1:
+                    return set()
+                cur = at[0]
+            else:
+                cur = point[1]
+            out = set()
+            while cur in held and cur not in out:
+                out.add(cur)
+                e = held[cur]
+                below = held.get(e["prev"])
+                if e["seq"] <= 1 or below is None or below["seq"] != e["seq"] - 1:
+                    break
+                cur = e["prev"]
             return out
 
-        def may_manage(author: bytes, seq: int) -> bool:
-            m = members.get(author)
-            return (m is not None and m["role"] == COORDINATOR
-                    and not (m["revoked_after"] is not None and seq > m["revoked_after"]))
+        g, gc = genesis
 
-        pending = [(e, c) for e, c in changes if c[0] != "genesis"]
-        progressed = True
-        while progressed:
-            progressed = False
-            rest = []
-            for e, c in pending:
-                if not may_manage(e["author"], e["seq"]):
-                    rest.append((e, c))
-                    continue
-                progressed = True
-                if c[0] == "add" and c[1] not in members:
-                    members[c[1]] = dict(role=c[3], box=c[2], revoked_after=revocations.get(c[1]))
-                elif c[0] == "revoke" and c[1] != founder:
-                    pending_revocations[c[1]] = min(pending_revocations.get(c[1], 1 << 64), c[2])
-            pending = rest
-        for key, frm in pending_revocations.items():
-            if key in members:
-                r = members[key]["revoked_after"]
-                members[key]["revoked_after"] = frm if r is None else min(r, frm)
-        return out
+        def evaluate(effective: set) -> dict:
+            points: dict[bytes, list] = {}
+            for op in sorted(effective):
+                if op in revocations:
+                    points.setdefault(revocations[op][1], []).append(revocations[op][2])
+            genuine = {}
+            for target, ps in points.items():
+                sets = [ancestors(target, p) for p in ps]
+                genuine[target] = set.intersection(*sets)
+
+            def stands(e) -> bool:
+                return e["id"] == g["id"] or e["author"] not in genuine or e["id"] in genuine[e["author"]]
+
+            members = {gc[1]: dict(role=COORDINATOR, box=gc[2], admitted_by=g["id"], depth=0)}
+
+            def manages(e) -> bool:
+                m = members.get(e["author"])
+                return m is not None and m["role"] == COORDINATOR and stands(e)
+
+            pending = [(e, c) for e, c in changes if c[0] == "add"]
+            progressed = True
+            while progressed:
+                progressed = False
+                rest = []
+                for e, c in pending:
+                    if not manages(e):
+                        rest.append((e, c))
+                        continue
+                    progressed = True
+                    if c[1] not in members:
+                        members[c[1]] = dict(role=c[3], box=c[2], admitted_by=e["id"], depth=members[e["author"]]["depth"] + 1)
+                pending = rest
+            valid = {e["id"] for e, c in changes if e["id"] in revocations and manages(e)}
+            for target, ps in points.items():
+                if target in members:
+                    members[target]["revoked"] = True
+                    members[target]["genuine"] = genuine[target]
+            return dict(members=members, valid=valid)
+
+        set_aside: set = set()
+        lower: set = set()
+        for _ in range(len(revocations) + 1):
+            lower = set()
+            upper: set = set()
+            for _ in range(64):
+                upper = evaluate(lower)["valid"] - set_aside
+                nxt = evaluate(upper)["valid"] - set_aside
+                if nxt == lower:
+                    break
+                lower = nxt
+            undecided = upper - lower
+            if not undecided:
+                break
+            optimistic = evaluate(lower)["members"]
+            certain = set(evaluate(upper)["members"])
+            revoking: dict[bytes, set] = {}
+            accusers: dict[bytes, set] = {}
+            for op in undecided:
+                a, t, _ = revocations[op]
+                revoking.setdefault(a, set()).add(t)
+                if a in certain:
+                    accusers.setdefault(t, set()).add(a)
+
+            def rank(k: bytes) -> tuple:
+                m = optimistic.get(k)
+                depth = m["depth"] if m else 1 << 62
+                tail = (m["admitted_by"] if m else b"") + b"\x00" + k
+                # The greatest rank is set aside; the smaller tail loses the last tie.
+                return (0 if k in certain else 1, len(revoking.get(k, ())), len(accusers.get(k, ())), -depth,
+                        [-x for x in tail] + [1])
+            loser = max(revoking, key=rank)
+            set_aside |= {op for op in undecided if revocations[op][0] == loser}
+        return evaluate(lower)
 
     def judge(self, target: bytes) -> str:
         if target in self.refused:
@@ -292,7 +353,7 @@ class Node:
         m = self.membership()["members"].get(e["author"])
         if m is None:
             return "not_member"
-        if m["revoked_after"] is not None and e["seq"] > m["revoked_after"]:
+        if m.get("revoked") and target not in m["genuine"]:
             return "revoked"
         if m["role"] not in (COORDINATOR, REPORTER_ROLE):
             return "not_allowed"
@@ -382,6 +443,38 @@ def build() -> dict:
     c.add("revocation_add_after_revoke", "revoked",
           "a coordinator revoked from seq 0 admits a stranger as coordinator at its seq 1: a revoked "
           "key must not mint new members", log, [op], op)
+
+    # revocation (v2): the named op and its chain ancestors stand, nothing else of that author
+    f, log = base((COORD2, COORDINATOR))
+    c2 = Chain(COORD2)
+    first, genuine2, genuine3 = c2.sealed("one"), c2.sealed("two"), c2.sealed("three")
+    log += [first, genuine3, f.membership(ops.revoke_body_v2(COORD2, ops.op_id(genuine3), 3))]
+    fork = Chain(COORD2)
+    fork.keep(first)
+    op = fork.add(STRANGER, COORDINATOR)
+    c.add("revocation_fork_below_named_op", "revoked",
+          "a seizer forks the revoked coordinator's chain at seq 2 (below the named seq 3; this node never held the "
+          "genuine seq 2) with a member add: not an ancestor of the named op, so quarantined, not obeyed",
+          log, [op], op)
+    c.add("revocation_ancestor_of_named_op", "ok",
+          "positive control: the genuine seq 2, arriving after the revocation that named seq 3, is its ancestor and stands",
+          log, [genuine2], genuine2)
+
+    f, log = base((COORD2, COORDINATOR))
+    c2 = Chain(COORD2)
+    log.append(c2.membership(ops.revoke_body_v2(FOUNDER, ops.op_id(log[2]), 3)))
+    op = f.add(STRANGER, COORDINATOR)
+    c.add("revocation_of_founder", "revoked",
+          "a second coordinator revokes the founder's seized device, naming its seq 3; the seizer's later add of its "
+          "own coordinator with the founder's key is quarantined: the founder is revocable like anyone",
+          log, [op], op)
+
+    f, log = base((COORD2, COORDINATOR))
+    c2 = Chain(COORD2)
+    log.append(f.membership(ops.revoke_body_v2(COORD2, None, 0)))
+    op = c2.sealed("written with a key revoked from its first op")
+    c.add("revocation_v2_nothing", "revoked",
+          "a version 2 revoke with seq 0 and the zero id: not even the member's first op counts", log, [op], op)
 
     # chain: prev must be the stored predecessor; two ops at one seq are a fork
     f, log = base((REPORTER, REPORTER_ROLE))

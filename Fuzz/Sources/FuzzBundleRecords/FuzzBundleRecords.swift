@@ -87,7 +87,7 @@ public func fuzzBundleRecords(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CIn
     for (i, s) in specs.enumerated() {
         let content = r.prefix(min(s.used == 0xffff ? r.remaining : Int(s.used), BundleFormat.chunkCapacity))
         let first = s.flags & 4 != 0 ? BundleFormat.noRecordStart : UInt32(s.first)
-        var chunk = BundleFormat.sealChunk(index: UInt64(i), final: s.flags & 1 != 0, firstRecord: first, content: content,
+        var chunk = try! BundleFormat.sealChunk(index: UInt64(i), final: s.flags & 1 != 0, firstRecord: first, content: content,
                                            key: fileKey, noncePrefix: noncePrefix)
         if s.flags & 2 != 0 { chunk[Int(s.first) % chunk.count] ^= 0x01 }
         if s.flags & 8 != 0 { chunk = Array(chunk.prefix(Int(s.first) % chunk.count)); cut = true }
