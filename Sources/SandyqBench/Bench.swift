@@ -56,6 +56,8 @@ struct SandyqBench {
     }
 
     static func main() {
+        // The bench unlocks real keys too: no core file, not dumpable (issue 13).
+        for p in ProcessHardening.apply() { stderrLine("sandyq-bench: warning: \(p)") }
         let o = parse(CommandLine.arguments)
         if let path = o.report {
             // Re-renders the markdown of an earlier run from its JSON.

@@ -7,9 +7,11 @@ public enum ReportCSV {
 
     static func field(_ s: String) -> String {
         // A leading = + - @ would be run as a formula by spreadsheets: prefix it with a quote.
+        // Per scalar: "=" followed by a combining mark is one Character, yet a spreadsheet sees "=".
         var v = s
-        if let f = v.first, "=+-@".contains(f), !(v.dropFirst().allSatisfy { $0.isNumber || $0 == "." }) { v = "'" + v }
-        guard v.contains(where: { $0 == "," || $0 == "\"" || $0.isNewline }) else { return v }
+        if let f = v.unicodeScalars.first, "=+-@\t\r".unicodeScalars.contains(f),
+           !(v.unicodeScalars.dropFirst().allSatisfy { ("0"..."9").contains($0) || $0 == "." }) { v = "'" + v }
+        guard v.unicodeScalars.contains(where: { $0 == "," || $0 == "\"" || $0.isLineBreak }) else { return v }
         return "\"" + v.replacingQuotes() + "\""
     }
 
@@ -33,7 +35,7 @@ public enum ReportCSV {
 extension String {
     fileprivate func replacingQuotes() -> String {
         var o = ""
-        for c in self { if c == "\"" { o += "\"\"" } else { o.append(c) } }
+        for u in unicodeScalars { if u == "\"" { o += "\"\"" } else { o.unicodeScalars.append(u) } }
         return o
     }
 }

@@ -351,27 +351,50 @@ public enum ReportHTML {
         return "<span class=\"ref\">\(esc(s))</span>"
     }
 
-    /// Escapes text for HTML content and attribute values.
+    /// Escapes text for HTML content and attribute values. Works per Unicode scalar, not per
+    /// Character: a grapheme such as U+0600 followed by `<` is one Character that is not equal
+    /// to "<", yet the browser's tokenizer sees the `<` (issue 13: a `<meta refresh>` survived).
     public static func esc(_ s: String) -> String {
+        // A String, not a UnicodeScalarView: appending to the view is quadratic here.
         var o = ""
         o.reserveCapacity(s.utf8.count)
-        for c in s {
-            switch c {
+        for u in s.unicodeScalars {
+            switch u {
             case "&": o += "&amp;"
             case "<": o += "&lt;"
             case ">": o += "&gt;"
             case "\"": o += "&quot;"
             case "'": o += "&#39;"
-            default: o.append(c)
+            // NUL and other C0 controls but tab and line breaks are parse errors in HTML: drop them.
+            case "\u{0}"..."\u{8}", "\u{B}", "\u{E}"..."\u{1F}", "\u{7F}": continue
+            default: o.unicodeScalars.append(u)
             }
         }
         return o
     }
 
-    /// Line breaks as <br>.
+    /// Line breaks as <br>, per scalar (CR LF is one break).
     static func brs(_ s: String) -> String {
         var o = ""
-        for c in s { if c.isNewline { o += "<br>" } else { o.append(c) } }
+        var lastCR = false
+        for u in s.unicodeScalars {
+            switch u {
+            case "\n" where lastCR: break
+            case _ where u.isLineBreak: o += "<br>"
+            default: o.unicodeScalars.append(u)
+            }
+            lastCR = u == "\r"
+        }
         return o
+    }
+}
+
+extension Unicode.Scalar {
+    /// What `Character.isNewline` calls a line break, for per-scalar escaping.
+    var isLineBreak: Bool {
+        switch value {
+        case 0x0A, 0x0B, 0x0C, 0x0D, 0x85, 0x2028, 0x2029: return true
+        default: return false
+        }
     }
 }

@@ -99,9 +99,11 @@ public enum ReportMarkdown {
 
     /// A table cell: no pipes or line breaks of its own.
     static func cell(_ s: String) -> String {
+        // Per scalar: a prepended or combining mark must not hide a pipe or a `<` inside one Character.
         var o = ""
-        for c in s {
-            if c == "|" { o += "\\|" } else if c.isNewline { o += "<br>" } else { o.append(c) }
+        for u in s.unicodeScalars {
+            if u == "|" { o += "\\|" } else if u == "<" || u == ">" { o += "\\"; o.unicodeScalars.append(u) }
+            else if u.isLineBreak { o += "<br>" } else { o.unicodeScalars.append(u) }
         }
         return o
     }
@@ -109,8 +111,9 @@ public enum ReportMarkdown {
     /// Running text: line breaks kept as Markdown hard breaks; leading markup characters escaped.
     static func inline(_ s: String) -> String {
         var o = ""
-        for c in s {
-            if c.isNewline { o += "  \n" } else if "*_`[]<>#\\".contains(c) { o.append("\\"); o.append(c) } else { o.append(c) }
+        for u in s.unicodeScalars {
+            if u.isLineBreak { o += "  \n" } else if "*_`[]<>#\\".unicodeScalars.contains(u) { o += "\\"; o.unicodeScalars.append(u) }
+            else { o.unicodeScalars.append(u) }
         }
         return o
     }

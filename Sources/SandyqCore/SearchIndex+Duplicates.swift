@@ -24,8 +24,8 @@ extension SearchIndex {
                     memo: inout [[UInt8]: [(Int32, Double)]]) -> [DuplicateMatch] {
         let range = among ?? entries.indices
         var bestPerDoc: [Int: DuplicateMatch] = [:]
-        for g in given {
-            let gt = NameFolding.tokens(g)
+        for g in given.prefix(Self.maxNamesPerCase) {
+            let gt = NameFolding.nameTokens(g)
             guard !gt.isEmpty else { continue }
             for (d, nameIdx) in candidates(for: gt, memo: &memo) where range.contains(d) && !excluding.contains(entries[d].id) {
                 let n = docs[d].names[nameIdx]
@@ -38,9 +38,10 @@ extension SearchIndex {
         return bestPerDoc.sorted { ($0.value.score, -$0.key) > ($1.value.score, -$1.key) }.map(\.value)
     }
 
-    /// Every person name and alias of `doc`.
+    /// The person names and aliases of `doc` that name scoring looks at: the first
+    /// `maxNamesPerCase` of them.
     public static func personNames(_ doc: CaseDocument) -> [String] {
-        (doc.persons ?? []).flatMap { [$0.name] + ($0.aliases ?? []) }
+        Array((doc.persons ?? []).lazy.flatMap { [$0.name] + ($0.aliases ?? []) }.prefix(maxNamesPerCase))
     }
 
     /// Pairs of cases in the index that probably concern the same person, strongest first.

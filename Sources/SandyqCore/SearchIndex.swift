@@ -113,6 +113,10 @@ public struct SearchIndex: Sendable {
         var agencies: Set<String>
     }
 
+    /// Name scoring looks at no more than this many person names (aliases included) and
+    /// this many officials per case: pairing two cases costs the product of their names.
+    public static let maxNamesPerCase = 64
+
     public let entries: [Entry]
     var docs: [Doc] = []
 
@@ -146,23 +150,21 @@ public struct SearchIndex: Sendable {
                 }
             }
             var info = Doc(names: [], dates: [], places: [], articles: [], agencies: [])
-            for p in doc.persons ?? [] {
-                for n in [p.name] + (p.aliases ?? []) {
-                    let toks = NameFolding.tokens(n)
-                    guard !toks.isEmpty else { continue }
-                    let idx = Int32(info.names.count)
-                    info.names.append(Name(display: n, tokens: toks, isOfficial: false))
-                    if entry.mergedInto == nil {
-                        for tok in Set(toks) {
-                            let t = names.intern(tok)
-                            if Int(t) == namePostings.count { namePostings.append([]) }
-                            namePostings[Int(t)].append((Int32(d), idx))
-                        }
+            for n in Self.personNames(doc) {
+                let toks = NameFolding.nameTokens(n)
+                guard !toks.isEmpty else { continue }
+                let idx = Int32(info.names.count)
+                info.names.append(Name(display: n, tokens: toks, isOfficial: false))
+                if entry.mergedInto == nil {
+                    for tok in Set(toks) {
+                        let t = names.intern(tok)
+                        if Int(t) == namePostings.count { namePostings.append([]) }
+                        namePostings[Int(t)].append((Int32(d), idx))
                     }
                 }
             }
-            for o in doc.officials ?? [] {
-                let toks = NameFolding.tokens(o.name)
+            for o in (doc.officials ?? []).prefix(Self.maxNamesPerCase) {
+                let toks = NameFolding.nameTokens(o.name)
                 if !toks.isEmpty { info.names.append(Name(display: o.name, tokens: toks, isOfficial: true)) }
             }
             var dates: [String] = [doc.statusDate].compactMap { $0 }

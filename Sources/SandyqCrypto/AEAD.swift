@@ -15,14 +15,46 @@ public struct SymmetricKey: Sendable, Equatable {
     }
 
     /// A subkey for one purpose, so one master key never encrypts two kinds of data.
+    /// Written straight into locked memory: no plain copy of the subkey is left behind.
     public func derive(context: String, length: Int = SymmetricKey.length) -> SecureBytes {
-        let k = Hash.blake2b(Array(context.utf8), length: length, key: secret)
-        return SecureBytes(k)
+        Sodium.ensure()
+        precondition(length >= Int(crypto_generichash_BYTES_MIN) && length <= Int(crypto_generichash_BYTES_MAX))
+        let ctx = Array(context.utf8)
+        return SecureBytes(count: length) { out in
+            ctx.withUnsafeBufferPointer { c in
+                secret.withUnsafePointer { k in
+                    _ = crypto_generichash(out.baseAddress!.assumingMemoryBound(to: UInt8.self), length, c.baseAddress, UInt64(c.count),
+                                           k, secret.count)
+                }
+            }
+        }
     }
 }
 
 /// XChaCha20-Poly1305 (IETF) with a 24-byte random nonce.
 public enum AEAD {
+    /// Seals a secret (a content key) without first copying it into a plain array.
+    public static func seal(_ secret: SecureBytes, key: SymmetricKey, nonce: [UInt8], associatedData: [UInt8] = []) -> [UInt8] {
+        precondition(nonce.count == nonceLength, "nonce must be \(nonceLength) bytes")
+        Sodium.ensure()
+        var out = [UInt8](repeating: 0, count: secret.count + tagLength)
+        var outLen: UInt64 = 0
+        out.withUnsafeMutableBufferPointer { o in
+            secret.withUnsafePointer { m in
+                associatedData.withUnsafeBufferPointer { ad in
+                    nonce.withUnsafeBufferPointer { n in
+                        key.secret.withUnsafePointer { k in
+                            _ = crypto_aead_xchacha20poly1305_ietf_encrypt(
+                                o.baseAddress!, &outLen, m, UInt64(secret.count),
+                                ad.baseAddress, UInt64(ad.count), nil, n.baseAddress!, k)
+                        }
+                    }
+                }
+            }
+        }
+        return out
+    }
+
     public static let nonceLength = Int(crypto_aead_xchacha20poly1305_ietf_NPUBBYTES)
     public static let tagLength = Int(crypto_aead_xchacha20poly1305_ietf_ABYTES)
 

@@ -101,9 +101,21 @@ public struct BoxKeyPair: Sendable {
 
     /// Opens a sealed box whose content is a secret (a content key).
     public func openSecret(_ sealed: [UInt8]) throws -> SecureBytes {
-        var plain = try open(sealed)
-        defer { plain.zeroize() }
-        return SecureBytes(plain)
+        // Opened straight into locked memory: no plain copy of the content key is left behind.
+        Sodium.ensure()
+        guard sealed.count >= SealedBox.overhead else { throw CryptoError.authenticationFailed }
+        var rc: Int32 = -1
+        let s = SecureBytes(count: sealed.count - SealedBox.overhead) { out in
+            sealed.withUnsafeBufferPointer { c in
+                publicKey.bytes.withUnsafeBufferPointer { pk in
+                    secret.withUnsafePointer { sk in
+                        rc = crypto_box_seal_open(out.baseAddress!.assumingMemoryBound(to: UInt8.self), c.baseAddress!, UInt64(c.count), pk.baseAddress!, sk)
+                    }
+                }
+            }
+        }
+        guard rc == 0 else { throw CryptoError.authenticationFailed }
+        return s
     }
 
     /// X25519 shared secret with a peer's key (for the session handshake).

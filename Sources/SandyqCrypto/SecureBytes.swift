@@ -1,17 +1,24 @@
 internal import CSodium
 
-/// Secret bytes: zeroed when released, compared in constant time, never printed.
+/// Secret bytes: locked in memory where the system allows (never swapped, left out of
+/// core dumps), zeroed when released, compared in constant time, never printed.
 public final class SecureBytes: @unchecked Sendable, Equatable, CustomStringConvertible {
     // Immutable after init, so sharing across threads is safe.
     private let storage: UnsafeMutableRawBufferPointer
     public let count: Int
+    /// Whether its pages are locked (RLIMIT_MEMLOCK may refuse it).
+    private let locked: Bool
 
     private init(allocating count: Int) {
         Sodium.ensure()
         storage = .allocate(byteCount: max(count, 1), alignment: 16)
         storage.initializeMemory(as: UInt8.self, repeating: 0)
         self.count = count
+        locked = MemoryLock.lock(storage.baseAddress!, storage.count)
     }
+
+    /// Whether this secret's pages are locked in memory.
+    public var isLocked: Bool { locked }
 
     /// `count` fresh random bytes.
     public convenience init(randomCount count: Int) {
@@ -33,6 +40,7 @@ public final class SecureBytes: @unchecked Sendable, Equatable, CustomStringConv
 
     deinit {
         sodium_memzero(storage.baseAddress!, storage.count)
+        if locked { MemoryLock.unlock(storage.baseAddress!, storage.count) }
         storage.deallocate()
     }
 

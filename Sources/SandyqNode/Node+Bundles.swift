@@ -60,6 +60,7 @@ extension Node {
             throw NodeError(.usage, "--max-size must be between \(4 * BundleFormat.chunkSize) bytes and 1 PiB")
         }
         let known = all ? VersionVector() : try commonAcknowledgement(recipients)
+        let rule = try carryRule(to: recipients.map(\.signingKey))
         let mine = try versionVector()
         let imported = try mapped { try store.recentImportedBundles() }
         let bundleID = Random.bytes(16)
@@ -82,6 +83,7 @@ extension Node {
         do {
             writer = try open()
             try store.forEachEnvelope(missingFrom: known) { env in
+                guard rule.allows(env) else { return }
                 if writer!.estimatedSize + env.encoded.count + 16 > budget, writer!.opsWritten > 0 {
                     result.bytes += try writer!.finish()
                     result.files.append(writer!.path)
@@ -213,11 +215,14 @@ extension Node {
             ids = ids.filter { Self.isCurrentMember($0, in: m) || (m.members[$0.signingKey] == nil && byID[$0]?.address != nil) }
         }
         ids.remove(nodeID)
-        return ids.sorted().map { id in
+        var out: [PeerState] = []
+        for id in ids.sorted() {
             let acked = byID[id]?.acked ?? VersionVector()
-            return PeerState(node: id, role: m?.role(of: id.signingKey), address: byID[id]?.address,
-                             acknowledged: acked, undelivered: mine.missing(from: acked))
+            let rule = m.map { CarryRule(to: [id.signingKey], from: nodeID.signingKey, in: $0) } ?? .everything
+            out.append(PeerState(node: id, role: m?.role(of: id.signingKey), address: byID[id]?.address,
+                                 acknowledged: acked, undelivered: try undelivered(above: acked, mine: mine, rule: rule)))
         }
+        return out
     }
 
     public func rememberPeer(_ id: NodeID, address: String) throws(NodeError) {

@@ -107,6 +107,54 @@ public enum SearchBenchmark {
     }
 }
 
+extension SearchBenchmark {
+    /// What one hostile case costs duplicate scoring: `cases` synthetic cases, then one case
+    /// whose person's name has `tokens` words (the synthetic first names and surnames, so
+    /// each word meets real postings), plus the same name again as an alias.
+    public struct LongName: Sendable, Codable {
+        public var cases: Int
+        public var tokens: Int
+        /// Building the index with the hostile case in it.
+        public var indexSeconds: Double
+        /// The warnings `case add` computes for the hostile case against the others.
+        public var warningSeconds: Double
+        /// `case duplicates` over all of them.
+        public var pairsSeconds: Double
+        public var pairs: Int
+        /// A search for the hostile name's first words.
+        public var searchSeconds: Double
+    }
+
+    public static func longName(tokens: Int, cases: Int = 2_000) -> LongName {
+        var rng = SyntheticRandom(seed: 0x4C4F_4E47)
+        var entries = (0..<cases).map { SearchIndex.Entry(id: "case-\($0)", document: SyntheticCases.document($0, &rng)) }
+        let words = (0..<tokens).map { i in
+            i % 2 == 0 ? rng.pick(SyntheticCases.firstNames) : rng.pick(SyntheticCases.prefixes) + rng.pick(SyntheticCases.stems).lowercased()
+        }
+        var hostile = CaseDocument()
+        var p = CaseDocument.Person(name: words.joined(separator: " "))
+        p.aliases = [words.reversed().joined(separator: " ")]
+        hostile.persons = [p]
+        func seconds(_ body: () -> Void) -> Double {
+            let t = DispatchTime.now().uptimeNanoseconds
+            body()
+            return Double(DispatchTime.now().uptimeNanoseconds - t) / 1e9
+        }
+        var index = SearchIndex(entries)
+        let warnings = seconds {
+            entries.append(SearchIndex.Entry(id: "#1", document: hostile))
+            index = SearchIndex(entries)
+            _ = index.duplicatesOfEntries(from: cases)
+        }
+        let build = seconds { index = SearchIndex(entries) }
+        var pairs = 0
+        let pairSeconds = seconds { pairs = index.duplicatePairs().count }
+        let search = seconds { _ = index.search(SearchQuery(text: words.prefix(3).joined(separator: " "))) }
+        return LongName(cases: cases, tokens: tokens, indexSeconds: build, warningSeconds: warnings,
+                        pairsSeconds: pairSeconds, pairs: pairs, searchSeconds: search)
+    }
+}
+
 /// Deterministic, so the benchmark's cases are the same every run.
 typealias SyntheticRandom = SplitMix64
 

@@ -32,9 +32,13 @@ public final class Node: @unchecked Sendable {
         }
         return try mapped {
             try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            // An existing folder keeps its mode through createDirectory: tighten it, and the
+            // database before SQLite creates its WAL (which copies the database's mode).
+            try PrivateFile.tighten(home: home)
             let id = Identity(writeOnly: writeOnly)
             let sealed = try KeyFile.seal(id, passphrase: passphrase, parameters: parameters, duress: duress)
             let store = try OpStore(path: databasePath(home))
+            try PrivateFile.tighten(home: home)
             try KeyFile.writeAtomically(sealed, to: keyPath(home))
             return Node(home: home, identity: id, store: store)
         }
@@ -56,7 +60,10 @@ public final class Node: @unchecked Sendable {
             let params = (try? KeyFile.header(of: bytes).parameters) ?? .moderate
             return try initialize(home: home, passphrase: passphrase, parameters: params)
         }
-        let store = try mapped { try OpStore(path: databasePath(home)) }
+        let store = try mapped {
+            try PrivateFile.tighten(home: home)
+            return try OpStore(path: databasePath(home))
+        }
         let node = Node(home: home, identity: migrateMode(id, home: home, keyFile: bytes, passphrase: passphrase, store: store), store: store)
         // Best effort: a store on read-only media still opens; the rows are sealed, and owed
         // grants written, next time.

@@ -172,36 +172,9 @@ public enum KeyFile {
     }
 }
 
-/// Crash-safe replacement of a whole file.
+/// Crash-safe replacement of a whole file (PrivateFile does the work).
 public enum AtomicFile {
     public static func write(_ bytes: [UInt8], to path: String, mode: mode_t = 0o600) throws(StoreError) {
-        let tmp = path + ".tmp-\(getpid())"
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, mode)
-        guard fd >= 0 else { throw .io("cannot write \(tmp): \(String(cString: strerror(errno)))") }
-        var off = 0
-        while off < bytes.count {
-            let n = bytes[off...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                let why = String(cString: strerror(errno))
-                close(fd); unlink(tmp)
-                throw .io("cannot write \(path): \(why)")
-            }
-            off += n
-        }
-        if fsync(fd) != 0 {
-            let why = String(cString: strerror(errno))
-            close(fd); unlink(tmp)
-            throw .io("cannot flush \(path): \(why)")
-        }
-        close(fd)
-        guard rename(tmp, path) == 0 else {
-            let why = String(cString: strerror(errno))
-            unlink(tmp)
-            throw .io("cannot replace \(path): \(why)")
-        }
-        let dir = (path as NSString).deletingLastPathComponent
-        let dfd = open(dir.isEmpty ? "." : dir, O_RDONLY)
-        if dfd >= 0 { fsync(dfd); close(dfd) }
+        try PrivateFile.write(bytes, to: path, mode: mode)
     }
 }

@@ -89,7 +89,7 @@ struct CaseCommand: ParsableCommand {
                     try printJSON(Out(id: id.description, warnings: warnings.map {
                         DuplicateWarningJSON(sameAs: $0.caseId, sameAsRef: $0.ref, name: $0.matchedName, existingName: $0.name, score: $0.score)
                     }))
-                } else { print("Recorded case \(id.short) (\(id))") }
+                } else { say("Recorded case \(id.short) (\(id))") }
             }
         }
     }
@@ -142,7 +142,7 @@ struct CaseCommand: ParsableCommand {
                     throw CLIError(.usage, "nothing to change: give a field flag, --set, --add-person, --add-tag or --remove")
                 }
                 let c = try n.caseState(caseRef)
-                if output.json { try printJSON(c.document) } else { print("Updated case \(c.id.short)") }
+                if output.json { try printJSON(c.document) } else { say("Updated case \(c.id.short)") }
             }
         }
     }
@@ -158,7 +158,7 @@ struct CaseCommand: ParsableCommand {
                 let n = try node.open()
                 let c = try n.caseState(caseRef)
                 if output.json { try printJSON(CaseJSON(c)); return }
-                print(CaseText.render(c))
+                say(CaseText.render(c), multiline: true)
             }
         }
     }
@@ -195,9 +195,9 @@ struct CaseCommand: ParsableCommand {
                 if output.json { try printJSON(rows); return }
                 for r in rows {
                     let who = r.persons.joined(separator: ", ")
-                    print("\(r.id.prefix(8))  \((r.status ?? "-").padding(toLength: 22, withPad: " ", startingAt: 0))  \(r.city ?? "-")  \(who.isEmpty ? (r.title ?? "") : who)\(r.conflicts > 0 ? "  [\(r.conflicts) conflict(s)]" : "")\(r.archived ? "  [archived]" : "")")
+                    say("\(r.id.prefix(8))  \((r.status ?? "-").padding(toLength: 22, withPad: " ", startingAt: 0))  \(r.city ?? "-")  \(who.isEmpty ? (r.title ?? "") : who)\(r.conflicts > 0 ? "  [\(r.conflicts) conflict(s)]" : "")\(r.archived ? "  [archived]" : "")")
                 }
-                if rows.isEmpty && !output.json { print("no cases") }
+                if rows.isEmpty && !output.json { say("no cases") }
             }
         }
     }
@@ -252,7 +252,7 @@ struct CaseCommand: ParsableCommand {
                     if let description = e.description { f["description"] = description }
                     if let sources = e.sources, !sources.isEmpty { f["sources"] = sources.joined(separator: "\n") }
                     let added = try n.addElement(caseRef, collection: "events", fields: f)
-                    if output.json { try printJSON(["event": added]) } else { print("Added event \(added)") }
+                    if output.json { try printJSON(["event": added]) } else { say("Added event \(added)") }
                 }
             }
         }
@@ -284,12 +284,12 @@ struct CaseCommand: ParsableCommand {
                     }
                 }
                 if output.json { try printJSON(rows); return }
-                if rows.isEmpty { print("no conflicts") }
+                if rows.isEmpty { say("no conflicts") }
                 for r in rows {
-                    print("case \(r.caseId.prefix(8))  \(r.field):")
-                    for x in r.values { print("  \(x.shown ? "*" : " ") \(x.value)    (by \(x.author), op \(x.op.prefix(12)))") }
+                    say("case \(r.caseId.prefix(8))  \(r.field):")
+                    for x in r.values { say("  \(x.shown ? "*" : " ") \(x.value)    (by \(x.author), op \(x.op.prefix(12)))") }
                 }
-                if !rows.isEmpty { print("Resolve with: sandyq case resolve CASE FIELD VALUE   (* marks the value shown meanwhile)") }
+                if !rows.isEmpty { say("Resolve with: sandyq case resolve CASE FIELD VALUE   (* marks the value shown meanwhile)") }
             }
         }
     }
@@ -309,7 +309,7 @@ struct CaseCommand: ParsableCommand {
                 try n.set(caseRef, fields: [(path, value)])
                 let c = try n.caseState(caseRef)
                 if output.json { try printJSON(["caseId": c.id.description, "field": path.description, "value": value]) } else {
-                    print("Resolved \(path) on case \(c.id.short) to: \(value)")
+                    say("Resolved \(path) on case \(c.id.short) to: \(value)")
                 }
             }
         }
@@ -328,7 +328,7 @@ struct CaseCommand: ParsableCommand {
                 try n.archive(caseRef, archived: !undo)
                 let c = try n.caseState(caseRef)
                 if output.json { try printJSON(["caseId": c.id.description, "archived": c.isArchived ? "true" : "false"]) } else {
-                    print("\(undo ? "Unarchived" : "Archived") case \(c.id.short)")
+                    say("\(undo ? "Unarchived" : "Archived") case \(c.id.short)")
                 }
             }
         }
@@ -349,7 +349,7 @@ struct CaseCommand: ParsableCommand {
                 try n.share(caseRef, with: lawyer)
                 let c = try n.caseState(caseRef)
                 if output.json { try printJSON(["caseId": c.id.description, "lawyer": lawyer.fingerprint]) } else {
-                    print("Shared case \(c.id.short) with \(lawyer.fingerprint); sync it to them.")
+                    say("Shared case \(c.id.short) with \(lawyer.fingerprint); sync it to them.")
                 }
             }
         }
@@ -384,7 +384,7 @@ struct CaseCommand: ParsableCommand {
                     struct Out: Encodable { var imported: [String]; var warnings: [DuplicateWarningJSON] }
                     try printJSON(Out(imported: ids.map(\.description), warnings: json)); return
                 }
-                print("Imported \(ids.count) cases")
+                say("Imported \(ids.count) cases")
             }
         }
     }

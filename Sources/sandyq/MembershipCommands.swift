@@ -26,18 +26,17 @@ struct Invite: ParsableCommand {
             let inv = try n.invite(role: r)
             if let out { try AtomicText.write(inv.text + "\n", to: out) }
             if output.json { try printJSON(["invitation": inv.text, "role": r.rawValue]); return }
-            print(inv.text)
-            print("Carry this to the new member by hand: it holds the project's network key. They run `sandyq join --invite FILE-OR-CODE`,")
-            print("give you the reply, and you both compare the six digits each screen shows before you run `sandyq member add --request REPLY --sas DIGITS`.")
+            say(inv.text, multiline: true)
+            say("Carry this to the new member by hand: it holds the project's network key. They run `sandyq join --invite FILE-OR-CODE`,")
+            say("give you the reply, and you both compare the six digits each screen shows before you run `sandyq member add --request REPLY --sas DIGITS`.")
         }
     }
 }
 
 enum AtomicText {
     static func write(_ s: String, to path: String) throws {
-        do { try s.write(toFile: path, atomically: true, encoding: .utf8) } catch {
-            throw CLIError(.failure, "cannot write \(path): \(error.localizedDescription)")
-        }
+        // An invitation holds the network key: owner-only, and never half-written over an old one.
+        try Node.writePrivateFile(s, to: path)
     }
 }
 
@@ -70,10 +69,10 @@ struct Revoke: ParsableCommand {
             if output.json {
                 try printJSON(["op": env.id.description, "member": id.fingerprint, "from": String(seq), "after": named ?? ""])
             } else if let named {
-                print("Revoked \(id.fingerprint): its ops up to op \(named.prefix(12)) (seq \(seq)) still count; every other op it signed, "
+                say("Revoked \(id.fingerprint): its ops up to op \(named.prefix(12)) (seq \(seq)) still count; every other op it signed, "
                       + "forks included, is quarantined (op \(env.id.short)). Sync it to every node.")
             } else {
-                print("Revoked \(id.fingerprint): none of its ops count any more (op \(env.id.short)). Sync it to every node.")
+                say("Revoked \(id.fingerprint): none of its ops count any more (op \(env.id.short)). Sync it to every node.")
             }
         }
     }
@@ -103,9 +102,9 @@ struct Quarantine: ParsableCommand {
             let q = try n.quarantine().map { Row(op: $0.id.description, author: $0.author?.fingerprint, seq: $0.seq) }
             let f = try n.forks().map { Fork(author: $0.author?.fingerprint, seq: $0.seq) }
             if output.json { try printJSON(Out(quarantined: q, forks: f)); return }
-            if q.isEmpty && f.isEmpty { print("nothing quarantined, no forks") }
-            for r in q { print("quarantined  op \(r.op.prefix(12))  by \(r.author ?? "?") seq \(r.seq)") }
-            for x in f { print("fork         two different ops by \(x.author ?? "?") at seq \(x.seq): its key was copied") }
+            if q.isEmpty && f.isEmpty { say("nothing quarantined, no forks") }
+            for r in q { say("quarantined  op \(r.op.prefix(12))  by \(r.author ?? "?") seq \(r.seq)") }
+            for x in f { say("fork         two different ops by \(x.author ?? "?") at seq \(x.seq): its key was copied") }
         }
     }
 }
@@ -128,7 +127,7 @@ struct Panic: ParsableCommand {
                 }
             }
             let report = try Node.panic(home: h)
-            if json { try printJSON(report) } else { print(PanicText.render(report)) }
+            if json { try printJSON(report) } else { say(PanicText.render(report)) }
         }
     }
 }
@@ -172,7 +171,7 @@ struct Limits: ParsableCommand {
             if output.json {
                 try printJSON(["perMemberMib": l.perMember >> 20, "awaitingMib": l.awaitingAdmission >> 20])
             } else {
-                print("per member: \(l.perMember >> 20) MiB; awaiting admission, all together: \(l.awaitingAdmission >> 20) MiB")
+                say("per member: \(l.perMember >> 20) MiB; awaiting admission, all together: \(l.awaitingAdmission >> 20) MiB")
             }
         }
     }

@@ -49,8 +49,8 @@ struct Serve: ParsableCommand {
             let keysGone: @Sendable () -> Bool = { access(keyPath, F_OK) != 0 }
             try n.serve(listen: listen, maxPeers: maxPeers, maxHandshakes: maxHandshakes, maxPerAddress: maxPerAddress,
                         shouldStop: { stop.isSet || keysGone() }, onListening: { port in
-                if let portFile { try? "\(port)\n".write(toFile: portFile, atomically: true, encoding: .utf8) }
-            }, log: { line in logger.info("\(line)") })
+                if let portFile { try? Node.writePrivateFile("\(port)\n", to: portFile) }
+            }, log: { line in logger.info("\(TerminalText.safe(line))") })
             if keysGone() { throw CLIError(.failure, "the key file in \(n.home) is gone (panic?): stopped serving") }
         }
     }
@@ -89,8 +89,8 @@ struct SyncCommand: ParsableCommand {
             let o = Out(peer: s.peer.map { NodeID.fingerprint(of: $0) }, sent: s.sent, received: s.report.new, known: s.report.known,
                         refused: s.report.refused.count, bytesSent: s.bytesSent, bytesReceived: s.bytesReceived)
             if output.json { try printJSON(o) } else {
-                print("synced with \(o.peer ?? "?") at \(address): sent \(o.sent) ops, received \(o.received) new (\(o.known) already known), \(o.refused) refused; \(o.bytesSent) bytes out, \(o.bytesReceived) in")
-                for r in s.report.refused { print("  refused op \(r.id.short) seq \(r.seq): \(r.reason)") }
+                say("synced with \(o.peer ?? "?") at \(address): sent \(o.sent) ops, received \(o.received) new (\(o.known) already known), \(o.refused) refused; \(o.bytesSent) bytes out, \(o.bytesReceived) in")
+                for r in s.report.refused { say("  refused op \(r.id.short) seq \(r.seq): \(r.reason)") }
             }
             if !s.report.refused.isEmpty { throw ExitCode(10) }
         }

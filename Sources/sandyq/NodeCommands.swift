@@ -49,8 +49,8 @@ struct Init: ParsableCommand {
             if output.json {
                 try printJSON(["nodeId": n.nodeID.description, "fingerprint": n.nodeID.fingerprint, "home": home])
             } else {
-                print("Created node \(n.nodeID.fingerprint) in \(home)")
-                print("Node id (give it to a coordinator): \(n.nodeID)")
+                say("Created node \(n.nodeID.fingerprint) in \(home)")
+                say("Node id (give it to a coordinator): \(n.nodeID)")
             }
         }
     }
@@ -109,17 +109,17 @@ struct Status: ParsableCommand {
                     GapRow(author: $0.member?.fingerprint ?? Hex.encode($0.author.bytes), role: $0.role?.rawValue, missing: $0.ranges, warning: $0.warning)
                 })
             if output.json { try printJSON(r); return }
-            print("node      \(r.fingerprint)")
-            print("node id   \(r.nodeId)")
-            print("home      \(r.home)")
-            print("project   \(r.project ?? "none (sandyq project create NAME, or sandyq join PROJECT-ID)")\(r.projectName.map { " — \($0)" } ?? "")")
-            if let role = r.role { print("role      \(role)") }
-            print("mode      \(n.isWriteOnly ? "write-only: what this node records cannot be read back here" : "read-write")")
-            print("ops       \(r.ops) held, \(r.readableOps) readable here")
-            print("cases     \(r.cases)\(r.conflicts > 0 ? " (\(r.conflicts) open conflicts)" : "")")
-            print("members   \(r.members)")
-            if let d = r.digest { print("digest    \(d.prefix(16))") }
-            for g in r.gaps { print("gap       \(g.warning)") }
+            say("node      \(r.fingerprint)")
+            say("node id   \(r.nodeId)")
+            say("home      \(r.home)")
+            say("project   \(r.project ?? "none (sandyq project create NAME, or sandyq join PROJECT-ID)")\(r.projectName.map { " — \($0)" } ?? "")")
+            if let role = r.role { say("role      \(role)") }
+            say("mode      \(n.isWriteOnly ? "write-only: what this node records cannot be read back here" : "read-write")")
+            say("ops       \(r.ops) held, \(r.readableOps) readable here")
+            say("cases     \(r.cases)\(r.conflicts > 0 ? " (\(r.conflicts) open conflicts)" : "")")
+            say("members   \(r.members)")
+            if let d = r.digest { say("digest    \(d.prefix(16))") }
+            for g in r.gaps { say("gap       \(g.warning)") }
         }
     }
 }
@@ -137,10 +137,10 @@ struct Check: ParsableCommand {
             if output.json {
                 try printJSON(["ok": problems.isEmpty ? "true" : "false", "problems": problems.joined(separator: "\n")])
             } else if problems.isEmpty {
-                print("ok: key file opens, store passes SQLite's integrity check, every op verifies")
+                say("ok: key file opens, store passes SQLite's integrity check, every op verifies")
             } else {
-                for p in problems { print("problem: \(p)") }
-                print("The store is damaged. Keep a copy of \(n.home), then resync from a peer into a fresh node.")
+                for p in problems { say("problem: \(p)") }
+                say("The store is damaged. Keep a copy of \(n.home), then resync from a peer into a fresh node.")
             }
             if !problems.isEmpty { throw CLIError(.corrupt, "\(problems.count) problem(s) found") }
         }
@@ -160,7 +160,7 @@ struct ProjectCommand: ParsableCommand {
             try sandyq.run {
                 let n = try node.open()
                 let k = try n.networkKeyText()
-                if output.json { try printJSON(["networkKey": k, "project": try n.project()?.description ?? ""]) } else { print(k) }
+                if output.json { try printJSON(["networkKey": k, "project": try n.project()?.description ?? ""]) } else { say(k) }
             }
         }
     }
@@ -176,8 +176,8 @@ struct ProjectCommand: ParsableCommand {
                 let n = try node.open()
                 let p = try n.createProject(name: name)
                 if output.json { try printJSON(["project": p.description]) } else {
-                    print("Created project \(p)")
-                    print("Others join with: sandyq join \(p)")
+                    say("Created project \(p)")
+                    say("Others join with: sandyq join \(p)")
                 }
             }
         }
@@ -223,9 +223,9 @@ struct Join: ParsableCommand {
                 let (req, sas) = try n.accept(inv)
                 if let out { try AtomicText.write(req.text + "\n", to: out) }
                 if output.json { try printJSON(["project": inv.project.description, "reply": req.text, "sas": sas, "role": inv.role.rawValue]); return }
-                print("Joined \(inv.project) as a future \(inv.role.rawValue). Give the coordinator this reply\(out.map { " (written to \($0))" } ?? ""):")
-                print(req.text)
-                print("Then compare these digits with the coordinator's screen: \(sas)")
+                say("Joined \(inv.project) as a future \(inv.role.rawValue). Give the coordinator this reply\(out.map { " (written to \($0))" } ?? ""):")
+                say(req.text, multiline: true)
+                say("Then compare these digits with the coordinator's screen: \(sas)")
                 return
             }
             guard let projectID else { throw CLIError(.usage, "give a project id, or --invite FILE-OR-CODE") }
@@ -234,8 +234,8 @@ struct Join: ParsableCommand {
             let n = try node.open()
             try n.join(p, networkKey: nk)
             if output.json { try printJSON(["project": p.description, "nodeId": n.nodeID.description]) } else {
-                print("Joined \(p). Give a coordinator this node id to add:")
-                print(n.nodeID.description)
+                say("Joined \(p). Give a coordinator this node id to add:")
+                say(n.nodeID.description)
             }
         }
     }
@@ -272,7 +272,7 @@ struct MemberCommand: ParsableCommand {
                     }
                     let (env, r) = try n.admit(req)
                     if output.json { try printJSON(["op": env.id.description, "member": req.node.fingerprint, "role": r.rawValue]) } else {
-                        print("Added \(req.node.fingerprint) as \(r.rawValue) (op \(env.id.short)); sync so it receives the project.")
+                        say("Added \(req.node.fingerprint) as \(r.rawValue) (op \(env.id.short)); sync so it receives the project.")
                     }
                     return
                 }
@@ -282,7 +282,7 @@ struct MemberCommand: ParsableCommand {
                 let n = try node.open()
                 let env = try n.addMember(id, role: r)
                 if output.json { try printJSON(["op": env.id.description, "member": id.fingerprint, "role": r.rawValue]) } else {
-                    print("Added \(id.fingerprint) as \(r.rawValue) (op \(env.id.short))")
+                    say("Added \(id.fingerprint) as \(r.rawValue) (op \(env.id.short))")
                 }
             }
         }
@@ -303,7 +303,7 @@ struct MemberCommand: ParsableCommand {
                     Row(nodeId: $0.node.description, fingerprint: $0.node.fingerprint, role: $0.role.rawValue, revokedAfter: $0.revokedAfter)
                 }
                 if output.json { try printJSON(rows); return }
-                for r in rows { print("\(r.fingerprint)  \(r.role)\(r.revokedAfter.map { "  revoked after seq \($0)" } ?? "")  \(r.nodeId)") }
+                for r in rows { say("\(r.fingerprint)  \(r.role)\(r.revokedAfter.map { "  revoked after seq \($0)" } ?? "")  \(r.nodeId)") }
             }
         }
     }
@@ -326,7 +326,7 @@ struct Log: ParsableCommand {
                     seq: e.seq, kind: e.kind, time: e.timeMillis.map(isoTime), summary: e.summary)
             }.sorted { ($0.time ?? "", $0.author, $0.seq) < ($1.time ?? "", $1.author, $1.seq) }
             if output.json { try printJSON(rows); return }
-            for r in rows { print("\(r.time ?? "-                  ")  \(r.author) #\(r.seq)  \(r.id.prefix(12))  \(r.summary)") }
+            for r in rows { say("\(r.time ?? "-                  ")  \(r.author) #\(r.seq)  \(r.id.prefix(12))  \(r.summary)") }
         }
     }
 }

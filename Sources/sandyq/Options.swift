@@ -102,11 +102,11 @@ func run(_ body: () throws -> Void) throws {
     do {
         try body()
     } catch let e as CLIError {
-        FileHandle.standardError.write(Data("sandyq: \(e.message)\n".utf8))
+        sayError("sandyq: \(e.message)")
         throw ExitCode(e.code)
     } catch let e as NodeError {
         let c = CLIError(e)
-        FileHandle.standardError.write(Data("sandyq: \(c.message)\n".utf8))
+        sayError("sandyq: \(c.message)")
         throw ExitCode(c.code)
     }
 }
@@ -141,5 +141,22 @@ func printJSON<T: Encodable>(_ value: T) throws {
     let enc = JSONEncoder()
     enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
     let data = try enc.encode(value)
-    print(String(decoding: data, as: UTF8.self))
+    print(jsonForTerminal(String(decoding: data, as: UTF8.self)))
+}
+
+/// JSON with C1 controls, DEL, bidi controls and line separators written as `\uXXXX`: the
+/// same JSON to a parser (they occur only inside strings), inert on a terminal. The encoder
+/// already escapes C0 controls.
+func jsonForTerminal(_ json: String) -> String {
+    guard json.unicodeScalars.contains(where: { TerminalText.isNeutralised($0, keepNewlines: true) }) else { return json }
+    var o = ""
+    for u in json.unicodeScalars {
+        if TerminalText.isNeutralised(u, keepNewlines: true) {
+            let hex = String(u.value, radix: 16)
+            o += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+        } else {
+            o.unicodeScalars.append(u)
+        }
+    }
+    return o
 }

@@ -19,20 +19,15 @@ struct ReportCommand: ParsableCommand {
         @Option(help: "Write to FILE (created owner-only) instead of standard output.") var out: String?
 
         func write(_ text: String, what: String) throws {
-            guard let out else { print(text, terminator: text.hasSuffix("\n") ? "" : "\n"); return }
+            guard let out else {
+                // On a terminal, case data must not drive it; into a pipe or file the report stays exact.
+                let shown = isatty(STDOUT_FILENO) == 1 ? TerminalText.safe(text, keepNewlines: true) : text
+                print(shown, terminator: shown.hasSuffix("\n") ? "" : "\n")
+                return
+            }
             let path = out.hasPrefix("/") ? out : FileManager.default.currentDirectoryPath + "/" + out
-            let tmp = path + ".tmp-\(getpid())"
-            guard FileManager.default.createFile(atPath: tmp, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]) else {
-                throw CLIError(.failure, "cannot write \(out)")
-            }
-            do {
-                if FileManager.default.fileExists(atPath: path) { _ = try FileManager.default.replaceItemAt(URL(fileURLWithPath: path), withItemAt: URL(fileURLWithPath: tmp)) }
-                else { try FileManager.default.moveItem(atPath: tmp, toPath: path) }
-            } catch {
-                try? FileManager.default.removeItem(atPath: tmp)
-                throw CLIError(.failure, "cannot write \(out): \(error.localizedDescription)")
-            }
-            FileHandle.standardError.write(Data("Wrote \(what) to \(out)\n".utf8))
+            try Node.writePrivateFile(text, to: path)
+            sayError("Wrote \(what) to \(out)")
         }
     }
 

@@ -35,6 +35,8 @@ struct SearchCommand: ParsableCommand {
     @Flag(help: "Time the search over synthetic cases instead (no node is opened).") var benchmark = false
     @Option(help: "Cases for --benchmark.") var benchmarkCases = 10_000
     @Option(help: "Queries for --benchmark.") var benchmarkQueries = 1_000
+    @Option(help: "With --benchmark: instead time duplicate scoring of one case whose person's name has this many words.")
+    var benchmarkNameTokens: Int?
 
     func validate() throws {
         if let status, !CaseSchema.statuses.contains(status) {
@@ -53,17 +55,25 @@ struct SearchCommand: ParsableCommand {
 
     func run() throws {
         try sandyq.run {
+            if benchmark, let tokens = benchmarkNameTokens {
+                let r = SearchBenchmark.longName(tokens: tokens, cases: min(benchmarkCases, 2_000))
+                if output.json { try printJSON(r); return }
+                say("duplicate scoring of one case with a \(r.tokens)-word name among \(r.cases) synthetic cases:")
+                say(String(format: "  case add warnings %.3f s, index build %.3f s, case duplicates %.3f s (%d pairs), search %.3f s",
+                           r.warningSeconds, r.indexSeconds, r.pairsSeconds, r.pairs, r.searchSeconds))
+                return
+            }
             if benchmark {
                 let r = SearchBenchmark.run(cases: benchmarkCases, queries: benchmarkQueries)
                 if output.json { try printJSON(r); return }
-                print("search benchmark: \(r.cases) synthetic cases, \(r.terms) distinct terms, \(r.queries) queries")
-                print(String(format: "  index build: %.3f s", r.buildSeconds))
-                print(String(format: "  query latency: p50 %.3f ms, p99 %.3f ms, max %.3f ms (%.1f hits per query on average)",
+                say("search benchmark: \(r.cases) synthetic cases, \(r.terms) distinct terms, \(r.queries) queries")
+                say(String(format: "  index build: %.3f s", r.buildSeconds))
+                say(String(format: "  query latency: p50 %.3f ms, p99 %.3f ms, max %.3f ms (%.1f hits per query on average)",
                              r.p50Millis, r.p99Millis, r.maxMillis, r.meanHits))
-                print(String(format: "  case duplicates over the same cases: %.3f s (%d pairs; synthetic names repeat)",
+                say(String(format: "  case duplicates over the same cases: %.3f s (%d pairs; synthetic names repeat)",
                              r.duplicatePairsSeconds, r.duplicatePairs))
                 for k in r.byKind {
-                    print("    " + k.kind.padding(toLength: 38, withPad: " ", startingAt: 0)
+                    say("    " + k.kind.padding(toLength: 38, withPad: " ", startingAt: 0)
                           + String(format: " p50 %8.3f ms, p99 %8.3f ms (%d queries, %.1f hits)", k.p50Millis, k.p99Millis, k.queries, k.meanHits))
                 }
                 return
@@ -73,16 +83,16 @@ struct SearchCommand: ParsableCommand {
             let n = try node.open()
             let hits = try n.search(q)
             if output.json { try printJSON(hits); return }
-            if hits.isEmpty { print("no cases match"); return }
+            if hits.isEmpty { say("no cases match"); return }
             for h in hits {
                 let who = h.persons.joined(separator: ", ")
                 var flags = ""
                 if let m = h.mergedInto { flags += "  [merged into \(m.prefix(8))]" }
                 if h.archived { flags += "  [archived]" }
-                print("\(h.caseId.prefix(8))  \(String(format: "%.2f", h.score))  \(h.ref.map { "\($0)  " } ?? "")\(who.isEmpty ? (h.title ?? "") : who)  [\(h.status ?? "-")]\(flags)")
+                say("\(h.caseId.prefix(8))  \(String(format: "%.2f", h.score))  \(h.ref.map { "\($0)  " } ?? "")\(who.isEmpty ? (h.title ?? "") : who)  [\(h.status ?? "-")]\(flags)")
                 for r in h.reasons {
                     let value = r.value.count > 120 ? String(r.value.prefix(120)) + "…" : r.value
-                    print("          \(r.field): \(value)  (\(r.matched.isEmpty ? "" : "\(r.matched), ")\(String(format: "%.2f", r.score)))")
+                    say("          \(r.field): \(value)  (\(r.matched.isEmpty ? "" : "\(r.matched), ")\(String(format: "%.2f", r.score)))")
                 }
             }
         }
@@ -105,12 +115,12 @@ extension CaseCommand {
             try sandyq.run {
                 let pairs = try node.open().duplicatePairs(threshold: threshold)
                 if output.json { try printJSON(pairs); return }
-                if pairs.isEmpty { print("no likely duplicates"); return }
+                if pairs.isEmpty { say("no likely duplicates"); return }
                 for p in pairs {
-                    print("\(String(format: "%.2f", p.score))  \(p.first.caseId.prefix(8))\(p.first.ref.map { " (\($0))" } ?? "") \(p.first.name)"
+                    say("\(String(format: "%.2f", p.score))  \(p.first.caseId.prefix(8))\(p.first.ref.map { " (\($0))" } ?? "") \(p.first.name)"
                           + "  ~  \(p.second.caseId.prefix(8))\(p.second.ref.map { " (\($0))" } ?? "") \(p.second.name)")
                 }
-                print("Merge a pair with: sandyq case merge KEEP OTHER")
+                say("Merge a pair with: sandyq case merge KEEP OTHER")
             }
         }
     }
@@ -133,10 +143,10 @@ extension CaseCommand {
                 let r = try node.open().merge(keep: keep, other: other)
                 if output.json { try printJSON(r); return }
                 let copied = r.copied.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
-                print("Merged case \(r.other.prefix(8)) into \(r.keep.prefix(8)) (op \(r.op.prefix(12)))")
-                if !copied.isEmpty { print("  copied: \(copied)") }
-                if !r.aliasesAdded.isEmpty { print("  other spellings added: \(r.aliasesAdded.joined(separator: ", "))") }
-                if !r.fieldsFilled.isEmpty { print("  fields filled: \(r.fieldsFilled.joined(separator: ", "))") }
+                say("Merged case \(r.other.prefix(8)) into \(r.keep.prefix(8)) (op \(r.op.prefix(12)))")
+                if !copied.isEmpty { say("  copied: \(copied)") }
+                if !r.aliasesAdded.isEmpty { say("  other spellings added: \(r.aliasesAdded.joined(separator: ", "))") }
+                if !r.fieldsFilled.isEmpty { say("  fields filled: \(r.fieldsFilled.joined(separator: ", "))") }
             }
         }
     }
@@ -171,6 +181,6 @@ enum DuplicateWarnings {
     }
 
     static func printToStderr(_ lines: [String]) {
-        for l in lines { FileHandle.standardError.write(Data("warning: \(l)\n".utf8)) }
+        for l in lines { sayError("warning: \(l)") }
     }
 }

@@ -26,7 +26,7 @@ struct BundleCommand: ParsableCommand {
                 if output.json {
                     try printJSON(ExportJSON(files: r.files, ops: r.ops, bytes: r.bytes))
                 } else {
-                    print("Wrote \(r.ops) ops in \(r.files.count) file(s), \(r.bytes) bytes: \(r.files.joined(separator: ", "))")
+                    say("Wrote \(r.ops) ops in \(r.files.count) file(s), \(r.bytes) bytes: \(r.files.joined(separator: ", "))")
                 }
             }
         }
@@ -60,15 +60,15 @@ struct BundleCommand: ParsableCommand {
                 }
                 if output.json { try printJSON(results) } else {
                     for r in results {
-                        if let e = r.error { print("\(r.file): \(e)"); continue }
-                        print("\(r.file): \(r.new) new, \(r.known) already known, \(r.refused.count) refused\(r.sender.map { " (from \($0))" } ?? "")")
-                        if r.senderMember == false { print("  \(Self.notMember)") }
-                        for x in r.refused { print("  refused op \(x.op.prefix(12)) (author \(x.author), seq \(x.seq)): \(x.reason)") }
-                        if r.damagedChunks > 0 { print("  \(r.damagedChunks) damaged chunk(s): the ops in them were lost; the rest landed") }
-                        if r.truncated { print("  the file is truncated: the ops in the part that arrived landed") }
+                        if let e = r.error { say("\(r.file): \(e)"); continue }
+                        say("\(r.file): \(r.new) new, \(r.known) already known, \(r.refused.count) refused\(r.sender.map { " (from \($0))" } ?? "")")
+                        if r.senderMember == false { say("  \(Self.notMember)") }
+                        for x in r.refused { say("  refused op \(x.op.prefix(12)) (author \(x.author), seq \(x.seq)): \(x.reason)") }
+                        if r.damagedChunks > 0 { say("  \(r.damagedChunks) damaged chunk(s): the ops in them were lost; the rest landed") }
+                        if r.truncated { say("  the file is truncated: the ops in the part that arrived landed") }
                     }
                 }
-                for e in errors where output.json { FileHandle.standardError.write(Data("sandyq: \(e)\n".utf8)) }
+                for e in errors where output.json { sayError("sandyq: \(e)") }
                 if worst != 0 { throw ExitCode(worst) }
             }
         }
@@ -130,10 +130,10 @@ struct Peers: ParsableCommand {
                         address: $0.address, undelivered: $0.undelivered, inSync: $0.undelivered == 0, pinned: pins[$0.node] != nil)
                 }
                 if output.json { try printJSON(rows); return }
-                if rows.isEmpty { print("no peers yet") }
+                if rows.isEmpty { say("no peers yet") }
                 for r in rows {
                     let state = r.undelivered == 0 ? "has everything this node holds" : "\(r.undelivered) ops not yet acknowledged by \(r.fingerprint)"
-                    print("\(r.fingerprint)  \(r.role ?? "-")  \(r.address.map { r.pinned ? "\($0) (pinned)" : $0 } ?? "")  \(state)")
+                    say("\(r.fingerprint)  \(r.role ?? "-")  \(r.address.map { r.pinned ? "\($0) (pinned)" : $0 } ?? "")  \(state)")
                 }
             }
         }
@@ -151,7 +151,7 @@ struct Peers: ParsableCommand {
                 guard let id = NodeID(string: nodeID) else { throw CLIError(.usage, "'\(nodeID)' is not a node id") }
                 let n = try node.open()
                 try n.rememberPeer(id, address: address)
-                print("Remembered \(id.fingerprint) at \(address)")
+                say("Remembered \(id.fingerprint) at \(address)")
             }
         }
     }
@@ -184,13 +184,13 @@ struct USBCommand: ParsableCommand {
                     return
                 }
                 for i in r.imported {
-                    print("imported \((i.file as NSString).lastPathComponent): \(i.report.new) new, \(i.report.known) known, \(i.report.refused.count) refused")
-                    if i.senderIsMember == false { print("  \(BundleCommand.Import.notMember)") }
+                    say("imported \((i.file as NSString).lastPathComponent): \(i.report.new) new, \(i.report.known) known, \(i.report.refused.count) refused")
+                    if i.senderIsMember == false { say("  \(BundleCommand.Import.notMember)") }
                 }
-                if !r.skipped.isEmpty { print("left alone (not for this node, or imported before): \(r.skipped.count)") }
-                for f in r.failed { print("could not read \(f.0): \(f.1)") }
-                for n in r.notes { print(n) }
-                print("wrote \(r.written.count) bundle(s), deleted \(r.deleted.count) delivered or replaced")
+                if !r.skipped.isEmpty { say("left alone (not for this node, or imported before): \(r.skipped.count)") }
+                for f in r.failed { say("could not read \(f.0): \(f.1)") }
+                for n in r.notes { say(n) }
+                say("wrote \(r.written.count) bundle(s), deleted \(r.deleted.count) delivered or replaced")
             }
         }
     }

@@ -1,0 +1,65 @@
+import Foundation
+import SandyqCore
+import SandyqCrypto
+import SandyqNode
+import Testing
+
+/// A field device receives only what it needs, and quarantined ops go no further.
+@Suite("What a node hands each peer: reporters get membership only, quarantined ops go nowhere")
+struct CarryRuleTests {
+    @Test("a reporter's mailbox bundle carries membership ops and nothing of the project's cases; its store then holds only that and its own chain")
+    func reporterGetsMembershipOnly() throws {
+        let dir = try TempDir()
+        let (c, _) = try RoleKit.founder(dir)
+        let r = try RoleKit.make(dir, "r", writeOnly: true), l = try RoleKit.make(dir, "l")
+        try RoleKit.admit(l, as: .lawyer, by: c)
+        try r.join(try #require(try c.project()))
+        _ = try c.addMember(r.nodeID, role: .reporter)
+        for i in 0..<5 { _ = try c.addCase(RoleKit.doc("Дело \(i)", person: "Человек \(i)")) }
+        _ = try r.importEnvelopes([])                                // nothing yet
+        let stick = dir.sub("stick")
+        try FileManager.default.createDirectory(atPath: stick, withIntermediateDirectories: true)
+        _ = try c.syncMailbox(stick)
+        _ = try r.syncMailbox(stick)
+        let held = try r.store.allEnvelopes()
+        let fromOthers = held.filter { $0.author != r.nodeID.signingKey }
+        #expect(!fromOthers.isEmpty && fromOthers.allSatisfy { $0.kind == .membership },
+                "the reporter holds \(fromOthers.filter { $0.kind != .membership }.count) sealed ops of others")
+        #expect(try r.view().membership.role(of: r.nodeID.signingKey) == .reporter, "it still learns its admission")
+        // It records, and its bundle back carries its own chain only.
+        _ = try r.addCase(RoleKit.doc("Запись репортёра", person: "Свидетель"))
+        #expect(try r.chainGaps().isEmpty, "holes by design are not reported on a reporter")
+        _ = try r.syncMailbox(stick)
+        let before = try c.store.opCount
+        _ = try c.syncMailbox(stick)
+        #expect(try c.store.opCount == before + 1)
+        // A lawyer is not a field device: it gets what is sealed to it as before.
+        #expect(try c.carryRule(to: [l.nodeID.signingKey]).restricts == false)
+        let peers = try c.peers()
+        let acked = try #require(peers.first { $0.node == r.nodeID }).acknowledged
+        let owed = try c.envelopes(missingFrom: acked).filter { try c.carryRule(to: [r.nodeID.signingKey]).allows($0) }
+        // Its acknowledgement is contiguous, so membership ops above the first sealed op it never
+        // gets are offered again each time (Protocol/bundles.md, known gaps): nothing else is owed.
+        let rHolds = Set(try r.store.allEnvelopes().map(\.id))
+        #expect(owed.allSatisfy { $0.kind == .membership && rHolds.contains($0.id) }, "owed: \(owed.map { "\($0.kind) \($0.seq)" })")
+    }
+
+    @Test("a revoked member's quarantined ops are not passed on by a node that knows of the revocation")
+    func quarantinedOpsStop() throws {
+        let dir = try TempDir()
+        let (c, _) = try RoleKit.founder(dir)
+        let x = try RoleKit.make(dir, "x"), c2 = try RoleKit.make(dir, "c2")
+        try RoleKit.admit(x, as: .reporter, by: c)
+        try RoleKit.admit(c2, as: .coordinator, by: c)
+        _ = try c.revoke(x.nodeID, after: .seq(0))
+        for i in 0..<3 { _ = try x.addCase(RoleKit.doc("Поток \(i)", person: "Икс")) }
+        _ = try c.importEnvelopes(try x.envelopes(missingFrom: try c.versionVector()))
+        #expect(try c.view().quarantined.count == 3)
+        let out = dir.sub("c-to-c2.sqb")
+        let e = try c.exportBundle(to: [c2.nodeID], out: out)
+        _ = e
+        _ = try c2.importBundle(out)
+        #expect(try c2.store.envelopes(author: x.nodeID.signingKey, after: 0).isEmpty, "the quarantined flood travelled on")
+        #expect(try c.peers().first { $0.node == c2.nodeID }?.undelivered == (try c.store.opCount) - 3, "the quarantined ops are not counted as owed")
+    }
+}
