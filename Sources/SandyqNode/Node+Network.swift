@@ -39,10 +39,14 @@ extension Node {
         return k
     }
 
-    /// Who may connect, or be connected to: any member not revoked, and a pinned peer.
     /// Membership from the membership ops alone, without reading the log.
     func storedMembership() throws(NodeError) -> Membership {
-        let pid = try requireProject()
+        try Node.membership(of: try requireProject(), in: store)
+    }
+
+    /// Membership from the membership ops in `store`: a connection of its own lets the
+    /// server's handshake thread read it without waiting on the node's.
+    static func membership(of pid: ProjectID, in store: OpStore) throws(NodeError) -> Membership {
         let envs = try mapped { try store.membershipEnvelopes() }
         var changes: [Membership.Change] = []
         for e in envs where e.project == pid {
@@ -50,9 +54,8 @@ extension Node {
                 changes.append(.init(op: e.id, author: e.author, seq: e.seq, change: c))
             }
         }
-        let opStore = self.store
         return Membership.derive(project: pid, changes: changes, chain: { author in
-            ((try? opStore.envelopes(author: author, after: 0)) ?? []).map { ChainLink(seq: $0.seq, id: $0.id, prev: $0.prev) }
+            ((try? store.envelopes(author: author, after: 0)) ?? []).map { ChainLink(seq: $0.seq, id: $0.id, prev: $0.prev) }
         })
     }
 
@@ -63,12 +66,54 @@ extension Node {
         return { env in Node.screen(env, in: m) ?? limits.check(env) }
     }
 
+    /// Keys a server accepts as clients: members not revoked, never itself.
     func allowedKeys(pinned: NodeID?) throws(NodeError) -> Set<SigningPublicKey> {
         let m = try storedMembership()
-        var keys = Set(m.members.values.filter { $0.revokedAfter == nil }.map(\.node.signingKey))
-        if let pinned { keys.insert(pinned.signingKey) }
+        var keys = Set(m.members.keys.filter { !Node.isRevoked($0, in: m) })
+        if let pinned, !Node.isRevoked(pinned.signingKey, in: m) { keys.insert(pinned.signingKey) }
         keys.remove(identity.signing.publicKey)
         return keys
+    }
+
+    /// A member whose revocation this node holds: refused as a client and as a server, pinned or not.
+    static func isRevoked(_ key: SigningPublicKey, in m: Membership) -> Bool {
+        m.members[key]?.isRevoked == true
+    }
+
+    /// Why this node refuses `key` as the server at `address`, or nil to accept it. Accepted:
+    /// a current member; the key pinned for exactly this address (`peers add`, or `--peer`
+    /// for this one sync); and, while this node is not yet admitted, the inviter it recorded
+    /// at `join`. Refused always: a revoked member, and this node itself.
+    func serverRefusal(at address: String, expecting: NodeID?) throws(NodeError) -> @Sendable (SigningPublicKey) -> String? {
+        let m = try storedMembership()
+        let me = identity.signing.publicKey
+        let pinned = try mapped { try store.pinnedPeer(at: address) }.flatMap { NodeID(string: $0) }
+        // Before admission this node holds no membership that names anyone; the peers rows it
+        // has then are those `join` recorded (its inviter) and pins.
+        let joining = m.members[me] == nil
+        let inviters: Set<SigningPublicKey> = joining
+            ? Set(try mapped { try store.peers() }.compactMap { NodeID(string: $0.node)?.signingKey }) : []
+        return { key in
+            let who = NodeID.fingerprint(of: key)
+            if key == me { return "the server at \(address) is this node itself" }
+            if Node.isRevoked(key, in: m) {
+                return "the server at \(address) is \(who), whose membership was revoked: refusing to sync with it"
+            }
+            if let expecting {
+                return key == expecting.signingKey ? nil : "the server at \(address) is \(who), not the pinned \(expecting.fingerprint)"
+            }
+            if m.members[key] != nil || key == pinned?.signingKey || inviters.contains(key) { return nil }
+            return "the server at \(address) is \(who), which is not a member of this project nor the peer pinned for this address (`sandyq peers add NODE \(address)` pins one)"
+        }
+    }
+
+    /// Peers pinned by hand, with the address each is pinned for (`peers add`).
+    public func pinnedPeers() throws(NodeError) -> [NodeID: String] {
+        var out: [NodeID: String] = [:]
+        for r in try mapped({ try store.peers() }) where r.pinned {
+            if let id = NodeID(string: r.node), let a = r.address { out[id] = a }
+        }
+        return out
     }
 
     func requireNetworkKey() throws(NodeError) -> SymmetricKey {
@@ -93,22 +138,13 @@ extension Node {
     public func sync(with address: String, expecting: NodeID? = nil) throws(NodeError) -> PeerSession.Summary {
         let pid = try requireProject()
         let nk = try requireNetworkKey()
-        var pinned = expecting
-        if pinned == nil {
-            pinned = try mapped { try store.peers() }.first { $0.address == address }.flatMap { NodeID(string: $0.node) }
-        }
-        var allowed = try allowedKeys(pinned: pinned)
-        // Peers this node was told of by hand (an inviter, `peers add`) count as pinned too.
-        for r in try mapped({ try store.peers() }) { if let id = NodeID(string: r.node) { allowed.insert(id.signingKey) } }
+        let refusal = try serverRefusal(at: address, expecting: expecting)
         let summary: PeerSession.Summary
         do {
             let conn = try Connection.connect(to: address)
             defer { conn.close() }
             summary = try PeerSession.client(conn: conn, identity: identity.signing, networkKey: nk,
-                                             storePath: Node.databasePath(home), project: pid, screen: try importScreen()) { key in
-                if let expecting, key != expecting.signingKey { return false }
-                return allowed.contains(key)
-            }
+                                             storePath: Node.databasePath(home), project: pid, screen: try importScreen(), refusal: refusal)
         } catch {
             throw NodeError(.failure, "sync with \(address) failed: \(error)")
         }
@@ -118,9 +154,15 @@ extension Node {
         return summary
     }
 
-    /// Accepts peers until `shouldStop` says so. Each connection runs on its own thread with
-    /// its own SQLite connections; a bad peer ends its own connection only.
-    public func serve(listen address: String, maxPeers: Int = 32, shouldStop: @escaping @Sendable () -> Bool,
+    /// Accepts peers until `shouldStop` says so. Every connection first waits in a
+    /// `HandshakeGate` (one thread, poll), which costs a stranger's socket no thread and no
+    /// slot; only a member proven by message 3 takes one of `maxPeers` slots and a thread of
+    /// its own, with its own SQLite connections. A bad peer ends its own connection only.
+    public static let defaultMaxHandshakes = HandshakeGate.Limits().pending
+    public static let defaultMaxPerAddress = HandshakeGate.Limits().perAddress
+
+    public func serve(listen address: String, maxPeers: Int = 32, maxHandshakes: Int = Node.defaultMaxHandshakes,
+                      maxPerAddress: Int = Node.defaultMaxPerAddress, shouldStop: @escaping @Sendable () -> Bool,
                       onListening: (UInt16) -> Void = { _ in }, log: @escaping @Sendable (String) -> Void) throws(NodeError) {
         let pid = try requireProject()
         let nk = try requireNetworkKey()
@@ -128,37 +170,97 @@ extension Node {
         do { listener = try Listener(address: address) } catch { throw NodeError(.failure, error.description) }
         onListening(listener.port)
         log("listening on \(address) (port \(listener.port)) as \(nodeID.fingerprint)")
-        let replay = ReplayCache()
-        let slots = DispatchSemaphore(value: maxPeers)
+        var limits = HandshakeGate.Limits()
+        limits.pending = max(1, maxHandshakes)
+        limits.perAddress = max(1, maxPerAddress)
+        let gate = HandshakeGate(listener: listener, identity: identity.signing, networkKey: nk, replay: ReplayCache(), limits: limits)
+        let refusals = RefusalLog(log)
+        let slots = DispatchSemaphore(value: max(1, maxPeers))
         let group = DispatchGroup()
-        let signing = identity.signing
         let storePath = Node.databasePath(home)
         let state = ServerState(node: self)
+        // The gate checks each message 3 on a store connection of its own, so a member
+        // thread busy in the node (acknowledging, forwarding keys) never stalls the gate.
+        let gateStore = try mapped { try OpStore(path: storePath) }
+        let me = identity.signing.publicKey
         while !shouldStop() {
-            let conn: Connection?
-            do { conn = try listener.accept(timeout: 0.2) } catch { log("accept failed: \(error)"); continue }
-            guard let conn else { continue }
-            guard slots.wait(timeout: .now()) == .success else {
-                log("peer \(conn.peerAddress): refused, \(maxPeers) peers already connected")
-                conn.close()
-                continue
+            let events = gate.step(timeout: 0.2) { key in
+                guard key != me, let m = try? Node.membership(of: pid, in: gateStore) else { return false }
+                return m.members[key] != nil && !Node.isRevoked(key, in: m)
             }
-            group.enter()
-            Thread {
-                defer { conn.close(); slots.signal(); group.leave() }
-                let (allowed, screen) = state.allowed()
-                do {
-                    let s = try PeerSession.server(conn: conn, identity: signing, networkKey: nk, storePath: storePath,
-                                                   project: pid, replay: replay, screen: screen) { allowed.contains($0) }
-                    state.acknowledge(s)
-                    log("peer \(conn.peerAddress) [\(s.peer.map { NodeID.fingerprint(of: $0) } ?? "?")]: sent \(s.sent), received \(s.report.new) new, \(s.report.known) known, \(s.report.refused.count) refused")
-                } catch {
-                    log("peer \(conn.peerAddress): connection ended: \(error) (received \(conn.bytesReceived) bytes, sent \(conn.bytesSent))")
+            for event in events {
+                switch event {
+                case let .refused(peer, reason, received, sent):
+                    refusals.log("peer \(peer): connection ended: \(reason) (received \(received) bytes, sent \(sent))")
+                case let .admitted(conn, session):
+                    guard slots.wait(timeout: .now()) == .success else {
+                        refusals.log("peer \(conn.peerAddress) [\(NodeID.fingerprint(of: session.peer))]: refused, \(maxPeers) peers already connected")
+                        conn.close()
+                        continue
+                    }
+                    group.enter()
+                    Thread {
+                        defer { conn.close(); slots.signal(); group.leave() }
+                        let who = NodeID.fingerprint(of: session.peer)
+                        do {
+                            let s = try PeerSession.exchange(conn: conn, session: session, storePath: storePath, project: pid,
+                                                             screen: state.screen())
+                            state.acknowledge(s)
+                            log("peer \(conn.peerAddress) [\(who)]: sent \(s.sent), received \(s.report.new) new, \(s.report.known) known, \(s.report.refused.count) refused")
+                        } catch {
+                            log("peer \(conn.peerAddress) [\(who)]: connection ended: \(error) (received \(conn.bytesReceived) bytes, sent \(conn.bytesSent))")
+                        }
+                    }.start()
                 }
-            }.start()
+            }
+            refusals.summarise()
         }
+        gate.closeAll()
         group.wait()
+        refusals.summarise(force: true)
         log("stopped")
+    }
+}
+
+/// Refusal lines, rate-limited so that a flood cannot fill the disk through the log: up to
+/// `burst` lines at once, then `perSecond`; what is left out is counted and said in one line
+/// at most every `summaryEvery` seconds.
+final class RefusalLog: @unchecked Sendable {
+    static let burst = 20.0
+    static let perSecond = 1.0
+    static let summaryEvery = 10.0
+
+    private let lock = NSLock()
+    private let out: @Sendable (String) -> Void
+    private var tokens = RefusalLog.burst
+    private var refilled = ProcessInfo.processInfo.systemUptime
+    private var suppressed = 0
+    private var since = ProcessInfo.processInfo.systemUptime
+
+    init(_ out: @escaping @Sendable (String) -> Void) { self.out = out }
+
+    func log(_ line: String) {
+        lock.lock(); defer { lock.unlock() }
+        let now = ProcessInfo.processInfo.systemUptime
+        tokens = min(Self.burst, tokens + (now - refilled) * Self.perSecond)
+        refilled = now
+        guard tokens >= 1 else {
+            if suppressed == 0 { since = now }
+            suppressed += 1
+            return
+        }
+        tokens -= 1
+        out(line)
+    }
+
+    /// Says how many lines were left out, once `summaryEvery` seconds have passed since the first.
+    func summarise(force: Bool = false) {
+        lock.lock(); defer { lock.unlock() }
+        let now = ProcessInfo.processInfo.systemUptime
+        guard suppressed > 0, force || now - since >= Self.summaryEvery else { return }
+        out("\(suppressed) refused connections not logged in the last \(Int((now - since).rounded())) s (rate limit: \(Int(Self.burst)) lines, then \(Int(Self.perSecond)) a second)")
+        suppressed = 0
+        since = now
     }
 }
 
@@ -170,12 +272,11 @@ final class ServerState: @unchecked Sendable {
 
     init(node: Node) { self.node = node }
 
-    func allowed() -> (Set<SigningPublicKey>, @Sendable (Envelope) -> OpError?) {
+    func screen() -> @Sendable (Envelope) -> OpError? {
         lock.lock(); defer { lock.unlock() }
         node.invalidateView()
         let fallback: @Sendable (Envelope) -> OpError? = { _ in nil }
-        let screen = (try? node.importScreen()) ?? fallback
-        return ((try? node.allowedKeys(pinned: nil)) ?? [], screen)
+        return (try? node.importScreen()) ?? fallback
     }
 
     func acknowledge(_ s: PeerSession.Summary) {

@@ -68,6 +68,14 @@ enum Migrations {
         );
         CREATE TABLE grant_debts (recipient BLOB PRIMARY KEY);
         """,
+        // 6: whether a peer's address was pinned by hand (`peers add`): a TCP client accepts a
+        // non-member's key as a server only where it was pinned for that exact address, and a
+        // peers row made by the ack ledger alone no longer counts. Until now only `peers add`
+        // wrote an address, so every stored address was pinned.
+        """
+        ALTER TABLE peers ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0;
+        UPDATE peers SET pinned = 1 WHERE address IS NOT NULL;
+        """,
     ]
 
     static var latest: Int { all.count }

@@ -421,26 +421,46 @@ public final class OpStore: @unchecked Sendable {
             .run([.text(peer), .blob(v.encoded())])
     }
 
-    public func setAddress(_ address: String, for peer: String) throws(StoreError) {
-        try db.prepare("INSERT INTO peers(node, address) VALUES(?, ?) ON CONFLICT(node) DO UPDATE SET address = excluded.address")
-            .run([.text(peer), .text(address)])
+    /// Remembers `peer` at `address`; `pinned` when a person named this key for this address.
+    public func setAddress(_ address: String, for peer: String, pinned: Bool = true) throws(StoreError) {
+        try db.prepare("""
+            INSERT INTO peers(node, address, pinned) VALUES(?, ?, ?)
+            ON CONFLICT(node) DO UPDATE SET address = excluded.address, pinned = excluded.pinned
+            """).run([.text(peer), .text(address), .int(pinned ? 1 : 0)])
+        // One key per address: a new pin replaces the old one there.
+        if pinned {
+            try db.prepare("UPDATE peers SET pinned = 0 WHERE address = ? AND node != ?").run([.text(address), .text(peer)])
+        }
     }
 
     public struct PeerRecord: Sendable {
         public let node: String
         public let address: String?
         public let acked: VersionVector
+        /// The address was pinned by hand for this node's key.
+        public let pinned: Bool
+
+        public init(node: String, address: String?, acked: VersionVector, pinned: Bool = false) {
+            self.node = node; self.address = address; self.acked = acked; self.pinned = pinned
+        }
     }
 
     public func peers() throws(StoreError) -> [PeerRecord] {
         var out: [PeerRecord] = []
-        let s = try db.prepare("SELECT node, address, acked FROM peers ORDER BY node")
+        let s = try db.prepare("SELECT node, address, acked, pinned FROM peers ORDER BY node")
         try s.bind([])
         while try s.step() {
             let acked = s.isNull(2) ? VersionVector() : ((try? VersionVector(decoding: s.blob(2))) ?? VersionVector())
-            out.append(PeerRecord(node: s.text(0), address: s.isNull(1) ? nil : s.text(1), acked: acked))
+            out.append(PeerRecord(node: s.text(0), address: s.isNull(1) ? nil : s.text(1), acked: acked, pinned: s.int(3) != 0))
         }
         return out
+    }
+
+    /// The node pinned for exactly `address`, if any.
+    public func pinnedPeer(at address: String) throws(StoreError) -> String? {
+        let s = try db.prepare("SELECT node FROM peers WHERE address = ? AND pinned = 1 LIMIT 1")
+        try s.bind([.text(address)])
+        return try s.step() ? s.text(0) : nil
     }
 
     // MARK: mailbox

@@ -5,6 +5,11 @@ public final class Connection: @unchecked Sendable {
     // Reads happen on one thread and writes on another; the kernel allows that on one socket.
     let fd: Int32
     public let peerAddress: String
+    /// The peer's address without its port: what per-address limits count.
+    public var peerHost: String {
+        guard let colon = peerAddress.lastIndex(of: ":") else { return peerAddress }
+        return String(peerAddress[..<colon])
+    }
     public private(set) var bytesReceived = 0
     /// Written by the sending thread, read by the receiving one.
     public var bytesSent: Int { countLock.lock(); defer { countLock.unlock() }; return sent }
@@ -103,6 +108,28 @@ public final class Connection: @unchecked Sendable {
         return out
     }
 
+    /// Non-blocking mode, for the handshake gate's poll loop; blocking again once admitted.
+    func setBlocking(_ blocking: Bool) {
+        let flags = fcntl(fd, F_GETFL)
+        guard flags >= 0 else { return }
+        _ = fcntl(fd, F_SETFL, blocking ? flags & ~O_NONBLOCK : flags | O_NONBLOCK)
+    }
+
+    /// Up to `max` bytes that have already arrived, without waiting: empty if none yet.
+    /// Throws when the peer closed or the socket failed.
+    func receiveAvailable(max: Int) throws(SyncError) -> [UInt8] {
+        guard max > 0 else { return [] }
+        var out = [UInt8](repeating: 0, count: max)
+        while true {
+            let r = out.withUnsafeMutableBytes { recv(fd, $0.baseAddress!, max, Int32(MSG_DONTWAIT)) }
+            if r > 0 { bytesReceived += r; return Array(out[0..<r]) }
+            if r == 0 { throw .io("peer closed the connection") }
+            if errno == EINTR { continue }
+            if errno == EAGAIN || errno == EWOULDBLOCK { return [] }
+            throw .io("receive failed: \(String(cString: strerror(errno)))")
+        }
+    }
+
     public func writeAll(_ bytes: [UInt8]) throws(SyncError) {
         var off = 0
         while off < bytes.count {
@@ -141,7 +168,9 @@ public final class Listener: @unchecked Sendable {
             Glibc.close(fd)
             throw .io("cannot listen on \(address): \(why)")
         }
-        guard listen(fd, 64) == 0 else { Glibc.close(fd); throw .io("listen failed") }
+        // A deep queue: connections wait in the kernel only until the next poll round, and a
+        // full queue drops a member's SYN for a second or more.
+        guard listen(fd, 1024) == 0 else { Glibc.close(fd); throw .io("listen failed") }
         self.fd = fd
         var sa = sockaddr_storage()
         var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
@@ -163,15 +192,29 @@ public final class Listener: @unchecked Sendable {
         let r = poll(&p, 1, Int32(timeout * 1000))
         if r == 0 || (r < 0 && errno == EINTR) { return nil }
         guard r > 0 else { throw .io("poll failed") }
+        return acceptReady()
+    }
+
+    /// Accepts one queued connection if there is one; nil otherwise (or on a transient error).
+    func acceptReady() -> Connection? {
         var sa = sockaddr_storage()
         var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
         let c = withUnsafeMutablePointer(to: &sa) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.accept(fd, $0, &len) } }
-        guard c >= 0 else { return nil }
+        guard c >= 0 else { lastAcceptError = errno; return nil }
         var host = [CChar](repeating: 0, count: 256), serv = [CChar](repeating: 0, count: 32)
         _ = withUnsafeMutablePointer(to: &sa) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
             getnameinfo($0, len, &host, 256, &serv, 32, NI_NUMERICHOST | NI_NUMERICSERV)
         } }
         return Connection(fd: c, peerAddress: "\(String(cString: host)):\(String(cString: serv))")
+    }
+
+    /// errno of the last failed `acceptReady` (EMFILE: out of descriptors).
+    var lastAcceptError: Int32 = 0
+
+    /// Non-blocking accepts, so the gate can drain the queue without waiting.
+    func setNonBlocking() {
+        let flags = fcntl(fd, F_GETFL)
+        if flags >= 0 { _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK) }
     }
 
     deinit { Glibc.close(fd) }

@@ -78,6 +78,12 @@ public struct ClientHandshake {
 
     /// Checks the server's proof; `allowed` decides whether its key may be talked to.
     public mutating func receive2(_ m: [UInt8], allowed: (SigningPublicKey) -> Bool) throws(HandshakeError) -> (message3: [UInt8], session: Handshake.Session) {
+        try receive2(m) { allowed($0) ? nil : "the server's key is not a member of this project, nor the peer pinned for this address" }
+    }
+
+    /// The same, where `refusal` returns why a server key is refused (nil: allowed), so the
+    /// error can say it, for instance that the key was revoked.
+    public mutating func receive2(_ m: [UInt8], refusal: (SigningPublicKey) -> String?) throws(HandshakeError) -> (message3: [UInt8], session: Handshake.Session) {
         guard m.count == Handshake.message2Length else { throw .truncated }
         guard let es = try? BoxPublicKey(bytes: Array(m[0..<32])), let dh = try? ephemeral.sharedSecret(with: es) else { throw .authenticationFailed }
         let k2 = Handshake.kdf(networkKey, dh, h1, "k2")
@@ -86,7 +92,7 @@ public struct ClientHandshake {
             throw .authenticationFailed
         }
         guard server.isValidSignature(sig, for: Array("sandyq-hs2".utf8) + h1 + es.bytes) else { throw .authenticationFailed }
-        guard allowed(server) else { throw .notAllowed("the server's key is not a member of this project, nor the peer pinned for this address") }
+        if let why = refusal(server) { throw .notAllowed(why) }
         let h2 = Hash.blake2b(h1 + m)
         let k3 = Handshake.kdf(networkKey, dh, h2, "k3")
         let proof = identity.publicKey.bytes + identity.sign(Array("sandyq-hs3".utf8) + h2).bytes
@@ -100,7 +106,6 @@ public struct ClientHandshake {
 public struct ServerHandshake {
     let identity: SigningKeyPair
     let networkKey: SymmetricKey
-    let ephemeral = BoxKeyPair()
     var dh: SecureBytes?
     var h2: [UInt8] = []
 
@@ -112,13 +117,24 @@ public struct ServerHandshake {
     /// Answers a valid first message; anything else gets no answer at all.
     /// `fresh` records the client's ephemeral key and returns false if it was seen before.
     public mutating func receive1(_ m: [UInt8], nowMillis: UInt64, fresh: ([UInt8]) -> Bool) throws(HandshakeError) -> [UInt8] {
+        try receive1(m, nowMillis: nowMillis) { key, _ in fresh(key) ? .fresh : .replayed }
+    }
+
+    /// The same, with the replay cache filing each key under the message's clock.
+    public mutating func receive1(_ m: [UInt8], nowMillis: UInt64, replay: ReplayCache) throws(HandshakeError) -> [UInt8] {
+        try receive1(m, nowMillis: nowMillis) { key, time in replay.check(key, time: time, now: nowMillis) }
+    }
+
+    mutating func receive1(_ m: [UInt8], nowMillis: UInt64, verdict: ([UInt8], UInt64) -> ReplayCache.Verdict) throws(HandshakeError) -> [UInt8] {
         guard m.count == Handshake.message1Length else { throw .truncated }
         guard m[0] == Handshake.version else { throw .unsupportedVersion }
         let body = Array(m[0..<41]), tag = Array(m[41..<73])
         guard SecureBytes(Handshake.mac(networkKey, body)) == SecureBytes(tag) else { throw .badNetworkKey }
         let t = m[33..<41].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
         guard (t > nowMillis ? t - nowMillis : nowMillis - t) <= Handshake.maxSkewMillis else { throw .stale }
-        guard fresh(Array(m[1..<33])) else { throw .replayed }
+        guard verdict(Array(m[1..<33]), t) == .fresh else { throw .replayed }
+        // Drawn only now: a message that fails the checks above costs no scalar multiplication.
+        let ephemeral = BoxKeyPair()
         guard let ec = try? BoxPublicKey(bytes: Array(m[1..<33])), let shared = try? ephemeral.sharedSecret(with: ec) else {
             throw .authenticationFailed
         }

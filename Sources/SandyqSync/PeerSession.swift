@@ -52,6 +52,14 @@ public final class PeerSession: @unchecked Sendable {
     public static func client(conn: Connection, identity: SigningKeyPair, networkKey: SymmetricKey, storePath: String,
                               project: ProjectID, screen: (@Sendable (Envelope) -> OpError?)? = nil,
                               allowed: (SigningPublicKey) -> Bool) throws(SyncError) -> Summary {
+        try client(conn: conn, identity: identity, networkKey: networkKey, storePath: storePath, project: project, screen: screen,
+                   refusal: { allowed($0) ? nil : "the server's key is not a member of this project, nor the peer pinned for this address" })
+    }
+
+    /// Client side, where `refusal` says why a server key is refused (nil: allowed).
+    public static func client(conn: Connection, identity: SigningKeyPair, networkKey: SymmetricKey, storePath: String,
+                              project: ProjectID, screen: (@Sendable (Envelope) -> OpError?)? = nil,
+                              refusal: (SigningPublicKey) -> String?) throws(SyncError) -> Summary {
         conn.setTimeout(seconds: handshakeTimeout)
         var hs = ClientHandshake(identity: identity, networkKey: networkKey)
         try conn.writeAll(hs.message1(nowMillis: nowMillis()))
@@ -60,7 +68,7 @@ public final class PeerSession: @unchecked Sendable {
             throw .protocolViolation("the server did not answer the handshake (wrong network key, or not a sandyq node): \(error)")
         }
         let (m3, session): ([UInt8], Handshake.Session)
-        do { (m3, session) = try hs.receive2(m2, allowed: allowed) } catch { throw .protocolViolation(error.description) }
+        do { (m3, session) = try hs.receive2(m2, refusal: refusal) } catch { throw .protocolViolation(error.description) }
         try conn.writeAll(m3)
         let s = PeerSession(conn: conn, storePath: storePath, project: project, session: session, screen: screen)
         try s.exchange()
@@ -77,11 +85,17 @@ public final class PeerSession: @unchecked Sendable {
         let deadline = Date(timeIntervalSinceNow: handshakeTimeout)
         let m1 = try conn.readExactly(Handshake.message1Length, deadline: deadline)
         let m2: [UInt8]
-        do { m2 = try hs.receive1(m1, nowMillis: nowMillis(), fresh: replay.insert) } catch { throw .protocolViolation(error.description) }
+        do { m2 = try hs.receive1(m1, nowMillis: nowMillis(), replay: replay) } catch { throw .protocolViolation(error.description) }
         try conn.writeAll(m2)
         let m3 = try conn.readExactly(Handshake.message3Length, deadline: deadline)
         let session: Handshake.Session
         do { session = try hs.receive3(m3, allowed: allowed) } catch { throw .protocolViolation(error.description) }
+        return try exchange(conn: conn, session: session, storePath: storePath, project: project, screen: screen)
+    }
+
+    /// The exchange over a connection whose handshake is done (by `HandshakeGate`).
+    public static func exchange(conn: Connection, session: Handshake.Session, storePath: String, project: ProjectID,
+                                screen: (@Sendable (Envelope) -> OpError?)? = nil) throws(SyncError) -> Summary {
         let s = PeerSession(conn: conn, storePath: storePath, project: project, session: session, screen: screen)
         try s.exchange()
         return s.summary
@@ -225,20 +239,89 @@ final class Latch<T>: @unchecked Sendable {
     }
 }
 
-/// Client ephemeral keys seen lately, so a replayed first message gets no second answer.
+/// Client ephemeral keys answered lately, so a recorded message 1 gets no second answer.
+///
+/// Keys are filed by the clock their message 1 carries, in 10-second buckets. A message is
+/// fresh only while its clock is within `Handshake.maxSkewMillis` of ours, so a bucket whose
+/// every clock is that far behind can never be matched again and is dropped whole: pruning
+/// costs nothing per entry held. Memory is bounded by `capacity`: when full, the bucket
+/// farthest from now is dropped and its clock range refused until it goes stale, so a key it
+/// held can still not be answered twice.
 public final class ReplayCache: @unchecked Sendable {
+    public static let bucketMillis: UInt64 = 10_000
+    public static let defaultCapacity = 1 << 17
+
+    public enum Verdict: Sendable, Equatable {
+        case fresh
+        case replayed
+        /// The message's clock falls in a bucket dropped under pressure: it may be a replay.
+        case forgotten
+    }
+
+    struct Key: Hashable {
+        let a, b, c, d: UInt64
+        init(_ k: [UInt8]) {
+            func word(_ i: Int) -> UInt64 {
+                var w: UInt64 = 0
+                for j in i..<min(i + 8, k.count) { w = w << 8 | UInt64(k[j]) }
+                return w
+            }
+            a = word(0); b = word(8); c = word(16); d = word(24)
+        }
+    }
+
+    public let capacity: Int
     private let lock = NSLock()
-    private var seen: [[UInt8]: UInt64] = [:]
+    private var seen: [Key: UInt64] = [:]
+    private var buckets: [UInt64: [Key]] = [:]
+    private var dropped: Set<UInt64> = []
+    private var prunedAt: UInt64 = .max
 
-    public init() {}
+    public init(capacity: Int = ReplayCache.defaultCapacity) { self.capacity = max(1, capacity) }
 
-    public func insert(_ key: [UInt8]) -> Bool {
+    public var count: Int { lock.lock(); defer { lock.unlock() }; return seen.count }
+    var bucketCount: Int { lock.lock(); defer { lock.unlock() }; return buckets.count }
+
+    /// Records `key`, sent with clock `time`, unless it was answered before.
+    public func check(_ key: [UInt8], time: UInt64, now: UInt64) -> Verdict {
         lock.lock(); defer { lock.unlock() }
-        let now = UInt64(Date().timeIntervalSince1970 * 1000)
-        // `$0.value > now` after the clock stepped back: keep it (and never subtract past zero).
-        if seen.count > 10_000 { seen = seen.filter { $0.value > now || now - $0.value < 2 * Handshake.maxSkewMillis } }
-        if seen[key] != nil { return false }
-        seen[key] = now
-        return true
+        prune(now: now)
+        let bucket = time / Self.bucketMillis
+        if dropped.contains(bucket) { return .forgotten }
+        let k = Key(key)
+        if seen[k] != nil { return .replayed }
+        while seen.count >= capacity { dropFarthest(from: now / Self.bucketMillis) }
+        if dropped.contains(bucket) { return .forgotten }
+        seen[k] = bucket
+        buckets[bucket, default: []].append(k)
+        return .fresh
+    }
+
+    /// `check` with the message's clock taken as now.
+    public func insert(_ key: [UInt8]) -> Bool {
+        let now = UInt64(max(0, Date().timeIntervalSince1970 * 1000))
+        return check(key, time: now, now: now) == .fresh
+    }
+
+    /// Drops buckets whose every clock is stale; runs at most once per bucket of wall time,
+    /// over at most the buckets held (about 120 in a ±10 min window).
+    private func prune(now: UInt64) {
+        let current = now / Self.bucketMillis
+        guard current != prunedAt else { return }
+        prunedAt = current
+        func stale(_ b: UInt64) -> Bool { (b + 1) * Self.bucketMillis + Handshake.maxSkewMillis <= now }
+        for b in buckets.keys where stale(b) {
+            for k in buckets[b] ?? [] { seen[k] = nil }
+            buckets[b] = nil
+        }
+        dropped = dropped.filter { !stale($0) }
+    }
+
+    private func dropFarthest(from current: UInt64) {
+        func distance(_ b: UInt64) -> UInt64 { b > current ? b - current : current - b }
+        guard let far = buckets.keys.max(by: { distance($0) < distance($1) }) else { seen.removeAll(); return }
+        for k in buckets[far] ?? [] { seen[k] = nil }
+        buckets[far] = nil
+        dropped.insert(far)
     }
 }

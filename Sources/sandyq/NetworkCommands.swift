@@ -9,7 +9,18 @@ struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Accept peers over TCP until SIGINT or SIGTERM.")
     @OptionGroup var node: NodeOptions
     @Option(help: "HOST:PORT to listen on (port 0 picks a free one).") var listen: String = "127.0.0.1:7447"
-    @Option(help: "At most this many peers at once.") var maxPeers: Int = 32
+    @Option(help: "At most this many members syncing at once (a connection takes a slot only once its handshake proves a member).")
+    var maxPeers: Int = 32
+    @Option(help: "At most this many connections in the handshake at once; past it, the oldest of the busiest address is closed.")
+    var maxHandshakes: Int = Node.defaultMaxHandshakes
+    @Option(help: "At most this many connections in the handshake from one address; past it, that address's oldest is closed.")
+    var maxPerAddress: Int = Node.defaultMaxPerAddress
+
+    func validate() throws {
+        guard maxPeers >= 1, maxHandshakes >= 1, maxPerAddress >= 1 else {
+            throw ValidationError("--max-peers, --max-handshakes and --max-per-address must be at least 1")
+        }
+    }
     @Option(help: "Write the bound port to FILE once listening.") var portFile: String?
 
     func run() throws {
@@ -36,7 +47,8 @@ struct Serve: ParsableCommand {
             // Checked between accepts (every 0.2 s): without its key file the node stops, so a
             // panic that missed this process (no registration) still ends it.
             let keysGone: @Sendable () -> Bool = { access(keyPath, F_OK) != 0 }
-            try n.serve(listen: listen, maxPeers: maxPeers, shouldStop: { stop.isSet || keysGone() }, onListening: { port in
+            try n.serve(listen: listen, maxPeers: maxPeers, maxHandshakes: maxHandshakes, maxPerAddress: maxPerAddress,
+                        shouldStop: { stop.isSet || keysGone() }, onListening: { port in
                 if let portFile { try? Node.writePrivateFile("\(port)\n", to: portFile) }
             }, log: { line in logger.info("\(TerminalText.safe(line))") })
             if keysGone() { throw CLIError(.failure, "the key file in \(n.home) is gone (panic?): stopped serving") }

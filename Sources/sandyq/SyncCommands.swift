@@ -115,27 +115,33 @@ struct Peers: ParsableCommand {
         @OptionGroup var node: NodeOptions
         @OptionGroup var output: OutputOptions
 
-        struct Row: Encodable { var nodeId: String; var fingerprint: String; var role: String?; var address: String?; var undelivered: Int; var inSync: Bool }
+        struct Row: Encodable {
+            var nodeId: String; var fingerprint: String; var role: String?; var address: String?; var undelivered: Int; var inSync: Bool
+            /// `sync ADDRESS` accepts this key as the server at `address` even if it is not a member.
+            var pinned: Bool
+        }
 
         func run() throws {
             try sandyq.run {
                 let n = try node.open()
+                let pins = try n.pinnedPeers()
                 let rows = try n.peers().map {
                     Row(nodeId: $0.node.description, fingerprint: $0.node.fingerprint, role: $0.role?.rawValue,
-                        address: $0.address, undelivered: $0.undelivered, inSync: $0.undelivered == 0)
+                        address: $0.address, undelivered: $0.undelivered, inSync: $0.undelivered == 0, pinned: pins[$0.node] != nil)
                 }
                 if output.json { try printJSON(rows); return }
                 if rows.isEmpty { say("no peers yet") }
                 for r in rows {
                     let state = r.undelivered == 0 ? "has everything this node holds" : "\(r.undelivered) ops not yet acknowledged by \(r.fingerprint)"
-                    say("\(r.fingerprint)  \(r.role ?? "-")  \(r.address ?? "")  \(state)")
+                    say("\(r.fingerprint)  \(r.role ?? "-")  \(r.address.map { r.pinned ? "\($0) (pinned)" : $0 } ?? "")  \(state)")
                 }
             }
         }
     }
 
     struct Add: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Remember a peer's network address.")
+        static let configuration = CommandConfiguration(
+            abstract: "Remember a peer's network address and pin its key there: `sync ADDRESS` then accepts that key as the server, member or not (never a revoked one).")
         @OptionGroup var node: NodeOptions
         @Argument(help: "The peer's node id (sqn-...).") var nodeID: String
         @Argument(help: "HOST:PORT") var address: String

@@ -394,3 +394,76 @@ final class TCPRecordingProxy: @unchecked Sendable {
 }
 
 func tcpRandomBytes(_ n: Int) -> [UInt8] { (0..<n).map { _ in UInt8.random(in: 0...255) } }
+
+// MARK: floods
+
+/// A TCP client socket on loopback from a chosen source address (127.0.0.2 is another host as
+/// far as the server's per-address accounting goes), with a 1 s connect timeout.
+func tcpConnect(port: UInt16, from source: String) -> Int32? {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { return nil }
+    var tv = timeval(tv_sec: 1, tv_usec: 0)
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+    var local = sockaddr_in()
+    local.sin_family = sa_family_t(AF_INET)
+    local.sin_addr.s_addr = inet_addr(source)
+    let b = withUnsafePointer(to: &local) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+        bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+    } }
+    var sa = sockaddr_in()
+    sa.sin_family = sa_family_t(AF_INET)
+    sa.sin_port = port.bigEndian
+    sa.sin_addr.s_addr = inet_addr("127.0.0.1")
+    let r = b == 0 ? withUnsafePointer(to: &sa) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+        Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+    } } : -1
+    guard r == 0 else { Glibc.close(fd); return nil }
+    return fd
+}
+
+/// An attacker that keeps `sockets` connections open to a server from one source address and
+/// opens a new one whenever the server closes one: silent sockets, or each connection sends
+/// `payload()` once (garbage, a replayed message 1, a fresh valid one) and then stays silent.
+/// Bounded: it stops on `stop()` or after `seconds`.
+final class TCPFlood: @unchecked Sendable {
+    let port: UInt16
+    let source: String
+    let sockets: Int
+    let payload: @Sendable () -> [UInt8]
+    let connects = TCPLocked(0)
+    let answeredBytes = TCPLocked(0)
+    private let stopFlag = TCPLocked(false)
+    private let done = DispatchSemaphore(value: 0)
+
+    init(port: UInt16, from source: String, sockets: Int, seconds: Double = 120,
+         payload: @escaping @Sendable () -> [UInt8] = { [] }) {
+        self.port = port; self.source = source; self.sockets = sockets; self.payload = payload
+        Thread { [self] in
+            defer { done.signal() }
+            let end = Date().addingTimeInterval(seconds)
+            var fds: [Int32] = []
+            defer { for fd in fds { Glibc.close(fd) } }
+            var buf = [UInt8](repeating: 0, count: 4096)
+            while !stopFlag.value && Date() < end {
+                while fds.count < self.sockets && !stopFlag.value && Date() < end {
+                    guard let fd = tcpConnect(port: self.port, from: self.source) else { usleep(2_000); break }
+                    let p = self.payload()
+                    if !p.isEmpty { _ = p.withUnsafeBytes { Glibc.send(fd, $0.baseAddress!, p.count, Int32(MSG_NOSIGNAL)) } }
+                    fds.append(fd)
+                    connects.with { $0 += 1 }
+                }
+                var polls = fds.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+                guard poll(&polls, nfds_t(polls.count), 20) > 0 else { continue }
+                var keep: [Int32] = []
+                for p in polls {
+                    if p.revents == 0 { keep.append(p.fd); continue }
+                    let n = buf.withUnsafeMutableBytes { recv(p.fd, $0.baseAddress!, 4096, Int32(MSG_DONTWAIT)) }
+                    if n > 0 { answeredBytes.with { $0 += n }; keep.append(p.fd) } else { Glibc.close(p.fd) }
+                }
+                fds = keep
+            }
+        }.start()
+    }
+
+    func stop() { stopFlag.with { $0 = true }; _ = done.wait(timeout: .now() + 10) }
+}

@@ -1,0 +1,193 @@
+import Foundation
+import SandyqCore
+import SandyqCrypto
+
+/// Where a server's connections wait until their handshake is done. One thread runs it with
+/// poll(2): a connection here costs a descriptor and a few hundred bytes, no thread and no
+/// member slot, so strangers that connect and say nothing, or say garbage, or replay a
+/// message 1, never stand between a member and a slot. Only a connection whose message 3
+/// proves an allowed key leaves as `admitted`.
+///
+/// Bounds: `Limits.perAddress` connections per source address (the oldest of that address
+/// goes first), `Limits.pending` in all (the oldest of the address with most goes first),
+/// a first byte within `firstByte` seconds and the whole handshake within `handshake`.
+public final class HandshakeGate: @unchecked Sendable {
+    public struct Limits: Sendable {
+        public var pending = 512
+        public var perAddress = 8
+        public var firstByte = 5.0
+        public var handshake = PeerSession.handshakeTimeout
+        public init() {}
+    }
+
+    public enum Event {
+        case admitted(Connection, Handshake.Session)
+        case refused(peer: String, reason: String, received: Int, sent: Int)
+    }
+
+    private struct Pending {
+        let conn: Connection
+        let host: String
+        let since: Double
+        /// Made when message 1 is complete: its ephemeral key costs a scalar multiplication
+        /// that garbage and silence should not.
+        var handshake: ServerHandshake?
+        var buffer: [UInt8] = []
+        var awaitingMessage3 = false
+        var need: Int { awaitingMessage3 ? Handshake.message3Length : Handshake.message1Length }
+    }
+
+    public let limits: Limits
+    let listener: Listener
+    let identity: SigningKeyPair
+    let networkKey: SymmetricKey
+    let replay: ReplayCache
+    private var pending: [Int32: Pending] = [:]
+    private var byHost: [String: [Int32]] = [:]
+
+    public init(listener: Listener, identity: SigningKeyPair, networkKey: SymmetricKey, replay: ReplayCache, limits: Limits = Limits()) {
+        self.listener = listener
+        self.identity = identity
+        self.networkKey = networkKey
+        self.replay = replay
+        self.limits = limits
+        listener.setNonBlocking()
+    }
+
+    /// Connections now in the handshake.
+    public var waiting: Int { pending.count }
+
+    /// One round: waits up to `timeout` seconds for something to happen, then accepts what
+    /// is queued, reads what arrived, advances each handshake and ends the overdue ones.
+    /// `allowed` decides whether a client's proven key may sync.
+    public func step(timeout: Double, allowed: (SigningPublicKey) -> Bool) -> [Event] {
+        var events: [Event] = []
+        let fds = Array(pending.keys)
+        var polls = [pollfd(fd: listener.fd, events: Int16(POLLIN), revents: 0)]
+        polls += fds.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+        let r = poll(&polls, nfds_t(polls.count), Int32(max(0, timeout) * 1000))
+        if r > 0 {
+            for (i, p) in polls.enumerated().dropFirst() where p.revents != 0 {
+                advance(fds[i - 1], allowed: allowed, &events)
+            }
+            if polls[0].revents != 0 { acceptQueued(allowed: allowed, &events) }
+        }
+        expire(&events)
+        return events
+    }
+
+    /// Closes every connection still in the handshake (the server is stopping).
+    public func closeAll() {
+        for p in pending.values { p.conn.close() }
+        pending.removeAll(); byHost.removeAll()
+    }
+
+    // MARK: internals
+
+    private func now() -> Double { ProcessInfo.processInfo.systemUptime }
+
+    private func acceptQueued(allowed: (SigningPublicKey) -> Bool, _ events: inout [Event]) {
+        // Bounded, so a connect storm cannot starve the reads of connections already here.
+        for _ in 0..<256 {
+            guard let conn = listener.acceptReady() else {
+                let e = listener.lastAcceptError
+                if e == EMFILE || e == ENFILE { evictBusiest(because: "the server is out of descriptors", allowed: allowed, &events) }
+                return
+            }
+            conn.setBlocking(false)
+            let host = conn.peerHost
+            if (byHost[host]?.count ?? 0) >= limits.perAddress {
+                evict(from: host, "more than \(limits.perAddress) connections from \(host) in the handshake", allowed: allowed, &events)
+            }
+            if pending.count >= limits.pending {
+                evictBusiest(because: "\(limits.pending) connections in the handshake", allowed: allowed, &events)
+            }
+            pending[conn.fd] = Pending(conn: conn, host: host, since: now())
+            byHost[host, default: []].append(conn.fd)
+            // A client sends message 1 right after connecting: it is often here already.
+            advance(conn.fd, allowed: allowed, &events)
+        }
+    }
+
+    /// Makes room in the address holding the most.
+    private func evictBusiest(because why: String, allowed: (SigningPublicKey) -> Bool, _ events: inout [Event]) {
+        guard let host = byHost.max(by: { $0.value.count < $1.value.count })?.key else { return }
+        evict(from: host, "\(why), \(host) the most", allowed: allowed, &events)
+    }
+
+    /// Makes room for one more from `host`. First its connections whose next message has
+    /// already arrived move on (a member's message 3 is often waiting: closing it would
+    /// fail a member who did nothing wrong). Then the one that has got least far goes —
+    /// silent before part of a message 1 before awaiting message 3 — the oldest of those.
+    private func evict(from host: String, _ why: String, allowed: (SigningPublicKey) -> Bool, _ events: inout [Event]) {
+        let before = byHost[host]?.count ?? 0
+        for fd in byHost[host] ?? [] { advance(fd, allowed: allowed, &events) }
+        guard (byHost[host]?.count ?? 0) >= before, let fds = byHost[host], !fds.isEmpty else { return }
+        func progress(_ fd: Int32) -> Int {
+            guard let p = pending[fd] else { return 3 }
+            return p.awaitingMessage3 ? 2 : (p.conn.bytesReceived > 0 ? 1 : 0)
+        }
+        let least = fds.map(progress).min() ?? 0
+        guard let victim = fds.first(where: { progress($0) == least }) else { return }
+        refuse(victim, "\(why): the oldest of those that got least far is closed", &events)
+    }
+
+    private func advance(_ fd: Int32, allowed: (SigningPublicKey) -> Bool, _ events: inout [Event]) {
+        guard var p = pending[fd] else { return }
+        do {
+            // Never read past the message: what follows message 3 is the session's first frame.
+            let got = try p.conn.receiveAvailable(max: p.need - p.buffer.count)
+            p.buffer += got
+        } catch {
+            return refuse(fd, error.description, &events)
+        }
+        guard p.buffer.count == p.need else { pending[fd] = p; return }
+        let message = p.buffer
+        p.buffer = []
+        if !p.awaitingMessage3 {
+            var hs = ServerHandshake(identity: identity, networkKey: networkKey)
+            let m2: [UInt8]
+            do {
+                m2 = try hs.receive1(message, nowMillis: PeerSession.nowMillis(), replay: replay)
+            } catch { return refuse(fd, error.description, &events) }
+            p.handshake = hs
+            do { try p.conn.writeAll(m2) } catch { return refuse(fd, error.description, &events) }
+            p.awaitingMessage3 = true
+            pending[fd] = p
+            return
+        }
+        let session: Handshake.Session
+        guard let hs = p.handshake else { return refuse(fd, HandshakeError.authenticationFailed.description, &events) }
+        do { session = try hs.receive3(message, allowed: allowed) } catch { return refuse(fd, error.description, &events) }
+        remove(fd)
+        p.conn.setBlocking(true)
+        events.append(.admitted(p.conn, session))
+    }
+
+    private func expire(_ events: inout [Event]) {
+        let t = now()
+        for (fd, p) in pending {
+            let age = t - p.since
+            if p.conn.bytesReceived == 0 && age > limits.firstByte {
+                refuse(fd, "sent nothing within \(Self.seconds(limits.firstByte)) s", &events)
+            } else if age > limits.handshake {
+                refuse(fd, "handshake not finished within \(Self.seconds(limits.handshake)) s", &events)
+            }
+        }
+    }
+
+    private static func seconds(_ s: Double) -> String { s == s.rounded() ? String(Int(s)) : String(s) }
+
+    private func refuse(_ fd: Int32, _ reason: String, _ events: inout [Event]) {
+        guard let p = pending[fd] else { return }
+        remove(fd)
+        p.conn.close()
+        events.append(.refused(peer: p.conn.peerAddress, reason: reason, received: p.conn.bytesReceived, sent: p.conn.bytesSent))
+    }
+
+    private func remove(_ fd: Int32) {
+        guard let p = pending.removeValue(forKey: fd) else { return }
+        byHost[p.host]?.removeAll { $0 == fd }
+        if byHost[p.host]?.isEmpty == true { byHost[p.host] = nil }
+    }
+}
