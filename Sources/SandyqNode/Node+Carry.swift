@@ -6,8 +6,8 @@ import SandyqStore
 /// Which ops a node hands a peer, by bundle or TCP alike. A quarantined op goes to no one: a
 /// revoked key's flood stops at the first node that knows of the revocation. A field device
 /// (a reporter) gets the membership ops and its own chain, nothing of the project's other
-/// work, so a seized reporter's store holds only what it wrote and who belongs; a reporter
-/// hands on its own chain only.
+/// work, so a seized reporter's store holds only what it wrote and who belongs; a reporter,
+/// or any write-only node, hands on its own chain only.
 public struct CarryRule: Sendable {
     let revoked: [SigningPublicKey: Set<OpID>]
     /// Set when the ops go to a reporter: the recipients' own keys.
@@ -33,12 +33,12 @@ public struct CarryRule: Sendable {
         self.onlyAuthor = onlyAuthor
     }
 
-    init(to recipients: [SigningPublicKey], from me: SigningPublicKey, in m: Membership) {
+    init(to recipients: [SigningPublicKey], from me: SigningPublicKey, in m: Membership, writeOnly: Bool = false) {
         var revoked: [SigningPublicKey: Set<OpID>] = [:]
         for (k, member) in m.members where member.isRevoked { revoked[k] = member.genuine }
         let field = recipients.filter { m.role(of: $0) == .reporter }
         self.init(revoked: revoked, fieldRecipients: field.isEmpty ? nil : Set(recipients),
-                  onlyAuthor: m.role(of: me) == .reporter ? me : nil)
+                  onlyAuthor: m.role(of: me) == .reporter || writeOnly ? me : nil)
     }
 }
 
@@ -46,7 +46,7 @@ extension Node {
     /// The rule for handing ops to `recipients`, from the membership ops this node holds.
     public func carryRule(to recipients: [SigningPublicKey]) throws(NodeError) -> CarryRule {
         guard try project() != nil else { return .everything }
-        return CarryRule(to: recipients, from: nodeID.signingKey, in: try storedMembership())
+        return CarryRule(to: recipients, from: nodeID.signingKey, in: try storedMembership(), writeOnly: isWriteOnly)
     }
 
     /// How many ops `peer` lacks that `rule` lets through.

@@ -144,7 +144,9 @@ extension Node {
             let conn = try Connection.connect(to: address)
             defer { conn.close() }
             summary = try PeerSession.client(conn: conn, identity: identity.signing, networkKey: nk,
-                                             storePath: Node.databasePath(home), project: pid, screen: try importScreen(), refusal: refusal)
+                                             storePath: Node.databasePath(home), project: pid, screen: try importScreen(),
+                                             carry: { [self] peer in (try? carryRule(to: [peer])).map { rule in { rule.allows($0) } } },
+                                             refusal: refusal)
         } catch {
             throw NodeError(.failure, "sync with \(address) failed: \(error)")
         }
@@ -204,7 +206,7 @@ extension Node {
                         let who = NodeID.fingerprint(of: session.peer)
                         do {
                             let s = try PeerSession.exchange(conn: conn, session: session, storePath: storePath, project: pid,
-                                                             screen: state.screen())
+                                                             screen: state.screen(), carry: state.carry(to: session.peer))
                             state.acknowledge(s)
                             log("peer \(conn.peerAddress) [\(who)]: sent \(s.sent), received \(s.report.new) new, \(s.report.known) known, \(s.report.refused.count) refused")
                         } catch {
@@ -277,6 +279,11 @@ final class ServerState: @unchecked Sendable {
         node.invalidateView()
         let fallback: @Sendable (Envelope) -> OpError? = { _ in nil }
         return (try? node.importScreen()) ?? fallback
+    }
+
+    func carry(to peer: SigningPublicKey) -> (@Sendable (Envelope) -> Bool)? {
+        lock.lock(); defer { lock.unlock() }
+        return (try? node.carryRule(to: [peer])).map { rule in { rule.allows($0) } }
     }
 
     func acknowledge(_ s: PeerSession.Summary) {

@@ -31,13 +31,16 @@ public final class PeerSession: @unchecked Sendable {
     let storePath: String
     let project: ProjectID
     let screen: (@Sendable (Envelope) -> OpError?)?
+    /// Which held ops this side hands the peer (nil: every one the peer lacks).
+    let carry: (@Sendable (Envelope) -> Bool)?
     var sendCipher: FrameCipher
     var receiveCipher: FrameCipher
     public private(set) var summary = Summary()
 
     init(conn: Connection, storePath: String, project: ProjectID, session: Handshake.Session,
-         screen: (@Sendable (Envelope) -> OpError?)? = nil) {
+         screen: (@Sendable (Envelope) -> OpError?)? = nil, carry: (@Sendable (Envelope) -> Bool)? = nil) {
         self.screen = screen
+        self.carry = carry
         self.conn = conn
         self.storePath = storePath
         self.project = project
@@ -59,6 +62,7 @@ public final class PeerSession: @unchecked Sendable {
     /// Client side, where `refusal` says why a server key is refused (nil: allowed).
     public static func client(conn: Connection, identity: SigningKeyPair, networkKey: SymmetricKey, storePath: String,
                               project: ProjectID, screen: (@Sendable (Envelope) -> OpError?)? = nil,
+                              carry: (SigningPublicKey) -> (@Sendable (Envelope) -> Bool)? = { _ in nil },
                               refusal: (SigningPublicKey) -> String?) throws(SyncError) -> Summary {
         conn.setTimeout(seconds: handshakeTimeout)
         var hs = ClientHandshake(identity: identity, networkKey: networkKey)
@@ -70,7 +74,8 @@ public final class PeerSession: @unchecked Sendable {
         let (m3, session): ([UInt8], Handshake.Session)
         do { (m3, session) = try hs.receive2(m2, refusal: refusal) } catch { throw .protocolViolation(error.description) }
         try conn.writeAll(m3)
-        let s = PeerSession(conn: conn, storePath: storePath, project: project, session: session, screen: screen)
+        let s = PeerSession(conn: conn, storePath: storePath, project: project, session: session, screen: screen,
+                            carry: carry(session.peer))
         try s.exchange()
         return s.summary
     }
@@ -95,8 +100,9 @@ public final class PeerSession: @unchecked Sendable {
 
     /// The exchange over a connection whose handshake is done (by `HandshakeGate`).
     public static func exchange(conn: Connection, session: Handshake.Session, storePath: String, project: ProjectID,
-                                screen: (@Sendable (Envelope) -> OpError?)? = nil) throws(SyncError) -> Summary {
-        let s = PeerSession(conn: conn, storePath: storePath, project: project, session: session, screen: screen)
+                                screen: (@Sendable (Envelope) -> OpError?)? = nil,
+                                carry: (@Sendable (Envelope) -> Bool)? = nil) throws(SyncError) -> Summary {
+        let s = PeerSession(conn: conn, storePath: storePath, project: project, session: session, screen: screen, carry: carry)
         try s.exchange()
         return s.summary
     }
@@ -153,6 +159,7 @@ public final class PeerSession: @unchecked Sendable {
                 }
                 do {
                     try reader.forEachEnvelope(missingFrom: known) { env in
+                        if let carry = self.carry, !carry(env) { return }
                         batch.blob(env.encoded); count += 1; sent += 1
                         if count >= Self.batchOps || batch.bytes.count >= Self.batchBytes { try flush() }
                     }

@@ -62,4 +62,36 @@ struct CarryRuleTests {
         #expect(try c2.store.envelopes(author: x.nodeID.signingKey, after: 0).isEmpty, "the quarantined flood travelled on")
         #expect(try c.peers().first { $0.node == c2.nodeID }?.undelivered == (try c.store.opCount) - 3, "the quarantined ops are not counted as owed")
     }
+
+    @Test("over TCP too: a reporter syncing with a coordinator's serve gets membership ops only, and sends only its own chain")
+    func reporterOverTCP() throws {
+        let dir = try TempDir()
+        let (c, pid) = try RoleKit.founder(dir)
+        let r = try RoleKit.make(dir, "r", writeOnly: true), c2 = try RoleKit.make(dir, "c2")
+        let nk = try #require(try c.networkKey())
+        try r.join(pid, networkKey: nk)
+        _ = try c.addMember(r.nodeID, role: .reporter)
+        try RoleKit.admit(c2, as: .coordinator, by: c)
+        for i in 0..<4 { _ = try c.addCase(RoleKit.doc("Дело \(i)", person: "Человек \(i)")) }
+        // C2's case reaches the reporter's store by hand (as an older build could have left it).
+        _ = try c2.addCase(RoleKit.doc("Дело C2", person: "Второй"))
+        _ = try r.importEnvelopes(try c2.envelopes(missingFrom: VersionVector()).filter { $0.author == c2.nodeID.signingKey })
+        let stop = ServeFlag(), port = ServeFlag()
+        let done = DispatchSemaphore(value: 0)
+        Thread {
+            try? c.serve(listen: "127.0.0.1:0", shouldStop: { stop.isSet }, onListening: { port.value = Int($0) }, log: { _ in })
+            done.signal()
+        }.start()
+        while port.value == 0 { usleep(5_000) }
+        defer { stop.isSet = true; done.wait() }
+        let first = try r.sync(with: "127.0.0.1:\(port.value)", expecting: c.nodeID)
+        #expect(first.sent == 0, "the reporter handed on C2's op: \(first.sent)")
+        let before = try c.store.opCount
+        _ = try r.addCase(RoleKit.doc("С поля", person: "Свидетель"))
+        let s = try r.sync(with: "127.0.0.1:\(port.value)", expecting: c.nodeID)
+        #expect(s.sent == 1, "the reporter handed on \(s.sent) ops; only its own one")
+        let others = try r.store.allEnvelopes().filter { $0.author == c.nodeID.signingKey }
+        #expect(!others.isEmpty && others.allSatisfy { $0.kind == .membership }, "sealed ops of C reached the reporter")
+        #expect(try c.store.opCount == before + 1)
+    }
 }
