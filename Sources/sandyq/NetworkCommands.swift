@@ -73,6 +73,8 @@ struct SyncCommand: ParsableCommand {
 
     struct Out: Encodable {
         var peer: String?; var sent: Int; var received: Int; var known: Int; var refused: Int; var bytesSent: Int; var bytesReceived: Int
+        /// Holes in chains after the sync: a coordinator's may hide a withheld revocation.
+        var gaps: [GapRow] = []
     }
 
     func run() throws {
@@ -87,10 +89,12 @@ struct SyncCommand: ParsableCommand {
             defer { running?.close() }
             let s = try n.sync(with: address, expecting: expecting)
             let o = Out(peer: s.peer.map { NodeID.fingerprint(of: $0) }, sent: s.sent, received: s.report.new, known: s.report.known,
-                        refused: s.report.refused.count, bytesSent: s.bytesSent, bytesReceived: s.bytesReceived)
+                        refused: s.report.refused.count, bytesSent: s.bytesSent, bytesReceived: s.bytesReceived,
+                        gaps: try n.chainGaps().map(GapRow.init))
             if output.json { try printJSON(o) } else {
                 say("synced with \(o.peer ?? "?") at \(address): sent \(o.sent) ops, received \(o.received) new (\(o.known) already known), \(o.refused) refused; \(o.bytesSent) bytes out, \(o.bytesReceived) in")
                 for r in s.report.refused { say("  refused op \(r.id.short) seq \(r.seq): \(r.reason)") }
+                for g in o.gaps { say("gap: \(g.warning)") }
             }
             if !s.report.refused.isEmpty { throw ExitCode(10) }
         }

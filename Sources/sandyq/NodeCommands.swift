@@ -83,6 +83,13 @@ struct GapRow: Encodable {
     var role: String?
     var missing: String
     var warning: String
+
+    init(_ g: Node.ChainGap) {
+        author = g.member?.fingerprint ?? Hex.encode(g.author.bytes)
+        role = g.role?.rawValue
+        missing = g.ranges
+        warning = g.warning
+    }
 }
 
 struct Status: ParsableCommand {
@@ -105,9 +112,7 @@ struct Status: ParsableCommand {
                 cases: view?.cases.count ?? 0, members: view?.membership.members.count ?? 0,
                 conflicts: view?.cases.values.reduce(0) { $0 + $1.conflicts.count } ?? 0,
                 schema: try n.store.schemaVersion(), version: Sandyq.version, digest: view?.digest,
-                gaps: project == nil ? [] : try n.chainGaps().map {
-                    GapRow(author: $0.member?.fingerprint ?? Hex.encode($0.author.bytes), role: $0.role?.rawValue, missing: $0.ranges, warning: $0.warning)
-                })
+                gaps: project == nil ? [] : try n.chainGaps().map(GapRow.init))
             if output.json { try printJSON(r); return }
             say("node      \(r.fingerprint)")
             say("node id   \(r.nodeId)")

@@ -170,6 +170,7 @@ struct USBCommand: ParsableCommand {
         struct Out: Encodable {
             var imported: [ImportJSON]; var skipped: [String]; var failed: [String]; var written: [String]; var deleted: [String]
             var notes: [String]
+            var gaps: [GapRow]
         }
 
         func run() throws {
@@ -178,11 +179,14 @@ struct USBCommand: ParsableCommand {
                 let running = HomeProcesses.register(home: n.home, command: "usb sync")
                 defer { running?.close() }
                 let r = try n.syncMailbox(dir)
+                let gaps = try n.chainGaps().map(GapRow.init)
                 if output.json {
                     try printJSON(Out(imported: r.imported.map(ImportJSON.init), skipped: r.skipped,
-                                      failed: r.failed.map { "\($0.0): \($0.1)" }, written: r.written, deleted: r.deleted, notes: r.notes))
+                                      failed: r.failed.map { "\($0.0): \($0.1)" }, written: r.written, deleted: r.deleted, notes: r.notes,
+                                      gaps: gaps))
                     return
                 }
+                defer { for g in gaps { say("gap: \(g.warning)") } }
                 for i in r.imported {
                     say("imported \((i.file as NSString).lastPathComponent): \(i.report.new) new, \(i.report.known) known, \(i.report.refused.count) refused")
                     if i.senderIsMember == false { say("  \(BundleCommand.Import.notMember)") }

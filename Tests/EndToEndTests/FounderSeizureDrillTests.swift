@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import SandyqCore
+import SandyqStore
 
 // The founder's laptop is seized: each command a separate `sandyq` process, bundles as
 // files. The seizer, with the unlocked founder's node, admits a coordinator of its own and
@@ -77,5 +78,38 @@ struct FounderSeizureDrillTests {
         // the CLI says it did not take effect instead of printing "Revoked".
         let early = try e.run(["member", "revoke", c.id, "--from", "1"])
         #expect(early.code != 0 && !early.stdout.contains("Revoked") && early.stderr.contains("does not take effect"), "\(early)")
+    }
+
+    @Test("a relay withholds a coordinator's revocation: status, sync and the next write all say so")
+    func withheldRevocationShows() throws {
+        let work = try DrillDir()
+        let c = try DrillNode("C"), n = try DrillNode("N"), r = try DrillNode("R")
+        let project = try #require(try c.object(["project", "create", "Удержанный отзыв"])["project"] as? String)
+        for (node, role) in [(n, "coordinator"), (r, "reporter")] {
+            let invitation = work.file("\(node.name).invitation"), reply = work.file("\(node.name).reply")
+            _ = try c.object(["invite", "--role", role, "--out", invitation])
+            let sas = try #require(try node.object(["join", "--invite", invitation, "--out", reply])["sas"] as? String)
+            _ = try c.object(["member", "add", "--request", reply, "--sas", sas])
+        }
+        let before = try c.storedEnvelopes()
+        try c.ok(["member", "revoke", r.id])
+        _ = try c.object(["case", "add", "--title", "После отзыва", "--person", "Айгерим"])
+        let revocation = try #require(try c.storedEnvelopes().first { e in e.kind == .membership && !before.contains { $0.id == e.id } })
+        // The relay hands N every op of C but the revocation (in-process, as a modified relay would).
+        let pid = try #require(ProjectID(string: project))
+        let relayed = try c.storedEnvelopes().filter { $0.id != revocation.id }
+        _ = try OpStore(path: n.home.dbPath).importEnvelopes(relayed, project: pid)
+
+        let gaps = try #require(try n.status()["gaps"] as? [[String: Any]])
+        #expect(gaps.count == 1 && (gaps.first?["missing"] as? String) == "\(revocation.seq)..\(revocation.seq)", "\(gaps)" as Comment)
+        let text = try n.ok(["status"]).stdout
+        #expect(text.contains("coordinator \(c.fingerprint)'s ops \(revocation.seq)..\(revocation.seq) are missing: a revocation may be withheld"), "\(text)")
+        let write = try n.ok(["case", "add", "--title", "Новое", "--person", "Нурлан"])
+        #expect(write.stderr.contains("a revocation may be withheld"), "no warning before sealing: \(write)")
+        // A sync with C fills the hole.
+        let server = try DrillServer(c, dir: work.path)
+        defer { server.stop() }
+        let synced = try n.object(["sync", server.address])
+        #expect((synced["gaps"] as? [Any])?.isEmpty == true, "\(synced)")
     }
 }
