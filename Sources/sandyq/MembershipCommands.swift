@@ -127,7 +127,7 @@ struct Panic: ParsableCommand {
                 }
             }
             let report = try Node.panic(home: h)
-            if json { try printJSON(report) } else { say(PanicText.render(report)) }
+            if json { try printJSON(report) } else { say(PanicText.render(report), multiline: true) }
         }
     }
 }
