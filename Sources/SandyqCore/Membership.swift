@@ -173,8 +173,15 @@ private struct Derivation {
             for c in pending {
                 guard manages(c) else { rest.append(c); continue }
                 progressed = true
-                // Re-adding never lifts a revocation, and a device keeps its first role.
-                if case let .add(node, role) = c.change, w.members[node.signingKey] == nil {
+                // Re-adding never lifts a revocation. A device's role is the most capable any
+                // standing add gives it, whatever the order: a later add by a seized coordinator
+                // cannot demote an honest one (say, to a relay whose revocations do not count).
+                guard case let .add(node, role) = c.change else { continue }
+                if let existing = w.members[node.signingKey] {
+                    if role < existing.role {
+                        w.members[node.signingKey] = Member(node: existing.node, role: role, admittedBy: existing.admittedBy)
+                    }
+                } else {
                     w.members[node.signingKey] = Member(node: node, role: role, admittedBy: c.op)
                     w.depth[node.signingKey] = (w.depth[c.author] ?? 0) + 1
                 }

@@ -301,6 +301,9 @@ class Node:
                     progressed = True
                     if c[1] not in members:
                         members[c[1]] = dict(role=c[3], box=c[2], admitted_by=e["id"], depth=members[e["author"]]["depth"] + 1)
+                    elif c[3] < members[c[1]]["role"]:
+                        # The most capable role any standing add gives (codes: 1 coordinator ... 4 relay).
+                        members[c[1]]["role"] = c[3]
                 pending = rest
             valid = {e["id"] for e, c in changes if e["id"] in revocations and manages(e)}
             for target, ps in points.items():
