@@ -266,6 +266,13 @@ private struct Derivation {
         func tail(_ k: SigningPublicKey) -> [UInt8] {
             (optimistic.members[k]?.admittedBy.bytes ?? []) + [0] + k.bytes
         }
+        // Every author whose admission hangs on the cycle is set aside in one round: they
+        // rank first together, and one round each made a seizer's chain of sockpuppets cost
+        // minutes per derivation (membership.md, known gap 12).
+        let uncertain = Set(targets.keys.filter { !certain.contains($0) })
+        if !uncertain.isEmpty {
+            return undecided.filter { revocations[$0].map { uncertain.contains($0.author) } ?? false }
+        }
         let loser = targets.keys.max { a, b in
             let ra = rank(a), rb = rank(b)
             if ra != rb { return ra.lexicographicallyPrecedes(rb) }

@@ -196,3 +196,33 @@ struct MembershipReviewTests {
     }
 
 }
+
+extension MembershipReviewTests {
+    /// A seizer's chain of sockpuppets (each adding the next) revoking honest coordinators:
+    /// the derivation must still settle with the seizer revoked. `SANDYQ_PUPPETS` sets the
+    /// chain's length; the time is printed (a measurement, not a pass condition).
+    @Test("sockpuppet chain: 2,000 crafted revocations settle with the seizer revoked")
+    func sockpuppetChain() throws {
+        let env = ProcessInfo.processInfo.environment
+        let honest = 50, puppets = Int(env["SANDYQ_PUPPETS"] ?? "") ?? 200, each = max(1, 2000 / puppets)
+        var b = try Builder(seed: 104, people: honest + 1 + puppets)
+        let S = honest
+        _ = try b.genesis()
+        for k in 1..<honest { _ = try b.add(0, k) }
+        _ = try b.add(0, S)
+        let s1 = try b.write(S, nil)
+        var heads: [Op?] = Array(repeating: nil, count: honest)
+        for k in 1..<honest { heads[k] = try b.write(k, nil) }
+        _ = try b.revoke(1, S, after: s1)
+        var prev = S
+        for p in 0..<puppets { _ = try b.add(prev, honest + 1 + p); prev = honest + 1 + p }
+        for p in 0..<puppets {
+            for t in 0..<each { _ = try b.revoke(honest + 1 + p, (p * 7 + t) % (honest - 1) + 1, after: heads[(p * 7 + t) % (honest - 1) + 1]) }
+        }
+        let start = Date()
+        let m = b.s.derive(b.s.changes)
+        print("sockpuppet chain: \(puppets) puppets, \(b.s.changes.count) membership changes, derived in \(String(format: "%.2f", Date().timeIntervalSince(start))) s")
+        #expect(m.members[b.key(S)]?.isRevoked == true)
+        #expect(m.coordinators.count == honest)
+    }
+}

@@ -343,6 +343,11 @@ class Node:
                 # The greatest rank is set aside; the smaller tail loses the last tie.
                 return (0 if k in certain else 1, len(revoking.get(k, ())), len(accusers.get(k, ())), -depth,
                         [-x for x in tail] + [1])
+            uncertain = {a for a in revoking if a not in certain}
+            if uncertain:
+                # Rule 1 sets aside every author whose admission hangs on the cycle, in one round.
+                set_aside |= {op for op in undecided if revocations[op][0] in uncertain}
+                continue
             loser = max(revoking, key=rank)
             set_aside |= {op for op in undecided if revocations[op][0] == loser}
         return evaluate(lower)
