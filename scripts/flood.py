@@ -39,33 +39,9 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from sandyq_cli import cli_env
+from sandyq_cli import CLI, Failure, Sampler
 
 PASSPHRASE = "flood test passphrase"
-
-
-class Failure(Exception):
-    pass
-
-
-class CLI:
-    def __init__(self, binary, root):
-        self.binary = binary
-        self.root = root
-        self.env = cli_env(root, PASSPHRASE)
-
-    def argv(self, home, args):
-        return [self.binary] + args + ["--home", home]
-
-    def ok(self, home, args, timeout=600):
-        p = subprocess.run(self.argv(home, args), env=self.env, cwd=self.root, capture_output=True, text=True,
-                           timeout=timeout, stdin=subprocess.DEVNULL)
-        if p.returncode != 0:
-            raise Failure(f"sandyq {' '.join(args[:3])} on {os.path.basename(home)} exited {p.returncode}: {p.stderr.strip()[:400]}")
-        return p.stdout
-
-    def json(self, home, args, timeout=600):
-        return json.loads(self.ok(home, args + ["--json"], timeout))
 
 
 def message1(nk):
@@ -130,28 +106,6 @@ class Flood(threading.Thread):
         sel.close()
 
 
-class Sampler(threading.Thread):
-    def __init__(self, pid, every=0.2):
-        super().__init__(daemon=True)
-        self.pid, self.every = pid, every
-        self.peak_rss = 0
-        self.threads = 0
-        self.stopped = threading.Event()
-
-    def run(self):
-        while not self.stopped.wait(self.every):
-            try:
-                with open(f"/proc/{self.pid}/status") as f:
-                    for line in f:
-                        k, _, v = line.partition(":")
-                        if k == "VmRSS":
-                            self.peak_rss = max(self.peak_rss, int(v.split()[0]))
-                        elif k == "Threads":
-                            self.threads = max(self.threads, int(v.split()[0]))
-            except (OSError, ValueError):
-                pass
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--bin", required=True)
@@ -166,7 +120,7 @@ def main():
     args = ap.parse_args()
 
     root = tempfile.mkdtemp(prefix="sandyq-flood-")
-    cli = CLI(os.path.abspath(args.bin), root)
+    cli = CLI(os.path.abspath(args.bin), root, PASSPHRASE)
     pool = ThreadPoolExecutor(max_workers=args.jobs)
     homes = {n: os.path.join(root, n) for n in ["server"] + [f"m{i:02d}" for i in range(1, args.members + 1)]}
     members = [n for n in homes if n != "server"]

@@ -23,43 +23,12 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from sandyq_cli import cli_env
+from sandyq_cli import CLI, Failure, Sampler
 
 PASSPHRASE = "load test passphrase"
-
-
-class Failure(Exception):
-    pass
-
-
-class CLI:
-    def __init__(self, binary, root):
-        self.binary = binary
-        self.root = root
-        self.env = cli_env(root, PASSPHRASE)
-
-    def argv(self, home, args):
-        return [self.binary] + args + ["--home", home]
-
-    def run(self, home, args, timeout):
-        try:
-            return subprocess.run(self.argv(home, args), env=self.env, cwd=self.root, capture_output=True,
-                                  text=True, timeout=timeout, stdin=subprocess.DEVNULL)
-        except subprocess.TimeoutExpired:
-            raise Failure(f"sandyq {' '.join(args[:3])} on {os.path.basename(home)} ran over {timeout} s")
-
-    def ok(self, home, args, timeout=600):
-        p = self.run(home, args, timeout)
-        if p.returncode != 0:
-            raise Failure(f"sandyq {' '.join(args[:3])} on {os.path.basename(home)} exited {p.returncode}: {p.stderr.strip()[:400]}")
-        return p.stdout
-
-    def json(self, home, args, timeout=600):
-        return json.loads(self.ok(home, args + ["--json"], timeout))
 
 
 def op_set_digest(home):
@@ -83,37 +52,6 @@ def stored_ops(home):
         db.close()
 
 
-class Sampler(threading.Thread):
-    """VmRSS / VmHWM / threads of one process, every `every` seconds."""
-
-    def __init__(self, pid, every=0.2):
-        super().__init__(daemon=True)
-        self.pid = pid
-        self.every = every
-        self.peak_rss = 0
-        self.hwm = 0
-        self.threads = 0
-        self.stopped = threading.Event()
-
-    def sample(self):
-        try:
-            with open(f"/proc/{self.pid}/status") as f:
-                for line in f:
-                    k, _, v = line.partition(":")
-                    if k == "VmRSS":
-                        self.peak_rss = max(self.peak_rss, int(v.split()[0]))
-                    elif k == "VmHWM":
-                        self.hwm = max(self.hwm, int(v.split()[0]))
-                    elif k == "Threads":
-                        self.threads = max(self.threads, int(v.split()[0]))
-        except (OSError, ValueError):
-            pass
-
-    def run(self):
-        while not self.stopped.wait(self.every):
-            self.sample()
-
-
 def mib(kib):
     return f"{kib / 1024:.0f} MiB"
 
@@ -134,7 +72,7 @@ def main():
     args = ap.parse_args()
 
     root = tempfile.mkdtemp(prefix="sandyq-load-")
-    cli = CLI(os.path.abspath(args.bin), root)
+    cli = CLI(os.path.abspath(args.bin), root, PASSPHRASE)
     pool = ThreadPoolExecutor(max_workers=args.jobs)
     homes = {name: os.path.join(root, name) for name in ["server"] + [f"p{i:02d}" for i in range(1, args.peers + 1)]}
     peers = [n for n in homes if n != "server"]

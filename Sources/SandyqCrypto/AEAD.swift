@@ -35,24 +35,7 @@ public struct SymmetricKey: Sendable, Equatable {
 public enum AEAD {
     /// Seals a secret (a content key) without first copying it into a plain array.
     public static func seal(_ secret: SecureBytes, key: SymmetricKey, nonce: [UInt8], associatedData: [UInt8] = []) -> [UInt8] {
-        precondition(nonce.count == nonceLength, "nonce must be \(nonceLength) bytes")
-        Sodium.ensure()
-        var out = [UInt8](repeating: 0, count: secret.count + tagLength)
-        var outLen: UInt64 = 0
-        out.withUnsafeMutableBufferPointer { o in
-            secret.withUnsafePointer { m in
-                associatedData.withUnsafeBufferPointer { ad in
-                    nonce.withUnsafeBufferPointer { n in
-                        key.secret.withUnsafePointer { k in
-                            _ = crypto_aead_xchacha20poly1305_ietf_encrypt(
-                                o.baseAddress!, &outLen, m, UInt64(secret.count),
-                                ad.baseAddress, UInt64(ad.count), nil, n.baseAddress!, k)
-                        }
-                    }
-                }
-            }
-        }
-        return out
+        secret.withUnsafePointer { m in encrypt(m, count: secret.count, key: key, nonce: nonce, associatedData: associatedData) }
     }
 
     public static let nonceLength = Int(crypto_aead_xchacha20poly1305_ietf_NPUBBYTES)
@@ -61,19 +44,21 @@ public enum AEAD {
     public static func randomNonce() -> [UInt8] { Random.bytes(nonceLength) }
 
     public static func seal(_ plaintext: [UInt8], key: SymmetricKey, nonce: [UInt8], associatedData: [UInt8] = []) -> [UInt8] {
+        plaintext.withUnsafeBufferPointer { m in encrypt(m.baseAddress, count: m.count, key: key, nonce: nonce, associatedData: associatedData) }
+    }
+
+    private static func encrypt(_ m: UnsafePointer<UInt8>?, count: Int, key: SymmetricKey, nonce: [UInt8], associatedData: [UInt8]) -> [UInt8] {
         precondition(nonce.count == nonceLength, "nonce must be \(nonceLength) bytes")
         Sodium.ensure()
-        var out = [UInt8](repeating: 0, count: plaintext.count + tagLength)
+        var out = [UInt8](repeating: 0, count: count + tagLength)
         var outLen: UInt64 = 0
         out.withUnsafeMutableBufferPointer { o in
-            plaintext.withUnsafeBufferPointer { m in
-                associatedData.withUnsafeBufferPointer { ad in
-                    nonce.withUnsafeBufferPointer { n in
-                        key.secret.withUnsafePointer { k in
-                            _ = crypto_aead_xchacha20poly1305_ietf_encrypt(
-                                o.baseAddress!, &outLen, m.baseAddress, UInt64(m.count),
-                                ad.baseAddress, UInt64(ad.count), nil, n.baseAddress!, k)
-                        }
+            associatedData.withUnsafeBufferPointer { ad in
+                nonce.withUnsafeBufferPointer { n in
+                    key.secret.withUnsafePointer { k in
+                        _ = crypto_aead_xchacha20poly1305_ietf_encrypt(
+                            o.baseAddress!, &outLen, m, UInt64(count),
+                            ad.baseAddress, UInt64(ad.count), nil, n.baseAddress!, k)
                     }
                 }
             }
