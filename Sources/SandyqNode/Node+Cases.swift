@@ -49,11 +49,22 @@ extension Node {
     /// Retracts an element; an add this replica has not seen survives (add wins).
     public func removeElement(_ ref: String, collection: String, element: String) throws(NodeError) {
         let state = try caseState(ref)
-        let hits = state.elements(collection).filter { $0.hasPrefix(element) }
+        let id = try Self.element(element, of: collection, in: state)
+        try write([try mapped { try CaseEditor.remove(collection: collection, element: id, in: state) }])
+    }
+
+    /// The one element of `collection` whose id starts with `prefix`, so a command can check
+    /// every element it names before it writes anything.
+    public func element(_ prefix: String, of collection: String, inCase ref: String) throws(NodeError) -> String {
+        try Self.element(prefix, of: collection, in: try caseState(ref))
+    }
+
+    static func element(_ prefix: String, of collection: String, in state: CaseState) throws(NodeError) -> String {
+        let hits = state.elements(collection).filter { $0.hasPrefix(prefix) }
         guard hits.count == 1 else {
-            throw NodeError(.notFound, hits.isEmpty ? "no \(collection) element '\(element)' in this case" : "'\(element)' names several \(collection) elements")
+            throw NodeError(.notFound, hits.isEmpty ? "no \(collection) element '\(prefix)' in this case" : "'\(prefix)' names several \(collection) elements")
         }
-        try write([try mapped { try CaseEditor.remove(collection: collection, element: hits[0], in: state) }])
+        return hits[0]
     }
 
     public func archive(_ ref: String, archived: Bool = true) throws(NodeError) {

@@ -128,19 +128,22 @@ struct CaseCommand: ParsableCommand {
                 } else if contentFlags.isEmpty && remove.isEmpty && ContentInput.stdinIsTerminal {
                     while let line = ContentInput.prompt("FIELD=VALUE (empty line to finish): ") { changes.append(try parseAssignment(line)) }
                 }
+                guard !changes.isEmpty || !addPerson.isEmpty || !addTag.isEmpty || !remove.isEmpty else {
+                    throw CLIError(.usage, "nothing to change: give a field flag, --set, --add-person, --add-tag or --remove")
+                }
+                let removals = try remove.map { r in
+                    let parts = r.split(separator: "/").map(String.init)
+                    guard parts.count == 2 else { throw CLIError(.usage, "--remove wants COLLECTION/ELEMENT, e.g. events/3fa2") }
+                    return (collection: parts[0], element: parts[1])
+                }
                 let n = try node.open()
+                // Every element named is found before the first write: a bad --remove leaves the case as it was.
+                let resolved = try removals.map { (collection: $0.collection, element: try n.element($0.element, of: $0.collection, inCase: caseRef)) }
                 ContentInput.warnIfWriteOnly(n, flags: contentFlags)
                 if !changes.isEmpty { try n.set(caseRef, fields: changes) }
                 for p in addPerson { try n.addElement(caseRef, collection: "persons", fields: ["name": p]) }
                 for t in addTag { try n.addElement(caseRef, collection: "tags", fields: [:], element: t) }
-                for r in remove {
-                    let parts = r.split(separator: "/").map(String.init)
-                    guard parts.count == 2 else { throw CLIError(.usage, "--remove wants COLLECTION/ELEMENT, e.g. events/3fa2") }
-                    try n.removeElement(caseRef, collection: parts[0], element: parts[1])
-                }
-                guard !changes.isEmpty || !addPerson.isEmpty || !addTag.isEmpty || !remove.isEmpty else {
-                    throw CLIError(.usage, "nothing to change: give a field flag, --set, --add-person, --add-tag or --remove")
-                }
+                for r in resolved { try n.removeElement(caseRef, collection: r.collection, element: r.element) }
                 let c = try n.caseState(caseRef)
                 if output.json { try printJSON(c.document) } else { say("Updated case \(c.id.short)") }
             }

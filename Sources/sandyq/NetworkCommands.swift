@@ -96,7 +96,10 @@ struct SyncCommand: ParsableCommand {
                 for r in s.report.refused { say("  refused op \(r.id.short) seq \(r.seq): \(r.reason)") }
                 for g in o.gaps { say("gap: \(g.warning)") }
             }
-            if !s.report.refused.isEmpty { throw ExitCode(10) }
+            if let first = s.report.refused.first {
+                sayError("sandyq: \(s.report.refused.count) op(s) from \(o.peer ?? address) refused, the rest landed: \(first.reason)")
+                throw ExitCode(10)
+            }
         }
     }
 }
