@@ -9,7 +9,7 @@ struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Accept peers over TCP until SIGINT or SIGTERM.")
     @OptionGroup var node: NodeOptions
     @Option(help: "HOST:PORT to listen on (port 0 picks a free one).") var listen: String = "127.0.0.1:7447"
-    @Option(help: "At most this many members syncing at once (a connection takes a slot only once its handshake proves a member).")
+    @Option(help: "At most this many members syncing at once (a connection takes a slot only once its handshake proves a member); past it, a member's connection is closed, not queued: it syncs again later.")
     var maxPeers: Int = 32
     @Option(help: "At most this many connections in the handshake at once; past it, the oldest of the busiest address is closed.")
     var maxHandshakes: Int = Node.defaultMaxHandshakes
