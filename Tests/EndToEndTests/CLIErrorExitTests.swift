@@ -31,9 +31,9 @@ import Testing
         return d
     }
 
-    /// One line, prefixed as every CLI error is.
+    /// One line, prefixed as every CLI error is (start-up hardening warnings aside).
     static func oneLine(_ r: CLI.Result, _ needle: String) -> Bool {
-        let lines = r.stderr.split(separator: "\n")
+        let lines = r.stderr.split(separator: "\n").filter { !$0.hasPrefix("sandyq: warning: ") }
         return lines.count == 1 && lines[0].hasPrefix("sandyq: ") && r.stderr.contains(needle)
     }
 
