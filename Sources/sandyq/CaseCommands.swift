@@ -82,7 +82,7 @@ struct CaseCommand: ParsableCommand {
                 let n = try node.open()
                 ContentInput.warnIfWriteOnly(n, flags: contentFlags)
                 let warnings = try n.duplicateWarnings(for: [doc])[0]
-                let id = try n.addCase(doc)
+                let id = try PhaseFile.writing { try n.addCase(doc) }
                 DuplicateWarnings.printToStderr(warnings.map { DuplicateWarnings.text($0) })
                 if output.json {
                     struct Out: Encodable { var id: String; var warnings: [DuplicateWarningJSON] }
@@ -130,13 +130,15 @@ struct CaseCommand: ParsableCommand {
                 }
                 let n = try node.open()
                 ContentInput.warnIfWriteOnly(n, flags: contentFlags)
-                if !changes.isEmpty { try n.set(caseRef, fields: changes) }
-                for p in addPerson { try n.addElement(caseRef, collection: "persons", fields: ["name": p]) }
-                for t in addTag { try n.addElement(caseRef, collection: "tags", fields: [:], element: t) }
-                for r in remove {
-                    let parts = r.split(separator: "/").map(String.init)
-                    guard parts.count == 2 else { throw CLIError(.usage, "--remove wants COLLECTION/ELEMENT, e.g. events/3fa2") }
-                    try n.removeElement(caseRef, collection: parts[0], element: parts[1])
+                try PhaseFile.writing {
+                    if !changes.isEmpty { try n.set(caseRef, fields: changes) }
+                    for p in addPerson { try n.addElement(caseRef, collection: "persons", fields: ["name": p]) }
+                    for t in addTag { try n.addElement(caseRef, collection: "tags", fields: [:], element: t) }
+                    for r in remove {
+                        let parts = r.split(separator: "/").map(String.init)
+                        guard parts.count == 2 else { throw CLIError(.usage, "--remove wants COLLECTION/ELEMENT, e.g. events/3fa2") }
+                        try n.removeElement(caseRef, collection: parts[0], element: parts[1])
+                    }
                 }
                 guard !changes.isEmpty || !addPerson.isEmpty || !addTag.isEmpty || !remove.isEmpty else {
                     throw CLIError(.usage, "nothing to change: give a field flag, --set, --add-person, --add-tag or --remove")
@@ -251,7 +253,7 @@ struct CaseCommand: ParsableCommand {
                     if let place = e.place { f["place"] = place }
                     if let description = e.description { f["description"] = description }
                     if let sources = e.sources, !sources.isEmpty { f["sources"] = sources.joined(separator: "\n") }
-                    let added = try n.addElement(caseRef, collection: "events", fields: f)
+                    let added = try PhaseFile.writing { try n.addElement(caseRef, collection: "events", fields: f) }
                     if output.json { try printJSON(["event": added]) } else { say("Added event \(added)") }
                 }
             }
@@ -369,7 +371,7 @@ struct CaseCommand: ParsableCommand {
                 }
                 let n = try node.open()
                 let warnings = try n.duplicateWarnings(for: coll.cases)
-                let ids = try n.importCases(coll.cases)
+                let ids = try PhaseFile.writing { try n.importCases(coll.cases) }
                 var lines: [String] = [], json: [DuplicateWarningJSON] = []
                 for (i, ws) in warnings.enumerated() {
                     for w in ws {
