@@ -195,7 +195,7 @@ final class CrashDrill: @unchecked Sendable {
         try? FileManager.default.removeItem(atPath: scratch)
     }
 
-    func fail(_ s: String) -> TCPFailure { TCPFailure("seed \(seed), kill \(round): \(s)") }
+    func fail(_ s: String) -> TCPFailure { TCPFailure("seed \(seed), \(round == 0 ? "setup" : "kill \(round)"): \(s)") }
 
     func casesFile(_ name: String, _ count: Int) throws -> String {
         let docs: [[String: String]] = (0..<count).map {
