@@ -3,27 +3,39 @@
 
 Nodes (separate homes, separate processes):
   A  founder and coordinator; every case write runs here; `sandyq serve` runs here throughout
-  B  coordinator that writes a case before each of its syncs, so both directions carry ops
+  B  coordinator that imports 10 cases before each of its syncs, so both directions carry ops
   C  coordinator restored to its empty snapshot before each bundle import (imports A's whole log)
   D  coordinator restored to its empty snapshot before each full pull over TCP
   E  coordinator holding its own seed cases, restored to that snapshot before each `case import`
      (so the drill's running time does not grow with every import)
 
-Step kinds, each killed with SIGKILL after a seeded random delay in [0, 1.2 x its usual time]:
+Step kinds:
   case_add, case_edit, event_add (on A), case_import (on E)
   bundle_export (A, --all, to C), bundle_import (C)
   sync_client (B syncs with A; B killed), sync_pull (D pulls all from A; D killed),
   sync_server (A's `serve` killed while B or D syncs)
 
+Every `sandyq` the drill may kill runs with SANDYQ_PHASE_FILE set: it appends `unlocked`,
+`write` and `done` lines as it reaches them (Sources/sandyq/PhaseFile.swift). Each kill is
+aimed after a phase (70 % at the start of the write, 20 % at the unlock, 10 % at the start),
+a seeded fraction of that phase's span as measured in the kind's unkilled runs (for the write,
+the fastest seen), and is
+classified by the last phase the killed process wrote: before unlock, unlocked (not writing),
+inside the write, or after completion (`done` written, or the process had exited). For
+sync_server, the phases are the client's.
+
 After every kill: `check` is clean on every node the kill touched; every op any node held
 after a command that exited 0 is still in its store (read with SQLite directly after `check`;
 every tenth kill and at the end through `sandyq log --json` and `status --json` instead);
-every case, tag and event an
-acknowledged command reported is in its `export --format csv`; a `case import` landed all of
-its cases or none; the interrupted step, run again, exits 0; after a rerun sync or import,
-both sides show the same digest in `status --json`.
+`status --json` shows no gap in the node's own chain; every case, tag and event an acknowledged command reported is in its `export --format
+csv`; a `case import` landed all of its cases or none; what a killed `bundle export` left under
+the bundle's name (the previous bundle is kept there, so there always is a file) imports cleanly
+into a fresh node; the interrupted step, run again, exits 0; a completed export leaves no
+`.partial-*` file; after a rerun sync or import, both sides show the same digest and no gap.
 
-Usage: crash.py --bin PATH [--kills N] [--seed S] [--keep]
+The last line printed is a one-line summary; the exit code is 0 with no failure, else 1.
+
+Usage: crash.py --bin PATH [--kills N] [--seed S] [--keep] [--verbose]
 """
 import argparse
 import csv
@@ -110,22 +122,59 @@ class Node:
             db.close()
 
 
-def kill_after(proc, delay):
-    """SIGKILL `proc` after `delay` seconds; True when it was still running (the kill landed mid-work)."""
-    deadline = time.monotonic() + delay
-    while True:
-        left = deadline - time.monotonic()
-        if proc.poll() is not None:
-            break
+LANDINGS = ["before unlock", "unlocked", "inside write", "after completion"]
+AIMS = ["start", "unlocked", "write"]
+
+
+def read_phases(path):
+    """[(phase, CLOCK_MONOTONIC seconds)] the CLI wrote to its phase file, in order."""
+    try:
+        with open(path) as f:
+            lines = f.read().split("\n")
+    except FileNotFoundError:
+        return []
+    out = []
+    for line in lines:
+        parts = line.split(" ")
+        if len(parts) == 2:
+            try:
+                out.append((parts[0], float(parts[1])))
+            except ValueError:
+                pass
+    return out
+
+
+def phase_time(phases, name):
+    return next((t for n, t in phases if n == name), None)
+
+
+def landing(phases, running):
+    """Where a kill landed: the last phase written, or after completion if it had exited."""
+    if not running:
+        return "after completion"
+    last = phases[-1][0] if phases else None
+    return {None: "before unlock", "unlocked": "unlocked", "write": "inside write"}.get(last, "after completion")
+
+
+def sleep_until(proc, t):
+    while proc.poll() is None:
+        left = t - time.monotonic()
         if left <= 0:
-            break
-        time.sleep(min(left, 0.005))
-    if proc.poll() is None:
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=30)
-        return True
-    proc.wait()
-    return False
+            return
+        time.sleep(min(left, 0.002))
+
+
+def wait_phase(proc, path, name, timeout=TIMEOUT):
+    """Waits until `name` is in the phase file; its time, or None if the process ended without it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        t = phase_time(read_phases(path), name)
+        if t is not None:
+            return t
+        if proc.poll() is not None:
+            return phase_time(read_phases(path), name)
+        time.sleep(0.0003)
+    return None
 
 
 class Drill:
@@ -137,13 +186,19 @@ class Drill:
         self.nodes = {}
         self.server = None
         self.port = None
-        self.usual = {}  # step kind -> smoothed unkilled duration (s)
-        self.unlock = 0.0  # a command's unlock and open time (s)
+        # step kind -> (start to unlocked, unlocked to write, write to done) averaged over its
+        # unkilled runs, and the fastest write to done seen (s)
+        self.timing = {}
+        self.aim = ("write", 0.0)  # this kill's phase to aim after, and the fraction of its span
+        self.phase_runs = 0
+        self.last_where = None  # where this round's kill landed
+        self.lost = 0  # acknowledged ops found missing, over all failures
         self.stats = defaultdict(Counter)
         self.failures = []
         self.notes = Counter()
         self.export_file = os.path.join(root, "out", "a-to-c.sqb")
         self.export_digest = None
+        self.export_time = 0.0
         self.export_ops = None
         self.export_facts = set()
         self.round = 0
@@ -180,14 +235,10 @@ class Drill:
         # C and D as they are before their first exchange; E with its seed cases.
         for x in (c, d, e):
             shutil.copytree(x.home, os.path.join(self.root, "snap", x.name), symlinks=True)
-        t = time.monotonic()
-        for _ in range(3):
-            self.r.ok(a.home, ["project", "key"])
-        self.unlock = (time.monotonic() - t) / 3
         self.r.ok(b.home, ["sync", self.addr, "--peer", a.id, "--json"])
-        # A first unkilled run of each kind, to learn how long it takes.
+        # A first unkilled run of each kind, to learn its phase times.
         for kind in self.kinds:
-            self.step(kind, kill=False)  # each rerun teaches `usual` its time
+            self.step(kind, kill=False)
         for x in self.nodes.values():
             self.refresh_ops(x)
 
@@ -250,8 +301,18 @@ class Drill:
             json.dump({"format": "sandyq-cases/1", "cases": docs}, f)
         return path
 
+    def status(self, n, no_gaps=False):
+        """`status --json`; fails on a gap in the node's own chain, or with `no_gaps` on any gap."""
+        s = self.r.json(n.home, ["status"], f"{n.name}: ")
+        for g in s.get("gaps", []):
+            if g.get("author") == n.fingerprint:
+                raise Failure(f"{n.name}: its own chain has a gap: seqs {g.get('missing')} missing")
+            if no_gaps:
+                raise Failure(f"{n.name}: after the rerun, author {g.get('author')}'s chain lacks seqs {g.get('missing')}")
+        return s
+
     def digest(self, n):
-        return self.r.json(n.home, ["status"], f"{n.name}: ").get("digest")
+        return self.status(n, no_gaps=True).get("digest")
 
     def export(self, n):
         text = self.r.ok(n.home, ["export", "--format", "csv"], f"{n.name}: ")
@@ -276,6 +337,7 @@ class Drill:
         held = {row["id"] for row in rows}
         lost = n.ops - held
         if lost:
+            self.lost += len(lost)
             raise Failure(f"{n.name}: {len(lost)} acknowledged op(s) missing from `log`, e.g. {sorted(lost)[:3]}")
         mine = sorted(row["seq"] for row in rows if row["author"] == n.fingerprint)
         if mine != list(range(1, len(mine) + 1)):
@@ -295,7 +357,9 @@ class Drill:
         else:
             lost = n.ops - n.stored_ids()
             if lost:
+                self.lost += len(lost)
                 raise Failure(f"{n.name}: {len(lost)} acknowledged op(s) missing from the store, e.g. {sorted(lost)[:3]}")
+            self.status(n)
         if n.facts or import_refs:
             facts, refs = self.export(n)
             missing = n.facts - facts
@@ -314,61 +378,122 @@ class Drill:
     kinds = ["case_add", "case_edit", "event_add", "case_import", "bundle_export", "bundle_import",
              "sync_client", "sync_pull", "sync_server"]
 
-    def attempt(self, kind, node, args, kill, delay=0.0):
-        """Runs one command, killed after `delay` when `kill`; returns (killed mid-work, exit code, stdout)."""
-        log = os.path.join(self.root, "logs", f"{kind}.log")
-        out = os.path.join(self.root, "logs", "last.out")
-        if not kill:
-            p = self.r.run(node.home, args)
-            with open(log, "a") as f:
-                f.write(p.stderr)
-            return False, p.returncode, p.stdout
-        with open(out, "wb") as o:
-            self.r.calls += 1
-            proc = subprocess.Popen(self.r.argv(node.home, args), env=self.r.env, cwd=self.root, stdout=o,
-                                    stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
-            mid = kill_after(proc, delay)
-        return mid, proc.returncode, open(out).read()
+    def phased(self, node, args, stdout):
+        """Starts `sandyq args` with a fresh phase file, stderr to logs/last.err; (process, phase file, start time)."""
+        self.phase_runs += 1
+        path = os.path.join(self.root, "logs", f"phases-{self.phase_runs}")
+        env = dict(self.r.env, SANDYQ_PHASE_FILE=path)
+        self.r.calls += 1
+        started = time.monotonic()
+        with open(os.path.join(self.root, "logs", "last.err"), "wb") as err:
+            proc = subprocess.Popen(self.r.argv(node.home, args), env=env, cwd=self.root, stdout=stdout,
+                                    stderr=err, stdin=subprocess.DEVNULL)
+        return proc, path, started
 
-    def step(self, kind, kill, delay=0.0):
-        """One step kind: prepare, run (killed or not), verify, rerun. Returns (mid-work, landed-before-kill)."""
+    def last_err(self):
+        with open(os.path.join(self.root, "logs", "last.err"), errors="replace") as f:
+            return f.read().strip()[:500]
+
+    def aimed_kill(self, kind, proc, path, started, kill):
+        """Waits for the phase this kill aims after and a fraction of its span, runs `kill`,
+        and returns where it landed, from the phases written before it."""
+        unlock, prepare, write, fastest = self.timing.get(kind, (0.3, 0.05, 0.05, 0.05))
+        aim, fraction = self.aim
+        if aim == "start":
+            sleep_until(proc, started + fraction * unlock)
+        else:
+            t = wait_phase(proc, path, "unlocked" if aim == "unlocked" else "write")
+            if t is not None:
+                # The fastest write seen: the same write ran 2-3 times shorter from one run to
+                # the next on a loaded machine, and an aim past its end lands after completion.
+                span = 1.1 * (prepare + write) if aim == "unlocked" else fastest
+                sleep_until(proc, t + fraction * span)
+        running = proc.poll() is None
+        kill()
+        if running and proc is not self.server:
+            try:
+                proc.wait(timeout=TIMEOUT)
+            except subprocess.TimeoutExpired:
+                pass  # the caller's own wait reports the hang
+        self.last_where = landing(read_phases(path), running)
+        return self.last_where
+
+    def learn(self, kind, path, started):
+        """Phase times of a run that exited 0, averaged with the last ones (the load changes)."""
+        ph = read_phases(path)
+        u, w, d = (phase_time(ph, x) for x in ("unlocked", "write", "done"))
+        if None in (u, w, d):
+            return
+        new = (u - started, w - u, d - w)
+        old = self.timing.get(kind, new + (d - w,))
+        self.timing[kind] = tuple((x + y) / 2 for x, y in zip(old, new)) + (min(old[3], d - w),)
+
+    def attempt(self, kind, node, args, kill):
+        """Runs one command, killed as this round aims when `kill`; returns (landing or None, exit code, stdout)."""
+        out = os.path.join(self.root, "logs", "last.out")
+        with open(out, "wb") as o:
+            proc, path, started = self.phased(node, args, o)
+            where = None
+            if kill:
+                where = self.aimed_kill(kind, proc, path, started,
+                                        lambda: proc.poll() is None and os.kill(proc.pid, signal.SIGKILL))
+            try:
+                proc.wait(timeout=TIMEOUT)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+                raise Failure(f"hang: sandyq {' '.join(args)} ran over {TIMEOUT} s")
+        if proc.returncode == 0:
+            self.learn(kind, path, started)
+        os.unlink(path) if os.path.exists(path) else None
+        return where, proc.returncode, open(out).read()
+
+    def rerun(self, kind, node, args):
+        """The interrupted step again, unkilled: must exit 0; returns its stdout."""
+        _, code, out = self.attempt(kind, node, args, kill=False)
+        if code != 0:
+            raise Failure(f"{kind}: rerun exited {code}: {self.last_err()}")
+        return out
+
+    def step(self, kind, kill):
+        """One step kind: prepare, run (killed or not), verify, rerun. Returns (landing, ops landed before the kill)."""
         a, b, c, d = (self.nodes[x] for x in "ABCD")
         n = self.round
         if kind == "case_add":
             args = ["case", "add", "--title", f"Added r{n}", "--city", "Aktau", "--person", f"Person Added{n}", "--json"]
-            return self.write_step(kind, a, args, kill, delay, lambda o: [("case", o["id"])], on_ack=lambda o: self.cases.append(o["id"]))
+            return self.write_step(kind, a, args, kill, lambda o: [("case", o["id"])], on_ack=lambda o: self.cases.append(o["id"]))
         if kind == "case_edit":
             cid = self.rng.choice(self.cases)
             tag = f"t{n}"
             args = ["case", "edit", cid, "--notes", f"note r{n}", "--add-tag", tag, "--add-person", f"Edited Person{n}", "--json"]
-            return self.write_step(kind, a, args, kill, delay, lambda o: [("tag", cid, tag)])
+            return self.write_step(kind, a, args, kill, lambda o: [("tag", cid, tag)])
         if kind == "event_add":
             cid = self.rng.choice(self.cases)
             args = ["case", "event", "add", cid, "--type", "hearing", "--date", "2024-05-02", "--place", f"Court r{n}", "--json"]
-            return self.write_step(kind, a, args, kill, delay, lambda o: [("event", cid, o["event"])])
+            return self.write_step(kind, a, args, kill, lambda o: [("event", cid, o["event"])])
         if kind == "case_import":
             self.restore("E")
             path = self.cases_file(f"imp{n}", IMPORT_CASES)
             args = ["case", "import", path, "--json"]
-            return self.write_step(kind, self.nodes["E"], args, kill, delay, lambda o: [("case", x) for x in o["imported"]],
+            return self.write_step(kind, self.nodes["E"], args, kill, lambda o: [("case", x) for x in o["imported"]],
                                    import_refs=(f"imp{n}-", IMPORT_CASES))
         if kind == "bundle_export":
-            return self.export_step(a, c, kill, delay)
+            return self.export_step(a, c, kill)
         if kind == "bundle_import":
-            return self.import_step(a, c, kill, delay)
+            return self.import_step(a, c, kill)
         if kind == "sync_client":
             self.b_writes()
-            return self.sync_step(kind, b, kill, delay)
+            return self.sync_step(kind, b, kill)
         if kind == "sync_pull":
             self.restore("D")
-            return self.sync_step(kind, d, kill, delay)
+            return self.sync_step(kind, d, kill)
         if kind == "sync_server":
             client = b if n % 2 == 0 else d
             if client is d:
                 self.restore("D")
             else:
                 self.b_writes()
-            return self.server_step(client, kill, delay)
+            return self.server_step(client, kill)
         raise ValueError(kind)
 
     def b_writes(self):
@@ -378,9 +503,9 @@ class Drill:
         b.facts |= {("case", x) for x in self.r.json(b.home, ["case", "import", path])["imported"]}
         self.refresh_ops(b)
 
-    def write_step(self, kind, node, args, kill, delay, facts_of, on_ack=None, import_refs=None):
+    def write_step(self, kind, node, args, kill, facts_of, on_ack=None, import_refs=None):
         before = node.stored_ids()
-        mid, code, out = self.attempt(kind, node, args, kill, delay)
+        where, code, out = self.attempt(kind, node, args, kill)
         landed = False
         if kill:
             self.verify(node, import_refs=import_refs)
@@ -390,72 +515,72 @@ class Drill:
             else:
                 landed = len(node.stored_ids() - before) > 0
         elif code != 0:
-            raise Failure(f"{kind}: sandyq {' '.join(args)} exited {code}")
+            raise Failure(f"{kind}: sandyq {' '.join(args)} exited {code}: {self.last_err()}")
         else:
             self.ack(node, facts_of(json.loads(out)), on_ack, json.loads(out))
+            self.refresh_ops(node)
+            return where, landed
         # The interrupted step, run again, completes.
-        t = time.monotonic()
-        p = self.r.run(node.home, args)
-        if p.returncode != 0:
-            raise Failure(f"{kind}: rerun exited {p.returncode}: {p.stderr.strip()[:500]}")
-        self.learn(kind, time.monotonic() - t)
-        o = json.loads(p.stdout)
+        o = json.loads(self.rerun(kind, node, args))
         self.ack(node, facts_of(o), on_ack, o)
         self.refresh_ops(node)
-        return mid, landed
+        return where, landed
 
     def ack(self, node, facts, on_ack, o):
         node.facts |= set(facts)
         if on_ack:
             on_ack(o)
 
-    def learn(self, kind, seconds):
-        old = self.usual.get(kind, seconds)
-        self.usual[kind] = 0.7 * old + 0.3 * seconds
-
-    def export_step(self, a, c, kill, delay):
+    def partials(self):
         outdir = os.path.dirname(self.export_file)
-        for f in os.listdir(outdir):
-            if f.startswith(os.path.basename(self.export_file)):
-                os.unlink(os.path.join(outdir, f))
+        return [os.path.join(outdir, f) for f in os.listdir(outdir) if ".partial-" in f]
+
+    def export_step(self, a, c, kill):
+        # The previous bundle stays under the name: a killed export always leaves a file there to check.
         args = ["bundle", "export", "--to", c.id, "--all", "--out", self.export_file, "--json"]
-        mid, code, out = self.attempt("bundle_export", a, args, kill, delay)
+        where, code, out = self.attempt("bundle_export", a, args, kill)
         landed = False
         if kill:
             self.verify(a)
-            partials = [f for f in os.listdir(outdir) if ".partial-" in f]
-            if partials:
-                self.notes["export partial files left by a kill"] += len(partials)
-                for f in partials:
-                    os.unlink(os.path.join(outdir, f))
+            left = self.partials()
+            if code == 0 and left:
+                raise Failure(f"bundle_export: an export that exited 0 left {os.path.basename(left[0])}")
+            # The killed export's own temp file: counted, then cleared so the rerun's would show.
+            self.notes["export partial files left by a kill"] += len(left)
+            for f in left:
+                os.unlink(f)
             if os.path.exists(self.export_file):
-                # Whatever a kill left under the bundle's own name must be a whole bundle.
-                landed = code != 0
+                landed = code != 0 and os.path.getmtime(self.export_file) > self.export_time
                 probe = os.path.join(self.root, "probe")
                 shutil.rmtree(probe, ignore_errors=True)
                 shutil.copytree(os.path.join(self.root, "snap", "C"), probe, symlinks=True)
                 p = self.r.run(probe, ["bundle", "import", self.export_file, "--json"])
-                if p.returncode != 0:
+                r = json.loads(p.stdout)[0] if p.returncode == 0 else {}
+                if p.returncode != 0 or r.get("truncated") or r.get("damagedChunks") or not r.get("new"):
                     raise Failure(f"bundle_export: the file a killed export left does not import cleanly (exit {p.returncode}): {p.stderr.strip()[:300]}")
                 shutil.rmtree(probe, ignore_errors=True)
-        t = time.monotonic()
-        o = self.r.json(a.home, args[:-1], "bundle_export rerun: ")
-        self.learn("bundle_export", time.monotonic() - t)
-        if any(".partial-" in f for f in os.listdir(outdir)):
-            raise Failure("bundle_export: a completed export left a .partial file")
+                self.notes["killed exports' files imported into a fresh node"] += 1
+            out = self.rerun("bundle_export", a, args)
+        elif code != 0:
+            raise Failure(f"bundle_export exited {code}: {self.last_err()}")
+        left = self.partials()
+        if left:
+            raise Failure(f"bundle_export: a completed export left {os.path.basename(left[0])}")
+        o = json.loads(out)
+        self.export_time = os.path.getmtime(self.export_file)
         # A's view at export time: what C must show after importing this bundle.
         self.export_digest = self.digest(a)
         self.export_ops = set(a.ops) | a.stored_ids()
         self.export_facts = set(a.facts)
         self.export_count = o["ops"]
-        return mid, landed
+        return where, landed
 
-    def import_step(self, a, c, kill, delay):
+    def import_step(self, a, c, kill):
         if self.export_digest is None:
             self.export_step(a, c, kill=False)
         self.restore("C")
         args = ["bundle", "import", self.export_file, "--json"]
-        mid, code, out = self.attempt("bundle_import", c, args, kill, delay)
+        where, code, out = self.attempt("bundle_import", c, args, kill)
         landed = False
         if kill:
             self.verify(c)
@@ -466,11 +591,12 @@ class Drill:
                 landed = held > 0
                 if 0 < held < self.export_count:
                     self.notes["bundle imports a kill left partly applied"] += 1
-        t = time.monotonic()
-        o = self.r.json(c.home, args[:-1], "bundle_import rerun: ")
-        self.learn("bundle_import", time.monotonic() - t)
+            out = self.rerun("bundle_import", c, args)
+        elif code != 0:
+            raise Failure(f"bundle_import exited {code}: {self.last_err()}")
+        o = json.loads(out)
         if o[0].get("refused") or o[0].get("damagedChunks") or o[0].get("truncated"):
-            raise Failure(f"bundle_import rerun: not clean: {o[0]}")
+            raise Failure(f"bundle_import: not clean: {o[0]}")
         self.import_acked(c)
         got = self.digest(c)
         if got != self.export_digest:
@@ -478,7 +604,7 @@ class Drill:
         missing = self.export_ops - c.ops
         if missing:
             raise Failure(f"bundle_import: {len(missing)} of A's ops missing on C after the rerun")
-        return mid, landed
+        return where, landed
 
     def import_acked(self, c):
         c.facts |= self.export_facts
@@ -488,18 +614,16 @@ class Drill:
         return ["sync", self.addr, "--peer", self.nodes["A"].id, "--json"]
 
     def converge(self, client, kind):
-        a = self.nodes["A"]
-        t = time.monotonic()
-        p = self.r.run(client.home, self.sync_args())
-        if p.returncode != 0:
-            raise Failure(f"{kind}: rerun sync exited {p.returncode}: {p.stderr.strip()[:500]}")
-        self.learn(kind, time.monotonic() - t)
-        self.sync_acked(client)
-        da, dc = self.digest(a), self.digest(client)
+        self.sync_acked(client, self.rerun(kind, client, self.sync_args()))
+        da, dc = self.digest(self.nodes["A"]), self.digest(client)
         if da != dc:
             raise Failure(f"{kind}: after the rerun sync A shows {da} and {client.name} shows {dc}")
 
-    def sync_acked(self, client):
+    def sync_acked(self, client, out):
+        """After a sync that exited 0: its report shows no gap; each side's ledgers are the union of both."""
+        gaps = json.loads(out).get("gaps")
+        if gaps is None or gaps:
+            raise Failure(f"{client.name}: a sync that exited 0 reports gaps {gaps}")
         a = self.nodes["A"]
         both = a.facts | client.facts
         a.facts, client.facts = set(both), set(both)
@@ -508,50 +632,53 @@ class Drill:
         if a.ops != client.ops:
             raise Failure(f"after a sync that exited 0, A holds {len(a.ops)} ops and {client.name} {len(client.ops)}")
 
-    def sync_step(self, kind, client, kill, delay):
+    def sync_step(self, kind, client, kill):
         before = client.stored_ids()
-        mid, code, out = self.attempt(kind, client, self.sync_args(), kill, delay)
+        where, code, out = self.attempt(kind, client, self.sync_args(), kill)
         landed = False
         if kill:
             self.verify(client)
             if code == 0:
-                self.sync_acked(client)
+                self.sync_acked(client, out)
             else:
                 landed = len(client.stored_ids() - before) > 0
         elif code != 0:
-            raise Failure(f"{kind}: sync exited {code}")
+            raise Failure(f"{kind}: sync exited {code}: {self.last_err()}")
+        else:
+            self.sync_acked(client, out)
+            return where, landed
         self.converge(client, kind)
-        return mid, landed
+        return where, landed
 
-    def server_step(self, client, kill, delay):
+    def server_step(self, client, kill):
         if not kill:
-            return self.sync_step("sync_server", client, kill, delay)
+            return self.sync_step("sync_server", client, kill)
         a = self.nodes["A"]
         before = (a.stored_ids(), client.stored_ids())
-        proc = subprocess.Popen(self.r.argv(client.home, self.sync_args()), env=self.r.env, cwd=self.root,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
-        self.r.calls += 1
-        deadline = time.monotonic() + delay
-        while time.monotonic() < deadline and proc.poll() is None:
-            time.sleep(0.005)
-        mid = proc.poll() is None
-        os.kill(self.server.pid, signal.SIGKILL)
-        self.server.wait(timeout=30)
-        try:
-            code = proc.wait(timeout=TIMEOUT)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            raise Failure("sync_server: the client hung after the server was killed")
-        self.verify(self.nodes["A"])
+        out = os.path.join(self.root, "logs", "last.out")
+        with open(out, "wb") as o:
+            proc, path, started = self.phased(client, self.sync_args(), o)
+
+            def kill_server():
+                os.kill(self.server.pid, signal.SIGKILL)
+                self.server.wait(timeout=30)
+
+            where = self.aimed_kill("sync_server", proc, path, started, kill_server)
+            try:
+                code = proc.wait(timeout=TIMEOUT)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                raise Failure("sync_server: the client hung after the server was killed")
+        self.verify(a)
         self.verify(client)
         landed = False
         if code == 0:
-            self.sync_acked(client)
+            self.sync_acked(client, open(out).read())
         else:
             landed = len(a.stored_ids() - before[0]) + len(client.stored_ids() - before[1]) > 0
         self.start_server()
         self.converge(client, "sync_server")
-        return mid, landed
+        return where, landed
 
     # ---- the drill ---------------------------------------------------------------------
 
@@ -564,31 +691,28 @@ class Drill:
         order = order[:kills]
         for i, kind in enumerate(order, 1):
             self.round = i
-            usual = self.usual[kind]
-            # Most kills aim past the unlock (Argon2id, opening the store), where the work is.
-            if self.rng.random() < 0.15 or usual <= self.unlock:
-                delay = self.rng.uniform(0, max(self.unlock, 0.01))
-            else:
-                delay = self.rng.uniform(0.8 * self.unlock, 1.15 * usual)
+            # Most kills aim at the write; some at the unlock and the start, so those are covered too.
+            r = self.rng.random()
+            self.aim = ("start" if r < 0.1 else "unlocked" if r < 0.3 else "write", self.rng.random())
             t = time.monotonic()
+            s = self.stats[kind]
+            s["kills"] += 1
+            self.last_where = None
             try:
-                mid, landed = self.step(kind, kill=True, delay=delay)
-                s = self.stats[kind]
-                s["kills"] += 1
-                s["mid-work" if mid else "after completion"] += 1
-                if mid and delay > self.unlock:
-                    s["mid-work past unlock"] += 1
+                _, landed = self.step(kind, kill=True)
                 if landed:
                     s["ops landed, no exit 0"] += 1
             except Failure as e:
-                self.stats[kind]["kills"] += 1
-                self.stats[kind]["failures"] += 1
-                self.failures.append(f"kill {i} ({kind}, delay {delay:.3f} s): {e}")
+                s["failures"] += 1
+                self.failures.append(f"kill {i} ({kind}, aimed at {self.aim[0]} + {self.aim[1]:.2f}): {e}")
                 print(f"FAIL kill {i} ({kind}): {e}", flush=True)
                 self.recover()
+            # Counted even when the checks after it failed: where it landed is known from the phases.
+            if self.last_where:
+                s[self.last_where] += 1
             if self.verbose or i % 20 == 0:
-                print(f"kill {i}/{kills} {kind:<13} delay {delay:6.3f}s of ~{usual:5.2f}s  "
-                      f"round {time.monotonic() - t:5.2f}s", flush=True)
+                print(f"kill {i}/{kills} {kind:<13} aimed at {self.aim[0]:<8} + {self.aim[1]:.2f} of its span, "
+                      f"landed {self.last_where or '-':<16} round {time.monotonic() - t:5.2f}s", flush=True)
 
     def final(self):
         """At the end, every node's ledger through the CLI, and a clean check."""
@@ -609,7 +733,7 @@ class Drill:
     def summary(self, seed, kills, wall):
         print()
         print(f"crash drill: seed {seed}, {kills} kills, {wall:.0f} s, {self.r.calls} sandyq runs")
-        cols = ["kills", "mid-work", "mid-work past unlock", "after completion", "ops landed, no exit 0", "failures"]
+        cols = ["kills"] + LANDINGS + ["ops landed, no exit 0", "failures"]
         w = [len(c) + 2 for c in cols]
         print(f"{'step':<14}" + "".join(f"{c:>{x}}" for c, x in zip(cols, w)))
         total = Counter()
@@ -618,15 +742,14 @@ class Drill:
             total.update(s)
             print(f"{kind:<14}" + "".join(f"{s[c]:>{x}}" for c, x in zip(cols, w)))
         print(f"{'total':<14}" + "".join(f"{total[c]:>{x}}" for c, x in zip(cols, w)))
-        print(f"unlock and open: about {self.unlock:.2f} s per command; usual step times: "
-              + ", ".join(f"{k} {v:.2f}s" for k, v in self.usual.items()))
+        print("phase times of the last unkilled runs (start to unlocked / unlocked to write / write to done): "
+              + ", ".join(f"{k} {u:.2f}/{p:.2f}/{t:.3f}s" for k, (u, p, t, _) in self.timing.items()))
         for k, v in self.notes.items():
             print(f"note: {k}: {v}")
         a = self.nodes["A"]
         print(f"A ends with {len(a.ops)} ops, {len([f for f in a.facts if f[0] == 'case'])} acknowledged cases")
         for f in self.failures:
             print("FAILURE:", f)
-        print(f"failures: {len(self.failures)}")
         return total
 
 
@@ -656,11 +779,15 @@ def main():
         if drill.server and drill.server.poll() is None:
             drill.server.kill()
             drill.server.wait()
-    drill.summary(seed, args.kills, time.monotonic() - start)
+    total = drill.summary(seed, args.kills, time.monotonic() - start)
     if args.keep or drill.failures:
         print(f"homes and logs kept in {root}")
     else:
         shutil.rmtree(root, ignore_errors=True)
+    # The last line, one line: CI reads only this and the exit code.
+    print(f"crash: {total['kills']} kills, {total['unlocked'] + total['inside write']} past unlock, "
+          f"{total['inside write']} inside a write, {len(drill.failures)} failures, {drill.lost} acknowledged ops lost"
+          f" (seed {seed})", flush=True)
     sys.exit(1 if drill.failures else 0)
 
 

@@ -82,7 +82,7 @@ struct CaseCommand: ParsableCommand {
                 let n = try node.open()
                 ContentInput.warnIfWriteOnly(n, flags: contentFlags)
                 let warnings = try n.duplicateWarnings(for: [doc])[0]
-                let id = try n.addCase(doc)
+                let id = try PhaseFile.writing { try n.addCase(doc) }
                 DuplicateWarnings.printToStderr(warnings.map { DuplicateWarnings.text($0) })
                 if output.json {
                     struct Out: Encodable { var id: String; var warnings: [DuplicateWarningJSON] }
@@ -140,10 +140,12 @@ struct CaseCommand: ParsableCommand {
                 // Every element named is found before the first write: a bad --remove leaves the case as it was.
                 let resolved = try removals.map { (collection: $0.collection, element: try n.element($0.element, of: $0.collection, inCase: caseRef)) }
                 ContentInput.warnIfWriteOnly(n, flags: contentFlags)
-                if !changes.isEmpty { try n.set(caseRef, fields: changes) }
-                for p in addPerson { try n.addElement(caseRef, collection: "persons", fields: ["name": p]) }
-                for t in addTag { try n.addElement(caseRef, collection: "tags", fields: [:], element: t) }
-                for r in resolved { try n.removeElement(caseRef, collection: r.collection, element: r.element) }
+                try PhaseFile.writing {
+                    if !changes.isEmpty { try n.set(caseRef, fields: changes) }
+                    for p in addPerson { try n.addElement(caseRef, collection: "persons", fields: ["name": p]) }
+                    for t in addTag { try n.addElement(caseRef, collection: "tags", fields: [:], element: t) }
+                    for r in resolved { try n.removeElement(caseRef, collection: r.collection, element: r.element) }
+                }
                 let c = try n.caseState(caseRef)
                 if output.json { try printJSON(c.document) } else { say("Updated case \(c.id.short)") }
             }
@@ -254,7 +256,7 @@ struct CaseCommand: ParsableCommand {
                     if let place = e.place { f["place"] = place }
                     if let description = e.description { f["description"] = description }
                     if let sources = e.sources, !sources.isEmpty { f["sources"] = sources.joined(separator: "\n") }
-                    let added = try n.addElement(caseRef, collection: "events", fields: f)
+                    let added = try PhaseFile.writing { try n.addElement(caseRef, collection: "events", fields: f) }
                     if output.json { try printJSON(["event": added]) } else { say("Added event \(added)") }
                 }
             }
@@ -372,7 +374,7 @@ struct CaseCommand: ParsableCommand {
                 }
                 let n = try node.open()
                 let warnings = try n.duplicateWarnings(for: coll.cases)
-                let ids = try n.importCases(coll.cases)
+                let ids = try PhaseFile.writing { try n.importCases(coll.cases) }
                 var lines: [String] = [], json: [DuplicateWarningJSON] = []
                 for (i, ws) in warnings.enumerated() {
                     for w in ws {

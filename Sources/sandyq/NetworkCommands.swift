@@ -87,7 +87,7 @@ struct SyncCommand: ParsableCommand {
             let n = try node.open()
             let running = HomeProcesses.register(home: n.home, command: "sync")
             defer { running?.close() }
-            let s = try n.sync(with: address, expecting: expecting)
+            let s = try PhaseFile.writing { try n.sync(with: address, expecting: expecting) }
             let o = Out(peer: s.peer.map { NodeID.fingerprint(of: $0) }, sent: s.sent, received: s.report.new, known: s.report.known,
                         refused: s.report.refused.count, bytesSent: s.bytesSent, bytesReceived: s.bytesReceived,
                         gaps: try n.chainGaps().map(GapRow.init))

@@ -54,6 +54,7 @@ struct NodeOptions: ParsableArguments {
     func open() throws -> Node {
         do {
             let n = try Node.open(home: resolvedHome, passphrase: try passphrase())
+            PhaseFile.mark("unlocked")
             n.warn = { line in FileHandle.standardError.write(Data(("warning: " + line + "\n").utf8)) }
             return n
         }

@@ -22,7 +22,8 @@ struct BundleCommand: ParsableCommand {
         func run() throws {
             try sandyq.run {
                 let n = try node.open()
-                let r = try n.exportBundle(to: try n.recipients(to), out: out, all: all, maxSize: maxSize)
+                let recipients = try n.recipients(to)
+                let r = try PhaseFile.writing { try n.exportBundle(to: recipients, out: out, all: all, maxSize: maxSize) }
                 if output.json {
                     try printJSON(ExportJSON(files: r.files, ops: r.ops, bytes: r.bytes))
                 } else {
@@ -46,16 +47,18 @@ struct BundleCommand: ParsableCommand {
                 var results: [ImportJSON] = []
                 var worst: Int32 = 0
                 var errors: [String] = []
-                for f in files {
-                    do {
-                        let r = try n.importBundle(f)
-                        results.append(ImportJSON(r))
-                        if !r.report.refused.isEmpty || !r.intact { worst = max(worst, 10) }
-                    } catch {
-                        let c = CLIError(error)
-                        errors.append(c.message)
-                        results.append(ImportJSON(file: f, error: c.message))
-                        worst = max(worst, c.code)
+                PhaseFile.writing {
+                    for f in files {
+                        do {
+                            let r = try n.importBundle(f)
+                            results.append(ImportJSON(r))
+                            if !r.report.refused.isEmpty || !r.intact { worst = max(worst, 10) }
+                        } catch {
+                            let c = CLIError(error)
+                            errors.append(c.message)
+                            results.append(ImportJSON(file: f, error: c.message))
+                            worst = max(worst, c.code)
+                        }
                     }
                 }
                 if output.json { try printJSON(results) } else {
