@@ -227,20 +227,22 @@ import SandyqStore
     @Test func noPassphraseSourceWithoutTerminalIsAUsageError() throws {
         let home = try Home()
         try home.initialize()
-        if CLI.childHasTerminal {
-            // A child here can open /dev/tty and would prompt; nothing to assert without a terminal.
-            print("skipping the no-terminal assertion: /dev/tty is reachable")
-            return
+        // In a new session (setsid) a process has no controlling terminal, wherever the suite runs.
+        func detached(_ args: [String], _ env: [String: String?]) throws -> CLI.Result {
+            try CLI.run(["--wait", CLI.binary] + args, env: env, timeout: 30, executable: "/usr/bin/setsid")
         }
-        let r = try CLI.run(["status", "--home", home.path], env: ["SANDYQ_PASSPHRASE": nil], stdin: .null, timeout: 30)
+        let tty = try CLI.run(["--wait", "/bin/sh", "-c", "exec 3<>/dev/tty"], timeout: 10, executable: "/usr/bin/setsid")
+        try #require(tty.code != 0, "a child in a new session still opened /dev/tty: \(tty)")
+
+        let r = try detached(["status", "--home", home.path], ["SANDYQ_PASSPHRASE": nil])
         #expect(!r.timedOut, "sandyq waited for a passphrase")
         #expect(r.code == 64, "\(r)")
         #expect(r.stderr.contains("--passphrase-file"), "\(r)")
-        let i = try CLI.run(["init", "--kdf", "interactive", "--home", home.path + "-new"], env: ["SANDYQ_PASSPHRASE": nil])
+        let i = try detached(["init", "--kdf", "interactive", "--home", home.path + "-new"], ["SANDYQ_PASSPHRASE": nil])
         defer { try? FileManager.default.removeItem(atPath: home.path + "-new") }
         #expect(i.code == 64, "\(i)")
         #expect(!FileManager.default.fileExists(atPath: home.path + "-new/identity.key"))
-        let emptyEnv = try CLI.run(["status", "--home", home.path], env: ["SANDYQ_PASSPHRASE": ""])
+        let emptyEnv = try detached(["status", "--home", home.path], ["SANDYQ_PASSPHRASE": ""])
         #expect(emptyEnv.code == 64, "\(emptyEnv)")
     }
 
@@ -275,7 +277,7 @@ import SandyqStore
             "--person", person, "--charge", "criminal:405",
         ]) as? [String: Any])
         let id = try #require(added["id"] as? String)
-        #expect((added["warnings"] as? [Any])?.isEmpty ?? true, "unexpected warnings: \(added)")
+        #expect((added["warnings"] as? [Any])?.isEmpty == true, "warnings missing or unexpected: \(added)")
         #expect(id.count == 32 && id.allSatisfy(\.isHexDigit), "id: \(id)")
 
         let list = try #require(try home.json(["case", "list"]) as? [[String: Any]])
