@@ -63,7 +63,7 @@ enum FullDisk {
         return (a, b)
     }
 
-    @Test func bundleExportOnAFullDiskKeepsTheOlderBundle() throws {
+    @Test func bundleExportOntoAFullFilesystemKeepsTheOlderBundle() throws {
         let (a, b) = try Self.pair()
         let dir = try Self.scratch()
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -88,7 +88,7 @@ enum FullDisk {
         #expect(try a.home.run(["check"]).code == 0)
     }
 
-    @Test func caseAddOnAFullDiskLeavesTheStoreIntact() throws {
+    @Test func caseAddOnAFullFilesystemLeavesTheStoreIntact() throws {
         let home = try Home()
         try home.initialize()
         try #require(home.run(["project", "create", "Full"]).code == 0)
@@ -117,7 +117,7 @@ enum FullDisk {
         #expect(try CLI.run(["case", "list", "--home", left], env: env).stdout.contains("big case"))
     }
 
-    @Test func bundleImportOnAFullDiskLeavesTheStoreIntact() throws {
+    @Test func bundleImportOnAFullFilesystemLeavesTheStoreIntact() throws {
         let (a, b) = try Self.pair()
         let dir = try Self.scratch()
         defer { try? FileManager.default.removeItem(atPath: dir) }
