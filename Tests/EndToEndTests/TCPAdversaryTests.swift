@@ -69,6 +69,7 @@ func tcpWaitForStoredOps(_ node: TCPNode, above count: Int, seconds: Double = 30
         #expect(aOps > 400)
 
         let toB = try TCPGateProxy(to: server.port, holding: .toClient, after: tcpStoreBytes(p.a) / 3)
+        defer { toB.drop() }
         let sync = try TCPProcess(["sync", toB.address, "--home", p.b.path], label: "B sync")
         try #require(toB.waitUntilHeld(), "the proxy passed all \(toB.toClient.value) bytes: the sync ended first: \(sync.stderr)")
         // B has stored what it got so far (a batch or more), and cannot get further.
@@ -103,6 +104,7 @@ func tcpWaitForStoredOps(_ node: TCPNode, above count: Int, seconds: Double = 30
         try p.b.ok(["case", "import", bulk2])
         let total = try tcpStoredOps(p.b), aBefore = try tcpStoredOps(p.a)
         let toA = try TCPGateProxy(to: server.port, holding: .toServer, after: (tcpStoreBytes(p.b) - bBytes) / 3)
+        defer { toA.drop() }
         let sync2 = try TCPProcess(["sync", toA.address, "--home", p.b.path], label: "B sync")
         try #require(toA.waitUntilHeld(), "the proxy passed all \(toA.toServer.value) bytes: the sync ended first: \(sync2.stderr)")
         let landed2 = tcpWaitForStoredOps(p.a, above: aBefore)
@@ -142,6 +144,7 @@ func tcpWaitForStoredOps(_ node: TCPNode, above count: Int, seconds: Double = 30
         let aOps = try tcpStoredOps(p.a), bBefore = try tcpStoredOps(p.b)
 
         let proxy = try TCPGateProxy(to: server.port, holding: .toClient, after: tcpStoreBytes(p.a) / 2)
+        defer { proxy.drop() }
         let sync = try TCPProcess(["sync", proxy.address, "--home", p.b.path], label: "B sync")
         try #require(proxy.waitUntilHeld(), "the proxy passed all \(proxy.toClient.value) bytes: the sync ended first: \(sync.stderr)")
         #expect(tcpWaitForStoredOps(p.b, above: bBefore) > bBefore, "B stored nothing before the drop")

@@ -4,6 +4,7 @@ import Testing
 /// A loopback proxy for one connection that passes `limit` bytes in one direction, then holds
 /// the rest unread: the sync it carries stops part-way and stays stopped until the test acts.
 /// The cut is counted in bytes, not time, so a loaded machine cannot make it come too late.
+/// Its threads hold it until `drop()`: call that in a defer.
 final class TCPGateProxy: @unchecked Sendable {
     enum Direction { case toClient, toServer }
 
@@ -11,7 +12,7 @@ final class TCPGateProxy: @unchecked Sendable {
     let limit: Int
     private let held = DispatchSemaphore(value: 0)
     private let release = DispatchSemaphore(value: 0)
-    private let done = DispatchSemaphore(value: 0)
+    /// The two sockets while open; emptied (under the lock) once both pumps ended and they closed.
     private let sockets = TCPLocked<[TCPRawSocket]>([])
     /// Bytes passed in each direction so far.
     let toClient = TCPLocked(0), toServer = TCPLocked(0)
@@ -23,7 +24,6 @@ final class TCPGateProxy: @unchecked Sendable {
         listener = try TCPRawListener()
         self.limit = limit
         Thread { [self] in
-            defer { done.signal() }
             guard let down = listener.accept(seconds: 60), let up = try? TCPRawSocket(connectTo: upstreamPort) else { return }
             sockets.with { $0 = [down, up] }
             let pumps = DispatchGroup()
@@ -35,11 +35,12 @@ final class TCPGateProxy: @unchecked Sendable {
                 }.start()
             }
             pumps.wait()
-            down.close(); up.close()
+            sockets.with { open in
+                for s in open { s.close() }
+                open = []
+            }
         }.start()
     }
-
-    deinit { drop(); _ = done.wait(timeout: .now() + 10) }
 
     private func pump(_ from: TCPRawSocket, _ to: TCPRawSocket, _ count: TCPLocked<Int>, _ limit: Int?) {
         var buf = [UInt8](repeating: 0, count: 65536)
@@ -65,7 +66,8 @@ final class TCPGateProxy: @unchecked Sendable {
 
     /// Cuts both sides at once, as a network that vanished would.
     func drop() {
-        for s in sockets.value { Glibc.shutdown(s.fd, Int32(SHUT_RDWR)) }
+        // Under the lock, so a descriptor already closed (and maybe reused) is never touched.
+        sockets.with { open in for s in open { Glibc.shutdown(s.fd, Int32(SHUT_RDWR)) } }
         release.signal()
     }
 }
