@@ -401,11 +401,16 @@ public final class Node: @unchecked Sendable {
 
     /// Problems with the store and key file; empty when clean.
     public func check() throws(NodeError) -> [String] {
-        var problems = try mapped { try store.integrityProblems() }
-        if let p = try project() {
-            let foreign = try mapped { try store.allEnvelopes().filter { $0.project != p }.count }
-            if foreign > 0 { problems.append("\(foreign) ops of another project in the store") }
+        do {
+            var problems = try mapped { try store.integrityProblems() }
+            if let p = try project() {
+                let foreign = try mapped { try store.allEnvelopes().filter { $0.project != p }.count }
+                if foreign > 0 { problems.append("\(foreign) ops of another project in the store") }
+            }
+            return problems
+        } catch where error.kind == .corrupt {
+            // A damaged page that stops a read part-way is a finding, not a failed check.
+            return [error.message]
         }
-        return problems
     }
 }

@@ -137,15 +137,21 @@ struct Check: ParsableCommand {
 
     func run() throws {
         try sandyq.run {
-            let n = try node.open()
-            let problems = try n.check()
+            let problems: [String]
+            do {
+                problems = try node.open().check()
+            } catch let e as CLIError where e.code == CLIError(.corrupt, "").code {
+                // Damage that stops the node opening (a page it reads at start-up) is a finding
+                // of `check`, with the same advice, not a bare failure.
+                problems = [e.message]
+            }
             if output.json {
                 try printJSON(["ok": problems.isEmpty ? "true" : "false", "problems": problems.joined(separator: "\n")])
             } else if problems.isEmpty {
                 say("ok: key file opens, store passes SQLite's integrity check, every op verifies")
             } else {
                 for p in problems { say("problem: \(p)") }
-                say("The store is damaged. Keep a copy of \(n.home), then resync from a peer into a fresh node.")
+                say("The store is damaged. Keep a copy of \(node.resolvedHome), then resync from a peer into a fresh node.")
             }
             if !problems.isEmpty { throw CLIError(.corrupt, "\(problems.count) problem(s) found") }
         }

@@ -120,11 +120,6 @@ enum CLI {
                       stderr: String(decoding: err, as: UTF8.self), timedOut: timedOut)
     }
 
-    /// Whether a child process could open /dev/tty (then the no-terminal path is untestable here).
-    static let childHasTerminal: Bool = {
-        guard let r = try? run(["-c", "exec 3<>/dev/tty"], timeout: 10, executable: "/bin/sh") else { return true }
-        return r.code == 0
-    }()
 }
 
 /// A fresh node home in the temp dir, removed when the value goes away.

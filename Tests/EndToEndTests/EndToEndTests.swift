@@ -227,20 +227,22 @@ import SandyqStore
     @Test func noPassphraseSourceWithoutTerminalIsAUsageError() throws {
         let home = try Home()
         try home.initialize()
-        if CLI.childHasTerminal {
-            // A child here can open /dev/tty and would prompt; nothing to assert without a terminal.
-            print("skipping the no-terminal assertion: /dev/tty is reachable")
-            return
+        // In a new session (setsid) a process has no controlling terminal, wherever the suite runs.
+        func detached(_ args: [String], _ env: [String: String?]) throws -> CLI.Result {
+            try CLI.run(["--wait", CLI.binary] + args, env: env, timeout: 30, executable: "/usr/bin/setsid")
         }
-        let r = try CLI.run(["status", "--home", home.path], env: ["SANDYQ_PASSPHRASE": nil], stdin: .null, timeout: 30)
+        let tty = try CLI.run(["--wait", "/bin/sh", "-c", "exec 3<>/dev/tty"], timeout: 10, executable: "/usr/bin/setsid")
+        try #require(tty.code != 0, "a child in a new session still opened /dev/tty: \(tty)")
+
+        let r = try detached(["status", "--home", home.path], ["SANDYQ_PASSPHRASE": nil])
         #expect(!r.timedOut, "sandyq waited for a passphrase")
         #expect(r.code == 64, "\(r)")
         #expect(r.stderr.contains("--passphrase-file"), "\(r)")
-        let i = try CLI.run(["init", "--kdf", "interactive", "--home", home.path + "-new"], env: ["SANDYQ_PASSPHRASE": nil])
+        let i = try detached(["init", "--kdf", "interactive", "--home", home.path + "-new"], ["SANDYQ_PASSPHRASE": nil])
         defer { try? FileManager.default.removeItem(atPath: home.path + "-new") }
         #expect(i.code == 64, "\(i)")
         #expect(!FileManager.default.fileExists(atPath: home.path + "-new/identity.key"))
-        let emptyEnv = try CLI.run(["status", "--home", home.path], env: ["SANDYQ_PASSPHRASE": ""])
+        let emptyEnv = try detached(["status", "--home", home.path], ["SANDYQ_PASSPHRASE": ""])
         #expect(emptyEnv.code == 64, "\(emptyEnv)")
     }
 
@@ -275,7 +277,7 @@ import SandyqStore
             "--person", person, "--charge", "criminal:405",
         ]) as? [String: Any])
         let id = try #require(added["id"] as? String)
-        #expect((added["warnings"] as? [Any])?.isEmpty ?? true, "unexpected warnings: \(added)")
+        #expect((added["warnings"] as? [Any])?.isEmpty == true, "warnings missing or unexpected: \(added)")
         #expect(id.count == 32 && id.allSatisfy(\.isHexDigit), "id: \(id)")
 
         let list = try #require(try home.json(["case", "list"]) as? [[String: Any]])
@@ -353,48 +355,5 @@ import SandyqStore
         #expect((try home.json(["case", "list", "--archived"]) as? [Any])?.count == 0, "a refused case was recorded")
         let badCharge = try home.run(["case", "add", "--title", "x", "--charge", "405"])
         #expect(badCharge.code == 64, "\(badCharge)")
-    }
-
-    // 8
-    @Test func checkDetectsACorruptedPage() throws {
-        let home = try Home()
-        try home.initialize()
-        #expect(try home.run(["project", "create", "Seeds"]).code == 0)
-        let seeds = CLI.packageRoot + "/seeds/cases.json"
-        let imported = try home.run(["case", "import", seeds])
-        try #require(imported.code == 0, "\(imported)")
-        let clean = try home.run(["check"])
-        try #require(clean.code == 0, "\(clean)")
-
-        let copy = home.path + "-corrupt"
-        defer { try? FileManager.default.removeItem(atPath: copy) }
-        try FileManager.default.copyItem(atPath: home.path, toPath: copy)
-        let dbPath = copy + "/sandyq.db"
-        var db = try #require(FileManager.default.contents(atPath: dbPath).map { [UInt8]($0) })
-        let rawPageSize = Int(db[16]) << 8 | Int(db[17])
-        let pageSize = rawPageSize == 1 ? 65536 : rawPageSize
-        try #require(pageSize >= 512 && db.count % pageSize == 0, "page size \(pageSize), file \(db.count)")
-        let pages = db.count / pageSize
-        try #require(pages >= 8, "only \(pages) pages: not enough data to corrupt")
-
-        // Overwrite whole pages from the middle on (never page 1), one more each round, until check notices.
-        var result: CLI.Result?
-        var corrupted = 0
-        for round in 0..<(pages - 1) {
-            let page = 1 + (pages / 2 - 1 + round) % (pages - 1) // 0-based page index in 1..<pages
-            for i in 0..<pageSize { db[page * pageSize + i] = UInt8(truncatingIfNeeded: 0xA5 ^ (i * 7)) }
-            try Data(db).write(to: URL(fileURLWithPath: dbPath))
-            corrupted += 1
-            let r = try CLI.run(["check", "--home", copy], env: ["SANDYQ_PASSPHRASE": Home.passphrase])
-            #expect(!r.timedOut)
-            if r.code != 0 { result = r; break }
-        }
-        let r = try #require(result, "check passed with \(corrupted) of \(pages) pages overwritten")
-        #expect(r.code == 65, "check on a corrupted store (\(corrupted) page(s) overwritten): \(r)")
-        let said = r.output.lowercased()
-        #expect(said.contains("problem") || said.contains("corrupt") || said.contains("malformed"), "\(r)")
-
-        // The original is untouched.
-        #expect(try home.run(["check"]).code == 0)
     }
 }

@@ -35,21 +35,7 @@ func tcpBulkCases(_ count: Int, tag: String) throws -> String {
     return path
 }
 
-/// Starts `sync ADDRESS` on `node` and returns once the store of `watch` (the side importing) has
-/// grown by a random 15-60 % of `grow` bytes (or the sync ended, or 30 s passed), with the fraction chosen.
-func tcpStartSyncAndWait(_ node: TCPNode, _ address: String, watch: TCPNode, grow: Int) throws -> (TCPProcess, String) {
-    // Early in the fetch: a debug build on a loaded machine imports 1 MiB batches faster than
-    // this poll notices, and a kill after the last batch would test nothing.
-    let fraction = Double.random(in: 0.03...0.25)
-    let before = tcpStoreBytes(watch)
-    let target = before + Int(Double(max(grow, 0)) * fraction)
-    let sync = try TCPProcess(["sync", address, "--home", node.path], label: "\(node.name) sync")
-    let deadline = Date().addingTimeInterval(30)
-    while sync.process.isRunning && tcpStoreBytes(watch) < target && Date() < deadline { usleep(1_000) }
-    return (sync, String(format: "%.0f %% of %d bytes", fraction * 100, grow))
-}
-
-/// Bytes in a node's database and its WAL: grows as a sync lands batches.
+/// Bytes in a node's database and its WAL: about what a full sync of its ops carries.
 func tcpStoreBytes(_ node: TCPNode) -> Int {
     let fm = FileManager.default
     return [node.home.dbPath, node.home.dbPath + "-wal"].reduce(0) {
@@ -57,33 +43,50 @@ func tcpStoreBytes(_ node: TCPNode) -> Int {
     }
 }
 
+/// Waits (bounded) until `node` stores more than `count` ops; returns what it stores then. Used
+/// while a TCPGateProxy holds the rest of a transfer, so the wait cannot overshoot.
+func tcpWaitForStoredOps(_ node: TCPNode, above count: Int, seconds: Double = 30) -> Int {
+    let deadline = Date().addingTimeInterval(seconds)
+    var n = (try? tcpStoredOps(node)) ?? 0
+    while n <= count && Date() < deadline { usleep(20_000); n = (try? tcpStoredOps(node)) ?? 0 }
+    return n
+}
+
 @Suite struct TCPAdversaryTests {
+    /// SIGKILL of the sync client, then of the server, each while the transfer is held half-way
+    /// by a proxy (TCPGateProxy): the kill lands mid-sync however loaded the machine is.
     @Test func killedMidSyncLosesNothing() throws {
         let p = try TCPPair.make("kill")
         let server = try TCPServer(p.a)
         defer { server.stop() }
         try p.b.syncOK(server.address, peer: p.a.nodeId, "(first contact)")
 
-        // About 1,600 ops and 17 MB for B to fetch, in 1 MiB batches: import got fast enough
-        // that a 400-op sync ended before a loaded machine's poll could catch it mid-way.
-        let bulk = try tcpBulkCases(1600, tag: "kill")
+        // 400 cases, about 4.5 MB for B to fetch in 1 MiB batches; the proxy passes a third.
+        let bulk = try tcpBulkCases(400, tag: "kill")
         defer { try? FileManager.default.removeItem(atPath: bulk) }
         try p.a.ok(["case", "import", bulk])
-        let aOps = try tcpStoredOps(p.a)
-        #expect(aOps > 1600)
+        let aOps = try tcpStoredOps(p.a), bBefore = try tcpStoredOps(p.b)
+        #expect(aOps > 400)
 
-        // B syncs; once its store has grown by a random 3-25 % of what it is fetching, SIGKILL it.
-        let (sync, fraction) = try tcpStartSyncAndWait(p.b, server.address, watch: p.b, grow: tcpStoreBytes(p.a))
+        let toB = try TCPGateProxy(to: server.port, holding: .toClient, after: tcpStoreBytes(p.a) / 3)
+        defer { toB.drop() }
+        let sync = try TCPProcess(["sync", toB.address, "--home", p.b.path], label: "B sync")
+        try #require(toB.waitUntilHeld(), "the proxy passed all \(toB.toClient.value) bytes: the sync ended first: \(sync.stderr)")
+        // B has stored what it got so far (a batch or more), and cannot get further.
+        let landed = tcpWaitForStoredOps(p.b, above: bBefore)
+        #expect(landed > bBefore, "B stored nothing of the \(toB.toClient.value) bytes it received")
         let wasRunning = sync.process.isRunning
         sync.killHard()
-        #expect(wasRunning && sync.exitedBySignal,
-                "the sync was not killed mid-way (it ended first with \(sync.exitCode); at \(fraction)): \(sync.stdout) \(sync.stderr)")
+        #expect(wasRunning && sync.exitedBySignal, "the sync was not killed mid-way (exit \(sync.exitCode)): \(sync.stderr)")
+        toB.drop()
 
         // Both stores are intact (the CLI is the first to open B's store after the kill).
         let checks = try tcpParallel([p.a, p.b]) { try $0.run(["check"]) }
         for (n, r) in zip([p.a, p.b], checks) { #expect(r.code == 0, "\(n.name): check after the kill: \(r)") }
         let partial = try tcpStoredOps(p.b)
-        #expect(partial < aOps, "B already held all \(aOps) ops when killed: the kill came too late to test anything")
+        #expect(partial > bBefore && partial < aOps, "B holds \(partial) of \(aOps) ops after a kill a third of the way through")
+        print("TCPAdversaryTests: sync client SIGKILLed after \(toB.toClient.value) bytes in; B held \(partial) of \(aOps) ops")
+        #expect(server.waitForLine(containing: "connection ended") != nil, "A logged no end for the killed session:\n\(server.log)")
 
         // A's server is still serving; the next sync completes and nothing is lost.
         let s = try p.b.syncOK(server.address, peer: nil, "(after the kill)")
@@ -92,27 +95,33 @@ func tcpStoreBytes(_ node: TCPNode) -> Int {
         #expect(ca == aOps && cb == aOps, "A holds \(ca), B holds \(cb), A wrote \(aOps)")
         let digests = try tcpParallel([p.a, p.b]) { try $0.digest() }
         #expect(digests[0] == digests[1], "digests differ after the resync: \(digests)")
-        #expect(server.waitForLine(containing: "connection ended") != nil, "A logged no end for the killed session:\n\(server.log)")
 
-        // Now kill the server mid-sync. A server pushes what it sends into the kernel's socket
-        // buffers within milliseconds, so the slow side must be the server: B sends a bulk of its
-        // own, and A's server is SIGKILLed while it imports.
+        // Now the server: B pushes a bulk of its own, and A's server is SIGKILLed while the
+        // proxy holds the second two thirds of it.
         let bulk2 = try tcpBulkCases(250, tag: "kill2")
         defer { try? FileManager.default.removeItem(atPath: bulk2) }
+        let bBytes = tcpStoreBytes(p.b)
         try p.b.ok(["case", "import", bulk2])
-        let total = try tcpStoredOps(p.b)
-        let (sync2, fraction2) = try tcpStartSyncAndWait(p.b, server.address, watch: p.a, grow: tcpStoreBytes(p.b) - tcpStoreBytes(p.a))
+        let total = try tcpStoredOps(p.b), aBefore = try tcpStoredOps(p.a)
+        let toA = try TCPGateProxy(to: server.port, holding: .toServer, after: (tcpStoreBytes(p.b) - bBytes) / 3)
+        defer { toA.drop() }
+        let sync2 = try TCPProcess(["sync", toA.address, "--home", p.b.path], label: "B sync")
+        try #require(toA.waitUntilHeld(), "the proxy passed all \(toA.toServer.value) bytes: the sync ended first: \(sync2.stderr)")
+        let landed2 = tcpWaitForStoredOps(p.a, above: aBefore)
+        #expect(landed2 > aBefore, "A stored nothing of the \(toA.toServer.value) bytes it received")
         let stillRunning = sync2.process.isRunning
         server.killHard()
-        #expect(stillRunning, "B's sync ended before the server was killed (at \(fraction2))")
+        #expect(stillRunning, "B's sync ended before the server was killed")
         #expect(sync2.waitExit(20), "B's sync did not notice its server was killed")
         sync2.killHard()
         #expect(sync2.exitCode != 0 && !sync2.exitedBySignal, "B's sync, its server killed mid-way, exited with \(sync2.exitCode): \(sync2.stdout) \(sync2.stderr)")
         #expect(sync2.stderr.contains("sync with"), "B's sync gave no reason: \(sync2.stderr)")
+        toA.drop()
         let checks2 = try tcpParallel([p.a, p.b]) { try $0.run(["check"]) }
         for (n, r) in zip([p.a, p.b], checks2) { #expect(r.code == 0, "\(n.name): check after killing the server: \(r)") }
         let partial2 = try tcpStoredOps(p.a)
-        #expect(partial2 < total, "A already held all \(total) ops when its server was killed")
+        #expect(partial2 > aBefore && partial2 < total, "A holds \(partial2) of \(total) ops after its server was killed a third of the way through")
+        print("TCPAdversaryTests: server SIGKILLed after \(toA.toServer.value) bytes in; A held \(partial2) of \(total) ops")
 
         let restarted = try TCPServer(p.a)
         defer { restarted.stop() }
@@ -121,6 +130,42 @@ func tcpStoreBytes(_ node: TCPNode) -> Int {
         #expect(fa == total && fb == total, "A holds \(fa), B holds \(fb), B wrote up to \(total)")
         let digests2 = try tcpParallel([p.a, p.b]) { try $0.digest() }
         #expect(digests2[0] == digests2[1], "digests differ after the server restarted: \(digests2)")
+    }
+
+    /// The network vanishes mid-sync (both processes live on): each side ends that session only.
+    @Test func droppedConnectionMidSyncLosesNothing() throws {
+        let p = try TCPPair.make("drop")
+        let server = try TCPServer(p.a)
+        defer { server.stop() }
+        try p.b.syncOK(server.address, peer: p.a.nodeId, "(first contact)")
+        let bulk = try tcpBulkCases(300, tag: "drop")
+        defer { try? FileManager.default.removeItem(atPath: bulk) }
+        try p.a.ok(["case", "import", bulk])
+        let aOps = try tcpStoredOps(p.a), bBefore = try tcpStoredOps(p.b)
+
+        let proxy = try TCPGateProxy(to: server.port, holding: .toClient, after: tcpStoreBytes(p.a) / 2)
+        defer { proxy.drop() }
+        let sync = try TCPProcess(["sync", proxy.address, "--home", p.b.path], label: "B sync")
+        try #require(proxy.waitUntilHeld(), "the proxy passed all \(proxy.toClient.value) bytes: the sync ended first: \(sync.stderr)")
+        #expect(tcpWaitForStoredOps(p.b, above: bBefore) > bBefore, "B stored nothing before the drop")
+        proxy.drop()
+        #expect(sync.waitExit(30), "B's sync did not notice the connection was gone")
+        sync.killHard()
+        #expect(sync.exitCode != 0 && !sync.exitedBySignal, "B's sync, its connection dropped, exited with \(sync.exitCode): \(sync.stderr)")
+        #expect(sync.stderr.contains("sync with"), "B's sync gave no reason: \(sync.stderr)")
+        #expect(server.waitForLine(containing: "connection ended") != nil, "A logged no end for the dropped session:\n\(server.log)")
+
+        let checks = try tcpParallel([p.a, p.b]) { try $0.run(["check"]) }
+        for (n, r) in zip([p.a, p.b], checks) { #expect(r.code == 0, "\(n.name): check after the drop: \(r)") }
+        let partial = try tcpStoredOps(p.b)
+        #expect(partial < aOps, "B held all \(aOps) ops after half the bytes")
+        print("TCPAdversaryTests: connection dropped after \(proxy.toClient.value) bytes; B held \(partial) of \(aOps) ops")
+        // The same server, still up, completes the next sync.
+        let s = try p.b.syncOK(server.address, peer: nil, "(after the drop)")
+        #expect(s["received"] as? Int == aOps - partial, "after the drop B held \(partial) of \(aOps); the resync brought \(s)")
+        let digests = try tcpParallel([p.a, p.b]) { try $0.digest() }
+        let held = try tcpStoredOps(p.b)
+        #expect(digests[0] == digests[1] && held == aOps, "after the resync B holds \(held) of \(aOps); digests \(digests)")
     }
 
     @Test func strangersAreRefusedBeforeAnyOpByte() throws {

@@ -35,7 +35,7 @@ import SandyqCrypto
     @Test func equalityComparesContents() {
         let a = SecureBytes([1, 2, 3, 4])
         #expect(a == SecureBytes([1, 2, 3, 4]))
-        #expect(a == a)
+        #expect(a == a) // one object on both sides: both borrows of its buffer overlap
         #expect(a != SecureBytes([1, 2, 3, 5]), "last byte differs")
         #expect(a != SecureBytes([0, 2, 3, 4]), "first byte differs")
         #expect(a != SecureBytes([1, 2, 3]), "prefix: different length")

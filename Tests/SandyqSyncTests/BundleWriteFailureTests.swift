@@ -4,12 +4,10 @@ import SandyqCore
 import SandyqCrypto
 import SandyqSync
 
-// A8: writes that fail part-way. No tiny filesystem is available here without root tricks,
-// and RLIMIT_FSIZE is process-wide, so failures are made per path instead:
-//  - the temp file is a symlink to /dev/full: every write gets ENOSPC (a full disk);
+// A8: writes that fail part-way, made per path (a real full filesystem is in FullDiskCLITests):
 //  - the destination directory is removed (or swapped for a fresh one) mid-export;
 //  - the temp file name is taken by a directory;
-//  - the destination directory is read-only (only meaningful when not running as root).
+//  - the destination directory is read-only (mode 0500, or for root the immutable flag).
 // Each time the writer must throw SyncError.io, leave no temp file behind, and leave an
 // older bundle already at the destination byte-identical.
 
@@ -88,25 +86,44 @@ import SandyqSync
         #expect(Self.isIO(caught), "expected SyncError.io, got \(String(describing: caught))")
     }
 
-    /// Root ignores directory permissions, so this runs only as an ordinary user.
-    @Test(.enabled(if: getuid() != 0, "root ignores directory permissions"))
-    func readOnlyDestination() throws {
+    /// Makes `dir` unwritable or writable again. Root ignores directory modes but not the
+    /// immutable flag, so as root (as in CI) it is `chattr +i`; where the filesystem has no such
+    /// flag the test is cancelled with the reason.
+    static func setReadOnly(_ dir: String, _ readOnly: Bool) throws {
+        if geteuid() != 0 {
+            #expect(chmod(dir, readOnly ? 0o500 : 0o700) == 0)
+            return
+        }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/chattr")
+        p.arguments = [readOnly ? "+i" : "-i", dir]
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else {
+            let why = "chattr \(readOnly ? "+i" : "-i") failed (exit \(p.terminationStatus)) on \(dir): no immutable flag on this filesystem"
+            print("BundleWriteFailureTests.readOnlyDestination skipped: \(why)")
+            try Test.cancel(Comment(rawValue: why))
+        }
+    }
+
+    @Test func readOnlyDestination() throws {
         let dir = BundleTempDir()
         let dest = dir.file("out.sqb")
         let old = try Self.oldBundle(at: dest)
         let f = BundleOpFixture.hundred
         // Read-only before the export starts: init fails.
-        #expect(chmod(dir.path, 0o500) == 0)
-        defer { _ = chmod(dir.path, 0o700) }
+        try Self.setReadOnly(dir.path, true)
+        defer { try? Self.setReadOnly(dir.path, false) }
         var caught: SyncError?
         do { _ = try BundleWriter(path: dest, recipients: [f.box.publicKey], header: f.header(), signer: f.signing) } catch { caught = error }
         #expect(Self.isIO(caught), "expected SyncError.io, got \(String(describing: caught))")
         #expect(bundleSame(bundleFileBytes(dest), old))
         // Made read-only mid-export: finish cannot rename into place.
-        #expect(chmod(dir.path, 0o700) == 0)
+        try Self.setReadOnly(dir.path, false)
         let w = try BundleWriter(path: dest, recipients: [f.box.publicKey], header: f.header(), signer: f.signing)
         for e in f.envelopes { try w.append(e) }
-        #expect(chmod(dir.path, 0o500) == 0)
+        try Self.setReadOnly(dir.path, true)
         caught = nil
         do { try w.finish() } catch { caught = error }
         #expect(Self.isIO(caught), "expected SyncError.io, got \(String(describing: caught))")
