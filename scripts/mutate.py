@@ -114,17 +114,16 @@ def run(cmd, cwd, log, timeout):
             return None
 
 
-FAILED = [
-    re.compile(r"✘ Test (\S+?)\(.*\) (?:recorded an issue|failed)"),     # Swift Testing
-    re.compile(r"✘ Test \"?([^\"]+?)\"? (?:recorded an issue|failed)"),
-    re.compile(r"Test Case '-?\[?[\w.]+[ .](\w+)\]?' failed"),           # XCTest
-]
+# Where a failing test recorded its issue: Swift Testing ("✘ Test ... recorded an issue ... at
+# File.swift:12:5: ...") and XCTest ("/path/File.swift:12: error: ...").
+ISSUE = [re.compile(r"✘ Test .* recorded an issue.* at (\w+\.swift:\d+)"),
+         re.compile(r"(\w+\.swift:\d+): error: -\[")]
 
 
 def failed_tests(log):
     names = []
     for line in open(log, encoding="utf-8", errors="replace"):
-        for r in FAILED:
+        for r in ISSUE:
             m = r.search(line)
             if m and m.group(1) not in names:
                 names.append(m.group(1))

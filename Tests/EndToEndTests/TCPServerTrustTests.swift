@@ -48,6 +48,34 @@ import Testing
         bServer.stop()
     }
 
+    @Test func syncPeerAcceptsThatKeyAloneEvenFromAMember() throws {
+        // `--peer NODE` names the one server key this sync accepts: another member answering
+        // at the address (a moved port, a swapped machine) is refused before any op moves.
+        let n = try TCPNode.make(["A", "B", "C"])
+        let (a, b, c) = (n[0], n[1], n[2])
+        let project = try a.json(["project", "create", "TCP pinned key"])["project"] as? String ?? ""
+        let key = try a.ok(["project", "key"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        for x in [b, c] {
+            try x.ok(["join", project, "--network-key", key])
+            try a.ok(["member", "add", x.nodeId, "--role", "coordinator"])
+        }
+        let aServer = try TCPServer(a)
+        defer { aServer.stop() }
+        try b.syncOK(aServer.address, peer: a.nodeId, "(B's first contact)")
+        try c.syncOK(aServer.address, peer: a.nodeId, "(C's first contact)")
+        try b.ok(["case", "add", "--title", "Only B holds this"])
+        let bServer = try TCPServer(b)
+        defer { bServer.stop() }
+        let before = try tcpStoredOps(c)
+        let r = try c.run(["sync", bServer.address, "--peer", a.nodeId])
+        #expect(r.code != 0, "C synced with B's server while pinning A: \(r)")
+        #expect(r.stderr.contains("not the pinned"), "C's error does not say the key is not the pinned one: \(r.stderr)")
+        #expect(try tcpStoredOps(c) == before, "ops arrived from a server that is not the pinned key")
+        // The key that does answer there, pinned, syncs.
+        try c.syncOK(bServer.address, peer: b.nodeId, "(B pinned)")
+        #expect(try tcpStoredOps(c) > before)
+    }
+
     @Test func aKnownPeerIsNotAServerAtAnotherAddress() throws {
         // F holds the network key and has sent nothing wrong, but no coordinator admitted it.
         // A remembers F at one address: F's server at another address is not trusted for it.
