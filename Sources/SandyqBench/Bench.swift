@@ -463,8 +463,9 @@ struct SandyqBench {
         row("reader view(): seconds, cases, readable / unreadable", "\(fmt(ir["view_s"], 2)) s, \(fmt(ir["view_cases"])), \(fmt(ir["view_readable"])) / \(fmt(ir["view_unreadable"]))")
         row("reader: sealed-box opens, view() after import / after unlock again",
             "\(fmt(ir["view_box_opens"])) / \(fmt(ir["view_warm_box_opens"]))")
-        row("reader: ProjectView.init on the same ops, no keys known / keys cached (box opens); cached ÷ cold",
-            "\(fmt(ir["derive_cold_s"], 2)) s (\(fmt(ir["derive_cold_box_opens"]))) / \(fmt(ir["derive_cached_s"], 2)) s (\(fmt(ir["derive_cached_box_opens"]))); \(fmt(ir["derive_cached_s"] / ir["derive_cold_s"], 2))")
+        row("reader: view() on a fresh node, cache emptied / filled, best of 3 (box opens); cached ÷ cold, wall and CPU",
+            "\(fmt(ir["view_cold_best_s"], 2)) s (\(fmt(ir["view_cold_best_box_opens"]))) / \(fmt(ir["view_cached_best_s"], 2)) s (\(fmt(ir["view_cached_best_box_opens"]))); "
+            + "\(fmt(ir["view_cached_best_s"] / ir["view_cold_best_s"], 2)), \(fmt(ir["view_cached_best_cpu_s"] / ir["view_cold_best_cpu_s"], 2))")
         row("import, store level: seconds (new / refused)", "\(fmt(ist["import_s"], 2)) s (\(fmt(ist["new"])) / \(fmt(ist["refused"])))")
         row("import as relay: seconds (new / refused)", "\(fmt(il["import_s"], 2)) s (\(fmt(il["new"])) / \(fmt(il["refused"])))")
         row("delta: export seconds, ops, file bytes", "\(fmt(dl["export_s"], 3)) s, \(fmt(dl["ops"])), \(fmt(dl["file_bytes"]))")
