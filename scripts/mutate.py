@@ -9,6 +9,7 @@ whose text no longer occurs exactly once, fails the run: a check that rots must 
     bash scripts/mutate.sh --full NAME      # the whole suite instead of the filter (slow)
     bash scripts/mutate.sh --list           # names, files and filters
     bash scripts/mutate.sh --check          # every find text occurs exactly once; no build
+    bash scripts/mutate.sh --baseline       # first require each filter to pass unmutated
 
 The scratch copy is kept between runs ($SANDYQ_MUTATE_SCRATCH, default
 ~/.cache/sandyq-mutate/scratch): SwiftPM keys its build to absolute paths, so a fresh copy
@@ -78,9 +79,17 @@ def parse(path):
 
 
 def tracked_files():
-    out = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT,
-                         check=True, capture_output=True).stdout.decode()
-    return [p for p in out.split("\0") if p and os.path.isfile(os.path.join(ROOT, p))]
+    try:
+        out = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT,
+                             check=True, capture_output=True).stdout.decode()
+        return [p for p in out.split("\0") if p and os.path.isfile(os.path.join(ROOT, p))]
+    except (OSError, subprocess.CalledProcessError):
+        # Not a git checkout (an unpacked archive): every file but build output.
+        files = []
+        for d, dirs, names in os.walk(ROOT):
+            dirs[:] = [x for x in dirs if not x.startswith((".build", ".git", ".swiftpm"))]
+            files += [os.path.relpath(os.path.join(d, f), ROOT) for f in names]
+        return files
 
 
 def sync_scratch(scratch):
@@ -140,6 +149,8 @@ def main():
     ap.add_argument("--scratch", default=os.environ.get("SANDYQ_MUTATE_SCRATCH",
                     os.path.join(os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "sandyq-mutate", "scratch")))
     ap.add_argument("--timeout", type=int, default=900, help="seconds for one mutation's tests (a hang counts as killed)")
+    ap.add_argument("--baseline", action="store_true",
+                    help="first run each filter on the unmutated tree and require it to pass, so a flaky test cannot pass for a kill")
     a = ap.parse_args()
 
     muts = parse(LIST)
@@ -176,6 +187,15 @@ def main():
         print("drill mutations: FAILED, baseline build")
         return 1
     print(f"mutate: baseline build {time.time() - t0:.0f} s", flush=True)
+    if a.baseline:
+        filters = [None] if a.full else sorted({m.tests for m in muts})
+        for flt in filters:
+            rc = run(["swift", "test", "--skip-build"] + (["--filter", flt] if flt else []), scratch, base_log, a.timeout)
+            if rc != 0:
+                print(f"mutate: the unmutated tree fails {flt or 'the suite'}; see {base_log}")
+                print("drill mutations: FAILED, baseline tests")
+                return 1
+        print(f"mutate: baseline tests pass ({len(filters)} filters), {time.time() - t0:.0f} s", flush=True)
 
     rows = []
     for m in muts:

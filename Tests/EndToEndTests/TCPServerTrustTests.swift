@@ -43,6 +43,10 @@ import Testing
             #expect(r.stderr.contains("revoked"), "\(who.name)'s error does not say B was revoked: \(r.stderr)")
         }
         #expect(try tcpStoredOps(a) == aOps && tcpStoredOps(c) == cOps, "ops arrived from revoked B's server")
+        // And as a client: A's server refuses B, which still holds the network key.
+        let asClient = try b.run(["sync", aServer.address, "--peer", a.nodeId])
+        #expect(asClient.code != 0, "revoked B synced with A's server: \(asClient)")
+        #expect(try tcpStoredOps(a) == aOps, "A's server took ops from revoked B")
         let sessionsAfter = sessions(bServer)
         #expect(sessionsAfter == sessionsBefore, "B's server completed sessions with honest nodes after its revocation: \(sessionsAfter)")
         bServer.stop()
