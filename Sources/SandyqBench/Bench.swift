@@ -461,6 +461,11 @@ struct SandyqBench {
         row("export: bundle overhead per op, (file − Σ envelopes) / ops", "\(fmt(ex["bundle_overhead_per_op_B"], 1)) B")
         row("import as reader: seconds (new / refused)", "\(fmt(ir["import_s"], 2)) s (\(fmt(ir["new"])) / \(fmt(ir["refused"])))")
         row("reader view(): seconds, cases, readable / unreadable", "\(fmt(ir["view_s"], 2)) s, \(fmt(ir["view_cases"])), \(fmt(ir["view_readable"])) / \(fmt(ir["view_unreadable"]))")
+        row("reader: sealed-box opens, view() after import / after unlock again",
+            "\(fmt(ir["view_box_opens"])) / \(fmt(ir["view_warm_box_opens"]))")
+        row("reader: view() on a fresh node, cache emptied / filled, best of 3 (box opens); cached ÷ cold, wall and CPU",
+            "\(fmt(ir["view_cold_best_s"], 2)) s (\(fmt(ir["view_cold_best_box_opens"]))) / \(fmt(ir["view_cached_best_s"], 2)) s (\(fmt(ir["view_cached_best_box_opens"]))); "
+            + "\(fmt(ir["view_cached_best_s"] / ir["view_cold_best_s"], 2)), \(fmt(ir["view_cached_best_cpu_s"] / ir["view_cold_best_cpu_s"], 2))")
         row("import, store level: seconds (new / refused)", "\(fmt(ist["import_s"], 2)) s (\(fmt(ist["new"])) / \(fmt(ist["refused"])))")
         row("import as relay: seconds (new / refused)", "\(fmt(il["import_s"], 2)) s (\(fmt(il["new"])) / \(fmt(il["refused"])))")
         row("delta: export seconds, ops, file bytes", "\(fmt(dl["export_s"], 3)) s, \(fmt(dl["ops"])), \(fmt(dl["file_bytes"]))")

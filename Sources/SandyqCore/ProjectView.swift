@@ -75,12 +75,15 @@ public struct ProjectView: Sendable {
         // The costly, independent steps run on every core: each session's sealed-box entries
         // (one scalar multiplication per entry tried), then each body's decryption and decoding.
         // The pass after them applies in chain order exactly as a one-core read would.
-        let entryKeys: [(sid: [UInt8], key: SymmetricKey)?] = Parallel.map(readable.count, minimum: 64) { i in
+        let entries: [(sid: [UInt8], key: SymmetricKey?, opened: Bool)?] = Parallel.map(readable.count, minimum: 64) { i in
             let e = readable[i]
             guard let reader, let body = try? SealedBody(decoding: e.body), body.sealedKeys != nil else { return nil }
             let sid = e.author.bytes + body.sessionID
-            return (knownSessionKeys[sid] ?? body.openSessionKey(with: reader)).map { (sid, $0) }
+            if let k = knownSessionKeys[sid] { return (sid, k, false) }
+            return (sid, body.openSessionKey(with: reader), true)
         }
+        boxOpens = entries.count { $0?.opened == true }
+        let entryKeys: [(sid: [UInt8], key: SymmetricKey)?] = entries.map { $0.flatMap { e in e.key.map { (e.sid, $0) } } }
         var firstKeys: [[UInt8]: SymmetricKey] = [:]
         for case let (sid, k)? in entryKeys where firstKeys[sid] == nil { firstKeys[sid] = k }
         var pending: [(Envelope, SealedBody)] = []
@@ -136,6 +139,10 @@ public struct ProjectView: Sendable {
         stats.unreadable += pending.count
         quarantined.sort()
     }
+
+    /// Session announcements this view opened from their sealed boxes (one scalar multiplication
+    /// per entry tried) because `knownSessionKeys` lacked them: what the cache saves, observable.
+    public private(set) var boxOpens = 0
 
     /// Session content keys this reader holds, by author ‖ session id.
     public private(set) var sessionKeys: [[UInt8]: SymmetricKey] = [:]

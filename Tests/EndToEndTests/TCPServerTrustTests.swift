@@ -43,9 +43,41 @@ import Testing
             #expect(r.stderr.contains("revoked"), "\(who.name)'s error does not say B was revoked: \(r.stderr)")
         }
         #expect(try tcpStoredOps(a) == aOps && tcpStoredOps(c) == cOps, "ops arrived from revoked B's server")
+        // And as a client: A's server refuses B, which still holds the network key.
+        let asClient = try b.run(["sync", aServer.address, "--peer", a.nodeId])
+        #expect(asClient.code != 0, "revoked B synced with A's server: \(asClient)")
+        #expect(try tcpStoredOps(a) == aOps, "A's server took ops from revoked B")
         let sessionsAfter = sessions(bServer)
         #expect(sessionsAfter == sessionsBefore, "B's server completed sessions with honest nodes after its revocation: \(sessionsAfter)")
         bServer.stop()
+    }
+
+    @Test func syncPeerAcceptsThatKeyAloneEvenFromAMember() throws {
+        // `--peer NODE` names the one server key this sync accepts: another member answering
+        // at the address (a moved port, a swapped machine) is refused before any op moves.
+        let n = try TCPNode.make(["A", "B", "C"])
+        let (a, b, c) = (n[0], n[1], n[2])
+        let project = try a.json(["project", "create", "TCP pinned key"])["project"] as? String ?? ""
+        let key = try a.ok(["project", "key"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        for x in [b, c] {
+            try x.ok(["join", project, "--network-key", key])
+            try a.ok(["member", "add", x.nodeId, "--role", "coordinator"])
+        }
+        let aServer = try TCPServer(a)
+        defer { aServer.stop() }
+        try b.syncOK(aServer.address, peer: a.nodeId, "(B's first contact)")
+        try c.syncOK(aServer.address, peer: a.nodeId, "(C's first contact)")
+        try b.ok(["case", "add", "--title", "Only B holds this"])
+        let bServer = try TCPServer(b)
+        defer { bServer.stop() }
+        let before = try tcpStoredOps(c)
+        let r = try c.run(["sync", bServer.address, "--peer", a.nodeId])
+        #expect(r.code != 0, "C synced with B's server while pinning A: \(r)")
+        #expect(r.stderr.contains("not the pinned"), "C's error does not say the key is not the pinned one: \(r.stderr)")
+        #expect(try tcpStoredOps(c) == before, "ops arrived from a server that is not the pinned key")
+        // The key that does answer there, pinned, syncs.
+        try c.syncOK(bServer.address, peer: b.nodeId, "(B pinned)")
+        #expect(try tcpStoredOps(c) > before)
     }
 
     @Test func aKnownPeerIsNotAServerAtAnotherAddress() throws {

@@ -150,6 +150,24 @@ struct MembershipReviewTests {
         #expect(m.effectiveRevocations.contains(h2r.id), "H2's revocation of S must count")
     }
 
+    /// The founder is whoever's genesis derives the project id. A stranger's genesis naming the
+    /// same project, with itself as founder and the smallest op id, founds nothing.
+    @Test("holds: a stranger's genesis with the smallest id does not make it the founder")
+    func strangersGenesisFoundsNothing() throws {
+        var b = try Builder(seed: 109, people: 3)
+        let (F, H, X) = (0, 1, 2)
+        let g = try b.genesis()
+        _ = try b.add(F, H)
+        let stranger = Op(author: X, seq: 1, id: try OpID(bytes: [UInt8](repeating: 0, count: 31) + [1]), prev: .zero,
+                          change: .genesis(founder: b.s.keys[X], nonce: [UInt8](repeating: 7, count: 16)))
+        b.s.ops.append(stranger)
+        let m = b.s.derive(b.s.changes)
+        #expect(m.genesis == g.id)
+        #expect(m.founder == b.key(F))
+        #expect(m.members[b.key(X)] == nil)
+        #expect(m.members[b.key(H)]?.role == .coordinator)
+    }
+
     /// Checks that held (these pass): self-revocation, revoking a never-admitted key, the v1
     /// seq form on a forked chain, a forged second genesis, a ring of revocations.
     @Test("holds: self-revocation, never-admitted target, legacySeq on a fork, forged genesis, revocation ring")

@@ -208,3 +208,30 @@ import SandyqStore
         #expect(try store.envelopes(missingFrom: known).map(\.id) == [chain[1].id, chain[2].id])
     }
 }
+
+@Suite struct IntegrityCheckTests {
+    /// An index that disagrees with its table (what a torn or overwritten index page leaves)
+    /// breaks no read `check` makes of the ops themselves: only SQLite's integrity check sees it.
+    @Test func anIndexThatDisagreesWithItsTableIsReported() throws {
+        let f = Founder()
+        let dir = try TempDir()
+        let path = dir.file(OpStore.fileName)
+        do {
+            let store = try OpStore(path: path)
+            _ = try store.importEnvelopes(f.chain(sealed: 3), project: f.project)
+            #expect(try store.integrityProblems().isEmpty)
+        }
+        // Redefine ops_kind over another column without rebuilding it (SQLite's documented
+        // writable_schema escape hatch): its entries now disagree with the rows.
+        do {
+            let db = try Database(path: path)
+            try db.execute("PRAGMA writable_schema = ON")
+            try db.execute("UPDATE sqlite_schema SET sql = 'CREATE INDEX ops_kind ON ops(seq) WHERE kind != 1' WHERE name = 'ops_kind'")
+            try db.execute("PRAGMA writable_schema = OFF")
+        }
+        let store = try OpStore(path: path)
+        #expect(try store.allEnvelopes().count == 4, "the ops still read")
+        let problems = try store.integrityProblems()
+        #expect(problems.contains { $0.hasPrefix("sqlite: ") && $0.contains("ops_kind") }, "\(problems)")
+    }
+}
