@@ -136,11 +136,21 @@ extension Node {
             result.alreadySeen = true
             return result
         }
-        do {
-            let screen = try importScreen()
-            result.report = try store.importBatches(project: pid, screen: screen, prefetch: true) { () throws(SyncError) -> [Envelope]? in try reader.next() }
-        } catch {
-            throw NodeError.from(error)
+        result.report = try importAdmittingInStream { screen, retry throws(NodeError) in
+            do {
+                // The second pass reads the file again, keeping only the ops the first refused.
+                let r = try retry == nil ? reader : BundleReader(path: path, keys: identity.box)
+                return try store.importBatches(project: pid, screen: screen, prefetch: true) { () throws(SyncError) -> [Envelope]? in
+                    guard let retry else { return try r.next() }
+                    while let batch = try r.next() {
+                        let kept = batch.filter { retry.contains($0.id) }
+                        if !kept.isEmpty { return kept }
+                    }
+                    return nil
+                }
+            } catch {
+                throw NodeError.from(error)
+            }
         }
         invalidateView()
         if let h = reader.header, h.sender != nodeID {

@@ -27,6 +27,10 @@ final class LimitScreen: @unchecked Sendable {
     private var awaiting: Int
     private let membership: Membership
     private let limits: AuthorLimits
+    private var awaitingRefused: Set<OpID> = []
+
+    /// Ops refused only because their author was not yet admitted here.
+    var refusedAwaitingAdmission: Set<OpID> { lock.lock(); defer { lock.unlock() }; return awaitingRefused }
 
     init(held: [SigningPublicKey: Int], membership: Membership, limits: AuthorLimits) {
         self.held = held
@@ -40,6 +44,7 @@ final class LimitScreen: @unchecked Sendable {
         lock.lock(); defer { lock.unlock() }
         guard let m = membership.members[env.author] else {
             guard awaiting + size <= limits.awaitingAdmission else {
+                awaitingRefused.insert(env.id)
                 return .notAllowed("ops awaiting their authors' admission are over this node's limit of \(limits.awaitingAdmission >> 20) MiB")
             }
             awaiting += size
@@ -76,5 +81,25 @@ extension Node {
 
     func limitScreen(_ m: Membership) throws(NodeError) -> LimitScreen {
         LimitScreen(held: try mapped { try store.bytesByAuthor() }, membership: m, limits: try authorLimits())
+    }
+
+    /// Imports with the screen, then once more with a fresh screen when the first pass
+    /// refused ops as awaiting admission and stored something: the import may have carried
+    /// those authors' admissions (a new member's first import of a project's log). Ops are
+    /// screened per batch, sorted by author, so an admission can come after its member's ops.
+    func importAdmittingInStream(_ run: (_ screen: @escaping @Sendable (Envelope) -> OpError?, _ retry: Set<OpID>?) throws(NodeError) -> ImportReport) throws(NodeError) -> ImportReport {
+        let (screen, limits) = try importScreenParts()
+        let first = try run(screen, nil)
+        let awaiting = limits.refusedAwaitingAdmission
+        guard first.new > 0, !awaiting.isEmpty else { return first }
+        let (screen2, _) = try importScreenParts()
+        let second = try run(screen2, awaiting)
+        var out = first
+        out.refused.removeAll { awaiting.contains($0.id) }
+        let again = Set(out.refused.map(\.id))
+        out.new += second.new
+        out.forks += second.forks
+        out.refused += second.refused.filter { !again.contains($0.id) }
+        return out
     }
 }

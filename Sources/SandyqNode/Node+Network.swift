@@ -61,9 +61,13 @@ extension Node {
 
     /// The import screen for ops from peers: refuses what a known lawyer or relay signed.
     func importScreen() throws(NodeError) -> @Sendable (Envelope) -> OpError? {
+        try importScreenParts().screen
+    }
+
+    func importScreenParts() throws(NodeError) -> (screen: @Sendable (Envelope) -> OpError?, limits: LimitScreen) {
         let m = try storedMembership()
         let limits = try limitScreen(m)
-        return { env in Node.screen(env, in: m) ?? limits.check(env) }
+        return ({ env in Node.screen(env, in: m) ?? limits.check(env) }, limits)
     }
 
     /// Keys a server accepts as clients: members not revoked, never itself.
@@ -139,17 +143,26 @@ extension Node {
         let pid = try requireProject()
         let nk = try requireNetworkKey()
         let refusal = try serverRefusal(at: address, expecting: expecting)
-        let summary: PeerSession.Summary
-        do {
-            let conn = try Connection.connect(to: address)
-            defer { conn.close() }
-            summary = try PeerSession.client(conn: conn, identity: identity.signing, networkKey: nk,
-                                             storePath: Node.databasePath(home), project: pid, screen: try importScreen(),
-                                             carry: { [self] peer in (try? carryRule(to: [peer])).map { rule in { rule.allows($0) } } },
-                                             refusal: refusal)
-        } catch {
-            throw NodeError(.failure, "sync with \(address) failed: \(error)")
+        var last: PeerSession.Summary?
+        // A second session only when the first brought admissions it had refused ops for.
+        let report = try importAdmittingInStream { screen, _ throws(NodeError) in
+            do {
+                let conn = try Connection.connect(to: address)
+                defer { conn.close() }
+                var s = try PeerSession.client(conn: conn, identity: identity.signing, networkKey: nk,
+                                               storePath: Node.databasePath(home), project: pid, screen: screen,
+                                               carry: { [self] peer in (try? carryRule(to: [peer])).map { rule in { rule.allows($0) } } },
+                                               refusal: refusal)
+                let r = s.report
+                if let f = last { s.sent += f.sent; s.bytesSent += f.bytesSent; s.bytesReceived += f.bytesReceived }
+                last = s
+                return r
+            } catch {
+                throw NodeError(.failure, "sync with \(address) failed: \(error)")
+            }
         }
+        guard var summary = last else { throw NodeError(.failure, "sync with \(address) ran no session") }
+        summary.report = report
         invalidateView()
         try recordAck(summary)
         if summary.report.new > 0 { try forwardSharedCaseKeys() }

@@ -382,8 +382,10 @@ public final class Node: @unchecked Sendable {
     /// Verifies and stores ops from a peer, atomically; importing them again changes nothing.
     public func importEnvelopes(_ envs: [Envelope]) throws(NodeError) -> ImportReport {
         let pid = try requireProject()
-        let screen = try importScreen()
-        let r = try mapped { try store.importEnvelopes(envs, project: pid, screen: screen) }
+        let r = try importAdmittingInStream { screen, retry throws(NodeError) in
+            let batch = retry.map { ids in envs.filter { ids.contains($0.id) } } ?? envs
+            return try mapped { try store.importEnvelopes(batch, project: pid, screen: screen) }
+        }
         if r.new > 0 {
             cachedView = nil; activeWriter = nil
             try forwardSharedCaseKeys()

@@ -59,4 +59,27 @@ struct AuthorLimitTests {
         }
         #expect(stored == 1 && refused == 11, "stored \(stored), refused \(refused)")
     }
+
+    @Test("a new node's first import holds the admissions of the authors it brings: nothing refused as awaiting admission")
+    func firstImportAdmitsInStream() throws {
+        let dir = try TempDir()
+        let (c, pid) = try RoleKit.founder(dir)
+        let c2 = try RoleKit.make(dir, "c2"), r = try RoleKit.make(dir, "r")
+        try RoleKit.admit(c2, as: .coordinator, by: c)
+        try r.join(pid)
+        _ = try c2.addMember(r.nodeID, role: .reporter)      // admitted by a coordinator the new node also meets in this import
+        try NodeFixture.sync(c2, to: r)
+        for i in 0..<3 { _ = try c2.addCase(Self.bigDoc(i)) }
+        for i in 3..<5 { _ = try r.addCase(Self.bigDoc(i)) }
+        try NodeFixture.sync(c2, to: c); try NodeFixture.sync(r, to: c)
+        // A coordinator admitted just now receives the whole log in one import, membership included.
+        let n = try RoleKit.make(dir, "n")
+        try n.join(pid)
+        _ = try c.addMember(n.nodeID, role: .coordinator)
+        try n.setAuthorLimits(AuthorLimits(perMember: 2 << 20, awaitingAdmission: 1 << 20))
+        let all = try c.envelopes(missingFrom: try n.versionVector())
+        let report = try n.importEnvelopes(all)
+        #expect(report.refused.isEmpty, "refused \(report.refused.count): \(report.refused.prefix(2).map(\.reason))")
+        #expect(report.new == all.count)
+    }
 }
