@@ -13,7 +13,7 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 seconds="${1:-60}"
 shift || true
-all=(FuzzEnvelope FuzzSignedBody FuzzBundle FuzzBundleRecords FuzzHandshake FuzzFrames)
+all=(FuzzEnvelope FuzzSignedBody FuzzBundle FuzzBundleRecords FuzzHandshake FuzzFrames FuzzInviteCodes FuzzKeyFile FuzzCaseImport)
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=("${all[@]}")
 jobs="${FUZZ_JOBS:-1}"
@@ -32,7 +32,15 @@ cd "$root/Fuzz"
 flags=(-c "$config" --sanitize fuzzer --sanitize address --disable-dead-strip)
 if [ -z "${FUZZ_NO_BUILD:-}" ]; then
     echo "building fuzz targets ($config, fuzzer+address)..."
-    swift build "${flags[@]}" 2>&1 | grep -E "error|Build complete" || true
+    # A failed build fails the run: an old binary must never be fuzzed in its place.
+    log="$(mktemp "${TMPDIR:-/tmp}/sandyq-fuzz-build.XXXXXX")"
+    if ! swift build "${flags[@]}" >"$log" 2>&1; then
+        grep -E "error:" "$log" | sort -u >&2 || tail -40 "$log" >&2
+        echo "fuzz: the build failed (full log: $log)" >&2
+        exit 1
+    fi
+    grep -E "Build complete" "$log" || true
+    rm -f "$log"
 fi
 bin="$(swift build "${flags[@]}" --show-bin-path)"
 for t in "${targets[@]}"; do
