@@ -62,7 +62,7 @@ drill_reports() {
 }
 
 drill_crash() {
-  local kills=24 seed="${CRASH_SEED:-$(date -u +%Y%m%d)}" last
+  local kills=36 seed="${CRASH_SEED:-$(date -u +%Y%m%d)}" last
   bash scripts/crash.sh --kills "$kills" --seed "$seed" < /dev/null || return 1
   # crash.py's report ends with its summary line; nothing else of it is read here.
   last=$(grep -v '^[[:space:]]*$' "$logs/crash.log" | tail -1)
@@ -79,7 +79,7 @@ drill_fuzz() {
 }
 
 drill_load() {
-  local bin peers=4 ops=500 lost held
+  local bin peers=6 ops=1000 lost held
   bin=$(release_bin) || { cat "$logs/build-release.log"; return 1; }
   python3 scripts/load.py --bin "$bin" --peers "$peers" --ops "$ops" < /dev/null || return 1
   lost=$(sed -n 's/^  lost ops: //p' "$logs/load.log")
@@ -89,7 +89,7 @@ drill_load() {
 }
 
 drill_flood() {
-  local bin members=4 attackers=40
+  local bin members=8 attackers=100
   bin=$(release_bin) || { cat "$logs/build-release.log"; return 1; }
   python3 scripts/flood.py --bin "$bin" --members "$members" --attackers "$attackers" --rounds 1 --warmup 1 \
     --json "$logs/flood.json" < /dev/null || return 1
