@@ -29,7 +29,9 @@ done
 cd "$root/Fuzz"
 # --disable-dead-strip: in release, dead stripping drops the coverage counters (libFuzzer then
 # reports no coverage and mutates blind).
-flags=(-c "$config" --sanitize fuzzer --sanitize address --disable-dead-strip)
+# -Xswiftc -sanitize=fuzzer,address: swiftc keeps only the last of several -sanitize= flags, and
+# SwiftPM passes its two in either order, so a build had either coverage or ASan, never both.
+flags=(-c "$config" --sanitize fuzzer --sanitize address -Xswiftc -sanitize=fuzzer,address --disable-dead-strip)
 if [ -z "${FUZZ_NO_BUILD:-}" ]; then
     echo "building fuzz targets ($config, fuzzer+address)..."
     # A failed build fails the run: an old binary must never be fuzzed in its place.
@@ -45,6 +47,10 @@ fi
 bin="$(swift build "${flags[@]}" --show-bin-path)"
 for t in "${targets[@]}"; do
     [ -x "$bin/$t" ] || { echo "build failed: no $bin/$t" >&2; exit 1; }
+    # Both instrumentations or no run: coverage counters (else libFuzzer mutates blind) and
+    # ASan's module constructors (else memory errors pass unseen).
+    readelf -S "$bin/$t" | grep -q __sancov_cntrs || { echo "fuzz: $t has no coverage counters" >&2; exit 1; }
+    nm "$bin/$t" | grep -q 'asan.module_ctor' || { echo "fuzz: $t is not instrumented by ASan" >&2; exit 1; }
 done
 
 run() {
@@ -54,6 +60,10 @@ run() {
     rm -f "$work/logs/$t.rc"
     # Seeds from Protocol/vectors, made by the harness itself (it decodes the inner layers).
     SANDYQ_FUZZ_SEEDS="$seeds" SANDYQ_VECTORS="$root/Protocol/vectors" "$bin/$t" >/dev/null 2>&1
+    # No seeds means the vectors were not found or the harness broke: fuzzing blind proves little.
+    if [ -z "$(ls -A "$seeds")" ]; then
+        echo "no seeds written to $seeds" >"$log"; echo 1 >"$work/logs/$t.rc"; return
+    fi
     local dirs=("$corpus" "$seeds")
     [ -d "$root/Fuzz/corpus/$t" ] && dirs+=("$root/Fuzz/corpus/$t")
     local rc=0

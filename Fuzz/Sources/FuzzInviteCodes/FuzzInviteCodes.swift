@@ -8,7 +8,8 @@ import SandyqNode
 // byte picks the input:
 //   0 raw text into Invitation(text:)     1 raw text into JoinRequest(text:)
 //   2 body bytes, wrapped as `sqi-` with a valid check, so decoding gets past the check
-//   3 the same for `sqr-`
+//   3 the same for `sqr-`   (modes 2 and 3: typo position u16 and shift u8 come before the body)
+//   4 raw text into NodeID(string:) (`sqn-`)     5 raw text into ProjectID(string:) (`sqp-`)
 // A decoded code must re-encode to a code that decodes to the same fields; a wrapped body
 // must re-encode to exactly the text it came in; a one-letter typo must be refused.
 
@@ -24,14 +25,16 @@ func seeds(_ vectors: String) -> [(String, [UInt8])] {
     var out: [(String, [UInt8])] = []
     let project = (try? ProjectID(bytes: Array(Hash.blake2b(Array("fuzz project".utf8), length: 16)))).map { [$0] } ?? []
     for p in project {
+        out.append(("sqp", [5] + Array(p.description.utf8)))
+        out.append(("sqn", [4] + Array(fixedNode("inviter").description.utf8)))
         for role in Role.allCases {
             let nonce = Array(Hash.blake2b(Array(role.rawValue.utf8), length: 16))
             let inv = Invitation(project: p, networkKey: Fixed.symmetric("network"), inviter: fixedNode("inviter"), role: role, nonce: nonce)
             out.append(("sqi-\(role.rawValue)", [0] + Array(inv.text.utf8)))
-            if let b = Base32.decode(String(inv.text.dropFirst(4))) { out.append(("sqi-body-\(role.rawValue)", [2] + b.dropLast(4))) }
+            if let b = Base32.decode(String(inv.text.dropFirst(4))) { out.append(("sqi-body-\(role.rawValue)", [2, 0, 0, 0] + b.dropLast(4))) }
             let req = JoinRequest(nonce: nonce, node: fixedNode("joiner-\(role.rawValue)"))
             out.append(("sqr-\(role.rawValue)", [1] + Array(req.text.utf8)))
-            if let b = Base32.decode(String(req.text.dropFirst(4))) { out.append(("sqr-body-\(role.rawValue)", [3] + b.dropLast(4))) }
+            if let b = Base32.decode(String(req.text.dropFirst(4))) { out.append(("sqr-body-\(role.rawValue)", [3, 0, 0, 0] + b.dropLast(4))) }
         }
     }
     // Any code a vector file holds (Protocol/vectors/invitation and the like).
@@ -83,8 +86,14 @@ func typo(_ text: String, at pick: UInt16, to shift: UInt8) -> String {
 public func fuzzInviteCodes(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     Seeds.emitIfAsked(seeds)
     var r = FuzzReader(fuzzInput(data, size))
-    let mode = r.u8() % 4
+    let mode = r.u8() % 6
     switch mode {
+    case 4:
+        guard let n = NodeID(string: String(decoding: r.rest(), as: UTF8.self)) else { return 0 }
+        fuzzCheck(NodeID(string: n.description) == n, "a node id survives a round trip")
+    case 5:
+        guard let p = ProjectID(string: String(decoding: r.rest(), as: UTF8.self)) else { return 0 }
+        fuzzCheck(ProjectID(string: p.description) == p, "a project id survives a round trip")
     case 0, 1:
         let text = String(decoding: r.rest(), as: UTF8.self)
         if mode == 0, let inv = Invitation(text: text) {
