@@ -48,9 +48,10 @@ bin="$(swift build "${flags[@]}" --show-bin-path)"
 for t in "${targets[@]}"; do
     [ -x "$bin/$t" ] || { echo "build failed: no $bin/$t" >&2; exit 1; }
     # Both instrumentations or no run: coverage counters (else libFuzzer mutates blind) and
-    # ASan's module constructors (else memory errors pass unseen).
-    readelf -S "$bin/$t" | grep -q __sancov_cntrs || { echo "fuzz: $t has no coverage counters" >&2; exit 1; }
-    nm "$bin/$t" | grep -q 'asan.module_ctor' || { echo "fuzz: $t is not instrumented by ASan" >&2; exit 1; }
+    # ASan's instrumented globals (else memory errors pass unseen).
+    sections="$(readelf -S "$bin/$t")"
+    grep -q __sancov_cntrs <<<"$sections" || { echo "fuzz: $t has no coverage counters" >&2; exit 1; }
+    grep -q asan_globals <<<"$sections" || { echo "fuzz: $t is not instrumented by ASan" >&2; exit 1; }
 done
 
 run() {
