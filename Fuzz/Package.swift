@@ -11,6 +11,7 @@ func sandyq(_ product: String) -> Target.Dependency { .product(name: product, pa
 
 let fuzzTargets = [
     "FuzzEnvelope", "FuzzSignedBody", "FuzzBundle", "FuzzBundleRecords", "FuzzHandshake", "FuzzFrames",
+    "FuzzInviteCodes", "FuzzKeyFile", "FuzzCaseImport",
 ]
 
 let package = Package(
@@ -22,7 +23,9 @@ let package = Package(
         .target(name: "FuzzSupport", dependencies: [sandyq("SandyqCrypto"), sandyq("SandyqCore"), sandyq("SandyqSync")]),
     ] + fuzzTargets.map {
         .executableTarget(name: $0, dependencies: ["FuzzSupport", sandyq("SandyqCrypto"), sandyq("SandyqCore"),
-                                                   sandyq("SandyqSync"), sandyq("SandyqStore")])
+                                                   sandyq("SandyqSync"), sandyq("SandyqStore")]
+                          // Invitations and join replies live in the node layer.
+                          + ($0 == "FuzzInviteCodes" ? [sandyq("SandyqNode")] : []))
     },
     swiftLanguageModes: [.v6]
 )

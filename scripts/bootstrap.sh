@@ -1,11 +1,35 @@
 #!/usr/bin/env bash
 # Installs what the build needs on a fresh Debian machine (libsodium-dev is not there by default).
+#
+#   bash scripts/bootstrap.sh            # the build and the test suite
+#   bash scripts/bootstrap.sh --drills   # ... and what the CI drills need (scripts/ci-drills.sh):
+#                                        # python3 with PyNaCl for the vector generators, chromium for
+#                                        # the report check, the toolchain's libFuzzer for Fuzz/
+#
+# With --drills it prints the python3 that imports PyNaCl on its last line of stdout.
 set -euo pipefail
+
+drills=0
+case "${1:-}" in
+  "") ;;
+  --drills) drills=1 ;;
+  *) echo "usage: scripts/bootstrap.sh [--drills]" >&2; exit 64 ;;
+esac
 
 need=()
 pkg-config --exists libsodium 2>/dev/null || need+=(libsodium-dev)
 pkg-config --exists sqlite3 2>/dev/null || need+=(libsqlite3-dev)
 command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
+
+# PyNaCl: the python3 on PATH may be a pyenv or venv one; Debian's package serves /usr/bin/python3,
+# and the drills use whichever of the two imports it.
+has_nacl() { [ -x "$1" ] && "$1" -c 'import nacl.bindings' >/dev/null 2>&1; }
+path_python="$(command -v python3 || true)"
+if [ "$drills" = 1 ]; then
+  [ -x /usr/bin/python3 ] || need+=(python3)
+  if ! { [ -n "$path_python" ] && has_nacl "$path_python"; } && ! has_nacl /usr/bin/python3; then need+=(python3-nacl); fi
+  command -v chromium >/dev/null 2>&1 || need+=(chromium)
+fi
 
 if [ ${#need[@]} -gt 0 ]; then
   echo "bootstrap: installing ${need[*]}" >&2
@@ -16,3 +40,17 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 command -v swift >/dev/null 2>&1 || { echo "bootstrap: no swift toolchain on PATH (Swift 6.x needed)" >&2; exit 1; }
+[ "$drills" = 1 ] || exit 0
+
+# libFuzzer comes with the Swift toolchain's clang runtime, not from apt (it must match that clang).
+toolchain="$(dirname "$(readlink -f "$(command -v swift)")")/.."
+if ! ls "$toolchain"/lib/clang/*/lib/linux/libclang_rt.fuzzer-*.a >/dev/null 2>&1; then
+  echo "bootstrap: the Swift toolchain at $toolchain has no libclang_rt.fuzzer (Fuzz/ needs the full Linux toolchain)" >&2
+  exit 1
+fi
+command -v chromium >/dev/null 2>&1 || { echo "bootstrap: chromium is still missing after apt-get" >&2; exit 1; }
+for py in "$path_python" /usr/bin/python3; do
+  if [ -n "$py" ] && has_nacl "$py"; then echo "$py"; exit 0; fi
+done
+echo "bootstrap: no python3 imports PyNaCl (tried ${path_python:-none} and /usr/bin/python3)" >&2
+exit 1

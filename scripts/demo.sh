@@ -5,7 +5,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
 bash scripts/bootstrap.sh
-swift build 2>&1 | grep -E 'error|Build' | tail -2 || true
+# Quiet when it works; a failed build shows its errors and stops the demo (no old binary runs).
+build_log=$(mktemp "${TMPDIR:-/tmp}/sandyq-demo-build.XXXXXX")
+if ! swift build --product sandyq >"$build_log" 2>&1; then
+  grep -E 'error:' "$build_log" | sort -u >&2 || tail -40 "$build_log" >&2
+  echo "demo: the build failed (full log: $build_log)" >&2; exit 1
+fi
+rm -f "$build_log"
 bin="$(swift build --show-bin-path)/sandyq"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/sandyq-demo.XXXXXX")

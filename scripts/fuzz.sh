@@ -13,7 +13,7 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 seconds="${1:-60}"
 shift || true
-all=(FuzzEnvelope FuzzSignedBody FuzzBundle FuzzBundleRecords FuzzHandshake FuzzFrames)
+all=(FuzzEnvelope FuzzSignedBody FuzzBundle FuzzBundleRecords FuzzHandshake FuzzFrames FuzzInviteCodes FuzzKeyFile FuzzCaseImport)
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=("${all[@]}")
 jobs="${FUZZ_JOBS:-1}"
@@ -29,14 +29,29 @@ done
 cd "$root/Fuzz"
 # --disable-dead-strip: in release, dead stripping drops the coverage counters (libFuzzer then
 # reports no coverage and mutates blind).
-flags=(-c "$config" --sanitize fuzzer --sanitize address --disable-dead-strip)
+# -Xswiftc -sanitize=fuzzer,address: swiftc keeps only the last of several -sanitize= flags, and
+# SwiftPM passes its two in either order, so a build had either coverage or ASan, never both.
+flags=(-c "$config" --sanitize fuzzer --sanitize address -Xswiftc -sanitize=fuzzer,address --disable-dead-strip)
 if [ -z "${FUZZ_NO_BUILD:-}" ]; then
     echo "building fuzz targets ($config, fuzzer+address)..."
-    swift build "${flags[@]}" 2>&1 | grep -E "error|Build complete" || true
+    # A failed build fails the run: an old binary must never be fuzzed in its place.
+    log="$(mktemp "${TMPDIR:-/tmp}/sandyq-fuzz-build.XXXXXX")"
+    if ! swift build "${flags[@]}" >"$log" 2>&1; then
+        grep -E "error:" "$log" | sort -u >&2 || tail -40 "$log" >&2
+        echo "fuzz: the build failed (full log: $log)" >&2
+        exit 1
+    fi
+    grep -E "Build complete" "$log" || true
+    rm -f "$log"
 fi
 bin="$(swift build "${flags[@]}" --show-bin-path)"
 for t in "${targets[@]}"; do
     [ -x "$bin/$t" ] || { echo "build failed: no $bin/$t" >&2; exit 1; }
+    # Both instrumentations or no run: coverage counters (else libFuzzer mutates blind) and
+    # ASan's instrumented globals (else memory errors pass unseen).
+    sections="$(readelf -S "$bin/$t")"
+    grep -q __sancov_cntrs <<<"$sections" || { echo "fuzz: $t has no coverage counters" >&2; exit 1; }
+    grep -q asan_globals <<<"$sections" || { echo "fuzz: $t is not instrumented by ASan" >&2; exit 1; }
 done
 
 run() {
@@ -46,6 +61,10 @@ run() {
     rm -f "$work/logs/$t.rc"
     # Seeds from Protocol/vectors, made by the harness itself (it decodes the inner layers).
     SANDYQ_FUZZ_SEEDS="$seeds" SANDYQ_VECTORS="$root/Protocol/vectors" "$bin/$t" >/dev/null 2>&1
+    # No seeds means the vectors were not found or the harness broke: fuzzing blind proves little.
+    if [ -z "$(ls -A "$seeds")" ]; then
+        echo "no seeds written to $seeds" >"$log"; echo 1 >"$work/logs/$t.rc"; return
+    fi
     local dirs=("$corpus" "$seeds")
     [ -d "$root/Fuzz/corpus/$t" ] && dirs+=("$root/Fuzz/corpus/$t")
     local rc=0

@@ -40,7 +40,11 @@ func seeds(_ vectors: String) -> [(String, [UInt8])] {
     out.append(("payloads", payloads))
     // A grant from M and a revocation of M by F, after M's own op.
     let grant = Payload(clock: 1, mutations: [.grant(author: member.publicKey, session: [UInt8](repeating: 1, count: 8), key: [UInt8](repeating: 2, count: 32))])
-    out.append(("grant-revoke", op(6, grant.encoded()) + op(0, MembershipChange.revoke(member: member.publicKey, fromSeq: 1).encoded())))
+    // M's op id is not known here (its session is random), so the current form names none;
+    // the retired v1 form names seq 1.
+    for (name, point) in [("nothing", RevocationPoint.nothing), ("legacy-seq", .legacySeq(1))] {
+        out.append(("grant-revoke-" + name, op(6, grant.encoded()) + op(0, MembershipChange.revoke(member: member.publicKey, after: point).encoded())))
+    }
     return out
 }
 
