@@ -14,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
-all=(vectors demo reports crash fuzz load flood)
+all=(vectors demo reports crash fuzz load flood mutations)
 drills=("$@")
 [ ${#drills[@]} -eq 0 ] && drills=("${all[@]}")
 for d in "${drills[@]}"; do
@@ -104,6 +104,15 @@ print(f"{sys.argv[2]} members, {sys.argv[3]} attacker sockets: {x['syncs'] - x['
       f"and {q['syncs'] - q['failed syncs']} of {q['syncs']} quiet ones succeeded, median ratio {f['ratio flooded / quiet, median sync']}")
 EOF
 ) || return 1
+}
+
+drill_mutations() {
+  local last
+  # Every deliberate breakage in scripts/mutations.txt against its tests, in a kept scratch copy.
+  bash scripts/mutate.sh < /dev/null || return 1
+  last=$(grep '^drill mutations: ok' "$logs/mutations.log" | tail -1)
+  [ -n "$last" ] || { echo "mutate.sh printed no verdict"; return 1; }
+  figure="${last#drill mutations: ok }"
 }
 
 failed=()
