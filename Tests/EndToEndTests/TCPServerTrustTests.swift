@@ -6,19 +6,27 @@ import Testing
 // used to sync; they must refuse it, pinned or not, and say why.
 
 @Suite struct TCPServerTrustTests {
-    @Test func aRevokedMembersServerIsRefused() throws {
+    /// A founds a project, admits B and C as coordinators and serves; both have synced once.
+    static func threeCoordinators(_ title: String) throws -> (TCPNode, TCPNode, TCPNode, TCPServer) {
         let n = try TCPNode.make(["A", "B", "C"])
         let (a, b, c) = (n[0], n[1], n[2])
-        let project = try a.json(["project", "create", "TCP revoked server"])["project"] as? String ?? ""
+        let project = try a.json(["project", "create", title])["project"] as? String ?? ""
         let key = try a.ok(["project", "key"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         for x in [b, c] {
             try x.ok(["join", project, "--network-key", key])
             try a.ok(["member", "add", x.nodeId, "--role", "coordinator"])
         }
         let aServer = try TCPServer(a)
+        do {
+            try b.syncOK(aServer.address, peer: a.nodeId, "(B's first contact)")
+            try c.syncOK(aServer.address, peer: a.nodeId, "(C's first contact)")
+        } catch { aServer.stop(); throw error }
+        return (a, b, c, aServer)
+    }
+
+    @Test func aRevokedMembersServerIsRefused() throws {
+        let (a, b, c, aServer) = try Self.threeCoordinators("TCP revoked server")
         defer { aServer.stop() }
-        try b.syncOK(aServer.address, peer: a.nodeId, "(B's first contact)")
-        try c.syncOK(aServer.address, peer: a.nodeId, "(C's first contact)")
 
         // While B is a member, A and C sync with B's server; A remembers it by hand too.
         let bServer = try TCPServer(b)
@@ -55,18 +63,8 @@ import Testing
     @Test func syncPeerAcceptsThatKeyAloneEvenFromAMember() throws {
         // `--peer NODE` names the one server key this sync accepts: another member answering
         // at the address (a moved port, a swapped machine) is refused before any op moves.
-        let n = try TCPNode.make(["A", "B", "C"])
-        let (a, b, c) = (n[0], n[1], n[2])
-        let project = try a.json(["project", "create", "TCP pinned key"])["project"] as? String ?? ""
-        let key = try a.ok(["project", "key"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        for x in [b, c] {
-            try x.ok(["join", project, "--network-key", key])
-            try a.ok(["member", "add", x.nodeId, "--role", "coordinator"])
-        }
-        let aServer = try TCPServer(a)
+        let (a, b, c, aServer) = try Self.threeCoordinators("TCP pinned key")
         defer { aServer.stop() }
-        try b.syncOK(aServer.address, peer: a.nodeId, "(B's first contact)")
-        try c.syncOK(aServer.address, peer: a.nodeId, "(C's first contact)")
         try b.ok(["case", "add", "--title", "Only B holds this"])
         let bServer = try TCPServer(b)
         defer { bServer.stop() }
