@@ -102,7 +102,7 @@ public enum BundleFormat {
     public static func preamble(fileKey: SymmetricKey, recipients: [BoxPublicKey], noncePrefix: [UInt8]) -> [UInt8] {
         var w = ByteWriter()
         w.raw(magic); w.u8(version)
-        let padded = (recipients.count + entryGroup - 1) / entryGroup * entryGroup
+        let padded = paddedEntryCount(recipients.count)
         w.u16(UInt16(padded))
         // Shuffled, so the entry's position says nothing about who it is for.
         var entries = recipients.map { $0.seal(fileKey.secret) }
@@ -196,6 +196,40 @@ public enum BundleFormat {
         while p * 2 < n { p <<= 1 }
         let step = p / 8
         return (n + step - 1) / step * step
+    }
+
+    /// Recipient entries a preamble holds for `recipients`: rounded up to a whole `entryGroup`.
+    public static func paddedEntryCount(_ recipients: Int) -> Int {
+        (recipients + entryGroup - 1) / entryGroup * entryGroup
+    }
+
+    /// Type and length before every record's body.
+    public static let recordHeader = 5
+    /// The end record at its largest: a varint op count takes at most 10 bytes.
+    public static let maxEndRecord = recordHeader + 10
+
+    /// How much one part of a split export may hold (Protocol/bundles.md, "Split parts").
+    public struct PartBudget: Sendable, Equatable {
+        /// The most chunks a part may fill: the largest `d` whose padded file fits in the size limit (at least 1).
+        public let chunks: Int
+        /// Record-stream bytes (header, op and end records) a part may hold so that it fills at
+        /// most `chunks` chunks. One less than `chunks` full chunks: a stream that fills its last
+        /// chunk exactly is followed by an empty final chunk.
+        public let streamBytes: Int
+
+        public init(maxSize: Int, recipients: Int) {
+            let preamble = BundleFormat.preambleLength(entries: BundleFormat.paddedEntryCount(recipients))
+            var d = max(1, (maxSize - preamble) / BundleFormat.chunkSize)
+            while d > 1 && BundleFormat.paddedChunkCount(d) * BundleFormat.chunkSize + preamble > maxSize { d -= 1 }
+            chunks = d
+            streamBytes = d * BundleFormat.chunkCapacity - 1
+        }
+
+        /// Whether an op record for an envelope of `opLength` bytes, and then the end record,
+        /// still fit after `used` bytes of record stream.
+        public func fits(opLength: Int, after used: Int) -> Bool {
+            used + BundleFormat.recordHeader + opLength + BundleFormat.maxEndRecord <= streamBytes
+        }
     }
 
     /// A record: type u8, length u32, body.

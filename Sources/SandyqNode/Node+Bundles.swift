@@ -66,11 +66,7 @@ extension Node {
         let bundleID = Random.bytes(16)
         var result = BundleExport()
         result.bundleID = bundleID
-        // The most content chunks whose padded file still fits in maxSize.
-        let preamble = BundleFormat.preambleLength(entries: recipients.count + BundleFormat.entryGroup)
-        var chunks = max(1, (maxSize - preamble) / BundleFormat.chunkSize)
-        while chunks > 1 && BundleFormat.paddedChunkCount(chunks) * BundleFormat.chunkSize + preamble > maxSize { chunks -= 1 }
-        let budget = preamble + (chunks - 1) * BundleFormat.chunkSize
+        let budget = BundleFormat.PartBudget(maxSize: maxSize, recipients: recipients.count)
         var writer: BundleWriter?
         var part: UInt32 = 0
         func open() throws(SyncError) -> BundleWriter {
@@ -84,7 +80,7 @@ extension Node {
             writer = try open()
             try store.forEachEnvelope(missingFrom: known) { env in
                 guard rule.allows(env) else { return }
-                if writer!.estimatedSize + env.encoded.count + 16 > budget, writer!.opsWritten > 0 {
+                if !budget.fits(opLength: env.encoded.count, after: writer!.recordBytes), writer!.opsWritten > 0 {
                     result.bytes += try writer!.finish()
                     result.files.append(writer!.path)
                     writer = try open()

@@ -16,6 +16,8 @@ public final class BundleWriter {
     private var chunkIndex: UInt64 = 0
     public private(set) var bytesWritten = 0
     public private(set) var opsWritten = 0
+    /// Bytes of records (header, ops, end) appended so far, before chunking: what a part budget counts.
+    public private(set) var recordBytes = 0
     private var finished = false
 
     /// `signer` signs the header over the preamble; readers refuse the file unless it is the key
@@ -54,6 +56,7 @@ public final class BundleWriter {
 
     private func appendRecord(_ type: BundleFormat.RecordType, _ body: [UInt8]) throws(SyncError) {
         let rec = BundleFormat.record(type, body)
+        recordBytes += rec.count
         var offset = 0
         if firstRecord == BundleFormat.noRecordStart { firstRecord = UInt32(buffer.count) }
         while offset < rec.count {

@@ -143,12 +143,12 @@ import SandyqSync
             return (s["ops"] as? Int ?? -1, s["digest"] as? String ?? "none")
         }
         let sender = try held(a)
-        // 1 KiB over the floor: each part may hold three 64 KiB chunks of ops (at the floor, one op).
-        let maxSize = 262_144 + 1_024
+        // The floor: each part may hold two chunks of records (Protocol/bundles.md, "Split parts").
+        let maxSize = 262_144
         let out = dir + "/x.sqb"
         let e = try a.json(["bundle", "export", "--to", "coordinators", "--out", out, "--max-size", String(maxSize)])
         let files = e["files"] as? [String] ?? []
-        #expect(files.count >= 3, "480 KB of ops in parts of at most 257 KiB: \(e)")
+        #expect(files.count >= 3, "480 KB of ops in parts of at most 256 KiB: \(e)")
         #expect(files == [out] + (1..<files.count).map { "\(out).\($0 + 1)" }, "\(files)")
         let sizes = files.map(Self.size)
         print("bundle export --max-size \(maxSize): \(e["ops"] ?? "?") ops in parts of \(sizes) bytes")

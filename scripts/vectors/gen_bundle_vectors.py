@@ -65,7 +65,7 @@ CLASSES = ("ok", "truncated", "malformed", "not_for_me", "unsupported_version", 
 KEYS = ("area", "expect", "comment", "project", "recipient_box_secret", "file", "file_blake2b", "file_key",
         "header", "op_ids", "declared_ops", "damaged_chunks", "malformed_records")
 REQUIRED = ("area", "expect", "comment", "project", "recipient_box_secret", "file", "file_blake2b")
-SIZE_BUDGET = 1_500_000        # all .bin files together
+SIZE_BUDGET = 1_650_000        # all .bin files together
 
 # ---------------------------------------------------------------- constants (Protocol/bundles.md)
 
@@ -252,13 +252,15 @@ def signed_header(fields: bytes, preamble: bytes, signer: Node) -> bytes:
     return fields + signer.signing.sign(header_message(preamble, fields)).signature
 
 
-def record_stream(header: bytes, ops: list[bytes], extra: list[tuple[int, int, bytes]] = ()) -> tuple[bytes, list[int]]:
-    """Header record, op records, end record; `extra` inserts (position, type, body) records. Returns
+def record_stream(header: bytes, ops: list[bytes], extra: list[tuple[int, int, bytes]] = (), lead: int = 0,
+                  end: bytes | None = None) -> tuple[bytes, list[int]]:
+    """Header record, op records, end record; `extra` inserts (position, type, body) records, `lead` puts
+    that many op records before the header record, `end` replaces the end record's body. Returns
     the stream and the start offset of every record."""
-    recs = [record(REC_HEADER, header)] + [record(REC_OP, e) for e in ops]
+    recs = [record(REC_OP, e) for e in ops[:lead]] + [record(REC_HEADER, header)] + [record(REC_OP, e) for e in ops[lead:]]
     for pos, rtype, body in extra:
         recs.insert(pos, record(rtype, body))
-    recs.append(record(REC_END, varint(len(ops))))
+    recs.append(record(REC_END, varint(len(ops)) if end is None else end))
     starts, off = [], 0
     for r in recs:
         starts.append(off)
@@ -298,7 +300,7 @@ class Bundle:
 
     def __init__(self, label: str, recipients: list[Node], header: bytes, ops: list[bytes], fillers: int | None = None,
                  order: list[int] | None = None, extra=(), signer: Node | None = None, version: int = VERSION,
-                 signed_over: bytes | None = None):
+                 signed_over: bytes | None = None, lead: int = 0, end: bytes | None = None):
         """`header` is the header's fields; `signer` (default: the founder, who sends every vector)
         signs them over this file's preamble, or over `signed_over` instead. Version 1 is unsigned."""
         self.file_key = det(f"{label}/file key", 32)
@@ -318,7 +320,7 @@ class Bundle:
         if version >= 2:
             header = signed_header(header, signed_over or self.preamble(), signer or FOUNDER)
         self.header = header
-        self.stream, self.starts = record_stream(header, ops, extra)
+        self.stream, self.starts = record_stream(header, ops, extra, lead, end)
         self.chunks = chunks(self.stream, self.starts, self.file_key, self.prefix)
 
     def preamble(self, magic: bytes = MAGIC, version: int | None = None, count: int | None = None) -> bytes:
@@ -768,6 +770,29 @@ def build() -> dict:
                 "record type is not skipped; the reader drops the rest of the chunk (the last chunk here)",
                 odd.bytes(), LAWYER, P)
     assert got["ops"] == ids[:2] and got["malformed"] == 1
+
+    # Ops before the header: the first record is an op, so the file has no header; the header
+    # record that follows is not first, so it is a malformed record. Every op lands.
+    early = Bundle("op before header", [LAWYER], header_for(small, "op before header"), small.ops, lead=2)
+    got = v.add("bundle_op_before_header", "malformed",
+                "written with the file key: 2 op records, then the signed header record, then the other ops: only "
+                "the stream's first record may be the header, so this file has none (nothing is acknowledged to its "
+                "sender) and the late header is a malformed record; every op lands", early.bytes(), LAWYER, P)
+    assert got["ops"] == [blake2b(e) for e in small.ops] and got["malformed"] == 1 and got["header"] is None
+
+    # The end record's body is read as one varint and nothing else is checked (bundles.md,
+    # "Known gaps" 6): bytes after the varint are ignored, and an empty body declares nothing.
+    long_end = Bundle("long end record", [LAWYER], header_for(small, "long end record"), small.ops,
+                      end=varint(len(small.ops)) + b"\x00\x07")
+    got = v.add("bundle_end_record_long", "ok",
+                "written with the file key: an end record of 3 bytes (the op count 5, then 00 07): the reader "
+                "reads the count and ignores the rest of the body; the file is intact", long_end.bytes(), LAWYER, P)
+    assert got["declared"] == len(small.ops) and got["malformed"] == 0
+    empty_end = Bundle("empty end record", [LAWYER], header_for(small, "empty end record"), small.ops, end=b"")
+    got = v.add("bundle_end_record_empty", "ok",
+                "written with the file key: an end record with an empty body: no op count is declared, reading "
+                "stops there as at any end record, and the file is intact", empty_end.bytes(), LAWYER, P)
+    assert got["declared"] is None and got["ops"] == [blake2b(e) for e in small.ops]
 
     total = sum(len(d) for n, d in v.files.items() if n.endswith(".bin"))
     assert total <= SIZE_BUDGET, total

@@ -19,8 +19,11 @@ Area keys:
 `expect` says what the Swift API must do with the file:
     ok                     the operation succeeds and reproduces the stated output
     authentication_failed  verify/open throws CryptoError.authenticationFailed
-                           (argon2id: the derived key differs from `key`)
-    invalid_length         a constructor throws CryptoError.invalidLength
+                           (argon2id: the derived key differs from `key`); an AEAD
+                           nonce of the wrong length is this class too: open takes
+                           the nonce as bytes and refuses it like any failed open
+    invalid_length         a constructor throws CryptoError.invalidLength (a key,
+                           salt or signature that cannot be built)
 
 Everything here is deterministic except sealed boxes, which libsodium
 randomises (fresh ephemeral key per box). For those the sealed value of an

@@ -1,0 +1,115 @@
+import Foundation
+import SandyqCore
+import SandyqCrypto
+import SandyqNode
+import Testing
+
+/// Protocol/store.md's sealing under the storage key, read two ways: the vectors of
+/// Protocol/vectors/store/ (scripts/vectors/gen_store_vectors.py, written from the spec), and
+/// a real node's store opened by the same formulas.
+@Suite struct StoreVectorTests {
+    static let folder = VectorFolders.root.appendingPathComponent("store", isDirectory: true)
+    static let names: [String] = {
+        ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []).filter { $0.hasSuffix(".txt") }.sorted()
+    }()
+
+    /// store.md, "Keys": `derive(context:)` is BLAKE2b keyed with the parent key over the context.
+    static func storeKey(_ storage: SymmetricKey) throws -> SymmetricKey {
+        try SymmetricKey(SecureBytes(Hash.blake2b(Array("sandyq-store-v1".utf8), length: 32, key: storage.secret)))
+    }
+
+    static func openNetkey(_ value: [UInt8], storage: SymmetricKey) throws -> [UInt8] {
+        try AEAD.open(Array(value[24...]), key: try storeKey(storage), nonce: Array(value[0..<24]), associatedData: Array("netkey".utf8))
+    }
+
+    /// The session key and the slot (author key ‖ session id) of one `session_keys` row; nil when
+    /// the tag recomputed from the sealed slot is not the row's.
+    static func openSessionRow(tag: [UInt8], sealed: [UInt8], storage: SymmetricKey) throws -> (key: [UInt8], slot: [UInt8])? {
+        let k = try storeKey(storage)
+        let plain = try AEAD.open(Array(sealed[24...]), key: k, nonce: Array(sealed[0..<24]),
+                                  associatedData: Array("session-v2:".utf8) + tag)
+        let slot = Array(plain[32...])
+        let tagKey = SecureBytes(Hash.blake2b(Array("sandyq-session-tag-v1".utf8), length: 32, key: k.secret))
+        guard Hash.blake2b(slot, length: 32, key: tagKey) == tag else { return nil }
+        return (Array(plain[0..<32]), slot)
+    }
+
+    static func grantKey(_ storage: SymmetricKey) -> SecureBytes {
+        SecureBytes(Hash.blake2b(Array("sandyq-grant-tags".utf8), length: 32, key: storage.secret))
+    }
+
+    static func recipientTag(_ recipient: [UInt8], storage: SymmetricKey) -> [UInt8] {
+        Hash.blake2b(Array("recipient".utf8) + recipient, length: 16, key: grantKey(storage))
+    }
+
+    @Test func catalog() {
+        #expect(Self.names == ["store_grant_tags_ok.txt", "store_netkey_ok.txt", "store_netkey_storage_key_itself.txt",
+                               "store_session_row_moved.txt", "store_session_row_ok.txt"])
+    }
+
+    @Test(arguments: names)
+    func vector(_ name: String) throws {
+        let f = try VectorFolders.header(String(contentsOf: Self.folder.appendingPathComponent(name), encoding: .utf8), name)
+        func bytes(_ k: String) throws -> [UInt8] {
+            guard let text = f[k], let b = Hex.decode(text) else { throw VectorFolders.Bad("\(name): \(k) missing or not hex") }
+            return b
+        }
+        let storage = try SymmetricKey(SecureBytes(try bytes("storage_key")))
+        let ok = f["expect"] == "ok"
+        #expect(ok || f["expect"] == "authentication_failed", "\(name): expect")
+        switch f["area"] {
+        case "netkey":
+            if ok {
+                #expect(try Self.openNetkey(try bytes("value"), storage: storage) == (try bytes("network_key")))
+            } else {
+                #expect(throws: CryptoError.authenticationFailed) { try Self.openNetkey(try bytes("value"), storage: storage) }
+            }
+        case "session_row":
+            if ok {
+                let row = try #require(try Self.openSessionRow(tag: try bytes("tag"), sealed: try bytes("sealed"), storage: storage))
+                #expect(row.key == (try bytes("session_key")))
+                #expect(row.slot == (try bytes("author")) + (try bytes("session_id")))
+            } else {
+                #expect(throws: CryptoError.authenticationFailed) {
+                    _ = try Self.openSessionRow(tag: try bytes("tag"), sealed: try bytes("sealed"), storage: storage)
+                }
+            }
+        case "grant_tags":
+            let rtag = Self.recipientTag(try bytes("recipient"), storage: storage)
+            #expect(rtag == (try bytes("recipient_tag")))
+            #expect(Hash.blake2b(Array("session".utf8) + rtag + (try bytes("session")), length: 16, key: Self.grantKey(storage))
+                    == (try bytes("session_tag")))
+        default:
+            Issue.record("\(name): unknown area \(f["area"] ?? "none")")
+        }
+    }
+
+    /// The same formulas open what a real node wrote: its network key, its cached session keys
+    /// (every row, each matching a key its view holds), and its grant records for a lawyer.
+    @Test func aRealStoreOpensAsSpecified() throws {
+        let dir = try TempDir()
+        let (c, _) = try RoleKit.founder(dir)
+        let l = try RoleKit.make(dir, "l")
+        try RoleKit.admit(l, as: .lawyer, by: c)
+        let id = try c.addCase(RoleKit.doc("Дело хранилища", person: "Свидетель"))
+        try c.share(id.description, with: l.nodeID)
+        let storage = c.identity.storageKey
+
+        let netkey = try #require(try c.store.setting("netkey"))
+        #expect(netkey.count == 72)
+        #expect(try Self.openNetkey(netkey, storage: storage) == (try #require(try c.networkKey())).secret.unsafeCopy)
+
+        // A fresh process rebuilds the view and caches the session keys it opened.
+        let again = try NodeFixture.open(dir, "c")
+        let view = try again.view()
+        let rows = try again.store.sealedSessionKeys()
+        #expect(!rows.isEmpty)
+        for row in rows {
+            #expect(row.sealed.count == 112)
+            let opened = try #require(try Self.openSessionRow(tag: row.tag, sealed: row.sealed, storage: storage))
+            #expect(view.sessionKeys[opened.slot]?.secret.unsafeCopy == opened.key)
+        }
+        #expect(try again.store.grantedSessions(to: Self.recipientTag(l.nodeID.signingKey.bytes, storage: storage)).count > 0,
+                "no grant records under the lawyer's tag")
+    }
+}
