@@ -328,3 +328,27 @@ func smRun(_ a: SMSide, _ b: SMSide, _ schedule: SMSchedule) throws -> Bool {
         #expect(SM.Batcher.body(Array(f.aOps)) == PSRawClient.opsBody(f.aOps))
     }
 }
+
+/// The socket driver carries a `fail` out: it ends the session, even with its sender blocked mid-stream.
+@Suite struct SessionMachineOverSocketTests {
+    @Test func aSecondVectorEndsTheSessionWhileTheServerStreams() throws {
+        // About 5.5 MB, more than the server's send buffer (4 MiB at most) and the client's
+        // small receive buffer hold, for a raw client that never reads: the server's sender blocks in a send.
+        let f = PSFixture(aSealed: 1_200, bSealed: 0, valueSize: 4_500)
+        let stores = try PSStores(f, aHolds: f.aOps, bHolds: [])
+        let server = try PSServer()
+        server.start(f, storePath: stores.aPath) { $0 == f.b.publicKey }
+
+        var raw = try PSRawClient(to: server.address, f)
+        defer { raw.conn.close() }
+        var small: Int32 = 4096
+        setsockopt(raw.conn.fd, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
+        try raw.conn.writeAll(raw.frame(.vector, VersionVector().encoded()))
+        usleep(300_000)
+        try raw.conn.writeAll(raw.frame(.vector, VersionVector().encoded()))
+
+        let r = try #require(server.wait(10), "the server hung on a frame out of order")
+        #expect(r.error == .protocolViolation("frame vector out of order: expected ops or done"), "server: \(r)")
+        #expect(server.bytesSent < f.aOps.reduce(0) { $0 + $1.encoded.count }, "the server streamed everything before failing")
+    }
+}
