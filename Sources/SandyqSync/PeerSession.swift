@@ -8,7 +8,7 @@ import SandyqStore
 /// batch, so an interrupted sync keeps what arrived), and finish with their new vectors.
 public final class PeerSession: @unchecked Sendable {
     // The sending half (sendCipher) is used only by the sender thread once it starts; the rest only by the reader.
-    public enum Message: UInt8 {
+    public enum Message: UInt8, Sendable {
         case vector = 1, ops = 2, done = 3, finalVector = 4
     }
 
@@ -130,119 +130,163 @@ public final class PeerSession: @unchecked Sendable {
 
     // MARK: exchange
 
+    /// Carries out `SessionMachine`'s actions: this thread reads frames and imports; a sender
+    /// thread sends frames and streams our ops, so both directions move at once.
     func exchange() throws(SyncError) {
         conn.setTimeout(seconds: Self.idleTimeout)
         let importer: OpStore
         do { importer = try OpStore(path: storePath) } catch { throw .io("cannot open the store: \(error)") }
         let mine: VersionVector
         do { mine = try importer.versionVector() } catch { throw .io("\(error)") }
-        try send(.vector, mine.encoded())
-
-        // The sender runs on its own thread so both directions stream at once.
-        let peerVector = Latch<VersionVector>()
-        let importsDone = Latch<VersionVector>()
-        let senderResult = Latch<Result<Int, SyncError>>()
-        let path = storePath
-        let thread = Thread { [self] in
-            senderResult.set(Result { () throws(SyncError) -> Int in
-                guard let known = peerVector.wait() else { return 0 }
-                let reader: OpStore
-                do { reader = try OpStore(path: path) } catch { throw .io("cannot open the store: \(error)") }
-                var batch = ByteWriter(capacity: Self.batchBytes + 4096)
-                var count = 0, sent = 0
-                func flush() throws(SyncError) {
-                    guard count > 0 else { return }
-                    var w = ByteWriter(capacity: batch.bytes.count + 8)
-                    w.varint(UInt64(count)); w.raw(batch.bytes)
-                    try send(.ops, w.bytes)
-                    batch = ByteWriter(capacity: Self.batchBytes + 4096); count = 0
-                }
-                do {
-                    try reader.forEachEnvelope(missingFrom: known) { env in
-                        if let carry = self.carry, !carry(env) { return }
-                        batch.blob(env.encoded); count += 1; sent += 1
-                        if count >= Self.batchOps || batch.bytes.count >= Self.batchBytes { try flush() }
-                    }
-                } catch let e as SyncError { throw e } catch { throw .io("\(error)") }
-                try flush()
-                var w = ByteWriter(); w.varint(UInt64(sent))
-                try send(.done, w.bytes)
-                guard let after = importsDone.wait() else { return sent }
-                try send(.finalVector, after.encoded())
-                return sent
-            })
-        }
+        let run = SessionRun(SessionMachine(peer: summary.peer, ours: mine), conn: conn)
+        let thread = Thread { [self] in sendLoop(run) }
         thread.start()
 
-        var gotDone = false, gotFinal = false
-        var failure: SyncError?
-        do throws(SyncError) {
-            while !(gotDone && gotFinal) {
-                let (type, body) = try receive()
-                switch type {
-                case .vector:
-                    guard let v = try? VersionVector(decoding: body) else { throw .protocolViolation("malformed vector") }
-                    peerVector.set(v)
-                case .ops:
-                    var r = ByteReader(body)
-                    var envs: [Envelope] = []
-                    do {
-                        let n = try r.varint()
-                        guard n <= UInt64(Self.batchOps * 4) else { throw SyncError.protocolViolation("batch too large") }
-                        for _ in 0..<n {
-                            let b = try r.blob(max: Envelope.maxBodyLength + 4096)
-                            // A malformed op is refused on its own; its neighbours still land.
-                            if let e = try? Envelope(decoding: b) { envs.append(e) } else { summary.report.refused.append((OpID.zero, SigningPublicKey.zeroKey, 0, .malformed("undecodable envelope"))) }
-                        }
-                    } catch let e as SyncError { throw e } catch { throw .protocolViolation("malformed batch") }
-                    do { summary.report.merge(try importer.importEnvelopes(envs, project: project, screen: screen)) } catch { throw .io("import failed: \(error)") }
-                case .done:
-                    gotDone = true
-                    let after: VersionVector
-                    do { after = try importer.versionVector() } catch { throw .io("\(error)") }
-                    importsDone.set(after)
-                case .finalVector:
-                    guard let v = try? VersionVector(decoding: body) else { throw .protocolViolation("malformed vector") }
-                    gotFinal = true
-                    summary.peerVector = v
+        var actions = run.start()
+        while true {
+            while !actions.isEmpty {
+                let event: SessionMachine.Event
+                switch actions.removeFirst() {
+                case let .importBatch(envs):
+                    do { event = .imported(try importer.importEnvelopes(envs, project: project, screen: screen)) } catch {
+                        event = .failed(.io("import failed: \(error)"))
+                    }
+                case .readOwnVector:
+                    do { event = .ownVectorRead(try importer.versionVector()) } catch { event = .failed(.io("\(error)")) }
+                default:
+                    continue
                 }
+                actions += run.feed(event)
             }
-            peerVector.cancel() // a peer that sent done + finalVector but never its vector must not leave the sender waiting forever
-        } catch {
-            failure = error
-            peerVector.cancel(); importsDone.cancel()
-            conn.close()
+            if run.receiverIsDone { break }
+            do throws(SyncError) {
+                let (type, body) = try receive()
+                actions = run.feed(.frameReceived(type, body))
+            } catch {
+                actions = run.feed(.failed(error))
+            }
         }
-        let sent = senderResult.wait()
-        if let failure { throw failure }
-        switch sent {
-        case let .success(n)?: summary.sent = n
+        run.waitForSender()
+        switch run.outcome {
+        case let .success(s)?: summary = s
         case let .failure(e)?: throw e
-        case nil: break
+        case nil: throw .io("the session ended without an outcome")
         }
         summary.bytesSent = conn.bytesSent
         summary.bytesReceived = conn.bytesReceived
     }
 
+    /// The sender thread: sends what the machine queued, in its order, until the sending half is through.
+    private func sendLoop(_ run: SessionRun) {
+        defer { run.senderExited() }
+        while let action = run.nextOutgoing(wait: true) {
+            switch action {
+            case let .send(type, body):
+                do throws(SyncError) { try send(type, body) } catch { _ = run.feed(.failed(error)); return }
+            case let .streamOps(above: known):
+                guard stream(above: known, run) else { return }
+            default:
+                continue
+            }
+        }
+    }
+
+    /// Reads the ops above `known` in batches, sending each before the next is read, so at
+    /// most one batch is held. False when the session failed meanwhile.
+    private func stream(above known: VersionVector, _ run: SessionRun) -> Bool {
+        struct Stop: Error {}
+        let reader: OpStore
+        do { reader = try OpStore(path: storePath) } catch { _ = run.feed(.failed(.io("cannot open the store: \(error)"))); return false }
+        var batcher = SessionMachine.Batcher()
+        func deliver(_ envs: [Envelope]?) throws(Stop) {
+            if let envs { _ = run.feed(.batchRead(envs)) }
+            while let a = run.nextOutgoing(wait: false) {
+                guard case let .send(type, body) = a else { continue }
+                do throws(SyncError) { try send(type, body) } catch { _ = run.feed(.failed(error)); throw Stop() }
+            }
+            // Closed while streaming can only mean failed.
+            if run.isClosed { throw Stop() }
+        }
+        do {
+            try reader.forEachEnvelope(missingFrom: known) { env in
+                if let carry = self.carry, !carry(env) { return }
+                if let full = batcher.add(env) { try deliver(full) }
+            }
+            try deliver(batcher.take())
+        } catch is Stop {
+            return false
+        } catch {
+            _ = run.feed(.failed(.io("\(error)")))
+            return false
+        }
+        _ = run.feed(.opsEnd)
+        return true
+    }
 }
 
 extension SigningPublicKey {
     static var zeroKey: SigningPublicKey { (try? SigningPublicKey(bytes: [UInt8](repeating: 0, count: 32)))! }
 }
 
-/// A one-shot value handed between threads.
-final class Latch<T>: @unchecked Sendable {
+/// One `SessionMachine` shared by a session's two threads. Sends and streams go to the
+/// sender thread in the order the machine gave them; imports and reads stay with the feeder.
+final class SessionRun: @unchecked Sendable {
     private let cond = NSCondition()
-    private var value: T?
-    private var cancelled = false
+    private var machine: SessionMachine
+    private let conn: Connection
+    private var outbox: [SessionMachine.Action] = []
+    private var sendingThrough = false
+    private var senderGone = false
+    private(set) var outcome: Result<PeerSession.Summary, SyncError>?
 
-    func set(_ v: T) { cond.lock(); value = v; cond.broadcast(); cond.unlock() }
-    func cancel() { cond.lock(); cancelled = true; cond.broadcast(); cond.unlock() }
+    init(_ machine: SessionMachine, conn: Connection) {
+        self.machine = machine
+        self.conn = conn
+    }
 
-    func wait() -> T? {
+    var receiverIsDone: Bool { cond.lock(); defer { cond.unlock() }; return machine.receiverIsDone }
+    var isClosed: Bool { cond.lock(); defer { cond.unlock() }; return machine.isClosed }
+
+    func start() -> [SessionMachine.Action] { route { $0.start() } }
+
+    func feed(_ event: SessionMachine.Event) -> [SessionMachine.Action] { route { $0.handle(event) } }
+
+    /// Queues the sender's actions and keeps the outcome; returns the rest for the caller.
+    private func route(_ step: (inout SessionMachine) -> [SessionMachine.Action]) -> [SessionMachine.Action] {
+        cond.lock()
+        var local: [SessionMachine.Action] = []
+        var failed = false
+        for a in step(&machine) {
+            switch a {
+            case .send, .streamOps: outbox.append(a)
+            case let .finish(s): outcome = .success(s)
+            case let .fail(e): outcome = .failure(e); outbox.removeAll(); failed = true
+            case .importBatch, .readOwnVector: local.append(a)
+            }
+        }
+        if machine.sender == .finalSent || machine.isClosed { sendingThrough = true }
+        cond.broadcast()
+        cond.unlock()
+        // Every failure closes the connection, which also unblocks the other thread.
+        if failed { conn.close() }
+        return local
+    }
+
+    /// The next action for the sender thread; nil once the sending half is through or the session failed.
+    func nextOutgoing(wait: Bool) -> SessionMachine.Action? {
         cond.lock(); defer { cond.unlock() }
-        while value == nil && !cancelled { cond.wait() }
-        return value
+        while outbox.isEmpty {
+            if sendingThrough || !wait { return nil }
+            cond.wait()
+        }
+        return outbox.removeFirst()
+    }
+
+    func senderExited() { cond.lock(); senderGone = true; cond.broadcast(); cond.unlock() }
+
+    func waitForSender() {
+        cond.lock(); defer { cond.unlock() }
+        while !senderGone { cond.wait() }
     }
 }
 
