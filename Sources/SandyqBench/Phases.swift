@@ -2,7 +2,6 @@ import Foundation
 import SandyqCore
 import SandyqCrypto
 import SandyqNode
-import SandyqStore
 
 /// Each phase runs in its own child process (`sandyq-bench --phase NAME --work DIR --ops N`),
 /// so its peak memory is its own. Homes and ids pass between phases through `meta.json`.
@@ -324,7 +323,7 @@ enum Phases {
         var best: [Bool: (wall: Double, cpu: Double, opens: Int)] = [:]
         for _ in 0..<3 {
             for cached in [false, true] {
-                if !cached { try Database(path: Node.databasePath(home)).execute("DELETE FROM session_keys") }
+                if !cached { try NodeHost.dropCachedSessionKeys(home: home) }
                 Memory.releaseFreed()
                 let node = try NodeHost.open(home: home, passphrase: passphrase())
                 let sw = Stopwatch()

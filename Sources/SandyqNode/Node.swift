@@ -3,7 +3,8 @@ import SandyqCore
 import SandyqCrypto
 import SandyqStore
 
-/// A node: its unlocked keys, its store, and the view it derives. The API the CLI and any UI use.
+/// A node: its unlocked keys, its store, and the view it derives. Not thread-safe: shared
+/// callers reach it through a `NodeHost`, which holds it behind one lock.
 public final class Node {
     public let home: String
     public private(set) var identity: Identity

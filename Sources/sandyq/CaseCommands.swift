@@ -185,7 +185,7 @@ struct CaseCommand: ParsableCommand {
         func run() throws {
             try sandyq.run {
                 let n = try node.open()
-                let rows = try n.view().orderedCases.filter { c in
+                let rows = try n.cases.list().filter { c in
                     (archived || !c.isArchived) && (merged || c.mergedTarget == nil)
                         && (status == nil || c.value("status") == status)
                         && (city == nil || c.value("city")?.lowercased() == city?.lowercased())

@@ -308,8 +308,7 @@ struct MemberCommand: ParsableCommand {
         func run() throws {
             try sandyq.run {
                 let n = try node.open()
-                let v = try n.view()
-                let rows = v.membership.members.values.sorted { ($0.role, $0.node) < ($1.role, $1.node) }.map {
+                let rows = try n.members.list().sorted { ($0.role, $0.node) < ($1.role, $1.node) }.map {
                     Row(nodeId: $0.node.description, fingerprint: $0.node.fingerprint, role: $0.role.rawValue, revokedAfter: $0.revokedAfter)
                 }
                 if output.json { try printJSON(rows); return }

@@ -48,4 +48,10 @@ extension NodeHost {
     public func acknowledge(_ vector: VersionVector, by peer: NodeID) throws(NodeError) {
         try withNode { n throws(NodeError) in try mapped { try n.store.acknowledge(vector, by: peer.description) } }
     }
+
+    /// Drops the session keys earlier views cached in `home`'s store, so the next view opens
+    /// every sealed box again: the cold case the cache saves.
+    public static func dropCachedSessionKeys(home: String) throws(NodeError) {
+        try mapped { try Database(path: Node.databasePath(home)).execute("DELETE FROM session_keys") }
+    }
 }
