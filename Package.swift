@@ -3,7 +3,7 @@ import PackageDescription
 
 let package = Package(
     name: "Sandyq",
-    platforms: [.macOS(.v13)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "sandyq", targets: ["sandyq"]),
         .executable(name: "sandyq-bench", targets: ["SandyqBench"]),

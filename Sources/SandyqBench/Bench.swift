@@ -306,7 +306,7 @@ struct SandyqBench {
         let sealedOps = rb["sealed_ops"], readerSealed = ir["view_sealed_ops"]
         let rbSessions = rb["sessions"], irSessions = ir["view_sessions"]
         var rows: [Row] = []
-        rows.append(Row(figure: "write: Node.write(batch: 1000)", unit: "ops/s",
+        rows.append(Row(figure: "write: Node.cases.write(batch: 1000)", unit: "ops/s",
                         sandyq: w["ops_per_s"], sandyqCPU: w["ops_per_cpu_s"],
                         bound: writeBound(false), boundCPU: writeBound(true),
                         formula: "1 / (1/sign(\(signed) B) + 1/seal(\(payload) B) + 1/insert + \(fmt(boxSealsPerOp, 2))/box-seal)", peakMiB: w["peak_MiB"]))

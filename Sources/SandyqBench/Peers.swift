@@ -126,11 +126,11 @@ enum Peers {
         let count = records / 2
         let dir = work + "/peer-crdt"
         let t0 = now()
-        let a = try Node.initialize(home: dir + "/a", passphrase: passphrase(), parameters: .interactive)
-        let b = try Node.initialize(home: dir + "/b", passphrase: passphrase(), parameters: .interactive)
-        let pid = try a.createProject(name: "CRDT peer workload")
-        _ = try a.addMember(b.nodeID, role: .coordinator)
-        try b.join(pid)
+        let a = try NodeHost.initialize(home: dir + "/a", passphrase: passphrase(), parameters: .interactive)
+        let b = try NodeHost.initialize(home: dir + "/b", passphrase: passphrase(), parameters: .interactive)
+        let pid = try a.admin.createProject(name: "CRDT peer workload")
+        _ = try a.members.add(b.nodeID, role: .coordinator)
+        try b.admin.join(pid)
         r.values["setup_s"] = now() - t0
         Memory.releaseFreed()
         r.values["peak_reset_ok"] = Memory.resetPeak() ? 1 : 0
@@ -150,7 +150,7 @@ enum Peers {
                 idsA.append(id)
                 batch.append(try CaseEditor.create(PeerWorkload.document(k), id: id))
             }
-            try a.write(batch: batch)
+            try a.cases.write(batch: batch)
             i += n
         }
         r.values["create_s"] = sw0.wall
@@ -158,9 +158,9 @@ enum Peers {
 
         // Replicate: a full bundle from A, imported by B, until B's view is readable.
         let sw1 = Stopwatch()
-        let full = try a.exportBundle(to: [b.nodeID], out: dir + "/full.sqb", all: true)
+        let full = try a.exchange.exportBundle(to: [b.nodeID], out: dir + "/full.sqb", all: true)
         r.values["replicate_export_s"] = sw1.wall
-        let fullImport = try b.importBundle(full.files[0])
+        let fullImport = try b.exchange.importBundle(full.files[0])
         r.values["replicate_import_s"] = sw1.wall - r["replicate_export_s"]
         let viewB = try b.view()
         r.values["replicate_s"] = sw1.wall
@@ -173,8 +173,8 @@ enum Peers {
         // B's acknowledgement reaches A the way it would in use: in B's next bundle to A. The
         // import drops A's view; it is rebuilt here so both sides start editing from a readable one.
         let swAck = Stopwatch()
-        let ack = try b.exportBundle(to: [a.nodeID], out: dir + "/ack.sqb")
-        _ = try a.importBundle(ack.files[0])
+        let ack = try b.exchange.exportBundle(to: [a.nodeID], out: dir + "/ack.sqb")
+        _ = try a.exchange.importBundle(ack.files[0])
         _ = try a.view()
         r.values["ack_s"] = swAck.wall
         r.values["ack_cpu_s"] = swAck.cpu
@@ -191,7 +191,7 @@ enum Peers {
         let ea = PeerWorkload.edits(side: "A", records: records, count: count)
         let eb = PeerWorkload.edits(side: "B", records: records, count: count)
         var envelopeBytes = 0
-        func edit(_ node: Node, _ ids: [CaseID], _ es: [(record: Int, field: String, value: String)]) throws -> Stopwatch {
+        func edit(_ node: NodeHost, _ ids: [CaseID], _ es: [(record: Int, field: String, value: String)]) throws -> Stopwatch {
             envelopeBytes = 0
             let sw = Stopwatch()
             var k = 0
@@ -202,7 +202,7 @@ enum Peers {
                     let st = v.cases[ids[e.record]]!
                     return [try CaseEditor.set(PeerWorkload.path(e.field, in: st), to: e.value, in: st)]
                 }
-                envelopeBytes += try node.write(batch: batch).reduce(0) { $0 + $1.encoded.count }
+                envelopeBytes += try node.cases.write(batch: batch).reduce(0) { $0 + $1.encoded.count }
                 k += n
             }
             return sw
@@ -219,12 +219,12 @@ enum Peers {
         // Delta exchange: each side bundles what the other acknowledged it lacks, the other
         // imports it; done when both views are readable again.
         let swX = Stopwatch()
-        let dab = try a.exportBundle(to: [b.nodeID], out: dir + "/a2b.sqb")
-        let dba = try b.exportBundle(to: [a.nodeID], out: dir + "/b2a.sqb")
+        let dab = try a.exchange.exportBundle(to: [b.nodeID], out: dir + "/a2b.sqb")
+        let dba = try b.exchange.exportBundle(to: [a.nodeID], out: dir + "/b2a.sqb")
         r.values["delta_export_s"] = swX.wall
         let t1 = now()
-        let ib = try b.importBundle(dab.files[0])
-        let ia = try a.importBundle(dba.files[0])
+        let ib = try b.exchange.importBundle(dab.files[0])
+        let ia = try a.exchange.importBundle(dba.files[0])
         r.values["delta_import_s"] = now() - t1
         let t2 = now()
         let va = try a.view(), vb = try b.view()
@@ -267,8 +267,8 @@ enum Peers {
     static func plaintextPhase(work: String) throws -> PhaseReport {
         var r = PhaseReport(phase: "peer-plaintext")
         let m = try Phases.meta(work)
-        let node = try Node.open(home: m.founderHome, passphrase: passphrase())
-        let envs = try node.store.allEnvelopes()
+        let node = try NodeHost.open(home: m.founderHome, passphrase: passphrase())
+        let envs = try node.allEnvelopes()
         var bytes: [UInt8] = []
         bytes.reserveCapacity(envs.reduce(0) { $0 + $1.encoded.count })
         for e in envs { bytes += e.encoded }

@@ -2,8 +2,6 @@ import Foundation
 import SandyqCore
 import SandyqCrypto
 import SandyqNode
-import SandyqStore
-import SandyqSync
 
 /// Each phase runs in its own child process (`sandyq-bench --phase NAME --work DIR --ops N`),
 /// so its peak memory is its own. Homes and ids pass between phases through `meta.json`.
@@ -51,9 +49,9 @@ enum Phases {
     }
 
     /// Opens a node, timing the unlock (Argon2id dominates), then resets the peak-memory mark.
-    static func unlock(_ home: String, into r: inout PhaseReport) throws -> Node {
+    static func unlock(_ home: String, into r: inout PhaseReport) throws -> NodeHost {
         let t = now()
-        let node = try Node.open(home: home, passphrase: passphrase())
+        let node = try NodeHost.open(home: home, passphrase: passphrase())
         r.values["unlock_s"] = now() - t
         r.values["peak_unlock_MiB"] = Memory.peakMiB
         r.values["peak_reset_ok"] = Memory.resetPeak() ? 1 : 0
@@ -86,14 +84,14 @@ enum Phases {
         var r = PhaseReport(phase: "setup")
         let homes = ["founder", "reader", "third", "relay"].map { work + "/" + $0 }
         let t = now()
-        let nodes = try homes.map { try Node.initialize(home: $0, passphrase: passphrase(), parameters: .interactive) }
+        let nodes = try homes.map { try NodeHost.initialize(home: $0, passphrase: passphrase(), parameters: .interactive) }
         r.values["initialize_4_nodes_s"] = now() - t
         let founder = nodes[0]
-        let pid = try founder.createProject(name: "Бенчмарк: дела 2019–2024")
-        _ = try founder.addMember(nodes[1].nodeID, role: .coordinator)
-        _ = try founder.addMember(nodes[2].nodeID, role: .coordinator)
-        _ = try founder.addMember(nodes[3].nodeID, role: .relay)
-        for n in nodes.dropFirst() { try n.join(pid) }
+        let pid = try founder.admin.createProject(name: "Бенчмарк: дела 2019–2024")
+        _ = try founder.members.add(nodes[1].nodeID, role: .coordinator)
+        _ = try founder.members.add(nodes[2].nodeID, role: .coordinator)
+        _ = try founder.members.add(nodes[3].nodeID, role: .relay)
+        for n in nodes.dropFirst() { try n.admin.join(pid) }
         let m = Meta(project: pid.description, founder: founder.nodeID.description, reader: nodes[1].nodeID.description,
                      third: nodes[2].nodeID.description, relay: nodes[3].nodeID.description,
                      founderHome: homes[0], readerHome: homes[1], thirdHome: homes[2], relayHome: homes[3])
@@ -103,7 +101,7 @@ enum Phases {
         return r
     }
 
-    /// N ops through Node.write(batch:) in batches of 1000: N/10 case creations, the rest
+    /// N ops through Node.cases.write(batch:) in batches of 1000: N/10 case creations, the rest
     /// single-field edits of existing cases (distinct cases within a batch, so no self-conflicts).
     static func write(work: String, ops n: Int) throws -> PhaseReport {
         var r = PhaseReport(phase: "write")
@@ -157,7 +155,7 @@ enum Phases {
             mutationCount += batch.reduce(0) { $0 + $1.count }
             let t1 = now()
             let sw = Stopwatch()
-            let envs = try node.write(batch: batch)
+            let envs = try node.cases.write(batch: batch)
             writeTime += sw.wall
             writeCPU += sw.cpu
             prepTime += t1 - t0
@@ -211,10 +209,9 @@ enum Phases {
         r.values["peak_view_MiB"] = Memory.peakMiB
         // Where the time goes, on a warm second pass: loading + decoding the log, then the derivation.
         let t1 = now()
-        let envs = try node.store.allEnvelopes()
+        let envs = try node.allEnvelopes()
         let t2 = now()
-        let pid = try node.project()!
-        let v2 = ProjectView(project: pid, envelopes: envs, reader: node.identity.box)
+        let v2 = try node.deriveView(from: envs)
         let t3 = now()
         let ss = sessions(envs)
         r.values["sealed_ops"] = Double(ss.sealed)
@@ -235,7 +232,7 @@ enum Phases {
         let to = [try nodeID(m.reader), try nodeID(m.third), try nodeID(m.relay)]
         let out = work + "/all.sqb"
         let sw = Stopwatch()
-        let e = try node.exportBundle(to: to, out: out, all: true)
+        let e = try node.exchange.exportBundle(to: to, out: out, all: true)
         r.values["export_s"] = sw.wall
         r.values["export_cpu_s"] = sw.cpu
         r.values["ops_per_cpu_s"] = Double(e.ops) / sw.cpu
@@ -244,10 +241,9 @@ enum Phases {
         let bytes = e.files.reduce(0) { $0 + fileSize($1) }
         r.values["file_bytes"] = Double(bytes)
         r.values["ops_per_s"] = Double(e.ops) / r["export_s"]
-        let s = try node.store.db.prepare("SELECT count(*), sum(length(envelope)) FROM ops")
-        _ = try s.step()
-        let envSum = Double(s.int(1))
-        r.values["stored_ops"] = Double(s.int(0))
+        let totals = try node.storedEnvelopeTotals()
+        let envSum = Double(totals.bytes)
+        r.values["stored_ops"] = Double(totals.ops)
         r.values["envelope_bytes"] = envSum
         r.values["bytes_per_op"] = Double(bytes) / Double(e.ops)
         r.values["bundle_overhead_per_op_B"] = (Double(bytes) - envSum) / Double(e.ops)
@@ -265,7 +261,7 @@ enum Phases {
         do {
             let node = try unlock(home, into: &r)
             let sw = Stopwatch()
-            let imp = try node.importBundle(work + "/all.sqb")
+            let imp = try node.exchange.importBundle(work + "/all.sqb")
             r.values["import_s"] = sw.wall
             r.values["import_cpu_s"] = sw.cpu
             r.values["ops_per_cpu_s"] = Double(imp.report.new + imp.report.known) / sw.cpu
@@ -280,7 +276,7 @@ enum Phases {
         if asReader {
             // A fresh node, so the view is built from the store; the importing node (and any
             // view it cached) is gone and its memory handed back first.
-            let fresh = try Node.open(home: home, passphrase: passphrase())
+            let fresh = try NodeHost.open(home: home, passphrase: passphrase())
             Memory.releaseFreed()
             Memory.resetPeak()
             let sw1 = Stopwatch()
@@ -294,7 +290,7 @@ enum Phases {
             r.values["view_cases"] = Double(v.cases.count)
             r.values["view_ops_per_s"] = Double(v.stats.ops) / r["view_s"]
             r.values["peak_view_MiB"] = Memory.peakMiB
-            let ss = sessions(try fresh.store.allEnvelopes())
+            let ss = sessions(try fresh.allEnvelopes())
             r.values["view_sealed_ops"] = Double(ss.sealed)
             r.values["view_sessions"] = Double(ss.sessions)
             r.values["view_session_entries"] = Double(ss.entries)
@@ -307,7 +303,7 @@ enum Phases {
             // node and view are gone and their memory handed back first, as for the first view:
             // timed beside them, this view measured the allocator, not the cache.
             Memory.releaseFreed()
-            let warm = try Node.open(home: home, passphrase: passphrase())
+            let warm = try NodeHost.open(home: home, passphrase: passphrase())
             let sw2 = Stopwatch()
             let v2 = try warm.view()
             r.values["view_warm_s"] = sw2.wall
@@ -327,9 +323,9 @@ enum Phases {
         var best: [Bool: (wall: Double, cpu: Double, opens: Int)] = [:]
         for _ in 0..<3 {
             for cached in [false, true] {
-                if !cached { try Database(path: Node.databasePath(home)).execute("DELETE FROM session_keys") }
+                if !cached { try NodeHost.dropCachedSessionKeys(home: home) }
                 Memory.releaseFreed()
-                let node = try Node.open(home: home, passphrase: passphrase())
+                let node = try NodeHost.open(home: home, passphrase: passphrase())
                 let sw = Stopwatch()
                 let v = try node.view()
                 let (wall, cpu) = (sw.wall, sw.cpu)
@@ -349,10 +345,9 @@ enum Phases {
         var r = PhaseReport(phase: "import-store")
         let m = try meta(work)
         let node = try unlock(m.thirdHome, into: &r)
-        guard let pid = try node.project() else { throw NodeError(.usage, "third node has no project") }
+        guard try node.project() != nil else { throw NodeError(.usage, "third node has no project") }
         let sw = Stopwatch()
-        let reader = try BundleReader(path: work + "/all.sqb", keys: node.identity.box)
-        let rep = try node.store.importBatches(project: pid, prefetch: true) { () throws(SyncError) -> [Envelope]? in try reader.next() }
+        let rep = try node.importAtStoreLevel(bundle: work + "/all.sqb")
         r.values["import_s"] = sw.wall
         r.values["import_cpu_s"] = sw.cpu
         r.values["new"] = Double(rep.new)
@@ -372,15 +367,15 @@ enum Phases {
         let reader = try unlock(m.readerHome, into: &r)
         let out = work + "/delta.sqb"
         do {
-            let founder = try Node.open(home: m.founderHome, passphrase: passphrase())
-            try founder.store.acknowledge(try reader.versionVector(), by: reader.nodeID.description)
+            let founder = try NodeHost.open(home: m.founderHome, passphrase: passphrase())
+            try founder.acknowledge(try reader.exchange.versionVector(), by: reader.nodeID)
             var rng = SplitMix(seed: 0xDE17A)
             let v = try founder.view()
             let ids = Array(v.cases.keys.sorted().prefix(10))
             let batch = try ids.map { [try Workload.edit(v.cases[$0]!, &rng)] }
-            _ = try founder.write(batch: batch)
+            _ = try founder.cases.write(batch: batch)
             let sw0 = Stopwatch()
-            let e = try founder.exportBundle(to: [reader.nodeID], out: out)
+            let e = try founder.exchange.exportBundle(to: [reader.nodeID], out: out)
             r.values["export_s"] = sw0.wall
             r.values["export_cpu_s"] = sw0.cpu
             r.values["ops"] = Double(e.ops)
@@ -389,14 +384,14 @@ enum Phases {
         Memory.releaseFreed()
         Memory.resetPeak()
         let sw = Stopwatch()
-        let imp = try reader.importBundle(out)
+        let imp = try reader.exchange.importBundle(out)
         r.values["import_s"] = sw.wall
         r.values["import_cpu_s"] = sw.cpu
         r.values["new"] = Double(imp.report.new)
         r.values["known"] = Double(imp.report.known)
         r.values["refused"] = Double(imp.report.refused.count)
         r.values["peak_import_MiB"] = Memory.peakMiB
-        r.values["log_ops"] = Double(try reader.store.opCount)
+        r.values["log_ops"] = Double(try reader.opCount())
         finish(&r)
         return r
     }
@@ -407,18 +402,18 @@ enum Phases {
         var r = PhaseReport(phase: "tcp")
         let m = try meta(work)
         let founder = try unlock(m.founderHome, into: &r)
-        guard let pid = try founder.project(), let nk = try founder.networkKey() else { throw NodeError(.usage, "founder has no project") }
+        guard let pid = try founder.project(), let nk = try founder.admin.networkKey() else { throw NodeError(.usage, "founder has no project") }
         let home = work + "/tcp-member"
-        let member = try Node.initialize(home: home, passphrase: passphrase(), parameters: .interactive)
-        try member.join(pid, networkKey: nk)
-        _ = try founder.addMember(member.nodeID, role: .coordinator)
+        let member = try NodeHost.initialize(home: home, passphrase: passphrase(), parameters: .interactive)
+        try member.admin.join(pid, networkKey: nk)
+        _ = try founder.members.add(member.nodeID, role: .coordinator)
         final class Flag: @unchecked Sendable {
             let lock = NSLock(); var stop = false; var port: UInt16 = 0
         }
         let flag = Flag()
         let ready = DispatchSemaphore(value: 0)
         let server = Thread {
-            try? founder.serve(listen: "127.0.0.1:0", shouldStop: { flag.lock.lock(); defer { flag.lock.unlock() }; return flag.stop },
+            try? founder.exchange.serve(listen: "127.0.0.1:0", shouldStop: { flag.lock.lock(); defer { flag.lock.unlock() }; return flag.stop },
                                onListening: { p in flag.lock.lock(); flag.port = p; flag.lock.unlock(); ready.signal() }, log: { _ in })
         }
         server.start()
@@ -426,7 +421,7 @@ enum Phases {
         let address = "127.0.0.1:\(flag.port)"
         Memory.resetPeak()
         let sw = Stopwatch()
-        let full = try member.sync(with: address, expecting: founder.nodeID)
+        let full = try member.exchange.sync(with: address, expecting: founder.nodeID)
         r.values["full_s"] = sw.wall
         r.values["full_cpu_s"] = sw.cpu
         r.values["full_ops"] = Double(full.report.new)
@@ -435,13 +430,13 @@ enum Phases {
         r.values["full_bytes"] = Double(full.bytesReceived + full.bytesSent)
         r.values["peak_full_MiB"] = Memory.peakMiB
         // One new op on the founder's side, written through its own unlocked node.
-        let writer = try Node.open(home: m.founderHome, passphrase: passphrase())
+        let writer = try NodeHost.open(home: m.founderHome, passphrase: passphrase())
         var rng = SplitMix(seed: 0x7C9)
         let v = try writer.view()
         guard let id = v.cases.keys.sorted().first else { throw NodeError(.usage, "no case to edit") }
-        _ = try writer.write(batch: [[try Workload.edit(v.cases[id]!, &rng)]])
+        _ = try writer.cases.write(batch: [[try Workload.edit(v.cases[id]!, &rng)]])
         let sw2 = Stopwatch()
-        let delta = try member.sync(with: address, expecting: founder.nodeID)
+        let delta = try member.exchange.sync(with: address, expecting: founder.nodeID)
         r.values["delta_ms"] = sw2.wall * 1000
         r.values["delta_ops"] = Double(delta.report.new)
         r.values["delta_bytes"] = Double(delta.bytesReceived + delta.bytesSent)

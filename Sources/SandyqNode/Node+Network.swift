@@ -168,73 +168,6 @@ extension Node {
         if summary.report.new > 0 { try forwardSharedCaseKeys() }
         return summary
     }
-
-    /// Accepts peers until `shouldStop` says so. Every connection first waits in a
-    /// `HandshakeGate` (one thread, poll), which costs a stranger's socket no thread and no
-    /// slot; only a member proven by message 3 takes one of `maxPeers` slots and a thread of
-    /// its own, with its own SQLite connections. A bad peer ends its own connection only.
-    public static let defaultMaxHandshakes = HandshakeGate.Limits().pending
-    public static let defaultMaxPerAddress = HandshakeGate.Limits().perAddress
-
-    public func serve(listen address: String, maxPeers: Int = 32, maxHandshakes: Int = Node.defaultMaxHandshakes,
-                      maxPerAddress: Int = Node.defaultMaxPerAddress, shouldStop: @escaping @Sendable () -> Bool,
-                      onListening: (UInt16) -> Void = { _ in }, log: @escaping @Sendable (String) -> Void) throws(NodeError) {
-        let pid = try requireProject()
-        let nk = try requireNetworkKey()
-        let listener: Listener
-        do { listener = try Listener(address: address) } catch { throw NodeError(.failure, error.description) }
-        onListening(listener.port)
-        log("listening on \(address) (port \(listener.port)) as \(nodeID.fingerprint)")
-        var limits = HandshakeGate.Limits()
-        limits.pending = max(1, maxHandshakes)
-        limits.perAddress = max(1, maxPerAddress)
-        let gate = HandshakeGate(listener: listener, identity: identity.signing, networkKey: nk, replay: ReplayCache(), limits: limits)
-        let refusals = RefusalLog(log)
-        let slots = DispatchSemaphore(value: max(1, maxPeers))
-        let group = DispatchGroup()
-        let storePath = Node.databasePath(home)
-        let state = ServerState(node: self)
-        // The gate checks each message 3 on a store connection of its own, so a member
-        // thread busy in the node (acknowledging, forwarding keys) never stalls the gate.
-        let gateStore = try mapped { try OpStore(path: storePath) }
-        let me = identity.signing.publicKey
-        while !shouldStop() {
-            let events = gate.step(timeout: 0.2) { key in
-                guard key != me, let m = try? Node.membership(of: pid, in: gateStore) else { return false }
-                return m.members[key] != nil && !Node.isRevoked(key, in: m)
-            }
-            for event in events {
-                switch event {
-                case let .refused(peer, reason, received, sent):
-                    refusals.log("peer \(peer): connection ended: \(reason) (received \(received) bytes, sent \(sent))")
-                case let .admitted(conn, session):
-                    guard slots.wait(timeout: .now()) == .success else {
-                        refusals.log("peer \(conn.peerAddress) [\(NodeID.fingerprint(of: session.peer))]: refused, \(maxPeers) peers already connected")
-                        conn.close()
-                        continue
-                    }
-                    group.enter()
-                    Thread {
-                        defer { conn.close(); slots.signal(); group.leave() }
-                        let who = NodeID.fingerprint(of: session.peer)
-                        do {
-                            let s = try PeerSession.exchange(conn: conn, session: session, storePath: storePath, project: pid,
-                                                             screen: state.screen(), carry: state.carry(to: session.peer))
-                            state.acknowledge(s)
-                            log("peer \(conn.peerAddress) [\(who)]: sent \(s.sent), received \(s.report.new) new, \(s.report.known) known, \(s.report.refused.count) refused")
-                        } catch {
-                            log("peer \(conn.peerAddress) [\(who)]: connection ended: \(error) (received \(conn.bytesReceived) bytes, sent \(conn.bytesSent))")
-                        }
-                    }.start()
-                }
-            }
-            refusals.summarise()
-        }
-        gate.closeAll()
-        group.wait()
-        refusals.summarise(force: true)
-        log("stopped")
-    }
 }
 
 /// Refusal lines, rate-limited so that a flood cannot fill the disk through the log: up to
@@ -278,35 +211,6 @@ final class RefusalLog: @unchecked Sendable {
         since = now
     }
 }
-
-/// What the server's connection threads share: the membership check and the ack ledger,
-/// behind one lock (the Node itself is single-threaded).
-final class ServerState: @unchecked Sendable {
-    private let lock = NSLock()
-    private let node: Node
-
-    init(node: Node) { self.node = node }
-
-    func screen() -> @Sendable (Envelope) -> OpError? {
-        lock.lock(); defer { lock.unlock() }
-        node.invalidateView()
-        let fallback: @Sendable (Envelope) -> OpError? = { _ in nil }
-        return (try? node.importScreen()) ?? fallback
-    }
-
-    func carry(to peer: SigningPublicKey) -> (@Sendable (Envelope) -> Bool)? {
-        lock.lock(); defer { lock.unlock() }
-        return (try? node.carryRule(to: [peer])).map { rule in { rule.allows($0) } }
-    }
-
-    func acknowledge(_ s: PeerSession.Summary) {
-        lock.lock(); defer { lock.unlock() }
-        node.invalidateView()
-        try? node.recordAck(s)
-        if s.report.new > 0 { try? node.forwardSharedCaseKeys() }
-    }
-}
-
 
 extension SymmetricKey {
     /// The storage key's subkey for one purpose.

@@ -3,11 +3,12 @@ import SandyqCore
 import SandyqCrypto
 import SandyqStore
 
-/// A node: its unlocked keys, its store, and the view it derives. The API the CLI and any UI use.
-public final class Node: @unchecked Sendable {
+/// A node: its unlocked keys, its store, and the view it derives. Not thread-safe: shared
+/// callers reach it through a `NodeHost`, which holds it behind one lock.
+public final class Node {
     public let home: String
     public private(set) var identity: Identity
-    public let store: OpStore
+    let store: OpStore
     private var cachedView: ProjectView?
     /// Told, before the node seals new work, what the people using it must know first
     /// (a hole in a coordinator's chain). The CLI prints it on stderr.

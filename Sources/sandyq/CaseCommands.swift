@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import SandyqCore
 import SandyqNode
 
 struct CaseCommand: ParsableCommand {
@@ -81,8 +80,8 @@ struct CaseCommand: ParsableCommand {
                 if !tag.isEmpty { doc.tags = (doc.tags ?? []) + tag }
                 let n = try node.open()
                 ContentInput.warnIfWriteOnly(n, flags: contentFlags)
-                let warnings = try n.duplicateWarnings(for: [doc])[0]
-                let id = try PhaseFile.writing { try n.addCase(doc) }
+                let warnings = try n.search.duplicateWarnings(for: [doc])[0]
+                let id = try PhaseFile.writing { try n.cases.add(doc) }
                 DuplicateWarnings.printToStderr(warnings.map { DuplicateWarnings.text($0) })
                 if output.json {
                     struct Out: Encodable { var id: String; var warnings: [DuplicateWarningJSON] }
@@ -138,15 +137,15 @@ struct CaseCommand: ParsableCommand {
                 }
                 let n = try node.open()
                 // Every element named is found before the first write: a bad --remove leaves the case as it was.
-                let resolved = try removals.map { (collection: $0.collection, element: try n.element($0.element, of: $0.collection, inCase: caseRef)) }
+                let resolved = try removals.map { (collection: $0.collection, element: try n.cases.element($0.element, of: $0.collection, inCase: caseRef)) }
                 ContentInput.warnIfWriteOnly(n, flags: contentFlags)
                 try PhaseFile.writing {
-                    if !changes.isEmpty { try n.set(caseRef, fields: changes) }
-                    for p in addPerson { try n.addElement(caseRef, collection: "persons", fields: ["name": p]) }
-                    for t in addTag { try n.addElement(caseRef, collection: "tags", fields: [:], element: t) }
-                    for r in resolved { try n.removeElement(caseRef, collection: r.collection, element: r.element) }
+                    if !changes.isEmpty { try n.cases.set(caseRef, fields: changes) }
+                    for p in addPerson { try n.cases.addElement(caseRef, collection: "persons", fields: ["name": p]) }
+                    for t in addTag { try n.cases.addElement(caseRef, collection: "tags", fields: [:], element: t) }
+                    for r in resolved { try n.cases.removeElement(caseRef, collection: r.collection, element: r.element) }
                 }
-                let c = try n.caseState(caseRef)
+                let c = try n.cases.state(caseRef)
                 if output.json { try printJSON(c.document) } else { say("Updated case \(c.id.short)") }
             }
         }
@@ -161,7 +160,7 @@ struct CaseCommand: ParsableCommand {
         func run() throws {
             try sandyq.run {
                 let n = try node.open()
-                let c = try n.caseState(caseRef)
+                let c = try n.cases.state(caseRef)
                 if output.json { try printJSON(CaseJSON(c)); return }
                 say(CaseText.render(c), multiline: true)
             }
@@ -186,7 +185,7 @@ struct CaseCommand: ParsableCommand {
         func run() throws {
             try sandyq.run {
                 let n = try node.open()
-                let rows = try n.view().orderedCases.filter { c in
+                let rows = try n.cases.list().filter { c in
                     (archived || !c.isArchived) && (merged || c.mergedTarget == nil)
                         && (status == nil || c.value("status") == status)
                         && (city == nil || c.value("city")?.lowercased() == city?.lowercased())
@@ -256,7 +255,7 @@ struct CaseCommand: ParsableCommand {
                     if let place = e.place { f["place"] = place }
                     if let description = e.description { f["description"] = description }
                     if let sources = e.sources, !sources.isEmpty { f["sources"] = sources.joined(separator: "\n") }
-                    let added = try PhaseFile.writing { try n.addElement(caseRef, collection: "events", fields: f) }
+                    let added = try PhaseFile.writing { try n.cases.addElement(caseRef, collection: "events", fields: f) }
                     if output.json { try printJSON(["event": added]) } else { say("Added event \(added)") }
                 }
             }
@@ -278,7 +277,7 @@ struct CaseCommand: ParsableCommand {
                 let n = try node.open()
                 let v = try n.view()
                 var rows: [Row] = []
-                for (c, list) in try n.conflicts() {
+                for (c, list) in try n.cases.conflicts() {
                     for k in list {
                         let winner = k.writes.last?.op
                         rows.append(Row(caseId: c.id.description, field: k.path.description, values: k.writes.map {
@@ -311,8 +310,8 @@ struct CaseCommand: ParsableCommand {
             try sandyq.run {
                 let n = try node.open()
                 let (path, _) = try parseAssignment("\(field)=\(value)")
-                try n.set(caseRef, fields: [(path, value)])
-                let c = try n.caseState(caseRef)
+                try n.cases.set(caseRef, fields: [(path, value)])
+                let c = try n.cases.state(caseRef)
                 if output.json { try printJSON(["caseId": c.id.description, "field": path.description, "value": value]) } else {
                     say("Resolved \(path) on case \(c.id.short) to: \(value)")
                 }
@@ -330,8 +329,8 @@ struct CaseCommand: ParsableCommand {
         func run() throws {
             try sandyq.run {
                 let n = try node.open()
-                try n.archive(caseRef, archived: !undo)
-                let c = try n.caseState(caseRef)
+                try n.cases.archive(caseRef, archived: !undo)
+                let c = try n.cases.state(caseRef)
                 if output.json { try printJSON(["caseId": c.id.description, "archived": c.isArchived ? "true" : "false"]) } else {
                     say("\(undo ? "Unarchived" : "Archived") case \(c.id.short)")
                 }
@@ -351,8 +350,8 @@ struct CaseCommand: ParsableCommand {
             try sandyq.run {
                 let n = try node.open()
                 let lawyer = try resolveMember(with, in: n)
-                try n.share(caseRef, with: lawyer)
-                let c = try n.caseState(caseRef)
+                try n.members.share(caseRef, with: lawyer)
+                let c = try n.cases.state(caseRef)
                 if output.json { try printJSON(["caseId": c.id.description, "lawyer": lawyer.fingerprint]) } else {
                     say("Shared case \(c.id.short) with \(lawyer.fingerprint); sync it to them.")
                 }
@@ -373,8 +372,8 @@ struct CaseCommand: ParsableCommand {
                     throw CLIError(.usage, "\(file) has format '\(f)'; this build reads sandyq-cases/1")
                 }
                 let n = try node.open()
-                let warnings = try n.duplicateWarnings(for: coll.cases)
-                let ids = try PhaseFile.writing { try n.importCases(coll.cases) }
+                let warnings = try n.search.duplicateWarnings(for: coll.cases)
+                let ids = try PhaseFile.writing { try n.cases.importCases(coll.cases) }
                 var lines: [String] = [], json: [DuplicateWarningJSON] = []
                 for (i, ws) in warnings.enumerated() {
                     for w in ws {

@@ -1,4 +1,3 @@
-import SandyqCore
 import SandyqNode
 
 /// `case show --json`: the document, plus conflicts and the status history.

@@ -1,5 +1,4 @@
 import Foundation
-import SandyqCore
 import SandyqNode
 
 /// Case text from stdin, a file or a prompt, so it need not pass through argv (shell history,
@@ -11,7 +10,7 @@ enum ContentInput {
     static var stdinIsTerminal: Bool { isatty(STDIN_FILENO) == 1 }
 
     /// On a write-only node, warns that content came as flags; `flags` are the ones used.
-    static func warnIfWriteOnly(_ n: Node, flags: [String]) {
+    static func warnIfWriteOnly(_ n: NodeHost, flags: [String]) {
         guard n.isWriteOnly, !flags.isEmpty else { return }
         let names = flags.map { "--" + $0 }.joined(separator: ", ")
         FileHandle.standardError.write(Data(("sandyq: warning: \(names) on a write-only node: \(argvWarning). "

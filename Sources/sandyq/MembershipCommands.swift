@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import SandyqCore
 import SandyqNode
 
 /// Text codes may be given inline or as a file holding one.
@@ -23,7 +22,7 @@ struct Invite: ParsableCommand {
         try sandyq.run {
             guard let r = Role(rawValue: role) else { throw CLIError(.usage, "unknown role '\(role)'; use coordinator, reporter, lawyer or relay") }
             let n = try node.open()
-            let inv = try n.invite(role: r)
+            let inv = try n.members.invite(role: r)
             if let out { try AtomicText.write(inv.text + "\n", to: out) }
             if output.json { try printJSON(["invitation": inv.text, "role": r.rawValue]); return }
             say(inv.text, multiline: true)
@@ -36,7 +35,7 @@ struct Invite: ParsableCommand {
 enum AtomicText {
     static func write(_ s: String, to path: String) throws {
         // An invitation holds the network key: owner-only, and never half-written over an old one.
-        try Node.writePrivateFile(s, to: path)
+        try NodeHost.writePrivateFile(s, to: path)
     }
 }
 
@@ -62,8 +61,8 @@ struct Revoke: ParsableCommand {
         try sandyq.run {
             let n = try node.open()
             let id = try resolveMember(member, in: n)
-            let choice: Node.RevokePoint = after.map { .op($0) } ?? from.map { .seq($0) } ?? .lastHeld
-            let (env, point) = try n.revoke(id, after: choice)
+            let choice: MemberService.RevokePoint = after.map { .op($0) } ?? from.map { .seq($0) } ?? .lastHeld
+            let (env, point) = try n.members.revoke(id, after: choice)
             var named: String?, seq: UInt64 = 0
             if case let .op(op, s) = point { named = op.description; seq = s }
             if output.json {
@@ -78,7 +77,7 @@ struct Revoke: ParsableCommand {
     }
 }
 
-func resolveMember(_ s: String, in n: Node) throws -> NodeID {
+func resolveMember(_ s: String, in n: NodeHost) throws -> NodeID {
     if let id = NodeID(string: s) { return id }
     let hits = try n.view().membership.members.values.map(\.node).filter { $0.fingerprint.hasPrefix(s.lowercased()) }
     guard hits.count == 1 else {
@@ -99,8 +98,8 @@ struct Quarantine: ParsableCommand {
     func run() throws {
         try sandyq.run {
             let n = try node.open()
-            let q = try n.quarantine().map { Row(op: $0.id.description, author: $0.author?.fingerprint, seq: $0.seq) }
-            let f = try n.forks().map { Fork(author: $0.author?.fingerprint, seq: $0.seq) }
+            let q = try n.members.quarantine().map { Row(op: $0.id.description, author: $0.author?.fingerprint, seq: $0.seq) }
+            let f = try n.members.forks().map { Fork(author: $0.author?.fingerprint, seq: $0.seq) }
             if output.json { try printJSON(Out(quarantined: q, forks: f)); return }
             if q.isEmpty && f.isEmpty { say("nothing quarantined, no forks") }
             for r in q { say("quarantined  op \(r.op.prefix(12))  by \(r.author ?? "?") seq \(r.seq)") }
@@ -126,7 +125,7 @@ struct Panic: ParsableCommand {
                     throw CLIError(.usage, "not confirmed; nothing was destroyed (use --yes in scripts)")
                 }
             }
-            let report = try Node.panic(home: h)
+            let report = try NodeHost.panic(home: h)
             if json { try printJSON(report) } else { say(PanicText.render(report), multiline: true) }
         }
     }
@@ -162,11 +161,11 @@ struct Limits: ParsableCommand {
     func run() throws {
         try sandyq.run {
             let n = try node.open()
-            var l = try n.authorLimits()
+            var l = try n.members.limits()
             if perMemberMib != nil || awaitingMib != nil {
                 if let m = perMemberMib { l.perMember = m << 20 }
                 if let m = awaitingMib { l.awaitingAdmission = m << 20 }
-                try n.setAuthorLimits(l)
+                try n.members.setLimits(l)
             }
             if output.json {
                 try printJSON(["perMemberMib": l.perMember >> 20, "awaitingMib": l.awaitingAdmission >> 20])

@@ -2,7 +2,6 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import Logging
-import SandyqCore
 import SandyqNode
 
 struct Serve: ParsableCommand {
@@ -12,9 +11,9 @@ struct Serve: ParsableCommand {
     @Option(help: "At most this many members syncing at once (a connection takes a slot only once its handshake proves a member); past it, a member's connection is closed, not queued: it syncs again later.")
     var maxPeers: Int = 32
     @Option(help: "At most this many connections in the handshake at once; past it, the oldest of the busiest address is closed.")
-    var maxHandshakes: Int = Node.defaultMaxHandshakes
+    var maxHandshakes: Int = ExchangeService.defaultMaxHandshakes
     @Option(help: "At most this many connections in the handshake from one address; past it, that address's oldest is closed.")
-    var maxPerAddress: Int = Node.defaultMaxPerAddress
+    var maxPerAddress: Int = ExchangeService.defaultMaxPerAddress
 
     func validate() throws {
         guard maxPeers >= 1, maxHandshakes >= 1, maxPerAddress >= 1 else {
@@ -28,7 +27,7 @@ struct Serve: ParsableCommand {
             let n = try node.open()
             let running = HomeProcesses.register(home: n.home, command: "serve")
             defer { running?.close() }
-            let keyPath = Node.keyPath(n.home)
+            let keyPath = NodeHost.keyPath(n.home)
             LoggingSystem.bootstrap { label in
                 var h = StreamLogHandler.standardError(label: label)
                 h.logLevel = .info
@@ -47,9 +46,9 @@ struct Serve: ParsableCommand {
             // Checked between accepts (every 0.2 s): without its key file the node stops, so a
             // panic that missed this process (no registration) still ends it.
             let keysGone: @Sendable () -> Bool = { access(keyPath, F_OK) != 0 }
-            try n.serve(listen: listen, maxPeers: maxPeers, maxHandshakes: maxHandshakes, maxPerAddress: maxPerAddress,
+            try n.exchange.serve(listen: listen, maxPeers: maxPeers, maxHandshakes: maxHandshakes, maxPerAddress: maxPerAddress,
                         shouldStop: { stop.isSet || keysGone() }, onListening: { port in
-                if let portFile { try? Node.writePrivateFile("\(port)\n", to: portFile) }
+                if let portFile { try? NodeHost.writePrivateFile("\(port)\n", to: portFile) }
             }, log: { line in logger.info("\(TerminalText.safe(line))") })
             if keysGone() { throw CLIError(.failure, "the key file in \(n.home) is gone (panic?): stopped serving") }
         }
@@ -87,10 +86,10 @@ struct SyncCommand: ParsableCommand {
             let n = try node.open()
             let running = HomeProcesses.register(home: n.home, command: "sync")
             defer { running?.close() }
-            let s = try PhaseFile.writing { try n.sync(with: address, expecting: expecting) }
+            let s = try PhaseFile.writing { try n.exchange.sync(with: address, expecting: expecting) }
             let o = Out(peer: s.peer.map { NodeID.fingerprint(of: $0) }, sent: s.sent, received: s.report.new, known: s.report.known,
                         refused: s.report.refused.count, bytesSent: s.bytesSent, bytesReceived: s.bytesReceived,
-                        gaps: try n.chainGaps().map(GapRow.init))
+                        gaps: try n.admin.chainGaps().map(GapRow.init))
             if output.json { try printJSON(o) } else {
                 say("synced with \(o.peer ?? "?") at \(address): sent \(o.sent) ops, received \(o.received) new (\(o.known) already known), \(o.refused) refused; \(o.bytesSent) bytes out, \(o.bytesReceived) in")
                 for r in s.report.refused { say("  refused op \(r.id.short) seq \(r.seq): \(r.reason)") }

@@ -1,7 +1,5 @@
 import ArgumentParser
 import Foundation
-import SandyqCore
-import SandyqCrypto
 import SandyqNode
 
 struct Init: ParsableCommand {
@@ -35,7 +33,7 @@ struct Init: ParsableCommand {
     func run() throws {
         try sandyq.run {
             let home = node.resolvedHome
-            if Node.exists(home: home) {
+            if NodeHost.exists(home: home) {
                 throw CLIError(.usage, "a node already exists in \(home); use another --home, or remove it first")
             }
             let pass = try node.passphrase(confirm: true)
@@ -45,7 +43,7 @@ struct Init: ParsableCommand {
                 d.passphraseFile = duressPassphraseFile
                 duress = try d.passphrase(confirm: true, env: "SANDYQ_DURESS_PASSPHRASE", prompt: "Duress passphrase: ")
             }
-            let n = try Node.initialize(home: home, passphrase: pass, parameters: kdf.parameters, duress: duress, writeOnly: writeOnly)
+            let n = try NodeHost.initialize(home: home, passphrase: pass, parameters: kdf.parameters, duress: duress, writeOnly: writeOnly)
             if output.json {
                 try printJSON(["nodeId": n.nodeID.description, "fingerprint": n.nodeID.fingerprint, "home": home])
             } else {
@@ -84,7 +82,7 @@ struct GapRow: Encodable {
     var missing: String
     var warning: String
 
-    init(_ g: Node.ChainGap) {
+    init(_ g: AdminService.ChainGap) {
         author = g.member?.fingerprint ?? Hex.encode(g.author.bytes)
         role = g.role?.rawValue
         missing = g.ranges
@@ -103,16 +101,17 @@ struct Status: ParsableCommand {
             let n = try node.open()
             let project = try n.project()
             let view = project == nil ? nil : try n.view()
+            let facts = try n.admin.storeFacts()
             let r = StatusReport(
                 nodeId: n.nodeID.description, fingerprint: n.nodeID.fingerprint, home: n.home,
                 project: project?.description, projectName: view?.projectName.winner?.value,
                 role: view?.membership.role(of: n.nodeID.signingKey)?.rawValue,
                 mode: n.isWriteOnly ? "write-only" : "read-write",
-                ops: try n.store.opCount, readableOps: view?.stats.readable ?? 0,
+                ops: facts.ops, readableOps: view?.stats.readable ?? 0,
                 cases: view?.cases.count ?? 0, members: view?.membership.members.count ?? 0,
                 conflicts: view?.cases.values.reduce(0) { $0 + $1.conflicts.count } ?? 0,
-                schema: try n.store.schemaVersion(), version: Sandyq.version, digest: view?.digest,
-                gaps: project == nil ? [] : try n.chainGaps().map(GapRow.init))
+                schema: facts.schema, version: Sandyq.version, digest: view?.digest,
+                gaps: project == nil ? [] : try n.admin.chainGaps().map(GapRow.init))
             if output.json { try printJSON(r); return }
             say("node      \(r.fingerprint)")
             say("node id   \(r.nodeId)")
@@ -139,7 +138,7 @@ struct Check: ParsableCommand {
         try sandyq.run {
             let problems: [String]
             do {
-                problems = try node.open().check()
+                problems = try node.open().admin.check()
             } catch let e as CLIError where e.code == CLIError(.corrupt, "").code {
                 // Damage that stops the node opening (a page it reads at start-up) is a finding
                 // of `check`, with the same advice, not a bare failure.
@@ -170,7 +169,7 @@ struct ProjectCommand: ParsableCommand {
         func run() throws {
             try sandyq.run {
                 let n = try node.open()
-                let k = try n.networkKeyText()
+                let k = try n.admin.networkKeyText()
                 if output.json { try printJSON(["networkKey": k, "project": try n.project()?.description ?? ""]) } else { say(k) }
             }
         }
@@ -185,7 +184,7 @@ struct ProjectCommand: ParsableCommand {
         func run() throws {
             try sandyq.run {
                 let n = try node.open()
-                let p = try n.createProject(name: name)
+                let p = try n.admin.createProject(name: name)
                 if output.json { try printJSON(["project": p.description]) } else {
                     say("Created project \(p)")
                     say("Others join with: sandyq join \(p)")
@@ -213,15 +212,15 @@ struct Join: ParsableCommand {
             var data = [UInt8](try readInput(networkKeyFile))
             defer { data.zeroize() }
             let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-            return try Node.parseNetworkKey(text)
+            return try NodeHost.parseNetworkKey(text)
         }
         if let networkKey {
             FileHandle.standardError.write(Data("sandyq: warning: the network key is now in your shell history and process list; next time use --network-key-file or the prompt\n".utf8))
-            return try Node.parseNetworkKey(networkKey)
+            return try NodeHost.parseNetworkKey(networkKey)
         }
         guard ContentInput.stdinIsTerminal, let typed = Terminal.readSecret(prompt: "Network key (64 hex digits from `sandyq project key`; Enter to skip): ") else { return nil }
         let text = String(decoding: typed.unsafeCopy, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        return text.isEmpty ? nil : try Node.parseNetworkKey(text)
+        return text.isEmpty ? nil : try NodeHost.parseNetworkKey(text)
     }
     @Option(help: "An invitation from a coordinator (a file or the sqi-... code).") var invite: String?
     @Option(help: "With --invite: write the reply for the coordinator to FILE.") var out: String?
@@ -231,7 +230,7 @@ struct Join: ParsableCommand {
             if let invite {
                 guard let inv = Invitation(text: codeArgument(invite)) else { throw CLIError(.usage, "'\(invite)' is not an invitation (sqi-...)") }
                 let n = try node.open()
-                let (req, sas) = try n.accept(inv)
+                let (req, sas) = try n.members.accept(inv)
                 if let out { try AtomicText.write(req.text + "\n", to: out) }
                 if output.json { try printJSON(["project": inv.project.description, "reply": req.text, "sas": sas, "role": inv.role.rawValue]); return }
                 say("Joined \(inv.project) as a future \(inv.role.rawValue). Give the coordinator this reply\(out.map { " (written to \($0))" } ?? ""):")
@@ -243,7 +242,7 @@ struct Join: ParsableCommand {
             guard let p = ProjectID(string: projectID) else { throw CLIError(.usage, "'\(projectID)' is not a project id (sqp-...)") }
             let nk = try resolvedNetworkKey()
             let n = try node.open()
-            try n.join(p, networkKey: nk)
+            try n.admin.join(p, networkKey: nk)
             if output.json { try printJSON(["project": p.description, "nodeId": n.nodeID.description]) } else {
                 say("Joined \(p). Give a coordinator this node id to add:")
                 say(n.nodeID.description)
@@ -271,7 +270,7 @@ struct MemberCommand: ParsableCommand {
                 if let request {
                     guard let req = JoinRequest(text: codeArgument(request)) else { throw CLIError(.usage, "'\(request)' is not a join reply (sqr-...)") }
                     let n = try node.open()
-                    let mine = try n.authenticationString(for: req)
+                    let mine = try n.members.authenticationString(for: req)
                     if let sas {
                         guard sas.filter(\.isNumber) == mine.filter(\.isNumber) else {
                             throw CLIError(.refused, "the digits differ (this node shows \(mine)): the reply or the invitation was swapped. Nothing was added.")
@@ -281,7 +280,7 @@ struct MemberCommand: ParsableCommand {
                             throw CLIError(.usage, "not confirmed: compare the digits and pass --sas \(mine.filter(\.isNumber)) in scripts. Nothing was added.")
                         }
                     }
-                    let (env, r) = try n.admit(req)
+                    let (env, r) = try n.members.admit(req)
                     if output.json { try printJSON(["op": env.id.description, "member": req.node.fingerprint, "role": r.rawValue]) } else {
                         say("Added \(req.node.fingerprint) as \(r.rawValue) (op \(env.id.short)); sync so it receives the project.")
                     }
@@ -291,7 +290,7 @@ struct MemberCommand: ParsableCommand {
                 guard let id = NodeID(string: nodeID) else { throw CLIError(.usage, "'\(nodeID)' is not a valid node id (sqn-..., checksum included)") }
                 guard let r = Role(rawValue: role) else { throw CLIError(.usage, "unknown role '\(role)'; use coordinator, reporter, lawyer or relay") }
                 let n = try node.open()
-                let env = try n.addMember(id, role: r)
+                let env = try n.members.add(id, role: r)
                 if output.json { try printJSON(["op": env.id.description, "member": id.fingerprint, "role": r.rawValue]) } else {
                     say("Added \(id.fingerprint) as \(r.rawValue) (op \(env.id.short))")
                 }
@@ -309,8 +308,7 @@ struct MemberCommand: ParsableCommand {
         func run() throws {
             try sandyq.run {
                 let n = try node.open()
-                let v = try n.view()
-                let rows = v.membership.members.values.sorted { ($0.role, $0.node) < ($1.role, $1.node) }.map {
+                let rows = try n.members.list().sorted { ($0.role, $0.node) < ($1.role, $1.node) }.map {
                     Row(nodeId: $0.node.description, fingerprint: $0.node.fingerprint, role: $0.role.rawValue, revokedAfter: $0.revokedAfter)
                 }
                 if output.json { try printJSON(rows); return }
@@ -332,7 +330,7 @@ struct Log: ParsableCommand {
     func run() throws {
         try sandyq.run {
             let n = try node.open()
-            let rows = try n.log().map { e in
+            let rows = try n.admin.log().map { e in
                 Row(id: e.id.description, author: e.author?.fingerprint ?? Hex.encode(e.authorKey.bytes.prefix(6)),
                     seq: e.seq, kind: e.kind, time: e.timeMillis.map(isoTime), summary: e.summary)
             }.sorted { ($0.time ?? "", $0.author, $0.seq) < ($1.time ?? "", $1.author, $1.seq) }

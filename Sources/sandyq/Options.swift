@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import SandyqCrypto
 import SandyqNode
 
 /// Options every command that opens a node shares.
@@ -51,11 +50,11 @@ struct NodeOptions: ParsableArguments {
         return first
     }
 
-    func open() throws -> Node {
+    func open() throws -> NodeHost {
         do {
-            let n = try Node.open(home: resolvedHome, passphrase: try passphrase())
+            let n = try NodeHost.open(home: resolvedHome, passphrase: try passphrase())
             PhaseFile.mark("unlocked")
-            n.warn = { line in FileHandle.standardError.write(Data(("warning: " + line + "\n").utf8)) }
+            n.setWarning { line in FileHandle.standardError.write(Data(("warning: " + line + "\n").utf8)) }
             return n
         }
         catch let e as NodeError { throw CLIError(e) }

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import SandyqCore
 import SandyqNode
 
 struct ReportCommand: ParsableCommand {
@@ -26,14 +25,14 @@ struct ReportCommand: ParsableCommand {
                 return
             }
             let path = out.hasPrefix("/") ? out : FileManager.default.currentDirectoryPath + "/" + out
-            try Node.writePrivateFile(text, to: path)
+            try NodeHost.writePrivateFile(text, to: path)
             sayError("Wrote \(what) to \(out)")
         }
     }
 
-    static func format(_ s: String, _ kind: Node.ReportKind) throws -> Node.ReportFormat {
-        let allowed = Node.formats(of: kind)
-        guard let f = Node.ReportFormat(rawValue: s.lowercased() == "markdown" ? "md" : s.lowercased()), allowed.contains(f) else {
+    static func format(_ s: String, _ kind: ReportService.Kind) throws -> ReportService.Format {
+        let allowed = ReportService.formats(of: kind)
+        guard let f = ReportService.Format(rawValue: s.lowercased() == "markdown" ? "md" : s.lowercased()), allowed.contains(f) else {
             throw ValidationError("--format '\(s)': use one of \(allowed.map(\.rawValue).joined(separator: ", "))")
         }
         return f
@@ -52,7 +51,7 @@ struct ReportCommand: ParsableCommand {
         func run() throws {
             try sandyq.run {
                 let f = try ReportCommand.format(format, .dossier(caseRef))
-                let text = try node.open().renderReport(.dossier(caseRef), format: f)
+                let text = try node.open().reports.render(.dossier(caseRef), format: f)
                 try output.write(text, what: "the dossier")
             }
         }
@@ -69,7 +68,7 @@ struct ReportCommand: ParsableCommand {
 
         func run() throws {
             try sandyq.run {
-                let text = try node.open().renderReport(.sanctions, format: try ReportCommand.format(format, .sanctions))
+                let text = try node.open().reports.render(.sanctions, format: try ReportCommand.format(format, .sanctions))
                 try output.write(text, what: "the sanctions list")
             }
         }
@@ -86,7 +85,7 @@ struct ReportCommand: ParsableCommand {
 
         func run() throws {
             try sandyq.run {
-                let text = try node.open().renderReport(.monitoring, format: try ReportCommand.format(format, .monitoring))
+                let text = try node.open().reports.render(.monitoring, format: try ReportCommand.format(format, .monitoring))
                 try output.write(text, what: "the monitoring report")
             }
         }
@@ -106,7 +105,7 @@ struct ExportCommand: ParsableCommand {
 
     func run() throws {
         try sandyq.run {
-            let text = try node.open().renderReport(.export, format: try ReportCommand.format(format, .export))
+            let text = try node.open().reports.render(.export, format: try ReportCommand.format(format, .export))
             try output.write(text, what: "the export")
         }
     }

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import SandyqCore
 import SandyqNode
 
 struct SearchCommand: ParsableCommand {
@@ -113,7 +112,7 @@ extension CaseCommand {
 
         func run() throws {
             try sandyq.run {
-                let pairs = try node.open().duplicatePairs(threshold: threshold)
+                let pairs = try node.open().search.duplicatePairs(threshold: threshold)
                 if output.json { try printJSON(pairs); return }
                 if pairs.isEmpty { say("no likely duplicates"); return }
                 for p in pairs {
@@ -140,7 +139,7 @@ extension CaseCommand {
 
         func run() throws {
             try sandyq.run {
-                let r = try node.open().merge(keep: keep, other: other)
+                let r = try node.open().cases.merge(keep: keep, other: other)
                 if output.json { try printJSON(r); return }
                 let copied = r.copied.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
                 say("Merged case \(r.other.prefix(8)) into \(r.keep.prefix(8)) (op \(r.op.prefix(12)))")

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import SandyqCore
 import SandyqNode
 
 struct BundleCommand: ParsableCommand {
@@ -17,13 +16,13 @@ struct BundleCommand: ParsableCommand {
         @Option(help: "The bundle file to write (parts beyond the first get .2, .3, ...).") var out: String
         @Flag(help: "Every op, not only what the recipients lack.") var all = false
         @Option(help: "Split into parts of at most this many bytes (default 3.8 GB, below FAT32's 4 GiB).")
-        var maxSize: Int = Node.defaultMaxBundleSize
+        var maxSize: Int = ExchangeService.defaultMaxBundleSize
 
         func run() throws {
             try sandyq.run {
                 let n = try node.open()
-                let recipients = try n.recipients(to)
-                let r = try PhaseFile.writing { try n.exportBundle(to: recipients, out: out, all: all, maxSize: maxSize) }
+                let recipients = try n.exchange.recipients(to)
+                let r = try PhaseFile.writing { try n.exchange.exportBundle(to: recipients, out: out, all: all, maxSize: maxSize) }
                 if output.json {
                     try printJSON(ExportJSON(files: r.files, ops: r.ops, bytes: r.bytes))
                 } else {
@@ -50,7 +49,7 @@ struct BundleCommand: ParsableCommand {
                 PhaseFile.writing {
                     for f in files {
                         do {
-                            let r = try n.importBundle(f)
+                            let r = try n.exchange.importBundle(f)
                             results.append(ImportJSON(r))
                             if !r.report.refused.isEmpty || !r.intact { worst = max(worst, 10) }
                         } catch {
@@ -96,7 +95,7 @@ struct ImportJSON: Encodable {
 
     init(file: String, error: String) { self.file = file; self.error = error }
 
-    init(_ r: Node.BundleImport) {
+    init(_ r: ExchangeService.BundleImport) {
         file = r.file
         sender = r.sender?.fingerprint
         new = r.report.new; known = r.report.known; forks = r.report.forks
@@ -127,8 +126,8 @@ struct Peers: ParsableCommand {
         func run() throws {
             try sandyq.run {
                 let n = try node.open()
-                let pins = try n.pinnedPeers()
-                let rows = try n.peers().map {
+                let pins = try n.exchange.pinnedPeers()
+                let rows = try n.exchange.peers().map {
                     Row(nodeId: $0.node.description, fingerprint: $0.node.fingerprint, role: $0.role?.rawValue,
                         address: $0.address, undelivered: $0.undelivered, inSync: $0.undelivered == 0, pinned: pins[$0.node] != nil)
                 }
@@ -153,7 +152,7 @@ struct Peers: ParsableCommand {
             try sandyq.run {
                 guard let id = NodeID(string: nodeID) else { throw CLIError(.usage, "'\(nodeID)' is not a node id") }
                 let n = try node.open()
-                try n.rememberPeer(id, address: address)
+                try n.exchange.rememberPeer(id, address: address)
                 say("Remembered \(id.fingerprint) at \(address)")
             }
         }
@@ -181,8 +180,8 @@ struct USBCommand: ParsableCommand {
                 let n = try node.open()
                 let running = HomeProcesses.register(home: n.home, command: "usb sync")
                 defer { running?.close() }
-                let r = try n.syncMailbox(dir)
-                let gaps = try n.chainGaps().map(GapRow.init)
+                let r = try n.exchange.syncMailbox(dir)
+                let gaps = try n.admin.chainGaps().map(GapRow.init)
                 if output.json {
                     try printJSON(Out(imported: r.imported.map(ImportJSON.init), skipped: r.skipped,
                                       failed: r.failed.map { "\($0.0): \($0.1)" }, written: r.written, deleted: r.deleted, notes: r.notes,

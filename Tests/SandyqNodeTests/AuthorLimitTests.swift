@@ -1,7 +1,7 @@
 import Foundation
 import SandyqCore
 import SandyqCrypto
-import SandyqNode
+@testable import SandyqNode
 import Testing
 
 /// One member, or a stranger holding a node's box key, tries to fill every disk of the project.

@@ -1,7 +1,7 @@
 import Foundation
 import SandyqCore
 import SandyqCrypto
-import SandyqNode
+@testable import SandyqNode
 import Testing
 
 /// A field device receives only what it needs, and quarantined ops go no further.
@@ -78,8 +78,9 @@ struct CarryRuleTests {
         _ = try r.importEnvelopes(try c2.envelopes(missingFrom: VersionVector()).filter { $0.author == c2.nodeID.signingKey })
         let stop = ServeFlag(), port = ServeFlag()
         let done = DispatchSemaphore(value: 0)
+        let host = try NodeHost.open(home: c.home, passphrase: RoleKit.secret(RoleKit.passphrase))
         Thread {
-            try? c.serve(listen: "127.0.0.1:0", shouldStop: { stop.isSet }, onListening: { port.value = Int($0) }, log: { _ in })
+            try? host.exchange.serve(listen: "127.0.0.1:0", shouldStop: { stop.isSet }, onListening: { port.value = Int($0) }, log: { _ in })
             done.signal()
         }.start()
         while port.value == 0 { usleep(5_000) }

@@ -148,17 +148,20 @@ struct GrantSplitTests {
         let last = try GrantKit.manySessions(by: r, on: k, count: 1_500, readers: [c.identity.box.publicKey])
 
         // One serve per peer, stopped and joined before the next, so the grants the first
-        // connection's import triggers have landed before the lawyer asks.
+        // connection's import triggers have landed before the lawyer asks. The server is C's
+        // home unlocked again in a host, as `sandyq serve` runs beside other commands.
         func serving(_ body: (String) throws -> Void) throws {
+            let host = try NodeHost.open(home: c.home, passphrase: RoleKit.secret(RoleKit.passphrase))
+            host.withNode { $0.grantBodyLimit = Envelope.maxBodyLength / 10 }
             let stop = ServeFlag(), port = ServeFlag()
             let done = DispatchSemaphore(value: 0)
             let server = Thread {
-                try? c.serve(listen: "127.0.0.1:0", shouldStop: { stop.isSet }, onListening: { port.value = Int($0) }, log: { _ in })
+                try? host.exchange.serve(listen: "127.0.0.1:0", shouldStop: { stop.isSet }, onListening: { port.value = Int($0) }, log: { _ in })
                 done.signal()
             }
             server.start()
             while port.value == 0 { usleep(5_000) }
-            defer { stop.isSet = true; done.wait() }
+            defer { stop.isSet = true; done.wait(); c.invalidateView() }
             try body("127.0.0.1:\(port.value)")
         }
         try serving { address in

@@ -1,7 +1,7 @@
 import Foundation
 import SandyqCore
 import SandyqCrypto
-import SandyqNode
+@testable import SandyqNode
 import Testing
 
 /// Security review of the revocation change: a seizer holding one coordinator's unlocked

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import SandyqCore
 import SandyqCrypto
-import SandyqNode
+@testable import SandyqNode
 
 @Suite("Node: conflicts across replicas")
 struct NodeConflictTests {

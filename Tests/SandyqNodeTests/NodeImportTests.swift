@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import SandyqCore
 import SandyqCrypto
-import SandyqNode
+@testable import SandyqNode
 
 @Suite("Node: import is idempotent; admission may arrive late")
 struct NodeImportTests {

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import SandyqCore
 import SandyqCrypto
-import SandyqNode
+@testable import SandyqNode
 
 // A change this node would seal into an op that no reader can take (over the 1 MiB body, or
 // over a decoder's field limit) is refused before it is signed: a clear error, the writer

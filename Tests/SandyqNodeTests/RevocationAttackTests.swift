@@ -1,7 +1,7 @@
 import Foundation
 import SandyqCore
 import SandyqCrypto
-import SandyqNode
+@testable import SandyqNode
 import Testing
 
 /// The attacks of a seizer who holds an unlocked coordinator's device, the founder's

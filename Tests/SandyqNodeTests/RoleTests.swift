@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import SandyqCore
 import SandyqCrypto
-import SandyqNode
+@testable import SandyqNode
 
 // Roles, revocation, forks and duress at the library level (the Node API), one temp home per
 // node, keys sealed with PasswordKDFParameters.minimum. The seizure drill runs the same rules

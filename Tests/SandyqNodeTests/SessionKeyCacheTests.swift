@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import SandyqCore
 import SandyqCrypto
-import SandyqNode
+@testable import SandyqNode
 
 /// A view caches the session keys it opened, sealed under the node's storage key, so the next
 /// rebuild skips their sealed-box opens; the cache can only speed a view up, never change it.

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import SandyqCore
 import SandyqCrypto
-import SandyqNode
+@testable import SandyqNode
 import SandyqStore
 
 /// The session key cache (`session_keys`) at rest: a seizer who opens the SQLite file must not

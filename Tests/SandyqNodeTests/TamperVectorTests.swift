@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import SandyqCore
 import SandyqCrypto
-import SandyqNode
+@testable import SandyqNode
 import SandyqStore
 
 /// The package's Protocol/vectors folder, from this file's path.

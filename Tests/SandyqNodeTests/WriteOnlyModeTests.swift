@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import SandyqCore
 import SandyqCrypto
-import SandyqNode
+@testable import SandyqNode
 import SandyqStore
 
 /// Write-only lives in the key file: the store cannot turn it off, and old homes migrate.

@@ -1,0 +1,61 @@
+import SandyqCore
+
+/// Recording, editing, listing and merging cases.
+public struct CaseService: Sendable {
+    let host: NodeHost
+
+    public typealias MergeResult = Node.MergeResult
+
+    @discardableResult
+    public func add(_ doc: CaseDocument) throws(NodeError) -> CaseID {
+        try host.withNode { n throws(NodeError) in try n.addCase(doc) }
+    }
+
+    public func importCases(_ docs: [CaseDocument]) throws(NodeError) -> [CaseID] {
+        try host.withNode { n throws(NodeError) in try n.importCases(docs) }
+    }
+
+    public func state(_ ref: String) throws(NodeError) -> CaseState {
+        try host.withNode { n throws(NodeError) in try n.caseState(ref) }
+    }
+
+    /// Every readable case, in the view's order.
+    public func list() throws(NodeError) -> [CaseState] { try host.view().orderedCases }
+
+    public func set(_ ref: String, fields: [(FieldPath, String)]) throws(NodeError) {
+        try host.withNode { n throws(NodeError) in try n.set(ref, fields: fields) }
+    }
+
+    @discardableResult
+    public func addElement(_ ref: String, collection: String, fields: [String: String], element: String? = nil) throws(NodeError) -> String {
+        try host.withNode { n throws(NodeError) in try n.addElement(ref, collection: collection, fields: fields, element: element) }
+    }
+
+    public func removeElement(_ ref: String, collection: String, element: String) throws(NodeError) {
+        try host.withNode { n throws(NodeError) in try n.removeElement(ref, collection: collection, element: element) }
+    }
+
+    /// The element of `collection` in case `ref` that `prefix` names.
+    public func element(_ prefix: String, of collection: String, inCase ref: String) throws(NodeError) -> String {
+        try host.withNode { n throws(NodeError) in try n.element(prefix, of: collection, inCase: ref) }
+    }
+
+    public func archive(_ ref: String, archived: Bool = true) throws(NodeError) {
+        try host.withNode { n throws(NodeError) in try n.archive(ref, archived: archived) }
+    }
+
+    public func conflicts() throws(NodeError) -> [(CaseState, [(path: FieldPath, writes: [Write])])] {
+        try host.withNode { n throws(NodeError) in try n.conflicts() }
+    }
+
+    @discardableResult
+    public func merge(keep: String, other: String) throws(NodeError) -> Node.MergeResult {
+        try host.withNode { n throws(NodeError) in try n.merge(keep: keep, other: other) }
+    }
+
+    /// Seals and stores one op per element of `batch` (the raw write the others build on).
+    @discardableResult
+    public func write(batch: [[Mutation]]) throws(NodeError) -> [Envelope] {
+        try host.withNode { n throws(NodeError) in try n.write(batch: batch) }
+    }
+}

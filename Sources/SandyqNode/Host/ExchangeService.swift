@@ -1,0 +1,146 @@
+import Foundation
+import SandyqCore
+import SandyqStore
+import SandyqSync
+
+/// Moving ops between nodes: bundles, the USB mailbox, TCP sync and serve, and the peers
+/// this node knows.
+public struct ExchangeService: Sendable {
+    let host: NodeHost
+
+    public typealias BundleImport = Node.BundleImport
+    public typealias BundleExport = Node.BundleExport
+    public typealias PeerState = Node.PeerState
+    public typealias MailboxResult = Node.MailboxResult
+
+    public static let defaultMaxBundleSize = Node.defaultMaxBundleSize
+    public static let defaultMaxHandshakes = HandshakeGate.Limits().pending
+    public static let defaultMaxPerAddress = HandshakeGate.Limits().perAddress
+
+    /// Resolves `--to` names: node ids, or a role's plural or singular name.
+    public func recipients(_ names: [String]) throws(NodeError) -> [NodeID] {
+        try host.withNode { n throws(NodeError) in try n.recipients(names) }
+    }
+
+    public func exportBundle(to recipients: [NodeID], out: String, all: Bool = false,
+                             maxSize: Int = Node.defaultMaxBundleSize) throws(NodeError) -> Node.BundleExport {
+        try host.withNode { n throws(NodeError) in try n.exportBundle(to: recipients, out: out, all: all, maxSize: maxSize) }
+    }
+
+    public func importBundle(_ path: String) throws(NodeError) -> Node.BundleImport {
+        try host.withNode { n throws(NodeError) in try n.importBundle(path) }
+    }
+
+    public func syncMailbox(_ dir: String) throws(NodeError) -> Node.MailboxResult {
+        try host.withNode { n throws(NodeError) in try n.syncMailbox(dir) }
+    }
+
+    public func versionVector() throws(NodeError) -> VersionVector {
+        try host.withNode { n throws(NodeError) in try n.versionVector() }
+    }
+
+    public func envelopes(missingFrom known: VersionVector) throws(NodeError) -> [Envelope] {
+        try host.withNode { n throws(NodeError) in try n.envelopes(missingFrom: known) }
+    }
+
+    /// Verifies and stores ops from a peer.
+    public func importEnvelopes(_ envs: [Envelope]) throws(NodeError) -> ImportReport {
+        try host.withNode { n throws(NodeError) in try n.importEnvelopes(envs) }
+    }
+
+    public func peers() throws(NodeError) -> [Node.PeerState] {
+        try host.withNode { n throws(NodeError) in try n.peers() }
+    }
+
+    public func pinnedPeers() throws(NodeError) -> [NodeID: String] {
+        try host.withNode { n throws(NodeError) in try n.pinnedPeers() }
+    }
+
+    public func rememberPeer(_ id: NodeID, address: String) throws(NodeError) {
+        try host.withNode { n throws(NodeError) in try n.rememberPeer(id, address: address) }
+    }
+
+    /// Syncs once with the peer at `address`, both directions. The node stays locked for the
+    /// session: its import writes through the node's own screen and carry rule.
+    public func sync(with address: String, expecting: NodeID? = nil) throws(NodeError) -> PeerSession.Summary {
+        try host.withNode { n throws(NodeError) in try n.sync(with: address, expecting: expecting) }
+    }
+
+    /// Accepts peers until `shouldStop` says so. Every connection first waits in a
+    /// `HandshakeGate` (one thread, poll), which costs a stranger's socket no thread and no
+    /// slot; only a member proven by message 3 takes one of `maxPeers` slots and a thread of
+    /// its own, with its own SQLite connections. A bad peer ends its own connection only.
+    /// The accept loop holds no lock: a member's thread takes the host's lock only to read its
+    /// import screen and carry rule, and for the bookkeeping after its import.
+    public func serve(listen address: String, maxPeers: Int = 32, maxHandshakes: Int = Self.defaultMaxHandshakes,
+                      maxPerAddress: Int = Self.defaultMaxPerAddress, shouldStop: @escaping @Sendable () -> Bool,
+                      onListening: (UInt16) -> Void = { _ in }, log: @escaping @Sendable (String) -> Void) throws(NodeError) {
+        let (pid, nk, identity) = try host.withNode { n throws(NodeError) in
+            (try n.requireProject(), try n.requireNetworkKey(), n.identity.signing)
+        }
+        let listener: Listener
+        do { listener = try Listener(address: address) } catch { throw NodeError(.failure, error.description) }
+        onListening(listener.port)
+        log("listening on \(address) (port \(listener.port)) as \(host.nodeID.fingerprint)")
+        var limits = HandshakeGate.Limits()
+        limits.pending = max(1, maxHandshakes)
+        limits.perAddress = max(1, maxPerAddress)
+        let gate = HandshakeGate(listener: listener, identity: identity, networkKey: nk, replay: ReplayCache(), limits: limits)
+        let refusals = RefusalLog(log)
+        let slots = DispatchSemaphore(value: max(1, maxPeers))
+        let group = DispatchGroup()
+        let storePath = Node.databasePath(host.home)
+        // The gate checks each message 3 on a store connection of its own, so a member
+        // thread busy in the node (acknowledging, forwarding keys) never stalls the gate.
+        let gateStore = try mapped { try OpStore(path: storePath) }
+        let me = identity.publicKey
+        let host = self.host
+        while !shouldStop() {
+            let events = gate.step(timeout: 0.2) { key in
+                guard key != me, let m = try? Node.membership(of: pid, in: gateStore) else { return false }
+                return m.members[key] != nil && !Node.isRevoked(key, in: m)
+            }
+            for event in events {
+                switch event {
+                case let .refused(peer, reason, received, sent):
+                    refusals.log("peer \(peer): connection ended: \(reason) (received \(received) bytes, sent \(sent))")
+                case let .admitted(conn, session):
+                    guard slots.wait(timeout: .now()) == .success else {
+                        refusals.log("peer \(conn.peerAddress) [\(NodeID.fingerprint(of: session.peer))]: refused, \(maxPeers) peers already connected")
+                        conn.close()
+                        continue
+                    }
+                    group.enter()
+                    Thread {
+                        defer { conn.close(); slots.signal(); group.leave() }
+                        let who = NodeID.fingerprint(of: session.peer)
+                        do {
+                            let (screen, carry) = host.withNode { n in
+                                // Another member's import may have changed membership.
+                                n.invalidateView()
+                                let fallback: @Sendable (Envelope) -> OpError? = { _ in nil }
+                                let carry = (try? n.carryRule(to: [session.peer])).map { rule -> @Sendable (Envelope) -> Bool in { rule.allows($0) } }
+                                return ((try? n.importScreen()) ?? fallback, carry)
+                            }
+                            let s = try PeerSession.exchange(conn: conn, session: session, storePath: storePath, project: pid,
+                                                             screen: screen, carry: carry)
+                            host.withNode { n in
+                                n.invalidateView()
+                                try? n.recordAck(s)
+                                if s.report.new > 0 { try? n.forwardSharedCaseKeys() }
+                            }
+                            log("peer \(conn.peerAddress) [\(who)]: sent \(s.sent), received \(s.report.new) new, \(s.report.known) known, \(s.report.refused.count) refused")
+                        } catch {
+                            log("peer \(conn.peerAddress) [\(who)]: connection ended: \(error) (received \(conn.bytesReceived) bytes, sent \(conn.bytesSent))")
+                        }
+                    }.start()
+                }
+            }
+            refusals.summarise()
+        }
+        gate.closeAll()
+        group.wait()
+        refusals.summarise(force: true)
+        log("stopped")
+    }
+}
