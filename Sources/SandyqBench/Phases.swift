@@ -373,7 +373,7 @@ enum Phases {
         let out = work + "/delta.sqb"
         do {
             let founder = try Node.open(home: m.founderHome, passphrase: passphrase())
-            try founder.store.acknowledge(try reader.versionVector(), by: reader.nodeID.description)
+            try founder.store.acknowledge(try reader.versionVector(), by: reader.nodeID)
             var rng = SplitMix(seed: 0xDE17A)
             let v = try founder.view()
             let ids = Array(v.cases.keys.sorted().prefix(10))
