@@ -44,6 +44,7 @@ extension Node {
     func storedMembership() throws(NodeError) -> Membership {
         if let m = cachedMembership { return m }
         let m = try Node.membership(of: try requireProject(), in: store)
+        membershipDerivations += 1
         cachedMembership = m
         return m
     }

@@ -296,6 +296,8 @@ public final class Node: @unchecked Sendable {
 
     /// Membership from the membership ops alone, kept until a membership op is stored.
     var cachedMembership: Membership?
+    /// How many times membership was derived from the store; tests check it stays once per ingest.
+    var membershipDerivations = 0
 
     /// Stores this node's own ops; `alongside` runs in the same transaction when they land.
     func commit(_ envs: [Envelope], project: ProjectID, alongside: (() throws -> Void)? = nil) throws(NodeError) {
