@@ -6,6 +6,14 @@ import SandyqStore
 /// Schema 7: the mailbox's memory of each peer lives in its peers row, not in
 /// `lastsent:`/`lastack:`/`needsack:` settings rows.
 @Suite struct PeerLedgerTests {
+    /// Takes a store back to schema 6's peers table (its rows stay).
+    static let undoMigrationSeven = """
+        ALTER TABLE peers DROP COLUMN last_sent;
+        ALTER TABLE peers DROP COLUMN last_ack_seen;
+        ALTER TABLE peers DROP COLUMN owes_ack;
+
+        """
+
     /// A store written by schema 6, with the settings rows an older mailbox left.
     @Test func migrationSevenMovesMailboxSettingsIntoTheLedger() throws {
         let dir = try TempDir()
@@ -15,12 +23,7 @@ import SandyqStore
         let acked = VersionVector([author.author: 2])
         do {
             let store = try OpStore(path: path)
-            try store.db.execute("""
-                ALTER TABLE peers DROP COLUMN last_sent;
-                ALTER TABLE peers DROP COLUMN last_ack_seen;
-                ALTER TABLE peers DROP COLUMN owes_ack;
-                PRAGMA user_version = 6;
-                """)
+            try store.db.execute(Self.undoMigrationSeven + "PRAGMA user_version = 6;")
             // The old code's own SQL: peers rows, settings rows keyed `prefix:NODE`.
             try store.db.prepare("INSERT INTO peers(node, address, acked, pinned) VALUES(?, ?, ?, 1)")
                 .run([.text(known.nodeID.description), .text("10.0.0.9:7447"), .blob(acked.encoded())])

@@ -12,10 +12,7 @@ import SandyqStore
         let byHand = Founder().nodeID, ledgerOnly = Founder().nodeID
         do {
             let store = try OpStore(path: path)
-            try store.db.execute("""
-                ALTER TABLE peers DROP COLUMN last_sent;
-                ALTER TABLE peers DROP COLUMN last_ack_seen;
-                ALTER TABLE peers DROP COLUMN owes_ack;
+            try store.db.execute(PeerLedgerTests.undoMigrationSeven + """
                 INSERT INTO peers(node, address) VALUES('\(byHand)', '10.0.0.7:7447');
                 INSERT INTO peers(node, acked) VALUES('\(ledgerOnly)', x'00');
                 ALTER TABLE peers DROP COLUMN pinned;
