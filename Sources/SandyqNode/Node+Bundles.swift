@@ -9,7 +9,7 @@ extension Node {
         public var files: [String] = []
         public var ops = 0
         public var bytes = 0
-        public var bundleID: BundleID?
+        public var bundleID: BundleID
     }
 
     /// Default split size: below FAT32's 4 GiB file limit, with room for padding.
@@ -64,8 +64,7 @@ extension Node {
         let mine = try versionVector()
         let imported = try mapped { try store.recentImportedBundles() }.map(\.bytes)
         let bundleID = BundleID.random()
-        var result = BundleExport()
-        result.bundleID = bundleID
+        var result = BundleExport(bundleID: bundleID)
         // The most content chunks whose padded file still fits in maxSize.
         let preamble = BundleFormat.preambleLength(entries: recipients.count + BundleFormat.entryGroup)
         var chunks = max(1, (maxSize - preamble) / BundleFormat.chunkSize)
