@@ -9,7 +9,7 @@ extension Node {
         public var files: [String] = []
         public var ops = 0
         public var bytes = 0
-        public var bundleID: [UInt8] = []
+        public var bundleID: BundleID
     }
 
     /// Default split size: below FAT32's 4 GiB file limit, with room for padding.
@@ -37,7 +37,7 @@ extension Node {
     /// What every recipient is known to hold: the pointwise minimum of their acknowledgements.
     func commonAcknowledgement(_ recipients: [NodeID]) throws(NodeError) -> VersionVector {
         var acks: [VersionVector] = []
-        for r in recipients { acks.append(try mapped { try store.acknowledged(by: r.description) }) }
+        for r in recipients { acks.append(try mapped { try store.acknowledged(by: r) }) }
         guard var common = acks.first else { return VersionVector() }
         for a in acks.dropFirst() {
             var next = VersionVector()
@@ -62,17 +62,16 @@ extension Node {
         let known = all ? VersionVector() : try commonAcknowledgement(recipients)
         let rule = try carryRule(to: recipients.map(\.signingKey))
         let mine = try versionVector()
-        let imported = try mapped { try store.recentImportedBundles() }
-        let bundleID = Random.bytes(16)
-        var result = BundleExport()
-        result.bundleID = bundleID
+        let imported = try mapped { try store.recentImportedBundles() }.map(\.bytes)
+        let bundleID = BundleID.random()
+        var result = BundleExport(bundleID: bundleID)
         let budget = BundleFormat.PartBudget(maxSize: maxSize, recipients: recipients.count)
         var writer: BundleWriter?
         var part: UInt32 = 0
         func open() throws(SyncError) -> BundleWriter {
             part += 1
             let path = part == 1 ? out : "\(out).\(part)"
-            let header = BundleFormat.Header(project: pid, sender: nodeID, senderVector: mine, bundleID: bundleID,
+            let header = BundleFormat.Header(project: pid, sender: nodeID, senderVector: mine, bundleID: bundleID.bytes,
                                              part: part, createdMillis: Self.wallMillis(), imported: imported)
             return try BundleWriter(path: path, recipients: recipients.map(\.boxKey), header: header, signer: identity.signing)
         }
@@ -128,11 +127,12 @@ extension Node {
             throw NodeError(.notForMe, "\(path): \(BundleError.wrongProject)")
         }
         var result = BundleImport(file: path, sender: reader.header?.sender)
-        if skipIfSeen, let h = reader.header, try mapped({ try store.hasImportedBundle(h.bundleID) }) {
+        let bundleID = reader.header.flatMap { BundleID(bytes: $0.bundleID) }
+        if skipIfSeen, let bundleID, try mapped({ try store.hasImportedBundle(bundleID) }) {
             result.alreadySeen = true
             return result
         }
-        result.report = try importAdmittingInStream { screen, retry throws(NodeError) in
+        result.report = try ingest(.run { [self] screen, retry throws(NodeError) in
             do {
                 // The second pass reads the file again, keeping only the ops the first refused.
                 let r = try retry == nil ? reader : BundleReader(path: path, keys: identity.box)
@@ -147,31 +147,16 @@ extension Node {
             } catch {
                 throw NodeError.from(error)
             }
-        }
-        invalidateView()
-        if let h = reader.header, h.sender != nodeID {
-            // Checked after the ops landed, since the bundle may carry the sender's own admission.
-            // A stranger (say, someone who read a seized store) signs its own header validly: it
-            // must not become a peer, or the mailbox would write it the whole log.
-            let member = try isCurrentMember(h.sender)
-            result.senderIsMember = member
-            if member {
-                do {
-                    try store.acknowledge(h.senderVector, by: h.sender.description)
-                    // Only an intact bundle counts as delivered: a damaged one must be sent again.
-                    if reader.intact { try store.recordImportedBundle(h.bundleID) }
-                    try noteDelivered(h.imported, by: h.sender)
-                    // The sender thought we lacked these ops: it should hear back what we hold.
-                    if result.report.new + result.report.known > 0 { try store.setSetting("needsack:" + h.sender.description, [1]) }
-                } catch {
-                    throw NodeError.from(error)
-                }
+        }, peer: {
+            reader.header.map { h in
+                .bundle(sender: h.sender, vector: h.senderVector, delivered: reader.intact ? bundleID : nil,
+                        importedThere: h.imported.compactMap { BundleID(bytes: $0) })
             }
-        }
+        })
+        if let h = reader.header, h.sender != nodeID { result.senderIsMember = try isCurrentMember(h.sender) }
         result.damagedChunks = reader.damagedChunks
         result.malformedRecords = reader.malformedRecords
         result.truncated = reader.truncated
-        if result.report.new > 0 { try forwardSharedCaseKeys() }
         return result
     }
 
@@ -189,10 +174,11 @@ extension Node {
     }
 
     /// Marks our outbox bundles that `peer` says it imported.
-    func noteDelivered(_ ids: [[UInt8]], by peer: NodeID) throws {
+    func noteDelivered(_ ids: [BundleID], by peer: NodeID) throws {
         let seen = Set(ids)
-        for e in try store.outbox() where e.peer == peer.description && seen.contains(e.bundleID) {
-            try store.recordOutbox(.init(file: e.file, peer: e.peer, bundleID: [], vector: e.vector))
+        for e in try store.outbox() where e.peer == peer {
+            guard let id = e.bundleID, seen.contains(id) else { continue }
+            try store.recordOutbox(.init(file: e.file, peer: e.peer, bundleID: nil, vector: e.vector))
         }
     }
 
@@ -210,7 +196,7 @@ extension Node {
         let mine = try versionVector()
         let records = try mapped { try store.peers() }
         var byID: [NodeID: OpStore.PeerRecord] = [:]
-        for r in records { if let id = NodeID(string: r.node) { byID[id] = r } }
+        for r in records { byID[r.node] = r }
         var ids = Set(byID.keys)
         let m: Membership? = (try project()) != nil ? try storedMembership() : nil
         if let m {
@@ -232,7 +218,7 @@ extension Node {
     }
 
     public func rememberPeer(_ id: NodeID, address: String) throws(NodeError) {
-        try mapped { try store.setAddress(address, for: id.description) }
+        try mapped { try store.setAddress(address, for: id) }
     }
 
     public struct MailboxResult: Sendable {
@@ -278,33 +264,28 @@ extension Node {
         let members: Membership? = (try project()) != nil ? try storedMembership() : nil
         func current(_ id: NodeID) -> Bool { members.map { Self.isCurrentMember(id, in: $0) } ?? false }
         for e in try mapped({ try store.outbox() }) {
-            if let id = NodeID(string: e.peer), current(id) { continue }
+            if let id = e.peer, current(id) { continue }
             try removeOutbox(dir: dir, file: e.file, into: &result)
         }
         // Only current members get a bundle: never a stranger, never a revoked device.
         for peer in try peers() where current(peer.node) {
-            let key = peer.node.description
-            let entries = try mapped { try store.outbox() }.filter { $0.peer == key }
-            for e in entries where e.bundleID.isEmpty || peer.acknowledged.covers(e.vector) {
+            let entries = try mapped { try store.outbox() }.filter { $0.peer == peer.node }
+            for e in entries where e.bundleID == nil || peer.acknowledged.covers(e.vector) {
                 try removeOutbox(dir: dir, file: e.file, into: &result)
             }
-            let lastSent = try mapped { try store.setting("lastsent:" + key) }.flatMap { try? VersionVector(decoding: $0) }
-            let lastAck = try mapped { try store.setting("lastack:" + key) }.flatMap { try? VersionVector(decoding: $0) }
-            let owesAck = try mapped { try store.setting("needsack:" + key) } != nil
+            let ledger = try mapped { try store.peer(peer.node) }
             // Write when there is news for the peer, or when it reported back since our last
             // bundle and still lacks ops (part of that bundle was lost on the way).
-            let resend = peer.undelivered > 0 && lastAck != peer.acknowledged
-            guard owesAck || (peer.undelivered > 0 && lastSent != mine) || resend else { continue }
+            let resend = peer.undelivered > 0 && ledger?.lastAckSeen != peer.acknowledged
+            guard ledger?.owesAck == true || (peer.undelivered > 0 && ledger?.lastSent != mine) || resend else { continue }
             let file = Hex.encode(Random.bytes(8)) + ".sqb"
             let exp = try exportBundle(to: [peer.node], out: dir + "/" + file)
             try mapped {
-                try store.recordOutbox(.init(file: file, peer: key, bundleID: exp.bundleID, vector: mine))
-                try store.setSetting("lastsent:" + key, mine.encoded())
-                try store.setSetting("lastack:" + key, peer.acknowledged.encoded())
-                try store.deleteSetting("needsack:" + key)
+                try store.recordOutbox(.init(file: file, peer: peer.node, bundleID: exp.bundleID, vector: mine))
+                try store.recordSent(mine, ackSeen: peer.acknowledged, to: peer.node)
             }
             result.written.append(file)
-            for e in try mapped({ try store.outbox() }) where e.peer == key && e.file != file {
+            for e in try mapped({ try store.outbox() }) where e.peer == peer.node && e.file != file {
                 try removeOutbox(dir: dir, file: e.file, into: &result)
             }
         }

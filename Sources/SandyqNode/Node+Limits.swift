@@ -90,6 +90,7 @@ extension Node {
     func importAdmittingInStream(_ run: (_ screen: @escaping @Sendable (Envelope) -> OpError?, _ retry: Set<OpID>?) throws(NodeError) -> ImportReport) throws(NodeError) -> ImportReport {
         let (screen, limits) = try importScreenParts()
         let first = try run(screen, nil)
+        forgetMembership(ifChangedBy: first)
         let awaiting = limits.refusedAwaitingAdmission
         guard first.new > 0, !awaiting.isEmpty else { return first }
         let (screen2, _) = try importScreenParts()
@@ -99,6 +100,8 @@ extension Node {
         let again = Set(out.refused.map(\.id))
         out.new += second.new
         out.forks += second.forks
+        out.newMembership += second.newMembership
+        out.newAuthors.formUnion(second.newAuthors)
         out.refused += second.refused.filter { !again.contains($0.id) }
         return out
     }

@@ -89,7 +89,7 @@ extension Node {
     /// The new member's side: take the project, network key and inviter from the invitation.
     public func accept(_ inv: Invitation) throws(NodeError) -> (request: JoinRequest, sas: String) {
         try join(inv.project, networkKey: inv.networkKey)
-        try mapped { try store.acknowledge(VersionVector(), by: inv.inviter.description) }
+        try mapped { try store.acknowledge(VersionVector(), by: inv.inviter) }
         let req = JoinRequest(nonce: inv.nonce, node: nodeID)
         return (req, JoinRequest.authenticationString(nonce: inv.nonce, inviter: inv.inviter, joiner: nodeID, networkKey: inv.networkKey))
     }
@@ -108,7 +108,7 @@ extension Node {
         }
         let env = try addMember(req.node, role: role)
         try mapped { try store.deleteSetting(key) }
-        try mapped { try store.acknowledge(VersionVector(), by: req.node.description) }
+        try mapped { try store.acknowledge(VersionVector(), by: req.node) }
         return (env, role)
     }
 

@@ -188,7 +188,7 @@ public final class Node {
 
     static func wallMillis() -> UInt64 { UInt64(max(0, Date().timeIntervalSince1970 * 1000)) }
 
-    private var activeWriter: OpWriter?
+    var activeWriter: OpWriter?
 
     /// The body size grant ops are split under. Tests lower it to split small projects.
     var grantBodyLimit = Envelope.maxBodyLength
@@ -295,24 +295,14 @@ public final class Node {
         return made.map(\.envelope)
     }
 
+    /// Membership from the membership ops alone, kept until a membership op is stored.
+    var cachedMembership: Membership?
+    /// How many times membership was derived from the store; tests check it stays once per ingest.
+    var membershipDerivations = 0
+
     /// Stores this node's own ops; `alongside` runs in the same transaction when they land.
     func commit(_ envs: [Envelope], project: ProjectID, alongside: (() throws -> Void)? = nil) throws(NodeError) {
-        let r: ImportReport
-        do {
-            r = try store.atomically {
-                let r = try store.importEnvelopes(envs, project: project, verified: true)
-                if r.refused.isEmpty { try alongside?() }
-                return r
-            }
-        } catch {
-            activeWriter = nil
-            throw NodeError.from(error)
-        }
-        guard r.refused.isEmpty else {
-            activeWriter = nil
-            throw NodeError(.failure, "own op refused: \(r.refused[0].reason)")
-        }
-        cachedView = nil
+        try ingest(.own(envs, project: project, alongside: alongside))
     }
 
     // MARK: reading
@@ -382,23 +372,18 @@ public final class Node {
 
     /// Verifies and stores ops from a peer, atomically; importing them again changes nothing.
     public func importEnvelopes(_ envs: [Envelope]) throws(NodeError) -> ImportReport {
-        let pid = try requireProject()
-        let r = try importAdmittingInStream { screen, retry throws(NodeError) in
-            let batch = retry.map { ids in envs.filter { ids.contains($0.id) } } ?? envs
-            return try mapped { try store.importEnvelopes(batch, project: pid, screen: screen) }
-        }
-        if r.new > 0 {
-            cachedView = nil; activeWriter = nil
-            try forwardSharedCaseKeys()
-        }
-        return r
+        try ingest(.envelopes(envs))
     }
 
-    /// Drops derived state after the store changed underneath it.
+    /// Drops what the node derived from the store, after the store changed underneath it.
     func invalidateView() {
         cachedView = nil
         activeWriter = nil
+        cachedMembership = nil
     }
+
+    /// Drops the cached view only; the next read rebuilds it.
+    func dropView() { cachedView = nil }
 
     // MARK: health
 

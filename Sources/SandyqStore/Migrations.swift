@@ -76,6 +76,23 @@ enum Migrations {
         ALTER TABLE peers ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0;
         UPDATE peers SET pinned = 1 WHERE address IS NOT NULL;
         """,
+        // 7: the mailbox's memory of each peer moves from settings rows (`lastsent:NODE`,
+        // `lastack:NODE`, `needsack:NODE`) into columns of its peers row: the vector this node
+        // held when it last wrote the peer a bundle, the peer's acknowledged vector at that
+        // moment, and whether the peer sent ops it should hear back about.
+        """
+        ALTER TABLE peers ADD COLUMN last_sent BLOB;
+        ALTER TABLE peers ADD COLUMN last_ack_seen BLOB;
+        ALTER TABLE peers ADD COLUMN owes_ack INTEGER NOT NULL DEFAULT 0;
+        INSERT OR IGNORE INTO peers(node)
+            SELECT substr(key, instr(key, ':') + 1) FROM settings
+            WHERE key GLOB 'lastsent:*' OR key GLOB 'lastack:*' OR key GLOB 'needsack:*';
+        UPDATE peers SET
+            last_sent = (SELECT value FROM settings WHERE key = 'lastsent:' || peers.node),
+            last_ack_seen = (SELECT value FROM settings WHERE key = 'lastack:' || peers.node),
+            owes_ack = EXISTS (SELECT 1 FROM settings WHERE key = 'needsack:' || peers.node);
+        DELETE FROM settings WHERE key GLOB 'lastsent:*' OR key GLOB 'lastack:*' OR key GLOB 'needsack:*';
+        """,
     ]
 
     static var latest: Int { all.count }

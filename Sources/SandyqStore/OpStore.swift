@@ -356,6 +356,8 @@ public final class OpStore: @unchecked Sendable {
                                     .int(Int64(env.kind.rawValue)), .blob(env.encoded)])
                     if above { tips[env.author] = (env.seq, env.id) }
                     report.new += 1
+                    if env.kind == .membership { report.newMembership += 1 }
+                    report.newAuthors.insert(env.author)
                     if !siblings.isEmpty {
                         // Two ops at one (author, seq): evidence of a stolen key. Keep both, flag it.
                         try fork.run([.blob(env.author.bytes), .int(Int64(env.seq))])
@@ -402,77 +404,116 @@ public final class OpStore: @unchecked Sendable {
         }
     }
 
-    // MARK: peers
+    // MARK: peers (the ledger)
 
     /// The vector a peer is known to hold, from the bundles and sessions it sent us.
-    public func acknowledged(by peer: String) throws(StoreError) -> VersionVector {
+    public func acknowledged(by peer: NodeID) throws(StoreError) -> VersionVector {
         let s = try db.prepare("SELECT acked FROM peers WHERE node = ?")
-        try s.bind([.text(peer)])
+        try s.bind([.text(peer.description)])
         guard try s.step(), !s.isNull(0) else { return VersionVector() }
         guard let v = try? VersionVector(decoding: s.blob(0)) else { throw .corrupt("stored peer vector is malformed") }
         return v
     }
 
     /// Raises what `peer` is known to hold to include `vector`.
-    public func acknowledge(_ vector: VersionVector, by peer: String) throws(StoreError) {
+    public func acknowledge(_ vector: VersionVector, by peer: NodeID) throws(StoreError) {
         var v = try acknowledged(by: peer)
         v.merge(vector)
         try db.prepare("INSERT INTO peers(node, acked) VALUES(?, ?) ON CONFLICT(node) DO UPDATE SET acked = excluded.acked")
-            .run([.text(peer), .blob(v.encoded())])
+            .run([.text(peer.description), .blob(v.encoded())])
+    }
+
+    /// Notes that `peer` sent ops it should hear back about (the mailbox writes it a bundle).
+    public func setOwesAck(to peer: NodeID) throws(StoreError) {
+        try db.prepare("INSERT INTO peers(node, owes_ack) VALUES(?, 1) ON CONFLICT(node) DO UPDATE SET owes_ack = 1")
+            .run([.text(peer.description)])
+    }
+
+    /// Notes a bundle written to `peer`: this node's vector then, the peer's acknowledged
+    /// vector then, and that nothing is owed to it any more.
+    public func recordSent(_ mine: VersionVector, ackSeen: VersionVector, to peer: NodeID) throws(StoreError) {
+        try db.prepare("""
+            INSERT INTO peers(node, last_sent, last_ack_seen, owes_ack) VALUES(?, ?, ?, 0)
+            ON CONFLICT(node) DO UPDATE SET last_sent = excluded.last_sent,
+                last_ack_seen = excluded.last_ack_seen, owes_ack = 0
+            """).run([.text(peer.description), .blob(mine.encoded()), .blob(ackSeen.encoded())])
     }
 
     /// Remembers `peer` at `address`; `pinned` when a person named this key for this address.
-    public func setAddress(_ address: String, for peer: String, pinned: Bool = true) throws(StoreError) {
+    public func setAddress(_ address: String, for peer: NodeID, pinned: Bool = true) throws(StoreError) {
         try db.prepare("""
             INSERT INTO peers(node, address, pinned) VALUES(?, ?, ?)
             ON CONFLICT(node) DO UPDATE SET address = excluded.address, pinned = excluded.pinned
-            """).run([.text(peer), .text(address), .int(pinned ? 1 : 0)])
+            """).run([.text(peer.description), .text(address), .int(pinned ? 1 : 0)])
         // One key per address: a new pin replaces the old one there.
         if pinned {
-            try db.prepare("UPDATE peers SET pinned = 0 WHERE address = ? AND node != ?").run([.text(address), .text(peer)])
+            try db.prepare("UPDATE peers SET pinned = 0 WHERE address = ? AND node != ?").run([.text(address), .text(peer.description)])
         }
     }
 
+    /// One peer's row of the ledger.
     public struct PeerRecord: Sendable {
-        public let node: String
+        public let node: NodeID
         public let address: String?
         public let acked: VersionVector
         /// The address was pinned by hand for this node's key.
         public let pinned: Bool
+        /// This node's vector when it last wrote the peer a bundle.
+        public let lastSent: VersionVector?
+        /// What the peer had acknowledged when that bundle was written.
+        public let lastAckSeen: VersionVector?
+        /// The peer sent ops since: it should get a bundle back, news or not.
+        public let owesAck: Bool
 
-        public init(node: String, address: String?, acked: VersionVector, pinned: Bool = false) {
+        public init(node: NodeID, address: String?, acked: VersionVector, pinned: Bool = false,
+                    lastSent: VersionVector? = nil, lastAckSeen: VersionVector? = nil, owesAck: Bool = false) {
             self.node = node; self.address = address; self.acked = acked; self.pinned = pinned
+            self.lastSent = lastSent; self.lastAckSeen = lastAckSeen; self.owesAck = owesAck
         }
     }
 
+    /// Every peers row whose node id parses (a row of any other text names no node).
     public func peers() throws(StoreError) -> [PeerRecord] {
+        try peerRows(where: "", [])
+    }
+
+    public func peer(_ id: NodeID) throws(StoreError) -> PeerRecord? {
+        try peerRows(where: "WHERE node = ?", [.text(id.description)]).first
+    }
+
+    private func peerRows(where clause: String, _ values: [Statement.Value]) throws(StoreError) -> [PeerRecord] {
+        func vector(_ s: Statement, _ i: Int32) -> VersionVector? {
+            s.isNull(i) ? nil : try? VersionVector(decoding: s.blob(i))
+        }
         var out: [PeerRecord] = []
-        let s = try db.prepare("SELECT node, address, acked, pinned FROM peers ORDER BY node")
-        try s.bind([])
+        let s = try db.prepare("SELECT node, address, acked, pinned, last_sent, last_ack_seen, owes_ack FROM peers \(clause) ORDER BY node")
+        try s.bind(values)
         while try s.step() {
-            let acked = s.isNull(2) ? VersionVector() : ((try? VersionVector(decoding: s.blob(2))) ?? VersionVector())
-            out.append(PeerRecord(node: s.text(0), address: s.isNull(1) ? nil : s.text(1), acked: acked, pinned: s.int(3) != 0))
+            guard let id = NodeID(string: s.text(0)) else { continue }
+            out.append(PeerRecord(node: id, address: s.isNull(1) ? nil : s.text(1), acked: vector(s, 2) ?? VersionVector(),
+                                  pinned: s.int(3) != 0, lastSent: vector(s, 4), lastAckSeen: vector(s, 5), owesAck: s.int(6) != 0))
         }
         return out
     }
 
     /// The node pinned for exactly `address`, if any.
-    public func pinnedPeer(at address: String) throws(StoreError) -> String? {
+    public func pinnedPeer(at address: String) throws(StoreError) -> NodeID? {
         let s = try db.prepare("SELECT node FROM peers WHERE address = ? AND pinned = 1 LIMIT 1")
         try s.bind([.text(address)])
-        return try s.step() ? s.text(0) : nil
+        return try s.step() ? NodeID(string: s.text(0)) : nil
     }
 
     // MARK: mailbox
 
     public struct OutboxEntry: Sendable {
         public let file: String
-        public let peer: String
-        /// Empty once the peer said it imported the bundle.
-        public let bundleID: [UInt8]
+        /// Nil when the row names no node id: the mailbox removes such a file.
+        public let peer: NodeID?
+        /// Nil once the peer said it imported the bundle.
+        public let bundleID: BundleID?
         public let vector: VersionVector
 
-        public init(file: String, peer: String, bundleID: [UInt8], vector: VersionVector) {
+        public init(file: String, peer: NodeID?, bundleID: BundleID?, vector: VersionVector) {
             self.file = file; self.peer = peer; self.bundleID = bundleID; self.vector = vector
         }
     }
@@ -482,7 +523,7 @@ public final class OpStore: @unchecked Sendable {
         let s = try db.prepare("SELECT file, peer, bundle_id, vector FROM outbox ORDER BY file")
         try s.bind([])
         while try s.step() {
-            out.append(OutboxEntry(file: s.text(0), peer: s.text(1), bundleID: s.blob(2),
+            out.append(OutboxEntry(file: s.text(0), peer: NodeID(string: s.text(1)), bundleID: BundleID(bytes: s.blob(2)),
                                    vector: (try? VersionVector(decoding: s.blob(3))) ?? VersionVector()))
         }
         return out
@@ -490,30 +531,30 @@ public final class OpStore: @unchecked Sendable {
 
     public func recordOutbox(_ e: OutboxEntry) throws(StoreError) {
         try db.prepare("INSERT OR REPLACE INTO outbox(file, peer, bundle_id, vector) VALUES(?, ?, ?, ?)")
-            .run([.text(e.file), .text(e.peer), .blob(e.bundleID), .blob(e.vector.encoded())])
+            .run([.text(e.file), .text(e.peer?.description ?? ""), .blob(e.bundleID?.bytes ?? []), .blob(e.vector.encoded())])
     }
 
     public func forgetOutbox(file: String) throws(StoreError) {
         try db.prepare("DELETE FROM outbox WHERE file = ?").run([.text(file)])
     }
 
-    public func recordImportedBundle(_ id: [UInt8]) throws(StoreError) {
+    public func recordImportedBundle(_ id: BundleID) throws(StoreError) {
         try db.prepare("INSERT OR IGNORE INTO imported_bundles(bundle_id, seq) VALUES(?, (SELECT coalesce(max(seq), 0) + 1 FROM imported_bundles))")
-            .run([.blob(id)])
+            .run([.blob(id.bytes)])
     }
 
-    public func hasImportedBundle(_ id: [UInt8]) throws(StoreError) -> Bool {
+    public func hasImportedBundle(_ id: BundleID) throws(StoreError) -> Bool {
         let s = try db.prepare("SELECT 1 FROM imported_bundles WHERE bundle_id = ?")
-        try s.bind([.blob(id)])
+        try s.bind([.blob(id.bytes)])
         return try s.step()
     }
 
     /// The most recently imported bundle ids, newest first.
-    public func recentImportedBundles(limit: Int = 64) throws(StoreError) -> [[UInt8]] {
-        var out: [[UInt8]] = []
+    public func recentImportedBundles(limit: Int = 64) throws(StoreError) -> [BundleID] {
+        var out: [BundleID] = []
         let s = try db.prepare("SELECT bundle_id FROM imported_bundles ORDER BY seq DESC LIMIT ?")
         try s.bind([.int(Int64(limit))])
-        while try s.step() { out.append(s.blob(0)) }
+        while try s.step() { if let id = BundleID(bytes: s.blob(0)) { out.append(id) } }
         return out
     }
 
@@ -573,6 +614,10 @@ public struct ImportReport: Sendable {
     public var new = 0
     public var known = 0
     public var forks = 0
+    /// Of `new`, the membership ops: who may write changed.
+    public var newMembership = 0
+    /// The authors of the `new` ops: a revoked author's chain decides which of its ops count.
+    public var newAuthors: Set<SigningPublicKey> = []
     public var refused: [(id: OpID, author: SigningPublicKey, seq: UInt64, reason: OpError)] = []
 
     public init() {}
@@ -580,7 +625,8 @@ public struct ImportReport: Sendable {
     mutating func refuse(_ env: Envelope, _ why: OpError) { refused.append((env.id, env.author, env.seq, why)) }
 
     public mutating func merge(_ o: ImportReport) {
-        new += o.new; known += o.known; forks += o.forks; refused += o.refused
+        new += o.new; known += o.known; forks += o.forks; newMembership += o.newMembership
+        newAuthors.formUnion(o.newAuthors); refused += o.refused
     }
 }
 

@@ -21,7 +21,7 @@ public struct StoreResidue: Sendable, Encodable {
     public var importedBundles = 0
     /// Rows of the session key cache: sealed under the storage key, so only their number shows.
     public var cachedSessionKeys = 0
-    /// Settings rows by the name before any ':' (e.g. "lastsent" for every "lastsent:<peer>").
+    /// Settings rows by the name before any ':' (a store before schema 7 had "lastsent:<peer>" rows).
     public var settings: [String: Int] = [:]
     /// Whether the project id is among the settings (it names the project the node was in).
     public var project: String?

@@ -116,8 +116,8 @@ public struct ExchangeService: Sendable {
                         let who = NodeID.fingerprint(of: session.peer)
                         do {
                             let (screen, carry) = host.withNode { n in
-                                // Another member's import may have changed membership.
-                                n.invalidateView()
+                                // Another member's session may have stored membership ops it has not ingested yet.
+                                n.cachedMembership = nil
                                 let fallback: @Sendable (Envelope) -> OpError? = { _ in nil }
                                 let carry = (try? n.carryRule(to: [session.peer])).map { rule -> @Sendable (Envelope) -> Bool in { rule.allows($0) } }
                                 return ((try? n.importScreen()) ?? fallback, carry)
@@ -125,9 +125,8 @@ public struct ExchangeService: Sendable {
                             let s = try PeerSession.exchange(conn: conn, session: session, storePath: storePath, project: pid,
                                                              screen: screen, carry: carry)
                             host.withNode { n in
-                                n.invalidateView()
-                                try? n.recordAck(s)
-                                if s.report.new > 0 { try? n.forwardSharedCaseKeys() }
+                                // The session imported on its own connection; the node does the rest.
+                                _ = try? n.ingest(.imported(s.report), peer: { Node.ingestPeer(s) })
                             }
                             log("peer \(conn.peerAddress) [\(who)]: sent \(s.sent), received \(s.report.new) new, \(s.report.known) known, \(s.report.refused.count) refused")
                         } catch {

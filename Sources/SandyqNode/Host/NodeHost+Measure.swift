@@ -46,7 +46,7 @@ extension NodeHost {
 
     /// Records that `peer` holds `vector`, as its next bundle or session would.
     public func acknowledge(_ vector: VersionVector, by peer: NodeID) throws(NodeError) {
-        try withNode { n throws(NodeError) in try mapped { try n.store.acknowledge(vector, by: peer.description) } }
+        try withNode { n throws(NodeError) in try mapped { try n.store.acknowledge(vector, by: peer) } }
     }
 
     /// Drops the session keys earlier views cached in `home`'s store, so the next view opens

@@ -1,0 +1,117 @@
+import Foundation
+import SandyqCore
+import SandyqCrypto
+import SandyqStore
+
+extension Node {
+    /// Where the ops of one ingest come from.
+    enum IngestSource {
+        /// Ops this node just signed: stored unscreened and unverified, `alongside` in the same
+        /// transaction; a refusal is an error.
+        case own([Envelope], project: ProjectID, alongside: (() throws -> Void)?)
+        /// A peer's ops in hand.
+        case envelopes([Envelope])
+        /// An import that reads or receives the ops itself (a bundle's batches, a TCP session on
+        /// its own store connection): run with the screen, and once more with the ids to take
+        /// again when the first pass brought admissions.
+        case run((_ screen: @escaping @Sendable (Envelope) -> OpError?, _ retry: Set<OpID>?) throws(NodeError) -> ImportReport)
+        /// Ops a session already imported and screened on its own connection (the server side).
+        case imported(ImportReport)
+    }
+
+    /// Who sent the ops, as far as its transport proved it, and the vector it declared.
+    enum IngestPeer {
+        /// A bundle's signed header: `delivered` is the bundle's id when it arrived intact,
+        /// `importedThere` the ids of the bundles the sender says it imported.
+        case bundle(sender: NodeID, vector: VersionVector, delivered: BundleID?, importedThere: [BundleID])
+        /// A TCP session's authenticated key.
+        case session(key: SigningPublicKey, vector: VersionVector)
+    }
+
+    /// The one way ops enter this node: import (with the in-stream admission retry), then the
+    /// bookkeeping every transport shares: membership and writer caches, the view, the ack
+    /// ledger and forwarding keys. `peer` is asked after the import, since a TCP session
+    /// learns who its peer is as it runs.
+    @discardableResult
+    func ingest(_ source: IngestSource, peer: () -> IngestPeer? = { nil }) throws(NodeError) -> ImportReport {
+        let report: ImportReport
+        var own = false
+        switch source {
+        case let .own(envs, project, alongside):
+            own = true
+            report = try storeOwn(envs, project: project, alongside: alongside)
+        case let .envelopes(envs):
+            let pid = try requireProject()
+            report = try importAdmittingInStream { screen, retry throws(NodeError) in
+                let batch = retry.map { ids in envs.filter { ids.contains($0.id) } } ?? envs
+                return try mapped { try store.importEnvelopes(batch, project: pid, screen: screen) }
+            }
+        case let .run(run):
+            report = try importAdmittingInStream(run)
+        case let .imported(r):
+            report = r
+        }
+        forgetMembership(ifChangedBy: report)
+        // A peer may have handed back this node's own ops: the writer rereads its chain head.
+        if !own && report.new > 0 { activeWriter = nil }
+        viewAfterImport(report)
+        if let peer = peer() { try acknowledge(peer, report: report) }
+        if !own && report.new > 0 { try forwardSharedCaseKeys() }
+        return report
+    }
+
+    /// Drops the cached membership when an import can have changed it: a membership op, or
+    /// an op of a revoked member (its chain decides which of its ops still count).
+    func forgetMembership(ifChangedBy report: ImportReport) {
+        guard let m = cachedMembership else { return }
+        if report.newMembership > 0 || report.newAuthors.contains(where: { m.members[$0]?.isRevoked == true }) {
+            cachedMembership = nil
+        }
+    }
+
+    private func storeOwn(_ envs: [Envelope], project: ProjectID, alongside: (() throws -> Void)?) throws(NodeError) -> ImportReport {
+        let r: ImportReport
+        do {
+            r = try store.atomically {
+                let r = try store.importEnvelopes(envs, project: project, verified: true)
+                if r.refused.isEmpty { try alongside?() }
+                return r
+            }
+        } catch {
+            activeWriter = nil
+            throw NodeError.from(error)
+        }
+        guard r.refused.isEmpty else {
+            activeWriter = nil
+            throw NodeError(.failure, "own op refused: \(r.refused[0].reason)")
+        }
+        return r
+    }
+
+    /// The ack ledger, keyed by node id on both transports.
+    private func acknowledge(_ peer: IngestPeer, report: ImportReport) throws(NodeError) {
+        switch peer {
+        case let .bundle(sender, vector, delivered, importedThere):
+            // Checked after the ops landed, since the bundle may carry the sender's own admission.
+            // A stranger (say, someone who read a seized store) signs its own header validly: it
+            // must not become a peer, or the mailbox would write it the whole log.
+            guard sender != nodeID, try isCurrentMember(sender) else { return }
+            try mapped {
+                try store.acknowledge(vector, by: sender)
+                // Only an intact bundle counts as delivered: a damaged one must be sent again.
+                if let delivered { try store.recordImportedBundle(delivered) }
+                try noteDelivered(importedThere, by: sender)
+                // The sender thought we lacked these ops: it should hear back what we hold.
+                if report.new + report.known > 0 { try store.setOwesAck(to: sender) }
+            }
+        case let .session(key, vector):
+            // The member with this key, else the node pinned or recorded (at `join`) for it.
+            // Membership ops alone say who the peer is: rebuilding the whole view here made a
+            // one-op sync into a 100,000-op replica take seconds.
+            var id = try storedMembership().members[key]?.node
+            if id == nil { id = try mapped { try store.peers() }.first(where: { $0.node.signingKey == key })?.node }
+            guard let id else { return }
+            try mapped { try store.acknowledge(vector, by: id) }
+        }
+    }
+}
