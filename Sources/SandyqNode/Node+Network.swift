@@ -39,9 +39,14 @@ extension Node {
         return k
     }
 
-    /// Membership from the membership ops alone, without reading the log.
+    /// Membership from the membership ops alone, without reading the log; derived once and
+    /// kept until a membership op is stored.
     func storedMembership() throws(NodeError) -> Membership {
-        try Node.membership(of: try requireProject(), in: store)
+        if let m = cachedMembership { return m }
+        let m = try Node.membership(of: try requireProject(), in: store)
+        membershipDerivations += 1
+        cachedMembership = m
+        return m
     }
 
     /// Membership from the membership ops in `store`: a connection of its own lets the
@@ -91,12 +96,12 @@ extension Node {
     func serverRefusal(at address: String, expecting: NodeID?) throws(NodeError) -> @Sendable (SigningPublicKey) -> String? {
         let m = try storedMembership()
         let me = identity.signing.publicKey
-        let pinned = try mapped { try store.pinnedPeer(at: address) }.flatMap { NodeID(string: $0) }
+        let pinned = try mapped { try store.pinnedPeer(at: address) }
         // Before admission this node holds no membership that names anyone; the peers rows it
         // has then are those `join` recorded (its inviter) and pins.
         let joining = m.members[me] == nil
         let inviters: Set<SigningPublicKey> = joining
-            ? Set(try mapped { try store.peers() }.compactMap { NodeID(string: $0.node)?.signingKey }) : []
+            ? Set(try mapped { try store.peers() }.map(\.node.signingKey)) : []
         return { key in
             let who = NodeID.fingerprint(of: key)
             if key == me { return "the server at \(address) is this node itself" }
@@ -115,7 +120,7 @@ extension Node {
     public func pinnedPeers() throws(NodeError) -> [NodeID: String] {
         var out: [NodeID: String] = [:]
         for r in try mapped({ try store.peers() }) where r.pinned {
-            if let id = NodeID(string: r.node), let a = r.address { out[id] = a }
+            if let a = r.address { out[r.node] = a }
         }
         return out
     }
@@ -127,15 +132,10 @@ extension Node {
         return k
     }
 
-    func recordAck(_ summary: PeerSession.Summary) throws(NodeError) {
-        guard let peer = summary.peer, let v = summary.peerVector else { return }
-        // Membership ops alone say who the peer is: rebuilding the whole view here made a
-        // one-op sync into a 100,000-op replica take seconds.
-        if let id = try storedMembership().members[peer]?.node {
-            try mapped { try store.acknowledge(v, by: id.description) }
-        } else if let rec = try mapped({ try store.peers() }).first(where: { NodeID(string: $0.node)?.signingKey == peer }) {
-            try mapped { try store.acknowledge(v, by: rec.node) }
-        }
+    /// The peer a finished session proved, with the vector it declared.
+    static func ingestPeer(_ summary: PeerSession.Summary?) -> IngestPeer? {
+        guard let summary, let key = summary.peer, let v = summary.peerVector else { return nil }
+        return .session(key: key, vector: v)
     }
 
     /// Syncs once with the peer at `address`, both directions.
@@ -145,7 +145,7 @@ extension Node {
         let refusal = try serverRefusal(at: address, expecting: expecting)
         var last: PeerSession.Summary?
         // A second session only when the first brought admissions it had refused ops for.
-        let report = try importAdmittingInStream { screen, _ throws(NodeError) in
+        let report = try ingest(.run { [self] screen, _ throws(NodeError) in
             do {
                 let conn = try Connection.connect(to: address)
                 defer { conn.close() }
@@ -160,12 +160,9 @@ extension Node {
             } catch {
                 throw NodeError(.failure, "sync with \(address) failed: \(error)")
             }
-        }
+        }, peer: { Node.ingestPeer(last) })
         guard var summary = last else { throw NodeError(.failure, "sync with \(address) ran no session") }
         summary.report = report
-        invalidateView()
-        try recordAck(summary)
-        if summary.report.new > 0 { try forwardSharedCaseKeys() }
         return summary
     }
 }

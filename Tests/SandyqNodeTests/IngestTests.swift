@@ -30,8 +30,9 @@ import SandyqStore
         // TCP: the client records the server's vector, the server the client's.
         let stop = ServeFlag(), port = ServeFlag()
         let done = DispatchSemaphore(value: 0)
+        let host = try NodeHost.open(home: c.home, passphrase: RoleKit.secret(RoleKit.passphrase))
         Thread {
-            try? c.serve(listen: "127.0.0.1:0", shouldStop: { stop.isSet }, onListening: { port.value = Int($0) }, log: { _ in })
+            try? host.exchange.serve(listen: "127.0.0.1:0", shouldStop: { stop.isSet }, onListening: { port.value = Int($0) }, log: { _ in })
             done.signal()
         }.start()
         while port.value == 0 { usleep(5_000) }

@@ -1,7 +1,7 @@
 import Foundation
 import SandyqCore
 import SandyqCrypto
-import SandyqNode
+@testable import SandyqNode
 import Testing
 
 /// Protocol/store.md's sealing under the storage key, read two ways: the vectors of
