@@ -1,4 +1,5 @@
 import SandyqCore
+import SandyqSearch
 
 extension Node {
     public struct MergeResult: Sendable, Codable {

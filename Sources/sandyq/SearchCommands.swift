@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SandyqCore
+import SandyqSearch
 import SandyqNode
 
 struct SearchCommand: ParsableCommand {

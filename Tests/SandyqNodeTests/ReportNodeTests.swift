@@ -1,6 +1,8 @@
 import Foundation
 import Testing
 import SandyqCore
+import SandyqReports
+import SandyqSearch
 import SandyqCrypto
 import SandyqNode
 

@@ -1,3 +1,5 @@
+import SandyqCore
+
 /// An in-memory index over the readable cases: every field's words folded by NameFolding
 /// into an inverted index (with trigrams for near spellings and sorted terms for prefixes),
 /// and every person's name kept as folded tokens for name scoring and duplicate detection.

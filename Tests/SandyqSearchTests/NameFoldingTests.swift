@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import SandyqCore
+import SandyqSearch
 
 /// seeds/cases.json, and other spellings of its names made by simple tables (so a test
 /// never depends on a hand-picked list for coverage).
