@@ -369,11 +369,3 @@ extension SearchIndex.Entry {
                   archived: state.isArchived)
     }
 }
-
-extension CaseState {
-    /// The case this one was merged into, if any (`case merge`; an empty value undoes it).
-    public var mergedTarget: String? {
-        guard let m = value("mergedInto"), !m.isEmpty else { return nil }
-        return m
-    }
-}
