@@ -47,13 +47,15 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "SandyqBench", dependencies: ["SandyqNode", "SandyqStore", "SandyqCore", "SandyqCrypto", "SandyqSync"]),
-        .testTarget(name: "SandyqCryptoTests", dependencies: ["SandyqCrypto"]),
-        .testTarget(name: "SandyqCoreTests", dependencies: ["SandyqCore", "SandyqCrypto"]),
-        .testTarget(name: "SandyqSearchTests", dependencies: ["SandyqSearch", "SandyqCore"]),
+        // What several test targets share: the vector-file format, temp directories.
+        .target(name: "SandyqTestSupport", path: "Tests/SandyqTestSupport"),
+        .testTarget(name: "SandyqCryptoTests", dependencies: ["SandyqCrypto", "SandyqTestSupport"]),
+        .testTarget(name: "SandyqCoreTests", dependencies: ["SandyqCore", "SandyqCrypto", "SandyqTestSupport"]),
+        .testTarget(name: "SandyqSearchTests", dependencies: ["SandyqSearch", "SandyqCore", "SandyqTestSupport"]),
         .testTarget(name: "SandyqReportsTests", dependencies: ["SandyqReports", "SandyqCore"]),
-        .testTarget(name: "SandyqStoreTests", dependencies: ["SandyqStore", "SandyqCore", "SandyqCrypto"]),
-        .testTarget(name: "SandyqSyncTests", dependencies: ["SandyqSync", "SandyqStore", "SandyqCore", "SandyqCrypto"]),
-        .testTarget(name: "SandyqNodeTests", dependencies: ["SandyqNode", "SandyqCore", "SandyqSearch", "SandyqReports", "SandyqCrypto"]),
+        .testTarget(name: "SandyqStoreTests", dependencies: ["SandyqStore", "SandyqCore", "SandyqCrypto", "SandyqTestSupport"]),
+        .testTarget(name: "SandyqSyncTests", dependencies: ["SandyqSync", "SandyqStore", "SandyqCore", "SandyqCrypto", "SandyqTestSupport"]),
+        .testTarget(name: "SandyqNodeTests", dependencies: ["SandyqNode", "SandyqCore", "SandyqSearch", "SandyqReports", "SandyqCrypto", "SandyqTestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["SandyqStore", "SandyqCrypto", "SandyqCore", "SandyqSync"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import SandyqTestSupport
 import SandyqCrypto
 
 /// One test vector from Protocol/vectors/crypto/ (written by scripts/vectors/gen_crypto_vectors.py).
@@ -13,9 +14,7 @@ struct VectorFile: Sendable, CustomStringConvertible {
         case invalidLength = "invalid_length"
     }
 
-    struct FormatError: Error, CustomStringConvertible {
-        let description: String
-    }
+    typealias FormatError = VectorFormatError
 
     /// Keys every file of an area must have, beyond `area`, `expect` and `comment`.
     static let areaKeys: [String: [String]] = [
@@ -26,18 +25,10 @@ struct VectorFile: Sendable, CustomStringConvertible {
         "argon2id": ["passphrase", "salt", "opslimit", "memlimit", "length", "key"],
     ]
 
-    /// Tests/SandyqCryptoTests/VectorFile.swift -> <package>/Protocol/vectors/crypto
-    static let directory: URL = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent()   // SandyqCryptoTests
-        .deletingLastPathComponent()   // Tests
-        .deletingLastPathComponent()   // package root
-        .appendingPathComponent("Protocol/vectors/crypto", isDirectory: true)
+    static let directory: URL = Vectors.folder("crypto")
 
     /// All vector file names, sorted. Empty if the directory is missing (the coverage test then fails).
-    static let allNames: [String] = {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
-        return names.filter { $0.hasSuffix(".txt") }.sorted()
-    }()
+    static let allNames: [String] = Vectors.names(in: directory)
 
     static func names(area: String) -> [String] {
         allNames.filter { $0.hasPrefix(area + "_") }
@@ -58,22 +49,7 @@ struct VectorFile: Sendable, CustomStringConvertible {
 
     init(name: String, text: String) throws {
         self.name = name
-        guard text.hasSuffix("\n\n"), !text.dropLast(2).contains("\n\n") else {
-            throw FormatError(description: "\(name): header must end with exactly one blank line and nothing after it")
-        }
-        var fields: [String: String] = [:]
-        for line in text.dropLast(2).split(separator: "\n", omittingEmptySubsequences: false) {
-            guard let colon = line.firstIndex(of: ":") else {
-                throw FormatError(description: "\(name): not a `key: value` line: \(line)")
-            }
-            let key = String(line[..<colon])
-            var value = line[line.index(after: colon)...]
-            if value.first == " " { value = value.dropFirst() }
-            guard !key.isEmpty, fields[key] == nil else {
-                throw FormatError(description: "\(name): empty or repeated key \(key)")
-            }
-            fields[key] = String(value)
-        }
+        let fields = try Vectors.header(text, name)
         guard let area = fields["area"], let required = Self.areaKeys[area] else {
             throw FormatError(description: "\(name): missing or unknown area")
         }
@@ -113,25 +89,7 @@ struct VectorFile: Sendable, CustomStringConvertible {
     }
 
     /// Strict lowercase hex.
-    static func hex(_ s: String, context: String = "hex") throws -> [UInt8] {
-        let digits = Array(s.utf8)
-        guard digits.count % 2 == 0 else { throw FormatError(description: "\(context): odd-length hex") }
-        func nibble(_ c: UInt8) throws -> UInt8 {
-            switch c {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
-            default: throw FormatError(description: "\(context): not lowercase hex")
-            }
-        }
-        var out: [UInt8] = []
-        out.reserveCapacity(digits.count / 2)
-        var i = 0
-        while i < digits.count {
-            out.append(try nibble(digits[i]) << 4 | nibble(digits[i + 1]))
-            i += 2
-        }
-        return out
-    }
+    static func hex(_ s: String, context: String = "hex") throws -> [UInt8] { try Vectors.hex(s, context: context) }
 }
 
 /// Runs `body` and requires it to throw `CryptoError.invalidLength` for a genuinely wrong length.

@@ -1,22 +1,9 @@
 import Foundation
 import Testing
+import SandyqTestSupport
 import SandyqCore
 import SandyqCrypto
 import SandyqNode
-
-/// A temporary directory removed when the value goes away.
-final class TempDir {
-    let path: String
-
-    init(_ label: String = "sandyq-node-test") throws {
-        path = FileManager.default.temporaryDirectory.path + "/\(label)-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-
-    func sub(_ name: String) -> String { path + "/" + name }
-}
 
 enum NodeFixture {
     static let passphrase = "correct horse battery staple"
@@ -44,10 +31,7 @@ enum NodeFixture {
     }
 
     /// The repository's seeds/cases.json.
-    static var seedCasesURL: URL {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("seeds/cases.json")
-    }
+    static var seedCasesURL: URL { PackagePaths.seedCases }
 
     /// A digest of what a view shows of its cases (every register's survivors, every set's
     /// present elements), comparable across readers: unlike `ProjectView.digest` it leaves out
