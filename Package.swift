@@ -47,8 +47,8 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "SandyqBench", dependencies: ["SandyqNode", "SandyqStore", "SandyqCore", "SandyqCrypto", "SandyqSync"]),
-        // What several test targets share: the vector-file format, temp directories.
-        .target(name: "SandyqTestSupport", path: "Tests/SandyqTestSupport"),
+        // What several test targets share: the vector-file format, temp directories, node fixtures.
+        .target(name: "SandyqTestSupport", dependencies: ["SandyqNode", "SandyqCore", "SandyqCrypto"], path: "Tests/SandyqTestSupport"),
         .testTarget(name: "SandyqCryptoTests", dependencies: ["SandyqCrypto", "SandyqTestSupport"]),
         .testTarget(name: "SandyqCoreTests", dependencies: ["SandyqCore", "SandyqCrypto", "SandyqTestSupport"]),
         .testTarget(name: "SandyqSearchTests", dependencies: ["SandyqSearch", "SandyqCore", "SandyqTestSupport"]),

@@ -5,17 +5,7 @@ import SandyqCore
 import SandyqCrypto
 import SandyqNode
 
-enum NodeFixture {
-    static let passphrase = "correct horse battery staple"
-
-    static func make(_ dir: TempDir, _ name: String) throws -> Node {
-        try Node.initialize(home: dir.sub(name), passphrase: SecureBytes(Array(passphrase.utf8)), parameters: .minimum)
-    }
-
-    static func open(_ dir: TempDir, _ name: String) throws -> Node {
-        try Node.open(home: dir.sub(name), passphrase: SecureBytes(Array(passphrase.utf8)))
-    }
-
+extension NodeFixture {
     /// Sends `from` what `to` lacks, the way a transport does; returns how many ops were new to `to`.
     @discardableResult
     static func sync(_ from: Node, to: Node) throws -> Int {
@@ -38,22 +28,24 @@ enum NodeFixture {
     /// the project name, which createProject seals to the founder alone.
     static func caseDigest(_ v: ProjectView) -> String {
         var w = ByteWriter()
-        for id in v.cases.keys.sorted() {
-            let c = v.cases[id]!
-            w.raw(id.bytes)
-            for (path, reg) in c.registers.sorted(by: { $0.key < $1.key }) {
-                w.string(path.collection); w.string(path.element); w.string(path.field)
-                let s = reg.survivors
-                w.varint(UInt64(s.count))
-                for x in s { w.raw(x.op.bytes); w.string(x.value) }
-            }
-            for coll in c.sets.keys.sorted() {
-                w.string(coll)
-                let present = c.elements(coll)
-                w.varint(UInt64(present.count))
-                for e in present { w.string(e) }
-            }
-        }
+        for id in v.cases.keys.sorted() { write(v.cases[id]!, into: &w) }
         return Hex.encode(Hash.blake2b(w.bytes))
+    }
+
+    /// One case as `caseDigest` hashes it: its id, every register's survivors, every set's present elements.
+    static func write(_ c: CaseState, into w: inout ByteWriter) {
+        w.raw(c.id.bytes)
+        for (path, reg) in c.registers.sorted(by: { $0.key < $1.key }) {
+            w.string(path.collection); w.string(path.element); w.string(path.field)
+            let s = reg.survivors
+            w.varint(UInt64(s.count))
+            for x in s { w.raw(x.op.bytes); w.string(x.value) }
+        }
+        for coll in c.sets.keys.sorted() {
+            w.string(coll)
+            let present = c.elements(coll)
+            w.varint(UInt64(present.count))
+            for e in present { w.string(e) }
+        }
     }
 }
