@@ -7,7 +7,7 @@ import SandyqCrypto
 ///
 /// Format, in the style of the age test vectors: `key: value` header lines, one blank line,
 /// then nothing. Byte strings are lowercase hex; an empty byte string is `key:` alone.
-struct VectorFile: Sendable, CustomStringConvertible {
+struct VectorFile: Sendable, VectorFolderRecord {
     enum Expect: String, Sendable, CaseIterable {
         case ok
         case authenticationFailed = "authentication_failed"
@@ -34,52 +34,16 @@ struct VectorFile: Sendable, CustomStringConvertible {
         allNames.filter { $0.hasPrefix(area + "_") }
     }
 
-    let name: String
-    let area: String
+    let header: VectorHeader
     let expect: Expect
-    let comment: String
-    private let fields: [String: String]
 
-    var description: String { "\(name) (\(comment))" }
-
-    init(named name: String) throws {
-        let url = Self.directory.appendingPathComponent(name)
-        try self.init(name: name, text: String(contentsOf: url, encoding: .utf8))
+    init(header: VectorHeader) {
+        self.header = header
+        expect = Expect(rawValue: header.expect)!
     }
 
-    init(name: String, text: String) throws {
-        self.name = name
-        let fields = try Vectors.header(text, name)
-        guard let area = fields["area"], let required = Self.areaKeys[area] else {
-            throw FormatError(description: "\(name): missing or unknown area")
-        }
-        guard name.hasPrefix(area + "_"), name.hasSuffix(".txt") else {
-            throw FormatError(description: "\(name): file name must be \(area)_<case>.txt")
-        }
-        guard let expectRaw = fields["expect"], let expect = Expect(rawValue: expectRaw) else {
-            throw FormatError(description: "\(name): expect must be one of ok, authentication_failed, invalid_length")
-        }
-        guard let comment = fields["comment"], !comment.isEmpty else {
-            throw FormatError(description: "\(name): missing comment")
-        }
-        let allowed = Set(required + ["area", "expect", "comment"])
-        guard Set(fields.keys) == allowed else {
-            throw FormatError(description: "\(name): keys \(fields.keys.sorted()) but area \(area) needs \(allowed.sorted())")
-        }
-        self.area = area
-        self.expect = expect
-        self.comment = comment
-        self.fields = fields
-    }
-
-    func string(_ key: String) throws -> String {
-        guard let v = fields[key] else { throw FormatError(description: "\(name): no key \(key)") }
-        return v
-    }
-
-    func bytes(_ key: String) throws -> [UInt8] {
-        try Self.hex(string(key), context: "\(name): \(key)")
-    }
+    static let keys = areaKeys.mapValues { VectorHeader.Keys(required: $0) }
+    static let expects = areaKeys.mapValues { _ in Set(Expect.allCases.map(\.rawValue)) }
 
     func int<T: FixedWidthInteger>(_ key: String, as _: T.Type = Int.self) throws -> T {
         guard let v = T(try string(key), radix: 10) else {

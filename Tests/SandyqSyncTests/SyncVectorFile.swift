@@ -10,7 +10,7 @@ import SandyqTestSupport
 /// strings comma-separated hex. A bundle vector names its bundle, a binary file next to it,
 /// with `file:`. The shared format is read by SandyqTestSupport's `Vectors`; this adds the
 /// keys and `expect` lists of these two folders.
-struct SyncVectorFile: Sendable, CustomStringConvertible {
+struct SyncVectorFile: Sendable, VectorRecord {
     enum Folder: String, Sendable {
         case bundle, handshake
 
@@ -49,59 +49,24 @@ struct SyncVectorFile: Sendable, CustomStringConvertible {
     ]
 
     let folder: Folder
-    let name: String
-    let area: String
-    let expect: String
-    let comment: String
-    private let fields: [String: String]
+    let header: VectorHeader
 
-    var description: String { "\(name) (\(comment))" }
+    var expect: String { header.expect }
 
     init(_ folder: Folder, _ name: String) throws {
-        let url = folder.url.appendingPathComponent(name)
-        try self.init(folder, name: name, text: String(contentsOf: url, encoding: .utf8))
+        self.folder = folder
+        header = try VectorHeader(named: name, in: folder.url, keys: Self.keys(folder), expects: Self.expects)
     }
 
     init(_ folder: Folder, name: String, text: String) throws {
         self.folder = folder
-        self.name = name
-        let fields = try Vectors.header(text, name)
-        guard let area = fields["area"], folder.areas.contains(area) else {
-            throw FormatError(description: "\(name): area \(fields["area"] ?? "(none)") does not belong in \(folder.rawValue)/")
-        }
-        for key in Self.requiredKeys[area]! where fields[key] == nil {
-            throw FormatError(description: "\(name): missing key \(key)")
-        }
-        let unknown = Set(fields.keys).subtracting(Self.requiredKeys[area]! + Self.optionalKeys[area]!)
-        guard unknown.isEmpty else { throw FormatError(description: "\(name): unknown keys \(unknown.sorted())") }
-        guard name.hasPrefix(area + "_"), name.hasSuffix(".txt") else {
-            throw FormatError(description: "\(name): file name must be \(area)_<case>.txt")
-        }
-        guard let expect = fields["expect"], Self.expects[area]!.contains(expect) else {
-            throw FormatError(description: "\(name): expect is not in the closed list for \(area)")
-        }
-        guard let comment = fields["comment"], !comment.isEmpty else {
-            throw FormatError(description: "\(name): empty comment")
-        }
-        self.area = area
-        self.expect = expect
-        self.comment = comment
-        self.fields = fields
+        header = try VectorHeader(name: name, text: text, keys: Self.keys(folder), expects: Self.expects)
     }
 
-    func has(_ key: String) -> Bool { fields[key] != nil }
-
-    func string(_ key: String) throws -> String {
-        guard let v = fields[key] else { throw FormatError(description: "\(name): no key \(key)") }
-        return v
+    /// The keys of the areas that belong in `folder`.
+    private static func keys(_ folder: Folder) -> [String: VectorHeader.Keys] {
+        Dictionary(uniqueKeysWithValues: folder.areas.map { ($0, VectorHeader.Keys(required: requiredKeys[$0]!, optional: optionalKeys[$0]!)) })
     }
-
-    func bytes(_ key: String) throws -> [UInt8] {
-        try Self.hex(try string(key), context: "\(name): \(key)")
-    }
-
-    /// nil when the key is absent.
-    func optionalBytes(_ key: String) throws -> [UInt8]? { has(key) ? try bytes(key) : nil }
 
     /// A decimal integer, digits only.
     func int(_ key: String) throws -> UInt64 {

@@ -79,3 +79,103 @@ public enum Vectors {
         return out
     }
 }
+
+/// A vector's header with the checks every folder makes: a known area, a file named
+/// `<area>_<case>.txt`, the area's keys and no others, an `expect` from the area's closed
+/// list, and a comment.
+public struct VectorHeader: Sendable, CustomStringConvertible {
+    /// An area's keys beyond `area`, `expect` and `comment`.
+    public struct Keys: Sendable {
+        public var required: [String]
+        public var optional: [String]
+        public init(required: [String], optional: [String] = []) { self.required = required; self.optional = optional }
+    }
+
+    public let name: String
+    public let area: String
+    public let expect: String
+    public let comment: String
+    private let fields: [String: String]
+
+    public var description: String { "\(name) (\(comment))" }
+
+    public init(name: String, text: String, keys: [String: Keys], expects: [String: Set<String>]) throws {
+        let fields = try Vectors.header(text, name)
+        guard let area = fields["area"], let k = keys[area], let allowed = expects[area] else {
+            throw VectorFormatError("\(name): missing or unknown area \(fields["area"] ?? "(none)")")
+        }
+        guard name.hasPrefix(area + "_"), name.hasSuffix(".txt") else {
+            throw VectorFormatError("\(name): file name must be \(area)_<case>.txt")
+        }
+        let required = ["area", "expect", "comment"] + k.required
+        for key in required where fields[key] == nil {
+            throw VectorFormatError("\(name): missing key \(key)")
+        }
+        let unknown = Set(fields.keys).subtracting(required + k.optional)
+        guard unknown.isEmpty else { throw VectorFormatError("\(name): unknown keys \(unknown.sorted())") }
+        guard let expect = fields["expect"], allowed.contains(expect) else {
+            throw VectorFormatError("\(name): expect is not in the closed list for \(area)")
+        }
+        guard let comment = fields["comment"], !comment.isEmpty else {
+            throw VectorFormatError("\(name): empty comment")
+        }
+        self.name = name
+        self.area = area
+        self.expect = expect
+        self.comment = comment
+        self.fields = fields
+    }
+
+    /// The header of file `name` in `folder`.
+    public init(named name: String, in folder: URL, keys: [String: Keys], expects: [String: Set<String>]) throws {
+        try self.init(name: name, text: String(contentsOf: folder.appendingPathComponent(name), encoding: .utf8),
+                      keys: keys, expects: expects)
+    }
+
+    public func has(_ key: String) -> Bool { fields[key] != nil }
+
+    public func string(_ key: String) throws -> String {
+        guard let v = fields[key] else { throw VectorFormatError("\(name): no key \(key)") }
+        return v
+    }
+
+    public func bytes(_ key: String) throws -> [UInt8] { try Vectors.hex(string(key), context: "\(name): \(key)") }
+
+    /// nil when the key is absent.
+    public func optionalBytes(_ key: String) throws -> [UInt8]? { has(key) ? try bytes(key) : nil }
+}
+
+/// A folder's vector type: its header, and what every header offers.
+public protocol VectorRecord: CustomStringConvertible {
+    var header: VectorHeader { get }
+}
+
+extension VectorRecord {
+    public var name: String { header.name }
+    public var area: String { header.area }
+    public var comment: String { header.comment }
+    public var description: String { header.description }
+    public func has(_ key: String) -> Bool { header.has(key) }
+    public func string(_ key: String) throws -> String { try header.string(key) }
+    public func bytes(_ key: String) throws -> [UInt8] { try header.bytes(key) }
+    /// nil when the key is absent.
+    public func optionalBytes(_ key: String) throws -> [UInt8]? { try header.optionalBytes(key) }
+}
+
+/// A vector type read from one folder with one set of keys and `expect` lists.
+public protocol VectorFolderRecord: VectorRecord {
+    static var directory: URL { get }
+    static var keys: [String: VectorHeader.Keys] { get }
+    static var expects: [String: Set<String>] { get }
+    init(header: VectorHeader)
+}
+
+extension VectorFolderRecord {
+    public init(named name: String) throws {
+        self.init(header: try VectorHeader(named: name, in: Self.directory, keys: Self.keys, expects: Self.expects))
+    }
+
+    public init(name: String, text: String) throws {
+        self.init(header: try VectorHeader(name: name, text: text, keys: Self.keys, expects: Self.expects))
+    }
+}
