@@ -10,6 +10,8 @@ let package = Package(
         // Libraries so side packages (Fuzz/) can link the real decoders.
         .library(name: "SandyqCrypto", targets: ["SandyqCrypto"]),
         .library(name: "SandyqCore", targets: ["SandyqCore"]),
+        .library(name: "SandyqSearch", targets: ["SandyqSearch"]),
+        .library(name: "SandyqReports", targets: ["SandyqReports"]),
         .library(name: "SandyqStore", targets: ["SandyqStore"]),
         .library(name: "SandyqSync", targets: ["SandyqSync"]),
         .library(name: "SandyqNode", targets: ["SandyqNode"]),
@@ -31,9 +33,11 @@ let package = Package(
         ),
         .target(name: "SandyqCrypto", dependencies: ["CSodium"]),
         .target(name: "SandyqCore", dependencies: ["SandyqCrypto"]),
+        .target(name: "SandyqSearch", dependencies: ["SandyqCore"]),
+        .target(name: "SandyqReports", dependencies: ["SandyqCore", "SandyqSearch"]),
         .target(name: "SandyqStore", dependencies: ["SandyqCore", "CSQLite"]),
         .target(name: "SandyqSync", dependencies: ["SandyqCore", "SandyqStore"]),
-        .target(name: "SandyqNode", dependencies: ["SandyqCore", "SandyqStore", "SandyqSync", "SandyqCrypto"]),
+        .target(name: "SandyqNode", dependencies: ["SandyqCore", "SandyqSearch", "SandyqReports", "SandyqStore", "SandyqSync", "SandyqCrypto"]),
         .executableTarget(
             name: "sandyq",
             dependencies: [
@@ -43,11 +47,15 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "SandyqBench", dependencies: ["SandyqNode", "SandyqStore", "SandyqCore", "SandyqCrypto", "SandyqSync"]),
-        .testTarget(name: "SandyqCryptoTests", dependencies: ["SandyqCrypto"]),
-        .testTarget(name: "SandyqCoreTests", dependencies: ["SandyqCore", "SandyqCrypto"]),
-        .testTarget(name: "SandyqStoreTests", dependencies: ["SandyqStore", "SandyqCore", "SandyqCrypto"]),
-        .testTarget(name: "SandyqSyncTests", dependencies: ["SandyqSync", "SandyqStore", "SandyqCore", "SandyqCrypto"]),
-        .testTarget(name: "SandyqNodeTests", dependencies: ["SandyqNode", "SandyqCore", "SandyqCrypto"]),
+        // What several test targets share: the vector-file format, temp directories, node fixtures.
+        .target(name: "SandyqTestSupport", dependencies: ["SandyqNode", "SandyqCore", "SandyqCrypto"], path: "Tests/SandyqTestSupport"),
+        .testTarget(name: "SandyqCryptoTests", dependencies: ["SandyqCrypto", "SandyqTestSupport"]),
+        .testTarget(name: "SandyqCoreTests", dependencies: ["SandyqCore", "SandyqCrypto", "SandyqTestSupport"]),
+        .testTarget(name: "SandyqSearchTests", dependencies: ["SandyqSearch", "SandyqCore", "SandyqTestSupport"]),
+        .testTarget(name: "SandyqReportsTests", dependencies: ["SandyqReports", "SandyqCore"]),
+        .testTarget(name: "SandyqStoreTests", dependencies: ["SandyqStore", "SandyqCore", "SandyqCrypto", "SandyqTestSupport"]),
+        .testTarget(name: "SandyqSyncTests", dependencies: ["SandyqSync", "SandyqStore", "SandyqCore", "SandyqCrypto", "SandyqTestSupport"]),
+        .testTarget(name: "SandyqNodeTests", dependencies: ["SandyqNode", "SandyqCore", "SandyqSearch", "SandyqReports", "SandyqCrypto", "SandyqTestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["SandyqStore", "SandyqCrypto", "SandyqCore", "SandyqSync"]),
     ],
     swiftLanguageModes: [.v6]

@@ -25,7 +25,9 @@ let package = Package(
         .executableTarget(name: $0, dependencies: ["FuzzSupport", sandyq("SandyqCrypto"), sandyq("SandyqCore"),
                                                    sandyq("SandyqSync"), sandyq("SandyqStore")]
                           // Invitations and join replies live in the node layer.
-                          + ($0 == "FuzzInviteCodes" ? [sandyq("SandyqNode")] : []))
+                          + ($0 == "FuzzInviteCodes" ? [sandyq("SandyqNode")] : [])
+                          // Duplicate warnings on import come from the search index.
+                          + ($0 == "FuzzCaseImport" ? [sandyq("SandyqSearch")] : []))
     },
     swiftLanguageModes: [.v6]
 )

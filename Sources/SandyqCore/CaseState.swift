@@ -115,6 +115,12 @@ public struct CaseState: Sendable {
 
     public var isArchived: Bool { value("archived") == "true" }
 
+    /// The case this one was merged into, if any (`case merge`; an empty value undoes it).
+    public var mergedTarget: String? {
+        guard let m = value("mergedInto"), !m.isEmpty else { return nil }
+        return m
+    }
+
     /// Status history: every status write with the statusDate written in the same op.
     public var statusHistory: [(status: String, date: String?, write: Write)] {
         guard let reg = registers[FieldPath(field: "status")] else { return [] }

@@ -82,6 +82,27 @@ public struct Membership: Sendable {
     public var coordinators: [NodeID] {
         members.values.filter { $0.role == .coordinator && !$0.isRevoked }.map(\.node).sorted()
     }
+
+    /// Refuses, before they reach the store, ops whose author is known to have no write rights.
+    public func screen(_ env: Envelope) -> OpError? {
+        guard let member = members[env.author] else { return nil }
+        if env.kind == .membership {
+            return member.role == .coordinator ? nil : .notAllowed("only coordinators change membership")
+        }
+        return member.role.canWrite ? nil : .notAllowed("a \(member.role.rawValue) may not write")
+    }
+
+    /// A member whose revocation is held: refused as a client and as a server, pinned or not.
+    public func isRevoked(_ key: SigningPublicKey) -> Bool {
+        members[key]?.isRevoked == true
+    }
+
+    /// Whether `id` (both keys) is an admitted member whose new ops would still count: the only
+    /// nodes a node acknowledges or writes bundles to.
+    public func isCurrentMember(_ id: NodeID) -> Bool {
+        guard let member = members[id.signingKey], member.node == id else { return false }
+        return !member.isRevoked
+    }
 }
 
 /// The derivation as a well-founded fixpoint over revocation ops, then a deterministic

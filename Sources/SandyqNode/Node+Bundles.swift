@@ -163,8 +163,7 @@ extension Node {
     /// Whether `id` (both keys) is an admitted member whose new ops would still count: the only
     /// nodes this node acknowledges or writes bundles to.
     static func isCurrentMember(_ id: NodeID, in m: Membership) -> Bool {
-        guard let member = m.members[id.signingKey], member.node == id else { return false }
-        return !member.isRevoked
+        m.isCurrentMember(id)
     }
 
     /// The same, from the membership ops in the store (cheap: no case is decrypted).

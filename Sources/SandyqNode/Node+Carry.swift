@@ -3,45 +3,6 @@ import SandyqCore
 import SandyqCrypto
 import SandyqStore
 
-/// Which ops a node hands a peer, by bundle or TCP alike. A quarantined op goes to no one: a
-/// revoked key's flood stops at the first node that knows of the revocation. A field device
-/// (a reporter) gets the membership ops and its own chain, nothing of the project's other
-/// work, so a seized reporter's store holds only what it wrote and who belongs; a reporter,
-/// or any write-only node, hands on its own chain only.
-public struct CarryRule: Sendable {
-    let revoked: [SigningPublicKey: Set<OpID>]
-    /// Set when the ops go to a reporter: the recipients' own keys.
-    let fieldRecipients: Set<SigningPublicKey>?
-    /// Set when this node is a reporter: its own key.
-    let onlyAuthor: SigningPublicKey?
-
-    public static let everything = CarryRule(revoked: [:], fieldRecipients: nil, onlyAuthor: nil)
-
-    /// Whether anything is held back, so counting what a peer lacks needs a pass over the ops.
-    public var restricts: Bool { !revoked.isEmpty || fieldRecipients != nil || onlyAuthor != nil }
-
-    public func allows(_ e: Envelope) -> Bool {
-        if let genuine = revoked[e.author], !genuine.contains(e.id) { return false }
-        if let only = onlyAuthor, e.author != only { return false }
-        if let field = fieldRecipients { return e.kind == .membership || field.contains(e.author) }
-        return true
-    }
-
-    init(revoked: [SigningPublicKey: Set<OpID>], fieldRecipients: Set<SigningPublicKey>?, onlyAuthor: SigningPublicKey?) {
-        self.revoked = revoked
-        self.fieldRecipients = fieldRecipients
-        self.onlyAuthor = onlyAuthor
-    }
-
-    init(to recipients: [SigningPublicKey], from me: SigningPublicKey, in m: Membership, writeOnly: Bool = false) {
-        var revoked: [SigningPublicKey: Set<OpID>] = [:]
-        for (k, member) in m.members where member.isRevoked { revoked[k] = member.genuine }
-        let field = recipients.filter { m.role(of: $0) == .reporter }
-        self.init(revoked: revoked, fieldRecipients: field.isEmpty ? nil : Set(recipients),
-                  onlyAuthor: m.role(of: me) == .reporter || writeOnly ? me : nil)
-    }
-}
-
 extension Node {
     /// The rule for handing ops to `recipients`, from the membership ops this node holds.
     public func carryRule(to recipients: [SigningPublicKey]) throws(NodeError) -> CarryRule {

@@ -86,7 +86,7 @@ extension Node {
 
     /// A member whose revocation this node holds: refused as a client and as a server, pinned or not.
     static func isRevoked(_ key: SigningPublicKey, in m: Membership) -> Bool {
-        m.members[key]?.isRevoked == true
+        m.isRevoked(key)
     }
 
     /// Why this node refuses `key` as the server at `address`, or nil to accept it. Accepted:

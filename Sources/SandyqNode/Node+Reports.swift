@@ -1,5 +1,6 @@
 import Foundation
 import SandyqCore
+import SandyqReports
 import SandyqCrypto
 
 extension Node {

@@ -1,5 +1,6 @@
 import Foundation
 import SandyqCore
+import SandyqSearch
 
 extension Node {
     /// A search index over every case this node can read. Built in memory from the unlocked

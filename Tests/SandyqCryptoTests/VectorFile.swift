@@ -1,21 +1,20 @@
 import Foundation
 import Testing
+import SandyqTestSupport
 import SandyqCrypto
 
 /// One test vector from Protocol/vectors/crypto/ (written by scripts/vectors/gen_crypto_vectors.py).
 ///
 /// Format, in the style of the age test vectors: `key: value` header lines, one blank line,
 /// then nothing. Byte strings are lowercase hex; an empty byte string is `key:` alone.
-struct VectorFile: Sendable, CustomStringConvertible {
+struct VectorFile: Sendable, VectorFolderRecord {
     enum Expect: String, Sendable, CaseIterable {
         case ok
         case authenticationFailed = "authentication_failed"
         case invalidLength = "invalid_length"
     }
 
-    struct FormatError: Error, CustomStringConvertible {
-        let description: String
-    }
+    typealias FormatError = VectorFormatError
 
     /// Keys every file of an area must have, beyond `area`, `expect` and `comment`.
     static let areaKeys: [String: [String]] = [
@@ -26,84 +25,25 @@ struct VectorFile: Sendable, CustomStringConvertible {
         "argon2id": ["passphrase", "salt", "opslimit", "memlimit", "length", "key"],
     ]
 
-    /// Tests/SandyqCryptoTests/VectorFile.swift -> <package>/Protocol/vectors/crypto
-    static let directory: URL = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent()   // SandyqCryptoTests
-        .deletingLastPathComponent()   // Tests
-        .deletingLastPathComponent()   // package root
-        .appendingPathComponent("Protocol/vectors/crypto", isDirectory: true)
+    static let directory: URL = Vectors.folder("crypto")
 
     /// All vector file names, sorted. Empty if the directory is missing (the coverage test then fails).
-    static let allNames: [String] = {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
-        return names.filter { $0.hasSuffix(".txt") }.sorted()
-    }()
+    static let allNames: [String] = Vectors.names(in: directory)
 
     static func names(area: String) -> [String] {
         allNames.filter { $0.hasPrefix(area + "_") }
     }
 
-    let name: String
-    let area: String
+    let header: VectorHeader
     let expect: Expect
-    let comment: String
-    private let fields: [String: String]
 
-    var description: String { "\(name) (\(comment))" }
-
-    init(named name: String) throws {
-        let url = Self.directory.appendingPathComponent(name)
-        try self.init(name: name, text: String(contentsOf: url, encoding: .utf8))
+    init(header: VectorHeader) {
+        self.header = header
+        expect = Expect(rawValue: header.expect)!
     }
 
-    init(name: String, text: String) throws {
-        self.name = name
-        guard text.hasSuffix("\n\n"), !text.dropLast(2).contains("\n\n") else {
-            throw FormatError(description: "\(name): header must end with exactly one blank line and nothing after it")
-        }
-        var fields: [String: String] = [:]
-        for line in text.dropLast(2).split(separator: "\n", omittingEmptySubsequences: false) {
-            guard let colon = line.firstIndex(of: ":") else {
-                throw FormatError(description: "\(name): not a `key: value` line: \(line)")
-            }
-            let key = String(line[..<colon])
-            var value = line[line.index(after: colon)...]
-            if value.first == " " { value = value.dropFirst() }
-            guard !key.isEmpty, fields[key] == nil else {
-                throw FormatError(description: "\(name): empty or repeated key \(key)")
-            }
-            fields[key] = String(value)
-        }
-        guard let area = fields["area"], let required = Self.areaKeys[area] else {
-            throw FormatError(description: "\(name): missing or unknown area")
-        }
-        guard name.hasPrefix(area + "_"), name.hasSuffix(".txt") else {
-            throw FormatError(description: "\(name): file name must be \(area)_<case>.txt")
-        }
-        guard let expectRaw = fields["expect"], let expect = Expect(rawValue: expectRaw) else {
-            throw FormatError(description: "\(name): expect must be one of ok, authentication_failed, invalid_length")
-        }
-        guard let comment = fields["comment"], !comment.isEmpty else {
-            throw FormatError(description: "\(name): missing comment")
-        }
-        let allowed = Set(required + ["area", "expect", "comment"])
-        guard Set(fields.keys) == allowed else {
-            throw FormatError(description: "\(name): keys \(fields.keys.sorted()) but area \(area) needs \(allowed.sorted())")
-        }
-        self.area = area
-        self.expect = expect
-        self.comment = comment
-        self.fields = fields
-    }
-
-    func string(_ key: String) throws -> String {
-        guard let v = fields[key] else { throw FormatError(description: "\(name): no key \(key)") }
-        return v
-    }
-
-    func bytes(_ key: String) throws -> [UInt8] {
-        try Self.hex(string(key), context: "\(name): \(key)")
-    }
+    static let keys = areaKeys.mapValues { VectorHeader.Keys(required: $0) }
+    static let expects = areaKeys.mapValues { _ in Set(Expect.allCases.map(\.rawValue)) }
 
     func int<T: FixedWidthInteger>(_ key: String, as _: T.Type = Int.self) throws -> T {
         guard let v = T(try string(key), radix: 10) else {
@@ -113,25 +53,7 @@ struct VectorFile: Sendable, CustomStringConvertible {
     }
 
     /// Strict lowercase hex.
-    static func hex(_ s: String, context: String = "hex") throws -> [UInt8] {
-        let digits = Array(s.utf8)
-        guard digits.count % 2 == 0 else { throw FormatError(description: "\(context): odd-length hex") }
-        func nibble(_ c: UInt8) throws -> UInt8 {
-            switch c {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
-            default: throw FormatError(description: "\(context): not lowercase hex")
-            }
-        }
-        var out: [UInt8] = []
-        out.reserveCapacity(digits.count / 2)
-        var i = 0
-        while i < digits.count {
-            out.append(try nibble(digits[i]) << 4 | nibble(digits[i + 1]))
-            i += 2
-        }
-        return out
-    }
+    static func hex(_ s: String, context: String = "hex") throws -> [UInt8] { try Vectors.hex(s, context: context) }
 }
 
 /// Runs `body` and requires it to throw `CryptoError.invalidLength` for a genuinely wrong length.

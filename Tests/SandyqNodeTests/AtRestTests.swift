@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import SandyqTestSupport
 import SandyqCore
 import SandyqCrypto
 import SandyqNode
@@ -109,7 +110,7 @@ struct AtRestTests {
         let docs = try Self.seedCases()
         let name = try #require(docs.first?.persons?.first?.name)
         let id = CaseID.random()
-        let dir = try TempDir("sandyq-plain")
+        let dir = try TempDir("plain")
         try FileManager.default.createDirectory(atPath: dir.sub("nested/deeper"), withIntermediateDirectories: true)
         try Data(Array("prefix \(name) suffix".utf8)).write(to: URL(fileURLWithPath: dir.sub("a-utf8.txt")))
         try Data([0xFF, 0xFE] + RawSearch.utf16(name, bigEndian: false)).write(to: URL(fileURLWithPath: dir.sub("nested/b-utf16le.txt")))

@@ -3,6 +3,7 @@ import SandyqCore
 import SandyqCrypto
 @testable import SandyqNode
 import Testing
+import SandyqTestSupport
 
 /// One member, or a stranger holding a node's box key, tries to fill every disk of the project.
 @Suite("Per-author limits: no member or stranger fills the others' disks")

@@ -3,6 +3,7 @@ import SandyqCore
 import SandyqCrypto
 @testable import SandyqNode
 import Testing
+import SandyqTestSupport
 
 /// A field device receives only what it needs, and quarantined ops go no further.
 @Suite("What a node hands each peer: reporters get membership only, quarantined ops go nowhere")

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import SandyqTestSupport
 import SandyqCore
 import SandyqCrypto
 import SandyqNode
@@ -7,13 +8,12 @@ import SandyqNode
 /// Protocol/vectors/invite/*.txt (scripts/vectors/gen_invite_vectors.py): invitations, join
 /// replies and the six-digit code, computed outside the Swift code from membership.md.
 @Suite struct InviteVectorTests {
-    static let directory = VectorFolders.root.appendingPathComponent("invite", isDirectory: true)
+    static let directory = Vectors.folder("invite")
 
-    static let names: [String] = ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? [])
-        .filter { $0.hasSuffix(".txt") }.sorted()
+    static let names: [String] = Vectors.names(in: directory)
 
     static func fields(_ name: String) throws -> [String: String] {
-        try VectorFolders.header(String(contentsOf: directory.appendingPathComponent(name), encoding: .utf8), name)
+        try Vectors.header(String(contentsOf: directory.appendingPathComponent(name), encoding: .utf8), name)
     }
 
     static func bytes(_ f: [String: String], _ key: String, _ name: String) throws -> [UInt8] {

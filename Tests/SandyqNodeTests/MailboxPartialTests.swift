@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import SandyqTestSupport
 import SandyqCore
 import SandyqCrypto
 import SandyqNode
@@ -9,8 +10,7 @@ import SandyqNode
     /// which may be an export still running, and the real bundles stay.
     @Test func usbSyncRemovesAbandonedPartialFilesOnly() throws {
         let dir = try TempDir()
-        let a = try NodeFixture.make(dir, "a")
-        _ = try a.createProject(name: "Почта")
+        let (a, _) = try NodeFixture.founder(dir, "a", project: "Почта")
         let box = dir.sub("stick")
         try FileManager.default.createDirectory(atPath: box, withIntermediateDirectories: true)
         let stale = box + "/0011223344556677.sqb.partial-aabbccdd", fresh = box + "/8899aabbccddeeff.sqb.partial-00112233"

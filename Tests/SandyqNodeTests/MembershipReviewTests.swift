@@ -3,6 +3,7 @@ import SandyqCore
 import SandyqCrypto
 @testable import SandyqNode
 import Testing
+import SandyqTestSupport
 
 /// Security review of the revocation change: a seizer holding one coordinator's unlocked
 /// device, with the project's own Node API, against real nodes and stores.

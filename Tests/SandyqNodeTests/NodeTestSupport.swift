@@ -1,34 +1,11 @@
 import Foundation
 import Testing
+import SandyqTestSupport
 import SandyqCore
 import SandyqCrypto
 import SandyqNode
 
-/// A temporary directory removed when the value goes away.
-final class TempDir {
-    let path: String
-
-    init(_ label: String = "sandyq-node-test") throws {
-        path = FileManager.default.temporaryDirectory.path + "/\(label)-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-
-    func sub(_ name: String) -> String { path + "/" + name }
-}
-
-enum NodeFixture {
-    static let passphrase = "correct horse battery staple"
-
-    static func make(_ dir: TempDir, _ name: String) throws -> Node {
-        try Node.initialize(home: dir.sub(name), passphrase: SecureBytes(Array(passphrase.utf8)), parameters: .minimum)
-    }
-
-    static func open(_ dir: TempDir, _ name: String) throws -> Node {
-        try Node.open(home: dir.sub(name), passphrase: SecureBytes(Array(passphrase.utf8)))
-    }
-
+extension NodeFixture {
     /// Sends `from` what `to` lacks, the way a transport does; returns how many ops were new to `to`.
     @discardableResult
     static func sync(_ from: Node, to: Node) throws -> Int {
@@ -44,32 +21,31 @@ enum NodeFixture {
     }
 
     /// The repository's seeds/cases.json.
-    static var seedCasesURL: URL {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("seeds/cases.json")
-    }
+    static var seedCasesURL: URL { PackagePaths.seedCases }
 
     /// A digest of what a view shows of its cases (every register's survivors, every set's
     /// present elements), comparable across readers: unlike `ProjectView.digest` it leaves out
     /// the project name, which createProject seals to the founder alone.
     static func caseDigest(_ v: ProjectView) -> String {
         var w = ByteWriter()
-        for id in v.cases.keys.sorted() {
-            let c = v.cases[id]!
-            w.raw(id.bytes)
-            for (path, reg) in c.registers.sorted(by: { $0.key < $1.key }) {
-                w.string(path.collection); w.string(path.element); w.string(path.field)
-                let s = reg.survivors
-                w.varint(UInt64(s.count))
-                for x in s { w.raw(x.op.bytes); w.string(x.value) }
-            }
-            for coll in c.sets.keys.sorted() {
-                w.string(coll)
-                let present = c.elements(coll)
-                w.varint(UInt64(present.count))
-                for e in present { w.string(e) }
-            }
-        }
+        for id in v.cases.keys.sorted() { write(v.cases[id]!, into: &w) }
         return Hex.encode(Hash.blake2b(w.bytes))
+    }
+
+    /// One case as `caseDigest` hashes it: its id, every register's survivors, every set's present elements.
+    static func write(_ c: CaseState, into w: inout ByteWriter) {
+        w.raw(c.id.bytes)
+        for (path, reg) in c.registers.sorted(by: { $0.key < $1.key }) {
+            w.string(path.collection); w.string(path.element); w.string(path.field)
+            let s = reg.survivors
+            w.varint(UInt64(s.count))
+            for x in s { w.raw(x.op.bytes); w.string(x.value) }
+        }
+        for coll in c.sets.keys.sorted() {
+            w.string(coll)
+            let present = c.elements(coll)
+            w.varint(UInt64(present.count))
+            for e in present { w.string(e) }
+        }
     }
 }

@@ -1,6 +1,9 @@
 import Foundation
 import Testing
+import SandyqTestSupport
 import SandyqCore
+import SandyqReports
+import SandyqSearch
 import SandyqCrypto
 @testable import SandyqNode
 
@@ -26,8 +29,7 @@ struct ReportNodeTests {
     @Test("the sanctions list built from seeds/cases.json names every official in it, with exactly their cases")
     func sanctionsFromSeeds() throws {
         let dir = try TempDir()
-        let a = try NodeFixture.make(dir, "a")
-        _ = try a.createProject(name: "Санкции")
+        let (a, _) = try NodeFixture.founder(dir, "a", project: "Санкции")
         let docs = try Self.seeds()
         let ids = try a.importCases(docs)
         let refOf = Dictionary(uniqueKeysWithValues: zip(ids.map(\.description), docs.map { $0.ref! }))
@@ -131,8 +133,7 @@ struct ReportNodeTests {
     @Test("report text is escaped, never markup")
     func htmlEscapesData() throws {
         let dir = try TempDir()
-        let a = try NodeFixture.make(dir, "a")
-        _ = try a.createProject(name: "x")
+        let (a, _) = try NodeFixture.founder(dir, "a", project: "x")
         var d = CaseDocument()
         d.title = "<script>alert('x')</script> & \"quotes\""
         d.persons = [CaseDocument.Person(name: "<b>Имя</b>")]
@@ -199,16 +200,14 @@ struct ReportNodeTests {
     @Test("the JSON export reads back with case import; the CSV holds a row per shown value")
     func exportRoundTrip() throws {
         let dir = try TempDir()
-        let a = try NodeFixture.make(dir, "a")
-        _ = try a.createProject(name: "Экспорт")
+        let (a, _) = try NodeFixture.founder(dir, "a", project: "Экспорт")
         _ = try a.importCases(try Self.seeds())
         let json = try a.renderReport(.export, format: .json)
         let back = try JSONDecoder().decode(CaseDocument.Collection.self, from: Data(json.utf8))
         #expect(back.format == "sandyq-cases/1")
         #expect(back.cases.count == 41)
 
-        let c = try NodeFixture.make(dir, "c")
-        _ = try c.createProject(name: "Копия")
+        let (c, _) = try NodeFixture.founder(dir, "c", project: "Копия")
         _ = try c.importCases(back.cases)
         let names = { (n: Node) in Set(try n.view().cases.values.flatMap(\.personNames)) }
         #expect(try names(a) == names(c))
@@ -230,8 +229,7 @@ struct ReportNodeTests {
     @Test("the monitoring report counts each case once per group, with the cases behind each count")
     func monitoringCounts() throws {
         let dir = try TempDir()
-        let a = try NodeFixture.make(dir, "a")
-        _ = try a.createProject(name: "Мониторинг")
+        let (a, _) = try NodeFixture.founder(dir, "a", project: "Мониторинг")
         let docs = try Self.seeds()
         _ = try a.importCases(docs)
         let r = try a.monitoringReport()

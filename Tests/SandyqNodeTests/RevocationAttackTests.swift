@@ -3,6 +3,7 @@ import SandyqCore
 import SandyqCrypto
 @testable import SandyqNode
 import Testing
+import SandyqTestSupport
 
 /// The attacks of a seizer who holds an unlocked coordinator's device, the founder's
 /// included, run with the project's own library against real nodes and stores.

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import SandyqTestSupport
 import SandyqCore
 import SandyqCrypto
 @testable import SandyqNode
@@ -15,15 +16,11 @@ enum RoleKit {
     static func secret(_ s: String) -> SecureBytes { SecureBytes(Array(s.utf8)) }
 
     static func make(_ dir: TempDir, _ name: String, writeOnly: Bool = false) throws -> Node {
-        try Node.initialize(home: dir.sub(name), passphrase: secret(passphrase), parameters: .minimum, writeOnly: writeOnly)
+        try NodeFixture.make(dir, name, writeOnly: writeOnly)
     }
 
     /// A project founded by a fresh coordinator node "c".
-    static func founder(_ dir: TempDir) throws -> (Node, ProjectID) {
-        let c = try make(dir, "c")
-        let pid = try c.createProject(name: "Проект ролей")
-        return (c, pid)
-    }
+    static func founder(_ dir: TempDir) throws -> (Node, ProjectID) { try NodeFixture.founder(dir) }
 
     /// Makes `n` join, has `by` admit it with `role`, and hands it `by`'s ops.
     static func admit(_ n: Node, as role: Role, by c: Node) throws {
@@ -73,19 +70,7 @@ enum RoleKit {
     static func caseDigest(_ c: CaseState?) -> String {
         guard let c else { return "absent" }
         var w = ByteWriter()
-        w.raw(c.id.bytes)
-        for (path, reg) in c.registers.sorted(by: { $0.key < $1.key }) {
-            w.string(path.collection); w.string(path.element); w.string(path.field)
-            let s = reg.survivors
-            w.varint(UInt64(s.count))
-            for x in s { w.raw(x.op.bytes); w.string(x.value) }
-        }
-        for coll in c.sets.keys.sorted() {
-            w.string(coll)
-            let present = c.elements(coll)
-            w.varint(UInt64(present.count))
-            for e in present { w.string(e) }
-        }
+        NodeFixture.write(c, into: &w)
         return Hex.encode(Hash.blake2b(w.bytes))
     }
 

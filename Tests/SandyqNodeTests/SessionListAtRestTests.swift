@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import SandyqTestSupport
 import SandyqCore
 import SandyqCrypto
 @testable import SandyqNode
@@ -64,8 +65,7 @@ import SandyqStore
     @Test("a store from before the change drops its readable session list on open, and reads the same")
     func oldSessionListIsDropped() throws {
         let dir = try TempDir()
-        let c = try NodeFixture.make(dir, "c")
-        _ = try c.createProject(name: "Старая схема")
+        let (c, _) = try NodeFixture.founder(dir, "c", project: "Старая схема")
         var d = CaseDocument(); d.title = "Дело"
         _ = try c.addCase(d)
         let digest = try c.view().digest

@@ -1,52 +1,19 @@
 import Foundation
 import Testing
+import SandyqTestSupport
 import SandyqCore
 import SandyqCrypto
 @testable import SandyqNode
 import SandyqStore
 
-/// The package's Protocol/vectors folder, from this file's path.
-enum VectorFolders {
-    static let root: URL = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent()   // SandyqNodeTests
-        .deletingLastPathComponent()   // Tests
-        .deletingLastPathComponent()   // package root
-        .appendingPathComponent("Protocol/vectors", isDirectory: true)
-
-    /// `key: value` lines, one blank line, nothing after it (the format of every vector folder).
-    static func header(_ text: String, _ name: String) throws -> [String: String] {
-        guard text.hasSuffix("\n\n"), !text.dropLast(2).contains("\n\n") else {
-            throw Bad("\(name): header must end with exactly one blank line and nothing after it")
-        }
-        var fields: [String: String] = [:]
-        for line in text.dropLast(2).split(separator: "\n", omittingEmptySubsequences: false) {
-            guard let colon = line.firstIndex(of: ":") else { throw Bad("\(name): not a `key: value` line: \(line)") }
-            let key = String(line[..<colon])
-            var value = line[line.index(after: colon)...]
-            if value.first == " " { value = value.dropFirst() }
-            guard !key.isEmpty, fields[key] == nil else { throw Bad("\(name): empty or repeated key \(key)") }
-            fields[key] = String(value)
-        }
-        return fields
-    }
-
-    struct Bad: Error, CustomStringConvertible {
-        let description: String
-        init(_ d: String) { description = d }
-    }
-}
-
 /// One file of Protocol/vectors/tamper/ (scripts/vectors/gen_tamper_vectors.py): a log of
 /// valid context ops, a batch holding one tampered op, and the class that op must end in.
 struct TamperVector: CustomStringConvertible {
-    static let folder = VectorFolders.root.appendingPathComponent("tamper", isDirectory: true)
+    static let folder = Vectors.folder("tamper")
     static let areas: Set<String> = ["admission", "revocation", "chain", "project", "signature", "role", "reading"]
     static let keys = ["area", "expect", "comment", "project", "reader_signing_seed", "reader_box_secret", "log", "batch", "target"]
 
-    static let names: [String] = {
-        let all = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
-        return all.filter { $0.hasSuffix(".txt") }.sorted()
-    }()
+    static let names: [String] = Vectors.names(in: folder)
 
     let name, expect, comment: String
     let project: ProjectID
@@ -57,13 +24,13 @@ struct TamperVector: CustomStringConvertible {
     var description: String { "\(name) (\(comment))" }
 
     init(named name: String) throws {
-        let f = try VectorFolders.header(String(contentsOf: Self.folder.appendingPathComponent(name), encoding: .utf8), name)
-        guard Set(f.keys) == Set(Self.keys) else { throw VectorFolders.Bad("\(name): keys \(f.keys.sorted()), want \(Self.keys)") }
+        let f = try Vectors.header(String(contentsOf: Self.folder.appendingPathComponent(name), encoding: .utf8), name)
+        guard Set(f.keys) == Set(Self.keys) else { throw VectorFormatError("\(name): keys \(f.keys.sorted()), want \(Self.keys)") }
         guard let area = f["area"], Self.areas.contains(area), name.hasPrefix(area + "_") else {
-            throw VectorFolders.Bad("\(name): the file name must be <area>_<defect>.txt with a known area")
+            throw VectorFormatError("\(name): the file name must be <area>_<defect>.txt with a known area")
         }
         func hex(_ s: String) throws -> [UInt8] {
-            guard let b = Hex.decode(s), Hex.encode(b) == s else { throw VectorFolders.Bad("\(name): not lowercase hex: \(s.prefix(20))") }
+            guard let b = Hex.decode(s), Hex.encode(b) == s else { throw VectorFormatError("\(name): not lowercase hex: \(s.prefix(20))") }
             return b
         }
         self.name = name
@@ -98,7 +65,7 @@ struct TamperVector: CustomStringConvertible {
 
     /// The class the node's import and view give the target op.
     static func classify(_ v: TamperVector) throws -> String {
-        let dir = try TempDir("sandyq-tamper")
+        let dir = try TempDir("tamper")
         let node = try node(for: v, in: dir)
         let log = try v.log.map { try Envelope(decoding: $0) }
         let r0 = try node.importEnvelopes(log)
@@ -113,7 +80,7 @@ struct TamperVector: CustomStringConvertible {
         }
         let r = try node.importEnvelopes(batch)
         if let refused = r.refused.first(where: { $0.id.bytes == v.target }) { return refused.reason.code }
-        guard let env = batch.first(where: { $0.id.bytes == v.target }) else { throw VectorFolders.Bad("\(v.name): target not in the batch") }
+        guard let env = batch.first(where: { $0.id.bytes == v.target }) else { throw VectorFormatError("\(v.name): target not in the batch") }
         let stored = try node.store.envelopes(author: env.author, after: env.seq - 1).contains { $0.id == env.id }
         try #require(stored, "\(v.name): the target op was neither refused nor stored")
         if try node.store.forks().contains(where: { $0.author == env.author && $0.seq == env.seq }) { return "fork" }
@@ -153,9 +120,9 @@ struct TamperVector: CustomStringConvertible {
 
     /// (op classes, extensions by class -> folders) from the README section.
     static func documented() throws -> (classes: Set<String>, extensions: [String: Set<String>]) {
-        let readme = VectorFolders.root.deletingLastPathComponent().appendingPathComponent("README.md")
+        let readme = Vectors.root.deletingLastPathComponent().appendingPathComponent("README.md")
         let text = try String(contentsOf: readme, encoding: .utf8)
-        guard let start = text.range(of: "\n## Failure classes\n") else { throw VectorFolders.Bad("README.md has no Failure classes section") }
+        guard let start = text.range(of: "\n## Failure classes\n") else { throw VectorFormatError("README.md has no Failure classes section") }
         let section = text[start.upperBound...].components(separatedBy: "\n## ")[0]
         var classes: Set<String> = [], extensions: [String: Set<String>] = [:]
         var table = 0, inTable = false
@@ -190,16 +157,16 @@ struct TamperVector: CustomStringConvertible {
     @Test func everyExpectIsDocumented() throws {
         let d = try Self.documented()
         let fm = FileManager.default
-        let folders = try fm.contentsOfDirectory(atPath: VectorFolders.root.path).filter {
+        let folders = try fm.contentsOfDirectory(atPath: Vectors.root.path).filter {
             var dir: ObjCBool = false
-            return fm.fileExists(atPath: VectorFolders.root.appendingPathComponent($0).path, isDirectory: &dir) && dir.boolValue
+            return fm.fileExists(atPath: Vectors.root.appendingPathComponent($0).path, isDirectory: &dir) && dir.boolValue
         }.sorted()
         #expect(Set(folders).isSuperset(of: ["ops", "bundle", "handshake", "crypto", "tamper"]), "folders: \(folders)")
         var count = 0
         for folder in folders {
-            let dir = VectorFolders.root.appendingPathComponent(folder)
+            let dir = Vectors.root.appendingPathComponent(folder)
             for name in try fm.contentsOfDirectory(atPath: dir.path).filter({ $0.hasSuffix(".txt") }).sorted() {
-                let f = try VectorFolders.header(String(contentsOf: dir.appendingPathComponent(name), encoding: .utf8), "\(folder)/\(name)")
+                let f = try Vectors.header(String(contentsOf: dir.appendingPathComponent(name), encoding: .utf8), "\(folder)/\(name)")
                 let expect = try #require(f["expect"], "\(folder)/\(name) has no expect:")
                 let ok = Self.closed.contains(expect) || (d.extensions[expect]?.contains(folder) ?? false)
                 #expect(ok, "\(folder)/\(name): expect \(expect) is neither a failure class nor an extension README.md documents for \(folder)/")

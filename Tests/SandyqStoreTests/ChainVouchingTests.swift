@@ -1,4 +1,5 @@
 import Testing
+import SandyqTestSupport
 import SandyqCore
 import SandyqCrypto
 import SandyqStore

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import SandyqTestSupport
 import SandyqCore
 import SandyqCrypto
 import SandyqStore
@@ -7,11 +8,9 @@ import SandyqStore
 /// Protocol/vectors/keyfile/*.txt (scripts/vectors/gen_keyfile_vectors.py): key files built
 /// outside the Swift code, each opened as the spec says.
 @Suite struct KeyFileVectorTests {
-    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("Protocol/vectors/keyfile")
+    static let directory = Vectors.folder("keyfile")
 
-    static let names: [String] = ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? [])
-        .filter { $0.hasSuffix(".txt") }.sorted()
+    static let names: [String] = Vectors.names(in: directory)
 
     static func fields(_ name: String) throws -> [String: String] {
         let text = try String(contentsOf: directory.appendingPathComponent(name), encoding: .utf8)

@@ -1,23 +1,9 @@
 import Foundation
 import Testing
+import SandyqTestSupport
 import SandyqCore
 import SandyqCrypto
 import SandyqStore
-
-/// A fresh directory under the system temp dir, removed by `cleanup()`.
-struct TempDir: ~Copyable {
-    let path: String
-
-    init(_ label: String = "store") throws {
-        let base = FileManager.default.temporaryDirectory.path
-        path = base + "/sandyq-\(label)-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    func file(_ name: String) -> String { path + "/" + name }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-}
 
 /// The StoreError `body` throws; nil when it succeeds. Any other error is a test failure.
 func storeError(_ body: () throws -> Void) -> StoreError? {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import SandyqTestSupport
 import SandyqCore
 import SandyqCrypto
 import SandyqSync
@@ -12,7 +13,7 @@ import SandyqSync
     @Test(arguments: [100, 3000])
     func truncatedFiles(count: Int) throws {
         let f = count == 100 ? BundleOpFixture.hundred : BundleOpFixture.large
-        let dir = BundleTempDir()
+        let dir = try TempDir()
         let path = dir.file("whole.sqb")
         let header = f.header()
         try writeTestBundle(path, f.envelopes, header: header, recipients: [f.box.publicKey], signer: f.signing)
@@ -66,7 +67,7 @@ import SandyqSync
     // A4: flip bytes of a one-op bundle (preamble + one 64 KiB chunk).
     @Test func everyByteFlipped() async throws {
         let f = BundleOpFixture.one
-        let dir = BundleTempDir()
+        let dir = try TempDir()
         let path = dir.file("one.sqb")
         try writeTestBundle(path, f.envelopes, header: f.header(), recipients: [f.box.publicKey], signer: f.signing)
         let original = bundleFileBytes(path)
@@ -154,7 +155,7 @@ import SandyqSync
     @Test(arguments: [2, 0, -1])
     func damagedChunkLosesOnlyItsRecords(which: Int) throws {
         let f = BundleOpFixture.large
-        let dir = BundleTempDir()
+        let dir = try TempDir()
         let path = dir.file("mid.sqb")
         let header = f.header()
         try writeTestBundle(path, f.envelopes, header: header, recipients: [f.box.publicKey], signer: f.signing)
@@ -191,7 +192,7 @@ import SandyqSync
     // exhaust memory), so the first batch respects `max`.
     @Test func lostHeaderDoesNotBufferTheWholeFile() throws {
         let f = BundleOpFixture.large
-        let dir = BundleTempDir()
+        let dir = try TempDir()
         let path = dir.file("nohead.sqb")
         let header = f.header()
         try writeTestBundle(path, f.envelopes, header: header, recipients: [f.box.publicKey], signer: f.signing)
@@ -218,7 +219,7 @@ import SandyqSync
     // A5 (extra): two chunks swapped in place are both rejected (the nonce binds position).
     @Test func swappedChunksAreRejected() throws {
         let f = BundleOpFixture.large
-        let dir = BundleTempDir()
+        let dir = try TempDir()
         let path = dir.file("swap.sqb")
         let header = f.header()
         try writeTestBundle(path, f.envelopes, header: header, recipients: [f.box.publicKey], signer: f.signing)

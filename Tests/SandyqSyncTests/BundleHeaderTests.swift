@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import SandyqTestSupport
 import SandyqCore
 import SandyqCrypto
 import SandyqSync
@@ -14,7 +15,7 @@ import SandyqSync
     /// A stranger names a member as the sender (to plant an acknowledgement, or mark bundles
     /// delivered) and signs with the only key it has: refused before any op comes out.
     @Test func aHeaderSignedByAnotherKeyIsRefused() throws {
-        let dir = BundleTempDir()
+        let dir = try TempDir()
         let path = dir.file("forged.sqb")
         try writeTestBundle(path, f.envelopes, header: f.header(), recipients: [f.box.publicKey], signer: SigningKeyPair())
         let o = bundleReadAll(path, keys: f.box)
@@ -29,7 +30,7 @@ import SandyqSync
     /// record out and seal it into a file of its own for someone else. The signature covers the
     /// original preamble, so the copy does not verify.
     @Test func aGenuineHeaderMovedIntoAnotherFileIsRefused() throws {
-        let dir = BundleTempDir()
+        let dir = try TempDir()
         let relay = BoxKeyPair(), victim = BoxKeyPair()
         let genuine = dir.file("genuine.sqb")
         try writeTestBundle(genuine, f.envelopes, header: f.header(), recipients: [relay.publicKey], signer: f.signing)
@@ -49,7 +50,7 @@ import SandyqSync
     /// A flipped bit in the signed part: a filler entry of the preamble (outside any AEAD, so
     /// only the signature notices), or the signature itself (re-sealed by a holder of the file key).
     @Test func anAlteredPreambleOrSignatureIsRefused() throws {
-        let dir = BundleTempDir()
+        let dir = try TempDir()
         let path = dir.file("b.sqb")
         try writeTestBundle(path, f.envelopes, header: f.header(), recipients: [f.box.publicKey], signer: f.signing)
         var bytes = bundleFileBytes(path)
@@ -74,7 +75,7 @@ import SandyqSync
     /// A FIFO named like a bundle would block `open` until someone writes to it; a device could
     /// stream for ever. The reader refuses both at once.
     @Test func aFifoOrDeviceIsRefusedAtOnce() throws {
-        let dir = BundleTempDir()
+        let dir = try TempDir()
         let fifo = dir.file("pipe.sqb")
         try #require(mkfifo(fifo, 0o600) == 0)
         let dev = dir.file("zero.sqb")

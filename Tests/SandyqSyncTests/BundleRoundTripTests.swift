@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import SandyqTestSupport
 import SandyqCore
 import SandyqCrypto
 import SandyqSync
@@ -13,7 +14,7 @@ import SandyqSync
     func roundTrip(count: Int) throws {
         let f = count == 1 ? BundleOpFixture.one : count == 100 ? BundleOpFixture.hundred : BundleOpFixture.large
         #expect(f.envelopes.count == count)
-        let dir = BundleTempDir()
+        let dir = try TempDir()
         let path = dir.file("rt.sqb")
         let header = f.header(imported: [Array(repeating: 7, count: 16), Array(repeating: 9, count: 16)])
         let reported = try writeTestBundle(path, f.envelopes, header: header, recipients: [f.box.publicKey], signer: f.signing)
@@ -52,7 +53,7 @@ import SandyqSync
     // A1 (extra): a single record larger than two chunks, between small ones, round-trips.
     @Test func recordSpanningSeveralChunks() throws {
         let f = BundleOpFixture(count: 6, valueSize: 150_000, seed: 42)
-        let dir = BundleTempDir()
+        let dir = try TempDir()
         let path = dir.file("big.sqb")
         let header = f.header()
         try writeTestBundle(path, f.envelopes, header: header, recipients: [f.box.publicKey], signer: f.signing)
@@ -67,7 +68,7 @@ import SandyqSync
     // A1 (extra): an empty export (0 ops: an acknowledgement) still carries its header.
     @Test func zeroOpBundle() throws {
         let f = BundleOpFixture.one
-        let dir = BundleTempDir()
+        let dir = try TempDir()
         let path = dir.file("empty-ops.sqb")
         try writeTestBundle(path, [], header: f.header(), recipients: [f.box.publicKey], signer: f.signing)
         #expect(bundleFileBytes(path).count == bundlePreambleLength(recipients: 1) + BundleFormat.chunkSize)
@@ -82,7 +83,7 @@ import SandyqSync
     // A2: another key gets notForMe; each of three recipients reads everything.
     @Test func addressing() throws {
         let f = BundleOpFixture.hundred
-        let dir = BundleTempDir()
+        let dir = try TempDir()
         let others = [BoxKeyPair(), BoxKeyPair()]
         let recipients = [f.box] + others
         let path = dir.file("three.sqb")
@@ -113,7 +114,7 @@ import SandyqSync
     }
 
     @Test func noRecipientsIsAUsageError() throws {
-        let dir = BundleTempDir()
+        let dir = try TempDir()
         #expect(throws: SyncError.usage("a bundle needs at least one recipient")) {
             _ = try BundleWriter(path: dir.file("x.sqb"), recipients: [], header: BundleOpFixture.one.header(), signer: BundleOpFixture.one.signing)
         }
@@ -122,7 +123,7 @@ import SandyqSync
 
     // A6: garbage, empty, a directory, magic with a wrong version, a missing file.
     @Test func notBundles() throws {
-        let dir = BundleTempDir()
+        let dir = try TempDir()
         let keys = BoxKeyPair()
         var rng = BundleSyncRNG(seed: 6)
 
@@ -197,7 +198,7 @@ import SandyqSync
 
         // Bundles of 1...16 small ops are one size; 1...4 recipients too.
         let f = BundleOpFixture(count: 17, valueSize: 100, seed: 7)
-        let dir = BundleTempDir()
+        let dir = try TempDir()
         var sizes = Set<Int>()
         for n in 1...16 {
             let p = dir.file("n\(n).sqb")

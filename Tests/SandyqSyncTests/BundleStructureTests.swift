@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import SandyqTestSupport
 import SandyqCore
 import SandyqCrypto
 import SandyqSync
@@ -98,7 +99,7 @@ struct BundleSizedOpsError: Error { let what: String; init(_ w: String) { what =
     @Test(arguments: [1, 100, 3000])
     func chunksMatchTheLayout(count: Int) throws {
         let f = count == 1 ? BundleOpFixture.one : count == 100 ? BundleOpFixture.hundred : BundleOpFixture.large
-        let dir = BundleTempDir()
+        let dir = try TempDir()
         let path = dir.file("s.sqb")
         try writeTestBundle(path, f.envelopes, header: f.header(), recipients: [f.box.publicKey, BoxKeyPair().publicKey], signer: f.signing)
         try checkBundleStructure(path, keys: f.box, header: f.header(), signer: f.signing, envelopes: f.envelopes)
@@ -115,7 +116,7 @@ struct BundleSizedOpsError: Error { let what: String; init(_ w: String) { what =
         let layout = BundleStreamLayout(header: header, envelopes: s.envelopes)
         try #require(layout.ops[1].upperBound == BundleFormat.chunkCapacity, "fixture: op 1 ends at \(layout.ops[1].upperBound)")
 
-        let dir = BundleTempDir()
+        let dir = try TempDir()
         let path = dir.file("edge.sqb")
         try writeTestBundle(path, s.envelopes, header: header, recipients: [s.f.box.publicKey], signer: s.f.signing)
         try checkBundleStructure(path, keys: s.f.box, header: header, signer: s.f.signing, envelopes: s.envelopes)
@@ -140,7 +141,7 @@ struct BundleSizedOpsError: Error { let what: String; init(_ w: String) { what =
         try s.append(recordLength: BundleFormat.chunkCapacity - used - 6)   // end record: 5 + varint(2) = 6
         let layout = BundleStreamLayout(header: header, envelopes: s.envelopes)
         try #require(layout.end.upperBound == BundleFormat.chunkCapacity, "fixture: end record ends at \(layout.end.upperBound)")
-        let dir = BundleTempDir()
+        let dir = try TempDir()
         let path = dir.file("end.sqb")
         try writeTestBundle(path, s.envelopes, header: header, recipients: [s.f.box.publicKey], signer: s.f.signing)
         #expect(try checkBundleStructure(path, keys: s.f.box, header: header, signer: s.f.signing, envelopes: s.envelopes) == 2)
@@ -159,7 +160,7 @@ struct BundleSizedOpsError: Error { let what: String; init(_ w: String) { what =
         let imported = (0..<4096).map { i in Array(Hash.blake2b([UInt8(i & 0xff), UInt8(i >> 8)], length: 16)) }
         let header = f.header(imported: imported)
         #expect(header.encoded().count > BundleFormat.chunkCapacity)
-        let dir = BundleTempDir()
+        let dir = try TempDir()
         let path = dir.file("bighead.sqb")
         try writeTestBundle(path, f.envelopes, header: header, recipients: [f.box.publicKey], signer: f.signing)
         try checkBundleStructure(path, keys: f.box, header: header, signer: f.signing, envelopes: f.envelopes)
@@ -209,7 +210,7 @@ func endRecord(_ n: Int) -> [UInt8] {
     }
 
     @Test func handMadeBundleReadsLikeAWrittenOne() throws {
-        let dir = BundleTempDir()
+        let dir = try TempDir()
         let path = dir.file("hand.sqb")
         handMadeBundle(path, recipients: [f.box.publicKey], header: headerRecord, records: ops + [endRecord(ops.count)])
         let o = bundleReadAll(path, keys: f.box)
@@ -218,7 +219,7 @@ func endRecord(_ n: Int) -> [UInt8] {
 
     /// A header record of an unknown version: no header, every op still arrives, nothing buffered.
     @Test func unreadableHeaderRecord() throws {
-        let dir = BundleTempDir()
+        let dir = try TempDir()
         let path = dir.file("h2.sqb")
         var h = f.header().encoded()
         h[0] = 3
@@ -238,7 +239,7 @@ func endRecord(_ n: Int) -> [UInt8] {
 
     /// An op record whose body is not an envelope: counted, skipped, its neighbours arrive.
     @Test func garbageOpBody() throws {
-        let dir = BundleTempDir()
+        let dir = try TempDir()
         let path = dir.file("junk.sqb")
         var rng = BundleSyncRNG(seed: 99)
         let junk = BundleFormat.record(.op, rng.bytes(300))
@@ -253,7 +254,7 @@ func endRecord(_ n: Int) -> [UInt8] {
     /// first record. Exactly the records starting in between are lost.
     @Test(arguments: ["unknown type", "huge length"])
     func unparseableRecord(kind: String) throws {
-        let dir = BundleTempDir()
+        let dir = try TempDir()
         let path = dir.file("bad.sqb")
         let bad: [UInt8] = kind == "unknown type" ? [9, 0, 0, 0, 4, 1, 2, 3, 4] : [2, 0x7f, 0xff, 0xff, 0xff, 0, 0, 0]
         let body = Array(ops[..<30]) + [bad] + ops[30...] + [endRecord(ops.count)]

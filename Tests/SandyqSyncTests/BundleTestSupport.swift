@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import SandyqTestSupport
 import SandyqCore
 import SandyqCrypto
 import SandyqSync
@@ -88,20 +89,6 @@ struct BundleOpFixture: Sendable {
     static let large = BundleOpFixture(count: 3000)
     static let hundred = BundleOpFixture(count: 100)
     static let one = BundleOpFixture(count: 1)
-}
-
-/// A temporary directory, removed when the value goes away.
-final class BundleTempDir: @unchecked Sendable {
-    let path: String
-    init(_ tag: String = "bundle") {
-        path = FileManager.default.temporaryDirectory.path + "/sandyq-\(tag)-\(UUID().uuidString)"
-        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-    deinit {
-        _ = chmod(path, 0o700)
-        try? FileManager.default.removeItem(atPath: path)
-    }
-    func file(_ name: String) -> String { path + "/" + name }
 }
 
 /// Writes `envelopes` into a bundle at `path` for `recipients`; returns the bytes `finish` reported.

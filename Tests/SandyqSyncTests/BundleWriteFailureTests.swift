@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import SandyqTestSupport
 import SandyqCore
 import SandyqCrypto
 import SandyqSync
@@ -26,7 +27,7 @@ import SandyqSync
 
     /// A link planted where the writer used to put its temporary file must not be followed.
     @Test func plantedSymlinkIsNotFollowed() throws {
-        let dir = BundleTempDir()
+        let dir = try TempDir()
         let dest = dir.file("out.sqb")
         let victim = dir.file("identity.key")
         try Data("precious".utf8).write(to: URL(fileURLWithPath: victim))
@@ -40,7 +41,7 @@ import SandyqSync
     }
 
     @Test func directoryRemovedMidExport() throws {
-        let parent = BundleTempDir()
+        let parent = try TempDir()
         let dir = parent.file("stick")
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: false)
         let dest = dir + "/out.sqb"
@@ -58,7 +59,7 @@ import SandyqSync
     }
 
     @Test func directoryReplacedMidExportKeepsOlderBundle() throws {
-        let parent = BundleTempDir()
+        let parent = try TempDir()
         let dir = parent.file("stick")
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: false)
         let dest = dir + "/out.sqb"
@@ -79,7 +80,7 @@ import SandyqSync
     }
 
     @Test func missingDirectory() throws {
-        let dir = BundleTempDir()
+        let dir = try TempDir()
         let f = BundleOpFixture.one
         var caught: SyncError?
         do { _ = try BundleWriter(path: dir.file("no/such/dir/out.sqb"), recipients: [f.box.publicKey], header: f.header(), signer: f.signing) } catch { caught = error }
@@ -108,7 +109,7 @@ import SandyqSync
     }
 
     @Test func readOnlyDestination() throws {
-        let dir = BundleTempDir()
+        let dir = try TempDir()
         let dest = dir.file("out.sqb")
         let old = try Self.oldBundle(at: dest)
         let f = BundleOpFixture.hundred
@@ -132,7 +133,7 @@ import SandyqSync
 
     /// A writer dropped without finish (an export that threw) leaves nothing behind.
     @Test func abandonedWriterLeavesNoTempFile() throws {
-        let dir = BundleTempDir()
+        let dir = try TempDir()
         let dest = dir.file("out.sqb")
         let old = try Self.oldBundle(at: dest)
         do {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import SandyqTestSupport
 
 /// One test vector from Protocol/vectors/bundle/ (scripts/vectors/gen_bundle_vectors.py) or
 /// Protocol/vectors/handshake/ (scripts/vectors/gen_handshake_vectors.py).
@@ -7,36 +8,24 @@ import Testing
 /// The format of Protocol/vectors/ops/: `key: value` header lines, one blank line, then
 /// nothing. Byte strings are lowercase hex (empty: `key:`), integers decimal, lists of byte
 /// strings comma-separated hex. A bundle vector names its bundle, a binary file next to it,
-/// with `file:`. (Test targets cannot import each other, so this loader is separate from
-/// SandyqCoreTests' OpVectorFile and only as big as these two folders need.)
-struct SyncVectorFile: Sendable, CustomStringConvertible {
+/// with `file:`. The shared format is read by SandyqTestSupport's `Vectors`; this adds the
+/// keys and `expect` lists of these two folders.
+struct SyncVectorFile: Sendable, VectorRecord {
     enum Folder: String, Sendable {
         case bundle, handshake
 
-        /// Tests/SandyqSyncTests/SyncVectorFile.swift -> <package>/Protocol/vectors/<folder>
-        var url: URL {
-            URL(fileURLWithPath: #filePath)
-                .deletingLastPathComponent()   // SandyqSyncTests
-                .deletingLastPathComponent()   // Tests
-                .deletingLastPathComponent()   // package root
-                .appendingPathComponent("Protocol/vectors/\(rawValue)", isDirectory: true)
-        }
+        var url: URL { Vectors.folder(rawValue) }
 
         var areas: [String] { self == .bundle ? ["bundle"] : ["handshake", "frame"] }
 
         /// All `.txt` vector names, sorted; empty when the folder is missing (the catalog tests then fail).
-        var names: [String] {
-            let all = (try? FileManager.default.contentsOfDirectory(atPath: url.path)) ?? []
-            return all.filter { $0.hasSuffix(".txt") }.sorted()
-        }
+        var names: [String] { Vectors.names(in: url) }
 
         /// Every file in the folder, sorted.
-        var files: [String] { ((try? FileManager.default.contentsOfDirectory(atPath: url.path)) ?? []).sorted() }
+        var files: [String] { Vectors.files(in: url) }
     }
 
-    struct FormatError: Error, CustomStringConvertible {
-        let description: String
-    }
+    typealias FormatError = VectorFormatError
 
     /// The closed lists of `expect` values (bundles.md "Classifying a bundle", handshake.md "Vectors").
     static let expects: [String: Set<String>] = [
@@ -60,74 +49,24 @@ struct SyncVectorFile: Sendable, CustomStringConvertible {
     ]
 
     let folder: Folder
-    let name: String
-    let area: String
-    let expect: String
-    let comment: String
-    private let fields: [String: String]
+    let header: VectorHeader
 
-    var description: String { "\(name) (\(comment))" }
+    var expect: String { header.expect }
 
     init(_ folder: Folder, _ name: String) throws {
-        let url = folder.url.appendingPathComponent(name)
-        try self.init(folder, name: name, text: String(contentsOf: url, encoding: .utf8))
+        self.folder = folder
+        header = try VectorHeader(named: name, in: folder.url, keys: Self.keys(folder), expects: Self.expects)
     }
 
     init(_ folder: Folder, name: String, text: String) throws {
         self.folder = folder
-        self.name = name
-        guard text.hasSuffix("\n\n"), !text.dropLast(2).contains("\n\n") else {
-            throw FormatError(description: "\(name): header must end with exactly one blank line and nothing after it")
-        }
-        var fields: [String: String] = [:]
-        for line in text.dropLast(2).split(separator: "\n", omittingEmptySubsequences: false) {
-            guard let colon = line.firstIndex(of: ":") else {
-                throw FormatError(description: "\(name): not a `key: value` line: \(line)")
-            }
-            let key = String(line[..<colon])
-            var value = line[line.index(after: colon)...]
-            if value.first == " " { value = value.dropFirst() }
-            guard !key.isEmpty, fields[key] == nil else {
-                throw FormatError(description: "\(name): empty or repeated key \(key)")
-            }
-            fields[key] = String(value)
-        }
-        guard let area = fields["area"], folder.areas.contains(area) else {
-            throw FormatError(description: "\(name): area \(fields["area"] ?? "(none)") does not belong in \(folder.rawValue)/")
-        }
-        for key in Self.requiredKeys[area]! where fields[key] == nil {
-            throw FormatError(description: "\(name): missing key \(key)")
-        }
-        let unknown = Set(fields.keys).subtracting(Self.requiredKeys[area]! + Self.optionalKeys[area]!)
-        guard unknown.isEmpty else { throw FormatError(description: "\(name): unknown keys \(unknown.sorted())") }
-        guard name.hasPrefix(area + "_"), name.hasSuffix(".txt") else {
-            throw FormatError(description: "\(name): file name must be \(area)_<case>.txt")
-        }
-        guard let expect = fields["expect"], Self.expects[area]!.contains(expect) else {
-            throw FormatError(description: "\(name): expect is not in the closed list for \(area)")
-        }
-        guard let comment = fields["comment"], !comment.isEmpty else {
-            throw FormatError(description: "\(name): empty comment")
-        }
-        self.area = area
-        self.expect = expect
-        self.comment = comment
-        self.fields = fields
+        header = try VectorHeader(name: name, text: text, keys: Self.keys(folder), expects: Self.expects)
     }
 
-    func has(_ key: String) -> Bool { fields[key] != nil }
-
-    func string(_ key: String) throws -> String {
-        guard let v = fields[key] else { throw FormatError(description: "\(name): no key \(key)") }
-        return v
+    /// The keys of the areas that belong in `folder`.
+    private static func keys(_ folder: Folder) -> [String: VectorHeader.Keys] {
+        Dictionary(uniqueKeysWithValues: folder.areas.map { ($0, VectorHeader.Keys(required: requiredKeys[$0]!, optional: optionalKeys[$0]!)) })
     }
-
-    func bytes(_ key: String) throws -> [UInt8] {
-        try Self.hex(try string(key), context: "\(name): \(key)")
-    }
-
-    /// nil when the key is absent.
-    func optionalBytes(_ key: String) throws -> [UInt8]? { has(key) ? try bytes(key) : nil }
 
     /// A decimal integer, digits only.
     func int(_ key: String) throws -> UInt64 {
@@ -159,25 +98,7 @@ struct SyncVectorFile: Sendable, CustomStringConvertible {
     }
 
     /// Strict lowercase hex.
-    static func hex(_ s: String, context: String = "hex") throws -> [UInt8] {
-        let digits = Array(s.utf8)
-        guard digits.count % 2 == 0 else { throw FormatError(description: "\(context): odd-length hex") }
-        func nibble(_ c: UInt8) throws -> UInt8 {
-            switch c {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
-            default: throw FormatError(description: "\(context): not lowercase hex")
-            }
-        }
-        var out: [UInt8] = []
-        out.reserveCapacity(digits.count / 2)
-        var i = 0
-        while i < digits.count {
-            out.append(try nibble(digits[i]) << 4 | nibble(digits[i + 1]))
-            i += 2
-        }
-        return out
-    }
+    static func hex(_ s: String, context: String = "hex") throws -> [UInt8] { try Vectors.hex(s, context: context) }
 }
 
 // The loader's own tests, in BundleVectorTests so that the filter

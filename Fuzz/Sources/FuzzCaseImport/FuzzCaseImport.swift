@@ -1,6 +1,7 @@
 import Foundation
 import FuzzSupport
 import SandyqCore
+import SandyqSearch
 
 // What `sandyq case import FILE` does before it writes: the JSON decoded as a case
 // collection (with the CLI's plain JSONDecoder), each case turned into mutations by

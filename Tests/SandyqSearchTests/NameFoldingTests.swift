@@ -1,14 +1,13 @@
 import Foundation
 import Testing
+import SandyqTestSupport
 import SandyqCore
+import SandyqSearch
 
 /// seeds/cases.json, and other spellings of its names made by simple tables (so a test
 /// never depends on a hand-picked list for coverage).
 enum SeedNames {
-    static var casesURL: URL {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("seeds/cases.json")
-    }
+    static var casesURL: URL { PackagePaths.seedCases }
 
     static func cases() throws -> [CaseDocument] {
         try JSONDecoder().decode(CaseDocument.Collection.self, from: Data(contentsOf: casesURL)).cases

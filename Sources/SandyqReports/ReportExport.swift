@@ -1,3 +1,4 @@
+import SandyqCore
 import SandyqCrypto
 
 /// The whole readable view, for other tools: `sandyq export --format json|csv`.

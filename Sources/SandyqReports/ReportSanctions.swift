@@ -1,3 +1,5 @@
+import SandyqCore
+import SandyqSearch
 import SandyqCrypto
 
 /// Officials aggregated across every readable case: the list coordinators propose for

@@ -1,5 +1,6 @@
 import Testing
-@testable import SandyqCore
+import SandyqCore
+@testable import SandyqSearch
 
 /// A hostile case cannot make duplicate scoring quadratic in the length of its names: name
 /// scoring sees at most `maxNameTokens` words of a name, each at most `maxNameTokenLength`

@@ -1,3 +1,5 @@
+import SandyqCore
+
 /// Reports as Markdown (GitHub-flavoured tables), for pasting into documents and messages.
 public enum ReportMarkdown {
     public static func dossier(_ r: DossierReport) -> String {

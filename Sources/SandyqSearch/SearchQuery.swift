@@ -1,3 +1,5 @@
+import SandyqCore
+
 /// What `sandyq search` asks: free text (names in any script, words of any field) and filters.
 public struct SearchQuery: Sendable, Equatable {
     /// Words and names; empty lists every case that passes the filters.

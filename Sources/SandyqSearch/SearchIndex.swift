@@ -1,3 +1,5 @@
+import SandyqCore
+
 /// An in-memory index over the readable cases: every field's words folded by NameFolding
 /// into an inverted index (with trigrams for near spellings and sorted terms for prefixes),
 /// and every person's name kept as folded tokens for name scoring and duplicate detection.
@@ -365,13 +367,5 @@ extension SearchIndex.Entry {
     public init(_ state: CaseState) {
         self.init(id: state.id.description, document: state.document, mergedInto: state.mergedTarget,
                   archived: state.isArchived)
-    }
-}
-
-extension CaseState {
-    /// The case this one was merged into, if any (`case merge`; an empty value undoes it).
-    public var mergedTarget: String? {
-        guard let m = value("mergedInto"), !m.isEmpty else { return nil }
-        return m
     }
 }

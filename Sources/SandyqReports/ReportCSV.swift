@@ -1,3 +1,5 @@
+import SandyqCore
+
 /// RFC 4180 CSV: comma-separated, CRLF line ends, fields quoted when they hold a comma, a
 /// quote or a line break, quotes doubled. UTF-8 without a byte-order mark.
 public enum ReportCSV {

@@ -1,3 +1,4 @@
+import SandyqCore
 import SandyqCrypto
 
 /// Who wrote a fact and in which op: the chain of custody of one value.

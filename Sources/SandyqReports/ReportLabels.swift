@@ -1,3 +1,5 @@
+import SandyqCore
+
 /// Words the reports print: headings and the closed lists of the case model, in English
 /// and Russian; the language of a piece of data; dates without Foundation.
 public enum ReportLabels {

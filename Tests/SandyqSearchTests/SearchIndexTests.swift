@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import SandyqCore
+import SandyqSearch
 
 @Suite struct SearchIndexTests {
     /// The seed cases, each under its ref as id.

@@ -1,3 +1,5 @@
+import SandyqCore
+
 extension SearchIndex {
     /// A name token blocks a candidate when it is at least this near a name token of it.
     static let blockingSimilarity = 0.7

@@ -1,3 +1,5 @@
+import SandyqCore
+
 /// Counts of cases by status, charge, city and month, with the cases behind each count.
 public struct MonitoringReport: Codable, Sendable {
     public struct CaseRef: Codable, Sendable, Equatable {

@@ -1,3 +1,5 @@
+import SandyqCore
+
 /// Interned folded terms with a trigram index (near spellings) and a sorted order (prefixes).
 struct SearchTermTable: Sendable {
     var ids: [[UInt8]: Int32] = [:]

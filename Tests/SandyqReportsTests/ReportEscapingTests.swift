@@ -1,5 +1,6 @@
+import Foundation
 import Testing
-@testable import SandyqCore
+@testable import SandyqReports
 
 /// Escaping works per Unicode scalar: a prepended mark (U+0600) or a combining mark makes
 /// one Character of itself and the next scalar, which then compares unequal to "<", "|" or

@@ -1,3 +1,5 @@
+import SandyqCore
+
 /// Folds names and words written in Kazakh, Russian or Ukrainian Cyrillic, or in any of
 /// the usual Latin transliterations of them, to one Latin skeleton, and scores how alike
 /// two folded names are (DESIGN.md, "Names in three scripts").

@@ -1,3 +1,5 @@
+import SandyqCore
+
 /// Reports as one self-contained HTML file each: inline CSS, no script, no image, no
 /// external resource (a Content-Security-Policy forbids loading any), printable (print
 /// styles, rows kept whole) and readable on a phone (tables become cards under 40rem).
