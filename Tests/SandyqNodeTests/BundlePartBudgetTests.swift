@@ -3,6 +3,7 @@ import SandyqCore
 import SandyqCrypto
 import SandyqNode
 import Testing
+import SandyqTestSupport
 
 /// `bundle export --max-size`: parts fill up to the budget Protocol/bundles.md states ("Split parts").
 @Suite("Split bundle parts fill up to the stated budget")

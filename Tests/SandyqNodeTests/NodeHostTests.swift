@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import Testing
+import SandyqTestSupport
 import SandyqCore
 import SandyqCrypto
 @testable import SandyqNode

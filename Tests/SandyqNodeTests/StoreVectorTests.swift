@@ -3,12 +3,13 @@ import SandyqCore
 import SandyqCrypto
 @testable import SandyqNode
 import Testing
+import SandyqTestSupport
 
 /// Protocol/store.md's sealing under the storage key, read two ways: the vectors of
 /// Protocol/vectors/store/ (scripts/vectors/gen_store_vectors.py, written from the spec), and
 /// a real node's store opened by the same formulas.
 @Suite struct StoreVectorTests {
-    static let folder = VectorFolders.root.appendingPathComponent("store", isDirectory: true)
+    static let folder = Vectors.root.appendingPathComponent("store", isDirectory: true)
     static let names: [String] = {
         ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []).filter { $0.hasSuffix(".txt") }.sorted()
     }()
@@ -49,9 +50,9 @@ import Testing
 
     @Test(arguments: names)
     func vector(_ name: String) throws {
-        let f = try VectorFolders.header(String(contentsOf: Self.folder.appendingPathComponent(name), encoding: .utf8), name)
+        let f = try Vectors.header(String(contentsOf: Self.folder.appendingPathComponent(name), encoding: .utf8), name)
         func bytes(_ k: String) throws -> [UInt8] {
-            guard let text = f[k], let b = Hex.decode(text) else { throw VectorFolders.Bad("\(name): \(k) missing or not hex") }
+            guard let text = f[k], let b = Hex.decode(text) else { throw VectorFormatError(description: "\(name): \(k) missing or not hex") }
             return b
         }
         let storage = try SymmetricKey(SecureBytes(try bytes("storage_key")))
