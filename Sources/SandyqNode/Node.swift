@@ -8,7 +8,8 @@ public final class Node: @unchecked Sendable {
     public let home: String
     public private(set) var identity: Identity
     public let store: OpStore
-    private var cachedView: ProjectView?
+    /// The view and how far into the log it has read; kept up to date as ops are imported.
+    var warm: WarmView?
     /// Told, before the node seals new work, what the people using it must know first
     /// (a hole in a coordinator's chain). The CLI prints it on stderr.
     public var warn: (@Sendable (String) -> Void)?
@@ -187,10 +188,16 @@ public final class Node: @unchecked Sendable {
 
     static func wallMillis() -> UInt64 { UInt64(max(0, Date().timeIntervalSince1970 * 1000)) }
 
-    private var activeWriter: OpWriter?
+    var activeWriter: OpWriter?
 
     /// The body size grant ops are split under. Tests lower it to split small projects.
     var grantBodyLimit = Envelope.maxBodyLength
+    /// A snapshot of the view is kept once the log holds this many ops (below it a rebuild is
+    /// quick), and rewritten when this many ops were applied since. Tests lower them.
+    var snapshotMinimumOps = 20_000
+    var snapshotRefresh = 2_000
+    /// How many times this node read the whole log into a view: what the warm view saves.
+    private(set) var viewRebuilds = 0
     /// Tests only: forwarding stops with an error after this many grant ops, as a crash would.
     var grantOpsBeforeInterruption: Int?
 
@@ -258,6 +265,7 @@ public final class Node: @unchecked Sendable {
     @discardableResult
     public func write(batch: [[Mutation]]) throws(NodeError) -> [Envelope] {
         var v = try view()
+        let before = warm
         let w = try writer()
         guard v.membership.isAllowed(author: nodeID.signingKey, seq: w.seq + 1) else {
             if v.membership.members[nodeID.signingKey] == nil {
@@ -290,7 +298,14 @@ public final class Node: @unchecked Sendable {
         // A write-only node is not among its own readers: caching its keys would let whoever
         // unlocks it read back what it recorded.
         if !isWriteOnly { cacheSessionKeys(started, except: [:]) }
-        cachedView = v
+        // The ops just stored may sit above rows this view has not read (another process's
+        // import): the mark stays, and catching up skips these by id.
+        if var kept = before {
+            kept.view = v
+            kept.alsoApplied.formUnion(made.map(\.envelope.id))
+            kept.sinceSnapshot += made.count
+            warm = kept
+        }
         return made.map(\.envelope)
     }
 
@@ -311,32 +326,45 @@ public final class Node: @unchecked Sendable {
             activeWriter = nil
             throw NodeError(.failure, "own op refused: \(r.refused[0].reason)")
         }
-        cachedView = nil
+        warm = nil
     }
 
     // MARK: reading
 
     /// The view this node can read, derived from every op it holds.
     public func view() throws(NodeError) -> ProjectView {
-        if let v = cachedView { return v }
+        if let w = warm { return w.view }
         let pid = try requireProject()
-        let envs = try mapped { try store.allEnvelopes() }
         let known = cachedSessionKeys()
+        let w: WarmView
+        if let restored = restoredView(pid) {
+            w = try caughtUp(restored, known: known)
+        } else {
+            w = try rebuiltView(pid, known: known)
+        }
+        warm = w
+        cacheSessionKeys(w.view.sessionKeys, except: known)
+        saveSnapshotIfDue()
+        return w.view
+    }
+
+    /// Reads the whole log into a new view.
+    func rebuiltView(_ pid: ProjectID, known: [[UInt8]: SymmetricKey]) throws(NodeError) -> WarmView {
+        viewRebuilds += 1
+        let through = try mapped { try store.lastRow() }
+        let envs = try mapped { try store.allEnvelopes(throughRow: through) }
         let v = ProjectView(project: pid, envelopes: envs, reader: identity.box, knownSessionKeys: known)
-        cachedView = v
-        cacheSessionKeys(v.sessionKeys, except: known)
-        return v
+        return WarmView(view: v, through: through, sinceSnapshot: v.stats.ops)
     }
 
     /// Session keys opened by earlier views, unsealed with this node's storage key. A row that
     /// does not open is skipped: the view then opens that session's sealed box again.
-    private func cachedSessionKeys() -> [[UInt8]: SymmetricKey] {
-        let key = SymmetricKey.storage(identity.storageKey)
-        let tagKey = key.derive(context: Self.sessionTagContext)
+    func cachedSessionKeys() -> [[UInt8]: SymmetricKey] {
+        let seal = StorageSeal(identity)
+        let tagKey = seal.key.derive(context: Self.sessionTagContext)
         var out: [[UInt8]: SymmetricKey] = [:]
-        for (tag, sealed) in (try? store.sealedSessionKeys()) ?? [] where sealed.count > AEAD.nonceLength {
-            guard var plain = try? AEAD.open(Array(sealed[AEAD.nonceLength...]), key: key, nonce: Array(sealed[0..<AEAD.nonceLength]),
-                                             associatedData: Self.sessionRowAD + tag) else { continue }
+        for (tag, sealed) in (try? store.sealedSessionKeys()) ?? [] {
+            guard var plain = try? seal.open(sealed, associatedData: Self.sessionRowAD + tag) else { continue }
             defer { plain.zeroize() }
             guard plain.count > SymmetricKey.length, let k = try? SymmetricKey(SecureBytes(plain[0..<SymmetricKey.length])) else { continue }
             let sid = Array(plain[SymmetricKey.length...])
@@ -352,15 +380,14 @@ public final class Node: @unchecked Sendable {
     static let sessionRowAD = Array("session-v2:".utf8)
 
     /// Best effort: a read-only or full store still reads, it only rebuilds slower next time.
-    private func cacheSessionKeys(_ keys: [[UInt8]: SymmetricKey], except known: [[UInt8]: SymmetricKey]) {
-        let key = SymmetricKey.storage(identity.storageKey)
-        let tagKey = key.derive(context: Self.sessionTagContext)
+    func cacheSessionKeys(_ keys: [[UInt8]: SymmetricKey], except known: [[UInt8]: SymmetricKey]) {
+        let seal = StorageSeal(identity)
+        let tagKey = seal.key.derive(context: Self.sessionTagContext)
         let fresh = keys.filter { known[$0.key] == nil }.map { sid, k -> (tag: [UInt8], sealed: [UInt8]) in
             let tag = Hash.blake2b(sid, length: 32, key: tagKey)
-            let nonce = AEAD.randomNonce()
             var plain = k.secret.unsafeCopy + sid
             defer { plain.zeroize() }
-            return (tag, nonce + AEAD.seal(plain, key: key, nonce: nonce, associatedData: Self.sessionRowAD + tag))
+            return (tag, seal.seal(plain, associatedData: Self.sessionRowAD + tag))
         }
         try? store.cacheSessionKeys(fresh)
     }
@@ -386,16 +413,14 @@ public final class Node: @unchecked Sendable {
             let batch = retry.map { ids in envs.filter { ids.contains($0.id) } } ?? envs
             return try mapped { try store.importEnvelopes(batch, project: pid, screen: screen) }
         }
-        if r.new > 0 {
-            cachedView = nil; activeWriter = nil
-            try forwardSharedCaseKeys()
-        }
+        viewAfterImport(r)
+        if r.new > 0 { try forwardSharedCaseKeys() }
         return r
     }
 
     /// Drops derived state after the store changed underneath it.
     func invalidateView() {
-        cachedView = nil
+        warm = nil
         activeWriter = nil
     }
 

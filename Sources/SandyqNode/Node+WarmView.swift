@@ -1,0 +1,79 @@
+import SandyqCore
+import SandyqCrypto
+import SandyqStore
+
+/// A view with how far into the log it has read: the store's rows up to `through`, and
+/// this node's own ops applied as it wrote them (`alsoApplied`), which may sit above it.
+struct WarmView {
+    var view: ProjectView
+    var through: Int64
+    var alsoApplied: Set<OpID> = []
+    /// Ops in the view that the stored snapshot lacks: a new one is written when enough are.
+    var sinceSnapshot: Int
+}
+
+extension Node {
+    /// Applies the ops stored after the view's mark, or rebuilds where that is not sound.
+    func caughtUp(_ w: WarmView, known: [[UInt8]: SymmetricKey]) throws(NodeError) -> WarmView {
+        let (envs, through) = try mapped { try store.envelopes(afterRow: w.through) }
+        guard !envs.isEmpty else { return w }
+        let fresh = envs.filter { !w.alsoApplied.contains($0.id) }
+        var w = w
+        var v = w.view
+        w.view = ProjectView(project: v.project, envelopes: [], reader: nil)  // so `v` is not copied on write
+        guard v.absorb(fresh, reader: identity.box, knownSessionKeys: known) else {
+            return try rebuiltView(v.project, known: known)
+        }
+        return WarmView(view: v, through: through, sinceSnapshot: w.sinceSnapshot + fresh.count)
+    }
+
+    // MARK: snapshot
+
+    static let snapshotSetting = "viewsnapshot"
+    static let snapshotAD = Array("view-snapshot-v1:".utf8)
+
+    /// Restores the view from the stored snapshot, if it opens, decodes and belongs to this
+    /// log: the rows it covers must still count and end as they did. Nil means rebuild.
+    func restoredView(_ pid: ProjectID) -> WarmView? {
+        guard let sealed = (try? store.setting(Self.snapshotSetting)) ?? nil,
+              var plain = try? StorageSeal(identity).open(sealed, associatedData: Self.snapshotAD + pid.bytes) else { return nil }
+        defer { plain.zeroize() }
+        var r = ByteReader(plain)
+        guard let through = try? r.u64(), let count = try? r.u64(), let id = try? r.blob(max: OpID.length),
+              through <= UInt64(Int64.max), let mark = try? store.logMark(throughRow: Int64(through)),
+              mark.count == Int64(count), (mark.id ?? []) == id,
+              let membership = try? snapshotMembership(pid),
+              let v = try? ProjectView(project: pid, snapshot: Array(plain[r.offset...]), membership: membership)
+        else { return nil }
+        return WarmView(view: v, through: Int64(through), sinceSnapshot: 0)
+    }
+
+    /// Membership as a rebuild derives it when no revocation was seen (a snapshot is never
+    /// taken after one); a membership op stored after the snapshot makes the catch-up rebuild.
+    func snapshotMembership(_ pid: ProjectID) throws -> Membership {
+        var changes: [Membership.Change] = []
+        let envs = try store.membershipEnvelopes().filter { $0.project == pid }
+            .sorted { ($0.author, $0.seq, $0.id) < ($1.author, $1.seq, $1.id) }
+        for e in envs {
+            if let c = try? MembershipChange(decoding: e.body) { changes.append(.init(op: e.id, author: e.author, seq: e.seq, change: c)) }
+        }
+        return Membership.derive(project: pid, changes: changes, chain: { _ in [] })
+    }
+
+    /// Writes a snapshot when the log is large and the stored one lags by enough ops. Never on
+    /// a write-only node: its view may show what it wrote, which its unlocker must not read.
+    /// Best effort, like the session key cache.
+    func saveSnapshotIfDue() {
+        guard var w = warm, !isWriteOnly, w.alsoApplied.isEmpty, w.view.stats.ops >= snapshotMinimumOps,
+              w.sinceSnapshot >= min(snapshotRefresh, snapshotMinimumOps), let bytes = w.view.snapshot,
+              let mark = try? store.logMark(throughRow: w.through) else { return }
+        var head = ByteWriter(capacity: 64)
+        head.u64(UInt64(w.through)); head.u64(UInt64(mark.count)); head.blob(mark.id ?? [])
+        var plain = head.bytes + bytes
+        defer { plain.zeroize() }
+        let sealed = StorageSeal(identity).seal(plain, associatedData: Self.snapshotAD + w.view.project.bytes)
+        guard (try? store.setSetting(Self.snapshotSetting, sealed)) != nil else { return }
+        w.sinceSnapshot = 0
+        warm = w
+    }
+}
