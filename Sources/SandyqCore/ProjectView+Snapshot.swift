@@ -10,7 +10,11 @@ extension ProjectView {
     static let snapshotVersion: UInt8 = 1
 
     /// Nil for a view that cannot be restored without its log (it saw a revocation).
-    public var snapshot: [UInt8]? {
+    public var snapshot: [UInt8]? { snapshot(after: []) }
+
+    /// The snapshot bytes after `prefix`, in one buffer: at 100,000 ops they are 25 MB, and a
+    /// copy more is a copy too many.
+    public func snapshot(after prefix: [UInt8]) -> [UInt8]? {
         guard !sawRevocation else { return nil }
         var authorIndex: [SigningPublicKey: Int] = [:]
         var authors: [SigningPublicKey] = []
@@ -20,7 +24,8 @@ extension ProjectView {
             authors.append(k)
             return UInt64(authors.count - 1)
         }
-        var w = ByteWriter(capacity: 1 << 20)
+        // About 250 bytes per op: one allocation, not a doubling for every few megabytes.
+        var w = ByteWriter(capacity: 4096 + 256 * stats.ops)
         func ids<S: Sequence>(_ s: S) where S.Element == OpID {
             let sorted = s.sorted()
             w.varint(UInt64(sorted.count))
@@ -63,23 +68,26 @@ extension ProjectView {
         w.varint(UInt64(tips.count))
         for (a, seq) in tips { w.varint(author(a)); w.u64(seq) }
 
-        var head = ByteWriter(capacity: 64 + authors.count * 32)
+        var head = ByteWriter(capacity: prefix.count + 64 + authors.count * 32 + w.bytes.count)
+        head.raw(prefix)
         head.raw(Self.snapshotMagic); head.u8(Self.snapshotVersion); head.raw(project.bytes)
         head.varint(UInt64(authors.count))
         for a in authors { head.raw(a.bytes) }
-        return head.bytes + w.bytes
+        head.raw(w.bytes)
+        return head.bytes
     }
 
     /// Restores a view from `snapshot` bytes; `membership` must be what the log's membership
     /// ops derive. Throws on any byte that does not decode, so the caller rebuilds instead.
-    public init(project: ProjectID, snapshot bytes: [UInt8], membership: Membership) throws(DecodeError) {
+    /// The snapshot starts at `offset` in `bytes` (after the caller's own header, uncopied).
+    public init(project: ProjectID, snapshot bytes: [UInt8], at offset: Int = 0, membership: Membership) throws(DecodeError) {
         self.project = project
         self.membership = membership
-        do { try restore(bytes) } catch let e as DecodeError { throw e } catch { throw .malformed("\(error)") }
+        do { try restore(ByteReader(bytes, offset: offset)) } catch let e as DecodeError { throw e } catch { throw .malformed("\(error)") }
     }
 
-    private mutating func restore(_ bytes: [UInt8]) throws {
-        var r = ByteReader(bytes)
+    private mutating func restore(_ reader: ByteReader) throws {
+        var r = reader
         guard try r.raw(Self.snapshotMagic.count) == Self.snapshotMagic, try r.u8() == Self.snapshotVersion,
               try r.raw(ProjectID.length) == project.bytes else { throw DecodeError.malformed("not a snapshot of this project") }
         func count() throws -> Int {

@@ -6,13 +6,18 @@ extension Node {
     func viewAfterImport(_ report: ImportReport) {
         guard report.new > 0 else { return }
         activeWriter = nil
+        catchUpWarmView()
+    }
+
+    /// Applies what the store gained to the cached view, if there is one.
+    func catchUpWarmView() {
         // A write-only node's view shows what it wrote only until the log is read again.
         guard let w = warm, !isWriteOnly else { warm = nil; return }
         warm = nil
-        let known = cachedSessionKeys()
-        guard let next = try? caughtUp(w, known: known) else { return }
+        let before = w.view.sessionKeys
+        guard let next = try? caughtUp(w, known: { cachedSessionKeys() }) else { return }
         warm = next
-        cacheSessionKeys(next.view.sessionKeys, except: known)
+        cacheSessionKeys(next.view.sessionKeys, except: before)
         saveSnapshotIfDue()
     }
 }

@@ -14,15 +14,17 @@ struct WarmView {
 
 extension Node {
     /// Applies the ops stored after the view's mark, or rebuilds where that is not sound.
-    func caughtUp(_ w: WarmView, known: [[UInt8]: SymmetricKey]) throws(NodeError) -> WarmView {
+    /// `known` (the session key cache, costly to unseal in full) is read only for a rebuild:
+    /// ops above the mark are few, and mostly of sessions the view holds.
+    func caughtUp(_ w: WarmView, known: () -> [[UInt8]: SymmetricKey]) throws(NodeError) -> WarmView {
         let (envs, through) = try mapped { try store.envelopes(afterRow: w.through) }
         guard !envs.isEmpty else { return w }
         let fresh = envs.filter { !w.alsoApplied.contains($0.id) }
         var w = w
         var v = w.view
         w.view = ProjectView(project: v.project, envelopes: [], reader: nil)  // so `v` is not copied on write
-        guard v.absorb(fresh, reader: identity.box, knownSessionKeys: known) else {
-            return try rebuiltView(v.project, known: known)
+        guard v.absorb(fresh, reader: identity.box) else {
+            return try rebuiltView(v.project, known: known())
         }
         return WarmView(view: v, through: through, sinceSnapshot: w.sinceSnapshot + fresh.count)
     }
@@ -35,15 +37,19 @@ extension Node {
     /// Restores the view from the stored snapshot, if it opens, decodes and belongs to this
     /// log: the rows it covers must still count and end as they did. Nil means rebuild.
     func restoredView(_ pid: ProjectID) -> WarmView? {
-        guard let sealed = (try? store.setting(Self.snapshotSetting)) ?? nil,
-              var plain = try? StorageSeal(identity).open(sealed, associatedData: Self.snapshotAD + pid.bytes) else { return nil }
+        // The sealed bytes are dropped as soon as they are opened: 25 MB at 100,000 ops.
+        func opened() -> [UInt8]? {
+            guard let sealed = (try? store.setting(Self.snapshotSetting)) ?? nil else { return nil }
+            return try? StorageSeal(identity).open(sealed, associatedData: Self.snapshotAD + pid.bytes)
+        }
+        guard var plain = opened() else { return nil }
         defer { plain.zeroize() }
         var r = ByteReader(plain)
         guard let through = try? r.u64(), let count = try? r.u64(), let id = try? r.blob(max: OpID.length),
               through <= UInt64(Int64.max), let mark = try? store.logMark(throughRow: Int64(through)),
               mark.count == Int64(count), (mark.id ?? []) == id,
               let membership = try? snapshotMembership(pid),
-              let v = try? ProjectView(project: pid, snapshot: Array(plain[r.offset...]), membership: membership)
+              let v = try? ProjectView(project: pid, snapshot: plain, at: r.offset, membership: membership)
         else { return nil }
         return WarmView(view: v, through: Int64(through), sinceSnapshot: 0)
     }
@@ -65,13 +71,12 @@ extension Node {
     /// Best effort, like the session key cache.
     func saveSnapshotIfDue() {
         guard var w = warm, !isWriteOnly, w.alsoApplied.isEmpty, w.view.stats.ops >= snapshotMinimumOps,
-              w.sinceSnapshot >= min(snapshotRefresh, snapshotMinimumOps), let bytes = w.view.snapshot,
+              w.sinceSnapshot >= min(snapshotRefresh, snapshotMinimumOps),
               let mark = try? store.logMark(throughRow: w.through) else { return }
         var head = ByteWriter(capacity: 64)
         head.u64(UInt64(w.through)); head.u64(UInt64(mark.count)); head.blob(mark.id ?? [])
-        var plain = head.bytes + bytes
-        defer { plain.zeroize() }
-        let sealed = StorageSeal(identity).seal(plain, associatedData: Self.snapshotAD + w.view.project.bytes)
+        guard var plain = w.view.snapshot(after: head.bytes) else { return }
+        let sealed = StorageSeal(identity).seal(consuming: &plain, associatedData: Self.snapshotAD + w.view.project.bytes)
         guard (try? store.setSetting(Self.snapshotSetting, sealed)) != nil else { return }
         w.sinceSnapshot = 0
         warm = w

@@ -288,7 +288,7 @@ public final class Node: @unchecked Sendable {
                 throw NodeError(.usage, "\(which) cannot be sealed into an op every reader accepts (\(error)); nothing was recorded: shorten or split it")
             }
         }
-        try commit(made.map(\.envelope), project: v.project)
+        try commit(made.map(\.envelope), project: v.project, keepingView: true)
         var started: [[UInt8]: SymmetricKey] = [:]
         for m in made {
             let sid = nodeID.signingKey.bytes + m.session.id
@@ -310,7 +310,7 @@ public final class Node: @unchecked Sendable {
     }
 
     /// Stores this node's own ops; `alongside` runs in the same transaction when they land.
-    func commit(_ envs: [Envelope], project: ProjectID, alongside: (() throws -> Void)? = nil) throws(NodeError) {
+    func commit(_ envs: [Envelope], project: ProjectID, keepingView: Bool = false, alongside: (() throws -> Void)? = nil) throws(NodeError) {
         let r: ImportReport
         do {
             r = try store.atomically {
@@ -326,7 +326,8 @@ public final class Node: @unchecked Sendable {
             activeWriter = nil
             throw NodeError(.failure, "own op refused: \(r.refused[0].reason)")
         }
-        warm = nil
+        // `write` applies its ops to the view itself, as it wrote them.
+        if !keepingView { catchUpWarmView() }
     }
 
     // MARK: reading
@@ -335,15 +336,16 @@ public final class Node: @unchecked Sendable {
     public func view() throws(NodeError) -> ProjectView {
         if let w = warm { return w.view }
         let pid = try requireProject()
-        let known = cachedSessionKeys()
         let w: WarmView
         if let restored = restoredView(pid) {
-            w = try caughtUp(restored, known: known)
+            w = try caughtUp(restored, known: { cachedSessionKeys() })
+            cacheSessionKeys(w.view.sessionKeys, except: restored.view.sessionKeys)
         } else {
+            let known = cachedSessionKeys()
             w = try rebuiltView(pid, known: known)
+            cacheSessionKeys(w.view.sessionKeys, except: known)
         }
         warm = w
-        cacheSessionKeys(w.view.sessionKeys, except: known)
         saveSnapshotIfDue()
         return w.view
     }
