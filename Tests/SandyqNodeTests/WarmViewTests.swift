@@ -95,6 +95,34 @@ import SandyqStore
         #expect(try w.store.setting(Node.snapshotSetting) == nil)
     }
 
+    /// A lawyer's warm view holds ops it cannot read; the grants a share brings open them,
+    /// as a rebuild would, and ordinary ops after that are absorbed without one.
+    @Test func grantsOpenOpsTheWarmViewHeldUnread() throws {
+        let dir = try TempDir()
+        let a = try NodeFixture.make(dir, "a"), l = try NodeFixture.make(dir, "l")
+        _ = try a.createProject(name: "Юрист")
+        try l.join(try a.project()!)
+        _ = try a.addMember(l.nodeID, role: .lawyer)
+        let ids = try a.importCases((0..<4).map { Self.doc("Дело \($0)") })
+        try NodeFixture.sync(a, to: l)
+        #expect(try l.view().cases.isEmpty)
+        #expect(try l.view().stats.unreadable > 0)
+        let rebuilds = l.viewRebuilds
+
+        try a.share(ids[1].description, with: l.nodeID)
+        try NodeFixture.sync(a, to: l)
+        try Self.expectMatchesRebuild(l, "after share")
+        #expect(try l.view().cases[ids[1]]?.value("title") == "Дело 1")
+        #expect(l.viewRebuilds == rebuilds + 1)
+
+        try a.set(ids[1].description, fields: [(FieldPath(field: "city"), "Астана")])
+        _ = try a.importCases([Self.doc("Не для юриста")])
+        try NodeFixture.sync(a, to: l)
+        try Self.expectMatchesRebuild(l, "after more edits")
+        #expect(try l.view().cases[ids[1]]?.value("city") == "Астана")
+        #expect(l.viewRebuilds == rebuilds + 1)
+    }
+
     /// A project of `count` cases on coordinator B, with B's snapshot written.
     func fixture(_ dir: TempDir, cases count: Int = 20) throws -> (a: Node, b: Node) {
         let a = try NodeFixture.make(dir, "a"), b = try NodeFixture.make(dir, "b")
