@@ -31,16 +31,40 @@ extension Node {
 
     // MARK: snapshot
 
-    static let snapshotSetting = "viewsnapshot"
+    /// Settings rows `viewsnapshot:0000`, `:0001`, …: the snapshot sealed in parts of
+    /// `snapshotPart` bytes, each bound to its place and to the number of parts. In parts so a
+    /// 25 MB snapshot is never held three times over (plaintext, ciphertext, nonce ‖ ciphertext).
+    static let snapshotPrefix = "viewsnapshot:"
+    static let snapshotPart = 1 << 20
     static let snapshotAD = Array("view-snapshot-v1:".utf8)
 
-    /// Restores the view from the stored snapshot, if it opens, decodes and belongs to this
-    /// log: the rows it covers must still count and end as they did. Nil means rebuild.
+    static func snapshotKey(_ i: Int) -> String {
+        let n = String(i)
+        return snapshotPrefix + String(repeating: "0", count: max(0, 4 - n.count)) + n
+    }
+
+    static func snapshotPartAD(_ pid: ProjectID, part i: Int, of n: Int) -> [UInt8] {
+        var w = ByteWriter(capacity: 64)
+        w.raw(snapshotAD); w.raw(pid.bytes); w.u32(UInt32(i)); w.u32(UInt32(n))
+        return w.bytes
+    }
+
+    /// Restores the view from the stored snapshot, if every part opens, it decodes and it
+    /// belongs to this log: the rows it covers must still count and end as they did. Nil means rebuild.
     func restoredView(_ pid: ProjectID) -> WarmView? {
-        // The sealed bytes are dropped as soon as they are opened: 25 MB at 100,000 ops.
         func opened() -> [UInt8]? {
-            guard let sealed = (try? store.setting(Self.snapshotSetting)) ?? nil else { return nil }
-            return try? StorageSeal(identity).open(sealed, associatedData: Self.snapshotAD + pid.bytes)
+            guard let parts = try? store.settings(prefix: Self.snapshotPrefix), !parts.isEmpty, parts.count <= Int(UInt32.max) else { return nil }
+            let seal = StorageSeal(identity)
+            var plain: [UInt8] = []
+            plain.reserveCapacity(parts.count * Self.snapshotPart)
+            for (i, p) in parts.enumerated() {
+                guard p.key == Self.snapshotKey(i),
+                      var part = try? seal.open(p.value, associatedData: Self.snapshotPartAD(pid, part: i, of: parts.count))
+                else { plain.zeroize(); return nil }
+                plain += part
+                part.zeroize()
+            }
+            return plain
         }
         guard var plain = opened() else { return nil }
         defer { plain.zeroize() }
@@ -68,7 +92,7 @@ extension Node {
 
     /// Writes a snapshot when the log is large and the stored one lags by enough ops. Never on
     /// a write-only node: its view may show what it wrote, which its unlocker must not read.
-    /// Best effort, like the session key cache.
+    /// Best effort, like the session key cache; the parts are replaced in one transaction.
     func saveSnapshotIfDue() {
         guard var w = warm, !isWriteOnly, w.alsoApplied.isEmpty, w.view.stats.ops >= snapshotMinimumOps,
               w.sinceSnapshot >= min(snapshotRefresh, snapshotMinimumOps),
@@ -76,8 +100,19 @@ extension Node {
         var head = ByteWriter(capacity: 64)
         head.u64(UInt64(w.through)); head.u64(UInt64(mark.count)); head.blob(mark.id ?? [])
         guard var plain = w.view.snapshot(after: head.bytes) else { return }
-        let sealed = StorageSeal(identity).seal(consuming: &plain, associatedData: Self.snapshotAD + w.view.project.bytes)
-        guard (try? store.setSetting(Self.snapshotSetting, sealed)) != nil else { return }
+        defer { plain.zeroize() }
+        let seal = StorageSeal(identity)
+        let pid = w.view.project
+        let n = (plain.count + Self.snapshotPart - 1) / Self.snapshotPart
+        let stored: Void? = try? store.atomically {
+            try store.deleteSettings(prefix: Self.snapshotPrefix)
+            for i in 0..<n {
+                var part = Array(plain[(i * Self.snapshotPart)..<min(plain.count, (i + 1) * Self.snapshotPart)])
+                defer { part.zeroize() }
+                try store.setSetting(Self.snapshotKey(i), seal.seal(part, associatedData: Self.snapshotPartAD(pid, part: i, of: n)))
+            }
+        }
+        guard stored != nil else { return }
         w.sinceSnapshot = 0
         warm = w
     }

@@ -17,19 +17,6 @@ struct StorageSeal {
         nonce + AEAD.seal(plain, key: key, nonce: nonce, associatedData: associatedData)
     }
 
-    /// Seals a large plaintext, zeroing and freeing it before the output is assembled, so no
-    /// more than two copies are held at once.
-    func seal(consuming plain: inout [UInt8], associatedData: [UInt8]) -> [UInt8] {
-        let nonce = AEAD.randomNonce()
-        let ciphertext = AEAD.seal(plain, key: key, nonce: nonce, associatedData: associatedData)
-        plain.zeroize()
-        plain = []
-        var out = nonce
-        out.reserveCapacity(nonce.count + ciphertext.count)
-        out.append(contentsOf: ciphertext)
-        return out
-    }
-
     /// Throws `authenticationFailed` for bytes that are short, altered or sealed for another use.
     func open(_ sealed: [UInt8], associatedData: [UInt8]) throws(CryptoError) -> [UInt8] {
         guard sealed.count > AEAD.nonceLength else { throw .authenticationFailed }

@@ -663,6 +663,11 @@ extension OpStore {
         return (out, last)
     }
 
+    /// Deletes every setting whose key starts with `prefix`: a value stored in parts.
+    public func deleteSettings(prefix: String) throws(StoreError) {
+        try db.prepare("DELETE FROM settings WHERE substr(key, 1, length(?1)) = ?1").run([.text(prefix)])
+    }
+
     /// How many ops are stored up to `row` and the id at `row`: what a reader that covered the
     /// log up to there checks, so it never trusts a mark that belongs to another log.
     public func logMark(throughRow row: Int64) throws(StoreError) -> (count: Int64, id: [UInt8]?) {
