@@ -61,12 +61,12 @@ public struct ORSet: Sendable {
 /// The merged CRDT state of one case: a pure function of the set of ops applied to it.
 public struct CaseState: Sendable {
     public let id: CaseID
-    public private(set) var registers: [FieldPath: Register] = [:]
-    public private(set) var sets: [String: ORSet] = [:]
+    public internal(set) var registers: [FieldPath: Register] = [:]
+    public internal(set) var sets: [String: ORSet] = [:]
     /// Op ids that touched this case, for chain-of-custody output.
-    public private(set) var ops: Set<OpID> = []
+    public internal(set) var ops: Set<OpID> = []
     /// statusDate written in the same op as a status, keyed by that op.
-    public private(set) var firstClock: UInt64 = .max
+    public internal(set) var firstClock: UInt64 = .max
 
     init(id: CaseID) { self.id = id }
 

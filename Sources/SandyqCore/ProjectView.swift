@@ -4,14 +4,14 @@ import SandyqCrypto
 /// and its own keys. The same set in any order, with any duplicates, gives the same digest.
 public struct ProjectView: Sendable {
     public let project: ProjectID
-    public private(set) var membership: Membership
-    public private(set) var cases: [CaseID: CaseState] = [:]
-    public private(set) var projectName = Register()
-    public private(set) var stats = Stats()
+    public internal(set) var membership: Membership
+    public internal(set) var cases: [CaseID: CaseState] = [:]
+    public internal(set) var projectName = Register()
+    public internal(set) var stats = Stats()
     /// Ops kept but excluded: revoked authors after their revocation point.
-    public private(set) var quarantined: [OpID] = []
+    public internal(set) var quarantined: [OpID] = []
     /// The greatest hybrid clock seen, so a new write sorts after everything read.
-    public private(set) var maxClock: UInt64 = 0
+    public internal(set) var maxClock: UInt64 = 0
 
     public struct Stats: Sendable, Equatable {
         public var ops = 0
@@ -53,6 +53,8 @@ public struct ProjectView: Sendable {
             for e in ordered { chains[e.author, default: []].append(ChainLink(seq: e.seq, id: e.id, prev: e.prev)) }
         }
         membership = Membership.derive(project: project, changes: changes, chain: { [chains] in chains[$0] ?? [] })
+        sawRevocation = !chains.isEmpty
+        for (i, e) in ordered.enumerated() where i + 1 == ordered.count || ordered[i + 1].author != e.author { tips[e.author] = e.seq }
         stats.ops = ordered.count
         stats.membershipOps = changes.count
         for c in changes where c.op != membership.genesis && membership.standing(author: c.author, op: c.op) == .revoked {
@@ -137,24 +139,32 @@ public struct ProjectView: Sendable {
             }
         }
         stats.unreadable += pending.count
+        for (e, body) in pending { unreadSessions.insert(e.author.bytes + body.sessionID) }
         quarantined.sort()
     }
 
     /// Session announcements this view opened from their sealed boxes (one scalar multiplication
     /// per entry tried) because `knownSessionKeys` lacked them: what the cache saves, observable.
-    public private(set) var boxOpens = 0
+    public internal(set) var boxOpens = 0
 
     /// Session content keys this reader holds, by author ‖ session id.
-    public private(set) var sessionKeys: [[UInt8]: SymmetricKey] = [:]
+    public internal(set) var sessionKeys: [[UInt8]: SymmetricKey] = [:]
 
     /// Which sessions carried each case's ops: what `case share` must grant.
-    public private(set) var caseSessions: [CaseID: Set<[UInt8]>] = [:]
+    public internal(set) var caseSessions: [CaseID: Set<[UInt8]>] = [:]
 
     /// Keys offered by grants and not yet proven by opening an op: a member could grant a
     /// wrong key for someone else's session, so none is trusted until it opens one.
-    private var grantedKeys: [[UInt8]: [SymmetricKey]] = [:]
+    var grantedKeys: [[UInt8]: [SymmetricKey]] = [:]
 
-    private mutating func read(_ e: Envelope, _ body: SealedBody) -> Bool {
+    /// Each author's highest seq applied: an op above it extends the chain, as a rebuild reads it.
+    var tips: [SigningPublicKey: UInt64] = [:]
+    /// Whether any revocation was seen: standing then depends on each op's place in its chain.
+    var sawRevocation = false
+    /// Sessions with ops this reader could not open: a key learned later may open them.
+    var unreadSessions: Set<[UInt8]> = []
+
+    mutating func read(_ e: Envelope, _ body: SealedBody) -> Bool {
         let sid = e.author.bytes + body.sessionID
         var candidates = grantedKeys[sid] ?? []
         if let k = sessionKeys[sid] { candidates.insert(k, at: 0) }
@@ -170,7 +180,7 @@ public struct ProjectView: Sendable {
         return true
     }
 
-    private mutating func noteSession(_ sid: [UInt8], _ payload: Payload) {
+    mutating func noteSession(_ sid: [UInt8], _ payload: Payload) {
         for m in payload.mutations {
             switch m {
             case let .put(c, _, _, _), let .add(c, _, _), let .remove(c, _, _, _): caseSessions[c, default: []].insert(sid)
@@ -183,6 +193,7 @@ public struct ProjectView: Sendable {
     public mutating func applyLocal(_ payload: Payload, envelope: Envelope, session: SealingSession) {
         let sid = envelope.author.bytes + session.id
         sessionKeys[sid] = session.key
+        tips[envelope.author] = max(tips[envelope.author] ?? 0, envelope.seq)
         stats.ops += 1
         stats.readable += 1
         apply(payload, op: envelope.id, author: envelope.author)

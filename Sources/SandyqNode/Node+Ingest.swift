@@ -8,7 +8,7 @@ extension Node {
     enum IngestSource {
         /// Ops this node just signed: stored unscreened and unverified, `alongside` in the same
         /// transaction; a refusal is an error.
-        case own([Envelope], project: ProjectID, alongside: (() throws -> Void)?)
+        case own([Envelope], project: ProjectID, alongside: (() throws -> Void)?, keepingView: Bool = false)
         /// A peer's ops in hand.
         case envelopes([Envelope])
         /// An import that reads or receives the ops itself (a bundle's batches, a TCP session on
@@ -35,10 +35,11 @@ extension Node {
     @discardableResult
     func ingest(_ source: IngestSource, peer: () -> IngestPeer? = { nil }) throws(NodeError) -> ImportReport {
         let report: ImportReport
-        var own = false
+        var own = false, keepView = false
         switch source {
-        case let .own(envs, project, alongside):
+        case let .own(envs, project, alongside, keepingView):
             own = true
+            keepView = keepingView
             report = try storeOwn(envs, project: project, alongside: alongside)
         case let .envelopes(envs):
             let pid = try requireProject()
@@ -54,7 +55,7 @@ extension Node {
         forgetMembership(ifChangedBy: report)
         // A peer may have handed back this node's own ops: the writer rereads its chain head.
         if !own && report.new > 0 { activeWriter = nil }
-        viewAfterImport(report)
+        if !keepView { viewAfterImport(report) }
         if let peer = peer() { try acknowledge(peer, report: report) }
         if !own && report.new > 0 { try forwardSharedCaseKeys() }
         return report

@@ -8,9 +8,7 @@ extension Node {
     /// The project's network key, kept in the store encrypted under this node's storage key.
     public func networkKey() throws(NodeError) -> SymmetricKey? {
         guard let sealed = try mapped({ try store.setting("netkey") }), sealed.count > AEAD.nonceLength else { return nil }
-        let key = SymmetricKey.storage(identity.storageKey)
-        guard let plain = try? AEAD.open(Array(sealed[AEAD.nonceLength...]), key: key, nonce: Array(sealed[0..<AEAD.nonceLength]),
-                                         associatedData: Array("netkey".utf8)),
+        guard let plain = try? StorageSeal(identity).open(sealed, associatedData: Self.networkKeyAD),
               let k = try? SymmetricKey(SecureBytes(plain)) else {
             throw NodeError(.corrupt, "the stored network key does not open with this node's keys")
         }
@@ -18,11 +16,11 @@ extension Node {
     }
 
     public func setNetworkKey(_ k: SymmetricKey) throws(NodeError) {
-        let nonce = AEAD.randomNonce()
-        let sealed = AEAD.seal(k.secret.unsafeCopy, key: SymmetricKey.storage(identity.storageKey), nonce: nonce,
-                               associatedData: Array("netkey".utf8))
-        try mapped { try store.setSetting("netkey", nonce + sealed) }
+        let sealed = StorageSeal(identity).seal(k.secret.unsafeCopy, associatedData: Self.networkKeyAD)
+        try mapped { try store.setSetting("netkey", sealed) }
     }
+
+    static let networkKeyAD = Array("netkey".utf8)
 
     /// The network key as members pass it on: 64 hex digits.
     public func networkKeyText() throws(NodeError) -> String {
@@ -209,9 +207,3 @@ final class RefusalLog: @unchecked Sendable {
     }
 }
 
-extension SymmetricKey {
-    /// The storage key's subkey for one purpose.
-    static func storage(_ k: SymmetricKey) -> SymmetricKey {
-        (try? SymmetricKey(k.derive(context: "sandyq-store-v1"))) ?? k
-    }
-}

@@ -1,8 +1,22 @@
 import SandyqStore
 
 extension Node {
-    /// What the cached view does once ops landed (own writes and imports alike).
+    /// Runs once after every import (bundle, mailbox, TCP, local commit): brings a cached view
+    /// up to the log instead of dropping it, so a long-running node stays warm.
     func viewAfterImport(_ report: ImportReport) {
-        dropView()
+        guard report.new > 0 else { return }
+        catchUpWarmView()
+    }
+
+    /// Applies what the store gained to the cached view, if there is one.
+    func catchUpWarmView() {
+        // A write-only node's view shows what it wrote only until the log is read again.
+        guard let w = warm, !isWriteOnly else { warm = nil; return }
+        warm = nil
+        let before = w.view.sessionKeys
+        guard let next = try? caughtUp(w, known: { cachedSessionKeys() }) else { return }
+        warm = next
+        cacheSessionKeys(next.view.sessionKeys, except: before)
+        saveSnapshotIfDue()
     }
 }

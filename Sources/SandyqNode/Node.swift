@@ -9,7 +9,8 @@ public final class Node {
     public let home: String
     public private(set) var identity: Identity
     let store: OpStore
-    private var cachedView: ProjectView?
+    /// The view and how far into the log it has read; kept up to date as ops are imported.
+    var warm: WarmView?
     /// Told, before the node seals new work, what the people using it must know first
     /// (a hole in a coordinator's chain). The CLI prints it on stderr.
     public var warn: (@Sendable (String) -> Void)?
@@ -192,6 +193,12 @@ public final class Node {
 
     /// The body size grant ops are split under. Tests lower it to split small projects.
     var grantBodyLimit = Envelope.maxBodyLength
+    /// A snapshot of the view is kept once the log holds this many ops (below it a rebuild is
+    /// quick), and rewritten when this many ops were applied since. Tests lower them.
+    var snapshotMinimumOps = 20_000
+    var snapshotRefresh = 2_000
+    /// How many times this node read the whole log into a view: what the warm view saves.
+    private(set) var viewRebuilds = 0
     /// Tests only: forwarding stops with an error after this many grant ops, as a crash would.
     var grantOpsBeforeInterruption: Int?
 
@@ -259,6 +266,7 @@ public final class Node {
     @discardableResult
     public func write(batch: [[Mutation]]) throws(NodeError) -> [Envelope] {
         var v = try view()
+        let before = warm
         let w = try writer()
         guard v.membership.isAllowed(author: nodeID.signingKey, seq: w.seq + 1) else {
             if v.membership.members[nodeID.signingKey] == nil {
@@ -281,7 +289,7 @@ public final class Node {
                 throw NodeError(.usage, "\(which) cannot be sealed into an op every reader accepts (\(error)); nothing was recorded: shorten or split it")
             }
         }
-        try commit(made.map(\.envelope), project: v.project)
+        try commit(made.map(\.envelope), project: v.project, keepingView: true)
         var started: [[UInt8]: SymmetricKey] = [:]
         for m in made {
             let sid = nodeID.signingKey.bytes + m.session.id
@@ -291,7 +299,14 @@ public final class Node {
         // A write-only node is not among its own readers: caching its keys would let whoever
         // unlocks it read back what it recorded.
         if !isWriteOnly { cacheSessionKeys(started, except: [:]) }
-        cachedView = v
+        // The ops just stored may sit above rows this view has not read (another process's
+        // import): the mark stays, and catching up skips these by id.
+        if var kept = before {
+            kept.view = v
+            kept.alsoApplied.formUnion(made.map(\.envelope.id))
+            kept.sinceSnapshot += made.count
+            warm = kept
+        }
         return made.map(\.envelope)
     }
 
@@ -301,33 +316,48 @@ public final class Node {
     var membershipDerivations = 0
 
     /// Stores this node's own ops; `alongside` runs in the same transaction when they land.
-    func commit(_ envs: [Envelope], project: ProjectID, alongside: (() throws -> Void)? = nil) throws(NodeError) {
-        try ingest(.own(envs, project: project, alongside: alongside))
+    func commit(_ envs: [Envelope], project: ProjectID, keepingView: Bool = false, alongside: (() throws -> Void)? = nil) throws(NodeError) {
+        // `write` applies its ops to the view itself, as it wrote them.
+        try ingest(.own(envs, project: project, alongside: alongside, keepingView: keepingView))
     }
 
     // MARK: reading
 
     /// The view this node can read, derived from every op it holds.
     public func view() throws(NodeError) -> ProjectView {
-        if let v = cachedView { return v }
+        if let w = warm { return w.view }
         let pid = try requireProject()
-        let envs = try mapped { try store.allEnvelopes() }
-        let known = cachedSessionKeys()
+        let w: WarmView
+        if let restored = restoredView(pid) {
+            w = try caughtUp(restored, known: { cachedSessionKeys() })
+            cacheSessionKeys(w.view.sessionKeys, except: restored.view.sessionKeys)
+        } else {
+            let known = cachedSessionKeys()
+            w = try rebuiltView(pid, known: known)
+            cacheSessionKeys(w.view.sessionKeys, except: known)
+        }
+        warm = w
+        saveSnapshotIfDue()
+        return w.view
+    }
+
+    /// Reads the whole log into a new view.
+    func rebuiltView(_ pid: ProjectID, known: [[UInt8]: SymmetricKey]) throws(NodeError) -> WarmView {
+        viewRebuilds += 1
+        let through = try mapped { try store.lastRow() }
+        let envs = try mapped { try store.allEnvelopes(throughRow: through) }
         let v = ProjectView(project: pid, envelopes: envs, reader: identity.box, knownSessionKeys: known)
-        cachedView = v
-        cacheSessionKeys(v.sessionKeys, except: known)
-        return v
+        return WarmView(view: v, through: through, sinceSnapshot: v.stats.ops)
     }
 
     /// Session keys opened by earlier views, unsealed with this node's storage key. A row that
     /// does not open is skipped: the view then opens that session's sealed box again.
-    private func cachedSessionKeys() -> [[UInt8]: SymmetricKey] {
-        let key = SymmetricKey.storage(identity.storageKey)
-        let tagKey = key.derive(context: Self.sessionTagContext)
+    func cachedSessionKeys() -> [[UInt8]: SymmetricKey] {
+        let seal = StorageSeal(identity)
+        let tagKey = seal.key.derive(context: Self.sessionTagContext)
         var out: [[UInt8]: SymmetricKey] = [:]
-        for (tag, sealed) in (try? store.sealedSessionKeys()) ?? [] where sealed.count > AEAD.nonceLength {
-            guard var plain = try? AEAD.open(Array(sealed[AEAD.nonceLength...]), key: key, nonce: Array(sealed[0..<AEAD.nonceLength]),
-                                             associatedData: Self.sessionRowAD + tag) else { continue }
+        for (tag, sealed) in (try? store.sealedSessionKeys()) ?? [] {
+            guard var plain = try? seal.open(sealed, associatedData: Self.sessionRowAD + tag) else { continue }
             defer { plain.zeroize() }
             guard plain.count > SymmetricKey.length, let k = try? SymmetricKey(SecureBytes(plain[0..<SymmetricKey.length])) else { continue }
             let sid = Array(plain[SymmetricKey.length...])
@@ -343,15 +373,14 @@ public final class Node {
     static let sessionRowAD = Array("session-v2:".utf8)
 
     /// Best effort: a read-only or full store still reads, it only rebuilds slower next time.
-    private func cacheSessionKeys(_ keys: [[UInt8]: SymmetricKey], except known: [[UInt8]: SymmetricKey]) {
-        let key = SymmetricKey.storage(identity.storageKey)
-        let tagKey = key.derive(context: Self.sessionTagContext)
+    func cacheSessionKeys(_ keys: [[UInt8]: SymmetricKey], except known: [[UInt8]: SymmetricKey]) {
+        let seal = StorageSeal(identity)
+        let tagKey = seal.key.derive(context: Self.sessionTagContext)
         let fresh = keys.filter { known[$0.key] == nil }.map { sid, k -> (tag: [UInt8], sealed: [UInt8]) in
             let tag = Hash.blake2b(sid, length: 32, key: tagKey)
-            let nonce = AEAD.randomNonce()
             var plain = k.secret.unsafeCopy + sid
             defer { plain.zeroize() }
-            return (tag, nonce + AEAD.seal(plain, key: key, nonce: nonce, associatedData: Self.sessionRowAD + tag))
+            return (tag, seal.seal(plain, associatedData: Self.sessionRowAD + tag))
         }
         try? store.cacheSessionKeys(fresh)
     }
@@ -377,13 +406,13 @@ public final class Node {
 
     /// Drops what the node derived from the store, after the store changed underneath it.
     func invalidateView() {
-        cachedView = nil
+        warm = nil
         activeWriter = nil
         cachedMembership = nil
     }
 
     /// Drops the cached view only; the next read rebuilds it.
-    func dropView() { cachedView = nil }
+    func dropView() { warm = nil }
 
     // MARK: health
 

@@ -674,3 +674,55 @@ private final class Prefetch<T>: @unchecked Sendable {
         while !finished { cond.wait() }
     }
 }
+
+// MARK: reading the log by row
+
+/// Rows are numbered in the order ops were stored and ops are never deleted, so a reader that
+/// remembers the last row it read catches up on exactly the ops stored since.
+extension OpStore {
+    /// The last row stored; 0 for an empty log.
+    public func lastRow() throws(StoreError) -> Int64 {
+        let s = try db.prepare("SELECT coalesce(max(rowid), 0) FROM ops")
+        _ = try s.step()
+        return s.int(0)
+    }
+
+    /// Every envelope stored up to `row`, in author-chain order: a rebuild reads exactly what a
+    /// later `envelopes(afterRow:)` does not, even while another process imports.
+    public func allEnvelopes(throughRow row: Int64) throws -> [Envelope] {
+        var out: [Envelope] = []
+        // `+rowid` keeps SQLite on the (author, seq) index instead of sorting the whole log.
+        try db.prepare("SELECT envelope FROM ops WHERE +rowid <= ? ORDER BY author, seq").rows([.int(row)]) { s in
+            out.append(try Envelope(decoding: s.blob(0)))
+        }
+        return out
+    }
+
+    /// The envelopes stored after `row`, and the last row among them (`row` when none).
+    public func envelopes(afterRow row: Int64) throws -> (envelopes: [Envelope], through: Int64) {
+        var out: [Envelope] = []
+        var last = row
+        try db.prepare("SELECT rowid, envelope FROM ops WHERE rowid > ? ORDER BY rowid").rows([.int(row)]) { s in
+            last = max(last, s.int(0))
+            out.append(try Envelope(decoding: s.blob(1)))
+        }
+        return (out, last)
+    }
+
+    /// Deletes every setting whose key starts with `prefix`: a value stored in parts.
+    public func deleteSettings(prefix: String) throws(StoreError) {
+        try db.prepare("DELETE FROM settings WHERE substr(key, 1, length(?1)) = ?1").run([.text(prefix)])
+    }
+
+    /// How many ops are stored up to `row` and the id at `row`: what a reader that covered the
+    /// log up to there checks, so it never trusts a mark that belongs to another log.
+    public func logMark(throughRow row: Int64) throws(StoreError) -> (count: Int64, id: [UInt8]?) {
+        let c = try db.prepare("SELECT count(*) FROM ops WHERE rowid <= ?")
+        try c.bind([.int(row)])
+        _ = try c.step()
+        let count = c.int(0)
+        let i = try db.prepare("SELECT id FROM ops WHERE rowid = ?")
+        try i.bind([.int(row)])
+        return (count, try i.step() ? i.blob(0) : nil)
+    }
+}
