@@ -41,14 +41,7 @@ extension ProjectView {
             }
         }
         // Grants in this batch may open ops before them, as in a rebuild's second pass.
-        var progressed = true
-        while progressed && !pending.isEmpty {
-            progressed = false
-            pending = pending.filter { e, body in
-                if read(e, body) { progressed = true; return false }
-                return true
-            }
-        }
+        readUntilSettled(&pending)
         for (e, body) in pending {
             let sid = e.author.bytes + body.sessionID
             // A session with a key that does not open this op: which grants a rebuild would have
@@ -62,5 +55,20 @@ extension ProjectView {
             return false
         }
         return true
+    }
+}
+
+extension ProjectView {
+    /// Reads what `pending` holds again until a pass opens nothing more: a grant read late
+    /// may open ops that came before it. What stays unread is left in `pending`.
+    mutating func readUntilSettled(_ pending: inout [(Envelope, SealedBody)]) {
+        var progressed = true
+        while progressed && !pending.isEmpty {
+            progressed = false
+            pending = pending.filter { e, body in
+                if read(e, body) { progressed = true; return false }
+                return true
+            }
+        }
     }
 }

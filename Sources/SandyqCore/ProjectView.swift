@@ -129,15 +129,8 @@ public struct ProjectView: Sendable {
             for (i, e) in edits.enumerated() { cases[e.key] = (slots + i).move() }
             slots.deallocate()
         }
-        // Grants read in the first pass may unlock ops that came before them; repeat until nothing changes.
-        var progressed = true
-        while progressed && !pending.isEmpty {
-            progressed = false
-            pending = pending.filter { e, body in
-                if read(e, body) { progressed = true; return false }
-                return true
-            }
-        }
+        // Grants read in the first pass may unlock ops that came before them.
+        readUntilSettled(&pending)
         stats.unreadable += pending.count
         for (e, body) in pending { unreadSessions.insert(e.author.bytes + body.sessionID) }
         quarantined.sort()

@@ -77,20 +77,13 @@ struct CarryRuleTests {
         // C2's case reaches the reporter's store by hand (as an older build could have left it).
         _ = try c2.addCase(RoleKit.doc("Дело C2", person: "Второй"))
         _ = try r.importEnvelopes(try c2.envelopes(missingFrom: VersionVector()).filter { $0.author == c2.nodeID.signingKey })
-        let stop = ServeFlag(), port = ServeFlag()
-        let done = DispatchSemaphore(value: 0)
-        let host = try NodeHost.open(home: c.home, passphrase: RoleKit.secret(RoleKit.passphrase))
-        Thread {
-            try? host.exchange.serve(listen: "127.0.0.1:0", shouldStop: { stop.isSet }, onListening: { port.value = Int($0) }, log: { _ in })
-            done.signal()
-        }.start()
-        while port.value == 0 { usleep(5_000) }
-        defer { stop.isSet = true; done.wait() }
-        let first = try r.sync(with: "127.0.0.1:\(port.value)", expecting: c.nodeID)
+        let served = try ServedHost(home: c.home)
+        defer { served.stop() }
+        let first = try r.sync(with: served.address, expecting: c.nodeID)
         #expect(first.sent == 0, "the reporter handed on C2's op: \(first.sent)")
         let before = try c.store.opCount
         _ = try r.addCase(RoleKit.doc("С поля", person: "Свидетель"))
-        let s = try r.sync(with: "127.0.0.1:\(port.value)", expecting: c.nodeID)
+        let s = try r.sync(with: served.address, expecting: c.nodeID)
         #expect(s.sent == 1, "the reporter handed on \(s.sent) ops; only its own one")
         let others = try r.store.allEnvelopes().filter { $0.author == c.nodeID.signingKey }
         #expect(!others.isEmpty && others.allSatisfy { $0.kind == .membership }, "sealed ops of C reached the reporter")

@@ -152,18 +152,9 @@ struct GrantSplitTests {
         // connection's import triggers have landed before the lawyer asks. The server is C's
         // home unlocked again in a host, as `sandyq serve` runs beside other commands.
         func serving(_ body: (String) throws -> Void) throws {
-            let host = try NodeHost.open(home: c.home, passphrase: RoleKit.secret(RoleKit.passphrase))
-            host.withNode { $0.grantBodyLimit = Envelope.maxBodyLength / 10 }
-            let stop = ServeFlag(), port = ServeFlag()
-            let done = DispatchSemaphore(value: 0)
-            let server = Thread {
-                try? host.exchange.serve(listen: "127.0.0.1:0", shouldStop: { stop.isSet }, onListening: { port.value = Int($0) }, log: { _ in })
-                done.signal()
-            }
-            server.start()
-            while port.value == 0 { usleep(5_000) }
-            defer { stop.isSet = true; done.wait(); c.invalidateView() }
-            try body("127.0.0.1:\(port.value)")
+            let served = try ServedHost(home: c.home) { host in host.withNode { $0.grantBodyLimit = Envelope.maxBodyLength / 10 } }
+            defer { served.stop(); c.invalidateView() }
+            try body(served.address)
         }
         try serving { address in
             let s = try r.sync(with: address, expecting: c.nodeID)
@@ -307,19 +298,5 @@ struct GrantSplitTests {
         let ops = try reopened.store.opCount
         try reopened.forwardSharedCaseKeys()
         #expect(try reopened.store.opCount == ops, "what the old row recorded is not granted again")
-    }
-}
-
-/// A value shared with a server thread.
-final class ServeFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var _set = false, _value = 0
-    var isSet: Bool {
-        get { lock.lock(); defer { lock.unlock() }; return _set }
-        set { lock.lock(); _set = newValue; lock.unlock() }
-    }
-    var value: Int {
-        get { lock.lock(); defer { lock.unlock() }; return _value }
-        set { lock.lock(); _value = newValue; lock.unlock() }
     }
 }

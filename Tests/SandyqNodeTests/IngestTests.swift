@@ -29,18 +29,11 @@ import SandyqStore
         #expect(try c.store.peer(b.nodeID)?.owesAck == true)
 
         // TCP: the client records the server's vector, the server the client's.
-        let stop = ServeFlag(), port = ServeFlag()
-        let done = DispatchSemaphore(value: 0)
-        let host = try NodeHost.open(home: c.home, passphrase: RoleKit.secret(RoleKit.passphrase))
-        Thread {
-            try? host.exchange.serve(listen: "127.0.0.1:0", shouldStop: { stop.isSet }, onListening: { port.value = Int($0) }, log: { _ in })
-            done.signal()
-        }.start()
-        while port.value == 0 { usleep(5_000) }
-        defer { stop.isSet = true; done.wait() }
+        let served = try ServedHost(home: c.home)
+        defer { served.stop() }
         let tHeld = try t.versionVector()
         let cHeld = try OpStore(path: Node.databasePath(c.home)).versionVector()
-        _ = try t.sync(with: "127.0.0.1:\(port.value)", expecting: c.nodeID)
+        _ = try t.sync(with: served.address, expecting: c.nodeID)
         #expect(try t.store.acknowledged(by: c.nodeID).covers(cHeld))
         // The server acknowledges once its session thread ends: wait for it, on a connection of our own.
         let serverStore = try OpStore(path: Node.databasePath(c.home))

@@ -8,7 +8,7 @@ import SandyqSync
 // The TCP frame decoder and message decoder as they run: a real PeerSession.server on a
 // loopback socket, with a real store (a fresh copy per input), against a client that
 // completes the handshake (the spec client of FuzzSupport) and then sends the input.
-// The message decoder lives inside PeerSession.exchange, so this is the only way to reach it.
+// The message decoder is SessionMachine's; here it runs as a server runs it, behind the frame cipher.
 // First byte: 0 the rest is written raw after the handshake (length prefixes, ciphertexts);
 // otherwise the rest is frame plaintexts, each length u16 ‖ bytes (type byte first), sealed
 // with the session's client-to-server key, so the message decoder gets them.
