@@ -111,7 +111,7 @@ public enum Hex {
     private static let digits = Array("0123456789abcdef".utf8)
 
     public static func encode<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
-        var out = [UInt8](); out.reserveCapacity(bytes.count * 2)
+        var out: [UInt8] = []; out.reserveCapacity(bytes.count * 2)
         for b in bytes { out.append(digits[Int(b >> 4)]); out.append(digits[Int(b & 0xf)]) }
         return String(decoding: out, as: UTF8.self)
     }
@@ -119,7 +119,7 @@ public enum Hex {
     public static func decode(_ s: String) -> [UInt8]? {
         let u = Array(s.utf8)
         guard u.count % 2 == 0 else { return nil }
-        var out = [UInt8](); out.reserveCapacity(u.count / 2)
+        var out: [UInt8] = []; out.reserveCapacity(u.count / 2)
         func val(_ c: UInt8) -> UInt8? {
             switch c {
             case 48...57: return c - 48
@@ -142,7 +142,7 @@ public enum Base32 {
     private static let alphabet = Array("abcdefghijklmnopqrstuvwxyz234567".utf8)
 
     public static func encode(_ bytes: [UInt8]) -> String {
-        var out = [UInt8]()
+        var out: [UInt8] = []
         var buffer: UInt32 = 0, bits = 0
         for b in bytes {
             buffer = buffer << 8 | UInt32(b); bits += 8
@@ -153,7 +153,7 @@ public enum Base32 {
     }
 
     public static func decode(_ s: String) -> [UInt8]? {
-        var out = [UInt8]()
+        var out: [UInt8] = []
         var buffer: UInt32 = 0, bits = 0
         for c in s.lowercased().utf8 {
             guard let v = alphabet.firstIndex(of: c) else { return nil }

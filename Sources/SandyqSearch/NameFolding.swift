@@ -179,6 +179,8 @@ public enum NameFolding {
         return out
     }
 
+    // swift-format-ignore: AlwaysUseLowerCamelCase
+    // A short name: the folding tables call it hundreds of times.
     @inline(__always) static func a_(_ s: Unicode.Scalar) -> UInt8 { UInt8(s.value) }
     @inline(__always) static func isDigit(_ c: UInt8) -> Bool { c >= 0x30 && c <= 0x39 }
     @inline(__always) static func isVowel(_ c: UInt8) -> Bool {

@@ -119,7 +119,6 @@ enum CLI {
         return Result(code: p.terminationStatus, stdout: String(decoding: out, as: UTF8.self),
                       stderr: String(decoding: err, as: UTF8.self), timedOut: timedOut)
     }
-
 }
 
 /// A fresh node home in the temp dir, removed when the value goes away.

@@ -212,7 +212,6 @@ struct MembershipReviewTests {
         #expect(!rm.coordinators.isEmpty)
         #expect(r.s.derive(r.s.changes.shuffled(using: &r.r)).members == rm.members)
     }
-
 }
 
 extension MembershipReviewTests {
@@ -224,7 +223,8 @@ extension MembershipReviewTests {
         let env = ProcessInfo.processInfo.environment
         let honest = 50, puppets = Int(env["SANDYQ_PUPPETS"] ?? "") ?? 200, each = max(1, 2000 / puppets)
         var b = try Builder(seed: 104, people: honest + 1 + puppets)
-        let S = honest
+        // swift-format-ignore: AlwaysUseLowerCamelCase
+        let S = honest  // the seized coordinator, S as in the tests above
         _ = try b.genesis()
         for k in 1..<honest { _ = try b.add(0, k) }
         _ = try b.add(0, S)
