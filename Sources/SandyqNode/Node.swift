@@ -122,6 +122,12 @@ public final class Node {
         self.store = store
     }
 
+    /// What imports added to the view since its snapshot is kept for the next process, unless
+    /// the keys are gone (a panic): a snapshot then would be sealed under a destroyed key.
+    deinit {
+        if Self.exists(home: home) { saveSnapshotIfDue() }
+    }
+
     static func readFile(_ path: String) throws(StoreError) -> [UInt8] {
         guard let d = FileManager.default.contents(atPath: path) else { throw .io("cannot read \(path)") }
         return [UInt8](d)

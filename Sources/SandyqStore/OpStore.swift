@@ -329,6 +329,7 @@ public final class OpStore: @unchecked Sendable {
             tips[a] = t
             return t
         }
+        var lastNewAuthor: SigningPublicKey?
         try db.transaction {
             while let (sorted, authentic) = try next() {
                 for (i, env) in sorted.enumerated() {
@@ -357,7 +358,8 @@ public final class OpStore: @unchecked Sendable {
                     if above { tips[env.author] = (env.seq, env.id) }
                     report.new += 1
                     if env.kind == .membership { report.newMembership += 1 }
-                    report.newAuthors.insert(env.author)
+                    // Batches come sorted by author: one set insert per run, not per op.
+                    if env.author != lastNewAuthor { report.newAuthors.insert(env.author); lastNewAuthor = env.author }
                     if !siblings.isEmpty {
                         // Two ops at one (author, seq): evidence of a stolen key. Keep both, flag it.
                         try fork.run([.blob(env.author.bytes), .int(Int64(env.seq))])

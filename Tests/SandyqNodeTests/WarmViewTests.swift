@@ -109,11 +109,14 @@ import SandyqStore
             }
             for o in observers { try Self.expectMatchesRebuild(o, "seed \(seed) step \(step) \(o.home.suffix(1))") }
             if step % 9 == 8 {
+                // B closes (which refreshes its snapshot) and a fresh process opens its home.
+                b.saveSnapshotIfDue()
                 let fresh = try NodeFixture.open(dir, "b")
                 try Self.expectMatchesRebuild(fresh, "seed \(seed) step \(step) fresh b")
             }
         }
         for o in observers { try deliver(from: a, to: o, all: true); try Self.expectMatchesRebuild(o, "seed \(seed) end") }
+        for o in observers { o.saveSnapshotIfDue() }
         #expect(!(try Self.snapshot(b)).isEmpty)
         #expect(try Self.snapshot(l).isEmpty)
         // A write-only node never keeps one: its view may show what it wrote.
@@ -191,6 +194,26 @@ import SandyqStore
         try Self.expectMatchesRebuild(later, "after member add")
     }
 
+    /// Sealing the whole view inside every import cost a delta exchange most of its time:
+    /// an import leaves the snapshot alone, and the node refreshes it when it closes.
+    @Test func anImportLeavesTheSnapshotToTheNodesClose() throws {
+        let dir = try TempDir()
+        let a: Node
+        var b: Node?
+        do { let f = try fixture(dir); a = f.a; b = f.b }
+        b?.snapshotRefresh = 1
+        let before = try Self.snapshot(b!).map(\.value)
+        _ = try a.importCases((0..<3).map { Self.doc("Позже \($0)") })
+        try NodeFixture.sync(a, to: b!)
+        _ = try b!.view()
+        #expect(try Self.snapshot(b!).map(\.value) == before, "an import sealed and stored the whole view")
+        b = nil
+        let reopened = try NodeFixture.open(dir, "b")
+        #expect(try Self.snapshot(reopened).map(\.value) != before, "closing the node kept no snapshot of what the import added")
+        try Self.expectMatchesRebuild(reopened, "after close")
+        #expect(reopened.viewRebuilds == 0)
+    }
+
     @Test func aTamperedOrForeignSnapshotIsIgnored() throws {
         let dir = try TempDir()
         // A copy of B's home before the last cases: the same keys, a shorter log.
@@ -199,6 +222,8 @@ import SandyqStore
         _ = try a.importCases((0..<3).map { Self.doc("Новое \($0)") })
         try NodeFixture.sync(a, to: b)
         _ = try b.view()
+        // An import leaves the snapshot to the node's close, which writes it as this does.
+        b.saveSnapshotIfDue()
         let snap = try Self.snapshot(b)
         #expect(!snap.isEmpty)
 
