@@ -14,7 +14,7 @@ extension Node {
         guard let w = warm, !isWriteOnly else { warm = nil; return }
         warm = nil
         let before = w.view.sessionKeys
-        guard let next = try? caughtUp(w, known: { cachedSessionKeys() }) else { return }
+        guard let next = try? caughtUp(w, rebuilding: false, known: { cachedSessionKeys() }) else { return }
         warm = next
         cacheSessionKeys(next.view.sessionKeys, except: before)
         // The snapshot is refreshed when the node closes, not here: sealing and storing the

@@ -16,7 +16,9 @@ extension Node {
     /// Applies the ops stored after the view's mark, or rebuilds where that is not sound.
     /// `known` (the session key cache, costly to unseal in full) is read only for a rebuild:
     /// ops above the mark are few, and mostly of sessions the view holds.
-    func caughtUp(_ w: WarmView, known: () -> [[UInt8]: SymmetricKey]) throws(NodeError) -> WarmView {
+    /// With `rebuilding` false, nil where only a rebuild would do: the next read rebuilds, so a
+    /// command that reads no more (a member add, an import) does not pay for one.
+    func caughtUp(_ w: WarmView, rebuilding: Bool = true, known: () -> [[UInt8]: SymmetricKey]) throws(NodeError) -> WarmView? {
         let (envs, through) = try mapped { try store.envelopes(afterRow: w.through) }
         guard !envs.isEmpty else { return w }
         let fresh = envs.filter { !w.alsoApplied.contains($0.id) }
@@ -24,7 +26,7 @@ extension Node {
         var v = w.view
         w.view = ProjectView(project: v.project, envelopes: [], reader: nil)  // so `v` is not copied on write
         guard v.absorb(fresh, reader: identity.box) else {
-            return try rebuiltView(v.project, known: known())
+            return rebuilding ? try rebuiltView(v.project, known: known()) : nil
         }
         return WarmView(view: v, through: through, sinceSnapshot: w.sinceSnapshot + fresh.count)
     }

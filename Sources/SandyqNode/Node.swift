@@ -334,8 +334,8 @@ public final class Node {
         if let w = warm { return w.view }
         let pid = try requireProject()
         let w: WarmView
-        if let restored = restoredView(pid) {
-            w = try caughtUp(restored, known: { cachedSessionKeys() })
+        if let restored = restoredView(pid), let caught = try caughtUp(restored, known: { cachedSessionKeys() }) {
+            w = caught
             cacheSessionKeys(w.view.sessionKeys, except: restored.view.sessionKeys)
         } else {
             let known = cachedSessionKeys()
