@@ -25,13 +25,12 @@ Usage:
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from vectorfiles import emit  # noqa: E402
+from vectorfiles import run  # noqa: E402
 
 OUT = Path(__file__).resolve().parents[2] / "Protocol" / "vectors" / "cases"
 T0 = 1_767_225_600_000 << 16
@@ -197,12 +196,5 @@ def generate() -> dict[str, str]:
     return files
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--check", action="store_true")
-    args = ap.parse_args()
-    return emit(OUT, generate(), args.check)
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    run(OUT, generate)

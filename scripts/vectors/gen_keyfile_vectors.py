@@ -28,7 +28,6 @@ Requires: pip install pynacl
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import struct
 import sys
@@ -40,7 +39,7 @@ import nacl.bindings as b  # noqa: E402
 import nacl.pwhash  # noqa: E402
 import nacl.public  # noqa: E402
 import nacl.signing  # noqa: E402
-from vectorfiles import emit  # noqa: E402
+from vectorfiles import run  # noqa: E402
 
 OUT = Path(__file__).resolve().parents[2] / "Protocol" / "vectors" / "keyfile"
 OPS, MEM = 1, 8192
@@ -133,12 +132,5 @@ def generate() -> dict[str, str]:
     return files
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--check", action="store_true")
-    args = ap.parse_args()
-    return emit(OUT, generate(), args.check)
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    run(OUT, generate)

@@ -32,7 +32,6 @@ Requires: pip install pynacl
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import sys
 from pathlib import Path
@@ -41,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import nacl.bindings as b  # noqa: E402
 import nacl.exceptions  # noqa: E402
-from vectorfiles import emit  # noqa: E402
+from vectorfiles import run  # noqa: E402
 
 OUT = Path(__file__).resolve().parents[2] / "Protocol" / "vectors" / "store"
 
@@ -146,12 +145,5 @@ def generate() -> dict[str, str]:
     return files
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--check", action="store_true")
-    args = ap.parse_args()
-    return emit(OUT, generate(), args.check)
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    run(OUT, generate)

@@ -29,3 +29,11 @@ def emit(out: Path, files: dict[str, str | bytes], check: bool, suffixes: tuple[
             (out / name).write_text(content)
     print(f"wrote {len(files)} files to {out}")
     return 0
+
+
+def run(out: Path, generate, suffixes: tuple[str, ...] = (".txt",)) -> None:
+    """The command line of a generator with no options but `--check`: writes or checks, then exits."""
+    import argparse
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--check", action="store_true", help="compare with the files on disk, write nothing")
+    sys.exit(emit(out, generate(), ap.parse_args().check, suffixes))
