@@ -73,15 +73,6 @@ extension Node {
         return ({ env in Node.screen(env, in: m) ?? limits.check(env) }, limits)
     }
 
-    /// Keys a server accepts as clients: members not revoked, never itself.
-    func allowedKeys(pinned: NodeID?) throws(NodeError) -> Set<SigningPublicKey> {
-        let m = try storedMembership()
-        var keys = Set(m.members.keys.filter { !Node.isRevoked($0, in: m) })
-        if let pinned, !Node.isRevoked(pinned.signingKey, in: m) { keys.insert(pinned.signingKey) }
-        keys.remove(identity.signing.publicKey)
-        return keys
-    }
-
     /// A member whose revocation this node holds: refused as a client and as a server, pinned or not.
     static func isRevoked(_ key: SigningPublicKey, in m: Membership) -> Bool {
         m.isRevoked(key)

@@ -417,9 +417,6 @@ public final class Node {
         cachedMembership = nil
     }
 
-    /// Drops the cached view only; the next read rebuilds it.
-    func dropView() { warm = nil }
-
     // MARK: health
 
     /// Problems with the store and key file; empty when clean.
