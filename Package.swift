@@ -15,10 +15,13 @@ let package = Package(
         .library(name: "SandyqStore", targets: ["SandyqStore"]),
         .library(name: "SandyqSync", targets: ["SandyqSync"]),
         .library(name: "SandyqNode", targets: ["SandyqNode"]),
+        .library(name: "SandyqWeb", targets: ["SandyqWeb"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
     ],
     targets: [
         .systemLibrary(
@@ -38,10 +41,21 @@ let package = Package(
         .target(name: "SandyqStore", dependencies: ["SandyqCore", "CSQLite"]),
         .target(name: "SandyqSync", dependencies: ["SandyqCore", "SandyqStore"]),
         .target(name: "SandyqNode", dependencies: ["SandyqCore", "SandyqSearch", "SandyqReports", "SandyqStore", "SandyqSync", "SandyqCrypto"]),
+        // The desk: the node's own web app, served to its own browser on loopback.
+        .target(
+            name: "SandyqWeb",
+            dependencies: [
+                "SandyqNode",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Mustache", package: "swift-mustache"),
+            ],
+            resources: [.embedInCode("Templates"), .embedInCode("Catalogue"), .embedInCode("Static")]
+        ),
         .executableTarget(
             name: "sandyq",
             dependencies: [
                 "SandyqNode",
+                "SandyqWeb",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -56,6 +70,7 @@ let package = Package(
         .testTarget(name: "SandyqStoreTests", dependencies: ["SandyqStore", "SandyqCore", "SandyqCrypto", "SandyqTestSupport"]),
         .testTarget(name: "SandyqSyncTests", dependencies: ["SandyqSync", "SandyqStore", "SandyqCore", "SandyqCrypto", "SandyqTestSupport"]),
         .testTarget(name: "SandyqNodeTests", dependencies: ["SandyqNode", "SandyqCore", "SandyqSearch", "SandyqReports", "SandyqCrypto", "SandyqTestSupport"]),
+        .testTarget(name: "SandyqWebTests", dependencies: ["SandyqWeb", "SandyqNode", "SandyqTestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["SandyqStore", "SandyqCrypto", "SandyqCore", "SandyqSync"]),
     ],
     swiftLanguageModes: [.v6]

@@ -5,15 +5,19 @@
 #   bash scripts/bootstrap.sh --drills   # ... and what the CI drills need (scripts/ci-drills.sh):
 #                                        # python3 with PyNaCl for the vector generators, chromium for
 #                                        # the report check, the toolchain's libFuzzer for Fuzz/
+#   bash scripts/bootstrap.sh --ui       # ... and what the web app's browser tests need: chromium,
+#                                        # chromium-driver, and a venv with Selenium and axe-core
 #
-# With --drills it prints the python3 that imports PyNaCl on its last line of stdout.
+# With --drills it prints the python3 that imports PyNaCl on its last line of stdout; with --ui,
+# the venv's python3.
 set -euo pipefail
 
-drills=0
+drills=0 ui=0
 case "${1:-}" in
   "") ;;
   --drills) drills=1 ;;
-  *) echo "usage: scripts/bootstrap.sh [--drills]" >&2; exit 64 ;;
+  --ui) ui=1 ;;
+  *) echo "usage: scripts/bootstrap.sh [--drills|--ui]" >&2; exit 64 ;;
 esac
 
 need=()
@@ -30,6 +34,11 @@ if [ "$drills" = 1 ]; then
   if ! { [ -n "$path_python" ] && has_nacl "$path_python"; } && ! has_nacl /usr/bin/python3; then need+=(python3-nacl); fi
   command -v chromium >/dev/null 2>&1 || need+=(chromium)
 fi
+if [ "$ui" = 1 ]; then
+  command -v chromium >/dev/null 2>&1 || need+=(chromium)
+  command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
+  python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
+fi
 
 if [ ${#need[@]} -gt 0 ]; then
   echo "bootstrap: installing ${need[*]}" >&2
@@ -40,6 +49,18 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 command -v swift >/dev/null 2>&1 || { echo "bootstrap: no swift toolchain on PATH (Swift 6.x needed)" >&2; exit 1; }
+
+if [ "$ui" = 1 ]; then
+  # Pinned (4.53 wants a certifi newer than the mirror has): the tests read axe-core's result format and Selenium's driver API.
+  venv="${SANDYQ_UI_VENV:-$HOME/.cache/sandyq-ui/venv}"
+  if ! "$venv/bin/python3" -c 'import selenium, axe_selenium_python' >/dev/null 2>&1; then
+    echo "bootstrap: making $venv (selenium, axe-selenium-python)" >&2
+    python3 -m venv "$venv" >&2
+    "$venv/bin/pip" install -q selenium==4.51.0 axe-selenium-python==2.1.6 >&2
+  fi
+  echo "$venv/bin/python3"
+  exit 0
+fi
 [ "$drills" = 1 ] || exit 0
 
 # libFuzzer comes with the Swift toolchain's clang runtime, not from apt (it must match that clang).

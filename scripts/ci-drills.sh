@@ -45,7 +45,7 @@ drill_vectors() {
 }
 
 drill_demo() {
-  bash scripts/demo.sh < /dev/null || return 1
+  bash scripts/demo.sh --no-ui < /dev/null || return 1
   local steps
   steps=$(grep -c '^== [0-9]' "$logs/demo.log" || true)
   # The demo's own checks: no plaintext name on the seized write-only node, both coordinators' stores clean.

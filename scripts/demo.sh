@@ -1,7 +1,16 @@
 #!/usr/bin/env bash
 # The main job: the seizure drill with four real Sandyq nodes in a temporary directory,
 # narrated (what each node can see at each step), on the cases drawn from the seed documents.
+#
+#   bash scripts/demo.sh           # ... then serves the standing coordinator's desk (Ctrl-C stops it)
+#   bash scripts/demo.sh --no-ui   # for scripts: stops after the narration
 set -euo pipefail
+ui=1
+case "${1:-}" in
+  "") ;;
+  --no-ui) ui=0 ;;
+  *) echo "usage: scripts/demo.sh [--no-ui]" >&2; exit 64 ;;
+esac
 cd "$(dirname "$0")/.."
 repo=$(pwd)
 bash scripts/bootstrap.sh
@@ -117,3 +126,10 @@ sees "D (coordinator)" D
 say "Integrity of the coordinators' stores"
 sq check --home C
 sq check --home D
+
+if [ "$ui" = 1 ]; then
+  say "The desk: D's web app, in Kazakh, Russian and English. Open the address below (the browser opens"
+  echo "   by itself where there is one), unlock with the passphrase \"$SANDYQ_PASSPHRASE\". Ctrl-C stops it."
+  trap - INT
+  "$bin" ui --home D || true
+fi

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# The whole test suite, from a fresh clone: installs what is missing, lints, builds, tests.
+# The whole test suite, from a fresh clone: installs what is missing, lints, builds, tests,
+# then drives the web app in a real browser (scripts/ui-test.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
 bash scripts/lint.sh
 swift build
 swift test "$@"
+# The browser tests of the web app, unless the call picked its own tests.
+if [ $# -eq 0 ]; then bash scripts/ui-test.sh; fi

@@ -10,13 +10,15 @@ struct NodeOptions: ParsableArguments {
     @Option(name: .long, help: "Read the passphrase from the first line of FILE.")
     var passphraseFile: String?
 
-    var resolvedHome: String {
+    var resolvedHome: String { Self.resolve(home: home) }
+
+    static func resolve(home: String?) -> String {
         if let home { return absolute(home) }
         if let env = ProcessInfo.processInfo.environment["SANDYQ_HOME"], !env.isEmpty { return absolute(env) }
         return NSHomeDirectory() + "/.sandyq"
     }
 
-    private func absolute(_ p: String) -> String {
+    private static func absolute(_ p: String) -> String {
         p.hasPrefix("/") ? p : FileManager.default.currentDirectoryPath + "/" + p
     }
 

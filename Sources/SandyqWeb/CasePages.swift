@@ -1,0 +1,132 @@
+import Foundation
+import Hummingbird
+import SandyqNode
+
+/// The case list and the case page.
+enum CasePages {
+    /// Rows shown at once; the rest are reached by narrowing the search.
+    static let pageSize = 200
+
+    /// What this node's role lets it see; nil when it may read cases.
+    static func roleScreen(_ v: Visit, host: NodeHost) -> Response? {
+        if host.isWriteOnly { return Pages.message(v, title: v.t("writeonly.title"), body: v.t("writeonly.body"), status: .ok, unlocked: true) }
+        guard let view = try? host.view() else {
+            return Pages.message(v, title: v.t("noproject.title"), body: v.t("noproject.body"), status: .ok, unlocked: true)
+        }
+        if view.membership.role(of: host.nodeID.signingKey) == .relay {
+            return Pages.message(v, title: v.t("relay.title"), body: v.t("relay.body"), status: .ok, unlocked: true)
+        }
+        return nil
+    }
+
+    static func list(_ v: Visit, host: NodeHost, query: [String: String]) -> Response {
+        if let screen = roleScreen(v, host: host) { return screen }
+        func q(_ k: String) -> String? { query[k].flatMap { $0.isEmpty ? nil : $0 } }
+        var sq = SearchQuery(text: q("q") ?? "", status: q("status"), article: q("article"), city: q("city"),
+                             from: q("from"), to: q("to"), agency: q("agency"),
+                             includeMerged: query["merged"] != nil, includeArchived: query["archived"] != nil, limit: nil)
+        if let s = sq.status, !CaseSchema.statuses.contains(s) { sq.status = nil }
+        let hits = (try? host.search(sq)) ?? []
+        let view = try? host.view()
+        let rows: [[String: Any]] = hits.prefix(pageSize).map { h in
+            let state = view.flatMap { vw in (try? vw.resolve(h.caseId)).flatMap { vw.cases[$0] } }
+            let conflicts = state?.conflicts.count ?? 0
+            var r: [String: Any] = [
+                "id": h.caseId,
+                "short": String(h.caseId.prefix(8)),
+                "title": h.title.flatMap { $0.isEmpty ? nil : $0 } ?? v.t("case.untitled"),
+                "persons": h.persons.joined(separator: ", "),
+                "status": h.status.map { v.cat.value("status", $0, v.lang) } ?? "",
+                "city": state?.value("city") ?? "",
+                "archived": h.archived,
+                "merged": h.mergedInto != nil,
+            ]
+            if conflicts > 0 { r["conflicts"] = v.t("cases.conflicts", ["n": "\(conflicts)"]) }
+            if !sq.text.isEmpty, let reason = h.reasons.first {
+                r["matched"] = v.t("cases.matched", ["field": fieldName(reason.field, v)]) + " " + reason.value
+            }
+            return r
+        }
+        var c = v.frame(title: v.t("cases.title"), unlocked: true)
+        c["rows"] = rows
+        c["found"] = v.t("cases.found", ["n": "\(hits.count)"])
+        if hits.count > pageSize { c["more"] = v.t("cases.more", ["shown": "\(pageSize)"]) }
+        c["q"] = sq.text
+        for k in ["article", "city", "from", "to"] { c[k] = query[k] ?? "" }
+        c["archived"] = sq.includeArchived
+        c["merged"] = sq.includeMerged
+        c["statuses"] = CaseSchema.statuses.map { ["value": $0, "label": v.cat.value("status", $0, v.lang), "selected": $0 == sq.status] }
+        let agencies = CaseSchema.collection("officials")?.choices["agency"] ?? []
+        c["agencies"] = agencies.map { ["value": $0, "label": v.cat.value("agency", $0, v.lang), "selected": $0 == sq.agency] }
+        return Pages.html(Templates.render(query["partial"] != nil ? "caseRows" : "cases", c))
+    }
+
+    /// `persons.name` as the person reading it says it.
+    static func fieldName(_ f: String, _ v: Visit) -> String {
+        let parts = f.split(separator: ".").map(String.init)
+        if parts.count == 2 { return "\(v.t("case.\(parts[0])")): \(v.cat.field(parts[1], v.lang))" }
+        return v.cat.field(f, v.lang)
+    }
+
+    static func show(_ v: Visit, host: NodeHost, ref: String) -> Response {
+        if let screen = roleScreen(v, host: host) { return screen }
+        guard ref.count >= 4, ref.allSatisfy(\.isHexDigit), let state = try? host.cases.state(ref) else {
+            return Pages.message(v, title: v.t("notfound.title"), body: v.t("notfound.body"), status: .notFound, unlocked: true)
+        }
+        let members = (try? host.view())?.membership
+        func who(_ w: Write) -> String {
+            if w.author == host.nodeID.signingKey { return v.t("case.you") }
+            let fp = NodeID.fingerprint(of: w.author)
+            if let role = members?.role(of: w.author) { return "\(v.t("role.\(role.rawValue)")) \(fp)" }
+            return fp
+        }
+        func shown(_ field: String, _ value: String) -> String {
+            if field == "statusDate" || field == "date" { return v.cat.date(value, v.lang) }
+            return v.cat.value(field, value, v.lang)
+        }
+        /// One field: its winning value, or every concurrent value when they conflict.
+        func entry(_ path: FieldPath) -> [String: Any]? {
+            guard let reg = state.register(path), !reg.survivors.isEmpty else { return nil }
+            let label = v.cat.field(path.field, v.lang)
+            if reg.isConflict {
+                return ["label": label, "conflict": true,
+                        "values": reg.survivors.map { ["value": shown(path.field, $0.value), "who": who($0), "when": v.cat.moment(millis: HybridClock.millis($0.clock), v.lang)] }]
+            }
+            guard let w = reg.winner, !w.value.isEmpty else { return nil }
+            let multiline = path.field == "summary" || path.field == "notes" || path.field == "description"
+            return ["label": label, "value": shown(path.field, w.value), "multiline": multiline]
+        }
+        var c = v.frame(title: state.value("title") ?? v.t("case.untitled"), unlocked: true)
+        c["id"] = state.id.description
+        c["heading"] = state.value("title").flatMap { $0.isEmpty ? nil : $0 } ?? v.t("case.untitled")
+        c["details"] = ["status", "statusDate", "ref", "city", "region", "summary", "notes"].compactMap { entry(FieldPath(field: $0)) }
+        var sections: [[String: Any]] = []
+        for coll in CaseSchema.collections where coll.name != "sharedWith" && coll.name != "tags" {
+            var elements = state.elements(coll.name)
+            if coll.name == "events" {
+                elements.sort { (state.value("events", $0, "date") ?? "") < (state.value("events", $1, "date") ?? "") }
+            }
+            let items: [[String: Any]] = elements.map { e in
+                ["fields": coll.fields.compactMap { f in entry(FieldPath(collection: coll.name, element: e, field: f)) }]
+            }
+            sections.append(["id": coll.name, "heading": v.t("case.\(coll.name)"), "items": items, "empty": items.isEmpty,
+                             "timeline": coll.name == "events"])
+        }
+        c["sections"] = sections
+        c["tags"] = state.elements("tags")
+        c["hasTags"] = !state.elements("tags").isEmpty
+        c["conflicts"] = state.conflicts.isEmpty ? "" : v.t("cases.conflicts", ["n": "\(state.conflicts.count)"])
+        // Who changed what, newest first.
+        var changes: [(Write, FieldPath)] = []
+        for (path, reg) in state.registers { for w in reg.writes.values { changes.append((w, path)) } }
+        changes.sort { $0.0.clock != $1.0.clock ? $0.0.clock > $1.0.clock : $0.0.op > $1.0.op }
+        let limit = 300
+        c["history"] = changes.prefix(limit).map { w, path -> [String: Any] in
+            let what = path.collection.isEmpty ? v.cat.field(path.field, v.lang) : "\(v.t("case.\(path.collection)")): \(v.cat.field(path.field, v.lang))"
+            return ["when": v.cat.moment(millis: HybridClock.millis(w.clock), v.lang), "who": who(w), "what": what,
+                    "value": w.value.isEmpty ? v.t("case.history.removed") : shown(path.field, w.value)]
+        }
+        if changes.count > limit { c["historyMore"] = v.t("case.history.more", ["shown": "\(limit)", "n": "\(changes.count)"]) }
+        return Pages.html(Templates.render("case", c))
+    }
+}

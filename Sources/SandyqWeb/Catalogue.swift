@@ -1,0 +1,78 @@
+import Foundation
+import SandyqNode
+
+/// Every string the desk shows, in Kazakh, Russian and English, from the catalogue files
+/// (Catalogue/*.json, embedded in the binary so nothing is read from outside the node).
+public struct Catalogue: Sendable {
+    /// Kazakh first: the order the language switch shows.
+    public static let languages = ["kk", "ru", "en"]
+    public static let shared = Catalogue()
+
+    public let tables: [String: [String: String]]
+
+    init() {
+        func load(_ bytes: [UInt8]) -> [String: String] {
+            // A catalogue that does not parse is a build mistake the tests catch; show keys meanwhile.
+            (try? JSONDecoder().decode([String: String].self, from: Data(bytes))) ?? [:]
+        }
+        tables = ["en": load(PackageResources.en_json), "ru": load(PackageResources.ru_json), "kk": load(PackageResources.kk_json)]
+    }
+
+    /// The text of `key` in `lang` with `{name}` placeholders filled; the key itself if missing
+    /// (the catalogue test fails on any such key).
+    public func text(_ key: String, _ lang: String, _ args: [String: String] = [:]) -> String {
+        var s = tables[lang]?[key] ?? tables["en"]?[key] ?? key
+        for (k, v) in args { s = s.replacingOccurrences(of: "{\(k)}", with: v) }
+        return s
+    }
+
+    /// A value from one of the case model's closed lists, in `lang`; other values as they are.
+    public func value(_ field: String, _ v: String, _ lang: String) -> String {
+        let key = Self.vocabulary[field].map { "\($0).\(v)" }
+        guard let key, let s = tables[lang]?[key] else { return v }
+        return s
+    }
+
+    /// Which catalogue prefix holds the words of a closed-list field.
+    static let vocabulary = ["status": "status", "code": "code", "stage": "stage", "type": "type", "agency": "agency",
+                             "kind": "kind", "reliability": "reliability"]
+
+    /// A field's name.
+    public func field(_ name: String, _ lang: String) -> String { text("field.\(name)", lang) }
+
+    /// A case-model date (YYYY, YYYY-MM or YYYY-MM-DD) written out in `lang`; anything else as it is.
+    public func date(_ s: String, _ lang: String) -> String {
+        let parts = s.split(separator: "-", omittingEmptySubsequences: false).map(String.init)
+        guard (1...3).contains(parts.count), parts[0].count == 4, let y = Int(parts[0]),
+              parts.dropFirst().allSatisfy({ $0.count == 2 && Int($0) != nil }) else { return s }
+        if parts.count == 1 { return text("date.year", lang, ["y": "\(y)"]) }
+        guard let m = Int(parts[1]), (1...12).contains(m) else { return s }
+        if parts.count == 2 { return text("monthYear.\(m)", lang, ["y": "\(y)"]) }
+        guard let d = Int(parts[2]), (1...31).contains(d) else { return s }
+        return text("date.day", lang, ["d": "\(d)", "month": text("month.\(m)", lang), "y": "\(y)"])
+    }
+
+    /// A moment (milliseconds since 1970) as a date and time in `lang`.
+    public func moment(millis: UInt64, _ lang: String) -> String {
+        let utc = ReportLabels.utc(millis: millis)  // YYYY-MM-DD HH:MM UTC
+        let day = String(utc.prefix(10)), hm = utc.dropFirst(11).prefix(5)
+        return text("date.time", lang, ["date": date(day, lang), "hh": String(hm.prefix(2)), "mm": String(hm.suffix(2))])
+    }
+
+    /// The language to show when the person has not chosen: the browser's first of ours.
+    public static func preferred(acceptLanguage: String?) -> String {
+        for part in (acceptLanguage ?? "").split(separator: ",") {
+            let tag = part.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+            let primary = String(tag.prefix { $0 != "-" })
+            if languages.contains(primary) { return primary }
+        }
+        return "ru"
+    }
+
+    /// The table a template reads as `t`: keys with `.` written `_`, since mustache reads dots as paths.
+    func templateTable(_ lang: String) -> [String: String] {
+        var out: [String: String] = [:]
+        for (k, v) in tables["en"] ?? [:] { out[k.replacingOccurrences(of: ".", with: "_")] = tables[lang]?[k] ?? v }
+        return out
+    }
+}

@@ -1,0 +1,133 @@
+import Foundation
+import SandyqNode
+import Synchronization
+
+/// What the desk remembers while it runs: the one-time login token, the browser sessions it
+/// gave out, and the unlocked node. Locking drops the node, and with it the keys.
+///
+/// One person at one browser: the token printed at start opens one session and is then spent,
+/// so a second browser (or a page that learnt the address) gets nothing.
+public final class Desk: Sendable {
+    public struct Session: Sendable {
+        public let id: String
+        public let csrf: String
+        public var lang: String?
+        /// Set once the page's script has checked in: from then on its silence means the
+        /// browser has closed.
+        var heartbeat: Bool = false
+    }
+
+    struct State {
+        var token: String?
+        var sessions: [String: Session] = [:]
+        var host: NodeHost?
+        var port: Int = 0
+        var lastUse = ContinuousClock.now
+        var lastHeartbeat = ContinuousClock.now
+    }
+
+    public let home: String
+    /// Locks after this long without a request.
+    public let idle: Duration
+    /// Locks after this long without a heartbeat from a page that sent one (its tab has closed).
+    public let heartbeatGrace: Duration
+    private let state: Mutex<State>
+
+    public init(home: String, idle: Duration = .seconds(600), heartbeatGrace: Duration = .seconds(90)) {
+        self.home = home
+        self.idle = idle
+        self.heartbeatGrace = heartbeatGrace
+        state = Mutex(State(token: Desk.randomToken()))
+    }
+
+    /// 32 random bytes in hex (getrandom underneath).
+    static func randomToken() -> String {
+        var g = SystemRandomNumberGenerator()
+        return (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &g)) }.joined()
+    }
+
+    /// The one-time token, until it is spent.
+    public var loginToken: String? { state.withLock { $0.token } }
+
+    public var port: Int {
+        get { state.withLock { $0.port } }
+        set { state.withLock { $0.port = newValue } }
+    }
+
+    /// Spends the token: a matching one opens a session, any other is refused (and the real one
+    /// keeps working, so a guess costs the guesser and not the owner).
+    func login(token: String) -> Session? {
+        state.withLock { s in
+            guard let t = s.token, Self.same(t, token) else { return nil }
+            s.token = nil
+            let session = Session(id: Self.randomToken(), csrf: Self.randomToken())
+            s.sessions[session.id] = session
+            return session
+        }
+    }
+
+    func session(_ id: String?) -> Session? {
+        guard let id else { return nil }
+        return state.withLock { $0.sessions[id] }
+    }
+
+    func setLanguage(_ lang: String, session id: String) {
+        state.withLock { $0.sessions[id]?.lang = lang }
+    }
+
+    func heartbeat(session id: String) {
+        state.withLock { s in
+            s.sessions[id]?.heartbeat = true
+            s.lastHeartbeat = .now
+        }
+    }
+
+    /// The unlocked node, noting the use; nil when locked.
+    func use() -> NodeHost? {
+        state.withLock { s in
+            s.lastUse = .now
+            return s.host
+        }
+    }
+
+    var isUnlocked: Bool { state.withLock { $0.host != nil } }
+
+    func unlocked(_ host: NodeHost) {
+        state.withLock { s in
+            s.host = host
+            s.lastUse = .now
+            s.lastHeartbeat = .now
+        }
+    }
+
+    /// Drops the node: its keys leave memory when the last request using it ends.
+    public func lock() {
+        let host = state.withLock { s in
+            let h = s.host
+            s.host = nil
+            return h
+        }
+        _ = host  // released here, outside the lock
+    }
+
+    /// Locks when nobody has used the desk for `idle`, or a page that sent heartbeats has gone quiet.
+    @discardableResult
+    public func lockIfIdle(now: ContinuousClock.Instant = .now) -> Bool {
+        let expired = state.withLock { s -> Bool in
+            guard s.host != nil else { return false }
+            let watched = s.sessions.values.contains { $0.heartbeat }
+            return now - s.lastUse > idle || (watched && now - s.lastHeartbeat > heartbeatGrace)
+        }
+        if expired { lock() }
+        return expired
+    }
+
+    /// Compares in time independent of where the strings differ.
+    static func same(_ a: String, _ b: String) -> Bool {
+        let x = Array(a.utf8), y = Array(b.utf8)
+        guard x.count == y.count else { return false }
+        var d: UInt8 = 0
+        for i in x.indices { d |= x[i] ^ y[i] }
+        return d == 0
+    }
+}

@@ -1,0 +1,84 @@
+import Foundation
+import Hummingbird
+import SandyqNode
+
+/// The request as a page sees it: its session, its language, and the catalogue in that language.
+struct Visit {
+    let desk: Desk
+    let session: Desk.Session?
+    let lang: String
+    var cat: Catalogue { Catalogue.shared }
+
+    init(_ request: Request, desk: Desk) {
+        self.desk = desk
+        let s = desk.session(Form.cookies(request.headers[.cookie])[Pages.cookie])
+        let asked = request.uri.queryParameters["lang"].map(String.init)
+        let chosen: String
+        if let asked, Catalogue.languages.contains(asked) {
+            if let s { desk.setLanguage(asked, session: s.id) }
+            chosen = asked
+        } else {
+            chosen = s?.lang ?? Catalogue.preferred(acceptLanguage: request.headers[.acceptLanguage])
+        }
+        lang = chosen
+        session = s.map { var c = $0; c.lang = chosen; return c }
+    }
+
+    func t(_ key: String, _ args: [String: String] = [:]) -> String { cat.text(key, lang, args) }
+
+    /// What every page's head and foot read.
+    func frame(title: String, unlocked: Bool) -> [String: Any] {
+        let names = ["kk": "Қазақша", "ru": "Русский", "en": "English"]
+        return [
+            "t": cat.templateTable(lang),
+            "lang": lang,
+            "title": title,
+            "unlocked": unlocked,
+            "csrf": session?.csrf ?? "",
+            "langs": Catalogue.languages.map { ["code": $0, "name": names[$0] ?? $0, "current": $0 == lang] },
+            "idleNote": t("lock.idle", ["m": "\(Int(desk.idle.components.seconds / 60))"]),
+        ]
+    }
+}
+
+enum Pages {
+    static let cookie = "sandyq_session"
+
+    static func html(_ body: String, status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: [.contentType: "text/html; charset=utf-8"], body: ResponseBody(byteBuffer: ByteBuffer(string: body)))
+    }
+
+    static func redirect(_ to: String, cookie: String? = nil) -> Response {
+        var h: HTTPFields = [.location: to]
+        if let cookie { h[.setCookie] = cookie }
+        return Response(status: .seeOther, headers: h)
+    }
+
+    /// A page with a heading and a paragraph: refusals, not-found, the roles that read nothing.
+    static func message(_ v: Visit, title: String, body: String, status: HTTPResponse.Status, unlocked: Bool = false) -> Response {
+        var c = v.frame(title: title, unlocked: unlocked)
+        c["heading"] = title
+        c["body"] = body
+        return html(Templates.render("message", c), status: status)
+    }
+
+    static func noSession(_ request: Request, desk: Desk) -> Response {
+        let v = Visit(request, desk: desk)
+        return message(v, title: v.t("nosession.title"), body: v.t("nosession.body"), status: .unauthorized)
+    }
+
+    static func refused(_ request: Request, desk: Desk) -> Response {
+        let v = Visit(request, desk: desk)
+        return message(v, title: v.t("refused.title"), body: v.t("refused.body"), status: .forbidden)
+    }
+
+    static func notFound(_ request: Request, desk: Desk) -> Response {
+        let v = Visit(request, desk: desk)
+        return message(v, title: v.t("notfound.title"), body: v.t("notfound.body"), status: .notFound, unlocked: desk.isUnlocked && v.session != nil)
+    }
+
+    static func failure(_ request: Request, desk: Desk, status: HTTPResponse.Status) -> Response {
+        let v = Visit(request, desk: desk)
+        return message(v, title: v.t("failure.title"), body: v.t("failure.body"), status: status)
+    }
+}

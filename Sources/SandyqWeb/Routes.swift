@@ -1,0 +1,99 @@
+import Foundation
+import Hummingbird
+import NIOPosix
+import SandyqNode
+
+struct Routes: Sendable {
+    let desk: Desk
+
+    func register(on router: Router<BasicRequestContext>) {
+        router.get("/login") { req, _ in login(req) }
+        router.get("/static/app.css") { _, _ in asset(PackageResources.app_css, "text/css; charset=utf-8") }
+        router.get("/static/app.js") { _, _ in asset(PackageResources.app_js, "text/javascript; charset=utf-8") }
+        router.get("/") { req, _ in gate(req) { _, _ in Pages.redirect("/cases") } }
+        router.get("/unlock") { req, _ in withSession(req) { v in unlockPage(v) } }
+        router.post("/unlock") { req, _ in try await unlock(req) }
+        router.post("/lock") { req, _ in try await posted(req) { v, _ in desk.lock(); return Pages.redirect("/unlock") } }
+        router.post("/alive") { req, _ in
+            try await posted(req) { v, _ in
+                if let s = v.session { desk.heartbeat(session: s.id) }
+                return Response(status: desk.isUnlocked ? .noContent : .unauthorized)
+            }
+        }
+        router.get("/cases") { req, _ in gate(req) { v, host in CasePages.list(v, host: host, query: Form.query(req)) } }
+        router.get("/cases/:id") { req, ctx in
+            let id = ctx.parameters.get("id") ?? ""
+            return gate(req) { v, host in CasePages.show(v, host: host, ref: id) }
+        }
+    }
+
+    func asset(_ bytes: [UInt8], _ type: String) -> Response {
+        Response(status: .ok, headers: [.contentType: type], body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
+    /// The printed link: spends the token, gives the browser its session, shows the unlock page.
+    func login(_ req: Request) -> Response {
+        guard let token = req.uri.queryParameters["token"], let s = desk.login(token: String(token)) else {
+            return Pages.noSession(req, desk: desk)
+        }
+        return Pages.redirect("/unlock", cookie: "\(Pages.cookie)=\(s.id); Path=/; HttpOnly; SameSite=Strict")
+    }
+
+    /// A page for a browser with a session; anyone else sees only how to get one.
+    func withSession(_ req: Request, _ body: (Visit) -> Response) -> Response {
+        let v = Visit(req, desk: desk)
+        guard v.session != nil else { return Pages.noSession(req, desk: desk) }
+        return body(v)
+    }
+
+    /// A page that needs the unlocked node.
+    func gate(_ req: Request, _ body: (Visit, NodeHost) -> Response) -> Response {
+        withSession(req) { v in
+            guard let host = desk.use() else { return Pages.redirect("/unlock") }
+            return body(v, host)
+        }
+    }
+
+    /// A posted form: a session, its CSRF token, and the fields.
+    func posted(_ req: Request, _ body: (Visit, [String: String]) async throws -> Response) async throws -> Response {
+        var req = req
+        let v = Visit(req, desk: desk)
+        guard let s = v.session else { return Pages.noSession(req, desk: desk) }
+        let buffer = try await req.collectBody(upTo: 1 << 20)
+        let fields = Form.parse(String(buffer: buffer))
+        guard let csrf = fields["csrf"], Desk.same(csrf, s.csrf) else { return Pages.refused(req, desk: desk) }
+        return try await body(v, fields)
+    }
+
+    func unlockPage(_ v: Visit, error: String? = nil) -> Response {
+        if desk.isUnlocked && error == nil { return Pages.redirect("/cases") }
+        var c = v.frame(title: v.t("unlock.title"), unlocked: false)
+        if let error { c["error"] = error }
+        return Pages.html(Templates.render("unlock", c), status: error == nil ? .ok : .unprocessableContent)
+    }
+
+    /// Opens the node with the passphrase from the page, as the command line does: a duress
+    /// passphrase opens a fresh, empty node and looks exactly like a real unlock.
+    func unlock(_ req: Request) async throws -> Response {
+        try await posted(req) { v, fields in
+            let pass = fields["passphrase"] ?? ""
+            if pass.isEmpty { return unlockPage(v, error: v.t("unlock.empty")) }
+            let home = desk.home
+            guard NodeHost.exists(home: home) else { return unlockPage(v, error: v.t("unlock.nonode")) }
+            // Argon2 takes a second or more: off the event loop.
+            let result: Result<NodeHost, NodeError> = try await NIOThreadPool.singleton.runIfActive {
+                let secret = SecureBytes(Array(pass.utf8))
+                return Result { () throws(NodeError) -> NodeHost in try NodeHost.open(home: home, passphrase: secret) }
+            }
+            switch result {
+            case .success(let host):
+                desk.unlocked(host)
+                return Pages.redirect("/cases")
+            case .failure(let e) where e.kind == .wrongPassphrase:
+                return unlockPage(v, error: v.t("unlock.wrong"))
+            case .failure(let e):
+                return unlockPage(v, error: v.t("unlock.failed", ["reason": e.message]))
+            }
+        }
+    }
+}

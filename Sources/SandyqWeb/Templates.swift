@@ -1,0 +1,36 @@
+import Mustache
+import SandyqNode
+
+/// The page templates, compiled once. Every one declares the SANDYQ_HTML content type, whose
+/// escaping works on Unicode scalars: the stock HTML type compares whole characters, so a quote
+/// followed by a combining mark is one character, is not escaped, and ends an attribute.
+enum Templates {
+    static let sources: [String: [UInt8]] = [
+        "head": PackageResources.head_mustache,
+        "foot": PackageResources.foot_mustache,
+        "message": PackageResources.message_mustache,
+        "unlock": PackageResources.unlock_mustache,
+        "cases": PackageResources.cases_mustache,
+        "caseRows": PackageResources.caseRows_mustache,
+        "case": PackageResources.case_mustache,
+        "entry": PackageResources.entry_mustache,
+    ]
+
+    struct ScalarHTML: MustacheContentType {
+        func escapeText(_ text: String) -> String { ReportHTML.esc(text) }
+    }
+
+    static let library: MustacheLibrary = {
+        MustacheContentTypes.register(ScalarHTML(), named: "SANDYQ_HTML")
+        var lib = MustacheLibrary()
+        for (name, bytes) in sources {
+            // A template that does not parse is a build mistake; the template test names it.
+            if let t = try? MustacheTemplate(string: String(decoding: bytes, as: UTF8.self)) { lib.register(t, named: name) }
+        }
+        return lib
+    }()
+
+    static func render(_ name: String, _ context: [String: Any]) -> String {
+        library.render(context, withTemplate: name) ?? ""
+    }
+}
