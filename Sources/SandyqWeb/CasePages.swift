@@ -8,13 +8,20 @@ enum CasePages {
     static let pageSize = 200
 
     /// What this node's role lets it see; nil when it may read cases.
-    static func roleScreen(_ v: Visit, host: NodeHost) -> Response? {
-        if host.isWriteOnly { return Pages.message(v, title: v.t("writeonly.title"), body: v.t("writeonly.body"), status: .ok, unlocked: true) }
+    static func roleScreen(_ v: Visit, host: NodeHost, writing: Bool = false) -> Response? {
+        if host.isWriteOnly {
+            if writing { return nil }
+            return WrittenPages.sent(v, host: host)
+        }
         guard let view = try? host.view() else {
             return Pages.message(v, title: v.t("noproject.title"), body: v.t("noproject.body"), status: .ok, unlocked: true)
         }
-        if view.membership.role(of: host.nodeID.signingKey) == .relay {
+        let role = view.membership.role(of: host.nodeID.signingKey)
+        if role == .relay {
             return Pages.message(v, title: v.t("relay.title"), body: v.t("relay.body"), status: .ok, unlocked: true)
+        }
+        if writing && !(role?.canWrite ?? false) {
+            return Pages.message(v, title: v.t("readonly.title"), body: v.t("readonly.body"), status: .forbidden, unlocked: true)
         }
         return nil
     }
@@ -41,6 +48,8 @@ enum CasePages {
                 "archived": h.archived,
                 "merged": h.mergedInto != nil,
             ]
+            // Mustache shows a section for an empty string: leave empty values out.
+            r = r.filter { !(($0.value as? String)?.isEmpty ?? false) }
             if conflicts > 0 { r["conflicts"] = v.t("cases.conflicts", ["n": "\(conflicts)"]) }
             if !sq.text.isEmpty, let reason = h.reasons.first {
                 r["matched"] = v.t("cases.matched", ["field": fieldName(reason.field, v)]) + " " + reason.value
@@ -115,7 +124,7 @@ enum CasePages {
         c["sections"] = sections
         c["tags"] = state.elements("tags")
         c["hasTags"] = !state.elements("tags").isEmpty
-        c["conflicts"] = state.conflicts.isEmpty ? "" : v.t("cases.conflicts", ["n": "\(state.conflicts.count)"])
+        if !state.conflicts.isEmpty { c["conflicts"] = v.t("cases.conflicts", ["n": "\(state.conflicts.count)"]) }
         // Who changed what, newest first.
         var changes: [(Write, FieldPath)] = []
         for (path, reg) in state.registers { for w in reg.writes.values { changes.append((w, path)) } }

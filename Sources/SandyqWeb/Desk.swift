@@ -92,6 +92,9 @@ public final class Desk: Sendable {
 
     var isUnlocked: Bool { state.withLock { $0.host != nil } }
 
+    /// The unlocked node without counting a use (for what every page's frame shows).
+    func peek() -> NodeHost? { state.withLock { $0.host } }
+
     func unlocked(_ host: NodeHost) {
         state.withLock { s in
             s.host = host

@@ -7,12 +7,15 @@ struct Visit {
     let desk: Desk
     let session: Desk.Session?
     let lang: String
+    /// A case was just recorded: the page says so.
+    let recorded: Bool
     var cat: Catalogue { Catalogue.shared }
 
     init(_ request: Request, desk: Desk) {
         self.desk = desk
         let s = desk.session(Form.cookies(request.headers[.cookie])[Pages.cookie])
         let asked = request.uri.queryParameters["lang"].map(String.init)
+        recorded = request.uri.queryParameters["recorded"] != nil
         let chosen: String
         if let asked, Catalogue.languages.contains(asked) {
             if let s { desk.setLanguage(asked, session: s.id) }
@@ -26,10 +29,21 @@ struct Visit {
 
     func t(_ key: String, _ args: [String: String] = [:]) -> String { cat.text(key, lang, args) }
 
+    /// Whether this node records cases: a reporter, a coordinator, or a write-only device.
+    static func canWrite(_ host: NodeHost?) -> Bool {
+        guard let host else { return false }
+        if host.isWriteOnly { return true }
+        guard let view = try? host.view() else { return false }
+        return view.membership.role(of: host.nodeID.signingKey)?.canWrite ?? false
+    }
+
     /// What every page's head and foot read.
     func frame(title: String, unlocked: Bool) -> [String: Any] {
         let names = ["kk": "Қазақша", "ru": "Русский", "en": "English"]
         return [
+            "canWrite": unlocked && Self.canWrite(desk.peek()),
+            "hasSession": session != nil,
+            "recorded": recorded,
             "t": cat.templateTable(lang),
             "lang": lang,
             "title": title,

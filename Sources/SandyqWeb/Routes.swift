@@ -21,6 +21,18 @@ struct Routes: Sendable {
             }
         }
         router.get("/cases") { req, _ in gate(req) { v, host in CasePages.list(v, host: host, query: Form.query(req)) } }
+        router.get("/record") { req, _ in gate(req) { v, host in RecordPages.page(v, host: host) } }
+        router.post("/record") { req, _ in
+            try await posted(req) { v, fields in
+                guard let host = desk.use() else { return Pages.redirect("/unlock") }
+                return RecordPages.record(v, host: host, fields: fields)
+            }
+        }
+        router.get("/duplicates") { req, _ in
+            gate(req) { v, host in RecordPages.duplicates(v, host: host, name: Form.query(req)["name"] ?? "") }
+        }
+        router.get("/panic") { req, _ in withSession(req) { v in PanicPages.ask(v) } }
+        router.post("/panic") { req, _ in try await posted(req) { v, _ in await PanicPages.destroy(v, desk: desk) } }
         router.get("/cases/:id") { req, ctx in
             let id = ctx.parameters.get("id") ?? ""
             return gate(req) { v, host in CasePages.show(v, host: host, ref: id) }

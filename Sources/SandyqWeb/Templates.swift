@@ -14,6 +14,11 @@ enum Templates {
         "caseRows": PackageResources.caseRows_mustache,
         "case": PackageResources.case_mustache,
         "entry": PackageResources.entry_mustache,
+        "record": PackageResources.record_mustache,
+        "dupList": PackageResources.dupList_mustache,
+        "sent": PackageResources.sent_mustache,
+        "panic": PackageResources.panic_mustache,
+        "panicDone": PackageResources.panicDone_mustache,
     ]
 
     struct ScalarHTML: MustacheContentType {

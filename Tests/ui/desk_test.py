@@ -111,6 +111,16 @@ class Suite:
         self.cli.ok(home, ["case", "import", path])
         return home
 
+    def make_reporter(self, coordinator):
+        """A write-only reporter admitted by the coordinator, as the invitation files do it."""
+        home = os.path.join(self.root, "reporter")
+        self.cli.ok(home, ["init", "--kdf", "interactive", "--write-only"])
+        inv, reply = os.path.join(self.root, "r.invitation"), os.path.join(self.root, "r.reply")
+        self.cli.ok(coordinator, ["invite", "--role", "reporter", "--out", inv])
+        sas = self.cli.json(home, ["join", "--invite", inv, "--out", reply])["sas"]
+        self.cli.ok(coordinator, ["member", "add", "--request", reply, "--sas", sas])
+        return home
+
     def shot(self, driver, name):
         if self.shots:
             os.makedirs(self.shots, exist_ok=True)
@@ -138,6 +148,20 @@ class Suite:
         box.send_keys(passphrase)
         box.send_keys(Keys.ENTER)
         WebDriverWait(driver, 60).until(lambda d: "/unlock" not in d.current_url or d.find_elements(By.CLASS_NAME, "error-summary"))
+
+    def submit(self, driver, selector="form[action='/record'] button[type=submit]"):
+        """Presses a form's button and waits until the next page has replaced this one."""
+        old = driver.find_element(By.TAG_NAME, "html")
+        driver.find_element(By.CSS_SELECTOR, selector).click()
+        WebDriverWait(driver, 30).until(lambda d: self.stale(old))
+
+    @staticmethod
+    def stale(element):
+        try:
+            element.tag_name
+            return False
+        except Exception:  # noqa: BLE001 - StaleElementReferenceException: the page changed
+            return True
 
     def axe(self, driver, where):
         axe = Axe(driver)
@@ -179,6 +203,7 @@ class Suite:
                 self.run("forms need the session's CSRF token and our origin", lambda: self.t_csrf(d, desk))
                 self.run("three languages, no English on kk and ru pages", lambda: self.t_languages(d, desk))
                 self.run("keyboard alone", lambda: self.t_keyboard(d, desk))
+                self.run("record a case in Kazakh, with the duplicate warning", lambda: self.t_record(d, desk))
                 self.run("lock drops the session's access", lambda: self.t_lock(d, desk))
             finally:
                 d.quit()
@@ -187,6 +212,8 @@ class Suite:
             rc = desk.stop()
         self.run("SIGINT stops it cleanly", lambda: self.check(rc == 0, f"exit {rc}"))
         self.run("idle time locks", lambda: self.t_idle(home, env))
+        self.run("a reporter records in Kazakh; a stick carries it to the coordinator", lambda: self.t_reporter(home, env))
+        self.run("panic in two steps from the keyboard", lambda: self.t_panic(env))
         self.run("a non-loopback address is refused", lambda: self.t_loopback(home, env))
         shutil.rmtree(self.root, ignore_errors=True)
         print(f"desk: {len(self.failed)} failed" + (f": {', '.join(self.failed)}" if self.failed else ""), flush=True)
@@ -326,6 +353,116 @@ class Suite:
                 break
         WebDriverWait(d, 10).until(lambda x: "/cases/" in x.current_url)
         self.check("q" in seen, f"the search box is reachable by Tab: {seen}")
+
+    def t_record(self, d, desk):
+        d.get(desk.base + "/record?lang=kk")
+        kk = catalogue("kk")
+        self.check(d.find_element(By.TAG_NAME, "h1").text == kk["record.title"], "the record page in Kazakh")
+        self.axe(d, "record form")
+        self.no_english(d, "kk", "record form")
+        # Nothing filled: one error, summarised at the top and linked to its field.
+        self.submit(d)
+        summary = d.find_element(By.CLASS_NAME, "error-summary")
+        self.check(kk["record.err.nothing"] in summary.text, summary.text)
+        self.check(summary.find_element(By.TAG_NAME, "a").get_attribute("href").endswith("#title"), "the summary links to the field")
+        self.shot(d, "record-error-kk")
+        self.axe(d, "record form with errors")
+        # A bad year is caught and the typed text is kept.
+        d.find_element(By.ID, "title").send_keys("Мұхтар Жәкішевтің ісі")
+        d.find_element(By.ID, "person1Year").send_keys("63")
+        self.submit(d)
+        self.check(kk["record.err.year"] in d.find_element(By.CLASS_NAME, "error-summary").text, "the year error")
+        self.check(d.find_element(By.ID, "title").get_attribute("value") == "Мұхтар Жәкішевтің ісі", "the title was kept")
+        year = d.find_element(By.ID, "person1Year")
+        year.clear()
+        year.send_keys("1963")
+        # The person is already recorded (in Russian spelling): said while typing.
+        d.find_element(By.ID, "person1").send_keys("Мұхтар Жәкішев")
+        WebDriverWait(d, 10).until(lambda x: x.find_elements(By.CSS_SELECTOR, "#dup-person1 .dups"))
+        self.check("Джакишев" in d.find_element(By.ID, "dup-person1").text, d.find_element(By.ID, "dup-person1").text)
+        Select = __import__("selenium.webdriver.support.ui", fromlist=["Select"]).Select
+        Select(d.find_element(By.ID, "status")).select_by_value("sentenced")
+        d.find_element(By.ID, "chargeArticle").send_keys("405")
+        Select(d.find_element(By.ID, "eventType")).select_by_value("hearing")
+        d.find_element(By.ID, "eventDate").send_keys("2024-05-02")
+        self.shot(d, "record-kk")
+        self.submit(d)
+        # The server asks for a confirmation before a second case of the same person.
+        self.check(kk["record.dup.err"] in d.find_element(By.CLASS_NAME, "error-summary").text, "asked to confirm")
+        d.find_element(By.ID, "confirmNew").click()
+        self.submit(d)
+        WebDriverWait(d, 10).until(lambda x: "recorded=1" in x.current_url)
+        self.check(kk["record.done"] in d.find_element(By.CLASS_NAME, "banner").text, "the recorded banner")
+        body = d.find_element(By.TAG_NAME, "main").text
+        for want in ["Мұхтар Жәкішевтің ісі", "Мұхтар Жәкішев", "1963", "Сотталған", "405", "2024 ж. 2 мамыр", "Сот отырысы"]:
+            self.check(want in body, f"{want} not on the new case's page")
+        self.shot(d, "recorded-kk")
+
+    def t_reporter(self, coordinator, env):
+        reporter = self.make_reporter(coordinator)
+        stick = os.path.join(self.root, "stick")
+        os.makedirs(stick, exist_ok=True)
+        self.cli.ok(coordinator, ["usb", "sync", stick])
+        self.cli.ok(reporter, ["usb", "sync", stick])
+        desk = Desk(self.cli.binary, reporter, env)
+        d = browser(lang="kk")
+        try:
+            self.unlock(d, desk)
+            kk = catalogue("kk")
+            self.check(d.find_element(By.TAG_NAME, "h1").text == kk["writeonly.title"], "the write-only screen")
+            self.check("0" in d.find_element(By.CSS_SELECTOR, "ul.plain").text, "nothing recorded yet")
+            d.find_element(By.CSS_SELECTOR, "nav.menu a[href='/record']").click()
+            d.find_element(By.ID, "title").send_keys("Алматыдағы тінту")
+            d.find_element(By.ID, "person1").send_keys("Айгүл Сәрсенбаева")
+            d.find_element(By.ID, "summary").send_keys("Үйде тінту жүргізілді, телефондары тәркіленді.")
+            self.submit(d)
+            WebDriverWait(d, 10).until(lambda x: "recorded=1" in x.current_url)
+            self.check(kk["record.done"] in d.find_element(By.CLASS_NAME, "banner").text, "recorded")
+            self.check("Сәрсенбаева" not in d.page_source and "тінту жүргізілді" not in d.page_source, "a write-only device showed what it sealed")
+            self.check(kk["sent.notYet"] in d.find_element(By.TAG_NAME, "table").text, "not yet received")
+            self.no_english(d, "kk", "write-only")
+            self.axe(d, "write-only screen")
+            self.shot(d, "reporter-kk")
+            # The stick goes to the coordinator and comes back.
+            self.cli.ok(reporter, ["usb", "sync", stick])
+            self.cli.ok(coordinator, ["usb", "sync", stick])
+            found = self.cli.json(coordinator, ["case", "list"])
+            self.check(any("Алматыдағы тінту" == (c.get("title") or "") for c in found), "the coordinator does not have the case")
+            self.cli.ok(reporter, ["usb", "sync", stick])
+            d.get(desk.base + "/cases")
+            self.check(kk["sent.received"] in d.find_element(By.TAG_NAME, "table").text, "the acknowledgement did not come back")
+        finally:
+            d.quit()
+            desk.stop()
+
+    def t_panic(self, env):
+        home = os.path.join(self.root, "to-destroy")
+        self.cli.ok(home, ["init", "--kdf", "interactive"])
+        self.cli.ok(home, ["project", "create", "p"])
+        desk = Desk(self.cli.binary, home, env)
+        d = browser(lang="ru")
+        try:
+            self.unlock(d, desk)
+            # Step one: Esc three times, from any page.
+            ActionChains = __import__("selenium.webdriver.common.action_chains", fromlist=["ActionChains"]).ActionChains
+            ActionChains(d).send_keys(Keys.ESCAPE).send_keys(Keys.ESCAPE).send_keys(Keys.ESCAPE).perform()
+            WebDriverWait(d, 10).until(lambda x: "/panic" in x.current_url)
+            ru = catalogue("ru")
+            self.check(d.find_element(By.TAG_NAME, "h1").text == ru["panic.title"], "the panic page")
+            self.check(os.path.exists(os.path.join(home, "identity.key")), "one step must not destroy anything")
+            self.axe(d, "panic page")
+            self.shot(d, "panic-ru")
+            # Step two: the focused button.
+            self.check(d.switch_to.active_element.get_attribute("id") == "destroy", "the destroy button has focus")
+            d.switch_to.active_element.send_keys(Keys.ENTER)
+            WebDriverWait(d, 30).until(lambda x: x.find_element(By.TAG_NAME, "h1").text == ru["panic.done"])
+            self.check(not os.path.exists(os.path.join(home, "identity.key")), "the key file is still there")
+            self.shot(d, "panic-done-ru")
+            d.get(desk.base + "/cases")
+            self.check(d.current_url.endswith("/unlock"), "after panic the desk is locked")
+        finally:
+            d.quit()
+            desk.stop()
 
     def t_lock(self, d, desk):
         d.get(desk.base + "/cases")

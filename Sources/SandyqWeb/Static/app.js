@@ -34,3 +34,35 @@
     setInterval(beat, 30000);
   }
 })();
+
+// Panic from anywhere: Esc three times within two seconds opens the panic page with its button
+// focused; pressing it is the second, deliberate step.
+(function () {
+  "use strict";
+  var presses = [];
+  document.addEventListener("keydown", function (e) {
+    if (e.key !== "Escape") { return; }
+    var now = Date.now();
+    presses = presses.filter(function (t) { return now - t < 2000; });
+    presses.push(now);
+    if (presses.length >= 3) { window.location.assign("/panic?keys=1"); }
+  });
+  if (window.location.pathname === "/panic" && window.location.search.indexOf("keys=1") >= 0) {
+    var b = document.getElementById("destroy");
+    if (b) { b.focus(); }
+  }
+  // Names that may already be recorded, shown while they are typed.
+  var csrfless = document.querySelectorAll("input[data-duplicates]");
+  Array.prototype.forEach.call(csrfless, function (input) {
+    var out = document.getElementById(input.getAttribute("data-duplicates")), timer = null, seq = 0;
+    input.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(function () {
+        var mine = ++seq;
+        fetch("/duplicates?name=" + encodeURIComponent(input.value), { credentials: "same-origin" })
+          .then(function (r) { return r.ok ? r.text() : ""; })
+          .then(function (html) { if (mine === seq) { out.innerHTML = html; } });
+      }, 250);
+    });
+  });
+})();
