@@ -2,7 +2,8 @@ import Foundation
 import SandyqNode
 
 /// Every string the desk shows, in Kazakh, Russian and English, from the catalogue files
-/// (Catalogue/*.json, embedded in the binary so nothing is read from outside the node).
+/// (Catalogue/AREA.LANG.json, embedded in the binary so nothing is read from outside the node).
+/// One file per area of the app and language; a key lives in exactly one area.
 public struct Catalogue: Sendable {
     /// Kazakh first: the order the language switch shows.
     public static let languages = ["kk", "ru", "en"]
@@ -10,12 +11,24 @@ public struct Catalogue: Sendable {
 
     public let tables: [String: [String: String]]
 
+    /// The catalogue files of each language, one per area.
+    static let files: [String: [[UInt8]]] = [
+        "en": [PackageResources.desk_en_json],
+        "ru": [PackageResources.desk_ru_json],
+        "kk": [PackageResources.desk_kk_json],
+    ]
+
     init() {
         func load(_ bytes: [UInt8]) -> [String: String] {
             // A catalogue that does not parse is a build mistake the tests catch; show keys meanwhile.
             (try? JSONDecoder().decode([String: String].self, from: Data(bytes))) ?? [:]
         }
-        tables = ["en": load(PackageResources.en_json), "ru": load(PackageResources.ru_json), "kk": load(PackageResources.kk_json)]
+        var t: [String: [String: String]] = [:]
+        for (lang, files) in Self.files {
+            for bytes in files { t[lang, default: [:]].merge(load(bytes)) { a, _ in a } }
+        }
+        tables = t
+
     }
 
     /// The text of `key` in `lang` with `{name}` placeholders filled; the key itself if missing

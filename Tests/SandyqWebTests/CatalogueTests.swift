@@ -15,6 +15,24 @@ import Testing
         return Set(re.matches(in: s, range: NSRange(s.startIndex..., in: s)).map { String(s[Range($0.range, in: s)!]) })
     }
 
+    /// Each area file is listed, parses, and shares no key with another area.
+    @Test func everyAreaFileIsLoadedAndKeysAreUnique() throws {
+        let dir = Self.webDir.appendingPathComponent("Catalogue")
+        let names = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".json") }
+        for lang in Catalogue.languages {
+            let mine = names.filter { $0.hasSuffix(".\(lang).json") }
+            #expect(mine.count == Catalogue.files[lang]?.count, "\(lang): \(mine.count) files, \(Catalogue.files[lang]?.count ?? 0) loaded")
+            var seen: [String: String] = [:]
+            for f in mine {
+                let table = try JSONDecoder().decode([String: String].self, from: Data(contentsOf: dir.appendingPathComponent(f)))
+                for k in table.keys {
+                    #expect(seen[k] == nil, "\(k) is in both \(seen[k] ?? "") and \(f)")
+                    seen[k] = f
+                }
+            }
+        }
+    }
+
     @Test func everyKeyInEveryLanguage() {
         let en = Set(cat.tables["en"]?.keys ?? [:].keys)
         #expect(en.count > 150)
