@@ -34,7 +34,7 @@ public enum Mutation: Hashable, Sendable {
     /// The project's display name, sealed like case data.
     case projectName(String)
     /// Hands a session's content key to the op's readers, so a member added later reads the past.
-    case grant(author: SigningPublicKey, session: [UInt8], key: [UInt8])
+    case grant(session: SessionID, key: [UInt8])
 }
 
 /// The plaintext inside a sealed body. Layout: Protocol/ops.md.
@@ -70,8 +70,8 @@ public struct Payload: Hashable, Sendable {
                 w.varint(UInt64(observed.count)); for s in observed { w.raw(s.bytes) }
             case let .projectName(name):
                 w.u8(4); w.string(name)
-            case let .grant(author, session, key):
-                w.u8(5); w.raw(author.bytes); w.raw(session); w.raw(key)
+            case let .grant(session, key):
+                w.u8(5); w.raw(session.author.bytes); w.raw(session.local); w.raw(key)
             }
         }
         return w.bytes
@@ -109,8 +109,7 @@ public struct Payload: Hashable, Sendable {
                 case 4:
                     ms.append(.projectName(try r.string(max: 1024)))
                 case 5:
-                    ms.append(.grant(author: try SigningPublicKey(bytes: try r.raw(32)), session: try r.raw(SealingSession.idLength),
-                                     key: try r.raw(SymmetricKey.length)))
+                    ms.append(.grant(session: try SessionID(bytes: try r.raw(SessionID.length)), key: try r.raw(SymmetricKey.length)))
                 default:
                     throw OpError.malformed("unknown mutation type")
                 }

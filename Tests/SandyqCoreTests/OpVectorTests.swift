@@ -19,7 +19,7 @@ struct OpReader {
     let project: ProjectID
     let keys: BoxKeyPair?
     /// The first op of a session that carries entries decides, even when none opens for us.
-    private var sessions: [[UInt8]: SymmetricKey?] = [:]
+    private var sessions: [SessionID: SymmetricKey?] = [:]
 
     init(project: ProjectID, keys: BoxKeyPair?) {
         self.project = project
@@ -58,7 +58,7 @@ struct OpReader {
         case .sealed:
             let body: SealedBody
             do { body = try SealedBody(decoding: env.body) } catch { return Self.refused(error, out) }
-            let slot = env.author.bytes + body.sessionID
+            let slot = SessionID(author: env.author, body: body)
             if body.sealedKeys != nil, sessions[slot] == nil {
                 sessions[slot] = keys.flatMap { body.openSessionKey(with: $0) }
             }
