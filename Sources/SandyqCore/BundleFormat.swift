@@ -34,14 +34,14 @@ public enum BundleFormat {
         public var project: ProjectID
         public var sender: NodeID
         public var senderVector: VersionVector
-        public var bundleID: [UInt8]
+        public var bundleID: BundleID
         public var part: UInt32
         public var createdMillis: UInt64
         /// Ids of bundles the sender imported lately, so their writers can delete them.
-        public var imported: [[UInt8]]
+        public var imported: [BundleID]
 
-        public init(project: ProjectID, sender: NodeID, senderVector: VersionVector, bundleID: [UInt8], part: UInt32,
-                    createdMillis: UInt64, imported: [[UInt8]] = []) {
+        public init(project: ProjectID, sender: NodeID, senderVector: VersionVector, bundleID: BundleID, part: UInt32,
+                    createdMillis: UInt64, imported: [BundleID] = []) {
             self.project = project; self.sender = sender; self.senderVector = senderVector
             self.bundleID = bundleID; self.part = part; self.createdMillis = createdMillis; self.imported = imported
         }
@@ -51,8 +51,8 @@ public enum BundleFormat {
             var w = ByteWriter()
             w.u8(BundleFormat.version)
             w.raw(project.bytes); w.raw(sender.signingKey.bytes); w.raw(sender.boxKey.bytes)
-            w.blob(senderVector.encoded()); w.raw(bundleID); w.u32(part); w.u64(createdMillis)
-            w.varint(UInt64(imported.count)); for i in imported { w.raw(i) }
+            w.blob(senderVector.encoded()); w.raw(bundleID.bytes); w.u32(part); w.u64(createdMillis)
+            w.varint(UInt64(imported.count)); for i in imported { w.raw(i.bytes) }
             return w.bytes
         }
 
@@ -64,10 +64,14 @@ public enum BundleFormat {
                 project = try ProjectID(bytes: try r.raw(16))
                 sender = NodeID(signingKey: try .init(bytes: try r.raw(32)), boxKey: try .init(bytes: try r.raw(32)))
                 senderVector = try VersionVector(decoding: try r.blob(max: 1 << 24))
-                bundleID = try r.raw(16); part = try r.u32(); createdMillis = try r.u64()
+                func id() throws -> BundleID {
+                    guard let id = BundleID(bytes: try r.raw(BundleID.length)) else { throw BundleError.malformed("bundle header record") }
+                    return id
+                }
+                bundleID = try id(); part = try r.u32(); createdMillis = try r.u64()
                 let n = try r.varint()
                 guard n <= 4096 else { throw BundleError.malformed("bundle header record") }
-                imported = try (0..<Int(n)).map { _ in try r.raw(16) }
+                imported = try (0..<Int(n)).map { _ in try id() }
                 try r.expectEnd()
             } catch let e as BundleError { throw e } catch { throw BundleError.malformed("bundle header record") }
         }

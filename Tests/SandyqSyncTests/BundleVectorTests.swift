@@ -188,7 +188,7 @@ import SandyqSync
         let signer = SigningKeyPair()
         let sender = NodeID(signingKey: signer.publicKey, boxKey: me.publicKey)
         let header = BundleFormat.Header(project: .random(), sender: sender, senderVector: VersionVector(),
-                                         bundleID: [UInt8](repeating: 7, count: 16), part: 1, createdMillis: 0)
+                                         bundleID: try #require(BundleID(bytes: [UInt8](repeating: 7, count: 16))), part: 1, createdMillis: 0)
         let others = (0..<(BundleFormat.maxEntries - 1)).map { _ in BoxKeyPair().publicKey }
         // 1024 recipients: the most a reader accepts; the file opens.
         let full = dir + "/full.sqb"
