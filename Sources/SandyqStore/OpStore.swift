@@ -718,13 +718,13 @@ extension OpStore {
 
     /// How many ops are stored up to `row` and the id at `row`: what a reader that covered the
     /// log up to there checks, so it never trusts a mark that belongs to another log.
-    public func logMark(throughRow row: Int64) throws(StoreError) -> (count: Int64, id: [UInt8]?) {
+    public func logMark(throughRow row: Int64) throws(StoreError) -> (count: Int64, id: OpID?) {
         let c = try db.prepare("SELECT count(*) FROM ops WHERE rowid <= ?")
         try c.bind([.int(row)])
         _ = try c.step()
         let count = c.int(0)
         let i = try db.prepare("SELECT id FROM ops WHERE rowid = ?")
         try i.bind([.int(row)])
-        return (count, try i.step() ? i.blob(0) : nil)
+        return (count, try i.step() ? try? OpID(bytes: i.blob(0)) : nil)
     }
 }
