@@ -1,0 +1,94 @@
+import Foundation
+import Synchronization
+import Testing
+import SandyqTestSupport
+import SandyqCore
+import SandyqCrypto
+@testable import SandyqNode
+
+/// A TCP listener on 127.0.0.1 that accepts one connection and then says nothing, so a
+/// client waits for message 2 until its handshake timeout.
+final class SilentPeer: @unchecked Sendable {
+    let listener: Int32
+    let port: UInt16
+    let accepted = DispatchSemaphore(value: 0)
+    private let held = Mutex<Int32>(-1)
+
+    init() throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &addr) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
+                bind(fd, sa, len) == 0 && listen(fd, 4) == 0 && getsockname(fd, sa, &len) == 0
+            }
+        }
+        try #require(bound, "cannot listen on 127.0.0.1")
+        listener = fd
+        port = UInt16(bigEndian: addr.sin_port)
+        Thread { [self] in
+            let fd = accept(listener, nil, nil)
+            held.withLock { $0 = fd }
+            accepted.signal()
+        }.start()
+    }
+
+    var address: String { "127.0.0.1:\(port)" }
+
+    /// Closes the held connection: the client's wait for message 2 ends at once.
+    func close() {
+        held.withLock { fd in
+            if fd >= 0 { _ = Glibc.close(fd) }
+            fd = -1
+        }
+        _ = Glibc.close(listener)
+    }
+}
+
+@Suite("TCP sync and the host's lock")
+struct SyncLockTests {
+    @Test("a sync stalled on its peer leaves the host free: case list and case add finish while it waits")
+    func stalledSyncHoldsNoLock() throws {
+        let dir = try TempDir()
+        let host = try NodeHost.initialize(home: dir.sub("c"), passphrase: RoleKit.secret(RoleKit.passphrase), parameters: .minimum)
+        _ = try host.admin.createProject(name: "Занятый узел")
+        _ = try host.cases.add(RoleKit.doc("Первое дело", person: "Первый"))
+        let peer = try SilentPeer()
+        defer { peer.close() }
+
+        let outcome = Mutex<String?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        Thread {
+            do {
+                _ = try host.exchange.sync(with: peer.address)
+                outcome.withLock { $0 = "synced" }
+            } catch {
+                outcome.withLock { $0 = "\(error)" }
+            }
+            done.signal()
+        }.start()
+        try #require(peer.accepted.wait(timeout: .now() + 10) == .success, "the sync never connected")
+        // The client has sent message 1 and waits up to 10 s for message 2.
+        usleep(300_000)
+
+        let start = ProcessInfo.processInfo.systemUptime
+        let before = try host.cases.list().count
+        _ = try host.cases.add(RoleKit.doc("Второе дело", person: "Второй"))
+        let after = try host.cases.list().count
+        let took = ProcessInfo.processInfo.systemUptime - start
+        let syncStillWaiting = outcome.withLock { $0 } == nil
+
+        #expect(syncStillWaiting, "the sync ended before the host's other calls did: \(outcome.withLock { $0 } ?? "-")")
+        #expect(took < 2, "case list and add waited \(took) s for a sync stalled on its peer")
+        #expect(before == 1 && after == 2)
+
+        peer.close()
+        try #require(done.wait(timeout: .now() + 15) == .success, "the sync did not end once its peer closed")
+        let said = outcome.withLock { $0 } ?? ""
+        #expect(said.contains("did not answer the handshake"), "\(said)")
+        // The host still reads after a failed session.
+        #expect(try host.cases.list().count == 2)
+    }
+}
