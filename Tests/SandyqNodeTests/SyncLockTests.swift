@@ -91,4 +91,39 @@ struct SyncLockTests {
         // The host still reads after a failed session.
         #expect(try host.cases.list().count == 2)
     }
+
+    @Test("syncs and case writes on one host at once: all finish, and the view is the one the log gives")
+    func syncsBesideWrites() throws {
+        let dir = try TempDir()
+        let (c, pid) = try RoleKit.founder(dir)
+        let t = try RoleKit.make(dir, "t")
+        try RoleKit.admit(t, as: .coordinator, by: c)
+        try t.join(pid, networkKey: try #require(try c.networkKey()))
+        for i in 0..<20 { _ = try c.addCase(RoleKit.doc("Дело C-\(i)", person: "Человек C-\(i)")) }
+        let served = try ServedHost(home: c.home)
+        defer { served.stop() }
+        let host = try NodeHost.open(home: t.home, passphrase: RoleKit.secret(RoleKit.passphrase))
+        let before = try host.cases.list().count
+        let founder = c.nodeID
+
+        let writes = 10
+        let failures = Mutex<[String]>([])
+        DispatchQueue.concurrentPerform(iterations: 2) { worker in
+            do {
+                if worker == 0 {
+                    for _ in 0..<3 { _ = try host.exchange.sync(with: served.address, expecting: founder) }
+                } else {
+                    for i in 0..<writes { _ = try host.cases.add(RoleKit.doc("Дело T-\(i)", person: "Человек T-\(i)")) }
+                }
+            } catch {
+                failures.withLock { $0.append("worker \(worker): \(error)") }
+            }
+        }
+        #expect(failures.withLock { $0 }.isEmpty, "\(failures.withLock { $0 })")
+        let warm = try host.view()
+        let fresh = try NodeHost.open(home: t.home, passphrase: RoleKit.secret(RoleKit.passphrase)).view()
+        #expect(warm.digest == fresh.digest, "the warm view after syncs beside writes is not the log's")
+        #expect(fresh.cases.count == before + 20 + writes)
+        #expect(try host.admin.chainGaps().isEmpty)
+    }
 }
