@@ -126,4 +126,58 @@ struct SyncLockTests {
         #expect(fresh.cases.count == before + 20 + writes)
         #expect(try host.admin.chainGaps().isEmpty)
     }
+
+    @Test("a sync stalled after the handshake, its server busy, leaves the host free; it completes once the server moves")
+    func syncStalledMidSessionHoldsNoLock() throws {
+        let dir = try TempDir()
+        let (c, pid) = try RoleKit.founder(dir)
+        let t = try RoleKit.make(dir, "t")
+        try RoleKit.admit(t, as: .coordinator, by: c)
+        try t.join(pid, networkKey: try #require(try c.networkKey()))
+        for i in 0..<5 { _ = try c.addCase(RoleKit.doc("Дело C-\(i)", person: "Человек C-\(i)")) }
+        let founder = c.nodeID
+        let served = try ServedHost(home: c.home)
+        defer { served.stop() }
+        let host = try NodeHost.open(home: t.home, passphrase: RoleKit.secret(RoleKit.passphrase))
+
+        // The server's lock, held here: its gate admits the client, then its session thread waits
+        // for the lock before it sends its first frame, so the client waits mid-session.
+        let release = DispatchSemaphore(value: 0), holding = DispatchSemaphore(value: 0)
+        Thread {
+            served.host.withNode { _ in
+                holding.signal()
+                release.wait()
+            }
+        }.start()
+        holding.wait()
+        var released = false
+        defer { if !released { release.signal() } }
+
+        let outcome = Mutex<String?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        Thread {
+            do {
+                let s = try host.exchange.sync(with: served.address, expecting: founder)
+                outcome.withLock { $0 = "received \(s.report.new)" }
+            } catch {
+                outcome.withLock { $0 = "\(error)" }
+            }
+            done.signal()
+        }.start()
+        usleep(500_000)
+
+        let start = ProcessInfo.processInfo.systemUptime
+        let before = try host.cases.list().count
+        _ = try host.cases.add(RoleKit.doc("Дело T", person: "Человек T"))
+        let took = ProcessInfo.processInfo.systemUptime - start
+        let syncStillWaiting = outcome.withLock { $0 } == nil
+        #expect(syncStillWaiting, "the sync ended while its server was held: \(outcome.withLock { $0 } ?? "-")")
+        #expect(took < 2, "case list and add waited \(took) s for a sync stalled mid-session")
+
+        release.signal()
+        released = true
+        try #require(done.wait(timeout: .now() + 30) == .success, "the sync did not end once its server moved")
+        #expect(outcome.withLock { $0 } == "received 5", "\(outcome.withLock { $0 } ?? "-")")
+        #expect(try host.cases.list().count == before + 1 + 5)
+    }
 }
