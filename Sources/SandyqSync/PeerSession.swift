@@ -76,8 +76,20 @@ public final class PeerSession: @unchecked Sendable {
         try conn.writeAll(m3)
         let s = PeerSession(conn: conn, storePath: storePath, project: project, session: session, screen: screen,
                             carry: carry(session.peer))
-        try s.exchange()
+        do { try s.exchange() } catch {
+            throw refusedAfterHandshake(error, conn: conn) ?? error
+        }
         return s.summary
+    }
+
+    /// A server that closes after message 3 before sending a single frame has refused this
+    /// client there: all its slots are taken (`serve --max-peers`), or it does not hold this
+    /// node for a member. The handshake does not say which, so the error names both.
+    static func refusedAfterHandshake(_ error: SyncError, conn: Connection) -> SyncError? {
+        guard conn.bytesReceived == Handshake.message2Length, case let .io(why) = error,
+              why == "peer closed the connection" || why.hasPrefix("receive failed") || why.hasPrefix("send failed") else { return nil }
+        return .io("the server closed the connection right after the handshake, before its first frame: it is full "
+            + "(too many members syncing at once; try again later), or it does not count this node as a member of the project")
     }
 
     /// Server side. A first message without the network key gets no answer at all.
