@@ -6,7 +6,7 @@ public struct ProjectID: Hashable, Sendable, CustomStringConvertible {
     public let bytes: [UInt8]
 
     public init(bytes: [UInt8]) throws {
-        guard bytes.count == Self.length else { throw DecodeError.malformed("project id must be 16 bytes") }
+        guard bytes.count == Self.length else { throw CoreError.decodeMalformed("project id must be 16 bytes") }
         self.bytes = bytes
     }
 
@@ -33,7 +33,7 @@ public struct OpID: Hashable, Sendable, Comparable, CustomStringConvertible {
     public let bytes: [UInt8]
 
     public init(bytes: [UInt8]) throws {
-        guard bytes.count == Self.length else { throw DecodeError.malformed("op id must be 32 bytes") }
+        guard bytes.count == Self.length else { throw CoreError.decodeMalformed("op id must be 32 bytes") }
         self.bytes = bytes
     }
 
@@ -53,7 +53,7 @@ public struct CaseID: Hashable, Sendable, Comparable, CustomStringConvertible {
     public let bytes: [UInt8]
 
     public init(bytes: [UInt8]) throws {
-        guard bytes.count == Self.length else { throw DecodeError.malformed("case id must be 16 bytes") }
+        guard bytes.count == Self.length else { throw CoreError.decodeMalformed("case id must be 16 bytes") }
         self.bytes = bytes
     }
 

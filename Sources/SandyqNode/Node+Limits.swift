@@ -39,7 +39,7 @@ final class LimitScreen: @unchecked Sendable {
         awaiting = held.filter { membership.members[$0.key] == nil }.values.reduce(0, +)
     }
 
-    func check(_ env: Envelope) -> OpError? {
+    func check(_ env: Envelope) -> CoreError? {
         let size = env.encoded.count
         lock.lock(); defer { lock.unlock() }
         guard let m = membership.members[env.author] else {
@@ -87,7 +87,7 @@ extension Node {
     /// refused ops as awaiting admission and stored something: the import may have carried
     /// those authors' admissions (a new member's first import of a project's log). Ops are
     /// screened per batch, sorted by author, so an admission can come after its member's ops.
-    func importAdmittingInStream(_ run: (_ screen: @escaping @Sendable (Envelope) -> OpError?, _ retry: Set<OpID>?) throws(NodeError) -> ImportReport) throws(NodeError) -> ImportReport {
+    func importAdmittingInStream(_ run: (_ screen: @escaping @Sendable (Envelope) -> CoreError?, _ retry: Set<OpID>?) throws(NodeError) -> ImportReport) throws(NodeError) -> ImportReport {
         let (screen, limits) = try importScreenParts()
         let first = try run(screen, nil)
         forgetMembership(ifChangedBy: first)

@@ -63,11 +63,11 @@ extension Node {
     }
 
     /// The import screen for ops from peers: refuses what a known lawyer or relay signed.
-    func importScreen() throws(NodeError) -> @Sendable (Envelope) -> OpError? {
+    func importScreen() throws(NodeError) -> @Sendable (Envelope) -> CoreError? {
         try importScreenParts().screen
     }
 
-    func importScreenParts() throws(NodeError) -> (screen: @Sendable (Envelope) -> OpError?, limits: LimitScreen) {
+    func importScreenParts() throws(NodeError) -> (screen: @Sendable (Envelope) -> CoreError?, limits: LimitScreen) {
         let m = try storedMembership()
         let limits = try limitScreen(m)
         return ({ env in Node.screen(env, in: m) ?? limits.check(env) }, limits)
