@@ -116,3 +116,10 @@ public enum CoreError: Error, Equatable, Sendable, CustomStringConvertible {
         }
     }
 }
+
+// Earlier names, kept so code written against them still compiles; each case keeps its meaning.
+// BundleError and DecodeError have none: their colliding cases were renamed (`bundleTruncated`, ...).
+@available(*, deprecated, renamed: "CoreError")
+public typealias OpError = CoreError
+@available(*, deprecated, renamed: "CoreError")
+public typealias CaseError = CoreError

@@ -177,3 +177,7 @@ public enum SyncError: Error, Equatable, Sendable, CustomStringConvertible {
         }
     }
 }
+
+/// The earlier name, kept so code written against it still compiles; each case keeps its meaning.
+@available(*, deprecated, renamed: "SyncError")
+public typealias HandshakeError = SyncError
