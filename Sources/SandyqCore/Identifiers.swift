@@ -6,7 +6,7 @@ public struct ProjectID: Hashable, Sendable, CustomStringConvertible {
     public let bytes: [UInt8]
 
     public init(bytes: [UInt8]) throws {
-        guard bytes.count == Self.length else { throw DecodeError.malformed("project id must be 16 bytes") }
+        guard bytes.count == Self.length else { throw CoreError.decodeMalformed("project id must be 16 bytes") }
         self.bytes = bytes
     }
 
@@ -33,7 +33,7 @@ public struct OpID: Hashable, Sendable, Comparable, CustomStringConvertible {
     public let bytes: [UInt8]
 
     public init(bytes: [UInt8]) throws {
-        guard bytes.count == Self.length else { throw DecodeError.malformed("op id must be 32 bytes") }
+        guard bytes.count == Self.length else { throw CoreError.decodeMalformed("op id must be 32 bytes") }
         self.bytes = bytes
     }
 
@@ -53,7 +53,7 @@ public struct CaseID: Hashable, Sendable, Comparable, CustomStringConvertible {
     public let bytes: [UInt8]
 
     public init(bytes: [UInt8]) throws {
-        guard bytes.count == Self.length else { throw DecodeError.malformed("case id must be 16 bytes") }
+        guard bytes.count == Self.length else { throw CoreError.decodeMalformed("case id must be 16 bytes") }
         self.bytes = bytes
     }
 
@@ -77,15 +77,15 @@ public struct SessionID: Hashable, Sendable, Comparable, CustomStringConvertible
     /// The id the author's sealed bodies carry, unique only within that author's ops.
     public let local: [UInt8]
 
-    public init(bytes: [UInt8]) throws(DecodeError) {
+    public init(bytes: [UInt8]) throws(CoreError) {
         guard bytes.count == Self.length, let a = try? SigningPublicKey(bytes: Array(bytes[0..<SigningPublicKey.length])) else {
-            throw .malformed("session id must be \(Self.length) bytes")
+            throw .decodeMalformed("session id must be \(Self.length) bytes")
         }
         self.init(author: a, unchecked: Array(bytes[SigningPublicKey.length...]))
     }
 
-    public init(author: SigningPublicKey, local: [UInt8]) throws(DecodeError) {
-        guard local.count == SealingSession.idLength else { throw .malformed("a session's own id must be 8 bytes") }
+    public init(author: SigningPublicKey, local: [UInt8]) throws(CoreError) {
+        guard local.count == SealingSession.idLength else { throw .decodeMalformed("a session's own id must be 8 bytes") }
         self.init(author: author, unchecked: local)
     }
 

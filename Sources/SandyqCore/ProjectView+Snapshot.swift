@@ -80,26 +80,28 @@ extension ProjectView {
     /// Restores a view from `snapshot` bytes; `membership` must be what the log's membership
     /// ops derive. Throws on any byte that does not decode, so the caller rebuilds instead.
     /// The snapshot starts at `offset` in `bytes` (after the caller's own header, uncopied).
-    public init(project: ProjectID, snapshot bytes: [UInt8], at offset: Int = 0, membership: Membership) throws(DecodeError) {
+    public init(project: ProjectID, snapshot bytes: [UInt8], at offset: Int = 0, membership: Membership) throws(CoreError) {
         self.project = project
         self.membership = membership
-        do { try restore(ByteReader(bytes, offset: offset)) } catch let e as DecodeError { throw e } catch { throw .malformed("\(error)") }
+        do { try restore(ByteReader(bytes, offset: offset)) } catch CoreError.decodeTruncated { throw .decodeTruncated } catch let CoreError.decodeMalformed(why) {
+            throw .decodeMalformed(why)
+        } catch { throw .decodeMalformed("\(error)") }
     }
 
     private mutating func restore(_ reader: ByteReader) throws {
         var r = reader
         guard try r.raw(Self.snapshotMagic.count) == Self.snapshotMagic, try r.u8() == Self.snapshotVersion,
-              try r.raw(ProjectID.length) == project.bytes else { throw DecodeError.malformed("not a snapshot of this project") }
+              try r.raw(ProjectID.length) == project.bytes else { throw CoreError.decodeMalformed("not a snapshot of this project") }
         func count() throws -> Int {
             let n = try r.varint()
-            guard n <= UInt64(r.remaining) else { throw DecodeError.truncated }
+            guard n <= UInt64(r.remaining) else { throw CoreError.decodeTruncated }
             return Int(n)
         }
         var authors: [SigningPublicKey] = []
         for _ in 0..<(try count()) { authors.append(try SigningPublicKey(bytes: try r.raw(SigningPublicKey.length))) }
         func author() throws -> SigningPublicKey {
             let i = try r.varint()
-            guard i < UInt64(authors.count) else { throw DecodeError.malformed("author index") }
+            guard i < UInt64(authors.count) else { throw CoreError.decodeMalformed("author index") }
             return authors[Int(i)]
         }
         func id() throws -> OpID { try OpID(bytes: try r.raw(OpID.length)) }

@@ -252,7 +252,7 @@ public struct ProjectView: Sendable {
     }
 
     /// Finds a case by id prefix or by its `ref` field.
-    public func resolve(_ ref: String) throws(CaseError) -> CaseID {
+    public func resolve(_ ref: String) throws(CoreError) -> CaseID {
         let needle = ref.lowercased()
         var hits = cases.keys.filter { $0.description.hasPrefix(needle) && needle.count >= 4 }
         if hits.isEmpty { hits = cases.values.filter { $0.value("ref") == ref }.map(\.id) }

@@ -90,7 +90,7 @@ extension Node {
             result.bytes += try writer!.finish()
             result.files.append(writer!.path)
         } catch let e as SyncError {
-            throw NodeError(.failure, e.description)
+            throw NodeError(.failure, e.description, code: e.code)
         } catch {
             throw NodeError.from(error)
         }
@@ -118,13 +118,13 @@ extension Node {
         let reader: BundleReader
         do { reader = try BundleReader(path: path, keys: identity.box) } catch {
             switch error {
-            case .bundle(.notForMe): throw NodeError(.notForMe, "\(path): \(BundleError.notForMe)")
-            case let .bundle(b): throw NodeError(.corrupt, "\(path): \(b)")
-            default: throw NodeError(.notFound, error.description)
+            case let .bundle(b) where b == .notForMe: throw NodeError(.notForMe, "\(path): \(b)", code: b.code)
+            case let .bundle(b): throw NodeError(.corrupt, "\(path): \(b)", code: b.code)
+            default: throw NodeError(.notFound, error.description, code: error.code)
             }
         }
         if let h = reader.header, h.project != pid {
-            throw NodeError(.notForMe, "\(path): \(BundleError.wrongProject)")
+            throw NodeError(.notForMe, "\(path): \(CoreError.bundleWrongProject)", code: CoreError.bundleWrongProject.code)
         }
         var result = BundleImport(file: path, sender: reader.header?.sender)
         let bundleID = reader.header?.bundleID

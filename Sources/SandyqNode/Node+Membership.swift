@@ -367,5 +367,5 @@ extension Node {
     }
 
     /// Refuses, before they reach the store, ops whose author is known to have no write rights.
-    static func screen(_ env: Envelope, in m: Membership) -> OpError? { m.screen(env) }
+    static func screen(_ env: Envelope, in m: Membership) -> CoreError? { m.screen(env) }
 }

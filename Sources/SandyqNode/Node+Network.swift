@@ -63,11 +63,11 @@ extension Node {
     }
 
     /// The import screen for ops from peers: refuses what a known lawyer or relay signed.
-    func importScreen() throws(NodeError) -> @Sendable (Envelope) -> OpError? {
+    func importScreen() throws(NodeError) -> @Sendable (Envelope) -> CoreError? {
         try importScreenParts().screen
     }
 
-    func importScreenParts() throws(NodeError) -> (screen: @Sendable (Envelope) -> OpError?, limits: LimitScreen) {
+    func importScreenParts() throws(NodeError) -> (screen: @Sendable (Envelope) -> CoreError?, limits: LimitScreen) {
         let m = try storedMembership()
         let limits = try limitScreen(m)
         return ({ env in Node.screen(env, in: m) ?? limits.check(env) }, limits)
@@ -152,7 +152,7 @@ extension Node {
     /// when the first brought admissions it had refused ops for.
     static func syncSessions(
         with address: String, plan: SyncPlan,
-        screens: () throws(NodeError) -> (screen: @Sendable (Envelope) -> OpError?, limits: LimitScreen),
+        screens: () throws(NodeError) -> (screen: @Sendable (Envelope) -> CoreError?, limits: LimitScreen),
         forget: (ImportReport) -> Void,
         carry: (SigningPublicKey) -> (@Sendable (Envelope) -> Bool)?
     ) throws(NodeError) -> (report: ImportReport, last: PeerSession.Summary) {

@@ -23,10 +23,10 @@ struct SessionIDTests {
 
     @Test("a wrong length is refused, whole or in part", arguments: [0, 8, 32, 39, 41, 64])
     func wrongLengthRefused(count: Int) throws {
-        #expect(throws: DecodeError.self) { try SessionID(bytes: [UInt8](repeating: 7, count: count)) }
+        #expect(throws: CoreError.self) { try SessionID(bytes: [UInt8](repeating: 7, count: count)) }
         let author = try SigningPublicKey(bytes: [UInt8](repeating: 1, count: SigningPublicKey.length))
         if count != SealingSession.idLength {
-            #expect(throws: DecodeError.self) { try SessionID(author: author, local: [UInt8](repeating: 7, count: count)) }
+            #expect(throws: CoreError.self) { try SessionID(author: author, local: [UInt8](repeating: 7, count: count)) }
         }
     }
 

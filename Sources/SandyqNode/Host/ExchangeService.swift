@@ -127,7 +127,7 @@ public struct ExchangeService: Sendable {
                             let (screen, carry) = host.withNode { n in
                                 // Another member's session may have stored membership ops it has not ingested yet.
                                 n.cachedMembership = nil
-                                let fallback: @Sendable (Envelope) -> OpError? = { _ in nil }
+                                let fallback: @Sendable (Envelope) -> CoreError? = { _ in nil }
                                 let carry = (try? n.carryRule(to: [session.peer])).map { rule -> @Sendable (Envelope) -> Bool in { rule.allows($0) } }
                                 return ((try? n.importScreen()) ?? fallback, carry)
                             }
