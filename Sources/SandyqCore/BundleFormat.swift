@@ -34,14 +34,14 @@ public enum BundleFormat {
         public var project: ProjectID
         public var sender: NodeID
         public var senderVector: VersionVector
-        public var bundleID: [UInt8]
+        public var bundleID: BundleID
         public var part: UInt32
         public var createdMillis: UInt64
         /// Ids of bundles the sender imported lately, so their writers can delete them.
-        public var imported: [[UInt8]]
+        public var imported: [BundleID]
 
-        public init(project: ProjectID, sender: NodeID, senderVector: VersionVector, bundleID: [UInt8], part: UInt32,
-                    createdMillis: UInt64, imported: [[UInt8]] = []) {
+        public init(project: ProjectID, sender: NodeID, senderVector: VersionVector, bundleID: BundleID, part: UInt32,
+                    createdMillis: UInt64, imported: [BundleID] = []) {
             self.project = project; self.sender = sender; self.senderVector = senderVector
             self.bundleID = bundleID; self.part = part; self.createdMillis = createdMillis; self.imported = imported
         }
@@ -51,25 +51,29 @@ public enum BundleFormat {
             var w = ByteWriter()
             w.u8(BundleFormat.version)
             w.raw(project.bytes); w.raw(sender.signingKey.bytes); w.raw(sender.boxKey.bytes)
-            w.blob(senderVector.encoded()); w.raw(bundleID); w.u32(part); w.u64(createdMillis)
-            w.varint(UInt64(imported.count)); for i in imported { w.raw(i) }
+            w.blob(senderVector.encoded()); w.raw(bundleID.bytes); w.u32(part); w.u64(createdMillis)
+            w.varint(UInt64(imported.count)); for i in imported { w.raw(i.bytes) }
             return w.bytes
         }
 
         /// Decodes the fields alone (no signature); `openHeader` decodes and verifies a record.
-        public init(decoding b: [UInt8]) throws(BundleError) {
+        public init(decoding b: [UInt8]) throws(CoreError) {
             do {
                 var r = ByteReader(b)
-                guard try r.u8() == BundleFormat.version else { throw BundleError.malformed("bundle header record version") }
+                guard try r.u8() == BundleFormat.version else { throw CoreError.bundleMalformed("bundle header record version") }
                 project = try ProjectID(bytes: try r.raw(16))
                 sender = NodeID(signingKey: try .init(bytes: try r.raw(32)), boxKey: try .init(bytes: try r.raw(32)))
                 senderVector = try VersionVector(decoding: try r.blob(max: 1 << 24))
-                bundleID = try r.raw(16); part = try r.u32(); createdMillis = try r.u64()
+                func id() throws -> BundleID {
+                    guard let id = BundleID(bytes: try r.raw(BundleID.length)) else { throw CoreError.bundleMalformed("bundle header record") }
+                    return id
+                }
+                bundleID = try id(); part = try r.u32(); createdMillis = try r.u64()
                 let n = try r.varint()
-                guard n <= 4096 else { throw BundleError.malformed("bundle header record") }
-                imported = try (0..<Int(n)).map { _ in try r.raw(16) }
+                guard n <= 4096 else { throw CoreError.bundleMalformed("bundle header record") }
+                imported = try (0..<Int(n)).map { _ in try id() }
                 try r.expectEnd()
-            } catch let e as BundleError { throw e } catch { throw BundleError.malformed("bundle header record") }
+            } catch let CoreError.bundleMalformed(why) { throw .bundleMalformed(why) } catch { throw .bundleMalformed("bundle header record") }
         }
     }
 
@@ -86,14 +90,14 @@ public enum BundleFormat {
     }
 
     /// Decodes a header record body and checks that the sender it names signed it over `preamble`.
-    /// `malformed` when it does not decode; `badSignature` when the signature does not verify.
-    public static func openHeader(_ body: [UInt8], preamble: [UInt8]) throws(BundleError) -> Header {
-        guard body.count > Signature.length else { throw .malformed("bundle header record") }
+    /// `bundleMalformed` when it does not decode; `bundleBadSignature` when the signature does not verify.
+    public static func openHeader(_ body: [UInt8], preamble: [UInt8]) throws(CoreError) -> Header {
+        guard body.count > Signature.length else { throw .bundleMalformed("bundle header record") }
         let fields = Array(body.dropLast(Signature.length))
         let h = try Header(decoding: fields)
         guard let sig = try? Signature(bytes: Array(body.suffix(Signature.length))),
               h.sender.signingKey.isValidSignature(sig, for: headerMessage(preamble: preamble, fields: fields)) else {
-            throw .badSignature
+            throw .bundleBadSignature
         }
         return h
     }
@@ -122,15 +126,15 @@ public enum BundleFormat {
     }
 
     /// Parses the preamble from the first bytes of a file.
-    public static func parsePreamble(_ b: [UInt8]) throws(BundleError) -> Preamble {
+    public static func parsePreamble(_ b: [UInt8]) throws(CoreError) -> Preamble {
         guard b.count >= magic.count + 3 else { throw b.isEmpty ? .empty : .notABundle }
         guard Array(b[0..<magic.count]) == magic else { throw .notABundle }
-        guard b[magic.count] == version else { throw b[magic.count] == 1 ? .obsoleteVersion : .unsupportedVersion }
+        guard b[magic.count] == version else { throw b[magic.count] == 1 ? .obsoleteVersion : .bundleUnsupportedVersion }
         let n = Int(b[magic.count + 1]) << 8 | Int(b[magic.count + 2])
-        guard n >= 1, n <= maxEntries, n % entryGroup == 0 else { throw .malformed("recipient entry count") }
+        guard n >= 1, n <= maxEntries, n % entryGroup == 0 else { throw .bundleMalformed("recipient entry count") }
         let start = magic.count + 3
         let length = start + n * entryLength + noncePrefixLength
-        guard b.count >= length else { throw .truncated }
+        guard b.count >= length else { throw .bundleTruncated }
         let entries = (0..<n).map { Array(b[(start + $0 * entryLength)..<(start + ($0 + 1) * entryLength)]) }
         return Preamble(entries: entries, noncePrefix: Array(b[(length - noncePrefixLength)..<length]), length: length)
     }
@@ -153,8 +157,8 @@ public enum BundleFormat {
 
     /// Seals one chunk. `content` is at most `chunkCapacity` bytes; the rest is zero padding.
     public static func sealChunk(index: UInt64, final: Bool, firstRecord: UInt32, content: [UInt8],
-                                 key: SymmetricKey, noncePrefix: [UInt8]) throws(BundleError) -> [UInt8] {
-        guard content.count <= chunkCapacity else { throw .malformed("chunk content of \(content.count) bytes over \(chunkCapacity)") }
+                                 key: SymmetricKey, noncePrefix: [UInt8]) throws(CoreError) -> [UInt8] {
+        guard content.count <= chunkCapacity else { throw .bundleMalformed("chunk content of \(content.count) bytes over \(chunkCapacity)") }
         var w = ByteWriter(capacity: chunkPlaintext)
         w.u8(final ? 1 : 0); w.u32(firstRecord); w.u32(UInt32(content.count)); w.raw(content)
         var plain = w.bytes
@@ -240,46 +244,6 @@ public enum BundleFormat {
     }
 
     public static let maxRecord = Envelope.maxBodyLength + 4096
-}
-
-public enum BundleError: Error, Equatable, Sendable, CustomStringConvertible {
-    case empty
-    case notABundle
-    case unsupportedVersion
-    /// Format 1, whose header nobody signed: its claims about the sender cannot be trusted.
-    case obsoleteVersion
-    case truncated
-    case malformed(String)
-    case notForMe
-    case wrongProject
-    case badSignature
-
-    public var code: String {
-        switch self {
-        case .empty, .notABundle: "malformed"
-        case .unsupportedVersion, .obsoleteVersion: "unsupported_version"
-        case .truncated: "truncated"
-        case .malformed: "malformed"
-        case .notForMe: "not_for_me"
-        case .wrongProject: "wrong_project"
-        case .badSignature: "bad_signature"
-        }
-    }
-
-    public var description: String {
-        switch self {
-        case .empty: "the file is empty: not a bundle"
-        case .notABundle: "not a sandyq bundle"
-        case .unsupportedVersion: "bundle format version not supported by this build; upgrade sandyq"
-        case .obsoleteVersion:
-            "this bundle was written by an older sandyq (bundle format 1, whose sender is not authenticated) and is no longer read; nothing was changed: ask its sender to export it again"
-        case .truncated: "the bundle is truncated"
-        case let .malformed(what): "the bundle is damaged (\(what))"
-        case .notForMe: "this bundle is not addressed to this node; nothing was changed"
-        case .wrongProject: "this bundle belongs to another project; nothing was changed"
-        case .badSignature: "the bundle's header is not signed by the node it names as its sender (forged or altered); nothing was changed"
-        }
-    }
 }
 
 /// A RandomNumberGenerator over libsodium, for shuffles whose order must not leak.

@@ -33,11 +33,6 @@ public struct ByteWriter: Sendable {
     public mutating func string(_ s: String) { blob(Array(s.utf8)) }
 }
 
-public enum DecodeError: Error, Equatable, Sendable {
-    case truncated
-    case malformed(String)
-}
-
 public struct ByteReader: Sendable {
     public let bytes: [UInt8]
     public private(set) var offset: Int
@@ -48,7 +43,7 @@ public struct ByteReader: Sendable {
     public var isAtEnd: Bool { offset >= bytes.count }
 
     public mutating func u8() throws -> UInt8 {
-        guard remaining >= 1 else { throw DecodeError.truncated }
+        guard remaining >= 1 else { throw CoreError.decodeTruncated }
         defer { offset += 1 }
         return bytes[offset]
     }
@@ -73,11 +68,11 @@ public struct ByteReader: Sendable {
         var shift: UInt64 = 0
         while true {
             let b = try u8()
-            guard shift < 64, !(shift == 63 && b > 1) else { throw DecodeError.malformed("varint overflows 64 bits") }
+            guard shift < 64, !(shift == 63 && b > 1) else { throw CoreError.decodeMalformed("varint overflows 64 bits") }
             result |= UInt64(b & 0x7f) << shift
             if b & 0x80 == 0 {
                 // Minimal encoding only, so every value has exactly one byte form.
-                if b == 0 && shift > 0 { throw DecodeError.malformed("varint not minimally encoded") }
+                if b == 0 && shift > 0 { throw CoreError.decodeMalformed("varint not minimally encoded") }
                 return result
             }
             shift += 7
@@ -85,25 +80,25 @@ public struct ByteReader: Sendable {
     }
 
     public mutating func raw(_ n: Int) throws -> [UInt8] {
-        guard n >= 0, remaining >= n else { throw DecodeError.truncated }
+        guard n >= 0, remaining >= n else { throw CoreError.decodeTruncated }
         defer { offset += n }
         return Array(bytes[offset..<(offset + n)])
     }
 
     public mutating func blob(max: Int) throws -> [UInt8] {
         let n = try varint()
-        guard n <= UInt64(max) else { throw DecodeError.malformed("length \(n) exceeds limit \(max)") }
+        guard n <= UInt64(max) else { throw CoreError.decodeMalformed("length \(n) exceeds limit \(max)") }
         return try raw(Int(n))
     }
 
     public mutating func string(max: Int = 1 << 20) throws -> String {
         let b = try blob(max: max)
-        guard let s = String(validating: b, as: UTF8.self) else { throw DecodeError.malformed("invalid UTF-8") }
+        guard let s = String(validating: b, as: UTF8.self) else { throw CoreError.decodeMalformed("invalid UTF-8") }
         return s
     }
 
     public func expectEnd() throws {
-        guard isAtEnd else { throw DecodeError.malformed("\(remaining) trailing bytes") }
+        guard isAtEnd else { throw CoreError.decodeMalformed("\(remaining) trailing bytes") }
     }
 }
 

@@ -95,9 +95,9 @@ public enum CaseEditor {
     public static func newElementID() -> String { Hex.encode(CaseID.random().bytes.prefix(8)) }
 
     /// Mutations that create `doc` as a new case.
-    public static func create(_ doc: CaseDocument, id: CaseID = .random()) throws(CaseError) -> [Mutation] {
+    public static func create(_ doc: CaseDocument, id: CaseID = .random()) throws(CoreError) -> [Mutation] {
         var out: [Mutation] = [.add(case: id, collection: "", element: "")]
-        func put(_ field: String, _ value: String?) throws(CaseError) {
+        func put(_ field: String, _ value: String?) throws(CoreError) {
             guard let value, !value.isEmpty else { return }
             try CaseSchema.validate(FieldPath(field: field), value: value)
             out.append(.put(case: id, path: FieldPath(field: field), value: value, supersedes: []))
@@ -151,7 +151,7 @@ public enum CaseEditor {
     }
 
     public static func addElement(case id: CaseID, collection: String, fields: [String: String],
-                                  element: String = newElementID()) throws(CaseError) -> [Mutation] {
+                                  element: String = newElementID()) throws(CoreError) -> [Mutation] {
         guard CaseSchema.collection(collection) != nil else { throw .invalidField("unknown collection '\(collection)'") }
         var out: [Mutation] = [.add(case: id, collection: collection, element: element)]
         for (f, v) in fields.sorted(by: { $0.key < $1.key }) {
@@ -163,7 +163,7 @@ public enum CaseEditor {
     }
 
     /// A write that supersedes every value this replica currently shows, so it also resolves a conflict.
-    public static func set(_ path: FieldPath, to value: String, in state: CaseState) throws(CaseError) -> Mutation {
+    public static func set(_ path: FieldPath, to value: String, in state: CaseState) throws(CoreError) -> Mutation {
         try CaseSchema.validate(path, value: value)
         if !path.collection.isEmpty, !state.elements(path.collection).contains(path.element) {
             throw .invalidField("\(path.collection) has no element '\(path.element)' in this case")
@@ -172,7 +172,7 @@ public enum CaseEditor {
         return .put(case: state.id, path: path, value: value, supersedes: current.sorted())
     }
 
-    public static func remove(collection: String, element: String, in state: CaseState) throws(CaseError) -> Mutation {
+    public static func remove(collection: String, element: String, in state: CaseState) throws(CoreError) -> Mutation {
         let tags = state.tags(collection, element)
         guard !tags.isEmpty, state.elements(collection).contains(element) else {
             throw .invalidField("\(collection) has no element '\(element)' in this case")

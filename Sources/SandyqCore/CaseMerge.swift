@@ -53,7 +53,7 @@ public enum CaseMerge {
 
     /// The mutations that merge `other` into `keep`. The caller checks that the two differ
     /// and that neither was merged already.
-    public static func plan(keep: CaseState, other: CaseState, names: Names) throws(CaseError) -> Plan {
+    public static func plan(keep: CaseState, other: CaseState, names: Names) throws(CoreError) -> Plan {
         let keepID = keep.id
         var ms: [Mutation] = []
         var filled: [String] = []

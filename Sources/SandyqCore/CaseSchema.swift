@@ -45,7 +45,7 @@ public enum CaseSchema {
     public static func collection(_ name: String) -> Collection? { collections.first { $0.name == name } }
 
     /// Checks one value against the model; the message says what is allowed.
-    public static func validate(_ path: FieldPath, value: String) throws(CaseError) {
+    public static func validate(_ path: FieldPath, value: String) throws(CoreError) {
         if path.collection.isEmpty {
             guard caseFields.contains(path.field) else {
                 throw .invalidField("unknown case field '\(path.field)'; known: \(caseFields.joined(separator: ", "))")
@@ -79,23 +79,5 @@ public enum CaseSchema {
         if parts.count >= 2 { guard parts[1].count == 2, let m = Int(parts[1]), (1...12).contains(m) else { return false } }
         if parts.count == 3 { guard parts[2].count == 2, let d = Int(parts[2]), (1...31).contains(d) else { return false } }
         return true
-    }
-}
-
-public enum CaseError: Error, Equatable, Sendable, CustomStringConvertible {
-    case invalidField(String)
-    case invalidDocument(String)
-    case unknownCase(String)
-    case ambiguousCase(String)
-    case readOnly(String)
-
-    public var description: String {
-        switch self {
-        case let .invalidField(m): m
-        case let .invalidDocument(m): "invalid case document: \(m)"
-        case let .unknownCase(m): "no case matches '\(m)'; `sandyq case list` shows the ids"
-        case let .ambiguousCase(m): "'\(m)' matches several cases; give more of the id"
-        case let .readOnly(m): m
-        }
     }
 }

@@ -48,82 +48,41 @@ public struct Envelope: Hashable, Sendable {
     }
 
     /// Parses the layout only; `verifySignature()` checks authorship.
-    public init(decoding bytes: [UInt8]) throws(OpError) {
+    public init(decoding bytes: [UInt8]) throws(CoreError) {
         do {
             var r = ByteReader(bytes)
             let v = try r.u8()
-            guard v == Self.version else { throw OpError.unsupportedVersion(v) }
-            guard let k = Kind(rawValue: try r.u8()) else { throw OpError.malformed("unknown op kind") }
+            guard v == Self.version else { throw CoreError.unsupportedVersion(v) }
+            guard let k = Kind(rawValue: try r.u8()) else { throw CoreError.malformed("unknown op kind") }
             kind = k
             project = try ProjectID(bytes: try r.raw(ProjectID.length))
             author = try SigningPublicKey(bytes: try r.raw(SigningPublicKey.length))
             seq = try r.u64()
-            guard seq >= 1 else { throw OpError.malformed("seq must start at 1") }
+            guard seq >= 1 else { throw CoreError.malformed("seq must start at 1") }
             // Stores keep seq in a signed 64-bit column; no honest chain gets near 2^62.
-            guard seq < 1 << 62 else { throw OpError.malformed("seq out of range") }
+            guard seq < 1 << 62 else { throw CoreError.malformed("seq out of range") }
             prev = try OpID(bytes: try r.raw(OpID.length))
-            if seq == 1 && prev != .zero { throw OpError.malformed("first op must have a zero prev") }
+            if seq == 1 && prev != .zero { throw CoreError.malformed("first op must have a zero prev") }
             let n = try r.u32()
-            guard n <= Self.maxBodyLength else { throw OpError.malformed("body of \(n) bytes exceeds the 1 MiB limit") }
+            guard n <= Self.maxBodyLength else { throw CoreError.malformed("body of \(n) bytes exceeds the 1 MiB limit") }
             body = try r.raw(Int(n))
             signature = try Signature(bytes: try r.raw(Signature.length))
             try r.expectEnd()
-        } catch let e as OpError {
+        } catch CoreError.decodeTruncated {
+            throw .truncated
+        } catch let CoreError.decodeMalformed(why) {
+            throw .malformed(why)
+        } catch let e as CoreError {
             throw e
-        } catch DecodeError.truncated {
-            throw OpError.truncated
-        } catch let DecodeError.malformed(why) {
-            throw OpError.malformed(why)
         } catch {
-            throw OpError.malformed("\(error)")
+            throw CoreError.malformed("\(error)")
         }
         encoded = bytes
         id = OpID(unchecked: Hash.blake2b(bytes, length: OpID.length))
     }
 
-    public func verifySignature() throws(OpError) {
+    public func verifySignature() throws(CoreError) {
         let signed = Array(encoded[0..<(encoded.count - Signature.length)])
-        do { try author.verify(signature, for: signed) } catch { throw OpError.badSignature }
-    }
-}
-
-/// Why an op was refused. The cases match Protocol/'s closed list of failure classes.
-public enum OpError: Error, Equatable, Sendable, CustomStringConvertible {
-    case truncated
-    case malformed(String)
-    case unsupportedVersion(UInt8)
-    case badSignature
-    case wrongProject
-    case brokenChain
-    case notMember
-    case notAllowed(String)
-    case revoked
-
-    public var code: String {
-        switch self {
-        case .truncated: "truncated"
-        case .malformed: "malformed"
-        case .unsupportedVersion: "unsupported_version"
-        case .badSignature: "bad_signature"
-        case .wrongProject: "wrong_project"
-        case .brokenChain: "broken_chain"
-        case .notMember: "not_member"
-        case .notAllowed: "not_allowed"
-        case .revoked: "revoked"
-        }
-    }
-
-    public var description: String {
-        switch self {
-        case .truncated: "op is truncated"
-        case let .malformed(why): "op is malformed: \(why)"
-        case let .unsupportedVersion(v): "op format version \(v) is not supported by this build; upgrade sandyq"
-        case .badSignature: "op signature does not verify"
-        case .wrongProject: "op belongs to another project"
-        case .brokenChain: "op does not link to its author's previous op"
-        case .notMember: "op author is not a member of this project"
-        case let .notAllowed(why): "op not allowed: \(why)"
-        case .revoked: "op author's key was revoked before this op"
-        }
+        do { try author.verify(signature, for: signed) } catch { throw CoreError.badSignature }
     }
 }

@@ -6,7 +6,7 @@ public struct ProjectID: Hashable, Sendable, CustomStringConvertible {
     public let bytes: [UInt8]
 
     public init(bytes: [UInt8]) throws {
-        guard bytes.count == Self.length else { throw DecodeError.malformed("project id must be 16 bytes") }
+        guard bytes.count == Self.length else { throw CoreError.decodeMalformed("project id must be 16 bytes") }
         self.bytes = bytes
     }
 
@@ -33,7 +33,7 @@ public struct OpID: Hashable, Sendable, Comparable, CustomStringConvertible {
     public let bytes: [UInt8]
 
     public init(bytes: [UInt8]) throws {
-        guard bytes.count == Self.length else { throw DecodeError.malformed("op id must be 32 bytes") }
+        guard bytes.count == Self.length else { throw CoreError.decodeMalformed("op id must be 32 bytes") }
         self.bytes = bytes
     }
 
@@ -53,7 +53,7 @@ public struct CaseID: Hashable, Sendable, Comparable, CustomStringConvertible {
     public let bytes: [UInt8]
 
     public init(bytes: [UInt8]) throws {
-        guard bytes.count == Self.length else { throw DecodeError.malformed("case id must be 16 bytes") }
+        guard bytes.count == Self.length else { throw CoreError.decodeMalformed("case id must be 16 bytes") }
         self.bytes = bytes
     }
 
@@ -67,6 +67,49 @@ public struct CaseID: Hashable, Sendable, Comparable, CustomStringConvertible {
     public var description: String { Hex.encode(bytes) }
     /// Enough to name a case in a command; commands accept any unique prefix.
     public var short: String { String(description.prefix(8)) }
+}
+
+/// A sealing session, named across the project: its author's signing key and the 8 random
+/// bytes the author chose. Stored (key cache, snapshot, grants) as author key ‖ those bytes.
+public struct SessionID: Hashable, Sendable, Comparable, CustomStringConvertible {
+    public static let length = SigningPublicKey.length + SealingSession.idLength
+    public let author: SigningPublicKey
+    /// The id the author's sealed bodies carry, unique only within that author's ops.
+    public let local: [UInt8]
+
+    public init(bytes: [UInt8]) throws(CoreError) {
+        guard bytes.count == Self.length, let a = try? SigningPublicKey(bytes: Array(bytes[0..<SigningPublicKey.length])) else {
+            throw .decodeMalformed("session id must be \(Self.length) bytes")
+        }
+        self.init(author: a, unchecked: Array(bytes[SigningPublicKey.length...]))
+    }
+
+    public init(author: SigningPublicKey, local: [UInt8]) throws(CoreError) {
+        guard local.count == SealingSession.idLength else { throw .decodeMalformed("a session's own id must be 8 bytes") }
+        self.init(author: author, unchecked: local)
+    }
+
+    /// The session `author` seals with.
+    public init(author: SigningPublicKey, session: SealingSession) { self.init(author: author, unchecked: session.id) }
+
+    /// The session of a body `author` sealed (decoding checked its length).
+    public init(author: SigningPublicKey, body: SealedBody) { self.init(author: author, unchecked: body.sessionID) }
+
+    init(author: SigningPublicKey, unchecked local: [UInt8]) {
+        self.author = author
+        self.local = local
+    }
+
+    public var bytes: [UInt8] { author.bytes + local }
+
+    public func hash(into h: inout Hasher) { h.combineWords(author.bytes); h.combineWords(local) }
+    public static func == (a: Self, b: Self) -> Bool { a.local == b.local && a.author == b.author }
+
+    /// The order of `bytes`: the author is fixed-length, so comparing parts compares the whole.
+    public static func < (a: Self, b: Self) -> Bool {
+        a.author != b.author ? a.author < b.author : a.local.lexicographicallyPrecedes(b.local)
+    }
+    public var description: String { Hex.encode(bytes) }
 }
 
 /// What a member may do. Enforced on every op by every node.

@@ -84,7 +84,7 @@ public struct Membership: Sendable {
     }
 
     /// Refuses, before they reach the store, ops whose author is known to have no write rights.
-    public func screen(_ env: Envelope) -> OpError? {
+    public func screen(_ env: Envelope) -> CoreError? {
         guard let member = members[env.author] else { return nil }
         if env.kind == .membership {
             return member.role == .coordinator ? nil : .notAllowed("only coordinators change membership")

@@ -42,24 +42,24 @@ public final class OpWriter: @unchecked Sendable {
     /// `limit` (never more than the 1 MiB a reader accepts) or more readers than a reader
     /// decodes: a change built from input (a case file, a peer's sessions) is an error, not a trap.
     public func checkedSealed(_ mutations: [Mutation], readers: [BoxPublicKey], wallMillis: UInt64, scope: [UInt8] = [],
-                              limit: Int = Envelope.maxBodyLength) throws(OpError) -> (envelope: Envelope, payload: Payload, session: SealingSession) {
+                              limit: Int = Envelope.maxBodyLength) throws(CoreError) -> (envelope: Envelope, payload: Payload, session: SealingSession) {
         let sorted = Array(Set(readers)).sorted()
         guard !sorted.isEmpty, sorted.count <= SealedBody.maxReaders else {
-            throw OpError.malformed("\(sorted.count) readers; an op is sealed to 1 to \(SealedBody.maxReaders)")
+            throw CoreError.malformed("\(sorted.count) readers; an op is sealed to 1 to \(SealedBody.maxReaders)")
         }
         guard mutations.count <= Payload.maxMutations else {
-            throw OpError.malformed("\(mutations.count) changes in one op; the limit is \(Payload.maxMutations)")
+            throw CoreError.malformed("\(mutations.count) changes in one op; the limit is \(Payload.maxMutations)")
         }
         let payload = Payload(clock: clock.tick(wallMillis: wallMillis), mutations: mutations)
         let plain = payload.encoded()
         let length = SealingSession.bodyLength(plaintext: plain.count, readers: sorted.count)
         guard length <= min(limit, Envelope.maxBodyLength) else {
-            throw OpError.malformed("op body of \(length) bytes exceeds the \(min(limit, Envelope.maxBodyLength))-byte limit")
+            throw CoreError.malformed("op body of \(length) bytes exceeds the \(min(limit, Envelope.maxBodyLength))-byte limit")
         }
         // What a reader cannot decode would be lost to it: refuse it here, with the reason.
         _ = try Payload(decoding: plain)
         if sessions[scope]?.readers != sorted { sessions[scope] = SealingSession(readers: sorted) }
-        guard let s = sessions[scope] else { throw OpError.malformed("no sealing session") }
+        guard let s = sessions[scope] else { throw CoreError.malformed("no sealing session") }
         return (append(kind: .sealed) { header in s.seal(plain, header: header) }, payload, s)
     }
 

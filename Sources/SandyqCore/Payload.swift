@@ -34,7 +34,7 @@ public enum Mutation: Hashable, Sendable {
     /// The project's display name, sealed like case data.
     case projectName(String)
     /// Hands a session's content key to the op's readers, so a member added later reads the past.
-    case grant(author: SigningPublicKey, session: [UInt8], key: [UInt8])
+    case grant(session: SessionID, key: [UInt8])
 }
 
 /// The plaintext inside a sealed body. Layout: Protocol/ops.md.
@@ -70,26 +70,26 @@ public struct Payload: Hashable, Sendable {
                 w.varint(UInt64(observed.count)); for s in observed { w.raw(s.bytes) }
             case let .projectName(name):
                 w.u8(4); w.string(name)
-            case let .grant(author, session, key):
-                w.u8(5); w.raw(author.bytes); w.raw(session); w.raw(key)
+            case let .grant(session, key):
+                w.u8(5); w.raw(session.author.bytes); w.raw(session.local); w.raw(key)
             }
         }
         return w.bytes
     }
 
-    public init(decoding bytes: [UInt8]) throws(OpError) {
+    public init(decoding bytes: [UInt8]) throws(CoreError) {
         do {
             var r = ByteReader(bytes)
             let v = try r.u8()
-            guard v == Self.version else { throw OpError.unsupportedVersion(v) }
+            guard v == Self.version else { throw CoreError.unsupportedVersion(v) }
             clock = try r.u64()
             let n = try r.varint()
-            guard n <= UInt64(Self.maxMutations) else { throw OpError.malformed("too many mutations") }
+            guard n <= UInt64(Self.maxMutations) else { throw CoreError.malformed("too many mutations") }
             var ms: [Mutation] = []
             ms.reserveCapacity(Int(n))
             func refs(_ r: inout ByteReader) throws -> [OpID] {
                 let k = try r.varint()
-                guard k <= UInt64(Self.maxRefs) else { throw OpError.malformed("too many references") }
+                guard k <= UInt64(Self.maxRefs) else { throw CoreError.malformed("too many references") }
                 return try (0..<Int(k)).map { _ in try OpID(bytes: try r.raw(OpID.length)) }
             }
             for _ in 0..<n {
@@ -109,22 +109,21 @@ public struct Payload: Hashable, Sendable {
                 case 4:
                     ms.append(.projectName(try r.string(max: 1024)))
                 case 5:
-                    ms.append(.grant(author: try SigningPublicKey(bytes: try r.raw(32)), session: try r.raw(SealingSession.idLength),
-                                     key: try r.raw(SymmetricKey.length)))
+                    ms.append(.grant(session: try SessionID(bytes: try r.raw(SessionID.length)), key: try r.raw(SymmetricKey.length)))
                 default:
-                    throw OpError.malformed("unknown mutation type")
+                    throw CoreError.malformed("unknown mutation type")
                 }
             }
             try r.expectEnd()
             mutations = ms
-        } catch let e as OpError {
+        } catch CoreError.decodeTruncated {
+            throw .truncated
+        } catch let CoreError.decodeMalformed(why) {
+            throw .malformed(why)
+        } catch let e as CoreError {
             throw e
-        } catch DecodeError.truncated {
-            throw OpError.truncated
-        } catch let DecodeError.malformed(why) {
-            throw OpError.malformed(why)
         } catch {
-            throw OpError.malformed("\(error)")
+            throw CoreError.malformed("\(error)")
         }
     }
 }
@@ -160,21 +159,21 @@ public enum MembershipChange: Hashable, Sendable {
         return w.bytes
     }
 
-    public init(decoding bytes: [UInt8]) throws(OpError) {
+    public init(decoding bytes: [UInt8]) throws(CoreError) {
         do {
             var r = ByteReader(bytes)
             let v = try r.u8()
-            guard v == Self.version || v == Self.revokeVersion else { throw OpError.unsupportedVersion(v) }
+            guard v == Self.version || v == Self.revokeVersion else { throw CoreError.unsupportedVersion(v) }
             func node(_ r: inout ByteReader) throws -> NodeID {
                 NodeID(signingKey: try .init(bytes: try r.raw(32)), boxKey: try .init(bytes: try r.raw(32)))
             }
             let type = try r.u8()
-            if v == Self.revokeVersion && type != 3 { throw OpError.malformed("membership version 2 holds only a revoke") }
+            if v == Self.revokeVersion && type != 3 { throw CoreError.malformed("membership version 2 holds only a revoke") }
             switch type {
             case 1: self = .genesis(founder: try node(&r), nonce: try r.raw(16))
             case 2:
                 let n = try node(&r)
-                guard let role = Role(code: try r.u8()) else { throw OpError.malformed("unknown role") }
+                guard let role = Role(code: try r.u8()) else { throw CoreError.malformed("unknown role") }
                 self = .add(member: n, role: role)
             case 3 where v == Self.version:
                 self = .revoke(member: try .init(bytes: try r.raw(32)), after: .legacySeq(try r.u64()))
@@ -183,19 +182,19 @@ public enum MembershipChange: Hashable, Sendable {
                 let seq = try r.u64()
                 let id = try OpID(bytes: try r.raw(OpID.length))
                 // Seq 0 with the zero id: nothing it wrote was genuine. Either alone is malformed.
-                guard (seq == 0) == (id == .zero) else { throw OpError.malformed("revoke names seq 0 only with the zero op id") }
+                guard (seq == 0) == (id == .zero) else { throw CoreError.malformed("revoke names seq 0 only with the zero op id") }
                 self = .revoke(member: member, after: seq == 0 ? .nothing : .op(id, seq: seq))
-            default: throw OpError.malformed("unknown membership change")
+            default: throw CoreError.malformed("unknown membership change")
             }
             try r.expectEnd()
-        } catch let e as OpError {
+        } catch CoreError.decodeTruncated {
+            throw .truncated
+        } catch let CoreError.decodeMalformed(why) {
+            throw .malformed(why)
+        } catch let e as CoreError {
             throw e
-        } catch DecodeError.truncated {
-            throw OpError.truncated
-        } catch let DecodeError.malformed(why) {
-            throw OpError.malformed(why)
         } catch {
-            throw OpError.malformed("\(error)")
+            throw CoreError.malformed("\(error)")
         }
     }
 }

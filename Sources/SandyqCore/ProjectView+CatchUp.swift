@@ -7,7 +7,7 @@ extension ProjectView {
     /// highest applied seq (a fork, a filled gap), or a key that may open ops read before
     /// without it. After false the view is no longer meaningful: derive it anew.
     public mutating func absorb(_ envelopes: [Envelope], reader: BoxKeyPair?,
-                                knownSessionKeys: [[UInt8]: SymmetricKey] = [:]) -> Bool {
+                                knownSessionKeys: [SessionID: SymmetricKey] = [:]) -> Bool {
         guard !sawRevocation else { return false }
         var unique: [OpID: Envelope] = [:]
         for e in envelopes where e.project == project { unique[e.id] = e }
@@ -26,7 +26,7 @@ extension ProjectView {
             case .accepted: break
             }
             guard let reader, let body = try? SealedBody(decoding: e.body) else { stats.unreadable += 1; continue }
-            let sid = e.author.bytes + body.sessionID
+            let sid = SessionID(author: e.author, body: body)
             if body.sealedKeys != nil, sessionKeys[sid] == nil {
                 let k: SymmetricKey?
                 if let known = knownSessionKeys[sid] { k = known } else { k = body.openSessionKey(with: reader); boxOpens += 1 }
@@ -43,7 +43,7 @@ extension ProjectView {
         // Grants in this batch may open ops before them, as in a rebuild's second pass.
         readUntilSettled(&pending)
         for (e, body) in pending {
-            let sid = e.author.bytes + body.sessionID
+            let sid = SessionID(author: e.author, body: body)
             // A session with a key that does not open this op: which grants a rebuild would have
             // kept for it depends on an order this view no longer has.
             if sessionKeys[sid] != nil || grantedKeys[sid] != nil { return false }

@@ -38,7 +38,7 @@ extension ProjectView {
             w.varint(UInt64(r.writes.count))
             for x in r.writes.values { write(x) }
         }
-        func sids(_ s: Set<[UInt8]>) { w.varint(UInt64(s.count)); for sid in s { w.blob(sid) } }
+        func sids(_ s: Set<SessionID>) { w.varint(UInt64(s.count)); for sid in s { w.blob(sid.bytes) } }
         for v in [stats.ops, stats.membershipOps, stats.readable, stats.unreadable, stats.awaitingAdmission,
                   stats.quarantined, stats.refused] { w.varint(UInt64(v)) }
         w.u64(maxClock)
@@ -59,9 +59,9 @@ extension ProjectView {
             }
         }
         w.varint(UInt64(sessionKeys.count))
-        for (sid, k) in sessionKeys { w.blob(sid); w.raw(k.secret.unsafeCopy) }
+        for (sid, k) in sessionKeys { w.blob(sid.bytes); w.raw(k.secret.unsafeCopy) }
         w.varint(UInt64(grantedKeys.count))
-        for (sid, ks) in grantedKeys { w.blob(sid); w.varint(UInt64(ks.count)); for k in ks { w.raw(k.secret.unsafeCopy) } }
+        for (sid, ks) in grantedKeys { w.blob(sid.bytes); w.varint(UInt64(ks.count)); for k in ks { w.raw(k.secret.unsafeCopy) } }
         w.varint(UInt64(caseSessions.count))
         for (c, s) in caseSessions { w.raw(c.bytes); sids(s) }
         sids(unreadSessions)
@@ -80,26 +80,28 @@ extension ProjectView {
     /// Restores a view from `snapshot` bytes; `membership` must be what the log's membership
     /// ops derive. Throws on any byte that does not decode, so the caller rebuilds instead.
     /// The snapshot starts at `offset` in `bytes` (after the caller's own header, uncopied).
-    public init(project: ProjectID, snapshot bytes: [UInt8], at offset: Int = 0, membership: Membership) throws(DecodeError) {
+    public init(project: ProjectID, snapshot bytes: [UInt8], at offset: Int = 0, membership: Membership) throws(CoreError) {
         self.project = project
         self.membership = membership
-        do { try restore(ByteReader(bytes, offset: offset)) } catch let e as DecodeError { throw e } catch { throw .malformed("\(error)") }
+        do { try restore(ByteReader(bytes, offset: offset)) } catch CoreError.decodeTruncated { throw .decodeTruncated } catch let CoreError.decodeMalformed(why) {
+            throw .decodeMalformed(why)
+        } catch { throw .decodeMalformed("\(error)") }
     }
 
     private mutating func restore(_ reader: ByteReader) throws {
         var r = reader
         guard try r.raw(Self.snapshotMagic.count) == Self.snapshotMagic, try r.u8() == Self.snapshotVersion,
-              try r.raw(ProjectID.length) == project.bytes else { throw DecodeError.malformed("not a snapshot of this project") }
+              try r.raw(ProjectID.length) == project.bytes else { throw CoreError.decodeMalformed("not a snapshot of this project") }
         func count() throws -> Int {
             let n = try r.varint()
-            guard n <= UInt64(r.remaining) else { throw DecodeError.truncated }
+            guard n <= UInt64(r.remaining) else { throw CoreError.decodeTruncated }
             return Int(n)
         }
         var authors: [SigningPublicKey] = []
         for _ in 0..<(try count()) { authors.append(try SigningPublicKey(bytes: try r.raw(SigningPublicKey.length))) }
         func author() throws -> SigningPublicKey {
             let i = try r.varint()
-            guard i < UInt64(authors.count) else { throw DecodeError.malformed("author index") }
+            guard i < UInt64(authors.count) else { throw CoreError.decodeMalformed("author index") }
             return authors[Int(i)]
         }
         func id() throws -> OpID { try OpID(bytes: try r.raw(OpID.length)) }
@@ -112,7 +114,8 @@ extension ProjectView {
             return reg
         }
         func key() throws -> SymmetricKey { try SymmetricKey(SecureBytes(try r.raw(SymmetricKey.length))) }
-        func sids() throws -> Set<[UInt8]> { Set(try (0..<(try count())).map { _ in try r.blob(max: 256) }) }
+        func sid() throws -> SessionID { try SessionID(bytes: try r.blob(max: 256)) }
+        func sids() throws -> Set<SessionID> { Set(try (0..<(try count())).map { _ in try sid() }) }
         func n() throws -> Int { Int(clamping: try r.varint()) }
         stats = Stats(ops: try n(), membershipOps: try n(), readable: try n(), unreadable: try n(),
                       awaitingAdmission: try n(), quarantined: try n(), refused: try n())
@@ -135,8 +138,8 @@ extension ProjectView {
             }
             cases[c.id] = c
         }
-        for _ in 0..<(try count()) { let sid = try r.blob(max: 256); sessionKeys[sid] = try key() }
-        for _ in 0..<(try count()) { let sid = try r.blob(max: 256); grantedKeys[sid] = try (0..<(try count())).map { _ in try key() } }
+        for _ in 0..<(try count()) { let s = try sid(); sessionKeys[s] = try key() }
+        for _ in 0..<(try count()) { let s = try sid(); grantedKeys[s] = try (0..<(try count())).map { _ in try key() } }
         for _ in 0..<(try count()) { caseSessions[try CaseID(bytes: try r.raw(CaseID.length))] = try sids() }
         unreadSessions = try sids()
         for _ in 0..<(try count()) { tips[try author()] = try r.u64() }

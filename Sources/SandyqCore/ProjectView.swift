@@ -27,7 +27,7 @@ public struct ProjectView: Sendable {
     /// `knownSessionKeys` are keys this reader opened before (by author ‖ session id): they
     /// spare the sealed-box opens, and a wrong one only makes its ops fall back to a full read.
     public init(project: ProjectID, envelopes: [Envelope], reader: BoxKeyPair?,
-                knownSessionKeys: [[UInt8]: SymmetricKey] = [:]) {
+                knownSessionKeys: [SessionID: SymmetricKey] = [:]) {
         self.project = project
         // Chain order per author, so the op that announces a session key is read first. The
         // store hands envelopes over in that order already, without duplicates: then the
@@ -77,16 +77,16 @@ public struct ProjectView: Sendable {
         // The costly, independent steps run on every core: each session's sealed-box entries
         // (one scalar multiplication per entry tried), then each body's decryption and decoding.
         // The pass after them applies in chain order exactly as a one-core read would.
-        let entries: [(sid: [UInt8], key: SymmetricKey?, opened: Bool)?] = Parallel.map(readable.count, minimum: 64) { i in
+        let entries: [(sid: SessionID, key: SymmetricKey?, opened: Bool)?] = Parallel.map(readable.count, minimum: 64) { i in
             let e = readable[i]
             guard let reader, let body = try? SealedBody(decoding: e.body), body.sealedKeys != nil else { return nil }
-            let sid = e.author.bytes + body.sessionID
+            let sid = SessionID(author: e.author, body: body)
             if let k = knownSessionKeys[sid] { return (sid, k, false) }
             return (sid, body.openSessionKey(with: reader), true)
         }
         boxOpens = entries.count { $0?.opened == true }
-        let entryKeys: [(sid: [UInt8], key: SymmetricKey)?] = entries.map { $0.flatMap { e in e.key.map { (e.sid, $0) } } }
-        var firstKeys: [[UInt8]: SymmetricKey] = [:]
+        let entryKeys: [(sid: SessionID, key: SymmetricKey)?] = entries.map { $0.flatMap { e in e.key.map { (e.sid, $0) } } }
+        var firstKeys: [SessionID: SymmetricKey] = [:]
         for case let (sid, k)? in entryKeys where firstKeys[sid] == nil { firstKeys[sid] = k }
         var pending: [(Envelope, SealedBody)] = []
         // Case edits from the fast path, applied per case on every core at the end: cases are
@@ -99,14 +99,14 @@ public struct ProjectView: Sendable {
             let opened: [(body: SealedBody, read: (SymmetricKey, Payload)?)?] = Parallel.map(end - start) { j in
                 let e = readable[start + j]
                 guard reader != nil, let body = try? SealedBody(decoding: e.body) else { return nil }
-                guard let k = firstKeys[e.author.bytes + body.sessionID], let plain = try? body.open(with: k, header: e.header),
+                guard let k = firstKeys[SessionID(author: e.author, body: body)], let plain = try? body.open(with: k, header: e.header),
                       let payload = try? Payload(decoding: plain) else { return (body, nil) }
                 return (body, (k, payload))
             }
             for i in start..<end {
                 let e = readable[i]
                 guard let (body, ahead) = opened[i - start] else { stats.unreadable += 1; continue }
-                let sid = e.author.bytes + body.sessionID
+                let sid = SessionID(author: e.author, body: body)
                 if let (entrySid, k) = entryKeys[i], sessionKeys[entrySid] == nil { sessionKeys[entrySid] = k }
                 // Opened ahead with the very key a one-core read would try first: same result.
                 if let (k, payload) = ahead, sessionKeys[sid] == k {
@@ -132,7 +132,7 @@ public struct ProjectView: Sendable {
         // Grants read in the first pass may unlock ops that came before them.
         readUntilSettled(&pending)
         stats.unreadable += pending.count
-        for (e, body) in pending { unreadSessions.insert(e.author.bytes + body.sessionID) }
+        for (e, body) in pending { unreadSessions.insert(SessionID(author: e.author, body: body)) }
         quarantined.sort()
     }
 
@@ -141,24 +141,24 @@ public struct ProjectView: Sendable {
     public internal(set) var boxOpens = 0
 
     /// Session content keys this reader holds, by author ‖ session id.
-    public internal(set) var sessionKeys: [[UInt8]: SymmetricKey] = [:]
+    public internal(set) var sessionKeys: [SessionID: SymmetricKey] = [:]
 
     /// Which sessions carried each case's ops: what `case share` must grant.
-    public internal(set) var caseSessions: [CaseID: Set<[UInt8]>] = [:]
+    public internal(set) var caseSessions: [CaseID: Set<SessionID>] = [:]
 
     /// Keys offered by grants and not yet proven by opening an op: a member could grant a
     /// wrong key for someone else's session, so none is trusted until it opens one.
-    var grantedKeys: [[UInt8]: [SymmetricKey]] = [:]
+    var grantedKeys: [SessionID: [SymmetricKey]] = [:]
 
     /// Each author's highest seq applied: an op above it extends the chain, as a rebuild reads it.
     var tips: [SigningPublicKey: UInt64] = [:]
     /// Whether any revocation was seen: standing then depends on each op's place in its chain.
     var sawRevocation = false
     /// Sessions with ops this reader could not open: a key learned later may open them.
-    var unreadSessions: Set<[UInt8]> = []
+    var unreadSessions: Set<SessionID> = []
 
     mutating func read(_ e: Envelope, _ body: SealedBody) -> Bool {
-        let sid = e.author.bytes + body.sessionID
+        let sid = SessionID(author: e.author, body: body)
         var candidates = grantedKeys[sid] ?? []
         if let k = sessionKeys[sid] { candidates.insert(k, at: 0) }
         var opened: (SymmetricKey, [UInt8])?
@@ -173,7 +173,7 @@ public struct ProjectView: Sendable {
         return true
     }
 
-    mutating func noteSession(_ sid: [UInt8], _ payload: Payload) {
+    mutating func noteSession(_ sid: SessionID, _ payload: Payload) {
         for m in payload.mutations {
             switch m {
             case let .put(c, _, _, _), let .add(c, _, _), let .remove(c, _, _, _): caseSessions[c, default: []].insert(sid)
@@ -184,7 +184,7 @@ public struct ProjectView: Sendable {
 
     /// Adds an op this node just wrote and can read, without rebuilding the whole view.
     public mutating func applyLocal(_ payload: Payload, envelope: Envelope, session: SealingSession) {
-        let sid = envelope.author.bytes + session.id
+        let sid = SessionID(author: envelope.author, session: session)
         sessionKeys[sid] = session.key
         tips[envelope.author] = max(tips[envelope.author] ?? 0, envelope.seq)
         stats.ops += 1
@@ -223,9 +223,9 @@ public struct ProjectView: Sendable {
                 // Renames are rare: every write survives and the latest clock shows.
                 projectName.insert(Write(op: op, author: author, clock: payload.clock, value: name, supersedes: []))
                 continue
-            case let .grant(a, session, key):
-                if let k = try? SymmetricKey(SecureBytes(key)), sessionKeys[a.bytes + session] == nil {
-                    grantedKeys[a.bytes + session, default: []].append(k)
+            case let .grant(session, key):
+                if let k = try? SymmetricKey(SecureBytes(key)), sessionKeys[session] == nil {
+                    grantedKeys[session, default: []].append(k)
                 }
                 continue
             }
@@ -252,7 +252,7 @@ public struct ProjectView: Sendable {
     }
 
     /// Finds a case by id prefix or by its `ref` field.
-    public func resolve(_ ref: String) throws(CaseError) -> CaseID {
+    public func resolve(_ ref: String) throws(CoreError) -> CaseID {
         let needle = ref.lowercased()
         var hits = cases.keys.filter { $0.description.hasPrefix(needle) && needle.count >= 4 }
         if hits.isEmpty { hits = cases.values.filter { $0.value("ref") == ref }.map(\.id) }

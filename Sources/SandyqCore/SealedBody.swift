@@ -53,27 +53,29 @@ public struct SealedBody: Sendable {
     public let nonce: [UInt8]
     public let ciphertext: [UInt8]
 
-    public init(decoding body: [UInt8]) throws(OpError) {
+    public init(decoding body: [UInt8]) throws(CoreError) {
         do {
             var r = ByteReader(body)
             let v = try r.u8()
-            guard v == Self.version else { throw OpError.unsupportedVersion(v) }
+            guard v == Self.version else { throw CoreError.unsupportedVersion(v) }
             sessionID = try r.raw(SealingSession.idLength)
             switch try r.u8() {
             case 0: sealedKeys = nil
             case 1:
                 let n = Int(try r.u16())
-                guard n >= 1, n <= Self.maxReaders else { throw OpError.malformed("reader count \(n) out of range") }
+                guard n >= 1, n <= Self.maxReaders else { throw CoreError.malformed("reader count \(n) out of range") }
                 sealedKeys = try (0..<n).map { _ in try r.raw(Self.entryLength) }
-            default: throw OpError.malformed("unknown key-entry flag")
+            default: throw CoreError.malformed("unknown key-entry flag")
             }
             nonce = try r.raw(AEAD.nonceLength)
             ciphertext = try r.raw(r.remaining)
-            guard ciphertext.count >= AEAD.tagLength else { throw OpError.truncated }
-        } catch let e as OpError {
+            guard ciphertext.count >= AEAD.tagLength else { throw CoreError.truncated }
+        } catch CoreError.decodeTruncated, CoreError.decodeMalformed {
+            throw .truncated
+        } catch let e as CoreError {
             throw e
         } catch {
-            throw OpError.truncated
+            throw .truncated
         }
     }
 
@@ -86,8 +88,8 @@ public struct SealedBody: Sendable {
         return nil
     }
 
-    public func open(with key: SymmetricKey, header: [UInt8]) throws(OpError) -> [UInt8] {
+    public func open(with key: SymmetricKey, header: [UInt8]) throws(CoreError) -> [UInt8] {
         do { return try AEAD.open(ciphertext, key: key, nonce: nonce, associatedData: header) }
-        catch { throw OpError.malformed("sealed body does not authenticate under its session key") }
+        catch { throw CoreError.malformed("sealed body does not authenticate under its session key") }
     }
 }

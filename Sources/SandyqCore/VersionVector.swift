@@ -36,11 +36,11 @@ public struct VersionVector: Hashable, Sendable {
     public init(decoding bytes: [UInt8]) throws {
         var r = ByteReader(bytes)
         let n = try r.varint()
-        guard n <= 1 << 20 else { throw DecodeError.malformed("vector too large") }
+        guard n <= 1 << 20 else { throw CoreError.decodeMalformed("vector too large") }
         for _ in 0..<n {
             let k = try SigningPublicKey(bytes: try r.raw(32)), seq = try r.varint()
             // The same bound as an envelope's seq: stores keep it in a signed 64-bit column.
-            guard seq < 1 << 62 else { throw DecodeError.malformed("vector seq out of range") }
+            guard seq < 1 << 62 else { throw CoreError.decodeMalformed("vector seq out of range") }
             heads[k] = seq
         }
         try r.expectEnd()

@@ -6,6 +6,16 @@ public enum CryptoError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidParameters(String)
     case outOfMemory
 
+    /// Stable and unique per case; the table is in docs/architecture.md.
+    public var code: String {
+        switch self {
+        case .authenticationFailed: "crypto.authentication-failed"
+        case .invalidLength: "crypto.invalid-length"
+        case .invalidParameters: "crypto.invalid-parameters"
+        case .outOfMemory: "crypto.out-of-memory"
+        }
+    }
+
     public var description: String {
         switch self {
         case .authenticationFailed:

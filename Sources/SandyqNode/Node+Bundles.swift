@@ -62,7 +62,7 @@ extension Node {
         let known = all ? VersionVector() : try commonAcknowledgement(recipients)
         let rule = try carryRule(to: recipients.map(\.signingKey))
         let mine = try versionVector()
-        let imported = try mapped { try store.recentImportedBundles() }.map(\.bytes)
+        let imported = try mapped { try store.recentImportedBundles() }
         let bundleID = BundleID.random()
         var result = BundleExport(bundleID: bundleID)
         let budget = BundleFormat.PartBudget(maxSize: maxSize, recipients: recipients.count)
@@ -71,7 +71,7 @@ extension Node {
         func open() throws(SyncError) -> BundleWriter {
             part += 1
             let path = part == 1 ? out : "\(out).\(part)"
-            let header = BundleFormat.Header(project: pid, sender: nodeID, senderVector: mine, bundleID: bundleID.bytes,
+            let header = BundleFormat.Header(project: pid, sender: nodeID, senderVector: mine, bundleID: bundleID,
                                              part: part, createdMillis: Self.wallMillis(), imported: imported)
             return try BundleWriter(path: path, recipients: recipients.map(\.boxKey), header: header, signer: identity.signing)
         }
@@ -90,7 +90,7 @@ extension Node {
             result.bytes += try writer!.finish()
             result.files.append(writer!.path)
         } catch let e as SyncError {
-            throw NodeError(.failure, e.description)
+            throw NodeError(.failure, e.description, code: e.code)
         } catch {
             throw NodeError.from(error)
         }
@@ -118,16 +118,16 @@ extension Node {
         let reader: BundleReader
         do { reader = try BundleReader(path: path, keys: identity.box) } catch {
             switch error {
-            case .bundle(.notForMe): throw NodeError(.notForMe, "\(path): \(BundleError.notForMe)")
-            case let .bundle(b): throw NodeError(.corrupt, "\(path): \(b)")
-            default: throw NodeError(.notFound, error.description)
+            case let .bundle(b) where b == .notForMe: throw NodeError(.notForMe, "\(path): \(b)", code: b.code)
+            case let .bundle(b): throw NodeError(.corrupt, "\(path): \(b)", code: b.code)
+            default: throw NodeError(.notFound, error.description, code: error.code)
             }
         }
         if let h = reader.header, h.project != pid {
-            throw NodeError(.notForMe, "\(path): \(BundleError.wrongProject)")
+            throw NodeError(.notForMe, "\(path): \(CoreError.bundleWrongProject)", code: CoreError.bundleWrongProject.code)
         }
         var result = BundleImport(file: path, sender: reader.header?.sender)
-        let bundleID = reader.header.flatMap { BundleID(bytes: $0.bundleID) }
+        let bundleID = reader.header?.bundleID
         if skipIfSeen, let bundleID, try mapped({ try store.hasImportedBundle(bundleID) }) {
             result.alreadySeen = true
             return result
@@ -150,7 +150,7 @@ extension Node {
         }, peer: {
             reader.header.map { h in
                 .bundle(sender: h.sender, vector: h.senderVector, delivered: reader.intact ? bundleID : nil,
-                        importedThere: h.imported.compactMap { BundleID(bytes: $0) })
+                        importedThere: h.imported)
             }
         })
         if let h = reader.header, h.sender != nodeID { result.senderIsMember = try isCurrentMember(h.sender) }

@@ -96,7 +96,7 @@ extension Node {
     public func log() throws(NodeError) -> [LogEntry] {
         let envs = try mapped { try store.allEnvelopes() }
         let v = try view()
-        var sessions: [[UInt8]: SymmetricKey?] = [:]
+        var sessions: [SessionID: SymmetricKey?] = [:]
         var out: [LogEntry] = []
         for e in envs {
             let member = v.membership.members[e.author]?.node
@@ -114,7 +114,7 @@ extension Node {
                 var time: UInt64?
                 var text = "sealed (not readable by this node)"
                 if let body = try? SealedBody(decoding: e.body) {
-                    let sk = e.author.bytes + body.sessionID
+                    let sk = SessionID(author: e.author, body: body)
                     if body.sealedKeys != nil, sessions[sk] == nil { sessions[sk] = body.openSessionKey(with: identity.box) }
                     if let key = sessions[sk] ?? nil, let plain = try? body.open(with: key, header: e.header),
                        let p = try? Payload(decoding: plain) {

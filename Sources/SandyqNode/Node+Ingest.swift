@@ -14,7 +14,7 @@ extension Node {
         /// An import that reads or receives the ops itself (a bundle's batches, a TCP session on
         /// its own store connection): run with the screen, and once more with the ids to take
         /// again when the first pass brought admissions.
-        case run((_ screen: @escaping @Sendable (Envelope) -> OpError?, _ retry: Set<OpID>?) throws(NodeError) -> ImportReport)
+        case run((_ screen: @escaping @Sendable (Envelope) -> CoreError?, _ retry: Set<OpID>?) throws(NodeError) -> ImportReport)
         /// Ops a session already imported and screened on its own connection (the server side).
         case imported(ImportReport)
     }

@@ -39,7 +39,7 @@ final class LimitScreen: @unchecked Sendable {
         awaiting = held.filter { membership.members[$0.key] == nil }.values.reduce(0, +)
     }
 
-    func check(_ env: Envelope) -> OpError? {
+    func check(_ env: Envelope) -> CoreError? {
         let size = env.encoded.count
         lock.lock(); defer { lock.unlock() }
         guard let m = membership.members[env.author] else {
@@ -87,13 +87,24 @@ extension Node {
     /// refused ops as awaiting admission and stored something: the import may have carried
     /// those authors' admissions (a new member's first import of a project's log). Ops are
     /// screened per batch, sorted by author, so an admission can come after its member's ops.
-    func importAdmittingInStream(_ run: (_ screen: @escaping @Sendable (Envelope) -> OpError?, _ retry: Set<OpID>?) throws(NodeError) -> ImportReport) throws(NodeError) -> ImportReport {
-        let (screen, limits) = try importScreenParts()
+    func importAdmittingInStream(_ run: (_ screen: @escaping @Sendable (Envelope) -> CoreError?, _ retry: Set<OpID>?) throws(NodeError) -> ImportReport) throws(NodeError) -> ImportReport {
+        try Node.importAdmittingInStream(screens: { () throws(NodeError) in try importScreenParts() },
+                                         forget: { forgetMembership(ifChangedBy: $0) }, run)
+    }
+
+    /// The same, with the node reached only through `screens` and `forget`, so that a caller
+    /// holding the node behind a lock takes it for those steps and runs `run` without it.
+    static func importAdmittingInStream(
+        screens: () throws(NodeError) -> (screen: @Sendable (Envelope) -> CoreError?, limits: LimitScreen),
+        forget: (ImportReport) -> Void,
+        _ run: (_ screen: @escaping @Sendable (Envelope) -> CoreError?, _ retry: Set<OpID>?) throws(NodeError) -> ImportReport
+    ) throws(NodeError) -> ImportReport {
+        let (screen, limits) = try screens()
         let first = try run(screen, nil)
-        forgetMembership(ifChangedBy: first)
+        forget(first)
         let awaiting = limits.refusedAwaitingAdmission
         guard first.new > 0, !awaiting.isEmpty else { return first }
-        let (screen2, _) = try importScreenParts()
+        let (screen2, _) = try screens()
         let second = try run(screen2, awaiting)
         var out = first
         out.refused.removeAll { awaiting.contains($0.id) }

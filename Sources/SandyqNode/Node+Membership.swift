@@ -205,7 +205,7 @@ extension Node {
         guard v.membership.role(of: nodeID.signingKey) == .coordinator,
               v.membership.isAllowed(author: nodeID.signingKey, seq: (try writer().seq) + 1, manage: true) else { return }
         let key = grantTagKey
-        var byLawyer: [SigningPublicKey: Set<[UInt8]>] = [:]
+        var byLawyer: [SigningPublicKey: Set<SessionID>] = [:]
         for (id, c) in v.cases where lawyers {
             for hex in c.elements("sharedWith") {
                 guard let b = Hex.decode(hex), let k = try? SigningPublicKey(bytes: b),
@@ -238,18 +238,16 @@ extension Node {
     /// the body limit needs (each measured from the encoded size of its grants). Each op lands
     /// in one transaction with the record of what it granted, so a forwarding cut short resumes
     /// where it stopped and never grants a session twice.
-    func grant(_ sids: Set<[UInt8]>, to recipient: NodeID, from v: ProjectView, key: SecureBytes) throws(NodeError) {
+    func grant(_ sids: Set<SessionID>, to recipient: NodeID, from v: ProjectView, key: SecureBytes) throws(NodeError) {
         let rtag = grantTag(recipient.signingKey, key: key)
         let given = try mapped { try store.grantedSessions(to: rtag) }
         var pending: [(grant: Mutation, size: Int, tag: [UInt8])] = []
         let empty = Payload(clock: 0, mutations: []).encoded().count
-        for sid in sids.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
+        for sid in sids.sorted() {
             let tag = sessionTag(sid, recipient: rtag, key: key)
             // A member's own sessions are its own to read already.
-            guard !given.contains(tag), sid.count == SigningPublicKey.length + SealingSession.idLength, let k = v.sessionKeys[sid],
-                  !sid.starts(with: recipient.signingKey.bytes),
-                  let author = try? SigningPublicKey(bytes: Array(sid[0..<SigningPublicKey.length])) else { continue }
-            let g = Mutation.grant(author: author, session: Array(sid[SigningPublicKey.length...]), key: k.secret.unsafeCopy)
+            guard !given.contains(tag), let k = v.sessionKeys[sid], sid.author != recipient.signingKey else { continue }
+            let g = Mutation.grant(session: sid, key: k.secret.unsafeCopy)
             pending.append((g, Payload(clock: 0, mutations: [g]).encoded().count - empty, tag))
         }
         guard !pending.isEmpty else {
@@ -294,8 +292,8 @@ extension Node {
     }
 
     /// A session's tag, per recipient: two lawyers given one case do not share tags.
-    func sessionTag(_ sid: [UInt8], recipient: [UInt8], key: SecureBytes) -> [UInt8] {
-        Hash.blake2b(Array("session".utf8) + recipient + sid, length: 16, key: key)
+    func sessionTag(_ sid: SessionID, recipient: [UInt8], key: SecureBytes) -> [UInt8] {
+        Hash.blake2b(Array("session".utf8) + recipient + sid.bytes, length: 16, key: key)
     }
 
     /// Rewrites the clear `granted:<lawyer hex>` settings of older builds as keyed tags, in one
@@ -309,7 +307,8 @@ extension Node {
                 for (name, value) in rows {
                     if let b = Hex.decode(String(name.dropFirst("granted:".count))), let lawyer = try? SigningPublicKey(bytes: b) {
                         let rtag = grantTag(lawyer, key: key)
-                        let sids = stride(from: 0, to: value.count - value.count % 40, by: 40).map { Array(value[$0..<($0 + 40)]) }
+                        let n = SessionID.length
+                        let sids = stride(from: 0, to: value.count - value.count % n, by: n).compactMap { try? SessionID(bytes: Array(value[$0..<($0 + n)])) }
                         try store.recordGrants(to: rtag, sessions: sids.map { sessionTag($0, recipient: rtag, key: key) })
                     }
                     try store.deleteSetting(name)
@@ -368,5 +367,5 @@ extension Node {
     }
 
     /// Refuses, before they reach the store, ops whose author is known to have no write rights.
-    static func screen(_ env: Envelope, in m: Membership) -> OpError? { m.screen(env) }
+    static func screen(_ env: Envelope, in m: Membership) -> CoreError? { m.screen(env) }
 }

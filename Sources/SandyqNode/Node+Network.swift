@@ -63,11 +63,11 @@ extension Node {
     }
 
     /// The import screen for ops from peers: refuses what a known lawyer or relay signed.
-    func importScreen() throws(NodeError) -> @Sendable (Envelope) -> OpError? {
+    func importScreen() throws(NodeError) -> @Sendable (Envelope) -> CoreError? {
         try importScreenParts().screen
     }
 
-    func importScreenParts() throws(NodeError) -> (screen: @Sendable (Envelope) -> OpError?, limits: LimitScreen) {
+    func importScreenParts() throws(NodeError) -> (screen: @Sendable (Envelope) -> CoreError?, limits: LimitScreen) {
         let m = try storedMembership()
         let limits = try limitScreen(m)
         return ({ env in Node.screen(env, in: m) ?? limits.check(env) }, limits)
@@ -127,21 +127,43 @@ extension Node {
         return .session(key: key, vector: v)
     }
 
-    /// Syncs once with the peer at `address`, both directions.
-    public func sync(with address: String, expecting: NodeID? = nil) throws(NodeError) -> PeerSession.Summary {
-        let pid = try requireProject()
-        let nk = try requireNetworkKey()
-        let refusal = try serverRefusal(at: address, expecting: expecting)
+    /// What a client session needs from the node before it connects, read in one go (under
+    /// the host's lock when there is one).
+    struct SyncPlan: Sendable {
+        let project: ProjectID
+        let networkKey: SymmetricKey
+        let identity: SigningKeyPair
+        let storePath: String
+        let refusal: @Sendable (SigningPublicKey) -> String?
+    }
+
+    func syncPlan(at address: String, expecting: NodeID?) throws(NodeError) -> SyncPlan {
+        SyncPlan(project: try requireProject(), networkKey: try requireNetworkKey(), identity: identity.signing,
+                 storePath: Node.databasePath(home), refusal: try serverRefusal(at: address, expecting: expecting))
+    }
+
+    /// Which held ops a session hands `peer`: nil (every op it lacks) when the rule cannot be read.
+    func carryFilter(to peer: SigningPublicKey) -> (@Sendable (Envelope) -> Bool)? {
+        (try? carryRule(to: [peer])).map { rule in { rule.allows($0) } }
+    }
+
+    /// The sessions of one sync. The node is reached only through `screens`, `forget` and
+    /// `carry`, so none of them is held while the network is used. A second session runs only
+    /// when the first brought admissions it had refused ops for.
+    static func syncSessions(
+        with address: String, plan: SyncPlan,
+        screens: () throws(NodeError) -> (screen: @Sendable (Envelope) -> CoreError?, limits: LimitScreen),
+        forget: (ImportReport) -> Void,
+        carry: (SigningPublicKey) -> (@Sendable (Envelope) -> Bool)?
+    ) throws(NodeError) -> (report: ImportReport, last: PeerSession.Summary) {
         var last: PeerSession.Summary?
-        // A second session only when the first brought admissions it had refused ops for.
-        let report = try ingest(.run { [self] screen, _ throws(NodeError) in
+        let report = try importAdmittingInStream(screens: screens, forget: forget) { screen, _ throws(NodeError) in
             do {
                 let conn = try Connection.connect(to: address)
                 defer { conn.close() }
-                var s = try PeerSession.client(conn: conn, identity: identity.signing, networkKey: nk,
-                                               storePath: Node.databasePath(home), project: pid, screen: screen,
-                                               carry: { [self] peer in (try? carryRule(to: [peer])).map { rule in { rule.allows($0) } } },
-                                               refusal: refusal)
+                var s = try PeerSession.client(conn: conn, identity: plan.identity, networkKey: plan.networkKey,
+                                               storePath: plan.storePath, project: plan.project, screen: screen,
+                                               carry: carry, refusal: plan.refusal)
                 let r = s.report
                 if let f = last { s.sent += f.sent; s.bytesSent += f.bytesSent; s.bytesReceived += f.bytesReceived }
                 last = s
@@ -149,10 +171,28 @@ extension Node {
             } catch {
                 throw NodeError(.failure, "sync with \(address) failed: \(error)")
             }
-        }, peer: { Node.ingestPeer(last) })
-        guard var summary = last else { throw NodeError(.failure, "sync with \(address) ran no session") }
-        summary.report = report
+        }
+        guard let last else { throw NodeError(.failure, "sync with \(address) ran no session") }
+        return (report, last)
+    }
+
+    /// After a sync's sessions: the bookkeeping every transport shares (the sessions imported
+    /// on connections of their own).
+    func finishSync(_ report: ImportReport, _ last: PeerSession.Summary) throws(NodeError) -> PeerSession.Summary {
+        var summary = last
+        summary.report = try ingest(.imported(report), peer: { Node.ingestPeer(last) })
         return summary
+    }
+
+    /// Syncs once with the peer at `address`, both directions.
+    public func sync(with address: String, expecting: NodeID? = nil) throws(NodeError) -> PeerSession.Summary {
+        let plan = try syncPlan(at: address, expecting: expecting)
+        let (report, last) = try Node.syncSessions(
+            with: address, plan: plan,
+            screens: { () throws(NodeError) in try importScreenParts() },
+            forget: { forgetMembership(ifChangedBy: $0) },
+            carry: { carryFilter(to: $0) })
+        return try finishSync(report, last)
     }
 }
 

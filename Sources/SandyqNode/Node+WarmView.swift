@@ -18,7 +18,7 @@ extension Node {
     /// ops above the mark are few, and mostly of sessions the view holds.
     /// With `rebuilding` false, nil where only a rebuild would do: the next read rebuilds, so a
     /// command that reads no more (a member add, an import) does not pay for one.
-    func caughtUp(_ w: WarmView, rebuilding: Bool = true, known: () -> [[UInt8]: SymmetricKey]) throws(NodeError) -> WarmView? {
+    func caughtUp(_ w: WarmView, rebuilding: Bool = true, known: () -> [SessionID: SymmetricKey]) throws(NodeError) -> WarmView? {
         let (envs, through) = try mapped { try store.envelopes(afterRow: w.through) }
         guard !envs.isEmpty else { return w }
         let fresh = envs.filter { !w.alsoApplied.contains($0.id) }
@@ -73,7 +73,7 @@ extension Node {
         var r = ByteReader(plain)
         guard let through = try? r.u64(), let count = try? r.u64(), let id = try? r.blob(max: OpID.length),
               through <= UInt64(Int64.max), let mark = try? store.logMark(throughRow: Int64(through)),
-              mark.count == Int64(count), (mark.id ?? []) == id,
+              mark.count == Int64(count), (mark.id?.bytes ?? []) == id,
               let membership = try? snapshotMembership(pid),
               let v = try? ProjectView(project: pid, snapshot: plain, at: r.offset, membership: membership)
         else { return nil }
@@ -100,7 +100,7 @@ extension Node {
               w.sinceSnapshot >= min(snapshotRefresh, snapshotMinimumOps),
               let mark = try? store.logMark(throughRow: w.through) else { return }
         var head = ByteWriter(capacity: 64)
-        head.u64(UInt64(w.through)); head.u64(UInt64(mark.count)); head.blob(mark.id ?? [])
+        head.u64(UInt64(w.through)); head.u64(UInt64(mark.count)); head.blob(mark.id?.bytes ?? [])
         guard var plain = w.view.snapshot(after: head.bytes) else { return }
         defer { plain.zeroize() }
         let seal = StorageSeal(identity)

@@ -296,9 +296,9 @@ public final class Node {
             }
         }
         try commit(made.map(\.envelope), project: v.project, keepingView: true)
-        var started: [[UInt8]: SymmetricKey] = [:]
+        var started: [SessionID: SymmetricKey] = [:]
         for m in made {
-            let sid = nodeID.signingKey.bytes + m.session.id
+            let sid = SessionID(author: nodeID.signingKey, session: m.session)
             if v.sessionKeys[sid] == nil { started[sid] = m.session.key }
             v.applyLocal(m.payload, envelope: m.envelope, session: m.session)
         }
@@ -348,7 +348,7 @@ public final class Node {
     }
 
     /// Reads the whole log into a new view.
-    func rebuiltView(_ pid: ProjectID, known: [[UInt8]: SymmetricKey]) throws(NodeError) -> WarmView {
+    func rebuiltView(_ pid: ProjectID, known: [SessionID: SymmetricKey]) throws(NodeError) -> WarmView {
         viewRebuilds += 1
         let through = try mapped { try store.lastRow() }
         let envs = try mapped { try store.allEnvelopes(throughRow: through) }
@@ -358,16 +358,16 @@ public final class Node {
 
     /// Session keys opened by earlier views, unsealed with this node's storage key. A row that
     /// does not open is skipped: the view then opens that session's sealed box again.
-    func cachedSessionKeys() -> [[UInt8]: SymmetricKey] {
+    func cachedSessionKeys() -> [SessionID: SymmetricKey] {
         let seal = StorageSeal(identity)
         let tagKey = seal.key.derive(context: Self.sessionTagContext)
-        var out: [[UInt8]: SymmetricKey] = [:]
+        var out: [SessionID: SymmetricKey] = [:]
         for (tag, sealed) in (try? store.sealedSessionKeys()) ?? [] {
             guard var plain = try? seal.open(sealed, associatedData: Self.sessionRowAD + tag) else { continue }
             defer { plain.zeroize() }
             guard plain.count > SymmetricKey.length, let k = try? SymmetricKey(SecureBytes(plain[0..<SymmetricKey.length])) else { continue }
-            let sid = Array(plain[SymmetricKey.length...])
-            guard Hash.blake2b(sid, length: 32, key: tagKey) == tag else { continue }
+            let slot = Array(plain[SymmetricKey.length...])
+            guard Hash.blake2b(slot, length: 32, key: tagKey) == tag, let sid = try? SessionID(bytes: slot) else { continue }
             out[sid] = k
         }
         return out
@@ -379,12 +379,12 @@ public final class Node {
     static let sessionRowAD = Array("session-v2:".utf8)
 
     /// Best effort: a read-only or full store still reads, it only rebuilds slower next time.
-    func cacheSessionKeys(_ keys: [[UInt8]: SymmetricKey], except known: [[UInt8]: SymmetricKey]) {
+    func cacheSessionKeys(_ keys: [SessionID: SymmetricKey], except known: [SessionID: SymmetricKey]) {
         let seal = StorageSeal(identity)
         let tagKey = seal.key.derive(context: Self.sessionTagContext)
         let fresh = keys.filter { known[$0.key] == nil }.map { sid, k -> (tag: [UInt8], sealed: [UInt8]) in
-            let tag = Hash.blake2b(sid, length: 32, key: tagKey)
-            var plain = k.secret.unsafeCopy + sid
+            let tag = Hash.blake2b(sid.bytes, length: 32, key: tagKey)
+            var plain = k.secret.unsafeCopy + sid.bytes
             defer { plain.zeroize() }
             return (tag, seal.seal(plain, associatedData: Self.sessionRowAD + tag))
         }

@@ -264,7 +264,7 @@ public final class OpStore: @unchecked Sendable {
     /// `verified: true` is for ops this node just signed itself: checking its own fresh
     /// signatures cost half of every write.
     public func importEnvelopes(_ envelopes: [Envelope], project: ProjectID,
-                                screen: ((Envelope) -> OpError?)? = nil, verified: Bool = false) throws -> ImportReport {
+                                screen: ((Envelope) -> CoreError?)? = nil, verified: Bool = false) throws -> ImportReport {
         var done = false
         return try importBatches(project: project, screen: screen, verified: verified) {
             defer { done = true }
@@ -277,7 +277,7 @@ public final class OpStore: @unchecked Sendable {
     /// `screen` refuses ops on grounds the store cannot judge (the author's role).
     /// With `prefetch`, a second thread runs `next` (for a bundle: decrypt, decode, hash) and
     /// the signature checks while this one writes SQLite; the halves cost about the same.
-    public func importBatches(project: ProjectID, screen: ((Envelope) -> OpError?)? = nil, verified: Bool = false,
+    public func importBatches(project: ProjectID, screen: ((Envelope) -> CoreError?)? = nil, verified: Bool = false,
                               prefetch: Bool = false, _ next: () throws -> [Envelope]?) throws -> ImportReport {
         @Sendable func prepare(_ batch: [Envelope]) -> (sorted: [Envelope], authentic: [Bool]?) {
             // Chain order, so a batch can carry an op and its predecessor together.
@@ -310,7 +310,7 @@ public final class OpStore: @unchecked Sendable {
         }
     }
 
-    private func importPrepared(project: ProjectID, screen: ((Envelope) -> OpError?)?,
+    private func importPrepared(project: ProjectID, screen: ((Envelope) -> CoreError?)?,
                                 _ next: () throws -> (sorted: [Envelope], authentic: [Bool]?)?) throws -> ImportReport {
         var report = ImportReport()
         let exists = try db.prepare("SELECT 1 FROM ops WHERE id = ?")
@@ -620,11 +620,11 @@ public struct ImportReport: Sendable {
     public var newMembership = 0
     /// The authors of the `new` ops: a revoked author's chain decides which of its ops count.
     public var newAuthors: Set<SigningPublicKey> = []
-    public var refused: [(id: OpID, author: SigningPublicKey, seq: UInt64, reason: OpError)] = []
+    public var refused: [(id: OpID, author: SigningPublicKey, seq: UInt64, reason: CoreError)] = []
 
     public init() {}
 
-    mutating func refuse(_ env: Envelope, _ why: OpError) { refused.append((env.id, env.author, env.seq, why)) }
+    mutating func refuse(_ env: Envelope, _ why: CoreError) { refused.append((env.id, env.author, env.seq, why)) }
 
     public mutating func merge(_ o: ImportReport) {
         new += o.new; known += o.known; forks += o.forks; newMembership += o.newMembership
@@ -718,13 +718,13 @@ extension OpStore {
 
     /// How many ops are stored up to `row` and the id at `row`: what a reader that covered the
     /// log up to there checks, so it never trusts a mark that belongs to another log.
-    public func logMark(throughRow row: Int64) throws(StoreError) -> (count: Int64, id: [UInt8]?) {
+    public func logMark(throughRow row: Int64) throws(StoreError) -> (count: Int64, id: OpID?) {
         let c = try db.prepare("SELECT count(*) FROM ops WHERE rowid <= ?")
         try c.bind([.int(row)])
         _ = try c.step()
         let count = c.int(0)
         let i = try db.prepare("SELECT id FROM ops WHERE rowid = ?")
         try i.bind([.int(row)])
-        return (count, try i.step() ? i.blob(0) : nil)
+        return (count, try i.step() ? try? OpID(bytes: i.blob(0)) : nil)
     }
 }

@@ -10,6 +10,19 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     case io(String)
     case notFound(String)
 
+    /// Stable and unique per case; the table is in docs/architecture.md.
+    public var code: String {
+        switch self {
+        case .sqlite: "store.sqlite"
+        case .newerSchema: "store.newer-schema"
+        case .corrupt: "store.corrupt"
+        case .wrongPassphrase: "store.wrong-passphrase"
+        case .duress: "store.duress"
+        case .io: "store.io"
+        case .notFound: "store.not-found"
+        }
+    }
+
     public var description: String {
         switch self {
         case let .sqlite(code, message): "database error \(code): \(message)"

@@ -29,7 +29,7 @@ public final class BundleReader {
     private var queued: [Envelope] = []
 
     /// Opens the file, finds this node's entry and reads the header, whose signature it checks.
-    /// Throws `notForMe` when no entry opens, `badSignature` when the header's sender did not sign it.
+    /// Throws `notForMe` when no entry opens, `bundleBadSignature` when the header's sender did not sign it.
     public init(path: String, keys: BoxKeyPair) throws(SyncError) {
         self.path = path
         let h = try Self.openRegularFile(path)
@@ -38,7 +38,7 @@ public final class BundleReader {
         let first = [UInt8](head)
         do {
             _ = try BundleFormat.parsePreamble(first)
-        } catch BundleError.truncated {
+        } catch CoreError.bundleTruncated {
             // The short read covered the fixed part only; read the entries that the count names.
         } catch {
             try? h.close()
@@ -145,7 +145,7 @@ public final class BundleReader {
                         // Only as the stream's first record: a second header could override the signed one.
                         guard records == 1, damagedChunks == 0 else { malformedRecords += 1; return nil }
                         do { header = try BundleFormat.openHeader(body, preamble: preamble) } catch {
-                            if error == .badSignature { throw .bundle(.badSignature) }
+                            if error == .bundleBadSignature { throw .bundle(.bundleBadSignature) }
                             malformedRecords += 1
                         }
                         return nil

@@ -129,16 +129,55 @@ public final class BundleWriter {
     }
 }
 
+/// Every failure in this module: a bundle that does not write or read, a handshake refused,
+/// a session that breaks its protocol. Callers match `code`, never the message.
 public enum SyncError: Error, Equatable, Sendable, CustomStringConvertible {
     case usage(String)
     case io(String)
-    case bundle(BundleError)
+    case bundle(CoreError)
     case protocolViolation(String)
+
+    // A handshake refused.
+    case unsupportedVersion
+    case badNetworkKey
+    case stale
+    case replayed
+    case authenticationFailed
+    case notAllowed(String)
+    case truncated
+
+    /// Stable and unique per case (a bundle's is its CoreError code); the table is in docs/architecture.md.
+    public var code: String {
+        switch self {
+        case .usage: "sync.usage"
+        case .io: "sync.io"
+        case let .bundle(b): b.code
+        case .protocolViolation: "sync.protocol-violation"
+        case .unsupportedVersion: "handshake.unsupported-version"
+        case .badNetworkKey: "handshake.bad-network-key"
+        case .stale: "handshake.stale"
+        case .replayed: "handshake.replayed"
+        case .authenticationFailed: "handshake.authentication-failed"
+        case .notAllowed: "handshake.not-allowed"
+        case .truncated: "handshake.truncated"
+        }
+    }
 
     public var description: String {
         switch self {
         case let .usage(m), let .io(m), let .protocolViolation(m): m
         case let .bundle(b): b.description
+        case .unsupportedVersion: "handshake version not supported"
+        case .badNetworkKey: "first message does not carry the project's network key (a stranger, or a wrong network key)"
+        case .stale: "handshake clock too far from ours"
+        case .replayed: "handshake message replayed"
+        case .authenticationFailed: "handshake authentication failed"
+        case let .notAllowed(why): why
+        case .truncated: "handshake message truncated"
         }
     }
 }
+
+/// The earlier name, kept so code written against it still compiles; each case keeps its meaning.
+@available(*, deprecated, renamed: "SyncError")
+public typealias HandshakeError = SyncError

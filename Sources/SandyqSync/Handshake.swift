@@ -35,28 +35,6 @@ public enum Handshake {
     }
 }
 
-public enum HandshakeError: Error, Equatable, Sendable, CustomStringConvertible {
-    case unsupportedVersion
-    case badNetworkKey
-    case stale
-    case replayed
-    case authenticationFailed
-    case notAllowed(String)
-    case truncated
-
-    public var description: String {
-        switch self {
-        case .unsupportedVersion: "handshake version not supported"
-        case .badNetworkKey: "first message does not carry the project's network key (a stranger, or a wrong network key)"
-        case .stale: "handshake clock too far from ours"
-        case .replayed: "handshake message replayed"
-        case .authenticationFailed: "handshake authentication failed"
-        case let .notAllowed(why): why
-        case .truncated: "handshake message truncated"
-        }
-    }
-}
-
 public struct ClientHandshake {
     let identity: SigningKeyPair
     let networkKey: SymmetricKey
@@ -77,13 +55,13 @@ public struct ClientHandshake {
     }
 
     /// Checks the server's proof; `allowed` decides whether its key may be talked to.
-    public mutating func receive2(_ m: [UInt8], allowed: (SigningPublicKey) -> Bool) throws(HandshakeError) -> (message3: [UInt8], session: Handshake.Session) {
+    public mutating func receive2(_ m: [UInt8], allowed: (SigningPublicKey) -> Bool) throws(SyncError) -> (message3: [UInt8], session: Handshake.Session) {
         try receive2(m) { allowed($0) ? nil : "the server's key is not a member of this project, nor the peer pinned for this address" }
     }
 
     /// The same, where `refusal` returns why a server key is refused (nil: allowed), so the
     /// error can say it, for instance that the key was revoked.
-    public mutating func receive2(_ m: [UInt8], refusal: (SigningPublicKey) -> String?) throws(HandshakeError) -> (message3: [UInt8], session: Handshake.Session) {
+    public mutating func receive2(_ m: [UInt8], refusal: (SigningPublicKey) -> String?) throws(SyncError) -> (message3: [UInt8], session: Handshake.Session) {
         guard m.count == Handshake.message2Length else { throw .truncated }
         guard let es = try? BoxPublicKey(bytes: Array(m[0..<32])), let dh = try? ephemeral.sharedSecret(with: es) else { throw .authenticationFailed }
         let k2 = Handshake.kdf(networkKey, dh, h1, "k2")
@@ -116,16 +94,16 @@ public struct ServerHandshake {
 
     /// Answers a valid first message; anything else gets no answer at all.
     /// `fresh` records the client's ephemeral key and returns false if it was seen before.
-    public mutating func receive1(_ m: [UInt8], nowMillis: UInt64, fresh: ([UInt8]) -> Bool) throws(HandshakeError) -> [UInt8] {
+    public mutating func receive1(_ m: [UInt8], nowMillis: UInt64, fresh: ([UInt8]) -> Bool) throws(SyncError) -> [UInt8] {
         try receive1(m, nowMillis: nowMillis) { key, _ in fresh(key) ? .fresh : .replayed }
     }
 
     /// The same, with the replay cache filing each key under the message's clock.
-    public mutating func receive1(_ m: [UInt8], nowMillis: UInt64, replay: ReplayCache) throws(HandshakeError) -> [UInt8] {
+    public mutating func receive1(_ m: [UInt8], nowMillis: UInt64, replay: ReplayCache) throws(SyncError) -> [UInt8] {
         try receive1(m, nowMillis: nowMillis) { key, time in replay.check(key, time: time, now: nowMillis) }
     }
 
-    mutating func receive1(_ m: [UInt8], nowMillis: UInt64, verdict: ([UInt8], UInt64) -> ReplayCache.Verdict) throws(HandshakeError) -> [UInt8] {
+    mutating func receive1(_ m: [UInt8], nowMillis: UInt64, verdict: ([UInt8], UInt64) -> ReplayCache.Verdict) throws(SyncError) -> [UInt8] {
         guard m.count == Handshake.message1Length else { throw .truncated }
         guard m[0] == Handshake.version else { throw .unsupportedVersion }
         let body = Array(m[0..<41]), tag = Array(m[41..<73])
@@ -147,7 +125,7 @@ public struct ServerHandshake {
         return m2
     }
 
-    public func receive3(_ m: [UInt8], allowed: (SigningPublicKey) -> Bool) throws(HandshakeError) -> Handshake.Session {
+    public func receive3(_ m: [UInt8], allowed: (SigningPublicKey) -> Bool) throws(SyncError) -> Handshake.Session {
         guard let dh else { throw .authenticationFailed }
         guard m.count == Handshake.message3Length else { throw .truncated }
         let k3 = Handshake.kdf(networkKey, dh, h2, "k3")
@@ -184,7 +162,7 @@ public struct FrameCipher: Sendable {
         return w.bytes
     }
 
-    public mutating func open(_ ciphertext: [UInt8]) throws(HandshakeError) -> [UInt8] {
+    public mutating func open(_ ciphertext: [UInt8]) throws(SyncError) -> [UInt8] {
         do { return try AEAD.open(ciphertext, key: key, nonce: nonce()) } catch { throw .authenticationFailed }
     }
 }

@@ -157,7 +157,7 @@ public final class HandshakeGate: @unchecked Sendable {
             return
         }
         let session: Handshake.Session
-        guard let hs = p.handshake else { return refuse(fd, HandshakeError.authenticationFailed.description, &events) }
+        guard let hs = p.handshake else { return refuse(fd, SyncError.authenticationFailed.description, &events) }
         do { session = try hs.receive3(message, allowed: allowed) } catch { return refuse(fd, error.description, &events) }
         remove(fd)
         p.conn.setBlocking(true)

@@ -30,7 +30,7 @@ public final class PeerSession: @unchecked Sendable {
     let conn: Connection
     let storePath: String
     let project: ProjectID
-    let screen: (@Sendable (Envelope) -> OpError?)?
+    let screen: (@Sendable (Envelope) -> CoreError?)?
     /// Which held ops this side hands the peer (nil: every one the peer lacks).
     let carry: (@Sendable (Envelope) -> Bool)?
     var sendCipher: FrameCipher
@@ -38,7 +38,7 @@ public final class PeerSession: @unchecked Sendable {
     public private(set) var summary = Summary()
 
     init(conn: Connection, storePath: String, project: ProjectID, session: Handshake.Session,
-         screen: (@Sendable (Envelope) -> OpError?)? = nil, carry: (@Sendable (Envelope) -> Bool)? = nil) {
+         screen: (@Sendable (Envelope) -> CoreError?)? = nil, carry: (@Sendable (Envelope) -> Bool)? = nil) {
         self.screen = screen
         self.carry = carry
         self.conn = conn
@@ -53,7 +53,7 @@ public final class PeerSession: @unchecked Sendable {
 
     /// Client side: proves itself, checks the server with `allowed`, then exchanges.
     public static func client(conn: Connection, identity: SigningKeyPair, networkKey: SymmetricKey, storePath: String,
-                              project: ProjectID, screen: (@Sendable (Envelope) -> OpError?)? = nil,
+                              project: ProjectID, screen: (@Sendable (Envelope) -> CoreError?)? = nil,
                               allowed: (SigningPublicKey) -> Bool) throws(SyncError) -> Summary {
         try client(conn: conn, identity: identity, networkKey: networkKey, storePath: storePath, project: project, screen: screen,
                    refusal: { allowed($0) ? nil : "the server's key is not a member of this project, nor the peer pinned for this address" })
@@ -61,7 +61,7 @@ public final class PeerSession: @unchecked Sendable {
 
     /// Client side, where `refusal` says why a server key is refused (nil: allowed).
     public static func client(conn: Connection, identity: SigningKeyPair, networkKey: SymmetricKey, storePath: String,
-                              project: ProjectID, screen: (@Sendable (Envelope) -> OpError?)? = nil,
+                              project: ProjectID, screen: (@Sendable (Envelope) -> CoreError?)? = nil,
                               carry: (SigningPublicKey) -> (@Sendable (Envelope) -> Bool)? = { _ in nil },
                               refusal: (SigningPublicKey) -> String?) throws(SyncError) -> Summary {
         conn.setTimeout(seconds: handshakeTimeout)
@@ -76,13 +76,25 @@ public final class PeerSession: @unchecked Sendable {
         try conn.writeAll(m3)
         let s = PeerSession(conn: conn, storePath: storePath, project: project, session: session, screen: screen,
                             carry: carry(session.peer))
-        try s.exchange()
+        do { try s.exchange() } catch {
+            throw refusedAfterHandshake(error, conn: conn) ?? error
+        }
         return s.summary
+    }
+
+    /// A server that closes after message 3 before sending a single frame has refused this
+    /// client there: all its slots are taken (`serve --max-peers`), or it does not hold this
+    /// node for a member. The handshake does not say which, so the error names both.
+    static func refusedAfterHandshake(_ error: SyncError, conn: Connection) -> SyncError? {
+        guard conn.bytesReceived == Handshake.message2Length, case let .io(why) = error,
+              why == "peer closed the connection" || why.hasPrefix("receive failed") || why.hasPrefix("send failed") else { return nil }
+        return .io("the server closed the connection right after the handshake, before its first frame: it is full "
+            + "(too many members syncing at once; try again later), or it does not count this node as a member of the project")
     }
 
     /// Server side. A first message without the network key gets no answer at all.
     public static func server(conn: Connection, identity: SigningKeyPair, networkKey: SymmetricKey, storePath: String,
-                              project: ProjectID, replay: ReplayCache, screen: (@Sendable (Envelope) -> OpError?)? = nil,
+                              project: ProjectID, replay: ReplayCache, screen: (@Sendable (Envelope) -> CoreError?)? = nil,
                               allowed: (SigningPublicKey) -> Bool) throws(SyncError) -> Summary {
         conn.setTimeout(seconds: handshakeTimeout)
         var hs = ServerHandshake(identity: identity, networkKey: networkKey)
@@ -100,7 +112,7 @@ public final class PeerSession: @unchecked Sendable {
 
     /// The exchange over a connection whose handshake is done (by `HandshakeGate`).
     public static func exchange(conn: Connection, session: Handshake.Session, storePath: String, project: ProjectID,
-                                screen: (@Sendable (Envelope) -> OpError?)? = nil,
+                                screen: (@Sendable (Envelope) -> CoreError?)? = nil,
                                 carry: (@Sendable (Envelope) -> Bool)? = nil) throws(SyncError) -> Summary {
         let s = PeerSession(conn: conn, storePath: storePath, project: project, session: session, screen: screen, carry: carry)
         try s.exchange()

@@ -367,9 +367,10 @@ struct CaseCommand: ParsableCommand {
 
         func run() throws {
             try sandyq.run {
-                let coll = try decodeJSON(CaseDocument.Collection.self, from: try readInput(file))
+                // A file that does not read as cases is bad data (65), not a bad command line.
+                let coll = try decodeJSON(CaseDocument.Collection.self, from: try readInput(file), failing: .corrupt)
                 if let f = coll.format, f != "sandyq-cases/1" {
-                    throw CLIError(.usage, "\(file) has format '\(f)'; this build reads sandyq-cases/1")
+                    throw CLIError(.corrupt, "\(file) has format '\(f)'; this build reads sandyq-cases/1")
                 }
                 let n = try node.open()
                 let warnings = try n.search.duplicateWarnings(for: coll.cases)
@@ -412,14 +413,16 @@ func readInput(_ path: String) throws -> Data {
     return d
 }
 
-func decodeJSON<T: Decodable>(_ type: T.Type, from data: Data) throws -> T {
+/// `failing` is the kind of error for JSON that does not decode: usage for the content of one
+/// command (`case add`, `edit`, `event add`), corrupt for a file of cases to import.
+func decodeJSON<T: Decodable>(_ type: T.Type, from data: Data, failing kind: NodeError.Kind = .usage) throws -> T {
     do { return try JSONDecoder().decode(type, from: data) } catch let DecodingError.dataCorrupted(ctx) {
-        throw CLIError(.usage, "not valid JSON: \(ctx.debugDescription)")
+        throw CLIError(kind, "not valid JSON: \(ctx.debugDescription)")
     } catch let DecodingError.keyNotFound(key, ctx) {
-        throw CLIError(.usage, "JSON lacks '\(key.stringValue)' at \(ctx.codingPath.map(\.stringValue).joined(separator: "."))")
+        throw CLIError(kind, "JSON lacks '\(key.stringValue)' at \(ctx.codingPath.map(\.stringValue).joined(separator: "."))")
     } catch let DecodingError.typeMismatch(_, ctx) {
-        throw CLIError(.usage, "JSON has the wrong type at \(ctx.codingPath.map(\.stringValue).joined(separator: ".")): \(ctx.debugDescription)")
+        throw CLIError(kind, "JSON has the wrong type at \(ctx.codingPath.map(\.stringValue).joined(separator: ".")): \(ctx.debugDescription)")
     } catch {
-        throw CLIError(.usage, "cannot read the JSON: \(error)")
+        throw CLIError(kind, "cannot read the JSON: \(error)")
     }
 }

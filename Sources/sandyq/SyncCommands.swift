@@ -100,7 +100,7 @@ struct ImportJSON: Encodable {
         sender = r.sender?.fingerprint
         new = r.report.new; known = r.report.known; forks = r.report.forks
         refused = r.report.refused.map {
-            Refusal(op: $0.id.description, author: Hex.encode($0.author.bytes.prefix(6)), seq: $0.seq, reason: $0.reason.description, code: $0.reason.code)
+            Refusal(op: $0.id.description, author: Hex.encode($0.author.bytes.prefix(6)), seq: $0.seq, reason: $0.reason.description, code: $0.reason.failureClass ?? $0.reason.code)
         }
         damagedChunks = r.damagedChunks + r.malformedRecords
         truncated = r.truncated

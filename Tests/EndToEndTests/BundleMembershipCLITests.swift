@@ -24,7 +24,7 @@ struct MailboxStranger {
               vector: VersionVector = VersionVector(), ops: [Envelope] = []) throws -> String {
         let name = Hex.encode(Random.bytes(8)) + ".sqb"
         let to = try recipients.map { try #require(NodeID(string: $0.id)).boxKey }
-        let header = BundleFormat.Header(project: project, sender: sender ?? id, senderVector: vector, bundleID: Random.bytes(16),
+        let header = BundleFormat.Header(project: project, sender: sender ?? id, senderVector: vector, bundleID: .random(),
                                          part: 1, createdMillis: UInt64(Date().timeIntervalSince1970 * 1000))
         let w = try BundleWriter(path: dir + "/" + name, recipients: to, header: header, signer: signing)
         for e in ops { try w.append(e) }

@@ -331,6 +331,8 @@ import SandyqSync
         let (refused, _) = try c.sync(server.address)
         #expect(refused.code == 1 && refused.stderr.hasPrefix("sandyq: sync with \(server.address) failed"), "a second member synced past --max-peers 1: \(refused)")
         print("sync refused by --max-peers 1: \(refused.stderr)")
+        #expect(refused.stderr.contains("it is full") && refused.stderr.contains("try again later"),
+                "C's error does not say the server may be full: \(refused.stderr)")
         #expect(server.waitForLine(containing: "refused, 1 peers already connected") != nil, "server log: \(server.log.suffix(1500))")
         #expect(try c.opCount() == cOps, "C received ops through a refused session")
 

@@ -391,7 +391,7 @@ struct SeizureDrillTests {
         let forgedPath = work.file("forged-by-L.sqb")
         let writer = try BundleWriter(path: forgedPath, recipients: [c.nodeID.boxKey],
                                       header: BundleFormat.Header(project: pid, sender: lNode, senderVector: VersionVector(),
-                                                                  bundleID: Random.bytes(16), part: 1, createdMillis: now),
+                                                                  bundleID: .random(), part: 1, createdMillis: now),
                                       signer: lIdentity.signing)
         try writer.append(forged)
         try writer.finish()

@@ -741,7 +741,7 @@ struct CRDTPropertyTests {
         let cid = try CaseID(bytes: rng.bytes(16))
         let doc: CaseDocument = { var d = CaseDocument(); d.title = "Искандер Еримбетов"; return d }()
         let honest = fx.authors[1].writer.sealedWithPayload(try CaseEditor.create(doc, id: cid), readers: fx.readers, wallMillis: baseWall)
-        let bogus = fx.write(2, [.grant(author: fx.authors[1].signing.publicKey, session: honest.session.id, key: rng.bytes(32))], wall: baseWall + 1)
+        let bogus = fx.write(2, [.grant(session: SessionID(author: fx.authors[1].signing.publicKey, session: honest.session), key: rng.bytes(32))], wall: baseWall + 1)
         let clean = fx.view(fx.membership + [honest.envelope])
         #expect(clean.cases[cid]?.value("title") == "Искандер Еримбетов")
         // A later op of the same session carries no key entry: it needs the key learnt from the first.
@@ -770,9 +770,9 @@ struct CRDTPropertyTests {
         let sealed = fx.authors[1].writer.sealedWithPayload(try CaseEditor.create(doc, id: cid),
                                                             readers: [fx.authors[1].box.publicKey, fx.authors[0].box.publicKey], wallMillis: baseWall)
         let to3 = [fx.authors[3].box.publicKey]
-        let trueGrant = fx.authors[0].writer.sealed([.grant(author: fx.authors[1].signing.publicKey, session: sealed.session.id,
+        let trueGrant = fx.authors[0].writer.sealed([.grant(session: SessionID(author: fx.authors[1].signing.publicKey, session: sealed.session),
                                                              key: sealed.session.key.secret.unsafeCopy)], readers: to3, wallMillis: baseWall + 1)
-        let bogus = fx.authors[2].writer.sealed([.grant(author: fx.authors[1].signing.publicKey, session: sealed.session.id,
+        let bogus = fx.authors[2].writer.sealed([.grant(session: SessionID(author: fx.authors[1].signing.publicKey, session: sealed.session),
                                                          key: rng.bytes(32))], readers: to3, wallMillis: baseWall + 2)
         #expect(fx.view(fx.membership + [sealed.envelope, bogus], reader: 3).cases[cid] == nil, "no true grant, no reading")
         let ops = fx.membership + [sealed.envelope, trueGrant, bogus]

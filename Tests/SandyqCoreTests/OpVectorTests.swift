@@ -19,18 +19,18 @@ struct OpReader {
     let project: ProjectID
     let keys: BoxKeyPair?
     /// The first op of a session that carries entries decides, even when none opens for us.
-    private var sessions: [[UInt8]: SymmetricKey?] = [:]
+    private var sessions: [SessionID: SymmetricKey?] = [:]
 
     init(project: ProjectID, keys: BoxKeyPair?) {
         self.project = project
         self.keys = keys
     }
 
-    static func refused(_ e: OpError, _ out: OpOutcome = OpOutcome(expect: .ok)) -> OpOutcome {
+    static func refused(_ e: CoreError, _ out: OpOutcome = OpOutcome(expect: .ok)) -> OpOutcome {
         var out = out
-        guard let cls = OpVectorFile.Expect(rawValue: e.code) else {
-            // OpError.notAllowed has no class in the closed list; fail loudly if a decoder throws it.
-            Issue.record("OpError \(e.code) is not in the closed list of failure classes")
+        guard let cls = OpVectorFile.Expect(rawValue: e.failureClass ?? e.code) else {
+            // CoreError.notAllowed has no class in the closed list; fail loudly if a decoder throws it.
+            Issue.record("CoreError \(e.code) is not in the closed list of failure classes")
             out.expect = .malformed
             return out
         }
@@ -58,7 +58,7 @@ struct OpReader {
         case .sealed:
             let body: SealedBody
             do { body = try SealedBody(decoding: env.body) } catch { return Self.refused(error, out) }
-            let slot = env.author.bytes + body.sessionID
+            let slot = SessionID(author: env.author, body: body)
             if body.sealedKeys != nil, sessions[slot] == nil {
                 sessions[slot] = keys.flatMap { body.openSessionKey(with: $0) }
             }
@@ -187,17 +187,17 @@ struct OpReader {
         try #require(v.expect == .ok)
         let bytes = try v.bytes("envelope")
         for n in 0..<bytes.count {
-            #expect(throws: OpError.truncated, "prefix of \(n) bytes") { _ = try Envelope(decoding: Array(bytes[..<n])) }
+            #expect(throws: CoreError.truncated, "prefix of \(n) bytes") { _ = try Envelope(decoding: Array(bytes[..<n])) }
         }
         let env = try Envelope(decoding: bytes)
         if env.kind == .membership {
             for n in 0..<env.body.count {
-                #expect(throws: OpError.truncated) { _ = try MembershipChange(decoding: Array(env.body[..<n])) }
+                #expect(throws: CoreError.truncated) { _ = try MembershipChange(decoding: Array(env.body[..<n])) }
             }
         }
         if let plaintext = try v.optionalBytes("payload") {
             for n in 0..<plaintext.count {
-                #expect(throws: OpError.truncated) { _ = try Payload(decoding: Array(plaintext[..<n])) }
+                #expect(throws: CoreError.truncated) { _ = try Payload(decoding: Array(plaintext[..<n])) }
             }
         }
     }
@@ -340,7 +340,7 @@ struct OpReader {
                                 value: "2026-01-01", supersedes: [OpID.zero])],
                           readers: [f.lawyer.publicKey], wallMillis: Self.t0)
         for n in 0..<op.encoded.count {
-            #expect(throws: OpError.truncated) { _ = try Envelope(decoding: Array(op.encoded[..<n])) }
+            #expect(throws: CoreError.truncated) { _ = try Envelope(decoding: Array(op.encoded[..<n])) }
         }
     }
 

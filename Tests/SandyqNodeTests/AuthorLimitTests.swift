@@ -24,7 +24,7 @@ struct AuthorLimitTests {
         for i in 0..<6 { _ = try r.addCase(Self.bigDoc(i)) }
         let report = try c.importEnvelopes(try r.envelopes(missingFrom: try c.versionVector()))
         #expect(report.new == 3, "3 × 600 KB fit in 2 MiB: \(report.new) stored")
-        #expect(report.refused.count == 3 && report.refused.allSatisfy { $0.reason.code == "not_allowed" }, "\(report.refused.map(\.reason))")
+        #expect(report.refused.count == 3 && report.refused.allSatisfy { $0.reason.failureClass == "not_allowed" }, "\(report.refused.map(\.reason))")
         let held = try c.store.bytesByAuthor()[r.nodeID.signingKey] ?? 0
         #expect(held <= 2 << 20, "the coordinator holds \(held) bytes of the reporter's")
         // Raising the limit lets the refused ops in at the next sync.

@@ -43,7 +43,7 @@ struct BundlePartBudgetTests {
         // largest end record would not fit; each part then pads its chunk count.
         let budget = BundleFormat.PartBudget(maxSize: maxSize, recipients: 1)
         let header = BundleFormat.Header(project: pid, sender: c.nodeID, senderVector: try c.versionVector(),
-                                         bundleID: Array(repeating: 0, count: 16), part: 1, createdMillis: 0)
+                                         bundleID: BundleID(bytes: Array(repeating: 0, count: 16))!, part: 1, createdMillis: 0)
         let headerRecord = BundleFormat.recordHeader + header.encoded().count + Signature.length
         var parts: [[Int]] = [[]]
         var used = headerRecord

@@ -69,17 +69,17 @@ enum GrantKit {
     }
 
     /// Grant ops `author` holds that `reader` can open: (ops, grant mutations in them).
-    static func grants(in n: Node, by author: Node, readableBy reader: BoxKeyPair) throws -> (ops: Int, grants: [[UInt8]], maxBody: Int) {
+    static func grants(in n: Node, by author: Node, readableBy reader: BoxKeyPair) throws -> (ops: Int, grants: [SessionID], maxBody: Int) {
         var ops = 0, maxBody = 0
-        var out: [[UInt8]] = []
+        var out: [SessionID] = []
         var keys: [[UInt8]: SymmetricKey] = [:]
         for e in try n.store.envelopes(author: author.identity.signing.publicKey, after: 0) where e.kind == .sealed {
             let body = try SealedBody(decoding: e.body)
             if let k = body.openSessionKey(with: reader) { keys[body.sessionID] = k }
             guard let k = keys[body.sessionID], let plain = try? body.open(with: k, header: e.header) else { continue }
             let p = try Payload(decoding: plain)
-            let gs = p.mutations.compactMap { m -> [UInt8]? in
-                if case let .grant(a, s, _) = m { return a.bytes + s }
+            let gs = p.mutations.compactMap { m -> SessionID? in
+                if case let .grant(s, _) = m { return s }
                 return nil
             }
             guard !gs.isEmpty else { continue }
@@ -267,7 +267,7 @@ struct GrantSplitTests {
         let dir = try TempDir()
         let (c, _, l, k) = try GrantKit.sharedCase(dir)
         let secrets = [Hex.encode(l.nodeID.signingKey.bytes), Hex.encode(l.nodeID.boxKey.bytes), Hex.encode(k.bytes)]
-            + (try c.view().caseSessions[k] ?? []).map { Hex.encode($0) } + (try c.view().caseSessions[k] ?? []).map { Hex.encode(Array($0.suffix(8))) }
+            + (try c.view().caseSessions[k] ?? []).map { Hex.encode($0.bytes) } + (try c.view().caseSessions[k] ?? []).map { Hex.encode($0.local) }
         let rows = try GrantKit.sqlite(c, "SELECT hex(key) || ' ' || hex(value) FROM settings")
             + GrantKit.sqlite(c, "SELECT key FROM settings")
             + GrantKit.sqlite(c, "SELECT hex(recipient) || ' ' || hex(session) FROM grants")
@@ -282,10 +282,10 @@ struct GrantSplitTests {
         let dir = try TempDir()
         let (c, _, l, k) = try GrantKit.sharedCase(dir)
         // Rewind c's records to what an older build left: one clear row per lawyer.
-        let sids = (try c.view().caseSessions[k] ?? []).sorted { $0.lexicographicallyPrecedes($1) }
+        let sids = (try c.view().caseSessions[k] ?? []).sorted()
         #expect(!sids.isEmpty)
         _ = try GrantKit.sqlite(c, "DELETE FROM grants")
-        try c.store.setSetting("granted:" + Hex.encode(l.nodeID.signingKey.bytes), sids.flatMap { $0 })
+        try c.store.setSetting("granted:" + Hex.encode(l.nodeID.signingKey.bytes), sids.flatMap(\.bytes))
         let legacy = Array(("granted:" + Hex.encode(l.nodeID.signingKey.bytes)).utf8)
         let reopened = try NodeFixture.open(dir, "c")
         #expect(try GrantKit.sqlite(reopened, "SELECT key FROM settings WHERE key LIKE 'granted:%'").isEmpty)

@@ -167,7 +167,7 @@ struct RoleTests {
             #expect(report.refused.count == 1, "\(name): \(report.refused)")
             if let x = report.refused.first {
                 #expect(x.id == forged.id)
-                #expect(x.reason.code == "not_allowed", "\(name): \(x.reason)")
+                #expect(x.reason.failureClass == "not_allowed", "\(name): \(x.reason)")
                 #expect(x.reason.description.contains("lawyer"), "\(name): \(x.reason)")
             }
             #expect(try node.store.opCount == ops, "\(name) stored the lawyer's op")

@@ -69,20 +69,20 @@ import SandyqStore
         var d = CaseDocument(); d.title = "Дело"
         _ = try c.addCase(d)
         let digest = try c.view().digest
-        let sids = try c.store.allEnvelopes().compactMap { e -> [UInt8]? in
+        let sids = try c.store.allEnvelopes().compactMap { e -> SessionID? in
             guard e.kind == .sealed, let b = try? SealedBody(decoding: e.body) else { return nil }
-            return e.author.bytes + b.sessionID
+            return SessionID(author: e.author, body: b)
         }
         // Put the store back as the previous schema wrote it: sid in the clear.
         let db = try Database(path: Node.databasePath(dir.sub("c")))
         try db.execute("DROP TABLE session_keys; CREATE TABLE session_keys (sid BLOB PRIMARY KEY, sealed BLOB NOT NULL); DROP TABLE IF EXISTS grants; DROP TABLE IF EXISTS grant_debts; ALTER TABLE peers DROP COLUMN pinned; ALTER TABLE peers DROP COLUMN last_sent; ALTER TABLE peers DROP COLUMN last_ack_seen; ALTER TABLE peers DROP COLUMN owes_ack; PRAGMA user_version = 3")
-        for sid in sids { try db.prepare("INSERT INTO session_keys(sid, sealed) VALUES(?, zeroblob(72))").run([.blob(sid)]) }
+        for sid in sids { try db.prepare("INSERT INTO session_keys(sid, sealed) VALUES(?, zeroblob(72))").run([.blob(sid.bytes)]) }
 
         let reopened = try NodeFixture.open(dir, "c")
         #expect(try reopened.store.schemaVersion() == OpStore.supportedSchema)
         #expect(try reopened.view().digest == digest)
         let rows = try Self.rawSessionRows(dir.sub("c"))
         #expect(!rows.isEmpty, "the cache is rebuilt")
-        for sid in sids { #expect(!rows.contains { Self.contains($0, Array(sid.suffix(SealingSession.idLength))) }) }
+        for sid in sids { #expect(!rows.contains { Self.contains($0, sid.local) }) }
     }
 }

@@ -108,7 +108,7 @@ import SandyqTestSupport
         for row in rows {
             #expect(row.sealed.count == 112)
             let opened = try #require(try Self.openSessionRow(tag: row.tag, sealed: row.sealed, storage: storage))
-            #expect(view.sessionKeys[opened.slot]?.secret.unsafeCopy == opened.key)
+            #expect(view.sessionKeys[try SessionID(bytes: opened.slot)]?.secret.unsafeCopy == opened.key)
         }
         #expect(try again.store.grantedSessions(to: Self.recipientTag(l.nodeID.signingKey.bytes, storage: storage)).count > 0,
                 "no grant records under the lawyer's tag")

@@ -70,16 +70,16 @@ struct TamperVector: CustomStringConvertible {
         let log = try v.log.map { try Envelope(decoding: $0) }
         let r0 = try node.importEnvelopes(log)
         try #require(r0.new == log.count && r0.refused.isEmpty,
-                     "\(v.name): the log is not valid context: \(r0.new)/\(log.count) new, refused \(r0.refused.map(\.reason.code))")
+                     "\(v.name): the log is not valid context: \(r0.new)/\(log.count) new, refused \(r0.refused.map(\.reason.failureClass))")
 
         var batch: [Envelope] = []
         for raw in v.batch {
-            do throws(OpError) { batch.append(try Envelope(decoding: raw)) } catch {
-                if Array(Hash.blake2b(raw)) == v.target { return error.code }
+            do throws(CoreError) { batch.append(try Envelope(decoding: raw)) } catch {
+                if Array(Hash.blake2b(raw)) == v.target { return error.failureClass ?? error.code }
             }
         }
         let r = try node.importEnvelopes(batch)
-        if let refused = r.refused.first(where: { $0.id.bytes == v.target }) { return refused.reason.code }
+        if let refused = r.refused.first(where: { $0.id.bytes == v.target }) { return refused.reason.failureClass ?? refused.reason.code }
         guard let env = batch.first(where: { $0.id.bytes == v.target }) else { throw VectorFormatError("\(v.name): target not in the batch") }
         let stored = try node.store.envelopes(author: env.author, after: env.seq - 1).contains { $0.id == env.id }
         try #require(stored, "\(v.name): the target op was neither refused nor stored")

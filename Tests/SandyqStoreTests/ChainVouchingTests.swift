@@ -22,7 +22,7 @@ import SandyqStore
         let genesis = f.writer().membership(.genesis(founder: f.nodeID, nonce: f.nonce))
         let o2 = sealedOp(f, seq: 2, prev: genesis.id, "two")
         let bad3 = try garbled(sealedOp(f, seq: 3, prev: o2.id, "three"))
-        #expect(throws: OpError.badSignature) { try bad3.verifySignature() }
+        #expect(throws: CoreError.badSignature) { try bad3.verifySignature() }
         let o4 = sealedOp(f, seq: 4, prev: bad3.id, "four")
 
         // Alone, the op with the failing signature is refused.

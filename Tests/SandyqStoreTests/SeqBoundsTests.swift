@@ -19,7 +19,7 @@ struct SeqBoundsTests {
         let huge: UInt64 = 1 << 63 + 1
         for i in 0..<8 { bytes[seqAt + i] = UInt8((huge >> UInt64(56 - 8 * i)) & 0xff) }
         bytes += f.identity.signing.sign(bytes).bytes
-        #expect(throws: OpError.self) { _ = try Envelope(decoding: bytes) }
+        #expect(throws: CoreError.self) { _ = try Envelope(decoding: bytes) }
     }
 
     @Test("a vector naming seq 2^63+1 or UInt64.max asks the store for nothing, and does not trap")

@@ -33,7 +33,7 @@ import SandyqSync
             switch (c, o.error) {
             case (0, .bundle(.empty)?): break
             case (1..<10, .bundle(.notABundle)?): break
-            case (10..., .bundle(.truncated)?): break
+            case (10..., .bundle(.bundleTruncated)?): break
             default: Issue.record("cut at \(c) of the preamble (\(pre) bytes): \(String(describing: o.error))")
             }
         }
@@ -118,7 +118,7 @@ import SandyqSync
                             if !o.envelopes.isEmpty { t.failures.append("\(at): ops despite an error") }
                             if filler.contains(pos) {
                                 t.fillerRefused += 1
-                                if e != .bundle(.badSignature) { t.failures.append("\(at): a filler flip gave \(e), not a bad signature") }
+                                if e != .bundle(.bundleBadSignature) { t.failures.append("\(at): a filler flip gave \(e), not a bad signature") }
                             }
                         } else if filler.contains(pos) {
                             t.failures.append("\(at): a filler flip went unnoticed")
@@ -148,7 +148,7 @@ import SandyqSync
         #expect(total.errors["\(SyncError.bundle(.notABundle))", default: 0] == BundleFormat.magic.count * 8)
         #expect(total.damaged >= BundleFormat.chunkSize)
         #expect(total.fillerRefused == filler.count * 8)
-        #expect(total.errors["\(SyncError.bundle(.badSignature))", default: 0] == filler.count * 8)
+        #expect(total.errors["\(SyncError.bundle(.bundleBadSignature))", default: 0] == filler.count * 8)
     }
 
     // A5: one damaged chunk in the middle of 3000 ops loses only the records touching it.

@@ -19,7 +19,7 @@ import SandyqSync
         let path = dir.file("forged.sqb")
         try writeTestBundle(path, f.envelopes, header: f.header(), recipients: [f.box.publicKey], signer: SigningKeyPair())
         let o = bundleReadAll(path, keys: f.box)
-        #expect(o.error == .bundle(.badSignature), "\(String(describing: o.error))")
+        #expect(o.error == .bundle(.bundleBadSignature), "\(String(describing: o.error))")
         #expect(o.envelopes.isEmpty && o.header == nil)
         // The same file signed by the sender reads.
         try writeTestBundle(path, f.envelopes, header: f.header(), recipients: [f.box.publicKey], signer: f.signing)
@@ -43,7 +43,7 @@ import SandyqSync
         handMadeBundle(moved, recipients: [victim.publicKey], header: { _ in record },
                        records: f.envelopes.map { BundleFormat.record(.op, $0.encoded) } + [endRecord(f.envelopes.count)])
         let o = bundleReadAll(moved, keys: victim)
-        #expect(o.error == .bundle(.badSignature), "\(String(describing: o.error))")
+        #expect(o.error == .bundle(.bundleBadSignature), "\(String(describing: o.error))")
         #expect(o.envelopes.isEmpty)
     }
 
@@ -59,7 +59,7 @@ import SandyqSync
         bytes[BundleFormat.magic.count + 3 + filler * BundleFormat.entryLength + 50] ^= 1
         bundleWriteBytes(path, bytes)
         let o = bundleReadAll(path, keys: f.box)
-        #expect(o.error == .bundle(.badSignature), "\(String(describing: o.error))")
+        #expect(o.error == .bundle(.bundleBadSignature), "\(String(describing: o.error))")
         #expect(o.envelopes.isEmpty)
 
         let fx = f
@@ -69,7 +69,7 @@ import SandyqSync
             body[body.count - 1] ^= 0x01
             return BundleFormat.record(.header, body)
         }, records: [endRecord(0)])
-        #expect(bundleReadAll(signed, keys: f.box).error == .bundle(.badSignature))
+        #expect(bundleReadAll(signed, keys: f.box).error == .bundle(.bundleBadSignature))
     }
 
     /// A FIFO named like a bundle would block `open` until someone writes to it; a device could

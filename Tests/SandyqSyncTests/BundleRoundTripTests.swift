@@ -158,10 +158,10 @@ import SandyqSync
         v3[BundleFormat.magic.count] = 3
         let future = dir.file("future.sqb")
         bundleWriteBytes(future, v3)
-        #expect(bundleReadAll(future, keys: BundleOpFixture.one.box).error == .bundle(.unsupportedVersion))
+        #expect(bundleReadAll(future, keys: BundleOpFixture.one.box).error == .bundle(.bundleUnsupportedVersion))
         let stub = dir.file("stub.sqb")
         bundleWriteBytes(stub, BundleFormat.magic + [3, 0, 4])
-        #expect(bundleReadAll(stub, keys: keys).error == .bundle(.unsupportedVersion))
+        #expect(bundleReadAll(stub, keys: keys).error == .bundle(.bundleUnsupportedVersion))
         // Version 1 (unsigned headers) is refused as such, with its own message.
         bundleWriteBytes(stub, BundleFormat.magic + [1, 0, 4])
         #expect(bundleReadAll(stub, keys: keys).error == .bundle(.obsoleteVersion))
@@ -173,7 +173,7 @@ import SandyqSync
             b[8] = bad[0]; b[9] = bad[1]
             bundleWriteBytes(stub, b)
             let o = bundleReadAll(stub, keys: BundleOpFixture.one.box)
-            #expect(o.error == .bundle(.malformed("recipient entry count")), "entry count \(bad): \(String(describing: o.error))")
+            #expect(o.error == .bundle(.bundleMalformed("recipient entry count")), "entry count \(bad): \(String(describing: o.error))")
         }
     }
 

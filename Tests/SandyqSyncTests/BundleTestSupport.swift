@@ -77,10 +77,11 @@ struct BundleOpFixture: Sendable {
     }
 
     func header(part: UInt32 = 1, imported: [[UInt8]] = []) -> BundleFormat.Header {
+        let ids = imported.map { BundleID(bytes: $0)! }
         let last = envelopes.last!
         return BundleFormat.Header(project: project, sender: node, senderVector: VersionVector([signing.publicKey: last.seq]),
-                                   bundleID: Array(Hash.blake2b(Array("bundle".utf8) + project.bytes, length: 16)),
-                                   part: part, createdMillis: 1_700_000_000_123, imported: imported)
+                                   bundleID: BundleID(bytes: Hash.blake2b(Array("bundle".utf8) + project.bytes, length: 16))!,
+                                   part: part, createdMillis: 1_700_000_000_123, imported: ids)
     }
 
     var ids: Set<OpID> { Set(envelopes.map(\.id)) }

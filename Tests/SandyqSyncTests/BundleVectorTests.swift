@@ -17,7 +17,7 @@ import SandyqSync
     /// What reading one vector's bundle through the Swift reader produced.
     struct Outcome: CustomStringConvertible {
         var expect = ""
-        var initError: BundleError?
+        var initError: CoreError?
         var header: BundleFormat.Header?
         var envelopes: [Envelope] = []
         var declaredOps: UInt64?
@@ -42,7 +42,7 @@ import SandyqSync
             reader = r
         case let .failure(.bundle(e)):
             out.initError = e
-            out.expect = e.code
+            out.expect = e.failureClass ?? e.code
             return out
         case let .failure(other):
             throw other
@@ -62,9 +62,9 @@ import SandyqSync
         out.truncated = reader.truncated
         out.intact = reader.intact
         if wrongProject {
-            out.expect = BundleError.wrongProject.code
+            out.expect = CoreError.bundleWrongProject.failureClass ?? ""
         } else if reader.truncated {
-            out.expect = BundleError.truncated.code
+            out.expect = CoreError.bundleTruncated.failureClass ?? ""
         } else if reader.damagedChunks > 0 || reader.malformedRecords > 0 || reader.header == nil {
             out.expect = "malformed"
         } else {
@@ -125,7 +125,7 @@ import SandyqSync
         #expect(o.expect == v.expect, "\(name): \(o)")
         if v.expect == "bad_signature" {
             // Refused when the header is read, before any op.
-            #expect(o.initError == .badSignature && o.envelopes.isEmpty, "\(name): \(o)")
+            #expect(o.initError == .bundleBadSignature && o.envelopes.isEmpty, "\(name): \(o)")
             return
         }
 
@@ -141,7 +141,7 @@ import SandyqSync
             #expect(o.header?.encoded() == Array(header.dropLast(Signature.length)), "\(name): header record")
             let preamble = Array(data.prefix(try BundleFormat.parsePreamble(data).length))
             #expect((try? BundleFormat.openHeader(header, preamble: preamble)) == o.header)
-            #expect(throws: BundleError.badSignature) { try BundleFormat.openHeader(header, preamble: Array(preamble.dropLast()) + [~(preamble.last ?? 0)]) }
+            #expect(throws: CoreError.bundleBadSignature) { try BundleFormat.openHeader(header, preamble: Array(preamble.dropLast()) + [~(preamble.last ?? 0)]) }
         } else {
             #expect(o.header == nil, "\(name): a header where none survives")
         }
@@ -162,12 +162,12 @@ import SandyqSync
     // MARK: the specific refusals behind the classes
 
     @Test func refusalsBeforeAnyChunk() throws {
-        let cases: [(String, BundleError)] = [
+        let cases: [(String, CoreError)] = [
             ("bundle_empty", .empty), ("bundle_short_file", .notABundle), ("bundle_wrong_magic", .notABundle),
-            ("bundle_unsupported_version", .unsupportedVersion), ("bundle_version_1", .obsoleteVersion),
-            ("bundle_truncated_preamble", .truncated),
-            ("bundle_entry_count_5", .malformed("recipient entry count")),
-            ("bundle_entry_count_0", .malformed("recipient entry count")),
+            ("bundle_unsupported_version", .bundleUnsupportedVersion), ("bundle_version_1", .obsoleteVersion),
+            ("bundle_truncated_preamble", .bundleTruncated),
+            ("bundle_entry_count_5", .bundleMalformed("recipient entry count")),
+            ("bundle_entry_count_0", .bundleMalformed("recipient entry count")),
             ("bundle_not_for_me", .notForMe), ("bundle_flipped_entry_byte", .notForMe),
         ]
         for (name, error) in cases {
@@ -188,7 +188,7 @@ import SandyqSync
         let signer = SigningKeyPair()
         let sender = NodeID(signingKey: signer.publicKey, boxKey: me.publicKey)
         let header = BundleFormat.Header(project: .random(), sender: sender, senderVector: VersionVector(),
-                                         bundleID: [UInt8](repeating: 7, count: 16), part: 1, createdMillis: 0)
+                                         bundleID: try #require(BundleID(bytes: [UInt8](repeating: 7, count: 16))), part: 1, createdMillis: 0)
         let others = (0..<(BundleFormat.maxEntries - 1)).map { _ in BoxKeyPair().publicKey }
         // 1024 recipients: the most a reader accepts; the file opens.
         let full = dir + "/full.sqb"

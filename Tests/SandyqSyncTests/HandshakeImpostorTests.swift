@@ -25,7 +25,7 @@ import SandyqCrypto
         var client = ClientHandshake(identity: SigningKeyPair(), networkKey: nk)
         let m1 = client.message1(nowMillis: now)
         let forged = try message2(answering: m1, named: server.publicKey, signer: impostor)
-        #expect(throws: HandshakeError.authenticationFailed) { try client.receive2(forged) { $0 == server.publicKey } }
+        #expect(throws: SyncError.authenticationFailed) { try client.receive2(forged) { $0 == server.publicKey } }
 
         var honest = ClientHandshake(identity: SigningKeyPair(), networkKey: nk)
         let m1b = honest.message1(nowMillis: now)
@@ -48,7 +48,7 @@ import SandyqCrypto
             if honest {
                 #expect(try server.receive3(m3) { $0 == member.publicKey }.peer == member.publicKey)
             } else {
-                #expect(throws: HandshakeError.authenticationFailed) { try server.receive3(m3) { $0 == member.publicKey } }
+                #expect(throws: SyncError.authenticationFailed) { try server.receive3(m3) { $0 == member.publicKey } }
             }
         }
     }

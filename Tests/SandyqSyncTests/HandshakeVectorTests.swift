@@ -28,8 +28,8 @@ import SandyqCrypto
         try SymmetricKey(SecureBytes(try v.bytes(key)))
     }
 
-    /// The vector's name for a HandshakeError (handshake.md "Vectors").
-    static func code(_ e: HandshakeError) -> String {
+    /// The vector's name for a handshake SyncError (handshake.md "Vectors").
+    static func code(_ e: SyncError) -> String {
         switch e {
         case .unsupportedVersion: "unsupported_version"
         case .badNetworkKey: "bad_network_key"
@@ -38,6 +38,7 @@ import SandyqCrypto
         case .authenticationFailed: "authentication_failed"
         case .notAllowed: "not_allowed"
         case .truncated: "truncated"
+        case .usage, .io, .bundle, .protocolViolation: "not_a_handshake_error"
         }
     }
 
@@ -100,7 +101,7 @@ import SandyqCrypto
         }
         // Message 3 recorded from handshake_ok was made for another server ephemeral: a fresh server refuses it.
         if got == "ok", let m3 = try v.optionalBytes("message3") {
-            #expect(throws: HandshakeError.authenticationFailed) { try server.receive3(m3, allowed: { _ in true }) }
+            #expect(throws: SyncError.authenticationFailed) { try server.receive3(m3, allowed: { _ in true }) }
         }
     }
 
@@ -114,10 +115,10 @@ import SandyqCrypto
         for bad in ["handshake_flipped_mac_bit", "handshake_flipped_time_bit"] {
             let v = try SyncVectorFile(Self.folder, bad + ".txt")
             var s = ServerHandshake(identity: SigningKeyPair(), networkKey: nk)
-            #expect(throws: HandshakeError.badNetworkKey) { try s.receive1(try v.bytes("message1"), nowMillis: now, fresh: cache.insert) }
+            #expect(throws: SyncError.badNetworkKey) { try s.receive1(try v.bytes("message1"), nowMillis: now, fresh: cache.insert) }
         }
         var stale = ServerHandshake(identity: SigningKeyPair(), networkKey: nk)
-        #expect(throws: HandshakeError.stale) { try stale.receive1(m1, nowMillis: now + Handshake.maxSkewMillis + 10_000, fresh: cache.insert) }
+        #expect(throws: SyncError.stale) { try stale.receive1(m1, nowMillis: now + Handshake.maxSkewMillis + 10_000, fresh: cache.insert) }
         var s = ServerHandshake(identity: SigningKeyPair(), networkKey: nk)
         #expect(try s.receive1(m1, nowMillis: now, fresh: cache.insert).count == Handshake.message2Length)
     }
@@ -164,7 +165,7 @@ import SandyqCrypto
         // A fresh client (its own ephemeral) refuses the recorded message 2: it was made for e_c of the vector.
         var client = ClientHandshake(identity: clientIdentity, networkKey: nk)
         _ = client.message1(nowMillis: try v.int("now_millis"))
-        #expect(throws: HandshakeError.authenticationFailed) { try client.receive2(m2, allowed: { _ in true }) }
+        #expect(throws: SyncError.authenticationFailed) { try client.receive2(m2, allowed: { _ in true }) }
     }
 
     // MARK: frames, through FrameCipher

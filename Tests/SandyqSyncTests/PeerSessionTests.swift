@@ -216,7 +216,7 @@ struct PSRawClient {
         } catch { clientError = error }
 
         let r = try #require(server.wait(), "server did not finish")
-        #expect(r.error == .protocolViolation(HandshakeError.badNetworkKey.description), "server: \(r)")
+        #expect(r.error == .protocolViolation(SyncError.badNetworkKey.description), "server: \(r)")
         #expect(server.bytesSent == 0, "the server answered a stranger with \(server.bytesSent) bytes")
         #expect(server.bytesReceived == Handshake.message1Length)
         #expect(conn.bytesReceived == 0)

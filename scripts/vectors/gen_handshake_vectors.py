@@ -31,7 +31,7 @@ hex. Keys, in this order:
 
 `expect` values:
   handshake: ok  truncated  unsupported_version  bad_network_key  stale  replayed
-             authentication_failed        (the cases of Swift's HandshakeError, snake_case)
+             authentication_failed        (Swift's SyncError handshake cases, snake_case)
   frame:     ok                     every frame opens; after `messages` the stream ends
              authentication_failed  the frame after `messages` does not open
              bad_length             its length prefix is outside 17 ... 4 MiB (refused before reading it)

@@ -59,8 +59,8 @@ func seeds(_ vectors: String) -> [(String, [UInt8])] {
     // A small stream: header, the ops of the op vectors, end; in one chunk, and split over three.
     let sender = NodeID(signingKey: Fixed.signing("sender").publicKey, boxKey: recipient.publicKey)
     let header = BundleFormat.Header(project: (try? ProjectID(bytes: [UInt8](repeating: 1, count: 16)))!, sender: sender,
-                                     senderVector: VersionVector([sender.signingKey: 3]), bundleID: [UInt8](repeating: 2, count: 16),
-                                     part: 0, createdMillis: 1_767_225_600_000, imported: [[UInt8](repeating: 3, count: 16)])
+                                     senderVector: VersionVector([sender.signingKey: 3]), bundleID: BundleID(bytes: [UInt8](repeating: 2, count: 16))!,
+                                     part: 0, createdMillis: 1_767_225_600_000, imported: [BundleID(bytes: [UInt8](repeating: 3, count: 16))!])
     // Format 2: the header is signed over the preamble, or the reader refuses the file at open.
     var stream = BundleFormat.record(.header, BundleFormat.signedHeader(header, preamble: preamble, signer: Fixed.signing("sender")))
     var n: UInt64 = 0

@@ -39,7 +39,7 @@ func seeds(_ vectors: String) -> [(String, [UInt8])] {
     }
     out.append(("payloads", payloads))
     // A grant from M and a revocation of M by F, after M's own op.
-    let grant = Payload(clock: 1, mutations: [.grant(author: member.publicKey, session: [UInt8](repeating: 1, count: 8), key: [UInt8](repeating: 2, count: 32))])
+    let grant = Payload(clock: 1, mutations: [.grant(session: try! SessionID(author: member.publicKey, local: [UInt8](repeating: 1, count: 8)), key: [UInt8](repeating: 2, count: 32))])
     // M's op id is not known here (its session is random), so the current form names none;
     // the retired v1 form names seq 1.
     for (name, point) in [("nothing", RevocationPoint.nothing), ("legacy-seq", .legacySeq(1))] {

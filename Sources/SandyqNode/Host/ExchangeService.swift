@@ -60,10 +60,19 @@ public struct ExchangeService: Sendable {
         try host.withNode { n throws(NodeError) in try n.rememberPeer(id, address: address) }
     }
 
-    /// Syncs once with the peer at `address`, both directions. The node stays locked for the
-    /// session: its import writes through the node's own screen and carry rule.
+    /// Syncs once with the peer at `address`, both directions. As in `serve`, the lock is taken
+    /// only for what the session needs from the node (keys, the server check, the import
+    /// screen, the carry rule) and for the bookkeeping after it, never while the network is
+    /// used: a stalled peer holds up no other caller of the host.
     public func sync(with address: String, expecting: NodeID? = nil) throws(NodeError) -> PeerSession.Summary {
-        try host.withNode { n throws(NodeError) in try n.sync(with: address, expecting: expecting) }
+        let host = self.host
+        let plan = try host.withNode { n throws(NodeError) in try n.syncPlan(at: address, expecting: expecting) }
+        let (report, last) = try Node.syncSessions(
+            with: address, plan: plan,
+            screens: { () throws(NodeError) in try host.withNode { n throws(NodeError) in try n.importScreenParts() } },
+            forget: { r in host.withNode { n in n.forgetMembership(ifChangedBy: r) } },
+            carry: { peer in host.withNode { n in n.carryFilter(to: peer) } })
+        return try host.withNode { n throws(NodeError) in try n.finishSync(report, last) }
     }
 
     /// Accepts peers until `shouldStop` says so. Every connection first waits in a
@@ -118,7 +127,7 @@ public struct ExchangeService: Sendable {
                             let (screen, carry) = host.withNode { n in
                                 // Another member's session may have stored membership ops it has not ingested yet.
                                 n.cachedMembership = nil
-                                let fallback: @Sendable (Envelope) -> OpError? = { _ in nil }
+                                let fallback: @Sendable (Envelope) -> CoreError? = { _ in nil }
                                 let carry = (try? n.carryRule(to: [session.peer])).map { rule -> @Sendable (Envelope) -> Bool in { rule.allows($0) } }
                                 return ((try? n.importScreen()) ?? fallback, carry)
                             }
