@@ -82,8 +82,13 @@ def browser(width=1200, height=900, lang="ru"):
 
 
 def catalogue(lang):
-    with open(os.path.join(CATALOGUE, f"{lang}.json"), encoding="utf-8") as f:
-        return json.load(f)
+    """Every area file of one language, merged."""
+    out = {}
+    for name in sorted(os.listdir(CATALOGUE)):
+        if name.endswith(f".{lang}.json"):
+            with open(os.path.join(CATALOGUE, name), encoding="utf-8") as f:
+                out.update(json.load(f))
+    return out
 
 
 class Suite:
