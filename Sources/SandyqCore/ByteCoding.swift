@@ -90,6 +90,12 @@ public struct ByteReader: Sendable {
         return Array(bytes[offset..<(offset + n)])
     }
 
+    /// Steps over `n` bytes without copying them.
+    public mutating func skip(_ n: Int) throws {
+        guard n >= 0, remaining >= n else { throw DecodeError.truncated }
+        offset += n
+    }
+
     public mutating func blob(max: Int) throws -> [UInt8] {
         let n = try varint()
         guard n <= UInt64(max) else { throw DecodeError.malformed("length \(n) exceeds limit \(max)") }
