@@ -109,12 +109,15 @@ extension ProjectView {
         var index: [CaseID: Range<Int>] = [:]
         let caseCount = try s.count()
         index.reserveCapacity(caseCount)
+        let first = s.r.offset
         for _ in 0..<caseCount {
-            let start = s.r.offset
+            let start = s.r.offset - first
             let id = try s.skipCase()
-            guard index.updateValue(start..<s.r.offset, forKey: id) == nil else { throw DecodeError.malformed("case twice") }
+            guard index.updateValue(start..<(s.r.offset - first), forKey: id) == nil else { throw DecodeError.malformed("case twice") }
         }
-        cases = CaseTable(encoded: EncodedCases(bytes: s.r.bytes, authors: authors, index: index))
+        // The cases' bytes only: the session keys after them must not stay in memory that can be
+        // swapped, and the caller zeroes its buffer.
+        cases = CaseTable(encoded: EncodedCases(bytes: Array(s.r.bytes[first..<s.r.offset]), authors: authors, index: index))
         for _ in 0..<(try s.count()) { let sid = try s.r.blob(max: 256); sessionKeys[sid] = try s.key() }
         for _ in 0..<(try s.count()) { let sid = try s.r.blob(max: 256); grantedKeys[sid] = try (0..<(try s.count())).map { _ in try s.key() } }
         for _ in 0..<(try s.count()) { caseSessions[try CaseID(bytes: try s.r.raw(CaseID.length))] = try s.sids() }

@@ -70,18 +70,14 @@ extension Node {
             return plain
         }
         guard var plain = opened() else { return nil }
+        defer { plain.zeroize() }
         var r = ByteReader(plain)
         guard let through = try? r.u64(), let count = try? r.u64(), let id = try? r.blob(max: OpID.length),
               through <= UInt64(Int64.max), let mark = try? store.logMark(throughRow: Int64(through)),
               mark.count == Int64(count), (mark.id ?? []) == id,
               let membership = try? snapshotMembership(pid),
               let v = try? ProjectView(project: pid, snapshot: plain, at: r.offset, membership: membership)
-        else {
-            r = ByteReader([])
-            plain.zeroize()
-            return nil
-        }
-        // The view keeps these bytes to decode its cases when read, and zeroes them when it goes.
+        else { return nil }
         return WarmView(view: v, through: Int64(through), sinceSnapshot: 0)
     }
 
