@@ -92,6 +92,9 @@ final class EncodedCases: @unchecked Sendable {
         return c
     }
 
+    /// How many cases were decoded (for tests).
+    var decodedCount: Int { cache.withLock { $0.count } }
+
     func all() -> [CaseID: CaseState] {
         var done = cache.withLock { $0 }
         guard done.count < index.count else { return done }

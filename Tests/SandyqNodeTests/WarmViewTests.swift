@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import SandyqTestSupport
-import SandyqCore
+@testable import SandyqCore
 import SandyqCrypto
 import SandyqStore
 @testable import SandyqNode
@@ -176,6 +176,20 @@ import SandyqStore
         #expect(b.viewRebuilds == 1)
         #expect(!(try Self.snapshot(b)).isEmpty)
         return (a, b)
+    }
+
+    /// A fresh process decodes only the cases it reads; the rest stay as snapshot bytes.
+    @Test func aRestoredViewDecodesOnlyTheCasesItReads() throws {
+        let dir = try TempDir()
+        _ = try fixture(dir)
+        let v = try NodeFixture.open(dir, "b").view()
+        let encoded = try #require(v.cases.encoded)
+        #expect(v.cases.count == 20 && encoded.decodedCount == 0)
+        let id = try #require(v.cases.keys.min())
+        #expect(v.cases[id]?.value("title")?.hasPrefix("Дело") == true)
+        #expect(try v.resolve(String(id.description.prefix(8))) == id)
+        #expect(encoded.decodedCount == 1, "reading one case decoded others")
+        #expect(v.cases.values.count == 20 && encoded.decodedCount == 20)
     }
 
     @Test func aFreshProcessStartsFromTheSnapshotAndCatchesUpOnWhatCameAfter() throws {
