@@ -2,6 +2,7 @@ import Foundation
 import SandyqCore
 import SandyqCrypto
 import SandyqNode
+import SandyqStore
 
 /// Each phase runs in its own child process (`sandyq-bench --phase NAME --work DIR --ops N`),
 /// so its peak memory is its own. Homes and ids pass between phases through `meta.json`.
@@ -27,6 +28,7 @@ enum Phases {
         case "setup": return try setup(work: work)
         case "write": return try write(work: work, ops: n)
         case "rebuild": return try rebuild(work: work)
+        case "command": return try command(work: work)
         case "export": return try export(work: work)
         case "import-reader": return try importBundle(work: work, asReader: true)
         case "import-relay": return try importBundle(work: work, asReader: false)
@@ -220,6 +222,43 @@ enum Phases {
         r.values["load_decode_s"] = t2 - t1
         r.values["derive_s"] = t3 - t2
         r.info["digest_match"] = v2.digest == v.digest ? "yes" : "NO"
+        finish(&r)
+        return r
+    }
+
+    /// What a command adds after unlock: in a fresh node each time, timed from after
+    /// `NodeHost.open` returns to the node's release, one case read (as `case show` does) from
+    /// the view snapshot the rebuild phase left. Against it, in the same process, the plain
+    /// read of that snapshot's rows from SQLite, the least a command starting from it must do.
+    /// Medians of 5.
+    static func command(work: String) throws -> PhaseReport {
+        var r = PhaseReport(phase: "command")
+        let m = try meta(work)
+        let ref = try NodeHost.open(home: m.founderHome, passphrase: passphrase()).view().cases.keys.min()!.description
+        var wall: [Double] = [], cpu: [Double] = [], refWall: [Double] = [], refCPU: [Double] = []
+        var snapshotBytes = 0
+        for _ in 0..<5 {
+            let sw: Stopwatch
+            do {
+                let host = try NodeHost.open(home: m.founderHome, passphrase: passphrase())
+                sw = Stopwatch()
+                Sink.value &+= UInt64(try host.cases.state(ref).ops.count)
+            }
+            wall.append(sw.wall); cpu.append(sw.cpu)
+            let rw = Stopwatch()
+            do {
+                let store = try OpStore(path: m.founderHome + "/sandyq.db")
+                // The rows Node+WarmView writes; the bench reads them as any SQLite client would.
+                snapshotBytes = try store.settings(prefix: "viewsnapshot:").reduce(0) { $0 + $1.value.count }
+            }
+            refWall.append(rw.wall); refCPU.append(rw.cpu)
+        }
+        func median(_ xs: [Double]) -> Double { xs.sorted()[xs.count / 2] }
+        r.values["command_s"] = median(wall)
+        r.values["command_cpu_s"] = median(cpu)
+        r.values["snapshot_read_s"] = median(refWall)
+        r.values["snapshot_read_cpu_s"] = median(refCPU)
+        r.values["snapshot_bytes"] = Double(snapshotBytes)
         finish(&r)
         return r
     }

@@ -48,19 +48,19 @@ public struct ByteReader: Sendable {
         return bytes[offset]
     }
 
-    public mutating func u16() throws -> UInt16 {
-        let b = try raw(2)
-        return UInt16(b[0]) << 8 | UInt16(b[1])
-    }
+    public mutating func u16() throws -> UInt16 { UInt16(try bigEndian(2)) }
 
-    public mutating func u32() throws -> UInt32 {
-        let b = try raw(4)
-        return b.reduce(0) { $0 << 8 | UInt32($1) }
-    }
+    public mutating func u32() throws -> UInt32 { UInt32(try bigEndian(4)) }
 
-    public mutating func u64() throws -> UInt64 {
-        let b = try raw(8)
-        return b.reduce(0) { $0 << 8 | UInt64($1) }
+    public mutating func u64() throws -> UInt64 { try bigEndian(8) }
+
+    /// Read in place: a view restored from a snapshot reads hundreds of thousands of these.
+    private mutating func bigEndian(_ n: Int) throws -> UInt64 {
+        guard remaining >= n else { throw CoreError.decodeTruncated }
+        defer { offset += n }
+        var v: UInt64 = 0
+        for i in offset..<(offset + n) { v = v << 8 | UInt64(bytes[i]) }
+        return v
     }
 
     public mutating func varint() throws -> UInt64 {
@@ -85,6 +85,12 @@ public struct ByteReader: Sendable {
         return Array(bytes[offset..<(offset + n)])
     }
 
+    /// Steps over `n` bytes without copying them.
+    public mutating func skip(_ n: Int) throws {
+        guard n >= 0, remaining >= n else { throw CoreError.decodeTruncated }
+        offset += n
+    }
+
     public mutating func blob(max: Int) throws -> [UInt8] {
         let n = try varint()
         guard n <= UInt64(max) else { throw CoreError.decodeMalformed("length \(n) exceeds limit \(max)") }
@@ -92,8 +98,14 @@ public struct ByteReader: Sendable {
     }
 
     public mutating func string(max: Int = 1 << 20) throws -> String {
-        let b = try blob(max: max)
-        guard let s = String(validating: b, as: UTF8.self) else { throw CoreError.decodeMalformed("invalid UTF-8") }
+        let n = try varint()
+        guard n <= UInt64(max) else { throw CoreError.decodeMalformed("length \(n) exceeds limit \(max)") }
+        guard remaining >= Int(n) else { throw CoreError.decodeTruncated }
+        // Validated straight from the buffer, without an array in between.
+        guard let s = String(validating: bytes[offset..<(offset + Int(n))], as: UTF8.self) else {
+            throw CoreError.decodeMalformed("invalid UTF-8")
+        }
+        offset += Int(n)
         return s
     }
 

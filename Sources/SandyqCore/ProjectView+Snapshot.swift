@@ -16,8 +16,10 @@ extension ProjectView {
     /// copy more is a copy too many.
     public func snapshot(after prefix: [UInt8]) -> [UInt8]? {
         guard !sawRevocation else { return nil }
+        // Cases still as restored are copied as bytes, so their author indexes must stay valid.
+        var authors: [SigningPublicKey] = cases.encoded?.authors ?? []
         var authorIndex: [SigningPublicKey: Int] = [:]
-        var authors: [SigningPublicKey] = []
+        for (i, a) in authors.enumerated() { authorIndex[a] = i }
         func author(_ k: SigningPublicKey) -> UInt64 {
             if let i = authorIndex[k] { return UInt64(i) }
             authorIndex[k] = authors.count
@@ -45,7 +47,9 @@ extension ProjectView {
         ids(quarantined)
         register(projectName)
         w.varint(UInt64(cases.count))
-        for c in cases.values {
+        for id in cases.keys {
+            if let raw = cases.untouchedBytes(id) { w.raw(raw); continue }
+            let c = cases[id]!
             w.raw(c.id.bytes); w.u64(c.firstClock); ids(c.ops)
             w.varint(UInt64(c.registers.count))
             for (path, r) in c.registers { w.string(path.collection); w.string(path.element); w.string(path.field); register(r) }
@@ -92,57 +96,123 @@ extension ProjectView {
         var r = reader
         guard try r.raw(Self.snapshotMagic.count) == Self.snapshotMagic, try r.u8() == Self.snapshotVersion,
               try r.raw(ProjectID.length) == project.bytes else { throw CoreError.decodeMalformed("not a snapshot of this project") }
-        func count() throws -> Int {
-            let n = try r.varint()
-            guard n <= UInt64(r.remaining) else { throw CoreError.decodeTruncated }
-            return Int(n)
-        }
         var authors: [SigningPublicKey] = []
-        for _ in 0..<(try count()) { authors.append(try SigningPublicKey(bytes: try r.raw(SigningPublicKey.length))) }
-        func author() throws -> SigningPublicKey {
-            let i = try r.varint()
-            guard i < UInt64(authors.count) else { throw CoreError.decodeMalformed("author index") }
-            return authors[Int(i)]
-        }
-        func id() throws -> OpID { try OpID(bytes: try r.raw(OpID.length)) }
-        func ids() throws -> [OpID] { try (0..<(try count())).map { _ in try id() } }
-        func register() throws -> Register {
-            var reg = Register()
-            for _ in 0..<(try count()) {
-                reg.insert(Write(op: try id(), author: try author(), clock: try r.u64(), value: try r.string(), supersedes: try ids()))
-            }
-            return reg
-        }
-        func key() throws -> SymmetricKey { try SymmetricKey(SecureBytes(try r.raw(SymmetricKey.length))) }
-        func sid() throws -> SessionID { try SessionID(bytes: try r.blob(max: 256)) }
-        func sids() throws -> Set<SessionID> { Set(try (0..<(try count())).map { _ in try sid() }) }
-        func n() throws -> Int { Int(clamping: try r.varint()) }
+        let authorCount = try r.varint()
+        guard authorCount <= UInt64(r.remaining / SigningPublicKey.length) else { throw CoreError.decodeTruncated }
+        for _ in 0..<Int(authorCount) { authors.append(try SigningPublicKey(bytes: try r.raw(SigningPublicKey.length))) }
+        var s = SnapshotReader(r, authors: authors)
+        func n() throws -> Int { Int(clamping: try s.r.varint()) }
         stats = Stats(ops: try n(), membershipOps: try n(), readable: try n(), unreadable: try n(),
                       awaitingAdmission: try n(), quarantined: try n(), refused: try n())
-        maxClock = try r.u64()
-        quarantined = try ids()
-        projectName = try register()
-        for _ in 0..<(try count()) {
-            var c = CaseState(id: try CaseID(bytes: try r.raw(CaseID.length)))
-            c.firstClock = try r.u64()
-            c.ops = Set(try ids())
-            for _ in 0..<(try count()) {
-                c.registers[FieldPath(collection: try r.string(), element: try r.string(), field: try r.string())] = try register()
-            }
-            for _ in 0..<(try count()) {
-                let name = try r.string()
-                var set = ORSet()
-                for _ in 0..<(try count()) { let e = try r.string(); for t in try ids() { set.add(e, tag: t) } }
-                for _ in 0..<(try count()) { let e = try r.string(); set.remove(e, observed: try ids()) }
-                c.sets[name] = set
-            }
-            cases[c.id] = c
+        maxClock = try s.r.u64()
+        quarantined = try s.ids()
+        projectName = try s.register()
+        // Cases are only walked here, to find where each one's bytes lie; each decodes when read.
+        var index: [CaseID: Range<Int>] = [:]
+        let caseCount = try s.count()
+        index.reserveCapacity(caseCount)
+        let first = s.r.offset
+        for _ in 0..<caseCount {
+            let start = s.r.offset - first
+            let id = try s.skipCase()
+            guard index.updateValue(start..<(s.r.offset - first), forKey: id) == nil else { throw CoreError.decodeMalformed("case twice") }
         }
-        for _ in 0..<(try count()) { let s = try sid(); sessionKeys[s] = try key() }
-        for _ in 0..<(try count()) { let s = try sid(); grantedKeys[s] = try (0..<(try count())).map { _ in try key() } }
-        for _ in 0..<(try count()) { caseSessions[try CaseID(bytes: try r.raw(CaseID.length))] = try sids() }
-        unreadSessions = try sids()
-        for _ in 0..<(try count()) { tips[try author()] = try r.u64() }
-        try r.expectEnd()
+        // The cases' bytes only: the session keys after them must not stay in memory that can be
+        // swapped, and the caller zeroes its buffer.
+        cases = CaseTable(encoded: EncodedCases(bytes: Array(s.r.bytes[first..<s.r.offset]), authors: authors, index: index))
+        for _ in 0..<(try s.count()) { let sid = try SessionID(bytes: try s.r.blob(max: 256)); sessionKeys[sid] = try s.key() }
+        for _ in 0..<(try s.count()) { let sid = try SessionID(bytes: try s.r.blob(max: 256)); grantedKeys[sid] = try (0..<(try s.count())).map { _ in try s.key() } }
+        for _ in 0..<(try s.count()) { caseSessions[try CaseID(bytes: try s.r.raw(CaseID.length))] = try s.sids() }
+        unreadSessions = try s.sids()
+        for _ in 0..<(try s.count()) { tips[try s.author()] = try s.r.u64() }
+        try s.r.expectEnd()
+    }
+}
+
+/// Reads the parts of a snapshot after its author table.
+struct SnapshotReader {
+    var r: ByteReader
+    let authors: [SigningPublicKey]
+
+    init(_ r: ByteReader, authors: [SigningPublicKey]) {
+        self.r = r
+        self.authors = authors
+    }
+
+    mutating func count() throws -> Int {
+        let n = try r.varint()
+        guard n <= UInt64(r.remaining) else { throw CoreError.decodeTruncated }
+        return Int(n)
+    }
+
+    mutating func author() throws -> SigningPublicKey {
+        let i = try r.varint()
+        guard i < UInt64(authors.count) else { throw CoreError.decodeMalformed("author index") }
+        return authors[Int(i)]
+    }
+
+    mutating func id() throws -> OpID { try OpID(bytes: try r.raw(OpID.length)) }
+    mutating func ids() throws -> [OpID] { try (0..<(try count())).map { _ in try id() } }
+
+    mutating func register() throws -> Register {
+        var reg = Register()
+        for _ in 0..<(try count()) {
+            reg.insert(Write(op: try id(), author: try author(), clock: try r.u64(), value: try r.string(), supersedes: try ids()))
+        }
+        return reg
+    }
+
+    mutating func key() throws -> SymmetricKey { try SymmetricKey(SecureBytes(try r.raw(SymmetricKey.length))) }
+    mutating func sids() throws -> Set<SessionID> { Set(try (0..<(try count())).map { _ in try SessionID(bytes: try r.blob(max: 256)) }) }
+
+    mutating func caseState() throws -> CaseState {
+        var c = CaseState(id: try CaseID(bytes: try r.raw(CaseID.length)))
+        c.firstClock = try r.u64()
+        c.ops = Set(try ids())
+        for _ in 0..<(try count()) {
+            c.registers[FieldPath(collection: try r.string(), element: try r.string(), field: try r.string())] = try register()
+        }
+        for _ in 0..<(try count()) {
+            let name = try r.string()
+            var set = ORSet()
+            for _ in 0..<(try count()) { let e = try r.string(); for t in try ids() { set.add(e, tag: t) } }
+            for _ in 0..<(try count()) { let e = try r.string(); set.remove(e, observed: try ids()) }
+            c.sets[name] = set
+        }
+        return c
+    }
+
+    // MARK: walking without decoding
+
+    /// Steps over one encoded case, checking what a decode would check but the contents of
+    /// strings, and returns its id: a case that walks here decodes later.
+    mutating func skipCase() throws -> CaseID {
+        let id = try CaseID(bytes: try r.raw(CaseID.length))
+        try r.skip(8)
+        try skipIDs()
+        for _ in 0..<(try count()) {
+            try skipString(); try skipString(); try skipString()
+            for _ in 0..<(try count()) {
+                try r.skip(OpID.length); _ = try author(); try r.skip(8); try skipString(); try skipIDs()
+            }
+        }
+        for _ in 0..<(try count()) {
+            try skipString()
+            for _ in 0..<(try count()) { try skipString(); try skipIDs() }
+            for _ in 0..<(try count()) { try skipString(); try skipIDs() }
+        }
+        return id
+    }
+
+    mutating func skipIDs() throws {
+        let n = try count()
+        guard n <= r.remaining / OpID.length else { throw CoreError.decodeTruncated }
+        try r.skip(n * OpID.length)
+    }
+
+    mutating func skipString() throws {
+        let n = try r.varint()
+        guard n <= 1 << 20 else { throw CoreError.decodeMalformed("length \(n) exceeds limit \(1 << 20)") }
+        try r.skip(Int(n))
     }
 }

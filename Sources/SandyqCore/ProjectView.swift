@@ -5,7 +5,7 @@ import SandyqCrypto
 public struct ProjectView: Sendable {
     public let project: ProjectID
     public internal(set) var membership: Membership
-    public internal(set) var cases: [CaseID: CaseState] = [:]
+    public internal(set) var cases = CaseTable()
     public internal(set) var projectName = Register()
     public internal(set) var stats = Stats()
     /// Ops kept but excluded: revoked authors after their revocation point.
@@ -242,7 +242,7 @@ public struct ProjectView: Sendable {
         var w = ByteWriter(capacity: 1 << 16)
         w.raw(project.bytes)
         for s in projectName.survivors { w.raw(s.op.bytes); w.string(s.value) }
-        for id in cases.keys.sorted() { cases[id]!.canonical(into: &w) }
+        for c in cases.values.sorted(by: { $0.id < $1.id }) { c.canonical(into: &w) }
         return Hex.encode(Hash.blake2b(w.bytes))
     }
 

@@ -57,15 +57,16 @@ extension Node {
         func opened() -> [UInt8]? {
             guard let parts = try? store.settings(prefix: Self.snapshotPrefix), !parts.isEmpty, parts.count <= Int(UInt32.max) else { return nil }
             let seal = StorageSeal(identity)
-            var plain: [UInt8] = []
-            plain.reserveCapacity(parts.count * Self.snapshotPart)
-            for (i, p) in parts.enumerated() {
-                guard p.key == Self.snapshotKey(i),
-                      var part = try? seal.open(p.value, associatedData: Self.snapshotPartAD(pid, part: i, of: parts.count))
-                else { plain.zeroize(); return nil }
-                plain += part
-                part.zeroize()
+            guard parts.enumerated().allSatisfy({ $0.element.key == Self.snapshotKey($0.offset) }) else { return nil }
+            // The parts open on every core: opening them is a third of a command that reads one case.
+            var opened = Parallel.map(parts.count, minimum: 2) { i in
+                try? seal.open(parts[i].value, associatedData: Self.snapshotPartAD(pid, part: i, of: parts.count))
             }
+            defer { for i in opened.indices { opened[i]?.zeroize() } }
+            guard opened.allSatisfy({ $0 != nil }) else { return nil }
+            var plain: [UInt8] = []
+            plain.reserveCapacity(opened.reduce(0) { $0 + ($1?.count ?? 0) })
+            for part in opened { plain += part! }
             return plain
         }
         guard var plain = opened() else { return nil }

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import SandyqTestSupport
-import SandyqCore
+@testable import SandyqCore
 import SandyqCrypto
 import SandyqStore
 @testable import SandyqNode
@@ -113,6 +113,18 @@ import SandyqStore
                 b.saveSnapshotIfDue()
                 let fresh = try NodeFixture.open(dir, "b")
                 try Self.expectMatchesRebuild(fresh, "seed \(seed) step \(step) fresh b")
+                // Restored cases decode when read: read some, import, and the view, the snapshot
+                // written from it (unread cases copied as bytes) and a process after that match a rebuild.
+                let lazy = try NodeFixture.open(dir, "b")
+                lazy.snapshotMinimumOps = 1; lazy.snapshotRefresh = 1
+                let v = try lazy.view()
+                for id in cases where rng.next() % 3 == 0 { _ = v.cases[id]?.value("city") }
+                try deliver(from: rng.pick(added), to: lazy, all: rng.next() % 2 == 0)
+                lazy.saveSnapshotIfDue()
+                try Self.expectMatchesRebuild(lazy, "seed \(seed) step \(step) lazy b")
+                try Self.expectMatchesRebuild(try NodeFixture.open(dir, "b"), "seed \(seed) step \(step) after lazy b")
+                // B's own view learns of what the other process stored, as at its next import.
+                b.catchUpWarmView()
             }
         }
         for o in observers { try deliver(from: a, to: o, all: true); try Self.expectMatchesRebuild(o, "seed \(seed) end") }
@@ -164,6 +176,20 @@ import SandyqStore
         #expect(b.viewRebuilds == 1)
         #expect(!(try Self.snapshot(b)).isEmpty)
         return (a, b)
+    }
+
+    /// A fresh process decodes only the cases it reads; the rest stay as snapshot bytes.
+    @Test func aRestoredViewDecodesOnlyTheCasesItReads() throws {
+        let dir = try TempDir()
+        _ = try fixture(dir)
+        let v = try NodeFixture.open(dir, "b").view()
+        let encoded = try #require(v.cases.encoded)
+        #expect(v.cases.count == 20 && encoded.decodedCount == 0)
+        let id = try #require(v.cases.keys.min())
+        #expect(v.cases[id]?.value("title")?.hasPrefix("Дело") == true)
+        #expect(try v.resolve(String(id.description.prefix(8))) == id)
+        #expect(encoded.decodedCount == 1, "reading one case decoded others")
+        #expect(v.cases.values.count == 20 && encoded.decodedCount == 20)
     }
 
     @Test func aFreshProcessStartsFromTheSnapshotAndCatchesUpOnWhatCameAfter() throws {
