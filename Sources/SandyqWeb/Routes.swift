@@ -37,6 +37,15 @@ struct Routes: Sendable {
             let id = ctx.parameters.get("id") ?? ""
             return gate(req) { v, host in CasePages.show(v, host: host, ref: id) }
         }
+        // `dossier` is the page; `dossier.html|md|json` the files to download.
+        router.get("/cases/:id/:file") { req, ctx in
+            let id = ctx.parameters.get("id") ?? "", file = ctx.parameters.get("file") ?? ""
+            return gate(req) { v, host in
+                if file == "dossier" { return DossierPages.show(v, host: host, ref: id, print: Form.query(req)["print"] != nil) }
+                guard file.hasPrefix("dossier.") else { return DossierPages.notFound(v) }
+                return DossierPages.download(v, host: host, ref: id, format: String(file.dropFirst(8)))
+            }
+        }
     }
 
     func asset(_ bytes: [UInt8], _ type: String) -> Response {

@@ -19,6 +19,10 @@ enum Templates {
         "sent": PackageResources.sent_mustache,
         "panic": PackageResources.panic_mustache,
         "panicDone": PackageResources.panicDone_mustache,
+        "dossier": PackageResources.dossier_mustache,
+        "dossierBody": PackageResources.dossierBody_mustache,
+        "dossierFact": PackageResources.dossierFact_mustache,
+        "dossierPrint": PackageResources.dossierPrint_mustache,
     ]
 
     struct ScalarHTML: MustacheContentType {

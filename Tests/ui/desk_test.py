@@ -220,6 +220,7 @@ class Suite:
         self.run("a reporter records in Kazakh; a stick carries it to the coordinator", lambda: self.t_reporter(home, env))
         self.run("panic in two steps from the keyboard", lambda: self.t_panic(env))
         self.run("a non-loopback address is refused", lambda: self.t_loopback(home, env))
+        self.run("a lawyer opens a shared dossier in Russian", lambda: self.t_lawyer(home, env))
         shutil.rmtree(self.root, ignore_errors=True)
         print(f"desk: {len(self.failed)} failed" + (f": {', '.join(self.failed)}" if self.failed else ""), flush=True)
         return 1 if self.failed else 0
@@ -515,6 +516,85 @@ class Suite:
         r = subprocess.run([self.cli.binary, "ui", "--home", home, "--no-open", "--listen", "0.0.0.0:0"], env=env,
                            capture_output=True, text=True, timeout=30)
         self.check(r.returncode == 64 and "loopback" in r.stderr, f"exit {r.returncode}: {r.stderr}")
+
+    def t_lawyer(self, coordinator, env):
+        """A coordinator shares two cases with a lawyer by a stick; the lawyer's desk shows those only."""
+        home = os.path.join(self.root, "lawyer")
+        self.cli.ok(home, ["init", "--kdf", "interactive"])
+        inv, reply = os.path.join(self.root, "l.invitation"), os.path.join(self.root, "l.reply")
+        self.cli.ok(coordinator, ["invite", "--role", "lawyer", "--out", inv])
+        sas = self.cli.json(home, ["join", "--invite", inv, "--out", reply])["sas"]
+        self.cli.ok(coordinator, ["member", "add", "--request", reply, "--sas", sas])
+        lid = self.cli.json(home, ["status"])["nodeId"]
+        cases = self.cli.json(coordinator, ["case", "list"])
+        bokaev = [c for c in cases if "Бокаев" in json.dumps(c, ensure_ascii=False)][0]["id"]
+        attack = [c for c in cases if "onerror" in (c.get("title") or "")][0]["id"]
+        for k in [bokaev, attack]:
+            self.cli.ok(coordinator, ["case", "share", k, "--with", lid])
+        stick = os.path.join(self.root, "stick-lawyer")
+        os.makedirs(stick, exist_ok=True)
+        for h in [coordinator, home, coordinator, home]:
+            self.cli.ok(h, ["usb", "sync", stick])
+        desk = Desk(self.cli.binary, home, env)
+        d = browser(lang="ru")
+        ru = catalogue("ru")
+        try:
+            self.unlock(d, desk)
+            WebDriverWait(d, 10).until(lambda x: x.current_url.endswith("/cases"))
+            links = d.find_elements(By.CLASS_NAME, "case-link")
+            self.check(len(links) == 2, f"the lawyer sees {len(links)} cases, not the 2 shared")
+            self.check(not d.find_elements(By.CSS_SELECTOR, "a[href='/record']"), "a record link on a lawyer's desk")
+            self.no_english(d, "ru", "lawyer's list")
+            self.shot(d, "lawyer-cases-ru")
+            [a for a in links if "onerror" not in a.text][0].click()
+            WebDriverWait(d, 10).until(lambda x: "/cases/" in x.current_url)
+            self.check(not d.find_elements(By.CSS_SELECTOR, "a[href='/record'], form[action='/record']"), "edit controls on a lawyer's case page")
+            d.find_element(By.CLASS_NAME, "dossier-link").click()
+            WebDriverWait(d, 10).until(lambda x: x.current_url.endswith("/dossier"))
+            main = d.find_element(By.TAG_NAME, "main").text
+            for want in ["Макс Бокаев", "Освобождён(а)", ru["dossier.custody"], ru["case.persons"]]:
+                self.check(want in main, f"{want} not in the dossier")
+            self.no_english(d, "ru", "dossier")
+            self.axe(d, "dossier")
+            self.shot(d, "dossier-ru")
+            dossier = d.current_url
+            # Print-ready without script: no bar, the same dossier.
+            d.find_element(By.ID, "print").click()
+            WebDriverWait(d, 10).until(lambda x: "print=1" in x.current_url)
+            self.check(not d.find_elements(By.CSS_SELECTOR, "header.bar"), "the print page has the bar")
+            self.check("Макс Бокаев" in d.find_element(By.TAG_NAME, "main").text, "the print page's dossier")
+            self.no_english(d, "ru", "print dossier")
+            self.axe(d, "print dossier")
+            self.shot(d, "dossier-print-ru")
+            cookie = "; ".join(f"{c['name']}={c['value']}" for c in d.get_cookies())
+            path = urllib.parse.urlsplit(dossier).path
+            for ext, mime in [("html", "text/html"), ("md", "text/markdown"), ("json", "application/json")]:
+                r, body = desk.raw("GET", f"{path}.{ext}", {"Cookie": cookie})
+                self.check(r.status == 200, f"{ext}: {r.status}")
+                self.check((r.getheader("Content-Type") or "").startswith(mime), f"{ext}: {r.getheader('Content-Type')}")
+                disp = r.getheader("Content-Disposition") or ""
+                self.check(disp.startswith("attachment") and f".{ext}" in disp, f"{ext}: {disp}")
+                self.check("Бокаев" in body, f"{ext}: the person is not in it")
+                self.check("frame-ancestors 'none'" in (r.getheader("Content-Security-Policy") or ""), f"{ext}: no CSP")
+                self.check(r.getheader("Cache-Control") == "no-store", f"{ext}: cached")
+            r, _ = desk.raw("GET", f"{path}.html")
+            self.check(r.status == 401, f"a download without a session: {r.status}")
+            r, _ = desk.raw("GET", f"{path}.exe", {"Cookie": cookie})
+            self.check(r.status == 404, f"an unknown format: {r.status}")
+            # The attack case's dossier: its markup stays text, on screen and in print.
+            d.get(desk.base + "/cases/" + attack + "/dossier")
+            for url in [desk.base + "/cases/" + attack + "/dossier", desk.base + "/cases/" + attack + "/dossier?print=1"]:
+                d.get(url)
+                self.check(d.execute_script("return window.pwned === undefined"), "the attack case's markup ran")
+                self.check(not d.find_elements(By.CSS_SELECTOR, "main img, main script, [onfocus], [onerror]"), "markup became elements")
+                self.check("onerror" in d.find_element(By.TAG_NAME, "h1").text, "the title as text")
+            # A case not shared is not there.
+            other = [c for c in self.cli.json(coordinator, ["case", "list"]) if c["id"] not in (bokaev, attack)][0]["id"]
+            r, _ = desk.raw("GET", f"/cases/{other}/dossier.json", {"Cookie": cookie})
+            self.check(r.status == 404, f"an unshared case's dossier: {r.status}")
+        finally:
+            d.quit()
+            desk.stop()
 
 
 if __name__ == "__main__":

@@ -10,6 +10,11 @@ public struct ReportService: Sendable {
     /// The formats `kind` is rendered in.
     public static func formats(of kind: Kind) -> [Format] { Node.formats(of: kind) }
 
+    /// The dossier of one case as data, for a page that words it in its own language.
+    public func dossier(_ ref: String, date: Date = Date()) throws(NodeError) -> DossierReport {
+        try host.withNode { n throws(NodeError) in try n.dossier(ref, date: date) }
+    }
+
     public func render(_ kind: Kind, format: Format, date: Date = Date()) throws(NodeError) -> String {
         try host.withNode { n throws(NodeError) in try n.renderReport(kind, format: format, date: date) }
     }

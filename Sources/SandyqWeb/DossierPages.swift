@@ -1,0 +1,88 @@
+import Foundation
+import Hummingbird
+import SandyqNode
+
+/// A case's dossier: a page in the reader's language, printable, and the report module's
+/// files (HTML, Markdown, JSON) to download. A lawyer's node has only what was shared with it.
+enum DossierPages {
+    static let formats: [String: (ReportService.Format, String)] = [
+        "html": (.html, "text/html; charset=utf-8"),
+        "md": (.md, "text/markdown; charset=utf-8"),
+        "json": (.json, "application/json; charset=utf-8"),
+    ]
+
+    static func valid(_ ref: String) -> Bool { ref.count >= 4 && ref.allSatisfy(\.isHexDigit) }
+
+    static func notFound(_ v: Visit) -> Response {
+        Pages.message(v, title: v.t("notfound.title"), body: v.t("notfound.body"), status: .notFound, unlocked: true)
+    }
+
+    static func show(_ v: Visit, host: NodeHost, ref: String, print: Bool) -> Response {
+        if let screen = CasePages.roleScreen(v, host: host) { return screen }
+        guard valid(ref), let r = try? host.reports.dossier(ref) else { return notFound(v) }
+        func shown(_ field: String, _ value: String) -> String {
+            if field == "statusDate" || field == "date" { return v.cat.date(value, v.lang) }
+            return v.cat.value(field, value, v.lang)
+        }
+        func by(_ p: ReportProvenance?) -> String? {
+            guard let p else { return nil }
+            return v.t("dossier.by", ["who": p.author, "when": p.time ?? "?"])
+        }
+        func facts(_ fs: [DossierReport.Fact]) -> [[String: Any]] {
+            fs.map { f in
+                var e: [String: Any] = ["label": v.cat.field(f.field, v.lang), "value": shown(f.field, f.value)]
+                if let b = by(f.provenance) { e["by"] = b }
+                return e
+            }
+        }
+        let title = r.field("title") ?? r.persons.first?.value("name") ?? v.t("case.untitled")
+        var c = v.frame(title: v.t("dossier.title", ["case": title]), unlocked: true)
+        c["id"] = r.caseId
+        c["heading"] = title
+        c["generated"] = v.t("dossier.generated", ["when": r.generated, "node": r.generatedBy ?? "?"])
+        c["details"] = facts(r.caseFields.filter { $0.field != "title" })
+        if !r.tags.isEmpty { c["tags"] = r.tags.joined(separator: ", ") }
+        let groups: [(String, String, [DossierReport.Item])] = [
+            ("persons", "case.persons", r.persons), ("charges", "case.charges", r.charges), ("events", "case.events", r.timeline),
+            ("officials", "case.officials", r.officials), ("sources", "case.sources", r.sources), ("aid", "case.aid", r.aid),
+        ]
+        c["sections"] = groups.map { id, key, items -> [String: Any] in
+            ["id": id, "heading": v.t(key), "empty": items.isEmpty, "items": items.map { ["fields": facts($0.fields)] }]
+        }
+        c["statuses"] = r.statusHistory.map { s -> [String: Any] in
+            var e: [String: Any] = ["status": v.cat.value("status", s.status, v.lang), "current": s.current, "by": by(s.provenance) ?? ""]
+            if let d = s.date { e["date"] = v.cat.date(d, v.lang) }
+            return e
+        }
+        c["hasStatuses"] = !r.statusHistory.isEmpty
+        c["conflicts"] = r.conflicts.flatMap { k in
+            k.values.map { x -> [String: Any] in
+                ["field": fieldName(k.field, v),
+                 "value": x.value, "by": by(x.provenance) ?? "", "shown": x.shown]
+            }
+        }
+        c["hasConflicts"] = !r.conflicts.isEmpty
+        c["custody"] = r.custody.map { e in ["when": e.provenance.time ?? "?", "who": e.provenance.author, "op": e.provenance.op] }
+        c["print"] = print
+        return Pages.html(Templates.render(print ? "dossierPrint" : "dossier", c))
+    }
+
+    /// `persons/ELEMENT/name` as the page says it.
+    static func fieldName(_ path: String, _ v: Visit) -> String {
+        let p = path.split(separator: "/").map(String.init)
+        return CasePages.fieldName(p.count == 3 ? "\(p[0]).\(p[2])" : path, v)
+    }
+
+    /// The report module's own file, as an attachment; DeskGuard stamps it with the same
+    /// security headers as every page, so its inline style stays inert while served from here.
+    static func download(_ v: Visit, host: NodeHost, ref: String, format: String) -> Response {
+        if let screen = CasePages.roleScreen(v, host: host) { return screen }
+        guard valid(ref), let (f, type) = formats[format], let text = try? host.reports.render(.dossier(ref), format: f) else {
+            return notFound(v)
+        }
+        let short = String((try? host.cases.state(ref))?.id.description.prefix(8) ?? Substring(ref.prefix(8)))
+        return Response(status: .ok,
+                        headers: [.contentType: type, .contentDisposition: "attachment; filename=\"sandyq-dossier-\(short).\(format)\""],
+                        body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+    }
+}
