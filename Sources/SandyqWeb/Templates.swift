@@ -19,6 +19,8 @@ enum Templates {
         "sent": PackageResources.sent_mustache,
         "panic": PackageResources.panic_mustache,
         "panicDone": PackageResources.panicDone_mustache,
+        "usb": PackageResources.usb_mustache,
+        "usbProgress": PackageResources.usbProgress_mustache,
     ]
 
     struct ScalarHTML: MustacheContentType {
