@@ -28,7 +28,6 @@ public struct Catalogue: Sendable {
             for bytes in files { t[lang, default: [:]].merge(load(bytes)) { a, _ in a } }
         }
         tables = t
-
     }
 
     /// The text of `key` in `lang` with `{name}` placeholders filled; the key itself if missing

@@ -554,7 +554,8 @@ class Suite:
             self.check(len(c.find_elements(By.CSS_SELECTOR, "progress")) >= 1, "no progress bar per bundle")
             self.no_english(c, "ru", "stick result")
             self.axe(c, "stick result")
-            # The reporter records a case in Kazakh and carries it.
+            # The reporter takes the project from the stick, records a case in Kazakh and carries it.
+            self.check(self.usb_sync(r, rdesk, stick) is None, "reporter's first sync failed")
             r.get(rdesk.base + "/record")
             r.find_element(By.ID, "title").send_keys("Шымкенттегі тінту")
             r.find_element(By.ID, "person1").send_keys("Ерлан Жақсылықов")
