@@ -101,7 +101,8 @@ enum UsbPages {
                 lines.append(v.t("usb.result.cases", ["n": "\(new.count)", "p": "\(authors.count)"]))
             }
             let ops = r.imported.reduce(0) { $0 + $1.report.new }
-            lines.append(v.t("usb.result.items", ["n": "\(ops)", "read": "\(r.imported.count)", "written": "\(r.written.count)"]))
+            lines.append(ops == 0 ? v.t("usb.result.nothingNew", ["written": "\(r.written.count)"])
+                : v.t("usb.result.items", ["n": "\(ops)", "read": "\(r.imported.count)", "written": "\(r.written.count)"]))
             let me = host.nodeID.signingKey
             let made = (try? host.exchange.versionVector())?[me] ?? 0
             let coordinators = ((try? host.exchange.peers()) ?? []).filter { $0.role == .coordinator }
