@@ -230,10 +230,18 @@ extension Node {
         public var notes: [String] = []
     }
 
+    /// One bundle of a mailbox sync starting or finished: read from the stick or written to it.
+    public struct MailboxStep: Sendable {
+        public var file: String
+        public var writing: Bool
+        public var finished: Bool
+    }
+
     /// The USB mailbox: import what is addressed to us; for each peer, write one fresh bundle
     /// when we hold something new since our last one to it (replacing the older one); delete
     /// ours once their recipient imported them or holds everything they carried.
-    public func syncMailbox(_ dir: String) throws(NodeError) -> MailboxResult {
+    /// `progress` hears of each bundle as it starts and ends, for a progress bar.
+    public func syncMailbox(_ dir: String, progress: @Sendable (MailboxStep) -> Void = { _ in }) throws(NodeError) -> MailboxResult {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else {
             throw NodeError(.notFound, "\(dir) is not a directory")
@@ -249,6 +257,8 @@ extension Node {
                 result.notes.append("\(name) is not a regular file (a FIFO, device, folder or broken link): left alone, not read")
                 continue
             }
+            progress(MailboxStep(file: name, writing: false, finished: false))
+            defer { progress(MailboxStep(file: name, writing: false, finished: true)) }
             do {
                 let r = try importBundle(dir + "/" + name, skipIfSeen: true)
                 if r.alreadySeen { result.skipped.append(name) } else { result.imported.append(r) }
@@ -278,7 +288,9 @@ extension Node {
             let resend = peer.undelivered > 0 && ledger?.lastAckSeen != peer.acknowledged
             guard ledger?.owesAck == true || (peer.undelivered > 0 && ledger?.lastSent != mine) || resend else { continue }
             let file = Hex.encode(Random.bytes(8)) + ".sqb"
+            progress(MailboxStep(file: file, writing: true, finished: false))
             let exp = try exportBundle(to: [peer.node], out: dir + "/" + file)
+            progress(MailboxStep(file: file, writing: true, finished: true))
             try mapped {
                 try store.recordOutbox(.init(file: file, peer: peer.node, bundleID: exp.bundleID, vector: mine))
                 try store.recordSent(mine, ackSeen: peer.acknowledged, to: peer.node)

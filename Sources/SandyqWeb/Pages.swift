@@ -38,10 +38,11 @@ struct Visit {
     }
 
     /// What every page's head and foot read.
-    func frame(title: String, unlocked: Bool) -> [String: Any] {
+    /// `canWrite` given: the node is busy (a stick sync holds it) and the caller knows the answer.
+    func frame(title: String, unlocked: Bool, canWrite: Bool? = nil) -> [String: Any] {
         let names = ["kk": "Қазақша", "ru": "Русский", "en": "English"]
         return [
-            "canWrite": unlocked && Self.canWrite(desk.peek()),
+            "canWrite": unlocked && (canWrite ?? Self.canWrite(desk.peek())),
             "hasSession": session != nil,
             "recorded": recorded,
             "t": cat.templateTable(lang),

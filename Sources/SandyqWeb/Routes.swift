@@ -31,6 +31,14 @@ struct Routes: Sendable {
         router.get("/duplicates") { req, _ in
             gate(req) { v, host in RecordPages.duplicates(v, host: host, name: Form.query(req)["name"] ?? "") }
         }
+        router.get("/usb") { req, _ in gate(req) { v, host in UsbPages.page(v, host: host) } }
+        router.get("/usb/progress") { req, _ in gate(req) { v, _ in UsbPages.fragment(v) } }
+        router.post("/usb") { req, _ in
+            try await posted(req) { v, fields in
+                guard let host = desk.use() else { return Pages.redirect("/unlock") }
+                return UsbPages.start(v, host: host, fields: fields)
+            }
+        }
         router.get("/panic") { req, _ in withSession(req) { v in PanicPages.ask(v) } }
         router.post("/panic") { req, _ in try await posted(req) { v, _ in await PanicPages.destroy(v, desk: desk) } }
         router.get("/cases/:id") { req, ctx in

@@ -23,6 +23,8 @@ enum Templates {
         "dossierBody": PackageResources.dossierBody_mustache,
         "dossierFact": PackageResources.dossierFact_mustache,
         "dossierPrint": PackageResources.dossierPrint_mustache,
+        "usb": PackageResources.usb_mustache,
+        "usbProgress": PackageResources.usbProgress_mustache,
     ]
 
     struct ScalarHTML: MustacheContentType {

@@ -116,9 +116,9 @@ class Suite:
         self.cli.ok(home, ["case", "import", path])
         return home
 
-    def make_reporter(self, coordinator):
+    def make_reporter(self, coordinator, name="reporter"):
         """A write-only reporter admitted by the coordinator, as the invitation files do it."""
-        home = os.path.join(self.root, "reporter")
+        home = os.path.join(self.root, name)
         self.cli.ok(home, ["init", "--kdf", "interactive", "--write-only"])
         inv, reply = os.path.join(self.root, "r.invitation"), os.path.join(self.root, "r.reply")
         self.cli.ok(coordinator, ["invite", "--role", "reporter", "--out", inv])
@@ -221,6 +221,8 @@ class Suite:
         self.run("panic in two steps from the keyboard", lambda: self.t_panic(env))
         self.run("a non-loopback address is refused", lambda: self.t_loopback(home, env))
         self.run("a lawyer opens a shared dossier in Russian", lambda: self.t_lawyer(home, env))
+        self.run("the stick in the app: a Kazakh case goes to the coordinator and its receipt comes back",
+                 lambda: self.t_usb(home, env))
         shutil.rmtree(self.root, ignore_errors=True)
         print(f"desk: {len(self.failed)} failed" + (f": {', '.join(self.failed)}" if self.failed else ""), flush=True)
         return 1 if self.failed else 0
@@ -595,6 +597,72 @@ class Suite:
         finally:
             d.quit()
             desk.stop()
+    def usb_sync(self, d, desk, folder):
+        """Syncs with the stick folder as a person does: the Stick page, the folder, the button."""
+        d.get(desk.base + "/usb")
+        box = d.find_element(By.ID, "typed")
+        box.clear()
+        box.send_keys(folder)
+        self.submit(d, "form[action='/usb'] button[type=submit]")
+        WebDriverWait(d, 60).until(lambda x: x.find_elements(By.CSS_SELECTOR, ".usb-result, .error-summary"))
+        errors = d.find_elements(By.CLASS_NAME, "error-summary")
+        return errors[0].text if errors else None
+
+    def t_usb(self, coordinator, env):
+        reporter = self.make_reporter(coordinator, "usb-reporter")
+        stick = os.path.join(self.root, "usb-stick")
+        os.makedirs(stick)
+        kk, ru = catalogue("kk"), catalogue("ru")
+        cdesk, rdesk = Desk(self.cli.binary, coordinator, env), Desk(self.cli.binary, reporter, env)
+        c, r = browser(lang="ru"), browser(lang="kk")
+        try:
+            self.unlock(c, cdesk)
+            self.unlock(r, rdesk)
+            # A folder that is not there: an error summary that leads to the field, and nothing breaks.
+            r.find_element(By.CSS_SELECTOR, "nav.menu a[href='/usb']").click()
+            self.check(r.find_element(By.TAG_NAME, "h1").text == kk["usb.title"], "the stick page")
+            self.no_english(r, "kk", "stick")
+            self.axe(r, "stick page")
+            err = self.usb_sync(r, rdesk, stick + "/жоқ")
+            self.check(err and kk["usb.err.missing"].split(":")[0].replace("{folder}", stick + "/жоқ") in err, f"no error summary: {err}")
+            self.check(r.find_element(By.CSS_SELECTOR, ".error-summary a").get_attribute("href").endswith("#typed"), "summary links the field")
+            self.axe(r, "stick page with an error")
+            self.shot(r, "usb-error-kk")
+            # The coordinator leaves the project for the new reporter on the stick.
+            self.check(self.usb_sync(c, cdesk, stick) is None, "coordinator's first sync failed")
+            self.check(len(c.find_elements(By.CSS_SELECTOR, "progress")) >= 1, "no progress bar per bundle")
+            self.no_english(c, "ru", "stick result")
+            self.axe(c, "stick result")
+            # The reporter takes the project from the stick, records a case in Kazakh and carries it.
+            self.check(self.usb_sync(r, rdesk, stick) is None, "reporter's first sync failed")
+            r.get(rdesk.base + "/record")
+            r.find_element(By.ID, "title").send_keys("Шымкенттегі тінту")
+            r.find_element(By.ID, "person1").send_keys("Ерлан Жақсылықов")
+            self.submit(r)
+            WebDriverWait(r, 10).until(lambda x: "recorded=1" in x.current_url)
+            self.check(self.usb_sync(r, rdesk, stick) is None, "reporter's sync failed")
+            text = r.find_element(By.CLASS_NAME, "usb-result").text
+            self.check(kk["usb.result.waiting"].replace("{n}", "1") in text, f"not yet received: {text}")
+            self.no_english(r, "kk", "stick result")
+            self.axe(r, "stick result kk")
+            self.shot(r, "usb-result-kk")
+            # The coordinator's desk syncs with the same folder and lists the case.
+            self.check(self.usb_sync(c, cdesk, stick) is None, "coordinator's sync failed")
+            text = c.find_element(By.CLASS_NAME, "usb-result").text
+            self.check(ru["usb.result.cases"].replace("{n}", "1").replace("{p}", "1") in text, f"new cases: {text}")
+            self.shot(c, "usb-result-ru")
+            c.get(cdesk.base + "/cases?q=" + urllib.parse.quote("Шымкенттегі"))
+            self.check("Шымкенттегі тінту" in c.find_element(By.TAG_NAME, "main").text, "the coordinator does not list the case")
+            # The receipt comes back on the stick.
+            self.check(self.usb_sync(r, rdesk, stick) is None, "reporter's second sync failed")
+            self.check(kk["usb.result.allReceived"] in r.find_element(By.CLASS_NAME, "usb-result").text, "everything received")
+            r.get(rdesk.base + "/cases")
+            self.check(kk["sent.received"] in r.find_element(By.TAG_NAME, "table").text, "the acknowledgement did not come back")
+        finally:
+            c.quit()
+            r.quit()
+            cdesk.stop()
+            rdesk.stop()
 
 
 if __name__ == "__main__":

@@ -31,8 +31,11 @@ public struct ExchangeService: Sendable {
         try host.withNode { n throws(NodeError) in try n.importBundle(path) }
     }
 
-    public func syncMailbox(_ dir: String) throws(NodeError) -> Node.MailboxResult {
-        try host.withNode { n throws(NodeError) in try n.syncMailbox(dir) }
+    public typealias MailboxStep = Node.MailboxStep
+
+    /// `progress` is called on the syncing thread, once as each bundle starts and once as it ends.
+    public func syncMailbox(_ dir: String, progress: @escaping @Sendable (Node.MailboxStep) -> Void = { _ in }) throws(NodeError) -> Node.MailboxResult {
+        try host.withNode { n throws(NodeError) in try n.syncMailbox(dir, progress: progress) }
     }
 
     public func versionVector() throws(NodeError) -> VersionVector {

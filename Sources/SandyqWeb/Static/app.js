@@ -66,3 +66,23 @@
     });
   });
 })();
+
+// A stick sync in progress: the bars are fetched again each half second in place of the page's
+// own refresh (which is for browsers without scripts); the page reloads once for the result.
+(function () {
+  "use strict";
+  var bars = document.querySelector("[data-usb-poll]");
+  if (!bars) { return; }
+  var url = bars.getAttribute("data-usb-poll");
+  var poll = function () {
+    fetch(url, { credentials: "same-origin" }).then(function (r) {
+      if (r.redirected || (r.status !== 200 && r.status !== 202)) { window.location.reload(); return null; }
+      return r.text().then(function (html) { return { done: r.status === 200, html: html }; });
+    }).then(function (x) {
+      if (x === null) { return; }
+      if (x.html) { bars.innerHTML = x.html; }
+      if (x.done) { window.location.assign("/usb"); } else { setTimeout(poll, 500); }
+    });
+  };
+  setTimeout(poll, 500);
+})();
