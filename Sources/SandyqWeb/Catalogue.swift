@@ -13,9 +13,9 @@ public struct Catalogue: Sendable {
 
     /// The catalogue files of each language, one per area.
     static let files: [String: [[UInt8]]] = [
-        "en": [PackageResources.desk_en_json],
-        "ru": [PackageResources.desk_ru_json],
-        "kk": [PackageResources.desk_kk_json],
+        "en": [PackageResources.desk_en_json, PackageResources.edit_en_json],
+        "ru": [PackageResources.desk_ru_json, PackageResources.edit_ru_json],
+        "kk": [PackageResources.desk_kk_json, PackageResources.edit_kk_json],
     ]
 
     init() {
@@ -28,7 +28,6 @@ public struct Catalogue: Sendable {
             for bytes in files { t[lang, default: [:]].merge(load(bytes)) { a, _ in a } }
         }
         tables = t
-
     }
 
     /// The text of `key` in `lang` with `{name}` placeholders filled; the key itself if missing

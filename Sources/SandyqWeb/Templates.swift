@@ -19,6 +19,11 @@ enum Templates {
         "sent": PackageResources.sent_mustache,
         "panic": PackageResources.panic_mustache,
         "panicDone": PackageResources.panicDone_mustache,
+        "edit": PackageResources.edit_mustache,
+        "add": PackageResources.add_mustache,
+        "remove": PackageResources.remove_mustache,
+        "editField": PackageResources.editField_mustache,
+        "errorSummary": PackageResources.errorSummary_mustache,
     ]
 
     struct ScalarHTML: MustacheContentType {
