@@ -116,14 +116,19 @@ enum CasePages {
                 elements.sort { (state.value("events", $0, "date") ?? "") < (state.value("events", $1, "date") ?? "") }
             }
             let items: [[String: Any]] = elements.map { e in
-                ["fields": coll.fields.compactMap { f in entry(FieldPath(collection: coll.name, element: e, field: f)) }]
+                ["fields": coll.fields.compactMap { f in entry(FieldPath(collection: coll.name, element: e, field: f)) },
+                 "remove": "/cases/\(state.id)/remove?c=\(coll.name)&e=\(Form.encode(e))"]
             }
             sections.append(["id": coll.name, "heading": v.t("case.\(coll.name)"), "items": items, "empty": items.isEmpty,
-                             "timeline": coll.name == "events"])
+                             "timeline": coll.name == "events", "add": v.t("edit.add.\(coll.name)"),
+                             "addHref": "/cases/\(state.id)/add/\(coll.name)"])
         }
         c["sections"] = sections
-        c["tags"] = state.elements("tags")
-        c["hasTags"] = !state.elements("tags").isEmpty
+        c["tags"] = state.elements("tags").map { ["tag": $0, "remove": "/cases/\(state.id)/remove?c=tags&e=\(Form.encode($0))"] }
+        // Whoever may change the case sees the links to do it; the edit routes check again.
+        let canEdit = Visit.canWrite(host)
+        c["canEdit"] = canEdit
+        c["hasTags"] = canEdit || !state.elements("tags").isEmpty
         if !state.conflicts.isEmpty { c["conflicts"] = v.t("cases.conflicts", ["n": "\(state.conflicts.count)"]) }
         // Who changed what, newest first.
         var changes: [(Write, FieldPath)] = []

@@ -41,6 +41,40 @@ struct Routes: Sendable {
         }
         router.get("/panic") { req, _ in withSession(req) { v in PanicPages.ask(v) } }
         router.post("/panic") { req, _ in try await posted(req) { v, _ in await PanicPages.destroy(v, desk: desk) } }
+        router.get("/cases/:id/edit") { req, ctx in
+            let id = ctx.parameters.get("id") ?? ""
+            return gate(req) { v, host in EditPages.fieldsPage(v, host: host, ref: id) }
+        }
+        router.post("/cases/:id/edit") { req, ctx in
+            let id = ctx.parameters.get("id") ?? ""
+            return try await posted(req) { v, fields in
+                guard let host = desk.use() else { return Pages.redirect("/unlock") }
+                return EditPages.saveFields(v, host: host, ref: id, fields: fields)
+            }
+        }
+        router.get("/cases/:id/add/:collection") { req, ctx in
+            let id = ctx.parameters.get("id") ?? "", coll = ctx.parameters.get("collection") ?? ""
+            return gate(req) { v, host in EditPages.addPage(v, host: host, ref: id, collection: coll) }
+        }
+        router.post("/cases/:id/add/:collection") { req, ctx in
+            let id = ctx.parameters.get("id") ?? "", coll = ctx.parameters.get("collection") ?? ""
+            return try await posted(req) { v, fields in
+                guard let host = desk.use() else { return Pages.redirect("/unlock") }
+                return EditPages.add(v, host: host, ref: id, collection: coll, fields: fields)
+            }
+        }
+        // The element is in the query: a tag's id is the tag itself, any text.
+        router.get("/cases/:id/remove") { req, ctx in
+            let id = ctx.parameters.get("id") ?? "", q = Form.query(req)
+            return gate(req) { v, host in EditPages.removePage(v, host: host, ref: id, collection: q["c"] ?? "", element: q["e"] ?? "") }
+        }
+        router.post("/cases/:id/remove") { req, ctx in
+            let id = ctx.parameters.get("id") ?? ""
+            return try await posted(req) { v, fields in
+                guard let host = desk.use() else { return Pages.redirect("/unlock") }
+                return EditPages.remove(v, host: host, ref: id, fields: fields)
+            }
+        }
         router.get("/cases/:id") { req, ctx in
             let id = ctx.parameters.get("id") ?? ""
             return gate(req) { v, host in CasePages.show(v, host: host, ref: id) }

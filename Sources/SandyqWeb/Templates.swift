@@ -25,6 +25,11 @@ enum Templates {
         "dossierPrint": PackageResources.dossierPrint_mustache,
         "usb": PackageResources.usb_mustache,
         "usbProgress": PackageResources.usbProgress_mustache,
+        "edit": PackageResources.edit_mustache,
+        "add": PackageResources.add_mustache,
+        "remove": PackageResources.remove_mustache,
+        "editField": PackageResources.editField_mustache,
+        "errorSummary": PackageResources.errorSummary_mustache,
     ]
 
     struct ScalarHTML: MustacheContentType {

@@ -1,0 +1,219 @@
+import Foundation
+import Hummingbird
+import SandyqNode
+
+/// Changing a case: its own fields in one form, an element added to a collection, an element
+/// removed after a confirmation. Only what changed is written; a value typed into a field in
+/// conflict supersedes every value this replica shows, which settles the conflict.
+enum EditPages {
+    static let caseFields = ["title", "status", "statusDate", "city", "region", "summary", "notes"]
+    static let multiline: Set<String> = ["summary", "notes", "description", "note", "act"]
+    /// The collections a person adds to here; `sharedWith` is the coordinator's, not an edit.
+    static let addable = ["persons", "charges", "events", "officials", "sources", "aid", "tags"]
+
+    typealias Errors = [(field: String, message: String)]
+
+    /// The screen for a node that may not change cases: write-only devices, lawyers, relays.
+    static func refused(_ v: Visit, host: NodeHost) -> Response? {
+        if host.isWriteOnly {
+            return Pages.message(v, title: v.t("readonly.title"), body: v.t("readonly.body"), status: .forbidden, unlocked: true)
+        }
+        return CasePages.roleScreen(v, host: host, writing: true)
+    }
+
+    static func notFound(_ v: Visit) -> Response {
+        Pages.message(v, title: v.t("notfound.title"), body: v.t("notfound.body"), status: .notFound, unlocked: true)
+    }
+
+    static func load(_ host: NodeHost, _ ref: String) -> CaseState? {
+        guard ref.count >= 4, ref.allSatisfy(\.isHexDigit) else { return nil }
+        return try? host.cases.state(ref)
+    }
+
+    static func trimmed(_ f: [String: String], _ k: String) -> String {
+        (f[k] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// One form control: a list when the field has a closed list, a text area for long text.
+    static func control(_ v: Visit, field: String, choices: [String]?, value: String, error: String?) -> [String: Any] {
+        var c: [String: Any] = ["id": "f-\(field)", "name": field, "label": v.cat.field(field, v.lang), "value": value]
+        if let choices {
+            c["options"] = choices.map { ["value": $0, "label": v.cat.value(field, $0, v.lang), "selected": $0 == value] }
+            c["select"] = true
+        } else if multiline.contains(field) {
+            c["textarea"] = true
+        }
+        if field == "date" || field == "statusDate" { c["hint"] = v.t("cases.date.hint"); c["short"] = true }
+        if field == "birthYear" { c["numeric"] = true; c["short"] = true }
+        if let error { c["error"] = error }
+        return c
+    }
+
+    /// The ids that describe a control, once its hint, conflict and error are known.
+    static func described(_ c: [String: Any]) -> [String: Any] {
+        var c = c
+        let id = c["id"] as? String ?? ""
+        let ids = [("hint", "hint"), ("hasConflict", "conflict"), ("error", "error")].compactMap { c[$0.0] != nil ? "\(id)-\($0.1)" : nil }
+        if !ids.isEmpty { c["describedBy"] = ids.joined(separator: " ") }
+        return c
+    }
+
+    static func form(_ v: Visit, _ template: String, title: String, _ fill: [String: Any], errors: Errors) -> Response {
+        var c = v.frame(title: title, unlocked: true)
+        c["heading"] = title
+        for (k, x) in fill { c[k] = x }
+        if !errors.isEmpty { c["errors"] = errors.map { ["field": "f-\($0.field)", "message": $0.message] } }
+        c["hasErrors"] = !errors.isEmpty
+        return Pages.html(Templates.render(template, c), status: errors.isEmpty ? .ok : .unprocessableContent)
+    }
+
+    // MARK: the case's own fields
+
+    static func fieldsPage(_ v: Visit, host: NodeHost, ref: String, posted: [String: String]? = nil, errors: Errors = []) -> Response {
+        if let screen = refused(v, host: host) { return screen }
+        guard let state = load(host, ref) else { return notFound(v) }
+        let errorOf = Dictionary(errors.map { ($0.field, $0.message) }, uniquingKeysWith: { a, _ in a })
+        let controls = caseFields.map { f -> [String: Any] in
+            let reg = state.register(FieldPath(field: f))
+            let inConflict = reg?.isConflict ?? false
+            // A field in conflict starts empty: typing a value is the decision that settles it.
+            let shown = posted?[f] ?? (inConflict ? "" : (state.value(f) ?? ""))
+            var c = control(v, field: f, choices: f == "status" ? CaseSchema.statuses : nil, value: shown, error: errorOf[f])
+            if inConflict, let reg {
+                c["conflict"] = reg.survivors.map { w in
+                    ["value": f == "statusDate" ? v.cat.date(w.value, v.lang) : v.cat.value(f, w.value, v.lang)]
+                }
+                c["hasConflict"] = true
+            }
+            if f == "status", shown.isEmpty || inConflict { c["notChosen"] = true }
+            return described(c)
+        }
+        let title = v.t("edit.title")
+        return form(v, "edit", title: title, ["id": state.id.description, "fields": controls], errors: errors)
+    }
+
+    static func saveFields(_ v: Visit, host: NodeHost, ref: String, fields: [String: String]) -> Response {
+        if let screen = refused(v, host: host) { return screen }
+        guard let state = load(host, ref) else { return notFound(v) }
+        var errors: Errors = []
+        var changes: [(FieldPath, String)] = []
+        for f in caseFields {
+            let value = trimmed(fields, f)
+            let path = FieldPath(field: f)
+            let inConflict = state.register(path)?.isConflict ?? false
+            if inConflict ? value.isEmpty : value == (state.value(f) ?? "") { continue }
+            if f == "status" && (value.isEmpty || !CaseSchema.statuses.contains(value)) {
+                if !value.isEmpty { errors.append((f, v.t("edit.err.choice"))) }
+                continue
+            }
+            if f == "statusDate", !value.isEmpty, !RecordPages.isDate(value) {
+                errors.append((f, v.t("record.err.date")))
+                continue
+            }
+            changes.append((path, value))
+        }
+        if !errors.isEmpty { return fieldsPage(v, host: host, ref: ref, posted: fields, errors: errors) }
+        if !changes.isEmpty {
+            do { try host.cases.set(state.id.description, fields: changes) } catch {
+                return fieldsPage(v, host: host, ref: ref, posted: fields, errors: [("title", v.t("record.err.saved", ["reason": error.message]))])
+            }
+        }
+        return Pages.redirect("/cases/\(state.id)#s-details")
+    }
+
+    // MARK: adding to a collection
+
+    static func fieldsOf(_ collection: String) -> [String] {
+        if collection == "tags" { return ["tags"] }
+        // An event's sources name source elements; they are linked elsewhere, not typed here.
+        return (CaseSchema.collection(collection)?.fields ?? []).filter { !(collection == "events" && $0 == "sources") }
+    }
+
+    static func addPage(_ v: Visit, host: NodeHost, ref: String, collection: String, posted: [String: String] = [:],
+                        errors: Errors = []) -> Response {
+        if let screen = refused(v, host: host) { return screen }
+        guard let state = load(host, ref), addable.contains(collection), let coll = CaseSchema.collection(collection) else { return notFound(v) }
+        let errorOf = Dictionary(errors.map { ($0.field, $0.message) }, uniquingKeysWith: { a, _ in a })
+        let controls = fieldsOf(collection).map { f -> [String: Any] in
+            var c = control(v, field: f, choices: coll.choices[f], value: posted[f] ?? "", error: errorOf[f])
+            if coll.choices[f] != nil { c["notChosen"] = true }
+            return described(c)
+        }
+        let title = v.t("edit.add.\(collection)")
+        return form(v, "add", title: title, ["id": state.id.description, "collection": collection, "fields": controls], errors: errors)
+    }
+
+    static func add(_ v: Visit, host: NodeHost, ref: String, collection: String, fields: [String: String]) -> Response {
+        if let screen = refused(v, host: host) { return screen }
+        guard let state = load(host, ref), addable.contains(collection), let coll = CaseSchema.collection(collection) else { return notFound(v) }
+        var errors: Errors = []
+        var values: [String: String] = [:]
+        for f in fieldsOf(collection) {
+            let value = trimmed(fields, f)
+            if value.isEmpty { continue }
+            if let allowed = coll.choices[f], !allowed.contains(value) {
+                errors.append((f, v.t("edit.err.choice")))
+            } else if f == "date", !RecordPages.isDate(value) {
+                errors.append((f, v.t("record.err.date")))
+            } else if f == "birthYear", !(value.count == 4 && Int(value).map { (1880...2100).contains($0) } == true) {
+                errors.append((f, v.t("record.err.year")))
+            } else if f == "article", !value.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }) {
+                errors.append((f, v.t("record.err.article")))
+            }
+            values[f] = value
+        }
+        if collection == "events", values["type"] == nil {
+            errors.insert(("type", v.t("record.err.eventType")), at: 0)
+        } else if values.isEmpty, let first = fieldsOf(collection).first {
+            errors.append((first, v.t("edit.err.empty")))
+        }
+        if !errors.isEmpty { return addPage(v, host: host, ref: ref, collection: collection, posted: fields, errors: errors) }
+        do {
+            if collection == "tags" {
+                // A tag's element id is the tag itself.
+                try host.cases.addElement(state.id.description, collection: "tags", fields: [:], element: values["tags"])
+            } else {
+                try host.cases.addElement(state.id.description, collection: collection, fields: values)
+            }
+        } catch {
+            let first = fieldsOf(collection).first ?? ""
+            return addPage(v, host: host, ref: ref, collection: collection, posted: fields,
+                           errors: [(first, v.t("record.err.saved", ["reason": error.message]))])
+        }
+        return Pages.redirect("/cases/\(state.id)#s-\(collection)")
+    }
+
+    // MARK: removing an element
+
+    /// What names the element on the confirmation page.
+    static func describe(_ v: Visit, _ state: CaseState, _ collection: String, _ element: String) -> String {
+        guard collection != "tags", let coll = CaseSchema.collection(collection) else { return element }
+        let parts = coll.fields.compactMap { f -> String? in
+            guard let x = state.value(collection, element, f), !x.isEmpty, !multiline.contains(f) else { return nil }
+            return f == "date" ? v.cat.date(x, v.lang) : v.cat.value(f, x, v.lang)
+        }
+        return parts.joined(separator: ", ")
+    }
+
+    static func removePage(_ v: Visit, host: NodeHost, ref: String, collection: String, element: String) -> Response {
+        if let screen = refused(v, host: host) { return screen }
+        guard let state = load(host, ref), addable.contains(collection), state.elements(collection).contains(element) else { return notFound(v) }
+        var c = v.frame(title: v.t("edit.remove.title"), unlocked: true)
+        c["id"] = state.id.description
+        c["collection"] = collection
+        c["element"] = element
+        c["what"] = "\(v.t("case.\(collection)")): \(describe(v, state, collection, element))"
+        return Pages.html(Templates.render("remove", c))
+    }
+
+    static func remove(_ v: Visit, host: NodeHost, ref: String, fields: [String: String]) -> Response {
+        if let screen = refused(v, host: host) { return screen }
+        let collection = fields["collection"] ?? "", element = fields["element"] ?? ""
+        guard let state = load(host, ref), addable.contains(collection), state.elements(collection).contains(element) else { return notFound(v) }
+        do { try host.cases.removeElement(state.id.description, collection: collection, element: element) } catch {
+            return Pages.message(v, title: v.t("failure.title"), body: v.t("record.err.saved", ["reason": error.message]),
+                                 status: .internalServerError, unlocked: true)
+        }
+        return Pages.redirect("/cases/\(state.id)#s-\(collection)")
+    }
+}
