@@ -6,7 +6,11 @@ extension Node {
     /// A search index over every case this node can read. Built in memory from the unlocked
     /// view and never stored: callers hold it as long as they need it.
     public func searchIndex() throws(NodeError) -> SearchIndex {
-        SearchIndex(try view().orderedCases.map(SearchIndex.Entry.init))
+        let v = try view()
+        if let s = searchCache { return s }
+        let s = SearchIndex(v.orderedCases.map(SearchIndex.Entry.init))
+        searchCache = s
+        return s
     }
 
     public func search(_ query: SearchQuery) throws(NodeError) -> [SearchHit] {
