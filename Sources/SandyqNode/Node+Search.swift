@@ -17,6 +17,11 @@ extension Node {
         try searchIndex().search(query)
     }
 
+    /// How many cases match, and the first `first` in full: what a page of results needs.
+    public func searchPage(_ query: SearchQuery, first: Int) throws(NodeError) -> (count: Int, hits: [SearchHit]) {
+        try searchIndex().page(query, first: first)
+    }
+
     /// For each document about to be added, the existing cases (and the earlier documents of
     /// the same batch) with a person that is probably one of its persons. Batch members are
     /// named `#1`, `#2`, ... (their position in `docs`, from 1) since they have no id yet.
