@@ -6,11 +6,20 @@ extension Node {
     /// A search index over every case this node can read. Built in memory from the unlocked
     /// view and never stored: callers hold it as long as they need it.
     public func searchIndex() throws(NodeError) -> SearchIndex {
-        SearchIndex(try view().orderedCases.map(SearchIndex.Entry.init))
+        let v = try view()
+        if let s = searchCache { return s }
+        let s = SearchIndex(v.orderedCases.map(SearchIndex.Entry.init))
+        searchCache = s
+        return s
     }
 
     public func search(_ query: SearchQuery) throws(NodeError) -> [SearchHit] {
         try searchIndex().search(query)
+    }
+
+    /// How many cases match, and the first `first` in full: what a page of results needs.
+    public func searchPage(_ query: SearchQuery, first: Int) throws(NodeError) -> (count: Int, hits: [SearchHit]) {
+        try searchIndex().page(query, first: first)
     }
 
     /// For each document about to be added, the existing cases (and the earlier documents of

@@ -1,6 +1,7 @@
 import Foundation
 import SandyqCore
 import SandyqCrypto
+import SandyqSearch
 import SandyqStore
 
 /// A node: its unlocked keys, its store, and the view it derives. Not thread-safe: shared
@@ -10,7 +11,11 @@ public final class Node {
     public private(set) var identity: Identity
     let store: OpStore
     /// The view and how far into the log it has read; kept up to date as ops are imported.
-    var warm: WarmView?
+    /// Any change to it drops the search index built from it.
+    var warm: WarmView? { didSet { searchCache = nil } }
+    /// The search index over the warm view, built on the first search after the view changed:
+    /// building it reads every case, so the desk's search-as-you-type must not pay for it per key.
+    var searchCache: SearchIndex?
     /// Told, before the node seals new work, what the people using it must know first
     /// (a hole in a coordinator's chain). The CLI prints it on stderr.
     public var warn: (@Sendable (String) -> Void)?

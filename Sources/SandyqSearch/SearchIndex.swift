@@ -225,7 +225,11 @@ public struct SearchIndex: Sendable {
     /// A case is listed when every query word matched somewhere, or a name matched this well.
     static let minNameScore = 0.75
 
-    public func search(_ q: SearchQuery) -> [SearchHit] {
+    public func search(_ q: SearchQuery) -> [SearchHit] { page(q, first: nil).hits }
+
+    /// How many cases match, and only the first `first` of them built in full (with their
+    /// reasons): a page of results without paying for the rest.
+    public func page(_ q: SearchQuery, first: Int?) -> (count: Int, hits: [SearchHit]) {
         let fromDay = q.from.flatMap(Self.dateRange)?.lowerBound
         let toDay = q.to.flatMap(Self.dateRange)?.upperBound
         let place = q.city.map(NameFolding.fold).flatMap { $0.isEmpty ? nil : $0 }
@@ -233,11 +237,15 @@ public struct SearchIndex: Sendable {
         var hits: [SearchHit] = []
 
         if qTokens.isEmpty {
+            var count = 0
             for d in entries.indices where passes(d, q, fromDay: fromDay, toDay: toDay, place: place) {
-                hits.append(hit(d, score: 1, reasons: [SearchReason(field: "filters", value: filterSummary(q), matched: "", score: 1)]))
-                if let l = q.limit, hits.count >= l { break }
+                count += 1
+                if hits.count < (first ?? Int.max) {
+                    hits.append(hit(d, score: 1, reasons: [SearchReason(field: "filters", value: filterSummary(q), matched: "", score: 1)]))
+                }
+                if let l = q.limit, count >= l { break }
             }
-            return hits
+            return (count, hits)
         }
 
         // Best match per (doc, query token): score, field, term.
@@ -285,7 +293,7 @@ public struct SearchIndex: Sendable {
         }
         if let l = q.limit, scored.count > l { scored.removeLast(scored.count - l) }
 
-        for s in scored {
+        for s in scored.prefix(first ?? scored.count) {
             var reasons: [SearchReason] = []
             if let (n, score) = s.name {
                 reasons.append(SearchReason(field: n.isOfficial ? "officials.name" : "persons.name", value: n.display,
@@ -312,7 +320,7 @@ public struct SearchIndex: Sendable {
             }
             hits.append(hit(s.d, score: roundedScore(s.score), reasons: reasons))
         }
-        return hits
+        return (scored.count, hits)
     }
 
     func hit(_ d: Int, score: Double, reasons: [SearchReason]) -> SearchHit {

@@ -8,6 +8,11 @@ public struct SearchService: Sendable {
         try host.withNode { n throws(NodeError) in try n.search(query) }
     }
 
+    /// How many cases match, and the first `first` of them: the desk's list shows a page.
+    public func page(_ query: SearchQuery, first: Int) throws(NodeError) -> (count: Int, hits: [SearchHit]) {
+        try host.withNode { n throws(NodeError) in try n.searchPage(query, first: first) }
+    }
+
     public func duplicateWarnings(for docs: [CaseDocument]) throws(NodeError) -> [[DuplicateMatch]] {
         try host.withNode { n throws(NodeError) in try n.duplicateWarnings(for: docs) }
     }
