@@ -539,115 +539,6 @@ class Suite:
         os.makedirs(stick, exist_ok=True)
         for h in [coordinator, home, coordinator, home]:
             self.cli.ok(h, ["usb", "sync", stick])
-    def t_edit(self, home, env):
-        """In Russian: change a case's status and city, add an event, remove a tag; each shows on the page and in its history."""
-        desk = Desk(self.cli.binary, home, env)
-        d = browser(lang="ru")
-        ru = catalogue("ru")
-        Select = __import__("selenium.webdriver.support.ui", fromlist=["Select"]).Select
-        try:
-            self.unlock(d, desk)
-            d.get(desk.base + "/cases?lang=ru&q=" + urllib.parse.quote("Уласик"))
-            [a for a in d.find_elements(By.CLASS_NAME, "case-link") if "Уласик" in a.text][0].click()
-            WebDriverWait(d, 10).until(lambda x: "/cases/" in x.current_url)
-            case_url = d.current_url.split("?")[0].split("#")[0]
-            self.axe(d, "case page with edit links")
-            # The case's own fields, prefilled.
-            d.find_element(By.CSS_SELECTOR, "a.edit-link[href$='/edit']").click()
-            WebDriverWait(d, 10).until(lambda x: x.current_url.endswith("/edit"))
-            self.check(d.find_element(By.TAG_NAME, "h1").text == ru["edit.title"], "the edit page")
-            self.check(Select(d.find_element(By.ID, "f-status")).first_selected_option.get_attribute("value") == "psychiatric_confinement", "status prefilled")
-            self.check("Уласик" in d.find_element(By.ID, "f-title").get_attribute("value"), "title prefilled")
-            self.axe(d, "edit form")
-            self.no_english(d, "ru", "edit form")
-            self.shot(d, "edit-ru")
-            Select(d.find_element(By.ID, "f-status")).select_by_value("released")
-            d.find_element(By.ID, "f-statusDate").send_keys("2025-13-01")
-            d.find_element(By.ID, "f-city").send_keys("Петропавловск")
-            self.submit(d, "form[action$='/edit'] button[type=submit]")
-            summary = d.find_element(By.CLASS_NAME, "error-summary")
-            self.check(ru["record.err.date"] in summary.text, summary.text)
-            self.check(summary.find_element(By.TAG_NAME, "a").get_attribute("href").endswith("#f-statusDate"), "the summary links to the field")
-            self.check(d.find_element(By.ID, "f-city").get_attribute("value") == "Петропавловск", "the typed city was kept")
-            self.check(Select(d.find_element(By.ID, "f-status")).first_selected_option.get_attribute("value") == "released", "the chosen status was kept")
-            self.axe(d, "edit form with an error")
-            self.no_english(d, "ru", "edit form with an error")
-            self.shot(d, "edit-error-ru")
-            date = d.find_element(By.ID, "f-statusDate")
-            date.clear()
-            date.send_keys("2025-03-04")
-            self.submit(d, "form[action$='/edit'] button[type=submit]")
-            WebDriverWait(d, 10).until(lambda x: x.current_url.split("#")[0] == case_url)
-            details = d.find_element(By.CSS_SELECTOR, "section[aria-labelledby=s-details]").text
-            self.check(ru["status.released"] in details and "Петропавловск" in details, details)
-            history = d.find_element(By.CSS_SELECTOR, "table.history").text
-            self.check("Петропавловск" in history and ru["status.released"] in history, history[:300])
-            # An event with a date.
-            d.find_element(By.CSS_SELECTOR, "a.edit-link[href$='/add/events']").click()
-            WebDriverWait(d, 10).until(lambda x: x.current_url.endswith("/add/events"))
-            self.check(d.find_element(By.TAG_NAME, "h1").text == ru["edit.add.events"], "the add-event page")
-            self.axe(d, "add an event")
-            self.no_english(d, "ru", "add an event")
-            d.find_element(By.ID, "f-place").send_keys("Петропавловский городской суд")
-            d.find_element(By.ID, "f-date").send_keys("вчера")
-            self.submit(d, "form[action$='/add/events'] button[type=submit]")
-            summary = d.find_element(By.CLASS_NAME, "error-summary")
-            self.check(ru["record.err.date"] in summary.text and ru["record.err.eventType"] in summary.text, summary.text)
-            self.check(d.find_element(By.ID, "f-place").get_attribute("value") == "Петропавловский городской суд", "the place was kept")
-            self.axe(d, "add an event with errors")
-            self.shot(d, "add-event-error-ru")
-            Select(d.find_element(By.ID, "f-type")).select_by_value("hearing")
-            date = d.find_element(By.ID, "f-date")
-            date.clear()
-            date.send_keys("2025-02-01")
-            self.submit(d, "form[action$='/add/events'] button[type=submit]")
-            WebDriverWait(d, 10).until(lambda x: x.current_url.split("#")[0] == case_url)
-            timeline = d.find_element(By.CSS_SELECTOR, "section[aria-labelledby=s-events]").text
-            self.check("Петропавловский городской суд" in timeline and ru["type.hearing"] in timeline, timeline[:300])
-            self.check("Петропавловский городской суд" in d.find_element(By.CSS_SELECTOR, "table.history").text, "the event in the history")
-            # A tag removed, after a confirmation.
-            tags = d.find_element(By.CSS_SELECTOR, "section[aria-labelledby=s-tags]")
-            self.check("psychiatry" in tags.text, tags.text)
-            [a for a in tags.find_elements(By.CSS_SELECTOR, "a.edit-link") if "psychiatry" in a.get_attribute("href")][0].click()
-            WebDriverWait(d, 10).until(lambda x: "/remove" in x.current_url)
-            self.check(d.find_element(By.TAG_NAME, "h1").text == ru["edit.remove.title"], "the confirmation page")
-            self.check("psychiatry" in d.find_element(By.TAG_NAME, "main").text, "the confirmation names the tag")
-            self.axe(d, "remove confirmation")
-            self.no_english(d, "ru", "remove confirmation")
-            self.shot(d, "remove-ru")
-            self.submit(d, "form[action$='/remove'] button[type=submit]")
-            WebDriverWait(d, 10).until(lambda x: x.current_url.split("#")[0] == case_url)
-            tags = d.find_element(By.CSS_SELECTOR, "section[aria-labelledby=s-tags]").text
-            self.check("psychiatry" not in tags and "political-prisoner" in tags, tags)
-            self.shot(d, "edited-ru")
-            self.no_english(d, "ru", "edited case")
-        finally:
-            d.quit()
-            desk.stop()
-
-    def t_edit_refused(self, coordinator, env):
-        """A write-only device and a lawyer see no edit controls, and a forged POST with their own valid
-        CSRF token gets the read-only screen and changes nothing."""
-        ref = [c for c in self.cli.json(coordinator, ["case", "list"]) if "Бокаев" in (c.get("title") or "")][0]["id"]
-        before = self.cli.json(coordinator, ["case", "show", ref])
-        wo = os.path.join(self.root, "write-only-edit")
-        self.cli.ok(wo, ["init", "--kdf", "interactive", "--write-only"])
-        lawyer = os.path.join(self.root, "lawyer-edit")
-        self.cli.ok(lawyer, ["init", "--kdf", "interactive"])
-        inv, reply = os.path.join(self.root, "l.invitation"), os.path.join(self.root, "l.reply")
-        self.cli.ok(coordinator, ["invite", "--role", "lawyer", "--out", inv])
-        sas = self.cli.json(lawyer, ["join", "--invite", inv, "--out", reply])["sas"]
-        self.cli.ok(coordinator, ["member", "add", "--request", reply, "--sas", sas])
-        stick = os.path.join(self.root, "stick-edit")
-        os.makedirs(stick, exist_ok=True)
-        self.cli.ok(coordinator, ["usb", "sync", stick])
-        self.cli.ok(lawyer, ["usb", "sync", stick])
-        for home in [wo, lawyer]:
-            self.refused_edits(home, env, ref)
-        after = self.cli.json(coordinator, ["case", "show", ref])
-        self.check(before == after, "a refused edit changed the case")
-
-    def refused_edits(self, home, env, ref):
         desk = Desk(self.cli.binary, home, env)
         d = browser(lang="ru")
         ru = catalogue("ru")
@@ -774,6 +665,121 @@ class Suite:
             r.quit()
             cdesk.stop()
             rdesk.stop()
+
+    def t_edit(self, home, env):
+        """In Russian: change a case's status and city, add an event, remove a tag; each shows on the page and in its history."""
+        desk = Desk(self.cli.binary, home, env)
+        d = browser(lang="ru")
+        ru = catalogue("ru")
+        Select = __import__("selenium.webdriver.support.ui", fromlist=["Select"]).Select
+        try:
+            self.unlock(d, desk)
+            d.get(desk.base + "/cases?lang=ru&q=" + urllib.parse.quote("Уласик"))
+            [a for a in d.find_elements(By.CLASS_NAME, "case-link") if "Уласик" in a.text][0].click()
+            WebDriverWait(d, 10).until(lambda x: "/cases/" in x.current_url)
+            case_url = d.current_url.split("?")[0].split("#")[0]
+            self.axe(d, "case page with edit links")
+            # The case's own fields, prefilled.
+            d.find_element(By.CSS_SELECTOR, "a.edit-link[href$='/edit']").click()
+            WebDriverWait(d, 10).until(lambda x: x.current_url.endswith("/edit"))
+            self.check(d.find_element(By.TAG_NAME, "h1").text == ru["edit.title"], "the edit page")
+            self.check(Select(d.find_element(By.ID, "f-status")).first_selected_option.get_attribute("value") == "psychiatric_confinement", "status prefilled")
+            self.check("Уласик" in d.find_element(By.ID, "f-title").get_attribute("value"), "title prefilled")
+            self.axe(d, "edit form")
+            self.no_english(d, "ru", "edit form")
+            self.shot(d, "edit-ru")
+            Select(d.find_element(By.ID, "f-status")).select_by_value("released")
+            d.find_element(By.ID, "f-statusDate").send_keys("2025-13-01")
+            d.find_element(By.ID, "f-city").send_keys("Петропавловск")
+            self.submit(d, "form[action$='/edit'] button[type=submit]")
+            summary = d.find_element(By.CLASS_NAME, "error-summary")
+            self.check(ru["record.err.date"] in summary.text, summary.text)
+            self.check(summary.find_element(By.TAG_NAME, "a").get_attribute("href").endswith("#f-statusDate"), "the summary links to the field")
+            self.check(d.find_element(By.ID, "f-city").get_attribute("value") == "Петропавловск", "the typed city was kept")
+            self.check(Select(d.find_element(By.ID, "f-status")).first_selected_option.get_attribute("value") == "released", "the chosen status was kept")
+            self.axe(d, "edit form with an error")
+            self.no_english(d, "ru", "edit form with an error")
+            self.shot(d, "edit-error-ru")
+            date = d.find_element(By.ID, "f-statusDate")
+            date.clear()
+            date.send_keys("2025-03-04")
+            self.submit(d, "form[action$='/edit'] button[type=submit]")
+            WebDriverWait(d, 10).until(lambda x: x.current_url.split("#")[0] == case_url)
+            details = d.find_element(By.CSS_SELECTOR, "section[aria-labelledby=s-details]").text
+            self.check(ru["status.released"] in details and "Петропавловск" in details, details)
+            history = d.find_element(By.CSS_SELECTOR, "table.history").text
+            self.check("Петропавловск" in history and ru["status.released"] in history, history[:300])
+            # An event with a date.
+            d.find_element(By.CSS_SELECTOR, "a.edit-link[href$='/add/events']").click()
+            WebDriverWait(d, 10).until(lambda x: x.current_url.endswith("/add/events"))
+            self.check(d.find_element(By.TAG_NAME, "h1").text == ru["edit.add.events"], "the add-event page")
+            self.axe(d, "add an event")
+            self.no_english(d, "ru", "add an event")
+            d.find_element(By.ID, "f-place").send_keys("Петропавловский городской суд")
+            d.find_element(By.ID, "f-date").send_keys("вчера")
+            self.submit(d, "form[action$='/add/events'] button[type=submit]")
+            summary = d.find_element(By.CLASS_NAME, "error-summary")
+            self.check(ru["record.err.date"] in summary.text and ru["record.err.eventType"] in summary.text, summary.text)
+            self.check(d.find_element(By.ID, "f-place").get_attribute("value") == "Петропавловский городской суд", "the place was kept")
+            self.axe(d, "add an event with errors")
+            self.shot(d, "add-event-error-ru")
+            Select(d.find_element(By.ID, "f-type")).select_by_value("hearing")
+            date = d.find_element(By.ID, "f-date")
+            date.clear()
+            date.send_keys("2025-02-01")
+            self.submit(d, "form[action$='/add/events'] button[type=submit]")
+            WebDriverWait(d, 10).until(lambda x: x.current_url.split("#")[0] == case_url)
+            timeline = d.find_element(By.CSS_SELECTOR, "section[aria-labelledby=s-events]").text
+            self.check("Петропавловский городской суд" in timeline and ru["type.hearing"] in timeline, timeline[:300])
+            self.check("Петропавловский городской суд" in d.find_element(By.CSS_SELECTOR, "table.history").text, "the event in the history")
+            # A tag removed, after a confirmation.
+            tags = d.find_element(By.CSS_SELECTOR, "section[aria-labelledby=s-tags]")
+            self.check("psychiatry" in tags.text, tags.text)
+            [a for a in tags.find_elements(By.CSS_SELECTOR, "a.edit-link") if "psychiatry" in a.get_attribute("href")][0].click()
+            WebDriverWait(d, 10).until(lambda x: "/remove" in x.current_url)
+            self.check(d.find_element(By.TAG_NAME, "h1").text == ru["edit.remove.title"], "the confirmation page")
+            self.check("psychiatry" in d.find_element(By.TAG_NAME, "main").text, "the confirmation names the tag")
+            self.axe(d, "remove confirmation")
+            self.no_english(d, "ru", "remove confirmation")
+            self.shot(d, "remove-ru")
+            self.submit(d, "form[action$='/remove'] button[type=submit]")
+            WebDriverWait(d, 10).until(lambda x: x.current_url.split("#")[0] == case_url)
+            tags = d.find_element(By.CSS_SELECTOR, "section[aria-labelledby=s-tags]").text
+            self.check("psychiatry" not in tags and "political-prisoner" in tags, tags)
+            self.shot(d, "edited-ru")
+            self.no_english(d, "ru", "edited case")
+        finally:
+            d.quit()
+            desk.stop()
+
+    def t_edit_refused(self, coordinator, env):
+        """A write-only device and a lawyer see no edit controls, and a forged POST with their own valid
+        CSRF token gets the read-only screen and changes nothing."""
+        ref = [c for c in self.cli.json(coordinator, ["case", "list"]) if "Бокаев" in (c.get("title") or "")][0]["id"]
+        before = self.cli.json(coordinator, ["case", "show", ref])
+        wo = os.path.join(self.root, "write-only-edit")
+        self.cli.ok(wo, ["init", "--kdf", "interactive", "--write-only"])
+        lawyer = os.path.join(self.root, "lawyer-edit")
+        self.cli.ok(lawyer, ["init", "--kdf", "interactive"])
+        inv, reply = os.path.join(self.root, "l.invitation"), os.path.join(self.root, "l.reply")
+        self.cli.ok(coordinator, ["invite", "--role", "lawyer", "--out", inv])
+        sas = self.cli.json(lawyer, ["join", "--invite", inv, "--out", reply])["sas"]
+        self.cli.ok(coordinator, ["member", "add", "--request", reply, "--sas", sas])
+        stick = os.path.join(self.root, "stick-edit")
+        os.makedirs(stick, exist_ok=True)
+        self.cli.ok(coordinator, ["usb", "sync", stick])
+        self.cli.ok(lawyer, ["usb", "sync", stick])
+        for home in [wo, lawyer]:
+            self.refused_edits(home, env, ref)
+        after = self.cli.json(coordinator, ["case", "show", ref])
+        self.check(before == after, "a refused edit changed the case")
+
+    def refused_edits(self, home, env, ref):
+        desk = Desk(self.cli.binary, home, env)
+        d = browser(lang="ru")
+        ru = catalogue("ru")
+        try:
+            self.unlock(d, desk)
             d.get(desk.base + f"/cases/{ref}")
             self.check(not d.find_elements(By.CSS_SELECTOR, "a.edit-link"), "edit links for a role that may not edit")
             d.get(desk.base + f"/cases/{ref}/edit")
