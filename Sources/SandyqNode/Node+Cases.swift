@@ -60,7 +60,10 @@ extension Node {
     }
 
     static func element(_ prefix: String, of collection: String, in state: CaseState) throws(NodeError) -> String {
-        let hits = state.elements(collection).filter { $0.hasPrefix(prefix) }
+        let all = state.elements(collection)
+        // A whole id names its element even when it also starts another one's.
+        if all.contains(prefix) { return prefix }
+        let hits = all.filter { $0.hasPrefix(prefix) }
         guard hits.count == 1 else {
             throw NodeError(.notFound, hits.isEmpty ? "no \(collection) element '\(prefix)' in this case" : "'\(prefix)' names several \(collection) elements")
         }

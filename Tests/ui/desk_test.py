@@ -225,6 +225,7 @@ class Suite:
                  lambda: self.t_usb(home, env))
         self.run("edit a case in Russian: status, city, an event, a tag", lambda: self.t_edit(home, env))
         self.run("a write-only device and a lawyer cannot edit, even with their CSRF token", lambda: self.t_edit_refused(home, env))
+        self.run("the duress passphrase unlocks like the real one, onto an empty node", lambda: self.t_duress(env))
         shutil.rmtree(self.root, ignore_errors=True)
         print(f"desk: {len(self.failed)} failed" + (f": {', '.join(self.failed)}" if self.failed else ""), flush=True)
         return 1 if self.failed else 0
@@ -795,6 +796,33 @@ class Suite:
         finally:
             d.quit()
             desk.stop()
+
+    def t_duress(self, env):
+        """Typed under duress, the second passphrase opens the desk exactly as the real one does,
+        and what opens is a fresh node: the real keys and records are gone."""
+        home = os.path.join(self.root, "duress")
+        duress_file = os.path.join(self.root, "duress.txt")
+        with open(duress_file, "w") as f:
+            f.write("under duress\n")
+        self.cli.ok(home, ["init", "--kdf", "interactive", "--duress-passphrase-file", duress_file])
+        self.cli.ok(home, ["project", "create", "p"])
+        self.cli.ok(home, ["case", "add", "--title", "Құпия іс", "--person", "Асқар Жұмабаев"])
+        real_id = self.cli.json(home, ["status"])["nodeId"]
+        desk = Desk(self.cli.binary, home, env)
+        d = browser(lang="kk")
+        try:
+            self.unlock(d, desk, "under duress")
+            # The same answer as a real unlock: no error, on to the desk.
+            self.check(not d.find_elements(By.CLASS_NAME, "error-summary"), "the duress passphrase showed an error")
+            self.check("/unlock" not in d.current_url, f"the duress passphrase did not unlock: {d.current_url}")
+            self.check("Жұмабаев" not in d.page_source and "Құпия" not in d.page_source, "the real records are shown")
+            self.check(d.find_element(By.TAG_NAME, "h1").text == catalogue("kk")["noproject.title"], "not an empty node")
+        finally:
+            d.quit()
+            desk.stop()
+        r = subprocess.run([self.cli.binary, "status", "--json", "--home", home], env={**env, "SANDYQ_PASSPHRASE": "under duress"},
+                           capture_output=True, text=True, timeout=120)
+        self.check(r.returncode == 0 and json.loads(r.stdout)["nodeId"] != real_id, "the real node survived the duress unlock")
 
 
 if __name__ == "__main__":
