@@ -71,6 +71,15 @@ public struct Catalogue: Sendable {
         return text("date.time", lang, ["date": date(day, lang), "hh": String(hm.prefix(2)), "mm": String(hm.suffix(2))])
     }
 
+    /// A report's `YYYY-MM-DD HH:MM UTC` written out in `lang`; anything else as it is.
+    public func reportTime(_ s: String, _ lang: String) -> String {
+        let p = s.split(separator: " ")
+        guard p.count == 3, p[2] == "UTC", p[0].count == 10, p[1].count == 5, p[1].dropFirst(2).first == ":" else { return s }
+        let day = date(String(p[0]), lang)
+        guard day != String(p[0]) else { return s }
+        return text("date.time", lang, ["date": day, "hh": String(p[1].prefix(2)), "mm": String(p[1].suffix(2))])
+    }
+
     /// The language to show when the person has not chosen: the browser's first of ours.
     public static func preferred(acceptLanguage: String?) -> String {
         for part in (acceptLanguage ?? "").split(separator: ",") {

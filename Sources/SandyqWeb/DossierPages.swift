@@ -26,7 +26,7 @@ enum DossierPages {
         }
         func by(_ p: ReportProvenance?) -> String? {
             guard let p else { return nil }
-            return v.t("dossier.by", ["who": p.author, "when": p.time ?? "?"])
+            return v.t("dossier.by", ["who": p.author, "when": p.time.map { v.cat.reportTime($0, v.lang) } ?? "?"])
         }
         func facts(_ fs: [DossierReport.Fact]) -> [[String: Any]] {
             fs.map { f in
@@ -39,7 +39,7 @@ enum DossierPages {
         var c = v.frame(title: v.t("dossier.title", ["case": title]), unlocked: true)
         c["id"] = r.caseId
         c["heading"] = title
-        c["generated"] = v.t("dossier.generated", ["when": r.generated, "node": r.generatedBy ?? "?"])
+        c["generated"] = v.t("dossier.generated", ["when": v.cat.reportTime(r.generated, v.lang), "node": r.generatedBy ?? "?"])
         c["details"] = facts(r.caseFields.filter { $0.field != "title" })
         if !r.tags.isEmpty { c["tags"] = r.tags.joined(separator: ", ") }
         let groups: [(String, String, [DossierReport.Item])] = [
@@ -62,7 +62,7 @@ enum DossierPages {
             }
         }
         c["hasConflicts"] = !r.conflicts.isEmpty
-        c["custody"] = r.custody.map { e in ["when": e.provenance.time ?? "?", "who": e.provenance.author, "op": e.provenance.op] }
+        c["custody"] = r.custody.map { e in ["when": e.provenance.time.map { v.cat.reportTime($0, v.lang) } ?? "?", "who": e.provenance.author, "op": e.provenance.op] }
         c["print"] = print
         return Pages.html(Templates.render(print ? "dossierPrint" : "dossier", c))
     }

@@ -116,6 +116,13 @@ import Testing
         #expect(cat.date("2024-13-01", "en") == "2024-13-01")
     }
 
+    @Test func reportTimesInEachLanguage() {
+        #expect(cat.reportTime("2026-12-03 16:58 UTC", "ru") == "3 декабря 2026 г., 16:58 UTC")
+        #expect(cat.reportTime("2026-12-03 16:58 UTC", "kk") == "2026 ж. 3 желтоқсан, 16:58 UTC")
+        #expect(cat.reportTime("2026-13-03 16:58 UTC", "en") == "2026-13-03 16:58 UTC")
+        #expect(cat.reportTime("вчера", "en") == "вчера")
+    }
+
     @Test func browserLanguage() {
         #expect(Catalogue.preferred(acceptLanguage: "kk-KZ,kk;q=0.9,ru;q=0.8") == "kk")
         #expect(Catalogue.preferred(acceptLanguage: "de-DE,en;q=0.5") == "en")
