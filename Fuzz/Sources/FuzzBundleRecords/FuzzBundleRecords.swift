@@ -101,7 +101,7 @@ public func fuzzBundleRecords(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CIn
         // The preamble is fixed and valid, so only the header record (the fuzzed stream's first) may be refused.
         let why = String(describing: result.opened)
         guard case let .bundle(e)? = result.opened as? SyncError else { fuzzCheck(false, "the fixed preamble opens: \(why)"); return 0 }
-        fuzzCheck(![.empty, .notABundle, .unsupportedVersion, .obsoleteVersion, .notForMe].contains(e), "the fixed preamble opens: \(why)")
+        fuzzCheck(![CoreError.empty, .notABundle, .bundleUnsupportedVersion, .obsoleteVersion, .notForMe].contains(e), "the fixed preamble opens: \(why)")
         return 0
     }
     fuzzCheck(result.ops == reader.opsRead, "every op read is handed out")
