@@ -14,11 +14,14 @@ whose text no longer occurs exactly once, fails the run: a check that rots must 
 The scratch copy is kept between runs ($SANDYQ_MUTATE_SCRATCH, default
 ~/.cache/sandyq-mutate/scratch): SwiftPM keys its build to absolute paths, so a fresh copy
 costs one full build (several minutes) and each mutation after that an incremental one.
+`--in-place` mutates this tree itself and reuses its own build: for a throwaway clone (CI),
+never a working copy, since a killed run would leave a mutated file behind.
 """
 import argparse
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -148,6 +151,8 @@ def main():
     ap.add_argument("--check", action="store_true", help="only check that every mutation applies; no build")
     ap.add_argument("--scratch", default=os.environ.get("SANDYQ_MUTATE_SCRATCH",
                     os.path.join(os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "sandyq-mutate", "scratch")))
+    ap.add_argument("--in-place", action="store_true",
+                    help="mutate this tree and build in it (a throwaway clone only: CI); restores each file after")
     ap.add_argument("--timeout", type=int, default=900, help="seconds for one mutation's tests (a hang counts as killed)")
     ap.add_argument("--baseline", action="store_true",
                     help="first run each filter on the unmutated tree and require it to pass, so a flaky test cannot pass for a kill")
@@ -173,12 +178,19 @@ def main():
         print(f"mutate: all {len(muts)} mutations apply")
         return 0
 
-    scratch = os.path.abspath(a.scratch)
-    os.makedirs(scratch, exist_ok=True)
-    logs = scratch + "-logs"
+    if a.in_place:
+        scratch = ROOT
+        logs = os.path.join(ROOT, ".build", "mutate-logs")
+        # A SIGTERM must still run the restore in each mutation's `finally`.
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit("mutate: stopped"))
+    else:
+        scratch = os.path.abspath(a.scratch)
+        os.makedirs(scratch, exist_ok=True)
+        logs = scratch + "-logs"
     os.makedirs(logs, exist_ok=True)
     print(f"mutate: scratch {scratch}, logs {logs}", flush=True)
-    sync_scratch(scratch)
+    if not a.in_place:
+        sync_scratch(scratch)
     t0 = time.time()
     base_log = os.path.join(logs, "baseline.log")
     open(base_log, "w").close()
@@ -221,8 +233,13 @@ def main():
                 else:
                     verdict, which = "SURVIVED", ""
         finally:
-            # Back to the tree's own file, with its time, so the next build sees the original.
-            shutil.copy2(os.path.join(ROOT, m.file), path)
+            # Back to the tree's own file. Its time differs from the mutated build's record
+            # either way, so the next build compiles the original again.
+            if a.in_place:
+                with open(path, "w", encoding="utf-8") as f:
+                    f.write(original)
+            else:
+                shutil.copy2(os.path.join(ROOT, m.file), path)
         secs = time.time() - start
         rows.append((m.name, verdict, secs, which))
         print(f"mutate: {m.name}: {verdict} in {secs:.0f} s {which}", flush=True)
