@@ -51,6 +51,16 @@ struct Routes: Sendable {
             let id = ctx.parameters.get("id") ?? "", coll = ctx.parameters.get("collection") ?? ""
             return try await changing(req) { v, host, fields in EditPages.add(v, host: host, ref: id, collection: coll, fields: fields) }
         }
+        router.get("/cases/:id/edit/:collection/:element") { req, ctx in
+            let (id, coll, elem) = elementPath(ctx)
+            return gate(req) { v, host in EditPages.changePage(v, host: host, ref: id, collection: coll, element: elem) }
+        }
+        router.post("/cases/:id/edit/:collection/:element") { req, ctx in
+            let (id, coll, elem) = elementPath(ctx)
+            return try await changing(req) { v, host, fields in
+                EditPages.change(v, host: host, ref: id, collection: coll, element: elem, fields: fields)
+            }
+        }
         // The element is in the query: a tag's id is the tag itself, any text.
         router.get("/cases/:id/remove") { req, ctx in
             let id = ctx.parameters.get("id") ?? "", q = Form.query(req)
@@ -73,6 +83,12 @@ struct Routes: Sendable {
                 return DossierPages.download(v, host: host, ref: id, format: String(file.dropFirst(8)))
             }
         }
+    }
+
+    /// A case, a collection and one of its elements, as an element's change link names them.
+    func elementPath(_ ctx: BasicRequestContext) -> (String, String, String) {
+        let elem = ctx.parameters.get("element") ?? ""
+        return (ctx.parameters.get("id") ?? "", ctx.parameters.get("collection") ?? "", elem.removingPercentEncoding ?? elem)
     }
 
     func asset(_ bytes: [UInt8], _ type: String) -> Response {
