@@ -247,6 +247,8 @@ enum EditPages {
             let seen = seenIDs(fields, f).filter { writes[$0] != nil }
             // Untouched: the value seen, or an empty field where several values were shown.
             if seen.count > 1 ? value.isEmpty : value == (seen.first.flatMap { writes[$0]?.value } ?? "") { continue }
+            // The value the field already shows, alone: writing it again would only make a conflict with itself.
+            if let now = state.register(path), !now.isConflict, now.winner?.value == value { continue }
             if coll.choices[f] != nil, value.isEmpty { continue }
             if !value.isEmpty, let problem = problem(v, coll, f, value) {
                 errors.append((f, problem))

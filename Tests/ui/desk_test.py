@@ -943,6 +943,22 @@ class Suite:
             rows = [r.text for r in d.find_elements(By.CSS_SELECTOR, "table.history tbody tr")]
             self.check(any("journalist" in r and kk["change.history.removed"] in r and kk["case.tags"] in r for r in rows), rows[:3])
             self.no_english(d, "kk", "case page with a removal")
+            # Forged posts: a collection that is not changed here, an element not in the case, op ids
+            # that are not the field's: refused or ignored, and nothing else is written.
+            csrf = d.find_element(By.CSS_SELECTOR, "meta[name=csrf]").get_attribute("content")
+            cookie = "; ".join(f"{c['name']}={c['value']}" for c in d.get_cookies())
+            post = {"Cookie": cookie, "Origin": desk.base, "Content-Type": "application/x-www-form-urlencoded"}
+            before = self.cli.json(home, ["case", "show", ref])
+            for path in [f"/cases/{ref}/edit/tags/EU-advocacy", f"/cases/{ref}/edit/sharedWith/{person}",
+                         f"/cases/{ref}/edit/evidence/{person}", f"/cases/{ref}/edit/persons/00"]:
+                r, _ = desk.raw("POST", path, post, f"csrf={csrf}&name=X&tags=X")
+                self.check(r.status == 404, f"{path}: {r.status}")
+            self.check(self.cli.json(home, ["case", "show", ref]) == before, "a refused change wrote something")
+            # Ids that are not op ids are dropped; the name it shows already is not written again.
+            name = urllib.parse.quote("Жанболат Мамай")
+            r, _ = desk.raw("POST", f"/cases/{ref}/edit/persons/{person}", post, f"csrf={csrf}&seen-name={'ab' * 40},zz&name={name}")
+            self.check(r.status == 303, f"a post with foreign op ids: {r.status}")
+            self.check(self.cli.json(home, ["case", "show", ref]) == before, "the shown name was written again")
         finally:
             d.quit()
             desk.stop()
