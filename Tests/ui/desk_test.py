@@ -943,6 +943,8 @@ class Suite:
             rows = [r.text for r in d.find_elements(By.CSS_SELECTOR, "table.history tbody tr")]
             self.check(any("journalist" in r and kk["change.history.removed"] in r and kk["case.tags"] in r for r in rows), rows[:3])
             self.no_english(d, "kk", "case page with a removal")
+            d.set_window_size(1200, 3200)
+            self.shot(d, "changed-history-kk")
             # Forged posts: a collection that is not changed here, an element not in the case, op ids
             # that are not the field's: refused or ignored, and nothing else is written.
             csrf = d.find_element(By.CSS_SELECTOR, "meta[name=csrf]").get_attribute("content")
