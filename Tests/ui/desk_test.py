@@ -765,12 +765,7 @@ class Suite:
         before = self.cli.json(coordinator, ["case", "show", ref])
         wo = os.path.join(self.root, "write-only-edit")
         self.cli.ok(wo, ["init", "--kdf", "interactive", "--write-only"])
-        lawyer = os.path.join(self.root, "lawyer-edit")
-        self.cli.ok(lawyer, ["init", "--kdf", "interactive"])
-        inv, reply = os.path.join(self.root, "l.invitation"), os.path.join(self.root, "l.reply")
-        self.cli.ok(coordinator, ["invite", "--role", "lawyer", "--out", inv])
-        sas = self.cli.json(lawyer, ["join", "--invite", inv, "--out", reply])["sas"]
-        self.cli.ok(coordinator, ["member", "add", "--request", reply, "--sas", sas])
+        lawyer = self.admit(coordinator, "lawyer-edit", "lawyer")
         stick = os.path.join(self.root, "stick-edit")
         os.makedirs(stick, exist_ok=True)
         self.cli.ok(coordinator, ["usb", "sync", stick])
@@ -832,6 +827,16 @@ class Suite:
         self.check(r.returncode == 0 and json.loads(r.stdout)["nodeId"] != real_id, "the real node survived the duress unlock")
 
 
+    def admit(self, coordinator, name, role):
+        """A new node admitted by the coordinator in `role`, as the invitation files do it."""
+        home = os.path.join(self.root, name)
+        self.cli.ok(home, ["init", "--kdf", "interactive"])
+        inv, reply = os.path.join(self.root, name + ".invitation"), os.path.join(self.root, name + ".reply")
+        self.cli.ok(coordinator, ["invite", "--role", role, "--out", inv])
+        sas = self.cli.json(home, ["join", "--invite", inv, "--out", reply])["sas"]
+        self.cli.ok(coordinator, ["member", "add", "--request", reply, "--sas", sas])
+        return home
+
     def t_change(self, home, env):
         """A person's details changed from the case page, in Russian with script off, then on; a change
         from the command line between the form and its post stays beside it as a conflict; a removed
@@ -839,12 +844,7 @@ class Suite:
         ref = [c for c in self.cli.json(home, ["case", "list"]) if "Мамай" in (c.get("title") or "")][0]["id"]
         person = self.cli.json(home, ["case", "show", ref])["document"]["persons"][0]["id"]
         # A second coordinator's device, which holds the case from a stick.
-        other = os.path.join(self.root, "second-coordinator")
-        self.cli.ok(other, ["init", "--kdf", "interactive"])
-        inv, reply = os.path.join(self.root, "c2.invitation"), os.path.join(self.root, "c2.reply")
-        self.cli.ok(home, ["invite", "--role", "coordinator", "--out", inv])
-        sas = self.cli.json(other, ["join", "--invite", inv, "--out", reply])["sas"]
-        self.cli.ok(home, ["member", "add", "--request", reply, "--sas", sas])
+        other = self.admit(home, "second-coordinator", "coordinator")
         # The desk keeps its bundles in a folder of its own on the stick; the command line is given that folder.
         stick = os.path.join(self.root, "stick-change")
         bundles = os.path.join(stick, "sandyq")
