@@ -172,6 +172,14 @@ public enum CaseEditor {
         return .put(case: state.id, path: path, value: value, supersedes: current.sorted())
     }
 
+    /// A write that supersedes only the writes in `seen` this replica holds for the field: what
+    /// the person saw when they began. A write made meanwhile stays beside it as a conflict.
+    public static func set(_ path: FieldPath, to value: String, superseding seen: [OpID], in state: CaseState) throws(CoreError) -> Mutation {
+        let known = state.register(path)?.writes ?? [:]
+        guard case let .put(c, p, v, _) = try set(path, to: value, in: state) else { preconditionFailure("set writes a put") }
+        return .put(case: c, path: p, value: v, supersedes: Set(seen.filter { known[$0] != nil }).sorted())
+    }
+
     public static func remove(collection: String, element: String, in state: CaseState) throws(CoreError) -> Mutation {
         let tags = state.tags(collection, element)
         guard !tags.isEmpty, state.elements(collection).contains(element) else {

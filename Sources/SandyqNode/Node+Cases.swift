@@ -36,6 +36,18 @@ extension Node {
         try write(ms)
     }
 
+    /// Sets fields, each superseding only the writes its editor saw (`seen`, op ids this replica
+    /// holds), so a change made since the form was filled is kept as a conflict, not lost.
+    public func set(_ ref: String, superseding fields: [(path: FieldPath, value: String, seen: [OpID])]) throws(NodeError) {
+        let state = try caseState(ref)
+        var ms: [Mutation] = []
+        for f in fields {
+            ms.append(try mapped { try CaseEditor.set(f.path, to: f.value, superseding: f.seen, in: state) })
+        }
+        guard !ms.isEmpty else { throw NodeError(.usage, "nothing to change: give at least one field") }
+        try write(ms)
+    }
+
     /// Adds an element (person, charge, event, official, source, aid, tag) to a case.
     @discardableResult
     public func addElement(_ ref: String, collection: String, fields: [String: String], element: String? = nil) throws(NodeError) -> String {
@@ -80,6 +92,34 @@ extension Node {
             let k = c.conflicts
             return k.isEmpty ? nil : (c, k)
         }
+    }
+
+    // MARK: removals
+
+    /// An element taken out of a case: the view keeps which adds a remove observed, not who
+    /// removed it or when, so the history reads that from the remove's op.
+    public struct Removal: Sendable, Equatable {
+        public let collection: String
+        public let element: String
+        public let op: OpID
+        public let author: SigningPublicKey
+        public let clock: UInt64
+    }
+
+    /// Every remove of one case's elements this node can read, oldest first.
+    public func removals(_ ref: String) throws(NodeError) -> [Removal] {
+        let v = try view()
+        let state = try caseState(ref)
+        let envs = try mapped { try store.envelopes(ids: state.ops.sorted()) }
+        var out: [Removal] = []
+        for e in envs where e.kind == .sealed {
+            guard let body = try? SealedBody(decoding: e.body), let key = v.sessionKeys[SessionID(author: e.author, body: body)],
+                  let plain = try? body.open(with: key, header: e.header), let p = try? Payload(decoding: plain) else { continue }
+            for case let .remove(c, coll, elem, _) in p.mutations where c == state.id {
+                out.append(Removal(collection: coll, element: elem, op: e.id, author: e.author, clock: p.clock))
+            }
+        }
+        return out.sorted { $0.clock != $1.clock ? $0.clock < $1.clock : $0.op < $1.op }
     }
 
     // MARK: the log

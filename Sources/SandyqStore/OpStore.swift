@@ -143,6 +143,16 @@ public final class OpStore: @unchecked Sendable {
         return out
     }
 
+    /// The envelopes of these op ids that this store holds, by the `id` column's unique index.
+    public func envelopes(ids: [OpID]) throws -> [Envelope] {
+        var out: [Envelope] = []
+        let s = try db.prepare("SELECT envelope FROM ops WHERE id = ?")
+        for id in ids {
+            try s.rows([.blob(id.bytes)]) { row in out.append(try Envelope(decoding: row.blob(0))) }
+        }
+        return out
+    }
+
     public static let membershipSQL = "SELECT envelope FROM ops WHERE kind != 1"
 
     /// Membership ops only: what a node needs to decide who may connect, without reading the log.

@@ -108,10 +108,10 @@ enum CasePages {
             return Pages.message(v, title: v.t("notfound.title"), body: v.t("notfound.body"), status: .notFound, unlocked: true)
         }
         let members = view?.membership
-        func who(_ w: Write) -> String {
-            if w.author == host.nodeID.signingKey { return v.t("case.you") }
-            let fp = NodeID.fingerprint(of: w.author)
-            if let role = members?.role(of: w.author) { return "\(v.t("role.\(role.rawValue)")) \(fp)" }
+        func who(_ author: SigningPublicKey) -> String {
+            if author == host.nodeID.signingKey { return v.t("case.you") }
+            let fp = NodeID.fingerprint(of: author)
+            if let role = members?.role(of: author) { return "\(v.t("role.\(role.rawValue)")) \(fp)" }
             return fp
         }
         func shown(_ field: String, _ value: String) -> String {
@@ -124,7 +124,7 @@ enum CasePages {
             let label = v.cat.field(path.field, v.lang)
             if reg.isConflict {
                 return ["label": label, "conflict": true,
-                        "values": reg.survivors.map { ["value": shown(path.field, $0.value), "who": who($0), "when": v.cat.moment(millis: HybridClock.millis($0.clock), v.lang)] }]
+                        "values": reg.survivors.map { ["value": shown(path.field, $0.value), "who": who($0.author), "when": v.cat.moment(millis: HybridClock.millis($0.clock), v.lang)] }]
             }
             guard let w = reg.winner, !w.value.isEmpty else { return nil }
             let multiline = path.field == "summary" || path.field == "notes" || path.field == "description"
@@ -140,9 +140,14 @@ enum CasePages {
             if coll.name == "events" {
                 elements.sort { (state.value("events", $0, "date") ?? "") < (state.value("events", $1, "date") ?? "") }
             }
+            let changeable = EditPages.changeable.contains(coll.name)
             let items: [[String: Any]] = elements.map { e in
-                ["fields": coll.fields.compactMap { f in entry(FieldPath(collection: coll.name, element: e, field: f)) },
-                 "remove": "/cases/\(state.id)/remove?c=\(coll.name)&e=\(Form.encode(e))"]
+                var item: [String: Any] = [
+                    "fields": coll.fields.compactMap { f in entry(FieldPath(collection: coll.name, element: e, field: f)) },
+                    "remove": "/cases/\(state.id)/remove?c=\(coll.name)&e=\(Form.encode(e))",
+                ]
+                if changeable { item["change"] = "/cases/\(state.id)/edit/\(coll.name)/\(Form.encode(e))" }
+                return item
             }
             sections.append(["id": coll.name, "heading": v.t("case.\(coll.name)"), "items": items, "empty": items.isEmpty,
                              "timeline": coll.name == "events", "add": v.t("edit.add.\(coll.name)"),
@@ -155,16 +160,27 @@ enum CasePages {
         c["canEdit"] = canEdit
         c["hasTags"] = canEdit || !state.elements("tags").isEmpty
         if !state.conflicts.isEmpty { c["conflicts"] = v.t("cases.conflicts", ["n": "\(state.conflicts.count)"]) }
-        // Who changed what, newest first.
-        var changes: [(Write, FieldPath)] = []
-        for (path, reg) in state.registers { for w in reg.writes.values { changes.append((w, path)) } }
-        changes.sort { $0.0.clock != $1.0.clock ? $0.0.clock > $1.0.clock : $0.0.op > $1.0.op }
-        let limit = 300
-        c["history"] = changes.prefix(limit).map { w, path -> [String: Any] in
-            let what = path.collection.isEmpty ? v.cat.field(path.field, v.lang) : "\(v.t("case.\(path.collection)")): \(v.cat.field(path.field, v.lang))"
-            return ["when": v.cat.moment(millis: HybridClock.millis(w.clock), v.lang), "who": who(w), "what": what,
-                    "value": w.value.isEmpty ? v.t("case.history.removed") : shown(path.field, w.value)]
+        // Who changed what, newest first: every field write, and every element taken out.
+        var changes: [(clock: UInt64, op: OpID, row: () -> [String: Any])] = []
+        for (path, reg) in state.registers {
+            for w in reg.writes.values {
+                changes.append((w.clock, w.op, {
+                    let what = path.collection.isEmpty ? v.cat.field(path.field, v.lang) : "\(v.t("case.\(path.collection)")): \(v.cat.field(path.field, v.lang))"
+                    return ["when": v.cat.moment(millis: HybridClock.millis(w.clock), v.lang), "who": who(w.author), "what": what,
+                            "value": w.value.isEmpty ? v.t("case.history.removed") : shown(path.field, w.value)]
+                }))
+            }
         }
+        for r in (try? host.cases.removals(state.id.description)) ?? [] {
+            changes.append((r.clock, r.op, {
+                let named = EditPages.describe(v, state, r.collection, r.element)
+                return ["when": v.cat.moment(millis: HybridClock.millis(r.clock), v.lang), "who": who(r.author),
+                        "what": "\(v.t("case.\(r.collection)")): \(named.isEmpty ? r.element : named)", "value": v.t("change.history.removed")]
+            }))
+        }
+        changes.sort { $0.clock != $1.clock ? $0.clock > $1.clock : $0.op > $1.op }
+        let limit = 300
+        c["history"] = changes.prefix(limit).map { $0.row() }
         if changes.count > limit { c["historyMore"] = v.t("case.history.more", ["shown": "\(limit)", "n": "\(changes.count)"]) }
         return Pages.html(Templates.render("case", c))
     }

@@ -129,6 +129,15 @@ enum EditPages {
         return (CaseSchema.collection(collection)?.fields ?? []).filter { !(collection == "events" && $0 == "sources") }
     }
 
+    /// What is wrong with a typed element value, in the reader's words; nil when it will do.
+    static func problem(_ v: Visit, _ coll: CaseSchema.Collection, _ f: String, _ value: String) -> String? {
+        if let allowed = coll.choices[f], !allowed.contains(value) { return v.t("edit.err.choice") }
+        if f == "date", !RecordPages.isDate(value) { return v.t("record.err.date") }
+        if f == "birthYear", !(value.count == 4 && Int(value).map { (1880...2100).contains($0) } == true) { return v.t("record.err.year") }
+        if f == "article", !value.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }) { return v.t("record.err.article") }
+        return nil
+    }
+
     static func addPage(_ v: Visit, host: NodeHost, ref: String, collection: String, posted: [String: String] = [:],
                         errors: Errors = []) -> Response {
         if let screen = refused(v, host: host) { return screen }
@@ -151,15 +160,7 @@ enum EditPages {
         for f in fieldsOf(collection) {
             let value = trimmed(fields, f)
             if value.isEmpty { continue }
-            if let allowed = coll.choices[f], !allowed.contains(value) {
-                errors.append((f, v.t("edit.err.choice")))
-            } else if f == "date", !RecordPages.isDate(value) {
-                errors.append((f, v.t("record.err.date")))
-            } else if f == "birthYear", !(value.count == 4 && Int(value).map { (1880...2100).contains($0) } == true) {
-                errors.append((f, v.t("record.err.year")))
-            } else if f == "article", !value.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }) {
-                errors.append((f, v.t("record.err.article")))
-            }
+            if let problem = problem(v, coll, f, value) { errors.append((f, problem)) }
             values[f] = value
         }
         if collection == "events", values["type"] == nil {
@@ -179,6 +180,91 @@ enum EditPages {
             let first = fieldsOf(collection).first ?? ""
             return addPage(v, host: host, ref: ref, collection: collection, posted: fields,
                            errors: [(first, v.t("record.err.saved", ["reason": error.message]))])
+        }
+        return Pages.redirect("/cases/\(state.id)#s-\(collection)")
+    }
+
+    // MARK: changing an element
+
+    /// The collections whose elements are changed here: what a person adds, but a tag, which is its own id.
+    static let changeable = addable.filter { $0 != "tags" }
+
+    /// The field a form names for the op ids its editor saw of `field`.
+    static func seenName(_ field: String) -> String { "seen-\(field)" }
+
+    static func changePage(_ v: Visit, host: NodeHost, ref: String, collection: String, element: String,
+                           posted: [String: String]? = nil, errors: Errors = []) -> Response {
+        if let screen = refused(v, host: host) { return screen }
+        guard let state = load(host, ref), changeable.contains(collection), let coll = CaseSchema.collection(collection),
+              state.elements(collection).contains(element) else { return notFound(v) }
+        let errorOf = Dictionary(errors.map { ($0.field, $0.message) }, uniquingKeysWith: { a, _ in a })
+        var seen: [[String: String]] = []
+        let controls = fieldsOf(collection).map { f -> [String: Any] in
+            let reg = state.register(FieldPath(collection: collection, element: element, field: f))
+            // After an error the form keeps what its editor saw first, not what is there now.
+            let saw = posted.map { seenIDs($0, f) } ?? (reg?.survivors.map(\.op) ?? [])
+            seen.append(["name": seenName(f), "value": saw.map(\.description).joined(separator: ",")])
+            let inConflict = saw.count > 1
+            // A field in conflict starts empty: typing a value is the decision that settles it.
+            let shown = posted?[f] ?? (inConflict ? "" : (reg?.winner?.value ?? ""))
+            var c = control(v, field: f, choices: coll.choices[f], value: shown, error: errorOf[f])
+            if inConflict, let reg {
+                c["conflict"] = saw.compactMap { reg.writes[$0] }.map { w in
+                    ["value": f == "date" ? v.cat.date(w.value, v.lang) : v.cat.value(f, w.value, v.lang)]
+                }
+                c["hasConflict"] = true
+                c["conflictHint"] = v.t("change.conflict.hint")
+            }
+            if coll.choices[f] != nil, shown.isEmpty || inConflict { c["notChosen"] = true }
+            return described(c)
+        }
+        let title = v.t("change.title.\(collection)")
+        return form(v, "change", title: title,
+                    ["id": state.id.description, "action": "/cases/\(state.id)/edit/\(collection)/\(Form.encode(element))",
+                     "fields": controls, "seen": seen, "anchor": collection],
+                    errors: errors)
+    }
+
+    /// The op ids a form says its editor saw of `field`; anything that is not one is left out.
+    static func seenIDs(_ fields: [String: String], _ field: String) -> [OpID] {
+        (fields[seenName(field)] ?? "").split(separator: ",").prefix(64).compactMap { h in
+            Hex.decode(String(h)).flatMap { try? OpID(bytes: $0) }
+        }
+    }
+
+    /// Writes the fields whose value differs from what the editor saw, each superseding only that:
+    /// a change made meanwhile, here or on another device, then shows as a conflict.
+    static func change(_ v: Visit, host: NodeHost, ref: String, collection: String, element: String, fields: [String: String]) -> Response {
+        if let screen = refused(v, host: host) { return screen }
+        guard let state = load(host, ref), changeable.contains(collection), let coll = CaseSchema.collection(collection),
+              state.elements(collection).contains(element) else { return notFound(v) }
+        var errors: Errors = []
+        var changes: [(path: FieldPath, value: String, seen: [OpID])] = []
+        for f in fieldsOf(collection) {
+            let value = trimmed(fields, f)
+            let path = FieldPath(collection: collection, element: element, field: f)
+            let writes = state.register(path)?.writes ?? [:]
+            let seen = seenIDs(fields, f).filter { writes[$0] != nil }
+            // Untouched: the value seen, or an empty field where several values were shown.
+            if seen.count > 1 ? value.isEmpty : value == (seen.first.flatMap { writes[$0]?.value } ?? "") { continue }
+            // The value the field already shows, alone: writing it again would only make a conflict with itself.
+            if let now = state.register(path), !now.isConflict, now.winner?.value == value { continue }
+            if coll.choices[f] != nil, value.isEmpty { continue }
+            if !value.isEmpty, let problem = problem(v, coll, f, value) {
+                errors.append((f, problem))
+                continue
+            }
+            changes.append((path, value, seen))
+        }
+        if !errors.isEmpty {
+            return changePage(v, host: host, ref: ref, collection: collection, element: element, posted: fields, errors: errors)
+        }
+        if !changes.isEmpty {
+            do { try host.cases.set(state.id.description, superseding: changes) } catch {
+                let first = fieldsOf(collection).first ?? ""
+                return changePage(v, host: host, ref: ref, collection: collection, element: element, posted: fields,
+                                  errors: [(first, v.t("record.err.saved", ["reason": error.message]))])
+            }
         }
         return Pages.redirect("/cases/\(state.id)#s-\(collection)")
     }

@@ -23,10 +23,7 @@ struct Routes: Sendable {
         router.get("/cases") { req, _ in gate(req) { v, host in CasePages.list(v, host: host, query: Form.query(req)) } }
         router.get("/record") { req, _ in gate(req) { v, host in RecordPages.page(v, host: host) } }
         router.post("/record") { req, _ in
-            try await posted(req) { v, fields in
-                guard let host = desk.use() else { return Pages.redirect("/unlock") }
-                return RecordPages.record(v, host: host, fields: fields)
-            }
+            try await changing(req) { v, host, fields in RecordPages.record(v, host: host, fields: fields) }
         }
         router.get("/duplicates") { req, _ in
             gate(req) { v, host in RecordPages.duplicates(v, host: host, name: Form.query(req)["name"] ?? "") }
@@ -34,10 +31,7 @@ struct Routes: Sendable {
         router.get("/usb") { req, _ in gate(req) { v, host in UsbPages.page(v, host: host) } }
         router.get("/usb/progress") { req, _ in gate(req) { v, _ in UsbPages.fragment(v) } }
         router.post("/usb") { req, _ in
-            try await posted(req) { v, fields in
-                guard let host = desk.use() else { return Pages.redirect("/unlock") }
-                return UsbPages.start(v, host: host, fields: fields)
-            }
+            try await changing(req) { v, host, fields in UsbPages.start(v, host: host, fields: fields) }
         }
         router.get("/panic") { req, _ in withSession(req) { v in PanicPages.ask(v) } }
         router.post("/panic") { req, _ in try await posted(req) { v, _ in await PanicPages.destroy(v, desk: desk) } }
@@ -47,10 +41,7 @@ struct Routes: Sendable {
         }
         router.post("/cases/:id/edit") { req, ctx in
             let id = ctx.parameters.get("id") ?? ""
-            return try await posted(req) { v, fields in
-                guard let host = desk.use() else { return Pages.redirect("/unlock") }
-                return EditPages.saveFields(v, host: host, ref: id, fields: fields)
-            }
+            return try await changing(req) { v, host, fields in EditPages.saveFields(v, host: host, ref: id, fields: fields) }
         }
         router.get("/cases/:id/add/:collection") { req, ctx in
             let id = ctx.parameters.get("id") ?? "", coll = ctx.parameters.get("collection") ?? ""
@@ -58,9 +49,16 @@ struct Routes: Sendable {
         }
         router.post("/cases/:id/add/:collection") { req, ctx in
             let id = ctx.parameters.get("id") ?? "", coll = ctx.parameters.get("collection") ?? ""
-            return try await posted(req) { v, fields in
-                guard let host = desk.use() else { return Pages.redirect("/unlock") }
-                return EditPages.add(v, host: host, ref: id, collection: coll, fields: fields)
+            return try await changing(req) { v, host, fields in EditPages.add(v, host: host, ref: id, collection: coll, fields: fields) }
+        }
+        router.get("/cases/:id/edit/:collection/:element") { req, ctx in
+            let (id, coll, elem) = elementPath(ctx)
+            return gate(req) { v, host in EditPages.changePage(v, host: host, ref: id, collection: coll, element: elem) }
+        }
+        router.post("/cases/:id/edit/:collection/:element") { req, ctx in
+            let (id, coll, elem) = elementPath(ctx)
+            return try await changing(req) { v, host, fields in
+                EditPages.change(v, host: host, ref: id, collection: coll, element: elem, fields: fields)
             }
         }
         // The element is in the query: a tag's id is the tag itself, any text.
@@ -70,10 +68,7 @@ struct Routes: Sendable {
         }
         router.post("/cases/:id/remove") { req, ctx in
             let id = ctx.parameters.get("id") ?? ""
-            return try await posted(req) { v, fields in
-                guard let host = desk.use() else { return Pages.redirect("/unlock") }
-                return EditPages.remove(v, host: host, ref: id, fields: fields)
-            }
+            return try await changing(req) { v, host, fields in EditPages.remove(v, host: host, ref: id, fields: fields) }
         }
         router.get("/cases/:id") { req, ctx in
             let id = ctx.parameters.get("id") ?? ""
@@ -88,6 +83,12 @@ struct Routes: Sendable {
                 return DossierPages.download(v, host: host, ref: id, format: String(file.dropFirst(8)))
             }
         }
+    }
+
+    /// A case, a collection and one of its elements, as an element's change link names them.
+    func elementPath(_ ctx: BasicRequestContext) -> (String, String, String) {
+        let elem = ctx.parameters.get("element") ?? ""
+        return (ctx.parameters.get("id") ?? "", ctx.parameters.get("collection") ?? "", elem.removingPercentEncoding ?? elem)
     }
 
     func asset(_ bytes: [UInt8], _ type: String) -> Response {
@@ -126,6 +127,14 @@ struct Routes: Sendable {
         let fields = Form.parse(String(buffer: buffer))
         guard let csrf = fields["csrf"], Desk.same(csrf, s.csrf) else { return Pages.refused(req, desk: desk) }
         return try await body(v, fields)
+    }
+
+    /// A posted form that works on the unlocked node.
+    func changing(_ req: Request, _ body: (Visit, NodeHost, [String: String]) async throws -> Response) async throws -> Response {
+        try await posted(req) { v, fields in
+            guard let host = desk.use() else { return Pages.redirect("/unlock") }
+            return try await body(v, host, fields)
+        }
     }
 
     func unlockPage(_ v: Visit, error: String? = nil) -> Response {

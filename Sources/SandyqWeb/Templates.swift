@@ -28,6 +28,7 @@ enum Templates {
         "edit": PackageResources.edit_mustache,
         "add": PackageResources.add_mustache,
         "remove": PackageResources.remove_mustache,
+        "change": PackageResources.change_mustache,
         "editField": PackageResources.editField_mustache,
         "errorSummary": PackageResources.errorSummary_mustache,
     ]

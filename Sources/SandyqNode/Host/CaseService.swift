@@ -26,6 +26,10 @@ public struct CaseService: Sendable {
         try host.withNode { n throws(NodeError) in try n.set(ref, fields: fields) }
     }
 
+    public func set(_ ref: String, superseding fields: [(path: FieldPath, value: String, seen: [OpID])]) throws(NodeError) {
+        try host.withNode { n throws(NodeError) in try n.set(ref, superseding: fields) }
+    }
+
     @discardableResult
     public func addElement(_ ref: String, collection: String, fields: [String: String], element: String? = nil) throws(NodeError) -> String {
         try host.withNode { n throws(NodeError) in try n.addElement(ref, collection: collection, fields: fields, element: element) }
@@ -33,6 +37,11 @@ public struct CaseService: Sendable {
 
     public func removeElement(_ ref: String, collection: String, element: String) throws(NodeError) {
         try host.withNode { n throws(NodeError) in try n.removeElement(ref, collection: collection, element: element) }
+    }
+
+    /// Every remove of the case's elements, oldest first: the part of its history the view lacks.
+    public func removals(_ ref: String) throws(NodeError) -> [Node.Removal] {
+        try host.withNode { n throws(NodeError) in try n.removals(ref) }
     }
 
     /// The element of `collection` in case `ref` that `prefix` names.

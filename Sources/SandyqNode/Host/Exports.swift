@@ -6,4 +6,5 @@
 @_exported import SandyqReports
 @_exported import class SandyqCrypto.SecureBytes
 @_exported import struct SandyqCrypto.SymmetricKey
+@_exported import struct SandyqCrypto.SigningPublicKey
 @_exported import struct SandyqCrypto.PasswordKDFParameters
