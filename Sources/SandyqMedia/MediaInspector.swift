@@ -103,7 +103,7 @@ public enum MediaInspector {
         var out: [MediaFinding] = []
         var off = 8
         var walked = 0
-        while off + 12 <= size {
+        while off + 8 <= size {
             walked += 1
             if walked > maxStructures {
                 out.append(MediaFinding(.other, "PNG", "too many chunks; later chunks not read"))
