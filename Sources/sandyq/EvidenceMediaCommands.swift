@@ -9,9 +9,11 @@ final class MediaFile {
     private(set) var readError: (any Error)?
 
     init(path: String) throws {
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { throw CLIError(.notFound, "no such file: \(path)") }
-        guard !isDir.boolValue, let h = FileHandle(forReadingAtPath: path) else { throw CLIError(.usage, "not a readable file: \(path)") }
+        guard let attrs = try? FileManager.default.attributesOfItem(atPath: path) else { throw CLIError(.notFound, "no such file: \(path)") }
+        // A FIFO would block the open and a device never ends: only regular files.
+        guard attrs[.type] as? FileAttributeType == .typeRegular, let h = FileHandle(forReadingAtPath: path) else {
+            throw CLIError(.usage, "not a readable regular file: \(path)")
+        }
         handle = h
         size = Int((try? h.seekToEnd()) ?? 0)
     }

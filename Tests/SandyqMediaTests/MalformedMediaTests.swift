@@ -139,6 +139,7 @@ import Testing
                 let split = Int(rng.next() % UInt64(max(f.count, 1))) + 1
                 #expect((try? Fixture.strip(f, feeds: split))?.out == once.out)
                 #expect((try? Fixture.strip(once.out))?.out == once.out)
+                #expect(!MediaInspector.inspect(head: once.out).findings.contains { $0.kind == .gps })
             }
         }
         #expect(stripped > 1000)

@@ -130,7 +130,17 @@ def test_bad_input_writes_nothing(r):
     assert p.returncode == 64 and open(clean, "rb").read() == b"keep me", (p.returncode, p.stderr)
     p = r.sandyq("media", "inspect", r.path("missing.jpg"))
     assert p.returncode == 66, (p.returncode, p.stderr)
-    return "PDF refused (1), broken JPEG refused (65), existing OUT kept (64), missing file (66)"
+    fifo = r.path("fifo")
+    os.mkfifo(fifo)
+    for args in (("inspect", fifo), ("strip", fifo, r.path("f.out")), ("inspect", r.tmp)):
+        p = r.sandyq("media", *args)
+        assert p.returncode == 64 and "regular file" in p.stderr, (args, p.returncode, p.stderr)
+    empty = r.path("empty.jpg")
+    open(empty, "wb").close()
+    assert r.inspect(empty)["findings"] == []
+    p = r.sandyq("media", "strip", empty, r.path("e.out"))
+    assert p.returncode == 1 and not os.path.exists(r.path("e.out")), (p.returncode, p.stderr)
+    return "PDF refused (1), broken JPEG refused (65), existing OUT kept (64), missing file (66), FIFO and directory (64), empty file"
 
 
 def main():
