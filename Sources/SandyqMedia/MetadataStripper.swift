@@ -122,24 +122,36 @@ public struct MetadataStripper: Sendable {
 
     private func be(_ o: Int, _ n: Int) -> Int { (0..<n).reduce(0) { $0 << 8 | Int(buf[o + $1]) } }
 
+    /// More fill bytes (0xFF) than this before one marker is not a JPEG.
+    static let maxFill = 1 << 16
+
     private mutating func jpegHeader(at i: Int, avail: Int, final: Bool) throws(MediaError) -> Step? {
         guard avail >= 2 else { return nil }
         guard buf[i] == 0xFF else { throw .malformed("no JPEG marker where one must be") }
-        let m = buf[i + 1]
-        // A fill byte before a marker.
-        if m == 0xFF { return Step(emit: [0xFF], consumed: 1, next: .header) }
+        // Fill bytes (0xFF) may precede a marker; they go or stay with it, so a dropped
+        // segment leaves no dangling 0xFF behind.
+        var p = i
+        while p + 1 < buf.count, buf[p + 1] == 0xFF {
+            p += 1
+            if p - i > Self.maxFill { throw .malformed("more than \(Self.maxFill) JPEG fill bytes") }
+        }
+        guard p + 1 < buf.count else { return nil }
+        let fill = p - i
+        let m = buf[p + 1]
+        let avail = avail - fill
+        func keep(_ n: Int, then next: State) -> Step { Step(emit: Array(buf[i..<(p + n)]), consumed: fill + n, next: next) }
         // Start of scan or end of image: entropy-coded data follows, kept as it is.
-        if m == 0xDA || m == 0xD9 { return Step(emit: [0xFF, m], consumed: 2, next: .rest(zero: false)) }
-        if (0xD0...0xD7).contains(m) || m == 0x01 { return Step(emit: [0xFF, m], consumed: 2, next: .header) }
+        if m == 0xDA || m == 0xD9 { return keep(2, then: .rest(zero: false)) }
+        if (0xD0...0xD7).contains(m) || m == 0x01 { return keep(2, then: .header) }
         guard avail >= 4 else { return nil }
-        let len = be(i + 2, 2)
+        let len = be(p + 2, 2)
         guard len >= 2 else { throw .malformed("JPEG segment length \(len)") }
         let drop = m == 0xE1 || m == 0xED || m == 0xFE
-        if !drop { return Step(emit: Array(buf[i..<(i + 4)]), consumed: 4, next: .body(remaining: len - 2, drop: false, zero: false)) }
+        if !drop { return keep(4, then: .body(remaining: len - 2, drop: false, zero: false)) }
         // The name needs the segment's first bytes; the decision does not.
         let idLength = min(len - 2, MediaInspector.xmpExtID.count)
         guard avail >= 4 + idLength || final else { return nil }
-        let id = buf[(i + 4)..<(i + 4 + min(idLength, avail - 4))]
+        let id = buf[(p + 4)..<(p + 4 + min(idLength, avail - 4))]
         let name: String
         switch m {
         case 0xE1:
@@ -149,7 +161,7 @@ public struct MetadataStripper: Sendable {
         default: name = "JPEG COM comment"
         }
         removed.append("\(name) (\(len + 2) bytes)")
-        return Step(emit: [], consumed: 4, next: .body(remaining: len - 2, drop: true, zero: false))
+        return Step(emit: [], consumed: fill + 4, next: .body(remaining: len - 2, drop: true, zero: false))
     }
 
     static let pngDropped: Set<String> = ["eXIf", "tEXt", "iTXt", "zTXt", "tIME"]

@@ -68,6 +68,18 @@ import Testing
         #expect(removed.count == 1)
     }
 
+    /// Fill bytes go with the marker they precede: none is left dangling when it is dropped,
+    /// so a stripped file strips again to itself.
+    @Test func jpegFillBytesBeforeADroppedSegment() throws {
+        let file = [0xFF, 0xD8] + Fixture.jfif + [0xFF, 0xFF, 0xFF] + Fixture.segment(0xFE, Array("hi".utf8)) + [0xFF, 0xFF] + Fixture.dqt + Fixture.scan
+        let once = try Fixture.strip(file)
+        #expect(once.out == [0xFF, 0xD8] + Fixture.jfif + [0xFF, 0xFF] + Fixture.dqt + Fixture.scan)
+        #expect(try Fixture.strip(once.out).out == once.out)
+        let cut = [0xFF, 0xD8] + Fixture.jfif + [0xFF, 0xFF] + [0xFF, 0xFE, 0xFF, 0xFF, 1]
+        #expect(try Fixture.strip(cut).out == [0xFF, 0xD8] + Fixture.jfif)
+        #expect(throws: MediaError.self) { try Fixture.strip([0xFF, 0xD8] + [UInt8](repeating: 0xFF, count: MetadataStripper.maxFill + 10)) }
+    }
+
     @Test func pngChunkLengthPastTheEnd() throws {
         let file = Fixture.pngSignature + Fixture.ihdr + Fixture.be32(0x7FFF_FFF0) + Array("tEXt".utf8) + Array("Author\0x".utf8)
         #expect(unreadable(MediaInspector.inspect(head: file)))
