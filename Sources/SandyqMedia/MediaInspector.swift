@@ -364,7 +364,7 @@ public enum MediaInspector {
                 out += udta(b, from: body, to: end)
             case "meta":
                 out.append(MediaFinding(.other, "MP4 meta", "metadata atom present (\(a.size) bytes): keys such as location, make, model"))
-                out += udta(b, from: body, to: end).filter { $0.kind != .other }
+                out += mdta(b, from: body, to: end)
             case "trak":
                 for t in children(b, from: body, to: end).atoms where t.type == "udta" || t.type == "meta" {
                     out.append(MediaFinding(.other, "MP4 trak \(t.type)", "track metadata atom present (\(t.size) bytes)"))
@@ -401,6 +401,48 @@ public enum MediaInspector {
         }
         if broken { out.append(MediaFinding(.other, "MP4 udta", "unreadable metadata (atom sizes out of range)")) }
         return out
+    }
+
+    /// QuickTime metadata (`meta` with `keys` and `ilst`), where phones put the location:
+    /// item N of `ilst` holds the value of key N, in a `data` atom (type, locale, value).
+    static func mdta(_ b: [UInt8], from: Int, to: Int) -> [MediaFinding] {
+        // QuickTime's meta has no version and flags; ISO's has 4 bytes of them.
+        for start in [from, from + 4] where start <= to {
+            let (atoms, broken) = children(b, from: start, to: to)
+            guard !broken, let keys = atoms.first(where: { $0.type == "keys" }), let ilst = atoms.first(where: { $0.type == "ilst" }) else { continue }
+            var names: [String] = []
+            var p = keys.offset + keys.header + 8
+            let kend = keys.offset + keys.size
+            while p + 8 <= kend, names.count < 1000 {
+                let n = be32(b, p)
+                guard n >= 8, n <= kend - p else { break }
+                names.append(MediaText.string(b[(p + 8)..<(p + n)]))
+                p += n
+            }
+            var out: [MediaFinding] = []
+            for item in children(b, from: ilst.offset + ilst.header, to: ilst.offset + ilst.size).atoms {
+                let index = be32(b, item.offset + 4)
+                guard index >= 1, index <= names.count,
+                    let data = children(b, from: item.offset + item.header, to: item.offset + item.size).atoms.first(where: { $0.type == "data" }),
+                    data.size >= data.header + 8
+                else { continue }
+                let key = names[index - 1]
+                let value = b[(data.offset + data.header + 8)..<(data.offset + data.size)]
+                out.append(MediaFinding(mdtaKind(key), "MP4 \(key)", MediaText.string(value)))
+            }
+            return out
+        }
+        return []
+    }
+
+    static func mdtaKind(_ key: String) -> MediaFinding.Kind {
+        let k = key.lowercased()
+        if k.contains("location") { return .gps }
+        if k.hasSuffix(".make") || k.hasSuffix(".model") { return .device }
+        if k.hasSuffix(".software") { return .software }
+        if k.contains("creationdate") { return .time }
+        if k.hasSuffix(".author") || k.hasSuffix(".artist") { return .person }
+        return .other
     }
 
     /// Seconds since 1904-01-01 UTC as an ISO 8601 date and time.

@@ -60,6 +60,25 @@ import Testing
         #expect(r.findings.contains { $0.label == "MP4 trak udta" })
     }
 
+    /// How a phone records where a video was taken: moov/meta with keys and ilst.
+    @Test func quickTimeMetadataKeys() throws {
+        func key(_ name: String) -> [UInt8] { Fixture.be32(8 + name.utf8.count) + Array("mdta".utf8) + Array(name.utf8) }
+        func item(_ index: Int, _ value: String) -> [UInt8] {
+            Fixture.be32(8 + 16 + value.utf8.count) + Fixture.be32(index) + Fixture.atom("data", Fixture.be32(1) + Fixture.be32(0) + Array(value.utf8))
+        }
+        let meta = Fixture.atom("meta", Fixture.atom("hdlr", [UInt8](repeating: 0, count: 24))
+            + Fixture.atom("keys", Fixture.be32(0) + Fixture.be32(2) + key("com.apple.quicktime.location.ISO6709") + key("com.apple.quicktime.model"))
+            + Fixture.atom("ilst", item(1, "+50.4601-030.5201+179.500/") + item(2, "iPhone 15")))
+        let file = Fixture.atom("ftyp", Array("qt  ".utf8)) + Fixture.atom("moov", Fixture.mvhd + meta)
+        let r = MediaInspector.inspect(head: file)
+        #expect(r.type == .mov)
+        #expect(r.findings.contains { $0.kind == .gps && $0.value == "+50.4601-030.5201+179.500/" }, "\(r.findings)")
+        #expect(value(r, "MP4 com.apple.quicktime.model") == "iPhone 15")
+        let out = try Fixture.strip(file).out
+        #expect(out.count == file.count)
+        #expect(!MediaInspector.inspect(head: out).findings.contains { $0.kind == .gps || $0.kind == .device })
+    }
+
     @Test func pdfInfoDictionary() {
         let r = MediaInspector.inspect(head: Fixture.pdf)
         #expect(r.type == .pdf && !r.canStrip)
