@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "SandyqSync", targets: ["SandyqSync"]),
         .library(name: "SandyqNode", targets: ["SandyqNode"]),
         .library(name: "SandyqWeb", targets: ["SandyqWeb"]),
+        .library(name: "SandyqMedia", targets: ["SandyqMedia"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -40,6 +41,8 @@ let package = Package(
         .target(name: "SandyqReports", dependencies: ["SandyqCore", "SandyqSearch"]),
         .target(name: "SandyqStore", dependencies: ["SandyqCore", "CSQLite"]),
         .target(name: "SandyqSync", dependencies: ["SandyqCore", "SandyqStore"]),
+        // What a photo, PDF or video says about its maker, and removing it: pure, no I/O.
+        .target(name: "SandyqMedia"),
         .target(name: "SandyqNode", dependencies: ["SandyqCore", "SandyqSearch", "SandyqReports", "SandyqStore", "SandyqSync", "SandyqCrypto"]),
         // The desk: the node's own web app, served to its own browser on loopback.
         .target(
@@ -56,6 +59,7 @@ let package = Package(
             dependencies: [
                 "SandyqNode",
                 "SandyqWeb",
+                "SandyqMedia",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -71,6 +75,7 @@ let package = Package(
         .testTarget(name: "SandyqSyncTests", dependencies: ["SandyqSync", "SandyqStore", "SandyqCore", "SandyqCrypto", "SandyqTestSupport"]),
         .testTarget(name: "SandyqNodeTests", dependencies: ["SandyqNode", "SandyqCore", "SandyqSearch", "SandyqReports", "SandyqCrypto", "SandyqTestSupport"]),
         .testTarget(name: "SandyqWebTests", dependencies: ["SandyqWeb", "SandyqNode", "SandyqTestSupport"]),
+        .testTarget(name: "SandyqMediaTests", dependencies: ["SandyqMedia"]),
         .testTarget(name: "EndToEndTests", dependencies: ["SandyqStore", "SandyqCrypto", "SandyqCore", "SandyqSync"]),
     ],
     swiftLanguageModes: [.v6]

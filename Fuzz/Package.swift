@@ -11,7 +11,7 @@ func sandyq(_ product: String) -> Target.Dependency { .product(name: product, pa
 
 let fuzzTargets = [
     "FuzzEnvelope", "FuzzSignedBody", "FuzzBundle", "FuzzBundleRecords", "FuzzHandshake", "FuzzFrames",
-    "FuzzInviteCodes", "FuzzKeyFile", "FuzzCaseImport",
+    "FuzzInviteCodes", "FuzzKeyFile", "FuzzCaseImport", "FuzzMedia",
 ]
 
 let package = Package(
@@ -27,7 +27,9 @@ let package = Package(
                           // Invitations and join replies live in the node layer.
                           + ($0 == "FuzzInviteCodes" ? [sandyq("SandyqNode")] : [])
                           // Duplicate warnings on import come from the search index.
-                          + ($0 == "FuzzCaseImport" ? [sandyq("SandyqSearch")] : []))
+                          + ($0 == "FuzzCaseImport" ? [sandyq("SandyqSearch")] : [])
+                          // Photos, PDFs and videos: the pure media module.
+                          + ($0 == "FuzzMedia" ? [sandyq("SandyqMedia")] : []))
     },
     swiftLanguageModes: [.v6]
 )

@@ -6,7 +6,8 @@
 #                                        # python3 with PyNaCl for the vector generators, chromium for
 #                                        # the report check, the toolchain's libFuzzer for Fuzz/
 #   bash scripts/bootstrap.sh --ui       # ... and what the web app's browser tests need: chromium,
-#                                        # chromium-driver, and a venv with Selenium and axe-core
+#                                        # chromium-driver, exiftool, and a venv with Selenium,
+#                                        # axe-core and Pillow
 #
 # With --drills it prints the python3 that imports PyNaCl on its last line of stdout; with --ui,
 # the venv's python3.
@@ -38,6 +39,8 @@ if [ "$ui" = 1 ]; then
   command -v chromium >/dev/null 2>&1 || need+=(chromium)
   command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
   python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
+  # The media tests' second reader of EXIF (scripts/media-test.sh).
+  command -v exiftool >/dev/null 2>&1 || need+=(libimage-exiftool-perl)
 fi
 
 if [ ${#need[@]} -gt 0 ]; then
@@ -53,10 +56,11 @@ command -v swift >/dev/null 2>&1 || { echo "bootstrap: no swift toolchain on PAT
 if [ "$ui" = 1 ]; then
   # Pinned (4.53 wants a certifi newer than the mirror has): the tests read axe-core's result format and Selenium's driver API.
   venv="${SANDYQ_UI_VENV:-$HOME/.cache/sandyq-ui/venv}"
-  if ! "$venv/bin/python3" -c 'import selenium, axe_selenium_python' >/dev/null 2>&1; then
-    echo "bootstrap: making $venv (selenium, axe-selenium-python)" >&2
+  # Pillow writes and decodes the media tests' images (scripts/media-test.sh).
+  if ! "$venv/bin/python3" -c 'import selenium, axe_selenium_python, PIL' >/dev/null 2>&1; then
+    echo "bootstrap: making $venv (selenium, axe-selenium-python, Pillow)" >&2
     python3 -m venv "$venv" >&2
-    "$venv/bin/pip" install -q selenium==4.51.0 axe-selenium-python==2.1.6 >&2
+    "$venv/bin/pip" install -q selenium==4.51.0 axe-selenium-python==2.1.6 Pillow==12.0.0 >&2
   fi
   echo "$venv/bin/python3"
   exit 0

@@ -13,7 +13,7 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 seconds="${1:-60}"
 shift || true
-all=(FuzzEnvelope FuzzSignedBody FuzzBundle FuzzBundleRecords FuzzHandshake FuzzFrames FuzzInviteCodes FuzzKeyFile FuzzCaseImport)
+all=(FuzzEnvelope FuzzSignedBody FuzzBundle FuzzBundleRecords FuzzHandshake FuzzFrames FuzzInviteCodes FuzzKeyFile FuzzCaseImport FuzzMedia)
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=("${all[@]}")
 jobs="${FUZZ_JOBS:-1}"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh clone: installs what is missing, lints, builds, tests,
-# then drives the web app in a real browser (scripts/ui-test.sh).
+# then drives the web app in a real browser (scripts/ui-test.sh) and checks stripped media with
+# Pillow and exiftool (scripts/media-test.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
@@ -9,3 +10,5 @@ swift build
 swift test "$@"
 # The browser tests of the web app, unless the call picked its own tests.
 if [ $# -eq 0 ]; then bash scripts/ui-test.sh; fi
+# Metadata stripping checked by other readers (Pillow, exiftool), likewise.
+if [ $# -eq 0 ]; then bash scripts/media-test.sh; fi
