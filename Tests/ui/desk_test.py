@@ -49,7 +49,6 @@ if AXE_JS is None:
     print("!" * 100 + "\nWARNING: no axe-core 4.x (run scripts/bootstrap.sh --ui); falling back to axe-selenium-python's "
           "axe-core of 2018, which misses rules of today's WCAG\n" + "!" * 100, file=sys.stderr, flush=True)
 
-
 PASS = "correct horse battery staple"
 REPO = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 CATALOGUE = os.path.join(REPO, "Sources", "SandyqWeb", "Catalogue")
@@ -100,7 +99,11 @@ def browser(width=1200, height=900, lang="ru"):
         o.add_argument(a)
     o.add_experimental_option("prefs", {"intl.accept_languages": lang})
     o.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
-    return webdriver.Chrome(service=Service(shutil.which("chromedriver") or "/usr/bin/chromedriver"), options=o)
+    d = webdriver.Chrome(service=Service(shutil.which("chromedriver") or "/usr/bin/chromedriver"), options=o)
+    if width < 500:
+        # Headless Chromium keeps its window at least 500 px wide; a phone's viewport is set instead.
+        d.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": True})
+    return d
 
 
 def catalogue(lang):
@@ -255,6 +258,7 @@ class Suite:
         self.run("edit a case in Russian: status, city, an event, a tag", lambda: self.t_edit(home, env))
         self.run("a write-only device and a lawyer cannot edit, even with their CSRF token", lambda: self.t_edit_refused(home, env))
         self.run("the duress passphrase unlocks like the real one, onto an empty node", lambda: self.t_duress(env))
+        self.run("every main screen at phone width in kk, ru and en, by keyboard alone", lambda: self.t_phone_screens(home, env))
         shutil.rmtree(self.root, ignore_errors=True)
         print(f"desk: {len(self.failed)} failed" + (f": {', '.join(self.failed)}" if self.failed else ""), flush=True)
         return 1 if self.failed else 0
@@ -520,7 +524,7 @@ class Suite:
         d = browser(width=360, height=740)
         try:
             d.get(desk.base + "/cases")
-            over = d.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
+            over = d.execute_script("return document.documentElement.scrollWidth - document.documentElement.clientWidth")
             self.check(over <= 0, f"{over}px wider than the phone")
         finally:
             d.quit()
@@ -531,12 +535,12 @@ class Suite:
         try:
             self.unlock(d, desk)
             self.check(d.current_url.endswith("/cases"), "unlocked")
-            over = d.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
+            over = d.execute_script("return document.documentElement.scrollWidth - document.documentElement.clientWidth")
             self.check(over <= 0, f"the case list is {over}px wider than a phone")
             self.shot(d, "cases-phone")
             d.find_elements(By.CLASS_NAME, "case-link")[0].click()
             WebDriverWait(d, 10).until(lambda x: "/cases/" in x.current_url)
-            over = d.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
+            over = d.execute_script("return document.documentElement.scrollWidth - document.documentElement.clientWidth")
             self.check(over <= 0, f"a case page is {over}px wider than a phone")
             self.shot(d, "case-phone")
             time.sleep(9)
@@ -853,6 +857,106 @@ class Suite:
                            capture_output=True, text=True, timeout=120)
         self.check(r.returncode == 0 and json.loads(r.stdout)["nodeId"] != real_id, "the real node survived the duress unlock")
 
+
+    # -- every main screen at phone width, in each language, by keyboard alone -------------------
+
+    MARK_CONTROLS = """
+        var out = [], radios = {};
+        document.querySelectorAll('a[href], button, input, select, textarea, summary, [tabindex]').forEach(function (e, i) {
+          if (e.disabled || e.type === 'hidden' || e.getAttribute('tabindex') === '-1') { return; }
+          // Hidden, or inside a closed <details>: reached once its summary opens it.
+          if (!e.checkVisibility({visibilityProperty: true})) { return; }
+          if (e.type === 'radio') { if (radios[e.name]) { return; } radios[e.name] = 1; }
+          e.setAttribute('data-kb', String(i));
+          out.push(e.getAttribute('data-kb'));
+        });
+        return out;"""
+    FOCUSED = """
+        var e = document.activeElement, s = getComputedStyle(e);
+        var ring = (s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2) || s.boxShadow !== 'none';
+        return {kb: e.getAttribute('data-kb'), radio: e.type === 'radio' ? e.name : null, ring: ring,
+                what: e.outerHTML.slice(0, 100)};"""
+
+    def keyboard_walk(self, d, where):
+        """Tab from the top of the page to its end: every control is reached, each with a focus ring you can see."""
+        want = d.execute_script(self.MARK_CONTROLS)
+        radio_kb = d.execute_script("var m = {}; document.querySelectorAll('input[type=radio][data-kb]').forEach(function (e)"
+                                    " { m[e.name] = e.getAttribute('data-kb'); }); return m;")
+        d.execute_script("document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0)")
+        ActionChains = __import__("selenium.webdriver.common.action_chains", fromlist=["ActionChains"]).ActionChains
+        seen, order = set(), []
+        for _ in range(len(want) * 2 + 10):
+            ActionChains(d).send_keys(Keys.TAB).perform()
+            f = d.execute_script(self.FOCUSED)
+            kb = radio_kb.get(f["radio"]) if f["radio"] else f["kb"]
+            if kb is None:
+                if order:
+                    break  # past the last control, out to the browser
+                continue
+            self.check(f["ring"], f"{where}: no visible focus ring on {f['what']}")
+            if kb in seen:
+                break
+            seen.add(kb)
+            order.append(kb)
+        missing = [k for k in want if k not in seen]
+        if missing:
+            html = d.execute_script("return arguments[0].map(function (k) { return document.querySelector('[data-kb=\"' + k + '\"]').outerHTML.slice(0, 100); });", missing)
+            raise AssertionError(f"{where}: Tab never reaches {html}")
+        # Tab goes down the page: each control is at or below the one before (bar and skip link first).
+        self.check(order == sorted(order, key=int), f"{where}: Tab order differs from the page's order")
+
+    def phone_screen(self, d, lang, name, where):
+        w = d.execute_script("return [window.innerWidth, document.documentElement.clientWidth, document.scrollingElement.scrollWidth]")
+        self.check(w[1] == 360, f"{where} in {lang}: the layout is not a phone's 360 px: {w}")
+        # On a phone a page wider than the screen is zoomed out (window.innerWidth grows with it), so
+        # the layout's own width is the measure.
+        over = w[2] - w[1]
+        if over > 0:
+            wide = d.execute_script(
+                "var w = document.documentElement.clientWidth + 1, out = [];"
+                "document.querySelectorAll('body *').forEach(function (e) {"
+                " if (e.getBoundingClientRect().right > w && e.parentElement.getBoundingClientRect().right <= w) {"
+                "  out.push(e.outerHTML.slice(0, 90)); } });"
+                "return out.slice(0, 4);")
+            raise AssertionError(f"{where} in {lang} is {over}px wider than a 360px phone: {wide}")
+        self.axe(d, f"{where} in {lang} at phone width")
+        if lang != "en":
+            self.no_english(d, lang, where)
+        self.keyboard_walk(d, f"{where} in {lang}")
+        self.long_shot(d, f"{name}-phone-{lang}")
+
+    def long_shot(self, d, name, most=2400):
+        """The page as far down as a person scrolls (up to `most` px), not only its first screen."""
+        if not self.shots:
+            return
+        os.makedirs(self.shots, exist_ok=True)
+        d.execute_script("document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0)")
+        w, h = d.execute_script("return [document.documentElement.clientWidth, document.scrollingElement.scrollHeight]")
+        png = d.execute_cdp_cmd("Page.captureScreenshot", {"captureBeyondViewport": True,
+                                                           "clip": {"x": 0, "y": 0, "width": w, "height": min(h, most), "scale": 1}})
+        with open(os.path.join(self.shots, name + ".png"), "wb") as f:
+            f.write(__import__("base64").b64decode(png["data"]))
+
+    def t_phone_screens(self, home, env):
+        """List, case, dossier (screen and print), record and stick pages at 360×740 in kk, ru and en:
+        no sideways scroll, axe clean, every control reached by Tab with a visible ring."""
+        ref = [c for c in self.cli.json(home, ["case", "list"]) if "Бокаев" in json.dumps(c, ensure_ascii=False)][0]["id"]
+        desk = Desk(self.cli.binary, home, env)
+        d = browser(width=360, height=740, lang="kk")
+        try:
+            self.unlock(d, desk)
+            for lang in ["kk", "ru", "en"]:
+                for name, path, where in [("cases", "/cases", "case list"), ("case", f"/cases/{ref}", "case page"),
+                                          ("dossier", f"/cases/{ref}/dossier", "dossier"),
+                                          ("dossier-print", f"/cases/{ref}/dossier?print=1", "print dossier"),
+                                          ("record", "/record", "record form"), ("usb", "/usb", "stick page"),
+                                          ("edit", f"/cases/{ref}/edit", "edit form")]:
+                    d.get(desk.base + path + ("&" if "?" in path else "?") + "lang=" + lang)
+                    self.check(d.find_element(By.TAG_NAME, "html").get_attribute("lang") == lang, f"{where}: not in {lang}")
+                    self.phone_screen(d, lang, name, where)
+        finally:
+            d.quit()
+            desk.stop()
 
 if __name__ == "__main__":
     p = argparse.ArgumentParser()
