@@ -92,12 +92,13 @@ class Desk:
         return r, data
 
 
-def browser(width=1200, height=900, lang="ru"):
+def browser(width=1200, height=900, lang="ru", script=True):
+    """Headless Chromium; script=False is a profile with JavaScript turned off, as some people keep it."""
     o = webdriver.ChromeOptions()
     for a in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", f"--window-size={width},{height}",
               f"--lang={lang}", "--no-first-run", "--disable-extensions", "--disable-background-networking"]:
         o.add_argument(a)
-    o.add_experimental_option("prefs", {"intl.accept_languages": lang})
+    o.add_experimental_option("prefs", {"intl.accept_languages": lang, **({} if script else {"profile.managed_default_content_settings.javascript": 2})})
     o.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
     d = webdriver.Chrome(service=Service(shutil.which("chromedriver") or "/usr/bin/chromedriver"), options=o)
     if width < 500:
@@ -259,6 +260,7 @@ class Suite:
         self.run("a write-only device and a lawyer cannot edit, even with their CSRF token", lambda: self.t_edit_refused(home, env))
         self.run("the duress passphrase unlocks like the real one, onto an empty node", lambda: self.t_duress(env))
         self.run("every main screen at phone width in kk, ru and en, by keyboard alone", lambda: self.t_phone_screens(home, env))
+        self.run("the stick with JavaScript off: progress refreshes, then the plain result", lambda: self.t_usb_nojs(home, env))
         shutil.rmtree(self.root, ignore_errors=True)
         print(f"desk: {len(self.failed)} failed" + (f": {', '.join(self.failed)}" if self.failed else ""), flush=True)
         return 1 if self.failed else 0
@@ -957,6 +959,72 @@ class Suite:
         finally:
             d.quit()
             desk.stop()
+
+    # -- the stick with JavaScript off ----------------------------------------------------------
+
+    def usb_sync_nojs(self, d, desk, folder, seen):
+        """The Stick page with scripts off: the page refreshes itself (or the person follows the
+        refresh link) until the plain result shows. Notes each running page in `seen`."""
+        d.get(desk.base + "/usb")
+        box = d.find_element(By.ID, "typed")
+        box.clear()
+        box.send_keys(folder)
+        self.submit(d, "form[action='/usb'] button[type=submit]")
+        deadline = time.time() + 90
+        while time.time() < deadline:
+            if d.find_elements(By.CSS_SELECTOR, ".usb-result, .error-summary"):
+                break
+            if d.find_elements(By.CSS_SELECTOR, "[data-usb-poll]"):
+                refresh = d.find_elements(By.CSS_SELECTOR, "meta[http-equiv=refresh]")
+                self.check(refresh, "a running sync's page has no refresh of its own")
+                link = d.find_elements(By.CSS_SELECTOR, "a.usb-refresh")
+                self.check(link and link[0].is_displayed(), "a running sync's page has no refresh link")
+                seen.append(d.find_element(By.ID, "usb-bars").text)
+                if len(seen) == 1:
+                    self.shot(d, "usb-running-nojs")
+                if len(seen) % 2:
+                    link[0].click()  # the link, as a person does who does not wait
+            time.sleep(0.3)
+        errors = d.find_elements(By.CLASS_NAME, "error-summary")
+        self.check(not errors, errors[0].text if errors else "")
+        self.check(d.find_elements(By.CLASS_NAME, "usb-result"), "no result with scripts off")
+        return d.find_element(By.CLASS_NAME, "usb-result").text
+
+    def t_usb_nojs(self, coordinator, env):
+        """A real stick sync between two nodes' desks in Chromium with JavaScript disabled."""
+        reporter = self.make_reporter(coordinator, "nojs-reporter")
+        stick = os.path.join(self.root, "nojs-stick")
+        os.makedirs(stick)
+        kk, ru = catalogue("kk"), catalogue("ru")
+        cdesk, rdesk = Desk(self.cli.binary, coordinator, env), Desk(self.cli.binary, reporter, env)
+        c, r = browser(lang="ru", script=False), browser(lang="kk", script=False)
+        seen = []
+        try:
+            self.unlock(c, cdesk)
+            self.unlock(r, rdesk)
+            self.usb_sync_nojs(c, cdesk, stick, seen)
+            self.usb_sync_nojs(r, rdesk, stick, seen)
+            r.get(rdesk.base + "/record")
+            r.find_element(By.ID, "title").send_keys("Таразтағы тінту")
+            r.find_element(By.ID, "person1").send_keys("Дәурен Омаров")
+            self.submit(r)
+            WebDriverWait(r, 10).until(lambda x: "recorded=1" in x.current_url)
+            text = self.usb_sync_nojs(r, rdesk, stick, seen)
+            self.check(kk["usb.result.waiting"].replace("{n}", "1") in text, f"not yet received: {text}")
+            self.shot(r, "usb-result-nojs-kk")
+            text = self.usb_sync_nojs(c, cdesk, stick, seen)
+            self.check(ru["usb.result.cases"].replace("{n}", "1").replace("{p}", "1") in text, f"new cases: {text}")
+            self.shot(c, "usb-result-nojs-ru")
+            c.get(cdesk.base + "/cases?q=" + urllib.parse.quote("Таразтағы"))
+            self.check("Таразтағы тінту" in c.find_element(By.TAG_NAME, "main").text, "the coordinator does not list the case")
+            text = self.usb_sync_nojs(r, rdesk, stick, seen)
+            self.check(kk["usb.result.allReceived"] in text, f"the receipt did not come back: {text}")
+            self.check(seen, "no sync was ever seen running: the refresh path went untested")
+        finally:
+            c.quit()
+            r.quit()
+            cdesk.stop()
+            rdesk.stop()
 
 if __name__ == "__main__":
     p = argparse.ArgumentParser()
