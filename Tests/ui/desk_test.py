@@ -927,8 +927,8 @@ class Suite:
         self.keyboard_walk(d, f"{where} in {lang}")
         self.long_shot(d, f"{name}-phone-{lang}")
 
-    def long_shot(self, d, name, most=2400):
-        """The page as far down as a person scrolls (up to `most` px), not only its first screen."""
+    def long_shot(self, d, name, most=1480):
+        """The page's first two phone screens (`most` px), not only the first."""
         if not self.shots:
             return
         os.makedirs(self.shots, exist_ok=True)
