@@ -943,7 +943,7 @@ class Suite:
             f.write(__import__("base64").b64decode(png["data"]))
 
     def t_phone_screens(self, home, env):
-        """List, case, dossier (screen and print), record and stick pages at 360×740 in kk, ru and en:
+        """List, case, dossier (screen and print), record, stick, edit and panic pages at 360×740 in kk, ru and en:
         no sideways scroll, axe clean, every control reached by Tab with a visible ring."""
         ref = [c for c in self.cli.json(home, ["case", "list"]) if "Бокаев" in json.dumps(c, ensure_ascii=False)][0]["id"]
         desk = Desk(self.cli.binary, home, env)
@@ -955,7 +955,7 @@ class Suite:
                                           ("dossier", f"/cases/{ref}/dossier", "dossier"),
                                           ("dossier-print", f"/cases/{ref}/dossier?print=1", "print dossier"),
                                           ("record", "/record", "record form"), ("usb", "/usb", "stick page"),
-                                          ("edit", f"/cases/{ref}/edit", "edit form")]:
+                                          ("edit", f"/cases/{ref}/edit", "edit form"), ("panic", "/panic", "panic page")]:
                     d.get(desk.base + path + ("&" if "?" in path else "?") + "lang=" + lang)
                     self.check(d.find_element(By.TAG_NAME, "html").get_attribute("lang") == lang, f"{where}: not in {lang}")
                     self.phone_screen(d, lang, name, where)
