@@ -878,7 +878,8 @@ class Suite:
         return out;"""
     FOCUSED = """
         var e = document.activeElement, s = getComputedStyle(e);
-        var ring = (s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2) || s.boxShadow !== 'none';
+        // The house ring is a 3 px outline; a box-shadow alone does not count (buttons have one unfocused).
+        var ring = s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2;
         return {kb: e.getAttribute('data-kb'), radio: e.type === 'radio' ? e.name : null, ring: ring,
                 what: e.outerHTML.slice(0, 100)};"""
 
