@@ -888,7 +888,8 @@ class Suite:
         want = d.execute_script(self.MARK_CONTROLS)
         radio_kb = d.execute_script("var m = {}; document.querySelectorAll('input[type=radio][data-kb]').forEach(function (e)"
                                     " { m[e.name] = e.getAttribute('data-kb'); }); return m;")
-        d.execute_script("document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0)")
+        # Tab starts from the top even on a page that focuses a field itself (the unlock page).
+        d.execute_script("var e = document.createElement('span'); e.tabIndex = -1; document.body.prepend(e); e.focus(); window.scrollTo(0, 0)")
         ActionChains = __import__("selenium.webdriver.common.action_chains", fromlist=["ActionChains"]).ActionChains
         seen, order = set(), []
         for _ in range(len(want) * 2 + 10):
@@ -944,7 +945,7 @@ class Suite:
             f.write(__import__("base64").b64decode(png["data"]))
 
     def t_phone_screens(self, home, env):
-        """List, case, dossier (screen and print), record, stick, edit and panic pages at 360×740 in kk, ru and en:
+        """List, case, dossier (screen and print), record, stick, edit, panic and unlock pages at 360×740 in kk, ru, en:
         no sideways scroll, axe clean, every control reached by Tab with a visible ring."""
         ref = [c for c in self.cli.json(home, ["case", "list"]) if "Бокаев" in json.dumps(c, ensure_ascii=False)][0]["id"]
         desk = Desk(self.cli.binary, home, env)
@@ -960,6 +961,13 @@ class Suite:
                     d.get(desk.base + path + ("&" if "?" in path else "?") + "lang=" + lang)
                     self.check(d.find_element(By.TAG_NAME, "html").get_attribute("lang") == lang, f"{where}: not in {lang}")
                     self.phone_screen(d, lang, name, where)
+            # And the passphrase page, once locked.
+            d.find_element(By.CSS_SELECTOR, "form.lock button").click()
+            WebDriverWait(d, 10).until(lambda x: x.current_url.endswith("/unlock"))
+            for lang in ["kk", "ru", "en"]:
+                d.get(desk.base + "/unlock?lang=" + lang)
+                self.check(d.find_elements(By.ID, "passphrase"), f"the unlock page in {lang}")
+                self.phone_screen(d, lang, "unlock", "unlock page")
         finally:
             d.quit()
             desk.stop()
