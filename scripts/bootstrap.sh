@@ -7,7 +7,7 @@
 #                                        # the report check, the toolchain's libFuzzer for Fuzz/
 #   bash scripts/bootstrap.sh --ui       # ... and what the web app's browser tests need: chromium,
 #                                        # chromium-driver, exiftool, and a venv with Selenium,
-#                                        # axe-core and Pillow
+#                                        # axe-core 4.12 and Pillow
 #
 # With --drills it prints the python3 that imports PyNaCl on its last line of stdout; with --ui,
 # the venv's python3.
@@ -61,6 +61,14 @@ if [ "$ui" = 1 ]; then
     echo "bootstrap: making $venv (selenium, axe-selenium-python, Pillow)" >&2
     python3 -m venv "$venv" >&2
     "$venv/bin/pip" install -q selenium==4.51.0 axe-selenium-python==2.1.6 Pillow==12.0.0 >&2
+  fi
+  # A current axe-core (4.12) comes as the axe.min.js inside this package; the tests read the file
+  # and inject it themselves, so its Playwright dependency is not needed (--no-deps).
+  if ! "$venv/bin/python3" -c 'import importlib.metadata as m; m.distribution("axe-playwright-python")' >/dev/null 2>&1; then
+    echo "bootstrap: adding axe-core 4.12 to $venv (axe-playwright-python, no deps)" >&2
+    "$venv/bin/pip" install -q --no-deps axe-playwright-python==0.1.8 >&2 || {
+      echo "bootstrap: WARNING: axe-playwright-python did not install; the browser tests fall back to axe-selenium-python's axe-core 3.x of 2018" >&2
+    }
   fi
   echo "$venv/bin/python3"
   exit 0
