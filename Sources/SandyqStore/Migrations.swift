@@ -93,6 +93,19 @@ enum Migrations {
             owes_ack = EXISTS (SELECT 1 FROM settings WHERE key = 'needsack:' || peers.node);
         DELETE FROM settings WHERE key GLOB 'lastsent:*' OR key GLOB 'lastack:*' OR key GLOB 'needsack:*';
         """,
+        // 8: sealed chunks of attached files (Protocol/evidence.md), keyed by file id and index.
+        // `pending` is the wall time (ms) an attach wrote a chunk before its record landed; the
+        // record's transaction sets it to 0, and opening the store sweeps old pending rows.
+        """
+        CREATE TABLE evidence_chunks (
+            fid BLOB NOT NULL,
+            idx INTEGER NOT NULL,
+            count INTEGER NOT NULL,
+            chunk BLOB NOT NULL,
+            pending INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (fid, idx)
+        ) WITHOUT ROWID;
+        """,
     ]
 
     static var latest: Int { all.count }
