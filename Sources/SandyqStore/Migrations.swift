@@ -97,7 +97,7 @@ enum Migrations {
         // `pending` is the wall time (ms) an attach wrote a chunk before its record landed; the
         // record's transaction sets it to 0, and opening the store sweeps old pending rows.
         """
-        CREATE TABLE evidence_chunks (
+        CREATE TABLE IF NOT EXISTS evidence_chunks (
             fid BLOB NOT NULL,
             idx INTEGER NOT NULL,
             count INTEGER NOT NULL,
