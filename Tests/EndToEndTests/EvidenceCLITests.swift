@@ -64,4 +64,33 @@ import Testing
         // An export into a directory that is not empty is refused.
         #expect(try home.run(["evidence", "export", "--out", out]).code == 64)
     }
+
+    @Test func attachOnAFullFilesystemLeavesTheStoreIntact() throws {
+        let home = try Home()
+        try home.initialize()
+        try #require(home.run(["project", "create", "Full"]).code == 0)
+        try #require(home.run(["case", "add", "--title", "Іс", "--ref", "ev-1"]).code == 0)
+        let dir = try FullDiskCLITests.scratch()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        // 3 MiB of chunks where 1 MiB is free: the disk fills between chunks.
+        let file = dir + "/big.bin"
+        var bytes = [UInt8](repeating: 0, count: 3 << 20)
+        for i in bytes.indices { bytes[i] = UInt8(truncatingIfNeeded: i &* 2_654_435_761 >> 13) }
+        try Data(bytes).write(to: URL(fileURLWithPath: file))
+        let attach = ["case", "attach", "ev-1", file]
+
+        let run = try FullDisk.run(put: [(home.path, "home")], freeKiB: 1024, scratch: dir) { mnt in attach + ["--home", mnt + "/home"] }
+        let r = run.result
+        print("EvidenceCLITests: attach on a full disk: \(r.stderr.trimmingCharacters(in: .whitespacesAndNewlines)) (exit \(r.code))")
+        #expect(r.code == 1, "attach on a full disk: \(r)")
+        #expect(r.stderr.contains("store") && r.stderr.contains("rolled back"), "no clear message: \(r)")
+
+        let left = run.after + "/home"
+        let env = ["SANDYQ_PASSPHRASE": Home.passphrase]
+        #expect(try CLI.run(["check", "--home", left], env: env).code == 0)
+        #expect(try CLI.run(["evidence", "list", "--home", left], env: env).stdout.contains("No attached files."))
+        let rerun = try CLI.run(attach + ["--home", left], env: env)
+        #expect(rerun.code == 0, "attach once there is room: \(rerun)")
+        #expect(try CLI.run(["evidence", "list", "--home", left], env: env).stdout.contains("3/3 chunks complete"))
+    }
 }
