@@ -255,4 +255,58 @@ import Testing
         #expect(try c.sentEvidence().count == 1)
         _ = c
     }
+
+    /// Hands `to` every chunk `from` holds, the way a carrier would.
+    static func copyChunks(_ from: Node, to: Node) throws {
+        for s in try from.store.chunkSummaries() {
+            for i in 0..<s.count {
+                if let b = try from.store.chunk(fid: s.fid, index: i) { try to.store.putChunk(fid: s.fid, index: i, count: s.count, bytes: b) }
+            }
+        }
+    }
+
+    @Test("a write-only reporter attaches; the coordinator exports the same bytes; the reporter lists ids only")
+    func reporterAttachesCoordinatorExports() throws {
+        let dir = try TempDir()
+        var (c, _) = try NodeFixture.founder(dir)
+        var r = try RoleKit.make(dir, "r", writeOnly: true)
+        try RoleKit.admit(r, as: .reporter, by: c)
+        let id = try r.addCase(RoleKit.doc("Дело репортёра", person: "Бауыржан"))
+        let p = try Self.randomFile(dir, "scan.pdf", size: (1 << 20) + 77)
+        let e = try r.attach(id.description, path: p)
+        try NodeFixture.sync(r, to: c)
+        try Self.copyChunks(r, to: c)
+        let out = dir.sub("out")
+        let x = try c.exportEvidence(to: out)
+        #expect(x.failures.isEmpty && x.written.count == 1)
+        #expect(try Self.bytes(out + "/scan.pdf") == (try Self.bytes(p)))
+        #expect(x.written.first?.entry.attachedBy == r.nodeID.signingKey)
+        // The reporter, reopened, holds the chunks but cannot read the record or the key.
+        r = try NodeFixture.open(dir, "r")
+        #expect(try r.evidence().isEmpty)
+        #expect(try r.sentEvidence().map(\.fid) == [e.fid])
+        #expect { try r.exportEvidence(to: dir.sub("out2")) } throws: { ($0 as? NodeError)?.code == "evidence.write-only" }
+        _ = c
+    }
+
+    @Test("a lawyer exports the files of the cases shared with it, and no others")
+    func lawyerExportsSharedOnly() throws {
+        let dir = try TempDir()
+        var (c, _) = try NodeFixture.founder(dir)
+        let l = try RoleKit.make(dir, "l")
+        try RoleKit.admit(l, as: .lawyer, by: c)
+        let shared = try c.addCase(RoleKit.doc("Общее", person: "Айгуль"))
+        let other = try c.addCase(RoleKit.doc("Чужое", person: "Данияр"))
+        try c.share(shared.description, with: l.nodeID)
+        let a = try c.attach(shared.description, path: try Self.randomFile(dir, "shared.bin", size: 500))
+        let b = try c.attach(other.description, path: try Self.randomFile(dir, "other.bin", size: 500))
+        try NodeFixture.sync(c, to: l)
+        try Self.copyChunks(c, to: l)
+        #expect(try l.evidence().map(\.fid) == [a.fid])
+        let x = try l.exportEvidence(to: dir.sub("out"))
+        #expect(x.written.map(\.path) == ["shared.bin"])
+        #expect(!FileManager.default.fileExists(atPath: dir.sub("out") + "/other.bin"))
+        #expect(try l.verifyEvidence(path: dir.file("other.bin")).matches.isEmpty, "\(b.fid) is not the lawyer's to see")
+        _ = c
+    }
 }
