@@ -44,6 +44,8 @@ import Testing
         let unknown = try home.run(["evidence", "verify", dir + "/stranger"])
         #expect(unknown.code == 1 && unknown.stdout.contains("no record of this file"), "\(unknown)")
 
+        let shown = try home.run(["case", "show", "ev-1"])
+        #expect(shown.stdout.contains("photo.jpg (\(photo.count) B, image/jpeg) sha256 \(attached[0]["sha256"] as! String)"), "\(shown)")
         // The key is in no output: case show, its --json, reports.
         for args in [["case", "show", "ev-1"], ["case", "show", "ev-1", "--json"], ["report", "dossier", "ev-1"]] {
             let r = try home.run(args)
