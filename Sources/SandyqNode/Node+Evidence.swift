@@ -56,6 +56,12 @@ extension Node {
     /// Test hook: called after each chunk is stored, with its index.
     nonisolated(unsafe) static var afterChunk: ((Int) -> Void)?
 
+    /// Refuses what attach would refuse before reading a byte (missing, empty, not a regular
+    /// file), so a command given several files can check them all before attaching any.
+    public static func checkAttachable(_ path: String) throws(NodeError) {
+        try EvidenceFile.open(path).close()
+    }
+
     /// Seals `path` into chunks and records it in case `ref` with one op. The chunks and the op
     /// land together: chunks are stored pending, and the op's transaction confirms them.
     public func attach(_ ref: String, path: String, note: String = "") throws(NodeError) -> EvidenceEntry {

@@ -14,6 +14,8 @@ struct CaseAttach: ParsableCommand {
 
     func run() throws {
         try sandyq.run {
+            // Every file is checked before the first is attached: a bad one leaves the case as it was.
+            for f in files { try EvidenceService.checkAttachable(f) }
             let n = try node.open()
             var out: [EvidenceJSON] = []
             for f in files {

@@ -28,6 +28,8 @@ import Testing
         FileManager.default.createFile(atPath: dir + "/empty", contents: Data())
         let empty = try home.run(["case", "attach", "ev-1", dir + "/empty"])
         #expect(empty.code == 65 && empty.stderr.contains("empty"), "\(empty)")
+        let mixed = try home.run(["case", "attach", "ev-1", photoPath, dir + "/empty"])
+        #expect(mixed.code == 65 && !mixed.stdout.contains("Attached"), "the good file must not be attached alone: \(mixed)")
         let notFile = try home.run(["case", "attach", "ev-1", dir])
         #expect(notFile.code == 65 && notFile.stderr.contains("not a regular file"), "\(notFile)")
         // Only attach writes the collection.
@@ -35,6 +37,7 @@ import Testing
         #expect(set.code == 64, "\(set)")
 
         let listed = try #require(try home.json(["evidence", "list", "ev-1"]) as? [[String: Any]])
+        #expect(listed.count == 2, "\(listed.map { $0["name"] ?? "" })")
         #expect(listed.count == 2 && listed.allSatisfy { $0["complete"] as? Bool == true && $0["key"] == nil })
         #expect(try home.run(["evidence", "list"]).stdout.contains("photo.jpg"))
 

@@ -8,6 +8,9 @@ public struct EvidenceService: Sendable {
         try host.withNode { n throws(NodeError) in try n.attach(ref, path: path, note: note) }
     }
 
+    /// See `Node.checkAttachable`.
+    public static func checkAttachable(_ path: String) throws(NodeError) { try Node.checkAttachable(path) }
+
     public func list(_ ref: String? = nil) throws(NodeError) -> [EvidenceEntry] {
         try host.withNode { n throws(NodeError) in try n.evidence(ref) }
     }
