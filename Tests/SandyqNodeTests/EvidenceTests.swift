@@ -309,4 +309,19 @@ import Testing
         #expect(try l.verifyEvidence(path: dir.file("other.bin")).matches.isEmpty, "\(b.fid) is not the lawyer's to see")
         _ = c
     }
+
+    @Test("a merge leaves each file with the case it was attached to, still exportable")
+    func mergeKeepsFilesInPlace() throws {
+        let dir = try TempDir()
+        var (c, ref) = try Self.withCase(dir)
+        var doc = CaseDocument()
+        doc.title = "Іс"
+        let keep = try c.addCase(doc)
+        let e = try c.attach(ref, path: try Self.randomFile(dir, "a.bin", size: 100))
+        _ = try c.merge(keep: keep.description, other: ref)
+        #expect(try c.caseState(keep.description).elements("evidence").isEmpty)
+        #expect(try c.caseState(ref).elements("evidence") == [e.fid])
+        #expect(try c.exportEvidence(to: dir.sub("out")).written.count == 1)
+        _ = c
+    }
 }
