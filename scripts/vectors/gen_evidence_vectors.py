@@ -5,7 +5,7 @@ Each file is one chunk object and what a reader that expects file `fid`, chunk `
 `count` in `project` must conclude from it under file key `key`:
 
     area:      chunk
-    expect:    ok | malformed | unsupported_version | misplaced | unreadable
+    expect:    ok | malformed | unsupported_version | misplaced | authentication_failed
     comment:   free text: the defect
     project:   the project the reader expects (16 bytes)
     fid:       the file id it expects (16 bytes)
@@ -17,7 +17,7 @@ Each file is one chunk object and what a reader that expects file `fid`, chunk `
 
 A reader decodes the chunk (malformed / unsupported_version when the bytes break the layout),
 compares its header with what it expects (misplaced), then opens it with the key and the 41
-header bytes as associated data (unreadable when that fails). Every defect but the decoder's
+header bytes as associated data (authentication_failed when that fails). Every defect but the decoder's
 and `other_file` keeps the header the reader expects, so only the AEAD can catch it.
 
 Deterministic: fixed keys and nonces. Usage: gen_evidence_vectors.py [--check]. Requires PyNaCl.
@@ -80,13 +80,13 @@ def generate() -> dict[str, str]:
         "chunk_ok.txt": vector("ok", "chunk 1 of 3, opens to the plaintext", good, with_plain=True),
         "chunk_ok_last_one_byte.txt": vector("ok", "the last chunk may hold a single byte", last, index=2).replace(
             "\n\n", f"\nplaintext: {b'x'.hex()}\n\n"),
-        "chunk_flipped_byte.txt": vector("unreadable", "one ciphertext bit flipped", bytes(flipped)),
-        "chunk_swapped_index.txt": vector("unreadable", "chunk 1 relabelled as chunk 2 (reordered)", swapped, index=2),
-        "chunk_truncated_count.txt": vector("unreadable", "count rewritten from 3 to 2 (file cut short)", truncated, count=2),
-        "chunk_wrong_key.txt": vector("unreadable", "sealed under another file's key", chunk(PROJECT, FID, 1, 3, key=WRONG_KEY)),
+        "chunk_flipped_byte.txt": vector("authentication_failed", "one ciphertext bit flipped", bytes(flipped)),
+        "chunk_swapped_index.txt": vector("authentication_failed", "chunk 1 relabelled as chunk 2 (reordered)", swapped, index=2),
+        "chunk_truncated_count.txt": vector("authentication_failed", "count rewritten from 3 to 2 (file cut short)", truncated, count=2),
+        "chunk_wrong_key.txt": vector("authentication_failed", "sealed under another file's key", chunk(PROJECT, FID, 1, 3, key=WRONG_KEY)),
         "chunk_other_file.txt": vector("misplaced", "a genuine chunk of another file, stored under this one", other),
-        "chunk_other_file_relabelled.txt": vector("unreadable", "another file's chunk with this file's id written in", relabelled),
-        "chunk_other_project.txt": vector("unreadable", "project rewritten", header(bytes(16), FID, 1, 3) + good[41:]).replace(
+        "chunk_other_file_relabelled.txt": vector("authentication_failed", "another file's chunk with this file's id written in", relabelled),
+        "chunk_other_project.txt": vector("authentication_failed", "project rewritten", header(bytes(16), FID, 1, 3) + good[41:]).replace(
             f"project: {PROJECT.hex()}", f"project: {bytes(16).hex()}"),
         "chunk_trailing_byte.txt": vector("malformed", "one byte after the ciphertext", good + b"\x00"),
         "chunk_truncated.txt": vector("malformed", "ciphertext shorter than n says", good[:-1]),
