@@ -71,7 +71,8 @@ public struct CaseState: Sendable {
     /// statusDate written in the same op as a status, keyed by that op.
     public internal(set) var firstClock: UInt64 = .max
 
-    init(id: CaseID) { self.id = id }
+    /// An empty state: a case this replica holds no readable op of.
+    public init(id: CaseID) { self.id = id }
 
     mutating func apply(_ m: Mutation, op: OpID, author: SigningPublicKey, clock: UInt64) {
         ops.insert(op)

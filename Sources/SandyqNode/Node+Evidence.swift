@@ -65,7 +65,7 @@ extension Node {
     /// Seals `path` into chunks and records it in case `ref` with one op. The chunks and the op
     /// land together: chunks are stored pending, and the op's transaction confirms them.
     public func attach(_ ref: String, path: String, note: String = "") throws(NodeError) -> EvidenceEntry {
-        let state = try caseState(ref)
+        let state = try attachTarget(ref)
         let pid = try requireProject()
         let file = try EvidenceFile.open(path)
         defer { file.close() }
@@ -109,6 +109,16 @@ extension Node {
         return EvidenceEntry(caseID: state.id, caseRef: state.value("ref"), fid: fidHex, name: fields["name"]!, note: note, size: file.size,
                              type: fields["type"]!, sha256: digest, chunks: count, present: count, attachedBy: env.author,
                              attachedAtMillis: Self.wallMillis(), op: env.id)
+    }
+
+    /// The case to attach to. A write-only node cannot read back the cases it recorded, so it
+    /// may name one by its whole id (as `case add` printed it) without reading it.
+    func attachTarget(_ ref: String) throws(NodeError) -> CaseState {
+        do { return try caseState(ref) } catch {
+            guard isWriteOnly, error.kind == .notFound, ref.count == 2 * CaseID.length, let b = Hex.decode(ref.lowercased()),
+                  let id = try? CaseID(bytes: b) else { throw error }
+            return CaseState(id: id)
+        }
     }
 
     /// Every attached file this node can read, in case `ref` or in all cases.

@@ -285,6 +285,12 @@ import Testing
         r = try NodeFixture.open(dir, "r")
         #expect(try r.evidence().isEmpty)
         #expect(try r.sentEvidence().map(\.fid) == [e.fid])
+        // It still attaches to its case by the whole id, which it cannot read; a prefix is not enough.
+        #expect { try r.attach(String(id.description.prefix(8)), path: p) } throws: { ($0 as? NodeError)?.kind == .notFound }
+        let second = try r.attach(id.description, path: p)
+        try NodeFixture.sync(r, to: c)
+        try Self.copyChunks(r, to: c)
+        #expect(try c.evidence(id.description).map(\.fid).sorted() == [e.fid, second.fid].sorted())
         #expect { try r.exportEvidence(to: dir.sub("out2")) } throws: { ($0 as? NodeError)?.code == "evidence.write-only" }
         _ = c
     }
