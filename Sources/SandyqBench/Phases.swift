@@ -37,6 +37,9 @@ enum Phases {
         case "tcp": return try tcp(work: work)
         case "peer-crdt": return try Peers.crdtPhase(work: work, records: n)
         case "peer-plaintext": return try Peers.plaintextPhase(work: work)
+        case "evidence":
+            let mib = ProcessInfo.processInfo.environment["SANDYQ_BENCH_EVIDENCE_MIB"].flatMap { Int($0) } ?? 256
+            return try evidence(work: work, mebibytes: mib)
         default: throw NodeError(.usage, "unknown phase \(name)")
         }
     }
@@ -481,6 +484,39 @@ enum Phases {
         r.values["delta_bytes"] = Double(delta.bytesReceived + delta.bytesSent)
         flag.lock.lock(); flag.stop = true; flag.lock.unlock()
         while !server.isFinished { usleep(10_000) }
+        finish(&r)
+        return r
+    }
+
+    /// Attaches one file of `mebibytes` MiB to a case in a fresh node, then exports it: the
+    /// peak memory of each must stay near the 1 MiB chunk, not the file. Run on its own:
+    /// `SANDYQ_BENCH_EVIDENCE_MIB=256 sandyq-bench --phase evidence --work DIR`.
+    static func evidence(work: String, mebibytes n: Int) throws -> PhaseReport {
+        var r = PhaseReport(phase: "evidence")
+        let home = work + "/evidence-home"
+        let node = try NodeHost.initialize(home: home, passphrase: passphrase(), parameters: .interactive)
+        _ = try node.admin.createProject(name: "Бенчмарк: дәлелдер")
+        var doc = CaseDocument()
+        doc.title = "Дәлел"
+        let id = try node.cases.add(doc)
+        let file = work + "/evidence.bin"
+        FileManager.default.createFile(atPath: file, contents: nil)
+        let h = try FileHandle(forWritingTo: URL(fileURLWithPath: file))
+        for _ in 0..<max(1, n) { try h.write(contentsOf: Data(Random.bytes(1 << 20))) }
+        try h.close()
+        _ = Memory.resetPeak()
+        let base = Memory.currentMiB
+        var sw = Stopwatch()
+        _ = try node.evidence.attach(id.description, path: file)
+        r.values["attach_s"] = sw.wall
+        r.values["attach_peak_over_start_MiB"] = Memory.peakMiB - base
+        _ = Memory.resetPeak()
+        sw = Stopwatch()
+        let x = try node.evidence.export(to: work + "/evidence-out")
+        r.values["export_s"] = sw.wall
+        r.values["export_peak_over_start_MiB"] = Memory.peakMiB - base
+        r.values["file_MiB"] = Double(max(1, n))
+        r.values["exported"] = Double(x.written.count)
         finish(&r)
         return r
     }

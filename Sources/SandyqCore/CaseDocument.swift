@@ -151,8 +151,9 @@ public enum CaseEditor {
     }
 
     public static func addElement(case id: CaseID, collection: String, fields: [String: String],
-                                  element: String = newElementID()) throws(CoreError) -> [Mutation] {
+                                  element: String = newElementID(), system: Bool = false) throws(CoreError) -> [Mutation] {
         guard CaseSchema.collection(collection) != nil else { throw .invalidField("unknown collection '\(collection)'") }
+        if !system { try CaseSchema.checkWritable(collection) }
         var out: [Mutation] = [.add(case: id, collection: collection, element: element)]
         for (f, v) in fields.sorted(by: { $0.key < $1.key }) {
             let path = FieldPath(collection: collection, element: element, field: f)
@@ -164,6 +165,7 @@ public enum CaseEditor {
 
     /// A write that supersedes every value this replica currently shows, so it also resolves a conflict.
     public static func set(_ path: FieldPath, to value: String, in state: CaseState) throws(CoreError) -> Mutation {
+        try CaseSchema.checkWritable(path.collection)
         try CaseSchema.validate(path, value: value)
         if !path.collection.isEmpty, !state.elements(path.collection).contains(path.element) {
             throw .invalidField("\(path.collection) has no element '\(path.element)' in this case")
@@ -181,6 +183,7 @@ public enum CaseEditor {
     }
 
     public static func remove(collection: String, element: String, in state: CaseState) throws(CoreError) -> Mutation {
+        try CaseSchema.checkWritable(collection)
         let tags = state.tags(collection, element)
         guard !tags.isEmpty, state.elements(collection).contains(element) else {
             throw .invalidField("\(collection) has no element '\(element)' in this case")

@@ -66,7 +66,8 @@ public enum CaseMerge {
 
         var copied: [String: Int] = [:]
         var aliases: [String] = []
-        for coll in CaseSchema.collections {
+        // Evidence stays with the case it was attached to: its record is not a field to copy.
+        for coll in CaseSchema.collections where !coll.system {
             if coll.name == "tags" {
                 for t in other.elements("tags") where !keep.elements("tags").contains(t) {
                     ms += try CaseEditor.addElement(case: keepID, collection: "tags", fields: [:], element: t)

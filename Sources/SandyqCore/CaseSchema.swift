@@ -16,6 +16,11 @@ public enum CaseSchema {
         public let choices: [String: [String]]
         /// The field that names an element in listings.
         public let label: String
+        /// Written only by the command that owns it (`case attach`), never by `case set/add`,
+        /// a merge or the desk's forms.
+        public var system = false
+        /// Fields kept out of every output (a file key): CaseState holds them apart.
+        public var secret: [String] = []
     }
 
     public static let collections: [Collection] = [
@@ -40,7 +45,21 @@ public enum CaseSchema {
         Collection(name: "tags", fields: [], choices: [:], label: ""),
         // Lawyers the case is shared with; the element id is the lawyer's signing key in hex.
         Collection(name: "sharedWith", fields: [], choices: [:], label: ""),
+        // Attached files; the element id is the file id in hex. Protocol/evidence.md.
+        Collection(name: "evidence", fields: ["sha256", "size", "type", "chunks", "key", "name", "note", "meta", "stripped"],
+                   choices: [:], label: "name", system: true, secret: ["key"]),
     ]
+
+    /// Whether a field is secret: a hot path (every put a view applies), so no lookup for the rest.
+    @inline(__always)
+    public static func isSecret(_ path: FieldPath) -> Bool { path.field == "key" && path.collection == "evidence" }
+
+    /// Refuses a write to a collection only its own command writes.
+    public static func checkWritable(_ collection: String) throws(CoreError) {
+        if let c = self.collection(collection), c.system {
+            throw .readOnly("\(collection) is written only by `sandyq case attach`; it cannot be set, added or removed by hand")
+        }
+    }
 
     public static func collection(_ name: String) -> Collection? { collections.first { $0.name == name } }
 

@@ -62,20 +62,25 @@ public struct ORSet: Sendable {
 public struct CaseState: Sendable {
     public let id: CaseID
     public internal(set) var registers: [FieldPath: Register] = [:]
+    /// Secret fields (a file key), apart from `registers` so no listing, report or history
+    /// that walks the registers can show them.
+    public internal(set) var secrets: [FieldPath: Register] = [:]
     public internal(set) var sets: [String: ORSet] = [:]
     /// Op ids that touched this case, for chain-of-custody output.
     public internal(set) var ops: Set<OpID> = []
     /// statusDate written in the same op as a status, keyed by that op.
     public internal(set) var firstClock: UInt64 = .max
 
-    init(id: CaseID) { self.id = id }
+    /// An empty state: a case this replica holds no readable op of.
+    public init(id: CaseID) { self.id = id }
 
     mutating func apply(_ m: Mutation, op: OpID, author: SigningPublicKey, clock: UInt64) {
         ops.insert(op)
         firstClock = min(firstClock, clock)
         switch m {
         case let .put(_, path, value, supersedes):
-            registers[path, default: Register()].insert(Write(op: op, author: author, clock: clock, value: value, supersedes: supersedes))
+            let w = Write(op: op, author: author, clock: clock, value: value, supersedes: supersedes)
+            if CaseSchema.isSecret(path) { secrets[path, default: Register()].insert(w) } else { registers[path, default: Register()].insert(w) }
         case let .add(_, coll, elem):
             sets[coll, default: ORSet()].add(elem, tag: op)
         case let .remove(_, coll, elem, observed):
@@ -91,6 +96,11 @@ public struct CaseState: Sendable {
 
     public func value(_ collection: String, _ element: String, _ field: String) -> String? {
         registers[FieldPath(collection: collection, element: element, field: field)]?.winner?.value
+    }
+
+    /// A secret field's winning value (the node alone asks: to open an attached file).
+    public func secret(_ collection: String, _ element: String, _ field: String) -> String? {
+        secrets[FieldPath(collection: collection, element: element, field: field)]?.winner?.value
     }
 
     /// Present elements of a collection, in a stable order.

@@ -51,8 +51,10 @@ extension ProjectView {
             if let raw = cases.untouchedBytes(id) { w.raw(raw); continue }
             let c = cases[id]!
             w.raw(c.id.bytes); w.u64(c.firstClock); ids(c.ops)
-            w.varint(UInt64(c.registers.count))
+            // Secret registers ride in the same list; restore sorts them apart again.
+            w.varint(UInt64(c.registers.count + c.secrets.count))
             for (path, r) in c.registers { w.string(path.collection); w.string(path.element); w.string(path.field); register(r) }
+            for (path, r) in c.secrets { w.string(path.collection); w.string(path.element); w.string(path.field); register(r) }
             w.varint(UInt64(c.sets.count))
             for (name, set) in c.sets {
                 w.string(name)
@@ -170,7 +172,8 @@ struct SnapshotReader {
         c.firstClock = try r.u64()
         c.ops = Set(try ids())
         for _ in 0..<(try count()) {
-            c.registers[FieldPath(collection: try r.string(), element: try r.string(), field: try r.string())] = try register()
+            let path = FieldPath(collection: try r.string(), element: try r.string(), field: try r.string())
+            if CaseSchema.isSecret(path) { c.secrets[path] = try register() } else { c.registers[path] = try register() }
         }
         for _ in 0..<(try count()) {
             let name = try r.string()

@@ -46,3 +46,39 @@ public enum Hash {
         return out
     }
 }
+
+/// Streaming SHA-256: the digest courts and forensic tools expect for a file, computed a
+/// piece at a time so a large file is never held whole.
+public final class SHA256 {
+    public static let length = Int(crypto_hash_sha256_BYTES)
+    private let state = UnsafeMutablePointer<crypto_hash_sha256_state>.allocate(capacity: 1)
+    private var finished = false
+
+    public init() {
+        Sodium.ensure()
+        _ = crypto_hash_sha256_init(state)
+    }
+
+    deinit { state.deallocate() }
+
+    public func update(_ bytes: UnsafeRawBufferPointer) {
+        precondition(!finished, "SHA256 already finalized")
+        _ = crypto_hash_sha256_update(state, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt64(bytes.count))
+    }
+
+    public func update(_ bytes: [UInt8]) { bytes.withUnsafeBytes { update($0) } }
+
+    public func finalize() -> [UInt8] {
+        precondition(!finished, "SHA256 already finalized")
+        finished = true
+        var out = [UInt8](repeating: 0, count: Self.length)
+        out.withUnsafeMutableBufferPointer { _ = crypto_hash_sha256_final(state, $0.baseAddress!) }
+        return out
+    }
+
+    public static func hash(_ bytes: [UInt8]) -> [UInt8] {
+        let h = SHA256()
+        h.update(bytes)
+        return h.finalize()
+    }
+}

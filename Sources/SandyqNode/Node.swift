@@ -76,6 +76,7 @@ public final class Node {
         // grants written, next time.
         try? node.sealLegacyGrantRecords()
         try? node.resumeGrants()
+        try? node.sweepUnfinishedAttaches()
         return node
     }
 
@@ -273,9 +274,10 @@ public final class Node {
         try write(batch: [mutations])[0]
     }
 
-    /// Seals and signs one op per element of `batch` and stores them all in one transaction.
+    /// Seals and signs one op per element of `batch` and stores them all in one transaction;
+    /// `alongside` runs inside it, so what it writes lands with the ops or not at all.
     @discardableResult
-    public func write(batch: [[Mutation]]) throws(NodeError) -> [Envelope] {
+    public func write(batch: [[Mutation]], alongside: (() throws -> Void)? = nil) throws(NodeError) -> [Envelope] {
         var v = try view()
         let before = warm
         let w = try writer()
@@ -300,7 +302,7 @@ public final class Node {
                 throw NodeError(.usage, "\(which) cannot be sealed into an op every reader accepts (\(error)); nothing was recorded: shorten or split it")
             }
         }
-        try commit(made.map(\.envelope), project: v.project, keepingView: true)
+        try commit(made.map(\.envelope), project: v.project, keepingView: true, alongside: alongside)
         var started: [SessionID: SymmetricKey] = [:]
         for m in made {
             let sid = SessionID(author: nodeID.signingKey, session: m.session)

@@ -93,6 +93,22 @@ enum Migrations {
             owes_ack = EXISTS (SELECT 1 FROM settings WHERE key = 'needsack:' || peers.node);
         DELETE FROM settings WHERE key GLOB 'lastsent:*' OR key GLOB 'lastack:*' OR key GLOB 'needsack:*';
         """,
+        // 8: sealed chunks of attached files (Protocol/evidence.md), keyed by file id and index.
+        // `pending` is the wall time (ms) an attach wrote a chunk before its record landed; the
+        // record's transaction sets it to 0, and opening the store sweeps old pending rows.
+        // The 1 MiB blob is the last column and the table keeps its rowid, so reading `pending`
+        // or `count` never walks a chunk's overflow pages.
+        """
+        CREATE TABLE IF NOT EXISTS evidence_chunks (
+            fid BLOB NOT NULL,
+            idx INTEGER NOT NULL,
+            count INTEGER NOT NULL,
+            pending INTEGER NOT NULL DEFAULT 0,
+            chunk BLOB NOT NULL,
+            PRIMARY KEY (fid, idx)
+        );
+        CREATE INDEX IF NOT EXISTS evidence_chunks_pending ON evidence_chunks(pending) WHERE pending != 0;
+        """,
     ]
 
     static var latest: Int { all.count }

@@ -135,7 +135,8 @@ enum CasePages {
         c["heading"] = state.value("title").flatMap { $0.isEmpty ? nil : $0 } ?? v.t("case.untitled")
         c["details"] = ["status", "statusDate", "ref", "city", "region", "summary", "notes"].compactMap { entry(FieldPath(field: $0)) }
         var sections: [[String: Any]] = []
-        for coll in CaseSchema.collections where coll.name != "sharedWith" && coll.name != "tags" {
+        // System collections (attached files) are written by their own command, not edited here.
+        for coll in CaseSchema.collections where coll.name != "sharedWith" && coll.name != "tags" && !coll.system {
             var elements = state.elements(coll.name)
             if coll.name == "events" {
                 elements.sort { (state.value("events", $0, "date") ?? "") < (state.value("events", $1, "date") ?? "") }

@@ -6,7 +6,7 @@ struct CaseCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "case", abstract: "Record, change and read cases.",
         subcommands: [Add.self, Edit.self, Show.self, List.self, EventCommand.self, Conflicts.self, Resolve.self,
-                      Archive.self, Import.self, Share.self, Duplicates.self, Merge.self])
+                      Archive.self, Import.self, Share.self, Duplicates.self, Merge.self, CaseAttach.self])
 
     /// Fields a person can give as flags on `case add` and `case edit`.
     struct CaseFields: ParsableArguments {

@@ -48,6 +48,11 @@ enum CaseText {
             out.append("  source   \(s.id ?? "")  \(s.kind ?? "-") \(s.reference) [\(s.reliability ?? "-")]")
         }
         for a in d.aid ?? [] { out.append("  aid      \(a.id ?? "")  \(a.kind) \(a.description ?? "")") }
+        // Attached files (`evidence list` says more); never the file key, which CaseState holds apart.
+        for f in c.elements("evidence") {
+            let v = { (k: String) in c.value("evidence", f, k) ?? "" }
+            out.append("  file     \(f.prefix(8))  \(v("name")) (\(v("size")) B, \(v("type"))) sha256 \(v("sha256"))")
+        }
         if let t = d.tags { out.append("  tags:    \(t.joined(separator: ", "))") }
         if let n = d.notes { out.append("  notes:   \(n)") }
         let history = c.statusHistory

@@ -137,7 +137,7 @@ struct EvidenceStrip: ParsableCommand {
     }
 }
 
-/// The media commands as a group of their own until `evidence` lists them.
+/// The media commands, also under `evidence`; `media` stays for scripts that name it.
 struct MediaCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "media",

@@ -18,7 +18,7 @@ struct Sandyq: ParsableCommand {
         subcommands: [
             Init.self, Status.self, Check.self, ProjectCommand.self, Join.self, MemberCommand.self,
             CaseCommand.self, Log.self, BundleCommand.self, USBCommand.self, Peers.self, Serve.self, SyncCommand.self, Invite.self, Quarantine.self, Panic.self,
-            SearchCommand.self, ReportCommand.self, ExportCommand.self, UI.self, ProcessCheck.self, MediaCommand.self,
+            SearchCommand.self, ReportCommand.self, ExportCommand.self, EvidenceCommand.self, UI.self, ProcessCheck.self, MediaCommand.self,
         ]
     )
 

@@ -35,7 +35,7 @@ import SandyqStore
             try setting.run([.text("author-limits"), .blob([UInt8](repeating: 1, count: 16))])
         }
         let store = try OpStore(path: path)
-        #expect(try store.schemaVersion() == 7)
+        #expect(try store.schemaVersion() == 8)
 
         let k = try #require(try store.peer(known.nodeID))
         #expect(k.lastSent == sent)

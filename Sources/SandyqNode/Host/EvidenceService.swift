@@ -1,0 +1,39 @@
+import SandyqCore
+
+/// Attaching, listing, verifying and exporting evidence files.
+public struct EvidenceService: Sendable {
+    let host: NodeHost
+
+    public func attach(_ ref: String, path: String, note: String = "") throws(NodeError) -> EvidenceEntry {
+        try host.withNode { n throws(NodeError) in try n.attach(ref, path: path, note: note) }
+    }
+
+    /// See `Node.checkAttachable`.
+    public static func checkAttachable(_ path: String) throws(NodeError) { try Node.checkAttachable(path) }
+
+    public func list(_ ref: String? = nil) throws(NodeError) -> [EvidenceEntry] {
+        try host.withNode { n throws(NodeError) in try n.evidence(ref) }
+    }
+
+    public func sent() throws(NodeError) -> [(fid: String, chunks: Int, present: Int)] {
+        try host.withNode { n throws(NodeError) in try n.sentEvidence() }
+    }
+
+    public func verify(path: String) throws(NodeError) -> (sha256: String, matches: [EvidenceEntry]) {
+        try host.withNode { n throws(NodeError) in try n.verifyEvidence(path: path) }
+    }
+
+    public func export(_ ref: String? = nil, to dir: String) throws(NodeError) -> EvidenceExport {
+        try host.withNode { n throws(NodeError) in try n.exportEvidence(ref, to: dir) }
+    }
+
+    /// Checks an export; the signer is checked against this project's members.
+    public func verifyManifest(_ dir: String) throws(NodeError) -> ManifestCheck {
+        let members = Set(try host.view().membership.members.keys)
+        return try Node.verifyManifest(dir, members: members)
+    }
+}
+
+extension NodeHost {
+    public var evidence: EvidenceService { EvidenceService(host: self) }
+}

@@ -1,0 +1,463 @@
+import Foundation
+import SandyqCore
+import SandyqCrypto
+import SandyqStore
+
+/// One attached file as this node reads its record. The file key is never part of it.
+public struct EvidenceEntry: Sendable {
+    public let caseID: CaseID
+    public let caseRef: String?
+    public let fid: String
+    public let name: String
+    public let note: String
+    public let size: Int
+    public let type: String
+    public let sha256: String
+    public let chunks: Int
+    public let present: Int
+    public let attachedBy: SigningPublicKey
+    public let attachedAtMillis: UInt64
+    public let op: OpID
+
+    public var complete: Bool { present == chunks }
+    public var attachedByFingerprint: String { NodeID.fingerprint(of: attachedBy) }
+}
+
+/// What `export` wrote and what it refused, file by file.
+public struct EvidenceExport: Sendable {
+    public struct Failure: Sendable {
+        public let fid: String
+        public let name: String
+        public let code: String
+        public let message: String
+    }
+
+    public var written: [(entry: EvidenceEntry, path: String)] = []
+    public var failures: [Failure] = []
+}
+
+/// A manifest check: every problem found, by name.
+public struct ManifestCheck: Sendable {
+    public var signer: String = ""
+    public var signerIsMember: Bool?
+    public var files = 0
+    public var problems: [String] = []
+    public var ok: Bool { problems.isEmpty }
+}
+
+extension Node {
+    /// A pending chunk older than this was left by an attach that died.
+    static let pendingChunkAge: Int64 = 3_600_000
+
+    func sweepUnfinishedAttaches() throws(NodeError) {
+        try mapped { try store.sweepPendingChunks(before: Int64(Self.wallMillis()) - Self.pendingChunkAge) }
+    }
+
+    /// Test hook: called after each chunk is stored, with its index.
+    nonisolated(unsafe) static var afterChunk: ((Int) -> Void)?
+
+    /// Refuses what attach would refuse before reading a byte (missing, empty, not a regular
+    /// file), so a command given several files can check them all before attaching any.
+    public static func checkAttachable(_ path: String) throws(NodeError) {
+        try EvidenceFile.open(path).close()
+    }
+
+    /// Seals `path` into chunks and records it in case `ref` with one op. The chunks and the op
+    /// land together: chunks are stored pending, and the op's transaction confirms them.
+    public func attach(_ ref: String, path: String, note: String = "") throws(NodeError) -> EvidenceEntry {
+        let state = try attachTarget(ref)
+        let pid = try requireProject()
+        let file = try EvidenceFile.open(path)
+        defer { file.close() }
+        let fid = Random.bytes(EvidenceChunk.fileIDLength)
+        let key = SymmetricKey()
+        let count = EvidenceChunk.chunkCount(size: file.size)
+        let stamp = Int64(Self.wallMillis())
+        let sha = SHA256()
+        var head: [UInt8] = []
+        do throws(NodeError) {
+            for i in 0..<count {
+                let want = min(EvidenceChunk.plainSize, file.size - i * EvidenceChunk.plainSize)
+                let piece = try file.read(want)
+                guard piece.count == want else { throw EvidenceFile.changed(path) }
+                if i == 0 { head = Array(piece.prefix(16)) }
+                sha.update(piece)
+                let chunk = EvidenceChunk.seal(piece, key: key, project: pid, fileID: fid, index: UInt32(i), count: UInt32(count))
+                try mapped { try store.putChunk(fid: fid, index: i, count: count, bytes: chunk.encoded(), pending: stamp) }
+                Self.afterChunk?(i)
+            }
+            try file.checkUnchanged()
+        } catch {
+            try? store.dropPendingChunks(fid: fid)
+            throw error
+        }
+        let digest = Hex.encode(sha.finalize())
+        let fidHex = Hex.encode(fid)
+        var fields = [
+            "sha256": digest, "size": String(file.size), "type": EvidenceFile.sniff(head), "chunks": String(count),
+            "key": Hex.encode(key.secret.withUnsafeBytes { Array($0) }), "name": (path as NSString).lastPathComponent,
+        ]
+        if !note.isEmpty { fields["note"] = note }
+        let ms = try mapped { try CaseEditor.addElement(case: state.id, collection: "evidence", fields: fields, element: fidHex, system: true) }
+        let env: Envelope
+        do throws(NodeError) {
+            env = try write(batch: [ms], alongside: { [store] in try store.confirmChunks(fid: fid, count: count) })[0]
+        } catch {
+            try? store.dropPendingChunks(fid: fid)
+            throw error
+        }
+        return EvidenceEntry(caseID: state.id, caseRef: state.value("ref"), fid: fidHex, name: fields["name"]!, note: note, size: file.size,
+                             type: fields["type"]!, sha256: digest, chunks: count, present: count, attachedBy: env.author,
+                             attachedAtMillis: Self.wallMillis(), op: env.id)
+    }
+
+    /// The case to attach to. A write-only node cannot read back the cases it recorded, so it
+    /// may name one by its whole id (as `case add` printed it) without reading it.
+    func attachTarget(_ ref: String) throws(NodeError) -> CaseState {
+        do { return try caseState(ref) } catch {
+            guard isWriteOnly, error.kind == .notFound, ref.count == 2 * CaseID.length, let b = Hex.decode(ref.lowercased()),
+                  let id = try? CaseID(bytes: b) else { throw error }
+            return CaseState(id: id)
+        }
+    }
+
+    /// Every attached file this node can read, in case `ref` or in all cases.
+    public func evidence(_ ref: String? = nil) throws(NodeError) -> [EvidenceEntry] {
+        let states: [CaseState]
+        if let ref { states = [try caseState(ref)] } else { states = try view().orderedCases }
+        var out: [EvidenceEntry] = []
+        for s in states {
+            for fid in s.elements("evidence") {
+                guard let e = try entry(fid, in: s) else { continue }
+                out.append(e)
+            }
+        }
+        return out
+    }
+
+    func entry(_ fid: String, in s: CaseState) throws(NodeError) -> EvidenceEntry? {
+        func v(_ f: String) -> String { s.value("evidence", fid, f) ?? "" }
+        guard let w = s.register(FieldPath(collection: "evidence", element: fid, field: "sha256"))?.winner,
+              let raw = Hex.decode(fid), let count = Int(v("chunks")) else { return nil }
+        let present = try mapped { try store.chunkIndexes(fid: raw).filter { $0 < count }.count }
+        return EvidenceEntry(caseID: s.id, caseRef: s.value("ref"), fid: fid, name: v("name"), note: v("note"), size: Int(v("size")) ?? 0,
+                             type: v("type"), sha256: v("sha256"), chunks: count, present: present, attachedBy: w.author,
+                             attachedAtMillis: HybridClock.millis(w.clock), op: w.op)
+    }
+
+    /// On a write-only node: the files it sent, by id and chunk count only (it cannot read their records).
+    public func sentEvidence() throws(NodeError) -> [(fid: String, chunks: Int, present: Int)] {
+        try mapped { try store.chunkSummaries().map { (Hex.encode($0.fid), $0.count, $0.present) } }
+    }
+
+    /// The records whose SHA-256 equals the file at `path`.
+    public func verifyEvidence(path: String) throws(NodeError) -> (sha256: String, matches: [EvidenceEntry]) {
+        let digest = try EvidenceFile.sha256(path)
+        return (digest, try evidence().filter { $0.sha256 == digest })
+    }
+
+    /// Opens every chunk of each complete file, reassembles it into `dir`, keeps it only when
+    /// its SHA-256 is the record's, and writes a signed manifest of what was kept.
+    public func exportEvidence(_ ref: String? = nil, to dir: String) throws(NodeError) -> EvidenceExport {
+        guard !isWriteOnly else {
+            throw NodeError(.refused, "this node is write-only: it cannot read back the files it attached, so it cannot export them",
+                            code: "evidence.write-only")
+        }
+        let pid = try requireProject()
+        let entries = try evidence(ref)
+        try EvidenceFile.prepareEmptyDirectory(dir)
+        var result = EvidenceExport()
+        let states = Dictionary(try view().orderedCases.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        var used: Set<String> = []
+        for e in entries {
+            guard e.complete else {
+                result.failures.append(.init(fid: e.fid, name: e.name, code: "evidence.incomplete",
+                                             message: "\(e.name): \(e.present) of \(e.chunks) chunks held; not exported"))
+                continue
+            }
+            var name = EvidenceFile.safeName(e.name, fid: e.fid)
+            if used.contains(name) { name = String(e.fid.prefix(8)) + "-" + name }
+            used.insert(name)
+            do throws(NodeError) {
+                guard let keyHex = states[e.caseID]?.secret("evidence", e.fid, "key"), let kb = Hex.decode(keyHex),
+                      let key = try? SymmetricKey(SecureBytes(kb)) else {
+                    throw NodeError(.corrupt, "\(e.name): its file key is missing from the record", code: "evidence.no-key")
+                }
+                try reassemble(e, key: key, project: pid, into: dir + "/" + name)
+                result.written.append((e, name))
+            } catch {
+                result.failures.append(.init(fid: e.fid, name: e.name, code: error.code, message: error.message))
+            }
+        }
+        let manifest = EvidenceManifest.json(project: pid, node: nodeID, files: result.written)
+        let sig = identity.signing.sign(manifest)
+        try mapped {
+            try Data(manifest).write(to: URL(fileURLWithPath: dir + "/manifest.json"))
+            try Data(sig.bytes).write(to: URL(fileURLWithPath: dir + "/manifest.sig"))
+        }
+        return result
+    }
+
+    private func reassemble(_ e: EvidenceEntry, key: SymmetricKey, project: ProjectID, into path: String) throws(NodeError) {
+        let partial = path + ".partial"
+        guard let fid = Hex.decode(e.fid), FileManager.default.createFile(atPath: partial, contents: nil),
+              let out = FileHandle(forWritingAtPath: partial) else {
+            throw NodeError(.failure, "\(e.name): cannot write \(partial)", code: "evidence.io")
+        }
+        var keep = false
+        defer {
+            try? out.close()
+            if !keep { unlink(partial) }
+        }
+        let sha = SHA256()
+        for i in 0..<e.chunks {
+            guard let bytes = try mapped({ try store.chunk(fid: fid, index: i) }) else {
+                throw NodeError(.corrupt, "\(e.name): chunk \(i) is missing", code: "evidence.incomplete")
+            }
+            let chunk: EvidenceChunk
+            do { chunk = try EvidenceChunk.decode(bytes) } catch {
+                throw NodeError(.corrupt, "\(e.name): chunk \(i) is damaged (\(error))", code: "evidence.chunk-malformed")
+            }
+            guard chunk.project == project.bytes, chunk.fileID == fid, chunk.index == UInt32(i), chunk.count == UInt32(e.chunks) else {
+                throw NodeError(.corrupt, "\(e.name): chunk \(i) belongs to another file or position", code: "evidence.chunk-misplaced")
+            }
+            let plain: [UInt8]
+            do { plain = try chunk.open(key: key) } catch {
+                throw NodeError(.corrupt, "\(e.name): chunk \(i) does not open under the file's key (changed or from another file)",
+                                code: "evidence.chunk-unreadable")
+            }
+            sha.update(plain)
+            do { try out.write(contentsOf: Data(plain)) } catch {
+                throw NodeError(.failure, "\(e.name): writing \(partial) failed: \(error)", code: "evidence.io")
+            }
+        }
+        let digest = Hex.encode(sha.finalize())
+        guard digest == e.sha256 else {
+            throw NodeError(.corrupt, "\(e.name): reassembled SHA-256 \(digest) is not the recorded \(e.sha256)", code: "evidence.hash-mismatch")
+        }
+        try? out.synchronize()
+        guard rename(partial, path) == 0 else {
+            throw NodeError(.failure, "\(e.name): cannot move it into place at \(path)", code: "evidence.io")
+        }
+        keep = true
+    }
+
+    /// Checks `dir/manifest.sig` over `dir/manifest.json` and every file's SHA-256 and size.
+    /// `members` (when a node checks) says whether the signer belongs to the project.
+    public static func verifyManifest(_ dir: String, members: Set<SigningPublicKey>? = nil) throws(NodeError) -> ManifestCheck {
+        guard let json = FileManager.default.contents(atPath: dir + "/manifest.json") else {
+            throw NodeError(.notFound, "no manifest.json in \(dir)", code: "manifest.missing")
+        }
+        guard let sigBytes = FileManager.default.contents(atPath: dir + "/manifest.sig") else {
+            throw NodeError(.notFound, "no manifest.sig in \(dir)", code: "manifest.missing")
+        }
+        let doc: EvidenceManifest.Document
+        do { doc = try JSONDecoder().decode(EvidenceManifest.Document.self, from: json) } catch {
+            throw NodeError(.corrupt, "manifest.json does not read as a manifest: \(error)", code: "manifest.malformed")
+        }
+        var check = ManifestCheck()
+        check.signer = doc.node.signingKey
+        check.files = doc.files.count
+        if let kb = Hex.decode(doc.node.signingKey), let k = try? SigningPublicKey(bytes: kb), let sig = try? Signature(bytes: [UInt8](sigBytes)) {
+            if !k.isValidSignature(sig, for: [UInt8](json)) {
+                check.problems.append("manifest.json: the signature does not verify (the manifest was changed after it was signed)")
+            }
+            if let members { check.signerIsMember = members.contains(k) }
+            if check.signerIsMember == false { check.problems.append("manifest.json: signed by \(NodeID.fingerprint(of: k)), not a member of this project") }
+        } else {
+            check.problems.append("manifest.sig: not a valid signature or signer key")
+        }
+        for f in doc.files {
+            guard !f.path.isEmpty, !f.path.contains("/"), f.path != ".", f.path != "..", !f.path.hasPrefix(".") else {
+                check.problems.append("\(f.path): not a plain file name in the export directory")
+                continue
+            }
+            let p = dir + "/" + f.path
+            guard FileManager.default.fileExists(atPath: p) else {
+                check.problems.append("\(f.path): missing")
+                continue
+            }
+            do {
+                let d = try EvidenceFile.sha256(p)
+                if d != f.sha256 { check.problems.append("\(f.path): SHA-256 \(d) is not the manifest's \(f.sha256) (changed or swapped)") }
+            } catch {
+                check.problems.append("\(f.path): \(error.message)")
+            }
+        }
+        return check
+    }
+}
+
+/// The signed manifest of an export. Layout: Protocol/evidence.md.
+enum EvidenceManifest {
+    struct Signer: Codable { var fingerprint: String; var signingKey: String }
+    struct File: Codable {
+        var caseId: String
+        var caseRef: String?
+        var fid: String
+        var name: String
+        var path: String
+        var sha256: String
+        var size: Int
+        var type: String
+        var attachedBy: String
+        var attachedAt: String
+        var op: String
+    }
+    struct Document: Codable {
+        var format: String
+        var project: String
+        var node: Signer
+        var exportedAt: String
+        var files: [File]
+    }
+
+    static func iso(_ millis: UInt64) -> String {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return f.string(from: Date(timeIntervalSince1970: Double(millis) / 1000))
+    }
+
+    static func json(project: ProjectID, node: NodeID, files: [(entry: EvidenceEntry, path: String)]) -> [UInt8] {
+        let doc = Document(
+            format: "sandyq-evidence-manifest-1", project: project.description,
+            node: Signer(fingerprint: node.fingerprint, signingKey: Hex.encode(node.signingKey.bytes)),
+            exportedAt: iso(Node.wallMillis()),
+            files: files.map { e, p in
+                File(caseId: e.caseID.description, caseRef: e.caseRef, fid: e.fid, name: e.name, path: p, sha256: e.sha256, size: e.size,
+                     type: e.type, attachedBy: Hex.encode(e.attachedBy.bytes), attachedAt: iso(e.attachedAtMillis), op: e.op.description)
+            })
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return [UInt8]((try? enc.encode(doc)) ?? Data()) + [10]
+    }
+}
+
+/// A file read for attach or verify: a regular file only, opened so a FIFO cannot hang it,
+/// and checked unchanged from first byte to last.
+final class EvidenceFile {
+    let path: String
+    let fd: Int32
+    let size: Int
+    private let before: stat
+
+    private init(path: String, fd: Int32, st: stat) {
+        self.path = path
+        self.fd = fd
+        self.size = Int(st.st_size)
+        self.before = st
+    }
+
+    static func open(_ path: String) throws(NodeError) -> EvidenceFile {
+        var st = stat()
+        guard stat(path, &st) == 0 else {
+            throw NodeError(.notFound, "\(path): \(String(cString: strerror(errno)))", code: "evidence.not-found")
+        }
+        guard st.st_mode & S_IFMT == S_IFREG else {
+            throw NodeError(.corrupt, "\(path) is not a regular file (a directory, pipe or device): nothing to attach", code: "evidence.not-a-file")
+        }
+        let fd = Glibc.open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)
+        guard fd >= 0 else { throw NodeError(.failure, "\(path): \(String(cString: strerror(errno)))", code: "evidence.io") }
+        var now = stat()
+        // The path may have been swapped between stat and open.
+        guard fstat(fd, &now) == 0, now.st_mode & S_IFMT == S_IFREG, now.st_ino == st.st_ino, now.st_dev == st.st_dev else {
+            Glibc.close(fd)
+            throw NodeError(.corrupt, "\(path) is not a regular file (a directory, pipe or device): nothing to attach", code: "evidence.not-a-file")
+        }
+        guard now.st_size > 0 else {
+            Glibc.close(fd)
+            throw NodeError(.corrupt, "\(path) is empty: nothing to attach", code: "evidence.empty")
+        }
+        return EvidenceFile(path: path, fd: fd, st: now)
+    }
+
+    func close() { Glibc.close(fd) }
+
+    static func changed(_ path: String) -> NodeError {
+        NodeError(.corrupt, "\(path) changed while it was read: nothing was recorded; attach it again once it is complete", code: "evidence.changed")
+    }
+
+    /// Up to `n` bytes: fewer only at the end of the file.
+    func read(_ n: Int) throws(NodeError) -> [UInt8] {
+        var buf = [UInt8](repeating: 0, count: n)
+        var got = 0
+        while got < n {
+            let r = buf.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + got, n - got) }
+            if r < 0 {
+                if errno == EINTR { continue }
+                throw NodeError(.failure, "\(path): \(String(cString: strerror(errno)))", code: "evidence.io")
+            }
+            if r == 0 { break }
+            got += r
+        }
+        if got < n { buf.removeLast(n - got) }
+        return buf
+    }
+
+    /// Refuses a file that grew, shrank, was replaced or written to while it was read.
+    func checkUnchanged() throws(NodeError) {
+        if try !read(1).isEmpty { throw Self.changed(path) }
+        var after = stat()
+        guard fstat(fd, &after) == 0, after.st_size == before.st_size, after.st_ino == before.st_ino,
+              after.st_mtim.tv_sec == before.st_mtim.tv_sec, after.st_mtim.tv_nsec == before.st_mtim.tv_nsec else {
+            throw Self.changed(path)
+        }
+        var named = stat()
+        guard stat(path, &named) == 0, named.st_ino == before.st_ino, named.st_dev == before.st_dev else { throw Self.changed(path) }
+    }
+
+    /// The SHA-256 of a regular file, read a chunk at a time.
+    static func sha256(_ path: String) throws(NodeError) -> String {
+        let f = try open(path)
+        defer { f.close() }
+        let sha = SHA256()
+        var left = f.size
+        while left > 0 {
+            let piece = try f.read(min(left, EvidenceChunk.plainSize))
+            guard !piece.isEmpty else { throw changed(path) }
+            sha.update(piece)
+            left -= piece.count
+        }
+        try f.checkUnchanged()
+        return Hex.encode(sha.finalize())
+    }
+
+    /// The MIME type from the first bytes, for the kinds evidence usually is.
+    static func sniff(_ b: [UInt8]) -> String {
+        func at(_ o: Int, _ s: [UInt8]) -> Bool { b.count >= o + s.count && Array(b[o..<(o + s.count)]) == s }
+        func ascii(_ s: String) -> [UInt8] { Array(s.utf8) }
+        if at(0, [0xFF, 0xD8, 0xFF]) { return "image/jpeg" }
+        if at(0, [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) { return "image/png" }
+        if at(0, ascii("%PDF-")) { return "application/pdf" }
+        if at(4, ascii("ftyp")) { return "video/mp4" }
+        if at(0, ascii("ID3")) || (b.count >= 2 && b[0] == 0xFF && b[1] & 0xE0 == 0xE0) { return "audio/mpeg" }
+        if at(0, ascii("RIFF")) && at(8, ascii("WAVE")) { return "audio/wav" }
+        if at(0, ascii("OggS")) { return "audio/ogg" }
+        if at(0, [0x1A, 0x45, 0xDF, 0xA3]) { return "video/webm" }
+        return "application/octet-stream"
+    }
+
+    /// A name safe to create in the export directory: the last path part, no control
+    /// characters, no leading dot.
+    static func safeName(_ name: String, fid: String) -> String {
+        let last = name.split(separator: "/").last.map(String.init) ?? ""
+        var clean = String(last.unicodeScalars.filter { $0.value >= 0x20 && $0 != "\u{7F}" && $0 != "\\" })
+        while clean.hasPrefix(".") { clean.removeFirst() }
+        if clean.hasSuffix(".partial") || clean == "manifest.json" || clean == "manifest.sig" { clean = "file-" + clean }
+        return clean.isEmpty ? fid : String(clean.prefix(200))
+    }
+
+    /// Creates `dir`, or accepts it when empty: an export never mixes with other files.
+    static func prepareEmptyDirectory(_ dir: String) throws(NodeError) {
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: dir, isDirectory: &isDir) {
+            guard isDir.boolValue, (try? FileManager.default.contentsOfDirectory(atPath: dir))?.isEmpty == true else {
+                throw NodeError(.usage, "\(dir) exists and is not an empty directory: give a new or empty one", code: "evidence.out-not-empty")
+            }
+            return
+        }
+        do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700]) } catch {
+            throw NodeError(.failure, "cannot create \(dir): \(error)", code: "evidence.io")
+        }
+    }
+}

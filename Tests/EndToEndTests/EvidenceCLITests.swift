@@ -1,0 +1,101 @@
+import Foundation
+import Testing
+
+/// `case attach`, `evidence list/verify/export/verify-manifest`, run as the real binary.
+@Suite(.serialized) struct EvidenceCLITests {
+    @Test func attachListVerifyExportAndCheck() throws {
+        let home = try Home()
+        try home.initialize()
+        #expect(try home.run(["project", "create", "Дәлел"]).code == 0)
+        let added = try #require(try home.json(["case", "add", "--title", "Іс", "--ref", "ev-1"]) as? [String: Any])
+        let id = try #require(added["id"] as? String)
+        let dir = FileManager.default.temporaryDirectory.path + "/sandyq-ev-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var photo: [UInt8] = [0xFF, 0xD8, 0xFF, 0xE0]
+        for i in 0..<((1 << 20) + 3000) { photo.append(UInt8(truncatingIfNeeded: i &* 31 &+ 7)) }
+        let photoPath = dir + "/photo.jpg"
+        try Data(photo).write(to: URL(fileURLWithPath: photoPath))
+        try Data("протокол".utf8).write(to: URL(fileURLWithPath: dir + "/note.txt"))
+
+        let attached = try #require(try home.json(["case", "attach", "ev-1", photoPath, dir + "/note.txt", "--note", "фото"]) as? [[String: Any]])
+        #expect(attached.count == 2)
+        #expect(attached[0]["type"] as? String == "image/jpeg")
+        #expect(attached[0]["chunks"] as? Int == 2)
+        #expect(attached.allSatisfy { $0["key"] == nil })
+
+        // Bad input: exit 65, nothing recorded.
+        FileManager.default.createFile(atPath: dir + "/empty", contents: Data())
+        let empty = try home.run(["case", "attach", "ev-1", dir + "/empty"])
+        #expect(empty.code == 65 && empty.stderr.contains("empty"), "\(empty)")
+        let mixed = try home.run(["case", "attach", "ev-1", photoPath, dir + "/empty"])
+        #expect(mixed.code == 65 && !mixed.stdout.contains("Attached"), "the good file must not be attached alone: \(mixed)")
+        let notFile = try home.run(["case", "attach", "ev-1", dir])
+        #expect(notFile.code == 65 && notFile.stderr.contains("not a regular file"), "\(notFile)")
+        // Only attach writes the collection.
+        let set = try home.run(["case", "edit", "ev-1", "--set", "evidence/\(attached[0]["fid"] as! String)/name=x"])
+        #expect(set.code == 64, "\(set)")
+
+        let listed = try #require(try home.json(["evidence", "list", "ev-1"]) as? [[String: Any]])
+        #expect(listed.count == 2, "\(listed.map { $0["name"] ?? "" })")
+        #expect(listed.count == 2 && listed.allSatisfy { $0["complete"] as? Bool == true && $0["key"] == nil })
+        #expect(try home.run(["evidence", "list"]).stdout.contains("photo.jpg"))
+
+        let verified = try home.run(["evidence", "verify", photoPath])
+        #expect(verified.code == 0 && verified.stdout.contains(id), "\(verified)")
+        try Data([1, 2, 3]).write(to: URL(fileURLWithPath: dir + "/stranger"))
+        let unknown = try home.run(["evidence", "verify", dir + "/stranger"])
+        #expect(unknown.code == 1 && unknown.stdout.contains("no record of this file"), "\(unknown)")
+
+        let shown = try home.run(["case", "show", "ev-1"])
+        #expect(shown.stdout.contains("photo.jpg (\(photo.count) B, image/jpeg) sha256 \(attached[0]["sha256"] as! String)"), "\(shown)")
+        // The key is in no output: case show, its --json, reports.
+        for args in [["case", "show", "ev-1"], ["case", "show", "ev-1", "--json"], ["report", "dossier", "ev-1"]] {
+            let r = try home.run(args)
+            #expect(r.code == 0 && !r.stdout.contains("\"key\""), "\(args): \(r)")
+        }
+
+        let out = dir + "/export"
+        let exported = try #require(try home.json(["evidence", "export", "ev-1", "--out", out]) as? [String: Any])
+        #expect((exported["failures"] as? [Any])?.isEmpty == true)
+        #expect(FileManager.default.contents(atPath: out + "/photo.jpg").map { [UInt8]($0) } == photo)
+        let ok = try home.run(["evidence", "verify-manifest", out])
+        #expect(ok.code == 0 && ok.stdout.contains("manifest verifies: 2 file(s)"), "\(ok)")
+
+        // A changed file is named, and the command fails.
+        try Data("подмена".utf8).write(to: URL(fileURLWithPath: out + "/note.txt"))
+        let bad = try home.run(["evidence", "verify-manifest", out])
+        #expect(bad.code == 65 && bad.stdout.contains("note.txt"), "\(bad)")
+        // An export into a directory that is not empty is refused.
+        #expect(try home.run(["evidence", "export", "--out", out]).code == 64)
+    }
+
+    @Test func attachOnAFullFilesystemLeavesTheStoreIntact() throws {
+        let home = try Home()
+        try home.initialize()
+        try #require(home.run(["project", "create", "Full"]).code == 0)
+        try #require(home.run(["case", "add", "--title", "Іс", "--ref", "ev-1"]).code == 0)
+        let dir = try FullDiskCLITests.scratch()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        // 3 MiB of chunks where 1 MiB is free: the disk fills between chunks.
+        let file = dir + "/big.bin"
+        var bytes = [UInt8](repeating: 0, count: 3 << 20)
+        for i in bytes.indices { bytes[i] = UInt8(truncatingIfNeeded: i &* 2_654_435_761 >> 13) }
+        try Data(bytes).write(to: URL(fileURLWithPath: file))
+        let attach = ["case", "attach", "ev-1", file]
+
+        let run = try FullDisk.run(put: [(home.path, "home")], freeKiB: 1024, scratch: dir) { mnt in attach + ["--home", mnt + "/home"] }
+        let r = run.result
+        print("EvidenceCLITests: attach on a full disk: \(r.stderr.trimmingCharacters(in: .whitespacesAndNewlines)) (exit \(r.code))")
+        #expect(r.code == 1, "attach on a full disk: \(r)")
+        #expect(r.stderr.contains("store") && r.stderr.contains("rolled back"), "no clear message: \(r)")
+
+        let left = run.after + "/home"
+        let env = ["SANDYQ_PASSPHRASE": Home.passphrase]
+        #expect(try CLI.run(["check", "--home", left], env: env).code == 0)
+        #expect(try CLI.run(["evidence", "list", "--home", left], env: env).stdout.contains("No attached files."))
+        let rerun = try CLI.run(attach + ["--home", left], env: env)
+        #expect(rerun.code == 0, "attach once there is room: \(rerun)")
+        #expect(try CLI.run(["evidence", "list", "--home", left], env: env).stdout.contains("3/3 chunks complete"))
+    }
+}

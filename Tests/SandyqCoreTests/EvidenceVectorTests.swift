@@ -1,0 +1,67 @@
+import Foundation
+import SandyqCore
+import SandyqCrypto
+import SandyqTestSupport
+import Testing
+
+/// Protocol/vectors/evidence/: each chunk object and what a reader must conclude from it.
+@Suite struct EvidenceVectorTests {
+    static let folder = Vectors.folder("evidence")
+
+    static func verdict(_ h: [String: String]) throws -> (String, [UInt8]?) {
+        let bytes = try Vectors.hex(h["chunk"] ?? "")
+        let chunk: EvidenceChunk
+        do { chunk = try EvidenceChunk.decode(bytes) } catch {
+            if case .unsupportedVersion = error { return ("unsupported_version", nil) }
+            return ("malformed", nil)
+        }
+        #expect(chunk.encoded() == bytes, "a decoded chunk encodes back to its bytes")
+        let project = try Vectors.hex(h["project"] ?? ""), fid = try Vectors.hex(h["fid"] ?? "")
+        guard chunk.project == project, chunk.fileID == fid, chunk.index == UInt32(h["index"] ?? ""),
+              chunk.count == UInt32(h["count"] ?? "") else { return ("misplaced", nil) }
+        let key = try SymmetricKey(SecureBytes(try Vectors.hex(h["key"] ?? "")))
+        guard let plain = try? chunk.open(key: key) else { return ("authentication_failed", nil) }
+        return ("ok", plain)
+    }
+
+    @Test func everyVectorGivesItsVerdict() throws {
+        let names = Vectors.names(in: Self.folder)
+        #expect(names.count >= 15, "the evidence vectors are missing: run scripts/vectors/gen_evidence_vectors.py")
+        var seen: Set<String> = []
+        for name in names {
+            let text = try String(contentsOf: Self.folder.appendingPathComponent(name), encoding: .utf8)
+            let h = try Vectors.header(text, name)
+            let (got, plain) = try Self.verdict(h)
+            #expect(got == h["expect"], "\(name): \(h["comment"] ?? "")")
+            if got == "ok" { #expect(plain == (try Vectors.hex(h["plaintext"] ?? "")), "\(name)") }
+            seen.insert(got)
+        }
+        #expect(seen == ["ok", "malformed", "unsupported_version", "misplaced", "authentication_failed"])
+    }
+
+    @Test("sealing with the vector's nonce gives the vector's bytes")
+    func sealMatchesTheVector() throws {
+        let text = try String(contentsOf: Self.folder.appendingPathComponent("chunk_ok.txt"), encoding: .utf8)
+        let h = try Vectors.header(text, "chunk_ok.txt")
+        let bytes = try Vectors.hex(h["chunk"]!)
+        let c = EvidenceChunk.seal(try Vectors.hex(h["plaintext"]!), key: try SymmetricKey(SecureBytes(try Vectors.hex(h["key"]!))),
+                                   project: try ProjectID(bytes: try Vectors.hex(h["project"]!)), fileID: try Vectors.hex(h["fid"]!),
+                                   index: 1, count: 3, nonce: Array(bytes[41..<65]))
+        #expect(c.encoded() == bytes)
+    }
+
+    @Test func chunkCounts() {
+        #expect(EvidenceChunk.chunkCount(size: 1) == 1)
+        #expect(EvidenceChunk.chunkCount(size: 1 << 20) == 1)
+        #expect(EvidenceChunk.chunkCount(size: (1 << 20) + 1) == 2)
+    }
+
+    @Test("SHA-256 streamed in pieces equals the known digests")
+    func sha256() {
+        #expect(Hex.encode(SHA256.hash(Array("abc".utf8))) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        let s = SHA256()
+        for p in ["a", "b", "c"] { s.update(Array(p.utf8)) }
+        #expect(Hex.encode(s.finalize()) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(Hex.encode(SHA256.hash([])) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+    }
+}
