@@ -169,6 +169,25 @@ import Testing
         _ = c
     }
 
+    @Test("attack: a reader re-seals a chunk with the file's own key; it opens, so only the recorded SHA-256 stops its export")
+    func resealedChunkWithTheFileKey() throws {
+        let dir = try TempDir()
+        var (c, ref) = try Self.withCase(dir)
+        let a = try c.attach(ref, path: try Self.randomFile(dir, "a.bin", size: (1 << 20) + 100))
+        let fid = Hex.decode(a.fid)!
+        // What any reader of the case can do: take the key from the record and seal other bytes.
+        let state = try #require(try c.view().orderedCases.first { $0.id.description == ref })
+        let keyHex = try #require(state.secret("evidence", a.fid, "key"))
+        let key = try SymmetricKey(SecureBytes(try #require(Hex.decode(keyHex))))
+        let forged = EvidenceChunk.seal(Random.bytes(100), key: key, project: try c.requireProject(), fileID: fid, index: 1, count: 2)
+        try c.store.replaceChunk(fid: fid, index: 1, bytes: forged.encoded())
+        let r = try c.exportEvidence(ref, to: dir.sub("out"))
+        #expect(r.written.isEmpty)
+        #expect(r.failures.map(\.code) == ["evidence.hash-mismatch"])
+        #expect(!FileManager.default.fileExists(atPath: dir.sub("out") + "/a.bin"))
+        _ = c
+    }
+
     @Test("verify-manifest names an edited manifest, a changed file and a swapped file")
     func forgedManifest() throws {
         let dir = try TempDir()
