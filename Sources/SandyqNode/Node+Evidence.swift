@@ -1,6 +1,7 @@
 import Foundation
 import SandyqCore
 import SandyqCrypto
+import SandyqMedia
 import SandyqStore
 
 /// One attached file as this node reads its record. The file key is never part of it.
@@ -18,8 +19,13 @@ public struct EvidenceEntry: Sendable {
     public let attachedBy: SigningPublicKey
     public let attachedAtMillis: UInt64
     public let op: OpID
+    /// What the file says about who made it, where and with what, as found at attach.
+    public var findings: [MediaFinding] = []
 
     public var complete: Bool { present == chunks }
+
+    /// Plain warnings for a person about to share the file, one per kind of finding.
+    public var metadataWarnings: [String] { EvidenceMeta.warnings(findings) }
     public var attachedByFingerprint: String { NodeID.fingerprint(of: attachedBy) }
 }
 
@@ -69,18 +75,18 @@ extension Node {
         let pid = try requireProject()
         let file = try EvidenceFile.open(path)
         defer { file.close() }
+        // Read at offsets (pread), so the sealing pass below still reads from the start.
+        let report = MediaInspector.inspect(size: file.size) { file.pread(at: $0, count: $1) }
         let fid = Random.bytes(EvidenceChunk.fileIDLength)
         let key = SymmetricKey()
         let count = EvidenceChunk.chunkCount(size: file.size)
         let stamp = Int64(Self.wallMillis())
         let sha = SHA256()
-        var head: [UInt8] = []
         do throws(NodeError) {
             for i in 0..<count {
                 let want = min(EvidenceChunk.plainSize, file.size - i * EvidenceChunk.plainSize)
                 let piece = try file.read(want)
                 guard piece.count == want else { throw EvidenceFile.changed(path) }
-                if i == 0 { head = Array(piece.prefix(16)) }
                 sha.update(piece)
                 let chunk = EvidenceChunk.seal(piece, key: key, project: pid, fileID: fid, index: UInt32(i), count: UInt32(count))
                 try mapped { try store.putChunk(fid: fid, index: i, count: count, bytes: chunk.encoded(), pending: stamp) }
@@ -94,10 +100,11 @@ extension Node {
         let digest = Hex.encode(sha.finalize())
         let fidHex = Hex.encode(fid)
         var fields = [
-            "sha256": digest, "size": String(file.size), "type": EvidenceFile.sniff(head), "chunks": String(count),
+            "sha256": digest, "size": String(file.size), "type": report.type.rawValue, "chunks": String(count),
             "key": Hex.encode(key.secret.withUnsafeBytes { Array($0) }), "name": (path as NSString).lastPathComponent,
         ]
         if !note.isEmpty { fields["note"] = note }
+        if !report.findings.isEmpty { fields["meta"] = EvidenceMeta.encode(report.findings) }
         let ms = try mapped { try CaseEditor.addElement(case: state.id, collection: "evidence", fields: fields, element: fidHex, system: true) }
         let env: Envelope
         do throws(NodeError) {
@@ -108,7 +115,7 @@ extension Node {
         }
         return EvidenceEntry(caseID: state.id, caseRef: state.value("ref"), fid: fidHex, name: fields["name"]!, note: note, size: file.size,
                              type: fields["type"]!, sha256: digest, chunks: count, present: count, attachedBy: env.author,
-                             attachedAtMillis: Self.wallMillis(), op: env.id)
+                             attachedAtMillis: Self.wallMillis(), op: env.id, findings: report.findings)
     }
 
     /// The case to attach to. A write-only node cannot read back the cases it recorded, so it
@@ -142,7 +149,7 @@ extension Node {
         let present = try mapped { try store.chunkIndexes(fid: raw).filter { $0 < count }.count }
         return EvidenceEntry(caseID: s.id, caseRef: s.value("ref"), fid: fid, name: v("name"), note: v("note"), size: Int(v("size")) ?? 0,
                              type: v("type"), sha256: v("sha256"), chunks: count, present: present, attachedBy: w.author,
-                             attachedAtMillis: HybridClock.millis(w.clock), op: w.op)
+                             attachedAtMillis: HybridClock.millis(w.clock), op: w.op, findings: EvidenceMeta.decode(v("meta")))
     }
 
     /// On a write-only node: the files it sent, by id and chunk count only (it cannot read their records).
@@ -394,6 +401,22 @@ final class EvidenceFile {
         return buf
     }
 
+    /// Up to `count` bytes at `offset`, without moving the read position; fewer at the end or on error
+    /// (the sealing pass and `checkUnchanged` catch a file that changes).
+    func pread(at offset: Int, count: Int) -> [UInt8] {
+        guard count > 0, offset >= 0 else { return [] }
+        var buf = [UInt8](repeating: 0, count: count)
+        var got = 0
+        while got < count {
+            let r = buf.withUnsafeMutableBytes { Glibc.pread(fd, $0.baseAddress! + got, count - got, off_t(offset + got)) }
+            if r < 0 && errno == EINTR { continue }
+            if r <= 0 { break }
+            got += r
+        }
+        if got < count { buf.removeLast(count - got) }
+        return buf
+    }
+
     /// Refuses a file that grew, shrank, was replaced or written to while it was read.
     func checkUnchanged() throws(NodeError) {
         if try !read(1).isEmpty { throw Self.changed(path) }
@@ -422,21 +445,6 @@ final class EvidenceFile {
         return Hex.encode(sha.finalize())
     }
 
-    /// The MIME type from the first bytes, for the kinds evidence usually is.
-    static func sniff(_ b: [UInt8]) -> String {
-        func at(_ o: Int, _ s: [UInt8]) -> Bool { b.count >= o + s.count && Array(b[o..<(o + s.count)]) == s }
-        func ascii(_ s: String) -> [UInt8] { Array(s.utf8) }
-        if at(0, [0xFF, 0xD8, 0xFF]) { return "image/jpeg" }
-        if at(0, [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) { return "image/png" }
-        if at(0, ascii("%PDF-")) { return "application/pdf" }
-        if at(4, ascii("ftyp")) { return "video/mp4" }
-        if at(0, ascii("ID3")) || (b.count >= 2 && b[0] == 0xFF && b[1] & 0xE0 == 0xE0) { return "audio/mpeg" }
-        if at(0, ascii("RIFF")) && at(8, ascii("WAVE")) { return "audio/wav" }
-        if at(0, ascii("OggS")) { return "audio/ogg" }
-        if at(0, [0x1A, 0x45, 0xDF, 0xA3]) { return "video/webm" }
-        return "application/octet-stream"
-    }
-
     /// A name safe to create in the export directory: the last path part, no control
     /// characters, no leading dot.
     static func safeName(_ name: String, fid: String) -> String {
@@ -459,5 +467,49 @@ final class EvidenceFile {
         do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700]) } catch {
             throw NodeError(.failure, "cannot create \(dir): \(error)", code: "evidence.io")
         }
+    }
+}
+
+/// The record's `meta` field: the findings as compact JSON, `[{"kind":"gps","value":"..."}]`
+/// (layout: Protocol/evidence.md).
+enum EvidenceMeta {
+    struct Item: Codable {
+        var kind: String
+        var label: String?
+        var value: String
+    }
+
+    static func encode(_ findings: [MediaFinding]) -> String {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let items = findings.map { Item(kind: $0.kind.rawValue, label: $0.label, value: $0.value) }
+        return String(decoding: (try? enc.encode(items)) ?? Data("[]".utf8), as: UTF8.self)
+    }
+
+    /// Unreadable or missing meta reads as no findings; an unknown kind reads as `other`.
+    static func decode(_ s: String) -> [MediaFinding] {
+        guard !s.isEmpty, let items = try? JSONDecoder().decode([Item].self, from: Data(s.utf8)) else { return [] }
+        return items.map { MediaFinding(MediaFinding.Kind(rawValue: $0.kind) ?? .other, $0.label ?? "", $0.value) }
+    }
+
+    /// "50.460000, -30.520000" as "50.4600 N, 30.5200 W"; anything else as it is.
+    static func place(_ v: String) -> String {
+        let parts = v.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        guard parts.count == 2, let lat = Double(parts[0]), let lon = Double(parts[1]) else { return v }
+        func f(_ x: Double) -> String { String(format: "%.4f", abs(x)) }
+        return "\(f(lat)) \(lat < 0 ? "S" : "N"), \(f(lon)) \(lon < 0 ? "W" : "E")"
+    }
+
+    static func warnings(_ findings: [MediaFinding]) -> [String] {
+        func first(_ k: MediaFinding.Kind) -> MediaFinding? { findings.first { $0.kind == k } }
+        var out: [String] = []
+        if let g = findings.first(where: { $0.kind == .gps && $0.label.hasSuffix("GPS position") }) ?? first(.gps) {
+            out.append("this file says where it was made: \(place(g.value))")
+        }
+        if let d = first(.device) { out.append("this file names the device that made it: \(d.value)") }
+        if let p = first(.person) { out.append("this file names a person: \(p.value)") }
+        if let t = first(.time) { out.append("this file says when it was made: \(t.value)") }
+        if let s = first(.software) { out.append("this file names the software that edited it: \(s.value)") }
+        return out
     }
 }

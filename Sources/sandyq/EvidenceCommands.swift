@@ -21,7 +21,10 @@ struct CaseAttach: ParsableCommand {
             for f in files {
                 let e = try PhaseFile.writing { try n.evidence.attach(caseRef, path: f, note: note) }
                 out.append(EvidenceJSON(e))
-                if !output.json { say("Attached \(e.name) to case \(e.caseID.short): \(e.size) bytes, \(e.chunks) chunk(s), sha256 \(e.sha256), file \(e.fid)") }
+                if !output.json {
+                    say("Attached \(e.name) to case \(e.caseID.short): \(e.size) bytes, \(e.chunks) chunk(s), sha256 \(e.sha256), file \(e.fid)")
+                    for w in e.metadataWarnings { say("  warning: \(w)") }
+                }
             }
             if output.json { try printJSON(out) }
         }
@@ -32,11 +35,16 @@ struct CaseAttach: ParsableCommand {
 struct EvidenceJSON: Encodable {
     var caseId: String, caseRef: String?, fid: String, name: String, note: String, size: Int, type: String, sha256: String
     var chunks: Int, present: Int, complete: Bool, attachedBy: String, attachedAt: String, op: String
+    /// What the file says about itself (place, device, person, time) and the plain warnings for it.
+    var meta: [Finding], warnings: [String]
+
+    struct Finding: Encodable { var kind: String, label: String, value: String }
 
     init(_ e: EvidenceEntry) {
         caseId = e.caseID.description; caseRef = e.caseRef; fid = e.fid; name = e.name; note = e.note; size = e.size; type = e.type
         sha256 = e.sha256; chunks = e.chunks; present = e.present; complete = e.complete; attachedBy = e.attachedByFingerprint
         attachedAt = Self.iso(e.attachedAtMillis); op = e.op.description
+        meta = e.findings.map { Finding(kind: $0.kind.rawValue, label: $0.label, value: $0.value) }; warnings = e.metadataWarnings
     }
 
     static func iso(_ millis: UInt64) -> String {
@@ -77,6 +85,7 @@ struct EvidenceCommand: ParsableCommand {
                 for e in all {
                     let state = e.complete ? "complete" : "incomplete"
                     say("\(e.caseRef ?? e.caseID.short)  \(e.fid)  \(e.name)  \(e.size) B  \(e.type)  sha256 \(e.sha256)  \(e.present)/\(e.chunks) chunks \(state)  by \(e.attachedByFingerprint) at \(EvidenceJSON.iso(e.attachedAtMillis))")
+                    for w in e.metadataWarnings { say("  warning: \(w)") }
                 }
             }
         }
@@ -100,6 +109,7 @@ struct EvidenceCommand: ParsableCommand {
                 } else {
                     for e in r.matches {
                         say("matches \(e.name) in case \(e.caseRef ?? e.caseID.short) (\(e.caseID)), op \(e.op), attached by \(e.attachedByFingerprint) at \(EvidenceJSON.iso(e.attachedAtMillis))")
+                    for w in e.metadataWarnings { say("  warning: \(w)") }
                     }
                 }
                 if r.matches.isEmpty { throw CLIError(.failure, "no record of this file") }

@@ -1,0 +1,93 @@
+import Foundation
+import SandyqCore
+import SandyqTestSupport
+import Testing
+
+@testable import SandyqNode
+
+/// A photo with GPS in its EXIF, built byte by byte: what attach finds in it and records.
+enum GPSPhoto {
+    static func be16(_ v: Int) -> [UInt8] { [UInt8(v >> 8 & 0xFF), UInt8(v & 0xFF)] }
+    static func be32(_ v: Int) -> [UInt8] { [UInt8(v >> 24 & 0xFF), UInt8(v >> 16 & 0xFF), UInt8(v >> 8 & 0xFF), UInt8(v & 0xFF)] }
+    static func segment(_ marker: UInt8, _ body: [UInt8]) -> [UInt8] { [0xFF, marker] + be16(body.count + 2) + body }
+
+    /// Big-endian TIFF: IFD0 with Make and a GPS IFD link; GPS 43°14'20.04" N, 76°53'22.92" E.
+    static let tiff: [UInt8] = {
+        let make = Array("Canon".utf8) + [0]
+        // IFD0 at 8: 2 entries (26 bytes + 4), GPS IFD at 38: 4 entries (50 bytes + 4), data at 92.
+        let gpsOff = 8 + 2 + 2 * 12 + 4
+        let dataOff = gpsOff + 2 + 4 * 12 + 4
+        let lat = be32(43) + be32(1) + be32(14) + be32(1) + be32(2004) + be32(100)
+        let lon = be32(76) + be32(1) + be32(53) + be32(1) + be32(2292) + be32(100)
+        var out = Array("MM".utf8) + be16(42) + be32(8)
+        out += be16(2) + be16(0x010F) + be16(2) + be32(make.count) + be32(dataOff)
+        out += be16(0x8825) + be16(4) + be32(1) + be32(gpsOff) + be32(0)
+        out += be16(4) + be16(1) + be16(2) + be32(2) + Array("N".utf8) + [0, 0, 0]
+        out += be16(2) + be16(5) + be32(3) + be32(dataOff + make.count)
+        out += be16(3) + be16(2) + be32(2) + Array("E".utf8) + [0, 0, 0]
+        out += be16(4) + be16(5) + be32(3) + be32(dataOff + make.count + lat.count) + be32(0)
+        return out + make + lat + lon
+    }()
+
+    static let jfif = segment(0xE0, Array("JFIF".utf8) + [0, 1, 1, 0, 0, 1, 0, 1, 0, 0])
+    static let scan: [UInt8] = segment(0xDB, [0] + [UInt8](repeating: 1, count: 64)) + segment(0xDA, [1, 1, 0, 0, 63, 0]) + [0x12, 0x34, 0xFF, 0xD9]
+    static let jpeg: [UInt8] = [0xFF, 0xD8] + jfif + segment(0xE1, Array("Exif".utf8) + [0, 0] + tiff) + scan
+}
+
+@Suite(.serialized) struct EvidenceMetaTests {
+    static func write(_ dir: TempDir, _ name: String, _ b: [UInt8]) throws -> String {
+        let p = dir.file(name)
+        try Data(b).write(to: URL(fileURLWithPath: p))
+        return p
+    }
+
+    @Test("attach records what a photo says about where it was made, and list reads it back with a plain warning")
+    func attachRecordsFindings() throws {
+        let dir = try TempDir()
+        let (c, ref) = try EvidenceTests.withCase(dir)
+        let p = try Self.write(dir, "photo.jpg", GPSPhoto.jpeg)
+        let e = try c.attach(ref, path: p)
+        #expect(e.type == "image/jpeg")
+        #expect(e.findings.contains { $0.kind == .gps })
+        #expect(e.findings.contains { $0.kind == .device && $0.value == "Canon" })
+        let listed = try #require(try c.evidence(ref).first)
+        #expect(listed.findings == e.findings, "the findings are sealed in the op and read back from the record")
+        #expect(listed.metadataWarnings.contains("this file says where it was made: 43.2389 N, 76.8897 E"), "\(listed.metadataWarnings)")
+        #expect(listed.metadataWarnings.contains("this file names the device that made it: Canon"))
+        // The record's meta field is compact JSON of kind, label and value.
+        let state = try c.caseState(ref)
+        let meta = try #require(state.value("evidence", e.fid, "meta"))
+        #expect(meta.hasPrefix("[{\"kind\":"), "\(meta)")
+        #expect(!meta.contains("\n"))
+    }
+
+    @Test("a file with nothing to say gets no meta field and no warning")
+    func plainFileHasNoFindings() throws {
+        let dir = try TempDir()
+        let (c, ref) = try EvidenceTests.withCase(dir)
+        let p = try Self.write(dir, "notes.bin", [UInt8](repeating: 0x41, count: 5000))
+        let e = try c.attach(ref, path: p)
+        #expect(e.type == "application/octet-stream")
+        #expect(e.findings.isEmpty && e.metadataWarnings.isEmpty)
+        #expect(try c.caseState(ref).value("evidence", e.fid, "meta") == nil)
+    }
+
+    @Test("meta that does not read as findings reads as none, and an unknown kind as other")
+    func metaDecodeIsLenient() {
+        #expect(EvidenceMeta.decode("not json").isEmpty)
+        #expect(EvidenceMeta.decode("").isEmpty)
+        let f = EvidenceMeta.decode(#"[{"kind":"weather","value":"rain"}]"#)
+        #expect(f == [MediaFinding(.other, "", "rain")])
+        let round = [MediaFinding(.gps, "EXIF GPS position", "-1.5, 2.25")]
+        #expect(EvidenceMeta.decode(EvidenceMeta.encode(round)) == round)
+        #expect(EvidenceMeta.place("-1.5, 2.25") == "1.5000 S, 2.2500 E")
+    }
+
+    @Test("media errors map to node errors with their own codes, as bad data")
+    func mediaErrorsMap() {
+        for m in [MediaError.notStrippable(.pdf), .malformed("x"), .truncated] {
+            let n = NodeError.from(m as any Error)
+            #expect(n.code == m.code && n.kind == .corrupt)
+        }
+    }
+}
