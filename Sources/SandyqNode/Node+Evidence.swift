@@ -21,6 +21,9 @@ public struct EvidenceEntry: Sendable {
     public let op: OpID
     /// What the file says about who made it, where and with what, as found at attach.
     public var findings: [MediaFinding] = []
+    /// What was removed before sealing (`--strip-at-capture`); then sha256 and size are the cleaned file's.
+    public var stripped: [String] = []
+    public var strippedAtCapture = false
 
     public var complete: Bool { present == chunks }
 
@@ -64,33 +67,70 @@ extension Node {
 
     /// Refuses what attach would refuse before reading a byte (missing, empty, not a regular
     /// file), so a command given several files can check them all before attaching any.
-    public static func checkAttachable(_ path: String) throws(NodeError) {
-        try EvidenceFile.open(path).close()
+    /// With `strip`, also refuses a format whose metadata cannot be removed.
+    public static func checkAttachable(_ path: String, strip: Bool = false) throws(NodeError) {
+        let f = try EvidenceFile.open(path)
+        defer { f.close() }
+        let type = MediaType.sniff(head: f.pread(at: 0, count: MediaType.sniffLength))
+        if strip && !type.canStrip { throw cannotStrip(path, type) }
     }
 
     /// Seals `path` into chunks and records it in case `ref` with one op. The chunks and the op
     /// land together: chunks are stored pending, and the op's transaction confirms them.
-    public func attach(_ ref: String, path: String, note: String = "") throws(NodeError) -> EvidenceEntry {
+    public func attach(_ ref: String, path: String, note: String = "", stripAtCapture: Bool = false) throws(NodeError) -> EvidenceEntry {
         let state = try attachTarget(ref)
         let pid = try requireProject()
         let file = try EvidenceFile.open(path)
         defer { file.close() }
         // Read at offsets (pread), so the sealing pass below still reads from the start.
         let report = MediaInspector.inspect(size: file.size) { file.pread(at: $0, count: $1) }
+        if stripAtCapture && !report.type.canStrip { throw Self.cannotStrip(path, report.type) }
         let fid = Random.bytes(EvidenceChunk.fileIDLength)
         let key = SymmetricKey()
-        let count = EvidenceChunk.chunkCount(size: file.size)
         let stamp = Int64(Self.wallMillis())
+        var count = EvidenceChunk.chunkCount(size: file.size)
+        var size = file.size
+        var removed: [String] = []
         let sha = SHA256()
+        func seal(_ piece: [UInt8], _ i: Int) throws(NodeError) {
+            let chunk = EvidenceChunk.seal(piece, key: key, project: pid, fileID: fid, index: UInt32(i), count: UInt32(count))
+            try mapped { try store.putChunk(fid: fid, index: i, count: count, bytes: chunk.encoded(), pending: stamp) }
+            Self.afterChunk?(i)
+        }
         do throws(NodeError) {
-            for i in 0..<count {
-                let want = min(EvidenceChunk.plainSize, file.size - i * EvidenceChunk.plainSize)
-                let piece = try file.read(want)
-                guard piece.count == want else { throw EvidenceFile.changed(path) }
-                sha.update(piece)
-                let chunk = EvidenceChunk.seal(piece, key: key, project: pid, fileID: fid, index: UInt32(i), count: UInt32(count))
-                try mapped { try store.putChunk(fid: fid, index: i, count: count, bytes: chunk.encoded(), pending: stamp) }
-                Self.afterChunk?(i)
+            if stripAtCapture {
+                // Each chunk names the count, so a first pass learns the cleaned size; the second
+                // seals, and must give the same bytes (a file changed in between is refused).
+                let first = SHA256()
+                let pass = try Self.stripped(file) { first.update($0) }
+                size = pass.size
+                count = EvidenceChunk.chunkCount(size: size)
+                removed = pass.removed
+                var pending: [UInt8] = []
+                var index = 0
+                let second = SHA256()
+                let again = try Self.stripped(file) { (out: [UInt8]) throws(NodeError) in
+                    sha.update(out)
+                    second.update(out)
+                    pending += out
+                    while pending.count >= EvidenceChunk.plainSize, index < count - 1 {
+                        try seal(Array(pending.prefix(EvidenceChunk.plainSize)), index)
+                        pending.removeFirst(EvidenceChunk.plainSize)
+                        index += 1
+                    }
+                }
+                guard again.size == size, index == count - 1, !pending.isEmpty else { throw EvidenceFile.changed(path) }
+                try seal(pending, index)
+                guard first.finalize() == second.finalize() else { throw EvidenceFile.changed(path) }
+                file.seekToEnd()
+            } else {
+                for i in 0..<count {
+                    let want = min(EvidenceChunk.plainSize, file.size - i * EvidenceChunk.plainSize)
+                    let piece = try file.read(want)
+                    guard piece.count == want else { throw EvidenceFile.changed(path) }
+                    sha.update(piece)
+                    try seal(piece, i)
+                }
             }
             try file.checkUnchanged()
         } catch {
@@ -100,11 +140,14 @@ extension Node {
         let digest = Hex.encode(sha.finalize())
         let fidHex = Hex.encode(fid)
         var fields = [
-            "sha256": digest, "size": String(file.size), "type": report.type.rawValue, "chunks": String(count),
+            "sha256": digest, "size": String(size), "type": report.type.rawValue, "chunks": String(count),
             "key": Hex.encode(key.secret.withUnsafeBytes { Array($0) }), "name": (path as NSString).lastPathComponent,
         ]
         if !note.isEmpty { fields["note"] = note }
-        if !report.findings.isEmpty { fields["meta"] = EvidenceMeta.encode(report.findings) }
+        // A file cleaned at capture must not keep what was removed (its place, names) in the record.
+        let findings = stripAtCapture ? [] : report.findings
+        if !findings.isEmpty { fields["meta"] = EvidenceMeta.encode(findings) }
+        if stripAtCapture { fields["stripped"] = EvidenceMeta.encodeList(removed) }
         let ms = try mapped { try CaseEditor.addElement(case: state.id, collection: "evidence", fields: fields, element: fidHex, system: true) }
         let env: Envelope
         do throws(NodeError) {
@@ -113,9 +156,36 @@ extension Node {
             try? store.dropPendingChunks(fid: fid)
             throw error
         }
-        return EvidenceEntry(caseID: state.id, caseRef: state.value("ref"), fid: fidHex, name: fields["name"]!, note: note, size: file.size,
+        return EvidenceEntry(caseID: state.id, caseRef: state.value("ref"), fid: fidHex, name: fields["name"]!, note: note, size: size,
                              type: fields["type"]!, sha256: digest, chunks: count, present: count, attachedBy: env.author,
-                             attachedAtMillis: Self.wallMillis(), op: env.id, findings: report.findings)
+                             attachedAtMillis: Self.wallMillis(), op: env.id, findings: findings, stripped: removed, strippedAtCapture: stripAtCapture)
+    }
+
+    static func cannotStrip(_ path: String, _ type: MediaType) -> NodeError {
+        NodeError(.corrupt, "\(path) is \(type.rawValue): its metadata cannot be removed, so it was not attached; attach it without --strip-at-capture, or clean it first",
+                  code: MediaError.notStrippable(type).code)
+    }
+
+    /// Streams the whole file through MetadataStripper, a chunk at a time, handing each output
+    /// piece to `sink`; returns the cleaned size and what was removed.
+    static func stripped(_ file: EvidenceFile, sink: ([UInt8]) throws(NodeError) -> Void) throws(NodeError) -> (size: Int, removed: [String]) {
+        var s = MetadataStripper()
+        var off = 0
+        var size = 0
+        while off < file.size {
+            let piece = file.pread(at: off, count: min(EvidenceChunk.plainSize, file.size - off))
+            guard !piece.isEmpty else { throw EvidenceFile.changed(file.path) }
+            off += piece.count
+            let out: [UInt8]
+            do { out = try s.feed(piece) } catch { throw NodeError.from(error) }
+            size += out.count
+            try sink(out)
+        }
+        let last: [UInt8]
+        do { last = try s.finish() } catch { throw NodeError.from(error) }
+        size += last.count
+        try sink(last)
+        return (size, s.removed)
     }
 
     /// The case to attach to. A write-only node cannot read back the cases it recorded, so it
@@ -149,7 +219,8 @@ extension Node {
         let present = try mapped { try store.chunkIndexes(fid: raw).filter { $0 < count }.count }
         return EvidenceEntry(caseID: s.id, caseRef: s.value("ref"), fid: fid, name: v("name"), note: v("note"), size: Int(v("size")) ?? 0,
                              type: v("type"), sha256: v("sha256"), chunks: count, present: present, attachedBy: w.author,
-                             attachedAtMillis: HybridClock.millis(w.clock), op: w.op, findings: EvidenceMeta.decode(v("meta")))
+                             attachedAtMillis: HybridClock.millis(w.clock), op: w.op, findings: EvidenceMeta.decode(v("meta")),
+                             stripped: EvidenceMeta.decodeList(v("stripped")), strippedAtCapture: !v("stripped").isEmpty)
     }
 
     /// On a write-only node: the files it sent, by id and chunk count only (it cannot read their records).
@@ -380,6 +451,9 @@ final class EvidenceFile {
 
     func close() { Glibc.close(fd) }
 
+    /// After reading by offset: the position `checkUnchanged` expects.
+    func seekToEnd() { lseek(fd, off_t(size), SEEK_SET) }
+
     static func changed(_ path: String) -> NodeError {
         NodeError(.corrupt, "\(path) changed while it was read: nothing was recorded; attach it again once it is complete", code: "evidence.changed")
     }
@@ -484,6 +558,17 @@ enum EvidenceMeta {
         enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let items = findings.map { Item(kind: $0.kind.rawValue, label: $0.label, value: $0.value) }
         return String(decoding: (try? enc.encode(items)) ?? Data("[]".utf8), as: UTF8.self)
+    }
+
+    static func encodeList(_ items: [String]) -> String {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.withoutEscapingSlashes]
+        return String(decoding: (try? enc.encode(items)) ?? Data("[]".utf8), as: UTF8.self)
+    }
+
+    static func decodeList(_ s: String) -> [String] {
+        guard !s.isEmpty, let items = try? JSONDecoder().decode([String].self, from: Data(s.utf8)) else { return [] }
+        return items
     }
 
     /// Unreadable or missing meta reads as no findings; an unknown kind reads as `other`.

@@ -11,18 +11,21 @@ struct CaseAttach: ParsableCommand {
     @Argument(help: "Case id (or a unique prefix of it, or its ref).") var caseRef: String
     @Argument(help: "The files to attach.") var files: [String]
     @Option(help: "A note kept with each file.") var note: String = ""
+    @Flag(help: "Remove each file's metadata (place, device, names) before sealing it; a format that cannot be cleaned is refused.")
+    var stripAtCapture = false
 
     func run() throws {
         try sandyq.run {
             // Every file is checked before the first is attached: a bad one leaves the case as it was.
-            for f in files { try EvidenceService.checkAttachable(f) }
+            for f in files { try EvidenceService.checkAttachable(f, strip: stripAtCapture) }
             let n = try node.open()
             var out: [EvidenceJSON] = []
             for f in files {
-                let e = try PhaseFile.writing { try n.evidence.attach(caseRef, path: f, note: note) }
+                let e = try PhaseFile.writing { try n.evidence.attach(caseRef, path: f, note: note, stripAtCapture: stripAtCapture) }
                 out.append(EvidenceJSON(e))
                 if !output.json {
                     say("Attached \(e.name) to case \(e.caseID.short): \(e.size) bytes, \(e.chunks) chunk(s), sha256 \(e.sha256), file \(e.fid)")
+                    if e.strippedAtCapture { say("  metadata removed before sealing: \(e.stripped.isEmpty ? "none found" : e.stripped.joined(separator: ", "))") }
                     for w in e.metadataWarnings { say("  warning: \(w)") }
                 }
             }
@@ -37,6 +40,8 @@ struct EvidenceJSON: Encodable {
     var chunks: Int, present: Int, complete: Bool, attachedBy: String, attachedAt: String, op: String
     /// What the file says about itself (place, device, person, time) and the plain warnings for it.
     var meta: [Finding], warnings: [String]
+    /// Set only for a file cleaned before sealing: what was removed.
+    var stripped: [String]?
 
     struct Finding: Encodable { var kind: String, label: String, value: String }
 
@@ -45,6 +50,7 @@ struct EvidenceJSON: Encodable {
         sha256 = e.sha256; chunks = e.chunks; present = e.present; complete = e.complete; attachedBy = e.attachedByFingerprint
         attachedAt = Self.iso(e.attachedAtMillis); op = e.op.description
         meta = e.findings.map { Finding(kind: $0.kind.rawValue, label: $0.label, value: $0.value) }; warnings = e.metadataWarnings
+        stripped = e.strippedAtCapture ? e.stripped : nil
     }
 
     static func iso(_ millis: UInt64) -> String {

@@ -1,5 +1,6 @@
 import Foundation
 import SandyqCore
+import SandyqCrypto
 import SandyqTestSupport
 import Testing
 
@@ -89,5 +90,69 @@ enum GPSPhoto {
             let n = NodeError.from(m as any Error)
             #expect(n.code == m.code && n.kind == .corrupt)
         }
+    }
+}
+
+@Suite(.serialized) struct StripAtCaptureTests {
+    @Test("strip at capture seals the cleaned photo: its hash and size are recorded, what was removed is listed, no place is kept")
+    func stripsBeforeSealing() throws {
+        let dir = try TempDir()
+        let (c, ref) = try EvidenceTests.withCase(dir)
+        let p = try EvidenceMetaTests.write(dir, "photo.jpg", GPSPhoto.jpeg)
+        var s = MetadataStripper()
+        let clean = try s.feed(GPSPhoto.jpeg) + s.finish()
+        #expect(clean.count < GPSPhoto.jpeg.count)
+        let e = try c.attach(ref, path: p, stripAtCapture: true)
+        #expect(e.sha256 == Hex.encode(SHA256.hash(clean)) && e.size == clean.count)
+        #expect(e.strippedAtCapture && !e.stripped.isEmpty && e.stripped == s.removed)
+        #expect(e.findings.isEmpty && e.metadataWarnings.isEmpty)
+        let listed = try #require(try c.evidence(ref).first)
+        #expect(listed.strippedAtCapture && listed.stripped == e.stripped && listed.sha256 == e.sha256)
+        let state = try c.caseState(ref)
+        #expect(state.value("evidence", e.fid, "meta") == nil, "the removed place is not kept in the record")
+        // What is sealed is the clean file: export gives it back, and it says nothing about where.
+        let out = dir.sub("out")
+        let r = try c.exportEvidence(ref, to: out)
+        #expect(r.failures.isEmpty)
+        let got = try EvidenceTests.bytes(out + "/photo.jpg")
+        #expect(got == clean)
+        #expect(!MediaInspector.inspect(head: got).findings.contains { $0.kind == .gps })
+    }
+
+    @Test("strip at capture refuses a PDF or an unknown file as bad data, and records nothing")
+    func refusesWhatCannotBeCleaned() throws {
+        let dir = try TempDir()
+        let (c, ref) = try EvidenceTests.withCase(dir)
+        let pdf = try EvidenceMetaTests.write(dir, "a.pdf", Array("%PDF-1.7\n/Author (Anna)\n%%EOF\n".utf8))
+        let bin = try EvidenceMetaTests.write(dir, "b.bin", [1, 2, 3, 4, 5])
+        for p in [pdf, bin] {
+            #expect(throws: NodeError.self) { try Node.checkAttachable(p, strip: true) }
+            do {
+                _ = try c.attach(ref, path: p, stripAtCapture: true)
+                Issue.record("\(p) was attached")
+            } catch {
+                #expect(error.kind == .corrupt && error.code == "media.not_strippable", "\(error.code)")
+                #expect(error.message.contains("cannot be removed"))
+            }
+        }
+        try Node.checkAttachable(pdf)
+        #expect(try c.evidence(ref).isEmpty)
+        #expect(try c.sentEvidence().isEmpty, "no chunk is left behind")
+    }
+
+    @Test("a photo that changes while it is cleaned records nothing")
+    func changeWhileStrippingIsRefused() throws {
+        let dir = try TempDir()
+        let (c, ref) = try EvidenceTests.withCase(dir)
+        // Over one chunk, so the hook runs before the file is done.
+        let big: [UInt8] = Array(GPSPhoto.jpeg.prefix(GPSPhoto.jpeg.count - 2)) + [UInt8](repeating: 0x11, count: EvidenceChunk.plainSize + 100) + [0xFF, 0xD9]
+        let p = try EvidenceMetaTests.write(dir, "big.jpg", big)
+        Node.afterChunk = { _ in
+            if let h = FileHandle(forWritingAtPath: p) { h.seekToEndOfFile(); h.write(Data([0])); try? h.close() }
+        }
+        defer { Node.afterChunk = nil }
+        #expect(throws: NodeError.self) { _ = try c.attach(ref, path: p, stripAtCapture: true) }
+        #expect(try c.evidence(ref).isEmpty)
+        #expect(try c.sentEvidence().isEmpty)
     }
 }
