@@ -32,6 +32,19 @@ public struct EvidenceEntry: Sendable {
     public var attachedByFingerprint: String { NodeID.fingerprint(of: attachedBy) }
 }
 
+/// What `evidence get` wrote.
+public struct EvidenceCopy: Sendable {
+    public let entry: EvidenceEntry
+    public let path: String
+    /// True when the bytes written are the original's (asked for, or the format cannot be cleaned).
+    public let original: Bool
+    public let sha256: String
+    /// What was removed from the working copy.
+    public let removed: [String]
+    /// Set when a working copy was asked for and the format's metadata cannot be removed.
+    public let notice: String?
+}
+
 /// What `export` wrote and what it refused, file by file.
 public struct EvidenceExport: Sendable {
     public struct Failure: Sendable {
@@ -276,7 +289,12 @@ extension Node {
         return result
     }
 
-    private func reassemble(_ e: EvidenceEntry, key: SymmetricKey, project: ProjectID, into path: String) throws(NodeError) {
+    /// Writes the file to `path` through a `.partial` file, checked against the record's SHA-256.
+    /// With `strip`, the bytes go through MetadataStripper on the way out; returns what it removed
+    /// and the SHA-256 of what was written.
+    @discardableResult
+    private func reassemble(_ e: EvidenceEntry, key: SymmetricKey, project: ProjectID, into path: String, strip: Bool = false)
+        throws(NodeError) -> (removed: [String], sha256: String) {
         let partial = path + ".partial"
         guard let fid = Hex.decode(e.fid), FileManager.default.createFile(atPath: partial, contents: nil),
               let out = FileHandle(forWritingAtPath: partial) else {
@@ -288,6 +306,14 @@ extension Node {
             if !keep { unlink(partial) }
         }
         let sha = SHA256()
+        let written = SHA256()
+        var stripper = MetadataStripper()
+        func emit(_ b: [UInt8]) throws(NodeError) {
+            written.update(b)
+            do { try out.write(contentsOf: Data(b)) } catch {
+                throw NodeError(.failure, "\(e.name): writing \(partial) failed: \(error)", code: "evidence.io")
+            }
+        }
         for i in 0..<e.chunks {
             guard let bytes = try mapped({ try store.chunk(fid: fid, index: i) }) else {
                 throw NodeError(.corrupt, "\(e.name): chunk \(i) is missing", code: "evidence.incomplete")
@@ -305,9 +331,14 @@ extension Node {
                                 code: "evidence.chunk-unreadable")
             }
             sha.update(plain)
-            do { try out.write(contentsOf: Data(plain)) } catch {
-                throw NodeError(.failure, "\(e.name): writing \(partial) failed: \(error)", code: "evidence.io")
+            if strip {
+                do { try emit(try stripper.feed(plain)) } catch { throw NodeError.from(error) }
+            } else {
+                try emit(plain)
             }
+        }
+        if strip {
+            do { try emit(try stripper.finish()) } catch { throw NodeError.from(error) }
         }
         let digest = Hex.encode(sha.finalize())
         guard digest == e.sha256 else {
@@ -318,6 +349,42 @@ extension Node {
             throw NodeError(.failure, "\(e.name): cannot move it into place at \(path)", code: "evidence.io")
         }
         keep = true
+        return (stripper.removed, Hex.encode(written.finalize()))
+    }
+
+    /// The file key from the case record.
+    private func fileKey(_ e: EvidenceEntry, in state: CaseState?) throws(NodeError) -> SymmetricKey {
+        guard let keyHex = state?.secret("evidence", e.fid, "key"), let kb = Hex.decode(keyHex), let key = try? SymmetricKey(SecureBytes(kb)) else {
+            throw NodeError(.corrupt, "\(e.name): its file key is missing from the record", code: "evidence.no-key")
+        }
+        return key
+    }
+
+    /// Writes one attached file to `path` (which must not exist): by default a working copy,
+    /// with its metadata removed where the format allows; the original only when asked.
+    public func getEvidence(_ fileID: String, to path: String, original: Bool = false) throws(NodeError) -> EvidenceCopy {
+        guard !isWriteOnly else {
+            throw NodeError(.refused, "this node is write-only: it cannot read back the files it attached", code: "evidence.write-only")
+        }
+        let pid = try requireProject()
+        let want = fileID.lowercased()
+        let found = try evidence().filter { $0.fid.hasPrefix(want) }
+        guard !want.isEmpty, let e = found.first else { throw NodeError(.notFound, "no attached file \(fileID)", code: "evidence.unknown-file") }
+        guard found.count == 1 else {
+            throw NodeError(.usage, "\(fileID) names \(found.count) files; give more of the file id", code: "evidence.ambiguous-file")
+        }
+        guard e.complete else {
+            throw NodeError(.corrupt, "\(e.name): \(e.present) of \(e.chunks) chunks held; not written", code: "evidence.incomplete")
+        }
+        guard !FileManager.default.fileExists(atPath: path) else {
+            throw NodeError(.usage, "\(path) exists: give a new path (nothing is overwritten)", code: "evidence.out-exists")
+        }
+        let key = try fileKey(e, in: try caseState(e.caseID.description))
+        let strip = !original && (MediaType(rawValue: e.type) ?? .unknown).canStrip
+        let r = try reassemble(e, key: key, project: pid, into: path, strip: strip)
+        var note: String?
+        if !original && !strip { note = "\(e.type): metadata of this format cannot be removed; the working copy is the original file" }
+        return EvidenceCopy(entry: e, path: path, original: original || !strip, sha256: r.sha256, removed: r.removed, notice: note)
     }
 
     /// Checks `dir/manifest.sig` over `dir/manifest.json` and every file's SHA-256 and size.

@@ -62,7 +62,7 @@ struct EvidenceJSON: Encodable {
 struct EvidenceCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "evidence", abstract: "List, verify and export attached files.",
-        subcommands: [List.self, Verify.self, Export.self, VerifyManifest.self, EvidenceInspect.self, EvidenceStrip.self])
+        subcommands: [List.self, Verify.self, Get.self, Export.self, VerifyManifest.self, EvidenceInspect.self, EvidenceStrip.self])
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List attached files, with chunks held and needed.")
@@ -119,6 +119,34 @@ struct EvidenceCommand: ParsableCommand {
                     }
                 }
                 if r.matches.isEmpty { throw CLIError(.failure, "no record of this file") }
+            }
+        }
+    }
+
+    struct Get: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write one attached file: a working copy with its metadata removed where the format allows, or the original.")
+        @OptionGroup var node: NodeOptions
+        @OptionGroup var output: OutputOptions
+        @Argument(help: "The file id (or a unique prefix of it), as `evidence list` prints it.") var fileID: String
+        @Option(help: "Where to write it; must not exist.") var out: String
+        @Flag(help: "Write the original, metadata and all, byte for byte as attached.") var original = false
+
+        func run() throws {
+            try sandyq.run {
+                let n = try node.open()
+                let c = try n.evidence.get(fileID, to: out, original: original)
+                if let note = c.notice { sayError("sandyq: \(c.entry.name): \(note)") }
+                if output.json {
+                    struct Out: Encodable {
+                        var fid: String, path: String, original: Bool, sha256: String, originalSha256: String, removed: [String], notice: String?
+                    }
+                    try printJSON(Out(fid: c.entry.fid, path: c.path, original: c.original, sha256: c.sha256, originalSha256: c.entry.sha256,
+                                      removed: c.removed, notice: c.notice))
+                } else {
+                    let what = c.original ? "original" : "working copy (metadata removed: \(c.removed.isEmpty ? "none found" : c.removed.joined(separator: ", ")))"
+                    say("wrote \(c.entry.name) to \(c.path): \(what), sha256 \(c.sha256)")
+                }
             }
         }
     }

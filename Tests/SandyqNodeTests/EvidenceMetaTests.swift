@@ -156,3 +156,43 @@ enum GPSPhoto {
         #expect(try c.sentEvidence().isEmpty)
     }
 }
+
+@Suite(.serialized) struct EvidenceGetTests {
+    @Test("get writes a working copy without EXIF by default, and the original byte for byte when asked")
+    func workingAndOriginal() throws {
+        let dir = try TempDir()
+        let (c, ref) = try EvidenceTests.withCase(dir)
+        let p = try EvidenceMetaTests.write(dir, "photo.jpg", GPSPhoto.jpeg)
+        let e = try c.attach(ref, path: p)
+        let work = dir.file("work.jpg")
+        let w = try c.getEvidence(String(e.fid.prefix(10)), to: work)
+        #expect(!w.original && w.notice == nil && !w.removed.isEmpty)
+        let wb = try EvidenceTests.bytes(work)
+        #expect(w.sha256 == Hex.encode(SHA256.hash(wb)) && wb != GPSPhoto.jpeg)
+        let found = MediaInspector.inspect(head: wb).findings
+        #expect(!found.contains { $0.kind == .gps || $0.label.hasPrefix("EXIF") }, "\(found)")
+        let orig = dir.file("orig.jpg")
+        let o = try c.getEvidence(e.fid, to: orig, original: true)
+        #expect(o.original && o.removed.isEmpty)
+        #expect(Hex.encode(SHA256.hash(try EvidenceTests.bytes(orig))) == e.sha256)
+        #expect(try EvidenceTests.bytes(orig) == GPSPhoto.jpeg)
+        // Nothing is overwritten; an unknown id is not found.
+        #expect(throws: NodeError.self) { _ = try c.getEvidence(e.fid, to: orig) }
+        #expect(try EvidenceTests.bytes(orig) == GPSPhoto.jpeg)
+        do {
+            _ = try c.getEvidence("ffffffffffff", to: dir.file("x"))
+            Issue.record("an unknown id was written")
+        } catch { #expect(error.kind == .notFound) }
+    }
+
+    @Test("a working copy of a format that cannot be cleaned is the original, and says so")
+    func workingCopyOfPDFSaysSo() throws {
+        let dir = try TempDir()
+        let (c, ref) = try EvidenceTests.withCase(dir)
+        let bytes = Array("%PDF-1.7\n1 0 obj << /Author (Anna) >> endobj\n%%EOF\n".utf8)
+        let e = try c.attach(ref, path: try EvidenceMetaTests.write(dir, "a.pdf", bytes))
+        let w = try c.getEvidence(e.fid, to: dir.file("w.pdf"))
+        #expect(w.original && w.notice?.contains("cannot be removed") == true)
+        #expect(try EvidenceTests.bytes(dir.file("w.pdf")) == bytes)
+    }
+}

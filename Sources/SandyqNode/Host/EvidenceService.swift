@@ -23,6 +23,10 @@ public struct EvidenceService: Sendable {
         try host.withNode { n throws(NodeError) in try n.verifyEvidence(path: path) }
     }
 
+    public func get(_ fileID: String, to path: String, original: Bool = false) throws(NodeError) -> EvidenceCopy {
+        try host.withNode { n throws(NodeError) in try n.getEvidence(fileID, to: path, original: original) }
+    }
+
     public func export(_ ref: String? = nil, to dir: String) throws(NodeError) -> EvidenceExport {
         try host.withNode { n throws(NodeError) in try n.exportEvidence(ref, to: dir) }
     }
