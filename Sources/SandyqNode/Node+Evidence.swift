@@ -56,6 +56,8 @@ public struct EvidenceExport: Sendable {
 
     public var written: [(entry: EvidenceEntry, path: String)] = []
     public var failures: [Failure] = []
+    /// With working copies: by file id, the SHA-256 and size of the copy written.
+    public var working: [String: (sha256: String, size: Int)] = [:]
 }
 
 /// A manifest check: every problem found, by name.
@@ -249,7 +251,9 @@ extension Node {
 
     /// Opens every chunk of each complete file, reassembles it into `dir`, keeps it only when
     /// its SHA-256 is the record's, and writes a signed manifest of what was kept.
-    public func exportEvidence(_ ref: String? = nil, to dir: String) throws(NodeError) -> EvidenceExport {
+    /// With `working`, each file is written as a working copy (metadata removed where the format
+    /// allows) and the manifest records the copy's SHA-256 beside the original's.
+    public func exportEvidence(_ ref: String? = nil, to dir: String, working: Bool = false) throws(NodeError) -> EvidenceExport {
         guard !isWriteOnly else {
             throw NodeError(.refused, "this node is write-only: it cannot read back the files it attached, so it cannot export them",
                             code: "evidence.write-only")
@@ -274,13 +278,15 @@ extension Node {
                       let key = try? SymmetricKey(SecureBytes(kb)) else {
                     throw NodeError(.corrupt, "\(e.name): its file key is missing from the record", code: "evidence.no-key")
                 }
-                try reassemble(e, key: key, project: pid, into: dir + "/" + name)
+                let strip = working && (MediaType(rawValue: e.type) ?? .unknown).canStrip
+                let r = try reassemble(e, key: key, project: pid, into: dir + "/" + name, strip: strip)
+                if working { result.working[e.fid] = (r.sha256, r.size) }
                 result.written.append((e, name))
             } catch {
                 result.failures.append(.init(fid: e.fid, name: e.name, code: error.code, message: error.message))
             }
         }
-        let manifest = EvidenceManifest.json(project: pid, node: nodeID, files: result.written)
+        let manifest = EvidenceManifest.json(project: pid, node: nodeID, files: result.written, working: result.working)
         let sig = identity.signing.sign(manifest)
         try mapped {
             try Data(manifest).write(to: URL(fileURLWithPath: dir + "/manifest.json"))
@@ -294,7 +300,7 @@ extension Node {
     /// and the SHA-256 of what was written.
     @discardableResult
     private func reassemble(_ e: EvidenceEntry, key: SymmetricKey, project: ProjectID, into path: String, strip: Bool = false)
-        throws(NodeError) -> (removed: [String], sha256: String) {
+        throws(NodeError) -> (removed: [String], sha256: String, size: Int) {
         let partial = path + ".partial"
         guard let fid = Hex.decode(e.fid), FileManager.default.createFile(atPath: partial, contents: nil),
               let out = FileHandle(forWritingAtPath: partial) else {
@@ -307,9 +313,11 @@ extension Node {
         }
         let sha = SHA256()
         let written = SHA256()
+        var writtenSize = 0
         var stripper = MetadataStripper()
         func emit(_ b: [UInt8]) throws(NodeError) {
             written.update(b)
+            writtenSize += b.count
             do { try out.write(contentsOf: Data(b)) } catch {
                 throw NodeError(.failure, "\(e.name): writing \(partial) failed: \(error)", code: "evidence.io")
             }
@@ -349,7 +357,7 @@ extension Node {
             throw NodeError(.failure, "\(e.name): cannot move it into place at \(path)", code: "evidence.io")
         }
         keep = true
-        return (stripper.removed, Hex.encode(written.finalize()))
+        return (stripper.removed, Hex.encode(written.finalize()), writtenSize)
     }
 
     /// The file key from the case record.
@@ -424,7 +432,8 @@ extension Node {
             }
             do {
                 let d = try EvidenceFile.sha256(p)
-                if d != f.sha256 { check.problems.append("\(f.path): SHA-256 \(d) is not the manifest's \(f.sha256) (changed or swapped)") }
+                let want = f.workingSha256 ?? f.sha256
+                if d != want { check.problems.append("\(f.path): SHA-256 \(d) is not the manifest's \(want) (changed or swapped)") }
             } catch {
                 check.problems.append("\(f.path): \(error.message)")
             }
@@ -448,6 +457,10 @@ enum EvidenceManifest {
         var attachedBy: String
         var attachedAt: String
         var op: String
+        /// Only in an export of working copies: the copy written at `path` (`sha256` and `size`
+        /// stay the original's, as recorded).
+        var workingSha256: String? = nil
+        var workingSize: Int? = nil
     }
     struct Document: Codable {
         var format: String
@@ -463,14 +476,16 @@ enum EvidenceManifest {
         return f.string(from: Date(timeIntervalSince1970: Double(millis) / 1000))
     }
 
-    static func json(project: ProjectID, node: NodeID, files: [(entry: EvidenceEntry, path: String)]) -> [UInt8] {
+    static func json(project: ProjectID, node: NodeID, files: [(entry: EvidenceEntry, path: String)],
+                     working: [String: (sha256: String, size: Int)] = [:]) -> [UInt8] {
         let doc = Document(
             format: "sandyq-evidence-manifest-1", project: project.description,
             node: Signer(fingerprint: node.fingerprint, signingKey: Hex.encode(node.signingKey.bytes)),
             exportedAt: iso(Node.wallMillis()),
             files: files.map { e, p in
                 File(caseId: e.caseID.description, caseRef: e.caseRef, fid: e.fid, name: e.name, path: p, sha256: e.sha256, size: e.size,
-                     type: e.type, attachedBy: Hex.encode(e.attachedBy.bytes), attachedAt: iso(e.attachedAtMillis), op: e.op.description)
+                     type: e.type, attachedBy: Hex.encode(e.attachedBy.bytes), attachedAt: iso(e.attachedAtMillis), op: e.op.description,
+                     workingSha256: working[e.fid]?.sha256, workingSize: working[e.fid]?.size)
             })
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]

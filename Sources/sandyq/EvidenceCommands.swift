@@ -158,18 +158,26 @@ struct EvidenceCommand: ParsableCommand {
         @OptionGroup var output: OutputOptions
         @Argument(help: "Only this case.") var caseRef: String?
         @Option(help: "A new or empty directory.") var out: String
+        @Flag(help: "Write working copies (metadata removed where the format allows) instead of the originals; the manifest records both SHA-256s.")
+        var working = false
 
         func run() throws {
             try sandyq.run {
                 let n = try node.open()
-                let r = try n.evidence.export(caseRef, to: out)
+                let r = try n.evidence.export(caseRef, to: out, working: working)
                 if output.json {
                     struct Fail: Encodable { var fid: String; var name: String; var code: String; var message: String }
                     struct Out: Encodable { var dir: String; var written: [String]; var failures: [Fail] }
                     try printJSON(Out(dir: out, written: r.written.map(\.path),
                                       failures: r.failures.map { Fail(fid: $0.fid, name: $0.name, code: $0.code, message: $0.message) }))
                 } else {
-                    for w in r.written { say("exported \(w.path) (sha256 \(w.entry.sha256))") }
+                    for w in r.written {
+                        if let c = r.working[w.entry.fid] {
+                            say("exported \(w.path) (working copy sha256 \(c.sha256); original sha256 \(w.entry.sha256))")
+                        } else {
+                            say("exported \(w.path) (sha256 \(w.entry.sha256))")
+                        }
+                    }
                     for f in r.failures { sayError("sandyq: not exported: \(f.message) [\(f.code)]") }
                     say("\(r.written.count) file(s) and a signed manifest.json in \(out)")
                 }

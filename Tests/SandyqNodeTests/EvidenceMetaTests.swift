@@ -196,3 +196,33 @@ enum GPSPhoto {
         #expect(try EvidenceTests.bytes(dir.file("w.pdf")) == bytes)
     }
 }
+
+@Suite(.serialized) struct WorkingExportTests {
+    @Test("export --working writes copies without GPS and a manifest with both SHA-256s; a plain export is unchanged")
+    func workingExport() throws {
+        let dir = try TempDir()
+        let (c, ref) = try EvidenceTests.withCase(dir)
+        let e = try c.attach(ref, path: try EvidenceMetaTests.write(dir, "photo.jpg", GPSPhoto.jpeg))
+        let plain = dir.sub("court")
+        _ = try c.exportEvidence(ref, to: plain)
+        #expect(try EvidenceTests.bytes(plain + "/photo.jpg") == GPSPhoto.jpeg)
+        let plainManifest = String(decoding: try EvidenceTests.bytes(plain + "/manifest.json"), as: UTF8.self)
+        #expect(!plainManifest.contains("working"), "an export of originals says nothing of copies")
+
+        let out = dir.sub("work")
+        let r = try c.exportEvidence(ref, to: out, working: true)
+        #expect(r.failures.isEmpty && r.written.count == 1)
+        let copy = try EvidenceTests.bytes(out + "/photo.jpg")
+        #expect(copy != GPSPhoto.jpeg)
+        #expect(!MediaInspector.inspect(head: copy).findings.contains { $0.kind == .gps })
+        let doc = try JSONDecoder().decode(EvidenceManifest.Document.self, from: Data(try EvidenceTests.bytes(out + "/manifest.json")))
+        let f = try #require(doc.files.first)
+        #expect(f.sha256 == e.sha256 && f.size == e.size, "the original's, as recorded")
+        #expect(f.workingSha256 == Hex.encode(SHA256.hash(copy)) && f.workingSize == copy.count)
+        let check = try Node.verifyManifest(out, members: [c.nodeID.signingKey])
+        #expect(check.ok, "\(check.problems)")
+        // A changed copy is still caught.
+        try Data(copy + [0]).write(to: URL(fileURLWithPath: out + "/photo.jpg"))
+        #expect(!(try Node.verifyManifest(out, members: [c.nodeID.signingKey])).ok)
+    }
+}

@@ -27,8 +27,8 @@ public struct EvidenceService: Sendable {
         try host.withNode { n throws(NodeError) in try n.getEvidence(fileID, to: path, original: original) }
     }
 
-    public func export(_ ref: String? = nil, to dir: String) throws(NodeError) -> EvidenceExport {
-        try host.withNode { n throws(NodeError) in try n.exportEvidence(ref, to: dir) }
+    public func export(_ ref: String? = nil, to dir: String, working: Bool = false) throws(NodeError) -> EvidenceExport {
+        try host.withNode { n throws(NodeError) in try n.exportEvidence(ref, to: dir, working: working) }
     }
 
     /// Checks an export; the signer is checked against this project's members.
