@@ -29,6 +29,9 @@ public struct EvidenceEntry: Sendable {
 
     /// Plain warnings for a person about to share the file, one per kind of finding.
     public var metadataWarnings: [String] { EvidenceMeta.warnings(findings) }
+
+    /// The same warnings from a record's raw `meta` field, for a caller holding only the case.
+    public static func metadataWarnings(meta: String) -> [String] { EvidenceMeta.warnings(EvidenceMeta.decode(meta)) }
     public var attachedByFingerprint: String { NodeID.fingerprint(of: attachedBy) }
 }
 

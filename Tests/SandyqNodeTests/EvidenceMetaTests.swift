@@ -59,6 +59,7 @@ enum GPSPhoto {
         let state = try c.caseState(ref)
         let meta = try #require(state.value("evidence", e.fid, "meta"))
         #expect(meta.hasPrefix("[{\"kind\":"), "\(meta)")
+        #expect(EvidenceEntry.metadataWarnings(meta: meta) == listed.metadataWarnings)
         #expect(!meta.contains("\n"))
     }
 

@@ -165,6 +165,8 @@ def test_evidence_get_working_copy_has_no_gps(r):
     assert any(w.startswith("this file says where it was made: 50.4600 N, 30.5200 W") for w in attached["warnings"]), attached
     listed = cli("evidence", "list").stdout
     assert "warning: this file says where it was made" in listed, listed
+    shown = cli("case", "show", ref).stdout
+    assert "warning: this file says where it was made: 50.4600 N, 30.5200 W" in shown, shown
 
     work, orig = r.path("work.jpg"), r.path("orig.jpg")
     got = json.loads(cli("evidence", "get", attached["fid"], "--out", work, "--json").stdout)
