@@ -91,6 +91,7 @@ struct EvidenceCommand: ParsableCommand {
                 for e in all {
                     let state = e.complete ? "complete" : "incomplete"
                     say("\(e.caseRef ?? e.caseID.short)  \(e.fid)  \(e.name)  \(e.size) B  \(e.type)  sha256 \(e.sha256)  \(e.present)/\(e.chunks) chunks \(state)  by \(e.attachedByFingerprint) at \(EvidenceJSON.iso(e.attachedAtMillis))")
+                    if e.strippedAtCapture { say("  metadata removed before sealing: \(e.stripped.isEmpty ? "none found" : e.stripped.joined(separator: ", "))") }
                     for w in e.metadataWarnings { say("  warning: \(w)") }
                 }
             }
