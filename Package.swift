@@ -43,7 +43,7 @@ let package = Package(
         .target(name: "SandyqSync", dependencies: ["SandyqCore", "SandyqStore"]),
         // What a photo, PDF or video says about its maker, and removing it: pure, no I/O.
         .target(name: "SandyqMedia"),
-        .target(name: "SandyqNode", dependencies: ["SandyqCore", "SandyqSearch", "SandyqReports", "SandyqStore", "SandyqSync", "SandyqCrypto"]),
+        .target(name: "SandyqNode", dependencies: ["SandyqCore", "SandyqSearch", "SandyqReports", "SandyqStore", "SandyqSync", "SandyqCrypto", "SandyqMedia"]),
         // The desk: the node's own web app, served to its own browser on loopback.
         .target(
             name: "SandyqWeb",
@@ -59,7 +59,6 @@ let package = Package(
             dependencies: [
                 "SandyqNode",
                 "SandyqWeb",
-                "SandyqMedia",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -1,6 +1,7 @@
 import Foundation
 import SandyqCore
 import SandyqCrypto
+import SandyqMedia
 import SandyqStore
 
 /// One attached file as this node reads its record. The file key is never part of it.
@@ -18,9 +19,33 @@ public struct EvidenceEntry: Sendable {
     public let attachedBy: SigningPublicKey
     public let attachedAtMillis: UInt64
     public let op: OpID
+    /// What the file says about who made it, where and with what, as found at attach.
+    public var findings: [MediaFinding] = []
+    /// What was removed before sealing (`--strip-at-capture`); then sha256 and size are the cleaned file's.
+    public var stripped: [String] = []
+    public var strippedAtCapture = false
 
     public var complete: Bool { present == chunks }
+
+    /// Plain warnings for a person about to share the file, one per kind of finding.
+    public var metadataWarnings: [String] { EvidenceMeta.warnings(findings) }
+
+    /// The same warnings from a record's raw `meta` field, for a caller holding only the case.
+    public static func metadataWarnings(meta: String) -> [String] { EvidenceMeta.warnings(EvidenceMeta.decode(meta)) }
     public var attachedByFingerprint: String { NodeID.fingerprint(of: attachedBy) }
+}
+
+/// What `evidence get` wrote.
+public struct EvidenceCopy: Sendable {
+    public let entry: EvidenceEntry
+    public let path: String
+    /// True when the bytes written are the original's (asked for, or the format cannot be cleaned).
+    public let original: Bool
+    public let sha256: String
+    /// What was removed from the working copy.
+    public let removed: [String]
+    /// Set when a working copy was asked for and the format's metadata cannot be removed.
+    public let notice: String?
 }
 
 /// What `export` wrote and what it refused, file by file.
@@ -34,6 +59,8 @@ public struct EvidenceExport: Sendable {
 
     public var written: [(entry: EvidenceEntry, path: String)] = []
     public var failures: [Failure] = []
+    /// With working copies: by file id, the SHA-256 and size of the copy written.
+    public var working: [String: (sha256: String, size: Int)] = [:]
 }
 
 /// A manifest check: every problem found, by name.
@@ -58,33 +85,70 @@ extension Node {
 
     /// Refuses what attach would refuse before reading a byte (missing, empty, not a regular
     /// file), so a command given several files can check them all before attaching any.
-    public static func checkAttachable(_ path: String) throws(NodeError) {
-        try EvidenceFile.open(path).close()
+    /// With `strip`, also refuses a format whose metadata cannot be removed.
+    public static func checkAttachable(_ path: String, strip: Bool = false) throws(NodeError) {
+        let f = try EvidenceFile.open(path)
+        defer { f.close() }
+        let type = MediaType.sniff(head: f.pread(at: 0, count: MediaType.sniffLength))
+        if strip && !type.canStrip { throw cannotStrip(path, type) }
     }
 
     /// Seals `path` into chunks and records it in case `ref` with one op. The chunks and the op
     /// land together: chunks are stored pending, and the op's transaction confirms them.
-    public func attach(_ ref: String, path: String, note: String = "") throws(NodeError) -> EvidenceEntry {
+    public func attach(_ ref: String, path: String, note: String = "", stripAtCapture: Bool = false) throws(NodeError) -> EvidenceEntry {
         let state = try attachTarget(ref)
         let pid = try requireProject()
         let file = try EvidenceFile.open(path)
         defer { file.close() }
+        // Read at offsets (pread), so the sealing pass below still reads from the start.
+        let report = MediaInspector.inspect(size: file.size) { file.pread(at: $0, count: $1) }
+        if stripAtCapture && !report.type.canStrip { throw Self.cannotStrip(path, report.type) }
         let fid = Random.bytes(EvidenceChunk.fileIDLength)
         let key = SymmetricKey()
-        let count = EvidenceChunk.chunkCount(size: file.size)
         let stamp = Int64(Self.wallMillis())
+        var count = EvidenceChunk.chunkCount(size: file.size)
+        var size = file.size
+        var removed: [String] = []
         let sha = SHA256()
-        var head: [UInt8] = []
+        func seal(_ piece: [UInt8], _ i: Int) throws(NodeError) {
+            let chunk = EvidenceChunk.seal(piece, key: key, project: pid, fileID: fid, index: UInt32(i), count: UInt32(count))
+            try mapped { try store.putChunk(fid: fid, index: i, count: count, bytes: chunk.encoded(), pending: stamp) }
+            Self.afterChunk?(i)
+        }
         do throws(NodeError) {
-            for i in 0..<count {
-                let want = min(EvidenceChunk.plainSize, file.size - i * EvidenceChunk.plainSize)
-                let piece = try file.read(want)
-                guard piece.count == want else { throw EvidenceFile.changed(path) }
-                if i == 0 { head = Array(piece.prefix(16)) }
-                sha.update(piece)
-                let chunk = EvidenceChunk.seal(piece, key: key, project: pid, fileID: fid, index: UInt32(i), count: UInt32(count))
-                try mapped { try store.putChunk(fid: fid, index: i, count: count, bytes: chunk.encoded(), pending: stamp) }
-                Self.afterChunk?(i)
+            if stripAtCapture {
+                // Each chunk names the count, so a first pass learns the cleaned size; the second
+                // seals, and must give the same bytes (a file changed in between is refused).
+                let first = SHA256()
+                let pass = try Self.stripped(file) { first.update($0) }
+                size = pass.size
+                count = EvidenceChunk.chunkCount(size: size)
+                removed = pass.removed
+                var pending: [UInt8] = []
+                var index = 0
+                let second = SHA256()
+                let again = try Self.stripped(file) { (out: [UInt8]) throws(NodeError) in
+                    sha.update(out)
+                    second.update(out)
+                    pending += out
+                    while pending.count >= EvidenceChunk.plainSize, index < count - 1 {
+                        try seal(Array(pending.prefix(EvidenceChunk.plainSize)), index)
+                        pending.removeFirst(EvidenceChunk.plainSize)
+                        index += 1
+                    }
+                }
+                guard again.size == size, index == count - 1, !pending.isEmpty else { throw EvidenceFile.changed(path) }
+                try seal(pending, index)
+                guard first.finalize() == second.finalize() else { throw EvidenceFile.changed(path) }
+                file.seekToEnd()
+            } else {
+                for i in 0..<count {
+                    let want = min(EvidenceChunk.plainSize, file.size - i * EvidenceChunk.plainSize)
+                    let piece = try file.read(want)
+                    guard piece.count == want else { throw EvidenceFile.changed(path) }
+                    sha.update(piece)
+                    try seal(piece, i)
+                }
             }
             try file.checkUnchanged()
         } catch {
@@ -94,10 +158,14 @@ extension Node {
         let digest = Hex.encode(sha.finalize())
         let fidHex = Hex.encode(fid)
         var fields = [
-            "sha256": digest, "size": String(file.size), "type": EvidenceFile.sniff(head), "chunks": String(count),
+            "sha256": digest, "size": String(size), "type": report.type.rawValue, "chunks": String(count),
             "key": Hex.encode(key.secret.withUnsafeBytes { Array($0) }), "name": (path as NSString).lastPathComponent,
         ]
         if !note.isEmpty { fields["note"] = note }
+        // A file cleaned at capture must not keep what was removed (its place, names) in the record.
+        let findings = stripAtCapture ? [] : report.findings
+        if !findings.isEmpty { fields["meta"] = EvidenceMeta.encode(findings) }
+        if stripAtCapture { fields["stripped"] = EvidenceMeta.encodeList(removed) }
         let ms = try mapped { try CaseEditor.addElement(case: state.id, collection: "evidence", fields: fields, element: fidHex, system: true) }
         let env: Envelope
         do throws(NodeError) {
@@ -106,9 +174,36 @@ extension Node {
             try? store.dropPendingChunks(fid: fid)
             throw error
         }
-        return EvidenceEntry(caseID: state.id, caseRef: state.value("ref"), fid: fidHex, name: fields["name"]!, note: note, size: file.size,
+        return EvidenceEntry(caseID: state.id, caseRef: state.value("ref"), fid: fidHex, name: fields["name"]!, note: note, size: size,
                              type: fields["type"]!, sha256: digest, chunks: count, present: count, attachedBy: env.author,
-                             attachedAtMillis: Self.wallMillis(), op: env.id)
+                             attachedAtMillis: Self.wallMillis(), op: env.id, findings: findings, stripped: removed, strippedAtCapture: stripAtCapture)
+    }
+
+    static func cannotStrip(_ path: String, _ type: MediaType) -> NodeError {
+        NodeError(.corrupt, "\(path) is \(type.rawValue): its metadata cannot be removed, so it was not attached; attach it without --strip-at-capture, or clean it first",
+                  code: MediaError.notStrippable(type).code)
+    }
+
+    /// Streams the whole file through MetadataStripper, a chunk at a time, handing each output
+    /// piece to `sink`; returns the cleaned size and what was removed.
+    static func stripped(_ file: EvidenceFile, sink: ([UInt8]) throws(NodeError) -> Void) throws(NodeError) -> (size: Int, removed: [String]) {
+        var s = MetadataStripper()
+        var off = 0
+        var size = 0
+        while off < file.size {
+            let piece = file.pread(at: off, count: min(EvidenceChunk.plainSize, file.size - off))
+            guard !piece.isEmpty else { throw EvidenceFile.changed(file.path) }
+            off += piece.count
+            let out: [UInt8]
+            do { out = try s.feed(piece) } catch { throw NodeError.from(error) }
+            size += out.count
+            try sink(out)
+        }
+        let last: [UInt8]
+        do { last = try s.finish() } catch { throw NodeError.from(error) }
+        size += last.count
+        try sink(last)
+        return (size, s.removed)
     }
 
     /// The case to attach to. A write-only node cannot read back the cases it recorded, so it
@@ -142,7 +237,8 @@ extension Node {
         let present = try mapped { try store.chunkIndexes(fid: raw).filter { $0 < count }.count }
         return EvidenceEntry(caseID: s.id, caseRef: s.value("ref"), fid: fid, name: v("name"), note: v("note"), size: Int(v("size")) ?? 0,
                              type: v("type"), sha256: v("sha256"), chunks: count, present: present, attachedBy: w.author,
-                             attachedAtMillis: HybridClock.millis(w.clock), op: w.op)
+                             attachedAtMillis: HybridClock.millis(w.clock), op: w.op, findings: EvidenceMeta.decode(v("meta")),
+                             stripped: EvidenceMeta.decodeList(v("stripped")), strippedAtCapture: !v("stripped").isEmpty)
     }
 
     /// On a write-only node: the files it sent, by id and chunk count only (it cannot read their records).
@@ -158,7 +254,9 @@ extension Node {
 
     /// Opens every chunk of each complete file, reassembles it into `dir`, keeps it only when
     /// its SHA-256 is the record's, and writes a signed manifest of what was kept.
-    public func exportEvidence(_ ref: String? = nil, to dir: String) throws(NodeError) -> EvidenceExport {
+    /// With `working`, each file is written as a working copy (metadata removed where the format
+    /// allows) and the manifest records the copy's SHA-256 beside the original's.
+    public func exportEvidence(_ ref: String? = nil, to dir: String, working: Bool = false) throws(NodeError) -> EvidenceExport {
         guard !isWriteOnly else {
             throw NodeError(.refused, "this node is write-only: it cannot read back the files it attached, so it cannot export them",
                             code: "evidence.write-only")
@@ -183,13 +281,15 @@ extension Node {
                       let key = try? SymmetricKey(SecureBytes(kb)) else {
                     throw NodeError(.corrupt, "\(e.name): its file key is missing from the record", code: "evidence.no-key")
                 }
-                try reassemble(e, key: key, project: pid, into: dir + "/" + name)
+                let strip = working && (MediaType(rawValue: e.type) ?? .unknown).canStrip
+                let r = try reassemble(e, key: key, project: pid, into: dir + "/" + name, strip: strip)
+                if working { result.working[e.fid] = (r.sha256, r.size) }
                 result.written.append((e, name))
             } catch {
                 result.failures.append(.init(fid: e.fid, name: e.name, code: error.code, message: error.message))
             }
         }
-        let manifest = EvidenceManifest.json(project: pid, node: nodeID, files: result.written)
+        let manifest = EvidenceManifest.json(project: pid, node: nodeID, files: result.written, working: result.working)
         let sig = identity.signing.sign(manifest)
         try mapped {
             try Data(manifest).write(to: URL(fileURLWithPath: dir + "/manifest.json"))
@@ -198,7 +298,12 @@ extension Node {
         return result
     }
 
-    private func reassemble(_ e: EvidenceEntry, key: SymmetricKey, project: ProjectID, into path: String) throws(NodeError) {
+    /// Writes the file to `path` through a `.partial` file, checked against the record's SHA-256.
+    /// With `strip`, the bytes go through MetadataStripper on the way out; returns what it removed
+    /// and the SHA-256 of what was written.
+    @discardableResult
+    private func reassemble(_ e: EvidenceEntry, key: SymmetricKey, project: ProjectID, into path: String, strip: Bool = false)
+        throws(NodeError) -> (removed: [String], sha256: String, size: Int) {
         let partial = path + ".partial"
         guard let fid = Hex.decode(e.fid), FileManager.default.createFile(atPath: partial, contents: nil),
               let out = FileHandle(forWritingAtPath: partial) else {
@@ -210,6 +315,16 @@ extension Node {
             if !keep { unlink(partial) }
         }
         let sha = SHA256()
+        let written = SHA256()
+        var writtenSize = 0
+        var stripper = MetadataStripper()
+        func emit(_ b: [UInt8]) throws(NodeError) {
+            written.update(b)
+            writtenSize += b.count
+            do { try out.write(contentsOf: Data(b)) } catch {
+                throw NodeError(.failure, "\(e.name): writing \(partial) failed: \(error)", code: "evidence.io")
+            }
+        }
         for i in 0..<e.chunks {
             guard let bytes = try mapped({ try store.chunk(fid: fid, index: i) }) else {
                 throw NodeError(.corrupt, "\(e.name): chunk \(i) is missing", code: "evidence.incomplete")
@@ -227,9 +342,14 @@ extension Node {
                                 code: "evidence.chunk-unreadable")
             }
             sha.update(plain)
-            do { try out.write(contentsOf: Data(plain)) } catch {
-                throw NodeError(.failure, "\(e.name): writing \(partial) failed: \(error)", code: "evidence.io")
+            if strip {
+                do { try emit(try stripper.feed(plain)) } catch { throw NodeError.from(error) }
+            } else {
+                try emit(plain)
             }
+        }
+        if strip {
+            do { try emit(try stripper.finish()) } catch { throw NodeError.from(error) }
         }
         let digest = Hex.encode(sha.finalize())
         guard digest == e.sha256 else {
@@ -240,6 +360,42 @@ extension Node {
             throw NodeError(.failure, "\(e.name): cannot move it into place at \(path)", code: "evidence.io")
         }
         keep = true
+        return (stripper.removed, Hex.encode(written.finalize()), writtenSize)
+    }
+
+    /// The file key from the case record.
+    private func fileKey(_ e: EvidenceEntry, in state: CaseState?) throws(NodeError) -> SymmetricKey {
+        guard let keyHex = state?.secret("evidence", e.fid, "key"), let kb = Hex.decode(keyHex), let key = try? SymmetricKey(SecureBytes(kb)) else {
+            throw NodeError(.corrupt, "\(e.name): its file key is missing from the record", code: "evidence.no-key")
+        }
+        return key
+    }
+
+    /// Writes one attached file to `path` (which must not exist): by default a working copy,
+    /// with its metadata removed where the format allows; the original only when asked.
+    public func getEvidence(_ fileID: String, to path: String, original: Bool = false) throws(NodeError) -> EvidenceCopy {
+        guard !isWriteOnly else {
+            throw NodeError(.refused, "this node is write-only: it cannot read back the files it attached", code: "evidence.write-only")
+        }
+        let pid = try requireProject()
+        let want = fileID.lowercased()
+        let found = try evidence().filter { $0.fid.hasPrefix(want) }
+        guard !want.isEmpty, let e = found.first else { throw NodeError(.notFound, "no attached file \(fileID)", code: "evidence.unknown-file") }
+        guard found.count == 1 else {
+            throw NodeError(.usage, "\(fileID) names \(found.count) files; give more of the file id", code: "evidence.ambiguous-file")
+        }
+        guard e.complete else {
+            throw NodeError(.corrupt, "\(e.name): \(e.present) of \(e.chunks) chunks held; not written", code: "evidence.incomplete")
+        }
+        guard !FileManager.default.fileExists(atPath: path) else {
+            throw NodeError(.usage, "\(path) exists: give a new path (nothing is overwritten)", code: "evidence.out-exists")
+        }
+        let key = try fileKey(e, in: try caseState(e.caseID.description))
+        let strip = !original && (MediaType(rawValue: e.type) ?? .unknown).canStrip
+        let r = try reassemble(e, key: key, project: pid, into: path, strip: strip)
+        var note: String?
+        if !original && !strip { note = "\(e.type): metadata of this format cannot be removed; the working copy is the original file" }
+        return EvidenceCopy(entry: e, path: path, original: original || !strip, sha256: r.sha256, removed: r.removed, notice: note)
     }
 
     /// Checks `dir/manifest.sig` over `dir/manifest.json` and every file's SHA-256 and size.
@@ -279,7 +435,8 @@ extension Node {
             }
             do {
                 let d = try EvidenceFile.sha256(p)
-                if d != f.sha256 { check.problems.append("\(f.path): SHA-256 \(d) is not the manifest's \(f.sha256) (changed or swapped)") }
+                let want = f.workingSha256 ?? f.sha256
+                if d != want { check.problems.append("\(f.path): SHA-256 \(d) is not the manifest's \(want) (changed or swapped)") }
             } catch {
                 check.problems.append("\(f.path): \(error.message)")
             }
@@ -303,6 +460,10 @@ enum EvidenceManifest {
         var attachedBy: String
         var attachedAt: String
         var op: String
+        /// Only in an export of working copies: the copy written at `path` (`sha256` and `size`
+        /// stay the original's, as recorded).
+        var workingSha256: String? = nil
+        var workingSize: Int? = nil
     }
     struct Document: Codable {
         var format: String
@@ -318,14 +479,16 @@ enum EvidenceManifest {
         return f.string(from: Date(timeIntervalSince1970: Double(millis) / 1000))
     }
 
-    static func json(project: ProjectID, node: NodeID, files: [(entry: EvidenceEntry, path: String)]) -> [UInt8] {
+    static func json(project: ProjectID, node: NodeID, files: [(entry: EvidenceEntry, path: String)],
+                     working: [String: (sha256: String, size: Int)] = [:]) -> [UInt8] {
         let doc = Document(
             format: "sandyq-evidence-manifest-1", project: project.description,
             node: Signer(fingerprint: node.fingerprint, signingKey: Hex.encode(node.signingKey.bytes)),
             exportedAt: iso(Node.wallMillis()),
             files: files.map { e, p in
                 File(caseId: e.caseID.description, caseRef: e.caseRef, fid: e.fid, name: e.name, path: p, sha256: e.sha256, size: e.size,
-                     type: e.type, attachedBy: Hex.encode(e.attachedBy.bytes), attachedAt: iso(e.attachedAtMillis), op: e.op.description)
+                     type: e.type, attachedBy: Hex.encode(e.attachedBy.bytes), attachedAt: iso(e.attachedAtMillis), op: e.op.description,
+                     workingSha256: working[e.fid]?.sha256, workingSize: working[e.fid]?.size)
             })
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
@@ -373,6 +536,9 @@ final class EvidenceFile {
 
     func close() { Glibc.close(fd) }
 
+    /// After reading by offset: the position `checkUnchanged` expects.
+    func seekToEnd() { lseek(fd, off_t(size), SEEK_SET) }
+
     static func changed(_ path: String) -> NodeError {
         NodeError(.corrupt, "\(path) changed while it was read: nothing was recorded; attach it again once it is complete", code: "evidence.changed")
     }
@@ -391,6 +557,22 @@ final class EvidenceFile {
             got += r
         }
         if got < n { buf.removeLast(n - got) }
+        return buf
+    }
+
+    /// Up to `count` bytes at `offset`, without moving the read position; fewer at the end or on error
+    /// (the sealing pass and `checkUnchanged` catch a file that changes).
+    func pread(at offset: Int, count: Int) -> [UInt8] {
+        guard count > 0, offset >= 0 else { return [] }
+        var buf = [UInt8](repeating: 0, count: count)
+        var got = 0
+        while got < count {
+            let r = buf.withUnsafeMutableBytes { Glibc.pread(fd, $0.baseAddress! + got, count - got, off_t(offset + got)) }
+            if r < 0 && errno == EINTR { continue }
+            if r <= 0 { break }
+            got += r
+        }
+        if got < count { buf.removeLast(count - got) }
         return buf
     }
 
@@ -422,21 +604,6 @@ final class EvidenceFile {
         return Hex.encode(sha.finalize())
     }
 
-    /// The MIME type from the first bytes, for the kinds evidence usually is.
-    static func sniff(_ b: [UInt8]) -> String {
-        func at(_ o: Int, _ s: [UInt8]) -> Bool { b.count >= o + s.count && Array(b[o..<(o + s.count)]) == s }
-        func ascii(_ s: String) -> [UInt8] { Array(s.utf8) }
-        if at(0, [0xFF, 0xD8, 0xFF]) { return "image/jpeg" }
-        if at(0, [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) { return "image/png" }
-        if at(0, ascii("%PDF-")) { return "application/pdf" }
-        if at(4, ascii("ftyp")) { return "video/mp4" }
-        if at(0, ascii("ID3")) || (b.count >= 2 && b[0] == 0xFF && b[1] & 0xE0 == 0xE0) { return "audio/mpeg" }
-        if at(0, ascii("RIFF")) && at(8, ascii("WAVE")) { return "audio/wav" }
-        if at(0, ascii("OggS")) { return "audio/ogg" }
-        if at(0, [0x1A, 0x45, 0xDF, 0xA3]) { return "video/webm" }
-        return "application/octet-stream"
-    }
-
     /// A name safe to create in the export directory: the last path part, no control
     /// characters, no leading dot.
     static func safeName(_ name: String, fid: String) -> String {
@@ -459,5 +626,60 @@ final class EvidenceFile {
         do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700]) } catch {
             throw NodeError(.failure, "cannot create \(dir): \(error)", code: "evidence.io")
         }
+    }
+}
+
+/// The record's `meta` field: the findings as compact JSON, `[{"kind":"gps","value":"..."}]`
+/// (layout: Protocol/evidence.md).
+enum EvidenceMeta {
+    struct Item: Codable {
+        var kind: String
+        var label: String?
+        var value: String
+    }
+
+    static func encode(_ findings: [MediaFinding]) -> String {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let items = findings.map { Item(kind: $0.kind.rawValue, label: $0.label, value: $0.value) }
+        return String(decoding: (try? enc.encode(items)) ?? Data("[]".utf8), as: UTF8.self)
+    }
+
+    static func encodeList(_ items: [String]) -> String {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.withoutEscapingSlashes]
+        return String(decoding: (try? enc.encode(items)) ?? Data("[]".utf8), as: UTF8.self)
+    }
+
+    static func decodeList(_ s: String) -> [String] {
+        guard !s.isEmpty, let items = try? JSONDecoder().decode([String].self, from: Data(s.utf8)) else { return [] }
+        return items
+    }
+
+    /// Unreadable or missing meta reads as no findings; an unknown kind reads as `other`.
+    static func decode(_ s: String) -> [MediaFinding] {
+        guard !s.isEmpty, let items = try? JSONDecoder().decode([Item].self, from: Data(s.utf8)) else { return [] }
+        return items.map { MediaFinding(MediaFinding.Kind(rawValue: $0.kind) ?? .other, $0.label ?? "", $0.value) }
+    }
+
+    /// "50.460000, -30.520000" as "50.4600 N, 30.5200 W"; anything else as it is.
+    static func place(_ v: String) -> String {
+        let parts = v.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        guard parts.count == 2, let lat = Double(parts[0]), let lon = Double(parts[1]) else { return v }
+        func f(_ x: Double) -> String { String(format: "%.4f", abs(x)) }
+        return "\(f(lat)) \(lat < 0 ? "S" : "N"), \(f(lon)) \(lon < 0 ? "W" : "E")"
+    }
+
+    static func warnings(_ findings: [MediaFinding]) -> [String] {
+        func first(_ k: MediaFinding.Kind) -> MediaFinding? { findings.first { $0.kind == k } }
+        var out: [String] = []
+        if let g = findings.first(where: { $0.kind == .gps && $0.label.hasSuffix("GPS position") }) ?? first(.gps) {
+            out.append("this file says where it was made: \(place(g.value))")
+        }
+        if let d = first(.device) { out.append("this file names the device that made it: \(d.value)") }
+        if let p = first(.person) { out.append("this file names a person: \(p.value)") }
+        if let t = first(.time) { out.append("this file says when it was made: \(t.value)") }
+        if let s = first(.software) { out.append("this file names the software that edited it: \(s.value)") }
+        return out
     }
 }

@@ -1,5 +1,6 @@
 import SandyqCore
 import SandyqCrypto
+import SandyqMedia
 import SandyqStore
 import SandyqSync
 
@@ -44,6 +45,7 @@ public struct NodeError: Error, Sendable, CustomStringConvertible {
         case let c as CoreError: return from(c)
         case let s as SyncError: return NodeError(.failure, s.description, code: s.code)
         case let c as CryptoError: return NodeError(.failure, c.description, code: c.code)
+        case let m as MediaError: return from(m)
         default: return NodeError(.failure, "\(e)")
         }
     }
@@ -57,6 +59,11 @@ public struct NodeError: Error, Sendable, CustomStringConvertible {
         case .sqlite, .duress, .io: kind = .failure
         }
         return NodeError(kind, s.description, code: s.code)
+    }
+
+    static func from(_ m: MediaError) -> NodeError {
+        // Every case is the file's data (its format or structure), so bad data to the CLI.
+        NodeError(.corrupt, m.description, code: m.code)
     }
 
     static func from(_ c: CoreError) -> NodeError {

@@ -52,6 +52,7 @@ enum CaseText {
         for f in c.elements("evidence") {
             let v = { (k: String) in c.value("evidence", f, k) ?? "" }
             out.append("  file     \(f.prefix(8))  \(v("name")) (\(v("size")) B, \(v("type"))) sha256 \(v("sha256"))")
+            for w in EvidenceEntry.metadataWarnings(meta: v("meta")) { out.append("           warning: \(w)") }
         }
         if let t = d.tags { out.append("  tags:    \(t.joined(separator: ", "))") }
         if let n = d.notes { out.append("  notes:   \(n)") }

@@ -11,17 +11,23 @@ struct CaseAttach: ParsableCommand {
     @Argument(help: "Case id (or a unique prefix of it, or its ref).") var caseRef: String
     @Argument(help: "The files to attach.") var files: [String]
     @Option(help: "A note kept with each file.") var note: String = ""
+    @Flag(help: "Remove each file's metadata (place, device, names) before sealing it; a format that cannot be cleaned is refused.")
+    var stripAtCapture = false
 
     func run() throws {
         try sandyq.run {
             // Every file is checked before the first is attached: a bad one leaves the case as it was.
-            for f in files { try EvidenceService.checkAttachable(f) }
+            for f in files { try EvidenceService.checkAttachable(f, strip: stripAtCapture) }
             let n = try node.open()
             var out: [EvidenceJSON] = []
             for f in files {
-                let e = try PhaseFile.writing { try n.evidence.attach(caseRef, path: f, note: note) }
+                let e = try PhaseFile.writing { try n.evidence.attach(caseRef, path: f, note: note, stripAtCapture: stripAtCapture) }
                 out.append(EvidenceJSON(e))
-                if !output.json { say("Attached \(e.name) to case \(e.caseID.short): \(e.size) bytes, \(e.chunks) chunk(s), sha256 \(e.sha256), file \(e.fid)") }
+                if !output.json {
+                    say("Attached \(e.name) to case \(e.caseID.short): \(e.size) bytes, \(e.chunks) chunk(s), sha256 \(e.sha256), file \(e.fid)")
+                    if e.strippedAtCapture { say("  metadata removed before sealing: \(e.stripped.isEmpty ? "none found" : e.stripped.joined(separator: ", "))") }
+                    for w in e.metadataWarnings { say("  warning: \(w)") }
+                }
             }
             if output.json { try printJSON(out) }
         }
@@ -32,11 +38,19 @@ struct CaseAttach: ParsableCommand {
 struct EvidenceJSON: Encodable {
     var caseId: String, caseRef: String?, fid: String, name: String, note: String, size: Int, type: String, sha256: String
     var chunks: Int, present: Int, complete: Bool, attachedBy: String, attachedAt: String, op: String
+    /// What the file says about itself (place, device, person, time) and the plain warnings for it.
+    var meta: [Finding], warnings: [String]
+    /// Set only for a file cleaned before sealing: what was removed.
+    var stripped: [String]?
+
+    struct Finding: Encodable { var kind: String, label: String, value: String }
 
     init(_ e: EvidenceEntry) {
         caseId = e.caseID.description; caseRef = e.caseRef; fid = e.fid; name = e.name; note = e.note; size = e.size; type = e.type
         sha256 = e.sha256; chunks = e.chunks; present = e.present; complete = e.complete; attachedBy = e.attachedByFingerprint
         attachedAt = Self.iso(e.attachedAtMillis); op = e.op.description
+        meta = e.findings.map { Finding(kind: $0.kind.rawValue, label: $0.label, value: $0.value) }; warnings = e.metadataWarnings
+        stripped = e.strippedAtCapture ? e.stripped : nil
     }
 
     static func iso(_ millis: UInt64) -> String {
@@ -48,7 +62,7 @@ struct EvidenceJSON: Encodable {
 struct EvidenceCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "evidence", abstract: "List, verify and export attached files.",
-        subcommands: [List.self, Verify.self, Export.self, VerifyManifest.self, EvidenceInspect.self, EvidenceStrip.self])
+        subcommands: [List.self, Verify.self, Get.self, Export.self, VerifyManifest.self, EvidenceInspect.self, EvidenceStrip.self])
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List attached files, with chunks held and needed.")
@@ -77,6 +91,8 @@ struct EvidenceCommand: ParsableCommand {
                 for e in all {
                     let state = e.complete ? "complete" : "incomplete"
                     say("\(e.caseRef ?? e.caseID.short)  \(e.fid)  \(e.name)  \(e.size) B  \(e.type)  sha256 \(e.sha256)  \(e.present)/\(e.chunks) chunks \(state)  by \(e.attachedByFingerprint) at \(EvidenceJSON.iso(e.attachedAtMillis))")
+                    if e.strippedAtCapture { say("  metadata removed before sealing: \(e.stripped.isEmpty ? "none found" : e.stripped.joined(separator: ", "))") }
+                    for w in e.metadataWarnings { say("  warning: \(w)") }
                 }
             }
         }
@@ -100,9 +116,38 @@ struct EvidenceCommand: ParsableCommand {
                 } else {
                     for e in r.matches {
                         say("matches \(e.name) in case \(e.caseRef ?? e.caseID.short) (\(e.caseID)), op \(e.op), attached by \(e.attachedByFingerprint) at \(EvidenceJSON.iso(e.attachedAtMillis))")
+                    for w in e.metadataWarnings { say("  warning: \(w)") }
                     }
                 }
                 if r.matches.isEmpty { throw CLIError(.failure, "no record of this file") }
+            }
+        }
+    }
+
+    struct Get: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write one attached file: a working copy with its metadata removed where the format allows, or the original.")
+        @OptionGroup var node: NodeOptions
+        @OptionGroup var output: OutputOptions
+        @Argument(help: "The file id (or a unique prefix of it), as `evidence list` prints it.") var fileID: String
+        @Option(help: "Where to write it; must not exist.") var out: String
+        @Flag(help: "Write the original, metadata and all, byte for byte as attached.") var original = false
+
+        func run() throws {
+            try sandyq.run {
+                let n = try node.open()
+                let c = try n.evidence.get(fileID, to: out, original: original)
+                if let note = c.notice { sayError("sandyq: \(c.entry.name): \(note)") }
+                if output.json {
+                    struct Out: Encodable {
+                        var fid: String, path: String, original: Bool, sha256: String, originalSha256: String, removed: [String], notice: String?
+                    }
+                    try printJSON(Out(fid: c.entry.fid, path: c.path, original: c.original, sha256: c.sha256, originalSha256: c.entry.sha256,
+                                      removed: c.removed, notice: c.notice))
+                } else {
+                    let what = c.original ? "original" : "working copy (metadata removed: \(c.removed.isEmpty ? "none found" : c.removed.joined(separator: ", ")))"
+                    say("wrote \(c.entry.name) to \(c.path): \(what), sha256 \(c.sha256)")
+                }
             }
         }
     }
@@ -114,18 +159,26 @@ struct EvidenceCommand: ParsableCommand {
         @OptionGroup var output: OutputOptions
         @Argument(help: "Only this case.") var caseRef: String?
         @Option(help: "A new or empty directory.") var out: String
+        @Flag(help: "Write working copies (metadata removed where the format allows) instead of the originals; the manifest records both SHA-256s.")
+        var working = false
 
         func run() throws {
             try sandyq.run {
                 let n = try node.open()
-                let r = try n.evidence.export(caseRef, to: out)
+                let r = try n.evidence.export(caseRef, to: out, working: working)
                 if output.json {
                     struct Fail: Encodable { var fid: String; var name: String; var code: String; var message: String }
                     struct Out: Encodable { var dir: String; var written: [String]; var failures: [Fail] }
                     try printJSON(Out(dir: out, written: r.written.map(\.path),
                                       failures: r.failures.map { Fail(fid: $0.fid, name: $0.name, code: $0.code, message: $0.message) }))
                 } else {
-                    for w in r.written { say("exported \(w.path) (sha256 \(w.entry.sha256))") }
+                    for w in r.written {
+                        if let c = r.working[w.entry.fid] {
+                            say("exported \(w.path) (working copy sha256 \(c.sha256); original sha256 \(w.entry.sha256))")
+                        } else {
+                            say("exported \(w.path) (sha256 \(w.entry.sha256))")
+                        }
+                    }
                     for f in r.failures { sayError("sandyq: not exported: \(f.message) [\(f.code)]") }
                     say("\(r.written.count) file(s) and a signed manifest.json in \(out)")
                 }

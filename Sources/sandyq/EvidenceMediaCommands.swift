@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import SandyqMedia
+import SandyqNode
 
 /// A file read in place, a few windows at a time (a 2 GiB video is never loaded whole).
 final class MediaFile {

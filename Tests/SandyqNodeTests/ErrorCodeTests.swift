@@ -168,6 +168,10 @@ enum ErrorSamples {
         #expect(NodeError.from(CoreError.unknownCase("x")).kind == .notFound)
         #expect(NodeError.from(CoreError.badSignature).kind == .corrupt)
         #expect(NodeError.from(StoreError.wrongPassphrase).kind == .wrongPassphrase)
+        for m in [MediaError.notStrippable(.pdf), .malformed("x"), .truncated] {
+            let n = NodeError.from(m as any Error)
+            #expect(n.code == m.code && n.message == "\(m)" && n.kind == .corrupt)
+        }
     }
 
     /// The Protocol/ failure classes the vectors and the CLI's refusals use are unchanged by the codes.

@@ -143,6 +143,54 @@ def test_bad_input_writes_nothing(r):
     return "PDF refused (1), broken JPEG refused (65), existing OUT kept (64), missing file (66), FIFO and directory (64), empty file"
 
 
+def test_evidence_get_working_copy_has_no_gps(r):
+    """A photo attached to a case: `evidence get` gives a working copy with no GPS for Pillow
+    and exiftool; `--original` gives the attached bytes back; --strip-at-capture refuses a PDF."""
+    home = r.path("node")
+    env = dict(os.environ, SANDYQ_PASSPHRASE="correct horse battery staple")
+
+    def cli(*args, code=0):
+        p = subprocess.run([r.binary, *args, "--home", home], capture_output=True, text=True, timeout=120, env=env)
+        assert p.returncode == code, (args, p.returncode, p.stderr)
+        return p
+
+    cli("init", "--kdf", "interactive")
+    cli("project", "create", "media")
+    case = json.loads(cli("case", "add", "--title", "photo case", "--json").stdout)
+    ref = case["id"] if isinstance(case, dict) and "id" in case else case
+    src = r.path("evidence.jpg")
+    picture().save(src, quality=95, exif=exif())
+    attached = json.loads(cli("case", "attach", ref, src, "--json").stdout)[0]
+    assert any(f["kind"] == "gps" for f in attached["meta"]), attached
+    assert any(w.startswith("this file says where it was made: 50.4600 N, 30.5200 W") for w in attached["warnings"]), attached
+    listed = cli("evidence", "list").stdout
+    assert "warning: this file says where it was made" in listed, listed
+    shown = cli("case", "show", ref).stdout
+    assert "warning: this file says where it was made: 50.4600 N, 30.5200 W" in shown, shown
+
+    work, orig = r.path("work.jpg"), r.path("orig.jpg")
+    got = json.loads(cli("evidence", "get", attached["fid"], "--out", work, "--json").stdout)
+    assert got["original"] is False and got["removed"], got
+    assert not Image.open(work).getexif().get_ifd(ExifTags.IFD.GPSInfo), "Pillow finds GPS in the working copy"
+    assert not Image.open(work).getexif(), "Pillow finds EXIF in the working copy"
+    tags = exiftool(work)
+    if tags is not None:
+        assert not [k for k in tags if "GPS" in k or k.startswith("EXIF:")], tags
+    assert list(Image.open(work).getdata()) == list(Image.open(src).getdata()), "the pixels changed"
+    cli("evidence", "get", attached["fid"], "--out", orig, "--original")
+    with open(orig, "rb") as a, open(src, "rb") as b:
+        assert a.read() == b.read(), "--original is not the attached file byte for byte"
+
+    pdf = r.path("doc.pdf")
+    with open(pdf, "wb") as f:
+        f.write(b"%PDF-1.7\n1 0 obj << /Author (Anna) >> endobj\n%%EOF\n")
+    p = cli("case", "attach", ref, pdf, "--strip-at-capture", code=65)
+    assert "cannot be removed" in p.stderr, p.stderr
+    assert len(json.loads(cli("evidence", "list", "--json").stdout)) == 1, "the refused PDF was recorded"
+    return "working copy: no EXIF/GPS (Pillow%s), same pixels; --original byte-identical; PDF strip refused (65)" % (
+        ", exiftool" if tags is not None else "")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--binary", required=True)

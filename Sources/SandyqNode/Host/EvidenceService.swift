@@ -4,12 +4,12 @@ import SandyqCore
 public struct EvidenceService: Sendable {
     let host: NodeHost
 
-    public func attach(_ ref: String, path: String, note: String = "") throws(NodeError) -> EvidenceEntry {
-        try host.withNode { n throws(NodeError) in try n.attach(ref, path: path, note: note) }
+    public func attach(_ ref: String, path: String, note: String = "", stripAtCapture: Bool = false) throws(NodeError) -> EvidenceEntry {
+        try host.withNode { n throws(NodeError) in try n.attach(ref, path: path, note: note, stripAtCapture: stripAtCapture) }
     }
 
     /// See `Node.checkAttachable`.
-    public static func checkAttachable(_ path: String) throws(NodeError) { try Node.checkAttachable(path) }
+    public static func checkAttachable(_ path: String, strip: Bool = false) throws(NodeError) { try Node.checkAttachable(path, strip: strip) }
 
     public func list(_ ref: String? = nil) throws(NodeError) -> [EvidenceEntry] {
         try host.withNode { n throws(NodeError) in try n.evidence(ref) }
@@ -23,8 +23,12 @@ public struct EvidenceService: Sendable {
         try host.withNode { n throws(NodeError) in try n.verifyEvidence(path: path) }
     }
 
-    public func export(_ ref: String? = nil, to dir: String) throws(NodeError) -> EvidenceExport {
-        try host.withNode { n throws(NodeError) in try n.exportEvidence(ref, to: dir) }
+    public func get(_ fileID: String, to path: String, original: Bool = false) throws(NodeError) -> EvidenceCopy {
+        try host.withNode { n throws(NodeError) in try n.getEvidence(fileID, to: path, original: original) }
+    }
+
+    public func export(_ ref: String? = nil, to dir: String, working: Bool = false) throws(NodeError) -> EvidenceExport {
+        try host.withNode { n throws(NodeError) in try n.exportEvidence(ref, to: dir, working: working) }
     }
 
     /// Checks an export; the signer is checked against this project's members.
