@@ -155,6 +155,8 @@ enum CasePages {
                              "addHref": "/cases/\(state.id)/add/\(coll.name)"])
         }
         c["sections"] = sections
+        let files = EvidencePages.files(v, host: host, caseID: state.id.description, who: who)
+        if !files.isEmpty { c["files"] = files }
         c["tags"] = state.elements("tags").map { ["tag": $0, "remove": "/cases/\(state.id)/remove?c=tags&e=\(Form.encode($0))"] }
         // Whoever may change the case sees the links to do it; the edit routes check again.
         let canEdit = Visit.canWrite(host)

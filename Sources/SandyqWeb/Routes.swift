@@ -74,6 +74,10 @@ struct Routes: Sendable {
             let id = ctx.parameters.get("id") ?? ""
             return gate(req) { v, host in CasePages.show(v, host: host, ref: id) }
         }
+        router.get("/cases/:id/files/:fid") { req, ctx in
+            let id = ctx.parameters.get("id") ?? "", fid = ctx.parameters.get("fid") ?? ""
+            return gate(req) { v, host in EvidencePages.download(v, host: host, ref: id, fid: fid, original: Form.query(req)["original"] != nil) }
+        }
         // `dossier` is the page; `dossier.html|md|json` the files to download.
         router.get("/cases/:id/:file") { req, ctx in
             let id = ctx.parameters.get("id") ?? "", file = ctx.parameters.get("file") ?? ""

@@ -31,6 +31,7 @@ enum Templates {
         "change": PackageResources.change_mustache,
         "editField": PackageResources.editField_mustache,
         "errorSummary": PackageResources.errorSummary_mustache,
+        "evidenceFiles": PackageResources.evidenceFiles_mustache,
     ]
 
     struct ScalarHTML: MustacheContentType {
