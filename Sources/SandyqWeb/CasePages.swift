@@ -165,7 +165,9 @@ enum CasePages {
         if !state.conflicts.isEmpty { c["conflicts"] = v.t("cases.conflicts", ["n": "\(state.conflicts.count)"]) }
         // Who changed what, newest first: every field write, and every element taken out.
         var changes: [(clock: UInt64, op: OpID, row: () -> [String: Any])] = []
-        for (path, reg) in state.registers {
+        // An attached file is listed above with its details; its raw fields (a hash, a metadata dump) say nothing here.
+        let system = Set(CaseSchema.collections.filter(\.system).map(\.name))
+        for (path, reg) in state.registers where !system.contains(path.collection) || path.field == "name" {
             for w in reg.writes.values {
                 changes.append((w.clock, w.op, {
                     let what = path.collection.isEmpty ? v.cat.field(path.field, v.lang) : "\(v.t("case.\(path.collection)")): \(v.cat.field(path.field, v.lang))"

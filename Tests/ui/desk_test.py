@@ -266,6 +266,8 @@ class Suite:
         self.run("the stick with JavaScript off: progress refreshes, then the plain result", lambda: self.t_usb_nojs(home, env))
         self.run("change a person in Russian, script off and on; a change made meanwhile becomes a conflict; removals in the Kazakh history",
                  lambda: self.t_change(home, env))
+        self.run("attached files: a Kazakh GPS warning, a working copy without it, the original's fingerprint; a lawyer's share only",
+                 lambda: self.t_evidence(home, env))
         shutil.rmtree(self.root, ignore_errors=True)
         print(f"desk: {len(self.failed)} failed" + (f": {', '.join(self.failed)}" if self.failed else ""), flush=True)
         return 1 if self.failed else 0
@@ -1171,6 +1173,110 @@ class Suite:
             r, _ = desk.raw("POST", f"/cases/{ref}/edit/persons/{person}", post, f"csrf={csrf}&seen-name={'ab' * 40},zz&name={name}")
             self.check(r.status == 303, f"a post with foreign op ids: {r.status}")
             self.check(self.cli.json(home, ["case", "show", ref]) == before, "the shown name was written again")
+        finally:
+            d.quit()
+            desk.stop()
+
+    def t_evidence(self, coordinator, env):
+        """A coordinator sees an attached photo's GPS as a Kazakh warning, downloads a working copy
+        without it and the original with the fingerprint shown; a lawyer gets the files of a shared
+        case only."""
+        import hashlib
+        from PIL import Image, ExifTags
+        src = os.path.join(self.root, "фото.jpg")
+        img = Image.new("RGB", (64, 48))
+        img.putdata([(x * 4, y * 5, (x * y) % 256) for y in range(48) for x in range(64)])
+        e = Image.Exif()
+        e[ExifTags.Base.Make] = "TestCam"
+        e[ExifTags.IFD.GPSInfo] = {1: "N", 2: (50.0, 27.0, 36.0), 3: "E", 4: (30.0, 31.0, 12.0)}
+        img.save(src, quality=95, exif=e)
+        with open(src, "rb") as f:
+            sha = hashlib.sha256(f.read()).hexdigest()
+        cases = self.cli.json(coordinator, ["case", "list"])
+        shared = [c for c in cases if "Бокаев" in json.dumps(c, ensure_ascii=False)][0]["id"]
+        other = [c for c in cases if c["id"] != shared and "onerror" not in (c.get("title") or "")][0]["id"]
+        self.cli.ok(coordinator, ["case", "attach", shared, src, "--note", "Сот ғимаратының алды"])
+        self.cli.ok(coordinator, ["case", "attach", other, src])
+        kk = catalogue("kk")
+        desk = Desk(self.cli.binary, coordinator, env)
+        downloads = tempfile.mkdtemp(prefix="sandyq-dl-")
+        d = browser(lang="kk")
+        d.execute_cdp_cmd("Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": downloads})
+        try:
+            self.unlock(d, desk)
+            d.get(desk.base + "/cases/" + shared + "?lang=kk")
+            box = d.find_element(By.CSS_SELECTOR, "section[aria-labelledby='s-files']")
+            text = box.text
+            self.check("фото.jpg" in text and "Сот ғимаратының алды" in text, "the file and its note are not listed")
+            prefix = kk["evidence.warn.gps"].split("{v}")[0].strip()
+            warns = [w.text for w in box.find_elements(By.CLASS_NAME, "evidence-warning")]
+            self.check(any(w.startswith(prefix) and "50.46" in w for w in warns), f"no Kazakh GPS warning: {warns}")
+            full = d.execute_script("return document.querySelector('.sha-full').textContent")
+            self.check(full == sha, f"the fingerprint shown {full} is not the file's {sha}")
+            self.no_english(d, "kk", "case page with files")
+            self.axe(d, "case page with files")
+            box.location_once_scrolled_into_view
+            d.save_screenshot(os.path.join(self.shots, "evidence-case-kk.png")) if self.shots else None
+            # The working copy through the browser, as a person downloads it: no GPS left in it.
+            box.find_element(By.CLASS_NAME, "download-working").click()
+            WebDriverWait(d, 30).until(lambda _: [n for n in os.listdir(downloads) if not n.endswith(".crdownload")])
+            got = os.path.join(downloads, os.listdir(downloads)[0])
+            clean = Image.open(got)
+            self.check(not clean.getexif().get_ifd(ExifTags.IFD.GPSInfo), "the working copy still has GPS")
+            self.check(clean.size == (64, 48), "the working copy is not the photo")
+            cookie = "; ".join(f"{c['name']}={c['value']}" for c in d.get_cookies())
+            href = box.find_element(By.CLASS_NAME, "download-original").get_attribute("href")
+            path = urllib.parse.urlsplit(href).path + "?" + urllib.parse.urlsplit(href).query
+            c = http.client.HTTPConnection(desk.host, desk.port, timeout=30)
+            c.request("GET", path, headers={"Host": f"{desk.host}:{desk.port}", "Cookie": cookie})
+            r = c.getresponse()
+            body = r.read()
+            self.check(r.status == 200 and hashlib.sha256(body).hexdigest() == sha, f"the original: {r.status}, not the recorded bytes")
+            self.check(r.getheader("Content-Type") == "image/jpeg", f"type {r.getheader('Content-Type')}")
+            self.check((r.getheader("Content-Disposition") or "").startswith("attachment"), "not an attachment")
+            self.check(r.getheader("Cache-Control") == "no-store" and r.getheader("X-Content-Type-Options") == "nosniff", "cacheable or sniffable")
+            r, _ = desk.raw("GET", urllib.parse.urlsplit(href).path)
+            self.check(r.status == 401, f"a file without a session: {r.status}")
+            r, _ = desk.raw("GET", "/cases/" + shared + "/files/" + "0" * 32, {"Cookie": cookie})
+            self.check(r.status == 404, f"an unknown file: {r.status}")
+            # Russian words for the same page.
+            d.get(desk.base + "/cases/" + shared + "?lang=ru")
+            self.no_english(d, "ru", "case page with files")
+            if self.shots:
+                d.find_element(By.CSS_SELECTOR, "section[aria-labelledby='s-files']").location_once_scrolled_into_view
+                d.save_screenshot(os.path.join(self.shots, "evidence-case-ru.png"))
+            ofid = [x for x in self.cli.json(coordinator, ["evidence", "list", other])][0]["fid"]
+        finally:
+            d.quit()
+            desk.stop()
+            shutil.rmtree(downloads, ignore_errors=True)
+        # A lawyer of the shared case downloads its file; another case's file is not there for them.
+        lawyer = self.admit(coordinator, "lawyer-files", "lawyer")
+        self.cli.ok(coordinator, ["case", "share", shared, "--with", self.cli.json(lawyer, ["status"])["nodeId"]])
+        stick = os.path.join(self.root, "stick-files")
+        os.makedirs(stick, exist_ok=True)
+        for h in [coordinator, lawyer, coordinator, lawyer]:
+            self.cli.ok(h, ["usb", "sync", stick])
+        desk = Desk(self.cli.binary, lawyer, env)
+        d = browser(lang="ru")
+        try:
+            self.unlock(d, desk)
+            d.get(desk.base + "/cases/" + shared)
+            box = d.find_element(By.CSS_SELECTOR, "section[aria-labelledby='s-files']")
+            # Chunks travel later than the record: the file is listed, with how much of it is here.
+            ru = catalogue("ru")
+            self.check(ru["evidence.partial"].format(n=0, m=1) in box.text, "the lawyer is not told the file is incomplete")
+            self.check("Это фото сообщает" in box.text, "no warning on the lawyer's page")
+            self.check(not box.find_elements(By.CSS_SELECTOR, "a.download-working, a.download-original"), "a download link for an incomplete file")
+            self.no_english(d, "ru", "lawyer's case page with files")
+            self.axe(d, "lawyer's case page with files")
+            cookie = "; ".join(f"{c['name']}={c['value']}" for c in d.get_cookies())
+            fid = self.cli.json(coordinator, ["evidence", "list", shared])[0]["fid"]
+            r, body = desk.raw("GET", f"/cases/{shared}/files/{fid}", {"Cookie": cookie})
+            self.check(r.status == 409 and ru["evidence.broken.title"] in body, f"an incomplete file's download: {r.status}")
+            self.check((r.getheader("Content-Type") or "").startswith("text/html"), "an incomplete file sent as a file")
+            r, _ = desk.raw("GET", f"/cases/{other}/files/{ofid}", {"Cookie": cookie})
+            self.check(r.status == 404, f"the lawyer got a file of a case not shared: {r.status}")
         finally:
             d.quit()
             desk.stop()
