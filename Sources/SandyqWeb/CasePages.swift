@@ -99,7 +99,7 @@ enum CasePages {
         return v.cat.field(f, v.lang)
     }
 
-    static func show(_ v: Visit, host: NodeHost, ref: String) -> Response {
+    static func show(_ v: Visit, host: NodeHost, ref: String, attached: String? = nil) -> Response {
         if let screen = roleScreen(v, host: host) { return screen }
         let view = try? host.view()
         // A link from the list carries the full id: found directly; a typed prefix is resolved.
@@ -157,6 +157,9 @@ enum CasePages {
         c["sections"] = sections
         let files = EvidencePages.files(v, host: host, caseID: state.id.description, who: who)
         if !files.isEmpty { c["files"] = files }
+        if let attached, let f = files.first(where: { ($0["working"] as? String)?.hasSuffix("/" + attached) ?? false }) {
+            c["attachedNote"] = v.t("attach.done", ["name": f["name"] as? String ?? ""])
+        }
         c["tags"] = state.elements("tags").map { ["tag": $0, "remove": "/cases/\(state.id)/remove?c=tags&e=\(Form.encode($0))"] }
         // Whoever may change the case sees the links to do it; the edit routes check again.
         let canEdit = Visit.canWrite(host)

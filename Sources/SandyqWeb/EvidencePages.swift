@@ -134,4 +134,53 @@ enum EvidencePages {
         let encoded = base.addingPercentEncoding(withAllowedCharacters: allowed) ?? ascii
         return "attachment; filename=\"\(ascii)\"; filename*=UTF-8''\(encoded)"
     }
+
+    /// The case's full id for the attach form: a write-only device cannot read cases, so it gives the id it recorded.
+    static func caseForAttach(_ host: NodeHost, _ ref: String) -> String? {
+        if host.isWriteOnly { return CasePages.caseID(ref.lowercased())?.description }
+        guard ref.count >= 4, ref.allSatisfy(\.isHexDigit) else { return nil }
+        return (try? host.cases.state(ref))?.id.description
+    }
+
+    static func attachPage(_ v: Visit, host: NodeHost, ref: String, note: String = "", strip: Bool = false, error: String? = nil) -> Response {
+        if let screen = CasePages.roleScreen(v, host: host, writing: true) { return screen }
+        guard let id = caseForAttach(host, ref) else {
+            return Pages.message(v, title: v.t("notfound.title"), body: v.t("notfound.body"), status: .notFound, unlocked: true)
+        }
+        var c = v.frame(title: v.t("attach.title"), unlocked: true)
+        c["id"] = id
+        c["back"] = !host.isWriteOnly
+        if !note.isEmpty { c["note"] = note }
+        c["strip"] = strip
+        if let error {
+            c["fileError"] = error
+            c["errors"] = [["field": "f-file", "message": error]]
+            c["hasErrors"] = true
+            c["title"] = v.t("error.prefix") + " " + v.t("attach.title")
+        }
+        return Pages.html(Templates.render("attach", c), status: error == nil ? .ok : .unprocessableContent)
+    }
+
+    /// Attaches a received upload; the caller removes its directory, whatever happens here.
+    static func attach(_ v: Visit, host: NodeHost, ref: String, upload: Upload) -> Response {
+        if let screen = CasePages.roleScreen(v, host: host, writing: true) { return screen }
+        let note = upload.fields["note"] ?? "", strip = upload.fields["strip"] != nil
+        func again(_ e: String) -> Response { attachPage(v, host: host, ref: ref, note: note, strip: strip, error: e) }
+        guard let id = caseForAttach(host, ref) else { return attachPage(v, host: host, ref: ref) }
+        if upload.filename.isEmpty { return again(v.t("attach.err.none")) }
+        if upload.size == 0 { return again(v.t("attach.err.empty")) }
+        do { try EvidenceService.checkAttachable(upload.path) } catch { return again(v.t("attach.err.failed", ["reason": error.message])) }
+        if strip {
+            do { try EvidenceService.checkAttachable(upload.path, strip: true) } catch { return again(v.t("attach.err.strip")) }
+        }
+        let entry: EvidenceEntry
+        do { entry = try host.evidence.attach(id, path: upload.path, note: note, stripAtCapture: strip) } catch {
+            return again(v.t("attach.err.failed", ["reason": error.message]))
+        }
+        if host.isWriteOnly {
+            let lines = [v.t("attach.done", ["name": entry.name])] + warnings(v, entry)
+            return Pages.message(v, title: v.t("attach.done.title"), body: lines.joined(separator: " "), status: .ok, unlocked: true)
+        }
+        return Pages.redirect("/cases/\(id)?attached=\(entry.fid)#s-files")
+    }
 }

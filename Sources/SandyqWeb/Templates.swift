@@ -32,6 +32,7 @@ enum Templates {
         "editField": PackageResources.editField_mustache,
         "errorSummary": PackageResources.errorSummary_mustache,
         "evidenceFiles": PackageResources.evidenceFiles_mustache,
+        "attach": PackageResources.attach_mustache,
     ]
 
     struct ScalarHTML: MustacheContentType {
