@@ -1195,28 +1195,43 @@ class Suite:
         cases = self.cli.json(coordinator, ["case", "list"])
         shared = [c for c in cases if "Бокаев" in json.dumps(c, ensure_ascii=False)][0]["id"]
         other = [c for c in cases if c["id"] != shared and "onerror" not in (c.get("title") or "")][0]["id"]
-        self.cli.ok(coordinator, ["case", "attach", shared, src, "--note", "Сот ғимаратының алды"])
         self.cli.ok(coordinator, ["case", "attach", other, src])
         kk = catalogue("kk")
-        desk = Desk(self.cli.binary, coordinator, env)
+        tmp = tempfile.mkdtemp(prefix="sandyq-desk-tmp-")
+        desk = Desk(self.cli.binary, coordinator, {**env, "TMPDIR": tmp})
         downloads = tempfile.mkdtemp(prefix="sandyq-dl-")
-        d = browser(lang="kk")
+        d = browser(lang="kk", script=False)
         d.execute_cdp_cmd("Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": downloads})
         try:
             self.unlock(d, desk)
             d.get(desk.base + "/cases/" + shared + "?lang=kk")
+            # Attach with script off, in Kazakh: first with no file chosen, then the photo.
+            d.find_element(By.CLASS_NAME, "attach-link").click()
+            WebDriverWait(d, 10).until(lambda x: x.current_url.endswith("/attach"))
+            self.no_english(d, "kk", "attach form")
+            self.shot(d, "attach-form-kk")
+            self.submit(d, "form[enctype='multipart/form-data'] button[type=submit]")
+            summary = d.find_element(By.CLASS_NAME, "error-summary").text
+            self.check(kk["attach.err.none"] in summary, f"no error for a missing file: {summary}")
+            self.no_english(d, "kk", "attach form with an error")
+            d.find_element(By.ID, "f-file").send_keys(src)
+            d.find_element(By.ID, "f-note").send_keys("Сот ғимаратының алды")
+            self.submit(d, "form[enctype='multipart/form-data'] button[type=submit]")
+            WebDriverWait(d, 30).until(lambda x: "attached=" in x.current_url)
+            self.check(not os.listdir(tmp), f"the upload left {os.listdir(tmp)} behind")
             box = d.find_element(By.CSS_SELECTOR, "section[aria-labelledby='s-files']")
             text = box.text
+            self.check(kk["attach.done"].format(name="фото.jpg") in text, "no confirmation after attaching")
             self.check("фото.jpg" in text and "Сот ғимаратының алды" in text, "the file and its note are not listed")
             prefix = kk["evidence.warn.gps"].split("{v}")[0].strip()
             warns = [w.text for w in box.find_elements(By.CLASS_NAME, "evidence-warning")]
             self.check(any(w.startswith(prefix) and "50.46" in w for w in warns), f"no Kazakh GPS warning: {warns}")
-            full = d.execute_script("return document.querySelector('.sha-full').textContent")
+            full = box.find_element(By.CLASS_NAME, "sha-full").get_attribute("textContent")
             self.check(full == sha, f"the fingerprint shown {full} is not the file's {sha}")
             self.no_english(d, "kk", "case page with files")
-            self.axe(d, "case page with files")
-            box.location_once_scrolled_into_view
-            d.save_screenshot(os.path.join(self.shots, "evidence-case-kk.png")) if self.shots else None
+            if self.shots:
+                box.location_once_scrolled_into_view
+                d.save_screenshot(os.path.join(self.shots, "evidence-case-kk.png"))
             # The working copy through the browser, as a person downloads it: no GPS left in it.
             box.find_element(By.CLASS_NAME, "download-working").click()
             WebDriverWait(d, 30).until(lambda _: [n for n in os.listdir(downloads) if not n.endswith(".crdownload")])
@@ -1235,21 +1250,66 @@ class Suite:
             self.check(r.getheader("Content-Type") == "image/jpeg", f"type {r.getheader('Content-Type')}")
             self.check((r.getheader("Content-Disposition") or "").startswith("attachment"), "not an attachment")
             self.check(r.getheader("Cache-Control") == "no-store" and r.getheader("X-Content-Type-Options") == "nosniff", "cacheable or sniffable")
+            self.check(not os.listdir(tmp), f"a download left {os.listdir(tmp)} behind")
             r, _ = desk.raw("GET", urllib.parse.urlsplit(href).path)
             self.check(r.status == 401, f"a file without a session: {r.status}")
             r, _ = desk.raw("GET", "/cases/" + shared + "/files/" + "0" * 32, {"Cookie": cookie})
             self.check(r.status == 404, f"an unknown file: {r.status}")
-            # Russian words for the same page.
-            d.get(desk.base + "/cases/" + shared + "?lang=ru")
-            self.no_english(d, "ru", "case page with files")
-            if self.shots:
-                d.find_element(By.CSS_SELECTOR, "section[aria-labelledby='s-files']").location_once_scrolled_into_view
-                d.save_screenshot(os.path.join(self.shots, "evidence-case-ru.png"))
+            # Ticked "remove hidden details": the record keeps no GPS; a PDF cannot be cleaned.
+            d.get(desk.base + "/cases/" + shared + "/attach")
+            d.find_element(By.ID, "f-file").send_keys(src)
+            d.find_element(By.ID, "f-strip").click()
+            self.submit(d, "form[enctype='multipart/form-data'] button[type=submit]")
+            WebDriverWait(d, 30).until(lambda x: "attached=" in x.current_url)
+            files = d.find_elements(By.CLASS_NAME, "evidence-file")
+            self.check(len(files) == 2, f"{len(files)} files listed, not 2")
+            self.check(not files[1].find_elements(By.CLASS_NAME, "evidence-warning"), "the cleaned file still has a finding")
+            self.check(kk["evidence.stripped"] in files[1].text, "the cleaned file is not marked so")
+            pdf = os.path.join(self.root, "хат.pdf")
+            with open(pdf, "wb") as f:
+                f.write(b"%PDF-1.4\n1 0 obj << /Author (Anna K) >> endobj\ntrailer << >>\n%%EOF\n")
+            d.get(desk.base + "/cases/" + shared + "/attach")
+            d.find_element(By.ID, "f-file").send_keys(pdf)
+            d.find_element(By.ID, "f-strip").click()
+            self.submit(d, "form[enctype='multipart/form-data'] button[type=submit]")
+            summary = d.find_element(By.CLASS_NAME, "error-summary").text
+            self.check(kk["attach.err.strip"] in summary, f"no error for a PDF with the box ticked: {summary}")
+            self.check(d.find_element(By.ID, "f-strip").is_selected(), "the box was not kept ticked")
+            self.check(not os.listdir(tmp), f"a refused upload left {os.listdir(tmp)} behind")
+            # A form without its token first: refused, and nothing kept.
+            bnd = "b0undary"
+            forged = (f"--{bnd}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"x.jpg\"\r\n\r\n").encode() + \
+                b"\xff\xd8\xff" + b"x" * 5000 + f"\r\n--{bnd}--\r\n".encode()
+            r, _ = desk.raw("POST", f"/cases/{shared}/attach", {"Cookie": cookie, "Origin": desk.base,
+                                                                "Content-Type": f"multipart/form-data; boundary={bnd}"}, forged)
+            self.check(r.status == 403, f"an upload without its token: {r.status}")
+            self.check(not os.listdir(tmp), f"a refused upload left {os.listdir(tmp)} behind")
+            self.check(len(self.cli.json(coordinator, ["evidence", "list", shared])) == 2, "the forged upload was attached")
             ofid = [x for x in self.cli.json(coordinator, ["evidence", "list", other])][0]["fid"]
         finally:
             d.quit()
             desk.stop()
             shutil.rmtree(downloads, ignore_errors=True)
+            shutil.rmtree(tmp, ignore_errors=True)
+        # Axe needs script: the same screens in a browser with it on, in kk and ru.
+        desk = Desk(self.cli.binary, coordinator, env)
+        d = browser(lang="ru")
+        try:
+            self.unlock(d, desk)
+            for lang in ["kk", "ru"]:
+                d.get(desk.base + "/cases/" + shared + "/attach?lang=" + lang)
+                self.no_english(d, lang, "attach form")
+                self.axe(d, "attach form " + lang)
+                self.shot(d, "attach-form-" + lang)
+                d.get(desk.base + "/cases/" + shared + "?lang=" + lang)
+                self.no_english(d, lang, "case page with files")
+                self.axe(d, "case page with files " + lang)
+                if self.shots:
+                    d.find_element(By.CSS_SELECTOR, "section[aria-labelledby='s-files']").location_once_scrolled_into_view
+                    d.save_screenshot(os.path.join(self.shots, f"evidence-case-{lang}.png"))
+        finally:
+            d.quit()
+            desk.stop()
         # A lawyer of the shared case downloads its file; another case's file is not there for them.
         lawyer = self.admit(coordinator, "lawyer-files", "lawyer")
         self.cli.ok(coordinator, ["case", "share", shared, "--with", self.cli.json(lawyer, ["status"])["nodeId"]])
