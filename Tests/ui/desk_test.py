@@ -268,6 +268,7 @@ class Suite:
                  lambda: self.t_change(home, env))
         self.run("attached files: a Kazakh GPS warning, a working copy without it, the original's fingerprint; a lawyer's share only",
                  lambda: self.t_evidence(home, env))
+        self.run("attached files: a write-only reporter attaches to the case it recorded", lambda: self.t_evidence_reporter(home, env))
         shutil.rmtree(self.root, ignore_errors=True)
         print(f"desk: {len(self.failed)} failed" + (f": {', '.join(self.failed)}" if self.failed else ""), flush=True)
         return 1 if self.failed else 0
@@ -1340,6 +1341,56 @@ class Suite:
         finally:
             d.quit()
             desk.stop()
+
+    def t_evidence_reporter(self, coordinator, env):
+        """A write-only reporter attaches a photo to the case it just recorded and is told what the
+        photo gives away, yet sees nothing of the case."""
+        from PIL import Image, ExifTags
+        reporter = self.make_reporter(coordinator, "reporter-files")
+        stick = os.path.join(self.root, "stick-reporter-files")
+        os.makedirs(stick, exist_ok=True)
+        self.cli.ok(coordinator, ["usb", "sync", stick])
+        self.cli.ok(reporter, ["usb", "sync", stick])
+        src = os.path.join(self.root, "тінту.jpg")
+        e = Image.Exif()
+        e[ExifTags.IFD.GPSInfo] = {1: "N", 2: (43.0, 15.0, 0.0), 3: "E", 4: (76.0, 54.0, 0.0)}
+        Image.new("RGB", (32, 32), (200, 10, 10)).save(src, exif=e)
+        tmp = tempfile.mkdtemp(prefix="sandyq-desk-tmp-")
+        desk = Desk(self.cli.binary, reporter, {**env, "TMPDIR": tmp})
+        d = browser(lang="kk", script=False)
+        kk = catalogue("kk")
+        try:
+            self.unlock(d, desk)
+            d.get(desk.base + "/record")
+            d.find_element(By.ID, "title").send_keys("Тінту суреті")
+            d.find_element(By.ID, "person1").send_keys("Айгүл Сәрсенбаева")
+            self.submit(d)
+            WebDriverWait(d, 10).until(lambda x: "recorded=1" in x.current_url)
+            d.find_element(By.CLASS_NAME, "attach-link").click()
+            WebDriverWait(d, 10).until(lambda x: x.current_url.endswith("/attach"))
+            self.check(not d.find_elements(By.CSS_SELECTOR, "a.back"), "a link back to a case the device cannot read")
+            d.find_element(By.ID, "f-file").send_keys(src)
+            self.submit(d, "form[enctype='multipart/form-data'] button[type=submit]")
+            main = d.find_element(By.TAG_NAME, "main").text
+            self.check(kk["attach.done"].format(name="тінту.jpg") in main, f"no confirmation: {main[:300]}")
+            self.check(kk["evidence.warn.gps"].split("{v}")[0].strip() in main, "no GPS warning for the reporter")
+            self.check("Сәрсенбаева" not in d.page_source, "the write-only device showed the case")
+            self.check(not os.listdir(tmp), f"the upload left {os.listdir(tmp)} behind")
+            self.no_english(d, "kk", "reporter's attached file")
+            self.shot(d, "attached-reporter-kk")
+            # Reading a file back is not for this device.
+            self.cli.ok(reporter, ["usb", "sync", stick])
+            self.cli.ok(coordinator, ["usb", "sync", stick])
+            case = [c for c in self.cli.json(coordinator, ["case", "list"]) if c.get("title") == "Тінту суреті"][0]["id"]
+            fid = self.cli.json(coordinator, ["evidence", "list", case])[0]["fid"]
+            cookie = "; ".join(f"{c['name']}={c['value']}" for c in d.get_cookies())
+            r, body = desk.raw("GET", f"/cases/{case}/files/{fid}", {"Cookie": cookie, "Accept-Language": "kk"})
+            self.check(kk["writeonly.title"] in body, f"a write-only device was not shown its own screen: {r.status} {body[:600]}")
+            self.check((r.getheader("Content-Type") or "").startswith("text/html"), f"a write-only device got a file: {r.getheader('Content-Type')}")
+        finally:
+            d.quit()
+            desk.stop()
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
