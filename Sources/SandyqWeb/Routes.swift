@@ -154,6 +154,12 @@ struct Routes: Sendable {
         guard let host = desk.use() else { return Pages.redirect("/unlock") }
         if let screen = CasePages.roleScreen(v, host: host, writing: true) { return screen }
         guard let boundary = req.headers[.contentType].flatMap(Upload.boundary) else { return Pages.refused(req, desk: desk) }
+        func tooLarge() -> Response {
+            Pages.message(v, title: v.t("attach.tooLarge.title"), body: v.t("attach.tooLarge.body", ["size": EvidencePages.size(v, Upload.limit)]),
+                          status: .contentTooLarge, unlocked: true)
+        }
+        // A body announced far beyond the cap is refused before it is read; the form's fields add little.
+        if let n = req.headers[.contentLength].flatMap({ Int($0) }), n > Upload.limit + Upload.fieldLimit * 4 { return tooLarge() }
         let upload: Upload
         do {
             upload = try await Upload.receive(req.body, boundary: boundary, csrf: s.csrf, limit: Upload.limit,
@@ -161,8 +167,7 @@ struct Routes: Sendable {
         } catch Upload.Failure.csrf {
             return Pages.refused(req, desk: desk)
         } catch Upload.Failure.tooLarge {
-            return Pages.message(v, title: v.t("attach.tooLarge.title"), body: v.t("attach.tooLarge.body", ["size": EvidencePages.size(v, Upload.limit)]),
-                                 status: .contentTooLarge, unlocked: true)
+            return tooLarge()
         }
         defer { try? FileManager.default.removeItem(atPath: upload.dir) }
         return EvidencePages.attach(v, host: host, ref: ref, upload: upload)

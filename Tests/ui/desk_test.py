@@ -1199,7 +1199,7 @@ class Suite:
         self.cli.ok(coordinator, ["case", "attach", other, src])
         kk = catalogue("kk")
         tmp = tempfile.mkdtemp(prefix="sandyq-desk-tmp-")
-        desk = Desk(self.cli.binary, coordinator, {**env, "TMPDIR": tmp})
+        desk = Desk(self.cli.binary, coordinator, {**env, "TMPDIR": tmp, "SANDYQ_DESK_UPLOAD_LIMIT": "100000"})
         downloads = tempfile.mkdtemp(prefix="sandyq-dl-")
         d = browser(lang="kk", script=False)
         d.execute_cdp_cmd("Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": downloads})
@@ -1277,6 +1277,16 @@ class Suite:
             self.check(kk["attach.err.strip"] in summary, f"no error for a PDF with the box ticked: {summary}")
             self.check(d.find_element(By.ID, "f-strip").is_selected(), "the box was not kept ticked")
             self.check(not os.listdir(tmp), f"a refused upload left {os.listdir(tmp)} behind")
+            # Beyond the desk's cap: a plain refusal, nothing kept.
+            big = os.path.join(self.root, "үлкен.bin")
+            with open(big, "wb") as f:
+                f.write(os.urandom(300000))
+            d.get(desk.base + "/cases/" + shared + "/attach")
+            d.find_element(By.ID, "f-file").send_keys(big)
+            self.submit(d, "form[enctype='multipart/form-data'] button[type=submit]")
+            self.check(d.find_element(By.TAG_NAME, "h1").text == kk["attach.tooLarge.title"], "a file over the cap was not refused")
+            self.check("97,7 КБ" in d.find_element(By.TAG_NAME, "main").text, "the cap is not said in the page's words")
+            self.check(not os.listdir(tmp), f"a file over the cap left {os.listdir(tmp)} behind")
             # A form without its token first: refused, and nothing kept.
             bnd = "b0undary"
             forged = (f"--{bnd}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"x.jpg\"\r\n\r\n").encode() + \
