@@ -1287,6 +1287,24 @@ class Suite:
             self.check(d.find_element(By.TAG_NAME, "h1").text == kk["attach.tooLarge.title"], "a file over the cap was not refused")
             self.check("97,7 КБ" in d.find_element(By.TAG_NAME, "main").text, "the cap is not said in the page's words")
             self.check(not os.listdir(tmp), f"a file over the cap left {os.listdir(tmp)} behind")
+            # A file whose stored bytes were changed: a plain error page, never part of a file.
+            import sqlite3
+            ofid = self.cli.json(coordinator, ["evidence", "list", other])[0]["fid"]
+            db = sqlite3.connect(os.path.join(coordinator, "sandyq.db"))
+            rowid, chunk = db.execute("SELECT rowid, chunk FROM evidence_chunks WHERE lower(hex(fid)) = ?", (ofid,)).fetchone()
+            bad = bytearray(chunk)
+            bad[len(bad) // 2] ^= 1
+            db.execute("UPDATE evidence_chunks SET chunk = ? WHERE rowid = ?", (bytes(bad), rowid))
+            db.commit()
+            try:
+                r, body = desk.raw("GET", f"/cases/{other}/files/{ofid}", {"Cookie": cookie, "Accept-Language": "kk"})
+                self.check(r.status == 409 and kk["evidence.broken.title"] in body, f"a changed file's download: {r.status}")
+                self.check((r.getheader("Content-Type") or "").startswith("text/html"), "a changed file was sent as a file")
+                self.check(not os.listdir(tmp), f"a failed download left {os.listdir(tmp)} behind")
+            finally:
+                db.execute("UPDATE evidence_chunks SET chunk = ? WHERE rowid = ?", (chunk, rowid))
+                db.commit()
+                db.close()
             # A form without its token first: refused, and nothing kept.
             bnd = "b0undary"
             forged = (f"--{bnd}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"x.jpg\"\r\n\r\n").encode() + \
@@ -1296,7 +1314,6 @@ class Suite:
             self.check(r.status == 403, f"an upload without its token: {r.status}")
             self.check(not os.listdir(tmp), f"a refused upload left {os.listdir(tmp)} behind")
             self.check(len(self.cli.json(coordinator, ["evidence", "list", shared])) == 2, "the forged upload was attached")
-            ofid = [x for x in self.cli.json(coordinator, ["evidence", "list", other])][0]["fid"]
         finally:
             d.quit()
             desk.stop()
