@@ -1365,6 +1365,20 @@ class Suite:
             self.check((r.getheader("Content-Type") or "").startswith("text/html"), "an incomplete file sent as a file")
             r, _ = desk.raw("GET", f"/cases/{other}/files/{ofid}", {"Cookie": cookie})
             self.check(r.status == 404, f"the lawyer got a file of a case not shared: {r.status}")
+            # A lawyer reads; attaching is refused even with the session's own token.
+            self.check(not d.find_elements(By.CLASS_NAME, "attach-link"), "an attach link on a lawyer's page")
+            r, _ = desk.raw("GET", f"/cases/{shared}/attach", {"Cookie": cookie})
+            self.check(r.status == 403, f"the attach form for a lawyer: {r.status}")
+            token = d.find_element(By.CSS_SELECTOR, "input[name=csrf]").get_attribute("value")
+            bnd = "b0undary"
+            form = (f"--{bnd}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{token}\r\n"
+                    f"--{bnd}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"x.jpg\"\r\n\r\n").encode() + \
+                b"\xff\xd8\xff" + b"x" * 100 + f"\r\n--{bnd}--\r\n".encode()
+            before = len(self.cli.json(coordinator, ["evidence", "list", shared]))
+            r, _ = desk.raw("POST", f"/cases/{shared}/attach", {"Cookie": cookie, "Origin": desk.base,
+                                                                "Content-Type": f"multipart/form-data; boundary={bnd}"}, form)
+            self.check(r.status == 403, f"a lawyer's upload with their token: {r.status}")
+            self.check(len(self.cli.json(lawyer, ["evidence", "list", shared])) == before, "the lawyer's upload was attached")
         finally:
             d.quit()
             desk.stop()
