@@ -99,7 +99,7 @@ enum CasePages {
         return v.cat.field(f, v.lang)
     }
 
-    static func show(_ v: Visit, host: NodeHost, ref: String) -> Response {
+    static func show(_ v: Visit, host: NodeHost, ref: String, attached: String? = nil) -> Response {
         if let screen = roleScreen(v, host: host) { return screen }
         let view = try? host.view()
         // A link from the list carries the full id: found directly; a typed prefix is resolved.
@@ -155,6 +155,11 @@ enum CasePages {
                              "addHref": "/cases/\(state.id)/add/\(coll.name)"])
         }
         c["sections"] = sections
+        let files = EvidencePages.files(v, host: host, caseID: state.id.description, who: who)
+        if !files.isEmpty { c["files"] = files }
+        if let attached, let f = files.first(where: { ($0["working"] as? String)?.hasSuffix("/" + attached) ?? false }) {
+            c["attachedNote"] = v.t("attach.done", ["name": f["name"] as? String ?? ""])
+        }
         c["tags"] = state.elements("tags").map { ["tag": $0, "remove": "/cases/\(state.id)/remove?c=tags&e=\(Form.encode($0))"] }
         // Whoever may change the case sees the links to do it; the edit routes check again.
         let canEdit = Visit.canWrite(host)
@@ -163,7 +168,9 @@ enum CasePages {
         if !state.conflicts.isEmpty { c["conflicts"] = v.t("cases.conflicts", ["n": "\(state.conflicts.count)"]) }
         // Who changed what, newest first: every field write, and every element taken out.
         var changes: [(clock: UInt64, op: OpID, row: () -> [String: Any])] = []
-        for (path, reg) in state.registers {
+        // An attached file is listed above with its details; its raw fields (a hash, a metadata dump) say nothing here.
+        let system = Set(CaseSchema.collections.filter(\.system).map(\.name))
+        for (path, reg) in state.registers where !system.contains(path.collection) || path.field == "name" {
             for w in reg.writes.values {
                 changes.append((w.clock, w.op, {
                     let what = path.collection.isEmpty ? v.cat.field(path.field, v.lang) : "\(v.t("case.\(path.collection)")): \(v.cat.field(path.field, v.lang))"

@@ -9,6 +9,8 @@ struct Visit {
     let lang: String
     /// A case was just recorded: the page says so.
     let recorded: Bool
+    /// The case just recorded, when the page says so: a write-only device attaches files to it.
+    let recordedCase: String?
     var cat: Catalogue { Catalogue.shared }
 
     init(_ request: Request, desk: Desk) {
@@ -16,6 +18,7 @@ struct Visit {
         let s = desk.session(Form.cookies(request.headers[.cookie])[Pages.cookie])
         let asked = request.uri.queryParameters["lang"].map(String.init)
         recorded = request.uri.queryParameters["recorded"] != nil
+        recordedCase = recorded ? request.uri.queryParameters["case"].flatMap { CasePages.caseID(String($0))?.description } : nil
         let chosen: String
         if let asked, Catalogue.languages.contains(asked) {
             if let s { desk.setLanguage(asked, session: s.id) }

@@ -121,7 +121,7 @@ enum RecordPages {
         }
         do {
             let id = try host.cases.add(doc)
-            return Pages.redirect(host.isWriteOnly ? "/cases?recorded=1" : "/cases/\(id)?recorded=1")
+            return Pages.redirect(host.isWriteOnly ? "/cases?recorded=1&case=\(id)" : "/cases/\(id)?recorded=1")
         } catch {
             return page(v, host: host, fields: fields, errors: [("title", v.t("record.err.saved", ["reason": error.message]))])
         }

@@ -72,7 +72,16 @@ struct Routes: Sendable {
         }
         router.get("/cases/:id") { req, ctx in
             let id = ctx.parameters.get("id") ?? ""
-            return gate(req) { v, host in CasePages.show(v, host: host, ref: id) }
+            return gate(req) { v, host in CasePages.show(v, host: host, ref: id, attached: Form.query(req)["attached"]) }
+        }
+        router.get("/cases/:id/attach") { req, ctx in
+            let id = ctx.parameters.get("id") ?? ""
+            return gate(req) { v, host in EvidencePages.attachPage(v, host: host, ref: id) }
+        }
+        router.post("/cases/:id/attach") { req, ctx in try await attach(req, ref: ctx.parameters.get("id") ?? "") }
+        router.get("/cases/:id/files/:fid") { req, ctx in
+            let id = ctx.parameters.get("id") ?? "", fid = ctx.parameters.get("fid") ?? ""
+            return gate(req) { v, host in EvidencePages.download(v, host: host, ref: id, fid: fid, original: Form.query(req)["original"] != nil) }
         }
         // `dossier` is the page; `dossier.html|md|json` the files to download.
         router.get("/cases/:id/:file") { req, ctx in
@@ -135,6 +144,33 @@ struct Routes: Sendable {
             guard let host = desk.use() else { return Pages.redirect("/unlock") }
             return try await body(v, host, fields)
         }
+    }
+
+    /// A file posted from the attach form, streamed to a private temporary file: the CSRF token is
+    /// the form's first part and is checked before a byte of the file is kept.
+    func attach(_ req: Request, ref: String) async throws -> Response {
+        let v = Visit(req, desk: desk)
+        guard let s = v.session else { return Pages.noSession(req, desk: desk) }
+        guard let host = desk.use() else { return Pages.redirect("/unlock") }
+        if let screen = CasePages.roleScreen(v, host: host, writing: true) { return screen }
+        guard let boundary = req.headers[.contentType].flatMap(Upload.boundary) else { return Pages.refused(req, desk: desk) }
+        func tooLarge() -> Response {
+            Pages.message(v, title: v.t("attach.tooLarge.title"), body: v.t("attach.tooLarge.body", ["size": EvidencePages.size(v, Upload.limit)]),
+                          status: .contentTooLarge, unlocked: true)
+        }
+        // A body announced far beyond the cap is refused before it is read; the form's fields add little.
+        if let n = req.headers[.contentLength].flatMap({ Int($0) }), n > Upload.limit + Upload.fieldLimit * 4 { return tooLarge() }
+        let upload: Upload
+        do {
+            upload = try await Upload.receive(req.body, boundary: boundary, csrf: s.csrf, limit: Upload.limit,
+                                              root: FileManager.default.temporaryDirectory.path)
+        } catch Upload.Failure.csrf {
+            return Pages.refused(req, desk: desk)
+        } catch Upload.Failure.tooLarge {
+            return tooLarge()
+        }
+        defer { try? FileManager.default.removeItem(atPath: upload.dir) }
+        return EvidencePages.attach(v, host: host, ref: ref, upload: upload)
     }
 
     func unlockPage(_ v: Visit, error: String? = nil) -> Response {

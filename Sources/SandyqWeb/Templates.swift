@@ -31,6 +31,8 @@ enum Templates {
         "change": PackageResources.change_mustache,
         "editField": PackageResources.editField_mustache,
         "errorSummary": PackageResources.errorSummary_mustache,
+        "evidenceFiles": PackageResources.evidenceFiles_mustache,
+        "attach": PackageResources.attach_mustache,
     ]
 
     struct ScalarHTML: MustacheContentType {

@@ -12,6 +12,7 @@ enum WrittenPages {
         var c = v.frame(title: v.t("writeonly.title"), unlocked: true)
         c["made"] = v.t("sent.made", ["n": "\(made)"])
         c["acked"] = v.t("sent.acked", ["n": "\(acked)"])
+        if let id = v.recordedCase { c["attachHref"] = "/cases/\(id)/attach" }
         if made > acked { c["waiting"] = v.t("sent.waiting", ["n": "\(made - acked)"]) }
         c["rows"] = stride(from: made, to: max(made, 50) - 50, by: -1).map { seq -> [String: Any] in
             ["number": v.t("sent.number", ["n": "\(seq)"]), "state": v.t(seq <= acked ? "sent.received" : "sent.notYet"), "received": seq <= acked]

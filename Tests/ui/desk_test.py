@@ -266,6 +266,9 @@ class Suite:
         self.run("the stick with JavaScript off: progress refreshes, then the plain result", lambda: self.t_usb_nojs(home, env))
         self.run("change a person in Russian, script off and on; a change made meanwhile becomes a conflict; removals in the Kazakh history",
                  lambda: self.t_change(home, env))
+        self.run("attached files: a Kazakh GPS warning, a working copy without it, the original's fingerprint; a lawyer's share only",
+                 lambda: self.t_evidence(home, env))
+        self.run("attached files: a write-only reporter attaches to the case it recorded", lambda: self.t_evidence_reporter(home, env))
         shutil.rmtree(self.root, ignore_errors=True)
         print(f"desk: {len(self.failed)} failed" + (f": {', '.join(self.failed)}" if self.failed else ""), flush=True)
         return 1 if self.failed else 0
@@ -1174,6 +1177,261 @@ class Suite:
         finally:
             d.quit()
             desk.stop()
+
+    def t_evidence(self, coordinator, env):
+        """A coordinator sees an attached photo's GPS as a Kazakh warning, downloads a working copy
+        without it and the original with the fingerprint shown; a lawyer gets the files of a shared
+        case only."""
+        import hashlib
+        from PIL import Image, ExifTags
+        src = os.path.join(self.root, "фото.jpg")
+        img = Image.new("RGB", (64, 48))
+        img.putdata([(x * 4, y * 5, (x * y) % 256) for y in range(48) for x in range(64)])
+        e = Image.Exif()
+        e[ExifTags.Base.Make] = "TestCam"
+        e[ExifTags.IFD.GPSInfo] = {1: "N", 2: (50.0, 27.0, 36.0), 3: "E", 4: (30.0, 31.0, 12.0)}
+        img.save(src, quality=95, exif=e)
+        with open(src, "rb") as f:
+            sha = hashlib.sha256(f.read()).hexdigest()
+        cases = self.cli.json(coordinator, ["case", "list"])
+        shared = [c for c in cases if "Бокаев" in json.dumps(c, ensure_ascii=False)][0]["id"]
+        other = [c for c in cases if c["id"] != shared and "onerror" not in (c.get("title") or "")][0]["id"]
+        self.cli.ok(coordinator, ["case", "attach", other, src])
+        kk = catalogue("kk")
+        tmp = tempfile.mkdtemp(prefix="sandyq-desk-tmp-")
+        desk = Desk(self.cli.binary, coordinator, {**env, "TMPDIR": tmp, "SANDYQ_DESK_UPLOAD_LIMIT": "100000"})
+        downloads = tempfile.mkdtemp(prefix="sandyq-dl-")
+        d = browser(lang="kk", script=False)
+        d.execute_cdp_cmd("Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": downloads})
+        try:
+            self.unlock(d, desk)
+            d.get(desk.base + "/cases/" + shared + "?lang=kk")
+            # Attach with script off, in Kazakh: first with no file chosen, then the photo.
+            d.find_element(By.CLASS_NAME, "attach-link").click()
+            WebDriverWait(d, 10).until(lambda x: x.current_url.endswith("/attach"))
+            self.no_english(d, "kk", "attach form")
+            self.shot(d, "attach-form-kk")
+            self.submit(d, "form[enctype='multipart/form-data'] button[type=submit]")
+            summary = d.find_element(By.CLASS_NAME, "error-summary").text
+            self.check(kk["attach.err.none"] in summary, f"no error for a missing file: {summary}")
+            self.no_english(d, "kk", "attach form with an error")
+            d.find_element(By.ID, "f-file").send_keys(src)
+            d.find_element(By.ID, "f-note").send_keys("Сот ғимаратының алды")
+            self.submit(d, "form[enctype='multipart/form-data'] button[type=submit]")
+            WebDriverWait(d, 30).until(lambda x: "attached=" in x.current_url)
+            self.check(not os.listdir(tmp), f"the upload left {os.listdir(tmp)} behind")
+            box = d.find_element(By.CSS_SELECTOR, "section[aria-labelledby='s-files']")
+            text = box.text
+            self.check(kk["attach.done"].format(name="фото.jpg") in text, "no confirmation after attaching")
+            self.check("фото.jpg" in text and "Сот ғимаратының алды" in text, "the file and its note are not listed")
+            prefix = kk["evidence.warn.gps"].split("{v}")[0].strip()
+            warns = [w.text for w in box.find_elements(By.CLASS_NAME, "evidence-warning")]
+            self.check(any(w.startswith(prefix) and "50.46" in w for w in warns), f"no Kazakh GPS warning: {warns}")
+            full = box.find_element(By.CLASS_NAME, "sha-full").get_attribute("textContent")
+            self.check(full == sha, f"the fingerprint shown {full} is not the file's {sha}")
+            self.no_english(d, "kk", "case page with files")
+            if self.shots:
+                box.location_once_scrolled_into_view
+                d.save_screenshot(os.path.join(self.shots, "evidence-case-kk.png"))
+            # The working copy through the browser, as a person downloads it: no GPS left in it.
+            box.find_element(By.CLASS_NAME, "download-working").click()
+            WebDriverWait(d, 30).until(lambda _: [n for n in os.listdir(downloads) if not n.endswith(".crdownload")])
+            got = os.path.join(downloads, os.listdir(downloads)[0])
+            clean = Image.open(got)
+            self.check(not clean.getexif().get_ifd(ExifTags.IFD.GPSInfo), "the working copy still has GPS")
+            self.check(clean.size == (64, 48), "the working copy is not the photo")
+            cookie = "; ".join(f"{c['name']}={c['value']}" for c in d.get_cookies())
+            href = box.find_element(By.CLASS_NAME, "download-original").get_attribute("href")
+            path = urllib.parse.urlsplit(href).path + "?" + urllib.parse.urlsplit(href).query
+            c = http.client.HTTPConnection(desk.host, desk.port, timeout=30)
+            c.request("GET", path, headers={"Host": f"{desk.host}:{desk.port}", "Cookie": cookie})
+            r = c.getresponse()
+            body = r.read()
+            self.check(r.status == 200 and hashlib.sha256(body).hexdigest() == sha, f"the original: {r.status}, not the recorded bytes")
+            self.check(r.getheader("Content-Type") == "image/jpeg", f"type {r.getheader('Content-Type')}")
+            self.check((r.getheader("Content-Disposition") or "").startswith("attachment"), "not an attachment")
+            self.check(r.getheader("Cache-Control") == "no-store" and r.getheader("X-Content-Type-Options") == "nosniff", "cacheable or sniffable")
+            self.check(not os.listdir(tmp), f"a download left {os.listdir(tmp)} behind")
+            r, _ = desk.raw("GET", urllib.parse.urlsplit(href).path)
+            self.check(r.status == 401, f"a file without a session: {r.status}")
+            r, _ = desk.raw("GET", "/cases/" + shared + "/files/" + "0" * 32, {"Cookie": cookie})
+            self.check(r.status == 404, f"an unknown file: {r.status}")
+            # Ticked "remove hidden details": the record keeps no GPS; a PDF cannot be cleaned.
+            d.get(desk.base + "/cases/" + shared + "/attach")
+            d.find_element(By.ID, "f-file").send_keys(src)
+            d.find_element(By.ID, "f-strip").click()
+            self.submit(d, "form[enctype='multipart/form-data'] button[type=submit]")
+            WebDriverWait(d, 30).until(lambda x: "attached=" in x.current_url)
+            files = d.find_elements(By.CLASS_NAME, "evidence-file")
+            self.check(len(files) == 2, f"{len(files)} files listed, not 2")
+            self.check(not files[1].find_elements(By.CLASS_NAME, "evidence-warning"), "the cleaned file still has a finding")
+            self.check(kk["evidence.stripped"] in files[1].text, "the cleaned file is not marked so")
+            pdf = os.path.join(self.root, "хат.pdf")
+            with open(pdf, "wb") as f:
+                f.write(b"%PDF-1.4\n1 0 obj << /Author (Anna K) >> endobj\ntrailer << >>\n%%EOF\n")
+            d.get(desk.base + "/cases/" + shared + "/attach")
+            d.find_element(By.ID, "f-file").send_keys(pdf)
+            d.find_element(By.ID, "f-strip").click()
+            self.submit(d, "form[enctype='multipart/form-data'] button[type=submit]")
+            summary = d.find_element(By.CLASS_NAME, "error-summary").text
+            self.check(kk["attach.err.strip"] in summary, f"no error for a PDF with the box ticked: {summary}")
+            self.check(d.find_element(By.ID, "f-strip").is_selected(), "the box was not kept ticked")
+            self.check(not os.listdir(tmp), f"a refused upload left {os.listdir(tmp)} behind")
+            # Beyond the desk's cap: a plain refusal, nothing kept.
+            big = os.path.join(self.root, "үлкен.bin")
+            with open(big, "wb") as f:
+                f.write(os.urandom(300000))
+            d.get(desk.base + "/cases/" + shared + "/attach")
+            d.find_element(By.ID, "f-file").send_keys(big)
+            self.submit(d, "form[enctype='multipart/form-data'] button[type=submit]")
+            self.check(d.find_element(By.TAG_NAME, "h1").text == kk["attach.tooLarge.title"], "a file over the cap was not refused")
+            self.check("97,7 КБ" in d.find_element(By.TAG_NAME, "main").text, "the cap is not said in the page's words")
+            self.check(not os.listdir(tmp), f"a file over the cap left {os.listdir(tmp)} behind")
+            # A file whose stored bytes were changed: a plain error page, never part of a file.
+            import sqlite3
+            ofid = self.cli.json(coordinator, ["evidence", "list", other])[0]["fid"]
+            db = sqlite3.connect(os.path.join(coordinator, "sandyq.db"))
+            rowid, chunk = db.execute("SELECT rowid, chunk FROM evidence_chunks WHERE lower(hex(fid)) = ?", (ofid,)).fetchone()
+            bad = bytearray(chunk)
+            bad[len(bad) // 2] ^= 1
+            db.execute("UPDATE evidence_chunks SET chunk = ? WHERE rowid = ?", (bytes(bad), rowid))
+            db.commit()
+            try:
+                r, body = desk.raw("GET", f"/cases/{other}/files/{ofid}", {"Cookie": cookie, "Accept-Language": "kk"})
+                self.check(r.status == 409 and kk["evidence.broken.title"] in body, f"a changed file's download: {r.status}")
+                self.check((r.getheader("Content-Type") or "").startswith("text/html"), "a changed file was sent as a file")
+                self.check(not os.listdir(tmp), f"a failed download left {os.listdir(tmp)} behind")
+            finally:
+                db.execute("UPDATE evidence_chunks SET chunk = ? WHERE rowid = ?", (chunk, rowid))
+                db.commit()
+                db.close()
+            # A form without its token first: refused, and nothing kept.
+            bnd = "b0undary"
+            forged = (f"--{bnd}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"x.jpg\"\r\n\r\n").encode() + \
+                b"\xff\xd8\xff" + b"x" * 5000 + f"\r\n--{bnd}--\r\n".encode()
+            r, _ = desk.raw("POST", f"/cases/{shared}/attach", {"Cookie": cookie, "Origin": desk.base,
+                                                                "Content-Type": f"multipart/form-data; boundary={bnd}"}, forged)
+            self.check(r.status == 403, f"an upload without its token: {r.status}")
+            self.check(not os.listdir(tmp), f"a refused upload left {os.listdir(tmp)} behind")
+            self.check(len(self.cli.json(coordinator, ["evidence", "list", shared])) == 2, "the forged upload was attached")
+        finally:
+            d.quit()
+            desk.stop()
+            shutil.rmtree(downloads, ignore_errors=True)
+            shutil.rmtree(tmp, ignore_errors=True)
+        # Axe needs script: the same screens in a browser with it on, in kk and ru.
+        desk = Desk(self.cli.binary, coordinator, env)
+        d = browser(lang="ru")
+        try:
+            self.unlock(d, desk)
+            for lang in ["kk", "ru"]:
+                d.get(desk.base + "/cases/" + shared + "/attach?lang=" + lang)
+                self.no_english(d, lang, "attach form")
+                self.axe(d, "attach form " + lang)
+                self.shot(d, "attach-form-" + lang)
+                d.get(desk.base + "/cases/" + shared + "?lang=" + lang)
+                self.no_english(d, lang, "case page with files")
+                self.axe(d, "case page with files " + lang)
+                if self.shots:
+                    d.find_element(By.CSS_SELECTOR, "section[aria-labelledby='s-files']").location_once_scrolled_into_view
+                    d.save_screenshot(os.path.join(self.shots, f"evidence-case-{lang}.png"))
+        finally:
+            d.quit()
+            desk.stop()
+        # A lawyer of the shared case downloads its file; another case's file is not there for them.
+        lawyer = self.admit(coordinator, "lawyer-files", "lawyer")
+        self.cli.ok(coordinator, ["case", "share", shared, "--with", self.cli.json(lawyer, ["status"])["nodeId"]])
+        stick = os.path.join(self.root, "stick-files")
+        os.makedirs(stick, exist_ok=True)
+        for h in [coordinator, lawyer, coordinator, lawyer]:
+            self.cli.ok(h, ["usb", "sync", stick])
+        desk = Desk(self.cli.binary, lawyer, env)
+        d = browser(lang="ru")
+        try:
+            self.unlock(d, desk)
+            d.get(desk.base + "/cases/" + shared)
+            box = d.find_element(By.CSS_SELECTOR, "section[aria-labelledby='s-files']")
+            # Chunks travel later than the record: the file is listed, with how much of it is here.
+            ru = catalogue("ru")
+            self.check(ru["evidence.partial"].format(n=0, m=1) in box.text, "the lawyer is not told the file is incomplete")
+            self.check("Это фото сообщает" in box.text, "no warning on the lawyer's page")
+            self.check(not box.find_elements(By.CSS_SELECTOR, "a.download-working, a.download-original"), "a download link for an incomplete file")
+            self.no_english(d, "ru", "lawyer's case page with files")
+            self.axe(d, "lawyer's case page with files")
+            cookie = "; ".join(f"{c['name']}={c['value']}" for c in d.get_cookies())
+            fid = self.cli.json(coordinator, ["evidence", "list", shared])[0]["fid"]
+            r, body = desk.raw("GET", f"/cases/{shared}/files/{fid}", {"Cookie": cookie})
+            self.check(r.status == 409 and ru["evidence.broken.title"] in body, f"an incomplete file's download: {r.status}")
+            self.check((r.getheader("Content-Type") or "").startswith("text/html"), "an incomplete file sent as a file")
+            r, _ = desk.raw("GET", f"/cases/{other}/files/{ofid}", {"Cookie": cookie})
+            self.check(r.status == 404, f"the lawyer got a file of a case not shared: {r.status}")
+            # A lawyer reads; attaching is refused even with the session's own token.
+            self.check(not d.find_elements(By.CLASS_NAME, "attach-link"), "an attach link on a lawyer's page")
+            r, _ = desk.raw("GET", f"/cases/{shared}/attach", {"Cookie": cookie})
+            self.check(r.status == 403, f"the attach form for a lawyer: {r.status}")
+            token = d.find_element(By.CSS_SELECTOR, "input[name=csrf]").get_attribute("value")
+            bnd = "b0undary"
+            form = (f"--{bnd}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{token}\r\n"
+                    f"--{bnd}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"x.jpg\"\r\n\r\n").encode() + \
+                b"\xff\xd8\xff" + b"x" * 100 + f"\r\n--{bnd}--\r\n".encode()
+            before = len(self.cli.json(coordinator, ["evidence", "list", shared]))
+            r, _ = desk.raw("POST", f"/cases/{shared}/attach", {"Cookie": cookie, "Origin": desk.base,
+                                                                "Content-Type": f"multipart/form-data; boundary={bnd}"}, form)
+            self.check(r.status == 403, f"a lawyer's upload with their token: {r.status}")
+            self.check(len(self.cli.json(lawyer, ["evidence", "list", shared])) == before, "the lawyer's upload was attached")
+        finally:
+            d.quit()
+            desk.stop()
+
+    def t_evidence_reporter(self, coordinator, env):
+        """A write-only reporter attaches a photo to the case it just recorded and is told what the
+        photo gives away, yet sees nothing of the case."""
+        from PIL import Image, ExifTags
+        reporter = self.make_reporter(coordinator, "reporter-files")
+        stick = os.path.join(self.root, "stick-reporter-files")
+        os.makedirs(stick, exist_ok=True)
+        self.cli.ok(coordinator, ["usb", "sync", stick])
+        self.cli.ok(reporter, ["usb", "sync", stick])
+        src = os.path.join(self.root, "тінту.jpg")
+        e = Image.Exif()
+        e[ExifTags.IFD.GPSInfo] = {1: "N", 2: (43.0, 15.0, 0.0), 3: "E", 4: (76.0, 54.0, 0.0)}
+        Image.new("RGB", (32, 32), (200, 10, 10)).save(src, exif=e)
+        tmp = tempfile.mkdtemp(prefix="sandyq-desk-tmp-")
+        desk = Desk(self.cli.binary, reporter, {**env, "TMPDIR": tmp})
+        d = browser(lang="kk", script=False)
+        kk = catalogue("kk")
+        try:
+            self.unlock(d, desk)
+            d.get(desk.base + "/record")
+            d.find_element(By.ID, "title").send_keys("Тінту суреті")
+            d.find_element(By.ID, "person1").send_keys("Айгүл Сәрсенбаева")
+            self.submit(d)
+            WebDriverWait(d, 10).until(lambda x: "recorded=1" in x.current_url)
+            d.find_element(By.CLASS_NAME, "attach-link").click()
+            WebDriverWait(d, 10).until(lambda x: x.current_url.endswith("/attach"))
+            self.check(not d.find_elements(By.CSS_SELECTOR, "a.back"), "a link back to a case the device cannot read")
+            d.find_element(By.ID, "f-file").send_keys(src)
+            self.submit(d, "form[enctype='multipart/form-data'] button[type=submit]")
+            main = d.find_element(By.TAG_NAME, "main").text
+            self.check(kk["attach.done"].format(name="тінту.jpg") in main, f"no confirmation: {main[:300]}")
+            self.check(kk["evidence.warn.gps"].split("{v}")[0].strip() in main, "no GPS warning for the reporter")
+            self.check("Сәрсенбаева" not in d.page_source, "the write-only device showed the case")
+            self.check(not os.listdir(tmp), f"the upload left {os.listdir(tmp)} behind")
+            self.no_english(d, "kk", "reporter's attached file")
+            self.shot(d, "attached-reporter-kk")
+            # Reading a file back is not for this device.
+            self.cli.ok(reporter, ["usb", "sync", stick])
+            self.cli.ok(coordinator, ["usb", "sync", stick])
+            case = [c for c in self.cli.json(coordinator, ["case", "list"]) if c.get("title") == "Тінту суреті"][0]["id"]
+            fid = self.cli.json(coordinator, ["evidence", "list", case])[0]["fid"]
+            cookie = "; ".join(f"{c['name']}={c['value']}" for c in d.get_cookies())
+            r, body = desk.raw("GET", f"/cases/{case}/files/{fid}", {"Cookie": cookie, "Accept-Language": "kk"})
+            self.check(kk["writeonly.title"] in body, f"a write-only device was not shown its own screen: {r.status} {body[:600]}")
+            self.check((r.getheader("Content-Type") or "").startswith("text/html"), f"a write-only device got a file: {r.getheader('Content-Type')}")
+        finally:
+            d.quit()
+            desk.stop()
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
