@@ -27,6 +27,10 @@ public enum BundleFormat {
         case header = 1
         case op = 2
         case end = 3
+        /// A sealed evidence chunk (evidence.md), after the ops.
+        case evidenceChunk = 4
+        /// A signed holding statement (evidence.md, "Holding statements").
+        case evidenceHeld = 5
     }
 
     /// The encrypted part's first record: who sent it, for which project, and what they held.

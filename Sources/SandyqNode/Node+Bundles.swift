@@ -8,6 +8,8 @@ extension Node {
     public struct BundleExport: Sendable {
         public var files: [String] = []
         public var ops = 0
+        /// Evidence chunks carried (Protocol/evidence.md), after the ops.
+        public var chunks = 0
         public var bytes = 0
         public var bundleID: BundleID
     }
@@ -87,6 +89,24 @@ extension Node {
                 try writer!.append(env)
                 result.ops += 1
             }
+            // What this node holds whole, so the recipient stops sending it; then the chunks it
+            // is owed, each in whichever part has room: any part opens on its own, in any order.
+            let m = try storedMembership()
+            let reporterAmong = recipients.contains { m.role(of: $0.signingKey) == .reporter }
+            if recipients.count == 1 || !reporterAmong,
+               let held = try holdingStatement(for: recipients.count == 1 ? recipients[0].signingKey : nil) {
+                try writer!.append(held: held.encoded())
+            }
+            for (fid, index) in try chunksOwed(to: recipients.map(\.signingKey)) {
+                guard let bytes = try store.chunk(fid: fid, index: index) else { continue }
+                if !budget.fits(opLength: bytes.count, after: writer!.recordBytes), writer!.opsWritten + writer!.chunksWritten > 0 {
+                    result.bytes += try writer!.finish()
+                    result.files.append(writer!.path)
+                    writer = try open()
+                }
+                try writer!.append(chunk: bytes)
+                result.chunks += 1
+            }
             result.bytes += try writer!.finish()
             result.files.append(writer!.path)
         } catch let e as SyncError {
@@ -109,6 +129,10 @@ extension Node {
         /// False when the (signed) sender is not an admitted, unrevoked member even after the
         /// bundle's ops landed: nothing was acknowledged to it, and nothing will be written to it.
         public var senderIsMember: Bool?
+        /// Evidence chunks it carried, and what became of them.
+        public var chunks = ChunkIntake()
+        /// Holding statements it carried that were kept.
+        public var holdings = 0
         public var intact: Bool { damagedChunks == 0 && malformedRecords == 0 && !truncated }
     }
 
@@ -154,10 +178,45 @@ extension Node {
             }
         })
         if let h = reader.header, h.sender != nodeID { result.senderIsMember = try isCurrentMember(h.sender) }
+        try importEvidence(path, from: reader.header?.sender, into: &result)
         result.damagedChunks = reader.damagedChunks
         result.malformedRecords = reader.malformedRecords
         result.truncated = reader.truncated
         return result
+    }
+
+    /// The second pass over a bundle: its evidence chunks, a batch at a time (each batch one
+    /// transaction, so a full disk keeps the batches before it), and its holding statements.
+    /// A statement is kept only when the bundle's signed sender signed it. When the sender is a
+    /// current member and chunks came, it is owed an answer, as for ops: the answer says what
+    /// this node now holds.
+    func importEvidence(_ path: String, from sender: NodeID?, into result: inout BundleImport) throws(NodeError) {
+        let reader: BundleReader
+        do { reader = try BundleReader(path: path, keys: identity.box, pass: .evidence) } catch { return }
+        var batch: [[UInt8]] = []
+        func flush() throws(NodeError) {
+            guard !batch.isEmpty else { return }
+            result.chunks.merge(try receiveChunks(batch))
+            batch.removeAll(keepingCapacity: true)
+        }
+        while let item = try? reader.nextEvidence() {
+            switch item {
+            case let .chunk(bytes):
+                batch.append(bytes)
+                if batch.count >= 8 { try flush() }
+            case let .held(bytes):
+                guard let sender else { continue }
+                if let n = try? acceptHolding(bytes, from: sender.signingKey) { result.holdings += n }
+            }
+        }
+        try flush()
+        // The ops pass may have brought the record of chunks held before.
+        let late = try checkUnverified()
+        result.chunks.verified += late.verified
+        result.chunks.failed += late.failed
+        if let sender, sender != nodeID, result.chunks.stored + result.chunks.known > 0, try isCurrentMember(sender) {
+            try mapped { try store.setOwesAck(to: sender) }
+        }
     }
 
     /// Whether `id` (both keys) is an admitted member whose new ops would still count: the only
@@ -286,7 +345,13 @@ extension Node {
             // Write when there is news for the peer, or when it reported back since our last
             // bundle and still lacks ops (part of that bundle was lost on the way).
             let resend = peer.undelivered > 0 && ledger?.lastAckSeen != peer.acknowledged
-            guard ledger?.owesAck == true || (peer.undelivered > 0 && ledger?.lastSent != mine) || resend else { continue }
+            // Evidence chunks the peer is not known to hold, when no bundle of ours to it is on
+            // the stick: a bundle whose ops arrived by another way may be taken back before its
+            // chunks were read, and the peer's holding statement is what settles them.
+            let waiting = try mapped { try store.outbox() }.contains { $0.peer == peer.node }
+            let owed = try chunksOwed(to: [peer.node.signingKey])
+            let chunksOwed = !waiting && !owed.isEmpty
+            guard ledger?.owesAck == true || (peer.undelivered > 0 && ledger?.lastSent != mine) || resend || chunksOwed else { continue }
             let file = Hex.encode(Random.bytes(8)) + ".sqb"
             progress(MailboxStep(file: file, writing: true, finished: false))
             let exp = try exportBundle(to: [peer.node], out: dir + "/" + file)

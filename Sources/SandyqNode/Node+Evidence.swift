@@ -169,7 +169,11 @@ extension Node {
         let ms = try mapped { try CaseEditor.addElement(case: state.id, collection: "evidence", fields: fields, element: fidHex, system: true) }
         let env: Envelope
         do throws(NodeError) {
-            env = try write(batch: [ms], alongside: { [store] in try store.confirmChunks(fid: fid, count: count) })[0]
+            env = try write(batch: [ms], alongside: { [store] in
+                try store.confirmChunks(fid: fid, count: count)
+                // The attacher sealed these very bytes: its holding statement may say it checked them.
+                try store.setVerified(fid: fid, count: count, at: stamp)
+            })[0]
         } catch {
             try? store.dropPendingChunks(fid: fid)
             throw error

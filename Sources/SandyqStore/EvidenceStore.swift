@@ -74,5 +74,145 @@ extension OpStore {
         try db.prepare("DELETE FROM evidence_chunks WHERE fid = ? AND idx = ?").run([.blob(fid), .int(Int64(index))])
     }
 
+    /// One file in a holding statement, as kept.
+    public struct Holding: Sendable, Equatable {
+        public let fid: [UInt8]
+        public let holder: [UInt8]
+        public let count: Int
+        public let verified: Bool
+        public let createdMillis: Int64
+    }
+
+    /// Keeps a verified statement: for each file it lists, it replaces the holder's older word.
+    /// A statement older than the one kept for a file changes nothing for that file, and a
+    /// statement no file row points to any more is dropped. Returns how many files it updated.
+    @discardableResult
+    public func recordHolding(statement: [UInt8], holder: [UInt8], createdMillis: Int64,
+                              files: [(fid: [UInt8], count: Int, verified: Bool)]) throws(StoreError) -> Int {
+        do {
+            return try db.transaction { () throws -> Int in
+                try db.prepare("INSERT INTO evidence_statements(holder, created, statement) VALUES(?, ?, ?)")
+                    .run([.blob(holder), .int(createdMillis), .blob(statement)])
+                let id = db.lastInsertRowID
+                let put = try db.prepare("""
+                    INSERT INTO evidence_held(fid, holder, count, verified, created, statement) VALUES(?, ?, ?, ?, ?, ?)
+                    ON CONFLICT(fid, holder) DO UPDATE SET count = excluded.count, verified = excluded.verified,
+                        created = excluded.created, statement = excluded.statement
+                    WHERE excluded.created >= evidence_held.created
+                    """)
+                var changed = 0
+                for f in files {
+                    try put.run([.blob(f.fid), .blob(holder), .int(Int64(f.count)), .int(f.verified ? 1 : 0), .int(createdMillis), .int(id)])
+                    changed += db.changes
+                }
+                try db.execute("DELETE FROM evidence_statements WHERE id NOT IN (SELECT DISTINCT statement FROM evidence_held)")
+                return changed
+            }
+        } catch { throw Self.storeError(error) }
+    }
+
+    /// Who said they hold `fid`, newest word per holder.
+    public func holdings(fid: [UInt8]) throws(StoreError) -> [Holding] {
+        try holdings("WHERE fid = ? ORDER BY holder", [.blob(fid)])
+    }
+
+    /// The files `holder` said it holds.
+    public func holdings(holder: [UInt8]) throws(StoreError) -> [Holding] {
+        try holdings("WHERE holder = ? ORDER BY fid", [.blob(holder)])
+    }
+
+    private func holdings(_ clause: String, _ values: [Statement.Value]) throws(StoreError) -> [Holding] {
+        let s = try db.prepare("SELECT fid, holder, count, verified, created FROM evidence_held \(clause)")
+        var out: [Holding] = []
+        do {
+            try s.rows(values) { out.append(Holding(fid: $0.blob(0), holder: $0.blob(1), count: Int($0.int(2)), verified: $0.int(3) != 0,
+                                                  createdMillis: $0.int(4))) }
+        } catch { throw Self.storeError(error) }
+        return out
+    }
+
+    /// The signed statement behind a holder's word on `fid`, as received.
+    public func holdingStatement(fid: [UInt8], holder: [UInt8]) throws(StoreError) -> [UInt8]? {
+        let s = try db.prepare("""
+            SELECT s.statement FROM evidence_held h JOIN evidence_statements s ON s.id = h.statement
+            WHERE h.fid = ? AND h.holder = ?
+            """)
+        try s.bind([.blob(fid), .blob(holder)])
+        return try s.step() ? s.blob(0) : nil
+    }
+
+    /// This node's own word on a file: when it last checked it whole (ms, 0 never) and when it
+    /// let its copy go (ms, 0 never).
+    public struct LocalFile: Sendable, Equatable {
+        public let fid: [UInt8]
+        public let count: Int
+        public let verifiedMillis: Int64
+        public let releasedMillis: Int64
+    }
+
+    public func localFiles() throws(StoreError) -> [LocalFile] {
+        let s = try db.prepare("SELECT fid, count, verified, released FROM evidence_local ORDER BY fid")
+        var out: [LocalFile] = []
+        do { try s.rows { out.append(LocalFile(fid: $0.blob(0), count: Int($0.int(1)), verifiedMillis: $0.int(2), releasedMillis: $0.int(3))) } }
+        catch { throw Self.storeError(error) }
+        return out
+    }
+
+    public func localFile(fid: [UInt8]) throws(StoreError) -> LocalFile? {
+        let s = try db.prepare("SELECT fid, count, verified, released FROM evidence_local WHERE fid = ?")
+        try s.bind([.blob(fid)])
+        return try s.step() ? LocalFile(fid: s.blob(0), count: Int(s.int(1)), verifiedMillis: s.int(2), releasedMillis: s.int(3)) : nil
+    }
+
+    /// Notes that every chunk of `fid` opened and the whole matched its record (`at` ms), or,
+    /// with `at` 0, that it has not.
+    public func setVerified(fid: [UInt8], count: Int, at: Int64) throws(StoreError) {
+        try db.prepare("""
+            INSERT INTO evidence_local(fid, count, verified) VALUES(?, ?, ?)
+            ON CONFLICT(fid) DO UPDATE SET count = excluded.count, verified = excluded.verified
+            """).run([.blob(fid), .int(Int64(count)), .int(at)])
+    }
+
+    /// Deletes this node's chunks of `fid` and notes when, in one transaction.
+    public func releaseChunks(fid: [UInt8], count: Int, at: Int64) throws(StoreError) {
+        do {
+            try db.transaction {
+                try db.prepare("DELETE FROM evidence_chunks WHERE fid = ? AND pending = 0").run([.blob(fid)])
+                try db.prepare("""
+                    INSERT INTO evidence_local(fid, count, released) VALUES(?, ?, ?)
+                    ON CONFLICT(fid) DO UPDATE SET released = excluded.released
+                    """).run([.blob(fid), .int(Int64(count)), .int(at)])
+            }
+        } catch { throw Self.storeError(error) }
+    }
+
+    /// Stores the chunks handed in as one transaction: a batch lands whole or not at all, and a
+    /// cut between batches keeps the earlier ones. A chunk already held is left as it is unless
+    /// `replace` says the held one is bad. Returns how many rows changed.
+    @discardableResult
+    public func putReceivedChunks(_ chunks: [(fid: [UInt8], index: Int, count: Int, bytes: [UInt8], replace: Bool)]) throws(StoreError) -> Int {
+        guard !chunks.isEmpty else { return 0 }
+        do {
+            return try db.transaction { () throws -> Int in
+                let keep = try db.prepare("INSERT OR IGNORE INTO evidence_chunks(fid, idx, count, chunk, pending) VALUES(?, ?, ?, ?, 0)")
+                let swap = try db.prepare("INSERT OR REPLACE INTO evidence_chunks(fid, idx, count, chunk, pending) VALUES(?, ?, ?, ?, 0)")
+                var n = 0
+                for c in chunks {
+                    try (c.replace ? swap : keep).run([.blob(c.fid), .int(Int64(c.index)), .int(Int64(c.count)), .blob(c.bytes)])
+                    n += db.changes
+                }
+                return n
+            }
+        } catch { throw Self.storeError(error) }
+    }
+
+    /// The count recorded with the chunks held for `fid` (the largest, if they disagree), or nil.
+    public func chunkCount(fid: [UInt8]) throws(StoreError) -> Int? {
+        let s = try db.prepare("SELECT max(count) FROM evidence_chunks WHERE fid = ? AND pending = 0")
+        try s.bind([.blob(fid)])
+        guard try s.step(), s.int(0) > 0 else { return nil }
+        return Int(s.int(0))
+    }
+
     static func storeError(_ e: any Error) -> StoreError { (e as? StoreError) ?? .io("\(e)") }
 }

@@ -109,6 +109,35 @@ enum Migrations {
         );
         CREATE INDEX IF NOT EXISTS evidence_chunks_pending ON evidence_chunks(pending) WHERE pending != 0;
         """,
+        // 9: who holds which file (Protocol/evidence.md, "Holding statements"). A signed
+        // statement is kept once, in `evidence_statements`; `evidence_held` names, per file and
+        // holder, the newest statement that lists it. `evidence_local` is this node's own word on
+        // a file: when it checked the whole file against its record, and when it let its copy go
+        // after a coordinator said it holds the file.
+        """
+        CREATE TABLE IF NOT EXISTS evidence_statements (
+            id INTEGER PRIMARY KEY,
+            holder BLOB NOT NULL,
+            created INTEGER NOT NULL,
+            statement BLOB NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS evidence_held (
+            fid BLOB NOT NULL,
+            holder BLOB NOT NULL,
+            count INTEGER NOT NULL,
+            verified INTEGER NOT NULL,
+            created INTEGER NOT NULL,
+            statement INTEGER NOT NULL,
+            PRIMARY KEY (fid, holder)
+        );
+        CREATE INDEX IF NOT EXISTS evidence_held_statement ON evidence_held(statement);
+        CREATE TABLE IF NOT EXISTS evidence_local (
+            fid BLOB PRIMARY KEY,
+            count INTEGER NOT NULL,
+            verified INTEGER NOT NULL DEFAULT 0,
+            released INTEGER NOT NULL DEFAULT 0
+        );
+        """,
     ]
 
     static var latest: Int { all.count }

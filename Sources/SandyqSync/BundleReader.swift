@@ -27,11 +27,21 @@ public final class BundleReader {
     public private(set) var opsRead = 0
     /// Records that arrived before their header (possible only when chunk 0 was damaged).
     private var queued: [Envelope] = []
+    /// What a pass yields: the ops (evidence records skipped), or the evidence records (ops skipped).
+    public enum Pass: Sendable { case ops, evidence }
+    public enum EvidenceRecord: Sendable, Equatable {
+        case chunk([UInt8])
+        case held([UInt8])
+    }
+    private let pass: Pass
+    private var evidence: [EvidenceRecord] = []
+    public private(set) var chunksRead = 0
 
     /// Opens the file, finds this node's entry and reads the header, whose signature it checks.
     /// Throws `notForMe` when no entry opens, `bundleBadSignature` when the header's sender did not sign it.
-    public init(path: String, keys: BoxKeyPair) throws(SyncError) {
+    public init(path: String, keys: BoxKeyPair, pass: Pass = .ops) throws(SyncError) {
         self.path = path
+        self.pass = pass
         let h = try Self.openRegularFile(path)
         handle = h
         let head = (try? h.read(upToCount: BundleFormat.preambleLength(entries: 0))) ?? Data()
@@ -56,7 +66,7 @@ public final class BundleReader {
         // damaged, or the first record is not a readable header, it cannot appear: stop at once
         // rather than buffer the whole file (up to 3.8 GB) in `queued` looking for it.
         do {
-            while header == nil, !atEOF, damagedChunks == 0, malformedRecords == 0, queued.isEmpty {
+            while header == nil, !atEOF, damagedChunks == 0, malformedRecords == 0, queued.isEmpty, evidence.isEmpty {
                 if let env = try nextRecordEnvelope() { queued.append(env) }
             }
         } catch {
@@ -94,6 +104,13 @@ public final class BundleReader {
         return out.isEmpty && atEOF ? nil : out
     }
 
+    /// The next evidence record (a `.evidence` pass); nil at the end of the file.
+    public func nextEvidence() throws(SyncError) -> EvidenceRecord? {
+        queued.removeAll()
+        while evidence.isEmpty, !atEOF { _ = try nextRecordEnvelope() }
+        return evidence.isEmpty ? nil : evidence.removeFirst()
+    }
+
     /// True when the file ended with an authenticated final chunk and nothing was damaged.
     public var intact: Bool { sawFinal && damagedChunks == 0 && malformedRecords == 0 && !truncated }
 
@@ -129,7 +146,7 @@ public final class BundleReader {
                 let type = pending[pendingOffset]
                 let len = Int(pending[pendingOffset + 1]) << 24 | Int(pending[pendingOffset + 2]) << 16
                     | Int(pending[pendingOffset + 3]) << 8 | Int(pending[pendingOffset + 4])
-                guard len <= BundleFormat.maxRecord, type >= 1, type <= 3 else {
+                guard len <= BundleFormat.maxRecord, type >= 1, type <= 5 else {
                     malformedRecords += 1
                     pending.removeAll(); pendingOffset = 0; resyncing = true
                     if !loadChunk() { return nil }
@@ -149,7 +166,12 @@ public final class BundleReader {
                             malformedRecords += 1
                         }
                         return nil
+                    case .evidenceChunk, .evidenceHeld:
+                        guard pass == .evidence else { return nil }
+                        if recordType == .evidenceChunk { chunksRead += 1; evidence.append(.chunk(body)) } else { evidence.append(.held(body)) }
+                        return nil
                     case .op:
+                        guard pass == .ops else { opsRead += 1; return nil }
                         guard let env = try? Envelope(decoding: body) else { malformedRecords += 1; return nil }
                         opsRead += 1
                         return env

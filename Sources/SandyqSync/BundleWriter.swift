@@ -16,6 +16,7 @@ public final class BundleWriter {
     private var chunkIndex: UInt64 = 0
     public private(set) var bytesWritten = 0
     public private(set) var opsWritten = 0
+    public private(set) var chunksWritten = 0
     /// Bytes of records (header, ops, end) appended so far, before chunking: what a part budget counts.
     public private(set) var recordBytes = 0
     private var finished = false
@@ -52,6 +53,17 @@ public final class BundleWriter {
     public func append(_ env: Envelope) throws(SyncError) {
         try appendRecord(.op, env.encoded)
         opsWritten += 1
+    }
+
+    /// A sealed evidence chunk, as stored (Protocol/evidence.md); after the ops.
+    public func append(chunk: [UInt8]) throws(SyncError) {
+        try appendRecord(.evidenceChunk, chunk)
+        chunksWritten += 1
+    }
+
+    /// A signed holding statement.
+    public func append(held: [UInt8]) throws(SyncError) {
+        try appendRecord(.evidenceHeld, held)
     }
 
     private func appendRecord(_ type: BundleFormat.RecordType, _ body: [UInt8]) throws(SyncError) {

@@ -59,10 +59,46 @@ struct EvidenceJSON: Encodable {
     }
 }
 
+struct HeldJSON: Encodable {
+    struct Holder: Encodable { var node: String; var fingerprint: String; var role: String?; var verified: Bool; var at: String }
+    var fid: String
+    var chunks: Int
+    var present: Int
+    var verifiedAt: String?
+    var releasedAt: String?
+    /// "held", "sent", "received" (a coordinator checked it) or "removed" (this copy let go after that).
+    var state: String
+    var holders: [Holder]
+
+    init(_ f: HeldFile) {
+        fid = f.fid
+        chunks = f.count
+        present = f.present
+        verifiedAt = f.verifiedMillis > 0 ? EvidenceJSON.iso(UInt64(f.verifiedMillis)) : nil
+        releasedAt = f.releasedMillis > 0 ? EvidenceJSON.iso(UInt64(f.releasedMillis)) : nil
+        state = f.releasedMillis > 0 ? "removed" : f.acknowledgedByCoordinator ? "received" : f.holders.isEmpty ? "held" : "sent"
+        holders = f.holders.map {
+            Holder(node: Hex.encode($0.node.bytes), fingerprint: $0.fingerprint, role: $0.role?.rawValue, verified: $0.verified,
+                   at: EvidenceJSON.iso(UInt64(max(0, $0.atMillis))))
+        }
+    }
+
+    static func line(_ f: HeldFile) -> String {
+        let j = HeldJSON(f)
+        let words = ["held": "held here", "sent": "held here and by others", "received": "sent, received and checked by a coordinator",
+                     "removed": "sent, received, removed from this laptop"]
+        var s = "\(f.fid)  \(f.present)/\(f.count) chunks  \(words[j.state]!)"
+        if let v = j.verifiedAt { s += "  checked here \(v)" }
+        for h in j.holders { s += "\n  held by \(h.fingerprint) (\(h.role ?? "not a member")\(h.verified ? ", checked" : "")) at \(h.at)" }
+        return s
+    }
+}
+
 struct EvidenceCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "evidence", abstract: "List, verify and export attached files.",
-        subcommands: [List.self, Verify.self, Get.self, Export.self, VerifyManifest.self, EvidenceInspect.self, EvidenceStrip.self])
+        subcommands: [List.self, Verify.self, Get.self, Export.self, VerifyManifest.self, Held.self, Release.self,
+                      EvidenceInspect.self, EvidenceStrip.self])
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List attached files, with chunks held and needed.")
@@ -94,6 +130,40 @@ struct EvidenceCommand: ParsableCommand {
                     if e.strippedAtCapture { say("  metadata removed before sealing: \(e.stripped.isEmpty ? "none found" : e.stripped.joined(separator: ", "))") }
                     for w in e.metadataWarnings { say("  warning: \(w)") }
                 }
+            }
+        }
+    }
+
+    struct Held: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List the files this node holds chunks of, whether it checked them, and which nodes said they hold them.")
+        @OptionGroup var node: NodeOptions
+        @OptionGroup var output: OutputOptions
+
+        func run() throws {
+            try sandyq.run {
+                let files = try node.open().evidence.held()
+                if output.json { try printJSON(files.map(HeldJSON.init)); return }
+                if files.isEmpty { say("No files held.") }
+                for f in files { say(HeldJSON.line(f)) }
+            }
+        }
+    }
+
+    struct Release: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Delete this node's copy of files a coordinator said it holds and checked (sent, received, removed from this laptop).",
+            discussion: "Without FILE-ID, every such file. A file no coordinator acknowledged is kept; naming one exits 10 and removes nothing.")
+        @OptionGroup var node: NodeOptions
+        @OptionGroup var output: OutputOptions
+        @Argument(help: "File ids (the first 8 hex digits are enough).") var fileIDs: [String] = []
+
+        func run() throws {
+            try sandyq.run {
+                let files = try node.open().evidence.release(fileIDs.isEmpty ? nil : fileIDs)
+                if output.json { try printJSON(files.map(HeldJSON.init)); return }
+                if files.isEmpty { say("No file was acknowledged by a coordinator: nothing removed.") }
+                for f in files { say(HeldJSON.line(f)) }
             }
         }
     }

@@ -24,13 +24,13 @@ struct BundleCommand: ParsableCommand {
                 let recipients = try n.exchange.recipients(to)
                 let r = try PhaseFile.writing { try n.exchange.exportBundle(to: recipients, out: out, all: all, maxSize: maxSize) }
                 if output.json {
-                    try printJSON(ExportJSON(files: r.files, ops: r.ops, bytes: r.bytes))
+                    try printJSON(ExportJSON(files: r.files, ops: r.ops, bytes: r.bytes, evidenceChunks: r.chunks))
                 } else {
-                    say("Wrote \(r.ops) ops in \(r.files.count) file(s), \(r.bytes) bytes: \(r.files.joined(separator: ", "))")
+                    say("Wrote \(r.ops) ops\(r.chunks > 0 ? " and \(r.chunks) evidence chunks" : "") in \(r.files.count) file(s), \(r.bytes) bytes: \(r.files.joined(separator: ", "))")
                 }
             }
         }
-        struct ExportJSON: Encodable { var files: [String]; var ops: Int; var bytes: Int }
+        struct ExportJSON: Encodable { var files: [String]; var ops: Int; var bytes: Int; var evidenceChunks: Int }
     }
 
     struct Import: ParsableCommand {
@@ -51,7 +51,7 @@ struct BundleCommand: ParsableCommand {
                         do {
                             let r = try n.exchange.importBundle(f)
                             results.append(ImportJSON(r))
-                            if !r.report.refused.isEmpty || !r.intact { worst = max(worst, 10) }
+                            if !r.report.refused.isEmpty || !r.intact || r.chunks.refused > 0 || !r.chunks.failed.isEmpty { worst = max(worst, 10) }
                         } catch {
                             let c = CLIError(error)
                             errors.append(c.message)
@@ -68,6 +68,10 @@ struct BundleCommand: ParsableCommand {
                         for x in r.refused { say("  refused op \(x.op.prefix(12)) (author \(x.author), seq \(x.seq)): \(x.reason)") }
                         if r.damagedChunks > 0 { say("  \(r.damagedChunks) damaged chunk(s): the ops in them were lost; the rest landed") }
                         if r.truncated { say("  the file is truncated: the ops in the part that arrived landed") }
+                        if let e = r.evidence {
+                            say("  evidence: \(e.stored) chunks stored, \(e.known) already held, \(e.refused) refused; \(e.verified.count) files now whole and checked")
+                            for f in e.failed { say("  file \(f.prefix(8)) did not match its record: its chunks will be fetched again") }
+                        }
                     }
                 }
                 for e in errors where output.json { sayError("sandyq: \(e)") }
@@ -91,6 +95,9 @@ struct ImportJSON: Encodable {
     var truncated = false
     /// Whether the signed sender is an admitted, unrevoked member (absent when no header survived).
     var senderMember: Bool?
+    struct Evidence: Encodable { var stored: Int; var known: Int; var refused: Int; var verified: [String]; var failed: [String]; var holdings: Int }
+    /// Evidence chunks and holding statements the bundle carried (absent when none).
+    var evidence: Evidence?
     var error: String?
 
     init(file: String, error: String) { self.file = file; self.error = error }
@@ -105,6 +112,10 @@ struct ImportJSON: Encodable {
         damagedChunks = r.damagedChunks + r.malformedRecords
         truncated = r.truncated
         senderMember = r.senderIsMember
+        let c = r.chunks
+        if c.stored + c.known + c.refused + r.holdings > 0 {
+            evidence = Evidence(stored: c.stored, known: c.known, refused: c.refused, verified: c.verified, failed: c.failed, holdings: r.holdings)
+        }
     }
 }
 

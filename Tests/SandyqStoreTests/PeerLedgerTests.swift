@@ -35,7 +35,7 @@ import SandyqStore
             try setting.run([.text("author-limits"), .blob([UInt8](repeating: 1, count: 16))])
         }
         let store = try OpStore(path: path)
-        #expect(try store.schemaVersion() == 8)
+        #expect(try store.schemaVersion() == OpStore.supportedSchema)
 
         let k = try #require(try store.peer(known.nodeID))
         #expect(k.lastSent == sent)

@@ -83,6 +83,8 @@ PREFIX = 16
 MAX_ENTRIES = 1024
 FIXED = len(MAGIC) + 1 + 2                                      # 10
 REC_HEADER, REC_OP, REC_END = 1, 2, 3
+# Evidence chunks and holding statements (evidence.md): an op pass reads past them.
+REC_CHUNK, REC_HELD = 4, 5
 MAX_BODY = 1 << 20
 MAX_RECORD = MAX_BODY + 4096
 HEADER_VERSION = 2
@@ -505,7 +507,7 @@ def read_bundle(data: bytes, box_sk: bytes, project: bytes) -> dict:
         while not ended:
             if len(pending) >= 5:
                 rtype, length = pending[0], struct.unpack(">I", pending[1:5])[0]
-                if length > MAX_RECORD or rtype not in (REC_HEADER, REC_OP, REC_END):
+                if length > MAX_RECORD or rtype not in (REC_HEADER, REC_OP, REC_END, REC_CHUNK, REC_HELD):
                     out["malformed"] += 1
                     pending, resync = b"", True
                     if not next_chunk():
@@ -527,6 +529,8 @@ def read_bundle(data: bytes, box_sk: bytes, project: bytes) -> dict:
                         if not verify_header(body, data[:pre]):
                             raise Refused("bad_signature", "the header's sender did not sign it over this preamble")
                         out["header"] = body
+                    elif rtype in (REC_CHUNK, REC_HELD):
+                        out.setdefault("evidence", []).append(rtype)
                     elif rtype == REC_OP:
                         if envelope_layout_ok(body):
                             out["ops"].append(blake2b(body))
@@ -764,9 +768,9 @@ def build() -> dict:
           "refused whole, before any op is applied", wrong.bytes(), LAWYER, P)
 
     odd = Bundle("unknown record", [LAWYER, COORDINATOR], header_for(small, "unknown record"), small.ops,
-                 extra=[(3, 4, b"x")])
+                 extra=[(3, 6, b"x")])
     got = v.add("bundle_unknown_record_type", "malformed",
-                "written with the file key: header, genesis, add, then a record of type 4, then the rest: an unknown "
+                "written with the file key: header, genesis, add, then a record of type 6, then the rest: an unknown "
                 "record type is not skipped; the reader drops the rest of the chunk (the last chunk here)",
                 odd.bytes(), LAWYER, P)
     assert got["ops"] == ids[:2] and got["malformed"] == 1

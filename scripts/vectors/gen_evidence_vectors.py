@@ -20,6 +20,16 @@ compares its header with what it expects (misplaced), then opens it with the key
 header bytes as associated data (authentication_failed when that fails). Every defect but the decoder's
 and `other_file` keeps the header the reader expects, so only the AEAD can catch it.
 
+Holding statements (Protocol/evidence.md, "Holding statements") are `held_*.txt`:
+
+    area:      held
+    expect:    ok | malformed | unsupported_version | bad_signature
+    comment:   free text: the defect
+    statement: the statement's bytes
+    holder:    (ok only) the holder's Ed25519 public key
+    created:   (ok only) its clock, Unix ms
+    files:     (ok only) `fid:count:verified` for each file, comma-separated, in order
+
 Deterministic: fixed keys and nonces. Usage: gen_evidence_vectors.py [--check]. Requires PyNaCl.
 """
 
@@ -29,6 +39,7 @@ import struct
 from pathlib import Path
 
 from nacl.bindings import crypto_aead_xchacha20poly1305_ietf_encrypt as xseal
+from nacl.bindings import crypto_sign, crypto_sign_seed_keypair
 
 from vectorfiles import run
 
@@ -64,7 +75,71 @@ def vector(expect: str, comment: str, data: bytes, index: int = 1, count: int = 
     return "\n".join(lines) + "\n\n"
 
 
+HOLDER_PK, HOLDER_SK = crypto_sign_seed_keypair(bytes(range(0x20, 0x40)))
+OTHER_PK, OTHER_SK = crypto_sign_seed_keypair(bytes(range(0x30, 0x50)))
+CONTEXT = b"sandyq-evidence-held"
+CREATED = 1_764_000_000_000
+FILES = [(FID, 3, 1), (OTHER_FID, 1, 0)]
+
+
+def varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        out.append(b | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def held_fields(files, version: int = 1, holder: bytes = HOLDER_PK, k: int | None = None) -> bytes:
+    body = bytes([version]) + PROJECT + holder + struct.pack(">Q", CREATED) + varint(len(files) if k is None else k)
+    for fid, count, flags in files:
+        body += fid + struct.pack(">IB", count, flags)
+    return body
+
+
+def signed(fields: bytes, sk: bytes = HOLDER_SK, context: bytes = CONTEXT) -> bytes:
+    return fields + crypto_sign(context + fields, sk)[:64]
+
+
+def held_vector(expect: str, comment: str, data: bytes, files=None) -> str:
+    lines = ["area: held", f"expect: {expect}", f"comment: {comment}", f"statement: {data.hex()}"]
+    if files is not None:
+        lines += [f"holder: {HOLDER_PK.hex()}", f"created: {CREATED}",
+                  "files: " + ",".join(f"{fid.hex()}:{count}:{flags}" for fid, count, flags in files)]
+    return "\n".join(lines) + "\n\n"
+
+
+def held_vectors() -> dict[str, str]:
+    ok = signed(held_fields(FILES))
+    flipped = bytearray(ok)
+    flipped[60] ^= 0x01
+    return {
+        "held_ok.txt": held_vector("ok", "two files, the first checked (flag 1)", ok, FILES),
+        "held_ok_empty.txt": held_vector("ok", "no files", signed(held_fields([])), []),
+        "held_flipped_byte.txt": held_vector("bad_signature", "the clock changed after signing", bytes(flipped)),
+        "held_other_signer.txt": held_vector("bad_signature", "names the holder, signed by another key",
+                                             signed(held_fields(FILES), sk=OTHER_SK)),
+        "held_no_context.txt": held_vector("bad_signature", "signed without the context string",
+                                           signed(held_fields(FILES), context=b"")),
+        "held_out_of_order.txt": held_vector("malformed", "file ids not ascending", signed(held_fields(list(reversed(FILES))))),
+        "held_repeated.txt": held_vector("malformed", "one file id twice", signed(held_fields([FILES[0], FILES[0]]))),
+        "held_count_zero.txt": held_vector("malformed", "a file of 0 chunks", signed(held_fields([(FID, 0, 1)]))),
+        "held_unknown_flag.txt": held_vector("malformed", "flag bit 1 set", signed(held_fields([(FID, 3, 2)]))),
+        "held_trailing_byte.txt": held_vector("malformed", "one byte after the signature", ok + b"\x00"),
+        "held_truncated.txt": held_vector("malformed", "the signature cut short", ok[:-1]),
+        "held_too_many.txt": held_vector("malformed", "declares 65,537 files: refused before reading them",
+                                         held_fields([], k=65_537) + bytes(64)),
+        "held_version_2.txt": held_vector("unsupported_version", "unknown version byte", bytes([2]) + ok[1:]),
+    }
+
+
 def generate() -> dict[str, str]:
+    return chunk_vectors() | held_vectors()
+
+
+def chunk_vectors() -> dict[str, str]:
     good = chunk(PROJECT, FID, 1, 3)
     flipped = bytearray(good)
     flipped[-1] ^= 0x01

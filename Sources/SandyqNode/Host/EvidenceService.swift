@@ -31,6 +31,16 @@ public struct EvidenceService: Sendable {
         try host.withNode { n throws(NodeError) in try n.exportEvidence(ref, to: dir, working: working) }
     }
 
+    /// Every file this node holds chunks of, has checked or let go, with who else said they hold it.
+    public func held() throws(NodeError) -> [HeldFile] {
+        try host.withNode { n throws(NodeError) in try n.heldFiles() }
+    }
+
+    /// Lets go of this node's copy of files a coordinator acknowledged (all such, or `fids`).
+    public func release(_ fids: [String]? = nil) throws(NodeError) -> [HeldFile] {
+        try host.withNode { n throws(NodeError) in try n.releaseAcknowledged(fids) }
+    }
+
     /// Checks an export; the signer is checked against this project's members.
     public func verifyManifest(_ dir: String) throws(NodeError) -> ManifestCheck {
         let members = Set(try host.view().membership.members.keys)
