@@ -72,8 +72,17 @@ extension Node {
     /// this node cannot read (a relay, or the record has not arrived yet) are kept as they are.
     /// Files made whole are then checked against their record.
     public func receiveChunks(_ objects: [[UInt8]]) throws(NodeError) -> ChunkIntake {
-        let pid = try requireProject()
         let readable = try readableFiles()
+        var intake = try storeChunks(objects, readable: readable)
+        let (verified, failed) = try checkUnverified(readable)
+        intake.verified = verified
+        intake.failed = failed
+        return intake
+    }
+
+    /// `receiveChunks` without the check of whole files, against a map of readable files read once.
+    func storeChunks(_ objects: [[UInt8]], readable: [[UInt8]: (key: SymmetricKey, count: Int, caseID: CaseID)]) throws(NodeError) -> ChunkIntake {
+        let pid = try requireProject()
         var intake = ChunkIntake()
         var rows: [(fid: [UInt8], index: Int, count: Int, bytes: [UInt8], replace: Bool)] = []
         for bytes in objects {
@@ -97,9 +106,6 @@ extension Node {
         }
         intake.stored = try mapped { try store.putReceivedChunks(rows) }
         intake.known += rows.count - intake.stored
-        let (verified, failed) = try checkUnverified(readable)
-        intake.verified = verified
-        intake.failed = failed
         return intake
     }
 
@@ -168,17 +174,17 @@ extension Node {
 
     // MARK: holding statements
 
-    /// This node's signed word on the whole files it holds that `peer` may know of: to a
-    /// reporter only the reporter's own files (it knows of no other), to others every file.
+    /// This node's signed word on the whole files it holds that `peer` may know of: the files
+    /// it would hand the peer (`chunkGate`: a lawyer's shared cases, everything to coordinators
+    /// and relays) and the files the peer attached itself (a reporter's own). Nil `peer`: every file.
     public func holdingStatement(for peer: SigningPublicKey?) throws(NodeError) -> EvidenceHeld? {
         guard let pid = try project() else { return nil }
         let local = Dictionary(uniqueKeysWithValues: try mapped { try store.localFiles() }.map { ($0.fid, $0) })
         var files: [EvidenceHeld.File] = []
-        var peerRole: Role?
-        if let peer { peerRole = try storedMembership().role(of: peer) }
-        let peersOwn: Set<[UInt8]>? = peerRole == .reporter ? try filesAttached(by: peer!) : nil
+        let gate = try peer.map { (p: SigningPublicKey) throws(NodeError) in try chunkGate(to: p) }
+        let peersOwn = try peer.map { (p: SigningPublicKey) throws(NodeError) in try filesAttached(by: p) } ?? []
         for s in try mapped({ try store.chunkSummaries() }) where s.present == s.count {
-            if let own = peersOwn, !own.contains(s.fid) { continue }
+            if let gate, !gate(s.fid), !peersOwn.contains(s.fid) { continue }
             files.append(.init(fileID: s.fid, count: UInt32(s.count), verified: (local[s.fid]?.verifiedMillis ?? 0) > 0))
         }
         guard !files.isEmpty else { return nil }

@@ -192,7 +192,9 @@ extension Node {
             screens: { () throws(NodeError) in try importScreenParts() },
             forget: { forgetMembership(ifChangedBy: $0) },
             carry: { carryFilter(to: $0) })
-        return try finishSync(report, last)
+        var summary = try finishSync(report, last)
+        Node.chunkSession(with: address, plan: plan, access: NodeAccess(node: self, host: nil), into: &summary)
+        return summary
     }
 }
 

@@ -24,8 +24,33 @@ extension Node {
             for e in try store.allEnvelopes() where state.ops.contains(e.id) { m[e.id] = e.author }
             return m
         }
-        return DossierReport(state, view: v, generated: Self.reportDate(date), generatedBy: nodeID.fingerprint,
-                             opAuthor: { authors[$0] })
+        var r = DossierReport(state, view: v, generated: Self.reportDate(date), generatedBy: nodeID.fingerprint,
+                              opAuthor: { authors[$0] })
+        r.evidence = try dossierEvidence(state)
+        return r
+    }
+
+    /// Each file of the case with the nodes that hold it: this node first when it holds the
+    /// file whole, then each that said so, signed.
+    func dossierEvidence(_ state: CaseState) throws(NodeError) -> [DossierReport.EvidenceFile] {
+        let held = Dictionary(uniqueKeysWithValues: try heldFiles().map { ($0.fid, $0) })
+        let m = try storedMembership()
+        return try evidence(state.id.description).map { e in
+            var holders: [DossierReport.EvidenceFile.Holder] = []
+            let h = held[e.fid]
+            if e.complete {
+                holders.append(DossierReport.EvidenceFile.Holder(node: nodeID.fingerprint, role: m.role(of: nodeID.signingKey)?.rawValue,
+                                     checked: (h?.verifiedMillis ?? 0) > 0,
+                                     time: (h?.verifiedMillis ?? 0) > 0 ? EvidenceManifest.iso(UInt64(h!.verifiedMillis)) : nil))
+            }
+            for x in h?.holders ?? [] {
+                holders.append(DossierReport.EvidenceFile.Holder(node: x.fingerprint, role: x.role?.rawValue, checked: x.verified,
+                                                                 time: EvidenceManifest.iso(UInt64(max(0, x.atMillis)))))
+            }
+            let prov = ReportProvenance(op: e.op.description, author: e.attachedByFingerprint, time: EvidenceManifest.iso(e.attachedAtMillis))
+            return DossierReport.EvidenceFile(id: e.fid, name: e.name, type: e.type, sha256: e.sha256, size: e.size, attached: prov,
+                                              complete: e.complete, heldBy: holders)
+        }
     }
 
     public func sanctionsReport(date: Date = Date()) throws(NodeError) -> SanctionsReport {

@@ -9,6 +9,12 @@ public struct ReportProvenance: Codable, Sendable, Equatable, Hashable {
     public var author: String
     /// When the author's clock says it was written, UTC; nil when not known.
     public var time: String?
+
+    public init(op: String, author: String, time: String?) {
+        self.op = op
+        self.author = author
+        self.time = time
+    }
 }
 
 /// A dossier of one case, for a court or a UN body: everything the reader can see of the
@@ -53,6 +59,44 @@ public struct DossierReport: Codable, Sendable {
         public var changes: String
     }
 
+    /// An attached file: what a court checks it against, who attached it, and who holds it.
+    public struct EvidenceFile: Codable, Sendable {
+        public struct Holder: Codable, Sendable {
+            public var node: String
+            public var role: String?
+            /// The holder said it opened every chunk and matched the SHA-256.
+            public var checked: Bool
+            public var time: String?
+            public init(node: String, role: String?, checked: Bool, time: String?) {
+                self.node = node
+                self.role = role
+                self.checked = checked
+                self.time = time
+            }
+        }
+        public var id: String
+        public var name: String
+        public var type: String
+        public var sha256: String
+        public var size: Int
+        public var attached: ReportProvenance
+        /// Every chunk is on the node that wrote the dossier.
+        public var complete: Bool
+        /// The nodes that said, signed, they hold the whole file (the writer of the dossier first, when it does).
+        public var heldBy: [Holder]
+        public init(id: String, name: String, type: String, sha256: String, size: Int, attached: ReportProvenance, complete: Bool,
+                    heldBy: [Holder]) {
+            self.id = id
+            self.name = name
+            self.type = type
+            self.sha256 = sha256
+            self.size = size
+            self.attached = attached
+            self.complete = complete
+            self.heldBy = heldBy
+        }
+    }
+
     public var generated: String
     public var generatedBy: String?
     public var project: String
@@ -74,6 +118,8 @@ public struct DossierReport: Codable, Sendable {
     public var aid: [Item]
     public var conflicts: [Conflict]
     public var custody: [CustodyEntry]
+    /// Attached files (filled by the node, which knows who holds them); nil in dossiers made before.
+    public var evidence: [EvidenceFile]?
 
     public func field(_ f: String) -> String? { caseFields.first { $0.field == f }?.value }
 

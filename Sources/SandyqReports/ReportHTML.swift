@@ -53,6 +53,18 @@ public enum ReportHTML {
         h.section(ReportLabels.officials) { h in h.items(r.officials, columns: ["name", "agency", "position", "act"]) }
         h.section(ReportLabels.sources) { h in h.items(r.sources, columns: ["kind", "reference", "reliability", "note"]) }
         h.section(ReportLabels.aid) { h in h.items(r.aid, columns: ["date", "kind", "description", "provider"]) }
+        if let files = r.evidence {
+            h.section(ReportLabels.evidence) { h in
+                if files.isEmpty { h.none(); return }
+                let hd = ReportLabels.evidenceColumns
+                h.table(headers: hd) { h in
+                    for f in files {
+                        h.row([.text(f.name + " (" + f.type + ")"), .code(f.sha256), .nowrap(String(f.size)), .prov([f.attached]),
+                               .text(ReportLabels.holders(f))], headers: hd)
+                    }
+                }
+            }
+        }
         h.section(ReportLabels.conflicts) { h in
             if r.conflicts.isEmpty { h.none(); return }
             let hd = [ReportLabels.Bilingual(en: "Field", ru: "Поле"), ReportLabels.Bilingual(en: "Value", ru: "Значение"), ReportLabels.recordedBy]

@@ -26,6 +26,20 @@ public enum ReportLabels {
     public static let conflicts = h("Open conflicts", "Неразрешённые расхождения")
     public static let notes = h("Notes", "Примечания")
     public static let custody = h("Chain of custody", "Цепочка хранения")
+    public static let evidence = h("Evidence files", "Файлы-доказательства")
+    static let evidenceColumns = [h("File", "Файл"), h("SHA-256", "SHA-256"), h("Bytes", "Байт"), h("Attached by", "Кем приложен"),
+                                  h("Held whole by", "Целиком хранится у")]
+
+    /// Who holds a file, one node after another: "fingerprint (role, checked time)".
+    public static func holders(_ f: DossierReport.EvidenceFile) -> String {
+        guard !f.heldBy.isEmpty else { return f.complete ? "—" : "incomplete here · неполный здесь" }
+        return f.heldBy.map { x in
+            var bits = [x.role ?? "?"]
+            if x.checked { bits.append("checked · проверен") }
+            if let t = x.time { bits.append(t) }
+            return "\(x.node) (\(bits.joined(separator: ", ")))"
+        }.joined(separator: "; ")
+    }
     public static let reportDate = h("Report date", "Дата отчёта")
     public static let recordedBy = h("Recorded by", "Кем внесено")
     public static let byStatus = h("By status", "По статусу")

@@ -35,6 +35,14 @@ public enum ReportMarkdown {
         section(&o, ReportLabels.officials, r.officials, ["name", "agency", "position", "act"])
         section(&o, ReportLabels.sources, r.sources, ["kind", "reference", "reliability", "note"])
         section(&o, ReportLabels.aid, r.aid, ["date", "kind", "description", "provider"])
+        if let files = r.evidence {
+            o.append(""); o.append("## \(h(ReportLabels.evidence))"); o.append("")
+            if files.isEmpty { o.append(none) } else {
+                o += table(ReportLabels.evidenceColumns, files.map {
+                    [inline($0.name) + " (\($0.type))", "`\($0.sha256)`", String($0.size), prov($0.attached), inline(ReportLabels.holders($0))]
+                })
+            }
+        }
         o.append(""); o.append("## \(h(ReportLabels.conflicts))"); o.append("")
         if r.conflicts.isEmpty { o.append(none) } else {
             o += table([ReportLabels.Bilingual(en: "Field", ru: "Поле"), ReportLabels.Bilingual(en: "Value", ru: "Значение"), ReportLabels.recordedBy],

@@ -10,6 +10,8 @@ public final class PeerSession: @unchecked Sendable {
     // The sending half (sendCipher) is used only by the sender thread once it starts; the rest only by the reader.
     public enum Message: UInt8, Sendable {
         case vector = 1, ops = 2, done = 3, finalVector = 4
+        /// A chunk session's frames (ChunkSession.swift).
+        case want = 5, chunk = 6, chunksDone = 7, held = 8
     }
 
     public struct Summary: Sendable {
@@ -20,6 +22,9 @@ public final class PeerSession: @unchecked Sendable {
         public var bytesReceived = 0
         /// The peer's vector after it imported what we sent: what it is known to hold.
         public var peerVector: VersionVector?
+        /// The chunk session that follows the ops (nil when none ran), and why it failed, if it did.
+        public var chunks: ChunkSummary?
+        public var chunkError: String?
     }
 
     public static let batchOps = 1000
@@ -110,6 +115,26 @@ public final class PeerSession: @unchecked Sendable {
         return try exchange(conn: conn, session: session, storePath: storePath, project: project, screen: screen)
     }
 
+    /// What a served connection turned out to be: an op session, or a chunk session.
+    public enum Served: Sendable {
+        case ops(Summary)
+        case chunks(ChunkSummary)
+    }
+
+    /// Server side after `HandshakeGate`: the client's first frame says which session it opens,
+    /// `vector` for ops, `held` for chunks (only when `chunks` gives a peer for it).
+    public static func serve(conn: Connection, session: Handshake.Session, storePath: String, project: ProjectID,
+                             screen: (@Sendable (Envelope) -> CoreError?)? = nil,
+                             carry: (@Sendable (Envelope) -> Bool)? = nil,
+                             chunks: () -> (any ChunkPeer)?) throws(SyncError) -> Served {
+        let s = PeerSession(conn: conn, storePath: storePath, project: project, session: session, screen: screen, carry: carry)
+        if let held = try s.exchange(chunkSession: true) {
+            guard let p = chunks() else { throw .protocolViolation("chunk session refused: nothing to exchange with this peer") }
+            return .chunks(try s.chunksAsServer(p, first: held))
+        }
+        return .ops(s.summary)
+    }
+
     /// The exchange over a connection whose handshake is done (by `HandshakeGate`).
     public static func exchange(conn: Connection, session: Handshake.Session, storePath: String, project: ProjectID,
                                 screen: (@Sendable (Envelope) -> CoreError?)? = nil,
@@ -144,7 +169,10 @@ public final class PeerSession: @unchecked Sendable {
 
     /// Carries out `SessionMachine`'s actions: this thread reads frames and imports; a sender
     /// thread sends frames and streams our ops, so both directions move at once.
-    func exchange() throws(SyncError) {
+    /// With `chunkSession`, a first frame `held` from the peer ends the op exchange before it
+    /// began (our `vector` is the only frame sent) and is returned: the peer opened a chunk session.
+    @discardableResult
+    func exchange(chunkSession: Bool = false) throws(SyncError) -> [UInt8]? {
         conn.setTimeout(seconds: Self.idleTimeout)
         let importer: OpStore
         do { importer = try OpStore(path: storePath) } catch { throw .io("cannot open the store: \(error)") }
@@ -155,6 +183,7 @@ public final class PeerSession: @unchecked Sendable {
         thread.start()
 
         var actions = run.start()
+        var first = chunkSession
         while true {
             while !actions.isEmpty {
                 let event: SessionMachine.Event
@@ -173,6 +202,12 @@ public final class PeerSession: @unchecked Sendable {
             if run.receiverIsDone { break }
             do throws(SyncError) {
                 let (type, body) = try receive()
+                if first, type == .held {
+                    run.abandon()
+                    run.waitForSender()
+                    return body
+                }
+                first = false
                 actions = run.feed(.frameReceived(type, body))
             } catch {
                 actions = run.feed(.failed(error))
@@ -186,6 +221,7 @@ public final class PeerSession: @unchecked Sendable {
         }
         summary.bytesSent = conn.bytesSent
         summary.bytesReceived = conn.bytesReceived
+        return nil
     }
 
     /// The sender thread: sends what the machine queued, in its order, until the sending half is through.
@@ -292,6 +328,16 @@ final class SessionRun: @unchecked Sendable {
             cond.wait()
         }
         return outbox.removeFirst()
+    }
+
+    /// Ends the op exchange without closing the connection: the sender sends nothing more and
+    /// exits once idle (the peer opened a chunk session instead).
+    func abandon() {
+        cond.lock()
+        outbox.removeAll()
+        sendingThrough = true
+        cond.broadcast()
+        cond.unlock()
     }
 
     func senderExited() { cond.lock(); senderGone = true; cond.broadcast(); cond.unlock() }

@@ -74,6 +74,10 @@ struct SyncCommand: ParsableCommand {
         var peer: String?; var sent: Int; var received: Int; var known: Int; var refused: Int; var bytesSent: Int; var bytesReceived: Int
         /// Holes in chains after the sync: a coordinator's may hide a withheld revocation.
         var gaps: [GapRow] = []
+        /// Evidence chunks moved by the session after the ops, and why it did not run, if it did not.
+        var chunksSent = 0
+        var chunksReceived = 0
+        var chunkError: String?
     }
 
     func run() throws {
@@ -89,11 +93,14 @@ struct SyncCommand: ParsableCommand {
             let s = try PhaseFile.writing { try n.exchange.sync(with: address, expecting: expecting) }
             let o = Out(peer: s.peer.map { NodeID.fingerprint(of: $0) }, sent: s.sent, received: s.report.new, known: s.report.known,
                         refused: s.report.refused.count, bytesSent: s.bytesSent, bytesReceived: s.bytesReceived,
-                        gaps: try n.admin.chainGaps().map(GapRow.init))
+                        gaps: try n.admin.chainGaps().map(GapRow.init), chunksSent: s.chunks?.sent ?? 0,
+                        chunksReceived: s.chunks?.received ?? 0, chunkError: s.chunkError)
             if output.json { try printJSON(o) } else {
                 say("synced with \(o.peer ?? "?") at \(address): sent \(o.sent) ops, received \(o.received) new (\(o.known) already known), \(o.refused) refused; \(o.bytesSent) bytes out, \(o.bytesReceived) in")
                 for r in s.report.refused { say("  refused op \(r.id.short) seq \(r.seq): \(r.reason)") }
                 for g in o.gaps { say("gap: \(g.warning)") }
+                if o.chunksSent + o.chunksReceived > 0 { say("evidence: sent \(o.chunksSent) chunks, received \(o.chunksReceived)") }
+                if let e = o.chunkError { say("evidence: \(e); run sync again to resume") }
             }
             if let first = s.report.refused.first {
                 sayError("sandyq: \(s.report.refused.count) op(s) from \(o.peer ?? address) refused, the rest landed: \(first.reason)")

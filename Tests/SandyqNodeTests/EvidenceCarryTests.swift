@@ -86,6 +86,21 @@ import Testing
         let answer = try c2.exportBundle(to: [c.nodeID], out: dir.file("ans.sqb"))
         #expect(try c.importBundle(answer.files[0]).holdings == 2)
         #expect(try c.exportBundle(to: [c2.nodeID], out: dir.file("c2c.sqb")).chunks == 0)
+        // The dossier names the file, its digest, who attached it, and both nodes that hold it checked.
+        let d = try c.dossier(shared.description)
+        let f = try #require(d.evidence?.first)
+        #expect(d.evidence?.count == 1 && f.id == a.fid && f.sha256 == a.sha256 && f.size == 3000)
+        #expect(f.attached.author == c.nodeID.fingerprint && f.attached.op == a.op.description)
+        #expect(f.heldBy.map(\.node) == [c.nodeID.fingerprint, c2.nodeID.fingerprint] && f.heldBy.allSatisfy(\.checked))
+        let html = try c.renderReport(.dossier(shared.description), format: .html)
+        #expect(html.contains(a.sha256) && html.contains(c2.nodeID.fingerprint))
+        let md = try c.renderReport(.dossier(shared.description), format: .md)
+        #expect(md.contains(a.sha256) && md.contains("Evidence files"))
+        // The lawyer's dossier: it holds the file itself, and the coordinator said so too; the
+        // coordinator's word to it named the shared file only, not the other case's.
+        #expect(try l.dossier(shared.description).evidence?.first?.heldBy.map(\.node) == [l.nodeID.fingerprint, c.nodeID.fingerprint])
+        #expect(try c.holdingStatement(for: l.nodeID.signingKey)?.files.map { Hex.encode($0.fileID) } == [a.fid])
+        #expect(try l.store.holdings(holder: c.nodeID.signingKey.bytes).map { Hex.encode($0.fid) } == [a.fid])
     }
 
     /// Seals a bundle from `from` to `to` holding `records`, as a modified client would.

@@ -53,7 +53,7 @@ import SandyqCrypto
         "frame_ok_client_to_server", "frame_ok_server_to_client", "frame_reordered", "frame_replayed", "frame_dropped",
         "frame_flipped_ciphertext_bit", "frame_flipped_tag_bit", "frame_truncated_ciphertext", "frame_stream_truncated",
         "frame_wrong_direction", "frame_other_session", "frame_length_16", "frame_length_over_4mib",
-        "frame_length_max_u32", "frame_unknown_message_5", "frame_unknown_message_0",
+        "frame_length_max_u32", "frame_unknown_message_9", "frame_unknown_message_0",
     ]
 
     @Test func catalog() throws {

@@ -231,6 +231,8 @@ func smRun(_ a: SMSide, _ b: SMSide, _ schedule: SMSchedule) throws -> Bool {
         ([.vector, .done, .done], "frame done out of order: expected finalVector after done"),
         ([.vector, .done, .vector], "frame vector out of order: expected finalVector after done"),
         ([.vector, .done, .finalVector, .ops], "frame ops out of order: the session is through"),
+        ([.vector, .chunk], "frame chunk out of order: expected ops or done"),
+        ([.held], "frame held out of order: expected vector first"),
     ])
     func aFrameOutOfItsPlaceFailsTheSession(_ types: [PeerSession.Message], _ why: String) {
         var m = SessionMachine(peer: Self.peer, ours: VersionVector())
@@ -241,6 +243,7 @@ func smRun(_ a: SMSide, _ b: SMSide, _ schedule: SMSchedule) throws -> Bool {
             case .vector, .finalVector: (t, Self.vector)
             case .ops: (t, Self.count(0))
             case .done: (t, Self.count(0))
+            case .want, .chunk, .chunksDone, .held: (t, [])
             }
         }
         let actions = Self.feed(frames, machine: &m)

@@ -35,7 +35,7 @@ hex. Keys, in this order:
   frame:     ok                     every frame opens; after `messages` the stream ends
              authentication_failed  the frame after `messages` does not open
              bad_length             its length prefix is outside 17 ... 4 MiB (refused before reading it)
-             unknown_message        it opens, but its type byte is not 1...4
+             unknown_message        it opens, but its type byte is not 1...8
              truncated              the stream ends inside it
 
 Everything is deterministic: fixed identity seeds, fixed ephemeral secrets, Ed25519 and
@@ -100,6 +100,8 @@ ZERO_NONCE = bytes(NONCE_LEN)
 MAX_FRAME = 4 << 20
 MIN_FRAME = TAG_LEN + 1
 VECTOR, OPS, DONE, FINAL_VECTOR = 1, 2, 3, 4
+# The chunk session's messages (handshake.md, "Chunk sessions"): want, chunk, chunks done, held.
+CHUNK_MESSAGES = (5, 6, 7, 8)
 
 assert (MSG1_LEN, MSG2_LEN, MSG3_LEN) == (73, 144, 112)
 
@@ -311,7 +313,7 @@ def classify_frames(f: dict) -> tuple[str, list[bytes]]:
             return "authentication_failed", got
         finally:
             counter += 1          # the nonce advances whether or not the frame opens
-        if p[0] not in (VECTOR, OPS, DONE, FINAL_VECTOR):
+        if p[0] not in (VECTOR, OPS, DONE, FINAL_VECTOR, *CHUNK_MESSAGES):
             return "unknown_message", got
         got.append(p)
 
@@ -508,9 +510,10 @@ def gen_frames(v: Vectors, t: dict) -> None:
        "buffer is reserved", c2s, cf[0] + u32(MAX_FRAME + 1) + bytes(16), client_msgs[:1])
     fr("frame_length_max_u32", "bad_length",
        "frame 0's length prefix is 2^32 - 1", c2s, u32(0xFFFFFFFF) + bytes(16), [])
-    unknown = seal_frames(c2s, [bytes([5]) + varint(0)], start=1)[0]
-    fr("frame_unknown_message_5", "unknown_message",
-       "frame 1 opens and carries message type 5 (only 1 vector, 2 ops, 3 done, 4 final vector exist)",
+    unknown = seal_frames(c2s, [bytes([9]) + varint(0)], start=1)[0]
+    fr("frame_unknown_message_9", "unknown_message",
+       "frame 1 opens and carries message type 9 (only 1 vector, 2 ops, 3 done, 4 final vector, and the chunk "
+       "session's 5 want, 6 chunk, 7 chunks done, 8 held exist)",
        c2s, cf[0] + unknown, client_msgs[:1])
     zero = seal_frames(c2s, [bytes([0])], start=0)[0]
     fr("frame_unknown_message_0", "unknown_message", "frame 0 opens and carries message type 0", c2s, zero, [])

@@ -75,7 +75,9 @@ public struct ExchangeService: Sendable {
             screens: { () throws(NodeError) in try host.withNode { n throws(NodeError) in try n.importScreenParts() } },
             forget: { r in host.withNode { n in n.forgetMembership(ifChangedBy: r) } },
             carry: { peer in host.withNode { n in n.carryFilter(to: peer) } })
-        return try host.withNode { n throws(NodeError) in try n.finishSync(report, last) }
+        var summary = try host.withNode { n throws(NodeError) in try n.finishSync(report, last) }
+        Node.chunkSession(with: address, plan: plan, access: NodeAccess(node: nil, host: host), into: &summary)
+        return summary
     }
 
     /// Accepts peers until `shouldStop` says so. Every connection first waits in a
@@ -134,8 +136,20 @@ public struct ExchangeService: Sendable {
                                 let carry = (try? n.carryRule(to: [session.peer])).map { rule -> @Sendable (Envelope) -> Bool in { rule.allows($0) } }
                                 return ((try? n.importScreen()) ?? fallback, carry)
                             }
-                            let s = try PeerSession.exchange(conn: conn, session: session, storePath: storePath, project: pid,
-                                                             screen: screen, carry: carry)
+                            let served = try PeerSession.serve(conn: conn, session: session, storePath: storePath, project: pid,
+                                                               screen: screen, carry: carry, chunks: {
+                                let member = host.withNode { n -> Bool in
+                                    guard let m = try? n.storedMembership(), let who = m.members[session.peer] else { return false }
+                                    return m.isCurrentMember(who.node)
+                                }
+                                return member ? NodeChunkPeer(NodeAccess(node: nil, host: host), peer: session.peer) : nil
+                            })
+                            guard case let .ops(s) = served else {
+                                if case let .chunks(c) = served, c.sent + c.received > 0 {
+                                    log("peer \(conn.peerAddress) [\(who)]: evidence chunks sent \(c.sent), received \(c.received)")
+                                }
+                                return
+                            }
                             host.withNode { n in
                                 // The session imported on its own connection; the node does the rest.
                                 _ = try? n.ingest(.imported(s.report), peer: { Node.ingestPeer(s) })
