@@ -98,4 +98,42 @@ import Testing
         #expect(rerun.code == 0, "attach once there is room: \(rerun)")
         #expect(try CLI.run(["evidence", "list", "--home", left], env: env).stdout.contains("3/3 chunks complete"))
     }
+
+    /// A bundle carrying 4 MiB of chunks, imported where 1.5 MiB is free: the ops and the
+    /// batches of chunks that fit land, the store stays sound, and the same bundle finishes
+    /// the file once there is room.
+    @Test func importOnAFullFilesystemKeepsWhatLandedAndResumes() throws {
+        let n = try TCPNode.make(["A", "B"])
+        let (a, b) = (n[0], n[1])
+        let project = try a.json(["project", "create", "Full import"])["project"] as? String ?? ""
+        let key = try a.ok(["project", "key"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        try b.ok(["join", project, "--network-key", key])
+        try a.ok(["member", "add", b.nodeId, "--role", "coordinator"])
+        try a.ok(["case", "add", "--title", "Іс", "--ref", "ev-1"])
+        let dir = try FullDiskCLITests.scratch()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var bytes = [UInt8](repeating: 0, count: 4 << 20)
+        for i in bytes.indices { bytes[i] = UInt8(truncatingIfNeeded: i &* 2_654_435_761 >> 11) }
+        try Data(bytes).write(to: URL(fileURLWithPath: dir + "/film.bin"))
+        try a.ok(["case", "attach", "ev-1", dir + "/film.bin"])
+        let bundle = dir + "/to-b.sqb"
+        let x = try a.json(["bundle", "export", "--to", b.nodeId, "--out", bundle])
+        #expect(x["evidenceChunks"] as? Int == 4, "\(x)")
+
+        let run = try FullDisk.run(put: [(b.home.path, "home"), (bundle, "to-b.sqb")], freeKiB: 1536, scratch: dir) { mnt in
+            ["bundle", "import", mnt + "/to-b.sqb", "--home", mnt + "/home"]
+        }
+        let r = run.result
+        print("EvidenceCLITests: import on a full disk: \(r.output.trimmingCharacters(in: .whitespacesAndNewlines)) (exit \(r.code))")
+        #expect(r.code == 1 && (r.stdout + r.stderr).contains("is the disk full") && (r.stdout + r.stderr).contains("rolled back"),
+                "an import that could not store its chunks must say why: \(r)")
+        let left = run.after + "/home"
+        let env = ["SANDYQ_PASSPHRASE": Home.passphrase]
+        #expect(try CLI.run(["check", "--home", left], env: env).code == 0)
+        let list = try CLI.run(["evidence", "list", "--home", left], env: env).stdout
+        #expect(list.contains("film.bin") && list.contains("incomplete"), "the record landed, the file shows as incomplete: \(list)")
+        let again = try CLI.run(["bundle", "import", run.after + "/to-b.sqb", "--home", left, "--json"], env: env)
+        #expect(again.code == 0, "the same bundle, once there is room: \(again)")
+        #expect(try CLI.run(["evidence", "list", "--home", left], env: env).stdout.contains("4/4 chunks complete"))
+    }
 }

@@ -30,6 +30,15 @@ Holding statements (Protocol/evidence.md, "Holding statements") are `held_*.txt`
     created:   (ok only) its clock, Unix ms
     files:     (ok only) `fid:count:verified` for each file, comma-separated, in order
 
+A chunk session's `want` body (Protocol/handshake.md, "Chunk sessions") is `want_*.txt`:
+
+    area:      want
+    expect:    ok | malformed
+    comment:   free text
+    body:      the body's bytes
+    everything: (ok only) 0 or 1
+    files:     (ok only) `fid:count:i.j.k` per file (indexes dot-separated, empty for none), comma-separated
+
 Deterministic: fixed keys and nonces. Usage: gen_evidence_vectors.py [--check]. Requires PyNaCl.
 """
 
@@ -135,8 +144,42 @@ def held_vectors() -> dict[str, str]:
     }
 
 
+def want_body(files, flags: int = 0, k: int | None = None) -> bytes:
+    out = bytes([flags]) + varint(len(files) if k is None else k)
+    for fid, count, missing in files:
+        out += fid + struct.pack(">I", count) + varint(len(missing)) + b"".join(varint(i) for i in missing)
+    return out
+
+
+def want_vector(expect: str, comment: str, body: bytes, files=None, everything: int = 0) -> str:
+    lines = ["area: want", f"expect: {expect}", f"comment: {comment}", f"body: {body.hex()}"]
+    if files is not None:
+        lines += [f"everything: {everything}",
+                  "files: " + ",".join(f"{fid.hex()}:{count}:{'.'.join(str(i) for i in missing)}" for fid, count, missing in files)]
+    return "\n".join(lines) + "\n\n"
+
+
+def want_vectors() -> dict[str, str]:
+    two = [(FID, 300, [0, 2, 200]), (OTHER_FID, 1, [])]
+    return {
+        "want_ok.txt": want_vector("ok", "chunks 0, 2 and 200 of a 300-chunk file (200 takes a two-byte varint); a file held whole",
+                                   want_body(two), two),
+        "want_ok_everything.txt": want_vector("ok", "a relay: everything else too, and one file it holds whole",
+                                              want_body(two[1:], flags=1), two[1:], everything=1),
+        "want_ok_empty.txt": want_vector("ok", "a reporter asks for nothing", want_body([]), []),
+        "want_unknown_flag.txt": want_vector("malformed", "flag bit 1", want_body([], flags=2)),
+        "want_index_past_count.txt": want_vector("malformed", "index 1 of a 1-chunk file", want_body([(FID, 1, [1])])),
+        "want_count_zero.txt": want_vector("malformed", "a file of 0 chunks", want_body([(FID, 0, [])])),
+        "want_more_indexes_than_count.txt": want_vector("malformed", "3 indexes for a 2-chunk file",
+                                                        want_body([(FID, 2, [0, 1, 1])])),
+        "want_too_many_files.txt": want_vector("malformed", "declares 65,537 files", want_body([], k=65_537)),
+        "want_truncated.txt": want_vector("malformed", "cut inside the first file id", want_body(two)[:10]),
+        "want_trailing_byte.txt": want_vector("malformed", "one byte after the last file", want_body(two) + b"\x00"),
+    }
+
+
 def generate() -> dict[str, str]:
-    return chunk_vectors() | held_vectors()
+    return chunk_vectors() | held_vectors() | want_vectors()
 
 
 def chunk_vectors() -> dict[str, str]:
