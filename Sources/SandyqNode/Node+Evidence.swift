@@ -80,9 +80,6 @@ extension Node {
         try mapped { try store.sweepPendingChunks(before: Int64(Self.wallMillis()) - Self.pendingChunkAge) }
     }
 
-    /// Chunks stored in one transaction by attach: 8 MiB, a write lock held for tens of ms.
-    static let chunksPerTransaction = 8
-
     /// Test hook: called after each chunk is stored, with its index.
     nonisolated(unsafe) static var afterChunk: ((Int) -> Void)?
 
@@ -146,18 +143,12 @@ extension Node {
                 guard first.finalize() == sealed else { throw EvidenceFile.changed(path) }
                 file.seekToEnd()
             } else {
-                // A few chunks to a transaction: SQLite commits, and checkpoints its log, once a
-                // batch rather than once a chunk (BENCHMARKS.md, "Evidence files").
-                for first in stride(from: 0, to: count, by: Self.chunksPerTransaction) {
-                    try mapped { try store.db.transaction {
-                        for i in first..<min(first + Self.chunksPerTransaction, count) {
-                            let want = min(EvidenceChunk.plainSize, file.size - i * EvidenceChunk.plainSize)
-                            let piece = try file.read(want)
-                            guard piece.count == want else { throw EvidenceFile.changed(path) }
-                            sha.update(piece)
-                            try seal(piece, i)
-                        }
-                    } }
+                for i in 0..<count {
+                    let want = min(EvidenceChunk.plainSize, file.size - i * EvidenceChunk.plainSize)
+                    let piece = try file.read(want)
+                    guard piece.count == want else { throw EvidenceFile.changed(path) }
+                    sha.update(piece)
+                    try seal(piece, i)
                 }
                 sealed = sha.finalize()
             }
