@@ -538,11 +538,14 @@ enum Phases {
         var sw = Stopwatch()
         _ = try node.evidence.attach(id.description, path: file)
         r.values["attach_s"] = sw.wall
+        // CPU time over all threads: far below wall time means the attach waits on the disk.
+        r.values["attach_cpu_s"] = sw.cpu
         r.values["attach_peak_over_start_MiB"] = Memory.peakMiB - base
         _ = Memory.resetPeak()
         sw = Stopwatch()
         let x = try node.evidence.export(to: work + "/evidence-out")
         r.values["export_s"] = sw.wall
+        r.values["export_cpu_s"] = sw.cpu
         r.values["export_peak_over_start_MiB"] = Memory.peakMiB - base
         let mib = Double(max(1, n))
         r.values["file_MiB"] = mib
@@ -557,6 +560,12 @@ enum Phases {
         r.values["export_MiB_s"] = export
         r.values["attach_share_of_bound"] = attach / bound
         r.values["export_share_of_bound"] = export / bound
+        r.info["loadavg"] = loadAverage()
+        #if DEBUG
+        r.info["build"] = "debug"
+        #else
+        r.info["build"] = "release"
+        #endif
         finish(&r)
         return r
     }

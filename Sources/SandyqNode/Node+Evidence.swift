@@ -109,7 +109,9 @@ extension Node {
         var count = EvidenceChunk.chunkCount(size: file.size)
         var size = file.size
         var removed: [String] = []
-        let sha = SHA256()
+        // Hashed on its own thread while this one seals and stores (Hash.swift).
+        let sha = PipelinedSHA256()
+        var sealed: [UInt8] = []
         func seal(_ piece: [UInt8], _ i: Int) throws(NodeError) {
             let chunk = EvidenceChunk.seal(piece, key: key, project: pid, fileID: fid, index: UInt32(i), count: UInt32(count))
             try mapped { try store.putChunk(fid: fid, index: i, count: count, bytes: chunk.encoded(), pending: stamp) }
@@ -119,17 +121,15 @@ extension Node {
             if stripAtCapture {
                 // Each chunk names the count, so a first pass learns the cleaned size; the second
                 // seals, and must give the same bytes (a file changed in between is refused).
-                let first = SHA256()
+                let first = PipelinedSHA256()
                 let pass = try Self.stripped(file) { first.update($0) }
                 size = pass.size
                 count = EvidenceChunk.chunkCount(size: size)
                 removed = pass.removed
                 var pending: [UInt8] = []
                 var index = 0
-                let second = SHA256()
                 let again = try Self.stripped(file) { (out: [UInt8]) throws(NodeError) in
                     sha.update(out)
-                    second.update(out)
                     pending += out
                     while pending.count >= EvidenceChunk.plainSize, index < count - 1 {
                         try seal(Array(pending.prefix(EvidenceChunk.plainSize)), index)
@@ -139,7 +139,8 @@ extension Node {
                 }
                 guard again.size == size, index == count - 1, !pending.isEmpty else { throw EvidenceFile.changed(path) }
                 try seal(pending, index)
-                guard first.finalize() == second.finalize() else { throw EvidenceFile.changed(path) }
+                sealed = sha.finalize()
+                guard first.finalize() == sealed else { throw EvidenceFile.changed(path) }
                 file.seekToEnd()
             } else {
                 for i in 0..<count {
@@ -149,13 +150,14 @@ extension Node {
                     sha.update(piece)
                     try seal(piece, i)
                 }
+                sealed = sha.finalize()
             }
             try file.checkUnchanged()
         } catch {
             try? store.dropPendingChunks(fid: fid)
             throw error
         }
-        let digest = Hex.encode(sha.finalize())
+        let digest = Hex.encode(sealed)
         let fidHex = Hex.encode(fid)
         var fields = [
             "sha256": digest, "size": String(size), "type": report.type.rawValue, "chunks": String(count),
@@ -318,14 +320,17 @@ extension Node {
             try? out.close()
             if !keep { unlink(partial) }
         }
-        let sha = SHA256()
-        let written = SHA256()
+        // Hashed on their own threads while this one opens and writes (Hash.swift). Without
+        // `strip` the bytes written are the bytes read, so one hash serves for both.
+        let sha = PipelinedSHA256()
+        let written = strip ? PipelinedSHA256() : nil
         var writtenSize = 0
         var stripper = MetadataStripper()
         func emit(_ b: [UInt8]) throws(NodeError) {
-            written.update(b)
+            written?.update(b)
             writtenSize += b.count
-            do { try out.write(contentsOf: Data(b)) } catch {
+            // An array is DataProtocol: written from its own storage, without a copy into Data.
+            do { try out.write(contentsOf: b) } catch {
                 throw NodeError(.failure, "\(e.name): writing \(partial) failed: \(error)", code: "evidence.io")
             }
         }
@@ -355,7 +360,8 @@ extension Node {
         if strip {
             do { try emit(try stripper.finish()) } catch { throw NodeError.from(error) }
         }
-        let digest = Hex.encode(sha.finalize())
+        let read = sha.finalize()
+        let digest = Hex.encode(read)
         guard digest == e.sha256 else {
             throw NodeError(.corrupt, "\(e.name): reassembled SHA-256 \(digest) is not the recorded \(e.sha256)", code: "evidence.hash-mismatch")
         }
@@ -364,7 +370,7 @@ extension Node {
             throw NodeError(.failure, "\(e.name): cannot move it into place at \(path)", code: "evidence.io")
         }
         keep = true
-        return (stripper.removed, Hex.encode(written.finalize()), writtenSize)
+        return (stripper.removed, Hex.encode(written?.finalize() ?? read), writtenSize)
     }
 
     /// The file key from the case record.

@@ -131,7 +131,9 @@ struct EvidenceStrip: ParsableCommand {
                 try printJSON(Out(input: input, out: out, type: type.rawValue, removed: stripper.removed, bytesIn: f.size, bytesOut: written))
                 return
             }
-            say(stripper.removed.isEmpty ? "No metadata found; \(out) is a copy of \(input)." : "Wrote \(out) without:")
+            say(stripper.removed.isEmpty
+                ? "Nothing was removed: \(input) holds no metadata this command removes; \(out) was written all the same."
+                : "Wrote \(out) without:")
             for r in stripper.removed { say("  \(r)") }
         }
     }

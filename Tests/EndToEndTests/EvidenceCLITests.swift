@@ -136,4 +136,28 @@ import Testing
         #expect(again.code == 0, "the same bundle, once there is room: \(again)")
         #expect(try CLI.run(["evidence", "list", "--home", left], env: env).stdout.contains("4/4 chunks complete"))
     }
+
+    /// A file with nothing to remove is still copied, and the message says nothing was removed:
+    /// it must not read as if the file had been changed or cleaned.
+    @Test(arguments: ["media", "evidence"]) func stripWithNothingToRemoveSaysSo(_ group: String) throws {
+        let dir = FileManager.default.temporaryDirectory.path + "/sandyq-strip-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        func segment(_ marker: UInt8, _ body: [UInt8]) -> [UInt8] { [0xFF, marker, UInt8((body.count + 2) >> 8), UInt8((body.count + 2) & 0xFF)] + body }
+        // SOI, JFIF, a quantisation table, a scan, EOI: no segment that names a place, device or person.
+        let plain: [UInt8] = [0xFF, 0xD8] + segment(0xE0, Array("JFIF".utf8) + [0, 1, 1, 0, 0, 1, 0, 1, 0, 0])
+            + segment(0xDB, [0] + [UInt8](repeating: 1, count: 64)) + segment(0xDA, [1, 1, 0, 0, 63, 0]) + [0x12, 0x34, 0xFF, 0xD9]
+        try Data(plain).write(to: URL(fileURLWithPath: dir + "/plain.jpg"))
+        let r = try CLI.run([group, "strip", dir + "/plain.jpg", dir + "/copy.jpg"])
+        #expect(r.code == 0, "\(r)")
+        #expect(r.stdout.contains("Nothing was removed"), "\(r)")
+        #expect(!r.stdout.lowercased().contains("changed") && !r.stdout.contains("without:"), "\(r)")
+        #expect(FileManager.default.contents(atPath: dir + "/copy.jpg").map { [UInt8]($0) } == plain)
+
+        // With a comment to remove, it names what went.
+        let commented = Array(plain[0..<2]) + segment(0xFE, Array("shot by Anna".utf8)) + Array(plain[2...])
+        try Data(commented).write(to: URL(fileURLWithPath: dir + "/commented.jpg"))
+        let c = try CLI.run([group, "strip", dir + "/commented.jpg", dir + "/clean.jpg"])
+        #expect(c.code == 0 && c.stdout.contains("without:") && !c.stdout.contains("Nothing was removed"), "\(c)")
+    }
 }

@@ -109,4 +109,17 @@ import Testing
         #expect(Hex.encode(s.finalize()) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
         #expect(Hex.encode(SHA256.hash([])) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
     }
+
+    @Test("SHA-256 on its own thread gives the same digest, pieces in order, empty ones skipped")
+    func pipelinedSHA256() {
+        let p = PipelinedSHA256(depth: 2)
+        for piece in ["a", "", "b", "c"] { p.update(Array(piece.utf8)) }
+        #expect(Hex.encode(p.finalize()) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(Hex.encode(PipelinedSHA256().finalize()) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        // More pieces than the queue holds, of different sizes: order is kept.
+        let pieces = (0..<40).map { i in [UInt8]((0..<(i * 997 % 70_000)).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ i) }) }
+        let one = SHA256(), two = PipelinedSHA256(depth: 3)
+        for q in pieces { one.update(q); two.update(q) }
+        #expect(one.finalize() == two.finalize())
+    }
 }
