@@ -547,6 +547,20 @@ enum Phases {
         r.values["export_s"] = sw.wall
         r.values["export_cpu_s"] = sw.cpu
         r.values["export_peak_over_start_MiB"] = Memory.peakMiB - base
+        // Carried to a second coordinator in one bundle, then imported there: the import reads
+        // the bundle twice (ops, then chunks), opens each chunk and checks the whole file.
+        let peer = try NodeHost.initialize(home: work + "/evidence-peer", passphrase: passphrase(), parameters: .interactive)
+        _ = try node.members.add(peer.nodeID, role: .coordinator)
+        try peer.admin.join(try node.view().project)
+        let bundle = work + "/evidence.sqb"
+        _ = try node.exchange.exportBundle(to: [peer.nodeID], out: bundle)
+        _ = Memory.resetPeak()
+        sw = Stopwatch()
+        let got = try peer.exchange.importBundle(bundle)
+        r.values["import_s"] = sw.wall
+        r.values["import_cpu_s"] = sw.cpu
+        r.values["import_peak_over_start_MiB"] = Memory.peakMiB - base
+        r.values["import_verified"] = Double(got.chunks.verified.count)
         let mib = Double(max(1, n))
         r.values["file_MiB"] = mib
         r.values["exported"] = Double(x.written.count)
@@ -554,12 +568,14 @@ enum Phases {
         // hashing them with SHA-256 (the record's digest) and writing them to disk with a sync.
         let refs = try evidenceBounds(file: file, scratch: work + "/evidence-disk.bin", mebibytes: max(1, n))
         for (k, v) in refs { r.values[k] = v }
-        let attach = mib / r.values["attach_s"]!, export = mib / r.values["export_s"]!
+        let attach = mib / r.values["attach_s"]!, export = mib / r.values["export_s"]!, imported = mib / r.values["import_s"]!
         let bound = min(refs["aead_MiB_s"]!, refs["disk_MiB_s"]!)
         r.values["attach_MiB_s"] = attach
         r.values["export_MiB_s"] = export
         r.values["attach_share_of_bound"] = attach / bound
         r.values["export_share_of_bound"] = export / bound
+        r.values["import_MiB_s"] = imported
+        r.values["import_share_of_bound"] = imported / bound
         r.info["loadavg"] = loadAverage()
         #if DEBUG
         r.info["build"] = "debug"

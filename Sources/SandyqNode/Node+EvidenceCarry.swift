@@ -148,7 +148,8 @@ extension Node {
         let have = try mapped { try store.chunkIndexes(fid: fid) }.filter { $0 < count }
         guard have.count == count else { return nil }
         guard let state = try readableState(of: fid), let want = state.value("evidence", Hex.encode(fid), "sha256") else { return nil }
-        let sha = SHA256()
+        // Hash on its own thread while the next chunk is read and opened.
+        let sha = PipelinedSHA256()
         var bad: [Int] = []
         for i in 0..<count {
             guard let bytes = try mapped({ try store.chunk(fid: fid, index: i) }),

@@ -6,8 +6,11 @@ extension OpStore {
     /// Stores one chunk; storing the same (fid, index) again changes nothing. `pending` is the
     /// attach's wall time until its record lands, 0 for a chunk whose record is known.
     public func putChunk(fid: [UInt8], index: Int, count: Int, bytes: [UInt8], pending: Int64 = 0) throws(StoreError) {
+        if pending != 0 {
+            try db.prepare("INSERT OR IGNORE INTO evidence_pending(fid, started) VALUES(?, ?)").run([.blob(fid), .int(pending)])
+        }
         try db.prepare("INSERT OR IGNORE INTO evidence_chunks(fid, idx, count, chunk, pending) VALUES(?, ?, ?, ?, ?)")
-            .run([.blob(fid), .int(Int64(index)), .int(Int64(count)), .blob(bytes), .int(pending)])
+            .run([.blob(fid), .int(Int64(index)), .int(Int64(count)), .blob(bytes), .int(pending != 0 ? 1 : 0)])
     }
 
     /// The indexes held for a file, ascending.
@@ -48,20 +51,30 @@ extension OpStore {
         guard s.int(0) == Int64(count) else {
             throw .corrupt("attach: \(s.int(0)) of \(count) chunks were stored; nothing was recorded")
         }
-        try db.prepare("UPDATE evidence_chunks SET pending = 0 WHERE fid = ?").run([.blob(fid)])
+        try db.prepare("UPDATE evidence_chunks SET pending = 0 WHERE fid = ? AND pending != 0").run([.blob(fid)])
+        try db.prepare("DELETE FROM evidence_pending WHERE fid = ?").run([.blob(fid)])
     }
 
     /// Drops the chunks of an attach that did not finish.
     public func dropPendingChunks(fid: [UInt8]) throws(StoreError) {
         try db.prepare("DELETE FROM evidence_chunks WHERE fid = ? AND pending != 0").run([.blob(fid)])
+        try db.prepare("DELETE FROM evidence_pending WHERE fid = ?").run([.blob(fid)])
     }
 
     /// Drops chunks an attach left before it crashed: pending and older than `before` (ms),
     /// so an attach under way in another process keeps its own.
     @discardableResult
     public func sweepPendingChunks(before: Int64) throws(StoreError) -> Int {
-        try db.prepare("DELETE FROM evidence_chunks WHERE pending != 0 AND pending < ?").run([.int(before)])
-        return db.changes
+        let swept = try db.prepare("""
+            DELETE FROM evidence_chunks WHERE pending != 0 AND (
+                (pending > 1 AND pending < ?1)
+                OR fid IN (SELECT fid FROM evidence_pending WHERE started < ?1)
+                OR (pending = 1 AND fid NOT IN (SELECT fid FROM evidence_pending)))
+            """)
+        try swept.run([.int(before)])
+        let n = db.changes
+        try db.prepare("DELETE FROM evidence_pending WHERE started < ?").run([.int(before)])
+        return n
     }
 
     /// Test and repair hook: replaces a stored chunk's bytes.

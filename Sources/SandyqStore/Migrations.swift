@@ -138,6 +138,17 @@ enum Migrations {
             released INTEGER NOT NULL DEFAULT 0
         );
         """,
+        // 10: when each unfinished attach began, kept apart from its chunks. The chunks say only
+        // `pending = 1`: confirming them sets 0, which SQLite stores in the same zero bytes, so
+        // the 1 MiB rows are not rewritten (a timestamp going to 0 shrank every row and cost a
+        // second write of the whole file through the log). Rows written before keep their
+        // timestamp in `pending` and are swept by it.
+        """
+        CREATE TABLE IF NOT EXISTS evidence_pending (
+            fid BLOB PRIMARY KEY,
+            started INTEGER NOT NULL
+        );
+        """,
     ]
 
     static var latest: Int { all.count }

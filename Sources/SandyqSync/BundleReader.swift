@@ -153,7 +153,9 @@ public final class BundleReader {
                     continue
                 }
                 if avail >= 5 + len {
-                    let body = Array(pending[(pendingOffset + 5)..<(pendingOffset + 5 + len)])
+                    // A pass skips the other pass's records without copying them (a chunk is 1 MiB).
+                    let skipped = pass == .ops ? type == 4 || type == 5 : type == 2
+                    let body = skipped ? [] : Array(pending[(pendingOffset + 5)..<(pendingOffset + 5 + len)])
                     pendingOffset += 5 + len
                     records += 1
                     guard let recordType = BundleFormat.RecordType(rawValue: type) else { malformedRecords += 1; return nil }
