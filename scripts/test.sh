@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh clone: installs what is missing, lints, builds, tests,
-# then drives the web app in a real browser (scripts/ui-test.sh) and checks stripped media with
-# Pillow and exiftool (scripts/media-test.sh).
+# then drives the web app in a real browser (scripts/ui-test.sh), checks stripped media with
+# Pillow and exiftool (scripts/media-test.sh) and carries evidence files between three real
+# nodes, by stick and by a cut TCP sync (scripts/evidence-e2e.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
@@ -12,3 +13,5 @@ swift test "$@"
 if [ $# -eq 0 ]; then bash scripts/ui-test.sh; fi
 # Metadata stripping checked by other readers (Pillow, exiftool), likewise.
 if [ $# -eq 0 ]; then bash scripts/media-test.sh; fi
+# Evidence files end to end across three nodes, likewise.
+if [ $# -eq 0 ]; then bash scripts/evidence-e2e.sh; fi
