@@ -24,6 +24,7 @@ import os
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -110,6 +111,15 @@ def photo_needles(path, count=32):
     step = max(1, len(rest) // max(1, count - len(chosen)))
     chosen += rest[::step][:max(0, count - len(chosen))]
     return chosen
+
+
+def stored_fids(home):
+    """The file ids (hex) of the chunks in a home's store, read from SQLite directly."""
+    db = sqlite3.connect("file:%s?mode=ro" % os.path.join(home, "sandyq.db"), uri=True, timeout=60)
+    try:
+        return {bytes(f).hex() for (f,) in db.execute("SELECT DISTINCT fid FROM evidence_chunks")}
+    finally:
+        db.close()
 
 
 def exiftool(path):
@@ -234,6 +244,8 @@ class Run:
             os.makedirs(d)
         self.video = os.path.join(self.originals, "video.mp4")
         self.photo = os.path.join(self.originals, "photo.jpg")
+        # A file of another case, which the coordinator does not share with the lawyer.
+        self.other = os.path.join(self.originals, "other.mp4")
         self.server = None
         self.proxy = None
 
@@ -266,9 +278,15 @@ class Run:
         make_photo(self.photo)
         self.sha = {"video.mp4": sha256(self.video), "photo.jpg": sha256(self.photo)}
         self.needles = photo_needles(self.photo)
+        make_video(self.other, 3 * MIB)
         made = time.monotonic()
         case = json.dumps({"title": "Evidence e2e", "city": "Almaty", "persons": [{"name": "Anna K"}]})
         self.case = self.n.json("reporter", "case", "add", "--stdin", stdin=case)["id"]
+        other = json.dumps({"title": "Not shared", "city": "Astana", "persons": [{"name": "Berik S"}]})
+        self.other_case = self.n.json("reporter", "case", "add", "--stdin", stdin=other)["id"]
+        o = self.n.json("reporter", "case", "attach", self.other_case, self.other)[0]
+        check(o["sha256"] == sha256(self.other) and o["chunks"] == 3, "attach of the unshared file: %r" % o)
+        self.other_fid = o["fid"]
         attached = self.n.json("reporter", "case", "attach", self.case, self.video, self.photo)
         check(len(attached) == 2, "attach gave %d records" % len(attached))
         self.fid, self.chunks = {}, {}
@@ -279,7 +297,7 @@ class Run:
             self.fid[name], self.chunks[name] = a["fid"], a["chunks"]
         check(attached[0]["type"] == "video/mp4", "the video sniffs as %s" % attached[0]["type"])
         check(any(f["kind"] == "gps" for f in attached[1]["meta"]), "attach found no GPS in the photo: %r" % attached[1]["meta"])
-        return "%d MiB video (%d chunks) and a JPEG with GPS attached (making them took %.1f s)" % (
+        return "%d MiB video (%d chunks) and a JPEG with GPS to one case, 3 MiB to another (making the files took %.1f s)" % (
             self.size // MIB, self.chunks["video.mp4"], made - self.t0)
 
     def step_stick(self):
@@ -289,7 +307,7 @@ class Run:
         exported = n.json("reporter", "bundle", "export", "--to", self.ids["coordinator"], "--out", out, "--max-size", str(max_size))
         parts = exported["files"]
         self.parts = [os.path.join(self.root, p) if not os.path.isabs(p) else p for p in parts]
-        total = sum(self.chunks.values())
+        total = sum(self.chunks.values()) + 3
         check(exported["evidenceChunks"] == total, "export carried %d chunks, the files have %d" % (exported["evidenceChunks"], total))
         check(len(parts) >= 2, "one part for %d bytes at --max-size %d" % (exported["bytes"], max_size))
         check(all(os.path.getsize(p) <= max_size for p in self.parts), "a part is over --max-size")
@@ -302,7 +320,8 @@ class Run:
             stored += ev.get("stored", 0)
             verified.update(ev.get("verified", []))
         check(stored == total, "the coordinator stored %d chunks of %d" % (stored, total))
-        check(verified == set(self.fid.values()), "verified after import: %r, expected %r" % (verified, self.fid))
+        every = set(self.fid.values()) | {self.other_fid}
+        check(verified == every, "verified after import: %r, expected %r" % (verified, every))
         listed = {e["fid"]: e for e in n.json("coordinator", "evidence", "list")}
         for name, fid in self.fid.items():
             e = listed.get(fid)
@@ -315,14 +334,16 @@ class Run:
         self.parts.append(answer)
         n.json("reporter", "bundle", "import", answer)
         held = {e["fid"]: e for e in n.json("reporter", "evidence", "held")}
-        for fid in self.fid.values():
+        for fid in every:
             check(held.get(fid, {}).get("state") == "received", "the reporter's held after the answer: %r" % held.get(fid))
         n.json("reporter", "evidence", "release")
         held = {e["fid"]: e for e in n.json("reporter", "evidence", "held")}
-        for fid in self.fid.values():
+        for fid in every:
             e = held.get(fid, {})
             check(e.get("state") == "removed" and e.get("present") == 0, "the reporter's held after release: %r" % e)
-        return "%d parts imported in reverse order, %d chunks stored, both files checked; reporter: received, then removed" % (
+        left = stored_fids(n.home("reporter"))
+        check(not left, "the reporter's store still holds chunks of %r after release" % left)
+        return "%d parts imported in reverse order, %d chunks stored, 3 files checked; reporter: received, then removed, store empty" % (
             len(parts), stored)
 
     def step_tcp(self):
@@ -363,14 +384,19 @@ class Run:
         for name, fid in self.fid.items():
             e = after[fid]
             check(e["complete"] and e["present"] == e["chunks"], "the lawyer's %s after the second sync: %r" % (name, e))
-        return "cut after %.1f MiB server->client with %d/%d chunks held (%r); resumed with %d chunks" % (
-            self.proxy.cut_after / MIB, have, total, first["chunkError"][:80], got)
+        held = stored_fids(n.home("lawyer"))
+        check(held == set(self.fid.values()), "the lawyer's store holds chunks of %r; only the shared case's %r were its due" % (
+            held, set(self.fid.values())))
+        return "cut after %.1f MiB server->client, %d/%d video chunks held (%r); resumed with %d chunks; unshared case's file not sent" % (
+            self.proxy.cut_after / MIB, listed[self.fid["video.mp4"]]["present"], video, first["chunkError"][:70], got)
 
     def step_export(self):
         n = self.n
         orig, work = os.path.join(self.exports, "originals"), os.path.join(self.exports, "working")
         exported = n.json("lawyer", "evidence", "export", "--out", orig)
         check(not exported.get("failures"), "export failures: %r" % exported)
+        names = sorted(os.listdir(orig))
+        check(names == sorted(["manifest.json", "manifest.sig", *self.sha]), "the lawyer's export holds %r" % names)
         for name in self.sha:
             path = os.path.join(orig, name)
             check(os.path.exists(path), "the export has no %s: %r" % (name, sorted(os.listdir(orig))))
