@@ -95,10 +95,12 @@ def make_photo(path):
     check(Image.open(path).getexif().get_ifd(ExifTags.IFD.GPSInfo), "the fixture JPEG has no GPS")
 
 
-def photo_needles(path, count=32):
+def photo_needles(path, count=None):
     """Aligned 32-byte blocks of the JPEG: every one that overlaps its EXIF (APP1) segment, where
-    the GPS tag is, then others spread over the file; blocks of few distinct bytes (runs a
-    store might hold by chance, such as zeros) are left out. Any 64-byte run of the file holds one aligned block."""
+    the GPS tag is, then the others (or `count` in all, spread over the file). Blocks of fewer
+    than 4 distinct bytes (runs a store might hold by chance, such as zeros) are left out. Any
+    64-byte run of the file holds a whole aligned block, so with every block searched for, no
+    64-byte run of the photo can hide."""
     data = open(path, "rb").read()
     exif_at = data.find(b"Exif\x00\x00")
     check(exif_at > 0, "no EXIF segment in the fixture JPEG")
@@ -108,9 +110,10 @@ def photo_needles(path, count=32):
     varied = [(i, b) for i, b in blocks if len(set(b)) >= 4]
     chosen = [b for i, b in varied if i + 32 > lo and i < hi]
     rest = [b for i, b in varied if not (i + 32 > lo and i < hi)]
+    if count is None:
+        return chosen + rest
     step = max(1, len(rest) // max(1, count - len(chosen)))
-    chosen += rest[::step][:max(0, count - len(chosen))]
-    return chosen
+    return chosen + rest[::step][:max(0, count - len(chosen))]
 
 
 def stored_fids(home):
@@ -455,8 +458,8 @@ class Run:
         check(files > 0 and not found, "plaintext found in:\n  " + "\n  ".join(found))
         homes = os.path.join(self.root, "homes")
         check(all(os.listdir(os.path.join(homes, h)) for h in os.listdir(homes)), "a home is empty")
-        return "%d files, %.0f MiB (homes, db, wal, keys, %d bundle parts): no marker, none of %d JPEG blocks" % (
-            files, scanned / MIB, len(self.parts), len(self.needles))
+        return "%d files, %.0f MiB (homes, db, wal, keys, %d bundle parts): no video marker, none of the JPEG's %d blocks (%d in all)" % (
+            files, scanned / MIB, len(self.parts), len(self.needles), os.path.getsize(self.photo) // 32)
 
     def stop(self):
         if self.proxy:
