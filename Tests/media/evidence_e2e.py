@@ -1,13 +1,15 @@
 """Evidence end to end, driving the real `sandyq` binary as separate processes (issue 17):
 
 1. three homes: a coordinator (the founder), a write-only reporter, a lawyer;
-2. the reporter records a case and attaches a large "video" and a JPEG carrying a GPS tag;
+2. the reporter records a case and attaches a large "video" and a JPEG carrying a GPS tag,
+   and a small file to a second case;
 3. the reporter carries them to the coordinator on a stick in several --max-size parts, which
    the coordinator imports in reverse order; the coordinator's answer tells the reporter it
    checked them ("received"), and the reporter lets its copy go ("removed");
 4. the coordinator shares the case with the lawyer and serves; the lawyer's first sync goes
    through a proxy that cuts the chunk session after about 60% of the video, and the second
-   sync resumes where it stopped instead of starting over;
+   sync resumes where it stopped instead of starting over; the second case, not shared with
+   the lawyer, sends it no chunk;
 5. the lawyer's export matches the originals' SHA-256, its working copy of the JPEG has no
    EXIF or GPS (Pillow, and exiftool when installed), and its manifest verifies;
 6. no file under any home and no bundle part holds a 64-byte run of either plaintext.
@@ -408,7 +410,7 @@ class Run:
         check("manifest verifies: 2 file(s)" in v.stdout, "verify-manifest of the originals: %s" % v.stdout)
         manifest = json.load(open(os.path.join(orig, "manifest.json")))
         entries = sorted((f["path"], f["sha256"], f["caseId"]) for f in manifest["files"])
-        check(entries == sorted((k, v, self.case) for k, v in self.sha.items()), "manifest.json: %r" % manifest["files"])
+        check(entries == sorted((name, digest, self.case) for name, digest in self.sha.items()), "manifest.json: %r" % manifest["files"])
 
         n.json("lawyer", "evidence", "export", "--out", work, "--working")
         v = n.ok("lawyer", "evidence", "verify-manifest", work)
@@ -471,6 +473,8 @@ class Run:
             except subprocess.TimeoutExpired:
                 self.server.kill()
                 self.server.wait()
+        if self.server:
+            self.server_log.close()
 
 
 def main():
