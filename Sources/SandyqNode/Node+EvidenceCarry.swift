@@ -28,7 +28,7 @@ public struct HeldFile: Sendable {
     public var acknowledgedByCoordinator: Bool { holders.contains { $0.role == .coordinator && $0.verified } }
 
     /// Where the file stands as its sender sees it, one rule for every screen that says it.
-    public enum State: String, Sendable {
+    public enum State: String, Sendable, CaseIterable {
         /// Sealed here; no other node has said it holds the file.
         case held
         /// Another node said it holds the file; no coordinator has said it checked it.
