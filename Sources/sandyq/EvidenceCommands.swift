@@ -76,7 +76,7 @@ struct HeldJSON: Encodable {
         present = f.present
         verifiedAt = f.verifiedMillis > 0 ? EvidenceJSON.iso(UInt64(f.verifiedMillis)) : nil
         releasedAt = f.releasedMillis > 0 ? EvidenceJSON.iso(UInt64(f.releasedMillis)) : nil
-        state = f.releasedMillis > 0 ? "removed" : f.acknowledgedByCoordinator ? "received" : f.holders.isEmpty ? "held" : "sent"
+        state = f.state.rawValue
         holders = f.holders.map {
             Holder(node: Hex.encode($0.node.bytes), fingerprint: $0.fingerprint, role: $0.role?.rawValue, verified: $0.verified,
                    at: EvidenceJSON.iso(UInt64(max(0, $0.atMillis))))
