@@ -55,14 +55,25 @@ mkdir stick
 "$bin" usb sync stick --home R >/dev/null
 "$bin" usb sync stick --home D >/dev/null
 python3 -c "import json; d=json.load(open('$repo/seeds/cases.json')); d['cases']=d['cases'][:5]; json.dump(d, open('five.json','w'), ensure_ascii=False)"
-sq case import five.json --home R
+echo "\$ sandyq case import five.json --home R"
+"$bin" case import five.json --home R --json > imported.json
+python3 -c "import json; print('Imported', len(json.load(open('imported.json'))['imported']), 'cases')"
+say "   R attaches a scan to its first case: sealed in 1 MiB chunks under a key of its own, it crosses on the same stick"
+first=$(python3 -c "import json; print(json.load(open('imported.json'))['imported'][0])")
+printf 'Протокол задержания, скан (демонстрация)\n%s\n' "$(head -c 2000 "$repo/seeds/cases.json")" > protocol-scan.txt
+sq case attach "$first" protocol-scan.txt --home R
 sq usb sync stick --home R
 sq usb sync stick --home C
 sq case list --home C
+sq evidence list --home C
+say "   C's answer on the stick says, signed, that it holds and checked the file; R may then remove its copy"
+sq usb sync stick --home R
+sq evidence held --home R
+sq evidence release --home R
 
 say "   C shares two cases with L, and L syncs over TCP (key-pinned, encrypted)"
 lawyer=$(field L nodeId)
-for c in $("$bin" case list --home C --json | python3 -c 'import json,sys; [print(x["id"][:8]) for x in json.load(sys.stdin)[:2]]'); do
+for c in $("$bin" case list --home C --json | python3 -c 'import json,sys; ids=[x["id"] for x in json.load(sys.stdin)[:2]]; ids+=[] if "'"$first"'" in ids else ["'"$first"'"]; [print(i[:8]) for i in ids]'); do
   sq case share "$c" --with "$lawyer" --home C
 done
 "$bin" serve --listen 127.0.0.1:0 --port-file port --home C 2> serve.log &
@@ -70,6 +81,7 @@ server=$!
 for _ in $(seq 100); do [ -s port ] && break; sleep 0.1; done
 cnode=$(field C nodeId)
 sq sync "127.0.0.1:$(cat port)" --home L
+sq evidence list --home L
 sq sync "127.0.0.1:$(cat port)" --home Y
 sq usb sync stick --home Y
 
@@ -81,6 +93,8 @@ sees "C (coordinator)" C
 sq case list --home L
 echo "   grep for a name from the five cases in every file of R's home:"
 if grep -rqa "Бокаев" R; then echo "   FOUND plaintext"; exit 1; else echo "   no match"; fi
+echo "   grep for the scan's words in R's and Y's homes and on the stick:"
+if grep -rqa "Протокол задержания" R Y stick; then echo "   FOUND plaintext"; exit 1; else echo "   no match"; fi
 
 say "4. C revokes R's key. The seizer then records a fake case with R's key and sends it out"
 rnode=$(field R nodeId)

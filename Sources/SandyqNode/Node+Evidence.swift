@@ -82,6 +82,7 @@ extension Node {
 
     /// Test hook: called after each chunk is stored, with its index.
     nonisolated(unsafe) static var afterChunk: ((Int) -> Void)?
+    static let attachBatch = 8
 
     /// Refuses what attach would refuse before reading a byte (missing, empty, not a regular
     /// file), so a command given several files can check them all before attaching any.
@@ -112,9 +113,16 @@ extension Node {
         // Hashed on its own thread while this one seals and stores (Hash.swift).
         let sha = PipelinedSHA256()
         var sealed: [UInt8] = []
+        // Up to 8 sealed chunks (8 MiB) are stored in one transaction.
+        var batch: [(index: Int, bytes: [UInt8])] = []
+        func flush() throws(NodeError) {
+            try mapped { try store.putPendingChunks(fid: fid, count: count, batch, started: stamp) }
+            batch.removeAll(keepingCapacity: true)
+        }
         func seal(_ piece: [UInt8], _ i: Int) throws(NodeError) {
             let chunk = EvidenceChunk.seal(piece, key: key, project: pid, fileID: fid, index: UInt32(i), count: UInt32(count))
-            try mapped { try store.putChunk(fid: fid, index: i, count: count, bytes: chunk.encoded(), pending: stamp) }
+            batch.append((i, chunk.encoded()))
+            if batch.count == Self.attachBatch || i == count - 1 { try flush() }
             Self.afterChunk?(i)
         }
         do throws(NodeError) {

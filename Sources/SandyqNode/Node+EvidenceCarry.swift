@@ -26,6 +26,24 @@ public struct HeldFile: Sendable {
     public var complete: Bool { present == count }
     /// A coordinator checked the whole file against its record and said so.
     public var acknowledgedByCoordinator: Bool { holders.contains { $0.role == .coordinator && $0.verified } }
+
+    /// Where the file stands as its sender sees it, one rule for every screen that says it.
+    public enum State: String, Sendable, CaseIterable {
+        /// Sealed here; no other node has said it holds the file.
+        case held
+        /// Another node said it holds the file; no coordinator has said it checked it.
+        case sent
+        /// A coordinator said, signed, it holds the file whole and checked it against its record.
+        case received
+        /// This node let its copy go after that.
+        case removed
+    }
+
+    public var state: State {
+        if releasedMillis > 0 { return .removed }
+        if acknowledgedByCoordinator { return .received }
+        return holders.isEmpty ? .held : .sent
+    }
 }
 
 /// What an import of chunks did.

@@ -13,6 +13,17 @@ extension OpStore {
             .run([.blob(fid), .int(Int64(index)), .int(Int64(count)), .blob(bytes), .int(pending != 0 ? 1 : 0)])
     }
 
+    /// Stores an attach's chunks of one file in one transaction: a commit per chunk made each
+    /// 1 MiB wait for its own sync. Pending as `putChunk` with `pending` != 0 is.
+    public func putPendingChunks(fid: [UInt8], count: Int, _ chunks: [(index: Int, bytes: [UInt8])], started: Int64) throws(StoreError) {
+        guard !chunks.isEmpty else { return }
+        do {
+            try db.transaction {
+                for c in chunks { try putChunk(fid: fid, index: c.index, count: count, bytes: c.bytes, pending: started) }
+            }
+        } catch { throw Self.storeError(error) }
+    }
+
     /// The indexes held for a file, ascending.
     public func chunkIndexes(fid: [UInt8], includingPending: Bool = false) throws(StoreError) -> [Int] {
         let s = try db.prepare("SELECT idx FROM evidence_chunks WHERE fid = ?\(includingPending ? "" : " AND pending = 0") ORDER BY idx")

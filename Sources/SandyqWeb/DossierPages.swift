@@ -63,8 +63,42 @@ enum DossierPages {
         }
         c["hasConflicts"] = !r.conflicts.isEmpty
         c["custody"] = r.custody.map { e in ["when": e.provenance.time.map { v.cat.reportTime($0, v.lang) } ?? "?", "who": e.provenance.author, "op": e.provenance.op] }
+        c["evidence"] = (r.evidence ?? []).map { evidenceFile($0, v, writer: r.generatedBy) }
         c["print"] = print
         return Pages.html(Templates.render(print ? "dossierPrint" : "dossier", c))
+    }
+
+    /// An attached file as the dossier lists it: what a court checks it against, who attached
+    /// it, and each device that said, signed, it holds the file whole, checked or not.
+    static func evidenceFile(_ f: DossierReport.EvidenceFile, _ v: Visit, writer: String?) -> [String: Any] {
+        func who(_ node: String, _ role: String?) -> String {
+            var s = role.map { "\(v.t("role.\($0)")) \(node)" } ?? node
+            if node == writer { s += " (\(v.t("case.you")))" }
+            return s
+        }
+        var e: [String: Any] = [
+            "name": f.name.isEmpty ? v.t("evidence.unnamed") : f.name,
+            "type": EvidencePages.typeName(v, f.type),
+            "size": EvidencePages.size(v, f.size),
+            "sha": f.sha256,
+            "attached": "\(who(f.attached.author, nil)), \(f.attached.time.map { moment($0, v) } ?? "?")",
+            "holders": f.heldBy.map { h -> [String: String] in
+                let w = who(h.node, h.role)
+                return ["text": h.checked ? v.t("dossier.holder.checked", ["who": w, "when": h.time.map { moment($0, v) } ?? ""])
+                                          : v.t("dossier.holder.unchecked", ["who": w])]
+            },
+            "noHolders": f.heldBy.isEmpty,
+        ]
+        if !f.complete { e["incomplete"] = v.t("dossier.incomplete") }
+        return e
+    }
+
+    /// A file's times come as ISO 8601 (as its manifest writes them): said in the page's words.
+    static func moment(_ iso: String, _ v: Visit) -> String {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        guard let d = f.date(from: iso) ?? ISO8601DateFormatter().date(from: iso) else { return iso }
+        return v.cat.moment(millis: UInt64(max(0, d.timeIntervalSince1970 * 1000)), v.lang)
     }
 
     /// `persons/ELEMENT/name` as the page says it.

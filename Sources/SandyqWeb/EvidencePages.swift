@@ -13,6 +13,7 @@ enum EvidencePages {
     /// The case's attached files as the case page lists them.
     static func files(_ v: Visit, host: NodeHost, caseID: String, who: (SigningPublicKey) -> String) -> [[String: Any]] {
         let entries = (try? host.evidence.list(caseID)) ?? []
+        let held = Dictionary(((try? host.evidence.held()) ?? []).map { ($0.fid, $0) }) { a, _ in a }
         return entries.sorted { $0.attachedAtMillis < $1.attachedAtMillis }.map { e in
             var r: [String: Any] = [
                 "name": e.name.isEmpty ? v.t("evidence.unnamed") : e.name,
@@ -26,16 +27,34 @@ enum EvidencePages {
                 "original": "/cases/\(caseID)/files/\(e.fid)?original=1",
             ]
             if !e.note.isEmpty { r["note"] = e.note }
-            if e.complete {
-                r["complete"] = v.t("evidence.complete")
-            } else {
-                r["partial"] = v.t("evidence.partial", ["n": "\(e.present)", "m": "\(e.chunks)"])
-            }
+            let kept = keeping(v, e, held[e.fid], who: who)
+            if e.complete { r["complete"] = kept.where } else { r["partial"] = kept.where }
+            if !kept.checked.isEmpty { r["checked"] = kept.checked.map { ["text": $0] } }
             if e.strippedAtCapture { r["stripped"] = v.t("evidence.stripped") }
             let w = warnings(v, e)
             if !w.isEmpty { r["warnings"] = w.map { ["text": $0] } }
             return r
         }
+    }
+
+    /// Where a file is kept, as the case page says it: whole here or how much of it, how many
+    /// other devices said, signed, they hold it whole; then who checked it against its fingerprint.
+    static func keeping(_ v: Visit, _ e: EvidenceEntry, _ h: HeldFile?, who: (SigningPublicKey) -> String)
+        -> (where: String, checked: [String]) {
+        let others = h?.holders.count ?? 0
+        var said: String
+        if e.complete {
+            said = others == 0 ? v.t("evidence.complete") : v.t("evidence.held.others", ["n": "\(others)"])
+        } else {
+            said = v.t("evidence.partial", ["n": "\(e.present)", "m": "\(e.chunks)"])
+            if others > 0 { said += " " + v.t("evidence.held.elsewhere", ["n": "\(others)"]) }
+        }
+        var checked: [String] = []
+        if (h?.verifiedMillis ?? 0) > 0 { checked.append(v.t("evidence.held.checkedHere")) }
+        // Coordinators first: theirs is the word a reporter waits for.
+        let checkers = (h?.holders ?? []).filter(\.verified).sorted { ($0.role == .coordinator ? 0 : 1) < ($1.role == .coordinator ? 0 : 1) }
+        for x in checkers { checked.append(v.t("evidence.held.checkedBy", ["who": who(x.node)])) }
+        return (said, checked)
     }
 
     /// One plain warning per kind of hidden detail, in the page's language.

@@ -33,6 +33,9 @@ struct Routes: Sendable {
         router.post("/usb") { req, _ in
             try await changing(req) { v, host, fields in UsbPages.start(v, host: host, fields: fields) }
         }
+        // A reporter removes its copies of the files a coordinator checked: one question, then the POST.
+        router.get("/files/release") { req, _ in gate(req) { v, host in WrittenPages.releasePage(v, host: host) } }
+        router.post("/files/release") { req, _ in try await changing(req) { v, host, _ in WrittenPages.release(v, host: host) } }
         router.get("/panic") { req, _ in withSession(req) { v in PanicPages.ask(v) } }
         router.post("/panic") { req, _ in try await posted(req) { v, _ in await PanicPages.destroy(v, desk: desk) } }
         router.get("/cases/:id/edit") { req, ctx in

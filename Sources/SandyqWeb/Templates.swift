@@ -17,6 +17,7 @@ enum Templates {
         "record": PackageResources.record_mustache,
         "dupList": PackageResources.dupList_mustache,
         "sent": PackageResources.sent_mustache,
+        "release": PackageResources.release_mustache,
         "panic": PackageResources.panic_mustache,
         "panicDone": PackageResources.panicDone_mustache,
         "dossier": PackageResources.dossier_mustache,

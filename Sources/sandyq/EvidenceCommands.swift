@@ -76,21 +76,21 @@ struct HeldJSON: Encodable {
         present = f.present
         verifiedAt = f.verifiedMillis > 0 ? EvidenceJSON.iso(UInt64(f.verifiedMillis)) : nil
         releasedAt = f.releasedMillis > 0 ? EvidenceJSON.iso(UInt64(f.releasedMillis)) : nil
-        state = f.releasedMillis > 0 ? "removed" : f.acknowledgedByCoordinator ? "received" : f.holders.isEmpty ? "held" : "sent"
+        state = f.state.rawValue
         holders = f.holders.map {
             Holder(node: Hex.encode($0.node.bytes), fingerprint: $0.fingerprint, role: $0.role?.rawValue, verified: $0.verified,
                    at: EvidenceJSON.iso(UInt64(max(0, $0.atMillis))))
         }
     }
 
-    static func line(_ f: HeldFile) -> String {
+    /// The file's line, then one line per holder (`say` shows a newline inside a line as `\u{A}`).
+    static func lines(_ f: HeldFile) -> [String] {
         let j = HeldJSON(f)
         let words = ["held": "held here", "sent": "held here and by others", "received": "sent, received and checked by a coordinator",
                      "removed": "sent, received, removed from this laptop"]
         var s = "\(f.fid)  \(f.present)/\(f.count) chunks  \(words[j.state]!)"
         if let v = j.verifiedAt { s += "  checked here \(v)" }
-        for h in j.holders { s += "\n  held by \(h.fingerprint) (\(h.role ?? "not a member")\(h.verified ? ", checked" : "")) at \(h.at)" }
-        return s
+        return [s] + j.holders.map { h in "  held by \(h.fingerprint) (\(h.role ?? "not a member")\(h.verified ? ", checked" : "")) at \(h.at)" }
     }
 }
 
@@ -145,7 +145,7 @@ struct EvidenceCommand: ParsableCommand {
                 let files = try node.open().evidence.held()
                 if output.json { try printJSON(files.map(HeldJSON.init)); return }
                 if files.isEmpty { say("No files held.") }
-                for f in files { say(HeldJSON.line(f)) }
+                for f in files { for l in HeldJSON.lines(f) { say(l) } }
             }
         }
     }
@@ -163,7 +163,7 @@ struct EvidenceCommand: ParsableCommand {
                 let files = try node.open().evidence.release(fileIDs.isEmpty ? nil : fileIDs)
                 if output.json { try printJSON(files.map(HeldJSON.init)); return }
                 if files.isEmpty { say("No file was acknowledged by a coordinator: nothing removed.") }
-                for f in files { say(HeldJSON.line(f)) }
+                for f in files { for l in HeldJSON.lines(f) { say(l) } }
             }
         }
     }

@@ -1,5 +1,6 @@
 import Testing
 
+import SandyqNode
 @testable import SandyqWeb
 
 /// What a download says about itself: a name that cannot break the header, and no risky type.
@@ -15,5 +16,14 @@ import Testing
     @Test func onlyMediaTypesAreNamed() {
         for t in ["image/jpeg", "application/pdf", "video/mp4", "audio/mpeg"] { #expect(EvidencePages.safeTypes.contains(t)) }
         for t in ["text/html", "image/svg+xml", "application/octet-stream", "application/javascript"] { #expect(!EvidencePages.safeTypes.contains(t)) }
+    }
+
+    /// A reporter's page says each state in words: a state added to the node without them fails here.
+    @Test func everyFileStateIsSaidInEveryLanguage() {
+        for state in HeldFile.State.allCases {
+            for lang in Catalogue.languages {
+                #expect(Catalogue.shared.tables[lang]?["sent.file.\(state.rawValue)"] != nil, "\(lang): no words for \(state)")
+            }
+        }
     }
 }

@@ -269,6 +269,8 @@ class Suite:
         self.run("attached files: a Kazakh GPS warning, a working copy without it, the original's fingerprint; a lawyer's share only",
                  lambda: self.t_evidence(home, env))
         self.run("attached files: a write-only reporter attaches to the case it recorded", lambda: self.t_evidence_reporter(home, env))
+        self.run("who holds each file: a reporter removes what a coordinator checked; a lawyer's dossier lists the holders",
+                 lambda: self.t_custody(home, env))
         shutil.rmtree(self.root, ignore_errors=True)
         print(f"desk: {len(self.failed)} failed" + (f": {', '.join(self.failed)}" if self.failed else ""), flush=True)
         return 1 if self.failed else 0
@@ -1351,18 +1353,21 @@ class Suite:
             self.unlock(d, desk)
             d.get(desk.base + "/cases/" + shared)
             box = d.find_element(By.CSS_SELECTOR, "section[aria-labelledby='s-files']")
-            # Chunks travel later than the record: the file is listed, with how much of it is here.
+            # The stick carries a shared case's files to its lawyer, with the coordinator's word that it
+            # checked them (a file still in parts: t_custody).
             ru = catalogue("ru")
-            self.check(ru["evidence.partial"].format(n=0, m=1) in box.text, "the lawyer is not told the file is incomplete")
+            coord_fp = self.cli.json(coordinator, ["status"])["fingerprint"]
+            checked = ru["evidence.held.checkedBy"].format(who=ru["role.coordinator"] + " " + coord_fp)
+            held = [e.text for e in box.find_elements(By.CLASS_NAME, "evidence-held")]
+            self.check(held and all(checked in h for h in held), f"the lawyer is not told the coordinator checked the files: {held}")
             self.check("Это фото сообщает" in box.text, "no warning on the lawyer's page")
-            self.check(not box.find_elements(By.CSS_SELECTOR, "a.download-working, a.download-original"), "a download link for an incomplete file")
+            self.check(box.find_elements(By.CSS_SELECTOR, "a.download-working"), "no download link for a whole file")
             self.no_english(d, "ru", "lawyer's case page with files")
             self.axe(d, "lawyer's case page with files")
             cookie = "; ".join(f"{c['name']}={c['value']}" for c in d.get_cookies())
             fid = self.cli.json(coordinator, ["evidence", "list", shared])[0]["fid"]
             r, body = desk.raw("GET", f"/cases/{shared}/files/{fid}", {"Cookie": cookie})
-            self.check(r.status == 409 and ru["evidence.broken.title"] in body, f"an incomplete file's download: {r.status}")
-            self.check((r.getheader("Content-Type") or "").startswith("text/html"), "an incomplete file sent as a file")
+            self.check(r.status == 200 and r.getheader("Content-Type") == "image/jpeg", f"a shared file's download: {r.status}")
             r, _ = desk.raw("GET", f"/cases/{other}/files/{ofid}", {"Cookie": cookie})
             self.check(r.status == 404, f"the lawyer got a file of a case not shared: {r.status}")
             # A lawyer reads; attaching is refused even with the session's own token.
@@ -1432,6 +1437,234 @@ class Suite:
             d.quit()
             desk.stop()
             shutil.rmtree(tmp, ignore_errors=True)
+
+    # -- who holds each attached file -----------------------------------------------------------
+
+    def carry(self, src, dst, to, name):
+        """A bundle from `src` to node `to`, imported by `dst`, as a stick carries it."""
+        out = os.path.join(self.root, name + ".sqb")
+        files = self.cli.json(src, ["bundle", "export", "--to", to, "--out", out])["files"]
+        return self.cli.json(dst, ["bundle", "import", *files])
+
+    def narrow(self, d, lang, where, reload=True):
+        """The page as a 360 px phone lays it out: nothing wider than the screen, and axe passes."""
+        d.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {"width": 360, "height": 740, "deviceScaleFactor": 1, "mobile": True})
+        try:
+            if reload:
+                d.refresh()
+            w = d.execute_script("return [document.documentElement.clientWidth, document.scrollingElement.scrollWidth]")
+            self.check(w[0] == 360, f"{where} in {lang}: the layout is not a phone's 360 px: {w}")
+            if w[1] > w[0]:
+                wide = d.execute_script(
+                    "var w = document.documentElement.clientWidth + 1, out = [];"
+                    "document.querySelectorAll('body *').forEach(function (e) {"
+                    " if (e.getBoundingClientRect().right > w && e.parentElement.getBoundingClientRect().right <= w) {"
+                    "  out.push(e.outerHTML.slice(0, 90)); } });"
+                    "return out.slice(0, 4);")
+                raise AssertionError(f"{where} in {lang} is {w[1] - w[0]}px wider than a 360px phone: {wide}")
+            self.axe(d, f"{where} in {lang} at 360 px")
+        finally:
+            d.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+            if reload:
+                d.refresh()
+
+    def section_shot(self, d, selector, name, most=1100):
+        """One section of the page, from its heading down (at most `most` px)."""
+        if not self.shots:
+            return
+        os.makedirs(self.shots, exist_ok=True)
+        d.execute_script("document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0)")
+        r = d.execute_script("var r = document.querySelector(arguments[0]).getBoundingClientRect();"
+                             "return [r.top + window.scrollY, r.height, document.documentElement.clientWidth];", selector)
+        top = max(0, r[0] - 16)
+        png = d.execute_cdp_cmd("Page.captureScreenshot", {"captureBeyondViewport": True,
+                                                           "clip": {"x": 0, "y": top, "width": r[2], "height": min(r[1] + 32, most), "scale": 1}})
+        with open(os.path.join(self.shots, name + ".png"), "wb") as f:
+            f.write(__import__("base64").b64decode(png["data"]))
+
+    def t_custody(self, coordinator, env):
+        """A reporter's video crosses to the coordinator in a bundle and the answer comes back: the
+        reporter's page says, in kk and ru, which files are sealed here and which a coordinator received
+        and checked, and removes the checked one after one confirming question (a forged POST without the
+        token, and a lawyer's with theirs, are refused). The case pages say who holds each file whole and
+        who checked it; the lawyer's dossier lists every holder with its SHA-256, on screen and in print."""
+        import hashlib
+        from PIL import Image
+        kk, ru = catalogue("kk"), catalogue("ru")
+        reporter = self.make_reporter(coordinator, "reporter-custody")
+        lawyer = self.admit(coordinator, "lawyer-custody", "lawyer")
+        cid, rid, lid = (self.cli.json(h, ["status"])["nodeId"] for h in [coordinator, reporter, lawyer])
+        stick = os.path.join(self.root, "stick-custody")
+        os.makedirs(stick, exist_ok=True)
+        for h in [coordinator, reporter, lawyer]:
+            self.cli.ok(h, ["usb", "sync", stick])
+        case = self.cli.json(reporter, ["case", "add", "--title", "Сот залындағы бейне", "--person", "Ерлан Қасымов"])["id"]
+        video = os.path.join(self.root, "сот-бейнесі.mp4")
+        with open(video, "wb") as f:
+            f.write(os.urandom(2 * (1 << 20) + 5000))
+        with open(video, "rb") as f:
+            sha = hashlib.sha256(f.read()).hexdigest()
+        big = self.cli.json(reporter, ["case", "attach", case, video])[0]["fid"]
+        # Reporter to coordinator, whose answer says, signed, it holds and checked the video.
+        self.carry(reporter, coordinator, cid, "custody-1")
+        self.cli.ok(coordinator, ["case", "share", case, "--with", lid])
+        # To the lawyer in 1.2 MB parts, the first alone: the record and part of the video.
+        parts = self.cli.json(coordinator, ["bundle", "export", "--to", lid, "--out", os.path.join(self.root, "custody-2.sqb"),
+                                            "--max-size", "1200000"])["files"]
+        self.check(len(parts) >= 2, f"the video did not need several parts: {parts}")
+        self.cli.json(lawyer, ["bundle", "import", parts[0]])
+        part = [e for e in self.cli.json(lawyer, ["evidence", "list", case]) if e["fid"] == big][0]
+        self.check(part["present"] < part["chunks"] == 3, f"the lawyer's first part: {part}")
+        desk = Desk(self.cli.binary, lawyer, env)
+        d = browser(lang="kk")
+        try:
+            self.unlock(d, desk)
+            for lang, cat in [("kk", kk), ("ru", ru)]:
+                d.get(desk.base + f"/cases/{case}?lang={lang}")
+                box = d.find_element(By.CSS_SELECTOR, "section[aria-labelledby='s-files'] .evidence-held").text
+                self.check(cat["evidence.partial"].format(n=part["present"], m=3) in box, f"the lawyer is not told the video is in parts: {box}")
+                self.check(not d.find_elements(By.CSS_SELECTOR, "a.download-working, a.download-original"), "a download link for an incomplete file")
+                self.no_english(d, lang, "lawyer's case page with a file in parts")
+            cookie = "; ".join(f"{c['name']}={c['value']}" for c in d.get_cookies())
+            r, body = desk.raw("GET", f"/cases/{case}/files/{big}", {"Cookie": cookie})
+            self.check(r.status == 409 and ru["evidence.broken.title"] in body, f"an incomplete file's download: {r.status}")
+            self.check((r.getheader("Content-Type") or "").startswith("text/html"), "an incomplete file sent as a file")
+        finally:
+            d.quit()
+            desk.stop()
+        self.cli.json(lawyer, ["bundle", "import", *parts[1:]])
+        self.carry(lawyer, coordinator, cid, "custody-3")
+        self.carry(coordinator, lawyer, lid, "custody-4")
+        self.carry(coordinator, reporter, rid, "custody-5")
+        # A second file, sealed after the bundle left: still only here.
+        photo = os.path.join(self.root, "қағаз.jpg")
+        Image.new("RGB", (24, 24), (10, 120, 10)).save(photo)
+        small = self.cli.json(reporter, ["case", "attach", case, photo])[0]["fid"]
+        held = {f["fid"]: f for f in self.cli.json(reporter, ["evidence", "held"])}
+        self.check(held[big]["state"] == "received" and held[small]["state"] == "held", f"states before: {held}")
+
+        desk = Desk(self.cli.binary, reporter, env)
+        d = browser(lang="kk")
+        try:
+            self.unlock(d, desk)
+            for lang, cat in [("kk", kk), ("ru", ru)]:
+                d.get(desk.base + "/cases?lang=" + lang)
+                rows = {r.find_element(By.TAG_NAME, "code").text: r.find_elements(By.TAG_NAME, "td")
+                        for r in d.find_elements(By.CSS_SELECTOR, "table.sent-files tbody tr")}
+                self.check(set(rows) == {big[:8], small[:8]}, f"files listed: {list(rows)}")
+                self.check(rows[big[:8]][1].text == "3" and rows[big[:8]][2].text == cat["sent.file.received"], f"the video: {[c.text for c in rows[big[:8]]]}")
+                self.check(rows[small[:8]][1].text == "1" and rows[small[:8]][2].text == cat["sent.file.held"], f"the photo: {[c.text for c in rows[small[:8]]]}")
+                self.check(d.find_element(By.CLASS_NAME, "release-link").text == cat["sent.release.link"], "no button to remove the checked file")
+                self.check("Қасымов" not in d.page_source, "the write-only device showed the case")
+                self.no_english(d, lang, "reporter's sent files")
+                self.axe(d, "reporter's sent files " + lang)
+                self.narrow(d, lang, "reporter's sent files")
+                self.shot(d, "sent-" + lang)
+            cookie = "; ".join(f"{c['name']}={c['value']}" for c in d.get_cookies())
+            form = {"Cookie": cookie, "Origin": desk.base, "Content-Type": "application/x-www-form-urlencoded"}
+            r, _ = desk.raw("POST", "/files/release", form, "csrf=" + "0" * 64)
+            self.check(r.status == 403, f"a release without the session's token: {r.status}")
+            self.check(all(f.get("releasedAt") is None for f in self.cli.json(reporter, ["evidence", "held"])), "a forged POST removed a file")
+            # One question: what goes, what stays; Cancel changes nothing.
+            d.get(desk.base + "/cases?lang=kk")
+            d.find_element(By.CLASS_NAME, "release-link").click()
+            WebDriverWait(d, 10).until(lambda x: x.current_url.endswith("/files/release"))
+            self.check(d.find_element(By.TAG_NAME, "h1").text == kk["release.title"], "the confirmation's heading")
+            listed = [e.text for e in d.find_elements(By.CSS_SELECTOR, ".release-files code")]
+            self.check(listed == [big[:8]], f"the files to remove: {listed}")
+            self.check(kk["release.stays"] in d.find_element(By.TAG_NAME, "main").text, "the page does not say what stays")
+            self.no_english(d, "kk", "release confirmation")
+            self.axe(d, "release confirmation kk")
+            self.narrow(d, "kk", "release confirmation")
+            self.shot(d, "release-kk")
+            d.find_element(By.ID, "release-cancel").click()
+            WebDriverWait(d, 10).until(lambda x: x.find_elements(By.CSS_SELECTOR, "table.sent-files"))
+            self.check(all(f.get("releasedAt") is None for f in self.cli.json(reporter, ["evidence", "held"])), "Cancel removed a file")
+            d.get(desk.base + "/files/release?lang=ru")
+            self.no_english(d, "ru", "release confirmation")
+            self.axe(d, "release confirmation ru")
+            self.submit(d, "#release-continue")
+            self.check(d.find_element(By.TAG_NAME, "h1").text == ru["release.done.title"], "no confirmation after removing")
+            self.check(ru["release.done.body"].format(n=1) in d.find_element(By.TAG_NAME, "main").text, "the count removed")
+            self.no_english(d, "ru", "files removed")
+            self.axe(d, "files removed ru")
+            self.narrow(d, "ru", "files removed", reload=False)
+            held = {f["fid"]: f for f in self.cli.json(reporter, ["evidence", "held"])}
+            self.check(held[big]["state"] == "removed" and held[small]["state"] == "held", f"states after: {held}")
+            d.find_element(By.ID, "release-back").click()
+            WebDriverWait(d, 10).until(lambda x: x.find_elements(By.CSS_SELECTOR, "table.sent-files"))
+            rows = {r.find_element(By.TAG_NAME, "code").text: r.find_elements(By.TAG_NAME, "td")
+                    for r in d.find_elements(By.CSS_SELECTOR, "table.sent-files tbody tr")}
+            self.check(rows[big[:8]][2].text == ru["sent.file.removed"], f"the video after: {rows[big[:8]][2].text}")
+            self.check(not d.find_elements(By.CLASS_NAME, "release-link"), "the button stays with nothing to remove")
+        finally:
+            d.quit()
+            desk.stop()
+
+        # The lawyer: the case page and the dossier say who holds the video whole and who checked it.
+        lheld = {f["fid"]: f for f in self.cli.json(lawyer, ["evidence", "held"])}[big]
+        coord_fp = self.cli.json(coordinator, ["status"])["fingerprint"]
+        self.check(any(h["fingerprint"] == coord_fp and h["verified"] for h in lheld["holders"]), f"the lawyer's holders: {lheld}")
+        desk = Desk(self.cli.binary, lawyer, env)
+        d = browser(lang="kk")
+        try:
+            self.unlock(d, desk)
+            for lang, cat in [("kk", kk), ("ru", ru)]:
+                d.get(desk.base + f"/cases/{case}?lang={lang}")
+                box = d.find_element(By.CSS_SELECTOR, "section[aria-labelledby='s-files'] .evidence-held").text
+                self.check(cat["evidence.held.others"].format(n=len(lheld["holders"])) in box, f"the lawyer's case page: {box}")
+                self.check(cat["evidence.held.checkedBy"].format(who=cat["role.coordinator"] + " " + coord_fp) in box,
+                           f"the coordinator's check is not named: {box}")
+                self.no_english(d, lang, "lawyer's case page with holders")
+                self.axe(d, "lawyer's case page with holders " + lang)
+                d.get(desk.base + f"/cases/{case}/dossier?lang={lang}")
+                sec = d.find_element(By.CSS_SELECTOR, "section[aria-labelledby='d-evidence']")
+                self.check(sec.find_element(By.TAG_NAME, "h2").text == cat["dossier.evidence"], "no evidence section")
+                self.check(sec.find_element(By.CLASS_NAME, "sha-full").text == sha, "the dossier's SHA-256")
+                self.check("сот-бейнесі.mp4" in sec.text and cat["evidence.type.other"] in sec.text, "name and type")
+                holders = [li.text for li in sec.find_elements(By.CSS_SELECTOR, ".holders li")]
+                self.check(any(h.startswith(cat["role.coordinator"] + " " + coord_fp) and
+                               cat["dossier.holder.checked"].split("{when}")[0].replace("{who}", "") in h for h in holders),
+                           f"the coordinator is not listed as a checked holder: {holders}")
+                self.check(any(f"({cat['case.you']})" in h for h in holders), f"the lawyer's own copy is not listed: {holders}")
+                self.no_english(d, lang, "dossier with files")
+                self.axe(d, "dossier with files " + lang)
+                self.narrow(d, lang, "dossier with files")
+                self.section_shot(d, "section[aria-labelledby='d-evidence']", f"dossier-evidence-{lang}")
+                d.get(desk.base + f"/cases/{case}/dossier?print=1&lang={lang}")
+                sec = d.find_element(By.CSS_SELECTOR, "section[aria-labelledby='d-evidence']")
+                self.check(sec.find_element(By.CLASS_NAME, "sha-full").text == sha and len(sec.find_elements(By.CSS_SELECTOR, ".holders li")) == len(holders),
+                           "the print view's evidence section")
+                self.no_english(d, lang, "printed dossier with files")
+                self.axe(d, "printed dossier with files " + lang)
+            # Not the lawyer's to remove: no page, and a POST with the session's own token is refused.
+            r_before = self.cli.json(lawyer, ["evidence", "held"])
+            d.get(desk.base + "/files/release?lang=ru")
+            self.check(d.find_element(By.TAG_NAME, "h1").text == ru["release.refused.title"], "a lawyer was offered to remove files")
+            csrf = d.find_element(By.CSS_SELECTOR, "meta[name=csrf]").get_attribute("content")
+            cookie = "; ".join(f"{c['name']}={c['value']}" for c in d.get_cookies())
+            r, page = desk.raw("POST", "/files/release", {"Cookie": cookie, "Origin": desk.base,
+                                                         "Content-Type": "application/x-www-form-urlencoded"}, f"csrf={csrf}")
+            self.check(r.status == 403 and ru["release.refused.title"] in page, f"a lawyer's release with their token: {r.status}")
+            self.check(self.cli.json(lawyer, ["evidence", "held"]) == r_before, "a lawyer's forged release changed what it holds")
+        finally:
+            d.quit()
+            desk.stop()
+        # The coordinator's case page names the lawyer's check.
+        cheld = {f["fid"]: f for f in self.cli.json(coordinator, ["evidence", "held"])}[big]
+        desk = Desk(self.cli.binary, coordinator, env)
+        d = browser(lang="ru")
+        try:
+            self.unlock(d, desk)
+            d.get(desk.base + f"/cases/{case}?lang=ru")
+            box = d.find_element(By.CSS_SELECTOR, "section[aria-labelledby='s-files'] .evidence-held").text
+            self.check(ru["evidence.held.others"].format(n=len(cheld["holders"])) in box and ru["evidence.held.checkedHere"] in box, box)
+            for h in cheld["holders"]:
+                if h["verified"]:
+                    self.check(ru["evidence.held.checkedBy"].format(who=ru["role." + h.get("role", "")] + " " + h["fingerprint"]) in box, box)
+        finally:
+            d.quit()
+            desk.stop()
 
 
 if __name__ == "__main__":

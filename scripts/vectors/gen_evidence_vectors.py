@@ -39,12 +39,25 @@ A chunk session's `want` body (Protocol/handshake.md, "Chunk sessions") is `want
     everything: (ok only) 0 or 1
     files:     (ok only) `fid:count:i.j.k` per file (indexes dot-separated, empty for none), comma-separated
 
+An export's manifest (Protocol/evidence.md, "Export and its manifest") is `manifest_*.txt`: the
+files of one export directory and what a checker must say of it:
+
+    area:      manifest
+    expect:    ok | bad_signature | file_mismatch | missing | bad_path
+    comment:   free text
+    manifest:  manifest.json's bytes
+    sig:       manifest.sig's bytes
+    file.NAME: each other file's bytes
+
 Deterministic: fixed keys and nonces. Usage: gen_evidence_vectors.py [--check]. Requires PyNaCl.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import struct
+from hashlib import blake2b
 from pathlib import Path
 
 from nacl.bindings import crypto_aead_xchacha20poly1305_ietf_encrypt as xseal
@@ -178,8 +191,59 @@ def want_vectors() -> dict[str, str]:
     }
 
 
+def fingerprint(pk: bytes) -> str:
+    return blake2b(pk, digest_size=16).digest()[:6].hex()
+
+
+def manifest_doc(files: list[dict]) -> bytes:
+    doc = {"exportedAt": "2026-12-03T19:00:00.000Z", "files": files, "format": "sandyq-evidence-manifest-1",
+           "node": {"fingerprint": fingerprint(HOLDER_PK), "signingKey": HOLDER_PK.hex()},
+           "project": "sqp-vector-project"}
+    return (json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+
+
+def manifest_entry(path: str, content: bytes, **extra) -> dict:
+    e = {"attachedAt": "2026-12-01T10:00:00.000Z", "attachedBy": HOLDER_PK.hex(), "caseId": "00" * 16, "caseRef": "ev-1",
+         "fid": FID.hex(), "name": path, "op": "11" * 32, "path": path, "sha256": hashlib.sha256(content).hexdigest(),
+         "size": len(content), "type": "image/jpeg"}
+    e.update(extra)
+    return e
+
+
+def manifest_vector(expect: str, comment: str, manifest: bytes, sig: bytes, files: dict[str, bytes]) -> str:
+    lines = ["area: manifest", f"expect: {expect}", f"comment: {comment}", f"manifest: {manifest.hex()}", f"sig: {sig.hex()}"]
+    lines += [f"file.{name}: {data.hex()}" for name, data in sorted(files.items())]
+    return "\n".join(lines) + "\n\n"
+
+
+def manifest_vectors() -> dict[str, str]:
+    photo, scan = b"\xff\xd8 a photo of the bruises \xff\xd9", b"%PDF-1.4 the verdict"
+    files = {"photo.jpg": photo, "verdict.pdf": scan}
+    doc = manifest_doc([manifest_entry("photo.jpg", photo), manifest_entry("verdict.pdf", scan, type="application/pdf")])
+    sig = crypto_sign(doc, HOLDER_SK)[:64]
+    edited = doc.replace(b'"ev-1"', b'"ev-2"', 1)
+    working = b"\xff\xd8 the same photo without its GPS tag \xff\xd9"
+    wdoc = manifest_doc([manifest_entry("photo.jpg", photo, workingSha256=hashlib.sha256(working).hexdigest(), workingSize=len(working))])
+    escape = manifest_doc([manifest_entry("../photo.jpg", photo)])
+    return {
+        "manifest_ok.txt": manifest_vector("ok", "two files, signed by the exporting node", doc, sig, files),
+        "manifest_ok_working.txt": manifest_vector("ok", "a working copy: the file is checked against workingSha256",
+                                                   wdoc, crypto_sign(wdoc, HOLDER_SK)[:64], {"photo.jpg": working}),
+        "manifest_edited.txt": manifest_vector("bad_signature", "the case reference changed after signing", edited, sig, files),
+        "manifest_other_signer.txt": manifest_vector("bad_signature", "names the exporting node, signed by another key",
+                                                     doc, crypto_sign(doc, OTHER_SK)[:64], files),
+        "manifest_file_changed.txt": manifest_vector("file_mismatch", "one byte of the photo changed", doc, sig,
+                                                     {"photo.jpg": photo[:-1] + b"\x00", "verdict.pdf": scan}),
+        "manifest_files_swapped.txt": manifest_vector("file_mismatch", "the two files swapped names", doc, sig,
+                                                      {"photo.jpg": scan, "verdict.pdf": photo}),
+        "manifest_file_missing.txt": manifest_vector("missing", "the scan is not in the directory", doc, sig, {"photo.jpg": photo}),
+        "manifest_path_escape.txt": manifest_vector("bad_path", "a path that leaves the export directory",
+                                                    escape, crypto_sign(escape, HOLDER_SK)[:64], {}),
+    }
+
+
 def generate() -> dict[str, str]:
-    return chunk_vectors() | held_vectors() | want_vectors()
+    return chunk_vectors() | held_vectors() | want_vectors() | manifest_vectors()
 
 
 def chunk_vectors() -> dict[str, str]:
