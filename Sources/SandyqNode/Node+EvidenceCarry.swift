@@ -298,6 +298,7 @@ extension Node {
             guard let raw = Hex.decode(h.fid) else { continue }
             try mapped { try store.releaseChunks(fid: raw, count: h.count, at: now) }
         }
+        if !chosen.isEmpty { try mapped { try store.compact() } }
         return try heldFiles().filter { f in chosen.contains { $0.fid == f.fid } }
     }
 

@@ -197,10 +197,11 @@ extension OpStore {
             """).run([.blob(fid), .int(Int64(count)), .int(at)])
     }
 
-    /// Deletes this node's chunks of `fid` and notes when, in one transaction.
+    /// Deletes this node's chunks of `fid` (their pages overwritten) and notes when, in one
+    /// transaction.
     public func releaseChunks(fid: [UInt8], count: Int, at: Int64) throws(StoreError) {
         do {
-            try db.transaction {
+            try scrubbing {
                 try db.prepare("DELETE FROM evidence_chunks WHERE fid = ? AND pending = 0").run([.blob(fid)])
                 try db.prepare("""
                     INSERT INTO evidence_local(fid, count, released) VALUES(?, ?, ?)
@@ -208,6 +209,13 @@ extension OpStore {
                     """).run([.blob(fid), .int(Int64(count)), .int(at)])
             }
         } catch { throw Self.storeError(error) }
+    }
+
+    /// Gives the freed pages back to the file system: after a release the file would otherwise
+    /// keep its size, and a seized laptop's store would show that it once held a large file.
+    public func compact() throws(StoreError) {
+        try db.execute("VACUUM")
+        try db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     }
 
     /// Stores the chunks handed in as one transaction: a batch lands whole or not at all, and a

@@ -51,7 +51,14 @@ import Testing
         #expect(got.holdings == 1)
         let held = try #require(try r.heldFiles().first { $0.fid == e.fid })
         #expect(held.acknowledgedByCoordinator && held.holders.map(\.node) == [c.nodeID.signingKey])
+        let dbPath = r.home + "/" + (try FileManager.default.contentsOfDirectory(atPath: r.home).first { $0.hasSuffix(".db") } ?? "")
+        func size() throws -> Int { (try FileManager.default.attributesOfItem(atPath: dbPath)[.size] as? Int) ?? 0 }
+        let before = try size()
+        #expect(before > 5 << 20, "the chunks are in \(dbPath): \(before) bytes")
         let gone = try r.releaseAcknowledged()
+        // The store shrinks: a seized laptop's file must not keep the size of what it let go.
+        let after = try size()
+        #expect(after < 1 << 20, "\(after) bytes left after the release")
         #expect(gone.map(\.fid) == [e.fid])
         #expect(try r.store.chunkIndexes(fid: Hex.decode(e.fid)!).isEmpty)
         #expect(try r.heldFiles().first { $0.fid == e.fid }?.releasedMillis ?? 0 > 0)

@@ -348,6 +348,10 @@ class Run:
             check(e.get("state") == "removed" and e.get("present") == 0, "the reporter's held after release: %r" % e)
         left = stored_fids(n.home("reporter"))
         check(not left, "the reporter's store still holds chunks of %r after release" % left)
+        # The store gives the pages back: its size must not tell a seizer it once held the video.
+        size = sum(os.path.getsize(os.path.join(n.home("reporter"), f)) for f in os.listdir(n.home("reporter"))
+                   if os.path.isfile(os.path.join(n.home("reporter"), f)))
+        check(size < 16 << 20, "the reporter's home is still %d bytes after release" % size)
         return "%d parts imported in reverse order, %d chunks stored, 3 files checked; reporter: received, then removed, store empty" % (
             len(parts), stored)
 
