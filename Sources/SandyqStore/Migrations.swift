@@ -149,6 +149,11 @@ enum Migrations {
             started INTEGER NOT NULL
         );
         """,
+        // 11: when each peer last told this node what it holds (wall ms): how stale a replica
+        // is, for the loss-risk report. Rows from before have none until the peer is heard again.
+        """
+        ALTER TABLE peers ADD COLUMN heard_at INTEGER;
+        """,
     ]
 
     static var latest: Int { all.count }

@@ -427,12 +427,24 @@ public final class OpStore: @unchecked Sendable {
         return v
     }
 
-    /// Raises what `peer` is known to hold to include `vector`.
-    public func acknowledge(_ vector: VersionVector, by peer: NodeID) throws(StoreError) {
+    /// Raises what `peer` is known to hold to include `vector`, and notes when it said so
+    /// (`at`, wall ms; now when nil).
+    public func acknowledge(_ vector: VersionVector, by peer: NodeID, at: Int64? = nil) throws(StoreError) {
         var v = try acknowledged(by: peer)
         v.merge(vector)
-        try db.prepare("INSERT INTO peers(node, acked) VALUES(?, ?) ON CONFLICT(node) DO UPDATE SET acked = excluded.acked")
-            .run([.text(peer.description), .blob(v.encoded())])
+        let when = at ?? Int64(Date().timeIntervalSince1970 * 1000)
+        try db.prepare("""
+            INSERT INTO peers(node, acked, heard_at) VALUES(?, ?, ?)
+            ON CONFLICT(node) DO UPDATE SET acked = excluded.acked, heard_at = excluded.heard_at
+            """).run([.text(peer.description), .blob(v.encoded()), .int(when)])
+    }
+
+    /// When each peer last told this node what it holds (wall ms), by node id.
+    public func heardAt() throws(StoreError) -> [NodeID: Int64] {
+        let s = try db.prepare("SELECT node, heard_at FROM peers WHERE heard_at IS NOT NULL")
+        var out: [NodeID: Int64] = [:]
+        while try s.step() { if let id = NodeID(string: s.text(0)) { out[id] = s.int(1) } }
+        return out
     }
 
     /// Notes that `peer` sent ops it should hear back about (the mailbox writes it a bundle).

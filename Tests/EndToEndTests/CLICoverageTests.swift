@@ -40,6 +40,19 @@ import SandyqSync
 
     /// `case add --file FILE`, `--file -`, `--stdin` and `--tag`; `case event add --source`;
     /// `case edit --set COLLECTION/ELEMENT/FIELD=VALUE` and `--remove`.
+    /// `loss-risk`: a new case exists on this device only, said in words and in JSON.
+    @Test func lossRiskNamesWhatOnlyThisDeviceHolds() throws {
+        let home = try Home()
+        try home.initialize()
+        try #require(home.run(["project", "create", "Риск"]).code == 0)
+        try #require(home.run(["case", "add", "--title", "Жалғыз"]).code == 0)
+        let text = try home.run(["loss-risk"])
+        #expect(text.code == 0 && text.stdout.contains("exist only on this device"), "\(text)")
+        let j = try #require(try home.json(["loss-risk"]) as? [String: Any])
+        let authors = try #require(j["authors"] as? [[String: Any]])
+        #expect(authors.count == 1 && (authors[0]["soleOps"] as? Int ?? 0) >= 2 && authors[0]["role"] as? String == "coordinator", "\(j)")
+    }
+
     @Test func caseInputFlagsReachTheCase() throws {
         let home = try Self.node()
         let dir = try Self.tempDir()

@@ -55,6 +55,11 @@ public struct ExchangeService: Sendable {
         try host.withNode { n throws(NodeError) in try n.peers() }
     }
 
+    /// What one seized device could take with it: ops and files only it is known to hold.
+    public func lossRisk() throws(NodeError) -> LossRisk {
+        try host.withNode { n throws(NodeError) in try n.lossRisk() }
+    }
+
     public func pinnedPeers() throws(NodeError) -> [NodeID: String] {
         try host.withNode { n throws(NodeError) in try n.pinnedPeers() }
     }
