@@ -50,6 +50,11 @@ public struct LossRisk: Sendable {
 }
 
 extension Node {
+    /// When each peer last said what it holds (wall ms).
+    public func lastHeard() throws(NodeError) -> [NodeID: Int64] {
+        try mapped { try store.heardAt() }
+    }
+
     /// Authors whose newest ops one device alone is known to hold, and files one device alone
     /// holds whole. Costs O(members × authors) plus a pass over the files: no op is read.
     public func lossRisk() throws(NodeError) -> LossRisk {

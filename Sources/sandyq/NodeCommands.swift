@@ -303,16 +303,26 @@ struct MemberCommand: ParsableCommand {
         @OptionGroup var node: NodeOptions
         @OptionGroup var output: OutputOptions
 
-        struct Row: Encodable { var nodeId: String; var fingerprint: String; var role: String; var revokedAfter: UInt64? }
+        struct Row: Encodable {
+            var nodeId: String; var fingerprint: String; var role: String; var revokedAfter: UInt64?
+            /// Ops it signed that this node holds, and when it last said what it holds (absent: never heard, or this node).
+            var ops: UInt64; var lastHeard: String?
+        }
 
         func run() throws {
             try sandyq.run {
                 let n = try node.open()
+                let mine = try n.exchange.versionVector()
+                let heard = try n.exchange.lastHeard()
                 let rows = try n.members.list().sorted { ($0.role, $0.node) < ($1.role, $1.node) }.map {
-                    Row(nodeId: $0.node.description, fingerprint: $0.node.fingerprint, role: $0.role.rawValue, revokedAfter: $0.revokedAfter)
+                    Row(nodeId: $0.node.description, fingerprint: $0.node.fingerprint, role: $0.role.rawValue, revokedAfter: $0.revokedAfter,
+                        ops: mine[$0.node.signingKey], lastHeard: heard[$0.node].map { LossRiskCommand.iso($0) } ?? nil)
                 }
                 if output.json { try printJSON(rows); return }
-                for r in rows { say("\(r.fingerprint)  \(r.role)\(r.revokedAfter.map { "  revoked after seq \($0)" } ?? "")  \(r.nodeId)") }
+                for r in rows {
+                    let seen = r.lastHeard.map { "  last heard \($0)" } ?? ""
+                    say("\(r.fingerprint)  \(r.role)\(r.revokedAfter.map { "  revoked after seq \($0)" } ?? "")  \(r.ops) ops\(seen)  \(r.nodeId)")
+                }
             }
         }
     }

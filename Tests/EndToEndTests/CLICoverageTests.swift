@@ -51,6 +51,9 @@ import SandyqSync
         let j = try #require(try home.json(["loss-risk"]) as? [String: Any])
         let authors = try #require(j["authors"] as? [[String: Any]])
         #expect(authors.count == 1 && (authors[0]["soleOps"] as? Int ?? 0) >= 2 && authors[0]["role"] as? String == "coordinator", "\(j)")
+        // The member list says how many of each member's ops this node holds.
+        let members = try #require(try home.json(["member", "list"]) as? [[String: Any]])
+        #expect(members.count == 1 && (members[0]["ops"] as? Int ?? 0) == (authors[0]["known"] as? Int ?? -1), "\(members)")
     }
 
     @Test func caseInputFlagsReachTheCase() throws {

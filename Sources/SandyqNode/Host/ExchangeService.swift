@@ -55,6 +55,11 @@ public struct ExchangeService: Sendable {
         try host.withNode { n throws(NodeError) in try n.peers() }
     }
 
+    /// When each peer last said what it holds (wall ms).
+    public func lastHeard() throws(NodeError) -> [NodeID: Int64] {
+        try host.withNode { n throws(NodeError) in try n.lastHeard() }
+    }
+
     /// What one seized device could take with it: ops and files only it is known to hold.
     public func lossRisk() throws(NodeError) -> LossRisk {
         try host.withNode { n throws(NodeError) in try n.lossRisk() }
