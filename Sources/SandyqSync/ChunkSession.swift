@@ -97,6 +97,8 @@ public protocol ChunkPeer: Sendable {
 public struct ChunkSummary: Sendable, Equatable {
     public var sent = 0
     public var received = 0
+    /// Chunks the peer sent that this side had not asked for: dropped.
+    public var unasked = 0
     public var bytesSent = 0
     public var bytesReceived = 0
     public init() {}
@@ -131,11 +133,12 @@ extension PeerSession {
         // The server opens every session with its version vector; a chunk session has no use for it.
         _ = try expect(.vector)
         try send(.held, try p.statement())
-        try send(.want, try p.wants().encoded())
+        let mine = try p.wants()
+        try send(.want, mine.encoded())
         let theirs = try expect(.held)
         if !theirs.isEmpty { p.accept(statement: theirs) }
         let wants = try ChunkWants.decode(try expect(.want))
-        sum.received = try receiveChunks(p)
+        (sum.received, sum.unasked) = try receiveChunks(p, asked: mine)
         sum.sent = try sendChunks(p, for: wants)
         try send(.held, try p.statement())
         let last = try expect(.held)
@@ -151,9 +154,10 @@ extension PeerSession {
         if !first.isEmpty { p.accept(statement: first) }
         let wants = try ChunkWants.decode(try expect(.want))
         try send(.held, try p.statement())
-        try send(.want, try p.wants().encoded())
+        let mine = try p.wants()
+        try send(.want, mine.encoded())
         sum.sent = try sendChunks(p, for: wants)
-        sum.received = try receiveChunks(p)
+        (sum.received, sum.unasked) = try receiveChunks(p, asked: mine)
         let theirs = try expect(.held)
         if !theirs.isEmpty { p.accept(statement: theirs) }
         try send(.held, try p.statement())
@@ -173,17 +177,25 @@ extension PeerSession {
         return n
     }
 
-    private func receiveChunks(_ p: any ChunkPeer) throws(SyncError) -> Int {
-        var n = 0
+    /// Stores the chunks the peer sends that this side asked for; a chunk it did not ask for
+    /// (a reporter asks for none) is dropped unread and counted, so a peer cannot plant files
+    /// on a device that never held them.
+    private func receiveChunks(_ p: any ChunkPeer, asked: ChunkWants) throws(SyncError) -> (stored: Int, unasked: Int) {
+        var n = 0, unasked = 0
+        var wanted: [[UInt8]: Set<UInt32>] = [:]
+        for f in asked.files { wanted[f.fileID] = Set(f.missing) }
         defer { try? p.finishReceiving() }
         while true {
             let (t, body) = try receive()
             switch t {
             case .chunk:
+                guard let c = try? EvidenceChunk.decode(body) else { unasked += 1; continue }
+                let ok = wanted[c.fileID].map { $0.contains(c.index) } ?? asked.everything
+                guard ok else { unasked += 1; continue }
                 try p.receive(chunk: body)
                 n += 1
             case .chunksDone:
-                return n
+                return (n, unasked)
             default:
                 throw .protocolViolation("chunk session: expected chunk or chunksDone, got \(t)")
             }

@@ -147,4 +147,40 @@ final class CuttingProxy: @unchecked Sendable {
         #expect(rs.chunks?.received == 3)
         #expect(try relay.heldFiles().count == 2 && relay.evidence().isEmpty)
     }
+
+    /// A modified client on our own library: it answers a chunk session with chunks of a file
+    /// the server never asked for (ids and counts show in any seized store).
+    final class Planter: ChunkPeer, @unchecked Sendable {
+        let planted: [[UInt8]]
+        init(_ planted: [[UInt8]]) { self.planted = planted }
+        func statement() throws(SyncError) -> [UInt8] { [] }
+        func accept(statement: [UInt8]) {}
+        func wants() throws(SyncError) -> ChunkWants { ChunkWants() }
+        func gives(for wants: ChunkWants) throws(SyncError) -> [(fid: [UInt8], index: Int)] { planted.indices.map { ([UInt8](repeating: 7, count: 16), $0) } }
+        func chunk(fid: [UInt8], index: Int) throws(SyncError) -> [UInt8]? { planted[index] }
+        func receive(chunk: [UInt8]) throws(SyncError) {}
+        func finishReceiving() throws(SyncError) {}
+    }
+
+    @Test("attack: a member pushes chunks nobody asked for; the server drops them unread")
+    func unaskedChunksAreDropped() throws {
+        let dir = try TempDir()
+        let (c, _) = try NodeFixture.founder(dir)
+        let d = try RoleKit.make(dir, "d")
+        try RoleKit.admit(d, as: .coordinator, by: c)
+        let pid = try c.requireProject()
+        let fid = [UInt8](repeating: 7, count: 16)
+        let planted = (0..<3).map { i in
+            EvidenceChunk.seal(Random.bytes(1000), key: SymmetricKey(), project: pid, fileID: fid, index: UInt32(i), count: 3).encoded()
+        }
+        let served = try ServedHost(home: c.home)
+        defer { served.stop() }
+        let conn = try Connection.connect(to: served.address)
+        defer { conn.close() }
+        let s = try PeerSession.clientChunks(conn: conn, identity: d.identity.signing, networkKey: try #require(try c.networkKey()),
+                                             project: pid, peer: { _ in Planter(planted) }, refusal: { _ in nil })
+        #expect(s.sent == 3, "the planter did send them")
+        let held = try served.host.withNode { n throws(NodeError) in try mapped { try n.store.chunkIndexes(fid: fid, includingPending: true) } }
+        #expect(held.isEmpty, "a chunk nobody asked for was stored: \(held)")
+    }
 }
