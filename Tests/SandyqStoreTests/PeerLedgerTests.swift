@@ -7,8 +7,9 @@ import SandyqStore
 /// Schema 7: the mailbox's memory of each peer lives in its peers row, not in
 /// `lastsent:`/`lastack:`/`needsack:` settings rows.
 @Suite struct PeerLedgerTests {
-    /// Takes a store back to schema 6's peers table (its rows stay).
+    /// Takes a store back to schema 6's peers table (its rows stay): migration 11's column too.
     static let undoMigrationSeven = """
+        ALTER TABLE peers DROP COLUMN heard_at;
         ALTER TABLE peers DROP COLUMN last_sent;
         ALTER TABLE peers DROP COLUMN last_ack_seen;
         ALTER TABLE peers DROP COLUMN owes_ack;
