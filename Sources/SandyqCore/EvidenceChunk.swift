@@ -8,6 +8,9 @@ public struct EvidenceChunk: Sendable, Equatable {
     /// Plaintext bytes per chunk; the last chunk of a file holds 1 ... this many.
     public static let plainSize = 1 << 20
     public static let maxCiphertext = plainSize + AEAD.tagLength
+    /// The most chunks a record may name that a node acts on (4 TiB): a count from a peer's
+    /// record sizes loops and want lists, so a forged one must not reach them.
+    public static let maxCount = 1 << 22
     /// version ‖ project ‖ fid ‖ index ‖ count: the associated data.
     public static let headerLength = 1 + 16 + fileIDLength + 4 + 4
     public static let overhead = headerLength + AEAD.nonceLength + 4

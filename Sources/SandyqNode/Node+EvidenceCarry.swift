@@ -75,7 +75,8 @@ extension Node {
         var out: [[UInt8]: (key: SymmetricKey, count: Int, caseID: CaseID)] = [:]
         for s in try view().orderedCases {
             for fid in s.elements("evidence") {
-                guard let raw = Hex.decode(fid), let count = Int(s.value("evidence", fid, "chunks") ?? ""), count > 0,
+                guard let raw = Hex.decode(fid), raw.count == EvidenceChunk.fileIDLength,
+                      let count = Int(s.value("evidence", fid, "chunks") ?? ""), count > 0, count <= EvidenceChunk.maxCount,
                       let kh = s.secret("evidence", fid, "key"), let kb = Hex.decode(kh),
                       let key = try? SymmetricKey(SecureBytes(kb)) else { continue }
                 out[raw] = (key, count, s.id)

@@ -176,4 +176,24 @@ import Testing
         #expect(second.chunks.known == 1 && second.chunks.verified == [e.fid])
         #expect(try c2.evidence().first?.complete == true)
     }
+
+    @Test("attack: a member's record names 10^11 chunks (or a short id); readers neither trap nor loop on it", .timeLimit(.minutes(1)))
+    func forgedChunkCount() throws {
+        let dir = try TempDir()
+        let (c, ref) = try EvidenceTests.withCase(dir)
+        let c2 = try RoleKit.make(dir, "c2")
+        try RoleKit.admit(c2, as: .coordinator, by: c)
+        let id = try c.caseState(ref).id
+        for (element, chunks) in [(String(repeating: "ab", count: 16), "99999999999"), ("abcd", "3")] {
+            let forged = try CaseEditor.addElement(case: id, collection: "evidence",
+                                                   fields: ["sha256": String(repeating: "0", count: 64), "size": "1", "chunks": chunks,
+                                                            "key": String(repeating: "11", count: 32), "name": "x.bin"],
+                                                   element: element, system: true)
+            _ = try c.write(batch: [forged])
+        }
+        _ = try c2.importBundle(try c.exportBundle(to: [c2.nodeID], out: dir.file("f.sqb")).files[0])
+        #expect(try c2.chunkWants().files.isEmpty)
+        #expect(try c2.readableFiles().isEmpty)
+        #expect(try c2.checkUnverified().verified.isEmpty)
+    }
 }
