@@ -193,10 +193,13 @@ extension Node {
     func importEvidence(_ path: String, from sender: NodeID?, into result: inout BundleImport) throws(NodeError) {
         let reader: BundleReader
         do { reader = try BundleReader(path: path, keys: identity.box, pass: .evidence) } catch { return }
+        // The ops pass has been ingested, so the records it brought are readable now: read
+        // them once, store every batch against them, and check whole files once at the end.
+        let readable = try readableFiles()
         var batch: [[UInt8]] = []
         func flush() throws(NodeError) {
             guard !batch.isEmpty else { return }
-            result.chunks.merge(try receiveChunks(batch))
+            result.chunks.merge(try storeChunks(batch, readable: readable))
             batch.removeAll(keepingCapacity: true)
         }
         while let item = try? reader.nextEvidence() {
@@ -210,10 +213,10 @@ extension Node {
             }
         }
         try flush()
-        // The ops pass may have brought the record of chunks held before.
-        let late = try checkUnverified()
-        result.chunks.verified += late.verified
-        result.chunks.failed += late.failed
+        // Also files whose chunks came before and whose record the ops pass brought.
+        let checked = try checkUnverified(readable)
+        result.chunks.verified += checked.verified
+        result.chunks.failed += checked.failed
         if let sender, sender != nodeID, result.chunks.stored + result.chunks.known > 0, try isCurrentMember(sender) {
             try mapped { try store.setOwesAck(to: sender) }
         }
