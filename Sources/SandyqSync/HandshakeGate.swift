@@ -8,15 +8,21 @@ import SandyqCrypto
 /// message 1, never stand between a member and a slot. Only a connection whose message 3
 /// proves an allowed key leaves as `admitted`.
 ///
-/// Bounds: `Limits.perAddress` connections per source address (the oldest of that address
-/// goes first), `Limits.pending` in all (the oldest of the address with most goes first),
-/// a first byte within `firstByte` seconds and the whole handshake within `handshake`.
+/// Bounds: `Limits.perAddress` connections per source address once they are `grace` seconds
+/// old (the oldest of that address goes first), `Limits.pending` in all (the oldest of the
+/// address with most goes first), a first byte within `firstByte` seconds and the whole
+/// handshake within `handshake`. The grace is for members who share an address with a
+/// flood (one NAT, or every client of an onion service arriving from the local Tor daemon):
+/// without it, a flood that reconnects as fast as it is closed pushes out a member's new
+/// connection before its message 1 arrives.
 public final class HandshakeGate: @unchecked Sendable {
     public struct Limits: Sendable {
         public var pending = 512
         public var perAddress = 8
         public var firstByte = 5.0
         public var handshake = PeerSession.handshakeTimeout
+        /// A connection younger than this is not closed to make room for its own address.
+        public var grace = 1.0
         public init() {}
     }
 
@@ -73,6 +79,7 @@ public final class HandshakeGate: @unchecked Sendable {
             if polls[0].revents != 0 { acceptQueued(allowed: allowed, &events) }
         }
         expire(&events)
+        trimAddresses(allowed: allowed, &events)
         return events
     }
 
@@ -97,7 +104,7 @@ public final class HandshakeGate: @unchecked Sendable {
             conn.setBlocking(false)
             let host = conn.peerHost
             if (byHost[host]?.count ?? 0) >= limits.perAddress {
-                evict(from: host, "more than \(limits.perAddress) connections from \(host) in the handshake", allowed: allowed, &events)
+                evict(from: host, perAddressReason(host), olderThan: limits.grace, allowed: allowed, &events)
             }
             if pending.count >= limits.pending {
                 evictBusiest(because: "\(limits.pending) connections in the handshake", allowed: allowed, &events)
@@ -112,24 +119,44 @@ public final class HandshakeGate: @unchecked Sendable {
     /// Makes room in the address holding the most.
     private func evictBusiest(because why: String, allowed: (SigningPublicKey) -> Bool, _ events: inout [Event]) {
         guard let host = byHost.max(by: { $0.value.count < $1.value.count })?.key else { return }
-        evict(from: host, "\(why), \(host) the most", allowed: allowed, &events)
+        evict(from: host, "\(why), \(host) the most", olderThan: 0, allowed: allowed, &events)
     }
 
-    /// Makes room for one more from `host`. First its connections whose next message has
+    private func perAddressReason(_ host: String) -> String {
+        "more than \(limits.perAddress) connections from \(host) in the handshake"
+    }
+
+    /// Brings each address back to its share once the grace of its extra connections is over.
+    private func trimAddresses(allowed: (SigningPublicKey) -> Bool, _ events: inout [Event]) {
+        for (host, fds) in byHost where fds.count > limits.perAddress {
+            evict(from: host, perAddressReason(host), olderThan: limits.grace, count: fds.count - limits.perAddress, allowed: allowed, &events)
+        }
+    }
+
+    /// Makes room for `count` more from `host`. First its connections whose next message has
     /// already arrived move on (a member's message 3 is often waiting: closing it would
-    /// fail a member who did nothing wrong). Then the one that has got least far goes —
-    /// silent before part of a message 1 before awaiting message 3 — the oldest of those.
-    private func evict(from host: String, _ why: String, allowed: (SigningPublicKey) -> Bool, _ events: inout [Event]) {
+    /// fail a member who did nothing wrong). Then those that got least far go — silent
+    /// before part of a message 1 before awaiting message 3 — the oldest of each first.
+    /// Only connections at least `minAge` seconds old are candidates.
+    private func evict(from host: String, _ why: String, olderThan minAge: Double, count: Int = 1,
+                       allowed: (SigningPublicKey) -> Bool, _ events: inout [Event]) {
+        let t = now()
+        func oldEnough(_ fd: Int32) -> Bool { pending[fd].map { t - $0.since >= minAge } ?? false }
+        // Nothing old enough: no reads, so a crowd of young connections costs no syscalls here.
+        guard (byHost[host] ?? []).contains(where: oldEnough) else { return }
         let before = byHost[host]?.count ?? 0
         for fd in byHost[host] ?? [] { advance(fd, allowed: allowed, &events) }
-        guard (byHost[host]?.count ?? 0) >= before, let fds = byHost[host], !fds.isEmpty else { return }
+        let needed = count - (before - (byHost[host]?.count ?? 0))
+        guard needed > 0 else { return }
         func progress(_ fd: Int32) -> Int {
             guard let p = pending[fd] else { return 3 }
             return p.awaitingMessage3 ? 2 : (p.conn.bytesReceived > 0 ? 1 : 0)
         }
-        let least = fds.map(progress).min() ?? 0
-        guard let victim = fds.first(where: { progress($0) == least }) else { return }
-        refuse(victim, "\(why): the oldest of those that got least far is closed", &events)
+        // byHost keeps arrival order, and a stable sort keeps it within each progress.
+        let victims = (byHost[host] ?? []).filter(oldEnough).enumerated()
+            .sorted { (progress($0.element), $0.offset) < (progress($1.element), $1.offset) }
+            .prefix(needed).map(\.element)
+        for fd in victims { refuse(fd, "\(why): the oldest of those that got least far is closed", &events) }
     }
 
     private func advance(_ fd: Int32, allowed: (SigningPublicKey) -> Bool, _ events: inout [Event]) {

@@ -107,6 +107,7 @@ import SandyqCrypto
     @Test func oneAddressCannotHoldMoreThanItsShare() throws {
         var limits = HandshakeGate.Limits()
         limits.perAddress = 3
+        limits.grace = 0.2
         let gate = try Running(limits)
         defer { gate.stop() }
         let conns = try silent(gate.listener.port, 5)
@@ -116,6 +117,34 @@ import SandyqCrypto
         // The two oldest went.
         let oldest = Set(conns.prefix(2).map { $0.localPortForTests })
         #expect(Set(gate.events.refusals.map { UInt16($0.peer.split(separator: ":").last ?? "") ?? 0 }) == oldest)
+    }
+
+    /// A member behind the same address as a crowd (one NAT, or an onion service's clients,
+    /// who all arrive from the local Tor daemon) whose message 1 is slow to come: twenty
+    /// connections arriving after it must not push it out before its grace is over.
+    @Test(arguments: [0.3, 0.0]) func aSlowMemberSharingTheCrowdsAddressKeepsItsPlace(delay: Double) throws {
+        var limits = HandshakeGate.Limits()
+        limits.perAddress = 3
+        limits.grace = 2
+        let gate = try Running(limits)
+        defer { gate.stop() }
+        let c = try Connection.connect(to: "127.0.0.1:\(gate.listener.port)")
+        defer { c.close() }
+        let crowd = try silent(gate.listener.port, 20)
+        defer { for x in crowd { x.close() } }
+        usleep(UInt32(delay * 1_000_000))
+        var hs = ClientHandshake(identity: gate.member, networkKey: gate.networkKey)
+        let result = Result { () throws(SyncError) -> Void in
+            try c.writeAll(hs.message1(nowMillis: PeerSession.nowMillis()))
+            let m2 = try c.readExactly(Handshake.message2Length, deadline: Date(timeIntervalSinceNow: 5))
+            let m3: [UInt8]
+            do { (m3, _) = try hs.receive2(m2) { _ in nil } } catch { throw .protocolViolation("\(error)") }
+            try c.writeAll(m3)
+        }
+        if case let .failure(e) = result { Issue.record("the member was pushed out: \(e); refusals \(gate.events.refusals.map(\.reason))") }
+        #expect(gate.waitFor { gate.events.admissions.count == 1 }, "refusals: \(gate.events.refusals.map(\.reason))")
+        // Once the grace is over, the crowd is cut back to the address's share.
+        #expect(gate.waitFor { gate.events.refusals.count >= 17 }, "only \(gate.events.refusals.count) of the crowd closed")
     }
 
     @Test func aMemberGetsThroughAWaitingRoomFullOfSilence() throws {
