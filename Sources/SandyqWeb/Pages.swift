@@ -40,12 +40,25 @@ struct Visit {
         return view.membership.role(of: host.nodeID.signingKey)?.canWrite ?? false
     }
 
+    /// This node's role in the project, if it holds one and can read the membership.
+    static func role(_ host: NodeHost?) -> Role? {
+        guard let host, !host.isWriteOnly, let view = try? host.view() else { return nil }
+        return view.membership.role(of: host.nodeID.signingKey)
+    }
+
+    /// The coordinator's screens answer coordinators only; anyone else gets this page.
+    func coordinatorOnly(_ host: NodeHost) -> Response? {
+        if Self.role(host) == .coordinator { return nil }
+        return Pages.message(self, title: t("coord.refused.title"), body: t("coord.refused.body"), status: .forbidden, unlocked: true)
+    }
+
     /// What every page's head and foot read.
     /// `canWrite` given: the node is busy (a stick sync holds it) and the caller knows the answer.
     func frame(title: String, unlocked: Bool, canWrite: Bool? = nil) -> [String: Any] {
         let names = ["kk": "Қазақша", "ru": "Русский", "en": "English"]
         return [
             "canWrite": unlocked && (canWrite ?? Self.canWrite(desk.peek())),
+            "isCoordinator": unlocked && canWrite == nil && Self.role(desk.peek()) == .coordinator,
             "hasSession": session != nil,
             "recorded": recorded,
             "t": cat.templateTable(lang),
