@@ -11,6 +11,14 @@ CSRF field, Origin), then times R requests of each kind on one kept-alive connec
                                                random person's name, Cyrillic or Latin
   static   GET /static/app.css                 the reference: the server's floor in this run
 
+With --delivery, the coordinator's delivery and loss-risk page instead (issue 18's goal: p99 <
+200 ms on 100,000 ops from 50 authors): `sandyq-bench --phase delivery-home` builds 50 nodes that
+each write their share and carry it to the founder by bundle; the founder's desk is timed on
+
+  delivery GET /delivery                       what only one device holds, per peer, per author
+  people   GET /people                         the member list with what each wrote
+  static   GET /static/app.css                 the reference
+
 Each figure is given as p50 and p99 in milliseconds and as a ratio of its p99 to the
 reference's p99, so runs on different machines compare. Issue 16's goals: list and case
 p99 < 100 ms, search p99 < 50 ms.
@@ -18,6 +26,7 @@ p99 < 100 ms, search p99 < 50 ms.
   python3 scripts/desk-bench.py                      # builds release, N = 10,000, R = 300
   python3 scripts/desk-bench.py --cases 2000 --requests 100 --json desk-bench.json
   python3 scripts/desk-bench.py --binary .build/release/sandyq --keep
+  python3 scripts/desk-bench.py --delivery --ops 100000 --authors 50
 """
 import argparse
 import http.client
@@ -37,7 +46,8 @@ from sandyq_cli import CLI  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PASS = "desk bench passphrase"
-GOALS = {"list": 100.0, "case": 100.0, "search": 50.0}
+GOALS = {"list": 100.0, "case": 100.0, "search": 50.0, "delivery": 200.0, "people": 200.0}
+BENCH_PASS = "bench: correct horse battery staple"  # sandyq-bench's homes
 
 FIRST_CY = ["Асқар", "Айгүл", "Ербол", "Жанар", "Нұрлан", "Сәуле", "Дәурен", "Гүлнар", "Марат", "Алия", "Бауыржан",
             "Динара", "Ержан", "Мадина", "Серік", "Әлия", "Талғат", "Ақмарал", "Руслан", "Ольга", "Игорь", "Наталья",
@@ -115,6 +125,107 @@ def pct(xs, p):
     return s[k]
 
 
+def build(args, product):
+    """A release build of `product` (or the --binary given, and its sibling), as an absolute path."""
+    if args.binary:
+        return os.path.join(os.path.dirname(os.path.abspath(args.binary)), product)
+    subprocess.run(["swift", "build", "-c", "release", "--product", product], cwd=REPO, check=True)
+    out = subprocess.run(["swift", "build", "-c", "release", "--show-bin-path"], cwd=REPO, check=True,
+                         capture_output=True, text=True).stdout.strip()
+    return os.path.join(out, product)
+
+
+def open_desk(binary, home, env, passphrase):
+    """`sandyq ui` on `home`, logged in and unlocked as a browser does it: the process, the client, seconds to unlock."""
+    desk = subprocess.Popen([binary, "ui", "--home", home, "--no-open", "--json", "--listen", "127.0.0.1:0"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    url = json.loads(desk.stdout.readline())["url"]
+    c = Client(url)
+    u = urllib.parse.urlsplit(url)
+    status, _, _ = c.request("GET", f"{u.path}?{u.query}")
+    assert status in (302, 303) and c.cookie, f"login answered {status}"
+    status, _, page = c.request("GET", "/unlock")
+    csrf = re.search(rb'name="csrf" value="([0-9a-f]+)"', page).group(1).decode()
+    t = time.monotonic()
+    status, loc, _ = c.request("POST", "/unlock", urllib.parse.urlencode({"csrf": csrf, "passphrase": passphrase}))
+    assert status in (302, 303) and loc == "/cases", f"unlock answered {status} {loc}"
+    return desk, c, time.monotonic() - t
+
+
+def stop_desk(desk):
+    desk.send_signal(2)
+    try:
+        desk.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        desk.kill()
+
+
+def figures_of(runs):
+    ref99 = pct(runs["static"], 99)
+    figures = {}
+    for k, xs in runs.items():
+        p50, p99 = pct(xs, 50), pct(xs, 99)
+        f = {"p50_ms": round(p50, 3), "p99_ms": round(p99, 3), "max_ms": round(max(xs), 3),
+             "p99_over_static_p99": round(p99 / ref99, 1) if ref99 else None}
+        if k in GOALS:
+            f["goal_p99_ms"] = GOALS[k]
+            f["meets_goal"] = p99 < GOALS[k]
+        figures[k] = f
+    return figures
+
+
+def say_figures(figures, kinds):
+    for k in kinds:
+        f = figures[k]
+        goal = f" goal p99 < {GOALS[k]:.0f} ms: {'met' if f['meets_goal'] else 'NOT met'}" if k in GOALS else " (reference)"
+        print(f"{k}: p50 {f['p50_ms']:.2f} ms, p99 {f['p99_ms']:.2f} ms, p99 = {f['p99_over_static_p99']}x static p99;{goal}")
+
+
+def delivery(args):
+    binary = build(args, "sandyq") if not args.binary else os.path.abspath(args.binary)
+    bench = build(args, "sandyq-bench")
+    root = tempfile.mkdtemp(prefix="sandyq-desk-bench-")
+    env = dict(os.environ, SANDYQ_BENCH_AUTHORS=str(args.authors))
+    desk = None
+    try:
+        t = time.monotonic()
+        subprocess.run([bench, "--phase", "delivery-home", "--work", root, "--ops", str(args.ops)], env=env, check=True,
+                       stdout=subprocess.DEVNULL)
+        fixture_s = time.monotonic() - t
+        meta = json.load(open(os.path.join(root, "delivery.json")))
+        cli = CLI(binary, root, BENCH_PASS)
+        desk, c, unlock_s = open_desk(binary, meta["home"], cli.env, BENCH_PASS)
+        first, page = c.timed("/delivery")
+        if b"risk-list" not in page:
+            raise SystemExit("desk-bench: the delivery page lists nothing held on one device; the fixture should leave some")
+        for _ in range(10):
+            c.timed("/static/app.css"); c.timed("/delivery"); c.timed("/people")
+        runs = {"static": [], "delivery": [], "people": []}
+        for _ in range(args.requests):
+            runs["static"].append(c.timed("/static/app.css")[0])
+            runs["delivery"].append(c.timed("/delivery")[0])
+            runs["people"].append(c.timed("/people")[0])
+        figures = figures_of(runs)
+        load = open("/proc/loadavg").read().split()[:3]
+        print(f"desk-bench: delivery page on {meta['ops']:,} ops from {meta['authors']} authors, {args.requests} requests of each kind, "
+              f"load average {' '.join(load)} on {os.cpu_count()} cores")
+        print(f"setup: fixture {fixture_s:.1f} s, unlock {unlock_s * 1000:.0f} ms, first delivery page after unlock {first:.1f} ms")
+        say_figures(figures, ["delivery", "people", "static"])
+        if args.json:
+            with open(args.json, "w") as fh:
+                json.dump({"ops": meta["ops"], "authors": meta["authors"], "requests": args.requests, "load": load,
+                           "cores": os.cpu_count(), "unlock_ms": round(unlock_s * 1000, 1), "first_delivery_ms": round(first, 2),
+                           "figures": figures, "raw_ms": {k: [round(x, 3) for x in v] for k, v in runs.items()}}, fh, indent=1)
+        return 0 if all(figures[k]["meets_goal"] for k in ["delivery", "people"]) else 1
+    finally:
+        if desk:
+            stop_desk(desk)
+        if args.keep:
+            print(f"desk-bench: kept {root}", file=sys.stderr)
+        else:
+            shutil.rmtree(root, ignore_errors=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--binary", help="a built sandyq (default: build release and use it)")
@@ -123,7 +234,12 @@ def main():
     ap.add_argument("--seed", type=int, default=16)
     ap.add_argument("--json", help="write every figure and the raw timings here")
     ap.add_argument("--keep", action="store_true", help="keep the node's home")
+    ap.add_argument("--delivery", action="store_true", help="time the coordinator's delivery page instead")
+    ap.add_argument("--ops", type=int, default=100000, help="with --delivery: ops in all")
+    ap.add_argument("--authors", type=int, default=50, help="with --delivery: authors, one node each")
     args = ap.parse_args()
+    if args.delivery:
+        return delivery(args)
 
     binary = args.binary
     if not binary:

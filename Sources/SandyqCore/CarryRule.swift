@@ -24,6 +24,17 @@ public struct CarryRule: Sendable {
         return true
     }
 
+    /// How an author's ops fare under this rule, so a count of what a peer lacks reads an op
+    /// only where the rule must look at each one (a revoked author's).
+    public enum AuthorPass: Sendable { case all, none, membershipOnly, each }
+
+    public func pass(for author: SigningPublicKey) -> AuthorPass {
+        if revoked[author] != nil { return .each }
+        if let only = onlyAuthor, author != only { return .none }
+        if let field = fieldRecipients { return field.contains(author) ? .all : .membershipOnly }
+        return .all
+    }
+
     init(revoked: [SigningPublicKey: Set<OpID>], fieldRecipients: Set<SigningPublicKey>?, onlyAuthor: SigningPublicKey?) {
         self.revoked = revoked
         self.fieldRecipients = fieldRecipients

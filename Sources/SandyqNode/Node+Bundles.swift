@@ -269,11 +269,12 @@ extension Node {
         }
         ids.remove(nodeID)
         var out: [PeerState] = []
+        var membershipOps: [Envelope]?
         for id in ids.sorted() {
             let acked = byID[id]?.acked ?? VersionVector()
             let rule = m.map { CarryRule(to: [id.signingKey], from: nodeID.signingKey, in: $0, writeOnly: isWriteOnly) } ?? .everything
             out.append(PeerState(node: id, role: m?.role(of: id.signingKey), address: byID[id]?.address,
-                                 acknowledged: acked, undelivered: try undelivered(above: acked, mine: mine, rule: rule)))
+                                 acknowledged: acked, undelivered: try undelivered(above: acked, mine: mine, rule: rule, membershipOps: &membershipOps)))
         }
         return out
     }

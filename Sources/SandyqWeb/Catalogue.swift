@@ -83,6 +83,26 @@ public struct Catalogue: Sendable {
         return text("date.time", lang, ["date": date(day, lang), "hh": String(hm.prefix(2)), "mm": String(hm.suffix(2))])
     }
 
+    /// How long ago a moment was, in whole days, with its date and time.
+    public func ago(millis: Int64, now: Int64, _ lang: String) -> String {
+        let days = max(0, (now - millis) / 86_400_000)
+        let at = moment(millis: UInt64(max(0, millis)), lang)
+        if days == 0 { return text("ago.today", lang, ["at": at]) }
+        return text("ago.days.\(Self.plural(Int(days), lang))", lang, ["n": "\(days)", "at": at])
+    }
+
+    /// The plural form a count takes: Russian has three, English two, Kazakh one.
+    static func plural(_ n: Int, _ lang: String) -> String {
+        switch lang {
+        case "ru":
+            if n % 10 == 1 && n % 100 != 11 { return "one" }
+            if (2...4).contains(n % 10) && !(12...14).contains(n % 100) { return "few" }
+            return "many"
+        case "en": return n == 1 ? "one" : "many"
+        default: return "many"
+        }
+    }
+
     /// A report's `YYYY-MM-DD HH:MM UTC` written out in `lang`; anything else as it is.
     public func reportTime(_ s: String, _ lang: String) -> String {
         let p = s.split(separator: " ")

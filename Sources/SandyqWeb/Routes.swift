@@ -28,6 +28,8 @@ struct Routes: Sendable {
         router.get("/duplicates") { req, _ in
             gate(req) { v, host in RecordPages.duplicates(v, host: host, name: Form.query(req)["name"] ?? "") }
         }
+        router.get("/people") { req, _ in gate(req) { v, host in DeliveryPages.people(v, host: host) } }
+        router.get("/delivery") { req, _ in gate(req) { v, host in DeliveryPages.page(v, host: host) } }
         router.get("/usb") { req, _ in gate(req) { v, host in UsbPages.page(v, host: host) } }
         router.get("/usb/progress") { req, _ in gate(req) { v, _ in UsbPages.fragment(v) } }
         router.post("/usb") { req, _ in

@@ -18,6 +18,8 @@ enum Templates {
         "dupList": PackageResources.dupList_mustache,
         "sent": PackageResources.sent_mustache,
         "release": PackageResources.release_mustache,
+        "delivery": PackageResources.delivery_mustache,
+        "people": PackageResources.people_mustache,
         "panic": PackageResources.panic_mustache,
         "panicDone": PackageResources.panicDone_mustache,
         "dossier": PackageResources.dossier_mustache,

@@ -271,6 +271,8 @@ class Suite:
         self.run("attached files: a write-only reporter attaches to the case it recorded", lambda: self.t_evidence_reporter(home, env))
         self.run("who holds each file: a reporter removes what a coordinator checked; a lawyer's dossier lists the holders",
                  lambda: self.t_custody(home, env))
+        self.run("delivery and loss risk in Kazakh: an entry held on one device goes once a stick delivers it; people",
+                 lambda: self.t_delivery(env))
         shutil.rmtree(self.root, ignore_errors=True)
         print(f"desk: {len(self.failed)} failed" + (f": {', '.join(self.failed)}" if self.failed else ""), flush=True)
         return 1 if self.failed else 0
@@ -1481,6 +1483,72 @@ class Suite:
                                                            "clip": {"x": 0, "y": top, "width": r[2], "height": min(r[1] + 32, most), "scale": 1}})
         with open(os.path.join(self.shots, name + ".png"), "wb") as f:
             f.write(__import__("base64").b64decode(png["data"]))
+
+    def t_delivery(self, env):
+        """A new project's coordinator records a case: the delivery page, in Kazakh, says its changes
+        exist only on this device. A relay is admitted; the coordinator's desk leaves a bundle on a
+        stick, the relay takes it and leaves its receipt, the desk syncs again, and the entry is gone,
+        the relay now listed as holding every change. The people page lists both with their roles; a
+        relay's own desk is refused the coordinator's pages."""
+        kk = catalogue("kk")
+        home = os.path.join(self.root, "coordinator-risk")
+        self.cli.ok(home, ["init", "--kdf", "interactive"])
+        self.cli.ok(home, ["project", "create", "Жеткізу сынағы"])
+        self.cli.ok(home, ["case", "add", "--title", "Талдықорғандағы тінту", "--person", "Мұхтар Жұмабаев"])
+        relay = self.admit(home, "relay-risk", "relay")
+        stick = os.path.join(self.root, "stick-risk")
+        os.makedirs(stick)
+        desk = Desk(self.cli.binary, home, env)
+        d = browser(lang="kk")
+        try:
+            self.unlock(d, desk)
+            d.find_element(By.CSS_SELECTOR, "nav.menu a[href='/delivery']").click()
+            self.check(d.find_element(By.TAG_NAME, "h1").text == kk["delivery.title"], "the delivery page")
+            entries = [e.text for e in d.find_elements(By.CSS_SELECTOR, "#alone .risk-list li")]
+            mine = kk["delivery.alone.mine"].split("(")[0].strip()
+            self.check(len(entries) == 1 and mine in entries[0] and "(4)" in entries[0], f"no entry for this device's changes: {entries}")
+            self.check(not d.find_elements(By.CLASS_NAME, "risk-safe"), "says safe before any delivery")
+            self.no_english(d, "kk", "delivery")
+            self.axe(d, "delivery page with a risk")
+            self.shot(d, "delivery-risk-kk")
+            self.narrow(d, "kk", "delivery")
+            d.find_element(By.CSS_SELECTOR, "nav.menu a[href='/people']").click()
+            rows = [r.text for r in d.find_elements(By.CSS_SELECTOR, "table.people tbody tr")]
+            self.check(len(rows) == 2 and any(kk["role.relay"] in r for r in rows) and any(kk["role.coordinator"] in r for r in rows),
+                       f"people: {rows}")
+            self.no_english(d, "kk", "people")
+            self.axe(d, "people page")
+            self.shot(d, "people-kk")
+            # The stick: the desk leaves the project for the relay, the relay answers, the desk reads the answer.
+            self.check(self.usb_sync(d, desk, stick) is None, "the coordinator's first stick sync failed")
+            # The desk keeps its bundles in the stick's `sandyq` folder.
+            self.cli.ok(relay, ["usb", "sync", os.path.join(stick, "sandyq")])
+            d.get(desk.base + "/delivery")
+            self.check(len(d.find_elements(By.CSS_SELECTOR, "#alone .risk-list li")) == 1, "the entry went before the receipt came back")
+            self.check(self.usb_sync(d, desk, stick) is None, "the coordinator's second stick sync failed")
+            d.get(desk.base + "/delivery")
+            self.check(d.find_elements(By.CLASS_NAME, "risk-safe") and not d.find_elements(By.CSS_SELECTOR, "#alone .risk-list li"),
+                       "the entry is still there after the stick delivered it: "
+                       + "; ".join(e.text for e in d.find_elements(By.CSS_SELECTOR, "#alone li")))
+            peers = d.find_element(By.CSS_SELECTOR, "table.peers").text
+            self.check(kk["delivery.peer.allDelivered"] in peers and kk["role.relay"] in peers, f"the relay's row: {peers}")
+            self.axe(d, "delivery page, safe")
+            self.shot(d, "delivery-safe-kk")
+        finally:
+            d.quit()
+            desk.stop()
+        # Other roles never see the coordinator's screens.
+        rdesk = Desk(self.cli.binary, relay, env)
+        r = browser(lang="ru")
+        try:
+            self.unlock(r, rdesk)
+            self.check(not r.find_elements(By.CSS_SELECTOR, "nav.menu a[href='/delivery']"), "a relay's menu links the delivery page")
+            for path in ["/delivery", "/people"]:
+                r.get(rdesk.base + path)
+                self.check(r.find_element(By.TAG_NAME, "h1").text == catalogue("ru")["coord.refused.title"], f"a relay reached {path}")
+        finally:
+            r.quit()
+            rdesk.stop()
 
     def t_custody(self, coordinator, env):
         """A reporter's video crosses to the coordinator in a bundle and the answer comes back: the
