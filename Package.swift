@@ -26,6 +26,8 @@ let package = Package(
         .package(url: "https://github.com/vapor/multipart-kit", from: "4.7.1"),
     ],
     targets: [
+        // QR codes for invitations shown on the desk (Debian's libqrencode, drawn as SVG by SandyqWeb).
+        .systemLibrary(name: "CQREncode", pkgConfig: "libqrencode", providers: [.apt(["libqrencode-dev"])]),
         .systemLibrary(
             name: "CSodium",
             pkgConfig: "libsodium",
@@ -50,6 +52,7 @@ let package = Package(
             name: "SandyqWeb",
             dependencies: [
                 "SandyqNode",
+                "CQREncode",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "MultipartKit", package: "multipart-kit"),

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Installs what the build needs on a fresh Debian machine (libsodium-dev is not there by default).
+# Installs what the build needs on a fresh Debian machine (libsodium-dev and libqrencode-dev are not there by default).
 #
 #   bash scripts/bootstrap.sh            # the build and the test suite
 #   bash scripts/bootstrap.sh --drills   # ... and what the CI drills need (scripts/ci-drills.sh):
 #                                        # python3 with PyNaCl for the vector generators, chromium for
 #                                        # the report check, the toolchain's libFuzzer for Fuzz/
 #   bash scripts/bootstrap.sh --ui       # ... and what the web app's browser tests need: chromium,
-#                                        # chromium-driver, exiftool, and a venv with Selenium,
+#                                        # chromium-driver, exiftool, zbarimg, and a venv with Selenium,
 #                                        # axe-core 4.12 and Pillow
 #
 # With --drills it prints the python3 that imports PyNaCl on its last line of stdout; with --ui,
@@ -24,6 +24,7 @@ esac
 need=()
 pkg-config --exists libsodium 2>/dev/null || need+=(libsodium-dev)
 pkg-config --exists sqlite3 2>/dev/null || need+=(libsqlite3-dev)
+pkg-config --exists libqrencode 2>/dev/null || need+=(libqrencode-dev)
 command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
 
 # PyNaCl: the python3 on PATH may be a pyenv or venv one; Debian's package serves /usr/bin/python3,
@@ -41,6 +42,8 @@ if [ "$ui" = 1 ]; then
   python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
   # The media tests' second reader of EXIF (scripts/media-test.sh).
   command -v exiftool >/dev/null 2>&1 || need+=(libimage-exiftool-perl)
+  # An independent reader of the invitation's QR code on the desk (Tests/ui/desk_test.py).
+  command -v zbarimg >/dev/null 2>&1 || need+=(zbar-tools)
 fi
 
 if [ ${#need[@]} -gt 0 ]; then

@@ -29,6 +29,11 @@ struct Routes: Sendable {
             gate(req) { v, host in RecordPages.duplicates(v, host: host, name: Form.query(req)["name"] ?? "") }
         }
         router.get("/people") { req, _ in gate(req) { v, host in DeliveryPages.people(v, host: host) } }
+        router.get("/people/invite") { req, _ in gate(req) { v, host in InvitePages.rolePage(v, host: host) } }
+        router.post("/people/invite") { req, _ in try await changing(req) { v, host, fields in InvitePages.make(v, host: host, fields: fields) } }
+        router.post("/people/invite/file") { req, _ in try await changing(req) { v, host, fields in InvitePages.file(v, host: host, fields: fields) } }
+        router.get("/people/admit") { req, _ in gate(req) { v, host in InvitePages.replyPage(v, host: host) } }
+        router.post("/people/admit") { req, _ in try await changing(req) { v, host, fields in InvitePages.admit(v, host: host, fields: fields) } }
         router.get("/delivery") { req, _ in gate(req) { v, host in DeliveryPages.page(v, host: host) } }
         router.get("/usb") { req, _ in gate(req) { v, host in UsbPages.page(v, host: host) } }
         router.get("/usb/progress") { req, _ in gate(req) { v, _ in UsbPages.fragment(v) } }

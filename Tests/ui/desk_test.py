@@ -273,6 +273,8 @@ class Suite:
                  lambda: self.t_custody(home, env))
         self.run("delivery and loss risk in Kazakh: an entry held on one device goes once a stick delivers it; people",
                  lambda: self.t_delivery(env))
+        self.run("invite and admit a reporter in Kazakh: the QR code reads back as the invitation; wrong digits admit nobody",
+                 lambda: self.t_invite(env))
         shutil.rmtree(self.root, ignore_errors=True)
         print(f"desk: {len(self.failed)} failed" + (f": {', '.join(self.failed)}" if self.failed else ""), flush=True)
         return 1 if self.failed else 0
@@ -1549,6 +1551,100 @@ class Suite:
         finally:
             r.quit()
             rdesk.stop()
+
+    def t_invite(self, env):
+        """A coordinator invites a reporter from the people page in Kazakh: no role chosen is an error
+        summary; the invitation shows as a QR code that zbarimg reads back as exactly the text beside it,
+        and downloads as a file. The reporter joins with it (the CLI, as a second device would); the
+        coordinator pastes the reply, types wrong digits and nobody is admitted, then the right ones and
+        the reporter is a member, on the page and in `member list`."""
+        kk = catalogue("kk")
+        home = os.path.join(self.root, "coordinator-invite")
+        self.cli.ok(home, ["init", "--kdf", "interactive"])
+        self.cli.ok(home, ["project", "create", "Шақыру сынағы"])
+        desk = Desk(self.cli.binary, home, env)
+        d = browser(lang="kk")
+        try:
+            self.unlock(d, desk)
+            d.find_element(By.CSS_SELECTOR, "nav.menu a[href='/people']").click()
+            d.find_element(By.ID, "people-invite").click()
+            self.check(d.find_element(By.TAG_NAME, "h1").text == kk["invite.title"], "the role question")
+            self.no_english(d, "kk", "invite role")
+            self.axe(d, "invite role")
+            self.submit(d, "#invite-continue")
+            summary = d.find_element(By.CLASS_NAME, "error-summary")
+            self.check(kk["invite.role.missing"] in summary.text, f"no error summary: {summary.text}")
+            self.check(summary.find_element(By.TAG_NAME, "a").get_attribute("href").endswith("#role-reporter"), "summary links the first radio")
+            self.axe(d, "invite role with an error")
+            self.shot(d, "invite-error-kk")
+            d.find_element(By.CSS_SELECTOR, "label[for='role-reporter']").click()
+            self.submit(d, "#invite-continue")
+            self.check(d.find_element(By.TAG_NAME, "h1").text == kk["invite.made.title"], "the invitation page")
+            code = d.find_element(By.ID, "code").get_attribute("value").strip()
+            self.check(code.startswith("sqi-"), f"the code: {code[:12]}")
+            qr = d.find_element(By.CSS_SELECTOR, ".qr-box svg")
+            png = os.path.join(self.root, "invite-qr.png")
+            qr.screenshot(png)
+            read = subprocess.run(["zbarimg", "--raw", "-q", png], capture_output=True, text=True)
+            self.check(read.returncode == 0 and read.stdout.strip() == code, f"zbarimg read {read.stdout.strip()[:20]!r} (exit {read.returncode})")
+            self.no_english(d, "kk", "invitation")
+            self.axe(d, "invitation")
+            self.shot(d, "invite-made-kk")
+            self.narrow(d, "kk", "invitation")
+            # The file: the same code, from a posted form (never a URL).
+            status, body = self.post_form(d, desk, "/people/invite/file", {"code": code})
+            self.check(status == 200 and body.strip() == code, f"the invitation file: {status} {body[:20]!r}")
+            # The new member joins on their own device.
+            reporter = os.path.join(self.root, "reporter-invited")
+            self.cli.ok(reporter, ["init", "--kdf", "interactive", "--write-only"])
+            joined = self.cli.json(reporter, ["join", "--invite", code])
+            reply, sas = joined["reply"], joined["sas"]
+            d.find_element(By.ID, "invite-to-admit").click()
+            self.check(d.find_element(By.TAG_NAME, "h1").text == kk["admit.title"], "the reply page")
+            self.axe(d, "admit reply")
+            d.find_element(By.ID, "reply").send_keys(code)
+            self.submit(d, "#admit-continue")
+            self.check(kk["admit.reply.isInvite"] in d.find_element(By.CLASS_NAME, "error-summary").text, "the invitation pasted as a reply")
+            box = d.find_element(By.ID, "reply")
+            box.clear()
+            box.send_keys(reply)
+            self.submit(d, "#admit-continue")
+            self.check(d.find_element(By.TAG_NAME, "h1").text == kk["admit.digits.title"], "the digits page")
+            self.no_english(d, "kk", "digits")
+            self.axe(d, "admit digits")
+            self.shot(d, "admit-digits-kk")
+            digits = re.sub(r"\D", "", sas)
+            wrong = digits[:5] + str((int(digits[5]) + 1) % 10)
+            d.find_element(By.ID, "digits").send_keys(wrong)
+            self.submit(d, "#admit-confirm")
+            self.check(d.find_element(By.TAG_NAME, "h1").text == kk["admit.differ.title"], "wrong digits were not refused")
+            d.get(desk.base + "/people/admit")
+            d.find_element(By.ID, "reply").send_keys(reply)
+            self.submit(d, "#admit-continue")
+            d.find_element(By.ID, "digits").send_keys(sas)
+            self.submit(d, "#admit-confirm")
+            self.check(d.find_element(By.TAG_NAME, "h1").text == kk["admit.done.title"], "not admitted")
+            self.no_english(d, "kk", "admitted")
+            self.axe(d, "admitted")
+            self.shot(d, "admit-done-kk")
+            d.get(desk.base + "/people")
+            rows = [r.text for r in d.find_elements(By.CSS_SELECTOR, "table.people tbody tr")]
+            self.check(any(kk["role.reporter"] in r for r in rows), f"the reporter is not listed: {rows}")
+        finally:
+            d.quit()
+            desk.stop()
+        listed = self.cli.json(home, ["member", "list"])
+        self.check(any(m.get("role") == "reporter" for m in (listed if isinstance(listed, list) else listed.get("members", []))),
+                   f"member list: {listed}")
+
+    def post_form(self, d, desk, path, fields):
+        """A form post with the page's session and CSRF token, as the browser sends it; (status, body)."""
+        csrf = d.find_element(By.CSS_SELECTOR, "meta[name=csrf]").get_attribute("content")
+        cookie = d.get_cookie("sandyq_session")["value"]
+        body = urllib.parse.urlencode({"csrf": csrf, **fields})
+        r, text = desk.raw("POST", path, {"Cookie": f"sandyq_session={cookie}", "Origin": desk.base,
+                                          "Content-Type": "application/x-www-form-urlencoded"}, body)
+        return r.status, text
 
     def t_custody(self, coordinator, env):
         """A reporter's video crosses to the coordinator in a bundle and the answer comes back: the
