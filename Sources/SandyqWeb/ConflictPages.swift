@@ -66,6 +66,10 @@ enum ConflictPages {
                     "seen": writes.map(\.op.description).joined(separator: ","), "values": values,
                     "newChecked": mine?.choice == newValue, "typed": mine?.value ?? "",
                 ]
+                if let choices = choices(path) {
+                    f["select"] = true
+                    f["options"] = choices.map { ["value": $0, "label": v.cat.value(path.field, $0, v.lang), "selected": $0 == mine?.value] }
+                }
                 if let mine, let e = mine.errors.first {
                     f["error"] = e.message
                     let target = e.field == "value" ? "\(id)-text" : "\(id)-v1"
@@ -97,6 +101,12 @@ enum ConflictPages {
         c["errors"] = summaryErrors
         c["hasErrors"] = !summaryErrors.isEmpty
         return Pages.html(Templates.render("conflicts", c), status: summaryErrors.isEmpty ? .ok : .unprocessableContent)
+    }
+
+    /// The closed list a field's new value is chosen from, if it has one.
+    static func choices(_ path: FieldPath) -> [String]? {
+        if path.collection.isEmpty { return path.field == "status" ? CaseSchema.statuses : nil }
+        return CaseSchema.collection(path.collection)?.choices[path.field]
     }
 
     /// What is wrong with a typed value for `path`, in the reader's words; nil when it will do.

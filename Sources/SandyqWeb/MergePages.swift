@@ -87,14 +87,20 @@ enum MergePages {
         for coll in ["events", "sources", "aid"] where !s.elements(coll).isEmpty {
             rows.append(["label": v.t("case.\(coll)"), "value": "\(s.elements(coll).count)"])
         }
-        if let summary = s.value("summary"), !summary.isEmpty { rows.append(["label": v.cat.field("summary", v.lang), "value": summary]) }
-        return [
+        var c: [String: Any] = [
             "id": s.id.description, "short": short(s), "title": title(v, s), "heading": v.t("merge.case", ["short": short(s)]),
             "rows": rows, "checked": checked,
             "option": v.t("merge.keep.option", ["short": short(s), "title": title(v, s)]),
             "optionHint": v.t("merge.keep.optionHint", ["other": short(other)]),
         ]
+        // The opening of the summary: enough to recognise the story, not a page of it.
+        if let summary = s.value("summary"), !summary.isEmpty {
+            c["summary"] = summary.count > summaryLength ? String(summary.prefix(summaryLength)) + "…" : summary
+        }
+        return c
     }
+
+    static let summaryLength = 320
 
     static func pair(_ v: Visit, host: NodeHost, a: String, b: String, chosen: String? = nil, error: String? = nil) -> Response {
         if let screen = v.coordinatorOnly(host) { return screen }
@@ -103,6 +109,7 @@ enum MergePages {
         c["action"] = "/merge/\(x.id)/\(y.id)"
         c["sides"] = [column(v, x, other: y, checked: chosen == x.id.description), column(v, y, other: x, checked: chosen == y.id.description)]
         c["reasons"] = reasons(v, x, y)
+        c["hasReasons"] = !reasons(v, x, y).isEmpty
         if let error {
             c["error"] = error
             c["errors"] = [["field": "keep-\(x.id)", "message": error]]
@@ -135,6 +142,7 @@ enum MergePages {
             notes.append(v.t("merge.done.filled", ["fields": result.fieldsFilled.map { v.cat.field($0, v.lang) }.joined(separator: ", ")]))
         }
         c["notes"] = notes
+        c["hasNotes"] = !notes.isEmpty
         return Pages.html(Templates.render("merged", c))
     }
 }
