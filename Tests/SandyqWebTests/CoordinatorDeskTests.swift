@@ -185,6 +185,29 @@ import Hummingbird
         #expect(try c.host.cases.conflicts().isEmpty)
     }
 
+    /// A value written after the page was drawn is not among those the form supersedes: it stays,
+    /// in conflict with the choice, and the page says so.
+    @Test func aValueThatArrivesMeanwhileIsNotLost() async throws {
+        let project = try Project()
+        let c = try Browser(project, "c")
+        let id = project.conflicted.description
+        let city = FieldPath(field: "city")
+        let writes = try #require(try c.host.cases.conflicts().first?.1.first?.writes)
+        let chosen = try #require(writes.first { $0.value == "Астана" })
+        // Another write that saw neither value, as one arriving from a third device would.
+        try c.host.cases.set(id, superseding: [(path: city, value: "Тараз", seen: [])])
+        try await c.app.test(.router) { client in
+            let (status, _, location) = try await c.post(client, "/conflicts",
+                                                         [("case", id), ("field", "city"), ("seen", writes.map(\.op.description).joined(separator: ",")),
+                                                          ("choice", chosen.op.description)], csrf: c.csrf)
+            #expect(status == .seeOther)
+            let (_, page) = try await c.get(client, try #require(location))
+            #expect(page.contains(Self.ru("conflicts.done.still")))
+        }
+        let survivors = try #require(try c.host.cases.state(id).register(city)).survivors
+        #expect(Set(survivors.map(\.value)) == ["Астана", "Тараз"])
+    }
+
     @Test func aLikelyDuplicateIsComparedAndMerged() async throws {
         let project = try Project()
         let c = try Browser(project, "c")
