@@ -78,7 +78,10 @@ let package = Package(
         .testTarget(name: "SandyqStoreTests", dependencies: ["SandyqStore", "SandyqCore", "SandyqCrypto", "SandyqTestSupport"]),
         .testTarget(name: "SandyqSyncTests", dependencies: ["SandyqSync", "SandyqStore", "SandyqCore", "SandyqCrypto", "SandyqTestSupport"]),
         .testTarget(name: "SandyqNodeTests", dependencies: ["SandyqNode", "SandyqCore", "SandyqSearch", "SandyqReports", "SandyqCrypto", "SandyqTestSupport"]),
-        .testTarget(name: "SandyqWebTests", dependencies: ["SandyqWeb", "SandyqNode", "SandyqTestSupport"]),
+        .testTarget(
+            name: "SandyqWebTests",
+            dependencies: ["SandyqWeb", "SandyqNode", "SandyqTestSupport", .product(name: "HummingbirdTesting", package: "hummingbird")]
+        ),
         .testTarget(name: "SandyqMediaTests", dependencies: ["SandyqMedia"]),
         .testTarget(name: "EndToEndTests", dependencies: ["SandyqStore", "SandyqCrypto", "SandyqCore", "SandyqSync"]),
     ],

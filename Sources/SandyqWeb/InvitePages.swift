@@ -35,7 +35,7 @@ enum InvitePages {
         var c = v.frame(title: v.t("invite.made.title"), unlocked: true)
         c["code"] = inv.text
         c["made"] = v.t("invite.made.lead", ["role": v.t("role.\(role.rawValue)")])
-        if let svg = QRCode.svg(inv.text, label: v.t("invite.qr.label")) { c["qr"] = svg }
+        if let q = QRCode.drawing(inv.text) { c["qr"] = ["size": "\(q.size)", "path": q.path] }
         return Pages.html(Templates.render("invited", c))
     }
 

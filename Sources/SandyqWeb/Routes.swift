@@ -35,6 +35,22 @@ struct Routes: Sendable {
         router.get("/people/admit") { req, _ in gate(req) { v, host in InvitePages.replyPage(v, host: host) } }
         router.post("/people/admit") { req, _ in try await changing(req) { v, host, fields in InvitePages.admit(v, host: host, fields: fields) } }
         router.get("/delivery") { req, _ in gate(req) { v, host in DeliveryPages.page(v, host: host) } }
+        // The coordinator's desk: conflicts settled one field at a time, likely duplicates merged one pair at a time.
+        router.get("/conflicts") { req, _ in
+            let q = Form.query(req)
+            let resolved = q["resolved"].map { (caseID: $0, field: q["field"] ?? "") }
+            return gate(req) { v, host in ConflictPages.page(v, host: host, resolved: resolved) }
+        }
+        router.post("/conflicts") { req, _ in try await changing(req) { v, host, fields in ConflictPages.resolve(v, host: host, fields: fields) } }
+        router.get("/merge") { req, _ in gate(req) { v, host in MergePages.list(v, host: host) } }
+        router.get("/merge/:a/:b") { req, ctx in
+            let a = ctx.parameters.get("a") ?? "", b = ctx.parameters.get("b") ?? ""
+            return gate(req) { v, host in MergePages.pair(v, host: host, a: a, b: b) }
+        }
+        router.post("/merge/:a/:b") { req, ctx in
+            let a = ctx.parameters.get("a") ?? "", b = ctx.parameters.get("b") ?? ""
+            return try await changing(req) { v, host, fields in MergePages.merge(v, host: host, a: a, b: b, fields: fields) }
+        }
         router.get("/usb") { req, _ in gate(req) { v, host in UsbPages.page(v, host: host) } }
         router.get("/usb/progress") { req, _ in gate(req) { v, _ in UsbPages.fragment(v) } }
         router.post("/usb") { req, _ in

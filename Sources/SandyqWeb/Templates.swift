@@ -39,6 +39,10 @@ enum Templates {
         "errorSummary": PackageResources.errorSummary_mustache,
         "evidenceFiles": PackageResources.evidenceFiles_mustache,
         "attach": PackageResources.attach_mustache,
+        "conflicts": PackageResources.conflicts_mustache,
+        "merge": PackageResources.merge_mustache,
+        "mergePair": PackageResources.mergePair_mustache,
+        "merged": PackageResources.merged_mustache,
     ]
 
     struct ScalarHTML: MustacheContentType {

@@ -25,7 +25,7 @@ from selenium import webdriver  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
-from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
 from axe_selenium_python import Axe  # noqa: E402
 
 
@@ -275,6 +275,10 @@ class Suite:
                  lambda: self.t_delivery(env))
         self.run("invite and admit a reporter in Kazakh: the QR code reads back as the invitation; wrong digits admit nobody",
                  lambda: self.t_invite(env))
+        self.run("the coordinator's desk: a conflict between two coordinators' devices resolved in Russian (script off) and Kazakh",
+                 lambda: self.t_desk_conflicts(env))
+        self.run("the coordinator's desk: a Cyrillic and a Latin record of one man merged from the duplicates page",
+                 lambda: self.t_desk_merge(env))
         shutil.rmtree(self.root, ignore_errors=True)
         print(f"desk: {len(self.failed)} failed" + (f": {', '.join(self.failed)}" if self.failed else ""), flush=True)
         return 1 if self.failed else 0
@@ -1829,6 +1833,193 @@ class Suite:
         finally:
             d.quit()
             desk.stop()
+
+
+    # -- the coordinator's desk: conflicts and duplicates ---------------------------------------
+
+    def desk_project(self):
+        """A coordinator of its own, so that the conflicts and duplicates on its pages are only these
+        tests': four seed cases and Макс Бокаев recorded again in Latin letters; and a second
+        coordinator's device that holds a copy from a bundle."""
+        if getattr(self, "_desk_project", None):
+            return self._desk_project
+        home = os.path.join(self.root, "desk-coordinator")
+        self.cli.ok(home, ["init", "--kdf", "interactive"])
+        self.cli.ok(home, ["project", "create", "Үйлестірушінің үстелі"])
+        with open(os.path.join(REPO, "seeds", "cases.json"), encoding="utf-8") as f:
+            seeds = json.load(f)
+        seeds["cases"] = seeds["cases"][:4]
+        seeds["cases"].append({"title": "Max Bokayev: detained after a rally", "status": "detained", "city": "Almaty",
+                               "persons": [{"name": "Max Bokayev"}]})
+        path = os.path.join(self.root, "desk-cases.json")
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(seeds, f, ensure_ascii=False)
+        self.cli.ok(home, ["case", "import", path])
+        other = self.admit(home, "desk-second", "coordinator")
+        self.carry(home, other, self.cli.json(other, ["status"])["nodeId"], "desk-0")
+        self._desk_project = (home, other)
+        return self._desk_project
+
+    def t_desk_conflicts(self, env):
+        """Two coordinators change a case's city and status on their own devices, unseen by each other;
+        bundles cross both ways and both hold the conflicts. The desk shows each value with its author,
+        device and time; saving with nothing chosen shows the error summary; the city is kept from the
+        other device's values in Russian with script off, the status written anew from its list in
+        Kazakh; then the command line shows no conflict, here and, after one more bundle, there."""
+        home, other = self.desk_project()
+        hid, oid = (self.cli.json(h, ["status"])["nodeId"] for h in (home, other))
+        ref = [c for c in self.cli.json(home, ["case", "list"]) if "Джакишев" in (c.get("title") or "")][0]["id"]
+        self.cli.ok(home, ["case", "edit", ref, "--set", "city=Астана", "--set", "status=sentenced"])
+        self.cli.ok(other, ["case", "edit", ref, "--set", "city=Ақтөбе", "--set", "status=released"])
+        self.carry(other, home, hid, "desk-1")
+        self.carry(home, other, oid, "desk-2")
+        for h in (home, other):
+            rows = self.cli.json(h, ["case", "conflicts"])
+            self.check(sorted(r["field"] for r in rows) == ["city", "status"], f"case conflicts on {os.path.basename(h)}: {rows}")
+        ru, kk = catalogue("ru"), catalogue("kk")
+        k = f"k-{ref[:12]}"
+        city, status = f"#{k}-city-form", f"#{k}-status-form"
+        desk = Desk(self.cli.binary, home, env)
+        try:
+            d = browser(lang="ru")
+            try:
+                self.unlock(d, desk)
+                d.get(desk.base + "/conflicts?lang=ru")
+                self.check(d.find_element(By.TAG_NAME, "h1").text == ru["conflicts.title"], "the conflicts page")
+                text = d.find_element(By.CSS_SELECTOR, f"section[aria-labelledby='c-{ref}']").text
+                for want in ["Мухтар Джакишев", "Астана", "Ақтөбе", ru["status.sentenced"], ru["status.released"], ru["role.coordinator"],
+                             ru["conflicts.device.this"], ru["conflicts.device.other"], ru["conflicts.new"]]:
+                    self.check(want in text, f"the case's conflicts lack {want}: {text[:400]}")
+                self.axe(d, "conflicts")
+                self.no_english(d, "ru", "conflicts")
+                d.set_window_size(1200, 2000)
+                self.shot(d, "conflicts-ru")
+                self.narrow(d, "ru", "conflicts")
+                # Saved with nothing chosen: the summary links the first value, and nothing is written.
+                self.submit(d, f"{city} button[type=submit]")
+                summary = d.find_element(By.CLASS_NAME, "error-summary")
+                self.check(ru["conflicts.err.choose"] in summary.text, summary.text)
+                self.check(summary.find_element(By.TAG_NAME, "a").get_attribute("href").endswith(f"#{k}-city-v1"), "the summary links the field")
+                self.check(len(self.cli.json(home, ["case", "conflicts"])) == 2, "a form with an error wrote something")
+                self.axe(d, "conflicts with an error")
+                self.no_english(d, "ru", "conflicts with an error")
+                self.shot(d, "conflicts-error-ru")
+                cookies = d.get_cookies()
+            finally:
+                d.quit()
+            # Script off: the other device's city is kept, chosen by its label.
+            d = browser(lang="ru", script=False)
+            try:
+                d.get(desk.base + "/static/app.css")
+                for c in cookies:
+                    d.add_cookie({"name": c["name"], "value": c["value"], "path": "/"})
+                d.get(desk.base + "/conflicts?lang=ru")
+                labels = [x for x in d.find_elements(By.CSS_SELECTOR, f"{city} .choice label") if x.text == "Ақтөбе"]
+                self.check(len(labels) == 1, "one value Ақтөбе to choose")
+                labels[0].click()
+                self.submit(d, f"{city} button[type=submit]")
+                banner = d.find_element(By.ID, "done").text
+                self.check(ru["conflicts.done.title"] in banner and "Ақтөбе" in banner, banner)
+                self.check(not d.find_elements(By.CSS_SELECTOR, city) and d.find_elements(By.CSS_SELECTOR, status), "the city left, the status stays")
+            finally:
+                d.quit()
+            self.check([r["field"] for r in self.cli.json(home, ["case", "conflicts"])] == ["status"], "the city is settled")
+            # Kazakh, script on: the status written anew, picked from its list; then the empty page.
+            d = browser(lang="kk")
+            try:
+                d.get(desk.base + "/static/app.css")
+                for c in cookies:
+                    d.add_cookie({"name": c["name"], "value": c["value"], "path": "/"})
+                d.get(desk.base + "/conflicts?lang=kk")
+                self.check(d.find_element(By.TAG_NAME, "h1").text == kk["conflicts.title"], "the Kazakh conflicts page")
+                self.axe(d, "conflicts in Kazakh")
+                self.no_english(d, "kk", "conflicts")
+                d.set_window_size(1200, 1300)
+                self.shot(d, "conflicts-kk")
+                d.find_element(By.ID, f"{k}-status-new").click()
+                Select(d.find_element(By.ID, f"{k}-status-text")).select_by_value("house_arrest")
+                self.submit(d, f"{status} button[type=submit]")
+                banner = d.find_element(By.ID, "done").text
+                self.check(kk["conflicts.done.title"] in banner and kk["status.house_arrest"] in banner, banner)
+                self.check(d.find_elements(By.ID, "conflicts-none"), "the empty state")
+                self.axe(d, "conflicts resolved in Kazakh")
+                self.no_english(d, "kk", "conflicts resolved")
+                self.shot(d, "conflicts-done-kk")
+            finally:
+                d.quit()
+        finally:
+            desk.stop()
+        self.check(self.cli.json(home, ["case", "conflicts"]) == [], "the command line still shows a conflict")
+        doc = self.cli.json(home, ["case", "show", ref])["document"]
+        self.check(doc.get("city") == "Ақтөбе" and doc.get("status") == "house_arrest", f"case show: {doc.get('city')}, {doc.get('status')}")
+        # The resolution travels: the other coordinator has no conflict after the next bundle either.
+        self.carry(home, other, oid, "desk-3")
+        self.check(self.cli.json(other, ["case", "conflicts"]) == [], "the other device still shows a conflict")
+        self.check(self.cli.json(other, ["case", "show", ref])["document"].get("city") == "Ақтөбе", "the other device's city")
+
+    def t_desk_merge(self, env):
+        """The duplicates page pairs Макс Бокаев with Max Bokayev and says why; the pair side by side;
+        merging without choosing asks again; keeping the Cyrillic case merges the Latin one into it,
+        the page says where the merged case lives, and the command line agrees."""
+        home, _ = self.desk_project()
+        cases = self.cli.json(home, ["case", "list"])
+        cyr = [c for c in cases if "Бокаев" in (c.get("title") or "")][0]["id"]
+        lat = [c for c in cases if "Bokayev" in (c.get("title") or "")][0]["id"]
+        pairs = self.cli.json(home, ["case", "duplicates"])
+        self.check(any({p["first"]["caseId"], p["second"]["caseId"]} == {cyr, lat} for p in pairs), f"case duplicates: {pairs}")
+        ru, kk = catalogue("ru"), catalogue("kk")
+        desk = Desk(self.cli.binary, home, env)
+        d = browser(lang="ru")
+        try:
+            self.unlock(d, desk)
+            d.get(desk.base + "/merge?lang=ru")
+            self.check(d.find_element(By.TAG_NAME, "h1").text == ru["merge.title"], "the duplicates page")
+            items = [li for li in d.find_elements(By.CSS_SELECTOR, "li.pair") if cyr[:8] in li.text and lat[:8] in li.text]
+            self.check(len(items) == 1, "the pair is listed once")
+            self.check("Max Bokayev" in items[0].text and "Макс Бокаев" in items[0].text and ru["merge.score"].split("{")[0] in items[0].text,
+                       items[0].text)
+            self.axe(d, "duplicates")
+            self.no_english(d, "ru", "duplicates")
+            self.shot(d, "merge-ru")
+            items[0].find_element(By.CSS_SELECTOR, "a.merge-link").click()
+            WebDriverWait(d, 10).until(lambda x: "/merge/" in x.current_url)
+            self.check(d.find_element(By.TAG_NAME, "h1").text == ru["merge.pair.title"], "the pair page")
+            sides = d.find_element(By.CLASS_NAME, "compare").text
+            self.check("Max Bokayev: detained after a rally" in sides and "Макс Бокаев" in sides, sides[:300])
+            self.axe(d, "a pair side by side")
+            self.no_english(d, "ru", "a pair side by side")
+            d.set_window_size(1200, 1500)
+            self.shot(d, "merge-pair-ru")
+            self.narrow(d, "ru", "a pair side by side")
+            form = "form[action^='/merge/'] button[type=submit]"
+            self.submit(d, form)
+            summary = d.find_element(By.CLASS_NAME, "error-summary")
+            self.check(ru["merge.err.choose"] in summary.text, summary.text)
+            self.axe(d, "a pair with an error")
+            self.check(any(c["id"] == lat for c in self.cli.json(home, ["case", "list"])), "a form with an error merged")
+            d.find_element(By.ID, f"keep-{cyr}").click()
+            self.submit(d, form)
+            banner = d.find_element(By.ID, "merged").text
+            self.check(ru["merge.done.title"] in banner and cyr[:8] in banner and lat[:8] in banner, banner)
+            self.axe(d, "merged")
+            self.no_english(d, "ru", "merged")
+            d.set_window_size(1200, 900)
+            self.shot(d, "merged-ru")
+            d.find_element(By.ID, "merged-open").click()
+            WebDriverWait(d, 10).until(lambda x: x.current_url.endswith(f"/cases/{cyr}"))
+            d.get(desk.base + "/merge?lang=kk")
+            self.check(d.find_elements(By.ID, "merge-none"), "the pair is still listed")
+            self.axe(d, "no duplicates in Kazakh")
+            self.no_english(d, "kk", "no duplicates")
+            self.shot(d, "merge-none-kk")
+        finally:
+            d.quit()
+            desk.stop()
+        self.check(not any(c["id"] == lat for c in self.cli.json(home, ["case", "list"])), "the merged case is still listed")
+        self.check(not any({p["first"]["caseId"], p["second"]["caseId"]} == {cyr, lat} for p in self.cli.json(home, ["case", "duplicates"])),
+                   "case duplicates still pairs them")
+        persons = self.cli.json(home, ["case", "show", cyr])["document"].get("persons") or []
+        self.check(any("Max Bokayev" in json.dumps(p, ensure_ascii=False) for p in persons), f"the kept case's persons: {persons}")
 
 
 if __name__ == "__main__":
