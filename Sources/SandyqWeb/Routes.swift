@@ -34,6 +34,9 @@ struct Routes: Sendable {
         router.post("/people/invite/file") { req, _ in try await changing(req) { v, host, fields in InvitePages.file(v, host: host, fields: fields) } }
         router.get("/people/admit") { req, _ in gate(req) { v, host in InvitePages.replyPage(v, host: host) } }
         router.post("/people/admit") { req, _ in try await changing(req) { v, host, fields in InvitePages.admit(v, host: host, fields: fields) } }
+        router.get("/seized") { req, _ in gate(req) { v, host in SeizedPages.pick(v, host: host) } }
+        router.post("/seized") { req, _ in try await changing(req) { v, host, fields in SeizedPages.post(v, host: host, fields: fields) } }
+        router.get("/quarantine") { req, _ in gate(req) { v, host in SeizedPages.quarantine(v, host: host) } }
         router.get("/delivery") { req, _ in gate(req) { v, host in DeliveryPages.page(v, host: host) } }
         // The coordinator's desk: conflicts settled one field at a time, likely duplicates merged one pair at a time.
         router.get("/conflicts") { req, _ in

@@ -23,6 +23,8 @@ enum Templates {
         "invite": PackageResources.invite_mustache,
         "invited": PackageResources.invited_mustache,
         "admit": PackageResources.admit_mustache,
+        "seized": PackageResources.seized_mustache,
+        "quarantine": PackageResources.quarantine_mustache,
         "panic": PackageResources.panic_mustache,
         "panicDone": PackageResources.panicDone_mustache,
         "dossier": PackageResources.dossier_mustache,

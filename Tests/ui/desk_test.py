@@ -279,6 +279,8 @@ class Suite:
                  lambda: self.t_desk_conflicts(env))
         self.run("the coordinator's desk: a Cyrillic and a Latin record of one man merged from the duplicates page",
                  lambda: self.t_desk_merge(env))
+        self.run("a device was seized: revoked from the desk in Russian, its later change set aside with the reason",
+                 lambda: self.t_seized(env))
         shutil.rmtree(self.root, ignore_errors=True)
         print(f"desk: {len(self.failed)} failed" + (f": {', '.join(self.failed)}" if self.failed else ""), flush=True)
         return 1 if self.failed else 0
@@ -1640,6 +1642,74 @@ class Suite:
         listed = self.cli.json(home, ["member", "list"])
         self.check(any(m.get("role") == "reporter" for m in (listed if isinstance(listed, list) else listed.get("members", []))),
                    f"member list: {listed}")
+
+    def t_seized(self, env):
+        """A reporter records a case and a stick brings it to the coordinator. The laptop is seized:
+        the coordinator picks it on the desk (in Russian), sees what it could read and that its first
+        changes still count, and revokes it. Whoever holds the laptop now records another case and
+        leaves it on the stick; after the desk syncs, the case list does not show it and the set-aside
+        page lists that change as signed after the revocation."""
+        ru = catalogue("ru")
+        home = os.path.join(self.root, "coordinator-seized")
+        self.cli.ok(home, ["init", "--kdf", "interactive"])
+        self.cli.ok(home, ["project", "create", "Изъятие"])
+        reporter = self.make_reporter(home, "reporter-seized")
+        stick = os.path.join(self.root, "stick-seized")
+        folder = os.path.join(stick, "sandyq")
+        os.makedirs(folder)
+        self.cli.ok(home, ["usb", "sync", folder])
+        self.cli.ok(reporter, ["usb", "sync", folder])
+        self.cli.ok(reporter, ["case", "add", "--title", "Обыск в Таразе", "--person", "Ержан Сейтов"])
+        self.cli.ok(reporter, ["usb", "sync", folder])
+        rid = self.cli.json(reporter, ["status"])["nodeId"]
+        desk = Desk(self.cli.binary, home, env)
+        d = browser(lang="ru")
+        try:
+            self.unlock(d, desk)
+            self.check(self.usb_sync(d, desk, stick) is None, "the first stick sync failed")
+            d.get(desk.base + "/people")
+            d.find_element(By.ID, "people-seized").click()
+            self.check(d.find_element(By.TAG_NAME, "h1").text == ru["seized.title"], "the seized page")
+            self.submit(d, "#seized-continue")
+            self.check(ru["seized.device.missing"] in d.find_element(By.CLASS_NAME, "error-summary").text, "no error summary")
+            self.axe(d, "seized, no device chosen")
+            d.find_element(By.CSS_SELECTOR, "label[for='device']").click()
+            self.no_english(d, "ru", "seized pick")
+            self.shot(d, "seized-pick-ru")
+            self.submit(d, "#seized-continue")
+            self.check(d.find_element(By.TAG_NAME, "h1").text == ru["seized.check.title"], "the check step")
+            kept = d.find_element(By.ID, "seized-kept").text
+            self.check(ru["seized.kept"].split("{n}")[0] in kept, f"what still counts: {kept}")
+            self.check(ru["seized.reads.reporter"] in d.find_element(By.TAG_NAME, "main").text, "what it could read")
+            self.no_english(d, "ru", "seized check")
+            self.axe(d, "seized check")
+            self.shot(d, "seized-check-ru")
+            self.submit(d, "#seized-revoke")
+            self.check(d.find_element(By.TAG_NAME, "h1").text == ru["seized.done.title"], "not revoked")
+            self.check(len(d.find_elements(By.CSS_SELECTOR, "ol.tell li")) == 3, "what to tell the others")
+            self.no_english(d, "ru", "seized done")
+            self.axe(d, "seized done")
+            self.shot(d, "seized-done-ru")
+            d.get(desk.base + "/quarantine")
+            self.check(d.find_elements(By.ID, "quarantine-empty"), "something set aside before the seized laptop wrote")
+            # The seized laptop is used: a case recorded with its key reaches the coordinator.
+            self.cli.ok(reporter, ["case", "add", "--title", "Подложное дело", "--person", "Провокатор"])
+            self.cli.ok(reporter, ["usb", "sync", folder])
+            self.check(self.usb_sync(d, desk, stick) is None, "the second stick sync failed")
+            d.get(desk.base + "/quarantine")
+            rows = [r.text for r in d.find_elements(By.CSS_SELECTOR, "table.quarantine tbody tr")]
+            self.check(len(rows) == 1 and ru["quarantine.reason.revoked"] in rows[0] and ru["role.reporter"] in rows[0],
+                       f"the set-aside page: {rows}")
+            self.no_english(d, "ru", "quarantine")
+            self.axe(d, "quarantine")
+            self.shot(d, "quarantine-ru")
+            d.get(desk.base + "/cases")
+            listed = d.find_element(By.TAG_NAME, "main").text
+            self.check("Обыск в Таразе" in listed and "Подложное дело" not in listed, "the case list shows the set-aside case")
+        finally:
+            d.quit()
+            desk.stop()
+        self.check(rid, "reporter id")
 
     def post_form(self, d, desk, path, fields):
         """A form post with the page's session and CSRF token, as the browser sends it; (status, body)."""
