@@ -37,6 +37,11 @@ struct Routes: Sendable {
         router.get("/seized") { req, _ in gate(req) { v, host in SeizedPages.pick(v, host: host) } }
         router.post("/seized") { req, _ in try await changing(req) { v, host, fields in SeizedPages.post(v, host: host, fields: fields) } }
         router.get("/quarantine") { req, _ in gate(req) { v, host in SeizedPages.quarantine(v, host: host) } }
+        router.get("/monitoring") { req, _ in gate(req) { v, host in MonitoringPages.page(v, host: host) } }
+        router.get("/monitoring/:file") { req, ctx in
+            let file = ctx.parameters.get("file") ?? ""
+            return gate(req) { v, host in MonitoringPages.download(v, host: host, file: file) }
+        }
         router.get("/delivery") { req, _ in gate(req) { v, host in DeliveryPages.page(v, host: host) } }
         // The coordinator's desk: conflicts settled one field at a time, likely duplicates merged one pair at a time.
         router.get("/conflicts") { req, _ in

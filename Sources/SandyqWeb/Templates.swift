@@ -25,6 +25,7 @@ enum Templates {
         "admit": PackageResources.admit_mustache,
         "seized": PackageResources.seized_mustache,
         "quarantine": PackageResources.quarantine_mustache,
+        "monitoring": PackageResources.monitoring_mustache,
         "panic": PackageResources.panic_mustache,
         "panicDone": PackageResources.panicDone_mustache,
         "dossier": PackageResources.dossier_mustache,

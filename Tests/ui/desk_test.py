@@ -23,6 +23,7 @@ from sandyq_cli import CLI  # noqa: E402
 
 from selenium import webdriver  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
@@ -281,6 +282,8 @@ class Suite:
                  lambda: self.t_desk_merge(env))
         self.run("a device was seized: revoked from the desk in Russian, its later change set aside with the reason",
                  lambda: self.t_seized(env))
+        self.run("monitoring in Kazakh: four bar charts drawn as SVG agree with the report's numbers; the report and sanctions download",
+                 lambda: self.t_monitoring(home, env))
         shutil.rmtree(self.root, ignore_errors=True)
         print(f"desk: {len(self.failed)} failed" + (f": {', '.join(self.failed)}" if self.failed else ""), flush=True)
         return 1 if self.failed else 0
@@ -1000,16 +1003,19 @@ class Suite:
         while time.time() < deadline:
             if d.find_elements(By.CSS_SELECTOR, ".usb-result, .error-summary"):
                 break
-            if d.find_elements(By.CSS_SELECTOR, "[data-usb-poll]"):
-                refresh = d.find_elements(By.CSS_SELECTOR, "meta[http-equiv=refresh]")
-                self.check(refresh, "a running sync's page has no refresh of its own")
-                link = d.find_elements(By.CSS_SELECTOR, "a.usb-refresh")
-                self.check(link and link[0].is_displayed(), "a running sync's page has no refresh link")
-                seen.append(d.find_element(By.ID, "usb-bars").text)
-                if len(seen) == 1:
-                    self.shot(d, "usb-running-nojs")
-                if len(seen) % 2:
-                    link[0].click()  # the link, as a person does who does not wait
+            try:
+                if d.find_elements(By.CSS_SELECTOR, "[data-usb-poll]"):
+                    refresh = d.find_elements(By.CSS_SELECTOR, "meta[http-equiv=refresh]")
+                    self.check(refresh, "a running sync's page has no refresh of its own")
+                    link = d.find_elements(By.CSS_SELECTOR, "a.usb-refresh")
+                    self.check(link and link[0].is_displayed(), "a running sync's page has no refresh link")
+                    seen.append(d.find_element(By.ID, "usb-bars").text)
+                    if len(seen) == 1:
+                        self.shot(d, "usb-running-nojs")
+                    if len(seen) % 2:
+                        link[0].click()  # the link, as a person does who does not wait
+            except StaleElementReferenceException:
+                pass  # the page refreshed itself while being read, as it should: read the new one
             time.sleep(0.3)
         errors = d.find_elements(By.CLASS_NAME, "error-summary")
         self.check(not errors, errors[0].text if errors else "")
@@ -1710,6 +1716,39 @@ class Suite:
             d.quit()
             desk.stop()
         self.check(rid, "reporter id")
+
+    def t_monitoring(self, home, env):
+        """The coordinator's monitoring page in Kazakh: one SVG bar chart each by status, article, city
+        and month, whose bars carry the counts the report's JSON gives (summed, they cover every case),
+        labels in Kazakh, a table with the same numbers; the report and the sanctions list download."""
+        kk = catalogue("kk")
+        report = json.loads(self.cli.ok(home, ["report", "monitoring", "--format", "json"]))
+        desk = Desk(self.cli.binary, home, env)
+        d = browser(lang="kk")
+        try:
+            self.unlock(d, desk)
+            d.find_element(By.CSS_SELECTOR, "nav.menu a[href='/monitoring']").click()
+            self.check(d.find_element(By.TAG_NAME, "h1").text == kk["monitoring.title"], "the monitoring page")
+            for chart, key in [("status", "byStatus"), ("city", "byCity")]:
+                counts = [int(t.get_attribute("textContent")) for t in
+                          d.find_elements(By.CSS_SELECTOR, f"#chart-{chart} g text:last-child")]
+                want = [b["count"] for b in report[key]]
+                self.check(sum(counts) == sum(want) and counts[:12] == want[:12], f"{chart}: bars {counts}, report {want}")
+            self.check(len(d.find_elements(By.CSS_SELECTOR, "svg.bars")) == 4, "four charts")
+            labels = [t.get_attribute("textContent") for t in d.find_elements(By.CSS_SELECTOR, "#chart-status g text:first-child")]
+            self.check(kk["status.detained"] in labels, f"status labels not in Kazakh: {labels}")
+            self.no_english(d, "kk", "monitoring")
+            self.axe(d, "monitoring")
+            self.shot(d, "monitoring-kk")
+            self.narrow(d, "kk", "monitoring")
+            for path in ["/monitoring/report.html", "/monitoring/sanctions.csv"]:
+                cookie = d.get_cookie("sandyq_session")["value"]
+                r, body = desk.raw("GET", path, {"Cookie": f"sandyq_session={cookie}"})
+                self.check(r.status == 200 and "attachment" in (r.getheader("Content-Disposition") or "") and len(body) > 100,
+                           f"{path}: {r.status}")
+        finally:
+            d.quit()
+            desk.stop()
 
     def post_form(self, d, desk, path, fields):
         """A form post with the page's session and CSRF token, as the browser sends it; (status, body)."""

@@ -15,6 +15,11 @@ public struct ReportService: Sendable {
         try host.withNode { n throws(NodeError) in try n.dossier(ref, date: date) }
     }
 
+    /// The monitoring report as data, for a page that draws and words it itself.
+    public func monitoring(date: Date = Date()) throws(NodeError) -> MonitoringReport {
+        try host.withNode { n throws(NodeError) in try n.monitoringReport(date: date) }
+    }
+
     public func render(_ kind: Kind, format: Format, date: Date = Date()) throws(NodeError) -> String {
         try host.withNode { n throws(NodeError) in try n.renderReport(kind, format: format, date: date) }
     }
