@@ -14,11 +14,7 @@ enum InvitePages {
         c["roles"] = roles.map { r -> [String: Any] in
             ["value": r.rawValue, "id": "role-\(r.rawValue)", "label": v.t("role.\(r.rawValue)"), "hint": v.t("invite.role.\(r.rawValue).hint")]
         }
-        if let error {
-            c["hasErrors"] = true
-            c["error"] = error
-            c["errors"] = [["field": "role-reporter", "message": error]]
-        }
+        Pages.setError(&c, field: "role-reporter", error)
         return Pages.html(Templates.render("invite", c), status: error == nil ? .ok : .unprocessableContent)
     }
 
@@ -56,11 +52,7 @@ enum InvitePages {
         if let refused = v.coordinatorOnly(host) { return refused }
         var c = v.frame(title: v.t("admit.title"), unlocked: true)
         c["reply"] = reply
-        if let error {
-            c["hasErrors"] = true
-            c["error"] = error
-            c["errors"] = [["field": "reply", "message": error]]
-        }
+        Pages.setError(&c, field: "reply", error)
         return Pages.html(Templates.render("admit", c), status: error == nil ? .ok : .unprocessableContent)
     }
 
@@ -70,11 +62,7 @@ enum InvitePages {
         c["reply"] = reply.text
         c["device"] = reply.node.fingerprint
         c["digitsStep"] = true
-        if let error {
-            c["hasErrors"] = true
-            c["error"] = error
-            c["errors"] = [["field": "digits", "message": error]]
-        }
+        Pages.setError(&c, field: "digits", error)
         return Pages.html(Templates.render("admit", c), status: error == nil ? .ok : .unprocessableContent)
     }
 

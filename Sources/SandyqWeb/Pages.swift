@@ -79,6 +79,14 @@ enum Pages {
         Response(status: status, headers: [.contentType: "text/html; charset=utf-8"], body: ResponseBody(byteBuffer: ByteBuffer(string: body)))
     }
 
+    /// One field's error: the summary's link to it, and the message beside it.
+    static func setError(_ c: inout [String: Any], field: String, _ error: String?) {
+        guard let error else { return }
+        c["hasErrors"] = true
+        c["error"] = error
+        c["errors"] = [["field": field, "message": error]]
+    }
+
     static func redirect(_ to: String, cookie: String? = nil) -> Response {
         var h: HTTPFields = [.location: to]
         if let cookie { h[.setCookie] = cookie }

@@ -27,11 +27,7 @@ enum SeizedPages {
                     "hint": v.t("seized.device.hint", ["when": when, "n": "\(mine[m.node.signingKey])"])]
         }
         c["none"] = members.isEmpty
-        if let error {
-            c["hasErrors"] = true
-            c["error"] = error
-            c["errors"] = [["field": "device", "message": error]]
-        }
+        Pages.setError(&c, field: "device", error)
         return Pages.html(Templates.render("seized", c), status: error == nil ? .ok : .unprocessableContent)
     }
 
