@@ -31,7 +31,9 @@ enum InvitePages {
         var c = v.frame(title: v.t("invite.made.title"), unlocked: true)
         c["code"] = inv.text
         c["made"] = v.t("invite.made.lead", ["role": v.t("role.\(role.rawValue)")])
-        if let q = QRCode.drawing(inv.text) { c["qr"] = ["size": "\(q.size)", "path": q.path] }
+        // Whole pixels per module (5): a module drawn 4.9 px wide comes out 4 or 5 px, unevenly,
+        // and a reader then misses the code now and then (zbarimg did, in CI).
+        if let q = QRCode.drawing(inv.text) { c["qr"] = ["size": "\(q.size)", "px": "\(q.size * 5)", "path": q.path] }
         return Pages.html(Templates.render("invited", c))
     }
 

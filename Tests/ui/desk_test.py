@@ -1596,6 +1596,8 @@ class Suite:
             self.check(code.startswith("sqi-"), f"the code: {code[:12]}")
             qr = d.find_element(By.CSS_SELECTOR, ".qr-box svg")
             png = os.path.join(self.root, "invite-qr.png")
+            # Whole in the window first: an element screenshot keeps only the part on screen.
+            d.execute_script("arguments[0].scrollIntoView({block: 'center'})", qr)
             qr.screenshot(png)
             read = subprocess.run(["zbarimg", "--raw", "-q", png], capture_output=True, text=True)
             self.check(read.returncode == 0 and read.stdout.strip() == code, f"zbarimg read {read.stdout.strip()[:20]!r} (exit {read.returncode})")
