@@ -161,6 +161,16 @@ def stop_desk(desk):
         desk.kill()
 
 
+def finish(desk, root, keep):
+    """Stops the desk if it started, and removes the run's homes unless asked to keep them."""
+    if desk:
+        stop_desk(desk)
+    if keep:
+        print(f"desk-bench: kept {root}", file=sys.stderr)
+    else:
+        shutil.rmtree(root, ignore_errors=True)
+
+
 def figures_of(runs):
     ref99 = pct(runs["static"], 99)
     figures = {}
@@ -219,12 +229,7 @@ def delivery(args):
                            "figures": figures, "raw_ms": {k: [round(x, 3) for x in v] for k, v in runs.items()}}, fh, indent=1)
         return 0 if all(figures[k]["meets_goal"] for k in ["delivery", "people"]) else 1
     finally:
-        if desk:
-            stop_desk(desk)
-        if args.keep:
-            print(f"desk-bench: kept {root}", file=sys.stderr)
-        else:
-            shutil.rmtree(root, ignore_errors=True)
+        finish(desk, root, args.keep)
 
 
 def main():
@@ -306,12 +311,7 @@ def main():
                            "raw_ms": {k: [round(x, 3) for x in v] for k, v in runs.items()}}, fh, indent=1)
         return 0 if all(figures[k]["meets_goal"] for k in ["list", "case", "search"]) else 1
     finally:
-        if desk:
-            stop_desk(desk)
-        if args.keep:
-            print(f"desk-bench: kept {root}", file=sys.stderr)
-        else:
-            shutil.rmtree(root, ignore_errors=True)
+        finish(desk, root, args.keep)
 
 
 if __name__ == "__main__":
