@@ -253,8 +253,10 @@ extension Node {
     }
 
     /// Every member and remembered peer, with what is still undelivered to each.
-    public func peers() throws(NodeError) -> [PeerState] {
-        let mine = try versionVector()
+    /// `mine`: this node's vector, when the caller already read it.
+    public func peers(mine known: VersionVector? = nil) throws(NodeError) -> [PeerState] {
+        let mine: VersionVector
+        if let known { mine = known } else { mine = try versionVector() }
         let records = try mapped { try store.peers() }
         var byID: [NodeID: OpStore.PeerRecord] = [:]
         for r in records { byID[r.node] = r }

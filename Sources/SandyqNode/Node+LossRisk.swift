@@ -57,10 +57,12 @@ extension Node {
 
     /// Authors whose newest ops one device alone is known to hold, and files one device alone
     /// holds whole. Costs O(members × authors) plus a pass over the files: no op is read.
-    public func lossRisk() throws(NodeError) -> LossRisk {
+    /// `mine`: this node's vector, when the caller already read it.
+    public func lossRisk(mine known: VersionVector? = nil) throws(NodeError) -> LossRisk {
         guard try project() != nil else { return LossRisk(authors: [], files: []) }
         let m = try storedMembership()
-        let mine = try versionVector()
+        let mine: VersionVector
+        if let known { mine = known } else { mine = try versionVector() }
         let heard = try mapped { try store.heardAt() }
         var vectors: [(node: NodeID, vector: VersionVector)] = [(nodeID, mine)]
         for r in try mapped({ try store.peers() }) where r.node != nodeID && m.isCurrentMember(r.node) {

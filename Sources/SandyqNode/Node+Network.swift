@@ -169,7 +169,8 @@ extension Node {
                 last = s
                 return r
             } catch {
-                throw NodeError(.failure, "sync with \(address) failed: \(error)")
+                // The sync engine's code says what failed (no answer, another project, a refusal) to callers that explain it.
+                throw NodeError(.failure, "sync with \(address) failed: \(error)", code: (error as? SyncError)?.code)
             }
         }
         guard let last else { throw NodeError(.failure, "sync with \(address) ran no session") }

@@ -9,10 +9,9 @@ import SandyqNode
 enum DeliveryPages {
     static func page(_ v: Visit, host: NodeHost) -> Response {
         if let refused = v.coordinatorOnly(host) { return refused }
-        guard let risk = try? host.exchange.lossRisk(), let peers = try? host.exchange.peers() else {
+        guard let (risk, peers, heard) = try? host.exchange.delivery() else {
             return Pages.message(v, title: v.t("failure.title"), body: v.t("failure.body"), status: .internalServerError, unlocked: true)
         }
-        let heard = (try? host.exchange.lastHeard()) ?? [:]
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         let me = host.nodeID
         func who(_ node: NodeID, _ role: Role?) -> String {

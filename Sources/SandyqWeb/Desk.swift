@@ -32,12 +32,37 @@ public final class Desk: Sendable {
     /// Locks after this long without a heartbeat from a page that sent one (its tab has closed).
     public let heartbeatGrace: Duration
     private let state: Mutex<State>
+    /// What the sync centre offers to listen on; `sandyq ui --serve` sets it and serves at unlock.
+    public let serveDefault: String
+    let serveAtUnlock: Bool
+    private let server = Mutex<ServeJob?>(nil)
 
-    public init(home: String, idle: Duration = .seconds(600), heartbeatGrace: Duration = .seconds(90)) {
+    public init(home: String, idle: Duration = .seconds(600), heartbeatGrace: Duration = .seconds(90),
+                serve: String? = nil) {
         self.home = home
         self.idle = idle
         self.heartbeatGrace = heartbeatGrace
+        serveDefault = serve ?? "0.0.0.0:7447"
+        serveAtUnlock = serve != nil
         state = Mutex(State(token: Desk.randomToken()))
+    }
+
+    /// The server the sync centre started, running or ended, until the next start.
+    func serving() -> ServeJob? { server.withLock { $0 } }
+
+    /// Starts `serve` on the unlocked host unless one is running.
+    func startServing(host: NodeHost, listen: String) {
+        let job = server.withLock { s -> ServeJob? in
+            if let old = s, old.snapshot().running, !old.isStopping { return nil }
+            let j = ServeJob(listen: listen)
+            s = j
+            return j
+        }
+        job?.run(host: host, desk: self)
+    }
+
+    func stopServing() {
+        server.withLock { $0?.requestStop() }
     }
 
     /// 32 random bytes in hex (getrandom underneath).
@@ -101,10 +126,12 @@ public final class Desk: Sendable {
             s.lastUse = .now
             s.lastHeartbeat = .now
         }
+        if serveAtUnlock { startServing(host: host, listen: serveDefault) }
     }
 
     /// Drops the node: its keys leave memory when the last request using it ends.
     public func lock() {
+        // A server the sync centre started stops by itself within 0.2 s: its host is no longer the desk's.
         let host = state.withLock { s in
             let h = s.host
             s.host = nil

@@ -56,9 +56,12 @@ struct Visit {
     /// `canWrite` given: the node is busy (a stick sync holds it) and the caller knows the answer.
     func frame(title: String, unlocked: Bool, canWrite: Bool? = nil) -> [String: Any] {
         let names = ["kk": "Қазақша", "ru": "Русский", "en": "English"]
+        // One read of the role serves both answers; a busy node (canWrite given) is not asked.
+        let host = unlocked && canWrite == nil ? desk.peek() : nil
+        let role = Self.role(host)
         return [
-            "canWrite": unlocked && (canWrite ?? Self.canWrite(desk.peek())),
-            "isCoordinator": unlocked && canWrite == nil && Self.role(desk.peek()) == .coordinator,
+            "canWrite": unlocked && (canWrite ?? (host?.isWriteOnly == true || (role?.canWrite ?? false))),
+            "isCoordinator": role == .coordinator,
             "hasSession": session != nil,
             "recorded": recorded,
             "t": cat.templateTable(lang),

@@ -59,6 +59,10 @@ struct Routes: Sendable {
             let a = ctx.parameters.get("a") ?? "", b = ctx.parameters.get("b") ?? ""
             return try await changing(req) { v, host, fields in MergePages.merge(v, host: host, a: a, b: b, fields: fields) }
         }
+        router.get("/sync") { req, _ in gate(req) { v, host in SyncPages.page(v, host: host) } }
+        router.get("/sync/progress") { req, _ in gate(req) { v, _ in SyncPages.fragment(v) } }
+        router.post("/sync/peer") { req, _ in try await changing(req) { v, host, fields in SyncPages.start(v, host: host, fields: fields) } }
+        router.post("/sync/serve") { req, _ in try await changing(req) { v, host, fields in SyncPages.serve(v, host: host, fields: fields) } }
         router.get("/usb") { req, _ in gate(req) { v, host in UsbPages.page(v, host: host) } }
         router.get("/usb/progress") { req, _ in gate(req) { v, _ in UsbPages.fragment(v) } }
         router.post("/usb") { req, _ in

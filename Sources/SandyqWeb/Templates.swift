@@ -34,6 +34,7 @@ enum Templates {
         "dossierPrint": PackageResources.dossierPrint_mustache,
         "usb": PackageResources.usb_mustache,
         "usbProgress": PackageResources.usbProgress_mustache,
+        "sync": PackageResources.sync_mustache,
         "edit": PackageResources.edit_mustache,
         "add": PackageResources.add_mustache,
         "remove": PackageResources.remove_mustache,

@@ -22,16 +22,18 @@ struct UI: ParsableCommand {
     @Option(help: "Lock after this many minutes without use.") var idleMinutes = 10
     @Option(help: .hidden) var idleSeconds: Int?
     @Flag(help: "Do not open the browser.") var noOpen = false
+    @Option(help: "Also accept peers over TCP on HOST:PORT while unlocked (as `serve` does, on the desk's own node); the sync centre's switch stops and starts it.")
+    var serve: String?
     @OptionGroup var output: OutputOptions
 
     func run() throws {
-        try sandyq.run { try serve() }
+        try sandyq.run { try runDesk() }
     }
 
-    func serve() throws {
+    func runDesk() throws {
         guard idleMinutes > 0 else { throw CLIError(.usage, "--idle-minutes must be at least 1") }
         let home = NodeOptions.resolve(home: self.home)
-        let desk = Desk(home: home, idle: .seconds(idleSeconds ?? idleMinutes * 60))
+        let desk = Desk(home: home, idle: .seconds(idleSeconds ?? idleMinutes * 60), serve: self.serve)
         let app: WebApp
         do { app = try WebApp(desk: desk, listen: listen) } catch { throw CLIError(.usage, error.description) }
         let json = output.json, open = !noOpen

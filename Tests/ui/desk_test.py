@@ -10,6 +10,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -284,6 +285,8 @@ class Suite:
                  lambda: self.t_seized(env))
         self.run("monitoring in Kazakh: four bar charts drawn as SVG agree with the report's numbers; the report and sanctions download",
                  lambda: self.t_monitoring(home, env))
+        self.run("the sync centre in Kazakh: a reporter syncs with the desk's server; the desk syncs with the reporter's; locking stops the server",
+                 lambda: self.t_sync(env))
         shutil.rmtree(self.root, ignore_errors=True)
         print(f"desk: {len(self.failed)} failed" + (f": {', '.join(self.failed)}" if self.failed else ""), flush=True)
         return 1 if self.failed else 0
@@ -1563,6 +1566,119 @@ class Suite:
         finally:
             r.quit()
             rdesk.stop()
+
+    @staticmethod
+    def listening(port):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=2).close()
+            return True
+        except OSError:
+            return False
+
+    def t_sync(self, env):
+        """The sync centre, in Kazakh. The coordinator switches on its server from the page; a new
+        reporter's command line syncs with it (its admission goes one way, its case the other) and the
+        page lists that session. The reporter then serves from the command line; the desk syncs with
+        its address (the page follows the run until the plain result), remembers it, and
+        syncs again from the list. A missing address and a dead port are told in Kazakh. Locking the
+        desk stops its server: the port no longer answers."""
+        kk = catalogue("kk")
+        home = os.path.join(self.root, "coordinator-sync")
+        self.cli.ok(home, ["init", "--kdf", "interactive"])
+        self.cli.ok(home, ["project", "create", "Алмасу сынағы"])
+        self.cli.ok(home, ["case", "add", "--title", "Семейдегі тінту", "--person", "Ерлан Қалиев"])
+        reporter = self.admit(home, "reporter-sync", "reporter")
+        desk = Desk(self.cli.binary, home, env)
+        d = browser(lang="kk")
+        served = None
+        try:
+            self.unlock(d, desk)
+            d.find_element(By.CSS_SELECTOR, "nav.menu a[href='/sync']").click()
+            self.check(d.find_element(By.TAG_NAME, "h1").text == kk["sync.title"], "the sync centre")
+            self.check(kk["sync.peers.none"] in d.find_element(By.ID, "peers").text, "peers listed before any")
+            # Nothing typed: an error summary that links to the field.
+            self.submit(d, "form[action='/sync/peer'] button[type=submit]")
+            summary = d.find_element(By.CLASS_NAME, "error-summary").text
+            self.check(kk["sync.err.noAddress"] in summary, f"no address: {summary}")
+            self.no_english(d, "kk", "sync error")
+            self.axe(d, "sync centre with an error")
+            # The server, from the switch: port 0 picks a free one and the page names it.
+            box = d.find_element(By.ID, "listen")
+            box.clear()
+            box.send_keys("127.0.0.1:0")
+            self.submit(d, "#serve-start")
+            state = d.find_element(By.ID, "serve-state").text
+            m = re.search(r"(\d{4,5})", state)
+            self.check(m is not None and "127.0.0.1:0" in state, f"the server's state: {state}")
+            port = int(m.group(1))
+            self.check(self.listening(port), "nothing listens on the port the page names")
+            # The first sync brings the reporter its admission; the second carries its case.
+            got = self.cli.json(reporter, ["sync", f"127.0.0.1:{port}"])
+            self.check(got["refused"] == 0 and got["received"] >= 1, f"the reporter's first sync with the desk: {got}")
+            self.cli.ok(reporter, ["case", "add", "--title", "Шымкенттегі тергеу", "--person", "Айгүл Сейітова"])
+            got = self.cli.json(reporter, ["sync", f"127.0.0.1:{port}"])
+            self.check(got["refused"] == 0 and got["sent"] >= 1, f"the reporter's second sync with the desk: {got}")
+            titles = [c.get("title") for c in self.cli.json(home, ["case", "list"])]
+            self.check("Шымкенттегі тергеу" in titles, f"the desk's node lacks the reporter's case: {titles}")
+            d.get(desk.base + "/sync")
+            sessions = [e.text for e in d.find_elements(By.CSS_SELECTOR, ".serve-sessions li")]
+            fp = self.cli.json(reporter, ["status"])["fingerprint"]
+            self.check(len(sessions) == 2 and all(fp in x for x in sessions), f"sessions: {sessions}")
+            # The reporter serves; the desk syncs with it, script off.
+            portfile = os.path.join(self.root, "reporter-sync.port")
+            served = subprocess.Popen(self.cli.argv(reporter, ["serve", "--listen", "127.0.0.1:0", "--port-file", portfile]),
+                                      env=self.cli.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for _ in range(300):
+                if os.path.exists(portfile) and open(portfile).read().strip():
+                    break
+                time.sleep(0.05)
+            rport = int(open(portfile).read().strip())
+            self.cli.ok(reporter, ["case", "add", "--title", "Ақтаудағы жиын", "--person", "Бауыржан Оспанов"])
+            d.get(desk.base + "/sync")
+            d.find_element(By.ID, "address").send_keys(f"127.0.0.1:{rport}")
+            self.submit(d, "form[action='/sync/peer'] button[type=submit]")
+            WebDriverWait(d, 60).until(lambda x: x.find_elements(By.CSS_SELECTOR, ".sync-result"))
+            result = d.find_element(By.CSS_SELECTOR, ".sync-result").text
+            self.check(kk["sync.result"] in result and re.search(r"\b1\b", result), f"the result: {result}")
+            self.no_english(d, "kk", "sync result")
+            titles = [c.get("title") for c in self.cli.json(home, ["case", "list"])]
+            self.check("Ақтаудағы жиын" in titles, f"the desk did not receive the reporter's new case: {titles}")
+            # The address is remembered: one press syncs again, nothing new this time.
+            d.get(desk.base + "/sync")
+            rows = d.find_elements(By.CSS_SELECTOR, "#peers tbody tr")
+            self.check(len(rows) == 1 and f"127.0.0.1:{rport}" in rows[0].text, f"the remembered peer: {[r.text for r in rows]}")
+            self.submit(d, "#peers tbody tr button")
+            WebDriverWait(d, 60).until(lambda x: x.find_elements(By.CSS_SELECTOR, ".sync-result"))
+            again = d.find_element(By.CSS_SELECTOR, ".sync-result").text
+            self.check(kk["sync.result.ops"].split("{")[0].strip() in again, f"the second result: {again}")
+            self.no_english(d, "kk", "sync centre")
+            self.axe(d, "sync centre, serving, with a result")
+            self.shot(d, "sync-kk")
+            self.section_shot(d, "#serve", "sync-serve-kk")
+            self.narrow(d, "kk", "sync")
+            # A dead port: told as no answer, in Kazakh.
+            served.send_signal(2)
+            served.wait(timeout=20)
+            served = None
+            d.get(desk.base + "/sync")
+            self.submit(d, "#peers tbody tr button")
+            WebDriverWait(d, 60).until(lambda x: x.find_elements(By.CSS_SELECTOR, ".banner-warn"))
+            warn = d.find_element(By.CSS_SELECTOR, ".banner-warn").text
+            self.check(kk["sync.err.io"].split("{address}")[1].strip()[:30] in warn, f"a dead port: {warn}")
+            self.no_english(d, "kk", "sync failure")
+            self.shot(d, "sync-failed-kk")
+            # Locking stops the server.
+            self.submit(d, "form[action='/lock'] button")
+            for _ in range(100):
+                if not self.listening(port):
+                    break
+                time.sleep(0.05)
+            self.check(not self.listening(port), "the desk's server still answers after the lock")
+        finally:
+            if served:
+                served.kill()
+            d.quit()
+            desk.stop()
 
     def t_invite(self, env):
         """A coordinator invites a reporter from the people page in Kazakh: no role chosen is an error

@@ -65,6 +65,15 @@ public struct ExchangeService: Sendable {
         try host.withNode { n throws(NodeError) in try n.lossRisk() }
     }
 
+    /// What the delivery page reads: loss risk, peers and when each was heard, from one read of
+    /// this node's vector in one hold of the node.
+    public func delivery() throws(NodeError) -> (risk: LossRisk, peers: [Node.PeerState], heard: [NodeID: Int64]) {
+        try host.withNode { n throws(NodeError) in
+            let mine = try n.versionVector()
+            return (try n.lossRisk(mine: mine), try n.peers(mine: mine), try n.lastHeard())
+        }
+    }
+
     public func pinnedPeers() throws(NodeError) -> [NodeID: String] {
         try host.withNode { n throws(NodeError) in try n.pinnedPeers() }
     }
@@ -90,6 +99,20 @@ public struct ExchangeService: Sendable {
         return summary
     }
 
+    /// One member's session with `serve`, for a screen that shows them in its own words.
+    public struct ServedSession: Sendable {
+        public let peer: NodeID?
+        public let address: String
+        public let sent: Int
+        public let received: Int
+        public let known: Int
+        public let refused: Int
+        public let chunksSent: Int
+        public let chunksReceived: Int
+        /// The session ended before it finished (the log line says why).
+        public let failed: Bool
+    }
+
     /// Accepts peers until `shouldStop` says so. Every connection first waits in a
     /// `HandshakeGate` (one thread, poll), which costs a stranger's socket no thread and no
     /// slot; only a member proven by message 3 takes one of `maxPeers` slots and a thread of
@@ -98,7 +121,8 @@ public struct ExchangeService: Sendable {
     /// import screen and carry rule, and for the bookkeeping after its import.
     public func serve(listen address: String, maxPeers: Int = 32, maxHandshakes: Int = Self.defaultMaxHandshakes,
                       maxPerAddress: Int = Self.defaultMaxPerAddress, shouldStop: @escaping @Sendable () -> Bool,
-                      onListening: (UInt16) -> Void = { _ in }, log: @escaping @Sendable (String) -> Void) throws(NodeError) {
+                      onListening: (UInt16) -> Void = { _ in }, log: @escaping @Sendable (String) -> Void,
+                      onSession: @escaping @Sendable (ServedSession) -> Void = { _ in }) throws(NodeError) {
         let (pid, nk, identity) = try host.withNode { n throws(NodeError) in
             (try n.requireProject(), try n.requireNetworkKey(), n.identity.signing)
         }
@@ -138,6 +162,12 @@ public struct ExchangeService: Sendable {
                     Thread {
                         defer { conn.close(); slots.signal(); group.leave() }
                         let who = NodeID.fingerprint(of: session.peer)
+                        let peerID = host.withNode { n in (try? n.storedMembership())?.members[session.peer]?.node }
+                        func told(_ s: PeerSession.Summary?, chunks: (sent: Int, received: Int) = (0, 0), failed: Bool = false) {
+                            onSession(ServedSession(peer: peerID, address: conn.peerAddress, sent: s?.sent ?? 0, received: s?.report.new ?? 0,
+                                                    known: s?.report.known ?? 0, refused: s?.report.refused.count ?? 0,
+                                                    chunksSent: chunks.sent, chunksReceived: chunks.received, failed: failed))
+                        }
                         do {
                             let (screen, carry) = host.withNode { n in
                                 // Another member's session may have stored membership ops it has not ingested yet.
@@ -157,6 +187,7 @@ public struct ExchangeService: Sendable {
                             guard case let .ops(s) = served else {
                                 if case let .chunks(c) = served, c.sent + c.received > 0 {
                                     log("peer \(conn.peerAddress) [\(who)]: evidence chunks sent \(c.sent), received \(c.received)")
+                                    told(nil, chunks: (c.sent, c.received))
                                 }
                                 return
                             }
@@ -165,8 +196,10 @@ public struct ExchangeService: Sendable {
                                 _ = try? n.ingest(.imported(s.report), peer: { Node.ingestPeer(s) })
                             }
                             log("peer \(conn.peerAddress) [\(who)]: sent \(s.sent), received \(s.report.new) new, \(s.report.known) known, \(s.report.refused.count) refused")
+                            told(s)
                         } catch {
                             log("peer \(conn.peerAddress) [\(who)]: connection ended: \(error) (received \(conn.bytesReceived) bytes, sent \(conn.bytesSent))")
+                            told(nil, failed: true)
                         }
                     }.start()
                 }

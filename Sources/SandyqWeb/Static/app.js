@@ -81,7 +81,7 @@
     }).then(function (x) {
       if (x === null) { return; }
       if (x.html) { bars.innerHTML = x.html; }
-      if (x.done) { window.location.assign("/usb"); } else { setTimeout(poll, 500); }
+      if (x.done) { window.location.assign(bars.getAttribute("data-poll-done") || "/usb"); } else { setTimeout(poll, 500); }
     });
   };
   setTimeout(poll, 500);

@@ -1,0 +1,276 @@
+import Foundation
+import Hummingbird
+import NIOPosix
+import SandyqNode
+import Synchronization
+
+/// The sync centre: sync now with a computer on the network, let others sync with this one
+/// (the same server as `sandyq serve`, run by the desk's own host), and the way to the stick.
+/// Each run shows its progress while it runs and its result in plain words.
+enum SyncPages {
+    /// One sync with one address, run off the event loop; the page reads it while it runs.
+    struct Job {
+        var running = true
+        var address: String
+        var started = Date()
+        var canWrite: Bool
+        var outcome: Result<Done, NodeError>?
+    }
+
+    /// What a finished sync did, copied out of the session's summary.
+    struct Done {
+        var peer: String?
+        var role: Role?
+        var sent: Int
+        var received: Int
+        var known: Int
+        var refused: Int
+        var chunksSent: Int
+        var chunksReceived: Int
+        var chunksCut: Bool
+    }
+
+    static let jobs = Mutex<[String: Job]>([:])
+
+    static func page(_ v: Visit, host: NodeHost, typed: [String: String] = [:], errors: [(String, String)] = [],
+                     status: HTTPResponse.Status = .ok) -> Response {
+        guard let sid = v.session?.id else { return Pages.redirect("/unlock") }
+        let job = jobs.withLock { $0[sid] }
+        var c: [String: Any]
+        if let job, job.running {
+            // The sync holds the node only briefly, but the frame need not wait for it.
+            c = v.frame(title: v.t("sync.title"), unlocked: true, canWrite: job.canWrite)
+            c["refresh"] = true
+            c["running"] = true
+            c["runningText"] = v.t("sync.running", ["address": job.address, "s": "\(Int(Date().timeIntervalSince(job.started)))"])
+        } else {
+            c = v.frame(title: v.t("sync.title"), unlocked: true)
+        }
+        if let job, !job.running, let outcome = job.outcome { c.merge(result(v, job: job, outcome)) { _, b in b } }
+        c["nodeID"] = host.nodeID.description
+        c["fingerprint"] = host.nodeID.fingerprint
+        c.merge(peerRows(v, host: host)) { _, b in b }
+        c.merge(serveState(v, desk: v.desk, host: host)) { _, b in b }
+        c["address"] = typed["address"] ?? ""
+        if let node = typed["node"], !node.isEmpty { c["node"] = node }
+        c["listen"] = typed["listen"] ?? v.desk.serveDefault
+        if !errors.isEmpty {
+            c["hasErrors"] = true
+            c["errors"] = errors.map { ["field": $0.0, "message": $0.1] }
+            for (field, message) in errors { c["err_\(field)"] = message }
+        }
+        return Pages.html(Templates.render("sync", c), status: status)
+    }
+
+    /// The computers this node has an address for, with what each has not yet confirmed.
+    static func peerRows(_ v: Visit, host: NodeHost) -> [String: Any] {
+        let peers = ((try? host.exchange.peers()) ?? []).filter { $0.address != nil }
+        let heard = (try? host.exchange.lastHeard()) ?? [:]
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let rows = peers.sorted { ($0.address ?? "", $0.node) < ($1.address ?? "", $1.node) }.enumerated().map { i, p -> [String: Any] in
+            [
+                "who": p.role.map { "\(v.t("role.\($0.rawValue)")) \(p.node.fingerprint)" } ?? p.node.fingerprint,
+                "address": p.address ?? "",
+                "node": p.node.description,
+                "heard": heard[p.node].map { v.cat.ago(millis: $0, now: now, v.lang) } ?? v.t("delivery.never"),
+                "waiting": p.undelivered == 0 ? v.t("delivery.peer.allDelivered") : v.t("delivery.peer.waiting", ["n": "\(p.undelivered)"]),
+                "button": v.t("sync.peer.button", ["address": p.address ?? ""]),
+                "id": "peer-\(i)",
+            ]
+        }
+        return ["peers": rows, "hasPeers": !rows.isEmpty]
+    }
+
+    /// The result of the last sync, in words a person reads once.
+    static func result(_ v: Visit, job: Job, _ outcome: Result<Done, NodeError>) -> [String: Any] {
+        switch outcome {
+        case .failure(let e):
+            return ["failed": v.t("sync.failed.title", ["address": job.address]), "failedWhy": reason(v, e, address: job.address)]
+        case .success(let d):
+            let who = [d.role.map { v.t("role.\($0.rawValue)") }, d.peer].compactMap { $0 }.joined(separator: " ")
+            var lines = [v.t("sync.result.with", ["who": who.isEmpty ? "?" : who, "address": job.address])]
+            lines.append(v.t("sync.result.ops", ["sent": "\(d.sent)", "received": "\(d.received)", "known": "\(d.known)"]))
+            if d.chunksSent + d.chunksReceived > 0 {
+                lines.append(v.t("sync.result.files", ["sent": "\(d.chunksSent)", "received": "\(d.chunksReceived)"]))
+            }
+            var c: [String: Any] = ["done": true, "lines": lines]
+            var problems: [String] = []
+            if d.refused > 0 { problems.append(v.t("sync.result.refused", ["n": "\(d.refused)"])) }
+            if d.chunksCut { problems.append(v.t("sync.result.cut")) }
+            if !problems.isEmpty { c["problems"] = problems }
+            return c
+        }
+    }
+
+    /// Why a sync failed, in the words of what the person can do about it.
+    static func reason(_ v: Visit, _ e: NodeError, address: String) -> String {
+        switch e.code {
+        case "sync.io", "handshake.truncated", "handshake.stale": v.t("sync.err.io", ["address": address])
+        case "handshake.not-allowed": v.t("sync.err.notAllowed", ["address": address])
+        case "handshake.bad-network-key", "handshake.authentication-failed", "handshake.unsupported-version":
+            v.t("sync.err.project", ["address": address])
+        default: e.kind == .refused ? v.t("sync.err.notAllowed", ["address": address]) : v.t("sync.err.other")
+        }
+    }
+
+    /// The server's state: off, or on with the address others use and its recent sessions.
+    static func serveState(_ v: Visit, desk: Desk, host: NodeHost) -> [String: Any] {
+        guard let job = desk.serving() else { return [:] }
+        let s = job.snapshot()
+        var c: [String: Any] = [:]
+        if let failure = s.failure {
+            c["serveFailed"] = v.t("sync.serve.failed", ["listen": s.listen, "reason": failure])
+            return c
+        }
+        guard s.running else { return c }
+        c["serving"] = true
+        c["servingText"] = s.port.map { v.t("sync.serve.on", ["listen": s.listen, "port": "\($0)"]) } ?? v.t("sync.serve.starting")
+        let fmt = DateFormatter()
+        fmt.dateFormat = "HH:mm:ss"
+        fmt.timeZone = TimeZone(identifier: "UTC")
+        let members = (try? host.view())?.membership
+        c["sessions"] = s.sessions.map { when, one -> [String: Any] in
+            let role = one.peer.flatMap { members?.role(of: $0.signingKey) }.map { v.t("role.\($0.rawValue)") + " " } ?? ""
+            let who = one.peer.map { role + $0.fingerprint } ?? one.address
+            let text: String
+            if one.failed {
+                text = v.t("sync.serve.session.failed", ["who": who])
+            } else if one.chunksSent + one.chunksReceived > 0 {
+                text = v.t("sync.serve.session.files", ["who": who, "sent": "\(one.chunksSent)", "received": "\(one.chunksReceived)"])
+            } else {
+                text = v.t("sync.serve.session", ["who": who, "sent": "\(one.sent)", "received": "\(one.received)", "known": "\(one.known)"])
+            }
+            var row: [String: Any] = ["when": fmt.string(from: when) + " UTC", "text": text]
+            if one.refused > 0 { row["refused"] = v.t("sync.result.refused", ["n": "\(one.refused)"]) }
+            return row
+        }
+        c["hasSessions"] = !s.sessions.isEmpty
+        return c
+    }
+
+    /// Checks the address, then starts the sync and shows its page (which refreshes itself while it runs).
+    static func start(_ v: Visit, host: NodeHost, fields: [String: String]) -> Response {
+        guard let sid = v.session?.id else { return Pages.redirect("/unlock") }
+        if jobs.withLock({ $0[sid]?.running == true }) { return Pages.redirect("/sync") }
+        let address = (fields["address"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        let nodeText = (fields["node"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        var errors: [(String, String)] = []
+        if address.isEmpty {
+            errors.append(("address", v.t("sync.err.noAddress")))
+        } else if !validAddress(address) {
+            errors.append(("address", v.t("sync.err.badAddress", ["address": address])))
+        }
+        var expecting: NodeID?
+        if !nodeText.isEmpty {
+            if let id = NodeID(string: nodeText) { expecting = id } else { errors.append(("node", v.t("sync.err.badNode"))) }
+        }
+        if !errors.isEmpty {
+            return page(v, host: host, typed: ["address": address, "node": nodeText], errors: errors, status: .unprocessableContent)
+        }
+        jobs.withLock { $0[sid] = Job(address: address, canWrite: Visit.canWrite(host)) }
+        let pinned = expecting
+        Task.detached {
+            let outcome = try? await NIOThreadPool.singleton.runIfActive {
+                Result { () throws(NodeError) -> Done in
+                    let s = try host.exchange.sync(with: address, expecting: pinned)
+                    let members = (try? host.view())?.membership
+                    // Next time the address is in the list, with the key it proved there.
+                    if let key = s.peer, let id = members?.members[key]?.node ?? pinned, id.signingKey == key {
+                        try? host.exchange.rememberPeer(id, address: address)
+                    }
+                    return Done(peer: s.peer.map { NodeID.fingerprint(of: $0) }, role: s.peer.flatMap { members?.role(of: $0) }, sent: s.sent, received: s.report.new, known: s.report.known,
+                                refused: s.report.refused.count, chunksSent: s.chunks?.sent ?? 0,
+                                chunksReceived: s.chunks?.received ?? 0, chunksCut: s.chunkError != nil)
+                }
+            }
+            jobs.withLock { j in
+                j[sid]?.running = false
+                j[sid]?.outcome = outcome ?? .failure(NodeError(.failure, "-"))
+            }
+        }
+        return Pages.redirect("/sync")
+    }
+
+    /// HOST:PORT, with a port; the host as typed (a name, IPv4, or [IPv6]).
+    static func validAddress(_ s: String) -> Bool {
+        guard let colon = s.lastIndex(of: ":"), let port = Int(s[s.index(after: colon)...]), (1...65535).contains(port) else { return false }
+        let h = s[..<colon]
+        return !h.isEmpty && !h.contains(where: { $0.isWhitespace || $0 == "/" })
+    }
+
+    /// The serve switch: on starts the server on the desk's host, off stops it.
+    static func serve(_ v: Visit, host: NodeHost, fields: [String: String]) -> Response {
+        if fields["action"] == "stop" {
+            v.desk.stopServing()
+            return Pages.redirect("/sync")
+        }
+        let listen = (fields["listen"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        guard listen.hasSuffix(":0") || validAddress(listen) else {
+            let key = listen.isEmpty ? "sync.err.noListen" : "sync.err.badListen"
+            return page(v, host: host, typed: ["listen": listen], errors: [("listen", v.t(key, ["listen": listen]))], status: .unprocessableContent)
+        }
+        v.desk.startServing(host: host, listen: listen)
+        // The port is known once the server is bound: a moment, not a refresh.
+        for _ in 0..<50 {
+            guard let s = v.desk.serving()?.snapshot(), s.running, s.port == nil, s.failure == nil else { break }
+            usleep(20_000)
+        }
+        return Pages.redirect("/sync")
+    }
+
+    /// The progress alone, for the page's script: 202 while the sync runs, 200 once it ended.
+    static func fragment(_ v: Visit) -> Response {
+        guard let sid = v.session?.id, let job = jobs.withLock({ $0[sid] }) else { return Pages.html("") }
+        let text = v.t("sync.running", ["address": job.address, "s": "\(Int(Date().timeIntervalSince(job.started)))"])
+        let escaped = text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+        return Pages.html("<p>\(escaped)</p>", status: job.running ? .accepted : .ok)
+    }
+}
+
+/// The desk's own server: `ExchangeService.serve` on a thread, with the desk's host. It stops
+/// when asked, when the desk locks (the host it holds is no longer the desk's), and when the
+/// key file is gone (a panic from another process).
+final class ServeJob: Sendable {
+    struct State {
+        var listen: String
+        var port: Int?
+        var running = true
+        var failure: String?
+        /// Newest first, the last 20.
+        var sessions: [(Date, ExchangeService.ServedSession)] = []
+    }
+
+    private let state: Mutex<State>
+    private let stop = Atomic<Bool>(false)
+
+    init(listen: String) { state = Mutex(State(listen: listen)) }
+
+    func snapshot() -> State { state.withLock { $0 } }
+    func requestStop() { stop.store(true, ordering: .sequentiallyConsistent) }
+    var isStopping: Bool { stop.load(ordering: .sequentiallyConsistent) }
+
+    func run(host: NodeHost, desk: Desk) {
+        let listen = state.withLock { $0.listen }
+        let keyPath = NodeHost.keyPath(host.home)
+        Thread { [self] in
+            do {
+                try host.exchange.serve(listen: listen, shouldStop: { [self] in
+                    isStopping || desk.peek() !== host || access(keyPath, F_OK) != 0
+                }, onListening: { [self] port in
+                    state.withLock { $0.port = Int(port) }
+                }, log: { _ in }, onSession: { [self] one in
+                    state.withLock { s in
+                        s.sessions.insert((Date(), one), at: 0)
+                        if s.sessions.count > 20 { s.sessions.removeLast() }
+                    }
+                })
+                state.withLock { $0.running = false }
+            } catch {
+                state.withLock { s in
+                    s.running = false
+                    s.failure = "\(error)"
+                }
+            }
+        }.start()
+    }
+}
