@@ -26,6 +26,8 @@ pkg-config --exists libsodium 2>/dev/null || need+=(libsodium-dev)
 pkg-config --exists sqlite3 2>/dev/null || need+=(libsqlite3-dev)
 pkg-config --exists libqrencode 2>/dev/null || need+=(libqrencode-dev)
 command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
+# A SOCKS5 proxy for the end-to-end test of `sync --socks5` (scripts/socks-e2e.sh).
+command -v microsocks >/dev/null 2>&1 || need+=(microsocks)
 
 # PyNaCl: the python3 on PATH may be a pyenv or venv one; Debian's package serves /usr/bin/python3,
 # and the drills use whichever of the two imports it.

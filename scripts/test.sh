@@ -2,7 +2,8 @@
 # The whole test suite, from a fresh clone: installs what is missing, lints, builds, tests,
 # then drives the web app in a real browser (scripts/ui-test.sh), checks stripped media with
 # Pillow and exiftool (scripts/media-test.sh) and carries evidence files between three real
-# nodes, by stick and by a cut TCP sync (scripts/evidence-e2e.sh).
+# nodes, by stick and by a cut TCP sync (scripts/evidence-e2e.sh), and syncs through a SOCKS5
+# proxy (scripts/socks-e2e.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
@@ -15,3 +16,5 @@ if [ $# -eq 0 ]; then bash scripts/ui-test.sh; fi
 if [ $# -eq 0 ]; then bash scripts/media-test.sh; fi
 # Evidence files end to end across three nodes, likewise.
 if [ $# -eq 0 ]; then bash scripts/evidence-e2e.sh; fi
+# Syncs through a real SOCKS5 proxy (microsocks), likewise.
+if [ $# -eq 0 ]; then bash scripts/socks-e2e.sh; fi

@@ -137,7 +137,7 @@ extension Node {
     /// ops have landed; the summary says what moved, or why nothing did.
     static func chunkSession(with address: String, plan: SyncPlan, access: NodeAccess, into summary: inout PeerSession.Summary) {
         do {
-            let conn = try Connection.connect(to: address)
+            let conn = try Connection.connect(to: address, via: plan.proxy)
             defer { conn.close() }
             summary.chunks = try PeerSession.clientChunks(
                 conn: conn, identity: plan.identity, networkKey: plan.networkKey, project: plan.project,

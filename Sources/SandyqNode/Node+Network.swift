@@ -135,11 +135,13 @@ extension Node {
         let identity: SigningKeyPair
         let storePath: String
         let refusal: @Sendable (SigningPublicKey) -> String?
+        /// A SOCKS5 proxy (HOST:PORT) every connection of the sync goes through, or nil for direct.
+        var proxy: String? = nil
     }
 
-    func syncPlan(at address: String, expecting: NodeID?) throws(NodeError) -> SyncPlan {
+    func syncPlan(at address: String, expecting: NodeID?, proxy: String? = nil) throws(NodeError) -> SyncPlan {
         SyncPlan(project: try requireProject(), networkKey: try requireNetworkKey(), identity: identity.signing,
-                 storePath: Node.databasePath(home), refusal: try serverRefusal(at: address, expecting: expecting))
+                 storePath: Node.databasePath(home), refusal: try serverRefusal(at: address, expecting: expecting), proxy: proxy)
     }
 
     /// Which held ops a session hands `peer`: nil (every op it lacks) when the rule cannot be read.
@@ -159,7 +161,7 @@ extension Node {
         var last: PeerSession.Summary?
         let report = try importAdmittingInStream(screens: screens, forget: forget) { screen, _ throws(NodeError) in
             do {
-                let conn = try Connection.connect(to: address)
+                let conn = try Connection.connect(to: address, via: plan.proxy)
                 defer { conn.close() }
                 var s = try PeerSession.client(conn: conn, identity: plan.identity, networkKey: plan.networkKey,
                                                storePath: plan.storePath, project: plan.project, screen: screen,
@@ -186,8 +188,8 @@ extension Node {
     }
 
     /// Syncs once with the peer at `address`, both directions.
-    public func sync(with address: String, expecting: NodeID? = nil) throws(NodeError) -> PeerSession.Summary {
-        let plan = try syncPlan(at: address, expecting: expecting)
+    public func sync(with address: String, expecting: NodeID? = nil, proxy: String? = nil) throws(NodeError) -> PeerSession.Summary {
+        let plan = try syncPlan(at: address, expecting: expecting, proxy: proxy)
         let (report, last) = try Node.syncSessions(
             with: address, plan: plan,
             screens: { () throws(NodeError) in try importScreenParts() },

@@ -4,7 +4,8 @@ import Foundation
 public final class Connection: @unchecked Sendable {
     // Reads happen on one thread and writes on another; the kernel allows that on one socket.
     let fd: Int32
-    public let peerAddress: String
+    /// Through a proxy, the peer's address as asked for, not the proxy's.
+    public internal(set) var peerAddress: String
     /// The peer's address without its port: what per-address limits count.
     public var peerHost: String {
         guard let colon = peerAddress.lastIndex(of: ":") else { return peerAddress }
@@ -39,6 +40,12 @@ public final class Connection: @unchecked Sendable {
         var tv = timeval(tv_sec: Int(seconds), tv_usec: Int((seconds - Double(Int(seconds))) * 1_000_000))
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    /// Connects to HOST:PORT, directly or through the SOCKS5 proxy at `proxy`.
+    public static func connect(to address: String, via proxy: String?, timeout: Double = 10) throws(SyncError) -> Connection {
+        guard let proxy else { return try connect(to: address, timeout: timeout) }
+        return try Socks5.connect(to: address, via: proxy)
     }
 
     /// Connects to HOST:PORT.

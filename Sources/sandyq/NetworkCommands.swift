@@ -69,6 +69,20 @@ struct SyncCommand: ParsableCommand {
     @OptionGroup var output: OutputOptions
     @Argument(help: "HOST:PORT of the peer.") var address: String
     @Option(help: "The peer's node id, if it is not yet known as a member (pins its key).") var peer: String?
+    @Option(help: "Reach the peer through a SOCKS5 proxy at HOST:PORT (the peer's name, .onion included, is resolved by the proxy).")
+    var socks5: String?
+    @Option(help: "'tor': through Tor's client port (\(ExchangeService.torProxy)), as --socks5 \(ExchangeService.torProxy); 'direct' (the default): no proxy.")
+    var via: String?
+
+    /// The proxy the options name, or nil for a direct connection.
+    func proxy() throws -> String? {
+        switch (via, socks5) {
+        case (nil, let p), ("direct", let p): return p
+        case ("tor", nil): return ExchangeService.torProxy
+        case ("tor", .some): throw CLIError(.usage, "--via tor and --socks5 name two proxies: give one")
+        case (let v?, _): throw CLIError(.usage, "--via takes 'tor' or 'direct', not '\(v)'")
+        }
+    }
 
     struct Out: Encodable {
         var peer: String?; var sent: Int; var received: Int; var known: Int; var refused: Int; var bytesSent: Int; var bytesReceived: Int
@@ -87,10 +101,11 @@ struct SyncCommand: ParsableCommand {
                 guard let id = NodeID(string: peer) else { throw CLIError(.usage, "'\(peer)' is not a node id") }
                 expecting = id
             } else { expecting = nil }
+            let proxy = try self.proxy()
             let n = try node.open()
             let running = HomeProcesses.register(home: n.home, command: "sync")
             defer { running?.close() }
-            let s = try PhaseFile.writing { try n.exchange.sync(with: address, expecting: expecting) }
+            let s = try PhaseFile.writing { try n.exchange.sync(with: address, expecting: expecting, proxy: proxy) }
             let o = Out(peer: s.peer.map { NodeID.fingerprint(of: $0) }, sent: s.sent, received: s.report.new, known: s.report.known,
                         refused: s.report.refused.count, bytesSent: s.bytesSent, bytesReceived: s.bytesReceived,
                         gaps: try n.admin.chainGaps().map(GapRow.init), chunksSent: s.chunks?.sent ?? 0,

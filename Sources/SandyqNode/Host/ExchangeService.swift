@@ -16,6 +16,8 @@ public struct ExchangeService: Sendable {
     public static let defaultMaxBundleSize = Node.defaultMaxBundleSize
     public static let defaultMaxHandshakes = HandshakeGate.Limits().pending
     public static let defaultMaxPerAddress = HandshakeGate.Limits().perAddress
+    /// Tor's client port on this machine: what `sync --via tor` goes through.
+    public static let torProxy = Socks5.torDefault
 
     /// Resolves `--to` names: node ids, or a role's plural or singular name.
     public func recipients(_ names: [String]) throws(NodeError) -> [NodeID] {
@@ -86,9 +88,10 @@ public struct ExchangeService: Sendable {
     /// only for what the session needs from the node (keys, the server check, the import
     /// screen, the carry rule) and for the bookkeeping after it, never while the network is
     /// used: a stalled peer holds up no other caller of the host.
-    public func sync(with address: String, expecting: NodeID? = nil) throws(NodeError) -> PeerSession.Summary {
+    /// `proxy`: a SOCKS5 proxy (HOST:PORT) to reach the peer through, such as Tor's client port.
+    public func sync(with address: String, expecting: NodeID? = nil, proxy: String? = nil) throws(NodeError) -> PeerSession.Summary {
         let host = self.host
-        let plan = try host.withNode { n throws(NodeError) in try n.syncPlan(at: address, expecting: expecting) }
+        let plan = try host.withNode { n throws(NodeError) in try n.syncPlan(at: address, expecting: expecting, proxy: proxy) }
         let (report, last) = try Node.syncSessions(
             with: address, plan: plan,
             screens: { () throws(NodeError) in try host.withNode { n throws(NodeError) in try n.importScreenParts() } },
