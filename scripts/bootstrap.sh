@@ -28,6 +28,8 @@ pkg-config --exists libqrencode 2>/dev/null || need+=(libqrencode-dev)
 command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
 # A SOCKS5 proxy for the end-to-end test of `sync --socks5` (scripts/socks-e2e.sh).
 command -v microsocks >/dev/null 2>&1 || need+=(microsocks)
+# Two Syncthing instances carry a mailbox folder in scripts/syncthing-e2e.sh.
+command -v syncthing >/dev/null 2>&1 || need+=(syncthing)
 
 # PyNaCl: the python3 on PATH may be a pyenv or venv one; Debian's package serves /usr/bin/python3,
 # and the drills use whichever of the two imports it.

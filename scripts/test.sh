@@ -2,8 +2,8 @@
 # The whole test suite, from a fresh clone: installs what is missing, lints, builds, tests,
 # then drives the web app in a real browser (scripts/ui-test.sh), checks stripped media with
 # Pillow and exiftool (scripts/media-test.sh) and carries evidence files between three real
-# nodes, by stick and by a cut TCP sync (scripts/evidence-e2e.sh), and syncs through a SOCKS5
-# proxy (scripts/socks-e2e.sh).
+# nodes, by stick and by a cut TCP sync (scripts/evidence-e2e.sh), syncs through a SOCKS5
+# proxy (scripts/socks-e2e.sh) and a mailbox folder carried by Syncthing (scripts/syncthing-e2e.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
@@ -18,3 +18,5 @@ if [ $# -eq 0 ]; then bash scripts/media-test.sh; fi
 if [ $# -eq 0 ]; then bash scripts/evidence-e2e.sh; fi
 # Syncs through a real SOCKS5 proxy (microsocks), likewise.
 if [ $# -eq 0 ]; then bash scripts/socks-e2e.sh; fi
+# A mailbox folder carried by two real Syncthing instances, likewise.
+if [ $# -eq 0 ]; then bash scripts/syncthing-e2e.sh; fi

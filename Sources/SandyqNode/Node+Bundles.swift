@@ -315,7 +315,9 @@ extension Node {
         removeAbandonedPartials(in: dir)
         let ours = Set(try mapped { try store.outbox() }.map(\.file))
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasSuffix(".sqb") }.sorted()
-        for name in names where !ours.contains(name) {
+        // A folder-sync tool's conflict copy of one of our bundles is ours too: not read, and
+        // removed with the original (removeOutbox).
+        for name in names where !ours.contains(name) && !ours.contains(Self.conflictOriginal(name) ?? "") {
             // A FIFO would block the open for ever, a device could stream for ever: read files only.
             var st = stat()
             guard stat(dir + "/" + name, &st) == 0, st.st_mode & S_IFMT == S_IFREG else {
@@ -391,6 +393,20 @@ extension Node {
         if unlink(dir + "/" + file) == 0 || errno == ENOENT {
             try mapped { try store.forgetOutbox(file: file) }
             result.deleted.append(file)
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] where Self.conflictOriginal(name) == file {
+                if unlink(dir + "/" + name) == 0 { result.deleted.append(name) }
+            }
         }
+    }
+
+    /// The file a folder-sync tool's conflict copy stands for: Syncthing names the copy
+    /// `NAME.sync-conflict-YYYYMMDD-HHMMSS-DEVICE.sqb` for `NAME.sqb` (Protocol/bundles.md, "USB mailbox").
+    static func conflictOriginal(_ name: String) -> String? {
+        guard name.hasSuffix(".sqb"), let r = name.range(of: ".sync-conflict-") else { return nil }
+        let tag = name[r.upperBound...].dropLast(4)
+        let parts = tag.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0].count == 8, parts[1].count == 6, parts[0].allSatisfy(\.isNumber),
+              parts[1].allSatisfy(\.isNumber), !parts[2].isEmpty, r.lowerBound > name.startIndex else { return nil }
+        return String(name[..<r.lowerBound]) + ".sqb"
     }
 }

@@ -3,7 +3,7 @@ import Testing
 import SandyqTestSupport
 import SandyqCore
 import SandyqCrypto
-import SandyqNode
+@testable import SandyqNode
 import Synchronization
 
 @Suite struct MailboxPartialTests {
@@ -45,5 +45,47 @@ import Synchronization
         let read = try r.syncMailbox(stick) { s in steps.withLock { $0.append(s) } }
         let reads = steps.withLock { $0 }.filter { !$0.writing }
         #expect(reads.count == 2 * read.imported.count && !reads.isEmpty)
+    }
+}
+
+/// A mailbox folder kept in sync by Syncthing holds what Syncthing writes there too: its
+/// temporary files, its `.stfolder` marker, and conflict copies named after a bundle. Planted here
+/// as Syncthing leaves them (a real pair of Syncthing instances runs in scripts/syncthing-e2e.sh).
+@Suite struct MailboxFolderSyncTests {
+    @Test func conflictCopiesAndTemporariesAreHandled() throws {
+        let dir = try TempDir()
+        let (c, _) = try RoleKit.founder(dir)
+        let r = try RoleKit.make(dir, "r")
+        try r.join(try #require(try c.project()))
+        _ = try c.addMember(r.nodeID, role: .coordinator)
+        let box = dir.sub("box")
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: box + "/.stfolder", withIntermediateDirectories: true)
+        let written = try #require(try c.syncMailbox(box).written.first)
+        let stem = String(written.dropLast(4))
+        // Syncthing's copy of our bundle after a concurrent change, and its temporary of another.
+        let ourCopy = "\(stem).sync-conflict-20261204-091500-ABCDEFG.sqb"
+        let temp = ".syncthing.\(stem)x.sqb.tmp"
+        try fm.copyItem(atPath: box + "/" + written, toPath: box + "/" + ourCopy)
+        #expect(fm.createFile(atPath: box + "/" + temp, contents: Data([1, 2])))
+        // The coordinator's next sync neither reads its own copy nor fails on Syncthing's files.
+        let again = try c.syncMailbox(box)
+        #expect(again.failed.isEmpty && again.imported.isEmpty && again.skipped.isEmpty && again.notes.isEmpty, "\(again)")
+        // The other coordinator reads the bundle once (its copy is seen as the same bundle).
+        let got = try r.syncMailbox(box)
+        #expect(got.failed.isEmpty && got.imported.count == 1 && got.skipped == [ourCopy], "\(got)")
+        #expect(try r.versionVector() == (try c.versionVector()))
+        // Once the answer comes back, the original and its conflict copy go together.
+        let done = try c.syncMailbox(box)
+        #expect(done.deleted.contains(written) && done.deleted.contains(ourCopy), "\(done.deleted)")
+        #expect(!fm.fileExists(atPath: box + "/" + ourCopy) && fm.fileExists(atPath: box + "/" + temp) && fm.fileExists(atPath: box + "/.stfolder"))
+    }
+
+    @Test func onlySyncthingsConflictNamesCount() {
+        #expect(Node.conflictOriginal("0011223344556677.sync-conflict-20261204-091500-ABCDEFG.sqb") == "0011223344556677.sqb")
+        for name in ["0011.sqb", ".sync-conflict-20261204-091500-ABCDEFG.sqb", "a.sync-conflict-2026124-091500-ABCDEFG.sqb",
+                     "a.sync-conflict-20261204-0915-ABCDEFG.sqb", "a.sync-conflict-20261204-091500-.sqb", "a.sync-conflict-20261204-091500-X.sqb.tmp"] {
+            #expect(Node.conflictOriginal(name) == nil, "\(name)")
+        }
     }
 }
