@@ -30,6 +30,8 @@ command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
 command -v microsocks >/dev/null 2>&1 || need+=(microsocks)
 # Two Syncthing instances carry a mailbox folder in scripts/syncthing-e2e.sh.
 command -v syncthing >/dev/null 2>&1 || need+=(syncthing)
+# `serve --onion` runs the system's tor (scripts/onion-e2e.sh starts it offline).
+command -v tor >/dev/null 2>&1 || need+=(tor)
 
 # PyNaCl: the python3 on PATH may be a pyenv or venv one; Debian's package serves /usr/bin/python3,
 # and the drills use whichever of the two imports it.

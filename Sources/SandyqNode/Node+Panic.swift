@@ -15,6 +15,8 @@ public struct PanicReport: Sendable, Encodable {
     public var store: StoreResidue?
     /// Any other file left in the home (names only).
     public var otherFiles: [String]
+    /// Whether a running onion service's files (its key written out for tor) were removed.
+    public var onionFilesRemoved = false
 }
 
 extension Node {
@@ -32,12 +34,15 @@ extension Node {
             failure = error
         }
         let processes = HomeProcesses.waitForExit(signalled, bound: bound)
-        if let failure, processes.isEmpty { throw failure }
+        // A serve killed before it cleaned up leaves tor's copy of the onion key outside the home.
+        let onion = OnionService.removeRuntimeDirectory(home: home)
+        if let failure, processes.isEmpty, !onion { throw failure }
         rmdir(HomeProcesses.directory(home))  // only when empty: nothing runs any more
         let known: Set<String> = [OpStore.fileName, OpStore.fileName + "-wal", OpStore.fileName + "-shm",
                                   (HomeProcesses.directory(home) as NSString).lastPathComponent]
         let others = ((try? FileManager.default.contentsOfDirectory(atPath: home)) ?? []).filter { !known.contains($0) }.sorted()
         return PanicReport(home: home, keysDestroyed: destroyed, keyFileBytes: destroyed ? size : 0, seconds: seconds,
-                           processes: processes, store: StoreResidue.measure(path: databasePath(home)), otherFiles: others)
+                           processes: processes, store: StoreResidue.measure(path: databasePath(home)), otherFiles: others,
+                           onionFilesRemoved: onion)
     }
 }

@@ -21,6 +21,12 @@ struct Serve: ParsableCommand {
         }
     }
     @Option(help: "Write the bound port to FILE once listening.") var portFile: String?
+    @Flag(help: "Also publish this server as a Tor onion service: runs the system's tor as a child and prints the .onion address members sync with (`sync ADDRESS.onion:PORT --via tor`). Its key is sealed in the home.")
+    var onion = false
+    @Option(help: "The tor program for --onion.") var tor = "tor"
+    @Option(name: .customLong("tor-option"), help: "A torrc line for --onion, repeatable: bridges and pluggable transports (\"UseBridges 1\", \"Bridge obfs4 ...\", \"ClientTransportPlugin obfs4 exec /usr/bin/obfs4proxy\").")
+    var torOptions: [String] = []
+    @Option(help: "With --onion, write the onion address (ADDRESS.onion:PORT) to FILE once published.") var onionFile: String?
 
     func run() throws {
         try sandyq.run {
@@ -46,10 +52,27 @@ struct Serve: ParsableCommand {
             // Checked between accepts (every 0.2 s): without its key file the node stops, so a
             // panic that missed this process (no registration) still ends it.
             let keysGone: @Sendable () -> Bool = { access(keyPath, F_OK) != 0 }
+            var service: OnionService?
+            var onionError: Error?
+            defer { service?.stop() }
             try n.exchange.serve(listen: listen, maxPeers: maxPeers, maxHandshakes: maxHandshakes, maxPerAddress: maxPerAddress,
                         shouldStop: { stop.isSet || keysGone() }, onListening: { port in
                 if let portFile { try? NodeHost.writePrivateFile("\(port)\n", to: portFile) }
+                guard onion else { return }
+                do {
+                    let s = try OnionService.start(host: n, port: port, tor: tor, options: torOptions)
+                    service = s
+                    let address = "\(s.address):\(port)"
+                    logger.info("onion service at \(address)")
+                    // Written at once: a script reads it from a pipe while serve runs.
+                    FileHandle.standardOutput.write(Data((address + "\n").utf8))
+                    if let onionFile { try? NodeHost.writePrivateFile(address + "\n", to: onionFile) }
+                } catch {
+                    onionError = error
+                    stop.set()
+                }
             }, log: { line in logger.info("\(TerminalText.safe(line))") })
+            if let onionError { throw onionError }
             if keysGone() { throw CLIError(.failure, "the key file in \(n.home) is gone (panic?): stopped serving") }
         }
     }
