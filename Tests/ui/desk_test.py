@@ -1869,6 +1869,7 @@ class Suite:
             self.check(len(d.find_elements(By.CSS_SELECTOR, "input[type=checkbox]")) == 3, "three cases to choose from")
             self.no_english(d, "kk", "share cases")
             self.axe(d, "share cases")
+            self.shot(d, "share-kk")
             self.submit(d, "#share-cases")
             summary = d.find_element(By.CLASS_NAME, "error-summary")
             self.check(kk["share.cases.missing"] in summary.text, f"no error summary: {summary.text}")
@@ -1879,7 +1880,6 @@ class Suite:
             label = [x for x in d.find_elements(By.CSS_SELECTOR, ".checks label") if x.text == titles[0]][0]
             label.click()
             self.check(d.find_element(By.ID, label.get_attribute("for")).is_selected(), "the label checks its box")
-            self.shot(d, "share-kk")
             self.submit(d, "#share-cases")
             self.check(d.find_element(By.TAG_NAME, "h1").text == kk["share.done.title"], "the confirmation")
             said = d.find_element(By.TAG_NAME, "main").text
@@ -1894,6 +1894,7 @@ class Suite:
             self.axe(d, "share cases, one shared")
             d.get(desk.base + "/people")
             self.check(kk["share.people.count"].replace("{n}", "1") in d.find_element(By.CSS_SELECTOR, "table.people").text, "the count")
+            self.shot(d, "share-people-kk")
             # The case page's question, seen with script on (axe runs scripts), answered below with it off.
             d.get(desk.base + f"/cases/{ids[titles[1]]}")
             self.check(d.find_element(By.ID, "share-with").text == kk["share.case.nobody"], "held by nobody yet")
