@@ -216,6 +216,49 @@ import Hummingbird
         #expect(try c.host.exchange.versionVector() == before, "a refused lawyer was given a share")
     }
 
+    /// A revoked lawyer is no longer offered nor accepted; the case page still names who holds the case.
+    @Test func aRevokedLawyerIsNoLongerOffered() async throws {
+        let p = try Project()
+        let l = Self.hex(p.lawyer), id = p.first.description
+        do {
+            let c = try NodeFixture.open(p.dir, "c")
+            try c.share(id, with: p.lawyer)
+            _ = try c.revoke(p.lawyer)
+        }
+        let c = try Browser(p.dir, "c")
+        try await c.app.test(.router) { client in
+            let (s1, _) = try await c.get(client, "/people/share?lawyer=\(l)")
+            #expect(s1 == .notFound)
+            let (_, people) = try await c.get(client, "/people")
+            #expect(!people.contains("/people/share?lawyer="), "a revoked lawyer's row links the share page")
+            let (s2, page) = try await c.get(client, "/cases/\(id)")
+            #expect(s2 == .ok && page.contains("\(Self.ru("role.lawyer")) \(p.lawyer.fingerprint) (\(Self.ru("people.revoked")))"))
+            #expect(page.contains(Self.ru("share.lawyers.none")) && !page.contains("href=\"/cases/\(id)/share\""))
+            let (s3, _, _) = try await c.post(client, "/cases/\(p.second)/share", [("lawyer", l)], csrf: c.csrf)
+            #expect(s3 == .notFound)
+        }
+    }
+
+    /// A project without a lawyer: the case page and the question say so plainly, with no form.
+    @Test func withoutLawyersThePagesSaySo() async throws {
+        let dir = try TempDir("share-none")
+        let id: CaseID
+        do {
+            let (c, _) = try NodeFixture.founder(dir, "c")
+            var doc = CaseDocument()
+            doc.title = "Обыск в Таразе"
+            id = try c.addCase(doc)
+        }
+        let c = try Browser(dir, "c")
+        try await c.app.test(.router) { client in
+            let (_, page) = try await c.get(client, "/cases/\(id)")
+            #expect(page.contains(Self.ru("share.case.nobody")) && page.contains(Self.ru("share.lawyers.none")))
+            #expect(!page.contains("href=\"/cases/\(id)/share\""))
+            let (status, ask) = try await c.get(client, "/cases/\(id)/share")
+            #expect(status == .ok && ask.contains(Self.ru("share.lawyers.none")) && ask.contains("href=\"/people/invite\"") && !ask.contains("<form method=\"post\" action=\"/cases/"))
+        }
+    }
+
     /// A garbled invitation posted for download: a page saying so, no file, nothing written.
     @Test func aGarbledInvitationIsNotOfferedAsAFile() async throws {
         let p = try Project()

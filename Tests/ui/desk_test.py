@@ -1870,6 +1870,7 @@ class Suite:
             self.no_english(d, "kk", "share cases")
             self.axe(d, "share cases")
             self.shot(d, "share-kk")
+            self.narrow(d, "kk", "share cases")
             self.submit(d, "#share-cases")
             summary = d.find_element(By.CLASS_NAME, "error-summary")
             self.check(kk["share.cases.missing"] in summary.text, f"no error summary: {summary.text}")
