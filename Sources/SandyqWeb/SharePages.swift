@@ -51,13 +51,13 @@ enum SharePages {
         guard let m = lawyer(id, in: view) else { return unknownLawyer(v) }
         let k = key(m)
         let (found, hits) = (try? host.search.page(SearchQuery(includeArchived: true, limit: nil), first: CasePages.pageSize)) ?? (0, [])
-        var open: [[String: Any]] = [], done: [[String: Any]] = []
+        var open: [[String: Any]] = [], held: [[String: Any]] = []
         for h in hits {
             guard let id = CasePages.caseID(h.caseId), let state = view.cases[id] else { continue }
             let meta = [String(h.caseId.prefix(8)), h.persons.joined(separator: ", "), h.status.map { v.cat.value("status", $0, v.lang) } ?? "",
                         h.archived ? v.t("cases.isArchived") : ""].filter { !$0.isEmpty }.joined(separator: " · ")
             if state.elements("sharedWith").contains(k) {
-                done.append(["title": title(v, h.title), "meta": meta, "href": "/cases/\(h.caseId)"])
+                held.append(["title": title(v, h.title), "meta": meta, "href": "/cases/\(h.caseId)"])
             } else {
                 let n = open.count
                 open.append(["id": n == 0 ? "cases" : "case-\(n)", "name": "case-\(h.caseId)", "title": title(v, h.title), "meta": meta])
@@ -70,8 +70,8 @@ enum SharePages {
         // Arrays and the flags that wrap them: a section over an array repeats.
         c["open"] = open
         c["hasOpen"] = !open.isEmpty
-        c["shared"] = done
-        c["hasShared"] = !done.isEmpty
+        c["shared"] = held
+        c["hasShared"] = !held.isEmpty
         if open.isEmpty { c["nothing"] = v.t(hits.isEmpty ? "share.cases.none" : "share.cases.allShared") }
         if found > CasePages.pageSize { c["more"] = v.t("share.cases.more", ["shown": "\(CasePages.pageSize)", "n": "\(found)"]) }
         Pages.setError(&c, field: "cases", error)
@@ -89,6 +89,7 @@ enum SharePages {
         if chosen.isEmpty { return casesPage(v, host: host, lawyer: k, error: v.t("share.cases.missing")) }
         // One already shared (a second tab, a resent form) is not shared twice.
         let new = chosen.filter { !$0.elements("sharedWith").contains(k) }.sorted { $0.id.description < $1.id.description }
+        // Each share is its own op: a failure part-way leaves the earlier ones shared, as the page lists them next time.
         do {
             for s in new { try host.members.share(s.id.description, with: m.node) }
         } catch {
