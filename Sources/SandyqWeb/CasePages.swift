@@ -160,6 +160,7 @@ enum CasePages {
         if let attached, let f = files.first(where: { ($0["working"] as? String)?.hasSuffix("/" + attached) ?? false }) {
             c["attachedNote"] = v.t("attach.done", ["name": f["name"] as? String ?? ""])
         }
+        if let share = SharePages.caseSection(v, host: host, view: view, state: state) { c["share"] = share }
         c["tags"] = state.elements("tags").map { ["tag": $0, "remove": "/cases/\(state.id)/remove?c=tags&e=\(Form.encode($0))"] }
         // Whoever may change the case sees the links to do it; the edit routes check again.
         let canEdit = Visit.canWrite(host)

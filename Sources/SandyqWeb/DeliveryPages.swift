@@ -87,6 +87,7 @@ enum DeliveryPages {
         let heard = (try? host.exchange.lastHeard()) ?? [:]
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         let all = view.membership.members.values.sorted { ($0.isRevoked ? 1 : 0, $0.role.rawValue, $0.node) < ($1.isRevoked ? 1 : 0, $1.role.rawValue, $1.node) }
+        let shared = SharePages.counts(view)
         var c = v.frame(title: v.t("people.title"), unlocked: true)
         c["members"] = all.map { m -> [String: Any] in
             let here = m.node == host.nodeID
@@ -98,6 +99,10 @@ enum DeliveryPages {
             ]
             if !here { row["fp"] = m.node.fingerprint }
             if m.isRevoked { row["revoked"] = v.t("people.revoked") }
+            if m.role == .lawyer && !m.isRevoked {
+                let k = SharePages.key(m)
+                row["share"] = ["count": v.t("share.people.count", ["n": "\(shared[k] ?? 0)"]), "href": "/people/share?lawyer=\(k)"]
+            }
             return row
         }
         c["count"] = v.t("people.count", ["n": "\(all.filter { !$0.isRevoked }.count)"])

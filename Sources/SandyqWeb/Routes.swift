@@ -34,6 +34,12 @@ struct Routes: Sendable {
         router.post("/people/invite/file") { req, _ in try await changing(req) { v, host, fields in InvitePages.file(v, host: host, fields: fields) } }
         router.get("/people/admit") { req, _ in gate(req) { v, host in InvitePages.replyPage(v, host: host) } }
         router.post("/people/admit") { req, _ in try await changing(req) { v, host, fields in InvitePages.admit(v, host: host, fields: fields) } }
+        // Sharing cases with a lawyer: several from the people page, one from a case's page.
+        router.get("/people/share") { req, _ in
+            let lawyer = Form.query(req)["lawyer"] ?? ""
+            return gate(req) { v, host in SharePages.casesPage(v, host: host, lawyer: lawyer) }
+        }
+        router.post("/people/share") { req, _ in try await changing(req) { v, host, fields in SharePages.shareCases(v, host: host, fields: fields) } }
         router.get("/seized") { req, _ in gate(req) { v, host in SeizedPages.pick(v, host: host) } }
         router.post("/seized") { req, _ in try await changing(req) { v, host, fields in SeizedPages.post(v, host: host, fields: fields) } }
         router.get("/quarantine") { req, _ in gate(req) { v, host in SeizedPages.quarantine(v, host: host) } }
@@ -115,6 +121,14 @@ struct Routes: Sendable {
         router.get("/cases/:id/attach") { req, ctx in
             let id = ctx.parameters.get("id") ?? ""
             return gate(req) { v, host in EvidencePages.attachPage(v, host: host, ref: id) }
+        }
+        router.get("/cases/:id/share") { req, ctx in
+            let id = ctx.parameters.get("id") ?? ""
+            return gate(req) { v, host in SharePages.lawyerPage(v, host: host, ref: id) }
+        }
+        router.post("/cases/:id/share") { req, ctx in
+            let id = ctx.parameters.get("id") ?? ""
+            return try await changing(req) { v, host, fields in SharePages.shareCase(v, host: host, ref: id, fields: fields) }
         }
         router.post("/cases/:id/attach") { req, ctx in try await attach(req, ref: ctx.parameters.get("id") ?? "") }
         router.get("/cases/:id/files/:fid") { req, ctx in

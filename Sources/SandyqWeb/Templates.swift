@@ -47,6 +47,9 @@ enum Templates {
         "merge": PackageResources.merge_mustache,
         "mergePair": PackageResources.mergePair_mustache,
         "merged": PackageResources.merged_mustache,
+        "share": PackageResources.share_mustache,
+        "shareCase": PackageResources.shareCase_mustache,
+        "shared": PackageResources.shared_mustache,
     ]
 
     struct ScalarHTML: MustacheContentType {

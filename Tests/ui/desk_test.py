@@ -283,6 +283,8 @@ class Suite:
                  lambda: self.t_desk_merge(env))
         self.run("a device was seized: revoked from the desk in Russian, its later change set aside with the reason",
                  lambda: self.t_seized(env))
+        self.run("share cases with a lawyer in Kazakh, from the people page and from a case's page (script off); the lawyer's node reads them",
+                 lambda: self.t_share(env))
         self.run("monitoring in Kazakh: four bar charts drawn as SVG agree with the report's numbers; the report and sanctions download",
                  lambda: self.t_monitoring(home, env))
         self.run("the sync centre in Kazakh: a reporter syncs with the desk's server; the desk syncs with the reporter's; locking stops the server",
@@ -1834,6 +1836,104 @@ class Suite:
             d.quit()
             desk.stop()
         self.check(rid, "reporter id")
+
+    def t_share(self, env):
+        """A coordinator shares cases with a lawyer on the desk in Kazakh. From the people page: the
+        lawyer's row counts no shared case and links the share page; pressing the button with nothing
+        checked is an error summary; one case checked is shared, the page says so and that the lawyer
+        gets it at the next sync, and the case is then listed as already shared. From a case's page,
+        with JavaScript off: nobody holds it yet; no lawyer chosen is an error summary; the lawyer
+        chosen by radio, the page names them. A stick later, the lawyer's `case list` shows exactly
+        those two cases, not the third."""
+        kk = catalogue("kk")
+        home = os.path.join(self.root, "coordinator-share")
+        self.cli.ok(home, ["init", "--kdf", "interactive"])
+        self.cli.ok(home, ["project", "create", "Бөлісу сынағы"])
+        titles = ["Жаңаөзендегі тінту", "Алматыдағы қамау", "Таразда ұстау"]
+        for t in titles:
+            self.cli.ok(home, ["case", "add", "--title", t, "--person", "Мұхтар Жұмабаев"])
+        ids = {c["title"]: c["id"] for c in self.cli.json(home, ["case", "list"])}
+        lawyer = self.admit(home, "lawyer-share", "lawyer")
+        desk = Desk(self.cli.binary, home, env)
+        d = browser(lang="kk")
+        try:
+            self.unlock(d, desk)
+            d.find_element(By.CSS_SELECTOR, "nav.menu a[href='/people']").click()
+            row = [r for r in d.find_elements(By.CSS_SELECTOR, "table.people tbody tr") if kk["role.lawyer"] in r.text][0]
+            self.check(kk["share.people.count"].replace("{n}", "0") in row.text, f"the lawyer's row: {row.text}")
+            self.axe(d, "people with a lawyer")
+            row.find_element(By.CLASS_NAME, "share-link").click()
+            WebDriverWait(d, 10).until(lambda x: "/people/share?lawyer=" in x.current_url)
+            fp = d.find_element(By.TAG_NAME, "h1").text.split()[0]
+            self.check(d.find_element(By.TAG_NAME, "h1").text == kk["share.cases.title"].replace("{fp}", fp), "the cases question")
+            self.check(len(d.find_elements(By.CSS_SELECTOR, "input[type=checkbox]")) == 3, "three cases to choose from")
+            self.no_english(d, "kk", "share cases")
+            self.axe(d, "share cases")
+            self.shot(d, "share-kk")
+            self.narrow(d, "kk", "share cases")
+            self.submit(d, "#share-cases")
+            summary = d.find_element(By.CLASS_NAME, "error-summary")
+            self.check(kk["share.cases.missing"] in summary.text, f"no error summary: {summary.text}")
+            self.check(summary.find_element(By.TAG_NAME, "a").get_attribute("href").endswith("#cases"), "the summary links the first box")
+            self.no_english(d, "kk", "share cases with an error")
+            self.axe(d, "share cases with an error")
+            self.shot(d, "share-error-kk")
+            label = [x for x in d.find_elements(By.CSS_SELECTOR, ".checks label") if x.text == titles[0]][0]
+            label.click()
+            self.check(d.find_element(By.ID, label.get_attribute("for")).is_selected(), "the label checks its box")
+            self.submit(d, "#share-cases")
+            self.check(d.find_element(By.TAG_NAME, "h1").text == kk["share.done.title"], "the confirmation")
+            said = d.find_element(By.TAG_NAME, "main").text
+            for want in [kk["share.done.body"].replace("{fp}", fp).replace("{n}", "1"), titles[0], kk["share.done.next"]]:
+                self.check(want in said, f"{want!r} not on the confirmation")
+            self.no_english(d, "kk", "shared")
+            self.axe(d, "shared")
+            self.shot(d, "share-done-kk")
+            d.find_element(By.ID, "share-back").click()
+            self.check(titles[0] in d.find_element(By.CSS_SELECTOR, ".shared-list").text, "the shared case is not listed as shared")
+            self.check(len(d.find_elements(By.CSS_SELECTOR, "input[type=checkbox]")) == 2, "the shared case is still a box")
+            self.axe(d, "share cases, one shared")
+            d.get(desk.base + "/people")
+            self.check(kk["share.people.count"].replace("{n}", "1") in d.find_element(By.CSS_SELECTOR, "table.people").text, "the count")
+            self.shot(d, "share-people-kk")
+            # The case page's question, seen with script on (axe runs scripts), answered below with it off.
+            d.get(desk.base + f"/cases/{ids[titles[1]]}")
+            self.check(d.find_element(By.ID, "share-with").text == kk["share.case.nobody"], "held by nobody yet")
+            d.find_element(By.ID, "share-case-link").click()
+            self.check(d.find_element(By.TAG_NAME, "h1").text == kk["share.lawyer.title"], "the lawyer question")
+            self.no_english(d, "kk", "share a case")
+            self.axe(d, "share a case")
+            self.shot(d, "share-case-kk")
+            self.narrow(d, "kk", "share a case")
+        finally:
+            d.quit()
+            desk.stop()
+        desk = Desk(self.cli.binary, home, env)
+        d = browser(lang="kk", script=False)
+        try:
+            self.unlock(d, desk)
+            d.get(desk.base + f"/cases/{ids[titles[1]]}")
+            d.find_element(By.ID, "share-case-link").click()
+            self.submit(d, "#share-case")
+            summary = d.find_element(By.CLASS_NAME, "error-summary")
+            self.check(kk["share.lawyer.missing"] in summary.text, f"no error summary: {summary.text}")
+            self.check(summary.find_element(By.TAG_NAME, "a").get_attribute("href").endswith("#lawyer"), "the summary links the radio")
+            d.find_element(By.CSS_SELECTOR, "label[for='lawyer']").click()
+            self.submit(d, "#share-case")
+            self.check(d.find_element(By.TAG_NAME, "h1").text == kk["share.done.title"], "the case was not shared")
+            d.find_element(By.ID, "share-back").click()
+            shown = d.find_element(By.ID, "share-with").text
+            self.check(shown == kk["share.case.with"].replace("{who}", f"{kk['role.lawyer']} {fp}"), f"who holds it: {shown}")
+        finally:
+            d.quit()
+            desk.stop()
+        # A stick: the coordinator leaves the cases for the lawyer, whose node then reads the two shared.
+        stick = os.path.join(self.root, "stick-share")
+        os.makedirs(stick)
+        for h in [home, lawyer]:
+            self.cli.ok(h, ["usb", "sync", stick])
+        got = sorted(c["id"] for c in self.cli.json(lawyer, ["case", "list"]))
+        self.check(got == sorted([ids[titles[0]], ids[titles[1]]]), f"the lawyer's cases: {got}, not the two shared")
 
     def t_monitoring(self, home, env):
         """The coordinator's monitoring page in Kazakh: one SVG bar chart each by status, article, city
