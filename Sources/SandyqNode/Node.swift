@@ -31,6 +31,13 @@ public final class Node {
     @discardableResult
     public static func initialize(home: String, passphrase: SecureBytes, parameters: PasswordKDFParameters,
                                   duress: SecureBytes? = nil, writeOnly: Bool = false) throws(NodeError) -> Node {
+        try initialize(home: home, passphrase: passphrase, parameters: parameters, duress: duress, identity: Identity(writeOnly: writeOnly))
+    }
+
+    /// Creates a node with the keys given (fresh ones, or a backup's): sealed under the
+    /// passphrase, with an empty store.
+    static func initialize(home: String, passphrase: SecureBytes, parameters: PasswordKDFParameters,
+                           duress: SecureBytes?, identity id: Identity) throws(NodeError) -> Node {
         if let duress, duress == passphrase {
             throw NodeError(.usage, "the duress passphrase must differ from the passphrase")
         }
@@ -42,7 +49,6 @@ public final class Node {
             // An existing folder keeps its mode through createDirectory: tighten it, and the
             // database before SQLite creates its WAL (which copies the database's mode).
             try PrivateFile.tighten(home: home)
-            let id = Identity(writeOnly: writeOnly)
             let sealed = try KeyFile.seal(id, passphrase: passphrase, parameters: parameters, duress: duress)
             let store = try OpStore(path: databasePath(home))
             try PrivateFile.tighten(home: home)

@@ -16,6 +16,7 @@ enum ErrorSamples {
         .notAllowed("n"), .revoked, .invalidField("f"), .invalidDocument("d"), .unknownCase("u"), .ambiguousCase("a"),
         .readOnly("r"), .empty, .notABundle, .bundleUnsupportedVersion, .obsoleteVersion, .bundleTruncated,
         .bundleMalformed("m"), .notForMe, .bundleWrongProject, .bundleBadSignature, .decodeTruncated, .decodeMalformed("m"),
+        .backupShare(.damaged, "d"),
     ]
     static let coreFirst = #line + 3
     static func line(_ e: CoreError) -> Int {
@@ -45,6 +46,7 @@ enum ErrorSamples {
         case .bundleBadSignature: return #line
         case .decodeTruncated: return #line
         case .decodeMalformed: return #line
+        case .backupShare: return #line
         }
     }
     static let coreLast = #line - 3
