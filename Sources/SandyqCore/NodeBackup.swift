@@ -42,6 +42,17 @@ public struct NodeBackup: Sendable {
                   project: project, networkKey: key)
     }
 
+    /// What is split: the secret and the first 8 bytes of its BLAKE2b-128, so that shares altered
+    /// with their checksums recomputed rebuild nothing rather than wrong keys.
+    var checkedSecret: SecureBytes {
+        var b = secret.unsafeCopy
+        defer { b.zeroize() }
+        return SecureBytes(b + Self.check(b))
+    }
+
+    static let checkLength = 8
+    static func check(_ b: [UInt8]) -> [UInt8] { Array(Hash.blake2b(b, length: 16).prefix(checkLength)) }
+
     /// The signing public key the seed gives: what the shares' fingerprint must name.
     public var signingPublicKey: SigningPublicKey { SigningKeyPair(seed: signingSeed).publicKey }
 
@@ -50,7 +61,7 @@ public struct NodeBackup: Sendable {
                       coefficients: (Int) -> [UInt8] = Random.bytes) throws(CoreError) -> [BackupShare] {
         let fp = Self.fingerprint(signingPublicKey)
         let shares: [Shamir.Share]
-        do { shares = try Shamir.split(secret, threshold: threshold, count: count, coefficients: coefficients) }
+        do { shares = try Shamir.split(checkedSecret, threshold: threshold, count: count, coefficients: coefficients) }
         catch { throw .backupShare(.malformed, "\(error)") }
         return shares.map { BackupShare(fingerprint: fp, backupID: backupID, threshold: threshold, count: count, share: $0) }
     }
@@ -98,7 +109,13 @@ public struct NodeBackup: Sendable {
         let secret: SecureBytes
         do { secret = try Shamir.combine(given.prefix(need).map(\.share.share)) }
         catch { throw .backupShare(.altered, "the shares do not combine: \(error)") }
-        let backup = try NodeBackup(secret: secret)
+        var plain = secret.unsafeCopy
+        defer { plain.zeroize() }
+        guard plain.count == length + checkLength,
+              SecureBytes(check(Array(plain[0..<length]))) == SecureBytes(Array(plain[length...])) else {
+            throw .backupShare(.altered, "the shares do not rebuild node \(first.share.node)'s keys: one of them was altered (its checksum was made to match)")
+        }
+        let backup = try NodeBackup(secret: SecureBytes(plain[0..<length]))
         guard fingerprint(backup.signingPublicKey) == first.share.fingerprint else {
             throw .backupShare(.altered, "the shares do not rebuild node \(first.share.node)'s keys: one of them was altered (its checksum was made to match)")
         }

@@ -148,7 +148,7 @@ enum ErrorSamples {
     }
 
     @Test func eachModuleHasItsOwnPrefix() {
-        for e in S.core { #expect(["op", "case", "bundle", "decode"].contains(e.code.prefix { $0 != "." }), "\(e.code)") }
+        for e in S.core { #expect(["op", "case", "bundle", "decode", "backup"].contains(e.code.prefix { $0 != "." }), "\(e.code)") }
         for e in S.sync {
             if case let .bundle(b) = e { #expect(e.code == b.code); continue }
             #expect(["sync", "handshake"].contains(e.code.prefix { $0 != "." }), "\(e.code)")
