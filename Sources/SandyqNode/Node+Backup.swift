@@ -31,7 +31,18 @@ extension Node {
         let id = Identity(signing: SigningKeyPair(seed: b.signingSeed), box: box, storageKey: SymmetricKey(), writeOnly: b.writeOnly)
         let n = try initialize(home: home, passphrase: passphrase, parameters: parameters, duress: nil, identity: id)
         try n.join(b.project, networkKey: b.networkKey)
+        try mapped { try n.store.setSetting(restoredSetting, [1]) }
         return n
+    }
+
+    /// Set by `restore`, cleared by the first import that shows this node admitted: until then
+    /// it writes nothing (`writer()`).
+    static let restoredSetting = "restored"
+
+    func clearRestoredIfAdmitted() throws(NodeError) {
+        guard try mapped({ try store.setting(Self.restoredSetting) }) != nil,
+              try storedMembership().members[nodeID.signingKey] != nil else { return }
+        try mapped { try store.deleteSetting(Self.restoredSetting) }
     }
 }
 

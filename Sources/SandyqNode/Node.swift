@@ -223,6 +223,11 @@ public final class Node {
     func writer() throws(NodeError) -> OpWriter {
         if let w = activeWriter { return w }
         let pid = try requireProject()
+        // A node rebuilt from a backup holds none of its own past ops until a peer hands them
+        // back: an op written now would take a seq it already used, a fork of its own chain.
+        if try mapped({ try store.setting(Self.restoredSetting) }) != nil {
+            throw NodeError(.refused, "this node was rebuilt from a backup and has not synced yet: run `sandyq sync ADDRESS --peer NODE` with a peer that holds the log first, or its new work would fork its own chain")
+        }
         let head = try mapped { try store.chainHead(of: identity.signing.publicKey) }
         let clock = HybridClock.resuming(after: (try? view().maxClock) ?? 0, wallMillis: Self.wallMillis())
         let w = OpWriter(keys: identity.signing, project: pid, seq: head?.seq ?? 0, prev: head?.id ?? .zero, clock: clock)

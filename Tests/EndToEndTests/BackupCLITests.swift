@@ -55,6 +55,10 @@ import Testing
         #expect(restored["nodeId"] as? String == a.nodeId && restored["project"] as? String == project, "\(restored)")
         #expect(try fresh.run(["status"], passphrase: Home.passphrase).code == 77, "the old passphrase opens the rebuilt node")
 
+        // Before a sync it holds none of its own ops: writing would fork its chain, so it refuses.
+        let early = try fresh.run(["case", "add", "--title", "Too early"])
+        #expect(early.code == 10 && early.stderr.contains("rebuilt from a backup and has not synced yet"), "\(early)")
+
         // B holds the log: the rebuilt A syncs from it and reads the case sealed to A before the loss.
         let server = try TCPServer(b)
         defer { server.stop() }
