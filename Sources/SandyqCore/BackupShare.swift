@@ -57,8 +57,9 @@ public struct BackupShare: Sendable, Equatable {
         guard b.count >= Self.magic.count, Array(b[0..<5]) == Self.magic else {
             throw Self.refuse(.malformed, "not a sandyq backup share")
         }
-        guard b.count >= 6, b[5] == Self.version else {
-            throw Self.refuse(.unsupportedVersion, "share format version \(b.count > 5 ? String(b[5]) : "?") is not read by this build; upgrade sandyq")
+        guard b.count > 5 else { throw Self.refuse(.truncated, "the share is cut short") }
+        guard b[5] == Self.version else {
+            throw Self.refuse(.unsupportedVersion, "share format version \(b[5]) is not read by this build; upgrade sandyq")
         }
         guard b.count >= Self.headerLength + Self.checksumLength else { throw Self.refuse(.truncated, "the share is cut short") }
         let length = Int(b[23]) << 8 | Int(b[24])

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SandyqNode
+import SandyqWeb
 
 struct BackupCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -20,6 +21,8 @@ struct BackupCommand: ParsableCommand {
         var number: Int
         var file: String
         var text: String
+        /// The text form as a QR code (SVG), to print beside it; a phone's scan of it is the text.
+        var qr: String?
     }
 
     struct Split: ParsableCommand {
@@ -49,12 +52,17 @@ struct BackupCommand: ParsableCommand {
                     let base = "\(dir)/sandyq-\(s.node)-share-\(s.number)-of-\(s.count)"
                     try NodeHost.writeNewPrivateFile(s.bytes, to: base + ".sqshare")
                     try NodeHost.writeNewPrivateFile(Array(s.text.utf8), to: base + ".txt")
-                    rows.append(ShareFiles(number: s.number, file: base + ".sqshare", text: base + ".txt"))
+                    var qr: String?
+                    if let svg = QRCode.svg(s.text) {
+                        try NodeHost.writeNewPrivateFile(Array(svg.utf8), to: base + ".svg")
+                        qr = base + ".svg"
+                    }
+                    rows.append(ShareFiles(number: s.number, file: base + ".sqshare", text: base + ".txt", qr: qr))
                 }
                 let r = SplitReport(node: first.node, backupId: first.backup, threshold: first.threshold, shares: first.count, files: rows)
                 if output.json { try printJSON(r); return }
                 say("Wrote \(r.shares) shares of node \(r.node) (backup \(r.backupId)); any \(r.threshold) rebuild it:")
-                for f in rows { say("  share \(f.number): \(f.file)  (paper: \(f.text))") }
+                for f in rows { say("  share \(f.number): \(f.file)  (paper: \(f.text)\(f.qr.map { ", QR code: \($0)" } ?? ""))") }
                 say("Give each share to a different trusted person, print the .txt for paper, then delete these files here.")
                 say("Any \(r.threshold) holders together can become this node: choose them as you would a coordinator.")
             }

@@ -14,6 +14,28 @@ import Testing
         return try home.run(["backup", "restore", "--kdf", "interactive", "--json"] + shares)
     }
 
+    /// The text zbarimg reads from the SVG drawn as a grey map (4 px a module), or nil when
+    /// zbarimg is not installed. The SVG is one path of `M x y h1v1h-1z` unit squares.
+    static func scan(svg: String) throws -> String? {
+        let zbar = "/usr/bin/zbarimg"
+        guard FileManager.default.isExecutableFile(atPath: zbar) else { return nil }
+        let afterViewBox = try #require(svg.components(separatedBy: "viewBox=\"0 0 ").dropFirst().first)
+        let size = try #require(Int(afterViewBox.prefix { $0.isNumber }))
+        var dark = Set<Int>()
+        for square in svg.components(separatedBy: "M").dropFirst() {
+            let xy = square.prefix { $0 != "h" }.split(separator: " ").compactMap { Int($0) }
+            if xy.count == 2 { dark.insert(xy[0] * size + xy[1]) }
+        }
+        let scale = 4, w = size * scale
+        var pgm = Array("P5 \(w) \(w) 255\n".utf8)
+        for y in 0..<w { for x in 0..<w { pgm.append(dark.contains((x / scale) * size + y / scale) ? 0 : 255) } }
+        let path = FileManager.default.temporaryDirectory.path + "/sandyq-qr-\(UUID().uuidString).pgm"
+        try Data(pgm).write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let r = try CLI.run(["-q", "--raw", path], executable: zbar)
+        return r.code == 0 ? r.stdout.replacingOccurrences(of: "\r", with: "") : "zbarimg failed: \(r)"
+    }
+
     @Test func threeOfFiveRebuildACoordinatorThatSyncsAndReadsItsCases() throws {
         let nodes = try TCPNode.make(["A", "B", "Other"])
         let (a, b, other) = (nodes[0], nodes[1], nodes[2])
@@ -39,6 +61,12 @@ import Testing
         for f in files {
             let mode = try FileManager.default.attributesOfItem(atPath: f["file"] as? String ?? "")[.posixPermissions] as? Int
             #expect(mode == 0o600, "a share file is readable by others: \(String(describing: mode))")
+        }
+        // The QR code of share 2 reads back as its text form, where a scanner is installed.
+        let svg = try String(contentsOfFile: files[1]["qr"] as? String ?? "", encoding: .utf8)
+        if let scanned = try Self.scan(svg: svg) {
+            let paper = try String(contentsOfFile: text(2), encoding: .utf8)
+            #expect(scanned.hasPrefix(paper.trimmingCharacters(in: .newlines)), "the QR code reads \(scanned)")
         }
         // Splitting again into the same folder replaces no share.
         let again = try a.run(["backup", "split", "--shares", "5", "--threshold", "3", "--out", out])

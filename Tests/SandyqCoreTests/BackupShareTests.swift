@@ -46,6 +46,16 @@ import SandyqCrypto
         }
     }
 
+    /// Every prefix of a share file is refused: as not a share while the magic is incomplete,
+    /// then as cut short.
+    @Test func everyPrefixIsRefused() throws {
+        let good = try Self.node().split(threshold: 2, count: 2)[0].bytes
+        for n in 0..<good.count {
+            let p = Self.problem { _ = try BackupShare(bytes: Array(good.prefix(n))) }
+            #expect(p?.0 == (n < 5 ? .malformed : .truncated), "\(n) bytes: \(String(describing: p))")
+        }
+    }
+
     @Test func aMistypedLetterNamesItsLine() throws {
         let s = try Self.node().split(threshold: 2, count: 2)[0]
         var lines = s.text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
