@@ -35,6 +35,9 @@ public enum CoreError: Error, Equatable, Sendable, CustomStringConvertible {
     case decodeTruncated
     case decodeMalformed(String)
 
+    // A backup share, or a set of them, that does not rebuild a node (Protocol/backup.md).
+    case backupShare(BackupShare.Problem, String)
+
     /// Stable and unique per case; the table is in docs/architecture.md.
     public var code: String {
         switch self {
@@ -63,6 +66,7 @@ public enum CoreError: Error, Equatable, Sendable, CustomStringConvertible {
         case .bundleBadSignature: "bundle.bad-signature"
         case .decodeTruncated: "decode.truncated"
         case .decodeMalformed: "decode.malformed"
+        case let .backupShare(p, _): "backup." + String(p.rawValue.map { $0 == "_" ? "-" : $0 })
         }
     }
 
@@ -79,7 +83,8 @@ public enum CoreError: Error, Equatable, Sendable, CustomStringConvertible {
         case .notAllowed: "not_allowed"
         case .revoked: "revoked"
         case .notForMe: "not_for_me"
-        case .invalidField, .invalidDocument, .unknownCase, .ambiguousCase, .readOnly: nil
+        // Backup shares have their own list (BackupShare.Problem), not an op's outcome.
+        case .invalidField, .invalidDocument, .unknownCase, .ambiguousCase, .readOnly, .backupShare: nil
         }
     }
 
@@ -113,6 +118,7 @@ public enum CoreError: Error, Equatable, Sendable, CustomStringConvertible {
         // The text these printed before they had a message of their own; kept so output stays the same.
         case .decodeTruncated: "truncated"
         case let .decodeMalformed(why): "malformed(\(String(reflecting: why)))"
+        case let .backupShare(_, m): m
         }
     }
 }

@@ -53,6 +53,7 @@ extension Node {
             report = r
         }
         forgetMembership(ifChangedBy: report)
+        if !own && report.new > 0 { try clearRestoredIfAdmitted() }
         // A peer may have handed back this node's own ops: the writer rereads its chain head.
         if !own && report.new > 0 { activeWriter = nil }
         if !keepView { viewAfterImport(report) }

@@ -31,6 +31,13 @@ public final class Node {
     @discardableResult
     public static func initialize(home: String, passphrase: SecureBytes, parameters: PasswordKDFParameters,
                                   duress: SecureBytes? = nil, writeOnly: Bool = false) throws(NodeError) -> Node {
+        try initialize(home: home, passphrase: passphrase, parameters: parameters, duress: duress, identity: Identity(writeOnly: writeOnly))
+    }
+
+    /// Creates a node with the keys given (fresh ones, or a backup's): sealed under the
+    /// passphrase, with an empty store.
+    static func initialize(home: String, passphrase: SecureBytes, parameters: PasswordKDFParameters,
+                           duress: SecureBytes?, identity id: Identity) throws(NodeError) -> Node {
         if let duress, duress == passphrase {
             throw NodeError(.usage, "the duress passphrase must differ from the passphrase")
         }
@@ -42,7 +49,6 @@ public final class Node {
             // An existing folder keeps its mode through createDirectory: tighten it, and the
             // database before SQLite creates its WAL (which copies the database's mode).
             try PrivateFile.tighten(home: home)
-            let id = Identity(writeOnly: writeOnly)
             let sealed = try KeyFile.seal(id, passphrase: passphrase, parameters: parameters, duress: duress)
             let store = try OpStore(path: databasePath(home))
             try PrivateFile.tighten(home: home)
@@ -217,6 +223,11 @@ public final class Node {
     func writer() throws(NodeError) -> OpWriter {
         if let w = activeWriter { return w }
         let pid = try requireProject()
+        // A node rebuilt from a backup holds none of its own past ops until a peer hands them
+        // back: an op written now would take a seq it already used, a fork of its own chain.
+        if try mapped({ try store.setting(Self.restoredSetting) }) != nil {
+            throw NodeError(.refused, "this node was rebuilt from a backup and has not synced yet: run `sandyq sync ADDRESS --peer NODE` with a peer that holds the log first, or its new work would fork its own chain")
+        }
         let head = try mapped { try store.chainHead(of: identity.signing.publicKey) }
         let clock = HybridClock.resuming(after: (try? view().maxClock) ?? 0, wallMillis: Self.wallMillis())
         let w = OpWriter(keys: identity.signing, project: pid, seq: head?.seq ?? 0, prev: head?.id ?? .zero, clock: clock)

@@ -77,6 +77,13 @@ public struct NodeError: Error, Sendable, CustomStringConvertible {
         case .empty, .notABundle, .bundleUnsupportedVersion, .obsoleteVersion, .bundleTruncated, .bundleMalformed, .notForMe,
             .bundleWrongProject, .bundleBadSignature, .decodeTruncated, .decodeMalformed:
             kind = .failure
+        // A share that does not read is damaged data; shares that read but do not go together
+        // (too few, two nodes, two backups, one given twice) are the caller's to fix.
+        case let .backupShare(p, _):
+            switch p {
+            case .malformed, .truncated, .unsupportedVersion, .damaged, .altered: kind = .corrupt
+            case .mixedNode, .mixedBackup, .duplicate, .tooFew: kind = .usage
+            }
         }
         return NodeError(kind, c.description, code: c.code)
     }

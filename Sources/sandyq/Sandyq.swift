@@ -19,6 +19,7 @@ struct Sandyq: ParsableCommand {
             Init.self, Status.self, Check.self, ProjectCommand.self, Join.self, MemberCommand.self,
             CaseCommand.self, Log.self, BundleCommand.self, USBCommand.self, Peers.self, LossRiskCommand.self, Serve.self, SyncCommand.self, Invite.self, Quarantine.self, Panic.self,
             SearchCommand.self, ReportCommand.self, ExportCommand.self, EvidenceCommand.self, UI.self, ProcessCheck.self, MediaCommand.self,
+            BackupCommand.self,
         ]
     )
 

@@ -169,7 +169,7 @@ import SandyqStore
     static let subcommands = [
         "init", "status", "check", "project", "project create", "join", "member", "member add", "member list",
         "case", "case add", "case edit", "case show", "case list", "case event add", "case conflicts",
-        "case resolve", "case archive", "case import", "log",
+        "case resolve", "case archive", "case import", "log", "backup", "backup split", "backup restore",
     ]
 
     @Test(arguments: subcommands)

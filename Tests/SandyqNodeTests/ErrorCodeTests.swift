@@ -16,6 +16,7 @@ enum ErrorSamples {
         .notAllowed("n"), .revoked, .invalidField("f"), .invalidDocument("d"), .unknownCase("u"), .ambiguousCase("a"),
         .readOnly("r"), .empty, .notABundle, .bundleUnsupportedVersion, .obsoleteVersion, .bundleTruncated,
         .bundleMalformed("m"), .notForMe, .bundleWrongProject, .bundleBadSignature, .decodeTruncated, .decodeMalformed("m"),
+        .backupShare(.damaged, "d"),
     ]
     static let coreFirst = #line + 3
     static func line(_ e: CoreError) -> Int {
@@ -45,6 +46,7 @@ enum ErrorSamples {
         case .bundleBadSignature: return #line
         case .decodeTruncated: return #line
         case .decodeMalformed: return #line
+        case .backupShare: return #line
         }
     }
     static let coreLast = #line - 3
@@ -146,7 +148,7 @@ enum ErrorSamples {
     }
 
     @Test func eachModuleHasItsOwnPrefix() {
-        for e in S.core { #expect(["op", "case", "bundle", "decode"].contains(e.code.prefix { $0 != "." }), "\(e.code)") }
+        for e in S.core { #expect(["op", "case", "bundle", "decode", "backup"].contains(e.code.prefix { $0 != "." }), "\(e.code)") }
         for e in S.sync {
             if case let .bundle(b) = e { #expect(e.code == b.code); continue }
             #expect(["sync", "handshake"].contains(e.code.prefix { $0 != "." }), "\(e.code)")

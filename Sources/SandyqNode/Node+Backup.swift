@@ -1,0 +1,90 @@
+import Foundation
+import SandyqCore
+import SandyqCrypto
+import SandyqStore
+
+extension Node {
+    /// What this node needs to be itself on a fresh home (Protocol/backup.md, "The secret").
+    /// The storage key is left out: it only protects this home's caches, which a new home rebuilds.
+    func backup() throws(NodeError) -> NodeBackup {
+        let pid = try requireProject()
+        guard let key = try networkKey() else {
+            throw NodeError(.usage, "this node has no network key for its project, so a backup could not sync: `sandyq join PROJECT --network-key KEY` first")
+        }
+        return NodeBackup(signingSeed: identity.signing.seed, boxSecret: identity.box.secretKey, writeOnly: identity.writeOnly,
+                          project: pid, networkKey: key)
+    }
+
+    /// Splits this node's backup into `count` shares, any `threshold` of which rebuild it.
+    func splitBackup(threshold: Int, count: Int) throws(NodeError) -> [BackupShare] {
+        guard threshold >= 2, threshold <= count, count <= 255 else {
+            throw NodeError(.usage, "--threshold must be at least 2 and at most --shares (at most 255), got \(threshold) of \(count)")
+        }
+        return try mapped { try backup().split(threshold: threshold, count: count) }
+    }
+
+    /// Rebuilds a node from its backup in a new home: its keys sealed under a new passphrase,
+    /// a fresh storage key, its project and network key, and an empty log that a sync fills.
+    static func restore(_ b: NodeBackup, home: String, passphrase: SecureBytes, parameters: PasswordKDFParameters) throws(NodeError) -> Node {
+        let box: BoxKeyPair
+        do { box = try BoxKeyPair(secretKey: b.boxSecret) } catch { throw NodeError.from(error) }
+        let id = Identity(signing: SigningKeyPair(seed: b.signingSeed), box: box, storageKey: SymmetricKey(), writeOnly: b.writeOnly)
+        let n = try initialize(home: home, passphrase: passphrase, parameters: parameters, duress: nil, identity: id)
+        try n.join(b.project, networkKey: b.networkKey)
+        try mapped { try n.store.setSetting(restoredSetting, [1]) }
+        return n
+    }
+
+    /// Set by `restore`, cleared by the first import that shows this node admitted: until then
+    /// it writes nothing (`writer()`).
+    static let restoredSetting = "restored"
+
+    func clearRestoredIfAdmitted() throws(NodeError) {
+        guard try mapped({ try store.setting(Self.restoredSetting) }) != nil,
+              try storedMembership().members[nodeID.signingKey] != nil else { return }
+        try mapped { try store.deleteSetting(Self.restoredSetting) }
+    }
+}
+
+extension NodeHost {
+    /// Reads and combines backup shares, each named as the person gave it (a file). Every
+    /// refusal names the share at fault.
+    public static func combineBackup(_ shares: [(name: String, content: [UInt8])]) throws(NodeError) -> NodeBackup {
+        var read: [(name: String, share: BackupShare)] = []
+        for s in shares {
+            do { read.append((s.name, try BackupShare(reading: s.content))) } catch {
+                throw NodeError.from(CoreError.backupShare(Self.problem(error), "\(s.name): \(error.description)"))
+            }
+        }
+        return try mapped { try NodeBackup.combine(read) }
+    }
+
+    /// Rebuilds the node in `home`, which must hold no node (see `Node.restore`).
+    public static func restore(_ backup: NodeBackup, home: String, passphrase: SecureBytes,
+                               parameters: PasswordKDFParameters) throws(NodeError) -> NodeHost {
+        NodeHost(try Node.restore(backup, home: home, passphrase: passphrase, parameters: parameters))
+    }
+
+    static func problem(_ e: CoreError) -> BackupShare.Problem {
+        if case let .backupShare(p, _) = e { return p }
+        return .malformed
+    }
+}
+
+extension AdminService {
+    /// `count` shares of this node's keys, project and network key; any `threshold` rebuild it.
+    public func splitBackup(threshold: Int, count: Int) throws(NodeError) -> [BackupShare] {
+        try host.withNode { n throws(NodeError) in try n.splitBackup(threshold: threshold, count: count) }
+    }
+}
+
+extension NodeHost {
+    /// Writes bytes owner-only (0600), refusing to replace a file already there: an earlier
+    /// share overwritten by a new backup's would be lost without anyone noticing.
+    public static func writeNewPrivateFile(_ bytes: [UInt8], to path: String) throws(NodeError) {
+        if FileManager.default.fileExists(atPath: path) {
+            throw NodeError(.usage, "\(path) already exists: nothing was written; choose another --out folder")
+        }
+        do { try PrivateFile.write(bytes, to: path) } catch { throw NodeError(.failure, error.description) }
+    }
+}

@@ -1,0 +1,120 @@
+import ArgumentParser
+import Foundation
+import SandyqNode
+import SandyqWeb
+
+struct BackupCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "backup", abstract: "Split this node's keys into shares for trusted people, or rebuild the node from them.",
+        subcommands: [Split.self, Restore.self])
+
+    struct SplitReport: Encodable {
+        var node: String
+        var backupId: String
+        var threshold: Int
+        var shares: Int
+        /// One row per share: its number and its two files (binary, and text for paper).
+        var files: [ShareFiles]
+    }
+
+    struct ShareFiles: Encodable {
+        var number: Int
+        var file: String
+        var text: String
+        /// The text form as a QR code (SVG), to print beside it; a phone's scan of it is the text.
+        var qr: String?
+    }
+
+    struct Split: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write N shares of this node's keys, project and network key; any K of them rebuild the node (`backup restore`), fewer reveal nothing.")
+        @OptionGroup var node: NodeOptions
+        @OptionGroup var output: OutputOptions
+        @Option(help: "How many shares to write (at most 255).") var shares: Int
+        @Option(help: "How many shares rebuild the node (at least 2, at most --shares).") var threshold: Int
+        @Option(help: "The folder to write the share files into (default: the current folder). Existing files are never replaced.")
+        var out: String = "."
+
+        func validate() throws {
+            guard threshold >= 2, threshold <= shares, shares <= 255 else {
+                throw ValidationError("need 2 ≤ --threshold ≤ --shares ≤ 255, got --threshold \(threshold) --shares \(shares)")
+            }
+        }
+
+        func run() throws {
+            try sandyq.run {
+                let n = try node.open()
+                let made = try n.admin.splitBackup(threshold: threshold, count: shares)
+                guard let first = made.first else { return }
+                let dir = out.hasSuffix("/") ? String(out.dropLast()) : out
+                var rows: [ShareFiles] = []
+                for s in made {
+                    let base = "\(dir)/sandyq-\(s.node)-share-\(s.number)-of-\(s.count)"
+                    try NodeHost.writeNewPrivateFile(s.bytes, to: base + ".sqshare")
+                    try NodeHost.writeNewPrivateFile(Array(s.text.utf8), to: base + ".txt")
+                    var qr: String?
+                    if let svg = QRCode.svg(s.text) {
+                        try NodeHost.writeNewPrivateFile(Array(svg.utf8), to: base + ".svg")
+                        qr = base + ".svg"
+                    }
+                    rows.append(ShareFiles(number: s.number, file: base + ".sqshare", text: base + ".txt", qr: qr))
+                }
+                let r = SplitReport(node: first.node, backupId: first.backup, threshold: first.threshold, shares: first.count, files: rows)
+                if output.json { try printJSON(r); return }
+                say("Wrote \(r.shares) shares of node \(r.node) (backup \(r.backupId)); any \(r.threshold) rebuild it:")
+                for f in rows { say("  share \(f.number): \(f.file)  (paper: \(f.text)\(f.qr.map { ", QR code: \($0)" } ?? ""))") }
+                say("Give each share to a different trusted person, print the .txt for paper, then delete these files here.")
+                say("Any \(r.threshold) holders together can become this node: choose them as you would a coordinator.")
+            }
+        }
+    }
+
+    struct RestoreReport: Encodable {
+        var nodeId: String
+        var fingerprint: String
+        var home: String
+        var project: String
+        var sharesGiven: Int
+        var next: String
+    }
+
+    struct Restore: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Rebuild a node in a new --home from K of its backup shares (files, binary or text), under a new passphrase.")
+        @OptionGroup var node: NodeOptions
+        @OptionGroup var output: OutputOptions
+        @Option(help: "Argon2id cost for the new key file: interactive (64 MiB), moderate (256 MiB), sensitive (1 GiB).")
+        var kdf: Init.KDF = .moderate
+        @Argument(help: "Share files: the .sqshare files, or the .txt paper forms (typed back in).") var shares: [String]
+
+        func run() throws {
+            try sandyq.run {
+                let home = node.resolvedHome
+                if NodeHost.exists(home: home) {
+                    throw CLIError(.usage, "a node already exists in \(home); restore into a new --home")
+                }
+                var read: [(name: String, content: [UInt8])] = []
+                for path in shares {
+                    guard let d = FileManager.default.contents(atPath: path) else {
+                        throw CLIError(.notFound, "cannot read the share file \(path)")
+                    }
+                    read.append((path, [UInt8](d)))
+                }
+                // The shares are checked before the passphrase is asked for.
+                let backup = try NodeHost.combineBackup(read)
+                let pass = try node.passphrase(confirm: true)
+                let n = try NodeHost.restore(backup, home: home, passphrase: pass, parameters: kdf.parameters)
+                let project = try n.project()?.description ?? ""
+                let next = "sync with a peer before anything else: sandyq sync ADDRESS --peer PEER-NODE-ID --home \(home)"
+                if output.json {
+                    try printJSON(RestoreReport(nodeId: n.nodeID.description, fingerprint: n.nodeID.fingerprint, home: home,
+                                                project: project, sharesGiven: read.count, next: next))
+                    return
+                }
+                say("Restored node \(n.nodeID.fingerprint) of project \(project) in \(home)")
+                say("Its log is empty: \(next)")
+                say("Write nothing before that sync, or this node's new ops would fork its own chain.")
+            }
+        }
+    }
+}
