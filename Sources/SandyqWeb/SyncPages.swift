@@ -125,6 +125,8 @@ enum SyncPages {
         guard s.running else { return c }
         c["serving"] = true
         c["servingText"] = s.port.map { v.t("sync.serve.on", ["listen": s.listen, "port": "\($0)"]) } ?? v.t("sync.serve.starting")
+        // Still binding: the page looks again by itself.
+        if s.port == nil { c["refresh"] = true }
         let fmt = DateFormatter()
         fmt.dateFormat = "HH:mm:ss"
         fmt.timeZone = TimeZone(identifier: "UTC")
@@ -199,7 +201,7 @@ enum SyncPages {
     }
 
     /// The serve switch: on starts the server on the desk's host, off stops it.
-    static func serve(_ v: Visit, host: NodeHost, fields: [String: String]) -> Response {
+    static func serve(_ v: Visit, host: NodeHost, fields: [String: String]) async -> Response {
         if fields["action"] == "stop" {
             v.desk.stopServing()
             return Pages.redirect("/sync")
@@ -210,10 +212,10 @@ enum SyncPages {
             return page(v, host: host, typed: ["listen": listen], errors: [("listen", v.t(key, ["listen": listen]))], status: .unprocessableContent)
         }
         v.desk.startServing(host: host, listen: listen)
-        // The port is known once the server is bound: a moment, not a refresh.
+        // The port is known once the server is bound: a moment, not a refresh (and not a wait on the event loop).
         for _ in 0..<50 {
             guard let s = v.desk.serving()?.snapshot(), s.running, s.port == nil, s.failure == nil else { break }
-            usleep(20_000)
+            try? await Task.sleep(for: .milliseconds(20))
         }
         return Pages.redirect("/sync")
     }

@@ -56,6 +56,9 @@ NETWORK_KEY = ops.det("network key", 32)
 NONCE = ops.det("invitation nonce", 16)
 
 
+ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"
+
+
 def base32(data: bytes) -> str:
     """RFC 4648, lowercase, no padding (Protocol/README.md)."""
     return base64.b32encode(data).decode().rstrip("=").lower()
@@ -141,6 +144,11 @@ def generate() -> dict[str, str]:
         "ok", "role 4 (relay), another nonce: the highest role code", code("sqi-", invite_body(4, ops.det("relay nonce", 16))),
         role=4, nonce=ops.det("relay nonce", 16))
     files["invite_ok_upper_case.txt"] = invite("ok", "the worked example in upper case after the prefix: accepted", "sqi-" + inv[4:].upper())
+    # The last letter carries 2 data bits and 3 unused ones; the unused ones are not checked.
+    last = ALPHABET.index(inv[-1])
+    files["invite_ok_unused_bits.txt"] = invite(
+        "ok", "the worked example with the 3 unused low bits of the last letter set: the same invitation",
+        inv[:-1] + ALPHABET[last | 7])
     files["invite_bad_check.txt"] = invite(
         "malformed", "the last check byte flipped: a mistyped code", "sqi-" + base32(flip_last(invite_body() + check(invite_body()))))
     files["invite_role_0.txt"] = invite("malformed", "role code 0, check recomputed", code("sqi-", invite_body(0)))
