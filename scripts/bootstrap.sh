@@ -32,14 +32,17 @@ command -v microsocks >/dev/null 2>&1 || need+=(microsocks)
 command -v syncthing >/dev/null 2>&1 || need+=(syncthing)
 # `serve --onion` runs the system's tor (scripts/onion-e2e.sh starts it offline).
 command -v tor >/dev/null 2>&1 || need+=(tor)
+# scripts/lan-e2e.sh joins two network namespaces with a veth pair.
+command -v ip >/dev/null 2>&1 || need+=(iproute2)
 
 # PyNaCl: the python3 on PATH may be a pyenv or venv one; Debian's package serves /usr/bin/python3,
 # and the drills use whichever of the two imports it.
 has_nacl() { [ -x "$1" ] && "$1" -c 'import nacl.bindings' >/dev/null 2>&1; }
 path_python="$(command -v python3 || true)"
+# The vectors drill, and scripts/lan-e2e.sh's second reader of the LAN beacon, need it.
+[ -x /usr/bin/python3 ] || need+=(python3)
+if ! { [ -n "$path_python" ] && has_nacl "$path_python"; } && ! has_nacl /usr/bin/python3; then need+=(python3-nacl); fi
 if [ "$drills" = 1 ]; then
-  [ -x /usr/bin/python3 ] || need+=(python3)
-  if ! { [ -n "$path_python" ] && has_nacl "$path_python"; } && ! has_nacl /usr/bin/python3; then need+=(python3-nacl); fi
   command -v chromium >/dev/null 2>&1 || need+=(chromium)
 fi
 if [ "$ui" = 1 ]; then

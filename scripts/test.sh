@@ -4,7 +4,8 @@
 # Pillow and exiftool (scripts/media-test.sh) and carries evidence files between three real
 # nodes, by stick and by a cut TCP sync (scripts/evidence-e2e.sh), syncs through a SOCKS5
 # proxy (scripts/socks-e2e.sh), a mailbox folder carried by Syncthing (scripts/syncthing-e2e.sh)
-# and an onion service with tor offline (scripts/onion-e2e.sh).
+# an onion service with tor offline (scripts/onion-e2e.sh) and LAN discovery between two
+# network namespaces (scripts/lan-e2e.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
@@ -23,3 +24,5 @@ if [ $# -eq 0 ]; then bash scripts/socks-e2e.sh; fi
 if [ $# -eq 0 ]; then bash scripts/syncthing-e2e.sh; fi
 # An onion service from `serve --onion`, tor started offline, likewise.
 if [ $# -eq 0 ]; then bash scripts/onion-e2e.sh; fi
+# `serve --lan` found by `sync --lan` across two network namespaces, likewise.
+if [ $# -eq 0 ]; then bash scripts/lan-e2e.sh; fi

@@ -105,6 +105,19 @@ extension Node {
         }
     }
 
+    /// The nodes heard on the LAN that this node would sync with anyway: a member; before
+    /// admission, its inviter; a pin. A beacon proves only that its sender holds the network
+    /// key, which a revoked member may still hold.
+    func lanAcceptable(_ heard: [LanDiscovery.Found]) throws(NodeError) -> [LanDiscovery.Found] {
+        var kept: [LanDiscovery.Found] = []
+        for f in heard where try serverRefusal(at: f.address, expecting: nil)(f.node.signingKey) == nil {
+            // The beacon names both keys; a member's box key must be the one it was admitted with.
+            if let m = try storedMembership().members[f.node.signingKey], m.node != f.node { continue }
+            kept.append(f)
+        }
+        return kept
+    }
+
     /// Peers pinned by hand, with the address each is pinned for (`peers add`).
     public func pinnedPeers() throws(NodeError) -> [NodeID: String] {
         var out: [NodeID: String] = [:]

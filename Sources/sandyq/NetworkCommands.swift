@@ -27,6 +27,9 @@ struct Serve: ParsableCommand {
     @Option(name: .customLong("tor-option"), help: "A torrc line for --onion, repeatable: bridges and pluggable transports (\"UseBridges 1\", \"Bridge obfs4 ...\", \"ClientTransportPlugin obfs4 exec /usr/bin/obfs4proxy\").")
     var torOptions: [String] = []
     @Option(help: "With --onion, write the onion address (ADDRESS.onion:PORT) to FILE once published.") var onionFile: String?
+    @Flag(help: "Also announce this server to members on the same network, so `sync --lan` finds it. What goes on the wire is sealed with the network key and changes every 10 minutes: no name, no fixed bytes. Listen on 0.0.0.0:PORT so they can reach it.")
+    var lan = false
+    @Option(help: .hidden) var lanWindow: UInt64 = ExchangeService.defaultLanWindow
 
     func run() throws {
         try sandyq.run {
@@ -71,7 +74,7 @@ struct Serve: ParsableCommand {
                     onionError = error
                     stop.set()
                 }
-            }, log: { line in logger.info("\(TerminalText.safe(line))") })
+            }, log: { line in logger.info("\(TerminalText.safe(line))") }, lanWindow: lan ? max(1, lanWindow) : nil)
             if let onionError { throw onionError }
             if keysGone() { throw CLIError(.failure, "the key file in \(n.home) is gone (panic?): stopped serving") }
         }
@@ -90,7 +93,10 @@ struct SyncCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "sync", abstract: "Sync once with a peer over TCP, both directions.")
     @OptionGroup var node: NodeOptions
     @OptionGroup var output: OutputOptions
-    @Argument(help: "HOST:PORT of the peer.") var address: String
+    @Argument(help: "HOST:PORT of the peer (or --lan).") var address: String?
+    @Flag(help: "Find members serving with `serve --lan` on this network, and sync with each.") var lan = false
+    @Option(help: "With --lan, listen this many seconds for members.") var lanWait: Double = 6
+    @Option(help: .hidden) var lanWindow: UInt64 = ExchangeService.defaultLanWindow
     @Option(help: "The peer's node id, if it is not yet known as a member (pins its key).") var peer: String?
     @Option(help: "Reach the peer through a SOCKS5 proxy at HOST:PORT (the peer's name, .onion included, is resolved by the proxy).")
     var socks5: String?
@@ -105,6 +111,12 @@ struct SyncCommand: ParsableCommand {
         case ("tor", .some): throw CLIError(.usage, "--via tor and --socks5 name two proxies: give one")
         case (let v?, _): throw CLIError(.usage, "--via takes 'tor' or 'direct', not '\(v)'")
         }
+    }
+
+    func validate() throws {
+        guard (address == nil) == lan else { throw ValidationError("give the peer's HOST:PORT, or --lan to find members on this network") }
+        guard !lan || (socks5 == nil && (via == nil || via == "direct")) else { throw ValidationError("--lan finds members on this network: it takes no proxy") }
+        guard lanWait > 0, lanWait <= 600 else { throw ValidationError("--lan-wait takes 0 to 600 seconds") }
     }
 
     struct Out: Encodable {
@@ -128,6 +140,7 @@ struct SyncCommand: ParsableCommand {
             let n = try node.open()
             let running = HomeProcesses.register(home: n.home, command: "sync")
             defer { running?.close() }
+            guard let address else { return try syncLan(n) }
             let s = try PhaseFile.writing { try n.exchange.sync(with: address, expecting: expecting, proxy: proxy) }
             let o = Out(peer: s.peer.map { NodeID.fingerprint(of: $0) }, sent: s.sent, received: s.report.new, known: s.report.known,
                         refused: s.report.refused.count, bytesSent: s.bytesSent, bytesReceived: s.bytesReceived,
@@ -145,5 +158,41 @@ struct SyncCommand: ParsableCommand {
                 throw ExitCode(10)
             }
         }
+    }
+
+    struct LanOut: Encodable {
+        struct Row: Encodable {
+            var peer: String; var address: String; var ok: Bool; var sent = 0; var received = 0; var known = 0; var refused = 0
+            var error: String?
+        }
+        var found: Int
+        var peers: [Row]
+    }
+
+    /// `sync --lan`: one sync per member heard, each on its own; one failing stops none.
+    func syncLan(_ n: NodeHost) throws {
+        if !output.json { say("listening \(Int(lanWait)) s for members on this network...") }
+        let found = try n.exchange.discover(seconds: lanWait, windowLength: max(1, lanWindow))
+        guard !found.isEmpty else {
+            throw CLIError(.failure, "no member announced itself on this network in \(Int(lanWait)) s (they run `sandyq serve --lan`)")
+        }
+        var rows: [LanOut.Row] = []
+        for f in found {
+            do {
+                let s = try PhaseFile.writing { try n.exchange.sync(with: f.address, expecting: f.node) }
+                rows.append(.init(peer: f.node.fingerprint, address: f.address, ok: true, sent: s.sent, received: s.report.new,
+                                  known: s.report.known, refused: s.report.refused.count))
+            } catch {
+                rows.append(.init(peer: f.node.fingerprint, address: f.address, ok: false, error: "\(error)"))
+            }
+        }
+        if output.json { try printJSON(LanOut(found: found.count, peers: rows)) } else {
+            for r in rows {
+                if r.ok { say("synced with \(r.peer) at \(r.address): sent \(r.sent) ops, received \(r.received) new (\(r.known) already known), \(r.refused) refused") }
+                else { say("could not sync with \(r.peer) at \(r.address): \(r.error ?? "")") }
+            }
+        }
+        if rows.contains(where: { !$0.ok }) { throw ExitCode(1) }
+        if rows.contains(where: { $0.refused > 0 }) { throw ExitCode(10) }
     }
 }

@@ -18,6 +18,8 @@ public struct ExchangeService: Sendable {
     public static let defaultMaxPerAddress = HandshakeGate.Limits().perAddress
     /// Tor's client port on this machine: what `sync --via tor` goes through.
     public static let torProxy = Socks5.torDefault
+    /// Seconds per LAN discovery window (Protocol/transports.md).
+    public static let defaultLanWindow = LanBeacon.defaultWindow
 
     /// Resolves `--to` names: node ids, or a role's plural or singular name.
     public func recipients(_ names: [String]) throws(NodeError) -> [NodeID] {
@@ -102,6 +104,14 @@ public struct ExchangeService: Sendable {
         return summary
     }
 
+    /// Members heard on this network within `seconds` (`serve --lan` elsewhere), each with the
+    /// address its server announced: only nodes a plain `sync ADDRESS` would accept.
+    public func discover(seconds: Double, windowLength: UInt64 = defaultLanWindow) throws(NodeError) -> [LanDiscovery.Found] {
+        let (nk, me) = try host.withNode { n throws(NodeError) in (try n.requireNetworkKey(), n.identity.signing.publicKey) }
+        let heard = LanDiscovery.listen(networkKey: nk, seconds: seconds, windowLength: windowLength, ignoring: me)
+        return try host.withNode { n throws(NodeError) in try n.lanAcceptable(heard) }
+    }
+
     /// One member's session with `serve`, for a screen that shows them in its own words.
     public struct ServedSession: Sendable {
         public let peer: NodeID?
@@ -125,7 +135,8 @@ public struct ExchangeService: Sendable {
     public func serve(listen address: String, maxPeers: Int = 32, maxHandshakes: Int = Self.defaultMaxHandshakes,
                       maxPerAddress: Int = Self.defaultMaxPerAddress, shouldStop: @escaping @Sendable () -> Bool,
                       onListening: (UInt16) -> Void = { _ in }, log: @escaping @Sendable (String) -> Void,
-                      onSession: @escaping @Sendable (ServedSession) -> Void = { _ in }) throws(NodeError) {
+                      onSession: @escaping @Sendable (ServedSession) -> Void = { _ in },
+                      lanWindow: UInt64? = nil) throws(NodeError) {
         let (pid, nk, identity) = try host.withNode { n throws(NodeError) in
             (try n.requireProject(), try n.requireNetworkKey(), n.identity.signing)
         }
@@ -137,6 +148,24 @@ public struct ExchangeService: Sendable {
         limits.pending = max(1, maxHandshakes)
         limits.perAddress = max(1, maxPerAddress)
         let gate = HandshakeGate(listener: listener, identity: identity, networkKey: nk, replay: ReplayCache(), limits: limits)
+        // `serve --lan`: announced from a thread of its own, until this function returns.
+        let announcing = DispatchGroup(), ended = UnsafeFlag()
+        if let lanWindow {
+            if address.hasPrefix("127.") || address.hasPrefix("localhost:") || address.hasPrefix("[::1]") {
+                log("lan: listening on \(address), which members on the network cannot reach; listen on 0.0.0.0:PORT to be found")
+            }
+            let beacon = LanBeacon(node: host.nodeID, port: listener.port)
+            announcing.enter()
+            Thread {
+                defer { announcing.leave() }
+                LanDiscovery.announce(beacon, networkKey: nk, windowLength: lanWindow, shouldStop: { ended.isSet || shouldStop() }, log: log)
+            }.start()
+            log("lan: announcing to members on this network")
+        }
+        defer {
+            ended.set()
+            announcing.wait()
+        }
         let refusals = RefusalLog(log)
         let slots = DispatchSemaphore(value: max(1, maxPeers))
         let group = DispatchGroup()
@@ -214,4 +243,12 @@ public struct ExchangeService: Sendable {
         refusals.summarise(force: true)
         log("stopped")
     }
+}
+
+/// Set once, read from another thread.
+final class UnsafeFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    func set() { lock.lock(); value = true; lock.unlock() }
+    var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value }
 }
