@@ -36,6 +36,8 @@ public final class Desk: Sendable {
     public let serveDefault: String
     let serveAtUnlock: Bool
     private let server = Mutex<ServeJob?>(nil)
+    /// Split key backups made on the desk, by session, until handed out (BackupPages).
+    let backupPieces = Mutex<[String: [BackupShare]]>([:])
 
     public init(home: String, idle: Duration = .seconds(600), heartbeatGrace: Duration = .seconds(90),
                 serve: String? = nil) {
@@ -131,6 +133,8 @@ public final class Desk: Sendable {
 
     /// Drops the node: its keys leave memory when the last request using it ends.
     public func lock() {
+        // Backup pieces made on the desk live only until the keys leave memory.
+        backupPieces.withLock { $0.removeAll() }
         // A server the sync centre started stops by itself within 0.2 s: its host is no longer the desk's.
         let host = state.withLock { s in
             let h = s.host

@@ -32,6 +32,13 @@ struct Routes: Sendable {
         router.get("/people/invite") { req, _ in gate(req) { v, host in InvitePages.rolePage(v, host: host) } }
         router.post("/people/invite") { req, _ in try await changing(req) { v, host, fields in InvitePages.make(v, host: host, fields: fields) } }
         router.post("/people/invite/file") { req, _ in try await changing(req) { v, host, fields in InvitePages.file(v, host: host, fields: fields) } }
+        // The split key backup: the pieces stay in memory, reached only by posted forms.
+        router.get("/backup") { req, _ in gate(req) { v, host in BackupPages.formPage(v, host: host) } }
+        router.post("/backup") { req, _ in try await changing(req) { v, host, fields in BackupPages.make(v, host: host, fields: fields) } }
+        router.get("/backup/pieces") { req, _ in gate(req) { v, host in BackupPages.piecesPage(v, host: host) } }
+        router.post("/backup/file") { req, _ in try await changing(req) { v, host, fields in BackupPages.file(v, host: host, fields: fields) } }
+        router.post("/backup/print") { req, _ in try await changing(req) { v, host, fields in BackupPages.print(v, host: host, fields: fields) } }
+        router.post("/backup/forget") { req, _ in try await changing(req) { v, host, _ in BackupPages.forget(v, host: host) } }
         router.get("/people/admit") { req, _ in gate(req) { v, host in InvitePages.replyPage(v, host: host) } }
         router.post("/people/admit") { req, _ in try await changing(req) { v, host, fields in InvitePages.admit(v, host: host, fields: fields) } }
         // Sharing cases with a lawyer: several from the people page, one from a case's page.

@@ -50,6 +50,9 @@ enum Templates {
         "share": PackageResources.share_mustache,
         "shareCase": PackageResources.shareCase_mustache,
         "shared": PackageResources.shared_mustache,
+        "backup": PackageResources.backup_mustache,
+        "backupPieces": PackageResources.backupPieces_mustache,
+        "backupPrint": PackageResources.backupPrint_mustache,
     ]
 
     struct ScalarHTML: MustacheContentType {

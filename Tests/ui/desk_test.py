@@ -289,6 +289,8 @@ class Suite:
                  lambda: self.t_monitoring(home, env))
         self.run("the sync centre in Kazakh: a reporter syncs with the desk's server; the desk syncs with the reporter's; locking stops the server",
                  lambda: self.t_sync(env))
+        self.run("back up the keys in Kazakh: a wrong number is named; 3 of 5 pieces (a file and two papers) rebuild the node; forget drops them",
+                 lambda: self.t_backup(env))
         shutil.rmtree(self.root, ignore_errors=True)
         print(f"desk: {len(self.failed)} failed" + (f": {', '.join(self.failed)}" if self.failed else ""), flush=True)
         return 1 if self.failed else 0
@@ -1768,6 +1770,88 @@ class Suite:
         listed = self.cli.json(home, ["member", "list"])
         self.check(any(m.get("role") == "reporter" for m in (listed if isinstance(listed, list) else listed.get("members", []))),
                    f"member list: {listed}")
+
+    def t_backup(self, env):
+        """A coordinator splits the node's keys from the people page in Kazakh. Nine pieces of five
+        to rebuild is named against its field; 3 of 5 shows five pieces. One downloads as a file,
+        two show for paper with a QR code that zbarimg reads back as the text beside it. Those
+        three, given to `backup restore` on a fresh home, rebuild this very node; after "forget"
+        the pieces are gone from the desk."""
+        kk = catalogue("kk")
+        home = os.path.join(self.root, "coordinator-backup")
+        self.cli.ok(home, ["init", "--kdf", "interactive"])
+        self.cli.ok(home, ["project", "create", "Сақтық көшірме сынағы"])
+        node = self.cli.json(home, ["status"])["nodeId"]
+        desk = Desk(self.cli.binary, home, env)
+        downloads = tempfile.mkdtemp(prefix="sandyq-dl-")
+        d = browser(lang="kk")
+        d.execute_cdp_cmd("Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": downloads})
+        try:
+            self.unlock(d, desk)
+            d.find_element(By.CSS_SELECTOR, "nav.menu a[href='/people']").click()
+            d.find_element(By.ID, "people-backup").click()
+            self.check(d.find_element(By.TAG_NAME, "h1").text == kk["backup.title"], "the backup page")
+            self.no_english(d, "kk", "backup")
+            self.axe(d, "backup")
+            box = d.find_element(By.ID, "threshold")
+            box.clear()
+            box.send_keys("9")
+            self.submit(d, "#backup-make")
+            summary = d.find_element(By.CLASS_NAME, "error-summary")
+            want = kk["backup.err.threshold.range"].replace("{n}", "5")
+            self.check(want in summary.text, f"the error summary: {summary.text}")
+            self.check(summary.find_element(By.TAG_NAME, "a").get_attribute("href").endswith("#threshold"), "the summary links the field")
+            self.axe(d, "backup with an error")
+            self.shot(d, "backup-error-kk")
+            box = d.find_element(By.ID, "threshold")
+            box.clear()
+            box.send_keys("3")
+            self.submit(d, "#backup-make")
+            self.check(d.find_element(By.TAG_NAME, "h1").text == kk["backup.pieces.title"], "the pieces page")
+            pieces = d.find_elements(By.CSS_SELECTOR, "li.piece")
+            self.check(len(pieces) == 5, f"{len(pieces)} pieces listed")
+            self.no_english(d, "kk", "pieces")
+            self.axe(d, "pieces")
+            self.shot(d, "backup-pieces-kk")
+            # Piece 2 as a file, through the browser's download.
+            d.find_element(By.CSS_SELECTOR, "#piece-2 button.piece-file").click()
+            WebDriverWait(d, 30).until(lambda _: [n for n in os.listdir(downloads) if n.endswith(".sqshare")])
+            files = [os.path.join(downloads, n) for n in os.listdir(downloads) if n.endswith(".sqshare")]
+            # Pieces 1 and 4 for paper: the text, and its QR code read back by zbarimg.
+            for n in (1, 4):
+                d.get(desk.base + "/backup/pieces")
+                d.find_element(By.CSS_SELECTOR, f"#piece-{n} button.piece-print").click()
+                text = d.find_element(By.ID, "share-text").text
+                self.check(text.startswith(f"SANDYQ BACKUP SHARE {n} OF 5, ANY 3"), f"piece {n}: {text[:40]!r}")
+                qr = d.find_element(By.CSS_SELECTOR, ".qr-box svg")
+                d.execute_script("arguments[0].scrollIntoView({block: 'center'})", qr)
+                png = os.path.join(self.root, f"backup-qr-{n}.png")
+                qr.screenshot(png)
+                read = subprocess.run(["zbarimg", "--raw", "-q", png], capture_output=True, text=True)
+                self.check(read.returncode == 0 and read.stdout.strip() == text.strip(),
+                           f"piece {n}: zbarimg read {read.stdout.strip()[:30]!r} (exit {read.returncode})")
+                if n == 1:
+                    self.no_english(d, "kk", "a piece for paper")
+                    self.axe(d, "a piece for paper")
+                    self.shot(d, "backup-print-kk")
+                path = os.path.join(self.root, f"backup-piece-{n}.txt")
+                with open(path, "w", encoding="utf-8") as f:
+                    f.write(text + "\n")
+                files.append(path)
+            restored = os.path.join(self.root, "coordinator-restored")
+            got = self.cli.json(restored, ["backup", "restore", "--kdf", "interactive", *files])
+            self.check(got["nodeId"] == node, f"the pieces rebuilt {got['nodeId'][:16]}, not {node[:16]}")
+            two = self.cli.run(os.path.join(self.root, "coordinator-two"), ["backup", "restore", "--kdf", "interactive", *files[:2]], timeout=120)
+            self.check(two.returncode != 0, "two pieces of three rebuilt the node")
+            d.get(desk.base + "/backup/pieces")
+            self.submit(d, "#backup-forget")
+            self.check(d.find_elements(By.ID, "backup-forgotten"), "no word that the pieces are gone")
+            d.get(desk.base + "/backup/pieces")
+            self.check(d.find_element(By.TAG_NAME, "h1").text == kk["backup.title"], "the pieces page is still there after forget")
+        finally:
+            d.quit()
+            desk.stop()
+            shutil.rmtree(downloads, ignore_errors=True)
 
     def t_seized(self, env):
         """A reporter records a case and a stick brings it to the coordinator. The laptop is seized:

@@ -1,0 +1,102 @@
+import Foundation
+import Hummingbird
+import SandyqCore
+import SandyqNode
+
+/// The split key backup on the coordinator's desk, as `backup split` does it: choose how many
+/// pieces and how many rebuild the keys; then hand each piece out, as a file or on paper; then
+/// forget them. The pieces live only in this process's memory, for the session that made them,
+/// and go on "forget", on lock and when the session ends; they never sit in a URL.
+enum BackupPages {
+    static func formPage(_ v: Visit, host: NodeHost, typed: [String: String] = ["shares": "5", "threshold": "3"],
+                         errors: [(String, String)] = [], forgotten: Bool = false) -> Response {
+        if let refused = v.coordinatorOnly(host) { return refused }
+        var c = v.frame(title: v.t("backup.title"), unlocked: true)
+        c["shares"] = typed["shares"] ?? ""
+        c["threshold"] = typed["threshold"] ?? ""
+        if forgotten { c["forgotten"] = true }
+        if let sid = v.session?.id, v.desk.backupPieces.withLock({ $0[sid] != nil }) { c["waiting"] = true }
+        if !errors.isEmpty {
+            c["hasErrors"] = true
+            c["errors"] = errors.map { ["field": $0.0, "message": $0.1] }
+            for (field, message) in errors { c["err_\(field)"] = message }
+        }
+        return Pages.html(Templates.render("backup", c), status: errors.isEmpty ? .ok : .unprocessableContent)
+    }
+
+    /// Checks both numbers (each error names its field), then splits and shows the pieces.
+    static func make(_ v: Visit, host: NodeHost, fields: [String: String]) -> Response {
+        if let refused = v.coordinatorOnly(host) { return refused }
+        guard let sid = v.session?.id else { return Pages.redirect("/unlock") }
+        let typedShares = (fields["shares"] ?? "").trimmingCharacters(in: .whitespaces)
+        let typedThreshold = (fields["threshold"] ?? "").trimmingCharacters(in: .whitespaces)
+        var errors: [(String, String)] = []
+        let shares = Int(typedShares)
+        if typedShares.isEmpty {
+            errors.append(("shares", v.t("backup.err.shares.missing")))
+        } else if shares == nil || !(2...255).contains(shares!) {
+            errors.append(("shares", v.t("backup.err.shares.range")))
+        }
+        let threshold = Int(typedThreshold)
+        let most = shares.map { min(max($0, 2), 255) } ?? 255
+        if typedThreshold.isEmpty {
+            errors.append(("threshold", v.t("backup.err.threshold.missing")))
+        } else if threshold == nil || !(2...most).contains(threshold!) {
+            errors.append(("threshold", v.t("backup.err.threshold.range", ["n": "\(most)"])))
+        }
+        guard errors.isEmpty, let shares, let threshold else {
+            return formPage(v, host: host, typed: ["shares": typedShares, "threshold": typedThreshold], errors: errors)
+        }
+        let split: [BackupShare]
+        do { split = try host.admin.splitBackup(threshold: threshold, count: shares) } catch {
+            return Pages.message(v, title: v.t("failure.title"), body: v.t("failure.body"), status: .internalServerError, unlocked: true)
+        }
+        v.desk.backupPieces.withLock { $0[sid] = split }
+        return Pages.redirect("/backup/pieces")
+    }
+
+    static func piecesPage(_ v: Visit, host: NodeHost) -> Response {
+        if let refused = v.coordinatorOnly(host) { return refused }
+        guard let sid = v.session?.id, let m = v.desk.backupPieces.withLock({ $0[sid] }), let first = m.first else {
+            return Pages.redirect("/backup")
+        }
+        var c = v.frame(title: v.t("backup.pieces.title"), unlocked: true)
+        c["lead"] = v.t("backup.pieces.lead", ["n": "\(first.count)", "k": "\(first.threshold)", "node": first.node])
+        c["pieces"] = m.map { s -> [String: Any] in
+            ["number": "\(s.number)", "label": v.t("backup.piece", ["i": "\(s.number)", "n": "\(s.count)"])]
+        }
+        return Pages.html(Templates.render("backupPieces", c))
+    }
+
+    static func share(_ v: Visit, fields: [String: String]) -> BackupShare? {
+        guard let sid = v.session?.id, let n = fields["number"].flatMap(Int.init) else { return nil }
+        return v.desk.backupPieces.withLock { $0[sid] }?.first { $0.number == n }
+    }
+
+    /// One piece as a file to carry: only from a posted form, like the invitation.
+    static func file(_ v: Visit, host: NodeHost, fields: [String: String]) -> Response {
+        if let refused = v.coordinatorOnly(host) { return refused }
+        guard let s = share(v, fields: fields) else { return Pages.redirect("/backup") }
+        let name = "sandyq-\(s.node)-share-\(s.number)-of-\(s.count).sqshare"
+        return Response(status: .ok,
+                        headers: [.contentType: "application/octet-stream", .contentDisposition: "attachment; filename=\"\(name)\"",
+                                  .cacheControl: "no-store"],
+                        body: ResponseBody(byteBuffer: ByteBuffer(bytes: s.bytes)))
+    }
+
+    /// One piece for paper: its numbered lines with their check letters, and the same as a QR code.
+    static func print(_ v: Visit, host: NodeHost, fields: [String: String]) -> Response {
+        if let refused = v.coordinatorOnly(host) { return refused }
+        guard let s = share(v, fields: fields) else { return Pages.redirect("/backup") }
+        var c = v.frame(title: v.t("backup.piece", ["i": "\(s.number)", "n": "\(s.count)"]), unlocked: true)
+        c["text"] = s.text
+        if let q = QRCode.drawing(s.text) { c["qr"] = ["size": "\(q.size)", "px": "\(q.size * 5)", "path": q.path] }
+        return Pages.html(Templates.render("backupPrint", c))
+    }
+
+    static func forget(_ v: Visit, host: NodeHost) -> Response {
+        if let refused = v.coordinatorOnly(host) { return refused }
+        if let sid = v.session?.id { _ = v.desk.backupPieces.withLock { $0.removeValue(forKey: sid) } }
+        return formPage(v, host: host, forgotten: true)
+    }
+}
