@@ -53,10 +53,10 @@ public final class Desk: Sendable {
     func serving() -> ServeJob? { server.withLock { $0 } }
 
     /// Starts `serve` on the unlocked host unless one is running.
-    func startServing(host: NodeHost, listen: String) {
+    func startServing(host: NodeHost, listen: String, lan: Bool = false) {
         let job = server.withLock { s -> ServeJob? in
             if let old = s, old.snapshot().running, !old.isStopping { return nil }
-            let j = ServeJob(listen: listen)
+            let j = ServeJob(listen: listen, lan: lan)
             s = j
             return j
         }

@@ -75,6 +75,7 @@ struct Routes: Sendable {
         router.get("/sync") { req, _ in gate(req) { v, host in SyncPages.page(v, host: host) } }
         router.get("/sync/progress") { req, _ in gate(req) { v, _ in SyncPages.fragment(v) } }
         router.post("/sync/peer") { req, _ in try await changing(req) { v, host, fields in SyncPages.start(v, host: host, fields: fields) } }
+        router.post("/sync/lan") { req, _ in try await changing(req) { v, host, _ in SyncPages.startLan(v, host: host) } }
         router.post("/sync/serve") { req, _ in try await changing(req) { v, host, fields in await SyncPages.serve(v, host: host, fields: fields) } }
         router.get("/usb") { req, _ in gate(req) { v, host in UsbPages.page(v, host: host) } }
         router.get("/usb/progress") { req, _ in gate(req) { v, _ in UsbPages.fragment(v) } }

@@ -15,6 +15,9 @@ enum SyncPages {
         var started = Date()
         var canWrite: Bool
         var outcome: Result<Done, NodeError>?
+        /// A search of the local network (`sync --lan`): each member heard, and its sync.
+        var lan = false
+        var lanResults: [(address: String, outcome: Result<Done, NodeError>)] = []
     }
 
     /// What a finished sync did, copied out of the session's summary.
@@ -42,11 +45,12 @@ enum SyncPages {
             c = v.frame(title: v.t("sync.title"), unlocked: true, canWrite: job.canWrite)
             c["refresh"] = true
             c["running"] = true
-            c["runningText"] = v.t("sync.running", ["address": job.address, "s": "\(Int(Date().timeIntervalSince(job.started)))"])
+            c["runningText"] = runningText(v, job)
         } else {
             c = v.frame(title: v.t("sync.title"), unlocked: true)
         }
-        if let job, !job.running, let outcome = job.outcome { c.merge(result(v, job: job, outcome)) { _, b in b } }
+        if let job, !job.running, job.lan { c.merge(lanResult(v, job: job)) { _, b in b } }
+        else if let job, !job.running, let outcome = job.outcome { c.merge(result(v, job: job, outcome)) { _, b in b } }
         c["nodeID"] = host.nodeID.description
         c["fingerprint"] = host.nodeID.fingerprint
         c.merge(peerRows(v, host: host)) { _, b in b }
@@ -79,6 +83,28 @@ enum SyncPages {
             ]
         }
         return ["peers": rows, "hasPeers": !rows.isEmpty]
+    }
+
+    static func runningText(_ v: Visit, _ job: Job) -> String {
+        let s = "\(Int(Date().timeIntervalSince(job.started)))"
+        return job.lan ? v.t("sync.lan.running", ["s": s]) : v.t("sync.running", ["address": job.address, "s": s])
+    }
+
+    /// A search of the local network: nobody heard, or each member's sync in a line or two.
+    static func lanResult(_ v: Visit, job: Job) -> [String: Any] {
+        if case .failure(let e) = job.outcome {
+            return ["failed": v.t("sync.lan.failed"), "failedWhy": e.code == "lan.none" ? v.t("sync.lan.none") : v.t("sync.err.other")]
+        }
+        var lines: [String] = [], problems: [String] = []
+        for r in job.lanResults {
+            let one = result(v, job: Job(address: r.address, canWrite: job.canWrite), r.outcome)
+            lines += (one["lines"] as? [String]) ?? []
+            problems += (one["problems"] as? [String]) ?? []
+            if let f = one["failed"] as? String, let why = one["failedWhy"] as? String { problems.append("\(f): \(why)") }
+        }
+        var c: [String: Any] = ["done": true, "lines": [v.t("sync.lan.found", ["n": "\(job.lanResults.count)"])] + lines]
+        if !problems.isEmpty { c["problems"] = problems }
+        return c
     }
 
     /// The result of the last sync, in words a person reads once.
@@ -125,6 +151,7 @@ enum SyncPages {
         guard s.running else { return c }
         c["serving"] = true
         c["servingText"] = s.port.map { v.t("sync.serve.on", ["listen": s.listen, "port": "\($0)"]) } ?? v.t("sync.serve.starting")
+        if s.lan { c["servingLan"] = v.t("sync.serve.lanOn") }
         // Still binding: the page looks again by itself.
         if s.port == nil { c["refresh"] = true }
         let fmt = DateFormatter()
@@ -150,6 +177,21 @@ enum SyncPages {
         return c
     }
 
+    /// One sync, its result copied out; the address is remembered for the peer list.
+    static func syncOnce(_ host: NodeHost, address: String, pinned: NodeID?) -> Result<Done, NodeError> {
+        Result { () throws(NodeError) -> Done in
+            let s = try host.exchange.sync(with: address, expecting: pinned)
+            let members = (try? host.view())?.membership
+            // Next time the address is in the list, with the key it proved there.
+            if let key = s.peer, let id = members?.members[key]?.node ?? pinned, id.signingKey == key {
+                try? host.exchange.rememberPeer(id, address: address)
+            }
+            return Done(peer: s.peer.map { NodeID.fingerprint(of: $0) }, role: s.peer.flatMap { members?.role(of: $0) }, sent: s.sent, received: s.report.new, known: s.report.known,
+                        refused: s.report.refused.count, chunksSent: s.chunks?.sent ?? 0,
+                        chunksReceived: s.chunks?.received ?? 0, chunksCut: s.chunkError != nil)
+        }
+    }
+
     /// Checks the address, then starts the sync and shows its page (which refreshes itself while it runs).
     static func start(_ v: Visit, host: NodeHost, fields: [String: String]) -> Response {
         guard let sid = v.session?.id else { return Pages.redirect("/unlock") }
@@ -172,19 +214,7 @@ enum SyncPages {
         jobs.withLock { $0[sid] = Job(address: address, canWrite: Visit.canWrite(host)) }
         let pinned = expecting
         Task.detached {
-            let outcome = try? await NIOThreadPool.singleton.runIfActive {
-                Result { () throws(NodeError) -> Done in
-                    let s = try host.exchange.sync(with: address, expecting: pinned)
-                    let members = (try? host.view())?.membership
-                    // Next time the address is in the list, with the key it proved there.
-                    if let key = s.peer, let id = members?.members[key]?.node ?? pinned, id.signingKey == key {
-                        try? host.exchange.rememberPeer(id, address: address)
-                    }
-                    return Done(peer: s.peer.map { NodeID.fingerprint(of: $0) }, role: s.peer.flatMap { members?.role(of: $0) }, sent: s.sent, received: s.report.new, known: s.report.known,
-                                refused: s.report.refused.count, chunksSent: s.chunks?.sent ?? 0,
-                                chunksReceived: s.chunks?.received ?? 0, chunksCut: s.chunkError != nil)
-                }
-            }
+            let outcome = try? await NIOThreadPool.singleton.runIfActive { syncOnce(host, address: address, pinned: pinned) }
             jobs.withLock { j in
                 j[sid]?.running = false
                 j[sid]?.outcome = outcome ?? .failure(NodeError(.failure, "-"))
@@ -192,6 +222,35 @@ enum SyncPages {
         }
         return Pages.redirect("/sync")
     }
+
+    /// Finds the members that announce themselves on this network (`serve --lan`, or the switch
+    /// below with its box ticked), then syncs with each, one after another, as `sync --lan` does.
+    static func startLan(_ v: Visit, host: NodeHost) -> Response {
+        guard let sid = v.session?.id else { return Pages.redirect("/unlock") }
+        if jobs.withLock({ $0[sid]?.running == true }) { return Pages.redirect("/sync") }
+        var job = Job(address: "", canWrite: Visit.canWrite(host))
+        job.lan = true
+        jobs.withLock { $0[sid] = job }
+        Task.detached {
+            let outcome = try? await NIOThreadPool.singleton.runIfActive { () -> (Result<Done, NodeError>, [(address: String, outcome: Result<Done, NodeError>)]) in
+                let found: [(node: NodeID, address: String)]
+                do throws(NodeError) { found = try host.exchange.discover(seconds: lanWait).map { ($0.node, $0.address) } } catch { return (.failure(error), []) }
+                guard !found.isEmpty else { return (.failure(NodeError(.notFound, "no member heard", code: "lan.none")), []) }
+                var results: [(address: String, outcome: Result<Done, NodeError>)] = []
+                for f in found { results.append((f.address, syncOnce(host, address: f.address, pinned: f.node))) }
+                return (.success(Done(peer: nil, role: nil, sent: 0, received: 0, known: 0, refused: 0, chunksSent: 0, chunksReceived: 0, chunksCut: false)), results)
+            }
+            jobs.withLock { j in
+                j[sid]?.running = false
+                j[sid]?.outcome = outcome?.0 ?? .failure(NodeError(.failure, "-"))
+                j[sid]?.lanResults = outcome?.1 ?? []
+            }
+        }
+        return Pages.redirect("/sync")
+    }
+
+    /// Seconds the desk listens for members on the network.
+    static let lanWait = 6.0
 
     /// HOST:PORT, with a port; the host as typed (a name, IPv4, or [IPv6]).
     static func validAddress(_ s: String) -> Bool {
@@ -211,7 +270,7 @@ enum SyncPages {
             let key = listen.isEmpty ? "sync.err.noListen" : "sync.err.badListen"
             return page(v, host: host, typed: ["listen": listen], errors: [("listen", v.t(key, ["listen": listen]))], status: .unprocessableContent)
         }
-        v.desk.startServing(host: host, listen: listen)
+        v.desk.startServing(host: host, listen: listen, lan: fields["lan"] == "1")
         // The port is known once the server is bound: a moment, not a refresh (and not a wait on the event loop).
         for _ in 0..<50 {
             guard let s = v.desk.serving()?.snapshot(), s.running, s.port == nil, s.failure == nil else { break }
@@ -223,7 +282,7 @@ enum SyncPages {
     /// The progress alone, for the page's script: 202 while the sync runs, 200 once it ended.
     static func fragment(_ v: Visit) -> Response {
         guard let sid = v.session?.id, let job = jobs.withLock({ $0[sid] }) else { return Pages.html("") }
-        let text = v.t("sync.running", ["address": job.address, "s": "\(Int(Date().timeIntervalSince(job.started)))"])
+        let text = runningText(v, job)
         let escaped = text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
         return Pages.html("<p>\(escaped)</p>", status: job.running ? .accepted : .ok)
     }
@@ -235,6 +294,8 @@ enum SyncPages {
 final class ServeJob: Sendable {
     struct State {
         var listen: String
+        /// Also announced on the local network (`serve --lan`).
+        var lan = false
         var port: Int?
         var running = true
         var failure: String?
@@ -245,14 +306,14 @@ final class ServeJob: Sendable {
     private let state: Mutex<State>
     private let stop = Atomic<Bool>(false)
 
-    init(listen: String) { state = Mutex(State(listen: listen)) }
+    init(listen: String, lan: Bool = false) { state = Mutex(State(listen: listen, lan: lan)) }
 
     func snapshot() -> State { state.withLock { $0 } }
     func requestStop() { stop.store(true, ordering: .sequentiallyConsistent) }
     var isStopping: Bool { stop.load(ordering: .sequentiallyConsistent) }
 
     func run(host: NodeHost, desk: Desk) {
-        let listen = state.withLock { $0.listen }
+        let (listen, lan) = state.withLock { ($0.listen, $0.lan) }
         let keyPath = NodeHost.keyPath(host.home)
         Thread { [self] in
             do {
@@ -265,7 +326,7 @@ final class ServeJob: Sendable {
                         s.sessions.insert((Date(), one), at: 0)
                         if s.sessions.count > 20 { s.sessions.removeLast() }
                     }
-                })
+                }, lanWindow: lan ? ExchangeService.defaultLanWindow : nil)
                 state.withLock { $0.running = false }
             } catch {
                 state.withLock { s in

@@ -94,6 +94,18 @@ class Desk:
         return r, data
 
 
+def multicast_here():
+    """An interface that is up and carries multicast, as LAN discovery needs."""
+    for name in os.listdir("/sys/class/net"):
+        try:
+            flags = int(open(f"/sys/class/net/{name}/flags").read().strip(), 16)
+        except OSError:
+            continue
+        if flags & 0x1 and flags & 0x1000:
+            return True
+    return False
+
+
 def browser(width=1200, height=900, lang="ru", script=True):
     """Headless Chromium; script=False is a profile with JavaScript turned off, as some people keep it."""
     o = webdriver.ChromeOptions()
@@ -1584,8 +1596,9 @@ class Suite:
         reporter's command line syncs with it (its admission goes one way, its case the other) and the
         page lists that session. The reporter then serves from the command line; the desk syncs with
         its address (the page follows the run until the plain result), remembers it, and
-        syncs again from the list. A missing address and a dead port are told in Kazakh. Locking the
-        desk stops its server: the port no longer answers."""
+        syncs again from the list. A missing address and a dead port are told in Kazakh. Then the
+        reporter serves with --lan and "find members on this network" syncs with it, no address
+        typed. Locking the desk stops its server: the port no longer answers."""
         kk = catalogue("kk")
         home = os.path.join(self.root, "coordinator-sync")
         self.cli.ok(home, ["init", "--kdf", "interactive"])
@@ -1671,6 +1684,26 @@ class Suite:
             self.check(kk["sync.err.io"].split("{address}")[1].strip()[:30] in warn, f"a dead port: {warn}")
             self.no_english(d, "kk", "sync failure")
             self.shot(d, "sync-failed-kk")
+            # On this network: the reporter announces itself; "find members" syncs without an address.
+            if multicast_here():
+                served = subprocess.Popen(self.cli.argv(reporter, ["serve", "--listen", "0.0.0.0:0", "--lan"]),
+                                          env=self.cli.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                self.cli.ok(reporter, ["case", "add", "--title", "Таразда ұсталған белсенді", "--person", "Дәурен Мұсаев"])
+                d.get(desk.base + "/sync")
+                self.submit(d, "#lan-find")
+                WebDriverWait(d, 60).until(lambda x: x.find_elements(By.CSS_SELECTOR, ".sync-result"))
+                found = d.find_element(By.CSS_SELECTOR, ".sync-result").text
+                self.check(kk["sync.lan.found"].replace("{n}", "1") in found, f"the search of this network: {found}")
+                titles = [c.get("title") for c in self.cli.json(home, ["case", "list"])]
+                self.check("Таразда ұсталған белсенді" in titles, f"the case did not come over this network: {titles}")
+                self.no_english(d, "kk", "sync on this network")
+                self.axe(d, "sync centre, found on this network")
+                self.shot(d, "sync-lan-kk")
+                served.send_signal(2)
+                served.wait(timeout=20)
+                served = None
+            else:
+                print("     (no interface carries multicast here: the search of this network is not tried)", flush=True)
             # Locking stops the server.
             self.submit(d, "form[action='/lock'] button")
             for _ in range(100):
