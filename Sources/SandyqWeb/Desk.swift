@@ -39,9 +39,13 @@ public final class Desk: Sendable {
     /// Split key backups made on the desk, by session, until handed out (BackupPages).
     let backupPieces = Mutex<[String: [BackupShare]]>([:])
 
+    /// torrc lines for the onion service the sync centre can start (`ui --tor-option`).
+    public let torOptions: [String]
+
     public init(home: String, idle: Duration = .seconds(600), heartbeatGrace: Duration = .seconds(90),
-                serve: String? = nil) {
+                serve: String? = nil, torOptions: [String] = []) {
         self.home = home
+        self.torOptions = torOptions
         self.idle = idle
         self.heartbeatGrace = heartbeatGrace
         serveDefault = serve ?? "0.0.0.0:7447"
@@ -53,10 +57,10 @@ public final class Desk: Sendable {
     func serving() -> ServeJob? { server.withLock { $0 } }
 
     /// Starts `serve` on the unlocked host unless one is running.
-    func startServing(host: NodeHost, listen: String, lan: Bool = false) {
+    func startServing(host: NodeHost, listen: String, lan: Bool = false, onion: Bool = false) {
         let job = server.withLock { s -> ServeJob? in
             if let old = s, old.snapshot().running, !old.isStopping { return nil }
-            let j = ServeJob(listen: listen, lan: lan)
+            let j = ServeJob(listen: listen, lan: lan, onion: onion, torOptions: torOptions)
             s = j
             return j
         }

@@ -15,6 +15,8 @@ enum SyncPages {
         var started = Date()
         var canWrite: Bool
         var outcome: Result<Done, NodeError>?
+        /// Through Tor's client port (the form's box).
+        var viaTor = false
         /// A search of the local network (`sync --lan`): each member heard, and its sync.
         var lan = false
         var lanResults: [(address: String, outcome: Result<Done, NodeError>)] = []
@@ -57,6 +59,7 @@ enum SyncPages {
         c.merge(serveState(v, desk: v.desk, host: host)) { _, b in b }
         c["address"] = typed["address"] ?? ""
         if let node = typed["node"], !node.isEmpty { c["node"] = node }
+        if typed["tor"] == "1" { c["torChecked"] = true }
         c["listen"] = typed["listen"] ?? v.desk.serveDefault
         if !errors.isEmpty {
             c["hasErrors"] = true
@@ -111,7 +114,8 @@ enum SyncPages {
     static func result(_ v: Visit, job: Job, _ outcome: Result<Done, NodeError>) -> [String: Any] {
         switch outcome {
         case .failure(let e):
-            return ["failed": v.t("sync.failed.title", ["address": job.address]), "failedWhy": reason(v, e, address: job.address)]
+            let why = job.viaTor && e.code == "sync.io" ? v.t("sync.err.tor", ["address": job.address]) : reason(v, e, address: job.address)
+            return ["failed": v.t("sync.failed.title", ["address": job.address]), "failedWhy": why]
         case .success(let d):
             let who = [d.role.map { v.t("role.\($0.rawValue)") }, d.peer].compactMap { $0 }.joined(separator: " ")
             var lines = [v.t("sync.result.with", ["who": who.isEmpty ? "?" : who, "address": job.address])]
@@ -152,6 +156,16 @@ enum SyncPages {
         c["serving"] = true
         c["servingText"] = s.port.map { v.t("sync.serve.on", ["listen": s.listen, "port": "\($0)"]) } ?? v.t("sync.serve.starting")
         if s.lan { c["servingLan"] = v.t("sync.serve.lanOn") }
+        if s.onion {
+            if let a = s.onionAddress {
+                c["onionAddress"] = a
+            } else if let f = s.onionFailure {
+                c["onionFailed"] = v.t("sync.onion.failed", ["reason": f])
+            } else {
+                c["onionStarting"] = v.t("sync.onion.starting")
+                c["refresh"] = true
+            }
+        }
         // Still binding: the page looks again by itself.
         if s.port == nil { c["refresh"] = true }
         let fmt = DateFormatter()
@@ -178,9 +192,9 @@ enum SyncPages {
     }
 
     /// One sync, its result copied out; the address is remembered for the peer list.
-    static func syncOnce(_ host: NodeHost, address: String, pinned: NodeID?) -> Result<Done, NodeError> {
+    static func syncOnce(_ host: NodeHost, address: String, pinned: NodeID?, proxy: String? = nil) -> Result<Done, NodeError> {
         Result { () throws(NodeError) -> Done in
-            let s = try host.exchange.sync(with: address, expecting: pinned)
+            let s = try host.exchange.sync(with: address, expecting: pinned, proxy: proxy)
             let members = (try? host.view())?.membership
             // Next time the address is in the list, with the key it proved there.
             if let key = s.peer, let id = members?.members[key]?.node ?? pinned, id.signingKey == key {
@@ -204,17 +218,26 @@ enum SyncPages {
         } else if !validAddress(address) {
             errors.append(("address", v.t("sync.err.badAddress", ["address": address])))
         }
+        let viaTor = fields["tor"] == "1"
+        if errors.isEmpty, !viaTor, Self.isOnion(address) {
+            errors.append(("address", v.t("sync.err.onionNeedsTor")))
+        }
         var expecting: NodeID?
         if !nodeText.isEmpty {
             if let id = NodeID(string: nodeText) { expecting = id } else { errors.append(("node", v.t("sync.err.badNode"))) }
         }
         if !errors.isEmpty {
-            return page(v, host: host, typed: ["address": address, "node": nodeText], errors: errors, status: .unprocessableContent)
+            return page(v, host: host, typed: ["address": address, "node": nodeText, "tor": viaTor ? "1" : ""], errors: errors,
+                        status: .unprocessableContent)
         }
-        jobs.withLock { $0[sid] = Job(address: address, canWrite: Visit.canWrite(host)) }
+        var job = Job(address: address, canWrite: Visit.canWrite(host))
+        job.viaTor = viaTor
+        jobs.withLock { [job] in $0[sid] = job }
         let pinned = expecting
         Task.detached {
-            let outcome = try? await NIOThreadPool.singleton.runIfActive { syncOnce(host, address: address, pinned: pinned) }
+            let outcome = try? await NIOThreadPool.singleton.runIfActive {
+                syncOnce(host, address: address, pinned: pinned, proxy: viaTor ? ExchangeService.torProxy : nil)
+            }
             jobs.withLock { j in
                 j[sid]?.running = false
                 j[sid]?.outcome = outcome ?? .failure(NodeError(.failure, "-"))
@@ -252,6 +275,12 @@ enum SyncPages {
     /// Seconds the desk listens for members on the network.
     static let lanWait = 6.0
 
+    /// An onion service's address: reached only through Tor.
+    static func isOnion(_ address: String) -> Bool {
+        guard let colon = address.lastIndex(of: ":") else { return false }
+        return address[..<colon].lowercased().hasSuffix(".onion")
+    }
+
     /// HOST:PORT, with a port; the host as typed (a name, IPv4, or [IPv6]).
     static func validAddress(_ s: String) -> Bool {
         guard let colon = s.lastIndex(of: ":"), let port = Int(s[s.index(after: colon)...]), (1...65535).contains(port) else { return false }
@@ -270,11 +299,16 @@ enum SyncPages {
             let key = listen.isEmpty ? "sync.err.noListen" : "sync.err.badListen"
             return page(v, host: host, typed: ["listen": listen], errors: [("listen", v.t(key, ["listen": listen]))], status: .unprocessableContent)
         }
-        v.desk.startServing(host: host, listen: listen, lan: fields["lan"] == "1")
+        v.desk.startServing(host: host, listen: listen, lan: fields["lan"] == "1", onion: fields["onion"] == "1")
         // The port is known once the server is bound: a moment, not a refresh (and not a wait on the event loop).
         for _ in 0..<50 {
             guard let s = v.desk.serving()?.snapshot(), s.running, s.port == nil, s.failure == nil else { break }
             try? await Task.sleep(for: .milliseconds(20))
+        }
+        // Tor writes the onion address within a few seconds, online or not: show it at once.
+        for _ in 0..<300 {
+            guard let s = v.desk.serving()?.snapshot(), s.running, s.onion, s.onionAddress == nil, s.onionFailure == nil else { break }
+            try? await Task.sleep(for: .milliseconds(100))
         }
         return Pages.redirect("/sync")
     }
@@ -296,6 +330,10 @@ final class ServeJob: Sendable {
         var listen: String
         /// Also announced on the local network (`serve --lan`).
         var lan = false
+        /// Also published as a Tor onion service (`serve --onion`): asked, then its address or why not.
+        var onion = false
+        var onionAddress: String?
+        var onionFailure: String?
         var port: Int?
         var running = true
         var failure: String?
@@ -306,21 +344,38 @@ final class ServeJob: Sendable {
     private let state: Mutex<State>
     private let stop = Atomic<Bool>(false)
 
-    init(listen: String, lan: Bool = false) { state = Mutex(State(listen: listen, lan: lan)) }
+    private let torOptions: [String]
+
+    init(listen: String, lan: Bool = false, onion: Bool = false, torOptions: [String] = []) {
+        state = Mutex(State(listen: listen, lan: lan, onion: onion))
+        self.torOptions = torOptions
+    }
 
     func snapshot() -> State { state.withLock { $0 } }
     func requestStop() { stop.store(true, ordering: .sequentiallyConsistent) }
     var isStopping: Bool { stop.load(ordering: .sequentiallyConsistent) }
 
     func run(host: NodeHost, desk: Desk) {
-        let (listen, lan) = state.withLock { ($0.listen, $0.lan) }
+        let (listen, lan, onion) = state.withLock { ($0.listen, $0.lan, $0.onion) }
         let keyPath = NodeHost.keyPath(host.home)
+        let options = torOptions
         Thread { [self] in
+            // Tor runs only while the server does: stopped with it, on lock and on panic alike.
+            let service = Mutex<OnionService?>(nil)
+            defer { service.withLock { $0?.stop(); $0 = nil } }
             do {
                 try host.exchange.serve(listen: listen, shouldStop: { [self] in
                     isStopping || desk.peek() !== host || access(keyPath, F_OK) != 0
                 }, onListening: { [self] port in
                     state.withLock { $0.port = Int(port) }
+                    guard onion else { return }
+                    do {
+                        let s = try OnionService.start(host: host, port: port, options: options)
+                        service.withLock { $0 = s }
+                        state.withLock { $0.onionAddress = "\(s.address):\(port)" }
+                    } catch {
+                        state.withLock { $0.onionFailure = "\(error)" }
+                    }
                 }, log: { _ in }, onSession: { [self] one in
                     state.withLock { s in
                         s.sessions.insert((Date(), one), at: 0)

@@ -24,6 +24,8 @@ struct UI: ParsableCommand {
     @Flag(help: "Do not open the browser.") var noOpen = false
     @Option(help: "Also accept peers over TCP on HOST:PORT while unlocked (as `serve` does, on the desk's own node); the sync centre's switch stops and starts it.")
     var serve: String?
+    @Option(name: .customLong("tor-option"), help: "A torrc line for the onion service the sync centre can start, repeatable (bridges, pluggable transports).")
+    var torOptions: [String] = []
     @OptionGroup var output: OutputOptions
 
     func run() throws {
@@ -33,7 +35,7 @@ struct UI: ParsableCommand {
     func runDesk() throws {
         guard idleMinutes > 0 else { throw CLIError(.usage, "--idle-minutes must be at least 1") }
         let home = NodeOptions.resolve(home: self.home)
-        let desk = Desk(home: home, idle: .seconds(idleSeconds ?? idleMinutes * 60), serve: self.serve)
+        let desk = Desk(home: home, idle: .seconds(idleSeconds ?? idleMinutes * 60), serve: self.serve, torOptions: torOptions)
         let app: WebApp
         do { app = try WebApp(desk: desk, listen: listen) } catch { throw CLIError(.usage, error.description) }
         let json = output.json, open = !noOpen

@@ -5,6 +5,7 @@
 Each test prints one line; the script exits 1 if any failed. The node is made with the CLI in a
 temporary directory; nothing outside it is touched."""
 import argparse
+import glob
 import http.client
 import json
 import os
@@ -301,6 +302,8 @@ class Suite:
                  lambda: self.t_monitoring(home, env))
         self.run("the sync centre in Kazakh: a reporter syncs with the desk's server; the desk syncs with the reporter's; locking stops the server",
                  lambda: self.t_sync(env))
+        self.run("Tor on the sync centre in Kazakh: the onion box shows the service's address; an onion address needs the Tor box; locking ends tor",
+                 lambda: self.t_onion(env))
         self.run("back up the keys in Kazakh: a wrong number is named; 3 of 5 pieces (a file and two papers) rebuild the node; forget drops them",
                  lambda: self.t_backup(env))
         shutil.rmtree(self.root, ignore_errors=True)
@@ -1803,6 +1806,55 @@ class Suite:
         listed = self.cli.json(home, ["member", "list"])
         self.check(any(m.get("role") == "reporter" for m in (listed if isinstance(listed, list) else listed.get("members", []))),
                    f"member list: {listed}")
+
+    def t_onion(self, env):
+        """The serve switch with its onion box, tor started offline (it makes the service without a
+        network): the page shows the .onion address with the server's port, and tor's private
+        directory exists. An onion address typed into the sync form without "through Tor" is an
+        error against the field, in Kazakh. Locking stops the server and tor, and removes the
+        directory with the key written out for tor."""
+        if not shutil.which("tor"):
+            print("     (tor is not installed: skipped)", flush=True)
+            return
+        kk = catalogue("kk")
+        home = os.path.join(self.root, "coordinator-onion")
+        self.cli.ok(home, ["init", "--kdf", "interactive"])
+        self.cli.ok(home, ["project", "create", "Пияз сынағы"])
+        desk = Desk(self.cli.binary, home, env, extra=("--tor-option", "DisableNetwork 1"))
+        d = browser(lang="kk")
+        try:
+            self.unlock(d, desk)
+            d.get(desk.base + "/sync")
+            box = d.find_element(By.ID, "listen")
+            box.clear()
+            box.send_keys("127.0.0.1:0")
+            d.find_element(By.CSS_SELECTOR, "label[for='serve-onion-box']").click()
+            self.submit(d, "#serve-start")
+            onion = d.find_element(By.ID, "serve-onion").text.strip()
+            port = re.search(r"(\d{4,5})", d.find_element(By.ID, "serve-state").text).group(1)
+            self.check(re.fullmatch(r"[a-z2-7]{56}\.onion:" + port, onion) is not None, f"the onion address: {onion!r}")
+            runtime = glob.glob("/dev/shm/sandyq-onion-*") + glob.glob(os.path.join(os.environ.get("XDG_RUNTIME_DIR", "/nonexistent"), "sandyq-onion-*"))
+            mine = [r for r in runtime if os.path.exists(os.path.join(r, "hs", "hostname"))
+                    and open(os.path.join(r, "hs", "hostname")).read().strip() == onion.split(":")[0]]
+            self.check(len(mine) == 1, f"tor's directory for {onion[:12]}: {runtime}")
+            self.no_english(d, "kk", "onion service")
+            self.axe(d, "sync centre with an onion service")
+            self.section_shot(d, "#serve", "sync-onion-kk")
+            # An onion address without "through Tor": named against the field.
+            d.find_element(By.ID, "address").send_keys(onion)
+            self.submit(d, "form[action='/sync/peer'] button[type=submit]")
+            summary = d.find_element(By.CLASS_NAME, "error-summary").text
+            self.check(kk["sync.err.onionNeedsTor"] in summary, f"an onion address without Tor: {summary}")
+            self.check(d.find_element(By.ID, "address").get_attribute("value") == onion, "the typed address was lost")
+            self.submit(d, "form[action='/lock'] button")
+            for _ in range(200):
+                if not os.path.exists(mine[0]):
+                    break
+                time.sleep(0.05)
+            self.check(not os.path.exists(mine[0]), "tor's directory, with the key, outlived the lock")
+        finally:
+            d.quit()
+            desk.stop()
 
     def t_backup(self, env):
         """A coordinator splits the node's keys from the people page in Kazakh. Nine pieces of five
