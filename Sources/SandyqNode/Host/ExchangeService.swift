@@ -149,7 +149,7 @@ public struct ExchangeService: Sendable {
         limits.perAddress = max(1, maxPerAddress)
         let gate = HandshakeGate(listener: listener, identity: identity, networkKey: nk, replay: ReplayCache(), limits: limits)
         // `serve --lan`: announced from a thread of its own, until this function returns.
-        let announcing = DispatchGroup(), ended = UnsafeFlag()
+        let announcing = DispatchGroup(), ended = LockedFlag()
         if let lanWindow {
             if address.hasPrefix("127.") || address.hasPrefix("localhost:") || address.hasPrefix("[::1]") {
                 log("lan: listening on \(address), which members on the network cannot reach; listen on 0.0.0.0:PORT to be found")
@@ -246,7 +246,7 @@ public struct ExchangeService: Sendable {
 }
 
 /// Set once, read from another thread.
-final class UnsafeFlag: @unchecked Sendable {
+final class LockedFlag: @unchecked Sendable {
     private let lock = NSLock()
     private var value = false
     func set() { lock.lock(); value = true; lock.unlock() }
