@@ -4,7 +4,9 @@ Protocol/transports.md ("LAN discovery"). One file per case, `key: value` lines,
 in lowercase hex. Keys:
 
     area:         beacon | rendezvous
-    expect:       ok | refused
+    expect:       ok, or why a reader drops it: authentication_failed (no window's key opens it),
+                  unsupported_version, malformed (longer than a beacon can be), truncated
+                  (shorter than one can be) (Protocol/README.md, "Failure classes")
     comment:      free text
     network_key, window                    (both) the inputs
     group, port                            (rendezvous) where window's beacons go
@@ -85,17 +87,17 @@ def generate() -> dict[str, str]:
         "ok", "sealed in the window before the reader's: a clock a little behind", seal(WINDOW - 1, 7447, 5, nonce),
         windows, 7447)
     files["beacon_far_window.txt"] = beacon(
-        "refused", "sealed two windows ahead: outside what the reader tries", seal(WINDOW + 2, 7447, 5, nonce), windows)
+        "authentication_failed", "sealed two windows ahead: outside what the reader tries", seal(WINDOW + 2, 7447, 5, nonce), windows)
     files["beacon_other_network.txt"] = beacon(
-        "refused", "sealed under another project's network key", seal(WINDOW, 7447, 5, nonce, key=ops.det("other network key", 32)),
+        "authentication_failed", "sealed under another project's network key", seal(WINDOW, 7447, 5, nonce, key=ops.det("other network key", 32)),
         windows)
-    files["beacon_flipped.txt"] = beacon("refused", "one ciphertext bit flipped", ops.flip(ok, 40), windows)
-    files["beacon_version_2.txt"] = beacon("refused", "version 2, sealed correctly", seal(WINDOW, 7447, 5, nonce, version=2), windows)
-    files["beacon_too_long.txt"] = beacon("refused", "64 bytes of padding: one byte over", seal(WINDOW, 7447, 64, nonce), windows)
-    files["beacon_truncated.txt"] = beacon("refused", "the last byte cut off", ok[:-1], windows)
+    files["beacon_flipped.txt"] = beacon("authentication_failed", "one ciphertext bit flipped", ops.flip(ok, 40), windows)
+    files["beacon_version_2.txt"] = beacon("unsupported_version", "version 2, sealed correctly", seal(WINDOW, 7447, 5, nonce, version=2), windows)
+    files["beacon_too_long.txt"] = beacon("malformed", "64 bytes of padding: one byte over", seal(WINDOW, 7447, 64, nonce), windows)
+    files["beacon_truncated.txt"] = beacon("authentication_failed", "the last byte cut off: the tag no longer verifies", ok[:-1], windows)
     plain = bytes([VERSION]) + (7447).to_bytes(2, "big") + NODE.sign_pk
     short = nonce + b.crypto_aead_xchacha20poly1305_ietf_encrypt(plain, None, nonce, window_key(NETWORK_KEY, WINDOW))
-    files["beacon_short_plaintext.txt"] = beacon("refused", "the box key left out (35 bytes of plaintext), sealed correctly", short, windows)
+    files["beacon_short_plaintext.txt"] = beacon("truncated", "the box key left out (35 bytes of plaintext), sealed correctly: shorter than any beacon", short, windows)
     return files
 
 
