@@ -21,10 +21,15 @@ hex. Keys, in this order:
     client_identity_seed, client_identity, client_ephemeral_secret,
     server_identity_seed, server_identity, server_ephemeral_secret,
     dh, h1, k2, message2, h2, k3, message3, h3, c2s, s2c
+    (handshake_v2_ok also: mask1 = H_nk("sandyq-hs1m" ‖ E_c); padding1, the random bytes the client
+    drew (mask1[9] mod 128 of them); padding2, padding3, the zero-padding lengths inside messages 2
+    and 3; c2s_len, s2c_len, the frame-length keys)
 
   area frame (a byte stream of frames, checked through FrameCipher and PeerSession.receive):
     area, expect, comment
     key:       the receiving direction's frame key (c2s or s2c of handshake_ok)
+    length_key: (frame_v2_* only) the direction's length key (c2s_len of handshake_v2_ok): each
+               u32 length is XORed with BLAKE2b-256_{length_key}("sandyq-len" ‖ u64 counter)[0:4]
     stream:    the bytes as they arrive on the socket, then the peer closes
     messages:  the plaintexts (type byte ‖ body) that must come out, in order, before `expect`
                applies
