@@ -173,10 +173,17 @@ public struct ServerHandshake {
     public private(set) var version: UInt8 = 0
     /// How long message 3 must be: known once message 2 is written.
     public private(set) var message3Length = Handshake.message3Length
+    /// Tests only: the ephemeral key to answer with, so a vector's message 2 can be reproduced.
+    let fixedEphemeral: BoxKeyPair?
 
     public init(identity: SigningKeyPair, networkKey: SymmetricKey) {
+        self.init(identity: identity, networkKey: networkKey, ephemeral: nil)
+    }
+
+    init(identity: SigningKeyPair, networkKey: SymmetricKey, ephemeral: BoxKeyPair?) {
         self.identity = identity
         self.networkKey = networkKey
+        fixedEphemeral = ephemeral
     }
 
     /// Answers a valid first message; anything else gets no answer at all.
@@ -205,7 +212,7 @@ public struct ServerHandshake {
         guard (t > nowMillis ? t - nowMillis : nowMillis - t) <= Handshake.maxSkewMillis else { throw .stale }
         guard verdict(ec, t) == .fresh else { throw .replayed }
         // Drawn only now: a message that fails the checks above costs no scalar multiplication.
-        let ephemeral = BoxKeyPair()
+        let ephemeral = fixedEphemeral ?? BoxKeyPair()
         guard let pub = try? BoxPublicKey(bytes: ec), let shared = try? ephemeral.sharedSecret(with: pub) else {
             throw .authenticationFailed
         }

@@ -15,8 +15,8 @@ import SandyqCrypto
 // - frames through FrameCipher (open, and seal reproducing the stream) and through
 //   PeerSession.receive reading the stream from a socket.
 //
-// Known gap (handshake.md): ClientHandshake and ServerHandshake draw their ephemeral keys
-// inside, so handshake_ok's messages 2 and 3 cannot be replayed through them end to end.
+// keySchedule and keyScheduleV2 give both sides the vector's ephemeral keys (internal
+// initializers), so the Swift code writes handshake_ok's and handshake_v2_ok's messages itself.
 
 @Suite struct HandshakeVectorTests {
     static let folder = SyncVectorFile.Folder.handshake
@@ -186,6 +186,16 @@ import SandyqCrypto
         var client = ClientHandshake(identity: clientIdentity, networkKey: nk, version: 1)
         _ = client.message1(nowMillis: try v.int("now_millis"))
         #expect(throws: SyncError.authenticationFailed) { try client.receive2(m2, allowed: { _ in true }) }
+
+        // End to end with the vector's ephemeral keys: both sides write the vector's messages.
+        var fixed = ClientHandshake(identity: clientIdentity, networkKey: nk, version: 1, ephemeral: ec)
+        #expect(fixed.message1(nowMillis: try v.int("now_millis") - 1_234) == m1)
+        var server = ServerHandshake(identity: serverIdentity, networkKey: nk, ephemeral: es)
+        #expect(try server.receive1(m1, nowMillis: try v.int("now_millis")) { _ in true } == m2)
+        let (made3, cs) = try fixed.receive2(m2) { $0 == serverIdentity.publicKey }
+        #expect(made3 == m3)
+        let ss = try server.receive3(m3) { $0 == clientIdentity.publicKey }
+        #expect(cs.send.secret.unsafeCopy == c2s && ss.receive.secret.unsafeCopy == c2s && cs.sendLength == nil)
     }
 
     /// handshake_v2_ok end to end: the Swift client, given the vector's ephemeral key and padding
@@ -225,6 +235,27 @@ import SandyqCrypto
         #expect(session.sendLength?.secret.unsafeCopy == (try v.bytes("c2s_len")))
         #expect(session.receiveLength?.secret.unsafeCopy == (try v.bytes("s2c_len")))
         #expect(try SyncVectorFile(Self.folder, "frame_v2_ok.txt").bytes("length_key") == (try v.bytes("c2s_len")))
+
+        // The server side, with the vector's ephemeral key: message 2 byte for byte, then message 3 accepted.
+        let es = try BoxKeyPair(secretKey: SecureBytes(try v.bytes("server_ephemeral_secret")))
+        let serverIdentity = SigningKeyPair(seed: SecureBytes(try v.bytes("server_identity_seed")))
+        var s = ServerHandshake(identity: serverIdentity, networkKey: nk, ephemeral: es)
+        #expect(try s.receive1(m1, nowMillis: try v.int("now_millis")) { _ in true } == m2, "message 2, padding included")
+        #expect(s.message3Length == m3.count)
+        let ss = try s.receive3(m3) { $0 == clientIdentity.publicKey }
+        #expect(ss.receive.secret.unsafeCopy == c2s && ss.send.secret.unsafeCopy == s2c)
+        #expect(ss.receiveLength?.secret.unsafeCopy == (try v.bytes("c2s_len")))
+
+        // Message 2 whose zero padding has a 1 in it, sealed under the right k2: refused.
+        let padding2 = Int(try v.int("padding2"))
+        if padding2 > 0 {
+            let sig = try AEAD.open(Array(m2[32...]), key: Handshake.kdf(nk, dh, h1, "k2"), nonce: Handshake.zeroNonce, associatedData: h1)
+            let bent = Array(m2[0..<32]) + AEAD.seal(Array(sig.dropLast()) + [1], key: Handshake.kdf(nk, dh, h1, "k2"),
+                                                     nonce: Handshake.zeroNonce, associatedData: h1)
+            var c = ClientHandshake(identity: clientIdentity, networkKey: nk, version: 2, ephemeral: ec)
+            _ = c.message1(nowMillis: time, padding: pad1)
+            #expect(throws: SyncError.authenticationFailed) { try c.receive2(bent) { _ in true } }
+        }
 
         // Padding of message 2 that is not zero, or cut short, is refused.
         var other = ClientHandshake(identity: clientIdentity, networkKey: nk, version: 2, ephemeral: ec)
