@@ -142,7 +142,7 @@ public struct ClientHandshake {
         guard let es = try? BoxPublicKey(bytes: Array(m[0..<32])), let dh = try? ephemeral.sharedSecret(with: es) else { throw .authenticationFailed }
         let k2 = Handshake.kdf(networkKey, dh, h1, "k2")
         guard let p = try? AEAD.open(Array(m[32...]), key: k2, nonce: Handshake.zeroNonce, associatedData: h1),
-              p[96...].allSatisfy({ $0 == 0 }),
+              p.dropFirst(96).allSatisfy({ $0 == 0 }),
               let server = try? SigningPublicKey(bytes: Array(p[0..<32])), let sig = try? Signature(bytes: Array(p[32..<96])) else {
             throw .authenticationFailed
         }
