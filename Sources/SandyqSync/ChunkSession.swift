@@ -112,7 +112,7 @@ extension PeerSession {
         conn.setTimeout(seconds: handshakeTimeout)
         var hs = ClientHandshake(identity: identity, networkKey: networkKey)
         try conn.writeAll(hs.message1(nowMillis: nowMillis()))
-        let m2 = try conn.readExactly(Handshake.message2Length, deadline: Date(timeIntervalSinceNow: handshakeTimeout))
+        let m2 = try hs.readMessage2(from: conn, deadline: Date(timeIntervalSinceNow: handshakeTimeout))
         let (m3, session): ([UInt8], Handshake.Session)
         do { (m3, session) = try hs.receive2(m2, refusal: refusal) } catch { throw .protocolViolation(error.description) }
         try conn.writeAll(m3)

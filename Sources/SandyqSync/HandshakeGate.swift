@@ -40,7 +40,9 @@ public final class HandshakeGate: @unchecked Sendable {
         var handshake: ServerHandshake?
         var buffer: [UInt8] = []
         var awaitingMessage3 = false
-        var need: Int { awaitingMessage3 ? Handshake.message3Length : Handshake.message1Length }
+        /// The length of the message being read: 73 until message 1's first 73 bytes say
+        /// more (version 2's padding), then message 3's.
+        var need = Handshake.message1Length
     }
 
     public let limits: Limits
@@ -168,6 +170,15 @@ public final class HandshakeGate: @unchecked Sendable {
         } catch {
             return refuse(fd, error.description, &events)
         }
+        if !p.awaitingMessage3, p.buffer.count == Handshake.message1Length, p.need == Handshake.message1Length {
+            p.need = Handshake.message1Length(prefix: p.buffer, networkKey: networkKey)
+            // Its padding may be here already.
+            if p.need > p.buffer.count {
+                do { p.buffer += try p.conn.receiveAvailable(max: p.need - p.buffer.count) } catch {
+                    return refuse(fd, error.description, &events)
+                }
+            }
+        }
         guard p.buffer.count == p.need else { pending[fd] = p; return }
         let message = p.buffer
         p.buffer = []
@@ -180,6 +191,7 @@ public final class HandshakeGate: @unchecked Sendable {
             p.handshake = hs
             do { try p.conn.writeAll(m2) } catch { return refuse(fd, error.description, &events) }
             p.awaitingMessage3 = true
+            p.need = hs.message3Length
             pending[fd] = p
             return
         }

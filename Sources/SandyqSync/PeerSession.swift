@@ -49,8 +49,8 @@ public final class PeerSession: @unchecked Sendable {
         self.conn = conn
         self.storePath = storePath
         self.project = project
-        sendCipher = FrameCipher(key: session.send)
-        receiveCipher = FrameCipher(key: session.receive)
+        sendCipher = FrameCipher(sending: session)
+        receiveCipher = FrameCipher(receiving: session)
         summary.peer = session.peer
     }
 
@@ -59,21 +59,24 @@ public final class PeerSession: @unchecked Sendable {
     /// Client side: proves itself, checks the server with `allowed`, then exchanges.
     public static func client(conn: Connection, identity: SigningKeyPair, networkKey: SymmetricKey, storePath: String,
                               project: ProjectID, screen: (@Sendable (Envelope) -> CoreError?)? = nil,
+                              handshakeVersion: UInt8 = Handshake.version,
                               allowed: (SigningPublicKey) -> Bool) throws(SyncError) -> Summary {
         try client(conn: conn, identity: identity, networkKey: networkKey, storePath: storePath, project: project, screen: screen,
-                   refusal: { allowed($0) ? nil : "the server's key is not a member of this project, nor the peer pinned for this address" })
+                   handshakeVersion: handshakeVersion, refusal: { allowed($0) ? nil : "the server's key is not a member of this project, nor the peer pinned for this address" })
     }
 
     /// Client side, where `refusal` says why a server key is refused (nil: allowed).
     public static func client(conn: Connection, identity: SigningKeyPair, networkKey: SymmetricKey, storePath: String,
                               project: ProjectID, screen: (@Sendable (Envelope) -> CoreError?)? = nil,
                               carry: (SigningPublicKey) -> (@Sendable (Envelope) -> Bool)? = { _ in nil },
+                              handshakeVersion: UInt8 = Handshake.version,
                               refusal: (SigningPublicKey) -> String?) throws(SyncError) -> Summary {
         conn.setTimeout(seconds: handshakeTimeout)
-        var hs = ClientHandshake(identity: identity, networkKey: networkKey)
+        // Version 1 only for tests: a new client never falls back (handshake.md "Versions").
+        var hs = ClientHandshake(identity: identity, networkKey: networkKey, version: handshakeVersion)
         try conn.writeAll(hs.message1(nowMillis: nowMillis()))
         let m2: [UInt8]
-        do { m2 = try conn.readExactly(Handshake.message2Length, deadline: Date(timeIntervalSinceNow: handshakeTimeout)) } catch {
+        do { m2 = try hs.readMessage2(from: conn, deadline: Date(timeIntervalSinceNow: handshakeTimeout)) } catch {
             throw .protocolViolation("the server did not answer the handshake (wrong network key, or not a sandyq node): \(error)")
         }
         let (m3, session): ([UInt8], Handshake.Session)
@@ -82,7 +85,7 @@ public final class PeerSession: @unchecked Sendable {
         let s = PeerSession(conn: conn, storePath: storePath, project: project, session: session, screen: screen,
                             carry: carry(session.peer))
         do { try s.exchange() } catch {
-            throw refusedAfterHandshake(error, conn: conn) ?? error
+            throw refusedAfterHandshake(error, conn: conn, message2: m2.count) ?? error
         }
         return s.summary
     }
@@ -90,8 +93,8 @@ public final class PeerSession: @unchecked Sendable {
     /// A server that closes after message 3 before sending a single frame has refused this
     /// client there: all its slots are taken (`serve --max-peers`), or it does not hold this
     /// node for a member. The handshake does not say which, so the error names both.
-    static func refusedAfterHandshake(_ error: SyncError, conn: Connection) -> SyncError? {
-        guard conn.bytesReceived == Handshake.message2Length, case let .io(why) = error,
+    static func refusedAfterHandshake(_ error: SyncError, conn: Connection, message2: Int) -> SyncError? {
+        guard conn.bytesReceived == message2, case let .io(why) = error,
               why == "peer closed the connection" || why.hasPrefix("receive failed") || why.hasPrefix("send failed") else { return nil }
         return .io("the server closed the connection right after the handshake, before its first frame: it is full "
             + "(too many members syncing at once; try again later), or it does not count this node as a member of the project")
@@ -105,11 +108,14 @@ public final class PeerSession: @unchecked Sendable {
         var hs = ServerHandshake(identity: identity, networkKey: networkKey)
         // One deadline for the whole handshake, not one per byte.
         let deadline = Date(timeIntervalSinceNow: handshakeTimeout)
-        let m1 = try conn.readExactly(Handshake.message1Length, deadline: deadline)
+        var m1 = try conn.readExactly(Handshake.message1Length, deadline: deadline)
+        // Version 2's padding: its length is known once the first 73 bytes verify.
+        let more = Handshake.message1Length(prefix: m1, networkKey: networkKey) - m1.count
+        if more > 0 { m1 += try conn.readExactly(more, deadline: deadline) }
         let m2: [UInt8]
         do { m2 = try hs.receive1(m1, nowMillis: nowMillis(), replay: replay) } catch { throw .protocolViolation(error.description) }
         try conn.writeAll(m2)
-        let m3 = try conn.readExactly(Handshake.message3Length, deadline: deadline)
+        let m3 = try conn.readExactly(hs.message3Length, deadline: deadline)
         let session: Handshake.Session
         do { session = try hs.receive3(m3, allowed: allowed) } catch { throw .protocolViolation(error.description) }
         return try exchange(conn: conn, session: session, storePath: storePath, project: project, screen: screen)
@@ -153,8 +159,7 @@ public final class PeerSession: @unchecked Sendable {
     }
 
     func receive() throws(SyncError) -> (Message, [UInt8]) {
-        let lenBytes = try conn.readExactly(4)
-        let len = lenBytes.reduce(0) { $0 << 8 | Int($1) }
+        let len = receiveCipher.length(try conn.readExactly(4))
         guard len >= AEAD.tagLength + 1, len <= FrameCipher.maxFrame else {
             throw .protocolViolation("frame length \(len) outside 17...\(FrameCipher.maxFrame)")
         }
@@ -269,6 +274,14 @@ public final class PeerSession: @unchecked Sendable {
         }
         _ = run.feed(.opsEnd)
         return true
+    }
+}
+
+extension ClientHandshake {
+    /// Reads message 2: e_s first, which gives version 2's padding, then the rest.
+    public func readMessage2(from conn: Connection, deadline: Date) throws(SyncError) -> [UInt8] {
+        let es = try conn.readExactly(32, deadline: deadline)
+        return es + (try conn.readExactly(message2Length(prefix: es) - 32, deadline: deadline))
     }
 }
 

@@ -337,7 +337,7 @@ import SandyqSync
         defer { conn.close() }
         var hs = ClientHandshake(identity: bKeys.signing, networkKey: nk)
         try conn.writeAll(hs.message1(nowMillis: UInt64(Date().timeIntervalSince1970 * 1000)))
-        let m2 = try conn.readExactly(Handshake.message2Length, deadline: Date(timeIntervalSinceNow: 10))
+        let m2 = try hs.readMessage2(from: conn, deadline: Date(timeIntervalSinceNow: 10))
         let (m3, _) = try hs.receive2(m2, allowed: { _ in true })
         try conn.writeAll(m3)
         _ = try conn.readExactly(4, deadline: Date(timeIntervalSinceNow: 10))

@@ -63,7 +63,7 @@ import SandyqCrypto
                 defer { c.close() }
                 var hs = ClientHandshake(identity: identity, networkKey: networkKey)
                 try c.writeAll(hs.message1(nowMillis: PeerSession.nowMillis()))
-                let m2 = try c.readExactly(Handshake.message2Length, deadline: Date(timeIntervalSinceNow: 5))
+                let m2 = try hs.readMessage2(from: c, deadline: Date(timeIntervalSinceNow: 5))
                 let (m3, session): ([UInt8], Handshake.Session)
                 do { (m3, session) = try hs.receive2(m2) { $0 == server.publicKey ? nil : "not the server" } } catch {
                     throw .protocolViolation("\(error)")
@@ -136,7 +136,7 @@ import SandyqCrypto
         var hs = ClientHandshake(identity: gate.member, networkKey: gate.networkKey)
         let result = Result { () throws(SyncError) -> Void in
             try c.writeAll(hs.message1(nowMillis: PeerSession.nowMillis()))
-            let m2 = try c.readExactly(Handshake.message2Length, deadline: Date(timeIntervalSinceNow: 5))
+            let m2 = try hs.readMessage2(from: c, deadline: Date(timeIntervalSinceNow: 5))
             let m3: [UInt8]
             do { (m3, _) = try hs.receive2(m2) { _ in nil } } catch { throw .protocolViolation("\(error)") }
             try c.writeAll(m3)

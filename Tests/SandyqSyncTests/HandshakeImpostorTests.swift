@@ -22,12 +22,12 @@ import SandyqCrypto
 
     @Test func aServerProofSignedByAnotherKeyIsRefused() throws {
         let server = SigningKeyPair(), impostor = SigningKeyPair()
-        var client = ClientHandshake(identity: SigningKeyPair(), networkKey: nk)
+        var client = ClientHandshake(identity: SigningKeyPair(), networkKey: nk, version: 1)
         let m1 = client.message1(nowMillis: now)
         let forged = try message2(answering: m1, named: server.publicKey, signer: impostor)
         #expect(throws: SyncError.authenticationFailed) { try client.receive2(forged) { $0 == server.publicKey } }
 
-        var honest = ClientHandshake(identity: SigningKeyPair(), networkKey: nk)
+        var honest = ClientHandshake(identity: SigningKeyPair(), networkKey: nk, version: 1)
         let m1b = honest.message1(nowMillis: now)
         let genuine = try message2(answering: m1b, named: server.publicKey, signer: server)
         #expect(try honest.receive2(genuine) { $0 == server.publicKey }.session.peer == server.publicKey)
@@ -37,7 +37,7 @@ import SandyqCrypto
         let member = SigningKeyPair(), impostor = SigningKeyPair()
         for honest in [false, true] {
             let signer = honest ? member : impostor
-            var client = ClientHandshake(identity: impostor, networkKey: nk)
+            var client = ClientHandshake(identity: impostor, networkKey: nk, version: 1)
             let m1 = client.message1(nowMillis: now)
             var server = ServerHandshake(identity: SigningKeyPair(), networkKey: nk)
             let m2 = try server.receive1(m1, nowMillis: now) { _ in true }

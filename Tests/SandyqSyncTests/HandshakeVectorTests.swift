@@ -15,8 +15,8 @@ import SandyqCrypto
 // - frames through FrameCipher (open, and seal reproducing the stream) and through
 //   PeerSession.receive reading the stream from a socket.
 //
-// Known gap (handshake.md): ClientHandshake and ServerHandshake draw their ephemeral keys
-// inside, so handshake_ok's messages 2 and 3 cannot be replayed through them end to end.
+// keySchedule and keyScheduleV2 give both sides the vector's ephemeral keys (internal
+// initializers), so the Swift code writes handshake_ok's and handshake_v2_ok's messages itself.
 
 @Suite struct HandshakeVectorTests {
     static let folder = SyncVectorFile.Folder.handshake
@@ -54,7 +54,14 @@ import SandyqCrypto
         "frame_flipped_ciphertext_bit", "frame_flipped_tag_bit", "frame_truncated_ciphertext", "frame_stream_truncated",
         "frame_wrong_direction", "frame_other_session", "frame_length_16", "frame_length_over_4mib",
         "frame_length_max_u32", "frame_unknown_message_9", "frame_unknown_message_0",
+        "handshake_v2_ok", "handshake_v2_wrong_network_key", "handshake_v2_flipped_masked_time_bit",
+        "handshake_v2_flipped_version_bit", "handshake_v2_flipped_mac_bit", "handshake_v2_padding_truncated",
+        "handshake_v2_padding_extra", "handshake_v2_no_padding", "handshake_v2_version_3", "handshake_v2_stale",
+        "handshake_v2_replayed_after_v1", "handshake_v2_replayed_padding_changed",
+        "frame_v2_ok", "frame_v2_clear_length", "frame_v2_length_mask_of_frame_0_reused", "frame_v2_flipped_length_bit",
     ]
+
+    static let message2Lengths = Handshake.message2Length...(Handshake.message2Length + Handshake.maxPadding)
 
     @Test func catalog() throws {
         #expect(Set(Self.names.map { String($0.dropLast(4)) }) == Self.expectedNames,
@@ -80,7 +87,7 @@ import SandyqCrypto
         if let earlier = try v.optionalBytes("earlier_message1") {
             var first = ServerHandshake(identity: SigningKeyPair(), networkKey: nk)
             let m2 = try first.receive1(earlier, nowMillis: now, fresh: cache.insert)
-            #expect(m2.count == Handshake.message2Length, "\(name): the earlier message must be answered")
+            #expect(Self.message2Lengths.contains(m2.count), "\(name): the earlier message must be answered")
         }
         let identity = try v.optionalBytes("server_identity_seed").map { SigningKeyPair(seed: SecureBytes($0)) } ?? SigningKeyPair()
         var server = ServerHandshake(identity: identity, networkKey: nk)
@@ -95,13 +102,18 @@ import SandyqCrypto
         }
         #expect(got == v.expect, "\(name): \(v.comment)")
         if got == "ok" {
-            #expect(answer.count == Handshake.message2Length)
+            // Version 1 is answered unpadded; version 2 with 0 ... 127 zero bytes inside the AEAD.
+            #expect(m1.count == Handshake.message1Length ? answer.count == Handshake.message2Length : Self.message2Lengths.contains(answer.count))
+            #expect(Handshake.message1Length(prefix: Array(m1.prefix(Handshake.message1Length)), networkKey: nk) == m1.count,
+                    "\(name): the first 73 bytes give the length")
             // The answer is the server's fresh ephemeral key, then ciphertext: nothing in clear but that key.
             #expect(!answer.contains(bytes: identity.publicKey.bytes), "\(name): the server's identity in clear")
         }
         // Message 3 recorded from handshake_ok was made for another server ephemeral: a fresh server refuses it.
         if got == "ok", let m3 = try v.optionalBytes("message3") {
-            #expect(throws: SyncError.authenticationFailed) { try server.receive3(m3, allowed: { _ in true }) }
+            // Version 2: its padding was the vector's server's, so the length may already differ.
+            let why: SyncError = m3.count == server.message3Length ? .authenticationFailed : .truncated
+            #expect(throws: why) { try server.receive3(m3, allowed: { _ in true }) }
         }
     }
 
@@ -121,6 +133,14 @@ import SandyqCrypto
         #expect(throws: SyncError.stale) { try stale.receive1(m1, nowMillis: now + Handshake.maxSkewMillis + 10_000, fresh: cache.insert) }
         var s = ServerHandshake(identity: SigningKeyPair(), networkKey: nk)
         #expect(try s.receive1(m1, nowMillis: now, fresh: cache.insert).count == Handshake.message2Length)
+        // Version 2's padding is not MACed, but a message 1 refused for its length does not burn its key either.
+        let v2 = try SyncVectorFile(Self.folder, "handshake_v2_ok.txt")
+        let m1v2 = try v2.bytes("message1")
+        let fresh = ReplayCache()   // its E_c is handshake_ok's, answered above
+        var short = ServerHandshake(identity: SigningKeyPair(), networkKey: nk)
+        #expect(throws: SyncError.truncated) { try short.receive1(Array(m1v2.dropLast()), nowMillis: now, fresh: fresh.insert) }
+        var s2 = ServerHandshake(identity: SigningKeyPair(), networkKey: nk)
+        #expect(Self.message2Lengths.contains(try s2.receive1(m1v2, nowMillis: now, fresh: fresh.insert).count))
     }
 
     // MARK: the transcript of handshake_ok
@@ -163,20 +183,97 @@ import SandyqCrypto
         #expect(try toClient.bytes("key") == s2c)
 
         // A fresh client (its own ephemeral) refuses the recorded message 2: it was made for e_c of the vector.
-        var client = ClientHandshake(identity: clientIdentity, networkKey: nk)
+        var client = ClientHandshake(identity: clientIdentity, networkKey: nk, version: 1)
         _ = client.message1(nowMillis: try v.int("now_millis"))
         #expect(throws: SyncError.authenticationFailed) { try client.receive2(m2, allowed: { _ in true }) }
+
+        // End to end with the vector's ephemeral keys: both sides write the vector's messages.
+        var fixed = ClientHandshake(identity: clientIdentity, networkKey: nk, version: 1, ephemeral: ec)
+        #expect(fixed.message1(nowMillis: try v.int("now_millis") - 1_234) == m1)
+        var server = ServerHandshake(identity: serverIdentity, networkKey: nk, ephemeral: es)
+        #expect(try server.receive1(m1, nowMillis: try v.int("now_millis")) { _ in true } == m2)
+        let (made3, cs) = try fixed.receive2(m2) { $0 == serverIdentity.publicKey }
+        #expect(made3 == m3)
+        let ss = try server.receive3(m3) { $0 == clientIdentity.publicKey }
+        #expect(cs.send.secret.unsafeCopy == c2s && ss.receive.secret.unsafeCopy == c2s && cs.sendLength == nil)
+    }
+
+    /// handshake_v2_ok end to end: the Swift client, given the vector's ephemeral key and padding
+    /// bytes, writes message 1 and message 3 byte for byte, and derives the same keys.
+    @Test func keyScheduleV2() throws {
+        let v = try SyncVectorFile(Self.folder, "handshake_v2_ok.txt")
+        let nk = try Self.symmetricKey(v, "network_key")
+        let m1 = try v.bytes("message1"), m2 = try v.bytes("message2"), m3 = try v.bytes("message3")
+        let ec = try BoxKeyPair(secretKey: SecureBytes(try v.bytes("client_ephemeral_secret")))
+        let mask = try v.bytes("mask1"), pad1 = try v.bytes("padding1")
+        #expect(Handshake.mask1(nk, ec.publicKey.bytes) == mask)
+        #expect(m1.count == Handshake.message1Length + Int(mask[9] & 0x7f) && pad1.count == Int(mask[9] & 0x7f))
+        #expect(Handshake.message1Length(prefix: Array(m1.prefix(73)), networkKey: nk) == m1.count)
+        #expect(Array(m1[0..<32]) == ec.publicKey.bytes, "message 1 starts with E_c, no version byte")
+
+        let clientIdentity = SigningKeyPair(seed: SecureBytes(try v.bytes("client_identity_seed")))
+        var client = ClientHandshake(identity: clientIdentity, networkKey: nk, version: 2, ephemeral: ec)
+        let time = try v.int("now_millis") - 1_234
+        #expect(client.message1(nowMillis: time, padding: pad1 + [UInt8](repeating: 0xee, count: 127)) == m1)
+        #expect(Hash.blake2b(m1) == (try v.bytes("h1")))
+
+        let dh = SecureBytes(try v.bytes("dh")), h1 = try v.bytes("h1"), h2 = try v.bytes("h2"), h3 = try v.bytes("h3")
+        #expect(Handshake.padding(nk, dh, h1, "p2") == Int(try v.int("padding2")))
+        #expect(Handshake.padding(nk, dh, h2, "p3") == Int(try v.int("padding3")))
+        #expect(m2.count == Handshake.message2Length + Int(try v.int("padding2")))
+        #expect(m3.count == Handshake.message3Length + Int(try v.int("padding3")))
+        #expect(client.message2Length(prefix: Array(m2.prefix(32))) == m2.count, "the client knows message 2's length from E_s")
+        #expect(Handshake.kdf(nk, dh, h1, "k2").secret.unsafeCopy == (try v.bytes("k2")))
+        #expect(Handshake.kdf(nk, dh, h2, "k3").secret.unsafeCopy == (try v.bytes("k3")))
+
+        let server = try SigningPublicKey(bytes: try v.bytes("server_identity"))
+        let (made3, session) = try client.receive2(m2) { $0 == server }
+        #expect(made3 == m3, "message 3, padding included")
+        #expect(Hash.blake2b(h2 + m3) == h3)
+        let c2s = try v.bytes("c2s"), s2c = try v.bytes("s2c")
+        #expect(session.send.secret.unsafeCopy == c2s && session.receive.secret.unsafeCopy == s2c)
+        #expect(session.sendLength?.secret.unsafeCopy == (try v.bytes("c2s_len")))
+        #expect(session.receiveLength?.secret.unsafeCopy == (try v.bytes("s2c_len")))
+        #expect(try SyncVectorFile(Self.folder, "frame_v2_ok.txt").bytes("length_key") == (try v.bytes("c2s_len")))
+
+        // The server side, with the vector's ephemeral key: message 2 byte for byte, then message 3 accepted.
+        let es = try BoxKeyPair(secretKey: SecureBytes(try v.bytes("server_ephemeral_secret")))
+        let serverIdentity = SigningKeyPair(seed: SecureBytes(try v.bytes("server_identity_seed")))
+        var s = ServerHandshake(identity: serverIdentity, networkKey: nk, ephemeral: es)
+        #expect(try s.receive1(m1, nowMillis: try v.int("now_millis")) { _ in true } == m2, "message 2, padding included")
+        #expect(s.message3Length == m3.count)
+        let ss = try s.receive3(m3) { $0 == clientIdentity.publicKey }
+        #expect(ss.receive.secret.unsafeCopy == c2s && ss.send.secret.unsafeCopy == s2c)
+        #expect(ss.receiveLength?.secret.unsafeCopy == (try v.bytes("c2s_len")))
+
+        // Message 2 whose zero padding has a 1 in it, sealed under the right k2: refused.
+        let padding2 = Int(try v.int("padding2"))
+        if padding2 > 0 {
+            let sig = try AEAD.open(Array(m2[32...]), key: Handshake.kdf(nk, dh, h1, "k2"), nonce: Handshake.zeroNonce, associatedData: h1)
+            let bent = Array(m2[0..<32]) + AEAD.seal(Array(sig.dropLast()) + [1], key: Handshake.kdf(nk, dh, h1, "k2"),
+                                                     nonce: Handshake.zeroNonce, associatedData: h1)
+            var c = ClientHandshake(identity: clientIdentity, networkKey: nk, version: 2, ephemeral: ec)
+            _ = c.message1(nowMillis: time, padding: pad1)
+            #expect(throws: SyncError.authenticationFailed) { try c.receive2(bent) { _ in true } }
+        }
+
+        // Padding of message 2 that is not zero, or cut short, is refused.
+        var other = ClientHandshake(identity: clientIdentity, networkKey: nk, version: 2, ephemeral: ec)
+        _ = other.message1(nowMillis: time, padding: pad1)
+        #expect(throws: SyncError.truncated) { try other.receive2(Array(m2.dropLast())) { _ in true } }
     }
 
     // MARK: frames, through FrameCipher
 
     /// Splits a stream into frames as handshake.md says; the outcome for the part that is not whole frames.
-    static func split(_ stream: [UInt8]) -> (frames: [[UInt8]], rest: String?) {
+    static func split(_ stream: [UInt8], lengths: FrameCipher) -> (frames: [[UInt8]], rest: String?) {
         var frames: [[UInt8]] = []
         var off = 0
+        var lengths = lengths
         while off < stream.count {
             guard stream.count - off >= 4 else { return (frames, "truncated") }
-            let n = stream[off..<(off + 4)].reduce(0) { $0 << 8 | Int($1) }
+            let n = lengths.length(Array(stream[off..<(off + 4)]))
+            lengths.counter += 1
             guard n >= AEAD.tagLength + 1, n <= FrameCipher.maxFrame else { return (frames, "bad_length") }
             guard stream.count - off - 4 >= n else { return (frames, "truncated") }
             frames.append(Array(stream[(off + 4)..<(off + 4 + n)]))
@@ -189,16 +286,17 @@ import SandyqCrypto
     func framesThroughFrameCipher(_ name: String) throws {
         let v = try SyncVectorFile(Self.folder, name)
         let key = try Self.symmetricKey(v, "key")
+        let lengthKey = try v.optionalBytes("length_key").map { try SymmetricKey(SecureBytes($0)) }
         let stream = try v.bytes("stream")
         let messages = try v.byteList("messages")
 
         // Sealing the messages with a fresh cipher reproduces the stream's first bytes, byte for byte.
-        var sealer = FrameCipher(key: key)
+        var sealer = FrameCipher(key: key, lengthKey: lengthKey)
         let sealed = messages.flatMap { sealer.seal($0) }
         #expect(Array(stream.prefix(sealed.count)) == sealed, "\(name): sealing the messages")
 
-        let (frames, rest) = Self.split(stream)
-        var opener = FrameCipher(key: key)
+        let (frames, rest) = Self.split(stream, lengths: FrameCipher(key: key, lengthKey: lengthKey))
+        var opener = FrameCipher(key: key, lengthKey: lengthKey)
         var got: [[UInt8]] = []
         var outcome = rest ?? "ok"
         for f in frames {
@@ -216,6 +314,7 @@ import SandyqCrypto
     func framesThroughPeerSession(_ name: String) throws {
         let v = try SyncVectorFile(Self.folder, name)
         let key = try Self.symmetricKey(v, "key")
+        let lengthKey = try v.optionalBytes("length_key").map { try SymmetricKey(SecureBytes($0)) }
         let stream = try v.bytes("stream")
         let messages = try v.byteList("messages")
 
@@ -231,7 +330,8 @@ import SandyqCrypto
         let conn = Connection(fd: fds[0], peerAddress: "vector \(name)")
         conn.setTimeout(seconds: 5)
         let session = PeerSession(conn: conn, storePath: "/nonexistent", project: try ProjectID(bytes: [UInt8](repeating: 0, count: 16)),
-                                  session: Handshake.Session(peer: SigningKeyPair().publicKey, send: key, receive: key))
+                                  session: Handshake.Session(peer: SigningKeyPair().publicKey, send: key, receive: key,
+                                                                             sendLength: lengthKey, receiveLength: lengthKey))
         for (i, m) in messages.enumerated() {
             let (type, body) = try session.receive()
             #expect([type.rawValue] + body == m, "\(name): message \(i)")

@@ -44,8 +44,9 @@ struct SyncVectorFile: Sendable, VectorRecord {
         "bundle": ["file_key", "header", "op_ids", "declared_ops", "damaged_chunks", "malformed_records"],
         "handshake": ["earlier_message1", "client_identity_seed", "client_identity", "client_ephemeral_secret",
                       "server_identity_seed", "server_identity", "server_ephemeral_secret",
-                      "dh", "h1", "k2", "message2", "h2", "k3", "message3", "h3", "c2s", "s2c"],
-        "frame": [],
+                      "mask1", "padding1", "dh", "h1", "k2", "padding2", "message2", "h2", "k3", "padding3", "message3",
+                      "h3", "c2s", "s2c", "c2s_len", "s2c_len"],
+        "frame": ["length_key"],
     ]
 
     let folder: Folder

@@ -21,10 +21,15 @@ hex. Keys, in this order:
     client_identity_seed, client_identity, client_ephemeral_secret,
     server_identity_seed, server_identity, server_ephemeral_secret,
     dh, h1, k2, message2, h2, k3, message3, h3, c2s, s2c
+    (handshake_v2_ok also: mask1 = H_nk("sandyq-hs1m" ‖ E_c); padding1, the random bytes the client
+    drew (mask1[9] mod 128 of them); padding2, padding3, the zero-padding lengths inside messages 2
+    and 3; c2s_len, s2c_len, the frame-length keys)
 
   area frame (a byte stream of frames, checked through FrameCipher and PeerSession.receive):
     area, expect, comment
     key:       the receiving direction's frame key (c2s or s2c of handshake_ok)
+    length_key: (frame_v2_* only) the direction's length key (c2s_len of handshake_v2_ok): each
+               u32 length is XORed with BLAKE2b-256_{length_key}("sandyq-len" ‖ u64 counter)[0:4]
     stream:    the bytes as they arrive on the socket, then the peer closes
     messages:  the plaintexts (type byte ‖ body) that must come out, in order, before `expect`
                applies
@@ -77,8 +82,9 @@ KEYS = {
     "handshake": ("area", "expect", "comment", "network_key", "now_millis", "earlier_message1", "message1",
                   "client_identity_seed", "client_identity", "client_ephemeral_secret",
                   "server_identity_seed", "server_identity", "server_ephemeral_secret",
-                  "dh", "h1", "k2", "message2", "h2", "k3", "message3", "h3", "c2s", "s2c"),
-    "frame": ("area", "expect", "comment", "key", "stream", "messages"),
+                  "mask1", "padding1", "dh", "h1", "k2", "padding2", "message2", "h2", "k3", "padding3", "message3", "h3",
+                  "c2s", "s2c", "c2s_len", "s2c_len"),
+    "frame": ("area", "expect", "comment", "key", "length_key", "stream", "messages"),
 }
 REQUIRED = {
     "handshake": ("area", "expect", "comment", "network_key", "now_millis", "message1"),
@@ -104,6 +110,8 @@ VECTOR, OPS, DONE, FINAL_VECTOR = 1, 2, 3, 4
 CHUNK_MESSAGES = (5, 6, 7, 8)
 
 assert (MSG1_LEN, MSG2_LEN, MSG3_LEN) == (73, 144, 112)
+VERSION2 = 2
+MAX_PAD = 127
 
 
 # ---------------------------------------------------------------- helpers
@@ -181,6 +189,23 @@ def message1(nk: bytes, ec_pk: bytes, time: int, version: int = VERSION) -> byte
     return body + mac(nk, body)
 
 
+def mask1(nk: bytes, ec_pk: bytes) -> bytes:
+    return hk(nk, b"sandyq-hs1m" + ec_pk)
+
+
+def pad_len(nk: bytes, dh: bytes, transcript: bytes, label: bytes) -> int:
+    return kdf(nk, dh, transcript, label)[0] & 0x7F
+
+
+def message1_v2(nk: bytes, ec_pk: bytes, time: int, padding: bytes, version: int = VERSION2) -> bytes:
+    """E_c ‖ (time ‖ version) XOR mask[0:9] ‖ MAC(version ‖ E_c ‖ time) ‖ mask[9] mod 128 padding bytes."""
+    m = mask1(nk, ec_pk)
+    clear = u64(time) + bytes([version])
+    p1 = m[9] & 0x7F
+    assert len(padding) >= p1
+    return ec_pk + bytes(a ^ b for a, b in zip(clear, m)) + mac(nk, bytes([version]) + ec_pk + u64(time)) + padding[:p1]
+
+
 class Party:
     def __init__(self, label: str):
         self.seed = det(f"{label}/identity seed", 32)
@@ -193,19 +218,25 @@ class Party:
         return self.signing.sign(m).signature
 
 
-def transcript(nk: bytes, client: Party, server: Party, time: int) -> dict:
-    m1 = message1(nk, client.eph_pk, time)
+def transcript(nk: bytes, client: Party, server: Party, time: int, version: int = VERSION, padding: bytes = b"") -> dict:
+    m1 = message1(nk, client.eph_pk, time) if version == VERSION else message1_v2(nk, client.eph_pk, time, padding)
     h1 = h(m1)
     dh = x25519(server.eph_sk, client.eph_pk)
     assert dh == x25519(client.eph_sk, server.eph_pk)
     k2 = kdf(nk, dh, h1, b"k2")
-    m2 = server.eph_pk + aead(k2, ZERO_NONCE, h1, server.pk + server.sign(b"sandyq-hs2" + h1 + server.eph_pk))
+    p2 = pad_len(nk, dh, h1, b"p2") if version == VERSION2 else 0
+    m2 = server.eph_pk + aead(k2, ZERO_NONCE, h1, server.pk + server.sign(b"sandyq-hs2" + h1 + server.eph_pk) + bytes(p2))
     h2 = h(h1 + m2)
     k3 = kdf(nk, dh, h2, b"k3")
-    m3 = aead(k3, ZERO_NONCE, h2, client.pk + client.sign(b"sandyq-hs3" + h2))
+    p3 = pad_len(nk, dh, h2, b"p3") if version == VERSION2 else 0
+    m3 = aead(k3, ZERO_NONCE, h2, client.pk + client.sign(b"sandyq-hs3" + h2) + bytes(p3))
     h3 = h(h2 + m3)
-    return dict(message1=m1, dh=dh, h1=h1, k2=k2, message2=m2, h2=h2, k3=k3, message3=m3, h3=h3,
-                c2s=kdf(nk, dh, h3, b"c2s"), s2c=kdf(nk, dh, h3, b"s2c"))
+    t = dict(message1=m1, dh=dh, h1=h1, k2=k2, message2=m2, h2=h2, k3=k3, message3=m3, h3=h3,
+             c2s=kdf(nk, dh, h3, b"c2s"), s2c=kdf(nk, dh, h3, b"s2c"))
+    if version == VERSION2:
+        t.update(mask1=mask1(nk, client.eph_pk), padding1=m1[MSG1_LEN:], padding2=p2, padding3=p3,
+                 c2s_len=kdf(nk, dh, h3, b"c2s-len"), s2c_len=kdf(nk, dh, h3, b"s2c-len"))
+    return t
 
 
 # ---------------------------------------------------------------- the checking side
@@ -216,18 +247,31 @@ class Refused(Exception):
         self.cls = cls
 
 
+def read1(nk: bytes, m: bytes) -> tuple[int, bytes, int, int]:
+    """Which version the first 73 bytes verify as: (version, E_c, time, whole length), or Refused."""
+    if len(m) < MSG1_LEN:
+        raise Refused("truncated")
+    tag = m[41:73]
+    if m[0] == VERSION and hmac.compare_digest(mac(nk, m[:41]), tag):
+        return VERSION, m[1:33], struct.unpack(">Q", m[33:41])[0], MSG1_LEN
+    ec, mk = m[:32], mask1(nk, m[:32])
+    clear = bytes(a ^ b for a, b in zip(m[32:41], mk))
+    if hmac.compare_digest(mac(nk, clear[8:9] + ec + clear[:8]), tag):
+        if clear[8] != VERSION2:
+            raise Refused("unsupported_version")
+        return VERSION2, ec, struct.unpack(">Q", clear[:8])[0], MSG1_LEN + (mk[9] & 0x7F)
+    if hmac.compare_digest(mac(nk, m[:41]), tag):      # version 1's layout, another version byte
+        raise Refused("unsupported_version")
+    raise Refused("bad_network_key")
+
+
 def receive1(nk: bytes, m: bytes, now: int, seen: set) -> tuple[bytes, bytes]:
     """The server's checks on message 1, in order; returns (h1, dh with the server's ephemeral)."""
-    if len(m) != MSG1_LEN:
+    _, ec, t, length = read1(nk, m)
+    if len(m) != length:
         raise Refused("truncated")
-    if m[0] != VERSION:
-        raise Refused("unsupported_version")
-    if not hmac.compare_digest(mac(nk, m[:41]), m[41:]):
-        raise Refused("bad_network_key")
-    t = struct.unpack(">Q", m[33:41])[0]
     if abs(t - now) > MAX_SKEW:
         raise Refused("stale")
-    ec = m[1:33]
     if ec in seen:
         raise Refused("replayed")
     seen.add(ec)
@@ -238,21 +282,25 @@ def receive1(nk: bytes, m: bytes, now: int, seen: set) -> tuple[bytes, bytes]:
     return h(m), dh
 
 
-def receive2(nk: bytes, client: Party, h1: bytes, m2: bytes) -> bytes:
+def receive2(nk: bytes, client: Party, h1: bytes, m2: bytes, version: int = VERSION) -> bytes:
     """The client's checks on message 2; returns the server's identity key."""
-    assert len(m2) == MSG2_LEN
     es = m2[:32]
     dh = x25519(client.eph_sk, es)
+    p2 = pad_len(nk, dh, h1, b"p2") if version == VERSION2 else 0
+    assert len(m2) == MSG2_LEN + p2
     p = aead_open(kdf(nk, dh, h1, b"k2"), ZERO_NONCE, h1, m2[32:])
-    server_pk, sig = p[:32], p[32:]
+    assert p[96:] == bytes(p2)
+    server_pk, sig = p[:32], p[32:96]
     nacl.signing.VerifyKey(server_pk).verify(b"sandyq-hs2" + h1 + es, sig)
     return server_pk
 
 
-def receive3(nk: bytes, dh: bytes, h2: bytes, m3: bytes) -> bytes:
-    assert len(m3) == MSG3_LEN
+def receive3(nk: bytes, dh: bytes, h2: bytes, m3: bytes, version: int = VERSION) -> bytes:
+    p3 = pad_len(nk, dh, h2, b"p3") if version == VERSION2 else 0
+    assert len(m3) == MSG3_LEN + p3
     p = aead_open(kdf(nk, dh, h2, b"k3"), ZERO_NONCE, h2, m3)
-    client_pk, sig = p[:32], p[32:]
+    assert p[96:] == bytes(p3)
+    client_pk, sig = p[:32], p[32:96]
     nacl.signing.VerifyKey(client_pk).verify(b"sandyq-hs3" + h2, sig)
     return client_pk
 
@@ -266,14 +314,18 @@ def classify_handshake(f: dict) -> str:
     except Refused as e:
         return e.cls
     if "message2" in f:      # the full transcript: both sides must come out with the stated keys
+        version = VERSION2 if "mask1" in f else VERSION
         assert h1 == f["h1"] and dh == f["dh"]
-        assert receive2(f["network_key"], CLIENT, h1, f["message2"]) == f["server_identity"]
+        assert receive2(f["network_key"], CLIENT, h1, f["message2"], version) == f["server_identity"]
         h2 = h(h1 + f["message2"])
         assert h2 == f["h2"]
-        assert receive3(f["network_key"], dh, h2, f["message3"]) == f["client_identity"]
+        assert receive3(f["network_key"], dh, h2, f["message3"], version) == f["client_identity"]
         h3 = h(h2 + f["message3"])
         assert h3 == f["h3"]
         assert kdf(f["network_key"], dh, h3, b"c2s") == f["c2s"] and kdf(f["network_key"], dh, h3, b"s2c") == f["s2c"]
+        if version == VERSION2:
+            assert kdf(f["network_key"], dh, h3, b"c2s-len") == f["c2s_len"]
+            assert kdf(f["network_key"], dh, h3, b"s2c-len") == f["s2c_len"]
     return "ok"
 
 
@@ -283,12 +335,19 @@ def frame_nonce(counter: int) -> bytes:
     return bytes(16) + u64(counter)
 
 
-def seal_frames(key: bytes, plaintexts: list[bytes], start: int = 0) -> list[bytes]:
-    """u32 ciphertext length ‖ AEAD(key, 16 zero bytes ‖ u64 counter, no AD, plaintext)."""
+def length_mask(length_key: bytes | None, counter: int) -> bytes:
+    """Version 2: the 4 bytes XORed over frame `counter`'s length; version 1: none."""
+    if length_key is None:
+        return bytes(4)
+    return hashlib.blake2b(b"sandyq-len" + u64(counter), digest_size=32, key=length_key).digest()[:4]
+
+
+def seal_frames(key: bytes, plaintexts: list[bytes], start: int = 0, length_key: bytes | None = None) -> list[bytes]:
+    """u32 ciphertext length (XOR the length mask) ‖ AEAD(key, 16 zero bytes ‖ u64 counter, no AD, plaintext)."""
     out = []
     for i, p in enumerate(plaintexts):
         c = aead(key, frame_nonce(start + i), b"", p)
-        out.append(u32(len(c)) + c)
+        out.append(bytes(a ^ b for a, b in zip(u32(len(c)), length_mask(length_key, start + i))) + c)
     return out
 
 
@@ -300,7 +359,8 @@ def classify_frames(f: dict) -> tuple[str, list[bytes]]:
             return "ok", got
         if len(data) - off < 4:
             return "truncated", got
-        n = struct.unpack(">I", data[off:off + 4])[0]
+        mask = length_mask(f.get("length_key"), counter)
+        n = struct.unpack(">I", bytes(a ^ b for a, b in zip(data[off:off + 4], mask)))[0]
         if not MIN_FRAME <= n <= MAX_FRAME:
             return "bad_length", got
         if len(data) - off - 4 < n:
@@ -400,8 +460,9 @@ def gen_handshake(v: Vectors) -> dict:
     hs(v, "handshake_version_2", "unsupported_version",
        "version byte 2, MACed with the right network key: the version is checked first",
        message1(NK, CLIENT.eph_pk, T0, version=2))
-    hs(v, "handshake_version_0", "unsupported_version",
-       "version byte 0 and a MAC that does not verify: the version is still checked first",
+    hs(v, "handshake_version_0", "bad_network_key",
+       "version byte 0 and a MAC that does not verify: it verifies neither as version 1 nor as version 2, "
+       "whose version byte is masked (a version-1 server said unsupported_version)",
        bytes([0]) + m1[1:])
     hs(v, "handshake_truncated", "truncated", "handshake_ok's message 1 without its last byte (72 bytes)", m1[:-1])
     hs(v, "handshake_trailing_byte", "truncated",
@@ -432,6 +493,58 @@ def gen_handshake(v: Vectors) -> dict:
     hs(v, "handshake_low_order_ephemeral", "authentication_failed",
        "a correctly MACed message 1 whose client ephemeral key is 32 zero bytes (a low-order point): "
        "X25519 gives the all-zero secret, which is refused", message1(NK, bytes(32), T0))
+    return t
+
+
+PAD1 = det("client/padding1", MAX_PAD)
+
+
+def gen_handshake_v2(v: Vectors) -> dict:
+    t = transcript(NK, CLIENT, SERVER, T0, version=VERSION2, padding=PAD1)
+    m1 = t["message1"]
+    assert len(m1) == MSG1_LEN + (t["mask1"][9] & 0x7F) and len(m1) > MSG1_LEN
+    v.add("handshake_v2_ok", dict(
+        area="handshake", expect="ok",
+        comment="a complete version-2 handshake with the keys of handshake_ok; padding1 is what the client drew "
+                "(its length is mask1[9] mod 128), padding2 and padding3 are the lengths of the zero padding",
+        network_key=NK, now_millis=NOW, message1=m1,
+        client_identity_seed=CLIENT.seed, client_identity=CLIENT.pk, client_ephemeral_secret=CLIENT.eph_sk,
+        server_identity_seed=SERVER.seed, server_identity=SERVER.pk, server_ephemeral_secret=SERVER.eph_sk,
+        mask1=t["mask1"], padding1=t["padding1"], dh=t["dh"], h1=t["h1"], k2=t["k2"], padding2=t["padding2"],
+        message2=t["message2"], h2=t["h2"], k3=t["k3"], padding3=t["padding3"], message3=t["message3"], h3=t["h3"],
+        c2s=t["c2s"], s2c=t["s2c"], c2s_len=t["c2s_len"], s2c_len=t["s2c_len"]))
+    hs(v, "handshake_v2_wrong_network_key", "bad_network_key",
+       "a version-2 message 1 made with another project's network key: it verifies no way, and gets no answer",
+       message1_v2(OTHER_NK, CLIENT.eph_pk, T0, PAD1))
+    hs(v, "handshake_v2_flipped_masked_time_bit", "bad_network_key",
+       "handshake_v2_ok's message 1 with bit 0 of byte 39 (the last masked clock byte) flipped: "
+       "the clock unmasks one off and the MAC fails", flip(m1, 39))
+    hs(v, "handshake_v2_flipped_version_bit", "bad_network_key",
+       "handshake_v2_ok's message 1 with bit 0 of byte 40 (the masked version) flipped: the MAC covers the version",
+       flip(m1, 40))
+    hs(v, "handshake_v2_flipped_mac_bit", "bad_network_key",
+       "handshake_v2_ok's message 1 with bit 0 of its last MAC byte (byte 72) flipped", flip(m1, 72))
+    hs(v, "handshake_v2_padding_truncated", "truncated",
+       "handshake_v2_ok's message 1 without its last padding byte: its MAC verifies, its length does not",
+       m1[:-1])
+    hs(v, "handshake_v2_padding_extra", "truncated",
+       "handshake_v2_ok's message 1 with one more padding byte than mask1[9] mod 128 says", m1 + b"\x00")
+    hs(v, "handshake_v2_no_padding", "truncated",
+       "handshake_v2_ok's first 73 bytes only: a server that ignored the padding length would answer it",
+       m1[:MSG1_LEN])
+    hs(v, "handshake_v2_version_3", "unsupported_version",
+       "version byte 3 in version 2's layout, masked and MACed with the right network key",
+       message1_v2(NK, CLIENT.eph_pk, T0, PAD1, version=3))
+    sk = det("client/ephemeral at stale v2", 32)
+    hs(v, "handshake_v2_stale", "stale",
+       "a correctly made version-2 message 1 whose clock is 10 min + 1 ms behind the server's: the masked clock is checked",
+       message1_v2(NK, b.crypto_scalarmult_base(sk), NOW - MAX_SKEW - 1, PAD1))
+    hs(v, "handshake_v2_replayed_after_v1", "replayed",
+       "a version-2 message 1 with handshake_ok's client ephemeral key, after handshake_ok's version-1 message 1: "
+       "one replay cache for both versions", message1_v2(NK, CLIENT.eph_pk, T0 + 1000, PAD1), earlier=message1(NK, CLIENT.eph_pk, T0))
+    hs(v, "handshake_v2_replayed_padding_changed", "replayed",
+       "handshake_v2_ok's message 1 again with its padding bytes changed (they are not MACed): the cache holds E_c",
+       m1[:MSG1_LEN] + bytes(len(m1) - MSG1_LEN), earlier=m1)
     return t
 
 
@@ -519,10 +632,37 @@ def gen_frames(v: Vectors, t: dict) -> None:
     fr("frame_unknown_message_0", "unknown_message", "frame 0 opens and carries message type 0", c2s, zero, [])
 
 
+def gen_frames_v2(v: Vectors, t: dict) -> None:
+    c2s, lk = t["c2s"], t["c2s_len"]
+    msgs = [vector_msg([(CLIENT.pk, 1)]), bytes([DONE]) + varint(0), vector_msg([(CLIENT.pk, 1), (SERVER.pk, 3)])]
+    cf = seal_frames(c2s, msgs, length_key=lk)
+    clear = seal_frames(c2s, msgs)
+    assert all(a[4:] == b_[4:] and a[:4] != b_[:4] for a, b_ in zip(cf, clear))
+
+    def fr(name: str, expect: str, comment: str, stream: bytes, messages: list[bytes], key: bytes = c2s,
+           length_key: bytes = lk) -> None:
+        v.add(name, dict(area="frame", expect=expect, comment=comment, key=key, length_key=length_key,
+                         stream=stream, messages=messages))
+
+    fr("frame_v2_ok", "ok",
+       "handshake_v2_ok's client sends vector, done, final vector; each length is XORed with "
+       "BLAKE2b-256 keyed by c2s_len of (\"sandyq-len\" ‖ u64 counter), first 4 bytes", b"".join(cf), msgs)
+    fr("frame_v2_clear_length", "bad_length",
+       "frame_v2_ok's frames with their lengths in clear (version 1's framing): unmasked, frame 0's length is out of range",
+       b"".join(clear), [])
+    fr("frame_v2_length_mask_of_frame_0_reused", "bad_length",
+       "frame 1's length masked with frame 0's mask: each frame has its own mask", cf[0] + bytes(
+           a ^ b_ for a, b_ in zip(u32(len(cf[1]) - 4), length_mask(lk, 0))) + cf[1][4:], msgs[:1])
+    fr("frame_v2_flipped_length_bit", "authentication_failed",
+       "frame_v2_ok with bit 0 of frame 1's last length byte flipped: the length is one off, and the frame does not open",
+       cf[0] + flip(cf[1], 3) + cf[2], msgs[:1])
+
+
 def build() -> dict:
     v = Vectors()
     t = gen_handshake(v)
     gen_frames(v, t)
+    gen_frames_v2(v, gen_handshake_v2(v))
     return v.files
 
 

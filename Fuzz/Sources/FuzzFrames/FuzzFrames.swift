@@ -11,7 +11,9 @@ import SandyqSync
 // The message decoder is SessionMachine's; here it runs as a server runs it, behind the frame cipher.
 // First byte: 0 the rest is written raw after the handshake (length prefixes, ciphertexts);
 // otherwise the rest is frame plaintexts, each length u16 ‖ bytes (type byte first), sealed
-// with the session's client-to-server key, so the message decoder gets them.
+// with the session's client-to-server key, so the message decoder gets them. 2: the same after
+// a version-2 handshake by the real client (masked frame lengths; its ephemeral key is random,
+// which the sealed frames do not depend on); any other: version 1, by the spec client.
 
 let nk = Fixed.symmetric(hex: Fixed.networkKeyHex)
 let serverID = Fixed.signing("server"), serverBox = Fixed.box("server-box")
@@ -81,6 +83,7 @@ func seeds(_ vectors: String) -> [(String, [UInt8])] {
     var done = ByteWriter(); done.varint(2)
     out.append(("member-sync", messages([[1] + before.encoded(), [2] + batch.bytes, [3] + done.bytes, [4] + after.encoded()])))
     out.append(("done-first", messages([[3, 0], [4, 0], [1, 0]])))
+    out += out.filter { $0.1.first == 1 }.map { ($0.0 + "-v2", [2] + $0.1.dropFirst()) }
     return out
 }
 
@@ -88,7 +91,8 @@ func seeds(_ vectors: String) -> [(String, [UInt8])] {
 public func fuzzFrames(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     Seeds.emitIfAsked(seeds)
     var r = FuzzReader(fuzzInput(data, size))
-    let raw = r.u8() == 0
+    let mode = r.u8()
+    let raw = mode == 0
     let store = dir + "/store.db"
     for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: store + suffix) }
     guard FileManager.default.createFile(atPath: store, contents: Data(template)) else { fatalError("cannot write \(store)") }
@@ -105,23 +109,30 @@ public func fuzzFrames(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     serverThread.start()
 
     guard let conn = try? Connection.connect(to: "127.0.0.1:\(listener.port)") else { fatalError("cannot connect to the loopback listener") }
-    // A fixed ephemeral key keeps inputs replayable; each input has a fresh replay cache.
-    var client = ScriptedClient(identity: clientID, ephemeral: Fixed.box("client-ephemeral"), nk: nk)
     do {
-        try conn.writeAll(client.message1(time: UInt64(Date().timeIntervalSince1970 * 1000)))
-        let m2 = try conn.readExactly(Handshake.message2Length, deadline: Date(timeIntervalSinceNow: 10))
-        fuzzCheck(client.receive2(m2) == serverID.publicKey, "the server proves its key")
-        let m3 = client.message3(proof: client.honestProof)
-        try conn.writeAll(m3)
-        guard let keys = client.sessionKeys(m3: m3) else { fatalError("no session keys") }
-        if raw {
-            try conn.writeAll(r.rest())
+        var cipher: FrameCipher
+        if mode == 2 {
+            var hs = ClientHandshake(identity: clientID, networkKey: nk)
+            try conn.writeAll(hs.message1(nowMillis: UInt64(Date().timeIntervalSince1970 * 1000)))
+            let m2 = try hs.readMessage2(from: conn, deadline: Date(timeIntervalSinceNow: 10))
+            let (m3, session) = try hs.receive2(m2) { $0 == serverID.publicKey }
+            try conn.writeAll(m3)
+            cipher = FrameCipher(sending: session)
         } else {
-            var cipher = FrameCipher(key: keys.send)
-            var out: [UInt8] = []
-            while r.remaining > 0 { out += cipher.seal(r.prefix(Int(r.u16()))) }
-            try conn.writeAll(out)
+            // A fixed ephemeral key keeps inputs replayable; each input has a fresh replay cache.
+            var client = ScriptedClient(identity: clientID, ephemeral: Fixed.box("client-ephemeral"), nk: nk)
+            try conn.writeAll(client.message1(time: UInt64(Date().timeIntervalSince1970 * 1000)))
+            let m2 = try conn.readExactly(Handshake.message2Length, deadline: Date(timeIntervalSinceNow: 10))
+            fuzzCheck(client.receive2(m2) == serverID.publicKey, "the server proves its key")
+            let m3 = client.message3(proof: client.honestProof)
+            try conn.writeAll(m3)
+            guard let keys = client.sessionKeys(m3: m3) else { fatalError("no session keys") }
+            if raw { try conn.writeAll(r.rest()) }
+            cipher = FrameCipher(key: keys.send)
         }
+        var out: [UInt8] = []
+        while r.remaining > 0 { out += cipher.seal(r.prefix(Int(r.u16()))) }
+        try conn.writeAll(out)
     } catch {
         // The server may close first (a frame it refused); that is its right.
     }

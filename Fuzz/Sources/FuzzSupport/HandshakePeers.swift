@@ -18,8 +18,8 @@ public enum HS {
         return key
     }
 
-    /// version ‖ E_c ‖ time ‖ MAC: a first message with a valid MAC over whatever the fields are.
-    public static func message1(version: UInt8 = Handshake.version, ephemeral: [UInt8], time: UInt64, nk: SymmetricKey) -> [UInt8] {
+    /// version ‖ E_c ‖ time ‖ MAC: a first message in version 1's layout with a valid MAC over whatever the fields are.
+    public static func message1(version: UInt8 = 1, ephemeral: [UInt8], time: UInt64, nk: SymmetricKey) -> [UInt8] {
         var w = ByteWriter()
         w.u8(version); w.raw(ephemeral); w.u64(time)
         return w.bytes + mac(nk, w.bytes)
