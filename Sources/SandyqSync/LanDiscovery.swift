@@ -80,49 +80,65 @@ public enum LanDiscovery {
         public let address: String
     }
 
+    /// A UDP socket bound to one rendezvous and joined to its group on every interface; nil
+    /// when no interface would join.
+    static func joinedSocket(for r: LanBeacon.Rendezvous, on ifaces: [in_addr]) -> Int32? {
+        let fd = Glibc.socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        guard fd >= 0 else { return nil }
+        var one: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, socklen_t(MemoryLayout<Int32>.size))
+        // Bound to the group, so other traffic to the port is not delivered here.
+        var at = sockaddr_in()
+        at.sin_family = sa_family_t(AF_INET)
+        at.sin_port = r.port.bigEndian
+        at.sin_addr = inAddr(r)
+        let bound = withUnsafePointer(to: &at) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+        } }
+        guard bound == 0 else { close(fd); return nil }
+        var joined = false
+        for i in ifaces {
+            var m = ip_mreq(imr_multiaddr: inAddr(r), imr_interface: i)
+            if setsockopt(fd, Int32(IPPROTO_IP), IP_ADD_MEMBERSHIP, &m, socklen_t(MemoryLayout<ip_mreq>.size)) == 0 { joined = true }
+        }
+        guard joined else { close(fd); return nil }
+        return fd
+    }
+
     /// Listens for `seconds` and returns each node heard (its latest address), in the order
-    /// first heard. Windows next to the current one are heard too, for clocks a few minutes apart.
+    /// first heard. The current window and its neighbours are heard (clocks a window apart),
+    /// and the set follows the clock: a listen longer than a window still hears the next ones.
     public static func listen(networkKey: SymmetricKey, seconds: Double, windowLength: UInt64 = LanBeacon.defaultWindow,
                               ignoring me: SigningPublicKey? = nil) -> [Found] {
-        let w = LanBeacon.window(length: windowLength)
-        let windows = [w, w &+ 1, w &- 1]
         let ifaces = interfaces()
-        var fds: [Int32] = []
-        defer { for fd in fds { close(fd) } }
-        for r in Set(windows.map { LanBeacon.rendezvous(networkKey: networkKey, window: $0).description }).sorted() {
-            let rz = windows.map { LanBeacon.rendezvous(networkKey: networkKey, window: $0) }.first { $0.description == r }!
-            let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
-            guard fd >= 0 else { continue }
-            var one: Int32 = 1
-            setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-            setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, socklen_t(MemoryLayout<Int32>.size))
-            // Bound to the group, so other traffic to the port is not delivered here.
-            var at = sockaddr_in()
-            at.sin_family = sa_family_t(AF_INET)
-            at.sin_port = rz.port.bigEndian
-            at.sin_addr = inAddr(rz)
-            let bound = withUnsafePointer(to: &at) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            } }
-            guard bound == 0 else { close(fd); continue }
-            var joined = false
-            for i in ifaces {
-                var m = ip_mreq(imr_multiaddr: inAddr(rz), imr_interface: i)
-                if setsockopt(fd, Int32(IPPROTO_IP), IP_ADD_MEMBERSHIP, &m, socklen_t(MemoryLayout<ip_mreq>.size)) == 0 { joined = true }
+        guard !ifaces.isEmpty else { return [] }
+        // Rendezvous (as text) → its socket; nil where it could not be joined, so it is not retried every round.
+        var sockets: [String: Int32?] = [:]
+        defer { for case let fd? in sockets.values { close(fd) } }
+        var windows: [UInt64] = []
+        func follow() {
+            let w = LanBeacon.window(length: windowLength)
+            windows = [w, w &+ 1, w &- 1]
+            for x in windows {
+                let r = LanBeacon.rendezvous(networkKey: networkKey, window: x)
+                if sockets[r.description] == nil { sockets[r.description] = .some(joinedSocket(for: r, on: ifaces)) }
             }
-            guard joined else { close(fd); continue }
-            fds.append(fd)
         }
-        guard !fds.isEmpty else { return [] }
         var found: [Found] = []
         let deadline = Date().addingTimeInterval(seconds)
         var buf = [UInt8](repeating: 0, count: 2048)
         while true {
             let left = deadline.timeIntervalSinceNow
             guard left > 0 else { break }
+            follow()
+            let fds = sockets.values.compactMap { $0 }
+            guard !fds.isEmpty else { break }
             var polls = fds.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
-            let r = poll(&polls, nfds_t(polls.count), Int32(left * 1000) + 1)
-            guard r > 0 else { if r < 0 && errno == EINTR { continue }; break }
+            // At most a second per round, so a new window's group is joined soon after it starts.
+            let r = poll(&polls, nfds_t(polls.count), Int32(min(left, 1) * 1000) + 1)
+            if r < 0 && errno == EINTR { continue }
+            guard r >= 0 else { break }
             for p in polls where p.revents & Int16(POLLIN) != 0 {
                 var from = sockaddr_in()
                 var len = socklen_t(MemoryLayout<sockaddr_in>.size)

@@ -85,3 +85,31 @@ import Testing
         #expect(places.count >= 49)
     }
 }
+
+/// The listener on a real network interface (multicast loopback carries it to this process).
+@Suite(.enabled(if: !LanDiscovery.interfaces().isEmpty, "no network interface here carries multicast"))
+struct LanListenTests {
+    /// An announcer that starts two windows after the listener: heard only if the listener
+    /// joins each new window's group as the clock moves (a fixed set of three windows missed it,
+    /// and lan-e2e's 2 s windows failed now and then).
+    @Test func aListenLongerThanAWindowHearsTheLaterWindows() throws {
+        let key = SymmetricKey()
+        let node = NodeID(signingKey: SigningKeyPair().publicKey, boxKey: BoxKeyPair().publicKey)
+        let stop = Flag()
+        Thread {
+            usleep(2_500_000)
+            LanDiscovery.announce(LanBeacon(node: node, port: 7447), networkKey: key, windowLength: 1, shouldStop: { stop.isSet })
+        }.start()
+        defer { stop.set() }
+        let heard = LanDiscovery.listen(networkKey: key, seconds: 7, windowLength: 1)
+        #expect(heard.map(\.node) == [node], "\(heard)")
+        #expect(heard.first?.address.hasSuffix(":7447") == true)
+    }
+
+    final class Flag: @unchecked Sendable {
+        private let lock = NSLock()
+        private var value = false
+        func set() { lock.lock(); value = true; lock.unlock() }
+        var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value }
+    }
+}
