@@ -14,6 +14,13 @@ public struct SymmetricKey: Sendable, Equatable {
         self.secret = secret
     }
 
+    /// A 32-byte subkey as a key of its own: `derive` at the key length, so no length check can fail.
+    public func deriveKey(context: String) -> SymmetricKey {
+        SymmetricKey(exactly: derive(context: context))
+    }
+
+    private init(exactly secret: SecureBytes) { self.secret = secret }
+
     /// A subkey for one purpose, so one master key never encrypts two kinds of data.
     /// Written straight into locked memory: no plain copy of the subkey is left behind.
     public func derive(context: String, length: Int = SymmetricKey.length) -> SecureBytes {

@@ -45,8 +45,7 @@ public struct LanBeacon: Sendable, Equatable {
     }
 
     static func key(networkKey: SymmetricKey, window: UInt64) -> SymmetricKey {
-        // derive() always returns 32 bytes here, so the key is well formed.
-        try! SymmetricKey(networkKey.derive(context: "sandyq lan key \(window)"))
+        networkKey.deriveKey(context: "sandyq lan key \(window)")
     }
 
     /// nonce[24] ‖ AEAD(version ‖ port ‖ signing key ‖ box key ‖ zero padding).
