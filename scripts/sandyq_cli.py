@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import threading
+import time
 
 
 def cli_env(root, passphrase):
@@ -45,6 +46,27 @@ class CLI:
 
     def json(self, home, args, timeout=600):
         return json.loads(self.ok(home, args + ["--json"], timeout))
+
+
+def admit_reporter(root, coordinator, c, member, r):
+    """`invite`, `join`, `member add` with the files a person carries: the node in home `r`
+    (run by CLI `member`) becomes a reporter of the project in home `c` (run by `coordinator`).
+    Returns the invitation file's path."""
+    inv, reply = os.path.join(root, "r.invitation"), os.path.join(root, "r.reply")
+    coordinator.ok(c, ["invite", "--role", "reporter", "--out", inv])
+    sas = member.json(r, ["join", "--invite", inv, "--out", reply])["sas"]
+    coordinator.ok(c, ["member", "add", "--request", reply, "--sas", sas])
+    return inv
+
+
+def read_port_file(path, timeout=20):
+    """The port `serve --port-file` writes once it listens."""
+    end = time.time() + timeout
+    while time.time() < end:
+        if os.path.exists(path) and open(path).read().strip():
+            return int(open(path).read().strip())
+        time.sleep(0.05)
+    raise Failure(f"no port in {path} after {timeout} s")
 
 
 class Sampler(threading.Thread):

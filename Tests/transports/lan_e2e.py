@@ -26,7 +26,7 @@ import time
 import nacl.bindings as b
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
-from sandyq_cli import CLI  # noqa: E402
+from sandyq_cli import CLI, admit_reporter, read_port_file  # noqa: E402
 
 PASS = "correct horse battery staple"
 WINDOW = 2
@@ -147,10 +147,7 @@ def main():
         a.ok(c, ["project", "create", "Жергілікті желі"])
         a.ok(c, ["case", "add", "--title", "Алматыдағы жиын", "--person", "Дана Жұмабекова"])
         bcli.ok(r, ["init", "--kdf", "interactive"])
-        inv, reply = os.path.join(root, "r.invitation"), os.path.join(root, "r.reply")
-        a.ok(c, ["invite", "--role", "reporter", "--out", inv])
-        sas = bcli.json(r, ["join", "--invite", inv, "--out", reply])["sas"]
-        a.ok(c, ["member", "add", "--request", reply, "--sas", sas])
+        inv = admit_reporter(root, a, c, bcli, r)
         # membership.md: version(1) project(16) network key(32) inviter signing(32) box(32) role(1) nonce(16) check(4).
         code = next(x for x in open(inv, encoding="utf-8").read().split() if x.startswith("sqi-"))
         body = b32decode(code[4:])
@@ -166,11 +163,7 @@ def main():
         serve = subprocess.Popen(a.argv(c, ["serve", "--listen", "0.0.0.0:0", "--port-file", portfile, "--lan",
                                             "--lan-window", str(WINDOW)]), env=a.env, stdout=subprocess.DEVNULL, stderr=log)
         procs.append(serve)
-        for _ in range(400):
-            if os.path.exists(portfile) and open(portfile).read().strip():
-                break
-            time.sleep(0.05)
-        sport = int(open(portfile).read().strip())
+        sport = read_port_file(portfile)
 
         first = bcli.json(r, ["sync", "--lan", "--lan-window", str(WINDOW), "--lan-wait", "5"], timeout=120)
         check(first["found"] == 1 and len(first["peers"]) == 1, f"the reporter should find the coordinator only: {first}")

@@ -16,7 +16,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
-from sandyq_cli import CLI  # noqa: E402
+from sandyq_cli import CLI, admit_reporter, read_port_file  # noqa: E402
 
 PASS = "correct horse battery staple"
 
@@ -62,20 +62,13 @@ def main():
         cli.ok(c, ["project", "create", "Прокси сынағы"])
         cli.ok(c, ["case", "add", "--title", "Оралдағы тінту", "--person", "Асель Нұрланқызы"])
         cli.ok(r, ["init", "--kdf", "interactive"])
-        inv, reply = os.path.join(root, "r.invitation"), os.path.join(root, "r.reply")
-        cli.ok(c, ["invite", "--role", "reporter", "--out", inv])
-        sas = cli.json(r, ["join", "--invite", inv, "--out", reply])["sas"]
-        cli.ok(c, ["member", "add", "--request", reply, "--sas", sas])
+        admit_reporter(root, cli, c, cli, r)
 
         portfile, log = os.path.join(root, "serve.port"), open(os.path.join(root, "serve.log"), "w")
         serve = subprocess.Popen(cli.argv(c, ["serve", "--listen", "127.0.0.1:0", "--port-file", portfile]),
                                  env=cli.env, stdout=subprocess.DEVNULL, stderr=log)
         procs.append(serve)
-        for _ in range(400):
-            if os.path.exists(portfile) and open(portfile).read().strip():
-                break
-            time.sleep(0.05)
-        sport = int(open(portfile).read().strip())
+        sport = read_port_file(portfile)
         pport = free_port()
         proxy = subprocess.Popen(["microsocks", "-i", "127.0.0.1", "-p", str(pport), "-b", "127.0.0.2"],
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

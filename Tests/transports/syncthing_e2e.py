@@ -19,7 +19,7 @@ import urllib.request
 import xml.etree.ElementTree as ET
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
-from sandyq_cli import CLI  # noqa: E402
+from sandyq_cli import CLI, admit_reporter  # noqa: E402
 
 PASS = "correct horse battery staple"
 FOLDER = "sandyq-mailbox"
@@ -130,10 +130,7 @@ def main():
         cli.ok(c, ["project", "create", "Синхрондау қалтасы"])
         cli.ok(c, ["case", "add", "--title", "Қызылордадағы тінту", "--person", "Гүлнар Сәрсенова"])
         cli.ok(r, ["init", "--kdf", "interactive"])
-        inv, reply = os.path.join(root, "r.invitation"), os.path.join(root, "r.reply")
-        cli.ok(c, ["invite", "--role", "reporter", "--out", inv])
-        sas = cli.json(r, ["join", "--invite", inv, "--out", reply])["sas"]
-        cli.ok(c, ["member", "add", "--request", reply, "--sas", sas])
+        admit_reporter(root, cli, c, cli, r)
 
         def bundles(folder):
             return sorted(n for n in os.listdir(folder) if n.endswith(".sqb"))
