@@ -111,7 +111,8 @@ drill_mutations() {
   # Every deliberate breakage in scripts/mutations.txt against its tests: in a kept scratch copy,
   # or, on CI's throwaway clone, in the tree itself, whose build the suite has already made.
   if [ "${CI:-}" = true ]; then
-    bash scripts/mutate.sh --in-place < /dev/null || return 1
+    # A mutated test that waits out its timeouts is cut at 120 s: a hang counts as killed.
+    bash scripts/mutate.sh --in-place --timeout 120 < /dev/null || return 1
   else
     bash scripts/mutate.sh < /dev/null || return 1
   fi

@@ -25,7 +25,7 @@ from sandyq_cli import CLI  # noqa: E402
 
 from selenium import webdriver  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
-from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
@@ -1036,8 +1036,11 @@ class Suite:
                         self.shot(d, "usb-running-nojs")
                     if len(seen) % 2:
                         link[0].click()  # the link, as a person does who does not wait
-            except StaleElementReferenceException:
-                pass  # the page refreshed itself while being read, as it should: read the new one
+            except (StaleElementReferenceException, WebDriverException) as e:
+                # The page refreshed itself while being read, as it should: read the new one.
+                # Chromium names that either a stale element or a node "not in the document".
+                if not isinstance(e, StaleElementReferenceException) and "does not belong to the document" not in str(e):
+                    raise
             time.sleep(0.3)
         errors = d.find_elements(By.CLASS_NAME, "error-summary")
         self.check(not errors, errors[0].text if errors else "")
