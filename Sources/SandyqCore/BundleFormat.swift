@@ -14,7 +14,7 @@ public enum BundleFormat {
     public static let chunkSize = 64 * 1024
     public static let chunkPlaintext = chunkSize - AEAD.tagLength
     /// flags u8, first-record offset u32, used length u32.
-    static let chunkHeader = 9
+    public static let chunkHeader = 9
     public static let chunkCapacity = chunkPlaintext - chunkHeader
     public static let noRecordStart: UInt32 = 0xFFFF_FFFF
     /// Recipient entries come in groups of this many (random filler), hiding the exact count.
@@ -163,10 +163,24 @@ public enum BundleFormat {
     public static func sealChunk(index: UInt64, final: Bool, firstRecord: UInt32, content: [UInt8],
                                  key: SymmetricKey, noncePrefix: [UInt8]) throws(CoreError) -> [UInt8] {
         guard content.count <= chunkCapacity else { throw .bundleMalformed("chunk content of \(content.count) bytes over \(chunkCapacity)") }
-        var w = ByteWriter(capacity: chunkPlaintext)
-        w.u8(final ? 1 : 0); w.u32(firstRecord); w.u32(UInt32(content.count)); w.raw(content)
-        var plain = w.bytes
-        plain.append(contentsOf: repeatElement(0, count: chunkPlaintext - plain.count))
+        var plain = [UInt8](repeating: 0, count: chunkPlaintext)
+        plain.replaceSubrange(chunkHeader..<(chunkHeader + content.count), with: content)
+        return sealChunk(index: index, final: final, firstRecord: firstRecord, plain: &plain, used: content.count, key: key, noncePrefix: noncePrefix)
+    }
+
+    /// Seals one chunk whose `plain` (`chunkPlaintext` bytes) already holds `used` bytes of
+    /// content after the chunk header: fills the header, zeroes the padding, seals. A writer
+    /// keeps one such buffer and copies records straight into it.
+    public static func sealChunk(index: UInt64, final: Bool, firstRecord: UInt32, plain: inout [UInt8], used: Int,
+                                 key: SymmetricKey, noncePrefix: [UInt8]) -> [UInt8] {
+        precondition(plain.count == chunkPlaintext && used >= 0 && used <= chunkCapacity)
+        plain.withUnsafeMutableBytes { b in
+            b[0] = final ? 1 : 0
+            for i in 0..<4 { b[1 + i] = UInt8(truncatingIfNeeded: firstRecord >> (24 - 8 * UInt32(i))) }
+            for i in 0..<4 { b[5 + i] = UInt8(truncatingIfNeeded: UInt32(used) >> (24 - 8 * UInt32(i))) }
+            let pad = UnsafeMutableRawBufferPointer(rebasing: b[(chunkHeader + used)...])
+            pad.initializeMemory(as: UInt8.self, repeating: 0)
+        }
         // The final flag is also associated data: a truncated file cannot pass its last chunk off as final.
         return AEAD.seal(plain, key: key, nonce: nonce(prefix: noncePrefix, index: index), associatedData: [final ? 1 : 0])
     }

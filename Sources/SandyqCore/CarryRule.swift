@@ -35,6 +35,18 @@ public struct CarryRule: Sendable {
         return .all
     }
 
+    /// What `allows` says of an op, from its encoded bytes and its author's `pass`: only a
+    /// revoked author's op is decoded (its id is a hash of the bytes); the others need the
+    /// author, or the kind byte at most.
+    public func allows(encoded raw: UnsafeRawBufferPointer, pass: AuthorPass) throws(CoreError) -> Bool {
+        switch pass {
+        case .all: return true
+        case .none: return false
+        case .membershipOnly: return raw.count > 1 && raw[1] == Envelope.Kind.membership.rawValue
+        case .each: return allows(try Envelope(decoding: Array(raw)))
+        }
+    }
+
     init(revoked: [SigningPublicKey: Set<OpID>], fieldRecipients: Set<SigningPublicKey>?, onlyAuthor: SigningPublicKey?) {
         self.revoked = revoked
         self.fieldRecipients = fieldRecipients

@@ -79,14 +79,22 @@ extension Node {
         }
         do {
             writer = try open()
-            try store.forEachEnvelope(missingFrom: known) { env in
-                guard rule.allows(env) else { return }
-                if !budget.fits(opLength: env.encoded.count, after: writer!.recordBytes), writer!.opsWritten > 0 {
+            // The stored bytes go out as they are; the rule is judged once per author, and an
+            // op is decoded only where it must be judged alone (a revoked author's).
+            var passes: [SigningPublicKey: CarryRule.AuthorPass] = [:]
+            func reading(_ author: SigningPublicKey) -> Bool {
+                let pass = rule.pass(for: author)
+                passes[author] = pass
+                return pass != .none
+            }
+            try store.forEachEncodedEnvelope(missingFrom: known, reading: reading) { author, raw in
+                guard try rule.allows(encoded: raw, pass: passes[author] ?? .each) else { return }
+                if !budget.fits(opLength: raw.count, after: writer!.recordBytes), writer!.opsWritten > 0 {
                     result.bytes += try writer!.finish()
                     result.files.append(writer!.path)
                     writer = try open()
                 }
-                try writer!.append(env)
+                try writer!.append(encodedOp: raw)
                 result.ops += 1
             }
             // What this node holds whole, so the recipient stops sending it; then the chunks it

@@ -197,6 +197,13 @@ public final class Statement {
         return Array(UnsafeRawBufferPointer(start: p, count: n))
     }
 
+    /// The column's bytes in place, valid only inside `body` (until the next step or reset).
+    public func withBlob<R>(_ col: Int32, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        let n = Int(sqlite3_column_bytes(handle, col))
+        guard n > 0, let p = sqlite3_column_blob(handle, col) else { return try body(UnsafeRawBufferPointer(start: nil, count: 0)) }
+        return try body(UnsafeRawBufferPointer(start: p, count: n))
+    }
+
     public func text(_ col: Int32) -> String {
         guard let p = sqlite3_column_text(handle, col) else { return "" }
         return String(cString: p)

@@ -416,6 +416,29 @@ public final class OpStore: @unchecked Sendable {
         }
     }
 
+    /// The stored bytes of every op above `known`, as `forEachEnvelope` orders them, without
+    /// decoding: the store holds only ops it checked on the way in, and export copies them as
+    /// they are. `reading` picks the authors whose ops are read at all. The bytes are valid only
+    /// inside `body`.
+    public func forEachEncodedEnvelope(missingFrom known: VersionVector, reading: (SigningPublicKey) -> Bool = { _ in true },
+                                       _ body: (SigningPublicKey, UnsafeRawBufferPointer) throws -> Void) throws {
+        var authors: [[UInt8]] = []
+        try db.prepare("SELECT DISTINCT author FROM ops ORDER BY author").rows { authors.append($0.blob(0)) }
+        let s = try db.prepare("SELECT envelope FROM ops WHERE author = ? AND seq > ? ORDER BY seq")
+        let least = Envelope.headerLength + 4 + Signature.length
+        for a in authors {
+            guard let author = try? SigningPublicKey(bytes: a) else { throw StoreError.corrupt("op author of the wrong length") }
+            guard reading(author) else { continue }
+            try s.rows([.blob(a), .int(Self.sqlSeq(known[author]))]) { row in
+                try row.withBlob(0) { p in
+                    // What decoding would catch first: a row that is not an envelope of this version.
+                    guard p.count >= least, p[0] == Envelope.version else { throw StoreError.corrupt("a stored op is not an envelope") }
+                    try body(author, p)
+                }
+            }
+        }
+    }
+
     // MARK: peers (the ledger)
 
     /// The vector a peer is known to hold, from the bundles and sessions it sent us.

@@ -11,7 +11,9 @@ public final class BundleWriter {
     private let fd: Int32
     private let key = SymmetricKey()
     private let noncePrefix = Random.bytes(BundleFormat.noncePrefixLength)
-    private var buffer: [UInt8] = []
+    /// The chunk being filled: its plaintext, content from `chunkHeader` on, `used` bytes so far.
+    private var plain = [UInt8](repeating: 0, count: BundleFormat.chunkPlaintext)
+    private var used = 0
     private var firstRecord: UInt32 = BundleFormat.noRecordStart
     private var chunkIndex: UInt64 = 0
     public private(set) var bytesWritten = 0
@@ -32,7 +34,6 @@ public final class BundleWriter {
         tmpPath = path + ".partial-" + Hex.encode(Random.bytes(8))
         fd = open(tmpPath, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw .io("cannot create \(tmpPath): \(String(cString: strerror(errno)))") }
-        buffer.reserveCapacity(BundleFormat.chunkCapacity)
         do {
             let preamble = BundleFormat.preamble(fileKey: key, recipients: recipients, noncePrefix: noncePrefix)
             try writeAll(preamble)
@@ -51,46 +52,73 @@ public final class BundleWriter {
     public var estimatedSize: Int { bytesWritten + BundleFormat.chunkSize }
 
     public func append(_ env: Envelope) throws(SyncError) {
-        try appendRecord(.op, env.encoded)
+        try bytes(env.encoded) { (p) throws(SyncError) in try append(encodedOp: p) }
+    }
+
+    /// An op as `Envelope.encoded` holds it, straight from the store: export need not decode
+    /// (nor hash) what the store checked on the way in.
+    public func append(encodedOp p: UnsafeRawBufferPointer) throws(SyncError) {
+        try appendRecord(.op, p)
         opsWritten += 1
     }
 
     /// A sealed evidence chunk, as stored (Protocol/evidence.md); after the ops.
     public func append(chunk: [UInt8]) throws(SyncError) {
-        try appendRecord(.evidenceChunk, chunk)
+        try bytes(chunk) { (p) throws(SyncError) in try appendRecord(.evidenceChunk, p) }
         chunksWritten += 1
     }
 
     /// A signed holding statement.
     public func append(held: [UInt8]) throws(SyncError) {
-        try appendRecord(.evidenceHeld, held)
+        try bytes(held) { (p) throws(SyncError) in try appendRecord(.evidenceHeld, p) }
     }
 
     private func appendRecord(_ type: BundleFormat.RecordType, _ body: [UInt8]) throws(SyncError) {
-        let rec = BundleFormat.record(type, body)
-        recordBytes += rec.count
+        try bytes(body) { (p) throws(SyncError) in try appendRecord(type, p) }
+    }
+
+    /// A record (`BundleFormat.record`: type, u32 length, body) copied into the chunks as it
+    /// comes, with no record-sized copy in between.
+    private func appendRecord(_ type: BundleFormat.RecordType, _ body: UnsafeRawBufferPointer) throws(SyncError) {
+        recordBytes += 5 + body.count
+        if firstRecord == BundleFormat.noRecordStart { firstRecord = UInt32(used) }
+        let n = UInt32(body.count)
+        var head = (type.rawValue, UInt8(n >> 24), UInt8((n >> 16) & 0xff), UInt8((n >> 8) & 0xff), UInt8(n & 0xff))
+        try withUnsafeBytes(of: &head) { (p) throws(SyncError) in try feed(p) }
+        try feed(body)
+    }
+
+    /// `Array.withUnsafeBytes` rethrows untyped; this keeps the writer's errors typed.
+    private func bytes(_ a: [UInt8], _ body: (UnsafeRawBufferPointer) throws(SyncError) -> Void) throws(SyncError) {
+        var failure: SyncError?
+        a.withUnsafeBytes { p in
+            do throws(SyncError) { try body(p) } catch { failure = error }
+        }
+        if let failure { throw failure }
+    }
+
+    /// Bytes into the chunk being filled, sealing each chunk as it fills. A chunk starts with no
+    /// record start until one begins in it (`flushChunk` resets the mark).
+    private func feed(_ p: UnsafeRawBufferPointer) throws(SyncError) {
         var offset = 0
-        if firstRecord == BundleFormat.noRecordStart { firstRecord = UInt32(buffer.count) }
-        while offset < rec.count {
-            let room = BundleFormat.chunkCapacity - buffer.count
-            let n = min(room, rec.count - offset)
-            buffer.append(contentsOf: rec[offset..<(offset + n)])
-            offset += n
-            if buffer.count == BundleFormat.chunkCapacity {
-                try flushChunk(final: false)
-                // A record that ends exactly at a chunk boundary leaves the next chunk starting clean.
-                if offset < rec.count { firstRecord = BundleFormat.noRecordStart }
+        while offset < p.count {
+            let n = min(BundleFormat.chunkCapacity - used, p.count - offset)
+            plain.withUnsafeMutableBytes { b in
+                UnsafeMutableRawBufferPointer(rebasing: b[(BundleFormat.chunkHeader + used)...])
+                    .copyMemory(from: UnsafeRawBufferPointer(rebasing: p[offset..<(offset + n)]))
             }
+            offset += n
+            used += n
+            if used == BundleFormat.chunkCapacity { try flushChunk(final: false) }
         }
     }
 
     private func flushChunk(final: Bool) throws(SyncError) {
-        let sealed: [UInt8]
-        do { sealed = try BundleFormat.sealChunk(index: chunkIndex, final: final, firstRecord: firstRecord,
-                                            content: buffer, key: key, noncePrefix: noncePrefix) } catch { throw .bundle(error) }
+        let sealed = BundleFormat.sealChunk(index: chunkIndex, final: final, firstRecord: firstRecord, plain: &plain, used: used,
+                                            key: key, noncePrefix: noncePrefix)
         try writeAll(sealed)
         chunkIndex += 1
-        buffer.removeAll(keepingCapacity: true)
+        used = 0
         firstRecord = BundleFormat.noRecordStart
     }
 

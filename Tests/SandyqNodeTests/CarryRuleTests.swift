@@ -1,6 +1,7 @@
 import Foundation
 import SandyqCore
 import SandyqCrypto
+import SandyqSync
 @testable import SandyqNode
 import Testing
 import SandyqTestSupport
@@ -89,4 +90,53 @@ struct CarryRuleTests {
         #expect(!others.isEmpty && others.allSatisfy { $0.kind == .membership }, "sealed ops of C reached the reporter")
         #expect(try c.store.opCount == before + 1)
     }
+
+    @Test("export judges stored bytes as the rule judges decoded ops: a reporter's, a lawyer's and a coordinator's bundles hold exactly the ops the rule allows")
+    func encodedJudgementMatches() throws {
+        let dir = try TempDir()
+        let (c, _) = try RoleKit.founder(dir)
+        let r = try RoleKit.make(dir, "r", writeOnly: true), l = try RoleKit.make(dir, "l")
+        let x = try RoleKit.make(dir, "x"), c2 = try RoleKit.make(dir, "c2")
+        try RoleKit.admit(l, as: .lawyer, by: c)
+        try RoleKit.admit(x, as: .reporter, by: c)
+        try RoleKit.admit(c2, as: .coordinator, by: c)
+        try r.join(try #require(try c.project()))
+        _ = try c.addMember(r.nodeID, role: .reporter)
+        for i in 0..<3 { _ = try x.addCase(RoleKit.doc("До отзыва \(i)", person: "Икс")) }
+        _ = try c.importEnvelopes(try x.envelopes(missingFrom: try c.versionVector()))
+        // Revoked after its second op: its third and later ones are quarantined, the first two kept.
+        _ = try c.revoke(x.nodeID, after: .seq(2))
+        for i in 0..<2 { _ = try x.addCase(RoleKit.doc("После отзыва \(i)", person: "Икс")) }
+        _ = try c.importEnvelopes(try x.envelopes(missingFrom: try c.versionVector()))
+        for i in 0..<4 { _ = try c.addCase(RoleKit.doc("Дело \(i)", person: "Человек \(i)")) }
+        _ = try c2.addCase(RoleKit.doc("Дело C2", person: "Второй"))
+        _ = try c.importEnvelopes(try c2.envelopes(missingFrom: VersionVector()))
+        let all = try c.store.allEnvelopes()
+        for (name, to) in [("reporter", r), ("lawyer", l), ("coordinator", c2)] {
+            let rule = try c.carryRule(to: [to.nodeID.signingKey])
+            var passes: [CarryRule.AuthorPass] = []
+            for env in all {
+                let pass = rule.pass(for: env.author)
+                passes.append(pass)
+                let fromBytes = try env.encoded.withUnsafeBytes { try rule.allows(encoded: $0, pass: pass) }
+                #expect(fromBytes == rule.allows(env), "\(name): op \(env.kind) \(env.seq) of \(env.author): bytes say \(fromBytes)")
+            }
+            let out = dir.sub("to-\(name).sqb")
+            let e = try c.exportBundle(to: [to.nodeID], out: out, all: true)
+            #expect(e.ops == all.filter(rule.allows).count, "\(name): \(e.ops) ops exported")
+            let read = bundleEnvelopes(out, keys: to)
+            #expect(read.map(\.id) == all.filter(rule.allows).sorted { ($0.author.bytes.lexicographicallyPrecedes($1.author.bytes)) || ($0.author == $1.author && $0.seq < $1.seq) }.map(\.id),
+                    "\(name): the bundle holds other ops than the rule allows")
+            if name == "reporter" { #expect(passes.contains(.membershipOnly)) }
+            if name == "coordinator" { #expect(passes.contains(.each), "the revoked author is judged op by op") }
+        }
+    }
+}
+
+/// Every op a bundle carries, in order, read with `node`'s keys.
+private func bundleEnvelopes(_ path: String, keys node: Node) -> [Envelope] {
+    guard let reader = try? BundleReader(path: path, keys: node.identity.box) else { return [] }
+    var out: [Envelope] = []
+    while let batch = try? reader.next() { out += batch }
+    return out
 }
