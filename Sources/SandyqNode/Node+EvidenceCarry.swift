@@ -199,12 +199,19 @@ extension Node {
     /// and relays) and the files the peer attached itself (a reporter's own). Nil `peer`: every file.
     public func holdingStatement(for peer: SigningPublicKey?) throws(NodeError) -> EvidenceHeld? {
         guard let pid = try project() else { return nil }
+        // Most nodes hold no whole file: then no statement, and no view is built to judge one
+        // (a TCP sync of a large log spent most of its time building it here).
+        let whole = try mapped({ try store.chunkSummaries() }).filter { $0.present == $0.count }
+        guard !whole.isEmpty else { return nil }
         let local = Dictionary(uniqueKeysWithValues: try mapped { try store.localFiles() }.map { ($0.fid, $0) })
         var files: [EvidenceHeld.File] = []
         let gate = try peer.map { (p: SigningPublicKey) throws(NodeError) in try chunkGate(to: p) }
-        let peersOwn = try peer.map { (p: SigningPublicKey) throws(NodeError) in try filesAttached(by: p) } ?? []
-        for s in try mapped({ try store.chunkSummaries() }) where s.present == s.count {
-            if let gate, !gate(s.fid), !peersOwn.contains(s.fid) { continue }
+        var peersOwn: Set<[UInt8]>?
+        for s in whole {
+            if let gate, let peer, !gate(s.fid) {
+                if peersOwn == nil { peersOwn = try filesAttached(by: peer) }
+                if !(peersOwn?.contains(s.fid) ?? false) { continue }
+            }
             files.append(.init(fileID: s.fid, count: UInt32(s.count), verified: (local[s.fid]?.verifiedMillis ?? 0) > 0))
         }
         guard !files.isEmpty else { return nil }
@@ -330,7 +337,9 @@ extension Node {
     /// The chunks to hand `peers` (every one of them must be allowed the file, and one at least
     /// must not be known to hold it whole), as (fid, index) in file order.
     func chunksOwed(to peers: [SigningPublicKey]) throws(NodeError) -> [(fid: [UInt8], index: Int)] {
-        guard !peers.isEmpty else { return [] }
+        // No chunk held, nothing owed: judged before the gates, since a lawyer's gate builds the view.
+        let summaries = try mapped({ try store.chunkSummaries() })
+        guard !peers.isEmpty, !summaries.isEmpty else { return [] }
         var gates: [@Sendable ([UInt8]) -> Bool] = []
         for p in peers { gates.append(try chunkGate(to: p)) }
         var heldBy: [[[UInt8]: Int]] = []
@@ -340,7 +349,7 @@ extension Node {
             heldBy.append(d)
         }
         var out: [(fid: [UInt8], index: Int)] = []
-        for s in try mapped({ try store.chunkSummaries() })
+        for s in summaries
         where gates.allSatisfy({ $0(s.fid) }) && heldBy.contains(where: { $0[s.fid] != s.count }) {
             for i in try mapped({ try store.chunkIndexes(fid: s.fid) }) where i < s.count { out.append((s.fid, i)) }
         }

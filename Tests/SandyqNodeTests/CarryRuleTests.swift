@@ -140,3 +140,22 @@ private func bundleEnvelopes(_ path: String, keys node: Node) -> [Envelope] {
     while let batch = try? reader.next() { out += batch }
     return out
 }
+
+@Suite("Export reads no more than it carries")
+struct ExportCostTests {
+    @Test("a bundle to one coordinator from a freshly opened node that holds no whole file builds no view (a holding statement needs one only to judge a file)")
+    func exportToOneBuildsNoView() throws {
+        let dir = try TempDir()
+        let (c, _) = try RoleKit.founder(dir)
+        let c2 = try RoleKit.make(dir, "c2"), l = try RoleKit.make(dir, "l")
+        try RoleKit.admit(c2, as: .coordinator, by: c)
+        try RoleKit.admit(l, as: .lawyer, by: c)
+        for i in 0..<5 { _ = try c.addCase(RoleKit.doc("Дело \(i)", person: "Человек \(i)")) }
+        let fresh = try NodeFixture.open(dir, "c")
+        for (i, to) in [c2, l].enumerated() {
+            let e = try fresh.exportBundle(to: [to.nodeID], out: dir.sub("one-\(i).sqb"), all: true)
+            #expect(e.ops == (try c.store.opCount) || to === l, "export \(i) carried \(e.ops) ops")
+        }
+        #expect(fresh.viewRebuilds == 0, "exporting to one peer built the view \(fresh.viewRebuilds) times")
+    }
+}
