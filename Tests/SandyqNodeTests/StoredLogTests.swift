@@ -29,6 +29,7 @@ struct StoredLogTests {
     /// shared, and a reporter revoked after its second op, whose third is quarantined.
     static func write(to out: String) throws {
         let dir = try TempDir()
+        var e: Expected
         do {
             let (c, _) = try RoleKit.founder(dir)
             let c2 = try RoleKit.make(dir, "c2"), l = try RoleKit.make(dir, "l"), x = try RoleKit.make(dir, "x")
@@ -49,17 +50,15 @@ struct StoredLogTests {
             let bundle = dir.sub("founder-to-lawyer.sqb")
             _ = try c.exportBundle(to: [l.nodeID], out: bundle, all: true)
             let v = try c.view()
-            let expected = Expected(founderDigest: v.digest, founderOps: try c.store.opCount,
-                                    founderTitles: v.orderedCases.compactMap { $0.value("title") }.sorted(),
-                                    quarantined: v.quarantined.count, lawyerDigest: "", lawyerTitles: [])
+            e = Expected(founderDigest: v.digest, founderOps: try c.store.opCount,
+                         founderTitles: v.orderedCases.compactMap { $0.value("title") }.sorted(),
+                         quarantined: v.quarantined.count, lawyerDigest: "", lawyerTitles: [])
             try? FileManager.default.removeItem(atPath: out)
             try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
             try FileManager.default.copyItem(atPath: bundle, toPath: out + "/founder-to-lawyer.sqb")
-            try JSONEncoder().encode(expected).write(to: URL(fileURLWithPath: out + "/expected.json"))
         }
         // Closed nodes: their stores are whole files now.
         for name in ["c", "l"] { try FileManager.default.copyItem(atPath: dir.sub(name), toPath: out + "/" + name) }
-        var e = try JSONDecoder().decode(Expected.self, from: Data(contentsOf: URL(fileURLWithPath: out + "/expected.json")))
         let scratch = try TempDir()
         try FileManager.default.copyItem(atPath: out + "/l", toPath: scratch.sub("l"))
         let l = try NodeFixture.open(scratch, "l")
@@ -76,9 +75,13 @@ struct StoredLogTests {
         try JSONDecoder().decode(Expected.self, from: Data(contentsOf: URL(fileURLWithPath: fixture + "/expected.json")))
     }
 
+    /// Written once per process when asked, however many tests run at once (a static is initialised once).
+    static let rewrite: Result<Void, any Error>? =
+        ProcessInfo.processInfo.environment["SANDYQ_WRITE_STORED_LOG"] == "1" ? Result { try write(to: fixture) } : nil
+
     /// A copy of the fixture: opening a home migrates and writes it, and the repository's copy stays as written.
     static func copy() throws -> TempDir {
-        if ProcessInfo.processInfo.environment["SANDYQ_WRITE_STORED_LOG"] == "1" { try write(to: fixture) }
+        try rewrite?.get()
         let dir = try TempDir()
         for item in ["c", "l", "founder-to-lawyer.sqb"] {
             try FileManager.default.copyItem(atPath: fixture + "/" + item, toPath: dir.sub(item))
