@@ -1,6 +1,7 @@
 import Foundation
 import SandyqCore
 import SandyqCrypto
+import SandyqStore
 import SandyqSync
 @testable import SandyqNode
 import Testing
@@ -157,5 +158,37 @@ struct ExportCostTests {
             #expect(e.ops == (try c.store.opCount) || to === l, "export \(i) carried \(e.ops) ops")
         }
         #expect(fresh.viewRebuilds == 0, "exporting to one peer built the view \(fresh.viewRebuilds) times")
+    }
+
+    @Test("attack: a stored op cut short or of an unknown version, planted in the store, stops the export with a clear error; no bundle is left and the store keeps every row")
+    func damagedStoredOpStopsExport() throws {
+        let dir = try TempDir()
+        let (c, _) = try RoleKit.founder(dir)
+        let c2 = try RoleKit.make(dir, "c2")
+        try RoleKit.admit(c2, as: .coordinator, by: c)
+        for i in 0..<3 { _ = try c.addCase(RoleKit.doc("Дело \(i)", person: "Человек \(i)")) }
+        let rows = try c.store.opCount
+        let damages: [([UInt8]) -> [UInt8]] = [{ Array($0.prefix(40)) }, { [0x07] + $0.dropFirst() }]
+        for (i, damage) in damages.enumerated() {
+            let fresh = try NodeFixture.open(dir, "c")
+            let db = try Database(path: Node.databasePath(dir.sub("c")))
+            let st = try db.prepare("SELECT rowid, envelope FROM ops ORDER BY rowid DESC LIMIT 1")
+            try st.bind([])
+            try #require(try st.step())
+            let rowid = st.int(0), original = st.blob(1)
+            try db.prepare("UPDATE ops SET envelope = ? WHERE rowid = ?").run([.blob(damage(original)), .int(rowid)])
+            defer { try? db.prepare("UPDATE ops SET envelope = ? WHERE rowid = ?").run([.blob(original), .int(rowid)]) }
+            let out = dir.sub("damaged-\(i).sqb")
+            do throws(NodeError) {
+                _ = try fresh.exportBundle(to: [c2.nodeID], out: out, all: true)
+                Issue.record("damage \(i): the export went through")
+            } catch {
+                #expect(error.message.contains("not an envelope"), "damage \(i): \(error.message)")
+            }
+            #expect(!FileManager.default.fileExists(atPath: out), "damage \(i): a bundle was left")
+            let left = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.contains(".partial-") }
+            #expect(left.isEmpty, "damage \(i): \(left)")
+            #expect(try fresh.store.opCount == rows)
+        }
     }
 }
