@@ -1876,8 +1876,9 @@ class Suite:
         d.execute_cdp_cmd("Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": downloads})
         try:
             self.unlock(d, desk)
-            d.find_element(By.CSS_SELECTOR, "nav.menu a[href='/people']").click()
-            d.find_element(By.ID, "people-backup").click()
+            # Each page is read only once the browser has left the one before (self.submit waits).
+            self.submit(d, "nav.menu a[href='/people']")
+            self.submit(d, "#people-backup")
             self.check(d.find_element(By.TAG_NAME, "h1").text == kk["backup.title"], "the backup page")
             self.no_english(d, "kk", "backup")
             self.axe(d, "backup")
@@ -1908,7 +1909,7 @@ class Suite:
             # Pieces 1 and 4 for paper: the text, and its QR code read back by zbarimg.
             for n in (1, 4):
                 d.get(desk.base + "/backup/pieces")
-                d.find_element(By.CSS_SELECTOR, f"#piece-{n} button.piece-print").click()
+                self.submit(d, f"#piece-{n} button.piece-print")
                 text = d.find_element(By.ID, "share-text").text
                 self.check(text.startswith(f"SANDYQ BACKUP SHARE {n} OF 5, ANY 3"), f"piece {n}: {text[:40]!r}")
                 qr = d.find_element(By.CSS_SELECTOR, ".qr-box svg")
@@ -1966,7 +1967,7 @@ class Suite:
             self.unlock(d, desk)
             self.check(self.usb_sync(d, desk, stick) is None, "the first stick sync failed")
             d.get(desk.base + "/people")
-            d.find_element(By.ID, "people-seized").click()
+            self.submit(d, "#people-seized")
             self.check(d.find_element(By.TAG_NAME, "h1").text == ru["seized.title"], "the seized page")
             self.submit(d, "#seized-continue")
             self.check(ru["seized.device.missing"] in d.find_element(By.CLASS_NAME, "error-summary").text, "no error summary")
