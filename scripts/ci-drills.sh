@@ -14,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
-all=(vectors demo reports crash fuzz load flood mutations)
+all=(vectors demo reports crash fuzz load serve-load flood mutations)
 drills=("$@")
 [ ${#drills[@]} -eq 0 ] && drills=("${all[@]}")
 for d in "${drills[@]}"; do
@@ -86,6 +86,19 @@ drill_load() {
   held=$(sed -n 's/^  server ops: //p' "$logs/load.log")
   [ "$lost" = 0 ] || { echo "lost ops: '$lost'"; return 1; }
   figure="$peers peers x $ops ops, $held ops on every node, $lost lost"
+}
+
+drill_serve-load() {
+  local peers=1000
+  bash scripts/serve-load.sh --peers "$peers" --ops 100 --json "$logs/serve-load.json" < /dev/null || return 1
+  figure=$(python3 - "$logs/serve-load.json" <<'EOF'
+import json, sys
+v = json.load(open(sys.argv[1]))["values"]
+print(f"{v['peers']:.0f} members x {v['ops_per_peer']:.0f} ops at once: {v['failed']:.0f} failed, {v['lost']:.0f} lost, one digest, "
+      f"round {v['round_s']:.0f} s, server peak {v['server_peak_threads']:.0f} threads / {v['server_peak_rss_MiB']:.0f} MiB, "
+      f"{v['idle_KiB_per_connection']:.2f} KiB per idle connection")
+EOF
+)
 }
 
 drill_flood() {

@@ -38,6 +38,7 @@ enum Phases {
         case "peer-crdt": return try Peers.crdtPhase(work: work, records: n)
         case "peer-plaintext": return try Peers.plaintextPhase(work: work)
         case "delivery-home": return try DeliveryFixture.run(work: work, ops: n)
+        case "serve-load": return try ServeLoad.run(work: work, ops: n)
         case "evidence":
             let mib = ProcessInfo.processInfo.environment["SANDYQ_BENCH_EVIDENCE_MIB"].flatMap { Int($0) } ?? 256
             return try evidence(work: work, mebibytes: mib)

@@ -41,10 +41,20 @@ extension Node {
     /// kept until a membership op is stored.
     func storedMembership() throws(NodeError) -> Membership {
         if let m = cachedMembership { return m }
+        // Read before deriving: a membership op stored meanwhile leaves the stamp stale, not the cache.
+        let stamp = try? store.membershipStamp()
         let m = try Node.membership(of: try requireProject(), in: store)
         membershipDerivations += 1
         cachedMembership = m
+        cachedMembershipStamp = stamp
         return m
+    }
+
+    /// Drops the cached membership if a membership op was stored since it was derived, on
+    /// this node's connection or another's (a `serve` session imports on its own).
+    func forgetMembershipIfStale() {
+        guard cachedMembership != nil else { return }
+        guard let now = try? store.membershipStamp(), now == cachedMembershipStamp else { cachedMembership = nil; return }
     }
 
     /// Membership from the membership ops in `store`: a connection of its own lets the

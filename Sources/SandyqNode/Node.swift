@@ -335,7 +335,11 @@ public final class Node {
     }
 
     /// Membership from the membership ops alone, kept until a membership op is stored.
-    var cachedMembership: Membership?
+    var cachedMembership: Membership? {
+        didSet { if cachedMembership == nil { cachedMembershipStamp = nil } }
+    }
+    /// The store's membership stamp when `cachedMembership` was derived.
+    var cachedMembershipStamp: [Int64]?
     /// How many times membership was derived from the store; tests check it stays once per ingest.
     var membershipDerivations = 0
 

@@ -96,6 +96,9 @@ public final class Database: @unchecked Sendable {
         try Statement(database: self, sql: sql)
     }
 
+    /// Inside a transaction, whose rows may yet roll back.
+    public var inTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
+
     /// Runs `body` in one IMMEDIATE transaction: all of it lands, or none. Inside another
     /// transaction it is a savepoint, so a step can join its caller's all-or-nothing.
     public func transaction<R>(_ body: () throws -> R) throws -> R {

@@ -167,6 +167,28 @@ public final class OpStore: @unchecked Sendable {
         return out
     }
 
+    /// Changes whenever a membership op is stored or removed: how many there are and the
+    /// newest row, read from the partial index alone. Lets a server check that what it derived
+    /// from them still holds without deriving it again.
+    public func membershipStamp() throws -> [Int64] {
+        var out: [Int64] = []
+        try db.prepare("SELECT count(*), coalesce(max(rowid), 0) FROM ops WHERE kind != 1").rows { s in
+            out = [s.int(0), s.int(1)]
+        }
+        return out
+    }
+
+    /// The authors of membership ops, from the partial index alone: a reporter is handed only
+    /// these of everyone else's, so no other author's ops need reading for it.
+    public func membershipAuthors() throws -> Set<SigningPublicKey> {
+        var out: Set<SigningPublicKey> = []
+        try db.prepare("SELECT DISTINCT author FROM ops WHERE kind != 1").rows { s in
+            guard let k = try? SigningPublicKey(bytes: s.blob(0)) else { throw StoreError.corrupt("op author of the wrong length") }
+            out.insert(k)
+        }
+        return out
+    }
+
     /// Ops of `author` with seq above `after`, in order.
     public func envelopes(author: SigningPublicKey, after: UInt64) throws -> [Envelope] {
         var out: [Envelope] = []
@@ -211,16 +233,44 @@ public final class OpStore: @unchecked Sendable {
         return VersionVector(heads)
     }
 
-    /// Envelope bytes held per author, for the per-author limits at import.
+    /// Envelope bytes held per author, for the per-author limits at import. Only rows added
+    /// since the last call are read: summing the whole table, once per served member, read
+    /// every page of a 100,000-op store for each of a thousand members.
     public func bytesByAuthor() throws(StoreError) -> [SigningPublicKey: Int] {
-        var out: [SigningPublicKey: Int] = [:]
-        let s = try db.prepare("SELECT author, sum(length(envelope)) FROM ops GROUP BY author")
-        try s.bind([])
+        var c = heldBytes ?? HeldBytes()
+        let s = try db.prepare("SELECT author, sum(length(envelope)), count(*), max(rowid) FROM ops WHERE rowid > ? GROUP BY author")
+        try s.bind([.int(c.watermark)])
+        var top = c.watermark
         while try s.step() {
-            if let a = try? SigningPublicKey(bytes: s.blob(0)) { out[a] = Int(s.int(1)) }
+            guard let a = try? SigningPublicKey(bytes: s.blob(0)) else { continue }
+            c.bytes[a, default: 0] += Int(s.int(1))
+            c.rows += s.int(2)
+            top = max(top, s.int(3))
         }
-        return out
+        c.watermark = top
+        // Ops are only ever added, so their rowids run 1...n; if not (a VACUUM may renumber
+        // them), no watermark can be trusted and every call sums the whole table. Inside a
+        // transaction the rows read may roll back, so nothing is kept.
+        guard c.rows == top, !db.inTransaction else {
+            heldBytes = nil
+            var out: [SigningPublicKey: Int] = [:]
+            let all = try db.prepare("SELECT author, sum(length(envelope)) FROM ops GROUP BY author")
+            try all.bind([])
+            while try all.step() {
+                if let a = try? SigningPublicKey(bytes: all.blob(0)) { out[a] = Int(all.int(1)) }
+            }
+            return out
+        }
+        heldBytes = c
+        return c.bytes
     }
+
+    struct HeldBytes {
+        var watermark: Int64 = 0
+        var rows: Int64 = 0
+        var bytes: [SigningPublicKey: Int] = [:]
+    }
+    private var heldBytes: HeldBytes?
 
     /// Seqs missing below the highest one held, per author: a relay that drops an op
     /// (a revocation, say) and forwards later ones leaves such a hole.

@@ -38,14 +38,18 @@ public final class PeerSession: @unchecked Sendable {
     let screen: (@Sendable (Envelope) -> CoreError?)?
     /// Which held ops this side hands the peer (nil: every one the peer lacks).
     let carry: (@Sendable (Envelope) -> Bool)?
+    /// The same as a rule, when there is one: it can pass over an author's ops unread.
+    let carryRule: CarryRule?
     var sendCipher: FrameCipher
     var receiveCipher: FrameCipher
     public private(set) var summary = Summary()
 
     init(conn: Connection, storePath: String, project: ProjectID, session: Handshake.Session,
-         screen: (@Sendable (Envelope) -> CoreError?)? = nil, carry: (@Sendable (Envelope) -> Bool)? = nil) {
+         screen: (@Sendable (Envelope) -> CoreError?)? = nil, carry: (@Sendable (Envelope) -> Bool)? = nil,
+         carryRule: CarryRule? = nil) {
         self.screen = screen
         self.carry = carry
+        self.carryRule = carryRule
         self.conn = conn
         self.storePath = storePath
         self.project = project
@@ -131,9 +135,10 @@ public final class PeerSession: @unchecked Sendable {
     /// `vector` for ops, `held` for chunks (only when `chunks` gives a peer for it).
     public static func serve(conn: Connection, session: Handshake.Session, storePath: String, project: ProjectID,
                              screen: (@Sendable (Envelope) -> CoreError?)? = nil,
-                             carry: (@Sendable (Envelope) -> Bool)? = nil,
+                             carry: (@Sendable (Envelope) -> Bool)? = nil, carryRule: CarryRule? = nil,
                              chunks: () -> (any ChunkPeer)?) throws(SyncError) -> Served {
-        let s = PeerSession(conn: conn, storePath: storePath, project: project, session: session, screen: screen, carry: carry)
+        let s = PeerSession(conn: conn, storePath: storePath, project: project, session: session, screen: screen,
+                            carry: carry, carryRule: carryRule)
         if let held = try s.exchange(chunkSession: true) {
             guard let p = chunks() else { throw .protocolViolation("chunk session refused: nothing to exchange with this peer") }
             return .chunks(try s.chunksAsServer(p, first: held))
@@ -261,9 +266,36 @@ public final class PeerSession: @unchecked Sendable {
             if run.isClosed { throw Stop() }
         }
         do {
-            try reader.forEachEnvelope(missingFrom: known) { env in
-                if let carry = self.carry, !carry(env) { return }
-                if let full = batcher.add(env) { try deliver(full) }
+            if let rule = carryRule {
+                // A field device is handed the membership and its own chain: judged per author,
+                // the rest of the log is not read (a thousand reporters once each decoded it all).
+                var passes: [SigningPublicKey: CarryRule.AuthorPass] = [:]
+                var membershipAuthors: Set<SigningPublicKey>?
+                var askedAuthors = false
+                func reading(_ author: SigningPublicKey) -> Bool {
+                    let p = rule.pass(for: author)
+                    passes[author] = p
+                    switch p {
+                    case .none: return false
+                    case .membershipOnly:
+                        if !askedAuthors { membershipAuthors = try? reader.membershipAuthors(); askedAuthors = true }
+                        // Unknown authors of membership ops: read every author, as before.
+                        return membershipAuthors?.contains(author) ?? true
+                    case .all, .each: return true
+                    }
+                }
+                func offer(_ author: SigningPublicKey, _ raw: UnsafeRawBufferPointer) throws {
+                    guard try rule.allows(encoded: raw, pass: passes[author] ?? .each) else { return }
+                    let env = try Envelope(decoding: Array(raw))
+                    if let carry = self.carry, !carry(env) { return }
+                    if let full = batcher.add(env) { try deliver(full) }
+                }
+                try reader.forEachEncodedEnvelope(missingFrom: known, reading: reading, offer)
+            } else {
+                try reader.forEachEnvelope(missingFrom: known) { env in
+                    if let carry = self.carry, !carry(env) { return }
+                    if let full = batcher.add(env) { try deliver(full) }
+                }
             }
             try deliver(batcher.take())
         } catch is Stop {

@@ -8,8 +8,10 @@ struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Accept peers over TCP until SIGINT or SIGTERM.")
     @OptionGroup var node: NodeOptions
     @Option(help: "HOST:PORT to listen on (port 0 picks a free one).") var listen: String = "127.0.0.1:7447"
-    @Option(help: "At most this many members syncing at once (a connection takes a slot only once its handshake proves a member); past it, a member's connection is closed, not queued: it syncs again later.")
+    @Option(help: "At most this many members syncing at once, each on a thread of its own (a connection takes a slot only once its handshake proves a member); past it, members wait in turn (see --max-waiting).")
     var maxPeers: Int = 32
+    @Option(help: "At most this many proven members waiting for a free slot (a socket each, no thread); past it, a member's connection is closed and its sync fails: it syncs again later. 0 waits for none.")
+    var maxWaiting: Int = ExchangeService.defaultMaxWaiting
     @Option(help: "At most this many connections in the handshake at once; past it, the oldest of the busiest address is closed.")
     var maxHandshakes: Int = ExchangeService.defaultMaxHandshakes
     @Option(help: "At most this many connections in the handshake from one address; past it, that address's oldest is closed.")
@@ -19,6 +21,7 @@ struct Serve: ParsableCommand {
         guard maxPeers >= 1, maxHandshakes >= 1, maxPerAddress >= 1 else {
             throw ValidationError("--max-peers, --max-handshakes and --max-per-address must be at least 1")
         }
+        guard maxWaiting >= 0 else { throw ValidationError("--max-waiting must be 0 or more") }
     }
     @Option(help: "Write the bound port to FILE once listening.") var portFile: String?
     @Flag(help: "Also publish this server as a Tor onion service: runs the system's tor as a child and prints the .onion address members sync with (`sync ADDRESS.onion:PORT --via tor`). Its key is sealed in the home.")
@@ -58,7 +61,7 @@ struct Serve: ParsableCommand {
             var service: OnionService?
             var onionError: Error?
             defer { service?.stop() }
-            try n.exchange.serve(listen: listen, maxPeers: maxPeers, maxHandshakes: maxHandshakes, maxPerAddress: maxPerAddress,
+            try n.exchange.serve(listen: listen, maxPeers: maxPeers, maxWaiting: maxWaiting, maxHandshakes: maxHandshakes, maxPerAddress: maxPerAddress,
                         shouldStop: { stop.isSet || keysGone() }, onListening: { port in
                 if let portFile { try? NodeHost.writePrivateFile("\(port)\n", to: portFile) }
                 guard onion else { return }

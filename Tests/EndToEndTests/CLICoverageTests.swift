@@ -313,8 +313,8 @@ import SandyqSync
 
     // MARK: serve --max-peers
 
-    /// `serve --max-peers 1`: while one member holds the slot, the next member's sync is refused
-    /// (not queued), and succeeds once the slot is free.
+    /// `serve --max-peers 1 --max-waiting 0`: while one member holds the slot, the next member's
+    /// sync is refused (not queued), and succeeds once the slot is free.
     @Test func serveMaxPeersRefusesTheNextMember() throws {
         let n = try TCPNode.make(["A", "B", "C"])
         let (a, b, c) = (n[0], n[1], n[2])
@@ -324,23 +324,15 @@ import SandyqSync
             try node.ok(["join", project, "--network-key", key])
             try a.ok(["member", "add", node.nodeId, "--role", "coordinator"])
         }
-        let server = try TCPServer(a, maxPeers: 1)
+        let server = try TCPServer(a, maxPeers: 1, extra: ["--max-waiting", "0"])
         defer { server.stop() }
         try b.syncOK(server.address, peer: a.nodeId, "(first contact)")
         try c.syncOK(server.address, peer: a.nodeId, "(first contact)")
 
         // B's key, by hand: a complete handshake, then silence. The server's first frame (its
         // version vector) shows the session holds the one slot.
-        let bKeys = try KeyFile.open(try #require(b.home.bytes(b.home.keyPath)), passphrase: SecureBytes(Array(Home.passphrase.utf8)))
-        let nk = try SymmetricKey(SecureBytes(try #require(Hex.decode(key))))
-        let conn = try Connection.connect(to: server.address)
+        let conn = try Self.holdSlot(b, server: server, networkKey: key)
         defer { conn.close() }
-        var hs = ClientHandshake(identity: bKeys.signing, networkKey: nk)
-        try conn.writeAll(hs.message1(nowMillis: UInt64(Date().timeIntervalSince1970 * 1000)))
-        let m2 = try hs.readMessage2(from: conn, deadline: Date(timeIntervalSinceNow: 10))
-        let (m3, _) = try hs.receive2(m2, allowed: { _ in true })
-        try conn.writeAll(m3)
-        _ = try conn.readExactly(4, deadline: Date(timeIntervalSinceNow: 10))
 
         let cOps = try c.opCount()
         try a.ok(["case", "add", "--title", "Пока слот занят"])
@@ -356,5 +348,57 @@ import SandyqSync
         #expect(server.waitForLine(containing: "connection ended") != nil, "the held session did not end: \(server.log.suffix(1500))")
         let after = try c.syncOK(server.address, peer: nil, "(the slot is free again)")
         #expect((after["received"] as? Int ?? 0) >= 1, "\(after)")
+    }
+
+    /// Opens a session as `node` by hand: a complete handshake, then silence. The server's
+    /// first frame (its version vector) shows the session holds a slot.
+    static func holdSlot(_ node: TCPNode, server: TCPServer, networkKey key: String) throws -> Connection {
+        let keys = try KeyFile.open(try #require(node.home.bytes(node.home.keyPath)), passphrase: SecureBytes(Array(Home.passphrase.utf8)))
+        let nk = try SymmetricKey(SecureBytes(try #require(Hex.decode(key))))
+        let conn = try Connection.connect(to: server.address)
+        var hs = ClientHandshake(identity: keys.signing, networkKey: nk)
+        try conn.writeAll(hs.message1(nowMillis: UInt64(Date().timeIntervalSince1970 * 1000)))
+        let m2 = try hs.readMessage2(from: conn, deadline: Date(timeIntervalSinceNow: 10))
+        let (m3, _) = try hs.receive2(m2, allowed: { _ in true })
+        try conn.writeAll(m3)
+        _ = try conn.readExactly(4, deadline: Date(timeIntervalSinceNow: 10))
+        return conn
+    }
+
+    /// `serve --max-peers 1` (members may wait, the default): while one member holds the only
+    /// slot, the next member's sync waits for it instead of failing, and completes with the
+    /// op written meanwhile once the slot frees; no thread is started for the waiting one.
+    @Test func serveMaxPeersQueuesTheNextMember() throws {
+        let n = try TCPNode.make(["A", "B", "C"])
+        let (a, b, c) = (n[0], n[1], n[2])
+        let project = try a.json(["project", "create", "Очередь"])["project"] as? String ?? ""
+        let key = try a.ok(["project", "key"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        for node in [b, c] {
+            try node.ok(["join", project, "--network-key", key])
+            try a.ok(["member", "add", node.nodeId, "--role", "coordinator"])
+        }
+        let server = try TCPServer(a, maxPeers: 1)
+        defer { server.stop() }
+        try b.syncOK(server.address, peer: a.nodeId, "(first contact)")
+        try c.syncOK(server.address, peer: a.nodeId, "(first contact)")
+        let conn = try Self.holdSlot(b, server: server, networkKey: key)
+        defer { conn.close() }
+
+        try a.ok(["case", "add", "--title", "Пока слот занят"])
+        let cOps = try c.opCount()
+        let waiting = try TCPProcess(["sync", server.address, "--home", c.path, "--json"], label: "C sync (waits)")
+        // C's handshake completes and its session waits: nothing imported while B holds the slot.
+        Thread.sleep(forTimeInterval: 2)
+        #expect(waiting.process.isRunning, "C's sync ended while the only slot was held: \(waiting.stderr)")
+        #expect(try c.opCount() == cOps, "C imported while B held the only slot")
+
+        conn.close()
+        let deadline = Date().addingTimeInterval(30)
+        while waiting.process.isRunning && Date() < deadline { usleep(50_000) }
+        #expect(!waiting.process.isRunning, "C's sync did not finish after the slot freed")
+        waiting.process.waitUntilExit()
+        #expect(waiting.exitCode == 0, "C's waiting sync failed: \(waiting.stderr)")
+        #expect(try c.opCount() > cOps, "C's waiting sync received nothing")
+        #expect(!server.log.contains("refused, 1 peers already connected"), "the server refused instead of queueing: \(server.log.suffix(1500))")
     }
 }

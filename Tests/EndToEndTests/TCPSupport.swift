@@ -185,12 +185,13 @@ final class TCPServer: @unchecked Sendable {
     var address: String { "127.0.0.1:\(port)" }
     var log: String { proc.stderr }
 
-    init(_ node: TCPNode, maxPeers: Int? = nil) throws {
+    init(_ node: TCPNode, maxPeers: Int? = nil, extra: [String] = []) throws {
         self.node = node
         let portFile = FileManager.default.temporaryDirectory.path + "/sandyq-port-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: portFile) }
         var args = ["serve", "--home", node.path, "--listen", "127.0.0.1:0", "--port-file", portFile]
         if let maxPeers { args += ["--max-peers", String(maxPeers)] }
+        args += extra
         proc = try TCPProcess(args, label: "\(node.name) serve")
         let deadline = Date().addingTimeInterval(20)
         var found: UInt16?

@@ -236,3 +236,42 @@ import SandyqStore
         #expect(problems.contains { $0.hasPrefix("sqlite: ") && $0.contains("ops_kind") }, "\(problems)")
     }
 }
+
+@Suite struct HeldBytesTests {
+    /// The sum of each author's envelope bytes, read from every op the store holds.
+    static func fullSum(_ s: OpStore) throws -> [SigningPublicKey: Int] {
+        var out: [SigningPublicKey: Int] = [:]
+        for e in try s.allEnvelopes() { out[e.author, default: 0] += e.encoded.count }
+        return out
+    }
+
+    @Test("bytes held per author, kept between calls and read on from the last row seen, equal a full sum after imports on this connection and on another's, and after a transaction that rolled back")
+    func keptSumsMatchAFullSum() throws {
+        let dir = try TempDir()
+        let path = dir.file(OpStore.fileName)
+        let store = try OpStore(path: path), other = try OpStore(path: path)
+        let a = Founder(), b = Founder()
+        let envs = a.chain(sealed: 30)
+        #expect(try store.bytesByAuthor().isEmpty)
+        _ = try store.importEnvelopes(Array(envs[0..<10]), project: a.project)
+        #expect(try store.bytesByAuthor() == (try Self.fullSum(store)))
+        _ = try other.importEnvelopes(Array(envs[10..<20]), project: a.project)
+        #expect(try store.bytesByAuthor() == (try Self.fullSum(store)), "rows another connection added were missed")
+        // Rows read inside a transaction that then rolls back must not be kept: the rows that
+        // land later take the same rowids.
+        struct Undo: Error {}
+        _ = try? store.atomically { () throws -> Void in
+            _ = try store.importEnvelopes(Array(envs[20..<25]), project: a.project)
+            #expect(try store.bytesByAuthor() == (try Self.fullSum(store)))
+            throw Undo()
+        }
+        #expect(try store.opCount == 20)
+        // Another author's ops take the rolled-back rows' rowids first.
+        let foreign = b.chain(sealed: 3)
+        _ = try other.importEnvelopes(foreign, project: b.project)
+        _ = try other.importEnvelopes(Array(envs[20..<31]), project: a.project)
+        let sums = try store.bytesByAuthor()
+        #expect(sums == (try Self.fullSum(store)), "the kept sums drifted from the store")
+        #expect(sums[a.author] == envs.reduce(0) { $0 + $1.encoded.count })
+    }
+}

@@ -16,6 +16,11 @@ public struct ExchangeService: Sendable {
     public static let defaultMaxBundleSize = Node.defaultMaxBundleSize
     public static let defaultMaxHandshakes = HandshakeGate.Limits().pending
     public static let defaultMaxPerAddress = HandshakeGate.Limits().perAddress
+    /// Proven members that may wait for a free session thread (`serve --max-waiting`).
+    public static let defaultMaxWaiting = 4096
+    /// How long a member waits for a free thread before `serve` lets it go: less than the
+    /// client's own idle timeout, so the client hears a closed connection, not silence.
+    static let maxWait = PeerSession.idleTimeout * 0.75
     /// Tor's client port on this machine: what `sync --via tor` goes through.
     public static let torProxy = Socks5.torDefault
     /// Seconds per LAN discovery window (Protocol/transports.md).
@@ -129,10 +134,14 @@ public struct ExchangeService: Sendable {
     /// Accepts peers until `shouldStop` says so. Every connection first waits in a
     /// `HandshakeGate` (one thread, poll), which costs a stranger's socket no thread and no
     /// slot; only a member proven by message 3 takes one of `maxPeers` slots and a thread of
-    /// its own, with its own SQLite connections. A bad peer ends its own connection only.
+    /// its own, with its own SQLite connections. Past `maxPeers`, up to `maxWaiting` proven
+    /// members wait in turn (a socket each, no thread) for the next free thread; a member who
+    /// waited `maxWait` seconds is let go before its own client gives up. A bad peer ends its
+    /// own connection only.
     /// The accept loop holds no lock: a member's thread takes the host's lock only to read its
     /// import screen and carry rule, and for the bookkeeping after its import.
-    public func serve(listen address: String, maxPeers: Int = 32, maxHandshakes: Int = Self.defaultMaxHandshakes,
+    public func serve(listen address: String, maxPeers: Int = 32, maxWaiting: Int = Self.defaultMaxWaiting,
+                      maxHandshakes: Int = Self.defaultMaxHandshakes,
                       maxPerAddress: Int = Self.defaultMaxPerAddress, shouldStop: @escaping @Sendable () -> Bool,
                       onListening: (UInt16) -> Void = { _ in }, log: @escaping @Sendable (String) -> Void,
                       onSession: @escaping @Sendable (ServedSession) -> Void = { _ in },
@@ -167,7 +176,6 @@ public struct ExchangeService: Sendable {
             announcing.wait()
         }
         let refusals = RefusalLog(log)
-        let slots = DispatchSemaphore(value: max(1, maxPeers))
         let group = DispatchGroup()
         let storePath = Node.databasePath(host.home)
         // The gate checks each message 3 on a store connection of its own, so a member
@@ -175,9 +183,60 @@ public struct ExchangeService: Sendable {
         let gateStore = try mapped { try OpStore(path: storePath) }
         let me = identity.publicKey
         let host = self.host
+        /// One admitted member's session, on the thread that runs it.
+        @Sendable func serveMember(_ conn: Connection, _ session: Handshake.Session) {
+            let who = NodeID.fingerprint(of: session.peer)
+            let peerID = host.withNode { n in (try? n.storedMembership())?.members[session.peer]?.node }
+            func told(_ s: PeerSession.Summary?, chunks: (sent: Int, received: Int) = (0, 0), failed: Bool = false) {
+                onSession(ServedSession(peer: peerID, address: conn.peerAddress, sent: s?.sent ?? 0, received: s?.report.new ?? 0,
+                                        known: s?.report.known ?? 0, refused: s?.report.refused.count ?? 0,
+                                        chunksSent: chunks.sent, chunksReceived: chunks.received, failed: failed))
+            }
+            do {
+                let (screen, carry) = host.withNode { n in
+                    // Another member's session may have stored membership ops it has not ingested yet.
+                    n.forgetMembershipIfStale()
+                    let fallback: @Sendable (Envelope) -> CoreError? = { _ in nil }
+                    return ((try? n.importScreen()) ?? fallback, try? n.carryRule(to: [session.peer]))
+                }
+                let served = try PeerSession.serve(conn: conn, session: session, storePath: storePath, project: pid,
+                                                   screen: screen, carryRule: carry, chunks: {
+                    let member = host.withNode { n -> Bool in
+                        guard let m = try? n.storedMembership(), let who = m.members[session.peer] else { return false }
+                        return m.isCurrentMember(who.node)
+                    }
+                    return member ? NodeChunkPeer(NodeAccess(node: nil, host: host), peer: session.peer) : nil
+                })
+                guard case let .ops(s) = served else {
+                    if case let .chunks(c) = served, c.sent + c.received > 0 {
+                        log("peer \(conn.peerAddress) [\(who)]: evidence chunks sent \(c.sent), received \(c.received)")
+                        told(nil, chunks: (c.sent, c.received))
+                    }
+                    return
+                }
+                host.withNode { n in
+                    // The session imported on its own connection; the node does the rest.
+                    _ = try? n.ingest(.imported(s.report), peer: { Node.ingestPeer(s) })
+                }
+                log("peer \(conn.peerAddress) [\(who)]: sent \(s.sent), received \(s.report.new) new, \(s.report.known) known, \(s.report.refused.count) refused")
+                told(s)
+            } catch {
+                log("peer \(conn.peerAddress) [\(who)]: connection ended: \(error) (received \(conn.bytesReceived) bytes, sent \(conn.bytesSent))")
+                told(nil, failed: true)
+            }
+        }
+        let waiting = ServeQueue()
+        // Derived again only when a membership op was stored since: a thousand members at
+        // once each met a fresh derivation here, which was most of the gate's work.
+        var gateMembership: (stamp: [Int64], m: Membership)?
         while !shouldStop() {
             let events = gate.step(timeout: 0.2) { key in
-                guard key != me, let m = try? Node.membership(of: pid, in: gateStore) else { return false }
+                guard key != me, let stamp = try? gateStore.membershipStamp() else { return false }
+                if gateMembership?.stamp != stamp {
+                    guard let m = try? Node.membership(of: pid, in: gateStore) else { return false }
+                    gateMembership = (stamp, m)
+                }
+                guard let m = gateMembership?.m else { return false }
                 return m.members[key] != nil && !Node.isRevoked(key, in: m)
             }
             for event in events {
@@ -185,63 +244,93 @@ public struct ExchangeService: Sendable {
                 case let .refused(peer, reason, received, sent):
                     refusals.log("peer \(peer): connection ended: \(reason) (received \(received) bytes, sent \(sent))")
                 case let .admitted(conn, session):
-                    guard slots.wait(timeout: .now()) == .success else {
-                        refusals.log("peer \(conn.peerAddress) [\(NodeID.fingerprint(of: session.peer))]: refused, \(maxPeers) peers already connected")
-                        conn.close()
+                    switch waiting.admit(conn, session, running: maxPeers, waiting: maxWaiting) {
+                    case .run:
+                        group.enter()
+                        Thread {
+                            defer { group.leave() }
+                            var next: ServeQueue.Member? = .init(conn: conn, session: session, since: 0)
+                            while let m = next {
+                                serveMember(m.conn, m.session)
+                                m.conn.close()
+                                next = waiting.next(maxWait: Self.maxWait) { m, waited in
+                                    refusals.log("peer \(m.conn.peerAddress) [\(NodeID.fingerprint(of: m.session.peer))]: let go after waiting \(Int(waited)) s for a free slot")
+                                    m.conn.close()
+                                }
+                            }
+                        }.start()
+                    case .wait:
                         continue
+                    case .refuse:
+                        refusals.log("peer \(conn.peerAddress) [\(NodeID.fingerprint(of: session.peer))]: refused, \(maxPeers) peers already connected and \(maxWaiting) waiting")
+                        conn.close()
                     }
-                    group.enter()
-                    Thread {
-                        defer { conn.close(); slots.signal(); group.leave() }
-                        let who = NodeID.fingerprint(of: session.peer)
-                        let peerID = host.withNode { n in (try? n.storedMembership())?.members[session.peer]?.node }
-                        func told(_ s: PeerSession.Summary?, chunks: (sent: Int, received: Int) = (0, 0), failed: Bool = false) {
-                            onSession(ServedSession(peer: peerID, address: conn.peerAddress, sent: s?.sent ?? 0, received: s?.report.new ?? 0,
-                                                    known: s?.report.known ?? 0, refused: s?.report.refused.count ?? 0,
-                                                    chunksSent: chunks.sent, chunksReceived: chunks.received, failed: failed))
-                        }
-                        do {
-                            let (screen, carry) = host.withNode { n in
-                                // Another member's session may have stored membership ops it has not ingested yet.
-                                n.cachedMembership = nil
-                                let fallback: @Sendable (Envelope) -> CoreError? = { _ in nil }
-                                let carry = (try? n.carryRule(to: [session.peer])).map { rule -> @Sendable (Envelope) -> Bool in { rule.allows($0) } }
-                                return ((try? n.importScreen()) ?? fallback, carry)
-                            }
-                            let served = try PeerSession.serve(conn: conn, session: session, storePath: storePath, project: pid,
-                                                               screen: screen, carry: carry, chunks: {
-                                let member = host.withNode { n -> Bool in
-                                    guard let m = try? n.storedMembership(), let who = m.members[session.peer] else { return false }
-                                    return m.isCurrentMember(who.node)
-                                }
-                                return member ? NodeChunkPeer(NodeAccess(node: nil, host: host), peer: session.peer) : nil
-                            })
-                            guard case let .ops(s) = served else {
-                                if case let .chunks(c) = served, c.sent + c.received > 0 {
-                                    log("peer \(conn.peerAddress) [\(who)]: evidence chunks sent \(c.sent), received \(c.received)")
-                                    told(nil, chunks: (c.sent, c.received))
-                                }
-                                return
-                            }
-                            host.withNode { n in
-                                // The session imported on its own connection; the node does the rest.
-                                _ = try? n.ingest(.imported(s.report), peer: { Node.ingestPeer(s) })
-                            }
-                            log("peer \(conn.peerAddress) [\(who)]: sent \(s.sent), received \(s.report.new) new, \(s.report.known) known, \(s.report.refused.count) refused")
-                            told(s)
-                        } catch {
-                            log("peer \(conn.peerAddress) [\(who)]: connection ended: \(error) (received \(conn.bytesReceived) bytes, sent \(conn.bytesSent))")
-                            told(nil, failed: true)
-                        }
-                    }.start()
                 }
             }
             refusals.summarise()
         }
         gate.closeAll()
+        waiting.closeAll()
         group.wait()
         refusals.summarise(force: true)
         log("stopped")
+    }
+}
+
+/// Proven members waiting for a session thread, first come first served. A member costs its
+/// socket here, no thread: `serve` keeps at most `running` threads, each of which takes the
+/// next waiting member when its session ends.
+final class ServeQueue: @unchecked Sendable {
+    struct Member {
+        let conn: Connection
+        let session: Handshake.Session
+        let since: Double
+    }
+    enum Verdict { case run, wait, refuse }
+
+    private let lock = NSLock()
+    private var queue: [Member] = []
+    private var head = 0
+    private var running = 0
+    private var closed = false
+
+    /// Whether `conn` starts a thread, waits for one, or is refused.
+    func admit(_ conn: Connection, _ session: Handshake.Session, running limit: Int, waiting maxWaiting: Int) -> Verdict {
+        lock.lock(); defer { lock.unlock() }
+        if running < max(1, limit) { running += 1; return .run }
+        guard queue.count - head < maxWaiting else { return .refuse }
+        queue.append(Member(conn: conn, session: session, since: ProcessInfo.processInfo.systemUptime))
+        return .wait
+    }
+
+    /// The next waiting member for a thread whose session ended, or nil (the thread ends). A
+    /// member who waited more than `maxWait` seconds is handed to `expired` instead.
+    func next(maxWait: Double, expired: (Member, Double) -> Void) -> Member? {
+        var stale: [(Member, Double)] = []
+        defer { for (m, w) in stale { expired(m, w) } }
+        lock.lock(); defer { lock.unlock() }
+        let now = ProcessInfo.processInfo.systemUptime
+        while !closed, head < queue.count {
+            let m = queue[head]
+            head += 1
+            if head > 1024 && head * 2 > queue.count { queue.removeFirst(head); head = 0 }
+            if now - m.since > maxWait { stale.append((m, now - m.since)); continue }
+            return m
+        }
+        running -= 1
+        return nil
+    }
+
+    var waiting: Int { lock.lock(); defer { lock.unlock() }; return queue.count - head }
+
+    /// On stop: the waiting members' connections close, and no thread takes another.
+    func closeAll() {
+        lock.lock()
+        closed = true
+        let left = queue[head...]
+        queue = []; head = 0
+        lock.unlock()
+        for m in left { m.conn.close() }
     }
 }
 
