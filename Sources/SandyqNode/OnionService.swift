@@ -1,4 +1,5 @@
 import Foundation
+import SandyqCore
 import SandyqCrypto
 
 /// `serve --onion`: the system's `tor` as a child process, publishing an onion service that
@@ -51,12 +52,64 @@ public final class OnionService: @unchecked Sendable {
 
     static let keyLength = 96
     static let sealAD = Array("onion-key".utf8)
+    static let clientAuthContext = Array("sandyq-onion-client-auth-v1".utf8)
+
+    /// The x25519 key pair of tor's client authorisation between a server and one member:
+    /// BLAKE2b-256, keyed with the X25519 secret of their two box keys, of a fixed context.
+    /// Each side computes it from its own box key and the other's public one, so no key is
+    /// handed out and tor never sees a box key (Protocol/transports.md, "Onion: members only").
+    public static func clientAuthKeys(mine: BoxKeyPair, peer: BoxPublicKey) throws(NodeError) -> BoxKeyPair {
+        do {
+            let shared = try mine.sharedSecret(with: peer)
+            let seed = Hash.blake2b(clientAuthContext, length: 32, key: shared)
+            return try BoxKeyPair(secretKey: SecureBytes(seed))
+        } catch {
+            throw NodeError(.usage, "no onion client key with that node's box key: \(error)")
+        }
+    }
+
+    /// A line of tor's `authorized_clients/NAME.auth`.
+    static func authorizedClientLine(_ key: BoxPublicKey) -> String {
+        "descriptor:x25519:" + Base32.encode(key.bytes).uppercased()
+    }
+
+    /// A line of a tor client's `ClientOnionAuthDir`: the service's address without
+    /// `.onion`, then the member's private key.
+    public static func clientAuthLine(onion: String, keys: BoxKeyPair) -> String {
+        let host = onion.split(separator: ":").first.map(String.init) ?? onion
+        let name = host.hasSuffix(".onion") ? String(host.dropLast(6)) : host
+        return name + ":descriptor:x25519:" + Base32.encode(keys.secretKey.unsafeCopy).uppercased()
+    }
+
+    /// One `authorized_clients` file per current member but this node: with `membersOnly`,
+    /// tor answers only clients holding one of their keys. None is refused: tor would then
+    /// serve everyone.
+    static func writeAuthorizedClients(host: NodeHost, into hs: String) throws(NodeError) -> Int {
+        let (box, members) = try host.withNode { n throws(NodeError) in
+            (n.identity.box, try n.storedMembership().members.values.filter { !$0.isRevoked && $0.node != n.nodeID }.map(\.node))
+        }
+        guard !members.isEmpty else {
+            throw NodeError(.usage, "--onion-members-only: this project has no member but this node yet, so tor would answer anyone; add members first")
+        }
+        let dir = hs + "/authorized_clients"
+        let fm = FileManager.default
+        do { try fm.createDirectory(atPath: dir, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700]) } catch {
+            throw NodeError(.failure, "cannot make tor's authorized_clients directory: \(error)")
+        }
+        for m in members {
+            let line = authorizedClientLine(try clientAuthKeys(mine: box, peer: m.boxKey).publicKey) + "\n"
+            guard fm.createFile(atPath: "\(dir)/\(m.fingerprint).auth", contents: Data(line.utf8), attributes: [.posixPermissions: 0o600]) else {
+                throw NodeError(.failure, "cannot write tor's authorized_clients file for \(m.fingerprint)")
+            }
+        }
+        return members.count
+    }
 
     /// Starts tor for the node in `host`, forwarding `port` of the onion address to
     /// 127.0.0.1:`port`. `options` are torrc lines passed on as given ("UseBridges 1",
     /// "Bridge obfs4 …", "ClientTransportPlugin obfs4 exec /usr/bin/obfs4proxy", "DisableNetwork 1").
     public static func start(host: NodeHost, port: UInt16, tor: String = "tor", options: [String] = [],
-                             timeout: Double = 60) throws(NodeError) -> OnionService {
+                             membersOnly: Bool = false, timeout: Double = 60) throws(NodeError) -> OnionService {
         for o in options where o.contains("\n") || o.contains("\r") || o.hasPrefix("__") {
             throw NodeError(.usage, "a tor option is one line of torrc, not '\(o)'")
         }
@@ -70,6 +123,12 @@ public final class OnionService: @unchecked Sendable {
             }
         } catch {
             throw NodeError(.failure, "cannot make tor's private directory \(dir): \(error)")
+        }
+        if membersOnly {
+            do { _ = try writeAuthorizedClients(host: host, into: dir + "/hs") } catch {
+                removeRuntimeDirectory(home: home)
+                throw error
+            }
         }
         let sealed = try host.withNode { n throws(NodeError) in try n.onionKey() }
         if let key = sealed {

@@ -30,6 +30,8 @@ struct Serve: ParsableCommand {
     @Option(name: .customLong("tor-option"), help: "A torrc line for --onion, repeatable: bridges and pluggable transports (\"UseBridges 1\", \"Bridge obfs4 ...\", \"ClientTransportPlugin obfs4 exec /usr/bin/obfs4proxy\").")
     var torOptions: [String] = []
     @Option(help: "With --onion, write the onion address (ADDRESS.onion:PORT) to FILE once published.") var onionFile: String?
+    @Flag(help: "With --onion, let only members' tor reach the service (tor's client authorisation): a key per current member, derived from its box key and this node's, so nothing is handed out; each member runs `sandyq onion-auth ADDRESS.onion --peer THIS-NODE` once for its tor. Restart serve after admitting or revoking a member.")
+    var onionMembersOnly = false
     @Flag(help: "Also announce this server to members on the same network, so `sync --lan` finds it. What goes on the wire is sealed with the network key and changes every 10 minutes: no name, no fixed bytes. Listen on 0.0.0.0:PORT so they can reach it.")
     var lan = false
     @Option(help: .hidden) var lanWindow: UInt64 = ExchangeService.defaultLanWindow
@@ -66,7 +68,7 @@ struct Serve: ParsableCommand {
                 if let portFile { try? NodeHost.writePrivateFile("\(port)\n", to: portFile) }
                 guard onion else { return }
                 do {
-                    let s = try OnionService.start(host: n, port: port, tor: tor, options: torOptions)
+                    let s = try OnionService.start(host: n, port: port, tor: tor, options: torOptions, membersOnly: onionMembersOnly)
                     service = s
                     let address = "\(s.address):\(port)"
                     logger.info("onion service at \(address)")
@@ -197,5 +199,32 @@ struct SyncCommand: ParsableCommand {
         }
         if rows.contains(where: { !$0.ok }) { throw ExitCode(1) }
         if rows.contains(where: { $0.refused > 0 }) { throw ExitCode(10) }
+    }
+}
+
+struct OnionAuth: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "onion-auth",
+        abstract: "The key your tor needs to reach a members-only onion service (`serve --onion --onion-members-only`).",
+        discussion: "Prints one line for tor's ClientOnionAuthDir (a `ClientOnionAuthDir DIR` line in torrc), or writes it there with --write. The key is derived from this node's box key and the server's, as the server derives it: nothing is sent.")
+    @OptionGroup var node: NodeOptions
+    @Argument(help: "The service's ADDRESS.onion (a :PORT is ignored).") var address: String
+    @Option(help: "The serving node's id (sqn-...), as `sandyq status` prints it there.") var peer: String
+    @Option(help: "Write the line as ADDRESS.auth_private (0600) into this directory, tor's ClientOnionAuthDir, instead of printing it.")
+    var write: String?
+
+    func run() throws {
+        try sandyq.run {
+            let n = try node.open()
+            guard let server = NodeID(string: peer) else { throw CLIError(.usage, "--peer takes the serving node's id (sqn-...)") }
+            let line = try n.exchange.onionClientAuthLine(onion: address, server: server)
+            guard let write else { print(line); return }
+            let name = String(line.prefix(while: { $0 != ":" }))
+            let path = (write as NSString).appendingPathComponent(name + ".auth_private")
+            do { try NodeHost.writePrivateFile(line + "\n", to: path) } catch {
+                throw CLIError(.failure, "cannot write \(path): \(error)")
+            }
+            print(path)
+        }
     }
 }

@@ -17,7 +17,7 @@ struct Sandyq: ParsableCommand {
         version: version,
         subcommands: [
             Init.self, Status.self, Check.self, ProjectCommand.self, Join.self, MemberCommand.self,
-            CaseCommand.self, Log.self, BundleCommand.self, USBCommand.self, Peers.self, LossRiskCommand.self, Serve.self, SyncCommand.self, Invite.self, Quarantine.self, Panic.self,
+            CaseCommand.self, Log.self, BundleCommand.self, USBCommand.self, Peers.self, LossRiskCommand.self, Serve.self, SyncCommand.self, OnionAuth.self, Invite.self, Quarantine.self, Panic.self,
             SearchCommand.self, ReportCommand.self, ExportCommand.self, EvidenceCommand.self, UI.self, ProcessCheck.self, MediaCommand.self,
             BackupCommand.self,
         ]

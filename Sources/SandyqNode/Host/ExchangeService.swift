@@ -109,6 +109,18 @@ public struct ExchangeService: Sendable {
         return summary
     }
 
+    /// The line a member's tor needs in its `ClientOnionAuthDir` to reach `server`'s
+    /// members-only onion service at `onion` (`serve --onion --onion-members-only`).
+    public func onionClientAuthLine(onion: String, server: NodeID) throws(NodeError) -> String {
+        let host = onion.split(separator: ":").first.map(String.init) ?? onion
+        let name = host.hasSuffix(".onion") ? String(host.dropLast(6)) : host
+        guard name.count == 56, name.allSatisfy({ ("a"..."z").contains($0) || ("2"..."7").contains($0) }) else {
+            throw NodeError(.usage, "'\(onion)' is not an onion service's address (56 letters and digits 2-7, then .onion)")
+        }
+        let box = self.host.withNode { n in n.identity.box }
+        return OnionService.clientAuthLine(onion: name, keys: try OnionService.clientAuthKeys(mine: box, peer: server.boxKey))
+    }
+
     /// Members heard on this network within `seconds` (`serve --lan` elsewhere), each with the
     /// address its server announced: only nodes a plain `sync ADDRESS` would accept.
     public func discover(seconds: Double, windowLength: UInt64 = defaultLanWindow) throws(NodeError) -> [LanDiscovery.Found] {
