@@ -73,12 +73,18 @@ public final class OnionService: @unchecked Sendable {
         "descriptor:x25519:" + Base32.encode(key.bytes).uppercased()
     }
 
-    /// A line of a tor client's `ClientOnionAuthDir`: the service's address without
-    /// `.onion`, then the member's private key.
-    public static func clientAuthLine(onion: String, keys: BoxKeyPair) -> String {
-        let host = onion.split(separator: ":").first.map(String.init) ?? onion
+    /// An onion address's 56 letters, without `.onion` and any `:PORT`; nil for anything else.
+    public static func serviceName(_ address: String) -> String? {
+        let host = address.split(separator: ":").first.map(String.init) ?? address
         let name = host.hasSuffix(".onion") ? String(host.dropLast(6)) : host
-        return name + ":descriptor:x25519:" + Base32.encode(keys.secretKey.unsafeCopy).uppercased()
+        guard name.count == 56, name.allSatisfy({ ("a"..."z").contains($0) || ("2"..."7").contains($0) }) else { return nil }
+        return name
+    }
+
+    /// A line of a tor client's `ClientOnionAuthDir`: the service's name (`serviceName`),
+    /// then the member's private key.
+    public static func clientAuthLine(service name: String, keys: BoxKeyPair) -> String {
+        name + ":descriptor:x25519:" + Base32.encode(keys.secretKey.unsafeCopy).uppercased()
     }
 
     /// One `authorized_clients` file per current member but this node: with `membersOnly`,

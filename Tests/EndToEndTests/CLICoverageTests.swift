@@ -316,18 +316,8 @@ import SandyqSync
     /// `serve --max-peers 1 --max-waiting 0`: while one member holds the slot, the next member's
     /// sync is refused (not queued), and succeeds once the slot is free.
     @Test func serveMaxPeersRefusesTheNextMember() throws {
-        let n = try TCPNode.make(["A", "B", "C"])
-        let (a, b, c) = (n[0], n[1], n[2])
-        let project = try a.json(["project", "create", "Слоты"])["project"] as? String ?? ""
-        let key = try a.ok(["project", "key"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        for node in [b, c] {
-            try node.ok(["join", project, "--network-key", key])
-            try a.ok(["member", "add", node.nodeId, "--role", "coordinator"])
-        }
-        let server = try TCPServer(a, maxPeers: 1, extra: ["--max-waiting", "0"])
+        let (a, b, c, server, key) = try Self.oneSlotServer("Слоты", extra: ["--max-waiting", "0"])
         defer { server.stop() }
-        try b.syncOK(server.address, peer: a.nodeId, "(first contact)")
-        try c.syncOK(server.address, peer: a.nodeId, "(first contact)")
 
         // B's key, by hand: a complete handshake, then silence. The server's first frame (its
         // version vector) shows the session holds the one slot.
@@ -350,6 +340,25 @@ import SandyqSync
         #expect((after["received"] as? Int ?? 0) >= 1, "\(after)")
     }
 
+    /// A founds a project, admits B and C as coordinators and serves with `--max-peers 1`;
+    /// both have synced once. Returns the network key too. Stop the server in a defer.
+    static func oneSlotServer(_ title: String, extra: [String] = []) throws -> (TCPNode, TCPNode, TCPNode, TCPServer, String) {
+        let n = try TCPNode.make(["A", "B", "C"])
+        let (a, b, c) = (n[0], n[1], n[2])
+        let project = try a.json(["project", "create", title])["project"] as? String ?? ""
+        let key = try a.ok(["project", "key"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        for node in [b, c] {
+            try node.ok(["join", project, "--network-key", key])
+            try a.ok(["member", "add", node.nodeId, "--role", "coordinator"])
+        }
+        let server = try TCPServer(a, maxPeers: 1, extra: extra)
+        do {
+            try b.syncOK(server.address, peer: a.nodeId, "(first contact)")
+            try c.syncOK(server.address, peer: a.nodeId, "(first contact)")
+        } catch { server.stop(); throw error }
+        return (a, b, c, server, key)
+    }
+
     /// Opens a session as `node` by hand: a complete handshake, then silence. The server's
     /// first frame (its version vector) shows the session holds a slot.
     static func holdSlot(_ node: TCPNode, server: TCPServer, networkKey key: String) throws -> Connection {
@@ -369,18 +378,8 @@ import SandyqSync
     /// slot, the next member's sync waits for it instead of failing, and completes with the
     /// op written meanwhile once the slot frees; no thread is started for the waiting one.
     @Test func serveMaxPeersQueuesTheNextMember() throws {
-        let n = try TCPNode.make(["A", "B", "C"])
-        let (a, b, c) = (n[0], n[1], n[2])
-        let project = try a.json(["project", "create", "Очередь"])["project"] as? String ?? ""
-        let key = try a.ok(["project", "key"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        for node in [b, c] {
-            try node.ok(["join", project, "--network-key", key])
-            try a.ok(["member", "add", node.nodeId, "--role", "coordinator"])
-        }
-        let server = try TCPServer(a, maxPeers: 1)
+        let (a, b, c, server, key) = try Self.oneSlotServer("Очередь")
         defer { server.stop() }
-        try b.syncOK(server.address, peer: a.nodeId, "(first contact)")
-        try c.syncOK(server.address, peer: a.nodeId, "(first contact)")
         let conn = try Self.holdSlot(b, server: server, networkKey: key)
         defer { conn.close() }
 

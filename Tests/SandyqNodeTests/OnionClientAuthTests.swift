@@ -24,7 +24,7 @@ import Testing
         #expect(onServer.publicKey == onMember.publicKey)
         #expect(OnionService.authorizedClientLine(onServer.publicKey) == "descriptor:x25519:DQTSHX6UBK3SMEYUD76CB32ZQCQU27JSMBFKGIVULELSFN4V7R2Q")
         let onion = String(repeating: "a", count: 56) + ".onion:7447"
-        #expect(OnionService.clientAuthLine(onion: onion, keys: onMember)
+        #expect(OnionService.clientAuthLine(service: try #require(OnionService.serviceName(onion)), keys: onMember)
                 == String(repeating: "a", count: 56) + ":descriptor:x25519:IHQ23WATP25P633GL3O7CQ7XPB76MDOLORKQUVYJ2LWNCV3NTMLQ")
     }
 

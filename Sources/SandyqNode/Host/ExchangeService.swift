@@ -112,13 +112,11 @@ public struct ExchangeService: Sendable {
     /// The line a member's tor needs in its `ClientOnionAuthDir` to reach `server`'s
     /// members-only onion service at `onion` (`serve --onion --onion-members-only`).
     public func onionClientAuthLine(onion: String, server: NodeID) throws(NodeError) -> String {
-        let host = onion.split(separator: ":").first.map(String.init) ?? onion
-        let name = host.hasSuffix(".onion") ? String(host.dropLast(6)) : host
-        guard name.count == 56, name.allSatisfy({ ("a"..."z").contains($0) || ("2"..."7").contains($0) }) else {
+        guard let name = OnionService.serviceName(onion) else {
             throw NodeError(.usage, "'\(onion)' is not an onion service's address (56 letters and digits 2-7, then .onion)")
         }
-        let box = self.host.withNode { n in n.identity.box }
-        return OnionService.clientAuthLine(onion: name, keys: try OnionService.clientAuthKeys(mine: box, peer: server.boxKey))
+        let box = host.withNode { n in n.identity.box }
+        return OnionService.clientAuthLine(service: name, keys: try OnionService.clientAuthKeys(mine: box, peer: server.boxKey))
     }
 
     /// Members heard on this network within `seconds` (`serve --lan` elsewhere), each with the
@@ -332,8 +330,6 @@ final class ServeQueue: @unchecked Sendable {
         running -= 1
         return nil
     }
-
-    var waiting: Int { lock.lock(); defer { lock.unlock() }; return queue.count - head }
 
     /// On stop: the waiting members' connections close, and no thread takes another.
     func closeAll() {
