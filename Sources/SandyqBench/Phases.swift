@@ -77,7 +77,7 @@ enum Phases {
         var sealed = 0, sessions = 0, entries = 0
         for e in envs where e.kind == .sealed {
             sealed += 1
-            if let b = try? SealedBody(decoding: e.body), let k = b.sealedKeys {
+            if let b = try? SealedBody(decoding: e.body), let k = b.sealedKeys ?? b.parentKeys {
                 sessions += 1
                 entries += k.count
             }

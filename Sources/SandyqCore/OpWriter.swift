@@ -10,6 +10,9 @@ public final class OpWriter: @unchecked Sendable {
     /// One open session per scope (a case, or the project) and reader set: a grant for one
     /// case's sessions then reveals that case and nothing else.
     private var sessions: [[UInt8]: SealingSession] = [:]
+    /// One parent per reader set: the sessions of a batch derive their keys from it, so a
+    /// reader opens one sealed box per batch and reader set instead of one per case.
+    private var parents: [[BoxPublicKey]: SealingParent] = [:]
 
     /// `seq` and `prev` name the author's last op (0 and zero for a new chain).
     public init(keys: SigningKeyPair, project: ProjectID, seq: UInt64, prev: OpID, clock: HybridClock) {
@@ -31,6 +34,11 @@ public final class OpWriter: @unchecked Sendable {
 
     public func membership(_ change: MembershipChange) -> Envelope {
         append(kind: .membership) { _ in change.encoded() }
+    }
+
+    private func newSession(readers: [BoxPublicKey]) -> SealingSession {
+        if parents[readers].map({ $0.derived >= SealingParent.maxSessions }) ?? true { parents[readers] = SealingParent(readers: readers) }
+        return SealingSession(parent: parents[readers]!, author: keys.publicKey)
     }
 
     /// Seals `mutations` to `readers`, reusing the content key while the readers stay the same.
@@ -58,7 +66,7 @@ public final class OpWriter: @unchecked Sendable {
         }
         // What a reader cannot decode would be lost to it: refuse it here, with the reason.
         _ = try Payload(decoding: plain)
-        if sessions[scope]?.readers != sorted { sessions[scope] = SealingSession(readers: sorted) }
+        if sessions[scope]?.readers != sorted { sessions[scope] = newSession(readers: sorted) }
         guard let s = sessions[scope] else { throw CoreError.malformed("no sealing session") }
         return (append(kind: .sealed) { header in s.seal(plain, header: header) }, payload, s)
     }
@@ -67,7 +75,7 @@ public final class OpWriter: @unchecked Sendable {
     public func sealedWithPayload(_ mutations: [Mutation], readers: [BoxPublicKey], wallMillis: UInt64,
                                   scope: [UInt8] = []) -> (envelope: Envelope, payload: Payload, session: SealingSession) {
         let sorted = Array(Set(readers)).sorted()
-        if sessions[scope]?.readers != sorted { sessions[scope] = SealingSession(readers: sorted) }
+        if sessions[scope]?.readers != sorted { sessions[scope] = newSession(readers: sorted) }
         let payload = Payload(clock: clock.tick(wallMillis: wallMillis), mutations: mutations)
         let s = sessions[scope]!
         return (append(kind: .sealed) { header in s.seal(payload.encoded(), header: header) }, payload, s)

@@ -7,7 +7,8 @@ extension ProjectView {
     /// highest applied seq (a fork, a filled gap), or a key that may open ops read before
     /// without it. After false the view is no longer meaningful: derive it anew.
     public mutating func absorb(_ envelopes: [Envelope], reader: BoxKeyPair?,
-                                knownSessionKeys: [SessionID: SymmetricKey] = [:]) -> Bool {
+                                knownSessionKeys: [SessionID: SymmetricKey] = [:],
+                                knownParentKeys: [SessionID: SymmetricKey] = [:]) -> Bool {
         guard !sawRevocation else { return false }
         var unique: [OpID: Envelope] = [:]
         for e in envelopes where e.project == project { unique[e.id] = e }
@@ -27,7 +28,22 @@ extension ProjectView {
             }
             guard let reader, let body = try? SealedBody(decoding: e.body) else { stats.unreadable += 1; continue }
             let sid = SessionID(author: e.author, body: body)
-            if body.sealedKeys != nil, sessionKeys[sid] == nil {
+            if let slot = body.parentSlot(author: e.author) {
+                if body.parentKeys != nil, parentKeys[slot] == nil {
+                    let k: SymmetricKey?
+                    if let known = knownParentKeys[slot] { k = known } else { k = body.openParentKey(with: reader); boxOpens += 1 }
+                    if let k { parentKeys[slot] = k; untriedParents.remove(slot) }
+                }
+                if sessionKeys[sid] == nil {
+                    if let known = knownSessionKeys[sid] {
+                        sessionKeys[sid] = known
+                    } else if let p = parentKeys[slot] {
+                        sessionKeys[sid] = body.derivedKey(parent: p, author: e.author)
+                    } else if untriedParents.contains(slot) {
+                        return false
+                    }
+                }
+            } else if body.sealedKeys != nil, sessionKeys[sid] == nil {
                 let k: SymmetricKey?
                 if let known = knownSessionKeys[sid] { k = known } else { k = body.openSessionKey(with: reader); boxOpens += 1 }
                 if let k { sessionKeys[sid] = k }

@@ -7,7 +7,7 @@ import SandyqCrypto
 /// The bytes hold plaintext of the cases: the caller seals them.
 extension ProjectView {
     static let snapshotMagic = Array("sandyq-view".utf8)
-    static let snapshotVersion: UInt8 = 1
+    static let snapshotVersion: UInt8 = 2  // 2: parent keys and untried parents
 
     /// Nil for a view that cannot be restored without its log (it saw a revocation).
     public var snapshot: [UInt8]? { snapshot(after: []) }
@@ -66,11 +66,14 @@ extension ProjectView {
         }
         w.varint(UInt64(sessionKeys.count))
         for (sid, k) in sessionKeys { w.blob(sid.bytes); w.raw(k.secret.unsafeCopy) }
+        w.varint(UInt64(parentKeys.count))
+        for (slot, k) in parentKeys { w.blob(slot.bytes); w.raw(k.secret.unsafeCopy) }
         w.varint(UInt64(grantedKeys.count))
         for (sid, ks) in grantedKeys { w.blob(sid.bytes); w.varint(UInt64(ks.count)); for k in ks { w.raw(k.secret.unsafeCopy) } }
         w.varint(UInt64(caseSessions.count))
         for (c, s) in caseSessions { w.raw(c.bytes); sids(s) }
         sids(unreadSessions)
+        sids(untriedParents)
         w.varint(UInt64(tips.count))
         for (a, seq) in tips { w.varint(author(a)); w.u64(seq) }
 
@@ -123,9 +126,11 @@ extension ProjectView {
         // swapped, and the caller zeroes its buffer.
         cases = CaseTable(encoded: EncodedCases(bytes: Array(s.r.bytes[first..<s.r.offset]), authors: authors, index: index))
         for _ in 0..<(try s.count()) { let sid = try SessionID(bytes: try s.r.blob(max: 256)); sessionKeys[sid] = try s.key() }
+        for _ in 0..<(try s.count()) { let slot = try SessionID(bytes: try s.r.blob(max: 256)); parentKeys[slot] = try s.key() }
         for _ in 0..<(try s.count()) { let sid = try SessionID(bytes: try s.r.blob(max: 256)); grantedKeys[sid] = try (0..<(try s.count())).map { _ in try s.key() } }
         for _ in 0..<(try s.count()) { caseSessions[try CaseID(bytes: try s.r.raw(CaseID.length))] = try s.sids() }
         unreadSessions = try s.sids()
+        untriedParents = try s.sids()
         for _ in 0..<(try s.count()) { tips[try s.author()] = try s.r.u64() }
         try s.r.expectEnd()
     }

@@ -26,8 +26,9 @@ public struct ProjectView: Sendable {
     /// Derives the view. `envelopes` must be signature-verified (the store only holds such).
     /// `knownSessionKeys` are keys this reader opened before (by author ‖ session id): they
     /// spare the sealed-box opens, and a wrong one only makes its ops fall back to a full read.
+    /// `knownParentKeys` are parent keys opened before (by author ‖ parent id), likewise.
     public init(project: ProjectID, envelopes: [Envelope], reader: BoxKeyPair?,
-                knownSessionKeys: [SessionID: SymmetricKey] = [:]) {
+                knownSessionKeys: [SessionID: SymmetricKey] = [:], knownParentKeys: [SessionID: SymmetricKey] = [:]) {
         self.project = project
         // Chain order per author, so the op that announces a session key is read first. The
         // store hands envelopes over in that order already, without duplicates: then the
@@ -77,15 +78,47 @@ public struct ProjectView: Sendable {
         // The costly, independent steps run on every core: each session's sealed-box entries
         // (one scalar multiplication per entry tried), then each body's decryption and decoding.
         // The pass after them applies in chain order exactly as a one-core read would.
-        let entries: [(sid: SessionID, key: SymmetricKey?, opened: Bool)?] = Parallel.map(readable.count, minimum: 64) { i in
+        // A flag-2 op's entries give its parent's key instead, a flag-3 op's nothing: both derive
+        // their session key from the parent slot, filled in chain order below. A parent is opened
+        // only when one of its sessions is not already known: a member granted a batch's session
+        // keys without its parent (added later) would otherwise try it on every rebuild.
+        let heads: [(sid: SessionID, parent: SessionID?, entries: Bool)?] = Parallel.map(readable.count, minimum: 64) { i in
             let e = readable[i]
-            guard let reader, let body = try? SealedBody(decoding: e.body), body.sealedKeys != nil else { return nil }
-            let sid = SessionID(author: e.author, body: body)
-            if let k = knownSessionKeys[sid] { return (sid, k, false) }
-            return (sid, body.openSessionKey(with: reader), true)
+            guard reader != nil, let body = try? SealedBody(decoding: e.body), body.announcesSession else { return nil }
+            return (SessionID(author: e.author, body: body), body.parentSlot(author: e.author), body.sealedKeys != nil || body.parentKeys != nil)
         }
-        boxOpens = entries.count { $0?.opened == true }
-        let entryKeys: [(sid: SessionID, key: SymmetricKey)?] = entries.map { $0.flatMap { e in e.key.map { (e.sid, $0) } } }
+        var neededParents = Set<SessionID>()
+        for case let (sid, parent?, _)? in heads where knownSessionKeys[sid] == nil && knownParentKeys[parent] == nil {
+            neededParents.insert(parent)
+        }
+        let withEntries = heads.indices.filter { heads[$0]?.entries == true }
+        let opened: [(key: SymmetricKey?, opened: Bool)] = Parallel.map(withEntries.count, minimum: 64) { j in
+            let i = withEntries[j]
+            guard let reader, let head = heads[i], let body = try? SealedBody(decoding: readable[i].body) else { return (nil, false) }
+            if let parent = head.parent {
+                if let k = knownParentKeys[parent] { return (k, false) }
+                return neededParents.contains(parent) ? (body.openParentKey(with: reader), true) : (nil, false)
+            }
+            if let k = knownSessionKeys[head.sid] { return (k, false) }
+            return (body.openSessionKey(with: reader), true)
+        }
+        boxOpens = opened.count { $0.opened }
+        var entryKeys: [(sid: SessionID, key: SymmetricKey)?] = Array(repeating: nil, count: readable.count)
+        var next = 0
+        for (i, head) in heads.enumerated() {
+            guard let head else { continue }
+            var key: SymmetricKey?
+            if head.entries { key = opened[next].key; next += 1 }
+            guard let parent = head.parent else { entryKeys[i] = key.map { (head.sid, $0) }; continue }
+            // Rule 1 for parents: the first of the author's entries that opens fills the slot.
+            if parentKeys[parent] == nil, let key { parentKeys[parent] = key }
+            if head.entries, parentKeys[parent] == nil, !neededParents.contains(parent) { untriedParents.insert(parent) }
+            if let k = knownSessionKeys[head.sid] {
+                entryKeys[i] = (head.sid, k)
+            } else if let p = parentKeys[parent] {
+                entryKeys[i] = (head.sid, SealingParent.sessionKey(parent: p, author: head.sid.author, session: head.sid.local))
+            }
+        }
         var firstKeys: [SessionID: SymmetricKey] = [:]
         for case let (sid, k)? in entryKeys where firstKeys[sid] == nil { firstKeys[sid] = k }
         var pending: [(Envelope, SealedBody)] = []
@@ -143,6 +176,13 @@ public struct ProjectView: Sendable {
     /// Session content keys this reader holds, by author ‖ session id.
     public internal(set) var sessionKeys: [SessionID: SymmetricKey] = [:]
 
+    /// Parent keys this reader holds, by author ‖ parent id: a later op may derive from them.
+    public internal(set) var parentKeys: [SessionID: SymmetricKey] = [:]
+
+    /// Parents whose entries were not opened because every session of theirs was known: a new
+    /// session deriving from one needs a rebuild, which opens it.
+    var untriedParents: Set<SessionID> = []
+
     /// Which sessions carried each case's ops: what `case share` must grant.
     public internal(set) var caseSessions: [CaseID: Set<SessionID>] = [:]
 
@@ -186,6 +226,7 @@ public struct ProjectView: Sendable {
     public mutating func applyLocal(_ payload: Payload, envelope: Envelope, session: SealingSession) {
         let sid = SessionID(author: envelope.author, session: session)
         sessionKeys[sid] = session.key
+        if let p = session.parent { parentKeys[SessionID(author: envelope.author, unchecked: p.id)] = p.key }
         tips[envelope.author] = max(tips[envelope.author] ?? 0, envelope.seq)
         stats.ops += 1
         stats.readable += 1

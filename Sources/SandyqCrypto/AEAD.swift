@@ -24,9 +24,18 @@ public struct SymmetricKey: Sendable, Equatable {
     /// A subkey for one purpose, so one master key never encrypts two kinds of data.
     /// Written straight into locked memory: no plain copy of the subkey is left behind.
     public func derive(context: String, length: Int = SymmetricKey.length) -> SecureBytes {
+        derive(message: Array(context.utf8), length: length)
+    }
+
+    /// BLAKE2b keyed with this key over `message`: a subkey bound to binary input (a derived
+    /// session names its author and id, Protocol/ops.md).
+    public func deriveKey(message: [UInt8]) -> SymmetricKey {
+        SymmetricKey(exactly: derive(message: message))
+    }
+
+    public func derive(message ctx: [UInt8], length: Int = SymmetricKey.length) -> SecureBytes {
         Sodium.ensure()
         precondition(length >= Int(crypto_generichash_BYTES_MIN) && length <= Int(crypto_generichash_BYTES_MAX))
-        let ctx = Array(context.utf8)
         return SecureBytes(count: length) { out in
             ctx.withUnsafeBufferPointer { c in
                 secret.withUnsafePointer { k in

@@ -158,7 +158,13 @@ extension Node {
                 var text = "sealed (not readable by this node)"
                 if let body = try? SealedBody(decoding: e.body) {
                     let sk = SessionID(author: e.author, body: body)
-                    if body.sealedKeys != nil, sessions[sk] == nil { sessions[sk] = body.openSessionKey(with: identity.box) }
+                    if body.announcesSession, sessions[sk] == nil {
+                        if let slot = body.parentSlot(author: e.author) {
+                            sessions[sk] = v.sessionKeys[sk] ?? v.parentKeys[slot].map { body.derivedKey(parent: $0, author: e.author) }
+                        } else {
+                            sessions[sk] = body.openSessionKey(with: identity.box)
+                        }
+                    }
                     if let key = sessions[sk] ?? nil, let plain = try? body.open(with: key, header: e.header),
                        let p = try? Payload(decoding: plain) {
                         time = HybridClock.millis(p.clock)

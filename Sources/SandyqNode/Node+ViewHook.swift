@@ -13,10 +13,10 @@ extension Node {
         // A write-only node's view shows what it wrote only until the log is read again.
         guard let w = warm, !isWriteOnly else { warm = nil; return }
         warm = nil
-        let before = w.view.sessionKeys
-        guard let next = try? caughtUp(w, rebuilding: false, known: { cachedSessionKeys() }) else { return }
+        let before = CachedKeys(w.view)
+        guard let next = try? caughtUp(w, rebuilding: false, known: { cachedKeys() }) else { return }
         warm = next
-        cacheSessionKeys(next.view.sessionKeys, except: before)
+        cacheKeys(of: next.view, except: before)
         // The snapshot is refreshed when the node closes, not here: sealing and storing the
         // whole view inside an import made a 5,000-op delta exchange spend 59 % of its import on it.
     }

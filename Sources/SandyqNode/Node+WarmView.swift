@@ -18,7 +18,7 @@ extension Node {
     /// ops above the mark are few, and mostly of sessions the view holds.
     /// With `rebuilding` false, nil where only a rebuild would do: the next read rebuilds, so a
     /// command that reads no more (a member add, an import) does not pay for one.
-    func caughtUp(_ w: WarmView, rebuilding: Bool = true, known: () -> [SessionID: SymmetricKey]) throws(NodeError) -> WarmView? {
+    func caughtUp(_ w: WarmView, rebuilding: Bool = true, known: () -> CachedKeys) throws(NodeError) -> WarmView? {
         let (envs, through) = try mapped { try store.envelopes(afterRow: w.through) }
         guard !envs.isEmpty else { return w }
         let fresh = envs.filter { !w.alsoApplied.contains($0.id) }

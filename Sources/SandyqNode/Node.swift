@@ -314,15 +314,19 @@ public final class Node {
             }
         }
         try commit(made.map(\.envelope), project: v.project, keepingView: true, alongside: alongside)
-        var started: [SessionID: SymmetricKey] = [:]
+        var started = CachedKeys()
         for m in made {
             let sid = SessionID(author: nodeID.signingKey, session: m.session)
-            if v.sessionKeys[sid] == nil { started[sid] = m.session.key }
+            if v.sessionKeys[sid] == nil { started.sessions[sid] = m.session.key }
+            if let p = m.session.parent {
+                let slot = try mapped { try SessionID(author: nodeID.signingKey, local: p.id) }
+                if v.parentKeys[slot] == nil { started.parents[slot] = p.secretKey }
+            }
             v.applyLocal(m.payload, envelope: m.envelope, session: m.session)
         }
         // A write-only node is not among its own readers: caching its keys would let whoever
         // unlocks it read back what it recorded.
-        if !isWriteOnly { cacheSessionKeys(started, except: [:]) }
+        if !isWriteOnly { cacheKeys(started, except: CachedKeys()) }
         // The ops just stored may sit above rows this view has not read (another process's
         // import): the mark stays, and catching up skips these by id.
         if var kept = before {
@@ -356,13 +360,13 @@ public final class Node {
         if let w = warm { return w.view }
         let pid = try requireProject()
         let w: WarmView
-        if let restored = restoredView(pid), let caught = try caughtUp(restored, known: { cachedSessionKeys() }) {
+        if let restored = restoredView(pid), let caught = try caughtUp(restored, known: { cachedKeys() }) {
             w = caught
-            cacheSessionKeys(w.view.sessionKeys, except: restored.view.sessionKeys)
+            cacheKeys(of: w.view, except: CachedKeys(restored.view))
         } else {
-            let known = cachedSessionKeys()
+            let known = cachedKeys()
             w = try rebuiltView(pid, known: known)
-            cacheSessionKeys(w.view.sessionKeys, except: known)
+            cacheKeys(of: w.view, except: known)
         }
         warm = w
         saveSnapshotIfDue()
@@ -370,27 +374,44 @@ public final class Node {
     }
 
     /// Reads the whole log into a new view.
-    func rebuiltView(_ pid: ProjectID, known: [SessionID: SymmetricKey]) throws(NodeError) -> WarmView {
+    func rebuiltView(_ pid: ProjectID, known: CachedKeys) throws(NodeError) -> WarmView {
         viewRebuilds += 1
         let through = try mapped { try store.lastRow() }
         let envs = try mapped { try store.allEnvelopes(throughRow: through) }
-        let v = ProjectView(project: pid, envelopes: envs, reader: identity.box, knownSessionKeys: known)
+        let v = ProjectView(project: pid, envelopes: envs, reader: identity.box, knownSessionKeys: known.sessions, knownParentKeys: known.parents)
         return WarmView(view: v, through: through, sinceSnapshot: v.stats.ops)
     }
 
-    /// Session keys opened by earlier views, unsealed with this node's storage key. A row that
-    /// does not open is skipped: the view then opens that session's sealed box again.
-    func cachedSessionKeys() -> [SessionID: SymmetricKey] {
+    /// Session and parent keys a view holds, by slot (author ‖ id).
+    struct CachedKeys {
+        var sessions: [SessionID: SymmetricKey] = [:]
+        var parents: [SessionID: SymmetricKey] = [:]
+
+        init() {}
+        init(_ v: ProjectView) { sessions = v.sessionKeys; parents = v.parentKeys }
+    }
+
+    /// Session keys opened by earlier views (the cache's session rows).
+    func cachedSessionKeys() -> [SessionID: SymmetricKey] { cachedKeys().sessions }
+
+    /// Keys opened by earlier views, unsealed with this node's storage key. A row that does
+    /// not open is skipped: the view then opens that session's (or parent's) sealed box again.
+    func cachedKeys() -> CachedKeys {
         let seal = StorageSeal(identity)
         let tagKey = seal.key.derive(context: Self.sessionTagContext)
-        var out: [SessionID: SymmetricKey] = [:]
+        var out = CachedKeys()
         for (tag, sealed) in (try? store.sealedSessionKeys()) ?? [] {
             guard var plain = try? seal.open(sealed, associatedData: Self.sessionRowAD + tag) else { continue }
             defer { plain.zeroize() }
             guard plain.count > SymmetricKey.length, let k = try? SymmetricKey(SecureBytes(plain[0..<SymmetricKey.length])) else { continue }
-            let slot = Array(plain[SymmetricKey.length...])
-            guard Hash.blake2b(slot, length: 32, key: tagKey) == tag, let sid = try? SessionID(bytes: slot) else { continue }
-            out[sid] = k
+            let rest = Array(plain[SymmetricKey.length...])
+            guard Hash.blake2b(rest, length: 32, key: tagKey) == tag else { continue }
+            // A parent's row ends in its marker; a session's row is the slot alone.
+            if rest.count == SessionID.length + 1, rest.last == Self.parentRowMarker, let slot = try? SessionID(bytes: Array(rest.dropLast())) {
+                out.parents[slot] = k
+            } else if let sid = try? SessionID(bytes: rest) {
+                out.sessions[sid] = k
+            }
         }
         return out
     }
@@ -399,14 +420,24 @@ public final class Node {
     /// key: a seizer reading the table cannot tell which sessions (so which cases) this node reads.
     static let sessionTagContext = "sandyq-session-tag-v1"
     static let sessionRowAD = Array("session-v2:".utf8)
+    static let parentRowMarker: UInt8 = 1
 
-    /// Best effort: a read-only or full store still reads, it only rebuilds slower next time.
-    func cacheSessionKeys(_ keys: [SessionID: SymmetricKey], except known: [SessionID: SymmetricKey]) {
+    /// Caches the view's session and parent keys that `known` lacks. Best effort: a read-only
+    /// or full store still reads, it only rebuilds slower next time.
+    func cacheKeys(of v: ProjectView, except known: CachedKeys) { cacheKeys(CachedKeys(v), except: known) }
+
+    func cacheKeys(_ keys: CachedKeys, except known: CachedKeys) {
+        cacheRows(keys.sessions, except: known.sessions, marker: [])
+        cacheRows(keys.parents, except: known.parents, marker: [Self.parentRowMarker])
+    }
+
+    private func cacheRows(_ keys: [SessionID: SymmetricKey], except known: [SessionID: SymmetricKey], marker: [UInt8]) {
         let seal = StorageSeal(identity)
         let tagKey = seal.key.derive(context: Self.sessionTagContext)
         let fresh = keys.filter { known[$0.key] == nil }.map { sid, k -> (tag: [UInt8], sealed: [UInt8]) in
-            let tag = Hash.blake2b(sid.bytes, length: 32, key: tagKey)
-            var plain = k.secret.unsafeCopy + sid.bytes
+            let rest = sid.bytes + marker
+            let tag = Hash.blake2b(rest, length: 32, key: tagKey)
+            var plain = k.secret.unsafeCopy + rest
             defer { plain.zeroize() }
             return (tag, seal.seal(plain, associatedData: Self.sessionRowAD + tag))
         }

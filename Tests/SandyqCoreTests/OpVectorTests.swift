@@ -20,6 +20,8 @@ struct OpReader {
     let keys: BoxKeyPair?
     /// The first op of a session that carries entries decides, even when none opens for us.
     private var sessions: [SessionID: SymmetricKey?] = [:]
+    /// Parent keys by (author, parent id): the first flag-2 op whose entries open decides.
+    private var parents: [SessionID: SymmetricKey] = [:]
 
     init(project: ProjectID, keys: BoxKeyPair?) {
         self.project = project
@@ -59,7 +61,10 @@ struct OpReader {
             let body: SealedBody
             do { body = try SealedBody(decoding: env.body) } catch { return Self.refused(error, out) }
             let slot = SessionID(author: env.author, body: body)
-            if body.sealedKeys != nil, sessions[slot] == nil {
+            if let parent = body.parentSlot(author: env.author) {
+                if body.parentKeys != nil, parents[parent] == nil, let k = keys.flatMap({ body.openParentKey(with: $0) }) { parents[parent] = k }
+                if (sessions[slot] ?? nil) == nil, let p = parents[parent] { sessions[slot] = body.derivedKey(parent: p, author: env.author) }
+            } else if body.sealedKeys != nil, sessions[slot] == nil {
                 sessions[slot] = keys.flatMap { body.openSessionKey(with: $0) }
             }
             guard let key = sessions[slot] ?? nil else {
@@ -139,7 +144,7 @@ struct OpReader {
             try #require(announced.expect == .ok, "session_envelope must be readable: \(announced.why)")
             let env = try #require(announced.envelope)
             let sealed = try SealedBody(decoding: env.body)
-            #expect(sealed.sealedKeys != nil, "session_envelope must carry the session's key entries")
+            #expect(sealed.sealedKeys != nil || sealed.parentKeys != nil, "session_envelope must carry key entries")
             let next = try Envelope(decoding: v.bytes("envelope"))
             #expect(env.author == next.author && env.seq < next.seq, "session_envelope comes earlier in the same chain")
             if env.seq + 1 == next.seq { #expect(next.prev == env.id, "chain link") }
@@ -262,15 +267,22 @@ struct OpReader {
         #expect(g.body == [1, 1] + f.founderSigning.publicKey.bytes + f.founderBox.publicKey.bytes + f.nonce)
         #expect(Hash.blake2b(f.founderSigning.publicKey.bytes + f.founderBox.publicKey.bytes + f.nonce, length: 16) == f.project.bytes)
 
-        // Sealed body: version, 8-byte session id, flag 1, u16 count, entries of 80 bytes, 24-byte nonce, ciphertext.
+        // Sealed body: version, 8-byte session id, flag 2, 8-byte parent id, u16 count, entries of
+        // 80 bytes, 24-byte nonce, ciphertext.
         let body = s.body
-        #expect(body[0] == 1 && body[9] == 1)
-        #expect(Int(body[10]) << 8 | Int(body[11]) == 2)
+        #expect(body[0] == 1 && body[9] == 2)
+        #expect(Int(body[18]) << 8 | Int(body[19]) == 2)
         let sealed = try SealedBody(decoding: body)
         #expect(sealed.sessionID == Array(body[1..<9]))
-        #expect(sealed.sealedKeys == [Array(body[12..<92]), Array(body[92..<172])])
-        #expect(sealed.nonce == Array(body[172..<196]))
-        #expect(sealed.ciphertext == Array(body[196...]))
+        #expect(sealed.parentID == Array(body[10..<18]))
+        #expect(sealed.parentKeys == [Array(body[20..<100]), Array(body[100..<180])])
+        #expect(sealed.nonce == Array(body[180..<204]))
+        #expect(sealed.ciphertext == Array(body[204...]))
+        // The session key is BLAKE2b-256 keyed with the parent key over label ‖ author ‖ session id.
+        let parent = try #require(sealed.openParentKey(with: f.lawyer))
+        let k = Hash.blake2b(Array("sandyq-derived-session".utf8) + f.founderSigning.publicKey.bytes + sealed.sessionID, length: 32, key: parent.secret)
+        let plain = try sealed.open(with: SymmetricKey(SecureBytes(k)), header: s.header)
+        #expect(try Payload(decoding: plain).mutations == [.add(case: caseID, collection: "events", element: "e1")])
     }
 
     @Test func writerOutputDecodesToItselfAndReads() throws {
@@ -302,9 +314,13 @@ struct OpReader {
         }
 
         let bodies = try ops[1...3].map { try SealedBody(decoding: $0.body) }
-        #expect(bodies[0].sealedKeys?.count == 2)
-        #expect(bodies[1].sealedKeys == nil && bodies[1].sessionID == bodies[0].sessionID)
-        #expect(bodies[2].sealedKeys?.count == 1 && bodies[2].sessionID != bodies[0].sessionID)
+        // A session's key derives from its batch's parent, whose key the first op seals (flag 2).
+        #expect(bodies[0].parentKeys?.count == 2 && bodies[0].sealedKeys == nil && bodies[0].parentID != nil)
+        #expect(bodies[1].parentID == nil && bodies[1].parentKeys == nil && bodies[1].sealedKeys == nil)
+        #expect(bodies[1].sessionID == bodies[0].sessionID)
+        // Other readers: another parent, sealed to the lawyer alone.
+        #expect(bodies[2].parentKeys?.count == 1 && bodies[2].sessionID != bodies[0].sessionID)
+        #expect(bodies[2].parentID != nil && bodies[2].parentID != bodies[0].parentID)
 
         var lawyer = OpReader(project: f.project, keys: f.lawyer)
         let read = ops.map { lawyer.accept($0.encoded) }

@@ -72,10 +72,14 @@ enum GrantKit {
     static func grants(in n: Node, by author: Node, readableBy reader: BoxKeyPair) throws -> (ops: Int, grants: [SessionID], maxBody: Int) {
         var ops = 0, maxBody = 0
         var out: [SessionID] = []
-        var keys: [[UInt8]: SymmetricKey] = [:]
+        var keys: [[UInt8]: SymmetricKey] = [:], parents: [[UInt8]: SymmetricKey] = [:]
         for e in try n.store.envelopes(author: author.identity.signing.publicKey, after: 0) where e.kind == .sealed {
             let body = try SealedBody(decoding: e.body)
             if let k = body.openSessionKey(with: reader) { keys[body.sessionID] = k }
+            if let id = body.parentID {
+                if let p = body.openParentKey(with: reader) { parents[id] = p }
+                if let p = parents[id] { keys[body.sessionID] = body.derivedKey(parent: p, author: e.author) }
+            }
             guard let k = keys[body.sessionID], let plain = try? body.open(with: k, header: e.header) else { continue }
             let p = try Payload(decoding: plain)
             let gs = p.mutations.compactMap { m -> SessionID? in

@@ -41,12 +41,12 @@ import SandyqStore
         #expect(Set(try l.view().cases.keys) == [ids[1]], "the lawyer reads the shared case")
         _ = try c.view()
 
-        // The seizer: every sealing session id in the ops, against every byte of session_keys.
-        let sessions = try l.store.allEnvelopes().compactMap { e -> (author: [UInt8], id: [UInt8])? in
-            guard e.kind == .sealed, let b = try? SealedBody(decoding: e.body) else { return nil }
-            return (e.author.bytes, b.sessionID)
+        // The seizer: every sealing session and parent id in the ops, against every byte of session_keys.
+        let sessions = try l.store.allEnvelopes().flatMap { e -> [(author: [UInt8], id: [UInt8])] in
+            guard e.kind == .sealed, let b = try? SealedBody(decoding: e.body) else { return [] }
+            return [(e.author.bytes, b.sessionID)] + (b.parentID.map { [(e.author.bytes, $0)] } ?? [])
         }
-        #expect(sessions.count >= 5)
+        #expect(sessions.count >= 7)
         for (name, home) in [("lawyer", dir.sub("l")), ("coordinator", dir.sub("c"))] {
             let rows = try Self.rawSessionRows(home)
             #expect(!rows.isEmpty, "\(name): the cache is used")
@@ -59,7 +59,7 @@ import SandyqStore
         // The cache still works: a reopened lawyer reads the same, and each row opens.
         let reopened = try NodeFixture.open(dir, "l")
         #expect(try reopened.view().digest == (try l.view().digest))
-        #expect(try reopened.store.sealedSessionKeys().count == (try l.view().sessionKeys.count))
+        #expect(try reopened.store.sealedSessionKeys().count == (try l.view().sessionKeys.count + l.view().parentKeys.count))
     }
 
     @Test("a store from before the change drops its readable session list on open, and reads the same")

@@ -45,7 +45,7 @@ import SandyqTestSupport
 
     @Test func catalog() {
         #expect(Self.names == ["store_grant_tags_ok.txt", "store_netkey_ok.txt", "store_netkey_storage_key_itself.txt",
-                               "store_session_row_moved.txt", "store_session_row_ok.txt"])
+                               "store_parent_row_ok.txt", "store_session_row_moved.txt", "store_session_row_ok.txt"])
     }
 
     @Test(arguments: names)
@@ -105,11 +105,20 @@ import SandyqTestSupport
         let view = try again.view()
         let rows = try again.store.sealedSessionKeys()
         #expect(!rows.isEmpty)
+        var parents = 0
         for row in rows {
-            #expect(row.sealed.count == 112)
             let opened = try #require(try Self.openSessionRow(tag: row.tag, sealed: row.sealed, storage: storage))
-            #expect(view.sessionKeys[try SessionID(bytes: opened.slot)]?.secret.unsafeCopy == opened.key)
+            if row.sealed.count == 113 {
+                // A parent's row: its slot ends in the byte 01.
+                #expect(opened.slot.last == 1)
+                #expect(view.parentKeys[try SessionID(bytes: Array(opened.slot.dropLast()))]?.secret.unsafeCopy == opened.key)
+                parents += 1
+            } else {
+                #expect(row.sealed.count == 112)
+                #expect(view.sessionKeys[try SessionID(bytes: opened.slot)]?.secret.unsafeCopy == opened.key)
+            }
         }
+        #expect(parents == view.parentKeys.count && parents > 0)
         #expect(try again.store.grantedSessions(to: Self.recipientTag(l.nodeID.signingKey.bytes, storage: storage)).count > 0,
                 "no grant records under the lawyer's tag")
     }

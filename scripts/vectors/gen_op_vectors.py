@@ -85,6 +85,8 @@ MAX_SEQ = (1 << 62) - 1             # stores keep seq in a signed 64-bit column
 
 SEALED_VERSION = 1
 SESSION_ID_LEN = 8
+PARENT_ID_LEN = 8
+DERIVATION_LABEL = b"sandyq-derived-session"
 CONTENT_KEY_LEN = 32
 ENTRY_LEN = CONTENT_KEY_LEN + b.crypto_box_SEALBYTES               # 80
 MAX_READERS = 1024
@@ -362,20 +364,49 @@ def decode_sealed(body: bytes) -> dict:
         raise Refused("unsupported_version", f"sealed body version {version}")
     session_id = r.raw(SESSION_ID_LEN)
     flag = r.u8()
-    if flag == 0:
-        entries = None
-    elif flag == 1:
+
+    def read_entries() -> list[bytes]:
         count = r.u16()
         if not 1 <= count <= MAX_READERS:
             raise Refused("malformed", f"reader count {count}")
-        entries = [r.raw(ENTRY_LEN) for _ in range(count)]
+        return [r.raw(ENTRY_LEN) for _ in range(count)]
+
+    entries = parent_id = parent_entries = None
+    if flag == 0:
+        pass
+    elif flag == 1:
+        entries = read_entries()
+    elif flag in (2, 3):
+        parent_id = r.raw(PARENT_ID_LEN)
+        if flag == 2:
+            parent_entries = read_entries()
     else:
         raise Refused("malformed", f"key-entry flag {flag}")
     nonce = r.raw(NONCE_LEN)
     ciphertext = r.rest()
     if len(ciphertext) < TAG_LEN:
         raise Refused("truncated", "ciphertext shorter than its tag")
-    return dict(session_id=session_id, entries=entries, nonce=nonce, ciphertext=ciphertext)
+    return dict(session_id=session_id, entries=entries, parent_id=parent_id, parent_entries=parent_entries,
+                nonce=nonce, ciphertext=ciphertext)
+
+
+def derive_session_key(parent_key: bytes, author: bytes, session_id: bytes) -> bytes:
+    """K = BLAKE2b-256(key: P, "sandyq-derived-session" ‖ author ‖ session id)."""
+    return hashlib.blake2b(DERIVATION_LABEL + author + session_id, digest_size=32, key=parent_key).digest()
+
+
+def take_keys(author: bytes, body: dict, box_sk: bytes, sessions: dict, parents: dict) -> None:
+    """Rule 1 of "Order": an op that announces its session, met while the slot is empty, fills it;
+    a flag-2 op met while its parent slot is empty fills that first."""
+    slot = (author, body["session_id"])
+    if body["parent_id"] is not None:
+        pslot = (author, body["parent_id"])
+        if body["parent_entries"] is not None and parents.get(pslot) is None:
+            parents[pslot] = open_entries(body["parent_entries"], box_sk)
+        if sessions.get(slot) is None and parents.get(pslot) is not None:
+            sessions[slot] = derive_session_key(parents[pslot], author, body["session_id"])
+    elif body["entries"] is not None and slot not in sessions:
+        sessions[slot] = open_entries(body["entries"], box_sk)
 
 
 def open_entries(entries: list[bytes], box_sk: bytes) -> bytes | None:
@@ -472,17 +503,17 @@ def classify(fields: dict) -> tuple[str, bytes | None]:
             return "ok", None
         box_sk = fields["reader_box_secret"]
         sessions: dict = {}
+        parents: dict = {}
         if "session_envelope" in fields:
             first = decode_envelope(fields["session_envelope"])
             verify(first)
             assert first["author"] == env["author"] and first["seq"] < env["seq"]
             s = decode_sealed(first["body"])
-            assert s["entries"] is not None
-            sessions[(first["author"], s["session_id"])] = open_entries(s["entries"], box_sk)
+            assert s["entries"] is not None or s["parent_entries"] is not None
+            take_keys(first["author"], s, box_sk, sessions, parents)
         body = decode_sealed(env["body"])
         slot = (env["author"], body["session_id"])
-        if body["entries"] is not None and slot not in sessions:
-            sessions[slot] = open_entries(body["entries"], box_sk)
+        take_keys(env["author"], body, box_sk, sessions, parents)
         key = sessions.get(slot)
         if key is None:
             raise Refused("not_for_me", "no key entry opens for this reader")
@@ -739,6 +770,59 @@ def sealed_op(author: Node, seq: int, prev: bytes, entries: list[bytes] | None, 
     return envelope(author, KIND_SEALED, PROJECT, seq, prev, body)
 
 
+def derived_op(author: Node, seq: int, prev: bytes, session_id: bytes, parent_id: bytes,
+               parent_entries: list[bytes] | None, nonce_label: str, plaintext: bytes,
+               key: bytes | None = None) -> bytes:
+    """A flag-2 (parent entries follow) or flag-3 (parent named only) body; the content key is
+    derived from the parent key (CONTENT_KEY, so the existing entries seal it) unless `key` is given."""
+    hdr = header(KIND_SEALED, PROJECT, author.sign_pk, seq, prev)
+    nonce = det(nonce_label, NONCE_LEN)
+    body = bytes([SEALED_VERSION]) + session_id
+    if parent_entries is None:
+        body += b"\x03" + parent_id
+    else:
+        body += b"\x02" + parent_id + u16(len(parent_entries)) + b"".join(parent_entries)
+    k = key if key is not None else derive_session_key(CONTENT_KEY, author.sign_pk, session_id)
+    body += nonce + b.crypto_aead_xchacha20poly1305_ietf_encrypt(plaintext, hdr, nonce, k)
+    return envelope(author, KIND_SEALED, PROJECT, seq, prev, body)
+
+
+def gen_derived(v: Vectors, entries: list[bytes]) -> None:
+    """Sessions whose keys derive from a parent key sealed once per batch (ops.md section 2)."""
+    session_a, session_b = det("derived session a", SESSION_ID_LEN), det("derived session b", SESSION_ID_LEN)
+    parent, other_parent = det("parent id", PARENT_ID_LEN), det("other parent id", PARENT_ID_LEN)
+    case_b = det("case b", CASE_LEN)
+    plain_a = payload(hlc(T0, 0), [put(CASE, "", "", "status", "detained")])
+    first = derived_op(REPORTER, 1, ZERO_ID, session_a, parent, entries, "nonce/derived a", plain_a)
+    v.add("sealed_derived_first", "sealed", "ok",
+          "flag 2: the first op of a batch carries the parent key sealed to 2 readers (the entries of "
+          "sealed_session_first); its session key is BLAKE2b-256(key: parent, label ‖ author ‖ session id)",
+          PROJECT, first, reader=LAWYER.box_sk)
+    plain_b = payload(hlc(T0 + 10, 0), [put(case_b, "", "", "status", "convicted")])
+    sibling = derived_op(REPORTER, 2, op_id(first), session_b, parent, None, "nonce/derived b", plain_b)
+    v.add("sealed_derived_sibling", "sealed", "ok",
+          "flag 3: another case's session in the same batch names the parent only; the founder derives its "
+          "key from the parent key it took from session_envelope",
+          PROJECT, sibling, reader=FOUNDER.box_sk, session=first)
+    v.add("sealed_derived_without_parent", "sealed", "not_for_me",
+          "sealed_derived_sibling read without the op that carried its parent key: nothing to derive from yet",
+          PROJECT, sibling, reader=FOUNDER.box_sk)
+    stray = derived_op(REPORTER, 2, op_id(first), session_b, other_parent, None, "nonce/derived b", plain_b)
+    v.add("sealed_derived_other_parent", "sealed", "not_for_me",
+          "a flag-3 op naming a parent id no op of its author announced, after sealed_derived_first",
+          PROJECT, stray, reader=FOUNDER.box_sk, session=first)
+    underived = derived_op(REPORTER, 1, ZERO_ID, session_a, parent, entries, "nonce/derived a", plain_a, key=CONTENT_KEY)
+    v.add("sealed_derived_sealed_under_parent", "sealed", "malformed",
+          "a flag-2 op whose payload is sealed under the parent key itself: a reader must derive the "
+          "session key, so the body does not authenticate",
+          PROJECT, underived, reader=LAWYER.box_sk)
+    full = decode_envelope(first)["body"]
+    cut = full[:1 + SESSION_ID_LEN + 1 + 5]
+    v.add("sealed_derived_truncated_parent", "sealed", "truncated",
+          "a flag-2 body that ends inside its parent id, signed",
+          PROJECT, envelope(REPORTER, KIND_SEALED, PROJECT, 1, ZERO_ID, cut), reader=LAWYER.box_sk)
+
+
 def gen_sealed(v: Vectors, entries: list[bytes]) -> dict:
     first_plain = payload(hlc(T0, 0), [
         put(CASE, "", "", "status", "detained"),
@@ -778,8 +862,8 @@ def gen_sealed(v: Vectors, entries: list[bytes]) -> dict:
           reader=FOUNDER.box_sk)
 
     v.add("sealed_unknown_key_flag", "sealed", "malformed",
-          "key-entry flag 2 (only 0 and 1 exist), re-signed",
-          PROJECT, sealed_op(REPORTER, 1, ZERO_ID, entries, "nonce/first", first_plain, flag=2),
+          "key-entry flag 4 (only 0 to 3 exist), re-signed",
+          PROJECT, sealed_op(REPORTER, 1, ZERO_ID, entries, "nonce/first", first_plain, flag=4),
           reader=FOUNDER.box_sk)
 
     v.add("sealed_zero_readers", "sealed", "malformed",
@@ -892,6 +976,7 @@ def build(regenerate: bool) -> dict:
     m = gen_membership(v)
     entries = session_entries(regenerate)
     s = gen_sealed(v, entries)
+    gen_derived(v, entries)
     gen_envelope(v, m["genesis"], m["genesis_body"], s["first"])
     gen_payload(v, s["first"], s["fid"])
     return v.files

@@ -81,9 +81,10 @@ def netkey_value(storage: bytes, network: bytes, nonce: bytes, key: bytes | None
     return nonce + seal(store_key(storage) if key is None else key, nonce, b"netkey", network)
 
 
-def session_row(storage: bytes, author: bytes, sid: bytes, session_key: bytes, nonce: bytes) -> tuple[bytes, bytes]:
+def session_row(storage: bytes, author: bytes, sid: bytes, session_key: bytes, nonce: bytes,
+                marker: bytes = b"") -> tuple[bytes, bytes]:
     k = store_key(storage)
-    slot = author + sid
+    slot = author + sid + marker
     tag = hashlib.blake2b(slot, digest_size=32, key=subkey(k, "sandyq-session-tag-v1")).digest()
     return tag, nonce + seal(k, nonce, b"session-v2:" + tag, session_key + slot)
 
@@ -128,6 +129,17 @@ def generate() -> dict[str, str]:
                     "tag is associated data, so a row cannot be moved to another slot"),
         ("storage_key", storage), ("author", author), ("session_id", sid), ("session_key", skey),
         ("tag", other_tag), ("sealed", sealed)])
+
+    pid = det("parent id", 8)
+    pkey = det("parent key", 32)
+    ptag, psealed = session_row(storage, author, pid, pkey, det("parent nonce", 24), marker=b"\x01")
+    assert len(psealed) == 24 + 73 + 16
+    files["store_parent_row_ok.txt"] = render([
+        ("area", "session_row"), ("expect", "ok"),
+        ("comment", "a parent key's session_keys row: as a session's, with the byte 01 after the slot author key ‖ "
+                    "parent id, in the tag's input and in the plaintext; 113 bytes"),
+        ("storage_key", storage), ("author", author), ("session_id", pid + b"\x01"), ("session_key", pkey),
+        ("tag", ptag), ("sealed", psealed)])
 
     gkey = subkey(storage, "sandyq-grant-tags")
     recipient = det("recipient signing key", 32)

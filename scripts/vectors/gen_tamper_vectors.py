@@ -138,6 +138,27 @@ class Chain:
         env = self._sign(ops.KIND_SEALED, seq, link, body, signer)
         return self.keep(env) if append else env
 
+    def derived(self, value: str, parent_id: bytes, parent_key: bytes, *, announce: bool,
+                readers: list[Member] | None = None, append: bool = True) -> bytes:
+        """A put of `value` in a session whose key derives from the parent `parent_id` (ops.md
+        section 2): flag 2 with the parent key's entries when `announce`, else flag 3."""
+        seq, link = self.next
+        label = f"{self.author.label}/{self.project.hex()}/{seq}/{value}"
+        session, nonce = det(f"session/{label}", ops.SESSION_ID_LEN), det(f"nonce/{label}", ops.NONCE_LEN)
+        body = bytes([ops.SEALED_VERSION]) + session
+        if announce:
+            rs = sorted(readers if readers is not None else [FOUNDER, READER], key=lambda n: n.box_pk)
+            entries = [seal_fixed(parent_key, r.box_pk, det(f"entry/{label}/{r.label}", 32)) for r in rs]
+            body += b"\x02" + parent_id + ops.u16(len(entries)) + b"".join(entries)
+        else:
+            body += b"\x03" + parent_id
+        hdr = ops.header(ops.KIND_SEALED, self.project, self.author.sign_pk, seq, link)
+        plain = ops.payload(ops.hlc(T0 + 1000 * seq, 0), [ops.put(CASE, "", "", "summary", value)])
+        key = ops.derive_session_key(parent_key, self.author.sign_pk, session)
+        body += nonce + b.crypto_aead_xchacha20poly1305_ietf_encrypt(plain, hdr, nonce, key)
+        env = self._sign(ops.KIND_SEALED, seq, link, body, None)
+        return self.keep(env) if append else env
+
     def _sign(self, kind: int, seq: int, prev: bytes, body: bytes, signer: Member | None) -> bytes:
         signed = ops.header(kind, self.project, self.author.sign_pk, seq, prev) + ops.u32(len(body)) + body
         return signed + (signer or self.author).sign(signed)
@@ -368,7 +389,20 @@ class Node:
         if e["kind"] == ops.KIND_MEMBERSHIP:
             return "ok"
         body = ops.decode_sealed(e["body"])
-        key = ops.open_entries(body["entries"] or [], self.reader.box_sk)
+        if body["parent_id"] is None:
+            key = ops.open_entries(body["entries"] or [], self.reader.box_sk)
+        else:
+            # The parent slot is the author's own: the first of its flag-2 ops up to this one,
+            # in chain order, whose entries open for the reader.
+            parent = None
+            for o in sorted((o for o in self.ops.values() if o["author"] == e["author"] and o["seq"] <= e["seq"]
+                             and o["kind"] == ops.KIND_SEALED), key=lambda o: o["seq"]):
+                ob = ops.decode_sealed(o["body"])
+                if ob["parent_id"] == body["parent_id"] and ob["parent_entries"] is not None:
+                    parent = ops.open_entries(ob["parent_entries"], self.reader.box_sk)
+                    if parent is not None:
+                        break
+            key = None if parent is None else ops.derive_session_key(parent, e["author"], body["session_id"])
         if key is None:
             return "not_for_me"
         plain = b.crypto_aead_xchacha20poly1305_ietf_decrypt(body["ciphertext"], e["header"], body["nonce"], key)
@@ -628,6 +662,19 @@ def build() -> dict:
     c.add("reading_not_sealed_to_reader", "not_for_me",
           "the reporter's op sealed to the founder alone (its key entry opens for no one else): stored and "
           "forwarded, unreadable here", log, [op], op)
+
+    # reading: parents are per author, so one member cannot take over another's parent id
+    shared_id = det("parent id", ops.SESSION_ID_LEN)
+    victim, attacker = sorted([FOUNDER, REPORTER], key=lambda m: m.sign_pk, reverse=True)
+    f, log = base((REPORTER, REPORTER_ROLE))
+    chains = {FOUNDER.sign_pk: f, REPORTER.sign_pk: Chain(REPORTER)}
+    log.append(chains[victim.sign_pk].derived("the batch's first case", shared_id, det("victim parent", 32), announce=True))
+    log.append(chains[attacker.sign_pk].derived("a planted parent", shared_id, det("attacker parent", 32), announce=True))
+    op = chains[victim.sign_pk].derived("the batch's second case", shared_id, det("victim parent", 32), announce=False)
+    c.add("reading_parent_id_taken_by_another", "ok",
+          f"the {attacker.label} announces the {victim.label}'s parent id with a key of its own (its ops sort first); "
+          f"the {victim.label}'s next session names that parent only (flag 3) and is still read: a parent's slot "
+          "is (author, parent id)", log, [op], op)
     return c.files
 
 

@@ -64,7 +64,8 @@ public func fuzzSignedBody(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         let header = Envelope.header(kind: kind, project: project, author: keys.publicKey, seq: seq + 1, prev: prev)
         var body = bytes
         if selector & 3 >= 2 {
-            let s = sessions[keys.publicKey] ?? SealingSession(readers: [founderBox.publicKey, memberBox.publicKey])
+            // As a node writes: the session's key derives from a parent sealed to both readers.
+            let s = sessions[keys.publicKey] ?? SealingSession(parent: SealingParent(readers: [founderBox.publicKey, memberBox.publicKey]), author: keys.publicKey)
             sessions[keys.publicKey] = s
             body = s.seal(bytes, header: header)
         }
