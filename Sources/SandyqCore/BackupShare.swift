@@ -108,7 +108,8 @@ public struct BackupShare: Sendable, Equatable {
     public init(text: String) throws(CoreError) {
         var bytes: [UInt8] = []
         var expected = 1
-        for raw in text.split(whereSeparator: { $0 == "\n" || $0 == "\r" }) {
+        // `isNewline`: a CR LF line end is one Character, neither "\r" nor "\n".
+        for raw in text.split(whereSeparator: \.isNewline) {
             let words = raw.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
             guard let first = words.first, let num = Int(first), first.allSatisfy(\.isASCII) else { continue }
             guard num == expected else {

@@ -38,13 +38,18 @@ public final class Desk: Sendable {
     private let server = Mutex<ServeJob?>(nil)
     /// Split key backups made on the desk, by session, until handed out (BackupPages).
     let backupPieces = Mutex<[String: [BackupShare]]>([:])
+    /// Keys combined from backup pieces on a home with no node, by session, until a passphrase seals them (RestorePages).
+    let pendingRestore = Mutex<[String: (backup: NodeBackup, node: String)]>([:])
 
     /// torrc lines for the onion service the sync centre can start (`ui --tor-option`).
     public let torOptions: [String]
+    /// Argon2id cost of the key file a restore from backup pieces writes (`ui --kdf`).
+    public let restoreParameters: PasswordKDFParameters
 
     public init(home: String, idle: Duration = .seconds(600), heartbeatGrace: Duration = .seconds(90),
-                serve: String? = nil, torOptions: [String] = []) {
+                serve: String? = nil, torOptions: [String] = [], restoreParameters: PasswordKDFParameters = .moderate) {
         self.home = home
+        self.restoreParameters = restoreParameters
         self.torOptions = torOptions
         self.idle = idle
         self.heartbeatGrace = heartbeatGrace
@@ -139,6 +144,7 @@ public final class Desk: Sendable {
     public func lock() {
         // Backup pieces made on the desk live only until the keys leave memory.
         backupPieces.withLock { $0.removeAll() }
+        pendingRestore.withLock { $0.removeAll() }
         // A server the sync centre started stops by itself within 0.2 s: its host is no longer the desk's.
         let host = state.withLock { s in
             let h = s.host

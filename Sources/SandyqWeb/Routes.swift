@@ -12,6 +12,13 @@ struct Routes: Sendable {
         router.get("/static/app.js") { _, _ in asset(PackageResources.app_js, "text/javascript; charset=utf-8") }
         router.get("/") { req, _ in gate(req) { _, _ in Pages.redirect("/cases") } }
         router.get("/unlock") { req, _ in withSession(req) { v in unlockPage(v) } }
+        router.get("/restore") { req, _ in withSession(req) { v in RestorePages.piecesPage(v) } }
+        router.post("/restore") { req, _ in try await posted(req) { v, fields in RestorePages.check(v, fields: fields) } }
+        router.get("/restore/passphrase") { req, _ in withSession(req) { v in RestorePages.passphrasePage(v) } }
+        router.post("/restore/passphrase") { req, _ in
+            try await posted(req) { v, fields in try await RestorePages.restore(v, fields: fields, parameters: desk.restoreParameters) }
+        }
+        router.get("/restore/done") { req, _ in gate(req) { v, host in RestorePages.donePage(v, host: host) } }
         router.post("/unlock") { req, _ in try await unlock(req) }
         router.post("/lock") { req, _ in try await posted(req) { v, _ in desk.lock(); return Pages.redirect("/unlock") } }
         router.post("/alive") { req, _ in
@@ -237,6 +244,8 @@ struct Routes: Sendable {
         if desk.isUnlocked && error == nil { return Pages.redirect("/cases") }
         var c = v.frame(title: v.t("unlock.title"), unlocked: false)
         if let error { c["error"] = error }
+        // A computer that lost its node: the way back is the backup pieces.
+        if !NodeHost.exists(home: desk.home) { c["noNode"] = true }
         return Pages.html(Templates.render("unlock", c), status: error == nil ? .ok : .unprocessableContent)
     }
 

@@ -53,6 +53,9 @@ enum Templates {
         "backup": PackageResources.backup_mustache,
         "backupPieces": PackageResources.backupPieces_mustache,
         "backupPrint": PackageResources.backupPrint_mustache,
+        "restore": PackageResources.restore_mustache,
+        "restorePassphrase": PackageResources.restorePassphrase_mustache,
+        "restoreDone": PackageResources.restoreDone_mustache,
     ]
 
     struct ScalarHTML: MustacheContentType {

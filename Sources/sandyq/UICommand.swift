@@ -26,6 +26,8 @@ struct UI: ParsableCommand {
     var serve: String?
     @Option(name: .customLong("tor-option"), help: "A torrc line for the onion service the sync centre can start, repeatable (bridges, pluggable transports).")
     var torOptions: [String] = []
+    @Option(help: "Argon2id cost of the key file when the page rebuilds a node from backup pieces: interactive (64 MiB), moderate (256 MiB), sensitive (1 GiB).")
+    var kdf: Init.KDF = .moderate
     @OptionGroup var output: OutputOptions
 
     func run() throws {
@@ -35,7 +37,7 @@ struct UI: ParsableCommand {
     func runDesk() throws {
         guard idleMinutes > 0 else { throw CLIError(.usage, "--idle-minutes must be at least 1") }
         let home = NodeOptions.resolve(home: self.home)
-        let desk = Desk(home: home, idle: .seconds(idleSeconds ?? idleMinutes * 60), serve: self.serve, torOptions: torOptions)
+        let desk = Desk(home: home, idle: .seconds(idleSeconds ?? idleMinutes * 60), serve: self.serve, torOptions: torOptions, restoreParameters: kdf.parameters)
         let app: WebApp
         do { app = try WebApp(desk: desk, listen: listen) } catch { throw CLIError(.usage, error.description) }
         let json = output.json, open = !noOpen

@@ -30,6 +30,10 @@ import SandyqCrypto
             #expect(try BackupShare(text: s.text) == s)
             #expect(try BackupShare(text: s.text.lowercased()) == s, "letters typed in lower case")
             #expect(try BackupShare(reading: Array(s.text.utf8)) == s)
+            // Typed back in on Windows, or posted from a browser's text box: lines end in CR LF,
+            // which Swift reads as one Character, neither "\r" nor "\n".
+            #expect(try BackupShare(text: s.text.replacingOccurrences(of: "\n", with: "\r\n")) == s, "CR LF line ends")
+            #expect(try BackupShare(text: s.text.replacingOccurrences(of: "\n", with: "\r")) == s, "CR line ends")
         }
         let back = try NodeBackup.combine(Self.named([shares[4], shares[0], shares[2]]))
         #expect(back.secret == b.secret && back.writeOnly)

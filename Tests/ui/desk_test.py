@@ -306,6 +306,8 @@ class Suite:
                  lambda: self.t_onion(env))
         self.run("back up the keys in Kazakh: a wrong number is named; 3 of 5 pieces (a file and two papers) rebuild the node; forget drops them",
                  lambda: self.t_backup(env))
+        self.run("rebuild a lost computer's node in Russian: the unlock page offers it; two papers of three are named too few; three rebuild it",
+                 lambda: self.t_restore(env))
         shutil.rmtree(self.root, ignore_errors=True)
         print(f"desk: {len(self.failed)} failed" + (f": {', '.join(self.failed)}" if self.failed else ""), flush=True)
         return 1 if self.failed else 0
@@ -1941,6 +1943,80 @@ class Suite:
             d.quit()
             desk.stop()
             shutil.rmtree(downloads, ignore_errors=True)
+
+    def t_restore(self, env):
+        """A coordinator's computer is gone; on a new one the desk, in Russian, has no node and
+        offers to rebuild it from backup pieces. Two paper pieces of a 3-of-5 set are named as too
+        few, against the box; a third rebuilds the node under the passphrase chosen there, after a
+        mistyped confirmation is named. The desk then says to sync first, and the rebuilt home is
+        the old node (the same node id) that `sandyq status` opens with that passphrase."""
+        ru = catalogue("ru")
+        home = os.path.join(self.root, "coordinator-lost")
+        self.cli.ok(home, ["init", "--kdf", "interactive"])
+        self.cli.ok(home, ["project", "create", "Восстановление"])
+        status = self.cli.json(home, ["status"])
+        node, fingerprint = status["nodeId"], status["fingerprint"]
+        out = tempfile.mkdtemp(prefix="sandyq-pieces-")
+        self.cli.ok(home, ["backup", "split", "--shares", "5", "--threshold", "3", "--out", out])
+        papers = [open(os.path.join(out, n), encoding="utf-8").read().strip()
+                  for n in sorted(os.listdir(out)) if n.endswith(".txt")]
+        self.check(len(papers) == 5, f"{len(papers)} paper pieces written")
+        fresh = os.path.join(self.root, "coordinator-new-computer")
+        desk = Desk(self.cli.binary, fresh, env, extra=["--kdf", "interactive"])
+        d = browser(lang="ru")
+        try:
+            d.get(desk.url)
+            WebDriverWait(d, 20).until(lambda x: x.current_url.endswith("/unlock"))
+            self.check(d.find_elements(By.ID, "restore-offer"), "the unlock page of a computer with no node offers no rebuild")
+            self.no_english(d, "ru", "unlock with no node")
+            self.axe(d, "unlock with no node")
+            self.shot(d, "restore-offer-ru")
+            self.submit(d, "#restore-start")
+            self.check(d.find_element(By.TAG_NAME, "h1").text == ru["restore.title"], "the restore page")
+            self.no_english(d, "ru", "restore")
+            self.axe(d, "restore")
+            d.find_element(By.ID, "pieces").send_keys(papers[0] + "\n\n" + papers[2])
+            self.submit(d, "#restore-check")
+            summary = d.find_element(By.CLASS_NAME, "error-summary")
+            want = ru["restore.err.tooFew"].replace("{n}", "2").replace("{k}", "3")
+            self.check(want in summary.text, f"the error summary: {summary.text}")
+            self.check(summary.find_element(By.TAG_NAME, "a").get_attribute("href").endswith("#pieces"), "the summary links the box")
+            box = d.find_element(By.ID, "pieces")
+            self.check(box.get_attribute("value").count("SANDYQ BACKUP SHARE") == 2, "the pieces typed were not kept in the box")
+            self.no_english(d, "ru", "restore with an error")
+            self.axe(d, "restore with an error")
+            self.shot(d, "restore-error-ru")
+            box.send_keys(Keys.CONTROL, Keys.END)
+            box.send_keys("\n" + papers[4])
+            self.submit(d, "#restore-check")
+            self.check(d.find_element(By.TAG_NAME, "h1").text == ru["restore.passphrase.title"], "the passphrase step")
+            self.check(fingerprint in d.find_element(By.ID, "restore-node").text,
+                       f"the step names another node than {fingerprint}: {d.find_element(By.ID, 'restore-node').text}")
+            self.no_english(d, "ru", "restore passphrase")
+            self.axe(d, "restore passphrase")
+            d.find_element(By.ID, "passphrase").send_keys(PASS)
+            d.find_element(By.ID, "confirm").send_keys(PASS + "!")
+            self.submit(d, "#restore-seal")
+            summary = d.find_element(By.CLASS_NAME, "error-summary")
+            self.check(ru["restore.err.confirm"] in summary.text, f"the mistyped confirmation: {summary.text}")
+            self.check(summary.find_element(By.TAG_NAME, "a").get_attribute("href").endswith("#confirm"), "the summary links the second box")
+            self.shot(d, "restore-passphrase-error-ru")
+            d.find_element(By.ID, "passphrase").send_keys(PASS)
+            d.find_element(By.ID, "confirm").send_keys(PASS)
+            self.submit(d, "#restore-seal")
+            self.check(d.find_element(By.TAG_NAME, "h1").text == ru["restore.done.title"], "the done page")
+            self.check(ru["restore.done.warn"] in d.find_element(By.TAG_NAME, "main").text, "no word to sync before recording")
+            self.no_english(d, "ru", "restore done")
+            self.axe(d, "restore done")
+            self.shot(d, "restore-done-ru")
+            self.submit(d, "#restore-sync")
+            self.check(d.current_url.endswith("/sync"), f"the done page led to {d.current_url}")
+        finally:
+            d.quit()
+            desk.stop()
+            shutil.rmtree(out, ignore_errors=True)
+        got = self.cli.json(fresh, ["status"])
+        self.check(got["nodeId"] == node, f"the desk rebuilt {got['nodeId'][:16]}, not {node[:16]}")
 
     def t_seized(self, env):
         """A reporter records a case and a stick brings it to the coordinator. The laptop is seized:
