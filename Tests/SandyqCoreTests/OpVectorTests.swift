@@ -285,6 +285,28 @@ struct OpReader {
         #expect(try Payload(decoding: plain).mutations == [.add(case: caseID, collection: "events", element: "e1")])
     }
 
+    /// A parent derives at most `SealingParent.maxSessions` sessions: the next session of the same
+    /// readers opens a new parent (flag 2 again), so one parent id links a bounded number of cases.
+    @Test func aParentIsReplacedAfterItsLastSession() throws {
+        let f = Fixture()
+        let w = OpWriter(keys: f.founderSigning, project: f.project, seq: 0, prev: .zero, clock: HybridClock())
+        _ = w.membership(.genesis(founder: f.founder, nonce: f.nonce))
+        let readers = [f.founderBox.publicKey, f.lawyer.publicKey]
+        var bodies: [SealedBody] = []
+        var lawyer = OpReader(project: f.project, keys: f.lawyer)
+        for i in 0...SealingParent.maxSessions {
+            let env = w.sealed([.add(case: CaseID.random(), collection: "events", element: "e\(i)")], readers: readers,
+                               wallMillis: Self.t0, scope: Random.bytes(16))
+            bodies.append(try SealedBody(decoding: env.body))
+            #expect(lawyer.accept(env.encoded).expect == .ok, "op \(i) unread")
+        }
+        let first = try #require(bodies.first?.parentID)
+        #expect(bodies[0].parentKeys?.count == 2)
+        #expect(bodies[1..<SealingParent.maxSessions].allSatisfy { $0.parentID == first && $0.parentKeys == nil })
+        let last = try #require(bodies.last)
+        #expect(last.parentID != nil && last.parentID != first && last.parentKeys?.count == 2)
+    }
+
     @Test func writerOutputDecodesToItselfAndReads() throws {
         let f = Fixture()
         let w = OpWriter(keys: f.founderSigning, project: f.project, seq: 0, prev: .zero, clock: HybridClock())
