@@ -16,11 +16,7 @@ enum BackupPages {
         c["threshold"] = typed["threshold"] ?? ""
         if forgotten { c["forgotten"] = true }
         if let sid = v.session?.id, v.desk.backupPieces.withLock({ $0[sid] != nil }) { c["waiting"] = true }
-        if !errors.isEmpty {
-            c["hasErrors"] = true
-            c["errors"] = errors.map { ["field": $0.0, "message": $0.1] }
-            for (field, message) in errors { c["err_\(field)"] = message }
-        }
+        Pages.setErrors(&c, errors)
         return Pages.html(Templates.render("backup", c), status: errors.isEmpty ? .ok : .unprocessableContent)
     }
 

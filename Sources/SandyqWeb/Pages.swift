@@ -90,6 +90,14 @@ enum Pages {
         c["errors"] = [["field": field, "message": error]]
     }
 
+    /// Several fields' errors: the summary's links, and each message beside its field (`err_FIELD`).
+    static func setErrors(_ c: inout [String: Any], _ errors: [(String, String)]) {
+        guard !errors.isEmpty else { return }
+        c["hasErrors"] = true
+        c["errors"] = errors.map { ["field": $0.0, "message": $0.1] }
+        for (field, message) in errors { c["err_\(field)"] = message }
+    }
+
     static func redirect(_ to: String, cookie: String? = nil) -> Response {
         var h: HTTPFields = [.location: to]
         if let cookie { h[.setCookie] = cookie }

@@ -11,37 +11,21 @@ import SandyqNode
 enum RestorePages {
     /// The printed pieces, one after another in one box: each starts with its title line.
     static func split(_ text: String) -> [String] {
-        var pieces: [String] = []
-        var current: [Substring] = []
-        var before = false
+        var pieces: [[Substring]] = [[]]
         // A browser posts a text box's lines ending in CR LF: one Character, which `isNewline` matches.
         for line in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline) {
-            if line.trimmingCharacters(in: .whitespaces).uppercased().hasPrefix("SANDYQ BACKUP SHARE") {
-                if !current.isEmpty { pieces.append(current.joined(separator: "\n")) }
-                current = [line]
-            } else if !current.isEmpty {
-                current.append(line)
-            } else if !line.trimmingCharacters(in: .whitespaces).isEmpty {
-                before = true
-            }
+            if line.trimmingCharacters(in: .whitespaces).uppercased().hasPrefix("SANDYQ BACKUP SHARE") { pieces.append([]) }
+            pieces[pieces.count - 1].append(line)
         }
-        if !current.isEmpty { pieces.append(current.joined(separator: "\n")) }
-        // Lines before the first title: a piece whose title was left out, which reads as one.
-        if before || pieces.isEmpty, !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
-            return [text] + (before ? pieces : [])
-        }
-        return pieces
+        // Lines before the first title stay a piece of their own (its title left out), unless blank.
+        return pieces.map { $0.joined(separator: "\n") }.filter { !$0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty }
     }
 
     static func piecesPage(_ v: Visit, typed: String = "", error: String? = nil) -> Response {
         if NodeHost.exists(home: v.desk.home) { return Pages.redirect("/unlock") }
         var c = v.frame(title: v.t("restore.title"), unlocked: false)
         c["pieces"] = typed
-        if let error {
-            c["hasErrors"] = true
-            c["errors"] = [["field": "pieces", "message": error]]
-            c["err_pieces"] = error
-        }
+        Pages.setErrors(&c, error.map { [("pieces", $0)] } ?? [])
         return Pages.html(Templates.render("restore", c), status: error == nil ? .ok : .unprocessableContent)
     }
 
@@ -87,11 +71,7 @@ enum RestorePages {
         guard let sid = v.session?.id, let pending = v.desk.pendingRestore.withLock({ $0[sid] }) else { return Pages.redirect("/restore") }
         var c = v.frame(title: v.t("restore.passphrase.title"), unlocked: false)
         c["lead"] = v.t("restore.passphrase.lead", ["node": pending.node])
-        if !errors.isEmpty {
-            c["hasErrors"] = true
-            c["errors"] = errors.map { ["field": $0.0, "message": $0.1] }
-            for (field, message) in errors { c["err_\(field)"] = message }
-        }
+        Pages.setErrors(&c, errors)
         return Pages.html(Templates.render("restorePassphrase", c), status: errors.isEmpty ? .ok : .unprocessableContent)
     }
 

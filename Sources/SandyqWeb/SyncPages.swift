@@ -61,11 +61,7 @@ enum SyncPages {
         if let node = typed["node"], !node.isEmpty { c["node"] = node }
         if typed["tor"] == "1" { c["torChecked"] = true }
         c["listen"] = typed["listen"] ?? v.desk.serveDefault
-        if !errors.isEmpty {
-            c["hasErrors"] = true
-            c["errors"] = errors.map { ["field": $0.0, "message": $0.1] }
-            for (field, message) in errors { c["err_\(field)"] = message }
-        }
+        Pages.setErrors(&c, errors)
         return Pages.html(Templates.render("sync", c), status: status)
     }
 

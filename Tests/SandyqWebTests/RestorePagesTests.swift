@@ -15,40 +15,25 @@ import Hummingbird
     static func ru(_ key: String, _ args: [String: String] = [:]) -> String { Catalogue.shared.text(key, "ru", args) }
     static func html(_ s: String) -> String { BackupPagesTests.html(s) }
 
-    /// A desk on a home with no node, logged in.
+    /// A desk on a home with no node, logged in; the third value is where a redirect leads.
     struct Fresh {
-        let desk: Desk
-        let cookie: String
-        let csrf: String
+        let session: DeskSession
+        var desk: Desk { session.desk }
+        var csrf: String { session.csrf }
+        var app: some ApplicationProtocol { session.app }
 
-        init(_ home: String) throws {
-            desk = Desk(home: home, restoreParameters: .minimum)
-            let token = try #require(desk.loginToken)
-            let s = try #require(desk.login(token: token))
-            cookie = "\(Pages.cookie)=\(s.id)"
-            csrf = s.csrf
-        }
-
-        var app: some ApplicationProtocol {
-            let router = Router(context: BasicRequestContext.self)
-            Routes(desk: desk).register(on: router)
-            return Application(router: router)
-        }
+        init(_ home: String) throws { session = try DeskSession(Desk(home: home, restoreParameters: .minimum)) }
 
         func get(_ client: some TestClientProtocol, _ path: String) async throws -> (HTTPResponse.Status, String, String?) {
-            try await client.execute(uri: path, method: .get, headers: [.cookie: cookie, .acceptLanguage: "ru"]) {
-                ($0.status, String(buffer: $0.body), $0.headers[.location])
-            }
+            let (status, body, headers) = try await session.get(client, path)
+            return (status, body, headers[.location])
         }
 
         func post(_ client: some TestClientProtocol, _ path: String, _ fields: [(String, String)], csrf: String?) async throws
             -> (HTTPResponse.Status, String, String?)
         {
-            let all = (csrf.map { [("csrf", $0)] } ?? []) + fields
-            let body = all.map { "\($0.0)=\(Form.encode($0.1))" }.joined(separator: "&")
-            return try await client.execute(uri: path, method: .post,
-                                            headers: [.cookie: cookie, .acceptLanguage: "ru", .contentType: "application/x-www-form-urlencoded"],
-                                            body: ByteBuffer(string: body)) { ($0.status, String(buffer: $0.body), $0.headers[.location]) }
+            let (status, body, headers) = try await session.post(client, path, fields, csrf: csrf)
+            return (status, body, headers[.location])
         }
     }
 

@@ -49,40 +49,32 @@ import Hummingbird
 
     /// A desk unlocked on one node's home, with one browser session.
     struct Browser {
-        let desk: Desk
+        let session: DeskSession
         let host: NodeHost
-        let cookie: String
-        let csrf: String
+        var desk: Desk { session.desk }
+        var cookie: String { session.cookie }
+        var csrf: String { session.csrf }
 
         init(_ dir: TempDir, _ name: String) throws {
             host = try NodeHost.open(home: dir.sub(name), passphrase: SecureBytes(Array(NodeFixture.passphrase.utf8)))
-            desk = Desk(home: dir.sub(name))
+            let desk = Desk(home: dir.sub(name))
             desk.unlocked(host)
-            let token = try #require(desk.loginToken)
-            let s = try #require(desk.login(token: token))
-            cookie = "\(Pages.cookie)=\(s.id)"
-            csrf = s.csrf
+            session = try DeskSession(desk)
         }
 
-        var app: some ApplicationProtocol {
-            let router = Router(context: BasicRequestContext.self)
-            Routes(desk: desk).register(on: router)
-            return Application(router: router)
-        }
+        var app: some ApplicationProtocol { session.app }
 
         func get(_ client: some TestClientProtocol, _ path: String) async throws -> (HTTPResponse.Status, String) {
-            try await client.execute(uri: path, method: .get, headers: [.cookie: cookie, .acceptLanguage: "ru"]) { ($0.status, String(buffer: $0.body)) }
+            let (status, body, _) = try await session.get(client, path)
+            return (status, body)
         }
 
-        /// A form post; `csrf: nil` leaves the token out.
+        /// A form post; `csrf: nil` leaves the token out. The third value is the content type.
         func post(_ client: some TestClientProtocol, _ path: String, _ fields: [(String, String)], csrf: String?) async throws
             -> (HTTPResponse.Status, String, String?)
         {
-            let all = (csrf.map { [("csrf", $0)] } ?? []) + fields
-            let body = all.map { "\($0.0)=\(Form.encode($0.1))" }.joined(separator: "&")
-            return try await client.execute(uri: path, method: .post,
-                                            headers: [.cookie: cookie, .acceptLanguage: "ru", .contentType: "application/x-www-form-urlencoded"],
-                                            body: ByteBuffer(string: body)) { ($0.status, String(buffer: $0.body), $0.headers[.contentType]) }
+            let (status, body, headers) = try await session.post(client, path, fields, csrf: csrf)
+            return (status, body, headers[.contentType])
         }
 
         func sharedWith(_ id: CaseID) throws -> [String] { try host.cases.state(id.description).elements("sharedWith") }
