@@ -1945,8 +1945,9 @@ class Suite:
             shutil.rmtree(downloads, ignore_errors=True)
 
     def t_restore(self, env):
-        """A coordinator's computer is gone; on a new one the desk, in Russian, has no node and
-        offers to rebuild it from backup pieces. Two paper pieces of a 3-of-5 set are named as too
+        """A coordinator's computer is gone; on a new one the desk has no node and offers to
+        rebuild it from backup pieces (the offer and an empty box checked in Kazakh and English).
+        In Russian: Two paper pieces of a 3-of-5 set are named as too
         few, against the box; a third rebuilds the node under the passphrase chosen there, after a
         mistyped confirmation is named. The desk then says to sync first, and the rebuilt home is
         the old node (the same node id) that `sandyq status` opens with that passphrase."""
@@ -1967,6 +1968,22 @@ class Suite:
         try:
             d.get(desk.url)
             WebDriverWait(d, 20).until(lambda x: x.current_url.endswith("/unlock"))
+            # The offer and the pieces step in Kazakh and English too, with the error an empty box gets.
+            for lang in ["kk", "en"]:
+                cat = catalogue(lang)
+                d.get(desk.base + "/unlock?lang=" + lang)
+                self.check(d.find_element(By.ID, "restore-offer").find_element(By.TAG_NAME, "h2").text == cat["unlock.restore.title"],
+                           f"the offer in {lang}")
+                self.submit(d, "#restore-start")
+                self.check(d.find_element(By.TAG_NAME, "h1").text == cat["restore.title"], f"the restore page in {lang}")
+                self.submit(d, "#restore-check")
+                summary = d.find_element(By.CLASS_NAME, "error-summary")
+                self.check(cat["restore.err.empty"] in summary.text, f"the empty box in {lang}: {summary.text}")
+                if lang == "kk":
+                    self.no_english(d, "kk", "restore with an error")
+                self.axe(d, f"restore with an error in {lang}")
+                self.shot(d, f"restore-error-{lang}")
+            d.get(desk.base + "/unlock?lang=ru")
             self.check(d.find_elements(By.ID, "restore-offer"), "the unlock page of a computer with no node offers no rebuild")
             self.no_english(d, "ru", "unlock with no node")
             self.axe(d, "unlock with no node")
