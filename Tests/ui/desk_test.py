@@ -1947,7 +1947,7 @@ class Suite:
     def t_restore(self, env):
         """A coordinator's computer is gone; on a new one the desk has no node and offers to
         rebuild it from backup pieces (the offer and an empty box checked in Kazakh and English).
-        In Russian: Two paper pieces of a 3-of-5 set are named as too
+        In Russian: two paper pieces of a 3-of-5 set are named as too
         few, against the box; a third rebuilds the node under the passphrase chosen there, after a
         mistyped confirmation is named. The desk then says to sync first, and the rebuilt home is
         the old node (the same node id) that `sandyq status` opens with that passphrase."""
