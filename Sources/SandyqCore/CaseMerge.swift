@@ -65,6 +65,8 @@ public enum CaseMerge {
         }
 
         var copied: [String: Int] = [:]
+        // OTHER's element ids to KEEP's, for the links of the collections that come later.
+        var moved: [String: String] = [:]
         var aliases: [String] = []
         // Evidence stays with the case it was attached to: its record is not a field to copy.
         for coll in CaseSchema.collections where !coll.system {
@@ -75,11 +77,18 @@ public enum CaseMerge {
                 }
                 continue
             }
-            let existing = keep.elements(coll.name).map { keep.fields(coll, $0) }
+            let existing = keep.elements(coll.name).map { ($0, keep.fields(coll, $0)) }
             for e in other.elements(coll.name) {
-                let fields = other.fields(coll, e)
-                guard !fields.isEmpty, !existing.contains(where: { sameElement(coll.name, $0, fields, names: names) }) else { continue }
+                var fields = other.fields(coll, e)
+                // A link names OTHER's element; in KEEP it names the element that element became.
+                for (f, _) in coll.links { fields[f] = fields[f].flatMap { moved[$0] } }
+                guard !fields.isEmpty else { continue }
+                if let same = existing.first(where: { sameElement(coll.name, $0.1, fields, names: names) }) {
+                    moved[e] = same.0
+                    continue
+                }
                 if coll.name == "persons", let (target, added) = matchingPerson(fields, in: keep, names: names) {
+                    moved[e] = target
                     if !added.isEmpty {
                         let current = keep.value("persons", target, "aliases").map { [$0] } ?? []
                         let value = (current + added).joined(separator: "\n")
@@ -93,7 +102,9 @@ public enum CaseMerge {
                     }
                     continue
                 }
-                ms += try CaseEditor.addElement(case: keepID, collection: coll.name, fields: fields)
+                let id = CaseEditor.newElementID()
+                moved[e] = id
+                ms += try CaseEditor.addElement(case: keepID, collection: coll.name, fields: fields, element: id)
                 copied[coll.name, default: 0] += 1
             }
         }

@@ -21,7 +21,19 @@ public enum CaseSchema {
         public var system = false
         /// Fields kept out of every output (a file key): CaseState holds them apart.
         public var secret: [String] = []
+        /// Fields whose value is the element id of another collection of the same case
+        /// (an act's victim is one of the case's persons).
+        public var links: [String: String] = [:]
+        /// Fields holding a date (YYYY, YYYY-MM or YYYY-MM-DD).
+        public var dates: [String] = []
     }
+
+    /// What was done to a victim: the acts the seed documents describe.
+    public static let actTypes = [
+        "arbitrary_detention", "torture", "denial_of_medical_care", "forced_psychiatric_treatment", "activity_ban",
+        "travel_ban", "red_notice", "extradition_request", "asset_freeze", "pressure_on_relatives", "prosecution",
+        "surveillance", "other",
+    ]
 
     public static let collections: [Collection] = [
         Collection(name: "persons", fields: ["name", "aliases", "birthYear", "city", "affiliation"], choices: [:], label: "name"),
@@ -31,16 +43,42 @@ public enum CaseSchema {
                    label: "article"),
         Collection(name: "events", fields: ["type", "date", "place", "description", "sources"],
                    choices: ["type": ["arrest", "search", "interrogation", "hearing", "verdict", "appeal", "transfer", "torture", "release", "other"]],
-                   label: "type"),
+                   label: "type", dates: ["date"]),
         Collection(name: "officials", fields: ["name", "agency", "position", "act"],
                    choices: ["agency": ["police", "knb", "prosecutor", "court", "akimat", "penitentiary", "other"]],
                    label: "name"),
-        Collection(name: "sources", fields: ["kind", "reference", "reliability", "note"],
+        Collection(name: "sources", fields: ["kind", "reference", "reliability", "note", "relation", "consent"],
                    choices: ["kind": ["document", "url", "witness", "media"],
-                             "reliability": ["high", "medium", "low", "unverified"]],
+                             "reliability": ["high", "medium", "low", "unverified"],
+                             "relation": ["victim", "witness", "relative", "lawyer", "media", "official_document", "other"],
+                             "consent": ["given", "limited", "not_asked", "withdrawn"]],
                    label: "reference"),
         Collection(name: "aid", fields: ["kind", "description", "date", "provider"],
-                   choices: ["kind": ["legal", "humanitarian"]], label: "kind"),
+                   choices: ["kind": ["legal", "humanitarian"]], label: "kind", dates: ["date"]),
+        // HURIDOCS' "who did what to whom": an act against a victim, then who took part in it.
+        // After persons and officials, which they link to, so a merge copies those first.
+        Collection(name: "acts", fields: ["type", "victim", "date", "datePrecision", "place", "consequences", "description"],
+                   choices: ["type": actTypes, "datePrecision": ["exact", "month", "year", "circa", "before", "after"]],
+                   label: "type", links: ["victim": "persons"], dates: ["date"]),
+        Collection(name: "perpetrators", fields: ["violation", "official", "involvement", "note"],
+                   choices: ["involvement": ["gave_order", "carried_out", "failed_to_prevent", "complicit"]],
+                   label: "official", links: ["violation": "acts", "official": "officials"]),
+        Collection(name: "detentions", fields: ["person", "type", "facility", "from", "until", "whereabouts", "counsel", "familyContact", "conditions"],
+                   choices: ["type": ["temporary_holding", "pretrial", "administrative", "house_arrest", "psychiatric", "penal_colony", "other"],
+                             "whereabouts": ["disclosed", "denied", "unknown"],
+                             "counsel": ["own", "state_appointed", "denied"],
+                             "familyContact": ["allowed", "restricted", "denied"]],
+                   label: "facility", links: ["person": "persons"], dates: ["from", "until"]),
+        Collection(name: "trials", fields: ["court", "caseNumber", "judge", "prosecutor", "verdict", "verdictDate",
+                                            "sentenceKind", "sentenceTerm", "bans", "appeal"],
+                   choices: ["verdict": ["pending", "convicted", "acquitted", "dismissed", "returned"],
+                             "sentenceKind": ["imprisonment", "restricted_freedom", "suspended", "fine", "compulsory_treatment", "none"]],
+                   label: "court", links: ["judge": "officials", "prosecutor": "officials"], dates: ["verdictDate"]),
+        Collection(name: "interventions", fields: ["body", "kind", "date", "reference", "progress", "response"],
+                   choices: ["body": ["un_wgad", "un_hrc", "un_special_rapporteur", "european_parliament", "osce", "council_of_europe", "ngo", "government", "other"],
+                             "kind": ["communication", "opinion", "urgent_appeal", "resolution", "letter", "protest", "statement"],
+                             "progress": ["planned", "sent", "acknowledged", "answered", "decided", "closed"]],
+                   label: "body", dates: ["date"]),
         // A tag's element id is the tag itself, so two people adding one tag add one element.
         Collection(name: "tags", fields: [], choices: [:], label: ""),
         // Lawyers the case is shared with; the element id is the lawyer's signing key in hex.
@@ -86,9 +124,17 @@ public enum CaseSchema {
         if let allowed = c.choices[path.field], !allowed.contains(value) {
             throw .invalidField("\(c.name).\(path.field) '\(value)' is not one of: \(allowed.joined(separator: ", "))")
         }
-        if path.field == "date", !value.isEmpty, !isDate(value) {
-            throw .invalidField("\(c.name).date '\(value)' is not a date (YYYY, YYYY-MM or YYYY-MM-DD)")
+        if c.dates.contains(path.field), !value.isEmpty, !isDate(value) {
+            throw .invalidField("\(c.name).\(path.field) '\(value)' is not a date (YYYY, YYYY-MM or YYYY-MM-DD)")
         }
+        if let target = c.links[path.field], !value.isEmpty, !isElementID(value) {
+            throw .invalidField("\(c.name).\(path.field) '\(value)' is not the id of one of the case's \(target)")
+        }
+    }
+
+    /// The shape of an element id `CaseEditor.newElementID` makes: 16 lowercase hex digits.
+    public static func isElementID(_ s: String) -> Bool {
+        s.utf8.count == 16 && s.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }
     }
 
     /// YYYY, YYYY-MM or YYYY-MM-DD.

@@ -30,10 +30,18 @@ extension Node {
         let state = try caseState(ref)
         var ms: [Mutation] = []
         for (path, value) in fields {
+            let value = try Self.linked(path, value, in: state)
             ms.append(try mapped { try CaseEditor.set(path, to: value, in: state) })
         }
         guard !ms.isEmpty else { throw NodeError(.usage, "nothing to change: give at least one field") }
         try write(ms)
+    }
+
+    /// A link's value as the whole id of the element it names (a unique prefix will do);
+    /// other values as they are.
+    static func linked(_ path: FieldPath, _ value: String, in state: CaseState) throws(NodeError) -> String {
+        guard let target = CaseSchema.collection(path.collection)?.links[path.field], !value.isEmpty else { return value }
+        return try element(value, of: target, in: state)
     }
 
     /// Sets fields, each superseding only the writes its editor saw (`seen`, op ids this replica
@@ -42,17 +50,20 @@ extension Node {
         let state = try caseState(ref)
         var ms: [Mutation] = []
         for f in fields {
-            ms.append(try mapped { try CaseEditor.set(f.path, to: f.value, superseding: f.seen, in: state) })
+            let value = try Self.linked(f.path, f.value, in: state)
+            ms.append(try mapped { try CaseEditor.set(f.path, to: value, superseding: f.seen, in: state) })
         }
         guard !ms.isEmpty else { throw NodeError(.usage, "nothing to change: give at least one field") }
         try write(ms)
     }
 
-    /// Adds an element (person, charge, event, official, source, aid, tag) to a case.
+    /// Adds an element (a person, a charge, an act, ..., a tag) to a case; a link may name its element by a unique prefix.
     @discardableResult
     public func addElement(_ ref: String, collection: String, fields: [String: String], element: String? = nil) throws(NodeError) -> String {
         let state = try caseState(ref)
         let elem = element ?? CaseEditor.newElementID()
+        var fields = fields
+        for (f, v) in fields { fields[f] = try Self.linked(FieldPath(collection: collection, element: elem, field: f), v, in: state) }
         let ms = try mapped { try CaseEditor.addElement(case: state.id, collection: collection, fields: fields, element: elem) }
         try write(ms)
         return elem

@@ -3,7 +3,7 @@ import SandyqCrypto
 
 /// The whole readable view, for other tools: `sandyq export --format json|csv`.
 ///
-/// JSON is a `sandyq-cases/1` collection (so `sandyq case import` reads it back) whose
+/// JSON is a `sandyq-cases/2` collection (so `sandyq case import` reads it back) whose
 /// cases carry, besides the document, `mergedInto`, `archived`, open `conflicts` and the
 /// number of `ops` behind the case. CSV is one row per shown field value (long format, so
 /// nothing is lost and any spreadsheet can pivot it), with the op and author of each value.
@@ -28,7 +28,7 @@ public struct ReportExport: Encodable, Sendable {
         }
     }
 
-    public var format = "sandyq-cases/1"
+    public var format = CaseDocument.format
     public var project: String
     public var exported: String
     public var cases: [Case]

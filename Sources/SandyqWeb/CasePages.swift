@@ -114,21 +114,17 @@ enum CasePages {
             if let role = members?.role(of: author) { return "\(v.t("role.\(role.rawValue)")) \(fp)" }
             return fp
         }
-        func shown(_ field: String, _ value: String) -> String {
-            if field == "statusDate" || field == "date" { return v.cat.date(value, v.lang) }
-            return v.cat.value(field, value, v.lang)
-        }
+        func shown(_ path: FieldPath, _ value: String) -> String { EditPages.shown(v, state, path.collection, path.field, value) }
         /// One field: its winning value, or every concurrent value when they conflict.
         func entry(_ path: FieldPath) -> [String: Any]? {
             guard let reg = state.register(path), !reg.survivors.isEmpty else { return nil }
-            let label = v.cat.field(path.field, v.lang)
+            let label = v.cat.field(path.field, v.lang, in: path.collection)
             if reg.isConflict {
                 return ["label": label, "conflict": true,
-                        "values": reg.survivors.map { ["value": shown(path.field, $0.value), "who": who($0.author), "when": v.cat.moment(millis: HybridClock.millis($0.clock), v.lang)] }]
+                        "values": reg.survivors.map { ["value": shown(path, $0.value), "who": who($0.author), "when": v.cat.moment(millis: HybridClock.millis($0.clock), v.lang)] }]
             }
             guard let w = reg.winner, !w.value.isEmpty else { return nil }
-            let multiline = path.field == "summary" || path.field == "notes" || path.field == "description"
-            return ["label": label, "value": shown(path.field, w.value), "multiline": multiline]
+            return ["label": label, "value": shown(path, w.value), "multiline": EditPages.multiline.contains(path.field)]
         }
         var c = v.frame(title: state.value("title") ?? v.t("case.untitled"), unlocked: true)
         c["id"] = state.id.description
@@ -138,8 +134,9 @@ enum CasePages {
         // System collections (attached files) are written by their own command, not edited here.
         for coll in CaseSchema.collections where coll.name != "sharedWith" && coll.name != "tags" && !coll.system {
             var elements = state.elements(coll.name)
-            if coll.name == "events" {
-                elements.sort { (state.value("events", $0, "date") ?? "") < (state.value("events", $1, "date") ?? "") }
+            // In time order where an element has a date (an event, an act, a detention's start).
+            if let d = coll.dates.first {
+                elements.sort { (state.value(coll.name, $0, d) ?? "", $0) < (state.value(coll.name, $1, d) ?? "", $1) }
             }
             let changeable = EditPages.changeable.contains(coll.name)
             let items: [[String: Any]] = elements.map { e in
@@ -174,9 +171,9 @@ enum CasePages {
         for (path, reg) in state.registers where !system.contains(path.collection) || path.field == "name" {
             for w in reg.writes.values {
                 changes.append((w.clock, w.op, {
-                    let what = path.collection.isEmpty ? v.cat.field(path.field, v.lang) : "\(v.t("case.\(path.collection)")): \(v.cat.field(path.field, v.lang))"
+                    let what = path.collection.isEmpty ? v.cat.field(path.field, v.lang) : "\(v.t("case.\(path.collection)")): \(v.cat.field(path.field, v.lang, in: path.collection))"
                     return ["when": v.cat.moment(millis: HybridClock.millis(w.clock), v.lang), "who": who(w.author), "what": what,
-                            "value": w.value.isEmpty ? v.t("case.history.removed") : shown(path.field, w.value)]
+                            "value": w.value.isEmpty ? v.t("case.history.removed") : shown(path, w.value)]
                 }))
             }
         }

@@ -17,19 +17,19 @@ public struct Catalogue: Sendable {
             PackageResources.desk_en_json, PackageResources.dossier_en_json, PackageResources.usb_en_json, PackageResources.edit_en_json,
             PackageResources.change_en_json, PackageResources.a11y_en_json, PackageResources.evidence_en_json,
             PackageResources.coord_en_json, PackageResources.coordesk_en_json, PackageResources.sync_en_json, PackageResources.share_en_json,
-            PackageResources.backup_en_json,
+            PackageResources.backup_en_json, PackageResources.casemodel_en_json,
         ],
         "ru": [
             PackageResources.desk_ru_json, PackageResources.dossier_ru_json, PackageResources.usb_ru_json, PackageResources.edit_ru_json,
             PackageResources.change_ru_json, PackageResources.a11y_ru_json, PackageResources.evidence_ru_json,
             PackageResources.coord_ru_json, PackageResources.coordesk_ru_json, PackageResources.sync_ru_json, PackageResources.share_ru_json,
-            PackageResources.backup_ru_json,
+            PackageResources.backup_ru_json, PackageResources.casemodel_ru_json,
         ],
         "kk": [
             PackageResources.desk_kk_json, PackageResources.dossier_kk_json, PackageResources.usb_kk_json, PackageResources.edit_kk_json,
             PackageResources.change_kk_json, PackageResources.a11y_kk_json, PackageResources.evidence_kk_json,
             PackageResources.coord_kk_json, PackageResources.coordesk_kk_json, PackageResources.sync_kk_json, PackageResources.share_kk_json,
-            PackageResources.backup_kk_json,
+            PackageResources.backup_kk_json, PackageResources.casemodel_kk_json,
         ],
     ]
 
@@ -62,10 +62,16 @@ public struct Catalogue: Sendable {
 
     /// Which catalogue prefix holds the words of a closed-list field.
     static let vocabulary = ["status": "status", "code": "code", "stage": "stage", "type": "type", "agency": "agency",
-                             "kind": "kind", "reliability": "reliability"]
+                             "kind": "kind", "reliability": "reliability", "datePrecision": "datePrecision",
+                             "involvement": "involvement", "whereabouts": "whereabouts", "counsel": "counsel",
+                             "familyContact": "familyContact", "verdict": "verdict", "sentenceKind": "sentenceKind",
+                             "body": "body", "progress": "progress", "relation": "relation", "consent": "consent"]
 
-    /// A field's name.
-    public func field(_ name: String, _ lang: String) -> String { text("field.\(name)", lang) }
+    /// A field's name; a collection may name its own field otherwise (an act's `type` is what was done).
+    public func field(_ name: String, _ lang: String, in collection: String = "") -> String {
+        if !collection.isEmpty, let s = tables[lang]?["field.\(collection).\(name)"] ?? tables["en"]?["field.\(collection).\(name)"] { return s }
+        return text("field.\(name)", lang)
+    }
 
     /// A case-model date (YYYY, YYYY-MM or YYYY-MM-DD) written out in `lang`; anything else as it is.
     public func date(_ s: String, _ lang: String) -> String {

@@ -27,15 +27,14 @@ enum ConflictPages {
 
     /// A field as a reader says it: `Город`, or `Лица: Город` for an element's field.
     static func label(_ v: Visit, _ path: FieldPath) -> String {
-        let name = v.cat.field(path.field, v.lang)
+        let name = v.cat.field(path.field, v.lang, in: path.collection)
         return path.collection.isEmpty ? name : "\(v.t("case.\(path.collection)")): \(name)"
     }
 
     /// A value as the case page shows it: dates written out, closed lists in words.
-    static func shown(_ v: Visit, _ field: String, _ value: String) -> String {
+    static func shown(_ v: Visit, _ state: CaseState, _ path: FieldPath, _ value: String) -> String {
         if value.isEmpty { return v.t("conflicts.empty") }
-        if field == "statusDate" || field == "date" { return v.cat.date(value, v.lang) }
-        return v.cat.value(field, value, v.lang)
+        return EditPages.shown(v, state, path.collection, path.field, value)
     }
 
     static func page(_ v: Visit, host: NodeHost, resolved: (caseID: String, field: String)? = nil, posted: Posted? = nil) -> Response {
@@ -53,7 +52,7 @@ enum ConflictPages {
                     let fp = NodeID.fingerprint(of: w.author)
                     let role = members?.role(of: w.author).map { v.t("role.\($0.rawValue)") } ?? v.t("conflicts.role.unknown")
                     return [
-                        "id": "\(id)-v\(i + 1)", "op": w.op.description, "value": shown(v, path.field, w.value),
+                        "id": "\(id)-v\(i + 1)", "op": w.op.description, "value": shown(v, state, path, w.value),
                         "author": v.t("conflicts.author", ["role": role, "fp": fp]),
                         "device": v.t(w.author == me ? "conflicts.device.this" : "conflicts.device.other"),
                         "when": v.cat.moment(millis: HybridClock.millis(w.clock), v.lang),
@@ -66,9 +65,9 @@ enum ConflictPages {
                     "seen": writes.map(\.op.description).joined(separator: ","), "values": values,
                     "newChecked": mine?.choice == newValue, "typed": mine?.value ?? "",
                 ]
-                if let choices = choices(path) {
+                if let choices = choices(path, state) {
                     f["select"] = true
-                    f["options"] = choices.map { ["value": $0, "label": v.cat.value(path.field, $0, v.lang), "selected": $0 == mine?.value] }
+                    f["options"] = choices.map { ["value": $0, "label": shown(v, state, path, $0), "selected": $0 == mine?.value] }
                 }
                 if let mine, let e = mine.errors.first {
                     f["error"] = e.message
@@ -94,7 +93,7 @@ enum ConflictPages {
             let title = state.value("title").flatMap { $0.isEmpty ? nil : $0 } ?? v.t("case.untitled")
             c["resolvedTitle"] = v.t("conflicts.done.title")
             c["resolvedBody"] = v.t("conflicts.done.body", ["field": label(v, path), "case": title,
-                                                            "value": shown(v, path.field, reg.winner?.value ?? "")])
+                                                            "value": shown(v, state, path, reg.winner?.value ?? "")])
             c["resolvedCase"] = state.id.description
             if reg.isConflict { c["resolvedStill"] = v.t("conflicts.done.still") }
         }
@@ -104,20 +103,22 @@ enum ConflictPages {
     }
 
     /// The closed list a field's new value is chosen from, if it has one.
-    static func choices(_ path: FieldPath) -> [String]? {
+    static func choices(_ path: FieldPath, _ state: CaseState) -> [String]? {
         if path.collection.isEmpty { return path.field == "status" ? CaseSchema.statuses : nil }
-        return CaseSchema.collection(path.collection)?.choices[path.field]
+        guard let coll = CaseSchema.collection(path.collection) else { return nil }
+        if let target = coll.links[path.field] { return state.elements(target).sorted() }
+        return coll.choices[path.field]
     }
 
     /// What is wrong with a typed value for `path`, in the reader's words; nil when it will do.
-    static func problem(_ v: Visit, _ path: FieldPath, _ value: String) -> String? {
+    static func problem(_ v: Visit, _ state: CaseState, _ path: FieldPath, _ value: String) -> String? {
         if path.collection.isEmpty {
             if path.field == "status", !CaseSchema.statuses.contains(value) { return v.t("edit.err.choice") }
             if path.field == "statusDate", !RecordPages.isDate(value) { return v.t("record.err.date") }
             return nil
         }
         guard let coll = CaseSchema.collection(path.collection) else { return nil }
-        return EditPages.problem(v, coll, path.field, value)
+        return EditPages.problem(v, state, coll, path.field, value)
     }
 
     static func resolve(_ v: Visit, host: NodeHost, fields: [String: String]) -> Response {
@@ -137,7 +138,7 @@ enum ConflictPages {
         let value: String
         if choice == newValue {
             if typed.isEmpty { return again([("value", v.t("conflicts.err.empty"))]) }
-            if let problem = problem(v, path, typed) { return again([("value", problem)]) }
+            if let problem = problem(v, state, path, typed) { return again([("value", problem)]) }
             value = typed
         } else if let op = seen.first(where: { $0.description == choice }), let w = reg.writes[op] {
             value = w.value

@@ -7,9 +7,14 @@ import SandyqNode
 /// conflict supersedes every value this replica shows, which settles the conflict.
 enum EditPages {
     static let caseFields = ["title", "status", "statusDate", "city", "region", "summary", "notes"]
-    static let multiline: Set<String> = ["summary", "notes", "description", "note", "act"]
+    static let multiline: Set<String> = ["summary", "notes", "description", "note", "act", "consequences", "conditions", "response", "appeal"]
     /// The collections a person adds to here; `sharedWith` is the coordinator's, not an edit.
-    static let addable = ["persons", "charges", "events", "officials", "sources", "aid", "tags"]
+    static let addable = ["persons", "charges", "events", "officials", "sources", "aid", "acts", "perpetrators", "detentions",
+                          "trials", "interventions", "tags"]
+    /// Fields holding a date, in any collection.
+    static let dateFields: Set<String> = Set(["statusDate"] + CaseSchema.collections.flatMap(\.dates))
+    /// An element cannot be added without these: what it is, or who it names.
+    static let required = ["events": "type", "acts": "type", "perpetrators": "official", "interventions": "body"]
 
     typealias Errors = [(field: String, message: String)]
 
@@ -35,15 +40,17 @@ enum EditPages {
     }
 
     /// One form control: a list when the field has a closed list, a text area for long text.
-    static func control(_ v: Visit, field: String, choices: [String]?, value: String, error: String?) -> [String: Any] {
-        var c: [String: Any] = ["id": "f-\(field)", "name": field, "label": v.cat.field(field, v.lang), "value": value]
+    /// `labels` names a list's values when they are not words of the catalogue (a link's elements).
+    static func control(_ v: Visit, field: String, choices: [String]?, value: String, error: String?,
+                        labels: [String: String]? = nil, collection: String = "") -> [String: Any] {
+        var c: [String: Any] = ["id": "f-\(field)", "name": field, "label": v.cat.field(field, v.lang, in: collection), "value": value]
         if let choices {
-            c["options"] = choices.map { ["value": $0, "label": v.cat.value(field, $0, v.lang), "selected": $0 == value] }
+            c["options"] = choices.map { ["value": $0, "label": labels?[$0] ?? v.cat.value(field, $0, v.lang), "selected": $0 == value] }
             c["select"] = true
         } else if multiline.contains(field) {
             c["textarea"] = true
         }
-        if field == "date" || field == "statusDate" { c["hint"] = v.t("cases.date.hint"); c["short"] = true }
+        if dateFields.contains(field) { c["hint"] = v.t("cases.date.hint"); c["short"] = true }
         if field == "birthYear" { c["numeric"] = true; c["short"] = true }
         if let error { c["error"] = error }
         return c
@@ -129,10 +136,47 @@ enum EditPages {
         return (CaseSchema.collection(collection)?.fields ?? []).filter { !(collection == "events" && $0 == "sources") }
     }
 
+    /// A field's control for an element of `coll`: a link lists the elements it may name.
+    static func elementControl(_ v: Visit, _ state: CaseState, _ coll: CaseSchema.Collection, _ f: String, value: String,
+                               error: String?) -> [String: Any] {
+        guard let target = coll.links[f] else {
+            return control(v, field: f, choices: coll.choices[f], value: value, error: error, collection: coll.name)
+        }
+        let elements = state.elements(target)
+        let labels = Dictionary(uniqueKeysWithValues: elements.map { ($0, linkName(v, state, target, $0)) })
+        var c = control(v, field: f, choices: elements.sorted { (labels[$0]!, $0) < (labels[$1]!, $1) }, value: value, error: error,
+                        labels: labels, collection: coll.name)
+        c["hint"] = v.t("edit.link.hint", ["section": v.t("case.\(target)")])
+        return c
+    }
+
+    /// The fields that name an element a link points at, short enough for a list: a person by
+    /// name, an official with their agency, an act by what was done, to whom and when.
+    static let namedBy = ["persons": ["name"], "officials": ["name", "agency"], "acts": ["type", "victim", "date"]]
+
+    static func linkName(_ v: Visit, _ state: CaseState, _ collection: String, _ element: String) -> String {
+        let fields = namedBy[collection] ?? [CaseSchema.collection(collection)?.label ?? ""]
+        return fields.compactMap { f -> String? in
+            guard let x = state.value(collection, element, f), !x.isEmpty else { return nil }
+            return shown(v, state, collection, f, x)
+        }.joined(separator: ", ")
+    }
+
+    /// A stored value as a reader sees it: a date written out, a closed-list word, a link as what it names.
+    static func shown(_ v: Visit, _ state: CaseState, _ collection: String, _ field: String, _ value: String) -> String {
+        if dateFields.contains(field) { return v.cat.date(value, v.lang) }
+        if let target = CaseSchema.collection(collection)?.links[field] {
+            let named = state.elements(target).contains(value) ? linkName(v, state, target, value) : ""
+            return named.isEmpty ? v.t("case.link.gone") : named
+        }
+        return v.cat.value(field, value, v.lang)
+    }
+
     /// What is wrong with a typed element value, in the reader's words; nil when it will do.
-    static func problem(_ v: Visit, _ coll: CaseSchema.Collection, _ f: String, _ value: String) -> String? {
+    static func problem(_ v: Visit, _ state: CaseState, _ coll: CaseSchema.Collection, _ f: String, _ value: String) -> String? {
         if let allowed = coll.choices[f], !allowed.contains(value) { return v.t("edit.err.choice") }
-        if f == "date", !RecordPages.isDate(value) { return v.t("record.err.date") }
+        if let target = coll.links[f], !state.elements(target).contains(value) { return v.t("edit.err.choice") }
+        if coll.dates.contains(f), !RecordPages.isDate(value) { return v.t("record.err.date") }
         if f == "birthYear", !(value.count == 4 && Int(value).map { (1880...2100).contains($0) } == true) { return v.t("record.err.year") }
         if f == "article", !value.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }) { return v.t("record.err.article") }
         return nil
@@ -144,8 +188,8 @@ enum EditPages {
         guard let state = load(host, ref), addable.contains(collection), let coll = CaseSchema.collection(collection) else { return notFound(v) }
         let errorOf = Dictionary(errors.map { ($0.field, $0.message) }, uniquingKeysWith: { a, _ in a })
         let controls = fieldsOf(collection).map { f -> [String: Any] in
-            var c = control(v, field: f, choices: coll.choices[f], value: posted[f] ?? "", error: errorOf[f])
-            if coll.choices[f] != nil { c["notChosen"] = true }
+            var c = elementControl(v, state, coll, f, value: posted[f] ?? "", error: errorOf[f])
+            if coll.choices[f] != nil || coll.links[f] != nil { c["notChosen"] = true }
             return described(c)
         }
         let title = v.t("edit.add.\(collection)")
@@ -160,11 +204,13 @@ enum EditPages {
         for f in fieldsOf(collection) {
             let value = trimmed(fields, f)
             if value.isEmpty { continue }
-            if let problem = problem(v, coll, f, value) { errors.append((f, problem)) }
+            if let problem = problem(v, state, coll, f, value) { errors.append((f, problem)) }
             values[f] = value
         }
         if collection == "events", values["type"] == nil {
             errors.insert(("type", v.t("record.err.eventType")), at: 0)
+        } else if let f = required[collection], values[f] == nil {
+            errors.insert((f, v.t("edit.err.required.\(collection)")), at: 0)
         } else if values.isEmpty, let first = fieldsOf(collection).first {
             errors.append((first, v.t("edit.err.empty")))
         }
@@ -207,15 +253,13 @@ enum EditPages {
             let inConflict = saw.count > 1
             // A field in conflict starts empty: typing a value is the decision that settles it.
             let shown = posted?[f] ?? (inConflict ? "" : (reg?.winner?.value ?? ""))
-            var c = control(v, field: f, choices: coll.choices[f], value: shown, error: errorOf[f])
+            var c = elementControl(v, state, coll, f, value: shown, error: errorOf[f])
             if inConflict, let reg {
-                c["conflict"] = saw.compactMap { reg.writes[$0] }.map { w in
-                    ["value": f == "date" ? v.cat.date(w.value, v.lang) : v.cat.value(f, w.value, v.lang)]
-                }
+                c["conflict"] = saw.compactMap { reg.writes[$0] }.map { w in ["value": Self.shown(v, state, collection, f, w.value)] }
                 c["hasConflict"] = true
                 c["conflictHint"] = v.t("change.conflict.hint")
             }
-            if coll.choices[f] != nil, shown.isEmpty || inConflict { c["notChosen"] = true }
+            if coll.choices[f] != nil || coll.links[f] != nil, shown.isEmpty || inConflict { c["notChosen"] = true }
             return described(c)
         }
         let title = v.t("change.title.\(collection)")
@@ -249,8 +293,8 @@ enum EditPages {
             if seen.count > 1 ? value.isEmpty : value == (seen.first.flatMap { writes[$0]?.value } ?? "") { continue }
             // The value the field already shows, alone: writing it again would only make a conflict with itself.
             if let now = state.register(path), !now.isConflict, now.winner?.value == value { continue }
-            if coll.choices[f] != nil, value.isEmpty { continue }
-            if !value.isEmpty, let problem = problem(v, coll, f, value) {
+            if coll.choices[f] != nil || coll.links[f] != nil, value.isEmpty { continue }
+            if !value.isEmpty, let problem = problem(v, state, coll, f, value) {
                 errors.append((f, problem))
                 continue
             }
@@ -276,7 +320,7 @@ enum EditPages {
         guard collection != "tags", let coll = CaseSchema.collection(collection) else { return element }
         let parts = coll.fields.compactMap { f -> String? in
             guard let x = state.value(collection, element, f), !x.isEmpty, !multiline.contains(f) else { return nil }
-            return f == "date" ? v.cat.date(x, v.lang) : v.cat.value(f, x, v.lang)
+            return shown(v, state, collection, f, x)
         }
         return parts.joined(separator: ", ")
     }

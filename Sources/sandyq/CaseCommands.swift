@@ -103,6 +103,10 @@ struct CaseCommand: ParsableCommand {
         @Option(help: "FIELD=VALUE or COLLECTION/ELEMENT/FIELD=VALUE (repeatable).") var set: [String] = []
         @Option(help: "Add a person by name.") var addPerson: [String] = []
         @Option(help: "Add a tag.") var addTag: [String] = []
+        @Option(help: "Add an element to COLLECTION (acts, perpetrators, detentions, trials, interventions, sources, ...) with the --with fields.")
+        var add: String?
+        @Option(help: "FIELD=VALUE of the element --add adds (repeatable); a link (an act's victim) takes an element id or a unique prefix.")
+        var with: [String] = []
         @Option(help: "Retract an element: COLLECTION/ELEMENT (e.g. events/3fa2).") var remove: [String] = []
         @Option(help: "Read changes from FILE ('-' for stdin): a JSON object of FIELD or COLLECTION/ELEMENT/FIELD to VALUE.")
         var file: String?
@@ -110,11 +114,13 @@ struct CaseCommand: ParsableCommand {
 
         var contentFlags: [String] {
             fields.pairs.map { ContentInput.flagName($0.0) } + (set.isEmpty ? [] : ["set"])
-                + (addPerson.isEmpty ? [] : ["add-person"]) + (addTag.isEmpty ? [] : ["add-tag"])
+                + (addPerson.isEmpty ? [] : ["add-person"]) + (addTag.isEmpty ? [] : ["add-tag"]) + (add == nil ? [] : ["add"])
         }
 
         func validate() throws {
             if stdin && file != nil { throw ValidationError("give --stdin or --file, not both") }
+            if add == nil && !with.isEmpty { throw ValidationError("--with gives the fields of the element --add adds; give --add COLLECTION") }
+            if add != nil && with.isEmpty { throw ValidationError("--add \(add ?? "") needs its fields: --with FIELD=VALUE") }
         }
 
         func run() throws {
@@ -127,8 +133,13 @@ struct CaseCommand: ParsableCommand {
                 } else if contentFlags.isEmpty && remove.isEmpty && ContentInput.stdinIsTerminal {
                     while let line = ContentInput.prompt("FIELD=VALUE (empty line to finish): ") { changes.append(try parseAssignment(line)) }
                 }
-                guard !changes.isEmpty || !addPerson.isEmpty || !addTag.isEmpty || !remove.isEmpty else {
-                    throw CLIError(.usage, "nothing to change: give a field flag, --set, --add-person, --add-tag or --remove")
+                guard !changes.isEmpty || !addPerson.isEmpty || !addTag.isEmpty || !remove.isEmpty || add != nil else {
+                    throw CLIError(.usage, "nothing to change: give a field flag, --set, --add-person, --add-tag, --add or --remove")
+                }
+                var adding: [String: String] = [:]
+                for w in with {
+                    guard let eq = w.firstIndex(of: "="), eq != w.startIndex else { throw CLIError(.usage, "--with '\(w)' is not FIELD=VALUE") }
+                    adding[String(w[..<eq])] = String(w[w.index(after: eq)...])
                 }
                 let removals = try remove.map { r in
                     let parts = r.split(separator: "/").map(String.init)
@@ -139,14 +150,18 @@ struct CaseCommand: ParsableCommand {
                 // Every element named is found before the first write: a bad --remove leaves the case as it was.
                 let resolved = try removals.map { (collection: $0.collection, element: try n.cases.element($0.element, of: $0.collection, inCase: caseRef)) }
                 ContentInput.warnIfWriteOnly(n, flags: contentFlags)
+                var added: String?
                 try PhaseFile.writing {
                     if !changes.isEmpty { try n.cases.set(caseRef, fields: changes) }
                     for p in addPerson { try n.cases.addElement(caseRef, collection: "persons", fields: ["name": p]) }
                     for t in addTag { try n.cases.addElement(caseRef, collection: "tags", fields: [:], element: t) }
+                    if let add { added = try n.cases.addElement(caseRef, collection: add, fields: adding) }
                     for r in resolved { try n.cases.removeElement(caseRef, collection: r.collection, element: r.element) }
                 }
                 let c = try n.cases.state(caseRef)
-                if output.json { try printJSON(c.document) } else { say("Updated case \(c.id.short)") }
+                if output.json { try printJSON(c.document) } else {
+                    say("Updated case \(c.id.short)" + (added.map { "; added \(add ?? "") element \($0)" } ?? ""))
+                }
             }
         }
     }
@@ -369,8 +384,8 @@ struct CaseCommand: ParsableCommand {
             try sandyq.run {
                 // A file that does not read as cases is bad data (65), not a bad command line.
                 let coll = try decodeJSON(CaseDocument.Collection.self, from: try readInput(file), failing: .corrupt)
-                if let f = coll.format, f != "sandyq-cases/1" {
-                    throw CLIError(.corrupt, "\(file) has format '\(f)'; this build reads sandyq-cases/1")
+                if let f = coll.format, !CaseDocument.formatsRead.contains(f) {
+                    throw CLIError(.corrupt, "\(file) has format '\(f)'; this build reads \(CaseDocument.formatsRead.joined(separator: " and "))")
                 }
                 let n = try node.open()
                 let warnings = try n.search.duplicateWarnings(for: coll.cases)

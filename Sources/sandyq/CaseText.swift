@@ -45,9 +45,31 @@ enum CaseText {
             out.append("  official \(o.id ?? "")  \(o.name), \(o.agency ?? "-") \(o.position ?? "")\(o.act.map { ": \($0)" } ?? "")")
         }
         for s in d.sources ?? [] {
-            out.append("  source   \(s.id ?? "")  \(s.kind ?? "-") \(s.reference) [\(s.reliability ?? "-")]")
+            out.append("  source   \(s.id ?? "")  \(s.kind ?? "-") \(s.reference) [\(s.reliability ?? "-")]\(s.relation.map { " from \($0)" } ?? "")\(s.consent.map { ", consent \($0)" } ?? "")")
         }
         for a in d.aid ?? [] { out.append("  aid      \(a.id ?? "")  \(a.kind) \(a.description ?? "")") }
+        // A link is shown as what it names, by its label field, with the id to type in `--with`.
+        func named(_ coll: String, _ id: String?) -> String {
+            guard let id, let label = CaseSchema.collection(coll)?.label else { return "-" }
+            return "\(c.value(coll, id, label) ?? "?") (\(id.prefix(8)))"
+        }
+        for a in d.acts ?? [] {
+            out.append("  act      \(a.id ?? "")  \(a.date ?? "????")\(a.datePrecision.map { " (\($0))" } ?? "")  \(a.type)  victim \(named("persons", a.victim))  \(a.place ?? "")")
+        }
+        for p in d.perpetrators ?? [] {
+            out.append("  responsible \(p.id ?? "")  \(named("officials", p.official)) \(p.involvement ?? "-") in act \(named("acts", p.violation))")
+        }
+        for x in d.detentions ?? [] {
+            out.append("  detention \(x.id ?? "")  \(named("persons", x.person))  \(x.type ?? "-") \(x.facility ?? "")  \(x.from ?? "?")..\(x.until ?? "")"
+                       + "  whereabouts \(x.whereabouts ?? "-"), counsel \(x.counsel ?? "-"), family \(x.familyContact ?? "-")")
+        }
+        for t in d.trials ?? [] {
+            out.append("  trial    \(t.id ?? "")  \(t.court ?? "-") \(t.caseNumber ?? "")  judge \(named("officials", t.judge))  verdict \(t.verdict ?? "-")"
+                       + "\(t.verdictDate.map { " \($0)" } ?? "")\(t.sentenceKind.map { ", \($0)" } ?? "")\(t.sentenceTerm.map { " \($0)" } ?? "")")
+        }
+        for i in d.interventions ?? [] {
+            out.append("  intervention \(i.id ?? "")  \(i.date ?? "????")  \(i.body) \(i.kind ?? "") \(i.reference ?? "") [\(i.progress ?? "-")]")
+        }
         // Attached files (`evidence list` says more); never the file key, which CaseState holds apart.
         for f in c.elements("evidence") {
             let v = { (k: String) in c.value("evidence", f, k) ?? "" }

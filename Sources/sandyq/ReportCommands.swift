@@ -95,7 +95,7 @@ struct ReportCommand: ParsableCommand {
 struct ExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
-        abstract: "The whole readable view for other tools: JSON (sandyq-cases/1, which case import reads back) or CSV (one row per field value).",
+        abstract: "The whole readable view for other tools: JSON (sandyq-cases/2, which case import reads back) or CSV (one row per field value).",
         discussion: "The output is plaintext case data: --out writes it owner-only (0600).")
     @OptionGroup var node: NodeOptions
     @Option(help: "json or csv.") var format: String

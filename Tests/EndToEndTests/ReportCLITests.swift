@@ -90,7 +90,7 @@ import Testing
         #expect(try home.run(["report", "dossier", "no-such-case"]).code == 66)
         let export = try home.run(["export", "--format", "json"])
         let exported = try #require(try JSONSerialization.jsonObject(with: Data(export.stdout.utf8)) as? [String: Any])
-        #expect(exported["format"] as? String == "sandyq-cases/1" && (exported["cases"] as? [Any])?.count == 44)
+        #expect(exported["format"] as? String == "sandyq-cases/2" && (exported["cases"] as? [Any])?.count == 44)
         #expect(try home.run(["export", "--format", "csv"]).stdout.hasPrefix("case_id,ref,collection,element,field,value"))
         #expect(try home.run(["export", "--format", "xml"]).code == 64)
     }

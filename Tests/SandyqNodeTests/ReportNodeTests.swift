@@ -204,7 +204,7 @@ struct ReportNodeTests {
         _ = try a.importCases(try Self.seeds())
         let json = try a.renderReport(.export, format: .json)
         let back = try JSONDecoder().decode(CaseDocument.Collection.self, from: Data(json.utf8))
-        #expect(back.format == "sandyq-cases/1")
+        #expect(back.format == "sandyq-cases/2")
         #expect(back.cases.count == 41)
 
         let (c, _) = try NodeFixture.founder(dir, "c", project: "Копия")
@@ -213,6 +213,11 @@ struct ReportNodeTests {
         #expect(try names(a) == names(c))
         let titles = { (n: Node) in Set(try n.view().cases.values.compactMap { $0.value("title") }) }
         #expect(try titles(a) == titles(c))
+        // Element ids travel with the documents (format 2), so every case reads back whole, links and all.
+        let docs = { (n: Node) in
+            try n.view().orderedCases.map { var d = $0.document; d.id = nil; return d }.sorted { ($0.ref ?? "", $0.title ?? "") < ($1.ref ?? "", $1.title ?? "") }
+        }
+        #expect(try docs(a) == docs(c))
 
         let csv = try a.renderReport(.export, format: .csv)
         let rows = csv.components(separatedBy: "\r\n").filter { !$0.isEmpty }

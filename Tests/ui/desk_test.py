@@ -275,6 +275,8 @@ class Suite:
         self.run("the stick in the app: a Kazakh case goes to the coordinator and its receipt comes back",
                  lambda: self.t_usb(home, env))
         self.run("edit a case in Russian: status, city, an event, a tag", lambda: self.t_edit(home, env))
+        self.run("who did what to whom in Kazakh: a violation against the case's person, the official responsible; the case page in kk, ru and en",
+                 lambda: self.t_case_model(home, env))
         self.run("a write-only device and a lawyer cannot edit, even with their CSRF token", lambda: self.t_edit_refused(home, env))
         self.run("the duress passphrase unlocks like the real one, onto an empty node", lambda: self.t_duress(env))
         self.run("every main screen at phone width in kk, ru and en, by keyboard alone", lambda: self.t_phone_screens(home, env))
@@ -749,6 +751,14 @@ class Suite:
             cdesk.stop()
             rdesk.stop()
 
+    def open_case(self, d, desk, lang, name):
+        """Unlocks, finds the case by a person's name and opens its page; returns the page's address."""
+        self.unlock(d, desk)
+        d.get(desk.base + f"/cases?lang={lang}&q=" + urllib.parse.quote(name))
+        [a for a in d.find_elements(By.CLASS_NAME, "case-link") if name in a.text][0].click()
+        WebDriverWait(d, 10).until(lambda x: "/cases/" in x.current_url)
+        return d.current_url.split("?")[0].split("#")[0]
+
     def t_edit(self, home, env):
         """In Russian: change a case's status and city, add an event, remove a tag; each shows on the page and in its history."""
         desk = Desk(self.cli.binary, home, env)
@@ -756,11 +766,7 @@ class Suite:
         ru = catalogue("ru")
         Select = __import__("selenium.webdriver.support.ui", fromlist=["Select"]).Select
         try:
-            self.unlock(d, desk)
-            d.get(desk.base + "/cases?lang=ru&q=" + urllib.parse.quote("Уласик"))
-            [a for a in d.find_elements(By.CLASS_NAME, "case-link") if "Уласик" in a.text][0].click()
-            WebDriverWait(d, 10).until(lambda x: "/cases/" in x.current_url)
-            case_url = d.current_url.split("?")[0].split("#")[0]
+            case_url = self.open_case(d, desk, "ru", "Уласик")
             self.axe(d, "case page with edit links")
             # The case's own fields, prefilled.
             d.find_element(By.CSS_SELECTOR, "a.edit-link[href$='/edit']").click()
@@ -831,6 +837,78 @@ class Suite:
             self.check("psychiatry" not in tags and "political-prisoner" in tags, tags)
             self.shot(d, "edited-ru")
             self.no_english(d, "ru", "edited case")
+        finally:
+            d.quit()
+            desk.stop()
+
+    def t_case_model(self, home, env):
+        """In Kazakh: add a violation whose victim is chosen from the case's people (a missing type is named first),
+        then the official who carried it out; the case page names both by name, in kk, ru and en."""
+        desk = Desk(self.cli.binary, home, env)
+        d = browser(lang="kk")
+        kk, ru, en = catalogue("kk"), catalogue("ru"), catalogue("en")
+        Select = __import__("selenium.webdriver.support.ui", fromlist=["Select"]).Select
+        try:
+            case_url = self.open_case(d, desk, "kk", "Әбішев")
+            self.check(kk["case.acts"] in d.find_element(By.TAG_NAME, "main").text, "the case page has a violations section")
+            d.find_element(By.CSS_SELECTOR, "a.edit-link[href$='/add/acts']").click()
+            WebDriverWait(d, 10).until(lambda x: x.current_url.endswith("/add/acts"))
+            self.check(d.find_element(By.TAG_NAME, "h1").text == kk["edit.add.acts"], "the add-violation page")
+            victims = Select(d.find_element(By.ID, "f-victim"))
+            named = [o.text for o in victims.options if o.get_attribute("value")]
+            self.check(any("Әбішев" in n for n in named), f"the victim list names the case's person: {named}")
+            hint = d.find_element(By.ID, "f-victim-hint").text
+            self.check(kk["case.persons"] in hint, hint)
+            self.axe(d, "add a violation")
+            self.no_english(d, "kk", "add a violation")
+            self.shot(d, "add-act-kk")
+            victims.select_by_index(1)
+            d.find_element(By.ID, "f-date").send_keys("2022 қаңтар")
+            d.find_element(By.ID, "f-place").send_keys("Алматы, ИВС")
+            self.submit(d, "form[action$='/add/acts'] button[type=submit]")
+            summary = d.find_element(By.CLASS_NAME, "error-summary")
+            self.check(kk["edit.err.required.acts"] in summary.text and kk["record.err.date"] in summary.text, summary.text)
+            self.check(d.find_element(By.ID, "f-place").get_attribute("value") == "Алматы, ИВС", "the place was kept")
+            self.check(Select(d.find_element(By.ID, "f-victim")).first_selected_option.get_attribute("value") != "", "the victim was kept")
+            self.axe(d, "add a violation with errors")
+            self.no_english(d, "kk", "add a violation with errors")
+            self.shot(d, "add-act-error-kk")
+            Select(d.find_element(By.ID, "f-type")).select_by_value("arbitrary_detention")
+            Select(d.find_element(By.ID, "f-datePrecision")).select_by_value("month")
+            date = d.find_element(By.ID, "f-date")
+            date.clear()
+            date.send_keys("2022-01")
+            self.submit(d, "form[action$='/add/acts'] button[type=submit]")
+            WebDriverWait(d, 10).until(lambda x: x.current_url.split("#")[0] == case_url)
+            acts = d.find_element(By.CSS_SELECTOR, "section[aria-labelledby=s-acts]").text
+            self.check(kk["type.arbitrary_detention"] in acts and "Әбішев" in acts and "Алматы, ИВС" in acts, acts)
+            # Who carried it out: the violation and the official are both chosen from lists.
+            d.find_element(By.CSS_SELECTOR, "a.edit-link[href$='/add/perpetrators']").click()
+            WebDriverWait(d, 10).until(lambda x: x.current_url.endswith("/add/perpetrators"))
+            Select(d.find_element(By.ID, "f-violation")).select_by_index(1)
+            officials = Select(d.find_element(By.ID, "f-official"))
+            who = [o for o in officials.options if o.get_attribute("value")][0].text
+            officials.select_by_index(1)
+            Select(d.find_element(By.ID, "f-involvement")).select_by_value("gave_order")
+            self.axe(d, "add who is responsible")
+            self.no_english(d, "kk", "add who is responsible")
+            self.shot(d, "add-perpetrator-kk")
+            self.submit(d, "form[action$='/add/perpetrators'] button[type=submit]")
+            WebDriverWait(d, 10).until(lambda x: x.current_url.split("#")[0] == case_url)
+            section = d.find_element(By.CSS_SELECTOR, "section[aria-labelledby=s-perpetrators]")
+            text = section.text
+            self.check(kk["involvement.gave_order"] in text and who.split(",")[0] in text and kk["type.arbitrary_detention"] in text, text)
+            self.axe(d, "case page with a violation")
+            self.no_english(d, "kk", "case page with a violation")
+            self.section_shot(d, "section[aria-labelledby=s-acts]", "case-acts-kk")
+            for lang, words in [("ru", ru), ("en", en)]:
+                d.get(case_url + f"?lang={lang}")
+                text = d.find_element(By.CSS_SELECTOR, "section[aria-labelledby=s-perpetrators]").text
+                self.check(words["involvement.gave_order"] in text and words["type.arbitrary_detention"] in text, f"{lang}: {text}")
+                self.axe(d, f"case page with a violation, {lang}")
+                if lang == "ru":
+                    self.no_english(d, "ru", "case page with a violation")
+                self.section_shot(d, "section[aria-labelledby=s-acts]", f"case-acts-{lang}")
         finally:
             d.quit()
             desk.stop()
