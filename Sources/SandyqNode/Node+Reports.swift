@@ -81,6 +81,9 @@ extension Node {
             case .csv: return ReportCSV.sanctions(r)
             default: return try Self.json(r)
             }
+        case let .wgad(ref):
+            let r = WGADDraft(try dossier(ref, date: date))
+            return format == .md ? r.markdown : try Self.json(r)
         case .monitoring:
             let r = try monitoringReport(date: date)
             switch format {
@@ -99,9 +102,13 @@ extension Node {
 
     public enum ReportKind: Sendable {
         case dossier(String), sanctions, monitoring, export
+        /// A draft communication to the UN Working Group on Arbitrary Detention about one case.
+        case wgad(String)
 
         var name: String {
-            switch self { case .dossier: "dossier"; case .sanctions: "sanctions"; case .monitoring: "monitoring"; case .export: "export" }
+            switch self {
+            case .dossier: "dossier"; case .sanctions: "sanctions"; case .monitoring: "monitoring"; case .export: "export"; case .wgad: "WGAD draft"
+            }
         }
     }
 
@@ -111,6 +118,7 @@ extension Node {
         case .sanctions: [.html, .csv, .json]
         case .monitoring: [.html, .md, .json]
         case .export: [.json, .csv]
+        case .wgad: [.md, .json]
         }
     }
 

@@ -19,7 +19,7 @@ public enum ReportCSV {
 
     /// The sanctions list, one row per official.
     public static func sanctions(_ r: SanctionsReport) -> String {
-        var rows: [[String]] = [["rank", "name", "other_spellings", "agencies", "positions", "case_count", "cases", "persons", "acts", "sources"]]
+        var rows: [[String]] = [["rank", "name", "other_spellings", "agencies", "positions", "case_count", "cases", "persons", "acts", "sources", "involvement"]]
         for (i, o) in r.officials.enumerated() {
             rows.append([
                 "\(i + 1)", o.name, o.variants.dropFirst().joined(separator: "; "), o.agencies.joined(separator: "; "),
@@ -28,6 +28,7 @@ public enum ReportCSV {
                 o.cases.map { $0.persons.joined(separator: ", ") }.joined(separator: "; "),
                 Array(Set(o.cases.compactMap(\.act))).sorted().joined(separator: " | "),
                 o.sources.joined(separator: "; "),
+                (o.involvement ?? []).joined(separator: "; "),
             ])
         }
         return encode(rows)

@@ -20,10 +20,69 @@ public struct ReportProvenance: Codable, Sendable, Equatable, Hashable {
 /// A dossier of one case, for a court or a UN body: everything the reader can see of the
 /// case, each fact with its author and op.
 public struct DossierReport: Codable, Sendable {
+    /// The deeper sections of a dossier in the order they print, with the columns each shows.
+    public static let deeperSections: [(collection: String, title: ReportLabels.Bilingual, columns: [String])] = [
+        ("acts", ReportLabels.acts, ["date", "type", "victim", "datePrecision", "place", "consequences", "description"]),
+        ("perpetrators", ReportLabels.perpetrators, ["official", "involvement", "violation", "note"]),
+        ("detentions", ReportLabels.detentions, ["person", "type", "facility", "from", "until", "whereabouts", "counsel", "familyContact", "conditions"]),
+        ("trials", ReportLabels.trials, ["court", "caseNumber", "judge", "prosecutor", "verdict", "verdictDate", "sentenceKind", "sentenceTerm", "bans", "appeal"]),
+        ("interventions", ReportLabels.interventions, ["date", "body", "kind", "reference", "progress", "response"]),
+    ]
+
+    /// The items of one of the deeper sections; nil when the case has none.
+    public func deeper(_ collection: String) -> [Item]? {
+        switch collection {
+        case "acts": acts
+        case "perpetrators": perpetrators
+        case "detentions": detentions
+        case "trials": trials
+        case "interventions": interventions
+        default: nil
+        }
+    }
+
+    /// What a link shows when its element was taken out of the case.
+    public static let removed = "(removed · удалено)"
+
+    /// How a report names the element a link points at: a person by name, an official with their
+    /// agency, an act by what was done and when; else the collection's label field.
+    static func linkName(_ state: CaseState, _ collection: String, _ element: String) -> String {
+        let fields = ["persons": ["name"], "officials": ["name", "agency"], "acts": ["type", "date"]][collection]
+            ?? [CaseSchema.collection(collection)?.label ?? ""]
+        return fields.compactMap { f -> String? in
+            guard let x = state.value(collection, element, f), !x.isEmpty else { return nil }
+            return f == "agency" || f == "type" ? ReportLabels.value(f, x) : x
+        }.joined(separator: ", ")
+    }
+
     public struct Fact: Codable, Sendable {
         public var field: String
+        /// The value; for a link (an act's victim), the name of the element it links to.
         public var value: String
         public var provenance: ReportProvenance?
+        /// For a link, the element id it names (nil when that element was removed: `value` says so).
+        public var link: String?
+
+        public init(field: String, value: String, provenance: ReportProvenance?, link: String? = nil) {
+            self.field = field
+            self.value = value
+            self.provenance = provenance
+            self.link = link
+        }
+    }
+
+    /// One dated line of the case's chronology: whatever the case records with a date.
+    public struct ChronologyEntry: Codable, Sendable, Equatable {
+        public var date: String
+        /// Where it comes from: `events`, `acts`, `detentions`, `trials`, `interventions`, `status`.
+        public var collection: String
+        /// The element, when it is one.
+        public var element: String?
+        /// The closed-list field and value that say what it was (`type` = `arbitrary_detention`).
+        public var field: String
+        public var kind: String
+        /// Words the record holds about it: a place, a person, a description.
+        public var text: String
     }
 
     /// One element of a collection: its fields in the model's order, and the ops behind them.
@@ -116,6 +175,14 @@ public struct DossierReport: Codable, Sendable {
     public var officials: [Item]
     public var sources: [Item]
     public var aid: [Item]
+    /// The deeper model (nil in dossiers made before it): acts against victims, who took part, detention, trial, interventions.
+    public var acts: [Item]?
+    public var perpetrators: [Item]?
+    public var detentions: [Item]?
+    public var trials: [Item]?
+    public var interventions: [Item]?
+    /// Every dated record of the case in date order (a date given as a month sorts before that month's days).
+    public var chronology: [ChronologyEntry]?
     public var conflicts: [Conflict]
     public var custody: [CustodyEntry]
     /// Attached files (filled by the node, which knows who holds them); nil in dossiers made before.
@@ -155,23 +222,69 @@ public struct DossierReport: Codable, Sendable {
                 for f in c.fields {
                     guard let w = state.register(FieldPath(collection: coll, element: e, field: f))?.winner, !w.value.isEmpty else { continue }
                     let p = prov(w)
-                    facts.append(Fact(field: f, value: w.value, provenance: p))
+                    if let target = c.links[f] {
+                        let present = state.elements(target).contains(w.value)
+                        facts.append(Fact(field: f, value: present ? Self.linkName(state, target, w.value) : Self.removed, provenance: p,
+                                          link: present ? w.value : nil))
+                    } else {
+                        facts.append(Fact(field: f, value: w.value, provenance: p))
+                    }
                     if !provs.contains(p) { provs.append(p) }
                 }
                 return Item(id: e, fields: facts, provenance: provs)
             }
         }
+        func dated(_ coll: String, _ field: String = "date") -> [Item] {
+            items(coll).sorted { ($0.value(field) ?? "9999", $0.id) < ($1.value(field) ?? "9999", $1.id) }
+        }
         persons = items("persons")
         charges = items("charges")
-        timeline = items("events").sorted { ($0.value("date") ?? "9999", $0.id) < ($1.value("date") ?? "9999", $1.id) }
+        timeline = dated("events")
         officials = items("officials")
         sources = items("sources")
-        aid = items("aid").sorted { ($0.value("date") ?? "9999", $0.id) < ($1.value("date") ?? "9999", $1.id) }
+        aid = dated("aid")
+        let deeper = (acts: dated("acts"), perpetrators: items("perpetrators"), detentions: dated("detentions", "from"),
+                      trials: dated("trials", "verdictDate"), interventions: dated("interventions"))
+        acts = deeper.acts.isEmpty ? nil : deeper.acts
+        perpetrators = deeper.perpetrators.isEmpty ? nil : deeper.perpetrators
+        detentions = deeper.detentions.isEmpty ? nil : deeper.detentions
+        trials = deeper.trials.isEmpty ? nil : deeper.trials
+        interventions = deeper.interventions.isEmpty ? nil : deeper.interventions
 
         let current = state.register(FieldPath(field: "status"))?.winner?.op
         statusHistory = state.statusHistory.map {
             StatusEntry(status: $0.status, date: $0.date, provenance: prov($0.write), current: $0.write.op == current)
         }
+        var lines: [ChronologyEntry] = []
+        func line(_ it: Item, _ coll: String, date: String, field: String, kind: String?, text: [String?]) {
+            guard CaseSchema.isDate(date) else { return }
+            lines.append(ChronologyEntry(date: date, collection: coll, element: it.id, field: field, kind: kind ?? "other",
+                                         text: text.compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: "; ")))
+        }
+        for e in timeline { if let d = e.value("date") { line(e, "events", date: d, field: "type", kind: e.value("type"), text: [e.value("place"), e.value("description")]) } }
+        for a in deeper.acts {
+            if let d = a.value("date") { line(a, "acts", date: d, field: "type", kind: a.value("type"), text: [a.value("victim"), a.value("place"), a.value("description")]) }
+        }
+        for x in deeper.detentions {
+            if let d = x.value("from") { line(x, "detentions", date: d, field: "type", kind: x.value("type"), text: [x.value("person"), x.value("facility")]) }
+            if let d = x.value("until") { line(x, "detentions", date: d, field: "until", kind: "until", text: [x.value("person"), x.value("facility")]) }
+        }
+        for t in deeper.trials {
+            if let d = t.value("verdictDate") {
+                line(t, "trials", date: d, field: "verdict", kind: t.value("verdict"), text: [t.value("court"), t.value("sentenceTerm"), t.value("caseNumber")])
+            }
+        }
+        for i in deeper.interventions {
+            if let d = i.value("date") { line(i, "interventions", date: d, field: "body", kind: i.value("body"),
+                                                       text: [i.value("kind").map { ReportLabels.value("kind", $0) }, i.value("reference")]) }
+        }
+        for h in state.statusHistory {
+            if let d = h.date, CaseSchema.isDate(d) {
+                lines.append(ChronologyEntry(date: d, collection: "status", element: nil, field: "status", kind: h.status, text: ""))
+            }
+        }
+        chronology = lines.sorted { ($0.date, $0.collection, $0.element ?? "") < ($1.date, $1.collection, $1.element ?? "") }
+
         conflicts = state.conflicts.map { k in
             let shown = k.writes.last?.op
             return Conflict(field: k.path.description, values: k.writes.map { Conflict.Value(value: $0.value, provenance: prov($0), shown: $0.op == shown) })

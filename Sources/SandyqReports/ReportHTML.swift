@@ -51,7 +51,18 @@ public enum ReportHTML {
         h.section(ReportLabels.charges) { h in h.items(r.charges, columns: ["code", "article", "part", "description", "stage"]) }
         h.section(ReportLabels.timeline) { h in h.items(r.timeline, columns: ["date", "type", "place", "description", "sources"]) }
         h.section(ReportLabels.officials) { h in h.items(r.officials, columns: ["name", "agency", "position", "act"]) }
-        h.section(ReportLabels.sources) { h in h.items(r.sources, columns: ["kind", "reference", "reliability", "note"]) }
+        for s in DossierReport.deeperSections {
+            if let items = r.deeper(s.collection) { h.section(s.title) { h in h.items(items, columns: s.columns, in: s.collection) } }
+        }
+        if let lines = r.chronology, !lines.isEmpty {
+            h.section(ReportLabels.chronology) { h in
+                let hd = [ReportLabels.field("date"), ReportLabels.Bilingual(en: "What", ru: "Что"), ReportLabels.Bilingual(en: "Details", ru: "Подробности")]
+                h.table(headers: hd) { h in
+                    for l in lines { h.row([.nowrap(l.date), .text(ReportLabels.chronologyKind(l)), .text(l.text)], headers: hd) }
+                }
+            }
+        }
+        h.section(ReportLabels.sources) { h in h.items(r.sources, columns: ["kind", "reference", "reliability", "relation", "consent", "note"]) }
         h.section(ReportLabels.aid) { h in h.items(r.aid, columns: ["date", "kind", "description", "provider"]) }
         if let files = r.evidence {
             h.section(ReportLabels.evidence) { h in
@@ -113,14 +124,15 @@ public enum ReportHTML {
         ] + (r.generatedBy.map { [(ReportLabels.Bilingual(en: "Prepared on node", ru: "Подготовлено на узле"), $0, true)] } ?? []))
         h.raw("</header>")
         let hd = [ReportLabels.Bilingual(en: "#", ru: "№"), ReportLabels.field("name"), ReportLabels.field("agency"),
-                  ReportLabels.field("position"), ReportLabels.cases]
+                  ReportLabels.field("position"), ReportLabels.field("involvement"), ReportLabels.cases]
+        func degrees(_ d: [String]?) -> String { (d ?? []).map { ReportLabels.value("involvement", $0) }.joined(separator: "; ") }
         h.section(ReportLabels.Bilingual(en: "Overview", ru: "Сводка")) { h in
             if r.officials.isEmpty { h.none(); return }
             h.table(headers: hd) { h in
                 for (i, o) in r.officials.enumerated() {
                     h.row([.text("\(i + 1)"), .link("#official-\(i + 1)", o.name),
                            .text(o.agencies.map { ReportLabels.value("agency", $0) }.joined(separator: "; ")),
-                           .text(o.positions.joined(separator: "; ")), .text("\(o.caseCount)")], headers: hd)
+                           .text(o.positions.joined(separator: "; ")), .text(degrees(o.involvement)), .text("\(o.caseCount)")], headers: hd)
                 }
             }
         }
@@ -133,11 +145,13 @@ public enum ReportHTML {
             if !o.positions.isEmpty { meta.append((ReportLabels.field("position"), o.positions.joined(separator: "; "), false)) }
             meta.append((ReportLabels.cases, "\(o.caseCount)", false))
             h.meta(meta)
-            let ch = [ReportLabels.field("caseId"), ReportLabels.persons, ReportLabels.field("status"), ReportLabels.field("act"), ReportLabels.recordedBy]
+            let ch = [ReportLabels.field("caseId"), ReportLabels.persons, ReportLabels.field("status"), ReportLabels.field("act"),
+                      ReportLabels.field("involvement"), ReportLabels.recordedBy]
             h.table(headers: ch) { h in
                 for c in o.cases {
                     h.row([.html((c.ref.map { "\(esc($0))<br>" } ?? "") + "<code>\(c.caseId.prefix(8))</code>"), .text(c.persons.joined(separator: ", ")),
                            .text(c.status.map { ReportLabels.value("status", $0) } ?? "—"), .text(c.act ?? "—"),
+                           .text(c.involvement == nil ? "—" : degrees(c.involvement) + ": " + (c.violations ?? []).map { ReportLabels.value("type", $0) }.joined(separator: ", ")),
                            .prov(c.provenance.map { [$0] } ?? [])], headers: ch)
                 }
             }
@@ -319,10 +333,10 @@ public enum ReportHTML {
         }
 
         /// A collection as a table: the given columns that any item fills, then who recorded it.
-        mutating func items(_ items: [DossierReport.Item], columns: [String]) {
+        mutating func items(_ items: [DossierReport.Item], columns: [String], in collection: String = "") {
             if items.isEmpty { none(); return }
             let used = columns.filter { c in items.contains { $0.value(c) != nil } }
-            let headers = used.map(ReportLabels.field) + [ReportLabels.recordedBy]
+            let headers = used.map { ReportLabels.field($0, in: collection) } + [ReportLabels.recordedBy]
             table(headers: headers) { h in
                 for it in items {
                     var cells: [Cell] = used.map { c in
@@ -331,7 +345,7 @@ public enum ReportHTML {
                         case "reference", "sources":
                             return .html(v.split(separator: "\n").map { ReportHTML.linkOrText(String($0)) }.joined(separator: "<br>"))
                         case "aliases": return .text(v.split(separator: "\n").joined(separator: ", "))
-                        case "date", "birthYear", "article", "part": return .nowrap(v)
+                        case "date", "birthYear", "article", "part", "from", "until", "verdictDate": return .nowrap(v)
                         default: return .text(ReportLabels.value(c, v))
                         }
                     }

@@ -27,6 +27,12 @@ public enum ReportLabels {
     public static let notes = h("Notes", "Примечания")
     public static let custody = h("Chain of custody", "Цепочка хранения")
     public static let evidence = h("Evidence files", "Файлы-доказательства")
+    public static let acts = h("Violations", "Нарушения")
+    public static let perpetrators = h("Who is responsible", "Кто несёт ответственность")
+    public static let detentions = h("Detention", "Содержание под стражей")
+    public static let trials = h("Trial", "Суд")
+    public static let interventions = h("Interventions", "Обращения и реакция")
+    public static let chronology = h("Chronology", "Хронология дела")
     static let evidenceColumns = [h("File", "Файл"), h("SHA-256", "SHA-256"), h("Bytes", "Байт"), h("Attached by", "Кем приложен"),
                                   h("Held whole by", "Целиком хранится у")]
 
@@ -86,7 +92,57 @@ public enum ReportLabels {
         case "tags": h("Tags", "Метки")
         case "caseId": h("Case", "Дело")
         case "mergedInto": h("Merged into", "Объединено с")
+        case "victim": h("Victim", "Пострадавший")
+        case "datePrecision": h("Date precision", "Точность даты")
+        case "consequences": h("Consequences", "Последствия")
+        case "violation": h("Violation", "Нарушение")
+        case "official": h("Official", "Должностное лицо")
+        case "involvement": h("Involvement", "Степень участия")
+        case "person": h("Person held", "Кого содержат")
+        case "facility": h("Place of detention", "Место содержания")
+        case "from": h("From", "С")
+        case "until": h("Until", "По")
+        case "whereabouts": h("Whereabouts", "Местонахождение")
+        case "counsel": h("Lawyer", "Защитник")
+        case "familyContact": h("Family contact", "Связь с семьёй")
+        case "conditions": h("Conditions", "Условия содержания")
+        case "court": h("Court", "Суд")
+        case "caseNumber": h("Case number", "Номер дела")
+        case "judge": h("Judge", "Судья")
+        case "prosecutor": h("Prosecutor", "Прокурор")
+        case "verdict": h("Verdict", "Решение суда")
+        case "verdictDate": h("Verdict date", "Дата решения")
+        case "sentenceKind": h("Sentence", "Вид наказания")
+        case "sentenceTerm": h("Term", "Срок")
+        case "bans": h("Bans", "Запреты")
+        case "appeal": h("Appeals", "Обжалование")
+        case "body": h("Approached", "Куда обращались")
+        case "progress": h("Where it stands", "Состояние")
+        case "response": h("Response", "Ответ")
+        case "relation": h("Source's relation", "Отношение источника")
+        case "consent": h("Consent", "Согласие")
         default: h(f, f)
+        }
+    }
+
+    /// A field's name where a collection names it otherwise (an act's `type` is the violation).
+    public static func field(_ f: String, in collection: String) -> Bilingual {
+        switch (collection, f) {
+        case ("acts", "type"): h("Violation", "Нарушение")
+        case ("detentions", "type"): h("Kind of detention", "Вид содержания")
+        case ("interventions", "kind"): h("Form", "Форма обращения")
+        default: field(f)
+        }
+    }
+
+    /// What a chronology line records: the closed-list value, or for a detention's end "released or moved".
+    public static func chronologyKind(_ l: DossierReport.ChronologyEntry) -> String {
+        let what = l.kind == "until" ? "end of detention · окончание содержания" : value(l.field, l.kind)
+        switch l.collection {
+        case "detentions" where l.kind != "until": return "taken into detention · взят под стражу: \(what)"
+        case "trials": return "verdict · решение суда: \(what)"
+        case "status": return "status · статус: \(what)"
+        default: return what
         }
     }
 
@@ -107,14 +163,60 @@ public enum ReportLabels {
             t = ["arrest": "arrest · задержание", "search": "search · обыск", "interrogation": "interrogation · допрос",
                  "hearing": "hearing · заседание", "verdict": "verdict · приговор", "appeal": "appeal · апелляция",
                  "transfer": "transfer · этапирование", "torture": "torture · пытки", "release": "release · освобождение",
+                 "other": "other · другое",
+                 "arbitrary_detention": "arbitrary detention · произвольное задержание",
+                 "denial_of_medical_care": "denial of medical care · отказ в медицинской помощи",
+                 "forced_psychiatric_treatment": "forced psychiatric treatment · принудительное психиатрическое лечение",
+                 "activity_ban": "ban on activity · запрет на деятельность", "travel_ban": "travel ban · запрет на выезд",
+                 "red_notice": "Interpol red notice · «красное уведомление» Интерпола",
+                 "extradition_request": "extradition request · запрос об экстрадиции", "asset_freeze": "assets frozen · арест имущества",
+                 "pressure_on_relatives": "pressure on relatives · давление на родственников",
+                 "prosecution": "criminal prosecution · уголовное преследование", "surveillance": "surveillance · слежка",
+                 "temporary_holding": "temporary holding facility · ИВС", "pretrial": "pre-trial detention · СИЗО",
+                 "administrative": "administrative arrest · административный арест", "house_arrest": "house arrest · домашний арест",
+                 "psychiatric": "psychiatric hospital · психиатрическая больница", "penal_colony": "penal colony · исправительная колония"]
+        case "datePrecision":
+            t = ["exact": "exact · точная", "month": "month known · известен месяц", "year": "year known · известен год",
+                 "circa": "about · приблизительно", "before": "before · до", "after": "after · после"]
+        case "involvement":
+            t = ["gave_order": "gave the order · отдал приказ", "carried_out": "carried it out · исполнил",
+                 "failed_to_prevent": "failed to prevent · не предотвратил", "complicit": "complicit · соучастник"]
+        case "whereabouts": t = ["disclosed": "disclosed · сообщено", "denied": "withheld · скрывают", "unknown": "unknown · неизвестно"]
+        case "counsel": t = ["own": "own lawyer · по выбору", "state_appointed": "state-appointed · по назначению", "denied": "denied · отказано"]
+        case "familyContact": t = ["allowed": "allowed · разрешена", "restricted": "restricted · ограничена", "denied": "denied · запрещена"]
+        case "verdict":
+            t = ["pending": "pending · не вынесено", "convicted": "convicted · обвинительный приговор", "acquitted": "acquitted · оправдан(а)",
+                 "dismissed": "dismissed · дело прекращено", "returned": "returned for investigation · возвращено на доследование"]
+        case "sentenceKind":
+            t = ["imprisonment": "imprisonment · лишение свободы", "restricted_freedom": "restricted freedom · ограничение свободы",
+                 "suspended": "suspended · условно", "fine": "fine · штраф", "compulsory_treatment": "compulsory treatment · принудительное лечение",
+                 "none": "none · без наказания"]
+        case "body":
+            t = ["un_wgad": "UN Working Group on Arbitrary Detention · Рабочая группа ООН по произвольным задержаниям",
+                 "un_hrc": "UN Human Rights Committee · Комитет ООН по правам человека",
+                 "un_special_rapporteur": "UN Special Rapporteur · Специальный докладчик ООН",
+                 "european_parliament": "European Parliament · Европейский парламент", "osce": "OSCE · ОБСЕ",
+                 "council_of_europe": "Council of Europe · Совет Европы", "ngo": "NGO · правозащитная организация",
+                 "government": "a government · правительство", "other": "other · другое"]
+        case "progress":
+            t = ["planned": "planned · готовится", "sent": "sent · отправлено", "acknowledged": "received · получено",
+                 "answered": "answered · получен ответ", "decided": "decided · принято решение", "closed": "closed · закрыто"]
+        case "relation":
+            t = ["victim": "the victim · сам пострадавший", "witness": "witness · свидетель", "relative": "relative · родственник",
+                 "lawyer": "lawyer · адвокат", "media": "media · СМИ", "official_document": "official document · официальный документ",
                  "other": "other · другое"]
+        case "consent": t = ["given": "given · дано", "limited": "limited · с ограничениями", "not_asked": "not asked · не запрашивалось",
+                             "withdrawn": "withdrawn · отозвано"]
         case "code": t = ["criminal": "criminal · уголовное", "administrative": "administrative · административное"]
         case "stage":
             t = ["investigation": "investigation · следствие", "trial": "trial · суд", "convicted": "convicted · осуждён(а)",
                  "appeal": "appeal · апелляция", "dropped": "dropped · прекращено", "acquitted": "acquitted · оправдан(а)"]
         case "kind":
             t = ["document": "document · документ", "url": "web page · веб-страница", "witness": "witness · свидетель",
-                 "media": "media · СМИ", "legal": "legal · юридическая", "humanitarian": "humanitarian · гуманитарная"]
+                 "media": "media · СМИ", "legal": "legal · юридическая", "humanitarian": "humanitarian · гуманитарная",
+                 "communication": "individual communication · индивидуальное сообщение", "opinion": "opinion · мнение",
+                 "urgent_appeal": "urgent appeal · срочное обращение", "resolution": "resolution · резолюция", "letter": "letter · письмо",
+                 "protest": "protest · протест", "statement": "statement · заявление"]
         case "reliability":
             t = ["high": "high · высокая", "medium": "medium · средняя", "low": "low · низкая", "unverified": "unverified · не проверено"]
         default: t = [:]

@@ -33,7 +33,13 @@ public enum ReportMarkdown {
         section(&o, ReportLabels.charges, r.charges, ["code", "article", "part", "description", "stage"])
         section(&o, ReportLabels.timeline, r.timeline, ["date", "type", "place", "description", "sources"])
         section(&o, ReportLabels.officials, r.officials, ["name", "agency", "position", "act"])
-        section(&o, ReportLabels.sources, r.sources, ["kind", "reference", "reliability", "note"])
+        for s in DossierReport.deeperSections { if let items = r.deeper(s.collection) { section(&o, s.title, items, s.columns, in: s.collection) } }
+        if let lines = r.chronology, !lines.isEmpty {
+            o.append(""); o.append("## \(h(ReportLabels.chronology))"); o.append("")
+            o += table([ReportLabels.field("date"), ReportLabels.Bilingual(en: "What", ru: "Что"), ReportLabels.Bilingual(en: "Details", ru: "Подробности")],
+                       lines.map { [$0.date, ReportLabels.chronologyKind($0), $0.text] })
+        }
+        section(&o, ReportLabels.sources, r.sources, ["kind", "reference", "reliability", "relation", "consent", "note"])
         section(&o, ReportLabels.aid, r.aid, ["date", "kind", "description", "provider"])
         if let files = r.evidence {
             o.append(""); o.append("## \(h(ReportLabels.evidence))"); o.append("")
@@ -88,11 +94,12 @@ public enum ReportMarkdown {
         return "\(p.author) · op \(p.op.prefix(12))"
     }
 
-    static func section(_ o: inout [String], _ title: ReportLabels.Bilingual, _ items: [DossierReport.Item], _ columns: [String]) {
+    static func section(_ o: inout [String], _ title: ReportLabels.Bilingual, _ items: [DossierReport.Item], _ columns: [String],
+                        in collection: String = "") {
         o.append(""); o.append("## \(h(title))"); o.append("")
         if items.isEmpty { o.append(none); return }
         let used = columns.filter { c in items.contains { $0.value(c) != nil } }
-        o += table(used.map(ReportLabels.field) + [ReportLabels.recordedBy], items.map { it in
+        o += table(used.map { ReportLabels.field($0, in: collection) } + [ReportLabels.recordedBy], items.map { it in
             used.map { c in
                 guard let v = it.value(c) else { return "" }
                 return c == "aliases" || c == "sources" ? v.split(separator: "\n").joined(separator: ", ") : ReportLabels.value(c, v)

@@ -15,6 +15,10 @@ public struct SanctionsReport: Codable, Sendable {
         public var act: String?
         public var position: String?
         public var provenance: ReportProvenance?
+        /// The official's part in this case's violations (`perpetrators`), the gravest first.
+        public var involvement: [String]?
+        /// What was done in those violations (the acts' types).
+        public var violations: [String]?
     }
 
     public struct Official: Codable, Sendable {
@@ -29,7 +33,13 @@ public struct SanctionsReport: Codable, Sendable {
         /// Sources of the cases tied to the official, the most cited first.
         public var sources: [String]
         public var language: String
+        /// Every part the official played across cases, the gravest first; the list is ordered by its first.
+        public var involvement: [String]?
     }
+
+    /// Degrees of involvement, gravest first: who gave the order before who carried it out.
+    public static let degrees = ["gave_order", "carried_out", "complicit", "failed_to_prevent"]
+    static func rank(_ degree: String?) -> Int { degree.flatMap { degrees.firstIndex(of: $0) } ?? degrees.count }
 
     public var generated: String
     public var generatedBy: String?
@@ -83,15 +93,24 @@ public struct SanctionsReport: Codable, Sendable {
                 let id = c.id.description
                 let w = c.register(FieldPath(collection: "officials", element: e, field: "name"))?.winner
                 let act = c.value("officials", e, "act")
+                // The violations this official took part in, by the case's perpetrators that name them.
+                let parts = c.elements("perpetrators").filter { c.value("perpetrators", $0, "official") == e }
+                let degrees = Set(parts.compactMap { c.value("perpetrators", $0, "involvement") }).sorted { Self.rank($0) < Self.rank($1) }
+                let violations = Set(parts.compactMap { p in c.value("perpetrators", p, "violation").flatMap { c.value("acts", $0, "type") } }).sorted()
                 if var link = groups[g].links[id] {
                     // The same official twice in one case: keep both acts.
                     if let act, link.act != act { link.act = [link.act, act].compactMap { $0 }.joined(separator: " / ") }
+                    if !degrees.isEmpty {
+                        link.involvement = Set((link.involvement ?? []) + degrees).sorted { Self.rank($0) < Self.rank($1) }
+                        link.violations = Set((link.violations ?? []) + violations).sorted()
+                    }
                     groups[g].links[id] = link
                 } else {
                     groups[g].links[id] = CaseLink(
                         caseId: id, ref: c.value("ref"), persons: persons, status: c.value("status"), act: act, position: position,
                         provenance: w.map { ReportProvenance(op: $0.op.description, author: fingerprint($0.author),
-                                                             time: ReportLabels.utc(millis: HybridClock.millis($0.clock))) })
+                                                             time: ReportLabels.utc(millis: HybridClock.millis($0.clock))) },
+                        involvement: degrees.isEmpty ? nil : degrees, violations: violations.isEmpty ? nil : violations)
                     groups[g].order.append(id)
                     for s in caseSources { groups[g].sources[s, default: 0] += 1 }
                 }
@@ -101,9 +120,14 @@ public struct SanctionsReport: Codable, Sendable {
         func ranked(_ d: [String: Int]) -> [String] { d.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.map(\.key) }
         officials = groups.map { g in
             let variants = ranked(g.spellings)
+            let links = g.order.map { g.links[$0]! }
+            let degrees = Set(links.flatMap { $0.involvement ?? [] }).sorted { Self.rank($0) < Self.rank($1) }
             return Official(name: variants[0], variants: variants, agencies: ranked(g.agencies), positions: ranked(g.positions),
-                            caseCount: g.order.count, cases: g.order.map { g.links[$0]! }, sources: ranked(g.sources),
-                            language: ReportLabels.language(of: variants[0]) ?? "ru")
-        }.sorted { ($0.caseCount, $1.name) > ($1.caseCount, $0.name) }
+                            caseCount: g.order.count, cases: links, sources: ranked(g.sources),
+                            language: ReportLabels.language(of: variants[0]) ?? "ru", involvement: degrees.isEmpty ? nil : degrees)
+        }.sorted {
+            // Who gave orders before who carried them out; then the most cases.
+            (Self.rank($1.involvement?.first), $0.caseCount, $1.name) > (Self.rank($0.involvement?.first), $1.caseCount, $0.name)
+        }
     }
 }

@@ -21,16 +21,22 @@ enum DossierPages {
         if let screen = CasePages.roleScreen(v, host: host) { return screen }
         guard valid(ref), let r = try? host.reports.dossier(ref) else { return notFound(v) }
         func shown(_ field: String, _ value: String) -> String {
-            if field == "statusDate" || field == "date" { return v.cat.date(value, v.lang) }
+            if EditPages.dateFields.contains(field) { return v.cat.date(value, v.lang) }
             return v.cat.value(field, value, v.lang)
         }
+        // A link is named from the case itself, in the page's words (the report names it in English and Russian).
+        let state = try? host.cases.state(r.caseId)
         func by(_ p: ReportProvenance?) -> String? {
             guard let p else { return nil }
             return v.t("dossier.by", ["who": p.author, "when": p.time.map { v.cat.reportTime($0, v.lang) } ?? "?"])
         }
-        func facts(_ fs: [DossierReport.Fact]) -> [[String: Any]] {
+        func facts(_ fs: [DossierReport.Fact], in collection: String = "") -> [[String: Any]] {
             fs.map { f in
-                var e: [String: Any] = ["label": v.cat.field(f.field, v.lang), "value": shown(f.field, f.value)]
+                var value = shown(f.field, f.value)
+                if CaseSchema.collection(collection)?.links[f.field] != nil {
+                    value = f.link.flatMap { l in state.map { EditPages.shown(v, $0, collection, f.field, l) } } ?? v.t("case.link.gone")
+                }
+                var e: [String: Any] = ["label": v.cat.field(f.field, v.lang, in: collection), "value": value]
                 if let b = by(f.provenance) { e["by"] = b }
                 return e
             }
@@ -44,10 +50,12 @@ enum DossierPages {
         if !r.tags.isEmpty { c["tags"] = r.tags.joined(separator: ", ") }
         let groups: [(String, String, [DossierReport.Item])] = [
             ("persons", "case.persons", r.persons), ("charges", "case.charges", r.charges), ("events", "case.events", r.timeline),
-            ("officials", "case.officials", r.officials), ("sources", "case.sources", r.sources), ("aid", "case.aid", r.aid),
+            ("officials", "case.officials", r.officials),
+        ] + DossierReport.deeperSections.compactMap { s in r.deeper(s.collection).map { (s.collection, "case.\(s.collection)", $0) } } + [
+            ("sources", "case.sources", r.sources), ("aid", "case.aid", r.aid),
         ]
         c["sections"] = groups.map { id, key, items -> [String: Any] in
-            ["id": id, "heading": v.t(key), "empty": items.isEmpty, "items": items.map { ["fields": facts($0.fields)] }]
+            ["id": id, "heading": v.t(key), "empty": items.isEmpty, "items": items.map { ["fields": facts($0.fields, in: id)] }]
         }
         c["statuses"] = r.statusHistory.map { s -> [String: Any] in
             var e: [String: Any] = ["status": v.cat.value("status", s.status, v.lang), "current": s.current, "by": by(s.provenance) ?? ""]
@@ -105,6 +113,16 @@ enum DossierPages {
     static func fieldName(_ path: String, _ v: Visit) -> String {
         let p = path.split(separator: "/").map(String.init)
         return CasePages.fieldName(p.count == 3 ? "\(p[0]).\(p[2])" : path, v)
+    }
+
+    /// The draft communication to the UN Working Group on Arbitrary Detention, as a Markdown file to complete.
+    static func wgad(_ v: Visit, host: NodeHost, ref: String) -> Response {
+        if let screen = CasePages.roleScreen(v, host: host) { return screen }
+        guard valid(ref), let text = try? host.reports.render(.wgad(ref), format: .md) else { return notFound(v) }
+        let short = String((try? host.cases.state(ref))?.id.description.prefix(8) ?? Substring(ref.prefix(8)))
+        return Response(status: .ok,
+                        headers: [.contentType: "text/markdown; charset=utf-8", .contentDisposition: "attachment; filename=\"sandyq-wgad-\(short).md\""],
+                        body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
     }
 
     /// The report module's own file, as an attachment; DeskGuard stamps it with the same

@@ -155,6 +155,7 @@ struct Routes: Sendable {
             let id = ctx.parameters.get("id") ?? "", file = ctx.parameters.get("file") ?? ""
             return gate(req) { v, host in
                 if file == "dossier" { return DossierPages.show(v, host: host, ref: id, print: Form.query(req)["print"] != nil) }
+                if file == "wgad.md" { return DossierPages.wgad(v, host: host, ref: id) }
                 guard file.hasPrefix("dossier.") else { return DossierPages.notFound(v) }
                 return DossierPages.download(v, host: host, ref: id, format: String(file.dropFirst(8)))
             }

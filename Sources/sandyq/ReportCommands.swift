@@ -11,7 +11,7 @@ struct ReportCommand: ParsableCommand {
         readable on a phone, with headings in English and Russian. A report holds case data in the clear:
         --out writes it owner-only (0600); keep it as carefully as the cases themselves.
         """,
-        subcommands: [Dossier.self, Sanctions.self, Monitoring.self])
+        subcommands: [Dossier.self, Sanctions.self, Monitoring.self, WGAD.self])
 
     /// Where and how a report is written.
     struct ReportOutput: ParsableArguments {
@@ -57,9 +57,28 @@ struct ReportCommand: ParsableCommand {
         }
     }
 
+    struct WGAD: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "wgad",
+            abstract: "A draft communication about one case to the UN Working Group on Arbitrary Detention, in its questionnaire's sections (I-VI), for a lawyer to complete.")
+        @OptionGroup var node: NodeOptions
+        @Argument(help: "Case id, prefix or ref.") var caseRef: String
+        @Option(help: "md (default) or json.") var format = "md"
+        @OptionGroup var output: ReportOutput
+
+        func validate() throws { _ = try ReportCommand.format(format, .wgad(caseRef)) }
+
+        func run() throws {
+            try sandyq.run {
+                let text = try node.open().reports.render(.wgad(caseRef), format: try ReportCommand.format(format, .wgad(caseRef)))
+                try output.write(text, what: "the WGAD draft")
+            }
+        }
+    }
+
     struct Sanctions: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Officials across all readable cases (name, agency, position, cases and acts, sources), most cases first.")
+            abstract: "Officials across all readable cases (name, agency, position, cases and acts, involvement, sources): who gave orders first, then who carried them out; most cases first within each.")
         @OptionGroup var node: NodeOptions
         @Option(help: "html (default), csv or json.") var format = "html"
         @OptionGroup var output: ReportOutput

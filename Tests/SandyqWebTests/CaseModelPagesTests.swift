@@ -80,6 +80,14 @@ import Hummingbird
             #expect(page.contains(Self.ru("type.denial_of_medical_care")))
             #expect(!page.contains(">\(f.person)<") && !page.contains(">\(act)<"))
 
+            // The dossier words the links in the page's language, and offers the draft to the UN working group.
+            let (_, dossier) = try await b.get(client, "/cases/\(f.id)/dossier")
+            #expect(dossier.contains(Self.ru("case.acts")) && dossier.contains(Self.ru("involvement.gave_order")))
+            #expect(dossier.contains("Ерлан Қасымов, \(Self.ru("agency.police"))") && !dossier.contains("police · полиция"))
+            #expect(dossier.contains("href=\"/cases/\(f.id)/wgad.md\""))
+            let (ws, draft) = try await b.get(client, "/cases/\(f.id)/wgad.md")
+            #expect(ws == .ok && draft.contains("## II. Arrest · Арест") && draft.contains("Нурлан Нургалиев"))
+
             // A person taken out of the case leaves the act saying so.
             try b.host.cases.removeElement(f.id, collection: "persons", element: f.person)
             let (_, after) = try await b.get(client, "/cases/\(f.id)")
