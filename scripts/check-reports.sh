@@ -72,6 +72,8 @@ out="$work/out"; mkdir -p "$out"
 "$bin" report sanctions --format json --out "$out/sanctions.json" 2>/dev/null
 "$bin" export --format json --out "$out/export.json" 2>/dev/null
 "$bin" export --format csv --out "$out/export.csv" 2>/dev/null
+"$bin" report wgad seed-01 --out "$out/wgad.md" 2>/dev/null
+"$bin" report wgad seed-01 --format json --out "$out/wgad.json" 2>/dev/null
 
 chrome=(chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --enable-logging=stderr --v=0
         --user-data-dir="$work/chrome-profile")
@@ -115,6 +117,9 @@ done
 expect "$out/dossier.html" "Case dossier" "Досье по делу" "Әсет Әбішев" "Chain of custody" "Цепочка хранения" \
   "Status history" "Timeline" "Хронология" "Officials involved" "Sources" "Aid given" "Open conflicts" "Report date" \
   "Карім Масімов" "Aset Abishev" "Appeal rejected." "Merged from"
+# The deeper model: seed-02's violations, detention and interventions, and its chronology.
+expect "$out/dossier-seed-02.html" "Violations" "Нарушения" "Detention" "Interventions" "Chronology" "Хронология дела" \
+  "2021/2544 (RSP)" "European Parliament" "denial of medical care"
 expect "$out/sanctions.html" "Должностные лица, предлагаемые для персональных санкций" "Карім Масімов" "Гізат Нурдаулєтов" "Єрлан Тургумбаєв"
 expect "$out/monitoring.html" "Monitoring report" "Мониторинговый отчёт" "By status" "By month"
 # Every op id in the dossier's custody table is a full 64-hex id.
@@ -139,7 +144,12 @@ assert rows[0][:2] == ["rank", "name"] and len(rows) == len(names) + 1, rows[0]
 m = json.load(open(f"{d}/monitoring.json", encoding="utf-8"))
 assert m["totalCases"] == 41 and sum(b["count"] for b in m["byStatus"]) == 41, m["totalCases"]
 e = json.load(open(f"{d}/export.json", encoding="utf-8"))
-assert e["format"] == "sandyq-cases/1" and len(e["cases"]) == 42
+assert e["format"] == "sandyq-cases/2" and len(e["cases"]) == 42
+assert sum(len(c.get("acts", [])) for c in e["cases"]) >= 68, "the seeds' violations are exported"
+w = json.load(open(f"{d}/wgad.json", encoding="utf-8"))
+assert [s["number"] for s in w["sections"]] == ["I", "II", "III", "IV", "V", "VI"] and w["subject"] == "Макс Бокаев", w.get("subject")
+t = open(f"{d}/wgad.md", encoding="utf-8").read()
+assert "## II. Arrest" in t and "2021/2544 (RSP)" in t and "[to be completed" in t, t[:300]
 assert sum(1 for c in e["cases"] if c.get("mergedInto")) == 1
 x = list(csv.reader(io.StringIO(open(f"{d}/export.csv", encoding="utf-8", newline="").read())))
 assert x[0][0] == "case_id" and len(x) > 500 and all(len(r) == len(x[0]) for r in x)
@@ -147,7 +157,7 @@ for md in ("dossier.md", "monitoring.md"):
     t = open(f"{d}/{md}", encoding="utf-8").read()
     assert t.startswith("# ") and "| --- |" in t, md
 EOF
-[ "$failures" -eq 0 ] && ok "Markdown, CSV and JSON forms parse and hold the seeds' officials"
+[ "$failures" -eq 0 ] && ok "Markdown, CSV and JSON forms parse and hold the seeds' officials, violations and the WGAD draft"
 
 # --- screenshots --------------------------------------------------------------------------------
 shots="$work/shots"; mkdir -p "$shots"

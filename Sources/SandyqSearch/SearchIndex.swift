@@ -26,6 +26,9 @@ public struct SearchIndex: Sendable {
         case officialName, officialAgency, officialPosition, officialAct
         case sourceKind, sourceReference, sourceReliability, sourceNote
         case aidKind, aidDescription, aidDate, aidProvider
+        // The deeper model (Protocol/cases.md): what was done and where, detention, trial, interventions.
+        case actType, actPlace, actConsequences, actDescription, detentionFacility, detentionConditions
+        case trialCourt, trialCaseNumber, trialAppeal, interventionBody, interventionReference, interventionResponse, sourceRelation
 
         var label: String {
             switch self {
@@ -42,6 +45,12 @@ public struct SearchIndex: Sendable {
             case .sourceKind: "sources.kind"; case .sourceReference: "sources.reference"
             case .sourceReliability: "sources.reliability"; case .sourceNote: "sources.note"
             case .aidKind: "aid.kind"; case .aidDescription: "aid.description"; case .aidDate: "aid.date"; case .aidProvider: "aid.provider"
+            case .actType: "acts.type"; case .actPlace: "acts.place"; case .actConsequences: "acts.consequences"
+            case .actDescription: "acts.description"; case .detentionFacility: "detentions.facility"
+            case .detentionConditions: "detentions.conditions"; case .trialCourt: "trials.court"; case .trialCaseNumber: "trials.caseNumber"
+            case .trialAppeal: "trials.appeal"; case .interventionBody: "interventions.body"
+            case .interventionReference: "interventions.reference"; case .interventionResponse: "interventions.response"
+            case .sourceRelation: "sources.relation"
             }
         }
 
@@ -51,7 +60,8 @@ public struct SearchIndex: Sendable {
             case .personName, .personAlias: 1.0
             case .officialName: 0.95
             case .ref, .title: 0.9
-            case .city, .region, .tag, .chargeArticle, .personCity, .eventPlace, .status: 0.85
+            case .city, .region, .tag, .chargeArticle, .personCity, .eventPlace, .status, .actPlace, .detentionFacility, .trialCourt,
+                 .trialCaseNumber: 0.85
             default: 0.75
             }
         }
@@ -95,6 +105,19 @@ public struct SearchIndex: Sendable {
             case .aidDescription: return (d.aid ?? []).compactMap(\.description)
             case .aidDate: return (d.aid ?? []).compactMap(\.date)
             case .aidProvider: return (d.aid ?? []).compactMap(\.provider)
+            case .actType: return (d.acts ?? []).map(\.type)
+            case .actPlace: return (d.acts ?? []).compactMap(\.place)
+            case .actConsequences: return (d.acts ?? []).compactMap(\.consequences)
+            case .actDescription: return (d.acts ?? []).compactMap(\.description)
+            case .detentionFacility: return (d.detentions ?? []).compactMap(\.facility)
+            case .detentionConditions: return (d.detentions ?? []).compactMap(\.conditions)
+            case .trialCourt: return (d.trials ?? []).compactMap(\.court)
+            case .trialCaseNumber: return (d.trials ?? []).compactMap(\.caseNumber)
+            case .trialAppeal: return (d.trials ?? []).compactMap(\.appeal)
+            case .interventionBody: return (d.interventions ?? []).map(\.body)
+            case .interventionReference: return (d.interventions ?? []).compactMap(\.reference)
+            case .interventionResponse: return (d.interventions ?? []).compactMap(\.response)
+            case .sourceRelation: return (d.sources ?? []).compactMap(\.relation)
             }
         }
     }

@@ -72,6 +72,20 @@ import SandyqSearch
         #expect((r.value.contains("Ақтау") || r.value.contains("Актау")) && !r.value.contains("Aktau"), "\(r)")
     }
 
+    /// The deeper model is searched too: a resolution's reference, what a detention was like.
+    @Test func interventionsAndDetentionsAreSearched() throws {
+        let index = try Self.seedIndex()
+        let rsp = index.search(SearchQuery(text: "2021/2544", limit: nil))
+        #expect(Set(rsp.map(\.caseId)).isSuperset(of: ["seed-01", "seed-02", "seed-03"]), "\(rsp.map(\.caseId))")
+        #expect(rsp.first?.reasons.contains { $0.field == "interventions.reference" } == true, "\(rsp.first?.reasons ?? [])")
+        var held = CaseDocument.Detention()
+        held.facility = "Учреждение ЛА-155/14, Заречный"
+        let colony = Self.doc("Ержан Тестов") { $0.detentions = [held] }
+        let withColony = try Self.seedIndex(extra: [SearchIndex.Entry(id: "colony", document: colony)])
+        let hit = try #require(withColony.search(SearchQuery(text: "Заречный")).first)
+        #expect(hit.caseId == "colony" && hit.reasons.first?.field == "detentions.facility", "\(hit)")
+    }
+
     @Test func officialsAreFoundAcrossScripts() throws {
         let index = try Self.seedIndex()
         // The seeds spell them with Ukrainian letters (Масімов, Нурдаулєтов, Тургумбаєв).
