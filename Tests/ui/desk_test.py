@@ -275,7 +275,8 @@ class Suite:
         self.run("the stick in the app: a Kazakh case goes to the coordinator and its receipt comes back",
                  lambda: self.t_usb(home, env))
         self.run("edit a case in Russian: status, city, an event, a tag", lambda: self.t_edit(home, env))
-        self.run("who did what to whom in Kazakh: a violation against the case's person, the official responsible; the case page in kk, ru and en",
+        self.run("who did what to whom in Kazakh: a violation against the case's person, the official responsible; the case page in kk, ru and en; "
+                 "an intervention and a detention in Russian",
                  lambda: self.t_case_model(home, env))
         self.run("a write-only device and a lawyer cannot edit, even with their CSRF token", lambda: self.t_edit_refused(home, env))
         self.run("the duress passphrase unlocks like the real one, onto an empty node", lambda: self.t_duress(env))
@@ -843,7 +844,8 @@ class Suite:
 
     def t_case_model(self, home, env):
         """In Kazakh: add a violation whose victim is chosen from the case's people (a missing type is named first),
-        then the official who carried it out; the case page names both by name, in kk, ru and en."""
+        then the official who carried it out; the case page names both by name, in kk, ru and en. In Russian: an
+        urgent appeal to the UN working group, and where the person is held."""
         desk = Desk(self.cli.binary, home, env)
         d = browser(lang="kk")
         kk, ru, en = catalogue("kk"), catalogue("ru"), catalogue("en")
@@ -909,6 +911,38 @@ class Suite:
                 if lang == "ru":
                     self.no_english(d, "ru", "case page with a violation")
                 self.section_shot(d, "section[aria-labelledby=s-acts]", f"case-acts-{lang}")
+            # In Russian: an urgent appeal to the UN working group (what it is named first), then where he is held.
+            d.get(case_url + "/add/interventions?lang=ru")
+            self.check(d.find_element(By.TAG_NAME, "h1").text == ru["edit.add.interventions"], "the add-intervention page")
+            d.find_element(By.ID, "f-date").send_keys("2024-03")
+            self.submit(d, "form[action$='/add/interventions'] button[type=submit]")
+            summary = d.find_element(By.CLASS_NAME, "error-summary")
+            self.check(ru["edit.err.required.interventions"] in summary.text, summary.text)
+            self.check(d.find_element(By.ID, "f-date").get_attribute("value") == "2024-03", "the date was kept")
+            self.axe(d, "add an intervention with an error")
+            self.no_english(d, "ru", "add an intervention with an error")
+            Select(d.find_element(By.ID, "f-body")).select_by_value("un_wgad")
+            Select(d.find_element(By.ID, "f-kind")).select_by_value("urgent_appeal")
+            Select(d.find_element(By.ID, "f-progress")).select_by_value("sent")
+            self.submit(d, "form[action$='/add/interventions'] button[type=submit]")
+            WebDriverWait(d, 10).until(lambda x: x.current_url.split("#")[0].split("?")[0] == case_url)
+            text = d.find_element(By.CSS_SELECTOR, "section[aria-labelledby=s-interventions]").text
+            self.check(ru["body.un_wgad"] in text and ru["kind.urgent_appeal"] in text and ru["progress.sent"] in text, text)
+            d.get(case_url + "/add/detentions?lang=ru")
+            Select(d.find_element(By.ID, "f-person")).select_by_index(1)
+            Select(d.find_element(By.ID, "f-type")).select_by_value("pretrial")
+            d.find_element(By.ID, "f-facility").send_keys("СИЗО № 1, Актау")
+            d.find_element(By.ID, "f-from").send_keys("2019-02-20")
+            Select(d.find_element(By.ID, "f-whereabouts")).select_by_value("denied")
+            Select(d.find_element(By.ID, "f-counsel")).select_by_value("state_appointed")
+            self.axe(d, "add a detention")
+            self.no_english(d, "ru", "add a detention")
+            self.shot(d, "add-detention-ru")
+            self.submit(d, "form[action$='/add/detentions'] button[type=submit]")
+            WebDriverWait(d, 10).until(lambda x: x.current_url.split("#")[0].split("?")[0] == case_url)
+            text = d.find_element(By.CSS_SELECTOR, "section[aria-labelledby=s-detentions]").text
+            self.check("СИЗО № 1, Актау" in text and ru["whereabouts.denied"] in text and "Әбішев" in text, text)
+            self.section_shot(d, "section[aria-labelledby=s-detentions]", "case-detention-ru")
         finally:
             d.quit()
             desk.stop()
