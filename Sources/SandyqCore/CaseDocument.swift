@@ -74,6 +74,8 @@ public struct CaseDocument: Codable, Sendable, Equatable {
         /// How the source stands to what it tells: victim, witness, relative, lawyer, media, official_document.
         public var relation: String?
         public var consent: String?
+        /// Who the source is and how to reach them: sealed to coordinators only (CaseSchema.withheld).
+        public var identity: String?
         public init(reference: String) { self.reference = reference }
     }
 
@@ -234,7 +236,7 @@ public enum CaseEditor {
         }
         for s in doc.sources ?? [] {
             out.append(("sources", s.id, clean(["kind": s.kind, "reference": s.reference, "reliability": s.reliability, "note": s.note,
-                                                "relation": s.relation, "consent": s.consent])))
+                                                "relation": s.relation, "consent": s.consent, "identity": s.identity])))
         }
         for a in doc.aid ?? [] {
             out.append(("aid", a.id, clean(["kind": a.kind, "description": a.description, "date": a.date, "provider": a.provider])))
@@ -349,7 +351,7 @@ extension CaseState {
         let sources = elements("sources").map { e -> CaseDocument.Source in
             var s = CaseDocument.Source(reference: v("sources", e, "reference") ?? "")
             s.id = e; s.kind = v("sources", e, "kind"); s.reliability = v("sources", e, "reliability"); s.note = v("sources", e, "note")
-            s.relation = v("sources", e, "relation"); s.consent = v("sources", e, "consent")
+            s.relation = v("sources", e, "relation"); s.consent = v("sources", e, "consent"); s.identity = v("sources", e, "identity")
             return s
         }
         d.sources = sources.isEmpty ? nil : sources

@@ -43,6 +43,9 @@ public enum CaseMerge {
         public var copied: [String: Int]
         public var aliasesAdded: [String]
         public var fieldsFilled: [String]
+        /// Copies of withheld fields (a source's identity), for an op of KEEP's alone: the merge op
+        /// touches both cases, and its session is granted to the lawyers of either.
+        public var withheld: [Mutation] = []
 
         /// The result once the mutations were written as op `op`.
         public func result(keep: CaseID, other: CaseID, op: OpID) -> Result {
@@ -67,6 +70,7 @@ public enum CaseMerge {
         var copied: [String: Int] = [:]
         // OTHER's element ids to KEEP's, for the links of the collections that come later.
         var moved: [String: String] = [:]
+        var withheld: [Mutation] = []
         var aliases: [String] = []
         // Evidence stays with the case it was attached to: its record is not a field to copy.
         for coll in CaseSchema.collections where !coll.system {
@@ -80,6 +84,8 @@ public enum CaseMerge {
             let existing = keep.elements(coll.name).map { ($0, keep.fields(coll, $0)) }
             for e in other.elements(coll.name) {
                 var fields = other.fields(coll, e)
+                var hidden: [String: String] = [:]
+                for f in coll.withheld { hidden[f] = fields.removeValue(forKey: f) }
                 // A link names OTHER's element; in KEEP it names the element that element became.
                 for (f, _) in coll.links { fields[f] = fields[f].flatMap { moved[$0] } }
                 guard !fields.isEmpty else { continue }
@@ -105,11 +111,14 @@ public enum CaseMerge {
                 let id = CaseEditor.newElementID()
                 moved[e] = id
                 ms += try CaseEditor.addElement(case: keepID, collection: coll.name, fields: fields, element: id)
+                for (f, v) in hidden.sorted(by: { $0.key < $1.key }) {
+                    withheld.append(.put(case: keepID, path: FieldPath(collection: coll.name, element: id, field: f), value: v, supersedes: []))
+                }
                 copied[coll.name, default: 0] += 1
             }
         }
         ms.append(try CaseEditor.set(FieldPath(field: "mergedInto"), to: keepID.description, in: other))
-        return Plan(mutations: ms, copied: copied, aliasesAdded: aliases, fieldsFilled: filled)
+        return Plan(mutations: ms, copied: copied, aliasesAdded: aliases, fieldsFilled: filled, withheld: withheld)
     }
 
     /// Whether two elements of a collection record the same thing: a source with the same

@@ -26,6 +26,9 @@ public enum CaseSchema {
         public var links: [String: String] = [:]
         /// Fields holding a date (YYYY, YYYY-MM or YYYY-MM-DD).
         public var dates: [String] = []
+        /// Fields sealed to coordinators only, never to a lawyer the case is shared with (a source's
+        /// identity): written in an op of their own, in a session no grant to a lawyer hands over.
+        public var withheld: [String] = []
     }
 
     /// What was done to a victim: the acts the seed documents describe.
@@ -47,12 +50,12 @@ public enum CaseSchema {
         Collection(name: "officials", fields: ["name", "agency", "position", "act"],
                    choices: ["agency": ["police", "knb", "prosecutor", "court", "akimat", "penitentiary", "other"]],
                    label: "name"),
-        Collection(name: "sources", fields: ["kind", "reference", "reliability", "note", "relation", "consent"],
+        Collection(name: "sources", fields: ["kind", "reference", "reliability", "note", "relation", "consent", "identity"],
                    choices: ["kind": ["document", "url", "witness", "media"],
                              "reliability": ["high", "medium", "low", "unverified"],
                              "relation": ["victim", "witness", "relative", "lawyer", "media", "official_document", "other"],
                              "consent": ["given", "limited", "not_asked", "withdrawn"]],
-                   label: "reference"),
+                   label: "reference", withheld: ["identity"]),
         Collection(name: "aid", fields: ["kind", "description", "date", "provider"],
                    choices: ["kind": ["legal", "humanitarian"]], label: "kind", dates: ["date"]),
         // HURIDOCS' "who did what to whom": an act against a victim, then who took part in it.
@@ -91,6 +94,24 @@ public enum CaseSchema {
     /// Whether a field is secret: a hot path (every put a view applies), so no lookup for the rest.
     @inline(__always)
     public static func isSecret(_ path: FieldPath) -> Bool { path.field == "key" && path.collection == "evidence" }
+
+    /// Whether a field is sealed to coordinators only (ops.md section 2, "Withheld fields").
+    @inline(__always)
+    public static func isWithheld(_ path: FieldPath) -> Bool { path.field == "identity" && path.collection == "sources" }
+
+    /// Whether every case mutation of an op is a write of a withheld field: such an op's session
+    /// is not one of the case's sessions that a share hands to a lawyer.
+    public static func onlyWithheld(_ mutations: [Mutation]) -> Bool {
+        var any = false
+        for m in mutations {
+            switch m {
+            case let .put(_, path, _, _): guard isWithheld(path) else { return false }; any = true
+            case .add, .remove: return false
+            case .projectName, .grant: continue
+            }
+        }
+        return any
+    }
 
     /// Refuses a write to a collection only its own command writes.
     public static func checkWritable(_ collection: String) throws(CoreError) {

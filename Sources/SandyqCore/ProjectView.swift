@@ -214,6 +214,8 @@ public struct ProjectView: Sendable {
     }
 
     mutating func noteSession(_ sid: SessionID, _ payload: Payload) {
+        // Coordinators only: sharing the case with a lawyer must not grant this session.
+        if CaseSchema.onlyWithheld(payload.mutations) { return }
         for m in payload.mutations {
             switch m {
             case let .put(c, _, _, _), let .add(c, _, _), let .remove(c, _, _, _): caseSessions[c, default: []].insert(sid)

@@ -18,7 +18,7 @@ extension Node {
             throw NodeError(.usage, "case \(keepID.short) was itself merged into \(m.prefix(8)); merge into that case instead")
         }
         let plan = try mapped { try CaseMerge.plan(keep: keep, other: other, names: .folded) }
-        let env = try write(plan.mutations)
+        let env = try write(batch: plan.withheld.isEmpty ? [plan.mutations] : [plan.mutations, plan.withheld])[0]
         return plan.result(keep: keepID, other: otherID, op: env.id)
     }
 }

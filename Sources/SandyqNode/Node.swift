@@ -285,7 +285,7 @@ public final class Node {
         try write(batch: [mutations])[0]
     }
 
-    /// Seals and signs one op per element of `batch` and stores them all in one transaction;
+    /// Seals and signs one op per element of `batch` (two when it writes a withheld field) and stores them all in one transaction;
     /// `alongside` runs inside it, so what it writes lands with the ops or not at all.
     @discardableResult
     public func write(batch: [[Mutation]], alongside: (() throws -> Void)? = nil) throws(NodeError) -> [Envelope] {
@@ -302,10 +302,20 @@ public final class Node {
             for g in try chainGaps() where g.role == .coordinator { warn(g.warning) }
         }
         var made: [(envelope: Envelope, payload: Payload, session: SealingSession)] = []
-        for (i, ms) in batch.enumerated() {
-            let c = Self.scope(of: ms)
+        for (i, whole) in batch.enumerated() {
+            let c = Self.scope(of: whole)
+            // A withheld field (a source's identity) goes in an op of its own, sealed to coordinators
+            // only, in a session of its own scope: sharing the case grants the other sessions, never it.
+            let withheld = c == nil ? [] : whole.filter { if case let .put(_, p, _, _) = $0 { CaseSchema.isWithheld(p) } else { false } }
+            let ms = withheld.isEmpty ? whole : whole.filter { if case let .put(_, p, _, _) = $0 { !CaseSchema.isWithheld(p) } else { true } }
             do {
-                made.append(try w.checkedSealed(ms, readers: readers(v, case: c), wallMillis: Self.wallMillis(), scope: c?.bytes ?? []))
+                if !ms.isEmpty {
+                    made.append(try w.checkedSealed(ms, readers: readers(v, case: c), wallMillis: Self.wallMillis(), scope: c?.bytes ?? []))
+                }
+                if let c, !withheld.isEmpty {
+                    made.append(try w.checkedSealed(withheld, readers: readers(v, case: nil), wallMillis: Self.wallMillis(),
+                                                    scope: c.bytes + [0x01]))
+                }
             } catch {
                 // The writer moved past ops that will not be stored: start it again from the chain.
                 activeWriter = nil

@@ -139,9 +139,14 @@ enum CasePages {
                 elements.sort { (state.value(coll.name, $0, d) ?? "", $0) < (state.value(coll.name, $1, d) ?? "", $1) }
             }
             let changeable = EditPages.changeable.contains(coll.name)
+            // A lawyer never holds a withheld field (a source's identity): the page says it is withheld, not absent.
+            let withheldHere = members?.role(of: host.nodeID.signingKey) == .lawyer ? coll.withheld : []
             let items: [[String: Any]] = elements.map { e in
                 var item: [String: Any] = [
-                    "fields": coll.fields.compactMap { f in entry(FieldPath(collection: coll.name, element: e, field: f)) },
+                    "fields": coll.fields.compactMap { f in
+                        withheldHere.contains(f) ? ["label": v.cat.field(f, v.lang, in: coll.name), "value": v.t("case.withheld")]
+                            : entry(FieldPath(collection: coll.name, element: e, field: f))
+                    },
                     "remove": "/cases/\(state.id)/remove?c=\(coll.name)&e=\(Form.encode(e))",
                 ]
                 if changeable { item["change"] = "/cases/\(state.id)/edit/\(coll.name)/\(Form.encode(e))" }

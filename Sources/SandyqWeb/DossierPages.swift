@@ -54,8 +54,13 @@ enum DossierPages {
         ] + DossierReport.deeperSections.compactMap { s in r.deeper(s.collection).map { (s.collection, "case.\(s.collection)", $0) } } + [
             ("sources", "case.sources", r.sources), ("aid", "case.aid", r.aid),
         ]
+        // A lawyer's node never holds a withheld field: the dossier says it is withheld rather than leave it out unsaid.
+        let lawyer = (try? host.view())?.membership.role(of: host.nodeID.signingKey) == .lawyer
         c["sections"] = groups.map { id, key, items -> [String: Any] in
-            ["id": id, "heading": v.t(key), "empty": items.isEmpty, "items": items.map { ["fields": facts($0.fields, in: id)] }]
+            let withheld = lawyer ? CaseSchema.collection(id)?.withheld ?? [] : []
+            return ["id": id, "heading": v.t(key), "empty": items.isEmpty, "items": items.map { it in
+                ["fields": facts(it.fields, in: id) + withheld.map { ["label": v.cat.field($0, v.lang, in: id), "value": v.t("case.withheld")] }]
+            }]
         }
         c["statuses"] = r.statusHistory.map { s -> [String: Any] in
             var e: [String: Any] = ["status": v.cat.value("status", s.status, v.lang), "current": s.current, "by": by(s.provenance) ?? ""]

@@ -7,7 +7,8 @@ import SandyqNode
 /// conflict supersedes every value this replica shows, which settles the conflict.
 enum EditPages {
     static let caseFields = ["title", "status", "statusDate", "city", "region", "summary", "notes"]
-    static let multiline: Set<String> = ["summary", "notes", "description", "note", "act", "consequences", "conditions", "response", "appeal"]
+    static let multiline: Set<String> = ["summary", "notes", "description", "note", "act", "consequences", "conditions", "response", "appeal",
+                                         "identity"]
     /// The collections a person adds to here; `sharedWith` is the coordinator's, not an edit.
     static let addable = ["persons", "charges", "events", "officials", "sources", "aid", "acts", "perpetrators", "detentions",
                           "trials", "interventions", "tags"]
@@ -51,6 +52,7 @@ enum EditPages {
             c["textarea"] = true
         }
         if dateFields.contains(field) { c["hint"] = v.t("cases.date.hint"); c["short"] = true }
+        if field == "identity" { c["hint"] = v.t("edit.identity.hint") }
         if field == "birthYear" { c["numeric"] = true; c["short"] = true }
         if let error { c["error"] = error }
         return c

@@ -1,5 +1,6 @@
 import Foundation
 import SandyqCore
+import SandyqCrypto
 import SandyqTestSupport
 import Testing
 
@@ -329,5 +330,90 @@ import Testing
         #expect(try Self.cited(act.value("description") ?? "").contains("более 8 лет"))
         let arrest = WGADDraft(r).sections.first { $0.number == "II" }?.answers.first?.values
         #expect(arrest == ["2009-12, before · до"])
+    }
+}
+
+/// A source's identity is sealed to coordinators only. A lawyer the case is shared with holds
+/// every op of the case, is granted every session of it, and still cannot open the one that
+/// names the source: not after the share, not after a merge, not with any key its node holds.
+@Suite struct WithheldIdentityTests {
+    static let identity = "Гүлнар Сейітова, сестра, +7 701 000 00 00"
+
+    static func sourceDoc() -> CaseDocument {
+        var d = CaseDocument()
+        d.title = "Дело о пытках в ИВС"
+        d.persons = [CaseDocument.Person(name: "Нурлан Нургалиев")]
+        var s = CaseDocument.Source(reference: "Показания родственницы, 2024")
+        s.relation = "relative"
+        s.consent = "limited"
+        s.identity = identity
+        d.sources = [s]
+        return d
+    }
+
+    /// A coordinator, a second coordinator and a lawyer; the case shared with the lawyer.
+    static func project(_ dir: TempDir) throws -> (c: Node, c2: Node, l: Node, id: String) {
+        let (c, _) = try NodeFixture.founder(dir, "c")
+        let l = try NodeFixture.make(dir, "l"), c2 = try NodeFixture.make(dir, "c2")
+        try RoleKit.admit(l, as: .lawyer, by: c)
+        try RoleKit.admit(c2, as: .coordinator, by: c)
+        let id = try c.addCase(sourceDoc()).description
+        try c.share(id, with: l.nodeID)
+        _ = try NodeFixture.sync(c, to: l)
+        _ = try NodeFixture.sync(c, to: c2)
+        return (c, c2, l, id)
+    }
+
+    static func identity(_ n: Node, _ id: String) throws -> String? {
+        let s = try n.caseState(id)
+        return s.elements("sources").first.flatMap { s.value("sources", $0, "identity") }
+    }
+
+    @Test func aLawyerSeesTheSourceButNotWhoItIs() throws {
+        let dir = try TempDir()
+        let (c, c2, l, id) = try Self.project(dir)
+        #expect(try Self.identity(c, id) == Self.identity)
+        #expect(try Self.identity(c2, id) == Self.identity, "a second coordinator reads it")
+        let seen = try l.caseState(id)
+        let source = try #require(seen.elements("sources").first)
+        #expect(seen.value("sources", source, "reference") == "Показания родственницы, 2024")
+        #expect(seen.value("sources", source, "relation") == "relative")
+        #expect(seen.value("sources", source, "identity") == nil)
+        // It is an op of its own, in a session no share grants: the lawyer holds it and cannot open it.
+        #expect(try l.view().stats.unreadable >= 1)
+        // A later edit of the case and another share round grant the lawyer nothing more.
+        try c.set(id, fields: [(FieldPath(field: "city"), "Алматы")])
+        try c.forwardSharedCaseKeys()
+        _ = try NodeFixture.sync(c, to: l)
+        #expect(try l.caseState(id).value("city") == "Алматы")
+        #expect(try Self.identity(l, id) == nil)
+        // The attack: every key the lawyer's node holds, tried on every op it stores.
+        let v = try l.view()
+        let keys = Array(v.sessionKeys.values)
+        var opened = 0
+        for e in try l.store.allEnvelopes() {
+            guard let body = try? SealedBody(decoding: e.body) else { continue }
+            for k in keys {
+                if let plain = try? body.open(with: k, header: e.header), String(decoding: plain, as: UTF8.self).contains("Сейітова") { opened += 1 }
+            }
+        }
+        #expect(opened == 0)
+    }
+
+    @Test func aMergeDoesNotCarryTheIdentityToTheKeptCasesLawyer() throws {
+        let dir = try TempDir()
+        let (c, _, l, other) = try Self.project(dir)
+        var keepDoc = CaseDocument()
+        keepDoc.title = "Нургалиев"
+        keepDoc.persons = [CaseDocument.Person(name: "Нурлан Нургалиев")]
+        let keep = try c.addCase(keepDoc).description
+        try c.share(keep, with: l.nodeID)
+        _ = try c.merge(keep: keep, other: other)
+        try c.forwardSharedCaseKeys()
+        _ = try NodeFixture.sync(c, to: l)
+        #expect(try Self.identity(c, keep) == Self.identity, "the coordinator's kept case has the source whole")
+        let k = try l.caseState(keep)
+        #expect(k.elements("sources").count == 1, "the lawyer sees the source copied into the kept case")
+        #expect(try Self.identity(l, keep) == nil)
     }
 }

@@ -94,4 +94,35 @@ import Hummingbird
             #expect(after.contains(Self.ru("case.link.gone")))
         }
     }
+
+    /// A lawyer's desk shows the source and says who it is is withheld; the identity is nowhere on the page.
+    @Test func aLawyersDeskSaysTheSourceIsWithheld() async throws {
+        let dir = try TempDir("withheld")
+        let (c, pid) = try NodeFixture.founder(dir, "c")
+        let l = try NodeFixture.make(dir, "l")
+        try l.join(pid)
+        _ = try c.addMember(l.nodeID, role: .lawyer)
+        var doc = CaseDocument()
+        doc.title = "Дело о пытках"
+        var s = CaseDocument.Source(reference: "Показания родственницы")
+        s.identity = "Гүлнар Сейітова, +7 701 000 00 00"
+        doc.sources = [s]
+        let id = try c.addCase(doc).description
+        try c.share(id, with: l.nodeID)
+        try SharePagesTests.Project.sync(c, to: l)
+        let coordinator = try SharePagesTests.Browser(dir, "c"), lawyer = try SharePagesTests.Browser(dir, "l")
+        try await lawyer.app.test(.router) { client in
+            for path in ["/cases/\(id)", "/cases/\(id)/dossier"] {
+                let (status, page) = try await lawyer.get(client, path)
+                #expect(status == .ok && page.contains("Показания родственницы"), "\(path)")
+                #expect(page.contains(Self.ru("case.withheld")) && !page.contains("Сейітова"), "\(path)")
+            }
+        }
+        try await coordinator.app.test(.router) { client in
+            let (_, page) = try await coordinator.get(client, "/cases/\(id)")
+            #expect(page.contains("Сейітова") && !page.contains(Self.ru("case.withheld")))
+            let (_, form) = try await coordinator.get(client, "/cases/\(id)/add/sources")
+            #expect(form.contains(Self.ru("edit.identity.hint")))
+        }
+    }
 }
