@@ -276,7 +276,7 @@ class Suite:
                  lambda: self.t_usb(home, env))
         self.run("edit a case in Russian: status, city, an event, a tag", lambda: self.t_edit(home, env))
         self.run("who did what to whom in Kazakh: a violation against the case's person, the official responsible; the case page in kk, ru and en; "
-                 "an intervention and a detention in Russian",
+                 "an intervention and a detention in Russian, a trial in English, a source's identity for coordinators only",
                  lambda: self.t_case_model(home, env))
         self.run("a write-only device and a lawyer cannot edit, even with their CSRF token", lambda: self.t_edit_refused(home, env))
         self.run("the duress passphrase unlocks like the real one, onto an empty node", lambda: self.t_duress(env))
@@ -845,7 +845,8 @@ class Suite:
     def t_case_model(self, home, env):
         """In Kazakh: add a violation whose victim is chosen from the case's people (a missing type is named first),
         then the official who carried it out; the case page names both by name, in kk, ru and en. In Russian: an
-        urgent appeal to the UN working group, and where the person is held."""
+        urgent appeal to the UN working group, and where the person is held. In English the trial; in Kazakh a source
+        whose identity is sealed to coordinators (the hint says so; the coordinator's page shows it)."""
         desk = Desk(self.cli.binary, home, env)
         d = browser(lang="kk")
         kk, ru, en = catalogue("kk"), catalogue("ru"), catalogue("en")
@@ -943,6 +944,35 @@ class Suite:
             text = d.find_element(By.CSS_SELECTOR, "section[aria-labelledby=s-detentions]").text
             self.check("СИЗО № 1, Актау" in text and ru["whereabouts.denied"] in text and "Әбішев" in text, text)
             self.section_shot(d, "section[aria-labelledby=s-detentions]", "case-detention-ru")
+            # In English: the trial, its judge chosen from the case's officials; then a source whose identity only coordinators see.
+            d.get(case_url + "/add/trials?lang=en")
+            self.check(d.find_element(By.TAG_NAME, "h1").text == en["edit.add.trials"], "the add-trial page")
+            d.find_element(By.ID, "f-court").send_keys("Aktau City Court")
+            Select(d.find_element(By.ID, "f-judge")).select_by_index(1)
+            judge = Select(d.find_element(By.ID, "f-judge")).first_selected_option.text
+            Select(d.find_element(By.ID, "f-verdict")).select_by_value("convicted")
+            d.find_element(By.ID, "f-verdictDate").send_keys("2019-06-14")
+            Select(d.find_element(By.ID, "f-sentenceKind")).select_by_value("imprisonment")
+            d.find_element(By.ID, "f-sentenceTerm").send_keys("7 years")
+            self.axe(d, "add a trial")
+            self.submit(d, "form[action$='/add/trials'] button[type=submit]")
+            WebDriverWait(d, 10).until(lambda x: x.current_url.split("#")[0].split("?")[0] == case_url)
+            text = d.find_element(By.CSS_SELECTOR, "section[aria-labelledby=s-trials]").text
+            self.check("Aktau City Court" in text and en["verdict.convicted"] in text and judge.split(",")[0] in text and "14 June 2019" in text, text)
+            self.section_shot(d, "section[aria-labelledby=s-trials]", "case-trial-en")
+            d.get(case_url + "/add/sources?lang=kk")
+            hint = d.find_element(By.ID, "f-identity-hint").text
+            self.check(hint == kk["edit.identity.hint"], hint)
+            d.find_element(By.ID, "f-reference").send_keys("Әпкесінің айтуы, 2019")
+            d.find_element(By.ID, "f-identity").send_keys("Гүлнар С., +7 701 000 00 00")
+            Select(d.find_element(By.ID, "f-relation")).select_by_value("relative")
+            self.axe(d, "add a source with its identity")
+            self.no_english(d, "kk", "add a source with its identity")
+            self.shot(d, "add-source-identity-kk")
+            self.submit(d, "form[action$='/add/sources'] button[type=submit]")
+            WebDriverWait(d, 10).until(lambda x: x.current_url.split("#")[0].split("?")[0] == case_url)
+            text = d.find_element(By.CSS_SELECTOR, "section[aria-labelledby=s-sources]").text
+            self.check("Гүлнар С." in text and kk["relation.relative"] in text, "the coordinator sees who the source is: " + text[-300:])
         finally:
             d.quit()
             desk.stop()
