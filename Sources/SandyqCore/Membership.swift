@@ -35,6 +35,12 @@ public struct Membership: Sendable {
     public fileprivate(set) var effectiveRevocations: Set<OpID> = []
     /// Revocations set aside by the tie-break of concurrent revocations.
     public fileprivate(set) var setAside: Set<OpID> = []
+    /// Ops withdrawn by a withdrawal that stands (its author a coordinator, not revoked before
+    /// it), with the withdrawal ops that name each (Protocol/ops.md section 4, "Withdrawal").
+    public fileprivate(set) var withdrawn: [OpID: WithdrawnOp] = [:]
+    public fileprivate(set) var withdrawals: [OpID: [WithdrawnOp]] = [:]
+    /// Evidence files (fids) those withdrawals name.
+    public fileprivate(set) var withdrawnFiles: Set<[UInt8]> = []
 
     public init(project: ProjectID) { self.project = project }
 
@@ -167,6 +173,13 @@ private struct Derivation {
         m.members = w.members
         m.effectiveRevocations = lower
         m.setAside = setAside
+        for c in changes {
+            guard case let .withdraw(ops, files) = c.change, let author = m.members[c.author], author.role == .coordinator,
+                  !author.isRevoked || author.genuine.contains(c.op) else { continue }
+            m.withdrawals[c.op] = ops
+            for o in ops { m.withdrawn[o.id] = o }
+            m.withdrawnFiles.formUnion(files)
+        }
         return m
     }
 

@@ -138,6 +138,13 @@ public enum MembershipChange: Hashable, Sendable {
     /// Every op of the member that is not `after`'s named op or one of its chain ancestors
     /// is quarantined, forks below it included.
     case revoke(member: SigningPublicKey, after: RevocationPoint)
+    /// The named sealed ops are withdrawn: every node drops their bodies and keeps only their
+    /// place in the chain (Protocol/ops.md section 4, "Withdrawal"). `files` are the evidence
+    /// files (fids) whose chunks go with them.
+    case withdraw(ops: [WithdrawnOp], files: [[UInt8]])
+
+    /// At most this many ops (and files) per withdrawal op (6 + 88 · 4096 bytes stays far below 1 MiB).
+    public static let maxWithdrawn = 4096
 
     /// Genesis and add; a revoke is written as version 2 (it names an op, not a seq).
     public static let version: UInt8 = 1
@@ -155,6 +162,11 @@ public enum MembershipChange: Hashable, Sendable {
         case let .revoke(m, point):
             w.u8(Self.revokeVersion); w.u8(3); w.raw(m.bytes)
             if case let .op(id, seq) = point { w.u64(seq); w.raw(id.bytes) } else { w.u64(0); w.raw(OpID.zero.bytes) }
+        case let .withdraw(ops, files):
+            w.u8(Self.version); w.u8(4); w.u16(UInt16(ops.count))
+            for o in ops.sorted() { w.raw(o.author.bytes); w.u64(o.seq); w.raw(o.id.bytes) }
+            w.u16(UInt16(files.count))
+            for f in files.sorted(by: { $0.lexicographicallyPrecedes($1) }) { w.raw(f) }
         }
         return w.bytes
     }
@@ -184,6 +196,26 @@ public enum MembershipChange: Hashable, Sendable {
                 // Seq 0 with the zero id: nothing it wrote was genuine. Either alone is malformed.
                 guard (seq == 0) == (id == .zero) else { throw CoreError.malformed("revoke names seq 0 only with the zero op id") }
                 self = .revoke(member: member, after: seq == 0 ? .nothing : .op(id, seq: seq))
+            case 4:
+                let n = Int(try r.u16())
+                guard (1...Self.maxWithdrawn).contains(n) else { throw CoreError.malformed("a withdrawal names 1 to \(Self.maxWithdrawn) ops") }
+                var ops: [WithdrawnOp] = []
+                for _ in 0..<n {
+                    let o = WithdrawnOp(author: try .init(bytes: try r.raw(32)), seq: try r.u64(), id: try OpID(bytes: try r.raw(OpID.length)))
+                    guard o.seq >= 1 && o.seq < 1 << 62 else { throw CoreError.malformed("withdrawn op seq out of range") }
+                    // One encoding per withdrawal: ascending, no repeats.
+                    if let last = ops.last, !(last < o) { throw CoreError.malformed("withdrawn ops out of order") }
+                    ops.append(o)
+                }
+                let f = Int(try r.u16())
+                guard f <= Self.maxWithdrawn else { throw CoreError.malformed("a withdrawal names at most \(Self.maxWithdrawn) files") }
+                var files: [[UInt8]] = []
+                for _ in 0..<f {
+                    let fid = try r.raw(EvidenceChunk.fileIDLength)
+                    if let last = files.last, !last.lexicographicallyPrecedes(fid) { throw CoreError.malformed("withdrawn files out of order") }
+                    files.append(fid)
+                }
+                self = .withdraw(ops: ops, files: files)
             default: throw CoreError.malformed("unknown membership change")
             }
             try r.expectEnd()
@@ -197,6 +229,16 @@ public enum MembershipChange: Hashable, Sendable {
             throw CoreError.malformed("\(error)")
         }
     }
+}
+
+/// One op a withdrawal names: its place in its author's chain and its id, so a node that
+/// never held it still knows the chain link it leaves.
+public struct WithdrawnOp: Hashable, Sendable, Comparable {
+    public let author: SigningPublicKey
+    public let seq: UInt64
+    public let id: OpID
+    public init(author: SigningPublicKey, seq: UInt64, id: OpID) { self.author = author; self.seq = seq; self.id = id }
+    public static func < (a: Self, b: Self) -> Bool { (a.author, a.seq, a.id) < (b.author, b.seq, b.id) }
 }
 
 /// What a revocation keeps of the revoked member's ops.

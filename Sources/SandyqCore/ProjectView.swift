@@ -66,7 +66,11 @@ public struct ProjectView: Sendable {
         // The sealed ops this reader may read, in chain order. Bodies are decoded again where
         // they are used rather than held for the whole log, which would cost 100 MB at 100k ops.
         var readable: [Envelope] = []
+        let withdrawn = membership.withdrawn
         for e in ordered where e.kind == .sealed {
+            // A node drops a withdrawn op's bytes as soon as it holds the withdrawal; until then
+            // (another process's import, say) it is still never read.
+            if !withdrawn.isEmpty && withdrawn[e.id] != nil { continue }
             switch membership.standing(author: e.author, op: e.id) {
             case .notMember: stats.awaitingAdmission += 1; continue
             case .revoked: stats.quarantined += 1; quarantined.append(e.id); continue

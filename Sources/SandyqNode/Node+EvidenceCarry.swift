@@ -55,6 +55,8 @@ public struct ChunkIntake: Sendable, Equatable {
     /// Chunks refused: malformed, another project's, or (for a file whose record this node reads)
     /// not opening under its key or not matching its record's count.
     public var refused = 0
+    /// Chunks of withdrawn files, dropped on arrival.
+    public var withdrawn = 0
     /// Files now whole and checked against their record.
     public var verified: [String] = []
     /// Files whole but not matching their record: their chunks were dropped to be fetched again.
@@ -63,7 +65,7 @@ public struct ChunkIntake: Sendable, Equatable {
     public init() {}
 
     public mutating func merge(_ o: ChunkIntake) {
-        stored += o.stored; known += o.known; refused += o.refused
+        stored += o.stored; known += o.known; refused += o.refused; withdrawn += o.withdrawn
         verified += o.verified; failed += o.failed
     }
 }
@@ -104,8 +106,11 @@ extension Node {
         let pid = try requireProject()
         var intake = ChunkIntake()
         var rows: [(fid: [UInt8], index: Int, count: Int, bytes: [UInt8], replace: Bool)] = []
+        // A withdrawn file's chunks never land again, whoever still carries them.
+        let withdrawn = try storedMembership().withdrawnFiles
         for bytes in objects {
             guard let c = try? EvidenceChunk.decode(bytes), c.project == pid.bytes else { intake.refused += 1; continue }
+            if !withdrawn.isEmpty && withdrawn.contains(c.fileID) { intake.withdrawn += 1; continue }
             let index = Int(c.index)
             var replace = false
             if let r = readable[c.fileID] {

@@ -53,6 +53,8 @@ extension Node {
             report = r
         }
         forgetMembership(ifChangedBy: report)
+        // A withdrawal takes effect as it lands, before the view or any forwarding sees the ops.
+        if report.newMembership > 0 { try applyWithdrawals() }
         if !own && report.new > 0 { try clearRestoredIfAdmitted() }
         // A peer may have handed back this node's own ops: the writer rereads its chain head.
         if !own && report.new > 0 { activeWriter = nil }

@@ -94,6 +94,22 @@ extension OpStore {
     }
 
     /// Test and repair hook: removes one chunk.
+    /// Drops every row of these files: chunks, holding records, this node's own word on them.
+    /// Run inside `scrubbing` so the chunks leave no copy behind. Returns the chunks deleted.
+    @discardableResult
+    public func dropFiles(_ fids: [[UInt8]]) throws(StoreError) -> Int {
+        var n = 0
+        let count = try db.prepare("SELECT count(*) FROM evidence_chunks WHERE fid = ?")
+        for f in fids {
+            try count.bind([.blob(f)])
+            if try count.step() { n += Int(count.int(0)) }
+            for table in ["evidence_chunks", "evidence_held", "evidence_local", "evidence_pending"] {
+                try db.prepare("DELETE FROM \(table) WHERE fid = ?").run([.blob(f)])
+            }
+        }
+        return n
+    }
+
     public func deleteChunk(fid: [UInt8], index: Int) throws(StoreError) {
         try db.prepare("DELETE FROM evidence_chunks WHERE fid = ? AND idx = ?").run([.blob(fid), .int(Int64(index))])
     }

@@ -154,6 +154,16 @@ enum Migrations {
         """
         ALTER TABLE peers ADD COLUMN heard_at INTEGER;
         """,
+        // 12: the place in its chain of every op a withdrawal named: its bytes are gone, and the
+        // stub keeps it out of the store for good and its chain's version vector whole.
+        """
+        CREATE TABLE IF NOT EXISTS withdrawn (
+            id BLOB PRIMARY KEY,
+            author BLOB NOT NULL,
+            seq INTEGER NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS withdrawn_author_seq ON withdrawn(author, seq);
+        """,
     ]
 
     static var latest: Int { all.count }

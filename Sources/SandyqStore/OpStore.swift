@@ -155,6 +155,40 @@ public final class OpStore: @unchecked Sendable {
 
     public static let membershipSQL = "SELECT envelope FROM ops WHERE kind != 1"
 
+    /// Drops the bytes of the sealed ops `ops` names and keeps a stub of each (id, author, seq)
+    /// in `withdrawn`. Run inside `scrubbing`, so deleted pages are zeroed and the log is
+    /// checkpointed. A named membership op is kept: withdrawal is for content, never for who
+    /// belongs. Returns how many ops it deleted.
+    @discardableResult
+    public func withdraw(_ ops: [WithdrawnOp]) throws -> Int {
+        let kindOf = try db.prepare("SELECT kind FROM ops WHERE id = ?")
+        let delete = try db.prepare("DELETE FROM ops WHERE id = ? AND kind = 1")
+        let stub = try db.prepare("INSERT OR IGNORE INTO withdrawn(id, author, seq) VALUES(?, ?, ?)")
+        var deleted = 0
+        for o in ops {
+            try kindOf.bind([.blob(o.id.bytes)])
+            let kind = try kindOf.step() ? kindOf.int(0) : nil
+            if kind == Int64(Envelope.Kind.membership.rawValue) { continue }
+            if kind != nil { try delete.run([.blob(o.id.bytes)]); deleted += 1 }
+            try stub.run([.blob(o.id.bytes), .blob(o.author.bytes), .int(Int64(o.seq))])
+        }
+        if deleted > 0 { heldBytes = nil }
+        return deleted
+    }
+
+    /// Deletes session key cache rows by tag.
+    public func forgetSessionKeys(tags: [[UInt8]]) throws(StoreError) {
+        let s = try db.prepare("DELETE FROM session_keys WHERE tag = ?")
+        for t in tags { try s.run([.blob(t)]) }
+    }
+
+    /// Ids of the ops withdrawn here (their stubs).
+    public func withdrawnIDs() throws -> Set<OpID> {
+        var out = Set<OpID>()
+        try db.prepare("SELECT id FROM withdrawn").rows { out.insert(try OpID(bytes: $0.blob(0))) }
+        return out
+    }
+
     /// Membership ops only: what a node needs to decide who may connect, without reading the log.
     public func membershipEnvelopes() throws -> [Envelope] {
         var out: [Envelope] = []
@@ -218,13 +252,13 @@ public final class OpStore: @unchecked Sendable {
         var irregular: [SigningPublicKey] = []
         var forked: Set<SigningPublicKey> = []
         for f in try forks() { forked.insert(f.author) }
-        let agg = try db.prepare("SELECT author, max(seq), count(*) FROM ops GROUP BY author")
+        let agg = try db.prepare("SELECT author, max(seq), count(*) FROM (SELECT author, seq FROM ops UNION ALL SELECT author, seq FROM withdrawn) GROUP BY author")
         try agg.bind([])
         while try agg.step() {
             guard let a = try? SigningPublicKey(bytes: agg.blob(0)) else { throw .corrupt("op author of the wrong length") }
             if agg.int(1) == agg.int(2) && !forked.contains(a) { heads[a] = UInt64(agg.int(1)) } else { irregular.append(a) }
         }
-        let walk = try db.prepare("SELECT DISTINCT seq FROM ops WHERE author = ? ORDER BY seq")
+        let walk = try db.prepare("SELECT seq FROM ops WHERE author = ?1 UNION SELECT seq FROM withdrawn WHERE author = ?1 ORDER BY seq")
         for a in irregular {
             var expect: UInt64 = 1
             try walk.bind([.blob(a.bytes)])
@@ -373,9 +407,15 @@ public final class OpStore: @unchecked Sendable {
     private func importPrepared(project: ProjectID, screen: ((Envelope) -> CoreError?)?,
                                 _ next: () throws -> (sorted: [Envelope], authentic: [Bool]?)?) throws -> ImportReport {
         var report = ImportReport()
-        let exists = try db.prepare("SELECT 1 FROM ops WHERE id = ?")
-        let atSeq = try db.prepare("SELECT id FROM ops WHERE author = ? AND seq = ?")
-        let head = try db.prepare("SELECT seq, id FROM ops WHERE author = ? ORDER BY seq DESC LIMIT 1")
+        // A withdrawn op's stub counts as held: the op never lands again, and its successor
+        // still links to it.
+        let exists = try db.prepare("SELECT 1 FROM ops WHERE id = ?1 UNION ALL SELECT 1 FROM withdrawn WHERE id = ?1")
+        let atSeq = try db.prepare("SELECT id FROM ops WHERE author = ?1 AND seq = ?2 UNION ALL SELECT id FROM withdrawn WHERE author = ?1 AND seq = ?2")
+        let head = try db.prepare("""
+            SELECT seq, id FROM (SELECT seq, id FROM ops WHERE author = ?1 ORDER BY seq DESC LIMIT 1)
+            UNION ALL SELECT seq, id FROM (SELECT seq, id FROM withdrawn WHERE author = ?1 ORDER BY seq DESC LIMIT 1)
+            ORDER BY seq DESC LIMIT 1
+            """)
         let insert = try db.prepare("INSERT INTO ops(id, author, seq, kind, envelope) VALUES(?, ?, ?, ?, ?)")
         let fork = try db.prepare("INSERT OR IGNORE INTO forks(author, seq) VALUES(?, ?)")
         // Each author's highest stored op, kept current as ops land: an op above it can be

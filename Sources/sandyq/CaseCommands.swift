@@ -6,7 +6,7 @@ struct CaseCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "case", abstract: "Record, change and read cases.",
         subcommands: [Add.self, Edit.self, Show.self, List.self, EventCommand.self, Conflicts.self, Resolve.self,
-                      Archive.self, Import.self, Share.self, Duplicates.self, Merge.self, CaseAttach.self])
+                      Archive.self, Import.self, Share.self, Duplicates.self, Merge.self, CaseAttach.self, Withdraw.self])
 
     /// Fields a person can give as flags on `case add` and `case edit`.
     struct CaseFields: ParsableArguments {
@@ -329,6 +329,25 @@ struct CaseCommand: ParsableCommand {
                 let c = try n.cases.state(caseRef)
                 if output.json { try printJSON(["caseId": c.id.description, "field": path.description, "value": value]) } else {
                     say("Resolved \(path) on case \(c.id.short) to: \(value)")
+                }
+            }
+        }
+    }
+
+    struct Withdraw: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Withdraw a case everywhere: every node that syncs drops its records, files and keys.",
+            discussion: "For when a witness withdraws consent or a record endangers someone. It cannot be undone: the records are gone from this node at once and from each peer when the withdrawal reaches it. Coordinators only.")
+        @OptionGroup var node: NodeOptions
+        @OptionGroup var output: OutputOptions
+        @Argument(help: "Case id, prefix or ref.") var caseRef: String
+        @Flag(help: "Also withdraw the cases merged with it (they hold the same facts).") var withMerged = false
+
+        func run() throws {
+            try sandyq.run {
+                let r = try node.open().cases.withdraw(caseRef, withMerged: withMerged)
+                if output.json { try printJSON(r) } else {
+                    say("Withdrew case \(r.cases.joined(separator: ", ")): \(r.ops) record op(s) and \(r.files) file(s) dropped here; each peer drops them when the withdrawal reaches it.")
                 }
             }
         }

@@ -133,8 +133,10 @@ struct Check: ParsableCommand {
 
     @OptionGroup var node: NodeOptions
     @OptionGroup var output: OutputOptions
+    @Flag(help: "Report what this node still holds of withdrawn cases: their ops, file chunks and keys.") var withdrawn = false
 
     func run() throws {
+        if withdrawn { return try runWithdrawn() }
         try sandyq.run {
             let problems: [String]
             do {
@@ -153,6 +155,25 @@ struct Check: ParsableCommand {
                 say("The store is damaged. Keep a copy of \(node.resolvedHome), then resync from a peer into a fresh node.")
             }
             if !problems.isEmpty { throw CLIError(.corrupt, "\(problems.count) problem(s) found") }
+        }
+    }
+
+    func runWithdrawn() throws {
+        try sandyq.run {
+            let c = try node.open().admin.checkWithdrawn()
+            if output.json {
+                struct Out: Encodable { let clean: Bool; let check: WithdrawnCheck }
+                try printJSON(Out(clean: c.clean, check: c))
+            } else {
+                say("\(c.withdrawals) withdrawal(s) naming \(c.opsNamed) op(s) and \(c.filesNamed) file(s)")
+                say("held here: \(c.opsHeld) of those ops, \(c.chunksHeld) file chunk(s), \(c.keysHeld) key(s) that open nothing held")
+                for m in c.members where c.withdrawals > 0 {
+                    let word = m.confirmed ? "confirmed: holds every withdrawal" : m.showsByVector ? "not yet confirmed" : "cannot show it by its vector: ask it to run `sandyq check --withdrawn`"
+                    say("  \(m.fingerprint) (\(m.role)): \(word)")
+                }
+                say(c.clean ? "ok: nothing withdrawn is readable here" : "problem: withdrawn content is still held here")
+            }
+            if !c.clean { throw CLIError(.corrupt, "withdrawn content still held") }
         }
     }
 }

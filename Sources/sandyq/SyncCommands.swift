@@ -69,7 +69,7 @@ struct BundleCommand: ParsableCommand {
                         if r.damagedChunks > 0 { say("  \(r.damagedChunks) damaged chunk(s): the ops in them were lost; the rest landed") }
                         if r.truncated { say("  the file is truncated: the ops in the part that arrived landed") }
                         if let e = r.evidence {
-                            say("  evidence: \(e.stored) chunks stored, \(e.known) already held, \(e.refused) refused; \(e.verified.count) files now whole and checked")
+                            say("  evidence: \(e.stored) chunks stored, \(e.known) already held, \(e.refused) refused, \(e.withdrawn) of withdrawn files dropped; \(e.verified.count) files now whole and checked")
                             for f in e.failed { say("  file \(f.prefix(8)) did not match its record: its chunks will be fetched again") }
                         }
                     }
@@ -95,7 +95,7 @@ struct ImportJSON: Encodable {
     var truncated = false
     /// Whether the signed sender is an admitted, unrevoked member (absent when no header survived).
     var senderMember: Bool?
-    struct Evidence: Encodable { var stored: Int; var known: Int; var refused: Int; var verified: [String]; var failed: [String]; var holdings: Int }
+    struct Evidence: Encodable { var stored: Int; var known: Int; var refused: Int; var withdrawn: Int; var verified: [String]; var failed: [String]; var holdings: Int }
     /// Evidence chunks and holding statements the bundle carried (absent when none).
     var evidence: Evidence?
     var error: String?
@@ -114,7 +114,7 @@ struct ImportJSON: Encodable {
         senderMember = r.senderIsMember
         let c = r.chunks
         if c.stored + c.known + c.refused + r.holdings > 0 {
-            evidence = Evidence(stored: c.stored, known: c.known, refused: c.refused, verified: c.verified, failed: c.failed, holdings: r.holdings)
+            evidence = Evidence(stored: c.stored, known: c.known, refused: c.refused, withdrawn: c.withdrawn, verified: c.verified, failed: c.failed, holdings: r.holdings)
         }
     }
 }

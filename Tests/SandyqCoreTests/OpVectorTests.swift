@@ -185,7 +185,7 @@ struct OpReader {
 
     /// Every proper prefix of a valid envelope, payload or membership body fails as `truncated`:
     /// never a crash, never a success, never another class (every field read so far was valid).
-    @Test(arguments: OpVectorFile.allNames.filter { $0.hasPrefix("membership_genesis.") || $0.hasPrefix("membership_add.") ||
+    @Test(arguments: OpVectorFile.allNames.filter { $0.hasPrefix("membership_genesis.") || $0.hasPrefix("membership_add.") || $0.hasPrefix("membership_withdraw.") ||
                                                     $0.hasPrefix("sealed_session_") || $0.hasPrefix("payload_every_mutation.") })
     func everyTruncationThrows(_ name: String) throws {
         let v = try OpVectorFile(named: name)

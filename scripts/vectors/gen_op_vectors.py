@@ -100,7 +100,9 @@ MAX_NAME, MAX_VALUE, MAX_PROJECT_NAME = 256, 1 << 20, 1024
 
 MEMBERSHIP_VERSION = 1
 REVOKE_VERSION = 2          # a revoke that names the revoked member's last genuine op
-GENESIS, MEMBER_ADD, REVOKE = 1, 2, 3
+GENESIS, MEMBER_ADD, REVOKE, WITHDRAW = 1, 2, 3, 4
+MAX_WITHDRAWN = 4096
+FILE_ID_LEN = 16
 GENESIS_NONCE_LEN = 16
 ROLES = {1: "coordinator", 2: "reporter", 3: "lawyer", 4: "relay"}
 
@@ -253,6 +255,17 @@ def add_body(member: Node, role: int) -> bytes:
 def revoke_body(member: Node, from_seq: int) -> bytes:
     """The retired v1 revoke: names a seq (read as the op held there, when exactly one is)."""
     return bytes([MEMBERSHIP_VERSION, REVOKE]) + member.sign_pk + u64(from_seq)
+
+
+def withdraw_body(ops: list[tuple[bytes, int, bytes]], files: list[bytes]) -> bytes:
+    """Names ops as (author signing key, seq, op id) and evidence file ids, each sorted ascending."""
+    out = bytes([MEMBERSHIP_VERSION, WITHDRAW]) + len(ops).to_bytes(2, "big")
+    for author, seq, oid in ops:
+        out += author + u64(seq) + oid
+    out += len(files).to_bytes(2, "big")
+    for f in files:
+        out += f
+    return out
 
 
 def revoke_body_v2(member: Node, last_genuine: bytes | None, seq: int) -> bytes:
@@ -483,6 +496,28 @@ def decode_membership(body: bytes) -> tuple:
         out = ("add", sign_pk, box_pk, role)
     elif t == REVOKE:
         out = ("revoke", r.raw(KEY_LEN), r.u64())
+    elif t == WITHDRAW:
+        n = r.u16()
+        if not 1 <= n <= MAX_WITHDRAWN:
+            raise Refused("malformed", "a withdrawal names 1 to 4096 ops")
+        ops = []
+        for _ in range(n):
+            o = (r.raw(KEY_LEN), r.u64(), r.raw(OPID_LEN))
+            if not 1 <= o[1] < 1 << 62:
+                raise Refused("malformed", "withdrawn op seq out of range")
+            if ops and not ops[-1] < o:
+                raise Refused("malformed", "withdrawn ops out of order")
+            ops.append(o)
+        f = r.u16()
+        if f > MAX_WITHDRAWN:
+            raise Refused("malformed", "a withdrawal names at most 4096 files")
+        files = []
+        for _ in range(f):
+            fid = r.raw(FILE_ID_LEN)
+            if files and not files[-1] < fid:
+                raise Refused("malformed", "withdrawn files out of order")
+            files.append(fid)
+        out = ("withdraw", ops, files)
     else:
         raise Refused("malformed", f"unknown membership change {t}")
     r.end()
@@ -639,9 +674,24 @@ def gen_membership(v: Vectors) -> dict:
           PROJECT, envelope(FOUNDER, KIND_MEMBERSHIP, PROJECT, 2, gid, add_body(REPORTER, 0)))
 
     v.add("membership_unknown_change", "membership", "malformed",
-          "membership change type 4 (only 1 genesis, 2 add, 3 revoke exist)",
+          "membership change type 5 (only 1 genesis, 2 add, 3 revoke, 4 withdraw exist)",
           PROJECT, envelope(FOUNDER, KIND_MEMBERSHIP, PROJECT, 2, gid,
-                            bytes([MEMBERSHIP_VERSION, 4]) + add_body(REPORTER, 2)[2:]))
+                            bytes([MEMBERSHIP_VERSION, 5]) + add_body(REPORTER, 2)[2:]))
+
+    named = sorted([(REPORTER.sign_pk, 2, bytes([0x5a]) * OPID_LEN), (REPORTER.sign_pk, 1, bytes([0xa5]) * OPID_LEN)])
+    fid = bytes(range(0x40, 0x40 + FILE_ID_LEN))
+    v.add("membership_withdraw", "membership", "ok",
+          "the founder withdraws two of the reporter's ops (sorted by author, seq, id) and one evidence file: "
+          "every node drops their bytes and keeps (author, seq, id) as a stub",
+          PROJECT, envelope(FOUNDER, KIND_MEMBERSHIP, PROJECT, 3, op_id(add_env), withdraw_body(named, [fid])))
+
+    v.add("membership_withdraw_out_of_order", "membership", "malformed",
+          "a withdrawal naming the same two ops in descending order: one withdrawal has one encoding",
+          PROJECT, envelope(FOUNDER, KIND_MEMBERSHIP, PROJECT, 3, op_id(add_env), withdraw_body(named[::-1], [fid])))
+
+    v.add("membership_withdraw_none", "membership", "malformed",
+          "a withdrawal naming no op (count 0)",
+          PROJECT, envelope(FOUNDER, KIND_MEMBERSHIP, PROJECT, 3, op_id(add_env), withdraw_body([], [fid])))
 
     revoke2 = envelope(FOUNDER, KIND_MEMBERSHIP, PROJECT, 3, op_id(add_env), revoke_body_v2(REPORTER, op_id(add_env), 2))
     v.add("membership_revoke_v2", "membership", "ok",

@@ -34,6 +34,11 @@ public struct AdminService: Sendable {
         try host.withNode { n throws(NodeError) in try n.check() }
     }
 
+    /// What this node still holds of withdrawn content.
+    public func checkWithdrawn() throws(NodeError) -> WithdrawnCheck {
+        try host.withNode { n throws(NodeError) in try n.checkWithdrawn() }
+    }
+
     public func chainGaps() throws(NodeError) -> [Node.ChainGap] {
         try host.withNode { n throws(NodeError) in try n.chainGaps() }
     }

@@ -58,6 +58,11 @@ public struct CaseService: Sendable {
     }
 
     @discardableResult
+    /// Withdraws a case on every node that syncs (Node.withdraw).
+    public func withdraw(_ ref: String, withMerged: Bool = false) throws(NodeError) -> WithdrawalReport {
+        try host.withNode { n throws(NodeError) in try n.withdraw(ref, withMerged: withMerged) }
+    }
+
     public func merge(keep: String, other: String) throws(NodeError) -> Node.MergeResult {
         try host.withNode { n throws(NodeError) in try n.merge(keep: keep, other: other) }
     }

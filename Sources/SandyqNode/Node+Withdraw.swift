@@ -1,0 +1,217 @@
+import Foundation
+import SandyqCore
+import SandyqCrypto
+import SandyqStore
+
+/// What a withdrawal named, as `case withdraw --json` prints it.
+public struct WithdrawalReport: Sendable, Codable, Equatable {
+    /// The withdrawal ops written (hex ids).
+    public var withdrawals: [String]
+    /// The cases withdrawn (ref or short id).
+    public var cases: [String]
+    public var ops: Int
+    public var files: Int
+}
+
+/// What `check --withdrawn` found on this node.
+public struct WithdrawnCheck: Sendable, Codable, Equatable {
+    /// Withdrawal ops that stand here.
+    public var withdrawals: Int
+    /// Ops and files they name.
+    public var opsNamed: Int
+    public var filesNamed: Int
+    /// Named ops whose bytes this node still holds (0 once applied).
+    public var opsHeld: Int
+    /// Chunks of named files still held.
+    public var chunksHeld: Int
+    /// Cached session or parent keys that open no op held here.
+    public var keysHeld: Int
+    /// Every other current member, and whether it told this node (by bundle or TCP) that it
+    /// holds every withdrawal: a node holds one only once it has applied it.
+    public var members: [MemberConfirmation] = []
+    public var clean: Bool { opsHeld == 0 && chunksHeld == 0 && keysHeld == 0 }
+
+    public struct MemberConfirmation: Sendable, Codable, Equatable {
+        public var nodeId: String
+        public var fingerprint: String
+        public var role: String
+        public var confirmed: Bool
+        /// False for a reporter: it is sent membership ops and not the others' records, so its
+        /// vector stops below the withdrawal and cannot show it; it confirms by running
+        /// `check --withdrawn` itself.
+        public var showsByVector: Bool
+    }
+}
+
+extension Node {
+    /// Withdraws a case everywhere: a membership op names every op that wrote it and every
+    /// evidence file it holds; each node that receives it drops their bytes, their chunks and
+    /// the keys it cached for their sessions, and keeps only stubs that hold the chains
+    /// together (Protocol/ops.md section 4, "Withdrawal"). A case that shares an op with another
+    /// (a merge) can only go with it: `withMerged` says the caller knows.
+    public func withdraw(_ ref: String, withMerged: Bool = false) throws(NodeError) -> WithdrawalReport {
+        let pid = try requireProject()
+        let v = try view()
+        guard v.membership.isAllowed(author: nodeID.signingKey, seq: (try writer().seq) + 1, manage: true),
+              v.membership.role(of: nodeID.signingKey) == .coordinator else {
+            throw NodeError(.refused, "only a coordinator withdraws a case")
+        }
+        let target = try mapped { try v.resolve(ref) }
+        // Which cases each readable op touches; the closure of `target` over shared ops.
+        var touched: [(WithdrawnOp, Set<CaseID>)] = []
+        for e in try mapped({ try store.allEnvelopes() }) where e.kind == .sealed {
+            guard let p = Self.payload(of: e, in: v) else { continue }
+            let cases = Set(p.mutations.compactMap(\.caseID))
+            if !cases.isEmpty { touched.append((WithdrawnOp(author: e.author, seq: e.seq, id: e.id), cases)) }
+        }
+        // A merge copies one case into another (and may write both in one op): withdrawing
+        // either leaves the other holding the same facts, so they go together.
+        var links: [Set<CaseID>] = touched.map(\.1).filter { $0.count > 1 }
+        for (id, s) in v.cases {
+            if let t = s.mergedTarget, let k = try? v.resolve(t), k != id { links.append([id, k]) }
+        }
+        var closure: Set<CaseID> = [target]
+        var grew = true
+        while grew {
+            grew = false
+            for cs in links where !cs.isDisjoint(with: closure) && !cs.isSubset(of: closure) {
+                closure.formUnion(cs); grew = true
+            }
+        }
+        func name(_ id: CaseID) -> String { v.cases[id]?.value("ref").flatMap { $0.isEmpty ? nil : $0 } ?? id.short }
+        if closure.count > 1 && !withMerged {
+            let others = closure.subtracting([target]).sorted().map(name).joined(separator: ", ")
+            throw NodeError(.usage, "case \(name(target)) was merged with \(others): they hold the same facts, so withdrawing it withdraws them too; run again with --with-merged to withdraw all of them")
+        }
+        let ops = touched.filter { !$0.1.isDisjoint(with: closure) }.map(\.0).sorted()
+        var files: [[UInt8]] = []
+        for id in closure {
+            guard let s = v.cases[id] else { continue }
+            for fid in s.elements("evidence") { if let b = Hex.decode(fid), b.count == EvidenceChunk.fileIDLength { files.append(b) } }
+        }
+        files.sort { $0.lexicographicallyPrecedes($1) }
+        guard !ops.isEmpty else { throw NodeError(.notFound, "no op of case \(name(target)) is readable here") }
+        // The keys of sibling sessions (another case's, derived from a parent a withdrawn op
+        // carried) must sit in the cache before that op goes: after it, nothing else opens them.
+        cacheKeys(of: v, except: cachedKeys())
+        var written: [String] = []
+        let fileChunks = stride(from: 0, to: max(files.count, 1), by: MembershipChange.maxWithdrawn).map { Array(files[$0..<min($0 + MembershipChange.maxWithdrawn, files.count)]) }
+        for (i, start) in stride(from: 0, to: ops.count, by: MembershipChange.maxWithdrawn).enumerated() {
+            let part = Array(ops[start..<min(start + MembershipChange.maxWithdrawn, ops.count)])
+            let env = try writer().membership(.withdraw(ops: part, files: i < fileChunks.count ? fileChunks[i] : []))
+            try commit([env], project: pid)
+            written.append(Hex.encode(env.id.bytes))
+        }
+        try applyWithdrawals()
+        return WithdrawalReport(withdrawals: written, cases: closure.sorted().map(name), ops: ops.count, files: files.count)
+    }
+
+    /// Carries out every withdrawal that stands and is not yet applied here: drops the named
+    /// ops' bytes (keeping stubs), the named files' chunks, the cached keys of their sessions
+    /// and parents, and the view snapshot, all in one scrubbed transaction. Returns the ops
+    /// and chunks dropped.
+    @discardableResult
+    func applyWithdrawals() throws(NodeError) -> (ops: Int, chunks: Int) {
+        let m = try storedMembership()
+        guard !m.withdrawn.isEmpty || !m.withdrawnFiles.isEmpty else { return (0, 0) }
+        let stubbed = try mapped { try store.withdrawnIDs() }
+        let todo = m.withdrawn.values.filter { !stubbed.contains($0.id) }.sorted()
+        let heldFiles = Set(try mapped { try store.chunkSummaries() }.map(\.fid))
+        let files = m.withdrawnFiles.filter { heldFiles.contains($0) }.sorted { $0.lexicographicallyPrecedes($1) }
+        guard !todo.isEmpty || !files.isEmpty else { return (0, 0) }
+        let doomed = try mapped { try store.envelopes(ids: todo.map(\.id)) }.filter { $0.kind == .sealed }
+        let tags = try withdrawnKeyTags(doomed)
+        let result: (Int, Int)
+        do {
+            result = try store.scrubbing {
+                let n = try store.withdraw(todo)
+                let c = try store.dropFiles(files)
+                try store.forgetSessionKeys(tags: tags)
+                try store.deleteSettings(prefix: Self.snapshotPrefix)
+                return (n, c)
+            }
+        } catch {
+            invalidateView()
+            throw NodeError.from(error)
+        }
+        invalidateView()
+        return result
+    }
+
+    /// Cache tags of the sessions (and parents) the doomed ops use, when no op kept uses them.
+    /// A session shared with an op that stays (ops outside any case, sealed together) keeps its
+    /// key, since that op must still open.
+    private func withdrawnKeyTags(_ doomed: [Envelope]) throws(NodeError) -> [[UInt8]] {
+        guard !doomed.isEmpty else { return [] }
+        let gone = Set(doomed.map(\.id))
+        var sessions = Set<SessionID>(), parents = Set<SessionID>()
+        for e in doomed {
+            guard let b = try? SealedBody(decoding: e.body) else { continue }
+            sessions.insert(SessionID(author: e.author, body: b))
+            if let p = b.parentSlot(author: e.author) { parents.insert(p) }
+        }
+        // A parent's key derives only sessions; siblings' own keys are cached (`withdraw` and
+        // every view build cache them), so the parent's row can go whoever else used it.
+        for e in try mapped({ try store.allEnvelopes() }) where e.kind == .sealed && !gone.contains(e.id) {
+            guard let b = try? SealedBody(decoding: e.body) else { continue }
+            sessions.remove(SessionID(author: e.author, body: b))
+        }
+        let tagKey = StorageSeal(identity).key.derive(context: Self.sessionTagContext)
+        return sessions.map { Hash.blake2b($0.bytes, length: 32, key: tagKey) }
+            + parents.map { Hash.blake2b($0.bytes + [Self.parentRowMarker], length: 32, key: tagKey) }
+    }
+
+    /// What this node still holds of withdrawn content (`check --withdrawn`): the named ops'
+    /// bytes, the named files' chunks, and cached keys that open no op held here (what a
+    /// withdrawn session's key, or the parent that derived it, leaves behind if not dropped).
+    /// It only reads: a check that repaired first would hide a node that failed to apply.
+    public func checkWithdrawn() throws(NodeError) -> WithdrawnCheck {
+        let m = try storedMembership()
+        let ids = Set(m.withdrawn.keys)
+        var heldOps = 0
+        var sessions = Set<SessionID>(), carried = Set<SessionID>()
+        for e in try mapped({ try store.allEnvelopes() }) where e.kind == .sealed {
+            if ids.contains(e.id) { heldOps += 1 }
+            guard let b = try? SealedBody(decoding: e.body) else { continue }
+            sessions.insert(SessionID(author: e.author, body: b))
+            if b.parentKeys != nil, let p = b.parentSlot(author: e.author) { carried.insert(p) }
+        }
+        let cached = cachedKeys()
+        let orphans = cached.sessions.keys.filter { !sessions.contains($0) }.count + cached.parents.keys.filter { !carried.contains($0) }.count
+        let chunks = try mapped { try store.chunkSummaries() }.filter { m.withdrawnFiles.contains($0.fid) }.reduce(0) { $0 + $1.present }
+        // A peer confirms by the vector it last sent: it covers every withdrawal op.
+        let withdrawals = try mapped { try store.envelopes(ids: Array(m.withdrawals.keys)) }
+        let acked = Dictionary(try mapped { try store.peers() }.map { ($0.node.signingKey, $0.acked) }, uniquingKeysWith: { a, _ in a })
+        let members = m.current.filter { $0.node != nodeID }.sorted { $0.node < $1.node }.map { member in
+            WithdrawnCheck.MemberConfirmation(
+                nodeId: member.node.description, fingerprint: member.node.fingerprint, role: member.role.rawValue,
+                confirmed: !withdrawals.isEmpty && withdrawals.allSatisfy { (acked[member.node.signingKey]?[$0.author] ?? 0) >= $0.seq },
+                showsByVector: member.role != .reporter)
+        }
+        return WithdrawnCheck(withdrawals: m.withdrawals.count, opsNamed: ids.count, filesNamed: m.withdrawnFiles.count,
+                              opsHeld: heldOps, chunksHeld: chunks, keysHeld: orphans, members: members)
+    }
+
+    /// The payload of a sealed op this view holds the key for.
+    static func payload(of e: Envelope, in v: ProjectView) -> Payload? {
+        guard let body = try? SealedBody(decoding: e.body) else { return nil }
+        var key = v.sessionKeys[SessionID(author: e.author, body: body)]
+        if key == nil, let slot = body.parentSlot(author: e.author), let p = v.parentKeys[slot] {
+            key = body.derivedKey(parent: p, author: e.author)
+        }
+        guard let key, let plain = try? body.open(with: key, header: e.header) else { return nil }
+        return try? Payload(decoding: plain)
+    }
+}
+
+extension Mutation {
+    /// The case a mutation writes, if any.
+    var caseID: CaseID? {
+        switch self {
+        case let .put(c, _, _, _): c
+        case let .add(c, _, _): c
+        case let .remove(c, _, _, _): c
+        case .projectName, .grant: nil
+        }
+    }
+}

@@ -1,0 +1,92 @@
+import Foundation
+import SandyqCore
+import SandyqCrypto
+@testable import SandyqNode
+import SandyqStore
+import Testing
+import SandyqTestSupport
+
+/// Withdrawal deletes, so who may withdraw is the attack surface: a member who is not a
+/// coordinator, or a coordinator already revoked, signs a withdrawal with the project's own
+/// library (not through `Node.withdraw`, which would refuse) and hands it to a coordinator.
+@Suite("Withdrawal under attack")
+struct WithdrawalAttackTests {
+    /// Every op of `id` held by `n`, named as a withdrawal names them.
+    static func opsOf(_ id: CaseID, on n: Node) throws -> [WithdrawnOp] {
+        let v = try n.view()
+        return try n.store.allEnvelopes().filter { e in
+            e.kind == .sealed && Node.payload(of: e, in: v)?.mutations.contains { $0.caseID == id } == true
+        }.map { WithdrawnOp(author: $0.author, seq: $0.seq, id: $0.id) }.sorted()
+    }
+
+    @Test("a reporter's and a lawyer's forged withdrawals delete nothing")
+    func nonCoordinators() throws {
+        let dir = try TempDir()
+        let (c, _) = try RoleKit.founder(dir)
+        let r = try RoleKit.make(dir, "r"), l = try RoleKit.make(dir, "l")
+        try RoleKit.admit(r, as: .reporter, by: c)
+        try RoleKit.admit(l, as: .lawyer, by: c)
+        let id = try c.addCase(RoleKit.doc("Дело", person: "Айгуль"))
+        try NodeFixture.sync(c, to: r)
+        try NodeFixture.sync(c, to: l)
+        let named = try Self.opsOf(id, on: c)
+        #expect(!named.isEmpty)
+        let held = try c.store.allEnvelopes().count
+        for forger in [r, l] {
+            let env = try forger.writer().membership(.withdraw(ops: named, files: []))
+            let report = try c.importEnvelopes([env])
+            #expect(report.new == 0 && report.refused.count == 1, "the door refuses a non-coordinator's membership op: \(report)")
+        }
+        // Were the door open (a node that did not know the forger's role yet), the view still ignores it.
+        let forged = try r.writer().membership(.withdraw(ops: named, files: []))
+        let m = Membership.derive(project: try c.requireProject(),
+                                  changes: try c.store.membershipEnvelopes().compactMap { e in
+                                      (try? MembershipChange(decoding: e.body)).map { .init(op: e.id, author: e.author, seq: e.seq, change: $0) }
+                                  } + [.init(op: forged.id, author: forged.author, seq: forged.seq, change: .withdraw(ops: named, files: []))])
+        #expect(m.withdrawn.isEmpty)
+        #expect(try c.store.allEnvelopes().count == held)
+        #expect(try c.view().cases[id] != nil)
+    }
+
+    @Test("a seized coordinator revoked before it withdraws deletes nothing on a node that holds the revocation")
+    func revokedCoordinator() throws {
+        let dir = try TempDir()
+        let (c, _) = try RoleKit.founder(dir)
+        let c2 = try RoleKit.make(dir, "c2")
+        try RoleKit.admit(c2, as: .coordinator, by: c)
+        let id = try c.addCase(RoleKit.doc("Дело", person: "Болат"))
+        try NodeFixture.syncBothWays(c, c2)
+        _ = try c.revoke(c2.nodeID)
+        let named = try Self.opsOf(id, on: c)
+        // The seizer, on c2's device, which has not heard of its revocation.
+        let env = try c2.writer().membership(.withdraw(ops: named, files: []))
+        _ = try c.importEnvelopes([env])
+        #expect(try c.view().cases[id] != nil, "the case stays")
+        #expect(try c.checkWithdrawn().opsNamed == 0)
+        #expect(Set(try c.store.allEnvelopes().map(\.id)).isSuperset(of: named.map(\.id)))
+    }
+
+    @Test("withdrawing the case whose op carried its batch's parent key keeps the batch's other case readable, on this node and on a coordinator added later")
+    func siblingsOfAParent() throws {
+        let dir = try TempDir()
+        let (c, _) = try RoleKit.founder(dir)
+        let ids = try c.importCases([RoleKit.doc("Первое", person: "Асель"), RoleKit.doc("Второе", person: "Ерлан")])
+        // The first op of the batch carries the parent's entries; the second derives from it.
+        let first = try Self.opsOf(ids[0], on: c)
+        let bodies = try c.store.envelopes(ids: first.map(\.id)).compactMap { try? SealedBody(decoding: $0.body) }
+        #expect(bodies.contains { $0.parentKeys != nil }, "the batch's parent rides on the first case's op")
+        _ = try c.withdraw(ids[0].description)
+        #expect(try c.view().cases[ids[0]] == nil)
+        #expect(try c.view().cases[ids[1]] != nil)
+        let reopened = try NodeFixture.open(dir, "c")
+        #expect(try reopened.view().cases[ids[1]] != nil, "read again from the store and its cache")
+        #expect(try reopened.checkWithdrawn().clean)
+
+        let later = try RoleKit.make(dir, "later")
+        try RoleKit.admit(later, as: .coordinator, by: reopened)
+        try NodeFixture.syncBothWays(reopened, later)
+        try NodeFixture.syncBothWays(reopened, later)
+        #expect(try later.view().cases[ids[1]] != nil, "a coordinator added after reads the other case through its grant")
+        #expect(try later.view().cases[ids[0]] == nil)
+    }
+}
