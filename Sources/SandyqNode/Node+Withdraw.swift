@@ -44,18 +44,20 @@ public struct WithdrawnCheck: Sendable, Codable, Equatable {
 }
 
 extension Node {
-    /// Withdraws a case everywhere: a membership op names every op that wrote it and every
-    /// evidence file it holds; each node that receives it drops their bytes, their chunks and
-    /// the keys it cached for their sessions, and keeps only stubs that hold the chains
-    /// together (Protocol/ops.md section 4, "Withdrawal"). A case that shares an op with another
-    /// (a merge) can only go with it: `withMerged` says the caller knows.
-    public func withdraw(_ ref: String, withMerged: Bool = false) throws(NodeError) -> WithdrawalReport {
-        let pid = try requireProject()
+    /// What withdrawing a case would take with it, before anything is written: the cases
+    /// (it and those merged with it), the ops that wrote them, their files.
+    public struct WithdrawalPlan: Sendable {
+        public let target: CaseID
+        public let cases: [CaseID]
+        public let names: [String]
+        public let ops: [WithdrawnOp]
+        public let files: [[UInt8]]
+        /// Cases merged with it, which go with it.
+        public var merged: [String] { zip(cases, names).filter { $0.0 != target }.map(\.1) }
+    }
+
+    public func withdrawalPlan(_ ref: String) throws(NodeError) -> WithdrawalPlan {
         let v = try view()
-        guard v.membership.isAllowed(author: nodeID.signingKey, seq: (try writer().seq) + 1, manage: true),
-              v.membership.role(of: nodeID.signingKey) == .coordinator else {
-            throw NodeError(.refused, "only a coordinator withdraws a case")
-        }
         let target = try mapped { try v.resolve(ref) }
         // Which cases each readable op touches; the closure of `target` over shared ops.
         var touched: [(WithdrawnOp, Set<CaseID>)] = []
@@ -78,10 +80,9 @@ extension Node {
                 closure.formUnion(cs); grew = true
             }
         }
-        func name(_ id: CaseID) -> String { v.cases[id]?.value("ref").flatMap { $0.isEmpty ? nil : $0 } ?? id.short }
-        if closure.count > 1 && !withMerged {
-            let others = closure.subtracting([target]).sorted().map(name).joined(separator: ", ")
-            throw NodeError(.usage, "case \(name(target)) was merged with \(others): they hold the same facts, so withdrawing it withdraws them too; run again with --with-merged to withdraw all of them")
+        func name(_ id: CaseID) -> String {
+            let s = v.cases[id]
+            return [s?.value("ref"), s?.value("title")].compactMap { $0 }.first { !$0.isEmpty } ?? id.short
         }
         let ops = touched.filter { !$0.1.isDisjoint(with: closure) }.map(\.0).sorted()
         var files: [[UInt8]] = []
@@ -90,20 +91,42 @@ extension Node {
             for fid in s.elements("evidence") { if let b = Hex.decode(fid), b.count == EvidenceChunk.fileIDLength { files.append(b) } }
         }
         files.sort { $0.lexicographicallyPrecedes($1) }
-        guard !ops.isEmpty else { throw NodeError(.notFound, "no op of case \(name(target)) is readable here") }
-        // The keys of sibling sessions (another case's, derived from a parent a withdrawn op
-        // carried) must sit in the cache before that op goes: after it, nothing else opens them.
+        let cases = [target] + closure.subtracting([target]).sorted()
+        return WithdrawalPlan(target: target, cases: cases, names: cases.map(name), ops: ops, files: files)
+    }
+
+    /// Withdraws a case everywhere: a membership op names every op that wrote it and every
+    /// evidence file it holds; each node that receives it drops their bytes, their chunks and
+    /// the keys it cached for their sessions, and keeps only stubs that hold the chains
+    /// together (Protocol/ops.md section 4, "Withdrawal"). A case merged with another can only
+    /// go with it: `withMerged` says the caller knows.
+    public func withdraw(_ ref: String, withMerged: Bool = false) throws(NodeError) -> WithdrawalReport {
+        let pid = try requireProject()
+        let v = try view()
+        guard v.membership.isAllowed(author: nodeID.signingKey, seq: (try writer().seq) + 1, manage: true),
+              v.membership.role(of: nodeID.signingKey) == .coordinator else {
+            throw NodeError(.refused, "only a coordinator withdraws a case")
+        }
+        let plan = try withdrawalPlan(ref)
+        if !plan.merged.isEmpty && !withMerged {
+            throw NodeError(.usage, "case \(plan.names[0]) was merged with \(plan.merged.joined(separator: ", ")): they hold the same facts, so withdrawing it withdraws them too; run again with --with-merged to withdraw all of them")
+        }
+        guard !plan.ops.isEmpty else { throw NodeError(.notFound, "no op of case \(plan.names[0]) is readable here") }
+        // The keys of sibling sessions (another case's, derived from a parent that a withdrawn
+        // op carried) must sit in the cache before that op goes: after it, nothing else opens them.
         cacheKeys(of: v, except: cachedKeys())
         var written: [String] = []
-        let fileChunks = stride(from: 0, to: max(files.count, 1), by: MembershipChange.maxWithdrawn).map { Array(files[$0..<min($0 + MembershipChange.maxWithdrawn, files.count)]) }
+        let (ops, files) = (plan.ops, plan.files)
         for (i, start) in stride(from: 0, to: ops.count, by: MembershipChange.maxWithdrawn).enumerated() {
             let part = Array(ops[start..<min(start + MembershipChange.maxWithdrawn, ops.count)])
-            let env = try writer().membership(.withdraw(ops: part, files: i < fileChunks.count ? fileChunks[i] : []))
+            let f = i * MembershipChange.maxWithdrawn
+            let filepart = f < files.count ? Array(files[f..<min(f + MembershipChange.maxWithdrawn, files.count)]) : []
+            let env = try writer().membership(.withdraw(ops: part, files: filepart))
             try commit([env], project: pid)
             written.append(Hex.encode(env.id.bytes))
         }
         try applyWithdrawals()
-        return WithdrawalReport(withdrawals: written, cases: closure.sorted().map(name), ops: ops.count, files: files.count)
+        return WithdrawalReport(withdrawals: written, cases: plan.names, ops: ops.count, files: files.count)
     }
 
     /// Carries out every withdrawal that stands and is not yet applied here: drops the named

@@ -163,6 +163,7 @@ enum CasePages {
             c["attachedNote"] = v.t("attach.done", ["name": f["name"] as? String ?? ""])
         }
         if let share = SharePages.caseSection(v, host: host, view: view, state: state) { c["share"] = share }
+        if Visit.role(host) == .coordinator { c["withdrawHref"] = "/cases/\(state.id)/withdraw" }
         c["tags"] = state.elements("tags").map { ["tag": $0, "remove": "/cases/\(state.id)/remove?c=tags&e=\(Form.encode($0))"] }
         // Whoever may change the case sees the links to do it; the edit routes check again.
         let canEdit = Visit.canWrite(host)

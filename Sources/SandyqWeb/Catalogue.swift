@@ -17,19 +17,19 @@ public struct Catalogue: Sendable {
             PackageResources.desk_en_json, PackageResources.dossier_en_json, PackageResources.usb_en_json, PackageResources.edit_en_json,
             PackageResources.change_en_json, PackageResources.a11y_en_json, PackageResources.evidence_en_json,
             PackageResources.coord_en_json, PackageResources.coordesk_en_json, PackageResources.sync_en_json, PackageResources.share_en_json,
-            PackageResources.backup_en_json, PackageResources.casemodel_en_json,
+            PackageResources.backup_en_json, PackageResources.casemodel_en_json, PackageResources.withdraw_en_json,
         ],
         "ru": [
             PackageResources.desk_ru_json, PackageResources.dossier_ru_json, PackageResources.usb_ru_json, PackageResources.edit_ru_json,
             PackageResources.change_ru_json, PackageResources.a11y_ru_json, PackageResources.evidence_ru_json,
             PackageResources.coord_ru_json, PackageResources.coordesk_ru_json, PackageResources.sync_ru_json, PackageResources.share_ru_json,
-            PackageResources.backup_ru_json, PackageResources.casemodel_ru_json,
+            PackageResources.backup_ru_json, PackageResources.casemodel_ru_json, PackageResources.withdraw_ru_json,
         ],
         "kk": [
             PackageResources.desk_kk_json, PackageResources.dossier_kk_json, PackageResources.usb_kk_json, PackageResources.edit_kk_json,
             PackageResources.change_kk_json, PackageResources.a11y_kk_json, PackageResources.evidence_kk_json,
             PackageResources.coord_kk_json, PackageResources.coordesk_kk_json, PackageResources.sync_kk_json, PackageResources.share_kk_json,
-            PackageResources.backup_kk_json, PackageResources.casemodel_kk_json,
+            PackageResources.backup_kk_json, PackageResources.casemodel_kk_json, PackageResources.withdraw_kk_json,
         ],
     ]
 

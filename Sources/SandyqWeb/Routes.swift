@@ -137,6 +137,15 @@ struct Routes: Sendable {
             let id = ctx.parameters.get("id") ?? ""
             return gate(req) { v, host in EvidencePages.attachPage(v, host: host, ref: id) }
         }
+        router.get("/cases/:id/withdraw") { req, ctx in
+            let id = ctx.parameters.get("id") ?? ""
+            return gate(req) { v, host in WithdrawPages.page(v, host: host, ref: id) }
+        }
+        router.post("/cases/:id/withdraw") { req, ctx in
+            let id = ctx.parameters.get("id") ?? ""
+            return try await changing(req) { v, host, fields in WithdrawPages.post(v, host: host, ref: id, fields: fields) }
+        }
+        router.get("/withdrawn") { req, _ in gate(req) { v, host in WithdrawPages.status(v, host: host) } }
         router.get("/cases/:id/share") { req, ctx in
             let id = ctx.parameters.get("id") ?? ""
             return gate(req) { v, host in SharePages.lawyerPage(v, host: host, ref: id) }

@@ -24,6 +24,7 @@ enum Templates {
         "invited": PackageResources.invited_mustache,
         "admit": PackageResources.admit_mustache,
         "seized": PackageResources.seized_mustache,
+        "withdraw": PackageResources.withdraw_mustache,
         "quarantine": PackageResources.quarantine_mustache,
         "monitoring": PackageResources.monitoring_mustache,
         "panic": PackageResources.panic_mustache,

@@ -311,6 +311,8 @@ class Suite:
                  lambda: self.t_backup(env))
         self.run("rebuild a lost computer's node in Russian: the unlock page offers it; two papers of three are named too few; three rebuild it",
                  lambda: self.t_restore(env))
+        self.run("withdraw a case in Kazakh: the box left unticked is named; the case goes; the second coordinator confirms by stick",
+                 lambda: self.t_withdraw(env))
         shutil.rmtree(self.root, ignore_errors=True)
         print(f"desk: {len(self.failed)} failed" + (f": {', '.join(self.failed)}" if self.failed else ""), flush=True)
         return 1 if self.failed else 0
@@ -2244,6 +2246,78 @@ class Suite:
             d.quit()
             desk.stop()
         self.check(rid, "reporter id")
+
+    def t_withdraw(self, env):
+        """A witness withdrew consent. A second coordinator (joined by invitation) holds both cases
+        from a stick. On the desk in Kazakh, from the case's page: the check page says what goes and
+        what cannot be undone; pressing the button without the box ticked is an error summary; with
+        it, the case goes, and the withdrawals page shows the second coordinator as not yet
+        confirmed. A stick later its `check --withdrawn` is clean and it lists one case; one more
+        stick back, the page (in Russian) shows it confirmed."""
+        kk, ru = catalogue("kk"), catalogue("ru")
+        home = os.path.join(self.root, "coordinator-withdraw")
+        self.cli.ok(home, ["init", "--kdf", "interactive"])
+        self.cli.ok(home, ["project", "create", "Қайтарып алу"])
+        second = os.path.join(self.root, "second-withdraw")
+        self.cli.ok(second, ["init", "--kdf", "interactive"])
+        inv, reply = os.path.join(self.root, "w.invitation"), os.path.join(self.root, "w.reply")
+        self.cli.ok(home, ["invite", "--role", "coordinator", "--out", inv])
+        sas = self.cli.json(second, ["join", "--invite", inv, "--out", reply])["sas"]
+        self.cli.ok(home, ["member", "add", "--request", reply, "--sas", sas])
+        self.cli.ok(home, ["case", "add", "--title", "Куәгер келісімін қайтарды", "--person", "Айжан Серікова"])
+        self.cli.ok(home, ["case", "add", "--title", "Қалатын іс", "--person", "Болат Жақсылықов"])
+        stick = os.path.join(self.root, "stick-withdraw")
+        folder = os.path.join(stick, "sandyq")
+        os.makedirs(folder)
+        self.cli.ok(home, ["usb", "sync", folder])
+        self.cli.ok(second, ["usb", "sync", folder])
+        self.check(len(self.cli.json(second, ["case", "list"])) == 2, "the second coordinator holds both cases")
+        desk = Desk(self.cli.binary, home, env)
+        d = browser(lang="kk")
+        try:
+            self.open_case(d, desk, "kk", "Куәгер келісімін қайтарды")
+            self.check(d.find_element(By.ID, "withdraw-hint").text == kk["withdraw.link.hint"], "the case page's withdraw section")
+            self.submit(d, "#withdraw-link")
+            self.check(d.find_element(By.TAG_NAME, "h1").text == kk["withdraw.title"], "the check page")
+            self.check("Куәгер" in d.find_element(By.ID, "withdraw-case").text, "the case named")
+            self.submit(d, "#withdraw-confirm")
+            self.check(kk["withdraw.understood.missing"] in d.find_element(By.CLASS_NAME, "error-summary").text, "no error summary")
+            self.axe(d, "withdraw, box not ticked")
+            self.no_english(d, "kk", "withdraw check")
+            self.shot(d, "withdraw-check-kk")
+            d.find_element(By.CSS_SELECTOR, "label[for='understood']").click()
+            self.submit(d, "#withdraw-confirm")
+            self.check(d.find_element(By.TAG_NAME, "h1").text == kk["withdraw.done.title"], "not withdrawn")
+            self.check(len(d.find_elements(By.CSS_SELECTOR, "ol.tell li")) == 3, "what to do now")
+            self.axe(d, "withdraw done")
+            self.no_english(d, "kk", "withdraw done")
+            self.shot(d, "withdraw-done-kk")
+            d.get(desk.base + "/cases")
+            listed = d.find_element(By.TAG_NAME, "main").text
+            self.check("Куәгер келісімін" not in listed and "Қалатын іс" in listed, "the case list still shows the withdrawn case")
+            d.get(desk.base + "/withdrawn")
+            self.check(d.find_element(By.ID, "withdrawn-here").text == kk["withdrawn.here.clean"], "this device holds nothing")
+            rows = [r.text for r in d.find_elements(By.CSS_SELECTOR, "table.history tbody tr")]
+            self.check(len(rows) == 1 and kk["withdrawn.state.waiting"] in rows[0], f"not yet confirmed: {rows}")
+            self.axe(d, "withdrawals")
+            self.no_english(d, "kk", "withdrawals")
+            self.shot(d, "withdrawn-waiting-kk")
+            # A stick to the second coordinator and back.
+            self.check(self.usb_sync(d, desk, stick) is None, "the desk's stick sync failed")
+            self.cli.ok(second, ["usb", "sync", folder])
+            checked = self.cli.json(second, ["check", "--withdrawn"])
+            self.check(checked["clean"] and checked["check"]["withdrawals"] == 1, f"the second coordinator: {checked}")
+            self.check(len(self.cli.json(second, ["case", "list"])) == 1, "the second coordinator still lists the case")
+            self.check(self.usb_sync(d, desk, stick) is None, "the desk's second stick sync failed")
+            d.get(desk.base + "/withdrawn?lang=ru")
+            rows = [r.text for r in d.find_elements(By.CSS_SELECTOR, "table.history tbody tr")]
+            self.check(len(rows) == 1 and ru["withdrawn.state.confirmed"] in rows[0], f"confirmed: {rows}")
+            self.axe(d, "withdrawals, confirmed")
+            self.no_english(d, "ru", "withdrawals confirmed")
+            self.shot(d, "withdrawn-confirmed-ru")
+        finally:
+            d.quit()
+            desk.stop()
 
     def t_share(self, env):
         """A coordinator shares cases with a lawyer on the desk in Kazakh. From the people page: the

@@ -58,6 +58,11 @@ public struct CaseService: Sendable {
     }
 
     @discardableResult
+    /// What withdrawing a case would take with it; nothing is written.
+    public func withdrawalPlan(_ ref: String) throws(NodeError) -> Node.WithdrawalPlan {
+        try host.withNode { n throws(NodeError) in try n.withdrawalPlan(ref) }
+    }
+
     /// Withdraws a case on every node that syncs (Node.withdraw).
     public func withdraw(_ ref: String, withMerged: Bool = false) throws(NodeError) -> WithdrawalReport {
         try host.withNode { n throws(NodeError) in try n.withdraw(ref, withMerged: withMerged) }
