@@ -252,11 +252,20 @@ public final class OpStore: @unchecked Sendable {
         var irregular: [SigningPublicKey] = []
         var forked: Set<SigningPublicKey> = []
         for f in try forks() { forked.insert(f.author) }
-        let agg = try db.prepare("SELECT author, max(seq), count(*) FROM (SELECT author, seq FROM ops UNION ALL SELECT author, seq FROM withdrawn) GROUP BY author")
-        try agg.bind([])
-        while try agg.step() {
-            guard let a = try? SigningPublicKey(bytes: agg.blob(0)) else { throw .corrupt("op author of the wrong length") }
-            if agg.int(1) == agg.int(2) && !forked.contains(a) { heads[a] = UInt64(agg.int(1)) } else { irregular.append(a) }
+        // Withdrawn ops' stubs count as held. Two aggregates, each on its own index, summed here:
+        // one over a union made SQLite copy the whole ops table first.
+        var top: [SigningPublicKey: (max: Int64, count: Int64)] = [:]
+        for table in ["ops", "withdrawn"] {
+            let agg = try db.prepare("SELECT author, max(seq), count(*) FROM \(table) GROUP BY author")
+            try agg.bind([])
+            while try agg.step() {
+                guard let a = try? SigningPublicKey(bytes: agg.blob(0)) else { throw .corrupt("op author of the wrong length") }
+                let t = top[a] ?? (0, 0)
+                top[a] = (max(t.max, agg.int(1)), t.count + agg.int(2))
+            }
+        }
+        for (a, t) in top {
+            if t.max == t.count && !forked.contains(a) { heads[a] = UInt64(t.max) } else { irregular.append(a) }
         }
         let walk = try db.prepare("SELECT seq FROM ops WHERE author = ?1 UNION SELECT seq FROM withdrawn WHERE author = ?1 ORDER BY seq")
         for a in irregular {
