@@ -129,6 +129,70 @@ extension Node {
         return WithdrawalReport(withdrawals: written, cases: plan.names, ops: ops.count, files: files.count)
     }
 
+    /// Withdraws one element of a case (a person, a source, a file) everywhere. Every op that
+    /// wrote the element is withdrawn; what those ops wrote about the rest of the case, and
+    /// still stands, is written again first, in a new op of this coordinator's, so the case
+    /// loses the element and nothing else (its history shows those values as rewritten now).
+    public func withdraw(_ ref: String, collection: String, element: String) throws(NodeError) -> WithdrawalReport {
+        let pid = try requireProject()
+        let v = try view()
+        guard v.membership.isAllowed(author: nodeID.signingKey, seq: (try writer().seq) + 1, manage: true),
+              v.membership.role(of: nodeID.signingKey) == .coordinator else {
+            throw NodeError(.refused, "only a coordinator withdraws a case")
+        }
+        let plan = try withdrawalPlan(ref)
+        let id = plan.target
+        guard let state = v.cases[id], state.sets[collection]?.tags[element] != nil else {
+            throw NodeError(.notFound, "case \(plan.names[0]) has no \(collection) element \(element)")
+        }
+        guard plan.merged.isEmpty else {
+            throw NodeError(.usage, "case \(plan.names[0]) was merged with \(plan.merged.joined(separator: ", ")), which may hold a copy of this element: withdraw the whole case with --with-merged")
+        }
+        func touches(_ m: Mutation) -> Bool {
+            switch m {
+            case let .put(c, path, _, _): c == id && path.collection == collection && path.element == element
+            case let .add(c, coll, e): c == id && coll == collection && e == element
+            case let .remove(c, coll, e, _): c == id && coll == collection && e == element
+            case .projectName, .grant: false
+            }
+        }
+        var doomed: [WithdrawnOp] = []
+        var rewrite: [Mutation] = []
+        for e in try mapped({ try store.allEnvelopes() }) where e.kind == .sealed {
+            guard let p = Self.payload(of: e, in: v), p.mutations.contains(where: touches) else { continue }
+            doomed.append(WithdrawnOp(author: e.author, seq: e.seq, id: e.id))
+            for m in p.mutations where !touches(m) {
+                switch m {
+                case let .put(c, path, value, _) where c == id:
+                    // Only what still stands: a write since superseded stays gone.
+                    let reg = CaseSchema.isSecret(path) ? state.secrets[path] : state.registers[path]
+                    if reg?.survivors.contains(where: { $0.op == e.id }) == true {
+                        rewrite.append(.put(case: id, path: path, value: value, supersedes: []))
+                    }
+                case let .add(c, coll, elem) where c == id:
+                    if state.sets[coll]?.contains(elem) == true { rewrite.append(m) }
+                case .remove:
+                    rewrite.append(m)
+                default:
+                    throw NodeError(.usage, "the element was written together with another case (a merge): withdraw the whole case with --with-merged")
+                }
+            }
+        }
+        guard !doomed.isEmpty else { throw NodeError(.notFound, "no op of that element is readable here") }
+        let files = collection == "evidence" ? [Hex.decode(element)].compactMap { $0 }.filter { $0.count == EvidenceChunk.fileIDLength } : []
+        cacheKeys(of: v, except: cachedKeys())
+        if !rewrite.isEmpty { try write(batch: [rewrite]) }
+        var written: [String] = []
+        for start in stride(from: 0, to: doomed.count, by: MembershipChange.maxWithdrawn) {
+            let part = Array(doomed.sorted()[start..<min(start + MembershipChange.maxWithdrawn, doomed.count)])
+            let env = try writer().membership(.withdraw(ops: part, files: start == 0 ? files : []))
+            try commit([env], project: pid)
+            written.append(Hex.encode(env.id.bytes))
+        }
+        try applyWithdrawals()
+        return WithdrawalReport(withdrawals: written, cases: ["\(plan.names[0]) \(collection)/\(element)"], ops: doomed.count, files: files.count)
+    }
+
     /// Carries out every withdrawal that stands and is not yet applied here: drops the named
     /// ops' bytes (keeping stubs), the named files' chunks, the cached keys of their sessions
     /// and parents, and the view snapshot, all in one scrubbed transaction. Returns the ops

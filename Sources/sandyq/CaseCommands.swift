@@ -342,12 +342,23 @@ struct CaseCommand: ParsableCommand {
         @OptionGroup var output: OutputOptions
         @Argument(help: "Case id, prefix or ref.") var caseRef: String
         @Flag(help: "Also withdraw the cases merged with it (they hold the same facts).") var withMerged = false
+        @Option(help: "Withdraw one element only, as COLLECTION/ELEMENT (e.g. sources/3f2a…): the rest of the case stays.") var element: String?
 
         func run() throws {
             try sandyq.run {
-                let r = try node.open().cases.withdraw(caseRef, withMerged: withMerged)
+                let n = try node.open()
+                let r: WithdrawalReport
+                if let element {
+                    let parts = element.split(separator: "/", maxSplits: 1).map(String.init)
+                    guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+                        throw CLIError(.usage, "--element takes COLLECTION/ELEMENT, e.g. sources/3f2a9c01d4e5b6a7")
+                    }
+                    r = try n.cases.withdraw(caseRef, collection: parts[0], element: parts[1])
+                } else {
+                    r = try n.cases.withdraw(caseRef, withMerged: withMerged)
+                }
                 if output.json { try printJSON(r) } else {
-                    say("Withdrew case \(r.cases.joined(separator: ", ")): \(r.ops) record op(s) and \(r.files) file(s) dropped here; each peer drops them when the withdrawal reaches it.")
+                    say("Withdrew \(element == nil ? "case " : "")\(r.cases.joined(separator: ", ")): \(r.ops) record op(s) and \(r.files) file(s) dropped here; each peer drops them when the withdrawal reaches it.")
                 }
             }
         }

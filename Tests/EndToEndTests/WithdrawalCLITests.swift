@@ -124,6 +124,50 @@ struct WithdrawalCLITests {
         #expect(try c.object(["check", "--withdrawn"])["clean"] as? Bool == true)
     }
 
+    @Test("one source withdrawn: gone from every node and from an old stick's return; the rest of the case, a later title and the other source stay")
+    func oneElement() throws {
+        let p = try ReporterPair()
+        let c = p.c
+        let b = try DrillNode("B")
+        try b.ok(["join", p.project])
+        try c.ok(["member", "add", b.id, "--role", "coordinator"])
+        let doc = #"""
+        {"title": "Дело Н.", "ref": "E-1", "city": "Тараз",
+         "persons": [{"id": "a1a1a1a1a1a1a1a1", "name": "Нурлан Н."}],
+         "sources": [{"id": "5e5e5e5e5e5e5e5e", "kind": "witness", "reference": "\#(Self.marker)", "consent": "withdrawn"},
+                     {"id": "6f6f6f6f6f6f6f6f", "kind": "document", "reference": "Приговор суда"}]}
+        """#
+        _ = try c.object(["case", "add", "--stdin"], stdin: doc)
+        try c.ok(["case", "edit", "E-1", "--title", "Дело Нурлана Н."])
+        try c.ok(["case", "edit", "E-1", "--add", "sources", "--with", "kind=media", "--with", "reference=Статья"])
+        try p.carry(c, to: b, "C-to-B-1.sqb")
+        let oldStick = p.work.file("old-stick.sqb")
+        try c.ok(["bundle", "export", "--to", b.id, "--all", "--out", oldStick])
+
+        // A malformed element, and one the case does not have: named, nothing written.
+        let ops = try c.ops()
+        for bad in ["sources", "sources/", "sources/0000000000000000"] {
+            let r = try c.run(["case", "withdraw", "E-1", "--element", bad])
+            #expect(r.code != 0 && !r.stderr.isEmpty, "\(bad): \(r)")
+        }
+        #expect(try c.ops() == ops)
+
+        let w = try c.object(["case", "withdraw", "E-1", "--element", "sources/5e5e5e5e5e5e5e5e"])
+        #expect(w["ops"] as? Int == 1, "only the op that created the case wrote the source: \(w)")
+        try p.carry(c, to: b, "C-to-B-2.sqb")
+        _ = try b.rows(["bundle", "import", oldStick])
+        for n in [c, b] {
+            let d = try #require(try n.object(["case", "show", "E-1"])["document"] as? [String: Any])
+            let sources = (d["sources"] as? [[String: Any]] ?? []).compactMap { $0["reference"] as? String }.sorted()
+            #expect(sources == ["Приговор суда", "Статья"], "\(n.name): \(sources)")
+            #expect(d["title"] as? String == "Дело Нурлана Н.", "\(n.name): the later title stands, not the first one written again")
+            #expect(d["city"] as? String == "Тараз" && (d["persons"] as? [[String: Any]])?.count == 1, "\(n.name): \(d)")
+            #expect(try n.run(["case", "conflicts", "E-1"]).stdout.contains("Дело Н.") == false, "\(n.name): no conflict brought back")
+            #expect(!(try n.ok(["export", "--format", "json"]).stdout.contains(Self.marker)), "\(n.name): the export holds the source")
+            #expect(try n.object(["check", "--withdrawn"])["clean"] as? Bool == true)
+        }
+    }
+
     static func contains(_ hay: [UInt8], _ needle: String) -> Bool {
         let n = Array(needle.utf8)
         guard hay.count >= n.count else { return false }

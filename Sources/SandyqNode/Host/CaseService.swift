@@ -68,6 +68,11 @@ public struct CaseService: Sendable {
         try host.withNode { n throws(NodeError) in try n.withdraw(ref, withMerged: withMerged) }
     }
 
+    /// Withdraws one element of a case on every node that syncs.
+    public func withdraw(_ ref: String, collection: String, element: String) throws(NodeError) -> WithdrawalReport {
+        try host.withNode { n throws(NodeError) in try n.withdraw(ref, collection: collection, element: element) }
+    }
+
     public func merge(keep: String, other: String) throws(NodeError) -> Node.MergeResult {
         try host.withNode { n throws(NodeError) in try n.merge(keep: keep, other: other) }
     }
