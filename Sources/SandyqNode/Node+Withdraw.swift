@@ -101,12 +101,7 @@ extension Node {
     /// together (Protocol/ops.md section 4, "Withdrawal"). A case merged with another can only
     /// go with it: `withMerged` says the caller knows.
     public func withdraw(_ ref: String, withMerged: Bool = false) throws(NodeError) -> WithdrawalReport {
-        let pid = try requireProject()
-        let v = try view()
-        guard v.membership.isAllowed(author: nodeID.signingKey, seq: (try writer().seq) + 1, manage: true),
-              v.membership.role(of: nodeID.signingKey) == .coordinator else {
-            throw NodeError(.refused, "only a coordinator withdraws a case")
-        }
+        let v = try coordinatorView()
         let plan = try withdrawalPlan(ref)
         if !plan.merged.isEmpty && !withMerged {
             throw NodeError(.usage, "case \(plan.names[0]) was merged with \(plan.merged.joined(separator: ", ")): they hold the same facts, so withdrawing it withdraws them too; run again with --with-merged to withdraw all of them")
@@ -115,18 +110,8 @@ extension Node {
         // The keys of sibling sessions (another case's, derived from a parent that a withdrawn
         // op carried) must sit in the cache before that op goes: after it, nothing else opens them.
         cacheKeys(of: v, except: cachedKeys())
-        var written: [String] = []
-        let (ops, files) = (plan.ops, plan.files)
-        for (i, start) in stride(from: 0, to: ops.count, by: MembershipChange.maxWithdrawn).enumerated() {
-            let part = Array(ops[start..<min(start + MembershipChange.maxWithdrawn, ops.count)])
-            let f = i * MembershipChange.maxWithdrawn
-            let filepart = f < files.count ? Array(files[f..<min(f + MembershipChange.maxWithdrawn, files.count)]) : []
-            let env = try writer().membership(.withdraw(ops: part, files: filepart))
-            try commit([env], project: pid)
-            written.append(Hex.encode(env.id.bytes))
-        }
-        try applyWithdrawals()
-        return WithdrawalReport(withdrawals: written, cases: plan.names, ops: ops.count, files: files.count)
+        let written = try writeWithdrawals(plan.ops, files: plan.files)
+        return WithdrawalReport(withdrawals: written, cases: plan.names, ops: plan.ops.count, files: plan.files.count)
     }
 
     /// Withdraws one element of a case (a person, a source, a file) everywhere. Every op that
@@ -134,12 +119,7 @@ extension Node {
     /// still stands, is written again first, in a new op of this coordinator's, so the case
     /// loses the element and nothing else (its history shows those values as rewritten now).
     public func withdraw(_ ref: String, collection: String, element: String) throws(NodeError) -> WithdrawalReport {
-        let pid = try requireProject()
-        let v = try view()
-        guard v.membership.isAllowed(author: nodeID.signingKey, seq: (try writer().seq) + 1, manage: true),
-              v.membership.role(of: nodeID.signingKey) == .coordinator else {
-            throw NodeError(.refused, "only a coordinator withdraws a case")
-        }
+        let v = try coordinatorView()
         let plan = try withdrawalPlan(ref)
         let id = plan.target
         guard let state = v.cases[id], state.sets[collection]?.tags[element] != nil else {
@@ -182,15 +162,34 @@ extension Node {
         let files = collection == "evidence" ? [Hex.decode(element)].compactMap { $0 }.filter { $0.count == EvidenceChunk.fileIDLength } : []
         cacheKeys(of: v, except: cachedKeys())
         if !rewrite.isEmpty { try write(batch: [rewrite]) }
+        let written = try writeWithdrawals(doomed.sorted(), files: files)
+        return WithdrawalReport(withdrawals: written, cases: ["\(plan.names[0]) \(collection)/\(element)"], ops: doomed.count, files: files.count)
+    }
+
+    /// The view, once this node is known to be a coordinator whose next membership op counts.
+    private func coordinatorView() throws(NodeError) -> ProjectView {
+        let v = try view()
+        guard v.membership.isAllowed(author: nodeID.signingKey, seq: (try writer().seq) + 1, manage: true),
+              v.membership.role(of: nodeID.signingKey) == .coordinator else {
+            throw NodeError(.refused, "only a coordinator withdraws a case")
+        }
+        return v
+    }
+
+    /// Signs and stores the withdrawal ops (at most 4,096 ops and files each), then applies them here.
+    private func writeWithdrawals(_ ops: [WithdrawnOp], files: [[UInt8]]) throws(NodeError) -> [String] {
+        let pid = try requireProject()
+        let step = MembershipChange.maxWithdrawn
         var written: [String] = []
-        for start in stride(from: 0, to: doomed.count, by: MembershipChange.maxWithdrawn) {
-            let part = Array(doomed.sorted()[start..<min(start + MembershipChange.maxWithdrawn, doomed.count)])
-            let env = try writer().membership(.withdraw(ops: part, files: start == 0 ? files : []))
+        for (i, start) in stride(from: 0, to: ops.count, by: step).enumerated() {
+            let f = i * step
+            let filePart = f < files.count ? Array(files[f..<min(f + step, files.count)]) : []
+            let env = try writer().membership(.withdraw(ops: Array(ops[start..<min(start + step, ops.count)]), files: filePart))
             try commit([env], project: pid)
             written.append(Hex.encode(env.id.bytes))
         }
         try applyWithdrawals()
-        return WithdrawalReport(withdrawals: written, cases: ["\(plan.names[0]) \(collection)/\(element)"], ops: doomed.count, files: files.count)
+        return written
     }
 
     /// Carries out every withdrawal that stands and is not yet applied here: drops the named
