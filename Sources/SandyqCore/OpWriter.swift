@@ -23,6 +23,13 @@ public final class OpWriter: @unchecked Sendable {
         self.clock = clock
     }
 
+    /// Forgets the open sessions and parents, so the next op starts new ones and carries their
+    /// keys itself: the op that carried a parent's keys may be about to be withdrawn.
+    public func closeSessions() {
+        sessions = [:]
+        parents = [:]
+    }
+
     private func append(kind: Envelope.Kind, body: (_ header: [UInt8]) -> [UInt8]) -> Envelope {
         let next = seq + 1
         let header = Envelope.header(kind: kind, project: project, author: keys.publicKey, seq: next, prev: prev)

@@ -35,6 +35,9 @@ public enum Mutation: Hashable, Sendable {
     case projectName(String)
     /// Hands a session's content key to the op's readers, so a member added later reads the past.
     case grant(session: SessionID, key: [UInt8])
+    /// Who withdrew what and why, for coordinators only: the withdrawal op names ops and files,
+    /// this keeps the record of it once the content is gone (Protocol/ops.md, "Withdrawal").
+    case withdrawalNote(withdrawal: OpID, what: String, why: String)
 }
 
 /// The plaintext inside a sealed body. Layout: Protocol/ops.md.
@@ -42,6 +45,9 @@ public struct Payload: Hashable, Sendable {
     public static let version: UInt8 = 1
     public static let maxMutations = 100_000
     static let maxRefs = 4096
+    /// Bytes of a withdrawal note's `what` and `why`.
+    public static let maxNoteWhat = 4096
+    public static let maxNoteWhy = 16384
 
     public var clock: UInt64
     public var mutations: [Mutation]
@@ -72,6 +78,8 @@ public struct Payload: Hashable, Sendable {
                 w.u8(4); w.string(name)
             case let .grant(session, key):
                 w.u8(5); w.raw(session.author.bytes); w.raw(session.local); w.raw(key)
+            case let .withdrawalNote(withdrawal, what, why):
+                w.u8(6); w.raw(withdrawal.bytes); w.string(what); w.string(why)
             }
         }
         return w.bytes
@@ -110,6 +118,10 @@ public struct Payload: Hashable, Sendable {
                     ms.append(.projectName(try r.string(max: 1024)))
                 case 5:
                     ms.append(.grant(session: try SessionID(bytes: try r.raw(SessionID.length)), key: try r.raw(SymmetricKey.length)))
+                case 6:
+                    let id = try OpID(bytes: try r.raw(OpID.length))
+                    let what = try r.string(max: Self.maxNoteWhat)
+                    ms.append(.withdrawalNote(withdrawal: id, what: what, why: try r.string(max: Self.maxNoteWhy)))
                 default:
                     throw CoreError.malformed("unknown mutation type")
                 }

@@ -223,7 +223,7 @@ public struct ProjectView: Sendable {
         for m in payload.mutations {
             switch m {
             case let .put(c, _, _, _), let .add(c, _, _), let .remove(c, _, _, _): caseSessions[c, default: []].insert(sid)
-            case .projectName, .grant: break
+            case .projectName, .grant, .withdrawalNote: break
             }
         }
     }
@@ -274,6 +274,9 @@ public struct ProjectView: Sendable {
                 if let k = try? SymmetricKey(SecureBytes(key)), sessionKeys[session] == nil {
                     grantedKeys[session, default: []].append(k)
                 }
+                continue
+            case .withdrawalNote:
+                // Read where it is shown (Node.withdrawalRecords), not kept in the view.
                 continue
             }
             if deferring != nil {

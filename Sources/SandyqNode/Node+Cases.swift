@@ -193,7 +193,7 @@ extension Node {
         var cases: Set<CaseID> = []
         var puts = 0, adds = 0, removes = 0
         var name: String?
-        var grants = 0
+        var grants = 0, notes = 0
         for m in ms {
             switch m {
             case let .put(c, _, _, _): cases.insert(c); puts += 1
@@ -201,9 +201,11 @@ extension Node {
             case let .remove(c, _, _, _): cases.insert(c); removes += 1
             case let .projectName(n): name = n
             case .grant: grants += 1
+            case .withdrawalNote: notes += 1
             }
         }
         if let name { return "project name: \(name)" }
+        if notes > 0 { return "\(notes) withdrawal note(s)" }
         if grants > 0 { return "\(grants) session key(s) granted" }
         let ids = cases.sorted().map(\.short).joined(separator: ",")
         return "case \(ids): \(puts) field(s) set, \(adds) added, \(removes) removed"

@@ -11,6 +11,24 @@ public struct WithdrawalReport: Sendable, Codable, Equatable {
     public var cases: [String]
     public var ops: Int
     public var files: Int
+    /// The sealed note recording who withdrew what and why (hex op id).
+    public var note: String? = nil
+}
+
+/// One withdrawal as this node can show it: who and how much from the signed op, for every
+/// member; what and why from its sealed note, for coordinators.
+public struct WithdrawalRecord: Sendable, Codable, Equatable {
+    /// The withdrawal op (hex id).
+    public var withdrawal: String
+    /// Its author's fingerprint.
+    public var by: String
+    public var ops: Int
+    public var files: Int
+    /// When the note was written (Unix ms), what it withdrew and why: nil where the note is
+    /// not readable here (a lawyer, reporter or relay) or was never written.
+    public var atMillis: UInt64?
+    public var what: String?
+    public var why: String?
 }
 
 /// What `check --withdrawn` found on this node.
@@ -29,6 +47,8 @@ public struct WithdrawnCheck: Sendable, Codable, Equatable {
     /// Every other current member, and whether it told this node (by bundle or TCP) that it
     /// holds every withdrawal: a node holds one only once it has applied it.
     public var members: [MemberConfirmation] = []
+    /// Each withdrawal: who, how much, and (for coordinators) what and why.
+    public var records: [WithdrawalRecord] = []
     public var clean: Bool { opsHeld == 0 && chunksHeld == 0 && keysHeld == 0 }
 
     public struct MemberConfirmation: Sendable, Codable, Equatable {
@@ -100,8 +120,9 @@ extension Node {
     /// the keys it cached for their sessions, and keeps only stubs that hold the chains
     /// together (Protocol/ops.md section 4, "Withdrawal"). A case merged with another can only
     /// go with it: `withMerged` says the caller knows.
-    public func withdraw(_ ref: String, withMerged: Bool = false) throws(NodeError) -> WithdrawalReport {
+    public func withdraw(_ ref: String, withMerged: Bool = false, reason: String = "") throws(NodeError) -> WithdrawalReport {
         let v = try coordinatorView()
+        try Self.checkReason(reason)
         let plan = try withdrawalPlan(ref)
         if !plan.merged.isEmpty && !withMerged {
             throw NodeError(.usage, "case \(plan.names[0]) was merged with \(plan.merged.joined(separator: ", ")): they hold the same facts, so withdrawing it withdraws them too; run again with --with-merged to withdraw all of them")
@@ -110,16 +131,19 @@ extension Node {
         // The keys of sibling sessions (another case's, derived from a parent that a withdrawn
         // op carried) must sit in the cache before that op goes: after it, nothing else opens them.
         cacheKeys(of: v, except: cachedKeys())
-        let written = try writeWithdrawals(plan.ops, files: plan.files)
-        return WithdrawalReport(withdrawals: written, cases: plan.names, ops: plan.ops.count, files: plan.files.count)
+        try regrantSiblings(of: plan.ops, in: v)
+        let what = plan.cases.map { Self.noteName($0, in: v) }.joined(separator: ", ")
+        let written = try writeWithdrawals(plan.ops, files: plan.files, what: what, why: reason, in: v)
+        return WithdrawalReport(withdrawals: written.withdrawals, cases: plan.names, ops: plan.ops.count, files: plan.files.count, note: written.note)
     }
 
     /// Withdraws one element of a case (a person, a source, a file) everywhere. Every op that
     /// wrote the element is withdrawn; what those ops wrote about the rest of the case, and
     /// still stands, is written again first, in a new op of this coordinator's, so the case
     /// loses the element and nothing else (its history shows those values as rewritten now).
-    public func withdraw(_ ref: String, collection: String, element: String) throws(NodeError) -> WithdrawalReport {
+    public func withdraw(_ ref: String, collection: String, element: String, reason: String = "") throws(NodeError) -> WithdrawalReport {
         let v = try coordinatorView()
+        try Self.checkReason(reason)
         let plan = try withdrawalPlan(ref)
         let id = plan.target
         guard let state = v.cases[id], state.sets[collection]?.tags[element] != nil else {
@@ -133,7 +157,7 @@ extension Node {
             case let .put(c, path, _, _): c == id && path.collection == collection && path.element == element
             case let .add(c, coll, e): c == id && coll == collection && e == element
             case let .remove(c, coll, e, _): c == id && coll == collection && e == element
-            case .projectName, .grant: false
+            case .projectName, .grant, .withdrawalNote: false
             }
         }
         var doomed: [WithdrawnOp] = []
@@ -161,9 +185,12 @@ extension Node {
         guard !doomed.isEmpty else { throw NodeError(.notFound, "no op of that element is readable here") }
         let files = collection == "evidence" ? [Hex.decode(element)].compactMap { $0 }.filter { $0.count == EvidenceChunk.fileIDLength } : []
         cacheKeys(of: v, except: cachedKeys())
+        try regrantSiblings(of: doomed, in: v)
         if !rewrite.isEmpty { try write(batch: [rewrite]) }
-        let written = try writeWithdrawals(doomed.sorted(), files: files)
-        return WithdrawalReport(withdrawals: written, cases: ["\(plan.names[0]) \(collection)/\(element)"], ops: doomed.count, files: files.count)
+        let what = "\(Self.noteName(id, in: v)) \(collection)/\(element)"
+        let written = try writeWithdrawals(doomed.sorted(), files: files, what: what, why: reason, in: v)
+        return WithdrawalReport(withdrawals: written.withdrawals, cases: ["\(plan.names[0]) \(collection)/\(element)"], ops: doomed.count,
+                                files: files.count, note: written.note)
     }
 
     /// The view, once this node is known to be a coordinator whose next membership op counts.
@@ -176,20 +203,110 @@ extension Node {
         return v
     }
 
-    /// Signs and stores the withdrawal ops (at most 4,096 ops and files each), then applies them here.
-    private func writeWithdrawals(_ ops: [WithdrawnOp], files: [[UInt8]]) throws(NodeError) -> [String] {
+    /// Sessions of kept ops derived from a parent whose keys only a withdrawn op carries (a
+    /// batch's other cases): once that op goes, a reader that did not cache them could never
+    /// derive them again, so each current coordinator, and each lawyer a case is shared with,
+    /// receives them as grants first.
+    private func regrantSiblings(of doomed: [WithdrawnOp], in v: ProjectView) throws(NodeError) {
+        let gone = Set(doomed.map(\.id))
+        let envs = try mapped { try store.allEnvelopes() }.filter { $0.kind == .sealed }
+        var carried = Set<SessionID>()
+        for e in envs where gone.contains(e.id) {
+            if let b = try? SealedBody(decoding: e.body), b.parentKeys != nil, let p = b.parentSlot(author: e.author) { carried.insert(p) }
+        }
+        guard !carried.isEmpty else { return }
+        var siblings = Set<SessionID>()
+        for e in envs where !gone.contains(e.id) {
+            guard let b = try? SealedBody(decoding: e.body), let p = b.parentSlot(author: e.author), carried.contains(p) else { continue }
+            let sid = SessionID(author: e.author, body: b)
+            if v.sessionKeys[sid] != nil { siblings.insert(sid) }
+        }
+        guard !siblings.isEmpty else { return }
+        let key = grantTagKey
+        for m in v.membership.current.sorted(by: { $0.node < $1.node }) where m.node != nodeID {
+            var sids = Set<SessionID>()
+            switch m.role {
+            case .coordinator: sids = siblings
+            case .lawyer:
+                let hex = Hex.encode(m.node.signingKey.bytes)
+                for (id, s) in v.caseSessions where v.cases[id]?.elements("sharedWith").contains(hex) == true {
+                    sids.formUnion(s.intersection(siblings))
+                }
+            default: continue
+            }
+            if !sids.isEmpty { try grant(sids, to: m.node, from: v, key: key) }
+        }
+    }
+
+    /// A case as its withdrawal note names it: the reference, never the title, which may
+    /// carry what the withdrawal takes away.
+    static func noteName(_ id: CaseID, in v: ProjectView) -> String {
+        let ref = v.cases[id]?.value("ref") ?? ""
+        return ref.isEmpty ? id.short : "\(ref) (\(id.short))"
+    }
+
+    static func checkReason(_ reason: String) throws(NodeError) {
+        guard reason.utf8.count <= Payload.maxNoteWhy else {
+            throw NodeError(.usage, "the reason is \(reason.utf8.count) bytes; at most \(Payload.maxNoteWhy) fit: shorten it")
+        }
+    }
+
+    /// Signs the withdrawal ops (at most 4,096 ops and files each) and the sealed note that
+    /// records them for coordinators, stores them in one transaction and applies them here.
+    private func writeWithdrawals(_ ops: [WithdrawnOp], files: [[UInt8]], what: String, why: String,
+                                  in v: ProjectView) throws(NodeError) -> (withdrawals: [String], note: String) {
         let pid = try requireProject()
         let step = MembershipChange.maxWithdrawn
-        var written: [String] = []
+        let w = try writer()
+        var envs: [Envelope] = []
         for (i, start) in stride(from: 0, to: ops.count, by: step).enumerated() {
             let f = i * step
             let filePart = f < files.count ? Array(files[f..<min(f + step, files.count)]) : []
-            let env = try writer().membership(.withdraw(ops: Array(ops[start..<min(start + step, ops.count)]), files: filePart))
-            try commit([env], project: pid)
-            written.append(Hex.encode(env.id.bytes))
+            envs.append(w.membership(.withdraw(ops: Array(ops[start..<min(start + step, ops.count)]), files: filePart)))
         }
-        try applyWithdrawals()
-        return written
+        // Neither the note nor any later op may derive from a parent a withdrawn op carried.
+        w.closeSessions()
+        var what = what
+        while what.utf8.count > Payload.maxNoteWhat { what.removeLast() }
+        let note: Envelope
+        do {
+            note = try w.checkedSealed(envs.map { .withdrawalNote(withdrawal: $0.id, what: what, why: why) },
+                                       readers: v.membership.coordinators.map(\.boxKey), wallMillis: Self.wallMillis()).envelope
+        } catch {
+            activeWriter = nil
+            throw NodeError(.usage, "the withdrawal note cannot be sealed (\(error)); nothing was withdrawn")
+        }
+        // The ingest applies the withdrawals as they land (a membership op is among them).
+        try commit(envs + [note], project: pid)
+        return (envs.map { Hex.encode($0.id.bytes) }, Hex.encode(note.id.bytes))
+    }
+
+    /// Every withdrawal that stands here, with its note where this node can read it. A node
+    /// writes the note as the op after its withdrawal ops, so only those ops are opened.
+    public func withdrawalRecords() throws(NodeError) -> [WithdrawalRecord] {
+        let m = try storedMembership()
+        guard !m.withdrawals.isEmpty else { return [] }
+        let withdrawals = try mapped { try store.envelopes(ids: Array(m.withdrawals.keys)) }
+        let authors = Dictionary(withdrawals.map { ($0.id, $0.author) }, uniquingKeysWith: { a, _ in a })
+        let next = Set(withdrawals.map { $0.author.bytes + Array(String($0.seq + 1).utf8) })
+        var notes: [OpID: (UInt64, String, String)] = [:]
+        if m.role(of: nodeID.signingKey) == .coordinator {
+            let v = try view()
+            for e in try mapped({ try store.allEnvelopes() }) where e.kind == .sealed && next.contains(e.author.bytes + Array(String(e.seq).utf8)) {
+                guard let p = Self.payload(of: e, in: v) else { continue }
+                // Only the withdrawal's own author speaks for it.
+                for case let .withdrawalNote(id, what, why) in p.mutations where authors[id] == e.author {
+                    notes[id] = (p.clock >> 16, what, why)
+                }
+            }
+        }
+        return withdrawals.map { e in
+            var files = 0
+            if case let .withdraw(_, f)? = try? MembershipChange(decoding: e.body) { files = f.count }
+            let n = notes[e.id]
+            return WithdrawalRecord(withdrawal: Hex.encode(e.id.bytes), by: NodeID.fingerprint(of: e.author),
+                                    ops: m.withdrawals[e.id]?.count ?? 0, files: files, atMillis: n?.0, what: n?.1, why: n?.2)
+        }.sorted { ($0.atMillis ?? 0, $0.withdrawal) < ($1.atMillis ?? 0, $1.withdrawal) }
     }
 
     /// Carries out every withdrawal that stands and is not yet applied here: drops the named
@@ -275,7 +392,8 @@ extension Node {
                 showsByVector: member.role != .reporter)
         }
         return WithdrawnCheck(withdrawals: m.withdrawals.count, opsNamed: ids.count, filesNamed: m.withdrawnFiles.count,
-                              opsHeld: heldOps, chunksHeld: chunks, keysHeld: orphans, members: members)
+                              opsHeld: heldOps, chunksHeld: chunks, keysHeld: orphans, members: members,
+                              records: try withdrawalRecords())
     }
 
     /// The payload of a sealed op this view holds the key for.
@@ -297,7 +415,7 @@ extension Mutation {
         case let .put(c, _, _, _): c
         case let .add(c, _, _): c
         case let .remove(c, _, _, _): c
-        case .projectName, .grant: nil
+        case .projectName, .grant, .withdrawalNote: nil
         }
     }
 }

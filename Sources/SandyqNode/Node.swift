@@ -273,7 +273,7 @@ public final class Node {
             case let .put(c, _, _, _), let .add(c, _, _), let .remove(c, _, _, _):
                 if let f = found, f != c { return nil }
                 found = c
-            case .projectName, .grant: return nil
+            case .projectName, .grant, .withdrawalNote: return nil
             }
         }
         return found

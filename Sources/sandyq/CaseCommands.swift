@@ -343,6 +343,7 @@ struct CaseCommand: ParsableCommand {
         @Argument(help: "Case id, prefix or ref.") var caseRef: String
         @Flag(help: "Also withdraw the cases merged with it (they hold the same facts).") var withMerged = false
         @Option(help: "Withdraw one element only, as COLLECTION/ELEMENT (e.g. sources/3f2a…): the rest of the case stays.") var element: String?
+        @Option(help: "Why it is withdrawn. Sealed to coordinators, kept after the case is gone; write no names.") var reason: String = ""
 
         func run() throws {
             try sandyq.run {
@@ -353,9 +354,9 @@ struct CaseCommand: ParsableCommand {
                     guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
                         throw CLIError(.usage, "--element takes COLLECTION/ELEMENT, e.g. sources/3f2a9c01d4e5b6a7")
                     }
-                    r = try n.cases.withdraw(caseRef, collection: parts[0], element: parts[1])
+                    r = try n.cases.withdraw(caseRef, collection: parts[0], element: parts[1], reason: reason)
                 } else {
-                    r = try n.cases.withdraw(caseRef, withMerged: withMerged)
+                    r = try n.cases.withdraw(caseRef, withMerged: withMerged, reason: reason)
                 }
                 if output.json { try printJSON(r) } else {
                     say("Withdrew \(element == nil ? "case " : "")\(r.cases.joined(separator: ", ")): \(r.ops) record op(s) and \(r.files) file(s) dropped here; each peer drops them when the withdrawal reaches it.")

@@ -171,6 +171,12 @@ struct Check: ParsableCommand {
                     let word = m.confirmed ? "confirmed: holds every withdrawal" : m.showsByVector ? "not yet confirmed" : "cannot show it by its vector: ask it to run `sandyq check --withdrawn`"
                     say("  \(m.fingerprint) (\(m.role)): \(word)")
                 }
+                for r in c.records {
+                    let when = r.atMillis.map { " on " + ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double($0) / 1000)) } ?? ""
+                    say("withdrawal \(r.withdrawal.prefix(16)) by \(r.by)\(when): \(r.ops) op(s), \(r.files) file(s)")
+                    if let what = r.what { say("  what: \(what)") }
+                    if let why = r.why { say("  why: \(why.isEmpty ? "(no reason given)" : why)") }
+                }
                 say(c.clean ? "ok: nothing withdrawn is readable here" : "problem: withdrawn content is still held here")
             }
             if !c.clean { throw CLIError(.corrupt, "withdrawn content still held") }

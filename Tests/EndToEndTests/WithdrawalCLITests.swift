@@ -41,8 +41,10 @@ struct WithdrawalCLITests {
         try c.ok(["bundle", "export", "--to", b.id, "--all", "--out", oldStick])
         let before = try c.storedEnvelopes()
 
-        let w = try c.object(["case", "withdraw", "W-1"])
+        let reason = "Куәгер келісімін қайтарып алды — свидетель отозвал согласие"
+        let w = try c.object(["case", "withdraw", "W-1", "--reason", reason])
         let named = try #require(w["ops"] as? Int)
+        let wid = try #require((w["withdrawals"] as? [String])?.first)
         #expect(named >= 3 && w["files"] as? Int == 1, "the case op, the share and the file record: \(w)")
         let gone = Set(before.map(\.id)).subtracting(try c.storedEnvelopes().map(\.id))
         #expect(gone.count == named, "C dropped exactly the named ops")
@@ -56,7 +58,14 @@ struct WithdrawalCLITests {
             #expect(held.isDisjoint(with: gone), "\(n.name) still holds \(held.intersection(gone).count) withdrawn op(s)")
             for (file, bytes) in n.files() {
                 #expect(!Self.contains(bytes, Self.marker), "\(n.name): \(file) holds the withdrawn text")
+                #expect(!Self.contains(bytes, reason), "\(n.name): \(file) holds the reason unsealed")
             }
+            // Who and how much for every node; what and why for the coordinators only.
+            let record = try #require(((check["check"] as? [String: Any])?["records"] as? [[String: Any]])?.first, "\(n.name): \(check)")
+            #expect(record["withdrawal"] as? String == wid && record["by"] as? String == c.fingerprint && record["ops"] as? Int == named, "\(n.name): \(record)")
+            let coordinator = n === c || n === b
+            #expect((record["why"] as? String == reason) == coordinator, "\(n.name): \(record)")
+            #expect(((record["what"] as? String)?.hasPrefix("W-1") ?? false) == coordinator, "\(n.name): \(record)")
         }
         // C hears back from each node by the next bundle it sends: then B, L and Y have confirmed
         // (R, a reporter, holds only membership ops of C's chain, so its vector cannot show it).

@@ -98,7 +98,7 @@ struct OpReader {
             "envelope_seq_0.txt", "envelope_seq1_nonzero_prev.txt", "envelope_body_over_1mib.txt",
             "sealed_not_for_me.txt", "payload_unknown_mutation.txt", "payload_nonminimal_varint.txt",
             "payload_invalid_utf8.txt", "membership_unknown_role.txt", "membership_genesis_wrong_nonce.txt",
-            "envelope_other_project.txt",
+            "envelope_other_project.txt", "payload_withdrawal_note.txt",
         ]
         let present = Set(OpVectorFile.allNames)
         for name in required {

@@ -89,4 +89,77 @@ struct WithdrawalAttackTests {
         #expect(try later.view().cases[ids[1]] != nil, "a coordinator added after reads the other case through its grant")
         #expect(try later.view().cases[ids[0]] == nil)
     }
+
+    @Test("the note of who withdrew what and why: read by coordinators, a later one included; not by a lawyer; a note by anyone but the withdrawal's author is not its note")
+    func note() throws {
+        let dir = try TempDir()
+        let (c, _) = try RoleKit.founder(dir)
+        let c2 = try RoleKit.make(dir, "c2"), l = try RoleKit.make(dir, "l")
+        try RoleKit.admit(c2, as: .coordinator, by: c)
+        try RoleKit.admit(l, as: .lawyer, by: c)
+        let ids = try c.importCases([RoleKit.doc("Первое", person: "Асель"), RoleKit.doc("Второе", person: "Ерлан"),
+                                     RoleKit.doc("Третье", person: "Динара")])
+        try NodeFixture.syncBothWays(c, c2)
+        try NodeFixture.syncBothWays(c, l)
+        let why = "Куәгер келісімін қайтарып алды; оған қауіп төніп тұр"
+        let held = try c.store.allEnvelopes().count
+        let long = String(repeating: "ы", count: Payload.maxNoteWhy / 2 + 1)
+        #expect(throws: NodeError.self) { try c.withdraw(ids[0].description, reason: long) }
+        #expect(try c.store.allEnvelopes().count == held, "a reason too long writes nothing")
+        let report = try c.withdraw(ids[0].description, reason: why)
+        let wid = try #require(report.withdrawals.first)
+        #expect(report.note != nil)
+        let mine = try #require(try c.withdrawalRecords().first)
+        #expect(mine.withdrawal == wid && mine.why == why && mine.by == c.nodeID.fingerprint && mine.ops == report.ops)
+        #expect(mine.what?.contains(ids[0].short) == true && mine.what?.contains("Асель") == false, "the note names the case, not its people: \(mine)")
+
+        // c signs a withdrawal with no note (an older build's); c2 signs one of the second case
+        // and in its next op a note that claims to explain c's too: only a withdrawal's author
+        // speaks for it.
+        let bare = try c.writer().membership(.withdraw(ops: try Self.opsOf(ids[2], on: c), files: []))
+        try c.commit([bare], project: try c.requireProject())
+        try NodeFixture.syncBothWays(c, c2)
+        let w = try c2.writer()
+        let own = w.membership(.withdraw(ops: try Self.opsOf(ids[1], on: c2), files: []))
+        let forged = try w.checkedSealed([.withdrawalNote(withdrawal: bare.id, what: "ничего", why: "подделка"),
+                                          .withdrawalNote(withdrawal: own.id, what: "второе", why: "своё")],
+                                         readers: [c.nodeID.boxKey, c2.nodeID.boxKey], wallMillis: 1).envelope
+        try c2.commit([own, forged], project: try c2.requireProject())
+        try NodeFixture.syncBothWays(c, c2)
+        let records = try c.withdrawalRecords()
+        #expect(records.count == 3)
+        #expect(records.first { $0.withdrawal == wid }?.why == why, "\(records)")
+        #expect(records.first { $0.withdrawal == Hex.encode(bare.id.bytes) }.map { $0.why == nil && $0.what == nil } == true, "\(records)")
+        #expect(records.first { $0.withdrawal == Hex.encode(own.id.bytes) }?.why == "своё")
+
+        // The lawyer holds the withdrawal and not the note: who and how much, never why.
+        try NodeFixture.syncBothWays(c, l)
+        let seen = try l.withdrawalRecords()
+        #expect(seen.count == 3 && seen.allSatisfy { $0.why == nil && $0.what == nil }, "\(seen)")
+        #expect(seen.first { $0.withdrawal == wid }?.by == c.nodeID.fingerprint)
+
+        let later = try RoleKit.make(dir, "later")
+        try RoleKit.admit(later, as: .coordinator, by: c)
+        try NodeFixture.syncBothWays(c, later)
+        try NodeFixture.syncBothWays(c, later)
+        #expect(try later.withdrawalRecords().first { $0.withdrawal == wid }?.why == why, "a coordinator added later reads it through its grant")
+    }
+
+    @Test("after a withdrawal, the next op this process writes opens on a peer: it does not derive from a parent whose key only the withdrawn op carried")
+    func nextOpAfterWithdrawal() throws {
+        let dir = try TempDir()
+        let (c, _) = try RoleKit.founder(dir)
+        let c2 = try RoleKit.make(dir, "c2")
+        try RoleKit.admit(c2, as: .coordinator, by: c)
+        try NodeFixture.syncBothWays(c, c2)
+        let ids = try c.importCases([RoleKit.doc("Первое", person: "Асель"), RoleKit.doc("Второе", person: "Ерлан")])
+        try NodeFixture.syncBothWays(c, c2)
+        _ = try c.withdraw(ids[0].description)
+        let third = try c.addCase(RoleKit.doc("Третье", person: "Динара"))
+        try NodeFixture.syncBothWays(c, c2)
+        #expect(try c2.view().cases[ids[0]] == nil)
+        #expect(try c2.view().cases[ids[1]] != nil)
+        #expect(try c2.view().cases[third] != nil, "c2 reads the case c wrote after the withdrawal")
+        #expect(try c2.withdrawalRecords().first?.what != nil, "and the note written with it")
+    }
 }

@@ -2281,10 +2281,18 @@ class Suite:
             self.check(d.find_element(By.TAG_NAME, "h1").text == kk["withdraw.title"], "the check page")
             self.check("Куәгер" in d.find_element(By.ID, "withdraw-case").text, "the case named")
             self.submit(d, "#withdraw-confirm")
-            self.check(kk["withdraw.understood.missing"] in d.find_element(By.CLASS_NAME, "error-summary").text, "no error summary")
-            self.axe(d, "withdraw, box not ticked")
+            summary = d.find_element(By.CLASS_NAME, "error-summary").text
+            self.check(kk["withdraw.reason.missing"] in summary and kk["withdraw.understood.missing"] in summary,
+                       f"the error summary names both fields: {summary}")
+            self.axe(d, "withdraw, nothing filled in")
             self.no_english(d, "kk", "withdraw check")
             self.shot(d, "withdraw-check-kk")
+            reason = "Куәгер келісімін қайтарып алды"
+            d.find_element(By.ID, "reason").send_keys(reason)
+            self.submit(d, "#withdraw-confirm")
+            summary = d.find_element(By.CLASS_NAME, "error-summary").text
+            self.check(kk["withdraw.understood.missing"] in summary and kk["withdraw.reason.missing"] not in summary, f"box only: {summary}")
+            self.check(d.find_element(By.ID, "reason").get_attribute("value") == reason, "the reason written is kept")
             d.find_element(By.CSS_SELECTOR, "label[for='understood']").click()
             self.submit(d, "#withdraw-confirm")
             self.check(d.find_element(By.TAG_NAME, "h1").text == kk["withdraw.done.title"], "not withdrawn")
@@ -2297,8 +2305,10 @@ class Suite:
             self.check("Куәгер келісімін" not in listed and "Қалатын іс" in listed, "the case list still shows the withdrawn case")
             d.get(desk.base + "/withdrawn")
             self.check(d.find_element(By.ID, "withdrawn-here").text == kk["withdrawn.here.clean"], "this device holds nothing")
-            rows = [r.text for r in d.find_elements(By.CSS_SELECTOR, "table.history tbody tr")]
+            rows = [r.text for r in d.find_elements(By.CSS_SELECTOR, "#withdrawn-members tbody tr")]
             self.check(len(rows) == 1 and kk["withdrawn.state.waiting"] in rows[0], f"not yet confirmed: {rows}")
+            log = [r.text for r in d.find_elements(By.CSS_SELECTOR, "#withdrawn-log tbody tr")]
+            self.check(len(log) == 1 and reason in log[0], f"the withdrawal and its reason: {log}")
             self.axe(d, "withdrawals")
             self.no_english(d, "kk", "withdrawals")
             self.shot(d, "withdrawn-waiting-kk")
@@ -2307,14 +2317,27 @@ class Suite:
             self.cli.ok(second, ["usb", "sync", folder])
             checked = self.cli.json(second, ["check", "--withdrawn"])
             self.check(checked["clean"] and checked["check"]["withdrawals"] == 1, f"the second coordinator: {checked}")
+            self.check(checked["check"]["records"][0].get("why") == reason, f"the second coordinator reads the reason: {checked}")
             self.check(len(self.cli.json(second, ["case", "list"])) == 1, "the second coordinator still lists the case")
             self.check(self.usb_sync(d, desk, stick) is None, "the desk's second stick sync failed")
             d.get(desk.base + "/withdrawn?lang=ru")
-            rows = [r.text for r in d.find_elements(By.CSS_SELECTOR, "table.history tbody tr")]
+            rows = [r.text for r in d.find_elements(By.CSS_SELECTOR, "#withdrawn-members tbody tr")]
             self.check(len(rows) == 1 and ru["withdrawn.state.confirmed"] in rows[0], f"confirmed: {rows}")
             self.axe(d, "withdrawals, confirmed")
             self.no_english(d, "ru", "withdrawals confirmed")
             self.shot(d, "withdrawn-confirmed-ru")
+            # The same two pages in English, looked at and checked too; nothing is submitted.
+            d.get(desk.base + "/withdrawn?lang=en")
+            self.check(d.find_element(By.TAG_NAME, "h1").text == catalogue("en")["withdrawn.title"], "the withdrawals page in English")
+            self.axe(d, "withdrawals, en")
+            self.shot(d, "withdrawn-confirmed-en")
+            d.get(desk.base + "/cases?lang=en&q=" + urllib.parse.quote("Қалатын іс"))
+            [a for a in d.find_elements(By.CLASS_NAME, "case-link") if "Қалатын іс" in a.text][0].click()
+            WebDriverWait(d, 10).until(lambda x: "/cases/" in x.current_url)
+            self.submit(d, "#withdraw-link")
+            self.check(d.find_element(By.ID, "reason-hint").text == catalogue("en")["withdraw.reason.hint"], "the check page in English")
+            self.axe(d, "withdraw check, en")
+            self.shot(d, "withdraw-check-en")
         finally:
             d.quit()
             desk.stop()

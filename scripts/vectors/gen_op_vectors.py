@@ -94,7 +94,8 @@ NONCE_LEN = b.crypto_aead_xchacha20poly1305_ietf_NPUBBYTES         # 24
 TAG_LEN = b.crypto_aead_xchacha20poly1305_ietf_ABYTES              # 16
 
 PAYLOAD_VERSION = 1
-PUT, ADD, REMOVE, PROJECT_NAME, GRANT = 1, 2, 3, 4, 5
+PUT, ADD, REMOVE, PROJECT_NAME, GRANT, WITHDRAWAL_NOTE = 1, 2, 3, 4, 5, 6
+MAX_NOTE_WHAT, MAX_NOTE_WHY = 4096, 16384
 MAX_MUTATIONS, MAX_REFS = 100_000, 4096
 MAX_NAME, MAX_VALUE, MAX_PROJECT_NAME = 256, 1 << 20, 1024
 
@@ -232,6 +233,12 @@ def remove(case: bytes, collection: str, element: str, observed=()) -> bytes:
 
 def project_name(name: str) -> bytes:
     return bytes([PROJECT_NAME]) + string(name)
+
+
+def withdrawal_note(withdrawal: bytes, what: str, why: str) -> bytes:
+    """Who withdrew what and why, sealed to coordinators; its author is the withdrawal's."""
+    assert len(withdrawal) == OPID_LEN
+    return bytes([WITHDRAWAL_NOTE]) + withdrawal + string(what) + string(why)
 
 
 def grant(author: bytes, session_id: bytes, content_key: bytes) -> bytes:
@@ -468,6 +475,10 @@ def decode_payload(data: bytes) -> dict:
             mutations.append(("projectName", r.string(MAX_PROJECT_NAME)))
         elif t == GRANT:
             mutations.append(("grant", r.raw(KEY_LEN), r.raw(SESSION_ID_LEN), r.raw(CONTENT_KEY_LEN)))
+        elif t == WITHDRAWAL_NOTE:
+            wid = r.raw(OPID_LEN)
+            what = r.string(MAX_NOTE_WHAT)
+            mutations.append(("withdrawalNote", wid, what, r.string(MAX_NOTE_WHY)))
         else:
             raise Refused("malformed", f"unknown mutation type {t}")
     r.end()
@@ -960,8 +971,19 @@ def gen_payload(v: Vectors, first: bytes, fid: bytes) -> None:
              payload(hlc(T0, 0), []))
 
     followup("payload_unknown_mutation", "malformed",
-             "second mutation has type 6 (only 1..5 exist): an unknown change must not be skipped silently",
-             payload(hlc(T0, 1), [add(CASE, "events", "e1"), bytes([6]) + CASE + string("x")]))
+             "second mutation has type 7 (only 1..6 exist): an unknown change must not be skipped silently",
+             payload(hlc(T0, 1), [add(CASE, "events", "e1"), bytes([7]) + CASE + string("x")]))
+
+    note = withdrawal_note(blake2b(b"a withdrawal op", 32), "W-1 (3f2a9c01d4e5b6a7)",
+                           "Куәгер келісімін қайтарып алды. Свидетель отозвал согласие.")
+    followup("payload_withdrawal_note", "ok",
+             "a withdrawal note (type 6: the withdrawal's op id, string what, string why); nodes seal it to "
+             "coordinators in the op after the withdrawal, and show it only when both have one author",
+             payload(hlc(T0 + 180_000, 0), [note]))
+    followup("payload_withdrawal_note_long", "malformed",
+             "a withdrawal note whose why is 16,385 bytes, one over its limit",
+             payload(hlc(T0 + 180_000, 0), [bytes([WITHDRAWAL_NOTE]) + blake2b(b"a withdrawal op", 32) + string("W-1")
+                                            + string("ы" * 8192 + "x")]))
 
     # Grants as Node.share and Node.addMember write them: one per session, sorted by author and
     # session id. Nodes put them in an op of their own sealed to the member who receives them;

@@ -64,13 +64,13 @@ public struct CaseService: Sendable {
     }
 
     /// Withdraws a case on every node that syncs (Node.withdraw).
-    public func withdraw(_ ref: String, withMerged: Bool = false) throws(NodeError) -> WithdrawalReport {
-        try host.withNode { n throws(NodeError) in try n.withdraw(ref, withMerged: withMerged) }
+    public func withdraw(_ ref: String, withMerged: Bool = false, reason: String = "") throws(NodeError) -> WithdrawalReport {
+        try host.withNode { n throws(NodeError) in try n.withdraw(ref, withMerged: withMerged, reason: reason) }
     }
 
     /// Withdraws one element of a case on every node that syncs.
-    public func withdraw(_ ref: String, collection: String, element: String) throws(NodeError) -> WithdrawalReport {
-        try host.withNode { n throws(NodeError) in try n.withdraw(ref, collection: collection, element: element) }
+    public func withdraw(_ ref: String, collection: String, element: String, reason: String = "") throws(NodeError) -> WithdrawalReport {
+        try host.withNode { n throws(NodeError) in try n.withdraw(ref, collection: collection, element: element, reason: reason) }
     }
 
     public func merge(keep: String, other: String) throws(NodeError) -> Node.MergeResult {
