@@ -162,4 +162,26 @@ struct WithdrawalAttackTests {
         #expect(try c2.view().cases[third] != nil, "c2 reads the case c wrote after the withdrawal")
         #expect(try c2.withdrawalRecords().first?.what != nil, "and the note written with it")
     }
+
+    @Test("a lawyer that receives a batch and its withdrawal together still reads the batch's other shared case: it is granted the session its parent derived")
+    func lawyerKeepsTheSibling() throws {
+        let dir = try TempDir()
+        let (c, _) = try RoleKit.founder(dir)
+        let l = try RoleKit.make(dir, "l")
+        try RoleKit.admit(l, as: .lawyer, by: c)
+        let ids = try c.importCases([RoleKit.doc("Первое", person: "Асель"), RoleKit.doc("Второе", person: "Ерлан")])
+        for id in ids { try c.share(id.description, with: l.nodeID) }
+        try NodeFixture.syncBothWays(c, l)
+        #expect(try l.view().cases[ids[1]] != nil)
+        // One batch edits both shared cases: its first op carries the parent both sessions derive from.
+        let city = FieldPath(field: "city")
+        let cv = try c.view()
+        try c.write(batch: ids.map { [.put(case: $0, path: city, value: "Тараз", supersedes: cv.cases[$0]?.registers[city]?.survivors.map(\.op) ?? [])] })
+        _ = try c.withdraw(ids[0].description)
+        let later = try NodeFixture.open(dir, "l")
+        try NodeFixture.syncBothWays(c, later)
+        #expect(try later.view().cases[ids[0]] == nil)
+        #expect(try later.view().cases[ids[1]]?.value("city") == "Тараз", "the lawyer reads the batch's edit of the other case")
+        #expect(try later.checkWithdrawn().clean)
+    }
 }
