@@ -97,6 +97,8 @@ extension Node {
     /// a write-only node: its view may show what it wrote, which its unlocker must not read.
     /// Best effort, like the session key cache; the parts are replaced in one transaction.
     func saveSnapshotIfDue() {
+        // What another process changed is read first: a snapshot must hold only what the log holds.
+        if changedElsewhere() { catchUpWarmView() }
         guard var w = warm, !isWriteOnly, w.alsoApplied.isEmpty, w.view.stats.ops >= snapshotMinimumOps,
               w.sinceSnapshot >= min(snapshotRefresh, snapshotMinimumOps),
               let mark = try? store.logMark(throughRow: w.through) else { return }

@@ -208,6 +208,8 @@ public final class Node {
     static func wallMillis() -> UInt64 { UInt64(max(0, Date().timeIntervalSince1970 * 1000)) }
 
     var activeWriter: OpWriter?
+    /// The store's data version when this node last looked (`changedElsewhere`).
+    var seenDataVersion: Int64?
 
     /// The body size grant ops are split under. Tests lower it to split small projects.
     var grantBodyLimit = Envelope.maxBodyLength
@@ -367,6 +369,7 @@ public final class Node {
 
     /// The view this node can read, derived from every op it holds.
     public func view() throws(NodeError) -> ProjectView {
+        if changedElsewhere() { catchUpWarmView() }
         if let w = warm { return w.view }
         let pid = try requireProject()
         let w: WarmView
@@ -471,6 +474,17 @@ public final class Node {
     /// Verifies and stores ops from a peer, atomically; importing them again changes nothing.
     public func importEnvelopes(_ envs: [Envelope]) throws(NodeError) -> ImportReport {
         try ingest(.envelopes(envs))
+    }
+
+    /// Whether another process committed to this home since the last look (a desk left open
+    /// while a command imports a withdrawal): its ops may be gone and its chain moved on, so
+    /// the view catches up (a membership op makes it rebuild) and the writer rereads its head.
+    func changedElsewhere() -> Bool {
+        let now = try? store.dataVersion()
+        defer { seenDataVersion = now }
+        guard let seen = seenDataVersion, let now, seen != now else { return seenDataVersion != nil && now == nil }
+        activeWriter = nil
+        return true
     }
 
     /// Drops what the node derived from the store, after the store changed underneath it.

@@ -827,6 +827,14 @@ private final class Prefetch<T>: @unchecked Sendable {
 /// remembers the last row it read catches up on exactly the ops stored since.
 extension OpStore {
     /// The last row stored; 0 for an empty log.
+    /// Changes whenever another connection (another process on this home, or a session's own
+    /// connection) commits; this connection's own commits leave it as it was.
+    public func dataVersion() throws(StoreError) -> Int64 {
+        let s = try db.prepare("PRAGMA data_version")
+        _ = try s.step()
+        return s.int(0)
+    }
+
     public func lastRow() throws(StoreError) -> Int64 {
         let s = try db.prepare("SELECT coalesce(max(rowid), 0) FROM ops")
         _ = try s.step()

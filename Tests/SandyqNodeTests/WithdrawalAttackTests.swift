@@ -184,4 +184,37 @@ struct WithdrawalAttackTests {
         #expect(try later.view().cases[ids[1]]?.value("city") == "Тараз", "the lawyer reads the batch's edit of the other case")
         #expect(try later.checkWithdrawn().clean)
     }
+
+    @Test("a long-running process on the same home (the desk) while another process imports a withdrawal: it stops showing the case and does not seal it into its snapshot at close")
+    func anotherProcessOnTheHome() throws {
+        let dir = try TempDir()
+        let (c, _) = try RoleKit.founder(dir)
+        let b = try RoleKit.make(dir, "b")
+        try RoleKit.admit(b, as: .coordinator, by: c)
+        let ids = try c.importCases([RoleKit.doc("Первое", person: "Асель"), RoleKit.doc("Второе", person: "Ерлан")])
+        try NodeFixture.syncBothWays(c, b)
+        // Two long-running processes on b's home, both warm.
+        var desk: Node? = try NodeFixture.open(dir, "b"), closing: Node? = try NodeFixture.open(dir, "b")
+        closing!.snapshotMinimumOps = 1; closing!.snapshotRefresh = 1
+        #expect(try desk!.view().cases[ids[0]] != nil && closing!.view().cases[ids[0]] != nil)
+        // A case more, read by `closing`: its view is ahead of its snapshot, so its close writes one.
+        let third = try c.addCase(RoleKit.doc("Третье", person: "Динара"))
+        try NodeFixture.sync(c, to: b)
+        #expect(try closing!.view().cases[third] != nil)
+        _ = try c.withdraw(ids[0].description)
+        try NodeFixture.sync(c, to: b)
+        #expect(try b.checkWithdrawn().clean)
+        #expect(try desk!.view().cases[ids[0]] == nil, "the long-running process still shows the withdrawn case")
+        #expect(try desk!.view().cases[ids[1]] != nil)
+        // The other closes last, without reading again: its close writes the snapshot.
+        desk = nil
+        closing = nil
+        let reopened = try NodeFixture.open(dir, "b")
+        let parts = try reopened.store.settings(prefix: Node.snapshotPrefix)
+        if !parts.isEmpty {
+            let restored = reopened.restoredView(try reopened.requireProject())
+            #expect(restored != nil && restored?.view.cases[ids[0]] == nil, "the closing process sealed a snapshot of a log that no longer holds its ops")
+        }
+        #expect(try reopened.view().cases[ids[0]] == nil)
+    }
 }
