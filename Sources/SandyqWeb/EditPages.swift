@@ -335,6 +335,12 @@ enum EditPages {
         c["collection"] = collection
         c["element"] = element
         c["what"] = "\(v.t("case.\(collection)")): \(describe(v, state, collection, element))"
+        // Removing hides it and keeps its history; a coordinator may instead delete it everywhere.
+        if Visit.role(host) == .coordinator && collection != "tags" {
+            var q = URLComponents()
+            q.queryItems = [URLQueryItem(name: "c", value: collection), URLQueryItem(name: "e", value: element)]
+            c["withdrawHref"] = "/cases/\(state.id)/withdraw?" + (q.percentEncodedQuery ?? "")
+        }
         return Pages.html(Templates.render("remove", c))
     }
 

@@ -138,8 +138,8 @@ struct Routes: Sendable {
             return gate(req) { v, host in EvidencePages.attachPage(v, host: host, ref: id) }
         }
         router.get("/cases/:id/withdraw") { req, ctx in
-            let id = ctx.parameters.get("id") ?? ""
-            return gate(req) { v, host in WithdrawPages.page(v, host: host, ref: id) }
+            let id = ctx.parameters.get("id") ?? "", q = Form.query(req)
+            return gate(req) { v, host in WithdrawPages.page(v, host: host, ref: id, collection: q["c"] ?? "", element: q["e"] ?? "") }
         }
         router.post("/cases/:id/withdraw") { req, ctx in
             let id = ctx.parameters.get("id") ?? ""

@@ -7,42 +7,87 @@ import SandyqNode
 /// one page says what goes and what cannot be taken back, one box confirms it; then what to
 /// do next, and a page that shows which devices have confirmed.
 enum WithdrawPages {
-    static func page(_ v: Visit, host: NodeHost, ref: String, errors: [(String, String)] = [], reason: String = "") -> Response {
+    /// The check page for a whole case, or for one element of it (`collection`/`element`, from
+    /// the element's remove page): what goes, what cannot be undone, why, and one box.
+    static func page(_ v: Visit, host: NodeHost, ref: String, collection: String = "", element: String = "",
+                     errors: [(String, String)] = [], reason: String = "") -> Response {
         if let refused = v.coordinatorOnly(host) { return refused }
         guard let id = CasePages.caseID(ref), let plan = try? host.cases.withdrawalPlan(id.description) else {
             return Pages.message(v, title: v.t("withdraw.gone.title"), body: v.t("withdraw.gone.body"), status: .notFound, unlocked: true)
         }
-        var c = v.frame(title: v.t("withdraw.title"), unlocked: true)
+        var c: [String: Any]
+        if element.isEmpty {
+            c = v.frame(title: v.t("withdraw.title"), unlocked: true)
+            c["heading"] = v.t("withdraw.title")
+            c["records"] = v.t("withdraw.records", ["n": "\(plan.ops.count)"]) + "; " + v.t("withdraw.files", ["n": "\(plan.files.count)"])
+            if !plan.merged.isEmpty { c["merged"] = v.t("withdraw.merged", ["names": plan.merged.joined(separator: ", ")]) }
+            c["understood"] = v.t("withdraw.understood")
+            c["confirm"] = v.t("withdraw.confirm")
+        } else {
+            guard let state = EditPages.load(host, id.description), EditPages.addable.contains(collection),
+                  state.elements(collection).contains(element) else {
+                return Pages.message(v, title: v.t("withdraw.gone.title"), body: v.t("withdraw.gone.body"), status: .notFound, unlocked: true)
+            }
+            // A merge may have copied the element into the other case: only the whole case can go.
+            guard plan.merged.isEmpty else {
+                return Pages.message(v, title: v.t("withdraw.element.mergedTitle"),
+                                     body: v.t("withdraw.element.mergedBody", ["names": plan.merged.joined(separator: ", ")]),
+                                     status: .conflict, unlocked: true)
+            }
+            c = v.frame(title: v.t("withdraw.element.title"), unlocked: true)
+            c["heading"] = v.t("withdraw.element.title")
+            c["element"] = element
+            c["collection"] = collection
+            c["records"] = "\(v.t("case.\(collection)")): \(EditPages.describe(v, state, collection, element))"
+            c["understood"] = v.t("withdraw.element.understood")
+            c["confirm"] = v.t("withdraw.element.confirm")
+            c["elementNote"] = v.t("withdraw.element.rest")
+        }
         c["id"] = plan.target.description
         c["name"] = plan.names[0]
-        c["records"] = v.t("withdraw.records", ["n": "\(plan.ops.count)"])
-        c["files"] = v.t("withdraw.files", ["n": "\(plan.files.count)"])
-        if !plan.merged.isEmpty { c["merged"] = v.t("withdraw.merged", ["names": plan.merged.joined(separator: ", ")]) }
-        c["what"] = ["withdraw.what.here", "withdraw.what.peers", "withdraw.what.sticks"].map { v.t($0) }
-        c["limits"] = ["withdraw.limit.old", "withdraw.limit.final"].map { v.t($0) }
+        c["what"] = [element.isEmpty ? "withdraw.what.here" : "withdraw.element.what.here", "withdraw.what.peers", "withdraw.what.sticks"].map { v.t($0) }
+        c["limits"] = (element.isEmpty ? ["withdraw.limit.old", "withdraw.limit.final"]
+                                       : ["withdraw.limit.old", "withdraw.element.limit.readers", "withdraw.limit.final"]).map { v.t($0) }
         c["reason"] = reason
+        c["reasonLabel"] = v.t(element.isEmpty ? "withdraw.reason" : "withdraw.element.reason")
         Pages.setErrors(&c, errors)
         return Pages.html(Templates.render("withdraw", c), status: errors.isEmpty ? .ok : .unprocessableContent)
     }
 
     static func post(_ v: Visit, host: NodeHost, ref: String, fields: [String: String]) -> Response {
         if let refused = v.coordinatorOnly(host) { return refused }
+        let collection = fields["collection"] ?? "", element = fields["element"] ?? ""
         let reason = (fields["reason"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
         var errors: [(String, String)] = []
-        if reason.isEmpty { errors.append(("reason", v.t("withdraw.reason.missing"))) }
+        if reason.isEmpty { errors.append(("reason", v.t(element.isEmpty ? "withdraw.reason.missing" : "withdraw.element.reason.missing"))) }
         else if reason.utf8.count > Payload.maxNoteWhy { errors.append(("reason", v.t("withdraw.reason.long"))) }
-        if fields["understood"] != "yes" { errors.append(("understood", v.t("withdraw.understood.missing"))) }
-        guard errors.isEmpty else { return page(v, host: host, ref: ref, errors: errors, reason: reason) }
+        if fields["understood"] != "yes" {
+            errors.append(("understood", v.t(element.isEmpty ? "withdraw.understood.missing" : "withdraw.element.understood.missing")))
+        }
+        guard errors.isEmpty else { return page(v, host: host, ref: ref, collection: collection, element: element, errors: errors, reason: reason) }
         guard let id = CasePages.caseID(ref) else { return page(v, host: host, ref: ref) }
         let report: WithdrawalReport
-        // The page listed the merged cases that go with it, so the confirmation covers them.
-        do { report = try host.cases.withdraw(id.description, withMerged: true, reason: reason) } catch {
+        do {
+            if element.isEmpty {
+                // The page listed the merged cases that go with it, so the confirmation covers them.
+                report = try host.cases.withdraw(id.description, withMerged: true, reason: reason)
+            } else {
+                guard let state = EditPages.load(host, id.description), EditPages.addable.contains(collection),
+                      state.elements(collection).contains(element) else {
+                    return Pages.message(v, title: v.t("withdraw.gone.title"), body: v.t("withdraw.gone.body"), status: .notFound, unlocked: true)
+                }
+                report = try host.cases.withdraw(id.description, collection: collection, element: element, reason: reason)
+            }
+        } catch {
             return Pages.message(v, title: v.t("withdraw.failed.title"), body: v.t("withdraw.failed.body", ["reason": error.message]),
                                  status: .conflict, unlocked: true)
         }
         var c = v.frame(title: v.t("withdraw.done.title"), unlocked: true)
         c["doneStep"] = true
-        c["done"] = v.t("withdraw.done.body", ["names": report.cases.joined(separator: ", "), "n": "\(report.ops)", "files": "\(report.files)"])
+        c["done"] = element.isEmpty
+            ? v.t("withdraw.done.body", ["names": report.cases.joined(separator: ", "), "n": "\(report.ops)", "files": "\(report.files)"])
+            : v.t("withdraw.element.done", ["n": "\(report.ops)"])
+        if !element.isEmpty { c["backToCase"] = "/cases/\(id)" }
         c["tell"] = ["withdraw.tell.sync", "withdraw.tell.check", "withdraw.tell.sticks"].map { v.t($0) }
         return Pages.html(Templates.render("withdraw", c))
     }

@@ -313,6 +313,8 @@ class Suite:
                  lambda: self.t_restore(env))
         self.run("withdraw a case in Kazakh: the box left unticked is named; the case goes; the second coordinator confirms by stick",
                  lambda: self.t_withdraw(env))
+        self.run("withdraw one source in Russian: from its remove page; both missing answers are named; the source goes, the rest stays",
+                 lambda: self.t_withdraw_element(env))
         shutil.rmtree(self.root, ignore_errors=True)
         print(f"desk: {len(self.failed)} failed" + (f": {', '.join(self.failed)}" if self.failed else ""), flush=True)
         return 1 if self.failed else 0
@@ -2246,6 +2248,60 @@ class Suite:
             d.quit()
             desk.stop()
         self.check(rid, "reporter id")
+
+    def t_withdraw_element(self, env):
+        """A witness withdrew consent for one statement. In Russian, from the source's remove page:
+        the page offers to delete it from every device instead; the check page names the source;
+        sent empty, the error summary names the reason and the box; answered, the source goes,
+        the other source and the person stay, and the note records what and why."""
+        ru = catalogue("ru")
+        home = os.path.join(self.root, "coordinator-withdraw-element")
+        self.cli.ok(home, ["init", "--kdf", "interactive"])
+        self.cli.ok(home, ["project", "create", "Отзыв источника"])
+        doc = os.path.join(self.root, "withdraw-element.json")
+        with open(doc, "w", encoding="utf-8") as f:
+            json.dump({"title": "Дело Нурлана Н.", "ref": "E-7", "persons": [{"name": "Нурлан Нуров"}],
+                       "sources": [{"id": "5e5e5e5e5e5e5e5e", "kind": "witness", "reference": "Показания соседа", "consent": "withdrawn"},
+                                   {"id": "6f6f6f6f6f6f6f6f", "kind": "document", "reference": "Приговор суда"}]}, f, ensure_ascii=False)
+        self.cli.ok(home, ["case", "add", "--file", doc])
+        desk = Desk(self.cli.binary, home, env)
+        d = browser(lang="ru")
+        try:
+            case_url = self.open_case(d, desk, "ru", "Нурлан")
+            d.find_element(By.CSS_SELECTOR, "a[href*='e=5e5e5e5e5e5e5e5e']").click()
+            WebDriverWait(d, 10).until(lambda x: "/remove" in x.current_url)
+            self.check(d.find_element(By.ID, "withdraw-element-hint").text == ru["withdraw.element.instead.hint"], "the remove page offers withdrawal")
+            self.axe(d, "remove, with withdrawal offered")
+            self.no_english(d, "ru", "remove page")
+            self.shot(d, "remove-or-withdraw-ru")
+            self.submit(d, "#withdraw-element-link")
+            self.check(d.find_element(By.TAG_NAME, "h1").text == ru["withdraw.element.title"], "the element's check page")
+            self.check("Показания соседа" in d.find_element(By.ID, "withdraw-goes").text, "the source named")
+            self.submit(d, "#withdraw-confirm")
+            summary = d.find_element(By.CLASS_NAME, "error-summary").text
+            self.check(ru["withdraw.element.reason.missing"] in summary and ru["withdraw.element.understood.missing"] in summary,
+                       f"the error summary names both: {summary}")
+            self.axe(d, "withdraw element, nothing filled in")
+            self.no_english(d, "ru", "withdraw element check")
+            self.shot(d, "withdraw-element-ru")
+            d.find_element(By.ID, "reason").send_keys("Свидетель отозвал согласие")
+            d.find_element(By.CSS_SELECTOR, "label[for='understood']").click()
+            self.submit(d, "#withdraw-confirm")
+            self.check(d.find_element(By.TAG_NAME, "h1").text == ru["withdraw.done.title"], "not withdrawn")
+            self.axe(d, "withdraw element done")
+            self.no_english(d, "ru", "withdraw element done")
+            self.submit(d, "#withdraw-back")
+            WebDriverWait(d, 10).until(lambda x: x.current_url.split("?")[0].split("#")[0] == case_url)
+            sources = d.find_element(By.CSS_SELECTOR, "section[aria-labelledby=s-sources]").text
+            self.check("Показания соседа" not in sources and "Приговор суда" in sources, f"the sources left: {sources}")
+            self.check("Нурлан Нуров" in d.find_element(By.TAG_NAME, "main").text, "the person stays")
+            checked = self.cli.json(home, ["check", "--withdrawn"])
+            record = checked["check"]["records"][0]
+            self.check(checked["clean"] and "sources/5e5e5e5e5e5e5e5e" in record["what"] and record["why"] == "Свидетель отозвал согласие",
+                       f"the note: {checked}")
+        finally:
+            d.quit()
+            desk.stop()
 
     def t_withdraw(self, env):
         """A witness withdrew consent. A second coordinator (joined by invitation) holds both cases
