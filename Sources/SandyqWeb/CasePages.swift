@@ -157,7 +157,12 @@ enum CasePages {
                              "addHref": "/cases/\(state.id)/add/\(coll.name)"])
         }
         c["sections"] = sections
-        let files = EvidencePages.files(v, host: host, caseID: state.id.description, who: who)
+        var files = EvidencePages.files(v, host: host, caseID: state.id.description, who: who)
+        if Visit.role(host) == .coordinator {
+            for i in files.indices { files[i]["withdrawHref"] = (files[i]["working"] as? String).map { w in
+                "/cases/\(state.id)/withdraw?c=evidence&e=" + (w.split(separator: "/").last.map(String.init) ?? "")
+            } }
+        }
         if !files.isEmpty { c["files"] = files }
         if let attached, let f = files.first(where: { ($0["working"] as? String)?.hasSuffix("/" + attached) ?? false }) {
             c["attachedNote"] = v.t("attach.done", ["name": f["name"] as? String ?? ""])

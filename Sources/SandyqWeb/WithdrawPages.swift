@@ -24,8 +24,7 @@ enum WithdrawPages {
             c["understood"] = v.t("withdraw.understood")
             c["confirm"] = v.t("withdraw.confirm")
         } else {
-            guard let state = EditPages.load(host, id.description), EditPages.addable.contains(collection),
-                  state.elements(collection).contains(element) else {
+            guard let state = EditPages.load(host, id.description), Self.withdrawable(state, collection, element) else {
                 return Pages.message(v, title: v.t("withdraw.gone.title"), body: v.t("withdraw.gone.body"), status: .notFound, unlocked: true)
             }
             // A merge may have copied the element into the other case: only the whole case can go.
@@ -38,7 +37,10 @@ enum WithdrawPages {
             c["heading"] = v.t("withdraw.element.title")
             c["element"] = element
             c["collection"] = collection
-            c["records"] = "\(v.t("case.\(collection)")): \(EditPages.describe(v, state, collection, element))"
+            // A file by its name: its other fields include the key that opens it.
+            c["records"] = collection == "evidence"
+                ? "\(v.t("evidence.heading")): \(state.value(collection, element, "name").flatMap { $0.isEmpty ? nil : $0 } ?? v.t("evidence.unnamed"))"
+                : "\(v.t("case.\(collection)")): \(EditPages.describe(v, state, collection, element))"
             c["understood"] = v.t("withdraw.element.understood")
             c["confirm"] = v.t("withdraw.element.confirm")
             c["elementNote"] = v.t("withdraw.element.rest")
@@ -72,8 +74,7 @@ enum WithdrawPages {
                 // The page listed the merged cases that go with it, so the confirmation covers them.
                 report = try host.cases.withdraw(id.description, withMerged: true, reason: reason)
             } else {
-                guard let state = EditPages.load(host, id.description), EditPages.addable.contains(collection),
-                      state.elements(collection).contains(element) else {
+                guard let state = EditPages.load(host, id.description), Self.withdrawable(state, collection, element) else {
                     return Pages.message(v, title: v.t("withdraw.gone.title"), body: v.t("withdraw.gone.body"), status: .notFound, unlocked: true)
                 }
                 report = try host.cases.withdraw(id.description, collection: collection, element: element, reason: reason)
@@ -90,6 +91,11 @@ enum WithdrawPages {
         if !element.isEmpty { c["backToCase"] = "/cases/\(id)" }
         c["tell"] = ["withdraw.tell.sync", "withdraw.tell.check", "withdraw.tell.sticks"].map { v.t($0) }
         return Pages.html(Templates.render("withdraw", c))
+    }
+
+    /// An element the desk can withdraw: one it can remove, or an attached file.
+    static func withdrawable(_ state: CaseState, _ collection: String, _ element: String) -> Bool {
+        (EditPages.addable.contains(collection) && collection != "tags" || collection == "evidence") && state.elements(collection).contains(element)
     }
 
     /// Which devices have confirmed, and whether this one holds anything withdrawn.

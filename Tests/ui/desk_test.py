@@ -313,7 +313,7 @@ class Suite:
                  lambda: self.t_restore(env))
         self.run("withdraw a case in Kazakh: the box left unticked is named; the case goes; the second coordinator confirms by stick",
                  lambda: self.t_withdraw(env))
-        self.run("withdraw one source in Russian: from its remove page; both missing answers are named; the source goes, the rest stays",
+        self.run("withdraw one source in Russian: from its remove page; both missing answers are named; the source goes, then its file, the rest stays",
                  lambda: self.t_withdraw_element(env))
         shutil.rmtree(self.root, ignore_errors=True)
         print(f"desk: {len(self.failed)} failed" + (f": {', '.join(self.failed)}" if self.failed else ""), flush=True)
@@ -2264,6 +2264,10 @@ class Suite:
                        "sources": [{"id": "5e5e5e5e5e5e5e5e", "kind": "witness", "reference": "Показания соседа", "consent": "withdrawn"},
                                    {"id": "6f6f6f6f6f6f6f6f", "kind": "document", "reference": "Приговор суда"}]}, f, ensure_ascii=False)
         self.cli.ok(home, ["case", "add", "--file", doc])
+        protocol = os.path.join(self.root, "protocol.txt")
+        with open(protocol, "w", encoding="utf-8") as f:
+            f.write("Протокол допроса соседа\n")
+        self.cli.ok(home, ["case", "attach", "E-7", protocol])
         desk = Desk(self.cli.binary, home, env)
         d = browser(lang="ru")
         try:
@@ -2295,10 +2299,24 @@ class Suite:
             sources = d.find_element(By.CSS_SELECTOR, "section[aria-labelledby=s-sources]").text
             self.check("Показания соседа" not in sources and "Приговор суда" in sources, f"the sources left: {sources}")
             self.check("Нурлан Нуров" in d.find_element(By.TAG_NAME, "main").text, "the person stays")
+            # The statement's file goes the same way, from its place on the case page.
+            self.submit(d, "a.withdraw-file")
+            self.check("protocol.txt" in d.find_element(By.ID, "withdraw-goes").text, "the file named")
+            self.axe(d, "withdraw a file")
+            self.no_english(d, "ru", "withdraw a file")
+            d.find_element(By.ID, "reason").send_keys("Файл с показаниями того же свидетеля")
+            d.find_element(By.CSS_SELECTOR, "label[for='understood']").click()
+            self.submit(d, "#withdraw-confirm")
+            self.submit(d, "#withdraw-back")
+            files = d.find_element(By.CSS_SELECTOR, "section[aria-labelledby=s-files]").text
+            self.check("protocol.txt" not in files, f"the file is still listed: {files}")
             checked = self.cli.json(home, ["check", "--withdrawn"])
-            record = checked["check"]["records"][0]
-            self.check(checked["clean"] and "sources/5e5e5e5e5e5e5e5e" in record["what"] and record["why"] == "Свидетель отозвал согласие",
-                       f"the note: {checked}")
+            records = checked["check"]["records"]
+            self.check(checked["clean"] and len(records) == 2, f"two withdrawals: {checked}")
+            source = [r for r in records if "sources/5e5e5e5e5e5e5e5e" in r.get("what", "")]
+            self.check(len(source) == 1 and source[0]["why"] == "Свидетель отозвал согласие", f"the source's note: {records}")
+            file = [r for r in records if "evidence/" in r.get("what", "")]
+            self.check(len(file) == 1 and file[0]["files"] == 1, f"the file's note: {records}")
         finally:
             d.quit()
             desk.stop()
