@@ -125,6 +125,9 @@ public struct ProjectView: Sendable {
         }
         var firstKeys: [SessionID: SymmetricKey] = [:]
         for case let (sid, k)? in entryKeys where firstKeys[sid] == nil { firstKeys[sid] = k }
+        // A session whose first op the log no longer holds (withdrawn, its later ops kept) opens
+        // with the key this reader cached from that op; a session with a first op keeps the rules above.
+        let headed = knownSessionKeys.isEmpty ? [] : Set(heads.lazy.compactMap { $0?.sid })
         var pending: [(Envelope, SealedBody)] = []
         // Case edits from the fast path, applied per case on every core at the end: cases are
         // independent states and their merge does not depend on order.
@@ -136,7 +139,8 @@ public struct ProjectView: Sendable {
             let opened: [(body: SealedBody, read: (SymmetricKey, Payload)?)?] = Parallel.map(end - start) { j in
                 let e = readable[start + j]
                 guard reader != nil, let body = try? SealedBody(decoding: e.body) else { return nil }
-                guard let k = firstKeys[SessionID(author: e.author, body: body)], let plain = try? body.open(with: k, header: e.header),
+                let sid = SessionID(author: e.author, body: body)
+                guard let k = firstKeys[sid] ?? (headed.contains(sid) ? nil : knownSessionKeys[sid]), let plain = try? body.open(with: k, header: e.header),
                       let payload = try? Payload(decoding: plain) else { return (body, nil) }
                 return (body, (k, payload))
             }
@@ -145,6 +149,7 @@ public struct ProjectView: Sendable {
                 guard let (body, ahead) = opened[i - start] else { stats.unreadable += 1; continue }
                 let sid = SessionID(author: e.author, body: body)
                 if let (entrySid, k) = entryKeys[i], sessionKeys[entrySid] == nil { sessionKeys[entrySid] = k }
+                if sessionKeys[sid] == nil, !knownSessionKeys.isEmpty, !headed.contains(sid), let k = knownSessionKeys[sid] { sessionKeys[sid] = k }
                 // Opened ahead with the very key a one-core read would try first: same result.
                 if let (k, payload) = ahead, sessionKeys[sid] == k {
                     stats.readable += 1

@@ -205,7 +205,7 @@ extension Node {
             }
         }
         if let name { return "project name: \(name)" }
-        if notes > 0 { return "\(notes) withdrawal note(s)" }
+        if notes > 0 && cases.isEmpty { return "\(notes) withdrawal note(s)" }
         if grants > 0 { return "\(grants) session key(s) granted" }
         let ids = cases.sorted().map(\.short).joined(separator: ",")
         return "case \(ids): \(puts) field(s) set, \(adds) added, \(removes) removed"

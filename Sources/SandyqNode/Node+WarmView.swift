@@ -109,7 +109,12 @@ extension Node {
         let seal = StorageSeal(identity)
         let pid = w.view.project
         let n = (plain.count + Self.snapshotPart - 1) / Self.snapshotPart
+        struct Moved: Error {}
+        let seen = seenDataVersion
         let stored: Void? = try? store.atomically {
+            // Under the write lock: another process that committed since the check above (say,
+            // a withdrawal, which deletes the snapshot) means this view may hold what it dropped.
+            if try store.dataVersion() != seen { throw Moved() }
             try store.deleteSettings(prefix: Self.snapshotPrefix)
             for i in 0..<n {
                 var part = Array(plain[(i * Self.snapshotPart)..<min(plain.count, (i + 1) * Self.snapshotPart)])

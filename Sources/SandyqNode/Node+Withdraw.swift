@@ -29,6 +29,8 @@ public struct WithdrawalRecord: Sendable, Codable, Equatable {
     public var atMillis: UInt64?
     public var what: String?
     public var why: String?
+    /// Two notes at the same place in its author's chain (a fork: a copied key) say different things.
+    public var disputed = false
 }
 
 /// What `check --withdrawn` found on this node.
@@ -186,9 +188,8 @@ extension Node {
         let files = collection == "evidence" ? [Hex.decode(element)].compactMap { $0 }.filter { $0.count == EvidenceChunk.fileIDLength } : []
         cacheKeys(of: v, except: cachedKeys())
         try regrantSiblings(of: doomed, in: v)
-        if !rewrite.isEmpty { try write(batch: [rewrite]) }
         let what = "\(Self.noteName(id, in: v)) \(collection)/\(element)"
-        let written = try writeWithdrawals(doomed.sorted(), files: files, what: what, why: reason, in: v)
+        let written = try writeWithdrawals(doomed.sorted(), files: files, what: what, why: reason, in: v, rewrite: rewrite)
         return WithdrawalReport(withdrawals: written.withdrawals, cases: ["\(plan.names[0]) \(collection)/\(element)"], ops: doomed.count,
                                 files: files.count, note: written.note)
     }
@@ -203,23 +204,27 @@ extension Node {
         return v
     }
 
-    /// Sessions of kept ops derived from a parent whose keys only a withdrawn op carries (a
-    /// batch's other cases): once that op goes, a reader that did not cache them could never
-    /// derive them again, so each current coordinator, and each lawyer a case is shared with,
-    /// receives them as grants first.
+    /// Sessions of kept ops whose key only a withdrawn op carried: one a withdrawn op started
+    /// (its later ops carry no key), or one derived from a parent whose keys a withdrawn op
+    /// carried (a batch's other cases). Once that op goes, a reader that had not cached them
+    /// could never open them again, so each current coordinator, and each lawyer a case is
+    /// shared with, receives them as grants first.
     private func regrantSiblings(of doomed: [WithdrawnOp], in v: ProjectView) throws(NodeError) {
         let gone = Set(doomed.map(\.id))
         let envs = try mapped { try store.allEnvelopes() }.filter { $0.kind == .sealed }
-        var carried = Set<SessionID>()
+        // A session's later ops carry no key: only its first does (or the parent it derives from).
+        var carried = Set<SessionID>(), started = Set<SessionID>()
         for e in envs where gone.contains(e.id) {
-            if let b = try? SealedBody(decoding: e.body), b.parentKeys != nil, let p = b.parentSlot(author: e.author) { carried.insert(p) }
+            guard let b = try? SealedBody(decoding: e.body) else { continue }
+            started.insert(SessionID(author: e.author, body: b))
+            if b.parentKeys != nil, let p = b.parentSlot(author: e.author) { carried.insert(p) }
         }
-        guard !carried.isEmpty else { return }
         var siblings = Set<SessionID>()
         for e in envs where !gone.contains(e.id) {
-            guard let b = try? SealedBody(decoding: e.body), let p = b.parentSlot(author: e.author), carried.contains(p) else { continue }
+            guard let b = try? SealedBody(decoding: e.body) else { continue }
             let sid = SessionID(author: e.author, body: b)
-            if v.sessionKeys[sid] != nil { siblings.insert(sid) }
+            let stranded = started.contains(sid) || b.parentSlot(author: e.author).map(carried.contains) == true
+            if stranded && v.sessionKeys[sid] != nil { siblings.insert(sid) }
         }
         guard !siblings.isEmpty else { return }
         let key = grantTagKey
@@ -251,10 +256,11 @@ extension Node {
         }
     }
 
-    /// Signs the withdrawal ops (at most 4,096 ops and files each) and the sealed note that
-    /// records them for coordinators, stores them in one transaction and applies them here.
+    /// Signs the withdrawal ops (at most 4,096 ops and files each), the sealed note that
+    /// records them for coordinators and `rewrite` (what an element's ops wrote about the rest
+    /// of its case), stores them in one transaction and applies them here.
     private func writeWithdrawals(_ ops: [WithdrawnOp], files: [[UInt8]], what: String, why: String,
-                                  in v: ProjectView) throws(NodeError) -> (withdrawals: [String], note: String) {
+                                  in v: ProjectView, rewrite: [Mutation] = []) throws(NodeError) -> (withdrawals: [String], note: String) {
         let pid = try requireProject()
         let step = MembershipChange.maxWithdrawn
         let w = try writer()
@@ -269,15 +275,17 @@ extension Node {
         var what = what
         while what.utf8.count > Payload.maxNoteWhat { what.removeLast() }
         let note: Envelope
+        var rewritten: [Envelope] = []
         do {
             note = try w.checkedSealed(envs.map { .withdrawalNote(withdrawal: $0.id, what: what, why: why) },
                                        readers: v.membership.coordinators.map(\.boxKey), wallMillis: Self.wallMillis()).envelope
+            if !rewrite.isEmpty { rewritten = try sealed(rewrite, with: w, in: v).map(\.envelope) }
         } catch {
             activeWriter = nil
-            throw NodeError(.usage, "the withdrawal note cannot be sealed (\(error)); nothing was withdrawn")
+            throw NodeError(.usage, "the withdrawal cannot be sealed (\(error)); nothing was withdrawn")
         }
         // The ingest applies the withdrawals as they land (a membership op is among them).
-        try commit(envs + [note], project: pid)
+        try commit(envs + [note] + rewritten, project: pid)
         return (envs.map { Hex.encode($0.id.bytes) }, Hex.encode(note.id.bytes))
     }
 
@@ -287,25 +295,31 @@ extension Node {
         let m = try storedMembership()
         guard !m.withdrawals.isEmpty else { return [] }
         let withdrawals = try mapped { try store.envelopes(ids: Array(m.withdrawals.keys)) }
-        let authors = Dictionary(withdrawals.map { ($0.id, $0.author) }, uniquingKeysWith: { a, _ in a })
-        let next = Set(withdrawals.map { $0.author.bytes + Array(String($0.seq + 1).utf8) })
-        var notes: [OpID: (UInt64, String, String)] = [:]
+        func place(_ author: SigningPublicKey, _ seq: UInt64) -> [UInt8] { author.bytes + Array(String(seq).utf8) }
+        let byID = Dictionary(withdrawals.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        let places = Set(withdrawals.map { place($0.author, $0.seq) })
+        let next = Set(withdrawals.map { place($0.author, $0.seq + 1) })
+        var notes: [OpID: [(op: OpID, at: UInt64, what: String, why: String)]] = [:]
         if m.role(of: nodeID.signingKey) == .coordinator {
             let v = try view()
-            for e in try mapped({ try store.allEnvelopes() }) where e.kind == .sealed && next.contains(e.author.bytes + Array(String(e.seq).utf8)) {
+            for e in try mapped({ try store.allEnvelopes() }) where e.kind == .sealed && next.contains(place(e.author, e.seq)) {
                 guard let p = Self.payload(of: e, in: v) else { continue }
-                // Only the withdrawal's own author speaks for it.
-                for case let .withdrawalNote(id, what, why) in p.mutations where authors[id] == e.author {
-                    notes[id] = (p.clock >> 16, what, why)
+                // Only the withdrawal's own author speaks for it, right after its run of withdrawals.
+                for case let .withdrawalNote(id, what, why) in p.mutations {
+                    guard let w = byID[id], w.author == e.author else { continue }
+                    guard w.seq < e.seq, (w.seq + 1..<e.seq).allSatisfy({ places.contains(place(e.author, $0)) }) else { continue }
+                    notes[id, default: []].append((e.id, p.clock >> 16, what, why))
                 }
             }
         }
         return withdrawals.map { e in
             var files = 0
             if case let .withdraw(_, f)? = try? MembershipChange(decoding: e.body) { files = f.count }
-            let n = notes[e.id]
+            let found = (notes[e.id] ?? []).sorted { $0.op < $1.op }
+            let n = found.first
             return WithdrawalRecord(withdrawal: Hex.encode(e.id.bytes), by: NodeID.fingerprint(of: e.author),
-                                    ops: m.withdrawals[e.id]?.count ?? 0, files: files, atMillis: n?.0, what: n?.1, why: n?.2)
+                                    ops: m.withdrawals[e.id]?.count ?? 0, files: files, atMillis: n?.at, what: n?.what, why: n?.why,
+                                    disputed: found.contains { $0.what != n?.what || $0.why != n?.why })
         }.sorted { ($0.atMillis ?? 0, $0.withdrawal) < ($1.atMillis ?? 0, $1.withdrawal) }
     }
 

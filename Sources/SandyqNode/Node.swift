@@ -267,6 +267,24 @@ public final class Node {
         return Array(Set(keys))
     }
 
+    /// One change sealed as its readers need it: one op, or two when it writes a withheld field.
+    func sealed(_ whole: [Mutation], with w: OpWriter, in v: ProjectView) throws(CoreError)
+        -> [(envelope: Envelope, payload: Payload, session: SealingSession)] {
+        let c = Self.scope(of: whole)
+        // A withheld field (a source's identity) goes in an op of its own, sealed to coordinators
+        // only, in a session of its own scope: sharing the case grants the other sessions, never it.
+        let withheld = c == nil ? [] : whole.filter { if case let .put(_, p, _, _) = $0 { CaseSchema.isWithheld(p) } else { false } }
+        let ms = withheld.isEmpty ? whole : whole.filter { if case let .put(_, p, _, _) = $0 { !CaseSchema.isWithheld(p) } else { true } }
+        var made: [(envelope: Envelope, payload: Payload, session: SealingSession)] = []
+        if !ms.isEmpty {
+            made.append(try w.checkedSealed(ms, readers: readers(v, case: c), wallMillis: Self.wallMillis(), scope: c?.bytes ?? []))
+        }
+        if let c, !withheld.isEmpty {
+            made.append(try w.checkedSealed(withheld, readers: readers(v, case: nil), wallMillis: Self.wallMillis(), scope: c.bytes + [0x01]))
+        }
+        return made
+    }
+
     /// The case an op's mutations touch, when it is one case: the sealing scope.
     static func scope(of ms: [Mutation]) -> CaseID? {
         var found: CaseID?
@@ -305,19 +323,8 @@ public final class Node {
         }
         var made: [(envelope: Envelope, payload: Payload, session: SealingSession)] = []
         for (i, whole) in batch.enumerated() {
-            let c = Self.scope(of: whole)
-            // A withheld field (a source's identity) goes in an op of its own, sealed to coordinators
-            // only, in a session of its own scope: sharing the case grants the other sessions, never it.
-            let withheld = c == nil ? [] : whole.filter { if case let .put(_, p, _, _) = $0 { CaseSchema.isWithheld(p) } else { false } }
-            let ms = withheld.isEmpty ? whole : whole.filter { if case let .put(_, p, _, _) = $0 { !CaseSchema.isWithheld(p) } else { true } }
             do {
-                if !ms.isEmpty {
-                    made.append(try w.checkedSealed(ms, readers: readers(v, case: c), wallMillis: Self.wallMillis(), scope: c?.bytes ?? []))
-                }
-                if let c, !withheld.isEmpty {
-                    made.append(try w.checkedSealed(withheld, readers: readers(v, case: nil), wallMillis: Self.wallMillis(),
-                                                    scope: c.bytes + [0x01]))
-                }
+                made += try sealed(whole, with: w, in: v)
             } catch {
                 // The writer moved past ops that will not be stored: start it again from the chain.
                 activeWriter = nil
@@ -484,6 +491,7 @@ public final class Node {
         defer { seenDataVersion = now }
         guard let seen = seenDataVersion, let now, seen != now else { return seenDataVersion != nil && now == nil }
         activeWriter = nil
+        forgetMembershipIfStale()
         return true
     }
 

@@ -826,7 +826,6 @@ private final class Prefetch<T>: @unchecked Sendable {
 /// Rows are numbered in the order ops were stored and ops are never deleted, so a reader that
 /// remembers the last row it read catches up on exactly the ops stored since.
 extension OpStore {
-    /// The last row stored; 0 for an empty log.
     /// Changes whenever another connection (another process on this home, or a session's own
     /// connection) commits; this connection's own commits leave it as it was.
     public func dataVersion() throws(StoreError) -> Int64 {
@@ -835,6 +834,7 @@ extension OpStore {
         return s.int(0)
     }
 
+    /// The last row stored; 0 for an empty log.
     public func lastRow() throws(StoreError) -> Int64 {
         let s = try db.prepare("SELECT coalesce(max(rowid), 0) FROM ops")
         _ = try s.step()

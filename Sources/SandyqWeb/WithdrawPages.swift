@@ -74,8 +74,15 @@ enum WithdrawPages {
                 // The page listed the merged cases that go with it, so the confirmation covers them.
                 report = try host.cases.withdraw(id.description, withMerged: true, reason: reason)
             } else {
-                guard let state = EditPages.load(host, id.description), Self.withdrawable(state, collection, element) else {
+                guard let state = EditPages.load(host, id.description), Self.withdrawable(state, collection, element),
+                      let plan = try? host.cases.withdrawalPlan(id.description) else {
                     return Pages.message(v, title: v.t("withdraw.gone.title"), body: v.t("withdraw.gone.body"), status: .notFound, unlocked: true)
+                }
+                // Merged since the check page was shown: the node would refuse, in its own words.
+                guard plan.merged.isEmpty else {
+                    return Pages.message(v, title: v.t("withdraw.element.mergedTitle"),
+                                         body: v.t("withdraw.element.mergedBody", ["names": plan.merged.joined(separator: ", ")]),
+                                         status: .conflict, unlocked: true)
                 }
                 report = try host.cases.withdraw(id.description, collection: collection, element: element, reason: reason)
             }
@@ -93,6 +100,18 @@ enum WithdrawPages {
         return Pages.html(Templates.render("withdraw", c))
     }
 
+    /// A note's `what` as the desk shows it: an element's collection (`sources/3f2a…`) in the
+    /// page's language, the rest (references, ids) as written.
+    static func localized(_ what: String, _ v: Visit) -> String {
+        what.split(separator: " ", omittingEmptySubsequences: false).map { word -> String in
+            let parts = word.split(separator: "/", maxSplits: 1).map(String.init)
+            guard parts.count == 2 else { return String(word) }
+            if parts[0] == "evidence" { return "\(v.t("evidence.heading")): \(parts[1])" }
+            guard CaseSchema.collection(parts[0]) != nil else { return String(word) }
+            return "\(v.t("case.\(parts[0])")): \(parts[1])"
+        }.joined(separator: " ")
+    }
+
     /// An element the desk can withdraw: one it can remove, or an attached file.
     static func withdrawable(_ state: CaseState, _ collection: String, _ element: String) -> Bool {
         (EditPages.addable.contains(collection) && collection != "tags" || collection == "evidence") && state.elements(collection).contains(element)
@@ -101,8 +120,9 @@ enum WithdrawPages {
     /// Which devices have confirmed, and whether this one holds anything withdrawn.
     static func status(_ v: Visit, host: NodeHost) -> Response {
         if let refused = v.coordinatorOnly(host) { return refused }
-        guard let check = try? host.admin.checkWithdrawn() else {
-            return Pages.message(v, title: v.t("withdrawn.title"), body: v.t("withdrawn.none"), status: .ok, unlocked: true)
+        let check: WithdrawnCheck
+        do { check = try host.admin.checkWithdrawn() } catch {
+            return Pages.message(v, title: v.t("withdrawn.title"), body: v.t("withdrawn.failed"), status: .internalServerError, unlocked: true)
         }
         var c = v.frame(title: v.t("withdrawn.title"), unlocked: true)
         c["statusStep"] = true
@@ -117,8 +137,10 @@ enum WithdrawPages {
         // Newest first: who, when, what and why, as the sealed notes say.
         c["records"] = check.records.reversed().map { r -> [String: Any] in
             let when = r.atMillis.map { v.cat.moment(millis: $0, v.lang) } ?? ""
-            return ["by": v.t("role.coordinator") + " " + r.by, "when": when, "what": r.what ?? v.t("withdrawn.unreadable"),
-                    "why": r.why.map { $0.isEmpty ? v.t("withdrawn.noReason") : $0 } ?? v.t("withdrawn.unreadable"),
+            var why = r.why.map { $0.isEmpty ? v.t("withdrawn.noReason") : $0 } ?? v.t("withdrawn.unreadable")
+            if r.disputed { why += " — " + v.t("withdrawn.disputed") }
+            return ["by": v.t("role.coordinator") + " " + r.by, "when": when, "what": r.what.map { Self.localized($0, v) } ?? v.t("withdrawn.unreadable"),
+                    "why": why,
                     "size": v.t("withdrawn.size", ["records": "\(r.ops)", "files": "\(r.files)"])]
         }
         return Pages.html(Templates.render("withdraw", c))

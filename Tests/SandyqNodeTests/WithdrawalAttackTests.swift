@@ -98,7 +98,7 @@ struct WithdrawalAttackTests {
         try RoleKit.admit(c2, as: .coordinator, by: c)
         try RoleKit.admit(l, as: .lawyer, by: c)
         let ids = try c.importCases([RoleKit.doc("Первое", person: "Асель"), RoleKit.doc("Второе", person: "Ерлан"),
-                                     RoleKit.doc("Третье", person: "Динара")])
+                                     RoleKit.doc("Третье", person: "Динара"), RoleKit.doc("Четвёртое", person: "Марат")])
         try NodeFixture.syncBothWays(c, c2)
         try NodeFixture.syncBothWays(c, l)
         let why = "Куәгер келісімін қайтарып алды; оған қауіп төніп тұр"
@@ -118,24 +118,45 @@ struct WithdrawalAttackTests {
         // speaks for it.
         let bare = try c.writer().membership(.withdraw(ops: try Self.opsOf(ids[2], on: c), files: []))
         try c.commit([bare], project: try c.requireProject())
+        // Later, after other work, c's own next withdrawal carries a note that also names the bare
+        // one, which is not in the run just before it: only the withdrawals right before a note are its.
+        _ = try c.addCase(RoleKit.doc("Пятое", person: "Тимур"))
+        let cw = try c.writer()
+        let fourth = cw.membership(.withdraw(ops: try Self.opsOf(ids[3], on: c), files: []))
+        let late = try cw.checkedSealed([.withdrawalNote(withdrawal: bare.id, what: "задним числом", why: "позже"),
+                                         .withdrawalNote(withdrawal: fourth.id, what: "четвёртое", why: "своё")],
+                                        readers: [c.nodeID.boxKey, c2.nodeID.boxKey], wallMillis: 2).envelope
+        try c.commit([fourth, late], project: try c.requireProject())
         try NodeFixture.syncBothWays(c, c2)
         let w = try c2.writer()
-        let own = w.membership(.withdraw(ops: try Self.opsOf(ids[1], on: c2), files: []))
+        let ownOps = try Self.opsOf(ids[1], on: c2)
+        let own = w.membership(.withdraw(ops: ownOps, files: []))
         let forged = try w.checkedSealed([.withdrawalNote(withdrawal: bare.id, what: "ничего", why: "подделка"),
                                           .withdrawalNote(withdrawal: own.id, what: "второе", why: "своё")],
                                          readers: [c.nodeID.boxKey, c2.nodeID.boxKey], wallMillis: 1).envelope
         try c2.commit([own, forged], project: try c2.requireProject())
+        // c2 then lines its chain up with c's: filler to c's withdrawal's seq, a withdrawal right
+        // after it and a note after that naming c's withdrawal, as if it were c's own run.
+        let wseq = try #require(try c.store.envelopes(ids: [try OpID(bytes: Hex.decode(wid)!)]).first?.seq)
+        try #require(w.seq < wseq, "c2's chain is already past c's withdrawal")
+        var lined: [Envelope] = []
+        while w.seq < wseq { lined.append(w.sealed([.projectName("x")], readers: [c2.nodeID.boxKey], wallMillis: 3)) }
+        lined.append(w.membership(.withdraw(ops: ownOps, files: [])))
+        lined.append(try w.checkedSealed([.withdrawalNote(withdrawal: try OpID(bytes: Hex.decode(wid)!), what: "первое", why: "подделка 2")],
+                                         readers: [c.nodeID.boxKey, c2.nodeID.boxKey], wallMillis: 4).envelope)
+        try c2.commit(lined, project: try c2.requireProject())
         try NodeFixture.syncBothWays(c, c2)
         let records = try c.withdrawalRecords()
-        #expect(records.count == 3)
-        #expect(records.first { $0.withdrawal == wid }?.why == why, "\(records)")
+        #expect(records.count == 5, "\(records)")
+        #expect(records.first { $0.withdrawal == Hex.encode(fourth.id.bytes) }?.why == "своё")
+        #expect(records.first { $0.withdrawal == wid }.map { $0.why == why && !$0.disputed } == true, "\(records)")
         #expect(records.first { $0.withdrawal == Hex.encode(bare.id.bytes) }.map { $0.why == nil && $0.what == nil } == true, "\(records)")
         #expect(records.first { $0.withdrawal == Hex.encode(own.id.bytes) }?.why == "своё")
 
         // The lawyer holds the withdrawal and not the note: who and how much, never why.
         try NodeFixture.syncBothWays(c, l)
         let seen = try l.withdrawalRecords()
-        #expect(seen.count == 3 && seen.allSatisfy { $0.why == nil && $0.what == nil }, "\(seen)")
+        #expect(seen.count == 5 && seen.allSatisfy { $0.why == nil && $0.what == nil }, "\(seen)")
         #expect(seen.first { $0.withdrawal == wid }?.by == c.nodeID.fingerprint)
 
         let later = try RoleKit.make(dir, "later")
@@ -216,5 +237,46 @@ struct WithdrawalAttackTests {
             #expect(restored != nil && restored?.view.cases[ids[0]] == nil, "the closing process sealed a snapshot of a log that no longer holds its ops")
         }
         #expect(try reopened.view().cases[ids[0]] == nil)
+    }
+
+    @Test("a coordinator that receives a case's first op, a later edit in the same session and the element withdrawal that takes the first op, all at once, reads the edit and the rest")
+    func laterOpsOfASessionAWithdrawnOpStarted() throws {
+        let dir = try TempDir()
+        let (c, _) = try RoleKit.founder(dir)
+        let b = try RoleKit.make(dir, "b")
+        try RoleKit.admit(b, as: .coordinator, by: c)
+        try NodeFixture.syncBothWays(c, b)
+        // One process (the desk): the case's first op starts its session; the edit carries no key.
+        let id = try c.addCase(RoleKit.doc("Дело", person: "Асель"))
+        let city = FieldPath(field: "city")
+        let cv = try c.view()
+        try c.write([.put(case: id, path: city, value: "Тараз", supersedes: cv.cases[id]?.registers[city]?.survivors.map(\.op) ?? [])])
+        let person = try #require(cv.cases[id]?.elements("persons").first)
+        _ = try c.withdraw(id.description, collection: "persons", element: person)
+        try NodeFixture.syncBothWays(c, b)
+        let seen = try #require(try b.view().cases[id])
+        #expect(seen.value("city") == "Тараз", "the edit made in the withdrawn op's session")
+        #expect(seen.value("title") == "Дело" && seen.elements("persons").isEmpty)
+        let mine = try c.view()
+        #expect(mine.cases[id]?.value("city") == "Тараз", "the withdrawing node reads its own edit with the key it cached: \(mine.stats)")
+        #expect(try NodeFixture.open(dir, "c").view().cases[id]?.value("city") == "Тараз", "and so does a fresh process on its home")
+    }
+
+    @Test("a copied coordinator key that writes another note for the same withdrawal (a fork) makes the record disputed, not silently replaced")
+    func forkedNote() throws {
+        let dir = try TempDir()
+        let (c, _) = try RoleKit.founder(dir)
+        let ids = try c.importCases([RoleKit.doc("Первое", person: "Асель"), RoleKit.doc("Второе", person: "Ерлан")])
+        _ = try c.view()
+        // The seizer's copy of c's home, made before the withdrawal.
+        try FileManager.default.copyItem(atPath: dir.sub("c"), toPath: dir.sub("copy"))
+        let copy = try NodeFixture.open(dir, "copy")
+        let mine = try c.withdraw(ids[0].description, reason: "свидетель отозвал согласие")
+        let theirs = try copy.withdraw(ids[0].description, reason: "другая причина")
+        #expect(mine.withdrawals == theirs.withdrawals && mine.note != theirs.note, "the same withdrawal op, two notes at one seq")
+        _ = try c.importEnvelopes(try copy.store.allEnvelopes())
+        let record = try #require(try c.withdrawalRecords().first)
+        #expect(record.disputed, "\(record)")
+        #expect([ "свидетель отозвал согласие", "другая причина"].contains(record.why ?? ""))
     }
 }
