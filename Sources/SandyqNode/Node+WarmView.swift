@@ -97,8 +97,6 @@ extension Node {
     /// a write-only node: its view may show what it wrote, which its unlocker must not read.
     /// Best effort, like the session key cache; the parts are replaced in one transaction.
     func saveSnapshotIfDue() {
-        // What another process changed is read first: a snapshot must hold only what the log holds.
-        if changedElsewhere() { catchUpWarmView() }
         guard var w = warm, !isWriteOnly, w.alsoApplied.isEmpty, w.view.stats.ops >= snapshotMinimumOps,
               w.sinceSnapshot >= min(snapshotRefresh, snapshotMinimumOps),
               let mark = try? store.logMark(throughRow: w.through) else { return }
@@ -112,8 +110,8 @@ extension Node {
         struct Moved: Error {}
         let seen = seenDataVersion
         let stored: Void? = try? store.atomically {
-            // Under the write lock: another process that committed since the check above (say,
-            // a withdrawal, which deletes the snapshot) means this view may hold what it dropped.
+            // Under the write lock: another process that committed since this view last looked
+            // (say, a withdrawal, which deletes the snapshot) means it may hold what that dropped.
             if try store.dataVersion() != seen { throw Moved() }
             try store.deleteSettings(prefix: Self.snapshotPrefix)
             for i in 0..<n {
