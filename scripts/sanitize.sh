@@ -60,7 +60,7 @@ run() {
             # (NIOThreadPool.singleton, never shut down by design), 108 KiB in 585 objects.
             # CaseModelPagesTests is built the same way (67 KiB in 364 objects, no Sandyq frame at
             # 4040b3b); its forms run in the browser's t_case_model.
-            skip=(--skip 'CoordinatorDeskTests|SharePagesTests|BackupPagesTests|RestorePagesTests|CaseModelPagesTests|SyncLanTests|SyncOnionTests')
+            skip=(--skip 'CoordinatorDeskTests|SharePagesTests|BackupPagesTests|RestorePagesTests|CaseModelPagesTests|WithdrawPagesTests|SyncLanTests|SyncOnionTests')
             ;;
     esac
     # The end-to-end tests start this binary (CLI.binary reads SANDYQ_BIN first).

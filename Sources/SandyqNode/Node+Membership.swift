@@ -156,7 +156,7 @@ extension Node {
             let forked = try mapped { try store.forks() }.filter { $0.author == member.signingKey }.map(\.seq)
             guard forked.isEmpty else {
                 throw NodeError(.usage, "\(member.fingerprint)'s chain is forked at seq \(forked.map(String.init).joined(separator: ", ")): "
-                    + "its key was copied, so the last op is not known to be genuine; name the last genuine op with --after OPID")
+                    + "its key was copied, so the last op is not known to be genuine; name the last genuine op with --after OPID", code: "revoke.forked")
             }
             point = held.last.map { .op($0.id, seq: $0.seq) } ?? .nothing
         }

@@ -146,7 +146,7 @@ enum ConflictPages {
             return again([("choice", v.t("conflicts.err.choose"))])
         }
         do { try host.cases.set(id.description, superseding: [(path: path, value: value, seen: seen)]) } catch {
-            return again([("choice", v.t("record.err.saved", ["reason": error.message]))])
+            return again([("choice", v.t("record.err.saved", ["reason": Pages.reason(v, error)]))])
         }
         return Pages.redirect("/conflicts?resolved=\(id)&field=\(Form.encode(field))#done")
     }

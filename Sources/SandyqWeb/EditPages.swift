@@ -124,7 +124,7 @@ enum EditPages {
         if !errors.isEmpty { return fieldsPage(v, host: host, ref: ref, posted: fields, errors: errors) }
         if !changes.isEmpty {
             do { try host.cases.set(state.id.description, fields: changes) } catch {
-                return fieldsPage(v, host: host, ref: ref, posted: fields, errors: [("title", v.t("record.err.saved", ["reason": error.message]))])
+                return fieldsPage(v, host: host, ref: ref, posted: fields, errors: [("title", v.t("record.err.saved", ["reason": Pages.reason(v, error)]))])
             }
         }
         return Pages.redirect("/cases/\(state.id)#s-details")
@@ -227,7 +227,7 @@ enum EditPages {
         } catch {
             let first = fieldsOf(collection).first ?? ""
             return addPage(v, host: host, ref: ref, collection: collection, posted: fields,
-                           errors: [(first, v.t("record.err.saved", ["reason": error.message]))])
+                           errors: [(first, v.t("record.err.saved", ["reason": Pages.reason(v, error)]))])
         }
         return Pages.redirect("/cases/\(state.id)#s-\(collection)")
     }
@@ -309,7 +309,7 @@ enum EditPages {
             do { try host.cases.set(state.id.description, superseding: changes) } catch {
                 let first = fieldsOf(collection).first ?? ""
                 return changePage(v, host: host, ref: ref, collection: collection, element: element, posted: fields,
-                                  errors: [(first, v.t("record.err.saved", ["reason": error.message]))])
+                                  errors: [(first, v.t("record.err.saved", ["reason": Pages.reason(v, error)]))])
             }
         }
         return Pages.redirect("/cases/\(state.id)#s-\(collection)")
@@ -349,7 +349,7 @@ enum EditPages {
         let collection = fields["collection"] ?? "", element = fields["element"] ?? ""
         guard let state = load(host, ref), addable.contains(collection), state.elements(collection).contains(element) else { return notFound(v) }
         do { try host.cases.removeElement(state.id.description, collection: collection, element: element) } catch {
-            return Pages.message(v, title: v.t("failure.title"), body: v.t("record.err.saved", ["reason": error.message]),
+            return Pages.message(v, title: v.t("failure.title"), body: v.t("record.err.saved", ["reason": Pages.reason(v, error)]),
                                  status: .internalServerError, unlocked: true)
         }
         return Pages.redirect("/cases/\(state.id)#s-\(collection)")

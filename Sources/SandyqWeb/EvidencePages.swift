@@ -188,13 +188,13 @@ enum EvidencePages {
         guard let id = caseForAttach(host, ref) else { return attachPage(v, host: host, ref: ref) }
         if upload.filename.isEmpty { return again(v.t("attach.err.none")) }
         if upload.size == 0 { return again(v.t("attach.err.empty")) }
-        do { try EvidenceService.checkAttachable(upload.path) } catch { return again(v.t("attach.err.failed", ["reason": error.message])) }
+        do { try EvidenceService.checkAttachable(upload.path) } catch { return again(v.t("attach.err.failed", ["reason": Pages.reason(v, error)])) }
         if strip {
             do { try EvidenceService.checkAttachable(upload.path, strip: true) } catch { return again(v.t("attach.err.strip")) }
         }
         let entry: EvidenceEntry
         do { entry = try host.evidence.attach(id, path: upload.path, note: note, stripAtCapture: strip) } catch {
-            return again(v.t("attach.err.failed", ["reason": error.message]))
+            return again(v.t("attach.err.failed", ["reason": Pages.reason(v, error)]))
         }
         if host.isWriteOnly {
             let lines = [v.t("attach.done", ["name": entry.name])] + warnings(v, entry)

@@ -128,7 +128,7 @@ enum MergePages {
         let other = keep == x.id.description ? y : x
         let result: CaseService.MergeResult
         do { result = try host.cases.merge(keep: keep, other: other.id.description) } catch {
-            return pair(v, host: host, a: a, b: b, chosen: keep, error: v.t("record.err.saved", ["reason": error.message]))
+            return pair(v, host: host, a: a, b: b, chosen: keep, error: v.t("record.err.saved", ["reason": Pages.reason(v, error)]))
         }
         let kept = (try? host.cases.state(result.keep)) ?? (keep == x.id.description ? x : y)
         var c = v.frame(title: v.t("merge.done.title"), unlocked: true)

@@ -112,6 +112,22 @@ enum Pages {
         return html(Templates.render("message", c), status: status)
     }
 
+    /// Why the node refused, in the page's language: its own message is English, for the CLI.
+    static func reason(_ v: Visit, _ e: NodeError) -> String { v.t(reasonKey(e.kind)) }
+
+    static func reasonKey(_ kind: NodeError.Kind) -> String {
+        switch kind {
+        case .usage: "node.reason.usage"
+        case .wrongPassphrase: "node.reason.wrongPassphrase"
+        case .corrupt: "node.reason.corrupt"
+        case .notFound: "node.reason.notFound"
+        case .notForMe: "node.reason.notForMe"
+        case .conflict: "node.reason.conflict"
+        case .refused: "node.reason.refused"
+        case .failure: "node.reason.failure"
+        }
+    }
+
     static func noSession(_ request: Request, desk: Desk) -> Response {
         let v = Visit(request, desk: desk)
         return message(v, title: v.t("nosession.title"), body: v.t("nosession.body"), status: .unauthorized)

@@ -26,7 +26,7 @@ enum PanicPages {
             if r.processes.contains(where: { $0.stoppedBy == "still running" }) { c["alarm"] = v.t("panic.done.stillRunning") }
         case .failure(let e)?:
             c["heading"] = v.t("failure.title")
-            c["alarm"] = v.t("panic.failed", ["reason": e.message])
+            c["alarm"] = v.t("panic.failed", ["reason": Pages.reason(v, e)])
         case nil:
             c["heading"] = v.t("failure.title")
             c["alarm"] = v.t("panic.failed", ["reason": "-"])

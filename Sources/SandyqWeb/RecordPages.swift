@@ -123,7 +123,7 @@ enum RecordPages {
             let id = try host.cases.add(doc)
             return Pages.redirect(host.isWriteOnly ? "/cases?recorded=1&case=\(id)" : "/cases/\(id)?recorded=1")
         } catch {
-            return page(v, host: host, fields: fields, errors: [("title", v.t("record.err.saved", ["reason": error.message]))])
+            return page(v, host: host, fields: fields, errors: [("title", v.t("record.err.saved", ["reason": Pages.reason(v, error)]))])
         }
     }
 

@@ -103,7 +103,7 @@ enum RestorePages {
             v.desk.unlocked(host)
             return Pages.redirect("/restore/done")
         case .failure(let e):
-            return Pages.message(v, title: v.t("restore.failed.title"), body: v.t("restore.failed.body", ["reason": e.message]),
+            return Pages.message(v, title: v.t("restore.failed.title"), body: v.t("restore.failed.body", ["reason": Pages.reason(v, e)]),
                                  status: .internalServerError)
         }
     }

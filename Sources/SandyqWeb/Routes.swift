@@ -279,7 +279,7 @@ struct Routes: Sendable {
             case .failure(let e) where e.kind == .wrongPassphrase:
                 return unlockPage(v, error: v.t("unlock.wrong"))
             case .failure(let e):
-                return unlockPage(v, error: v.t("unlock.failed", ["reason": e.message]))
+                return unlockPage(v, error: v.t("unlock.failed", ["reason": Pages.reason(v, e)]))
             }
         }
     }

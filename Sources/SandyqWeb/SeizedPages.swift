@@ -52,7 +52,7 @@ enum SeizedPages {
             _ = try host.members.revoke(id, after: .lastHeld)
         } catch {
             // A forked chain: its last op is not known to be genuine; the command line names one.
-            return Pages.message(v, title: v.t("seized.failed.title"), body: v.t("seized.failed.body", ["reason": error.description]),
+            return Pages.message(v, title: v.t("seized.failed.title"), body: v.t("seized.failed.body", ["reason": error.code == "revoke.forked" ? v.t("seized.failed.forked", ["command": "sandyq member revoke --after"]) : Pages.reason(v, error)]),
                                  status: .conflict, unlocked: true)
         }
         var c = v.frame(title: v.t("seized.done.title"), unlocked: true)

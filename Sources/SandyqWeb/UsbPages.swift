@@ -93,7 +93,7 @@ enum UsbPages {
         var problems: [String] = []
         switch outcome {
         case .failure(let e):
-            return ["hasErrors": true, "error": v.t("usb.err.failed", ["reason": e.message])]
+            return ["hasErrors": true, "error": v.t("usb.err.failed", ["reason": Pages.reason(v, e)])]
         case .success(let r):
             if let view = try? host.view(), !host.isWriteOnly {
                 let new = view.cases.filter { !job.before.contains($0.key) }.map(\.value)

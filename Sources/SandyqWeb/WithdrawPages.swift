@@ -86,8 +86,11 @@ enum WithdrawPages {
                 }
                 report = try host.cases.withdraw(id.description, collection: collection, element: element, reason: reason)
             }
+        } catch where error.kind == .notFound {
+            // Withdrawn meanwhile (a second tab, a sync): the same page as a case that is gone.
+            return Pages.message(v, title: v.t("withdraw.gone.title"), body: v.t("withdraw.gone.body"), status: .notFound, unlocked: true)
         } catch {
-            return Pages.message(v, title: v.t("withdraw.failed.title"), body: v.t("withdraw.failed.body", ["reason": error.message]),
+            return Pages.message(v, title: v.t("withdraw.failed.title"), body: v.t("withdraw.failed.body", ["reason": Pages.reason(v, error)]),
                                  status: .conflict, unlocked: true)
         }
         var c = v.frame(title: v.t("withdraw.done.title"), unlocked: true)

@@ -1,0 +1,81 @@
+import Foundation
+import HummingbirdTesting
+import Testing
+import SandyqTestSupport
+
+import Hummingbird
+import SandyqCore
+import SandyqReports
+@testable import SandyqNode
+@testable import SandyqWeb
+
+/// Refusals through the desk's router, in Russian: a refusal the page did not foresee still
+/// reaches the person in their language, not in the node's English words.
+@Suite struct WithdrawPagesTests {
+    static func ru(_ key: String, _ args: [String: String] = [:]) -> String { Catalogue.shared.text(key, "ru", args) }
+
+    /// A second tab posts the same withdrawal after the first one went through: the node refuses
+    /// (nothing of the case is left), and the page says the case is gone, in Russian, not the
+    /// node's English words.
+    @Test func aSecondWithdrawalOfTheSameCaseSaysItIsGone() async throws {
+        let dir = try TempDir("withdrawpages")
+        let (c, _) = try NodeFixture.founder(dir, "c")
+        var doc = CaseDocument()
+        doc.title = "Нурлан Нургалиев"
+        let id = try c.addCase(doc).description
+        let b = try SharePagesTests.Browser(dir, "c")
+        let form = [("reason", "Свидетель отозвал согласие"), ("understood", "yes"), ("collection", ""), ("element", "")]
+        try await b.app.test(.router) { client in
+            let (s1, done, _) = try await b.post(client, "/cases/\(id)/withdraw", form, csrf: b.csrf)
+            #expect(s1 == .ok)
+            #expect(done.contains(Self.ru("withdraw.done.title")))
+
+            var english = ""
+            do throws(NodeError) { _ = try b.host.cases.withdraw(id, reason: "again"); Issue.record("withdrawn twice") } catch { english = error.message }
+            #expect(!english.isEmpty)
+            let (s2, again, _) = try await b.post(client, "/cases/\(id)/withdraw", form, csrf: b.csrf)
+            #expect(s2 == .notFound)
+            #expect(again.contains(Self.ru("withdraw.gone.body")))
+            #expect(!again.contains(ReportHTML.esc(english)))
+        }
+    }
+
+    /// Every kind of node refusal has its own words in every language, none of them the node's.
+    @Test func everyRefusalIsCatalogued() throws {
+        let kinds: [NodeError.Kind] = [.usage, .wrongPassphrase, .corrupt, .notFound, .notForMe, .conflict, .refused, .failure]
+        for lang in Catalogue.languages {
+            let texts = kinds.map { Catalogue.shared.text(Pages.reasonKey($0), lang) }
+            #expect(Set(texts).count == kinds.count, "\(lang): two kinds share words")
+            for (k, t) in zip(kinds, texts) { #expect(Catalogue.shared.tables[lang]?[Pages.reasonKey(k)] == t, "\(lang) lacks \(k)") }
+        }
+    }
+
+    /// A seized reporter whose key signed two histories: the desk cannot pick the genuine last
+    /// record, and says so in Russian with the command that can.
+    @Test func aForkedDeviceIsNotRevokedAndThePageSaysWhy() async throws {
+        let dir = try TempDir("seizedfork")
+        let (c, pid) = try NodeFixture.founder(dir, "c")
+        let r = try NodeFixture.make(dir, "r")
+        try r.join(pid)
+        _ = try c.addMember(r.nodeID, role: .reporter)
+        try SharePagesTests.Project.sync(c, to: r)
+        var doc = CaseDocument()
+        doc.title = "Обыск в Таразе"
+        _ = try r.addCase(doc)
+        _ = try r.addCase(doc)
+        try SharePagesTests.Project.sync(r, to: c)
+        let first = try #require(try r.store.envelopes(author: r.nodeID.signingKey, after: 0).first)
+        let fork = try OpWriter(keys: r.identity.signing, project: pid, seq: 1, prev: first.id, clock: HybridClock())
+            .sealed([.projectName("захвачено")], readers: [c.nodeID.boxKey], wallMillis: 1)
+        _ = try c.importEnvelopes([fork])
+        let b = try SharePagesTests.Browser(dir, "c")
+        let device = r.nodeID
+        try await b.app.test(.router) { client in
+            let (status, page, _) = try await b.post(client, "/seized", [("device", device.description), ("confirm", "yes")], csrf: b.csrf)
+            #expect(status == .conflict)
+            #expect(page.contains(ReportHTML.esc(Self.ru("seized.failed.forked", ["command": "sandyq member revoke --after"]))))
+            #expect(!page.contains("its key was copied"))
+        }
+        #expect(try b.host.view().membership.members[device.signingKey]?.isRevoked == false)
+    }
+}
