@@ -196,12 +196,16 @@ enum Peers {
             let sw = Stopwatch()
             var k = 0
             while k < es.count {
-                let v = try node.view()
                 let n = min(Phases.batchSize, es.count - k)
-                let batch = try es[k..<(k + n)].map { e -> [Mutation] in
-                    let st = v.cases[ids[e.record]]!
-                    return [try CaseEditor.set(PeerWorkload.path(e.field, in: st), to: e.value, in: st)]
-                }
+                // The view is let go before the write, as the desk does: a view held across a
+                // write is copied, every case of it, by the write's first op.
+                let batch = try { () throws -> [[Mutation]] in
+                    let v = try node.view()
+                    return try es[k..<(k + n)].map { e -> [Mutation] in
+                        let st = v.cases[ids[e.record]]!
+                        return [try CaseEditor.set(PeerWorkload.path(e.field, in: st), to: e.value, in: st)]
+                    }
+                }()
                 envelopeBytes += try node.cases.write(batch: batch).reduce(0) { $0 + $1.encoded.count }
                 k += n
             }

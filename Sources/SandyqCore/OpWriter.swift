@@ -72,7 +72,7 @@ public final class OpWriter: @unchecked Sendable {
             throw CoreError.malformed("op body of \(length) bytes exceeds the \(min(limit, Envelope.maxBodyLength))-byte limit")
         }
         // What a reader cannot decode would be lost to it: refuse it here, with the reason.
-        _ = try Payload(decoding: plain)
+        try payload.checkDecodable()
         if sessions[scope]?.readers != sorted { sessions[scope] = newSession(readers: sorted) }
         guard let s = sessions[scope] else { throw CoreError.malformed("no sealing session") }
         return (append(kind: .sealed) { header in s.seal(plain, header: header) }, payload, s)

@@ -85,6 +85,36 @@ public struct Payload: Hashable, Sendable {
         return w.bytes
     }
 
+    /// Throws what `init(decoding:)` would throw on `encoded()`, without decoding it: a writer
+    /// checks every op it seals this way (`PayloadTests` compares the two on random payloads).
+    /// Ids and Swift strings are well formed by construction; what is left is the limits.
+    public func checkDecodable() throws(CoreError) {
+        guard mutations.count <= Self.maxMutations else { throw CoreError.malformed("too many mutations") }
+        func text(_ s: String, _ max: Int) throws(CoreError) {
+            guard s.utf8.count <= max else { throw CoreError.malformed("length \(s.utf8.count) exceeds limit \(max)") }
+        }
+        func refs(_ r: [OpID]) throws(CoreError) {
+            guard r.count <= Self.maxRefs else { throw CoreError.malformed("too many references") }
+        }
+        for m in mutations {
+            switch m {
+            case let .put(_, path, value, supersedes):
+                try text(path.collection, 256); try text(path.element, 256); try text(path.field, 256)
+                try text(value, 1 << 20); try refs(supersedes)
+            case let .add(_, coll, elem):
+                try text(coll, 256); try text(elem, 256)
+            case let .remove(_, coll, elem, observed):
+                try text(coll, 256); try text(elem, 256); try refs(observed)
+            case let .projectName(name):
+                try text(name, 1024)
+            case let .grant(_, key):
+                guard key.count == SymmetricKey.length else { throw CoreError.truncated }
+            case let .withdrawalNote(_, what, why):
+                try text(what, Self.maxNoteWhat); try text(why, Self.maxNoteWhy)
+            }
+        }
+    }
+
     public init(decoding bytes: [UInt8]) throws(CoreError) {
         do {
             var r = ByteReader(bytes)

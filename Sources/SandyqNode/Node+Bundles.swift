@@ -203,11 +203,19 @@ extension Node {
         do { reader = try BundleReader(path: path, keys: identity.box, pass: .evidence) } catch { return }
         // The ops pass has been ingested, so the records it brought are readable now: read
         // them once, store every batch against them, and check whole files once at the end.
-        let readable = try readableFiles()
+        // Only when there is a chunk to judge: reading them builds the view, which an import of
+        // ops alone (a relay's, a stick's at the command line) leaves to the first read.
+        var readable: [[UInt8]: (key: SymmetricKey, count: Int, caseID: CaseID)]?
+        func files() throws(NodeError) -> [[UInt8]: (key: SymmetricKey, count: Int, caseID: CaseID)] {
+            if let readable { return readable }
+            let r = try readableFiles()
+            readable = r
+            return r
+        }
         var batch: [[UInt8]] = []
         func flush() throws(NodeError) {
             guard !batch.isEmpty else { return }
-            result.chunks.merge(try storeChunks(batch, readable: readable))
+            result.chunks.merge(try storeChunks(batch, readable: try files()))
             batch.removeAll(keepingCapacity: true)
         }
         while let item = try? reader.nextEvidence() {
@@ -222,9 +230,12 @@ extension Node {
         }
         try flush()
         // Also files whose chunks came before and whose record the ops pass brought.
-        let checked = try checkUnverified(readable)
-        result.chunks.verified += checked.verified
-        result.chunks.failed += checked.failed
+        let held = try mapped { try store.chunkSummaries() }
+        if readable != nil || !held.isEmpty {
+            let checked = try checkUnverified(try files())
+            result.chunks.verified += checked.verified
+            result.chunks.failed += checked.failed
+        }
         if let sender, sender != nodeID, result.chunks.stored + result.chunks.known > 0, try isCurrentMember(sender) {
             try mapped { try store.setOwesAck(to: sender) }
         }

@@ -14,7 +14,7 @@ extension Node {
         guard let w = warm, !isWriteOnly else { warm = nil; return }
         warm = nil
         let before = CachedKeys(w.view)
-        guard let next = try? caughtUp(w, rebuilding: false, known: { cachedKeys() }) else { return }
+        guard let next = try? caughtUp(consume w, rebuilding: false, known: { cachedKeys() }) else { return }
         warm = next
         cacheKeys(of: next.view, except: before)
         // The snapshot is refreshed when the node closes, not here: sealing and storing the

@@ -18,11 +18,12 @@ extension Node {
     /// ops above the mark are few, and mostly of sessions the view holds.
     /// With `rebuilding` false, nil where only a rebuild would do: the next read rebuilds, so a
     /// command that reads no more (a member add, an import) does not pay for one.
-    func caughtUp(_ w: WarmView, rebuilding: Bool = true, known: () -> CachedKeys) throws(NodeError) -> WarmView? {
+    /// `w` is taken, not copied, where the caller lets go of it: a view still held elsewhere
+    /// would be copied, every case of it, by the first op applied.
+    func caughtUp(_ w: consuming WarmView, rebuilding: Bool = true, known: () -> CachedKeys) throws(NodeError) -> WarmView? {
         let (envs, through) = try mapped { try store.envelopes(afterRow: w.through) }
         guard !envs.isEmpty else { return w }
         let fresh = envs.filter { !w.alsoApplied.contains($0.id) }
-        var w = w
         var v = w.view
         w.view = ProjectView(project: v.project, envelopes: [], reader: nil)  // so `v` is not copied on write
         guard v.absorb(fresh, reader: identity.box) else {

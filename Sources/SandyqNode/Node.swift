@@ -310,7 +310,7 @@ public final class Node {
     @discardableResult
     public func write(batch: [[Mutation]], alongside: (() throws -> Void)? = nil) throws(NodeError) -> [Envelope] {
         var v = try view()
-        let before = warm
+        var before = warm
         let w = try writer()
         guard v.membership.isAllowed(author: nodeID.signingKey, seq: w.seq + 1) else {
             if v.membership.members[nodeID.signingKey] == nil {
@@ -341,8 +341,12 @@ public final class Node {
                 let slot = try mapped { try SessionID(author: nodeID.signingKey, local: p.id) }
                 if v.parentKeys[slot] == nil { started.parents[slot] = p.secretKey }
             }
-            v.applyLocal(m.payload, envelope: m.envelope, session: m.session)
         }
+        // The warm view shares `v`'s storage: let go of it, so the ops below change `v` in place
+        // instead of copying every case of the project once per write.
+        warm = nil
+        before?.view = ProjectView(project: v.project, envelopes: [], reader: nil)
+        for m in made { v.applyLocal(m.payload, envelope: m.envelope, session: m.session) }
         // A write-only node is not among its own readers: caching its keys would let whoever
         // unlocks it read back what it recorded.
         if !isWriteOnly { cacheKeys(started, except: CachedKeys()) }

@@ -160,6 +160,29 @@ struct ExportCostTests {
         #expect(fresh.viewRebuilds == 0, "exporting to one peer built the view \(fresh.viewRebuilds) times")
     }
 
+    @Test("a bundle of ops alone, imported by a freshly opened coordinator that holds no chunk, builds no view; one that carries a file's chunks is judged against the records")
+    func importOfOpsBuildsNoView() throws {
+        let dir = try TempDir()
+        let (c, _) = try RoleKit.founder(dir)
+        let c2 = try RoleKit.make(dir, "c2")
+        try RoleKit.admit(c2, as: .coordinator, by: c)
+        for i in 0..<5 { _ = try c.addCase(RoleKit.doc("Дело \(i)", person: "Человек \(i)")) }
+        _ = try c.exportBundle(to: [c2.nodeID], out: dir.sub("ops.sqb"), all: true)
+        let fresh = try NodeFixture.open(dir, "c2")
+        let ops = try fresh.importBundle(dir.sub("ops.sqb"))
+        #expect(ops.report.new >= 5, "\(ops.report.new) new, \(ops.report.known) known")
+        #expect(fresh.viewRebuilds == 0, "importing ops alone built the view \(fresh.viewRebuilds) times")
+
+        // With a file: its chunks are stored, and the file checked whole, in the same import.
+        let id = try c.addCase(RoleKit.doc("Дело с файлом", person: "Асель"))
+        let file = dir.sub("photo.bin")
+        try Data((0..<70_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }).write(to: URL(fileURLWithPath: file))
+        _ = try c.attach(id.description, path: file)
+        _ = try c.exportBundle(to: [c2.nodeID], out: dir.sub("file.sqb"), all: true)
+        let withFile = try fresh.importBundle(dir.sub("file.sqb"))
+        #expect(withFile.chunks.stored > 0 && withFile.chunks.verified.count == 1, "\(withFile.chunks)")
+    }
+
     @Test("attack: a stored op cut short or of an unknown version, planted in the store, stops the export with a clear error; no bundle is left and the store keeps every row")
     func damagedStoredOpStopsExport() throws {
         let dir = try TempDir()
