@@ -308,6 +308,8 @@ extension Node {
         public var imported: [BundleImport] = []
         public var skipped: [String] = []
         public var failed: [(String, String)] = []
+        /// The same failures with the error, for a caller that words them itself (the desk).
+        public var failures: [(String, NodeError)] = []
         public var written: [String] = []
         public var deleted: [String] = []
         /// What was left alone and why, beyond `skipped` (a FIFO or device named like a bundle).
@@ -349,7 +351,7 @@ extension Node {
                 let r = try importBundle(dir + "/" + name, skipIfSeen: true)
                 if r.alreadySeen { result.skipped.append(name) } else { result.imported.append(r) }
             } catch {
-                if error.kind == .notForMe { result.skipped.append(name) } else { result.failed.append((name, error.message)) }
+                if error.kind == .notForMe { result.skipped.append(name) } else { result.failed.append((name, error.message)); result.failures.append((name, error)) }
             }
         }
         let mine = try versionVector()

@@ -167,7 +167,7 @@ extension Node {
             let still = after.members[member.signingKey]?.isRevoked == true
                 ? " (\(member.fingerprint) stays revoked by another coordinator's revocation)" : ""
             throw NodeError(.refused, "wrote revocation op \(env.id.short), but it does not take effect: it would quarantine "
-                + "this node's own admission, or a concurrent revocation settled against it\(still); `sandyq member list` shows who stands")
+                + "this node's own admission, or a concurrent revocation settled against it\(still); `sandyq member list` shows who stands", code: "revoke.no-effect")
         }
         return (env, point)
     }

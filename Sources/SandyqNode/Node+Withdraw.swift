@@ -180,7 +180,8 @@ extension Node {
                 case .remove:
                     rewrite.append(m)
                 default:
-                    throw NodeError(.usage, "the element was written together with another case (a merge): withdraw the whole case with --with-merged")
+                    throw NodeError(.usage, "the element was written together with another case (a merge): withdraw the whole case with --with-merged",
+                                    code: "withdraw.element-shared")
                 }
             }
         }

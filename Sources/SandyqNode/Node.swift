@@ -228,7 +228,7 @@ public final class Node {
         // A node rebuilt from a backup holds none of its own past ops until a peer hands them
         // back: an op written now would take a seq it already used, a fork of its own chain.
         if try mapped({ try store.setting(Self.restoredSetting) }) != nil {
-            throw NodeError(.refused, "this node was rebuilt from a backup and has not synced yet: run `sandyq sync ADDRESS --peer NODE` with a peer that holds the log first, or its new work would fork its own chain")
+            throw NodeError(.refused, "this node was rebuilt from a backup and has not synced yet: run `sandyq sync ADDRESS --peer NODE` with a peer that holds the log first, or its new work would fork its own chain", code: "node.restored-not-synced")
         }
         let head = try mapped { try store.chainHead(of: identity.signing.publicKey) }
         let clock = HybridClock.resuming(after: (try? view().maxClock) ?? 0, wallMillis: Self.wallMillis())
@@ -314,7 +314,7 @@ public final class Node {
         let w = try writer()
         guard v.membership.isAllowed(author: nodeID.signingKey, seq: w.seq + 1) else {
             if v.membership.members[nodeID.signingKey] == nil {
-                throw NodeError(.refused, "this node is not a member of the project yet: give a coordinator its id (\(nodeID)) to `sandyq member add`, then sync")
+                throw NodeError(.refused, "this node is not a member of the project yet: give a coordinator its id (\(nodeID)) to `sandyq member add`, then sync", code: "node.not-admitted")
             }
             throw NodeError(.refused, "this node's role does not allow writing")
         }

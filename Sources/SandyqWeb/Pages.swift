@@ -113,7 +113,19 @@ enum Pages {
     }
 
     /// Why the node refused, in the page's language: its own message is English, for the CLI.
-    static func reason(_ v: Visit, _ e: NodeError) -> String { v.t(reasonKey(e.kind)) }
+    static func reason(_ v: Visit, _ e: NodeError) -> String { v.t(reasonKey(e)) }
+
+    /// What the person can act on, where the code says more than the kind: a file's own damage,
+    /// a disk or stick, a device not admitted or not synced since its restore.
+    static func reasonKey(_ e: NodeError) -> String {
+        switch e.code {
+        case "node.restored-not-synced": "node.reason.restored"
+        case "node.not-admitted": "node.reason.notAdmitted"
+        case let c where c.hasPrefix("media."): "node.reason.media"
+        case let c where c.hasSuffix(".io"): "node.reason.io"
+        default: reasonKey(e.kind)
+        }
+    }
 
     static func reasonKey(_ kind: NodeError.Kind) -> String {
         switch kind {

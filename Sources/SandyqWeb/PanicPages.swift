@@ -24,12 +24,13 @@ enum PanicPages {
             if r.keysDestroyed { lines.append(v.t("panic.done.body", ["s": String(format: "%.2f", r.seconds)])) }
             if let s = r.store { lines.append(v.t("panic.done.residue", ["ops": "\(s.ops)"])) }
             if r.processes.contains(where: { $0.stoppedBy == "still running" }) { c["alarm"] = v.t("panic.done.stillRunning") }
-        case .failure(let e)?:
+        case .failure?:
             c["heading"] = v.t("failure.title")
-            c["alarm"] = v.t("panic.failed", ["reason": Pages.reason(v, e)])
+            // No reason and no "try again": in a raid the one thing left to do is to switch off.
+            c["alarm"] = v.t("panic.failed")
         case nil:
             c["heading"] = v.t("failure.title")
-            c["alarm"] = v.t("panic.failed", ["reason": "-"])
+            c["alarm"] = v.t("panic.failed")
         }
         c["lines"] = lines
         return Pages.html(Templates.render("panicDone", c))

@@ -50,9 +50,17 @@ enum SeizedPages {
         }
         do {
             _ = try host.members.revoke(id, after: .lastHeld)
-        } catch {
+        } catch where error.code == "revoke.forked" {
             // A forked chain: its last op is not known to be genuine; the command line names one.
-            return Pages.message(v, title: v.t("seized.failed.title"), body: v.t("seized.failed.body", ["reason": error.code == "revoke.forked" ? v.t("seized.failed.forked", ["command": "sandyq member revoke --after"]) : Pages.reason(v, error)]),
+            let forked = v.t("seized.failed.forked", ["command": "sandyq member revoke \(id) --after OPID"])
+            return Pages.message(v, title: v.t("seized.failed.title"), body: v.t("seized.failed.body", ["reason": forked]), status: .conflict, unlocked: true)
+        } catch where error.code == "revoke.no-effect" {
+            // Written, but it does not count: say whether the device is revoked anyway.
+            let revoked = (try? host.view())?.membership.members[id.signingKey]?.isRevoked == true
+            return Pages.message(v, title: v.t(revoked ? "seized.noEffect.revokedTitle" : "seized.noEffect.title"),
+                                 body: v.t(revoked ? "seized.noEffect.revokedBody" : "seized.noEffect.body"), status: .conflict, unlocked: true)
+        } catch {
+            return Pages.message(v, title: v.t("seized.failed.title"), body: v.t("seized.failed.body", ["reason": Pages.reason(v, error)]),
                                  status: .conflict, unlocked: true)
         }
         var c = v.frame(title: v.t("seized.done.title"), unlocked: true)

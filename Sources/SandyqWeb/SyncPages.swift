@@ -156,7 +156,7 @@ enum SyncPages {
             if let a = s.onionAddress {
                 c["onionAddress"] = a
             } else if let f = s.onionFailure {
-                c["onionFailed"] = v.t("sync.onion.failed", ["reason": f])
+                c["onionFailed"] = v.t("sync.onion.failed", ["reason": Pages.reason(v, f)])
             } else {
                 c["onionStarting"] = v.t("sync.onion.starting")
                 c["refresh"] = true
@@ -329,7 +329,7 @@ final class ServeJob: Sendable {
         /// Also published as a Tor onion service (`serve --onion`): asked, then its address or why not.
         var onion = false
         var onionAddress: String?
-        var onionFailure: String?
+        var onionFailure: NodeError?
         var port: Int?
         var running = true
         var failure: String?
@@ -365,12 +365,12 @@ final class ServeJob: Sendable {
                 }, onListening: { [self] port in
                     state.withLock { $0.port = Int(port) }
                     guard onion else { return }
-                    do {
+                    do throws(NodeError) {
                         let s = try OnionService.start(host: host, port: port, options: options)
                         service.withLock { $0 = s }
                         state.withLock { $0.onionAddress = "\(s.address):\(port)" }
                     } catch {
-                        state.withLock { $0.onionFailure = "\(error)" }
+                        state.withLock { $0.onionFailure = error }
                     }
                 }, log: { _ in }, onSession: { [self] one in
                     state.withLock { s in

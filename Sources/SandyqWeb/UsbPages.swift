@@ -111,7 +111,7 @@ enum UsbPages {
                 lines.append(made > acked ? v.t("usb.result.waiting", ["n": "\(made - acked)"]) : v.t("usb.result.allReceived"))
             }
             if !r.skipped.isEmpty { lines.append(v.t("usb.result.skipped", ["n": "\(r.skipped.count)"])) }
-            for f in r.failed { problems.append(v.t("usb.result.failed", ["file": String(f.0.prefix(8)), "reason": f.1])) }
+            for f in r.failures { problems.append(v.t("usb.result.failed", ["file": String(f.0.prefix(8)), "reason": Pages.reason(v, f.1)])) }
             if !r.notes.isEmpty { problems.append(v.t("usb.result.notes", ["n": "\(r.notes.count)"])) }
         }
         var c: [String: Any] = ["done": true, "lines": lines]

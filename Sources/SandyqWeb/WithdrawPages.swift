@@ -86,6 +86,8 @@ enum WithdrawPages {
                 }
                 report = try host.cases.withdraw(id.description, collection: collection, element: element, reason: reason)
             }
+        } catch where error.code == "withdraw.element-shared" {
+            return Pages.message(v, title: v.t("withdraw.failed.title"), body: v.t("withdraw.element.shared"), status: .conflict, unlocked: true)
         } catch where error.kind == .notFound {
             // Withdrawn meanwhile (a second tab, a sync): the same page as a case that is gone.
             return Pages.message(v, title: v.t("withdraw.gone.title"), body: v.t("withdraw.gone.body"), status: .notFound, unlocked: true)

@@ -25,7 +25,7 @@ import Hummingbird
         let job = try #require(desk.serving())
         for _ in 0..<600 where job.snapshot().onionAddress == nil && job.snapshot().onionFailure == nil { usleep(100_000) }
         let s = job.snapshot()
-        let address = try #require(s.onionAddress, "no onion address: \(s.onionFailure ?? "still starting")")
+        let address = try #require(s.onionAddress, "no onion address: \(s.onionFailure?.message ?? "still starting")")
         let port = try #require(s.port)
         #expect(address.range(of: "^[a-z2-7]{56}\\.onion:\(port)$", options: .regularExpression) != nil, "\(address)")
         let runtime = OnionService.runtimeDirectory(home: dir.sub("c"))

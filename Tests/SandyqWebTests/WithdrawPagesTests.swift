@@ -40,6 +40,21 @@ import SandyqReports
         }
     }
 
+    /// Where the code says what to act on (the file, the stick, a restore not synced, a device not
+    /// admitted), the words say it; other refusals go by their kind.
+    @Test func aRefusalIsWordedByWhatToActOn() {
+        let cases: [(NodeError, String)] = [
+            (NodeError(.corrupt, "malformed file: x", code: "media.malformed"), "node.reason.media"),
+            (NodeError(.failure, "cannot write", code: "sync.io"), "node.reason.io"),
+            (NodeError(.failure, "cannot write", code: "store.io"), "node.reason.io"),
+            (NodeError(.refused, "rebuilt", code: "node.restored-not-synced"), "node.reason.restored"),
+            (NodeError(.refused, "not a member", code: "node.not-admitted"), "node.reason.notAdmitted"),
+            (NodeError(.refused, "role"), "node.reason.refused"),
+            (NodeError(.corrupt, "bad store", code: "store.corrupt"), "node.reason.corrupt"),
+        ]
+        for (e, key) in cases { #expect(Pages.reasonKey(e) == key, "\(e.code)") }
+    }
+
     /// Every kind of node refusal has its own words in every language, none of them the node's.
     @Test func everyRefusalIsCatalogued() throws {
         let kinds: [NodeError.Kind] = [.usage, .wrongPassphrase, .corrupt, .notFound, .notForMe, .conflict, .refused, .failure]
@@ -73,7 +88,7 @@ import SandyqReports
         try await b.app.test(.router) { client in
             let (status, page, _) = try await b.post(client, "/seized", [("device", device.description), ("confirm", "yes")], csrf: b.csrf)
             #expect(status == .conflict)
-            #expect(page.contains(ReportHTML.esc(Self.ru("seized.failed.forked", ["command": "sandyq member revoke --after"]))))
+            #expect(page.contains(ReportHTML.esc(Self.ru("seized.failed.forked", ["command": "sandyq member revoke \(device) --after OPID"]))))
             #expect(!page.contains("its key was copied"))
         }
         #expect(try b.host.view().membership.members[device.signingKey]?.isRevoked == false)
