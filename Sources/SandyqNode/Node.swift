@@ -384,9 +384,14 @@ public final class Node {
         if let w = warm { return w.view }
         let pid = try requireProject()
         let w: WarmView
-        if let restored = restoredView(pid), let caught = try caughtUp(restored, known: { cachedKeys() }) {
+        var caught: WarmView?, restoredKeys = CachedKeys()
+        if let restored = restoredView(pid) {
+            restoredKeys = CachedKeys(restored.view)
+            caught = try caughtUp(consume restored, known: { cachedKeys() })
+        }
+        if let caught {
             w = caught
-            cacheKeys(of: w.view, except: CachedKeys(restored.view))
+            cacheKeys(of: w.view, except: restoredKeys)
         } else {
             let known = cachedKeys()
             w = try rebuiltView(pid, known: known)
