@@ -6,8 +6,11 @@ import SandyqCrypto
 /// first record starts, so a damaged chunk loses only the records that touch it.
 public enum BundleFormat {
     public static let magic = Array("SANDYQB".utf8)
-    /// 2: the header record is signed by its sender. 1 (unsigned) is refused: see `obsoleteVersion`.
-    public static let version: UInt8 = 2
+    /// What a writer writes. 3: op records may be compact (record type 6). 2: the header record
+    /// is signed by its sender; still read. 1 (unsigned) is refused: see `obsoleteVersion`.
+    public static let version: UInt8 = 3
+    /// The versions a reader opens.
+    public static let readable: ClosedRange<UInt8> = 2...3
     /// Prefix of what a sender signs, so a header signature can never pass for an op's or a handshake's.
     public static let headerSignatureContext = Array("sandyq-bundle-header".utf8)
     /// Ciphertext size of every chunk: the file length says only how many chunks there are.
@@ -31,6 +34,28 @@ public enum BundleFormat {
         case evidenceChunk = 4
         /// A signed holding statement (evidence.md, "Holding statements").
         case evidenceHeld = 5
+        /// Version 3: an op whose project, author, seq and prev the reader takes from the op record
+        /// before it (the same project and author, the next seq, prev its id): kind ‖ body ‖ signature.
+        case compactOp = 6
+    }
+
+    /// What a compact op record elides: the envelope's fixed header and its length.
+    public static let compactSaving = Envelope.headerLength + 4 - 1
+
+    /// The body of a compact op record for `envelope`, an encoded op whose author, seq and prev
+    /// follow the op before it: its kind, then everything after the length.
+    public static func compactBody(_ envelope: UnsafeRawBufferPointer) -> (kind: UInt8, rest: UnsafeRawBufferPointer) {
+        (envelope[1], UnsafeRawBufferPointer(rebasing: envelope[(Envelope.headerLength + 4)...]))
+    }
+
+    /// The op a compact record stands for, given the op record read before it.
+    public static func expandCompact(_ body: [UInt8], after last: Envelope) throws(CoreError) -> Envelope {
+        guard body.count > Signature.length else { throw .bundleMalformed("compact op record") }
+        var w = ByteWriter(capacity: body.count + compactSaving)
+        w.u8(Envelope.version); w.u8(body[0]); w.raw(last.project.bytes); w.raw(last.author.bytes)
+        w.u64(last.seq &+ 1); w.raw(last.id.bytes); w.u32(UInt32(body.count - 1 - Signature.length))
+        w.raw(Array(body[1...]))
+        return try Envelope(decoding: w.bytes)
     }
 
     /// The encrypted part's first record: who sent it, for which project, and what they held.
@@ -43,17 +68,20 @@ public enum BundleFormat {
         public var createdMillis: UInt64
         /// Ids of bundles the sender imported lately, so their writers can delete them.
         public var imported: [BundleID]
+        /// The file's version, which the header repeats (and signs).
+        public var version: UInt8
 
         public init(project: ProjectID, sender: NodeID, senderVector: VersionVector, bundleID: BundleID, part: UInt32,
-                    createdMillis: UInt64, imported: [BundleID] = []) {
+                    createdMillis: UInt64, imported: [BundleID] = [], version: UInt8 = BundleFormat.version) {
             self.project = project; self.sender = sender; self.senderVector = senderVector
             self.bundleID = bundleID; self.part = part; self.createdMillis = createdMillis; self.imported = imported
+            self.version = version
         }
 
         /// The header's fields without the signature: what the sender signs, after the preamble's hash.
         public func encoded() -> [UInt8] {
             var w = ByteWriter()
-            w.u8(BundleFormat.version)
+            w.u8(version)
             w.raw(project.bytes); w.raw(sender.signingKey.bytes); w.raw(sender.boxKey.bytes)
             w.blob(senderVector.encoded()); w.raw(bundleID.bytes); w.u32(part); w.u64(createdMillis)
             w.varint(UInt64(imported.count)); for i in imported { w.raw(i.bytes) }
@@ -64,7 +92,9 @@ public enum BundleFormat {
         public init(decoding b: [UInt8]) throws(CoreError) {
             do {
                 var r = ByteReader(b)
-                guard try r.u8() == BundleFormat.version else { throw CoreError.bundleMalformed("bundle header record version") }
+                let v = try r.u8()
+                guard BundleFormat.readable.contains(v) else { throw CoreError.bundleMalformed("bundle header record version") }
+                version = v
                 project = try ProjectID(bytes: try r.raw(16))
                 sender = NodeID(signingKey: try .init(bytes: try r.raw(32)), boxKey: try .init(bytes: try r.raw(32)))
                 senderVector = try VersionVector(decoding: try r.blob(max: 1 << 24))
@@ -99,6 +129,8 @@ public enum BundleFormat {
         guard body.count > Signature.length else { throw .bundleMalformed("bundle header record") }
         let fields = Array(body.dropLast(Signature.length))
         let h = try Header(decoding: fields)
+        // The header repeats the file's version: a version-2 header in a version-3 file is not this file's.
+        guard preamble.count > magic.count, h.version == preamble[magic.count] else { throw .bundleMalformed("bundle header record version") }
         guard let sig = try? Signature(bytes: Array(body.suffix(Signature.length))),
               h.sender.signingKey.isValidSignature(sig, for: headerMessage(preamble: preamble, fields: fields)) else {
             throw .bundleBadSignature
@@ -124,6 +156,7 @@ public enum BundleFormat {
     }
 
     public struct Preamble: Sendable {
+        public let version: UInt8
         public let entries: [[UInt8]]
         public let noncePrefix: [UInt8]
         public let length: Int
@@ -133,14 +166,14 @@ public enum BundleFormat {
     public static func parsePreamble(_ b: [UInt8]) throws(CoreError) -> Preamble {
         guard b.count >= magic.count + 3 else { throw b.isEmpty ? .empty : .notABundle }
         guard Array(b[0..<magic.count]) == magic else { throw .notABundle }
-        guard b[magic.count] == version else { throw b[magic.count] == 1 ? .obsoleteVersion : .bundleUnsupportedVersion }
+        guard readable.contains(b[magic.count]) else { throw b[magic.count] == 1 ? .obsoleteVersion : .bundleUnsupportedVersion }
         let n = Int(b[magic.count + 1]) << 8 | Int(b[magic.count + 2])
         guard n >= 1, n <= maxEntries, n % entryGroup == 0 else { throw .bundleMalformed("recipient entry count") }
         let start = magic.count + 3
         let length = start + n * entryLength + noncePrefixLength
         guard b.count >= length else { throw .bundleTruncated }
         let entries = (0..<n).map { Array(b[(start + $0 * entryLength)..<(start + ($0 + 1) * entryLength)]) }
-        return Preamble(entries: entries, noncePrefix: Array(b[(length - noncePrefixLength)..<length]), length: length)
+        return Preamble(version: b[magic.count], entries: entries, noncePrefix: Array(b[(length - noncePrefixLength)..<length]), length: length)
     }
 
     /// Bytes of preamble for `n` recipients, so readers know how much to read first.

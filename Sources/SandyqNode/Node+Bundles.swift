@@ -87,14 +87,14 @@ extension Node {
                 passes[author] = pass
                 return pass != .none
             }
-            try store.forEachEncodedEnvelope(missingFrom: known, reading: reading) { author, raw in
+            try store.forEachEncodedEnvelopeWithID(missingFrom: known, reading: reading) { author, id, raw in
                 guard try rule.allows(encoded: raw, pass: passes[author] ?? .each) else { return }
                 if !budget.fits(opLength: raw.count, after: writer!.recordBytes), writer!.opsWritten > 0 {
                     result.bytes += try writer!.finish()
                     result.files.append(writer!.path)
                     writer = try open()
                 }
-                try writer!.append(encodedOp: raw)
+                try writer!.append(encodedOp: raw, id: id)
                 result.ops += 1
             }
             // What this node holds whole, so the recipient stops sending it; then the chunks it

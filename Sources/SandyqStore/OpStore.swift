@@ -521,9 +521,20 @@ public final class OpStore: @unchecked Sendable {
     /// inside `body`.
     public func forEachEncodedEnvelope(missingFrom known: VersionVector, reading: (SigningPublicKey) -> Bool = { _ in true },
                                        _ body: (SigningPublicKey, UnsafeRawBufferPointer) throws -> Void) throws {
+        try forEachEncodedEnvelope(missingFrom: known, reading: reading, ids: false) { author, _, p in try body(author, p) }
+    }
+
+    /// The same, with each op's stored id (the bundle writer links an op to the one before it).
+    public func forEachEncodedEnvelopeWithID(missingFrom known: VersionVector, reading: (SigningPublicKey) -> Bool = { _ in true },
+                                             _ body: (SigningPublicKey, UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Void) throws {
+        try forEachEncodedEnvelope(missingFrom: known, reading: reading, ids: true) { author, id, p in try body(author, id, p) }
+    }
+
+    private func forEachEncodedEnvelope(missingFrom known: VersionVector, reading: (SigningPublicKey) -> Bool, ids: Bool,
+                                        _ body: (SigningPublicKey, UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Void) throws {
         var authors: [[UInt8]] = []
         try db.prepare("SELECT DISTINCT author FROM ops ORDER BY author").rows { authors.append($0.blob(0)) }
-        let s = try db.prepare("SELECT envelope FROM ops WHERE author = ? AND seq > ? ORDER BY seq")
+        let s = try db.prepare("SELECT envelope\(ids ? ", id" : "") FROM ops WHERE author = ? AND seq > ? ORDER BY seq")
         let least = Envelope.headerLength + 4 + Signature.length
         for a in authors {
             guard let author = try? SigningPublicKey(bytes: a) else { throw StoreError.corrupt("op author of the wrong length") }
@@ -532,7 +543,11 @@ public final class OpStore: @unchecked Sendable {
                 try row.withBlob(0) { p in
                     // What decoding would catch first: a row that is not an envelope of this version.
                     guard p.count >= least, p[0] == Envelope.version else { throw StoreError.corrupt("a stored op is not an envelope") }
-                    try body(author, p)
+                    guard ids else { return try body(author, UnsafeRawBufferPointer(start: nil, count: 0), p) }
+                    try row.withBlob(1) { id in
+                        guard id.count == OpID.length else { throw StoreError.corrupt("a stored op id of the wrong length") }
+                        try body(author, id, p)
+                    }
                 }
             }
         }

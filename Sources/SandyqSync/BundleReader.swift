@@ -27,6 +27,11 @@ public final class BundleReader {
     public private(set) var opsRead = 0
     /// Records that arrived before their header (possible only when chunk 0 was damaged).
     private var queued: [Envelope] = []
+    /// The file's format version (2 or 3): only 3 has compact op records.
+    private var version: UInt8 = BundleFormat.version
+    /// The op record read last, since the last resynchronisation: a compact record's author,
+    /// seq, prev and project come from it and the header.
+    private var lastOp: Envelope?
     /// What a pass yields: the ops (evidence records skipped), or the evidence records (ops skipped).
     public enum Pass: Sendable { case ops, evidence }
     public enum EvidenceRecord: Sendable, Equatable {
@@ -62,6 +67,7 @@ public final class BundleReader {
         guard let k = BundleFormat.openFileKey(pre, with: keys) else { try? h.close(); throw .bundle(.notForMe) }
         key = k
         noncePrefix = pre.noncePrefix
+        version = pre.version
         // The header record comes first; read until it appears (or the file ends). When chunk 0 is
         // damaged, or the first record is not a readable header, it cannot appear: stop at once
         // rather than buffer the whole file (up to 3.8 GB) in `queued` looking for it.
@@ -124,6 +130,7 @@ public final class BundleReader {
             damagedChunks += 1
             pending.removeAll(); pendingOffset = 0
             resyncing = true
+            lastOp = nil
             return true
         }
         if c.final { sawFinal = true }
@@ -146,15 +153,15 @@ public final class BundleReader {
                 let type = pending[pendingOffset]
                 let len = Int(pending[pendingOffset + 1]) << 24 | Int(pending[pendingOffset + 2]) << 16
                     | Int(pending[pendingOffset + 3]) << 8 | Int(pending[pendingOffset + 4])
-                guard len <= BundleFormat.maxRecord, type >= 1, type <= 5 else {
+                guard len <= BundleFormat.maxRecord, type >= 1, type <= (version >= 3 ? 6 : 5) else {
                     malformedRecords += 1
-                    pending.removeAll(); pendingOffset = 0; resyncing = true
+                    pending.removeAll(); pendingOffset = 0; resyncing = true; lastOp = nil
                     if !loadChunk() { return nil }
                     continue
                 }
                 if avail >= 5 + len {
                     // A pass skips the other pass's records without copying them (a chunk is 1 MiB).
-                    let skipped = pass == .ops ? type == 4 || type == 5 : type == 2
+                    let skipped = pass == .ops ? type == 4 || type == 5 : type == 2 || type == 6
                     let body = skipped ? [] : Array(pending[(pendingOffset + 5)..<(pendingOffset + 5 + len)])
                     pendingOffset += 5 + len
                     records += 1
@@ -172,9 +179,18 @@ public final class BundleReader {
                         guard pass == .evidence else { return nil }
                         if recordType == .evidenceChunk { chunksRead += 1; evidence.append(.chunk(body)) } else { evidence.append(.held(body)) }
                         return nil
-                    case .op:
+                    case .op, .compactOp:
                         guard pass == .ops else { opsRead += 1; return nil }
-                        guard let env = try? Envelope(decoding: body) else { malformedRecords += 1; return nil }
+                        let env: Envelope?
+                        if recordType == .op {
+                            env = try? Envelope(decoding: body)
+                        } else if let last = lastOp {
+                            env = try? BundleFormat.expandCompact(body, after: last)
+                        } else {
+                            env = nil  // no op record before it since the last resynchronisation
+                        }
+                        lastOp = env
+                        guard let env else { malformedRecords += 1; return nil }
                         opsRead += 1
                         return env
                     case .end:

@@ -22,6 +22,12 @@ public final class BundleWriter {
     /// Bytes of records (header, ops, end) appended so far, before chunking: what a part budget counts.
     public private(set) var recordBytes = 0
     private var finished = false
+    /// The last op record written: its author, seq and id, and the chunk it started in. The
+    /// next op of the same chain goes compact only when it starts in that chunk too, so a
+    /// damaged chunk costs no more than the records that touch it (Protocol/bundles.md).
+    private var lastOp: (author: [UInt8], seq: UInt64, id: [UInt8], chunk: UInt64)?
+    /// Op records written compact, and the bytes that saved.
+    public private(set) var compactOps = 0
 
     /// `signer` signs the header over the preamble; readers refuse the file unless it is the key
     /// of the header's `sender`.
@@ -52,13 +58,34 @@ public final class BundleWriter {
     public var estimatedSize: Int { bytesWritten + BundleFormat.chunkSize }
 
     public func append(_ env: Envelope) throws(SyncError) {
-        try bytes(env.encoded) { (p) throws(SyncError) in try append(encodedOp: p) }
+        try bytes(env.encoded) { (p) throws(SyncError) in
+            try bytes(env.id.bytes) { (id) throws(SyncError) in try append(encodedOp: p, id: id) }
+        }
     }
 
-    /// An op as `Envelope.encoded` holds it, straight from the store: export need not decode
-    /// (nor hash) what the store checked on the way in.
-    public func append(encodedOp p: UnsafeRawBufferPointer) throws(SyncError) {
-        try appendRecord(.op, p)
+    /// An op as `Envelope.encoded` holds it, straight from the store, with the id the store
+    /// keeps beside it: export need not decode (nor hash) what the store checked on the way in.
+    /// It goes as a compact record when it follows the last op record in its chain, in the chunk
+    /// that record started in.
+    public func append(encodedOp p: UnsafeRawBufferPointer, id: UnsafeRawBufferPointer) throws(SyncError) {
+        let h = Envelope.headerLength
+        let seq = p[50..<58].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        let start = chunkIndex
+        if let last = lastOp, last.chunk == start, p.count > h + 4, seq == last.seq &+ 1,
+           last.author.elementsEqual(p[18..<50]), last.id.elementsEqual(p[58..<h]) {
+            let (kind, rest) = BundleFormat.compactBody(p)
+            recordBytes += 5 + 1 + rest.count
+            if firstRecord == BundleFormat.noRecordStart { firstRecord = UInt32(used) }
+            let n = UInt32(1 + rest.count)
+            var head = (BundleFormat.RecordType.compactOp.rawValue, UInt8(n >> 24), UInt8((n >> 16) & 0xff),
+                        UInt8((n >> 8) & 0xff), UInt8(n & 0xff), kind)
+            try withUnsafeBytes(of: &head) { (q) throws(SyncError) in try feed(q) }
+            try feed(rest)
+            compactOps += 1
+        } else {
+            try appendRecord(.op, p)
+        }
+        lastOp = (Array(p[18..<50]), seq, Array(id), start)
         opsWritten += 1
     }
 

@@ -45,18 +45,28 @@ struct BundlePartBudgetTests {
         let header = BundleFormat.Header(project: pid, sender: c.nodeID, senderVector: try c.versionVector(),
                                          bundleID: BundleID(bytes: Array(repeating: 0, count: 16))!, part: 1, createdMillis: 0)
         let headerRecord = BundleFormat.recordHeader + header.encoded().count + Signature.length
+        // An op's record is compact when it follows the op before it in its chain and starts in
+        // the chunk that one started in (Protocol/bundles.md, version 3); the budget is checked
+        // against the whole envelope's length, the bytes used are the record's.
         var parts: [[Int]] = [[]]
         var used = headerRecord
+        var last: (env: Envelope, start: Int)?
         for env in envs {
             if !budget.fits(opLength: env.encoded.count, after: used), !parts[parts.count - 1].isEmpty {
-                parts.append([]); used = headerRecord
+                parts.append([]); used = headerRecord; last = nil
             }
-            parts[parts.count - 1].append(env.encoded.count)
-            used += BundleFormat.recordHeader + env.encoded.count
+            let cap = BundleFormat.chunkCapacity
+            let compact = last.map { l in
+                l.env.author == env.author && env.seq == l.env.seq + 1 && env.prev == l.env.id && l.start / cap == used / cap
+            } ?? false
+            let record = BundleFormat.recordHeader + env.encoded.count - (compact ? BundleFormat.compactSaving : 0)
+            parts[parts.count - 1].append(record)
+            last = (env, used)
+            used += record
         }
-        func expectedSize(_ ops: [Int]) -> Int {
-            var count = ByteWriter(); count.varint(UInt64(ops.count))
-            let stream = headerRecord + ops.reduce(0) { $0 + BundleFormat.recordHeader + $1 } + BundleFormat.recordHeader + count.bytes.count
+        func expectedSize(_ records: [Int]) -> Int {
+            var count = ByteWriter(); count.varint(UInt64(records.count))
+            let stream = headerRecord + records.reduce(0, +) + BundleFormat.recordHeader + count.bytes.count
             let chunks = stream / BundleFormat.chunkCapacity + 1
             return BundleFormat.preambleLength(entries: 4) + BundleFormat.paddedChunkCount(chunks) * BundleFormat.chunkSize
         }

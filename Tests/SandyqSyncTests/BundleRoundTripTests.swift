@@ -151,16 +151,16 @@ import SandyqSync
         let missing = bundleReadAll(dir.file("missing.sqb"), keys: keys)
         guard case .io = missing.error else { Issue.record("missing: \(String(describing: missing.error))"); return }
 
-        // A real bundle with its version byte bumped, and magic + version 3 + nothing else.
+        // A real bundle with its version byte bumped, and magic + version 4 + nothing else.
         let real = dir.file("real.sqb")
         try writeTestBundle(real, BundleOpFixture.one.envelopes, header: BundleOpFixture.one.header(), recipients: [BundleOpFixture.one.box.publicKey], signer: BundleOpFixture.one.signing)
-        var v3 = bundleFileBytes(real)
-        v3[BundleFormat.magic.count] = 3
+        var v4 = bundleFileBytes(real)
+        v4[BundleFormat.magic.count] = 4
         let future = dir.file("future.sqb")
-        bundleWriteBytes(future, v3)
+        bundleWriteBytes(future, v4)
         #expect(bundleReadAll(future, keys: BundleOpFixture.one.box).error == .bundle(.bundleUnsupportedVersion))
         let stub = dir.file("stub.sqb")
-        bundleWriteBytes(stub, BundleFormat.magic + [3, 0, 4])
+        bundleWriteBytes(stub, BundleFormat.magic + [4, 0, 4])
         #expect(bundleReadAll(stub, keys: keys).error == .bundle(.bundleUnsupportedVersion))
         // Version 1 (unsigned headers) is refused as such, with its own message.
         bundleWriteBytes(stub, BundleFormat.magic + [1, 0, 4])

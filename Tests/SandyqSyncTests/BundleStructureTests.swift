@@ -28,7 +28,20 @@ func bundleOpenChunks(_ path: String, keys: BoxKeyPair) throws -> [BundleFormat.
 func bundleExpectedStream(headerBody: [UInt8], envelopes: [Envelope]) -> (bytes: [UInt8], starts: [Int]) {
     var out = BundleFormat.record(.header, headerBody)
     var starts = [0]
-    for e in envelopes { starts.append(out.count); out += BundleFormat.record(.op, e.encoded) }
+    let cap = BundleFormat.chunkCapacity
+    for (i, e) in envelopes.enumerated() {
+        // Compact (type 6: kind ‖ what follows the length) when the op follows the one before
+        // it in its chain and starts in the chunk that one started in (Protocol/bundles.md).
+        let b = i > 0 ? envelopes[i - 1] : nil
+        let compact = b.map { b in b.author == e.author && e.seq == b.seq + 1 && e.prev == b.id && starts.last! / cap == out.count / cap } ?? false
+        starts.append(out.count)
+        if compact {
+            let body = [e.encoded[1]] + Array(e.encoded[(Envelope.headerLength + 4)...])
+            out += [6] + [UInt8(body.count >> 24), UInt8((body.count >> 16) & 0xff), UInt8((body.count >> 8) & 0xff), UInt8(body.count & 0xff)] + body
+        } else {
+            out += BundleFormat.record(.op, e.encoded)
+        }
+    }
     var w = ByteWriter()
     w.varint(UInt64(envelopes.count))
     starts.append(out.count)
@@ -83,7 +96,8 @@ struct BundleSizedOps {
         var l = recordLength - 200
         for _ in 0..<6 {
             let e = op(l)
-            let got = 5 + e.encoded.count
+            // Compact or not, as the writer will write it.
+            let got = BundleStreamLayout(header: f.header(), envelopes: envelopes + [e]).ops.last!.count
             if got == recordLength { envelopes.append(e); return }
             l += recordLength - got
         }
@@ -222,7 +236,7 @@ func endRecord(_ n: Int) -> [UInt8] {
         let dir = try TempDir()
         let path = dir.file("h2.sqb")
         var h = f.header().encoded()
-        h[0] = 3
+        h[0] = 4
         let f = f
         handMadeBundle(path, recipients: [f.box.publicKey], header: { pre in
             BundleFormat.record(.header, h + f.signing.sign(BundleFormat.headerMessage(preamble: pre, fields: h)).bytes)

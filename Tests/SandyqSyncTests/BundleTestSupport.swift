@@ -159,9 +159,16 @@ struct BundleStreamLayout {
         headerLength = 5 + header.encoded().count + Signature.length
         var pos = headerLength
         var rs: [Range<Int>] = []
-        for e in envelopes {
-            rs.append(pos..<(pos + 5 + e.encoded.count))
-            pos += 5 + e.encoded.count
+        for (i, e) in envelopes.enumerated() {
+            // The writer's rule (Protocol/bundles.md, version 3): compact when the op follows the
+            // one before it in its chain and starts in the chunk that one started in.
+            let before = i > 0 ? envelopes[i - 1] : nil
+            let compact = before.map { b in
+                b.author == e.author && e.seq == b.seq + 1 && e.prev == b.id && rs[i - 1].lowerBound / Self.cap == pos / Self.cap
+            } ?? false
+            let length = compact ? 5 + e.encoded.count - BundleFormat.compactSaving : 5 + e.encoded.count
+            rs.append(pos..<(pos + length))
+            pos += length
         }
         ops = rs
         var w = ByteWriter()

@@ -65,12 +65,14 @@ CLASSES = ("ok", "truncated", "malformed", "not_for_me", "unsupported_version", 
 KEYS = ("area", "expect", "comment", "project", "recipient_box_secret", "file", "file_blake2b", "file_key",
         "header", "op_ids", "declared_ops", "damaged_chunks", "malformed_records")
 REQUIRED = ("area", "expect", "comment", "project", "recipient_box_secret", "file", "file_blake2b")
-SIZE_BUDGET = 1_650_000        # all .bin files together
+SIZE_BUDGET = 2_050_000        # all .bin files together
 
 # ---------------------------------------------------------------- constants (Protocol/bundles.md)
 
 MAGIC = b"SANDYQB"
 VERSION = 2                    # 1: the same layout with an unsigned header record, refused
+VERSION_COMPACT = 3            # 3: version 2 plus compact op records (type 6); what writers write
+READABLE = (2, 3)
 CHUNK = 65536
 TAG = b.crypto_aead_xchacha20poly1305_ietf_ABYTES               # 16
 CHUNK_PLAIN = CHUNK - TAG                                       # 65520
@@ -85,6 +87,9 @@ FIXED = len(MAGIC) + 1 + 2                                      # 10
 REC_HEADER, REC_OP, REC_END = 1, 2, 3
 # Evidence chunks and holding statements (evidence.md): an op pass reads past them.
 REC_CHUNK, REC_HELD = 4, 5
+# Version 3: an op whose project, author, seq and prev follow from the op record before it.
+REC_COMPACT = 6
+COMPACT_SAVING = 90 + 4 - 1
 MAX_BODY = 1 << 20
 MAX_RECORD = MAX_BODY + 4096
 HEADER_VERSION = 2
@@ -254,12 +259,34 @@ def signed_header(fields: bytes, preamble: bytes, signer: Node) -> bytes:
     return fields + signer.signing.sign(header_message(preamble, fields)).signature
 
 
+def compact_records(header: bytes, ops: list[bytes]) -> list[bytes]:
+    """The header record, then each op as a version-3 writer writes it: compact (type 6: kind ‖
+    everything after the length) when it follows the op before it in its chain (same author,
+    next seq, prev = that op's id) and starts in the chunk that op started in; else type 2."""
+    recs, off, last = [record(REC_HEADER, header)], 0, None
+    off = len(recs[0])
+    for e in ops:
+        start = off
+        if (last is not None and last[3] == start // CAPACITY and e[18:50] == last[0]
+                and struct.unpack(">Q", e[50:58])[0] == last[1] + 1 and e[58:90] == last[2]):
+            r = record(REC_COMPACT, e[1:2] + e[94:])
+        else:
+            r = record(REC_OP, e)
+        recs.append(r)
+        off += len(r)
+        last = (e[18:50], struct.unpack(">Q", e[50:58])[0], blake2b(e), start // CAPACITY)
+    return recs
+
+
 def record_stream(header: bytes, ops: list[bytes], extra: list[tuple[int, int, bytes]] = (), lead: int = 0,
-                  end: bytes | None = None) -> tuple[bytes, list[int]]:
+                  end: bytes | None = None, compact: bool = False) -> tuple[bytes, list[int]]:
     """Header record, op records, end record; `extra` inserts (position, type, body) records, `lead` puts
-    that many op records before the header record, `end` replaces the end record's body. Returns
-    the stream and the start offset of every record."""
-    recs = [record(REC_OP, e) for e in ops[:lead]] + [record(REC_HEADER, header)] + [record(REC_OP, e) for e in ops[lead:]]
+    that many op records before the header record, `end` replaces the end record's body, `compact`
+    writes ops as version 3 does. Returns the stream and the start offset of every record."""
+    if compact:
+        recs = compact_records(header, ops)
+    else:
+        recs = [record(REC_OP, e) for e in ops[:lead]] + [record(REC_HEADER, header)] + [record(REC_OP, e) for e in ops[lead:]]
     for pos, rtype, body in extra:
         recs.insert(pos, record(rtype, body))
     recs.append(record(REC_END, varint(len(ops)) if end is None else end))
@@ -303,6 +330,7 @@ class Bundle:
     def __init__(self, label: str, recipients: list[Node], header: bytes, ops: list[bytes], fillers: int | None = None,
                  order: list[int] | None = None, extra=(), signer: Node | None = None, version: int = VERSION,
                  signed_over: bytes | None = None, lead: int = 0, end: bytes | None = None):
+        compact = version >= VERSION_COMPACT
         """`header` is the header's fields; `signer` (default: the founder, who sends every vector)
         signs them over this file's preamble, or over `signed_over` instead. Version 1 is unsigned."""
         self.file_key = det(f"{label}/file key", 32)
@@ -322,7 +350,7 @@ class Bundle:
         if version >= 2:
             header = signed_header(header, signed_over or self.preamble(), signer or FOUNDER)
         self.header = header
-        self.stream, self.starts = record_stream(header, ops, extra, lead, end)
+        self.stream, self.starts = record_stream(header, ops, extra, lead, end, compact)
         self.chunks = chunks(self.stream, self.starts, self.file_key, self.prefix)
 
     def preamble(self, magic: bytes = MAGIC, version: int | None = None, count: int | None = None) -> bytes:
@@ -373,11 +401,12 @@ class Bytes:
 
 def decode_header(body: bytes) -> dict:
     """The fields of a header record (fields ‖ signature[64]); ValueError for anything but a
-    well-formed version-2 header. The signature is checked by verify_header."""
+    well-formed header of version 2 or 3. The signature is checked by verify_header."""
     if len(body) <= SIGNATURE:
         raise ValueError("no room for a signature")
     r = Bytes(body[:-SIGNATURE])
-    if r.raw(1)[0] != HEADER_VERSION:
+    version = r.raw(1)[0]
+    if version not in READABLE:
         raise ValueError("header version")
     project, sender = r.raw(16), r.raw(64)
     n = r.varint()
@@ -395,8 +424,8 @@ def decode_header(body: bytes) -> dict:
         raise ValueError("too many imported ids")
     imported = [r.raw(16) for _ in range(k)]
     r.end()
-    return dict(project=project, sender=sender, heads=heads, bundle_id=bundle_id, part=part, created=created,
-                imported=imported)
+    return dict(version=version, project=project, sender=sender, heads=heads, bundle_id=bundle_id, part=part,
+                created=created, imported=imported)
 
 
 def verify_header(body: bytes, preamble: bytes) -> bool:
@@ -457,7 +486,7 @@ def read_bundle(data: bytes, box_sk: bytes, project: bytes) -> dict:
             raise Refused("malformed", "shorter than magic, version and entry count")
         if data[:7] != MAGIC:
             raise Refused("malformed", "not a bundle")
-        if data[7] != VERSION:
+        if data[7] not in READABLE:
             raise Refused("unsupported_version", f"version {data[7]}" + (" (unsigned header)" if data[7] == 1 else ""))
         n = struct.unpack(">H", data[8:10])[0]
         if not (1 <= n <= MAX_ENTRIES and n % GROUP == 0):
@@ -475,9 +504,12 @@ def read_bundle(data: bytes, box_sk: bytes, project: bytes) -> dict:
         # Chunks and records.
         pending, resync, final_seen, index, ended, records = b"", False, False, 0, False, 0
         pos = pre
+        # The op record read last since the last resynchronisation: (project, author, seq, id).
+        last = None
+        types = (REC_HEADER, REC_OP, REC_END, REC_CHUNK, REC_HELD) + ((REC_COMPACT,) if data[7] >= VERSION_COMPACT else ())
 
         def next_chunk() -> bool:
-            nonlocal pending, resync, final_seen, index, pos
+            nonlocal pending, resync, final_seen, index, pos, last
             if final_seen:
                 return False
             c = data[pos:pos + CHUNK]
@@ -493,7 +525,7 @@ def read_bundle(data: bytes, box_sk: bytes, project: bytes) -> dict:
             opened = open_chunk(c, key, prefix, i)
             if opened is None:
                 out["damaged"] += 1
-                pending, resync = b"", True
+                pending, resync, last = b"", True, None
                 return True
             final, first, content = opened
             final_seen = final_seen or final
@@ -507,9 +539,9 @@ def read_bundle(data: bytes, box_sk: bytes, project: bytes) -> dict:
         while not ended:
             if len(pending) >= 5:
                 rtype, length = pending[0], struct.unpack(">I", pending[1:5])[0]
-                if length > MAX_RECORD or rtype not in (REC_HEADER, REC_OP, REC_END, REC_CHUNK, REC_HELD):
+                if length > MAX_RECORD or rtype not in types:
                     out["malformed"] += 1
-                    pending, resync = b"", True
+                    pending, resync, last = b"", True, None
                     if not next_chunk():
                         break
                     continue
@@ -522,7 +554,9 @@ def read_bundle(data: bytes, box_sk: bytes, project: bytes) -> dict:
                             out["malformed"] += 1
                             continue
                         try:
-                            decode_header(body)
+                            # The header repeats the file's version.
+                            if decode_header(body)["version"] != data[7]:
+                                raise ValueError("header version")
                         except ValueError:
                             out["malformed"] += 1
                             continue
@@ -531,11 +565,19 @@ def read_bundle(data: bytes, box_sk: bytes, project: bytes) -> dict:
                         out["header"] = body
                     elif rtype in (REC_CHUNK, REC_HELD):
                         out.setdefault("evidence", []).append(rtype)
-                    elif rtype == REC_OP:
+                    elif rtype in (REC_OP, REC_COMPACT):
+                        if rtype == REC_COMPACT and last is not None and len(body) > SIGNATURE:
+                            project_, author, seq, prev = last
+                            body = (bytes([1]) + body[:1] + project_ + author + u64(seq + 1) + prev
+                                    + u32(len(body) - 1 - SIGNATURE) + body[1:])
+                        elif rtype == REC_COMPACT:
+                            body = b""       # nothing before it to follow: malformed
                         if envelope_layout_ok(body):
                             out["ops"].append(blake2b(body))
+                            last = (body[2:18], body[18:50], struct.unpack(">Q", body[50:58])[0], blake2b(body))
                         else:
                             out["malformed"] += 1
+                            last = None
                     else:
                         try:
                             out["declared"] = Bytes(body).varint()
@@ -713,8 +755,8 @@ def build() -> dict:
     v.add("bundle_wrong_magic", "malformed", "bundle_ok_one_chunk with the magic \"SANDYQC\"",
           b"SANDYQC" + one_bytes[7:], LAWYER, P)
     v.add("bundle_unsupported_version", "unsupported_version",
-          "bundle_ok_one_chunk with version byte 3: refused before the entries are read",
-          one_bytes[:7] + b"\x03" + one_bytes[8:], LAWYER, P)
+          "bundle_ok_one_chunk with version byte 4: refused before the entries are read",
+          one_bytes[:7] + b"\x04" + one_bytes[8:], LAWYER, P)
     old = Bundle("version 1", [LAWYER, COORDINATOR], header_for(small, "version 1", 1), small.ops, version=1)
     v.add("bundle_version_1", "unsupported_version",
           "bundle_ok_one_chunk's ops as format 1 wrote them: version byte 1, an unsigned version-1 header; nothing "
@@ -797,6 +839,49 @@ def build() -> dict:
                 "written with the file key: an end record with an empty body: no op count is declared, reading "
                 "stops there as at any end record, and the file is intact", empty_end.bytes(), LAWYER, P)
     assert got["declared"] is None and got["ops"] == [blake2b(e) for e in small.ops]
+
+    # Version 3: compact op records. Each op that follows the one before it in its chain, and starts
+    # in the chunk that one started in, is written as kind ‖ body ‖ signature (type 6).
+    v3 = Bundle("v3 two chunks", [LAWYER, COORDINATOR], header_for(main, "v3 two chunks", VERSION_COMPACT), main.ops,
+                version=VERSION_COMPACT)
+    types = [v3.stream[x] for x in v3.starts]
+    chunk_of = [x // CAPACITY for x in v3.starts]
+    assert types[1] == REC_OP and REC_COMPACT in types and len(v3.chunks) == 2
+    # The first op record to start in chunk 1 follows one that started in chunk 0: written whole.
+    first1 = next(i for i, c in enumerate(chunk_of) if c == 1)
+    assert types[first1] == REC_OP and chunk_of[first1 - 1] == 0
+    got = v.add("bundle_v3_ok", "ok",
+                "bundle_ok's 9 ops as version 3 writes them: the genesis whole (type 2), each op after it compact "
+                "(type 6: kind, body, signature; project, author, seq and prev from the op before), except the "
+                "first op record to start in chunk 1, written whole", v3.bytes(), LAWYER, P)
+    assert got["ops"] == ids and got["malformed"] == 0
+    flipped3 = flip(v3.bytes(), len(v3.preamble()) + 1000, 3)
+    got = v.add("bundle_v3_flipped_chunk_byte", "malformed",
+                "bundle_v3_ok with bit 3 of byte 1000 of chunk 0 flipped: chunk 0 is lost; reading resumes at "
+                "chunk 1's first record, an op written whole, so the ops after it, compact, still land",
+                flipped3, LAWYER, P)
+    assert got["ops"] == [blake2b(e) for e in main.ops[first1 - 1:]] and got["malformed"] == 0 and got["damaged"] == 1
+
+    lone = Bundle("v3 no context", [LAWYER], header_for(small, "v3 no context", VERSION_COMPACT), small.ops,
+                  version=VERSION_COMPACT)
+    recs = compact_records(lone.header, small.ops)
+    assert [r[0] for r in recs] == [REC_HEADER, REC_OP] + [REC_COMPACT] * 4
+    recs = [recs[0]] + recs[2:] + [record(REC_END, varint(4))]
+    lone.stream = b"".join(recs)
+    lone.starts = [sum(len(r) for r in recs[:i]) for i in range(len(recs))]
+    lone.chunks = chunks(lone.stream, lone.starts, lone.file_key, lone.prefix)
+    got = v.add("bundle_v3_compact_without_op_before", "malformed",
+                "written with the file key, version 3: the header, then the founder's ops 2-5 as compact records, "
+                "without the genesis they follow: a compact record with no op record before it (since the stream "
+                "began or resynchronised) names no author, so it and each one after it is a malformed record",
+                lone.bytes(), LAWYER, P)
+    assert got["ops"] == [] and got["malformed"] == 4
+    mixed = Bundle("v3 header 2", [LAWYER], header_for(small, "v3 header 2", VERSION), small.ops, version=VERSION_COMPACT)
+    got = v.add("bundle_v3_header_version_2", "malformed",
+                "a version-3 file whose signed header record says version 2: the header repeats the file's version, "
+                "so it is a malformed record and the file has no header; the ops land",
+                mixed.bytes(), LAWYER, P)
+    assert got["header"] is None and got["malformed"] == 1 and got["ops"] == [blake2b(e) for e in small.ops]
 
     total = sum(len(d) for n, d in v.files.items() if n.endswith(".bin"))
     assert total <= SIZE_BUDGET, total
