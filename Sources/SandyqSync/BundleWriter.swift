@@ -25,8 +25,8 @@ public final class BundleWriter {
     /// The last op record written: its author, seq and id, and the chunk it started in. The
     /// next op of the same chain goes compact only when it starts in that chunk too, so a
     /// damaged chunk costs no more than the records that touch it (Protocol/bundles.md).
-    private var lastOp: (author: [UInt8], seq: UInt64, id: [UInt8], chunk: UInt64)?
-    /// Op records written compact, and the bytes that saved.
+    private var lastOp: (project: [UInt8], author: [UInt8], seq: UInt64, id: [UInt8], chunk: UInt64)?
+    /// Op records written compact (each 93 bytes shorter than whole).
     public private(set) var compactOps = 0
 
     /// `signer` signs the header over the preamble; readers refuse the file unless it is the key
@@ -34,6 +34,8 @@ public final class BundleWriter {
     public init(path: String, recipients: [BoxPublicKey], header: BundleFormat.Header, signer: SigningKeyPair) throws(SyncError) {
         guard !recipients.isEmpty else { throw .usage("a bundle needs at least one recipient") }
         guard recipients.count <= BundleFormat.maxEntries else { throw .usage("a bundle can have at most \(BundleFormat.maxEntries) recipients") }
+        // The header repeats the file's version, and readers hold it to that.
+        guard header.version == BundleFormat.version else { throw .usage("a bundle header of version \(header.version); this writer writes \(BundleFormat.version)") }
         self.path = path
         // A fresh, unguessable name opened exclusively and never through a symlink: in a mailbox
         // folder others can write to, a planted link must not make an export overwrite a key file.
@@ -71,7 +73,7 @@ public final class BundleWriter {
         let h = Envelope.headerLength
         let seq = p[50..<58].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
         let start = chunkIndex
-        if let last = lastOp, last.chunk == start, p.count > h + 4, seq == last.seq &+ 1,
+        if let last = lastOp, last.chunk == start, p.count > h + 4, seq == last.seq &+ 1, last.project.elementsEqual(p[2..<18]),
            last.author.elementsEqual(p[18..<50]), last.id.elementsEqual(p[58..<h]) {
             let (kind, rest) = BundleFormat.compactBody(p)
             recordBytes += 5 + 1 + rest.count
@@ -85,7 +87,7 @@ public final class BundleWriter {
         } else {
             try appendRecord(.op, p)
         }
-        lastOp = (Array(p[18..<50]), seq, Array(id), start)
+        lastOp = (Array(p[2..<18]), Array(p[18..<50]), seq, Array(id), start)
         opsWritten += 1
     }
 

@@ -121,6 +121,33 @@ import SandyqSync
         #expect(!FileManager.default.fileExists(atPath: dir.file("x.sqb")))
     }
 
+    /// A header of another version would make a file every reader holds malformed: refused at once.
+    @Test func aHeaderOfAnotherVersionIsAUsageError() throws {
+        let dir = try TempDir()
+        var h = BundleOpFixture.one.header()
+        h.version = 2
+        #expect(throws: SyncError.self) {
+            _ = try BundleWriter(path: dir.file("v2.sqb"), recipients: [BundleOpFixture.one.box.publicKey], header: h, signer: BundleOpFixture.one.signing)
+        }
+        #expect(!FileManager.default.fileExists(atPath: dir.file("v2.sqb")))
+    }
+
+    /// An author's next op in another project (seq and prev follow on) goes whole: a compact
+    /// record takes its project from the op before it, so it would come back as another op.
+    @Test func theNextOpInAnotherProjectIsWrittenWhole() throws {
+        let f = BundleOpFixture.one
+        let other = ProjectID.random()
+        let first = f.envelopes[0]
+        let next = OpWriter(keys: f.signing, project: other, seq: first.seq, prev: first.id, clock: HybridClock())
+            .sealed([.projectName("другой")], readers: [f.box.publicKey], wallMillis: 1_700_000_000_000)
+        let dir = try TempDir()
+        let path = dir.file("two.sqb")
+        try writeTestBundle(path, [first, next], header: f.header(), recipients: [f.box.publicKey], signer: f.signing)
+        let o = bundleReadAll(path, keys: f.box)
+        #expect(o.envelopes.map(\.id) == [first.id, next.id])
+        #expect(o.malformedRecords == 0)
+    }
+
     // A6: garbage, empty, a directory, magic with a wrong version, a missing file.
     @Test func notBundles() throws {
         let dir = try TempDir()

@@ -267,14 +267,14 @@ def compact_records(header: bytes, ops: list[bytes]) -> list[bytes]:
     off = len(recs[0])
     for e in ops:
         start = off
-        if (last is not None and last[3] == start // CAPACITY and e[18:50] == last[0]
+        if (last is not None and last[3] == start // CAPACITY and e[18:50] == last[0] and e[2:18] == last[4]
                 and struct.unpack(">Q", e[50:58])[0] == last[1] + 1 and e[58:90] == last[2]):
             r = record(REC_COMPACT, e[1:2] + e[94:])
         else:
             r = record(REC_OP, e)
         recs.append(r)
         off += len(r)
-        last = (e[18:50], struct.unpack(">Q", e[50:58])[0], blake2b(e), start // CAPACITY)
+        last = (e[18:50], struct.unpack(">Q", e[50:58])[0], blake2b(e), start // CAPACITY, e[2:18])
     return recs
 
 
@@ -284,6 +284,8 @@ def record_stream(header: bytes, ops: list[bytes], extra: list[tuple[int, int, b
     that many op records before the header record, `end` replaces the end record's body, `compact`
     writes ops as version 3 does. Returns the stream and the start offset of every record."""
     if compact:
+        # The chunk rule is decided record by record: nothing may be inserted after it.
+        assert not extra and not lead, "a version-3 stream takes no extra or leading records"
         recs = compact_records(header, ops)
     else:
         recs = [record(REC_OP, e) for e in ops[:lead]] + [record(REC_HEADER, header)] + [record(REC_OP, e) for e in ops[lead:]]
@@ -330,9 +332,9 @@ class Bundle:
     def __init__(self, label: str, recipients: list[Node], header: bytes, ops: list[bytes], fillers: int | None = None,
                  order: list[int] | None = None, extra=(), signer: Node | None = None, version: int = VERSION,
                  signed_over: bytes | None = None, lead: int = 0, end: bytes | None = None):
-        compact = version >= VERSION_COMPACT
         """`header` is the header's fields; `signer` (default: the founder, who sends every vector)
         signs them over this file's preamble, or over `signed_over` instead. Version 1 is unsigned."""
+        compact = version >= VERSION_COMPACT
         self.file_key = det(f"{label}/file key", 32)
         self.prefix = det(f"{label}/nonce prefix", PREFIX)
         n = len(recipients)

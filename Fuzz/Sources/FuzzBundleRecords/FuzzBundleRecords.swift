@@ -61,7 +61,7 @@ func seeds(_ vectors: String) -> [(String, [UInt8])] {
     let header = BundleFormat.Header(project: (try? ProjectID(bytes: [UInt8](repeating: 1, count: 16)))!, sender: sender,
                                      senderVector: VersionVector([sender.signingKey: 3]), bundleID: BundleID(bytes: [UInt8](repeating: 2, count: 16))!,
                                      part: 0, createdMillis: 1_767_225_600_000, imported: [BundleID(bytes: [UInt8](repeating: 3, count: 16))!])
-    // Format 2: the header is signed over the preamble, or the reader refuses the file at open.
+    // Since format 2: the header is signed over the preamble, or the reader refuses the file at open.
     var stream = BundleFormat.record(.header, BundleFormat.signedHeader(header, preamble: preamble, signer: Fixed.signing("sender")))
     var n: UInt64 = 0
     for v in VectorFile.all(in: vectors + "/ops") where stream.count < 6000 {
