@@ -76,13 +76,7 @@ public final class BundleWriter {
         if let last = lastOp, last.chunk == start, p.count > h + 4, seq == last.seq &+ 1, last.project.elementsEqual(p[2..<18]),
            last.author.elementsEqual(p[18..<50]), last.id.elementsEqual(p[58..<h]) {
             let (kind, rest) = BundleFormat.compactBody(p)
-            recordBytes += 5 + 1 + rest.count
-            if firstRecord == BundleFormat.noRecordStart { firstRecord = UInt32(used) }
-            let n = UInt32(1 + rest.count)
-            var head = (BundleFormat.RecordType.compactOp.rawValue, UInt8(n >> 24), UInt8((n >> 16) & 0xff),
-                        UInt8((n >> 8) & 0xff), UInt8(n & 0xff), kind)
-            try withUnsafeBytes(of: &head) { (q) throws(SyncError) in try feed(q) }
-            try feed(rest)
+            try appendRecord(.compactOp, rest, lead: kind)
             compactOps += 1
         } else {
             try appendRecord(.op, p)
@@ -107,13 +101,16 @@ public final class BundleWriter {
     }
 
     /// A record (`BundleFormat.record`: type, u32 length, body) copied into the chunks as it
-    /// comes, with no record-sized copy in between.
-    private func appendRecord(_ type: BundleFormat.RecordType, _ body: UnsafeRawBufferPointer) throws(SyncError) {
-        recordBytes += 5 + body.count
+    /// comes, with no record-sized copy in between; `lead` is a first body byte kept apart
+    /// (a compact op's kind).
+    private func appendRecord(_ type: BundleFormat.RecordType, _ body: UnsafeRawBufferPointer, lead: UInt8? = nil) throws(SyncError) {
+        let length = body.count + (lead == nil ? 0 : 1)
+        recordBytes += 5 + length
         if firstRecord == BundleFormat.noRecordStart { firstRecord = UInt32(used) }
-        let n = UInt32(body.count)
+        let n = UInt32(length)
         var head = (type.rawValue, UInt8(n >> 24), UInt8((n >> 16) & 0xff), UInt8((n >> 8) & 0xff), UInt8(n & 0xff))
         try withUnsafeBytes(of: &head) { (p) throws(SyncError) in try feed(p) }
+        if var lead { try withUnsafeBytes(of: &lead) { (p) throws(SyncError) in try feed(p) } }
         try feed(body)
     }
 

@@ -13,7 +13,7 @@ enum WithdrawPages {
                      errors: [(String, String)] = [], reason: String = "") -> Response {
         if let refused = v.coordinatorOnly(host) { return refused }
         guard let id = CasePages.caseID(ref), let plan = try? host.cases.withdrawalPlan(id.description) else {
-            return Pages.message(v, title: v.t("withdraw.gone.title"), body: v.t("withdraw.gone.body"), status: .notFound, unlocked: true)
+            return gone(v)
         }
         var c: [String: Any]
         if element.isEmpty {
@@ -25,7 +25,7 @@ enum WithdrawPages {
             c["confirm"] = v.t("withdraw.confirm")
         } else {
             guard let state = EditPages.load(host, id.description), Self.withdrawable(state, collection, element) else {
-                return Pages.message(v, title: v.t("withdraw.gone.title"), body: v.t("withdraw.gone.body"), status: .notFound, unlocked: true)
+                return gone(v)
             }
             // A merge may have copied the element into the other case: only the whole case can go.
             guard plan.merged.isEmpty else {
@@ -76,7 +76,7 @@ enum WithdrawPages {
             } else {
                 guard let state = EditPages.load(host, id.description), Self.withdrawable(state, collection, element),
                       let plan = try? host.cases.withdrawalPlan(id.description) else {
-                    return Pages.message(v, title: v.t("withdraw.gone.title"), body: v.t("withdraw.gone.body"), status: .notFound, unlocked: true)
+                    return gone(v)
                 }
                 // Merged since the check page was shown: the node would refuse, in its own words.
                 guard plan.merged.isEmpty else {
@@ -90,7 +90,7 @@ enum WithdrawPages {
             return Pages.message(v, title: v.t("withdraw.failed.title"), body: v.t("withdraw.element.shared"), status: .conflict, unlocked: true)
         } catch where error.kind == .notFound {
             // Withdrawn meanwhile (a second tab, a sync): the same page as a case that is gone.
-            return Pages.message(v, title: v.t("withdraw.gone.title"), body: v.t("withdraw.gone.body"), status: .notFound, unlocked: true)
+            return gone(v)
         } catch {
             return Pages.message(v, title: v.t("withdraw.failed.title"), body: v.t("withdraw.failed.body", ["reason": Pages.reason(v, error)]),
                                  status: .conflict, unlocked: true)
@@ -103,6 +103,11 @@ enum WithdrawPages {
         if !element.isEmpty { c["backToCase"] = "/cases/\(id)" }
         c["tell"] = ["withdraw.tell.sync", "withdraw.tell.check", "withdraw.tell.sticks"].map { v.t($0) }
         return Pages.html(Templates.render("withdraw", c))
+    }
+
+    /// The case, or the element, is not here to withdraw (never was, or went meanwhile).
+    static func gone(_ v: Visit) -> Response {
+        Pages.message(v, title: v.t("withdraw.gone.title"), body: v.t("withdraw.gone.body"), status: .notFound, unlocked: true)
     }
 
     /// A note's `what` as the desk shows it: an element's collection (`sources/3f2a…`) in the
