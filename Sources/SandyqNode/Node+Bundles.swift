@@ -182,7 +182,7 @@ extension Node {
         }, peer: {
             reader.header.map { h in
                 .bundle(sender: h.sender, vector: h.senderVector, delivered: reader.intact ? bundleID : nil,
-                        importedThere: h.imported)
+                        importedThere: h.imported, created: h.createdMillis)
             }
         })
         if let h = reader.header, h.sender != nodeID { result.senderIsMember = try isCurrentMember(h.sender) }

@@ -23,7 +23,7 @@ extension Node {
     enum IngestPeer {
         /// A bundle's signed header: `delivered` is the bundle's id when it arrived intact,
         /// `importedThere` the ids of the bundles the sender says it imported.
-        case bundle(sender: NodeID, vector: VersionVector, delivered: BundleID?, importedThere: [BundleID])
+        case bundle(sender: NodeID, vector: VersionVector, delivered: BundleID?, importedThere: [BundleID], created: UInt64)
         /// A TCP session's authenticated key.
         case session(key: SigningPublicKey, vector: VersionVector)
     }
@@ -53,8 +53,12 @@ extension Node {
             report = r
         }
         forgetMembership(ifChangedBy: report)
-        // A withdrawal takes effect as it lands, before the view or any forwarding sees the ops.
-        if report.newMembership > 0 { try applyWithdrawals() }
+        // A withdrawal takes effect as it lands, before the view or any forwarding sees the ops;
+        // one a revocation lifts is undone as that lands. A revoked member's ops can decide
+        // which of its withdrawals are genuine, so they count too.
+        let revokedWrote = report.new > 0 && report.newMembership == 0
+            && (try? storedMembership()).map { m in report.newAuthors.contains { m.members[$0]?.isRevoked == true } } == true
+        if report.newMembership > 0 || revokedWrote { try applyWithdrawals() }
         if !own && report.new > 0 { try clearRestoredIfAdmitted() }
         // A peer may have handed back this node's own ops: the writer rereads its chain head.
         if !own && report.new > 0 { activeWriter = nil }
@@ -95,13 +99,13 @@ extension Node {
     /// The ack ledger, keyed by node id on both transports.
     private func acknowledge(_ peer: IngestPeer, report: ImportReport) throws(NodeError) {
         switch peer {
-        case let .bundle(sender, vector, delivered, importedThere):
+        case let .bundle(sender, vector, delivered, importedThere, created):
             // Checked after the ops landed, since the bundle may carry the sender's own admission.
             // A stranger (say, someone who read a seized store) signs its own header validly: it
             // must not become a peer, or the mailbox would write it the whole log.
             guard sender != nodeID, try isCurrentMember(sender) else { return }
             try mapped {
-                try store.acknowledge(vector, by: sender)
+                try store.acknowledge(vector, by: sender, created: created)
                 // Only an intact bundle counts as delivered: a damaged one must be sent again.
                 if let delivered { try store.recordImportedBundle(delivered) }
                 try noteDelivered(importedThere, by: sender)

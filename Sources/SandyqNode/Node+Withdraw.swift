@@ -328,9 +328,15 @@ extension Node {
     /// ops' bytes (keeping stubs), the named files' chunks, the cached keys of their sessions
     /// and parents, and the view snapshot, all in one scrubbed transaction. Returns the ops
     /// and chunks dropped.
+    ///
+    /// Stubs whose every withdrawal is lifted are dropped first (`liftedStubs`): those ops then
+    /// count as missing, so the next exchange brings them back from any node, or any old
+    /// stick, that kept them (ops.md section 4, "Withdrawal", limit 2).
     @discardableResult
     func applyWithdrawals() throws(NodeError) -> (ops: Int, chunks: Int) {
         let m = try storedMembership()
+        let lifted = try liftedStubs(m)
+        if !lifted.isEmpty { try liftStubs(lifted) }
         guard !m.withdrawn.isEmpty || !m.withdrawnFiles.isEmpty else { return (0, 0) }
         let stubbed = try mapped { try store.withdrawnIDs() }
         let todo = m.withdrawn.values.filter { !stubbed.contains($0.id) }.sorted()
@@ -354,6 +360,58 @@ extension Node {
         }
         invalidateView()
         return result
+    }
+
+    /// Stubs that no withdrawal holds any more. A withdrawal is lifted only when it is shown
+    /// void (`shownVoid`): written after the last genuine op its author's revocation names (a
+    /// seized key's), or by someone whose every admission as coordinator is void the same way
+    /// (a seized key's sockpuppet). A withdrawal that merely does not stand here keeps its
+    /// stubs: a revoked author's chain can have gaps on this node (a reporter holds only
+    /// others' membership ops; withdrawals stub ops), which cuts its genuine ops and the
+    /// admissions they made short, and lifting would bring back what an honest coordinator
+    /// withdrew.
+    private func liftedStubs(_ m: Membership) throws(NodeError) -> [OpID] {
+        let stubbed = try mapped { try store.withdrawnIDs() }
+        guard !stubbed.isEmpty else { return [] }
+        var withdrawals: [(author: SigningPublicKey, seq: UInt64, ops: [WithdrawnOp])] = []
+        var coordinatorAdds: [SigningPublicKey: [(author: SigningPublicKey, seq: UInt64)]] = [:]
+        for e in try mapped({ try store.membershipEnvelopes() }) {
+            switch try? MembershipChange(decoding: e.body) {
+            case let .withdraw(ops, _)?: withdrawals.append((e.author, e.seq, ops))
+            case let .add(member, .coordinator)?: coordinatorAdds[member.signingKey, default: []].append((e.author, e.seq))
+            default: break
+            }
+        }
+        var held = Set<OpID>()
+        for w in withdrawals where !Self.shownVoid(author: w.author, seq: w.seq, m, coordinatorAdds, visiting: []) {
+            for o in w.ops { held.insert(o.id) }
+        }
+        return stubbed.subtracting(held).sorted()
+    }
+
+    /// Whether an op by `author` at `seq` is shown not to count as a coordinator's, by seqs
+    /// alone (never by which ops this node happens to hold): its author is a coordinator
+    /// revoked below `seq`, or is not one here and every add that made it one is shown void.
+    static func shownVoid(author: SigningPublicKey, seq: UInt64, _ m: Membership,
+                          _ adds: [SigningPublicKey: [(author: SigningPublicKey, seq: UInt64)]],
+                          visiting: Set<SigningPublicKey>) -> Bool {
+        if let member = m.members[author], member.role == .coordinator {
+            return member.revokedAfter.map { seq > $0 } ?? false
+        }
+        if author == m.founder { return false }
+        guard !visiting.contains(author) else { return false }
+        return (adds[author] ?? []).allSatisfy {
+            shownVoid(author: $0.author, seq: $0.seq, m, adds, visiting: visiting.union([author]))
+        }
+    }
+
+    /// Drops the stubs and owes every current member a bundle: the mailbox then writes the
+    /// vector that shows the loss, and the ledger on the other side replaces its row with it.
+    private func liftStubs(_ ids: [OpID]) throws(NodeError) {
+        let peers = try mapped { try store.peers() }.map(\.node)
+        var owed: [NodeID] = []
+        for p in peers where p != nodeID { if try isCurrentMember(p) { owed.append(p) } }
+        try mapped { try store.unstub(ids, owing: owed) }
     }
 
     /// Cache tags of the sessions (and parents) the doomed ops use, when no op kept uses them.

@@ -164,6 +164,11 @@ enum Migrations {
         );
         CREATE INDEX IF NOT EXISTS withdrawn_author_seq ON withdrawn(author, seq);
         """,
+        // 13: the creation time (the peer's clock) of the newest bundle whose vector the ledger
+        // took, so a newer bundle can lower `acked` when the peer lost ops and an older cannot.
+        """
+        ALTER TABLE peers ADD COLUMN bundle_created INTEGER;
+        """,
     ]
 
     static var latest: Int { all.count }

@@ -189,6 +189,20 @@ public final class OpStore: @unchecked Sendable {
         return out
     }
 
+    /// Drops the stubs of `ids`, and in the same transaction notes a bundle owed to each of
+    /// `owing`: those ops count as missing again, so sync brings them back from any peer that
+    /// kept them. Returns how many stubs it dropped.
+    @discardableResult
+    public func unstub(_ ids: [OpID], owing: [NodeID] = []) throws -> Int {
+        try db.transaction {
+            let s = try db.prepare("DELETE FROM withdrawn WHERE id = ?")
+            var n = 0
+            for id in ids { try s.run([.blob(id.bytes)]); n += db.changes }
+            if n > 0 { for p in owing { try setOwesAck(to: p) } }
+            return n
+        }
+    }
+
     /// Membership ops only: what a node needs to decide who may connect, without reading the log.
     public func membershipEnvelopes() throws -> [Envelope] {
         var out: [Envelope] = []
@@ -565,16 +579,33 @@ public final class OpStore: @unchecked Sendable {
     }
 
     /// Raises what `peer` is known to hold to include `vector`, and notes when it said so
-    /// (`at`, wall ms; now when nil).
-    public func acknowledge(_ vector: VersionVector, by peer: NodeID, at: Int64? = nil) throws(StoreError) {
+    /// (`at`, wall ms; now when nil). A vector from a bundle the peer created (`created`, the
+    /// peer's own clock) later than any before it replaces the row instead: a node can lose
+    /// ops (a withdrawal lifted when its author's revocation arrives), and only its newest
+    /// word says so. A `created` more than a day ahead of this node's clock is not believed
+    /// (it would leave every later bundle looking older); such a bundle, and an older one
+    /// read late off a stick, are merged as before.
+    public func acknowledge(_ vector: VersionVector, by peer: NodeID, at: Int64? = nil, created: UInt64? = nil) throws(StoreError) {
         var v = try acknowledged(by: peer)
-        v.merge(vector)
         let when = at ?? Int64(Date().timeIntervalSince1970 * 1000)
+        var newest: Int64?
+        if let created, Int64(clamping: created) <= when &+ Self.createdAhead {
+            let s = try db.prepare("SELECT bundle_created FROM peers WHERE node = ?")
+            try s.bind([.text(peer.description)])
+            let last = try s.step() && !s.isNull(0) ? s.int(0) : nil
+            let c = Int64(clamping: created)
+            if last.map({ c > $0 }) ?? true { newest = c }
+        }
+        if newest != nil { v = vector } else { v.merge(vector) }
         try db.prepare("""
-            INSERT INTO peers(node, acked, heard_at) VALUES(?, ?, ?)
-            ON CONFLICT(node) DO UPDATE SET acked = excluded.acked, heard_at = excluded.heard_at
-            """).run([.text(peer.description), .blob(v.encoded()), .int(when)])
+            INSERT INTO peers(node, acked, heard_at, bundle_created) VALUES(?1, ?2, ?3, ?4)
+            ON CONFLICT(node) DO UPDATE SET acked = excluded.acked, heard_at = excluded.heard_at,
+                bundle_created = coalesce(?4, bundle_created)
+            """).run([.text(peer.description), .blob(v.encoded()), .int(when), newest.map { .int($0) } ?? .null])
     }
+
+    /// How far ahead of this node's clock a bundle's `created` may be and still be believed.
+    public static let createdAhead: Int64 = 86_400_000
 
     /// When each peer last told this node what it holds (wall ms), by node id.
     public func heardAt() throws(StoreError) -> [NodeID: Int64] {

@@ -75,7 +75,7 @@ import SandyqStore
         }
         // Put the store back as the previous schema wrote it: sid in the clear.
         let db = try Database(path: Node.databasePath(dir.sub("c")))
-        try db.execute("DROP TABLE session_keys; CREATE TABLE session_keys (sid BLOB PRIMARY KEY, sealed BLOB NOT NULL); DROP TABLE IF EXISTS grants; DROP TABLE IF EXISTS grant_debts; ALTER TABLE peers DROP COLUMN pinned; ALTER TABLE peers DROP COLUMN last_sent; ALTER TABLE peers DROP COLUMN last_ack_seen; ALTER TABLE peers DROP COLUMN owes_ack; ALTER TABLE peers DROP COLUMN heard_at; PRAGMA user_version = 3")
+        try db.execute("DROP TABLE session_keys; CREATE TABLE session_keys (sid BLOB PRIMARY KEY, sealed BLOB NOT NULL); DROP TABLE IF EXISTS grants; DROP TABLE IF EXISTS grant_debts; ALTER TABLE peers DROP COLUMN pinned; ALTER TABLE peers DROP COLUMN last_sent; ALTER TABLE peers DROP COLUMN last_ack_seen; ALTER TABLE peers DROP COLUMN owes_ack; ALTER TABLE peers DROP COLUMN heard_at; ALTER TABLE peers DROP COLUMN bundle_created; PRAGMA user_version = 3")
         for sid in sids { try db.prepare("INSERT INTO session_keys(sid, sealed) VALUES(?, zeroblob(72))").run([.blob(sid.bytes)]) }
 
         let reopened = try NodeFixture.open(dir, "c")

@@ -279,4 +279,132 @@ struct WithdrawalAttackTests {
         #expect(record.disputed, "\(record)")
         #expect([ "свидетель отозвал согласие", "другая причина"].contains(record.why ?? ""))
     }
+
+    @Test("a seized coordinator's withdrawal that reached nodes before its revocation: the revocation lifts it there, and the case comes back from a peer that kept it, over a live vector (as TCP sends) and over bundles (the ack ledger)")
+    func seizedWithdrawalIsUndone() throws {
+        let dir = try TempDir()
+        let (c, _) = try RoleKit.founder(dir)
+        let seized = try RoleKit.make(dir, "seized"), byVector = try RoleKit.make(dir, "v"), byBundle = try RoleKit.make(dir, "b")
+        for n in [seized, byVector, byBundle] { try RoleKit.admit(n, as: .coordinator, by: c) }
+        let id = try c.addCase(RoleKit.doc("Дело", person: "Жанар"))
+        func bundle(_ from: Node, _ to: Node, _ name: String) throws {
+            let out = dir.sub(name + ".sqb")
+            _ = try from.exportBundle(to: [to.nodeID], out: out)
+            _ = try to.importBundle(out)
+        }
+        try NodeFixture.syncBothWays(c, seized)
+        try NodeFixture.sync(c, to: byVector)
+        try bundle(c, byBundle, "c-b-1")
+        try bundle(byBundle, c, "b-c-1")
+        #expect(try c.store.acknowledged(by: byBundle.nodeID)[c.nodeID.signingKey] > 0, "c's ledger knows what byBundle holds")
+
+        // The seizer withdraws the case with the stock client on the seized device; two
+        // coordinators receive it before anyone has heard of the seizure.
+        _ = try seized.withdraw(id.description, reason: "—")
+        try NodeFixture.sync(seized, to: byVector)
+        try NodeFixture.sync(seized, to: byBundle)
+        for n in [byVector, byBundle] { #expect(try n.view().cases[id] == nil, "the withdrawal stood there when it arrived") }
+
+        // c never received it, and revokes the seized device.
+        _ = try c.revoke(seized.nodeID)
+        #expect(try c.view().cases[id] != nil)
+
+        // Over a live vector: the revocation lifts the withdrawal, the node no longer counts the
+        // withdrawn ops as held, and the next exchange brings them back.
+        try NodeFixture.sync(c, to: byVector)
+        #expect(try byVector.checkWithdrawn().opsNamed == 0)
+        #expect(try NodeFixture.sync(c, to: byVector) > 0, "the case's ops come again")
+        #expect(try byVector.view().cases[id]?.value("title") == "Дело")
+
+        // Over bundles: c's ledger says byBundle holds the case. byBundle's next bundle carries
+        // its vector, which no longer counts the case's ops, and that newer word replaces c's row.
+        try bundle(c, byBundle, "c-b-2")
+        try bundle(byBundle, c, "b-c-2")
+        try bundle(c, byBundle, "c-b-3")
+        #expect(try byBundle.view().cases[id]?.value("title") == "Дело")
+        #expect(try byBundle.checkWithdrawn().opsNamed == 0)
+        // The seizer's withdrawal stays, as evidence, where it landed (quarantined ops are not carried on).
+        for n in [byVector, byBundle] { #expect(try n.store.envelopes(author: seized.nodeID.signingKey, after: 0).contains { $0.kind == .membership }) }
+    }
+
+    @Test("an honest coordinator's withdrawal is not lifted when it is revoked later and its chain has gaps here: its own later withdrawal took some of its ops, and a reporter holds only its membership ops")
+    func honestWithdrawalStaysAfterRevocation() throws {
+        let dir = try TempDir()
+        let (c, _) = try RoleKit.founder(dir)
+        let h = try RoleKit.make(dir, "h"), r = try RoleKit.make(dir, "r"), kept = try RoleKit.make(dir, "kept")
+        try RoleKit.admit(h, as: .coordinator, by: c)
+        try RoleKit.admit(kept, as: .coordinator, by: c)
+        try RoleKit.admit(r, as: .reporter, by: c)
+        let reported = try r.addCase(RoleKit.doc("Сообщение", person: "Нурлан"))
+        try NodeFixture.sync(r, to: c)
+        let first = try c.addCase(RoleKit.doc("Первое", person: "Асель"))
+        for n in [h, kept] { try NodeFixture.sync(c, to: n) }
+        let reportedOps = try Self.opsOf(reported, on: c), firstOps = try Self.opsOf(first, on: c)
+        // h withdraws the reporter's case and c's, then records a case of its own and withdraws that too.
+        _ = try h.withdraw(reported.description, reason: "—")
+        _ = try h.withdraw(first.description, reason: "—")
+        let own = try h.addCase(RoleKit.doc("Своё", person: "Ерлан"))
+        _ = try h.withdraw(own.description, reason: "—")
+        try NodeFixture.sync(h, to: c)
+        try NodeFixture.sync(c, to: r)
+        let stubbedOnC = try c.store.withdrawnIDs(), stubbedOnR = try r.store.withdrawnIDs()
+        #expect(stubbedOnC.isSuperset(of: (reportedOps + firstOps).map(\.id)))
+        #expect(stubbedOnR.isSuperset(of: reportedOps.map(\.id)), "the reporter dropped its own case")
+        // h's device is lost later; c revokes it at the last op it holds of h.
+        _ = try c.revoke(h.nodeID)
+        try NodeFixture.sync(c, to: r)
+        #expect(try c.store.withdrawnIDs() == stubbedOnC, "no stub lifted on c, where h's chain has gaps")
+        #expect(try r.store.withdrawnIDs() == stubbedOnR, "no stub lifted on the reporter, which holds h's membership ops only")
+        // kept never received the withdrawals: it offers the cases, and c takes none of them back.
+        #expect(try NodeFixture.sync(kept, to: c) == 0)
+        #expect(try c.view().cases[first] == nil && c.view().cases[reported] == nil)
+    }
+
+    @Test("a withdrawal stays when the coordinator who admitted its author is revoked later and the withdrawal cut a gap in that admitter's chain; a seized key's sockpuppet's withdrawal is lifted with the key's own")
+    func admissionsAndSockpuppets() throws {
+        let dir = try TempDir()
+        let (c, _) = try RoleKit.founder(dir)
+        let a = try RoleKit.make(dir, "a"), h = try RoleKit.make(dir, "h"), kept = try RoleKit.make(dir, "kept")
+        try RoleKit.admit(a, as: .coordinator, by: c)
+        try RoleKit.admit(kept, as: .coordinator, by: c)
+        try RoleKit.admit(h, as: .coordinator, by: a)
+        try NodeFixture.sync(a, to: c)
+        let byA = try a.addCase(RoleKit.doc("Дело А", person: "Айдос"))
+        _ = try a.addCase(RoleKit.doc("Дело А2", person: "Айдос"))
+        try NodeFixture.syncBothWays(a, c)
+        for n in [h, kept] { try NodeFixture.sync(c, to: n) }
+        // h withdraws a's case: a's chain has a gap on every node that obeyed, above a's add of h.
+        _ = try h.withdraw(byA.description, reason: "—")
+        try NodeFixture.sync(h, to: c)
+        let stubbed = try c.store.withdrawnIDs()
+        #expect(!stubbed.isEmpty)
+        // a's device is lost; c revokes it at the last op c holds of a.
+        _ = try c.revoke(a.nodeID)
+        #expect(try c.storedMembership().members[h.nodeID.signingKey] == nil, "the gap cuts a's genuine ops short of its add of h")
+        #expect(try c.store.withdrawnIDs() == stubbed, "h's withdrawal is not lifted though a's chain has a gap here")
+        #expect(try NodeFixture.sync(kept, to: c) == 0 && (try c.view().cases[byA]) == nil)
+
+        // The sockpuppet: a seized key admits a coordinator of its own, which withdraws.
+        let seized = try RoleKit.make(dir, "seized"), puppet = try RoleKit.make(dir, "puppet")
+        try RoleKit.admit(seized, as: .coordinator, by: c)
+        try NodeFixture.syncBothWays(c, seized)
+        let victim = try c.addCase(RoleKit.doc("Дело Б", person: "Гульнар"))
+        try NodeFixture.sync(c, to: seized)
+        try NodeFixture.sync(c, to: kept)
+        try puppet.join(try #require(try c.project()))
+        _ = try seized.addMember(puppet.nodeID, role: .coordinator)
+        try NodeFixture.sync(seized, to: puppet)
+        _ = try puppet.withdraw(victim.description, reason: "—")
+        let obeyed = try RoleKit.make(dir, "obeyed")
+        try RoleKit.admit(obeyed, as: .coordinator, by: c)
+        try NodeFixture.sync(c, to: obeyed)
+        try NodeFixture.sync(seized, to: obeyed)
+        try NodeFixture.sync(puppet, to: obeyed)
+        #expect(try obeyed.view().cases[victim] == nil, "the sockpuppet's withdrawal stood there")
+        // c revokes the seized key at the last op it holds of it, below its add of the puppet.
+        _ = try c.revoke(seized.nodeID)
+        try NodeFixture.sync(c, to: obeyed)
+        #expect(try NodeFixture.sync(kept, to: obeyed) > 0, "the case comes back from a node that kept it")
+        #expect(try obeyed.view().cases[victim]?.value("title") == "Дело Б")
+    }
 }

@@ -7,8 +7,9 @@ import SandyqStore
 /// Schema 7: the mailbox's memory of each peer lives in its peers row, not in
 /// `lastsent:`/`lastack:`/`needsack:` settings rows.
 @Suite struct PeerLedgerTests {
-    /// Takes a store back to schema 6's peers table (its rows stay): migration 11's column too.
+    /// Takes a store back to schema 6's peers table (its rows stay): migrations 11's and 13's columns too.
     static let undoMigrationSeven = """
+        ALTER TABLE peers DROP COLUMN bundle_created;
         ALTER TABLE peers DROP COLUMN heard_at;
         ALTER TABLE peers DROP COLUMN last_sent;
         ALTER TABLE peers DROP COLUMN last_ack_seen;
@@ -71,5 +72,32 @@ import SandyqStore
         try store.acknowledge(mine, by: peer.nodeID)
         #expect(try store.peer(peer.nodeID)?.lastSent == mine)
         #expect(try store.acknowledged(by: peer.nodeID) == mine)
+    }
+
+    @Test("a bundle newer than any before it from that peer replaces its row, so a loss shows; an older one, read late, and a TCP vector are merged; a creation time from the far future is not believed")
+    func newestBundleReplaces() throws {
+        let dir = try TempDir()
+        let store = try OpStore(path: dir.file(OpStore.fileName))
+        let peer = Founder(), a = Founder(), b = Founder()
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let t = UInt64(now - 10_000)
+        try store.acknowledge(VersionVector([a.author: 9, b.author: 3]), by: peer.nodeID, created: t)
+        #expect(try store.acknowledged(by: peer.nodeID) == VersionVector([a.author: 9, b.author: 3]))
+        // The peer lost a's ops from seq 5 (a lifted withdrawal) and says so in a newer bundle.
+        try store.acknowledge(VersionVector([a.author: 4, b.author: 3]), by: peer.nodeID, created: t + 1)
+        #expect(try store.acknowledged(by: peer.nodeID) == VersionVector([a.author: 4, b.author: 3]))
+        // The same bundle again, and an older one off a stick: merged, as before.
+        try store.acknowledge(VersionVector([a.author: 4, b.author: 2]), by: peer.nodeID, created: t + 1)
+        #expect(try store.acknowledged(by: peer.nodeID) == VersionVector([a.author: 4, b.author: 3]))
+        try store.acknowledge(VersionVector([a.author: 6]), by: peer.nodeID, created: t - 5)
+        #expect(try store.acknowledged(by: peer.nodeID) == VersionVector([a.author: 6, b.author: 3]))
+        // A TCP session's vector carries no creation time: merged.
+        try store.acknowledge(VersionVector([a.author: 1, b.author: 5]), by: peer.nodeID)
+        #expect(try store.acknowledged(by: peer.nodeID) == VersionVector([a.author: 6, b.author: 5]))
+        // A clock two days ahead: merged, and it does not make the next true bundle look older.
+        try store.acknowledge(VersionVector([b.author: 6]), by: peer.nodeID, created: UInt64(now + 2 * 86_400_000))
+        #expect(try store.acknowledged(by: peer.nodeID) == VersionVector([a.author: 6, b.author: 6]))
+        try store.acknowledge(VersionVector([b.author: 7]), by: peer.nodeID, created: t + 2)
+        #expect(try store.acknowledged(by: peer.nodeID) == VersionVector([b.author: 7]))
     }
 }
