@@ -202,12 +202,19 @@ extension Node {
     /// This node's signed word on the whole files it holds that `peer` may know of: the files
     /// it would hand the peer (`chunkGate`: a lawyer's shared cases, everything to coordinators
     /// and relays) and the files the peer attached itself (a reporter's own). Nil `peer`: every file.
+    /// A coordinator or relay with no whole file states none to another (or to several).
     public func holdingStatement(for peer: SigningPublicKey?) throws(NodeError) -> EvidenceHeld? {
         guard let pid = try project() else { return nil }
         // Most nodes hold no whole file: then no statement, and no view is built to judge one
         // (a TCP sync of a large log spent most of its time building it here).
         let whole = try mapped({ try store.chunkSummaries() }).filter { $0.present == $0.count }
-        guard !whole.isEmpty else { return nil }
+        guard !whole.isEmpty else {
+            // A coordinator or relay says "none" to another: that peer drops its word that this
+            // node holds a file (one a lifted withdrawal took), and hands it over again.
+            let m = try storedMembership()
+            guard Self.listsEveryFile(m.role(of: identity.signing.publicKey)), peer.map({ Self.listsEveryFile(m.role(of: $0)) }) ?? true else { return nil }
+            return EvidenceHeld.sign(project: pid, files: [], createdMillis: Self.wallMillis(), by: identity.signing)
+        }
         let local = Dictionary(uniqueKeysWithValues: try mapped { try store.localFiles() }.map { ($0.fid, $0) })
         var files: [EvidenceHeld.File] = []
         let gate = try peer.map { (p: SigningPublicKey) throws(NodeError) in try chunkGate(to: p) }
@@ -257,11 +264,21 @@ extension Node {
             throw NodeError(.refused, "holding statement from \(NodeID.fingerprint(of: h.holder)), not a current member",
                             code: "evidence.holding-not-member")
         }
+        // A coordinator or relay is told every whole file, and one of them holding files keeps
+        // them (it is not a laptop that lets files go): a file left out is one it lost, as a
+        // withdrawal that was later lifted drops it, and it must be handed over again.
+        // A list cut at the format's limit says nothing of the files past it.
+        let complete = Self.listsEveryFile(member.role) && Self.listsEveryFile(m.role(of: identity.signing.publicKey))
+            && h.files.count < EvidenceHeld.maxFiles
         return try mapped {
-            try store.recordHolding(statement: bytes, holder: h.holder.bytes, createdMillis: Int64(h.createdMillis),
-                                    files: h.files.map { ($0.fileID, Int($0.count), $0.verified) })
+            try store.recordHolding(statement: bytes, holder: h.holder.bytes, createdMillis: Int64(clamping: h.createdMillis),
+                                    files: h.files.map { ($0.fileID, Int($0.count), $0.verified) }, complete: complete)
         }
     }
+
+    /// Roles that are handed every file and keep what they hold: a statement between two of
+    /// them lists every whole file its holder has.
+    static func listsEveryFile(_ role: Role?) -> Bool { role == .coordinator || role == .relay }
 
     // MARK: what is held, and letting it go
 
@@ -290,6 +307,10 @@ extension Node {
     /// and checked against its record ("sent, received, removed from this laptop"). With
     /// `fids`, only those, and each must be so acknowledged. Returns the files let go.
     public func releaseAcknowledged(_ fids: [String]? = nil) throws(NodeError) -> [HeldFile] {
+        // The archive lives on coordinators and relays; their peers hand back what they lack.
+        if try project() != nil, Self.listsEveryFile(try storedMembership().role(of: identity.signing.publicKey)) {
+            throw NodeError(.refused, "a coordinator or relay keeps every file: the archive lives on these nodes", code: "evidence.keeps-all")
+        }
         let held = try heldFiles()
         var chosen: [HeldFile] = []
         if let fids {

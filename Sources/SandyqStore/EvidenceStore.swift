@@ -125,10 +125,12 @@ extension OpStore {
 
     /// Keeps a verified statement: for each file it lists, it replaces the holder's older word.
     /// A statement older than the one kept for a file changes nothing for that file, and a
-    /// statement no file row points to any more is dropped. Returns how many files it updated.
+    /// statement no file row points to any more is dropped. `complete`: the statement lists
+    /// every whole file its holder has, so the holder's older word on a file it leaves out is
+    /// dropped too. Returns how many file rows it updated or dropped.
     @discardableResult
     public func recordHolding(statement: [UInt8], holder: [UInt8], createdMillis: Int64,
-                              files: [(fid: [UInt8], count: Int, verified: Bool)]) throws(StoreError) -> Int {
+                              files: [(fid: [UInt8], count: Int, verified: Bool)], complete: Bool = false) throws(StoreError) -> Int {
         do {
             return try db.transaction { () throws -> Int in
                 try db.prepare("INSERT INTO evidence_statements(holder, created, statement) VALUES(?, ?, ?)")
@@ -143,6 +145,11 @@ extension OpStore {
                 var changed = 0
                 for f in files {
                     try put.run([.blob(f.fid), .blob(holder), .int(Int64(f.count)), .int(f.verified ? 1 : 0), .int(createdMillis), .int(id)])
+                    changed += db.changes
+                }
+                if complete {
+                    try db.prepare("DELETE FROM evidence_held WHERE holder = ? AND statement != ? AND created < ?")
+                        .run([.blob(holder), .int(id), .int(createdMillis)])
                     changed += db.changes
                 }
                 try db.execute("DELETE FROM evidence_statements WHERE id NOT IN (SELECT DISTINCT statement FROM evidence_held)")

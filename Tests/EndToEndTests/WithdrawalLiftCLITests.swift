@@ -32,10 +32,15 @@ struct WithdrawalLiftCLITests {
         try admit(b)
         _ = try c.object(["case", "add", "--title", "Дело Мухтара", "--person", "Мухтар Ж."])
         let id = try #require(try c.caseIDs().first)
+        let photo = work.file("protocol.txt")
+        try Data("Протокол допроса Мухтара Ж. — страница 1\n".utf8).write(to: URL(fileURLWithPath: photo))
+        try c.ok(["case", "attach", id, photo])
         try carry(c, s)
         try carry(c, b)
         try carry(b, c)
         #expect(try b.caseIDs() == [id])
+        func files(_ n: DrillNode) throws -> [[String: Any]] { try #require(try n.json(["evidence", "list", id]) as? [[String: Any]]) }
+        #expect(try files(b).first?["complete"] as? Bool == true, "B holds the file")
 
         // The seizer, on S's unlocked laptop; B receives it before anyone knows.
         _ = try s.object(["case", "withdraw", id, "--reason", "—"])
@@ -52,5 +57,7 @@ struct WithdrawalLiftCLITests {
         #expect(try b.caseIDs() == [id], "the case is back on B")
         let shown = try b.object(["case", "show", id])
         #expect("\(shown)".contains("Мухтар"), "\(shown)")
+        let back = try files(b)
+        #expect(back.count == 1 && back.first?["complete"] as? Bool == true, "and so is its file, every chunk: \(back)")
     }
 }

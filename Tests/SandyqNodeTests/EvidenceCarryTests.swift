@@ -55,6 +55,9 @@ import Testing
         func size() throws -> Int { (try FileManager.default.attributesOfItem(atPath: dbPath)[.size] as? Int) ?? 0 }
         let before = try size()
         #expect(before > 5 << 20, "the chunks are in \(dbPath): \(before) bytes")
+        // The coordinator is where the archive lives: it does not let go of the file.
+        #expect { try c.releaseAcknowledged() } throws: { ($0 as? NodeError)?.code == "evidence.keeps-all" }
+        #expect(try c.heldFiles().first { $0.fid == e.fid }?.present == 6)
         let gone = try r.releaseAcknowledged()
         // The store shrinks: a seized laptop's file must not keep the size of what it let go.
         let after = try size()
