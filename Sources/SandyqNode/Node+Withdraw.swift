@@ -336,7 +336,7 @@ extension Node {
     func applyWithdrawals() throws(NodeError) -> (ops: Int, chunks: Int) {
         let m = try storedMembership()
         let lifted = try liftedStubs(m)
-        if !lifted.isEmpty { try liftStubs(lifted) }
+        if !lifted.isEmpty { try liftStubs(lifted, m) }
         guard !m.withdrawn.isEmpty || !m.withdrawnFiles.isEmpty else { return (0, 0) }
         let stubbed = try mapped { try store.withdrawnIDs() }
         let todo = m.withdrawn.values.filter { !stubbed.contains($0.id) }.sorted()
@@ -407,10 +407,8 @@ extension Node {
 
     /// Drops the stubs and owes every current member a bundle: the mailbox then writes the
     /// vector that shows the loss, and the ledger on the other side replaces its row with it.
-    private func liftStubs(_ ids: [OpID]) throws(NodeError) {
-        let peers = try mapped { try store.peers() }.map(\.node)
-        var owed: [NodeID] = []
-        for p in peers where p != nodeID { if try isCurrentMember(p) { owed.append(p) } }
+    private func liftStubs(_ ids: [OpID], _ m: Membership) throws(NodeError) {
+        let owed = try mapped { try store.peers() }.map(\.node).filter { $0 != nodeID && m.isCurrentMember($0) }
         try mapped { try store.unstub(ids, owing: owed) }
     }
 

@@ -589,11 +589,10 @@ public final class OpStore: @unchecked Sendable {
         var v = try acknowledged(by: peer)
         let when = at ?? Int64(Date().timeIntervalSince1970 * 1000)
         var newest: Int64?
-        if let created, Int64(clamping: created) <= when &+ Self.createdAhead {
+        if let c = created.map(Int64.init(clamping:)), c <= when &+ Self.createdAhead {
             let s = try db.prepare("SELECT bundle_created FROM peers WHERE node = ?")
             try s.bind([.text(peer.description)])
             let last = try s.step() && !s.isNull(0) ? s.int(0) : nil
-            let c = Int64(clamping: created)
             if last.map({ c > $0 }) ?? true { newest = c }
         }
         if newest != nil { v = vector } else { v.merge(vector) }
