@@ -9,7 +9,8 @@
 #
 # Environment: CI_LOGS=DIR keeps each drill's full output there (default: a temp dir, printed);
 # CRASH_SEED (default: today's date, so a day's runs replay each other); FUZZ_SECONDS (per
-# target, default 45).
+# target, default 45); SANDYQ_CI_DEADLINE (Unix time, set by .ci/run: the mutation drill starts
+# nothing that could end past it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -127,7 +128,8 @@ drill_mutations() {
   # or, on CI's throwaway clone, in the tree itself, whose build the suite has already made.
   if [ "${CI:-}" = true ]; then
     # A mutated test that waits out its timeouts is cut at 120 s: a hang counts as killed.
-    bash scripts/mutate.sh --in-place --timeout 120 < /dev/null || return 1
+    # Under .ci/run's deadline, recently touched files first and the rest as far as time allows.
+    bash scripts/mutate.sh --in-place --timeout 120 ${SANDYQ_CI_DEADLINE:+--until "$SANDYQ_CI_DEADLINE"} < /dev/null || return 1
   else
     bash scripts/mutate.sh < /dev/null || return 1
   fi
