@@ -129,7 +129,7 @@ drill_mutations() {
   if [ "${CI:-}" = true ]; then
     # A mutated test that waits out its timeouts is cut at 120 s: a hang counts as killed.
     # Under .ci/run's deadline, recently touched files first and the rest as far as time allows.
-    bash scripts/mutate.sh --in-place --timeout 120 ${SANDYQ_CI_DEADLINE:+--until "$SANDYQ_CI_DEADLINE"} < /dev/null || return 1
+    bash scripts/mutate.sh --in-place --timeout 120 ${SANDYQ_CI_DEADLINE:+--until "$SANDYQ_CI_DEADLINE" --at-least 8} < /dev/null || return 1
   else
     bash scripts/mutate.sh < /dev/null || return 1
   fi
