@@ -9,29 +9,31 @@ extension SearchIndex {
     /// (their persons live on in the case they were merged into).
     public func duplicates(ofNames given: [String], threshold: Double = NameFolding.duplicateThreshold,
                            among: Range<Int>? = nil, excluding: Set<String> = []) -> [DuplicateMatch] {
-        var memo: [[UInt8]: [(Int32, Double)]] = [:]
-        return duplicates(ofNames: given, threshold: threshold, among: among, excluding: excluding, memo: &memo)
+        var scratch = CandidateScratch()
+        return duplicates(ofNames: given, threshold: threshold, among: among ?? entries.indices, excluding: excluding, scratch: &scratch)
     }
 
     /// For each entry from `start` on (the cases of an import), its duplicates among the
     /// entries before it: the cases already there and the earlier ones of the same import.
     public func duplicatesOfEntries(from start: Int, threshold: Double = NameFolding.duplicateThreshold) -> [[DuplicateMatch]] {
-        var memo: [[UInt8]: [(Int32, Double)]] = [:]
+        var scratch = CandidateScratch()
         return (start..<entries.count).map { i in
-            duplicates(ofNames: Self.personNames(entries[i].document), threshold: threshold, among: 0..<i, excluding: [], memo: &memo)
+            duplicates(ofNames: Self.personNames(entries[i].document), threshold: threshold, among: 0..<i, excluding: [], scratch: &scratch)
         }
     }
 
-    func duplicates(ofNames given: [String], threshold: Double, among: Range<Int>?, excluding: Set<String>,
-                    memo: inout [[UInt8]: [(Int32, Double)]]) -> [DuplicateMatch] {
-        let range = among ?? entries.indices
+    func duplicates(ofNames given: [String], threshold: Double, among range: Range<Int>, excluding: Set<String>,
+                    scratch: inout CandidateScratch) -> [DuplicateMatch] {
         var bestPerDoc: [Int: DuplicateMatch] = [:]
         for g in given.prefix(Self.maxNamesPerCase) {
             let gt = NameFolding.nameTokens(g)
             guard !gt.isEmpty else { continue }
-            for (d, nameIdx) in candidates(for: gt, memo: &memo) where range.contains(d) && !excluding.contains(entries[d].id) {
+            // Namesakes repeat: each spelling among the candidates is scored once.
+            var scored: [Int32: Double] = [:]
+            for (d, nameIdx) in candidates(for: gt, among: range, scratch: &scratch) where !excluding.contains(entries[d].id) {
                 let n = docs[d].names[nameIdx]
-                let s = NameFolding.similarity(gt, n.tokens)
+                let s = scored[n.spelling] ?? NameFolding.similarity(gt, n.tokens)
+                scored[n.spelling] = s
                 guard s >= threshold, s > (bestPerDoc[d]?.score ?? 0) else { continue }
                 bestPerDoc[d] = DuplicateMatch(caseId: entries[d].id, ref: entries[d].document.ref, name: n.display,
                                                matchedName: g, score: roundedScore(s))
@@ -49,13 +51,15 @@ extension SearchIndex {
     /// Pairs of cases in the index that probably concern the same person, strongest first.
     public func duplicatePairs(threshold: Double = NameFolding.duplicateThreshold) -> [DuplicatePair] {
         var out: [DuplicatePair] = []
-        var memo: [[UInt8]: [(Int32, Double)]] = [:]
+        var scratch = CandidateScratch()
         for (d, e) in entries.enumerated() where e.mergedInto == nil {
             var bestPerDoc: [Int: (Double, Name, Name)] = [:]
             for n in docs[d].names where !n.isOfficial {
-                for (o, oi) in candidates(for: n.tokens, memo: &memo) where o > d {
+                var scored: [Int32: Double] = [:]
+                for (o, oi) in candidates(for: n.tokens, among: (d + 1)..<entries.count, scratch: &scratch) {
                     let other = docs[o].names[oi]
-                    let s = NameFolding.similarity(n.tokens, other.tokens)
+                    let s = scored[other.spelling] ?? NameFolding.similarity(n.tokens, other.tokens)
+                    scored[other.spelling] = s
                     if s >= threshold, s > (bestPerDoc[o]?.0 ?? 0) { bestPerDoc[o] = (s, n, other) }
                 }
             }
@@ -73,33 +77,69 @@ extension SearchIndex {
     /// score averages the mean with the worst token), so blocking at 0.7 loses no pair; and a
     /// name of two or more words must meet a candidate on two of them (initials aside), which
     /// keeps a common first name from making every namesake a candidate.
-    func candidates(for tokens: [[UInt8]]) -> [(Int, Int)] {
-        var memo: [[UInt8]: [(Int32, Double)]] = [:]
-        return candidates(for: tokens, memo: &memo)
+    func candidates(for tokens: [[UInt8]], among range: Range<Int>? = nil) -> [(Int, Int)] {
+        var scratch = CandidateScratch()
+        return candidates(for: tokens, among: range ?? entries.indices, scratch: &scratch)
     }
 
-    /// As above, remembering each token's near terms in `memo` across calls.
-    func candidates(for tokens: [[UInt8]], memo: inout [[UInt8]: [(Int32, Double)]]) -> [(Int, Int)] {
-        var count: [Int64: Int] = [:]
-        var order: [Int64] = []
+    /// As above, for the docs in `range` only, with buffers kept across calls: an import of
+    /// 10,000 cases asks 10,000 times, and hashing every (doc, name) it met was 60 % of it.
+    func candidates(for tokens: [[UInt8]], among range: Range<Int>, scratch: inout CandidateScratch) -> [(Int, Int)] {
+        scratch.prepare(for: self)
+        var touched: [(doc: Int32, name: Int32)] = []
         for t in Set(tokens) {
-            var seen: Set<Int64> = []
+            scratch.token &+= 1
+            if scratch.token == 0 { scratch.resetStamps() }
             let near: [(Int32, Double)]
-            if let m = memo[t] { near = m } else {
+            if let m = scratch.memo[t] { near = m } else {
                 near = names.similar(to: t, minSimilarity: Self.blockingSimilarity, prefixes: false)
-                memo[t] = near
+                scratch.memo[t] = near
             }
             for (term, _) in near {
-                for (d, n) in namePostings[Int(term)] {
-                    let key = Int64(d) << 32 | Int64(n)
-                    guard seen.insert(key).inserted else { continue }
-                    if count[key] == nil { order.append(key) }
-                    count[key, default: 0] += 1
+                let postings = namePostings[Int(term)]
+                // Postings are in doc order: start at the range's first doc, stop past its last.
+                var lo = 0, hi = postings.count
+                while lo < hi { let mid = (lo + hi) / 2; if Int(postings[mid].doc) < range.lowerBound { lo = mid + 1 } else { hi = mid } }
+                for p in postings[lo...] {
+                    guard Int(p.doc) < range.upperBound else { break }
+                    let slot = Int(nameBase[Int(p.doc)]) + Int(p.name)
+                    guard scratch.stamp[slot] != scratch.token else { continue }
+                    scratch.stamp[slot] = scratch.token
+                    if scratch.count[slot] == 0 { touched.append(p) }
+                    scratch.count[slot] &+= 1
                 }
             }
         }
         let words = Set(tokens.filter { $0.count > 1 }).count
-        let needed = max(1, min(2, words))
-        return order.filter { count[$0]! >= needed }.map { (Int($0 >> 32), Int($0 & 0xFFFF_FFFF)) }
+        let needed = UInt8(max(1, min(2, words)))
+        var out: [(Int, Int)] = []
+        for p in touched {
+            let slot = Int(nameBase[Int(p.doc)]) + Int(p.name)
+            if scratch.count[slot] >= needed { out.append((Int(p.doc), Int(p.name))) }
+            scratch.count[slot] = 0
+        }
+        return out
+    }
+}
+
+/// Buffers for `candidates`: per (doc, name) slot of one index, how many of the query's
+/// tokens met it, and which token last did (so a slot counts once per token); and each
+/// token's near terms.
+struct CandidateScratch {
+    var memo: [[UInt8]: [(Int32, Double)]] = [:]
+    var count: [UInt8] = []
+    var stamp: [UInt32] = []
+    var token: UInt32 = 0
+
+    mutating func prepare(for index: SearchIndex) {
+        guard count.count != index.nameSlots else { return }
+        count = Array(repeating: 0, count: index.nameSlots)
+        stamp = Array(repeating: 0, count: index.nameSlots)
+        token = 0
+    }
+
+    mutating func resetStamps() {
+        for i in stamp.indices { stamp[i] = 0 }
+        token = 1
     }
 }

@@ -127,6 +127,8 @@ public struct SearchIndex: Sendable {
         let display: String
         let tokens: [[UInt8]]
         let isOfficial: Bool
+        /// The same for every name with these tokens, so a query scores each spelling once.
+        var spelling: Int32 = 0
     }
 
     /// What filters and name scoring need of a case, computed once.
@@ -150,6 +152,9 @@ public struct SearchIndex: Sendable {
     /// Terms of person names only, and the (doc, name) they occur in: for duplicate detection.
     var names = SearchTermTable()
     var namePostings: [[(doc: Int32, name: Int32)]] = []
+    /// Each doc's first slot among all (doc, name) pairs, and their number: `candidates` counts in a flat array.
+    var nameBase: [Int32] = []
+    var nameSlots = 0
 
     public var count: Int { entries.count }
     /// Distinct folded terms in the text index.
@@ -159,6 +164,13 @@ public struct SearchIndex: Sendable {
         self.entries = entries
         docs.reserveCapacity(entries.count)
         var lastPosted: [UInt32] = []  // by term: the last doc+field key posted + 1, so postings stay distinct
+        var spellings: [[[UInt8]]: Int32] = [:]
+        func spelling(_ toks: [[UInt8]]) -> Int32 {
+            if let k = spellings[toks] { return k }
+            let k = Int32(spellings.count)
+            spellings[toks] = k
+            return k
+        }
         for (d, entry) in entries.enumerated() {
             let doc = entry.document
             for f in Field.allCases {
@@ -179,7 +191,7 @@ public struct SearchIndex: Sendable {
                 let toks = NameFolding.nameTokens(n)
                 guard !toks.isEmpty else { continue }
                 let idx = Int32(info.names.count)
-                info.names.append(Name(display: n, tokens: toks, isOfficial: false))
+                info.names.append(Name(display: n, tokens: toks, isOfficial: false, spelling: spelling(toks)))
                 if entry.mergedInto == nil {
                     for tok in Set(toks) {
                         let t = names.intern(tok)
@@ -190,7 +202,7 @@ public struct SearchIndex: Sendable {
             }
             for o in (doc.officials ?? []).prefix(Self.maxNamesPerCase) {
                 let toks = NameFolding.nameTokens(o.name)
-                if !toks.isEmpty { info.names.append(Name(display: o.name, tokens: toks, isOfficial: true)) }
+                if !toks.isEmpty { info.names.append(Name(display: o.name, tokens: toks, isOfficial: true, spelling: spelling(toks))) }
             }
             var dates: [String] = [doc.statusDate].compactMap { $0 }
             dates += (doc.events ?? []).compactMap(\.date)
@@ -201,6 +213,8 @@ public struct SearchIndex: Sendable {
             info.places = Set(places.map(NameFolding.fold).filter { !$0.isEmpty })
             info.articles = Set((doc.charges ?? []).compactMap { $0.article.map(Self.normalizedArticle) })
             info.agencies = Set((doc.officials ?? []).compactMap { $0.agency?.lowercased() })
+            nameBase.append(Int32(nameSlots))
+            nameSlots += info.names.count
             docs.append(info)
         }
         text.finish()

@@ -421,14 +421,23 @@ struct CaseCommand: ParsableCommand {
                 let n = try node.open()
                 let warnings = try n.search.duplicateWarnings(for: coll.cases)
                 let ids = try PhaseFile.writing { try n.cases.importCases(coll.cases) }
-                var lines: [String] = [], json: [DuplicateWarningJSON] = []
+                var lines: [String] = [], json: [DuplicateWarningJSON] = [], total = 0
                 for (i, ws) in warnings.enumerated() {
                     for w in ws {
-                        lines.append("case \(i + 1)\(coll.cases[i].ref.map { " (\($0))" } ?? ""): " + DuplicateWarnings.text(w, ids: ids))
-                        json.append(DuplicateWarningJSON(index: i + 1, caseId: ids[i].description, ref: coll.cases[i].ref,
-                                                         sameAs: DuplicateWarnings.resolve(w.caseId, ids), sameAsRef: w.ref,
-                                                         name: w.matchedName, existingName: w.name, score: w.score))
+                        total += 1
+                        // Nobody reads 100,000 lines: the first ones, then a count (--json lists every one).
+                        if lines.count < DuplicateWarnings.shownAtMost {
+                            lines.append("case \(i + 1)\(coll.cases[i].ref.map { " (\($0))" } ?? ""): " + DuplicateWarnings.text(w, ids: ids))
+                        }
+                        if output.json {
+                            json.append(DuplicateWarningJSON(index: i + 1, caseId: ids[i].description, ref: coll.cases[i].ref,
+                                                             sameAs: DuplicateWarnings.resolve(w.caseId, ids), sameAsRef: w.ref,
+                                                             name: w.matchedName, existingName: w.name, score: w.score))
+                        }
                     }
+                }
+                if total > lines.count {
+                    lines.append("\(total - lines.count) more possible duplicates not shown (\(total) in all); `sandyq case import --json` lists every one, `sandyq case duplicates` the pairs")
                 }
                 DuplicateWarnings.printToStderr(lines)
                 if output.json {

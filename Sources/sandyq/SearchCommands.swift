@@ -166,6 +166,9 @@ struct DuplicateWarningJSON: Encodable {
 }
 
 enum DuplicateWarnings {
+    /// Warnings a `case import` prints before it only counts the rest.
+    static let shownAtMost = 100
+
     /// "probably the same person as in case 7f3a1b2c…: Мухтар Джакишев, score 0.91"
     static func text(_ m: DuplicateMatch, ids: [CaseID] = []) -> String {
         let target = resolve(m.caseId, ids)

@@ -18,6 +18,26 @@ import Testing
         return Dictionary(uniqueKeysWithValues: zip(docs.map { $0["ref"] as! String }, ids))
     }
 
+    /// An import of many namesakes prints the first warnings and a count, not a warning per pair;
+    /// `--json` still lists every one.
+    @Test func manyDuplicateWarningsAreCounted() throws {
+        let home = try Home()
+        try home.initialize()
+        #expect(try home.run(["project", "create", "Тёзки"]).code == 0)
+        let file = FileManager.default.temporaryDirectory.path + "/sandyq-namesakes-\(UUID().uuidString).json"
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let cases = (1...40).map { #"{"title":"t\#($0)","persons":[{"name":"Айдос Садыков"}]}"# }
+        try Data(#"{"cases":["#.utf8 + Data(cases.joined(separator: ",").utf8) + Data("]}".utf8)).write(to: URL(fileURLWithPath: file))
+        // Case k warns of the k - 1 before it: 39 · 40 / 2 = 780 in all.
+        let imp = try home.run(["case", "import", file, "--json"])
+        #expect(imp.code == 0, "\(imp)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(imp.stdout.utf8)) as? [String: Any])
+        #expect((json["warnings"] as? [Any])?.count == 780)
+        let lines = imp.stderr.split(separator: "\n").filter { $0.hasPrefix("warning: ") }
+        #expect(lines.count == 101, "\(lines.count) lines")
+        #expect(lines.last?.contains("680 more possible duplicates not shown (780 in all)") == true, "\(lines.last ?? "")")
+    }
+
     @Test func searchWarnMergeAndReport() throws {
         let home = try Home()
         let ids = try Self.seeded(home)

@@ -1,0 +1,80 @@
+import Testing
+import SandyqCore
+@testable import SandyqSearch
+
+/// Duplicate candidates are counted in flat buffers kept across queries. They must be exactly
+/// the (doc, name) pairs the blocking rule defines, computed here the slow way: every name of
+/// every doc in range, each query token counted once when one of its near terms is a token of
+/// that name.
+@Suite struct DuplicateCandidateTests {
+    static let first = ["Мұхтар", "Mukhtar", "Асқар", "Askar", "Айгүл", "Aigul", "Ерлан", "Сәуле", "Ольга", "Olga", "Дәурен"]
+    static let last = ["Жәкішев", "Dzhakishev", "Бокаев", "Bokayev", "Ахметов", "Akhmetov", "Қасымова", "Иванова", "Омаров", "Omarov"]
+
+    static func name(_ rng: inout SplitMix64) -> String {
+        var words = [first[Int(rng.next() % UInt64(first.count))], last[Int(rng.next() % UInt64(last.count))]]
+        if rng.next() % 4 == 0 { words.insert(first[Int(rng.next() % UInt64(first.count))], at: 1) }
+        if rng.next() % 5 == 0 { words.removeLast() }
+        // A typo: one letter dropped.
+        if rng.next() % 3 == 0, var w = words.first.map(Array.init), w.count > 3 {
+            w.remove(at: Int(rng.next() % UInt64(w.count)))
+            words[0] = String(w)
+        }
+        return words.joined(separator: " ")
+    }
+
+    static func index(seed: UInt64, docs: Int) -> SearchIndex {
+        var rng = SplitMix64(seed: seed)
+        let entries = (0..<docs).map { d -> SearchIndex.Entry in
+            var doc = CaseDocument()
+            doc.persons = (0..<(1 + Int(rng.next() % 3))).map { _ in CaseDocument.Person(name: name(&rng)) }
+            return SearchIndex.Entry(id: "c\(d)", document: doc, mergedInto: rng.next() % 10 == 0 ? "c0" : nil)
+        }
+        return SearchIndex(entries)
+    }
+
+    static func slow(_ index: SearchIndex, _ tokens: [[UInt8]], _ range: Range<Int>) -> Set<[Int]> {
+        let near = Set(tokens).map { t in Set(index.names.similar(to: t, minSimilarity: SearchIndex.blockingSimilarity, prefixes: false).map(\.0)) }
+        let needed = max(1, min(2, Set(tokens.filter { $0.count > 1 }).count))
+        var out = Set<[Int]>()
+        for d in range where index.entries[d].mergedInto == nil {
+            for (n, name) in index.docs[d].names.enumerated() where !name.isOfficial {
+                let terms = Set(name.tokens.compactMap { index.names.ids[$0] })
+                if near.filter({ !$0.isDisjoint(with: terms) }).count >= needed { out.insert([d, n]) }
+            }
+        }
+        return out
+    }
+
+    @Test(arguments: [UInt64(1), 2, 3, 4])
+    func candidatesAreExactlyTheBlockingRule(seed: UInt64) {
+        let index = Self.index(seed: seed, docs: 300)
+        var rng = SplitMix64(seed: seed &* 77)
+        var scratch = CandidateScratch()
+        for q in 0..<200 {
+            let tokens = NameFolding.nameTokens(Self.name(&rng))
+            let a = Int(rng.next() % 300), b = Int(rng.next() % 301)
+            let range = min(a, b)..<max(a, b)
+            let fast = index.candidates(for: tokens, among: range, scratch: &scratch)
+            #expect(fast.count == Set(fast.map { [$0.0, $0.1] }).count, "query \(q): a pair twice")
+            #expect(Set(fast.map { [$0.0, $0.1] }) == Self.slow(index, tokens, range), "query \(q), docs \(range)")
+        }
+    }
+
+    @Test func anImportFindsEachEarlierNamesake() {
+        let index = Self.index(seed: 9, docs: 400)
+        let warnings = index.duplicatesOfEntries(from: 250)
+        for (k, w) in warnings.enumerated() {
+            let i = 250 + k
+            var expected = Set<String>()
+            for g in SearchIndex.personNames(index.entries[i].document) {
+                let gt = NameFolding.nameTokens(g)
+                for pair in Self.slow(index, gt, 0..<i)
+                where NameFolding.similarity(gt, index.docs[pair[0]].names[pair[1]].tokens) >= NameFolding.duplicateThreshold {
+                    expected.insert(index.entries[pair[0]].id)
+                }
+            }
+            #expect(Set(w.map(\.caseId)) == expected, "case \(i)")
+        }
+        #expect(warnings.contains { !$0.isEmpty }, "the names repeat, so some case has a namesake")
+    }
+}
