@@ -111,7 +111,7 @@ extension SearchIndex {
             }
         }
         let words = Set(tokens.filter { $0.count > 1 }).count
-        let needed = UInt8(max(1, min(2, words)))
+        let needed = UInt16(max(1, min(2, words)))
         var out: [(Int, Int)] = []
         for p in touched {
             let slot = Int(nameBase[Int(p.doc)]) + Int(p.name)
@@ -124,10 +124,10 @@ extension SearchIndex {
 
 /// Buffers for `candidates`: per (doc, name) slot of one index, how many of the query's
 /// tokens met it, and which token last did (so a slot counts once per token); and each
-/// token's near terms.
+/// token's near terms, as term ids of that index. One scratch serves one index only.
 struct CandidateScratch {
     var memo: [[UInt8]: [(Int32, Double)]] = [:]
-    var count: [UInt8] = []
+    var count: [UInt16] = []
     var stamp: [UInt32] = []
     var token: UInt32 = 0
 

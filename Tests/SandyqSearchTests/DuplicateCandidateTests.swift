@@ -27,6 +27,10 @@ import SandyqCore
         let entries = (0..<docs).map { d -> SearchIndex.Entry in
             var doc = CaseDocument()
             doc.persons = (0..<(1 + Int(rng.next() % 3))).map { _ in CaseDocument.Person(name: name(&rng)) }
+            // Aliases and officials take slots too; officials are never candidates, and a name
+            // of punctuation alone folds to no token.
+            if rng.next() % 4 == 0 { doc.persons?[0].aliases = [name(&rng), "—"] }
+            if rng.next() % 4 == 0 { doc.officials = [CaseDocument.Official(name: name(&rng))] }
             return SearchIndex.Entry(id: "c\(d)", document: doc, mergedInto: rng.next() % 10 == 0 ? "c0" : nil)
         }
         return SearchIndex(entries)
@@ -50,6 +54,8 @@ import SandyqCore
         let index = Self.index(seed: seed, docs: 300)
         var rng = SplitMix64(seed: seed &* 77)
         var scratch = CandidateScratch()
+        // Start near the stamp's wrap, so the reset runs in the middle of the queries.
+        scratch.token = .max - 300
         for q in 0..<200 {
             let tokens = NameFolding.nameTokens(Self.name(&rng))
             let a = Int(rng.next() % 300), b = Int(rng.next() % 301)
@@ -74,7 +80,33 @@ import SandyqCore
                 }
             }
             #expect(Set(w.map(\.caseId)) == expected, "case \(i)")
+            // Each match's score is its best name's, as scored without the memo.
+            for m in w {
+                let d = index.entries.firstIndex { $0.id == m.caseId }!
+                let best = SearchIndex.personNames(index.entries[i].document).flatMap { g in
+                    let gt = NameFolding.nameTokens(g)
+                    return Self.slow(index, gt, d..<(d + 1)).map { NameFolding.similarity(gt, index.docs[d].names[$0[1]].tokens) }
+                }.max() ?? 0
+                #expect(abs(m.score - best) < 0.006, "case \(i) against \(m.caseId): \(m.score), best \(best)")
+            }
         }
         #expect(warnings.contains { !$0.isEmpty }, "the names repeat, so some case has a namesake")
+    }
+
+    @Test func pairsAreExactlyTheSlowPairs() {
+        let index = Self.index(seed: 11, docs: 250)
+        var expected = Set<[Int]>()
+        for d in index.entries.indices where index.entries[d].mergedInto == nil {
+            for n in index.docs[d].names where !n.isOfficial {
+                for pair in Self.slow(index, n.tokens, (d + 1)..<index.entries.count)
+                where NameFolding.similarity(n.tokens, index.docs[pair[0]].names[pair[1]].tokens) >= NameFolding.duplicateThreshold {
+                    expected.insert([d, pair[0]])
+                }
+            }
+        }
+        let ids = Dictionary(uniqueKeysWithValues: index.entries.enumerated().map { ($0.element.id, $0.offset) })
+        let pairs = index.duplicatePairs()
+        #expect(Set(pairs.map { [ids[$0.first.caseId]!, ids[$0.second.caseId]!] }) == expected)
+        #expect(pairs.count == expected.count && !pairs.isEmpty)
     }
 }
