@@ -17,8 +17,35 @@ extension SearchIndex {
     /// entries before it: the cases already there and the earlier ones of the same import.
     public func duplicatesOfEntries(from start: Int, threshold: Double = NameFolding.duplicateThreshold) -> [[DuplicateMatch]] {
         var scratch = CandidateScratch()
+        // An import names the same people again and again: each spelling's matches over the
+        // whole index are found and scored once, in case order, and each case takes those before it.
+        var matches: [[[UInt8]]: [(doc: Int, name: Int, score: Double)]] = [:]
         return (start..<entries.count).map { i in
-            duplicates(ofNames: Self.personNames(entries[i].document), threshold: threshold, among: 0..<i, excluding: [], scratch: &scratch)
+            var bestPerDoc: [Int: DuplicateMatch] = [:]
+            for g in Self.personNames(entries[i].document) {
+                let gt = NameFolding.nameTokens(g)
+                guard !gt.isEmpty else { continue }
+                let all: [(doc: Int, name: Int, score: Double)]
+                if let m = matches[gt] { all = m } else {
+                    var scored: [Int32: Double] = [:]
+                    var found: [(doc: Int, name: Int, score: Double)] = []
+                    for (d, n) in candidates(for: gt, among: 0..<entries.count, scratch: &scratch) {
+                        let name = docs[d].names[n]
+                        let s = scored[name.spelling] ?? NameFolding.similarity(gt, name.tokens)
+                        scored[name.spelling] = s
+                        if s >= threshold { found.append((d, n, s)) }
+                    }
+                    all = found.sorted { ($0.doc, $0.name) < ($1.doc, $1.name) }
+                    matches[gt] = all
+                }
+                for m in all {
+                    guard m.doc < i else { break }
+                    guard m.score > (bestPerDoc[m.doc]?.score ?? 0) else { continue }
+                    bestPerDoc[m.doc] = DuplicateMatch(caseId: entries[m.doc].id, ref: entries[m.doc].document.ref,
+                                                       name: docs[m.doc].names[m.name].display, matchedName: g, score: roundedScore(m.score))
+                }
+            }
+            return bestPerDoc.sorted { ($0.value.score, -$0.key) > ($1.value.score, -$1.key) }.map(\.value)
         }
     }
 

@@ -109,4 +109,13 @@ import SandyqCore
         #expect(Set(pairs.map { [ids[$0.first.caseId]!, ids[$0.second.caseId]!] }) == expected)
         #expect(pairs.count == expected.count && !pairs.isEmpty)
     }
+
+    @Test func aNamesOnlyIndexWarnsAsTheFullOne() {
+        let full = Self.index(seed: 13, docs: 300)
+        let names = SearchIndex(full.entries, namesOnly: true)
+        #expect(names.termCount == 0, "no field text indexed")
+        let a = full.duplicatesOfEntries(from: 200), b = names.duplicatesOfEntries(from: 200)
+        #expect(a.map { $0.map { [$0.caseId, $0.name, "\($0.score)"] } } == b.map { $0.map { [$0.caseId, $0.name, "\($0.score)"] } })
+        #expect(a.contains { !$0.isEmpty })
+    }
 }
