@@ -29,7 +29,7 @@ extension Node {
                                   threshold: Double = NameFolding.duplicateThreshold) throws(NodeError) -> [[DuplicateMatch]] {
         let existing = try view().orderedCases.map(SearchIndex.Entry.init)
         let batch = docs.enumerated().map { SearchIndex.Entry(id: "#\($0.offset + 1)", document: $0.element) }
-        return SearchIndex(existing + batch, namesOnly: true).duplicatesOfEntries(from: existing.count, threshold: threshold)
+        return SearchIndex.ofNames(existing + batch).duplicatesOfEntries(from: existing.count, threshold: threshold)
     }
 
     /// Pairs of readable cases that probably concern the same person.

@@ -17,41 +17,35 @@ extension SearchIndex {
     /// entries before it: the cases already there and the earlier ones of the same import.
     public func duplicatesOfEntries(from start: Int, threshold: Double = NameFolding.duplicateThreshold) -> [[DuplicateMatch]] {
         var scratch = CandidateScratch()
-        // An import names the same people again and again: each spelling's matches over the
-        // whole index are found and scored once, in case order, and each case takes those before it.
-        var matches: [[[UInt8]]: [(doc: Int, name: Int, score: Double)]] = [:]
+        // An import names the same people again and again: each spelling keeps its matches, in
+        // case order, and is scanned only over the cases added since its last query, so a
+        // repeated name costs a lookup and a name seen once no more than a query of its own.
+        var cache: [[[UInt8]]: ScannedMatches] = [:]
         return (start..<entries.count).map { i in
-            var bestPerDoc: [Int: DuplicateMatch] = [:]
+            var best = BestMatches()
             for g in Self.personNames(entries[i].document) {
                 let gt = NameFolding.nameTokens(g)
                 guard !gt.isEmpty else { continue }
-                let all: [(doc: Int, name: Int, score: Double)]
-                if let m = matches[gt] { all = m } else {
-                    var scored: [Int32: Double] = [:]
-                    var found: [(doc: Int, name: Int, score: Double)] = []
-                    for (d, n) in candidates(for: gt, among: 0..<entries.count, scratch: &scratch) {
+                var c = cache.removeValue(forKey: gt) ?? ScannedMatches()
+                if c.scannedUpTo < i {
+                    for (d, n) in candidates(for: gt, among: c.scannedUpTo..<i, scratch: &scratch) {
                         let name = docs[d].names[n]
-                        let s = scored[name.spelling] ?? NameFolding.similarity(gt, name.tokens)
-                        scored[name.spelling] = s
-                        if s >= threshold { found.append((d, n, s)) }
+                        let s = c.scored[name.spelling] ?? NameFolding.similarity(gt, name.tokens)
+                        c.scored[name.spelling] = s
+                        if s >= threshold { c.matches.append((d, n, s)) }
                     }
-                    all = found.sorted { ($0.doc, $0.name) < ($1.doc, $1.name) }
-                    matches[gt] = all
+                    c.scannedUpTo = i
                 }
-                for m in all {
-                    guard m.doc < i else { break }
-                    guard m.score > (bestPerDoc[m.doc]?.score ?? 0) else { continue }
-                    bestPerDoc[m.doc] = DuplicateMatch(caseId: entries[m.doc].id, ref: entries[m.doc].document.ref,
-                                                       name: docs[m.doc].names[m.name].display, matchedName: g, score: roundedScore(m.score))
-                }
+                for m in c.matches { best.offer(m.doc, m.score, self.match(m.doc, m.name, given: g, score: m.score)) }
+                cache[gt] = c
             }
-            return bestPerDoc.sorted { ($0.value.score, -$0.key) > ($1.value.score, -$1.key) }.map(\.value)
+            return best.sorted()
         }
     }
 
     func duplicates(ofNames given: [String], threshold: Double, among range: Range<Int>, excluding: Set<String>,
                     scratch: inout CandidateScratch) -> [DuplicateMatch] {
-        var bestPerDoc: [Int: DuplicateMatch] = [:]
+        var best = BestMatches()
         for g in given.prefix(Self.maxNamesPerCase) {
             let gt = NameFolding.nameTokens(g)
             guard !gt.isEmpty else { continue }
@@ -61,12 +55,15 @@ extension SearchIndex {
                 let n = docs[d].names[nameIdx]
                 let s = scored[n.spelling] ?? NameFolding.similarity(gt, n.tokens)
                 scored[n.spelling] = s
-                guard s >= threshold, s > (bestPerDoc[d]?.score ?? 0) else { continue }
-                bestPerDoc[d] = DuplicateMatch(caseId: entries[d].id, ref: entries[d].document.ref, name: n.display,
-                                               matchedName: g, score: roundedScore(s))
+                if s >= threshold { best.offer(d, s, self.match(d, nameIdx, given: g, score: s)) }
             }
         }
-        return bestPerDoc.sorted { ($0.value.score, -$0.key) > ($1.value.score, -$1.key) }.map(\.value)
+        return best.sorted()
+    }
+
+    func match(_ d: Int, _ name: Int, given: String, score: Double) -> DuplicateMatch {
+        DuplicateMatch(caseId: entries[d].id, ref: entries[d].document.ref, name: docs[d].names[name].display,
+                       matchedName: given, score: roundedScore(score))
     }
 
     /// The person names and aliases of `doc` that name scoring looks at: the first
@@ -145,8 +142,34 @@ extension SearchIndex {
             if scratch.count[slot] >= needed { out.append((Int(p.doc), Int(p.name))) }
             scratch.count[slot] = 0
         }
-        return out
+        // In (doc, name) order, whatever order the query's words were met in: ties between two
+        // names of one case then always show the same one.
+        return out.sorted { ($0.0, $0.1) < ($1.0, $1.1) }
     }
+}
+
+/// Per case, the match with the highest raw score (a later name counts only when it scores
+/// higher than the best so far, unrounded).
+struct BestMatches {
+    var byDoc: [Int: (raw: Double, match: DuplicateMatch)] = [:]
+
+    mutating func offer(_ doc: Int, _ raw: Double, _ match: @autoclosure () -> DuplicateMatch) {
+        guard raw > (byDoc[doc]?.raw ?? 0) else { return }
+        byDoc[doc] = (raw, match())
+    }
+
+    /// Strongest first, then in case order.
+    func sorted() -> [DuplicateMatch] {
+        byDoc.sorted { ($0.value.match.score, -$0.key) > ($1.value.match.score, -$1.key) }.map(\.value.match)
+    }
+}
+
+/// An import's matches for one spelling: those among the cases before `scannedUpTo`, in case
+/// order, and the score of each spelling met.
+struct ScannedMatches {
+    var matches: [(doc: Int, name: Int, score: Double)] = []
+    var scannedUpTo = 0
+    var scored: [Int32: Double] = [:]
 }
 
 /// Buffers for `candidates`: per (doc, name) slot of one index, how many of the query's

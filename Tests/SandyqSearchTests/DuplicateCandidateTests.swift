@@ -112,10 +112,23 @@ import SandyqCore
 
     @Test func aNamesOnlyIndexWarnsAsTheFullOne() {
         let full = Self.index(seed: 13, docs: 300)
-        let names = SearchIndex(full.entries, namesOnly: true)
+        let names = SearchIndex.ofNames(full.entries)
         #expect(names.termCount == 0, "no field text indexed")
         let a = full.duplicatesOfEntries(from: 200), b = names.duplicatesOfEntries(from: 200)
         #expect(a.map { $0.map { [$0.caseId, $0.name, "\($0.score)"] } } == b.map { $0.map { [$0.caseId, $0.name, "\($0.score)"] } })
         #expect(a.contains { !$0.isEmpty })
+    }
+
+    /// The import's cached path returns exactly what one query per case returns: the same
+    /// cases, scores, names shown and order.
+    @Test(arguments: [UInt64(21), 22, 23])
+    func anImportWarnsAsOneQueryPerCase(seed: UInt64) {
+        let index = Self.index(seed: seed, docs: 300)
+        let warnings = index.duplicatesOfEntries(from: 100)
+        for (k, w) in warnings.enumerated() {
+            let i = 100 + k
+            #expect(w == index.duplicates(ofNames: SearchIndex.personNames(index.entries[i].document), among: 0..<i), "case \(i)")
+        }
+        #expect(warnings.contains { $0.count > 1 })
     }
 }
