@@ -101,13 +101,8 @@ extension SearchIndex {
     /// score averages the mean with the worst token), so blocking at 0.7 loses no pair; and a
     /// name of two or more words must meet a candidate on two of them (initials aside), which
     /// keeps a common first name from making every namesake a candidate.
-    func candidates(for tokens: [[UInt8]], among range: Range<Int>? = nil) -> [(Int, Int)] {
-        var scratch = CandidateScratch()
-        return candidates(for: tokens, among: range ?? entries.indices, scratch: &scratch)
-    }
-
-    /// As above, for the docs in `range` only, with buffers kept across calls: an import of
-    /// 10,000 cases asks 10,000 times, and hashing every (doc, name) it met was 60 % of it.
+    /// Only docs in `range` count. The buffers are kept across calls: an import of 10,000 cases
+    /// asks 10,000 times, and hashing every (doc, name) it met was 60 % of it.
     func candidates(for tokens: [[UInt8]], among range: Range<Int>, scratch: inout CandidateScratch) -> [(Int, Int)] {
         scratch.prepare(for: self)
         var touched: [(doc: Int32, name: Int32)] = []
