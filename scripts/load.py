@@ -91,7 +91,8 @@ def main():
         for n in peers:
             cli.ok(server_home, ["member", "add", ids[n], "--role", "coordinator"])
         setup_ops = stored_ops(server_home)
-        expected = setup_ops + args.peers * args.ops
+        # Each peer's first write also carries its reader-key announcement (it is a coordinator).
+        expected = setup_ops + args.peers * (args.ops + 1)
         figures["setup"] = f"{time.monotonic() - t0:.1f} s"
 
         # ---- serve; each peer's first contact pins the server's key and learns the membership

@@ -41,6 +41,9 @@ public struct Membership: Sendable {
     public fileprivate(set) var withdrawals: [OpID: [WithdrawnOp]] = [:]
     /// Evidence files (fids) those withdrawals name.
     public fileprivate(set) var withdrawnFiles: Set<[UInt8]> = []
+    /// Each member's reader key, from the announcements that count (Protocol/ops.md section 4,
+    /// "Reader key"). A member absent here has announced none: it is sealed to by its node id.
+    public fileprivate(set) var readerKeys: [SigningPublicKey: ReaderKey] = [:]
 
     public init(project: ProjectID) { self.project = project }
 
@@ -180,7 +183,29 @@ private struct Derivation {
             for o in ops { m.withdrawn[o.id] = o }
             m.withdrawnFiles.formUnion(files)
         }
+        m.readerKeys = readerKeys(in: m)
         return m
+    }
+
+    /// An announcement counts when a coordinator that stands for it wrote it, it names a member
+    /// that reads (any role but relay), and the member's own signature over it verifies. The
+    /// result does not depend on the order the announcements are met in.
+    func readerKeys(in m: Membership) -> [SigningPublicKey: ReaderKey] {
+        var out: [SigningPublicKey: ReaderKey] = [:]
+        for c in changes {
+            guard case let .readerKey(s) = c.change, let author = m.members[c.author], author.role == .coordinator,
+                  !author.isRevoked || author.genuine.contains(c.op),
+                  let member = m.members[s.member], member.role != .relay, s.verifies(in: project) else { continue }
+            guard let held = out[s.member], held.epoch >= s.epoch else {
+                out[s.member] = ReaderKey(epoch: s.epoch, key: s.key, op: c.op, forked: false)
+                continue
+            }
+            guard held.epoch == s.epoch else { continue }
+            let lower = c.op < held.op
+            out[s.member] = ReaderKey(epoch: s.epoch, key: lower ? s.key : held.key, op: lower ? c.op : held.op,
+                                      forked: held.forked || held.key != s.key)
+        }
+        return out
     }
 
     /// Membership if exactly the revocations in `effective` take effect, and which

@@ -184,6 +184,8 @@ public enum MembershipChange: Hashable, Sendable {
     /// place in the chain (Protocol/ops.md section 4, "Withdrawal"). `files` are the evidence
     /// files (fids) whose chunks go with them.
     case withdraw(ops: [WithdrawnOp], files: [[UInt8]])
+    /// A member's reader key, in a statement the member signed; a coordinator writes the op.
+    case readerKey(ReaderKeyStatement)
 
     /// At most this many ops (and files) per withdrawal op (6 + 88 · 4096 bytes stays far below 1 MiB).
     public static let maxWithdrawn = 4096
@@ -209,6 +211,8 @@ public enum MembershipChange: Hashable, Sendable {
             for o in ops.sorted() { w.raw(o.author.bytes); w.u64(o.seq); w.raw(o.id.bytes) }
             w.u16(UInt16(files.count))
             for f in files.sorted(by: { $0.lexicographicallyPrecedes($1) }) { w.raw(f) }
+        case let .readerKey(s):
+            w.u8(Self.version); w.u8(5); w.raw(s.member.bytes); w.u32(s.epoch); w.raw(s.key.bytes); w.raw(s.signature.bytes)
         }
         return w.bytes
     }
@@ -258,6 +262,15 @@ public enum MembershipChange: Hashable, Sendable {
                     files.append(fid)
                 }
                 self = .withdraw(ops: ops, files: files)
+            case 5:
+                let member = try SigningPublicKey(bytes: try r.raw(32))
+                let epoch = try r.u32()
+                let key = try r.raw(32)
+                let signature = try Signature(bytes: try r.raw(64))
+                // Epochs start at 1; the zero key is a low-order point no box opens to.
+                guard epoch >= 1 else { throw CoreError.malformed("reader key epoch 0") }
+                guard key.contains(where: { $0 != 0 }) else { throw CoreError.malformed("reader key is zero") }
+                self = .readerKey(ReaderKeyStatement(member: member, epoch: epoch, key: try BoxPublicKey(bytes: key), signature: signature))
             default: throw CoreError.malformed("unknown membership change")
             }
             try r.expectEnd()

@@ -162,6 +162,7 @@ extension Node {
                 case let .add(m, role)?: text = "member add \(m.fingerprint) as \(role.rawValue)"
                 case let .revoke(k, from)?: text = "member revoke \(NodeID.fingerprint(of: k)) after seq \(from)"
                 case let .withdraw(ops, files)?: text = "withdraw \(ops.count) op(s), \(files.count) file(s)"
+                case let .readerKey(s)?: text = "reader key of \(NodeID.fingerprint(of: s.member)), epoch \(s.epoch)"
                 case nil: text = "membership (unreadable)"
                 }
                 out.append(LogEntry(id: e.id, author: member, authorKey: e.author, seq: e.seq, kind: "membership", timeMillis: nil, summary: text))

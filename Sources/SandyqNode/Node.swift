@@ -163,11 +163,15 @@ public final class Node {
         let pid = ProjectID.derive(founder: nodeID, nonce: nonce)
         let w = OpWriter(keys: identity.signing, project: pid, seq: 0, prev: .zero, clock: HybridClock())
         let genesis = w.membership(.genesis(founder: nodeID, nonce: nonce))
+        // The founder announces its reader key with the genesis (ops.md section 4, "Reader key").
+        let reader = BoxKeyPair()
+        let announced = w.membership(.readerKey(ReaderKeyStatement(project: pid, signer: identity.signing, epoch: 1, key: reader.publicKey)))
         let named: Envelope
         do { named = try w.checkedSealed([.projectName(name)], readers: [identity.box.publicKey], wallMillis: Self.wallMillis()).envelope }
         catch { throw NodeError(.usage, "the project name cannot be recorded (\(error)): shorten it") }
         try mapped { try store.setProject(pid) }
-        try commit([genesis, named], project: pid)
+        let sealedReader = storeReaderKey(epoch: 1, reader)
+        try commit([genesis, announced, named], project: pid) { try self.store.setSetting(Self.readerKeySetting, sealedReader) }
         try setNetworkKey(SymmetricKey())
         return pid
     }
@@ -208,6 +212,8 @@ public final class Node {
     static func wallMillis() -> UInt64 { UInt64(max(0, Date().timeIntervalSince1970 * 1000)) }
 
     var activeWriter: OpWriter?
+    /// Whether this process found its reader key announced (or announced it): checked once.
+    var readerKeyChecked = false
     /// The store's data version when this node last looked (`changedElsewhere`).
     var seenDataVersion: Int64?
 
@@ -309,6 +315,7 @@ public final class Node {
     /// `alongside` runs inside it, so what it writes lands with the ops or not at all.
     @discardableResult
     public func write(batch: [[Mutation]], alongside: (() throws -> Void)? = nil) throws(NodeError) -> [Envelope] {
+        if !readerKeyChecked { try announceReaderKeyIfDue() }
         var v = try view()
         var before = warm
         let w = try writer()

@@ -319,11 +319,12 @@ import SandyqStore
         #expect(archived.first?["archived"] as? Bool == true)
 
         let log = try #require(try home.json(["log"]) as? [[String: Any]])
-        // genesis, project name, add, edit, archive
-        #expect(log.count == 5, "\(log)")
+        // genesis, reader key, project name, add, edit, archive
+        #expect(log.count == 6, "\(log)")
         let fingerprint = try #require((try home.json(["status"]) as? [String: Any])?["fingerprint"] as? String)
         #expect(log.allSatisfy { $0["author"] as? String == fingerprint })
-        #expect(Set(log.compactMap { $0["seq"] as? Int }) == Set(1...5))
+        #expect(Set(log.compactMap { $0["seq"] as? Int }) == Set(1...6))
+        #expect(log.contains { ($0["summary"] as? String) == "reader key of \(fingerprint), epoch 1" }, "\(log)")
         for entry in log where entry["kind"] as? String == "sealed" {
             let time = try #require(entry["time"] as? String, "sealed op without a time: \(entry)")
             #expect(ISO8601DateFormatter().date(from: time) != nil, "time: \(time)")
@@ -336,7 +337,7 @@ import SandyqStore
         #expect(check.stdout.hasPrefix("ok"), "\(check)")
 
         let status = try #require(try home.json(["status"]) as? [String: Any])
-        #expect(status["ops"] as? Int == 5)
+        #expect(status["ops"] as? Int == 6)
         #expect(status["cases"] as? Int == 1)
         #expect(status["projectName"] as? String == "Lifecycle")
         #expect(status["role"] as? String == "coordinator")

@@ -59,13 +59,14 @@ struct TCPProject {
             let sums = try tcpParallel(p.others) { x in (x.name, try x.syncOK(server.address, peer: nil, "(round \(round))")) }
             for (name, s) in sums {
                 #expect(s["refused"] as? Int == 0, "round \(round) \(name): \(s)")
-                // Each wrote 3 ops nobody else holds: all go to A in round 1, none later.
-                #expect(s["sent"] as? Int == (round == 1 ? 3 : 0), "round \(round) \(name): \(s)")
+                // Each wrote 3 ops nobody else holds, after the reader-key announcement its first
+                // write carried: all 4 go to A in round 1, none later.
+                #expect(s["sent"] as? Int == (round == 1 ? 4 : 0), "round \(round) \(name): \(s)")
                 received[name, default: 0] += s["received"] as? Int ?? 0
             }
         }
-        // Across both rounds each got exactly the other two members' 3 + 3 ops.
-        for x in p.others { #expect(received[x.name] == 6, "\(x.name) received \(received[x.name] ?? -1) new ops over two rounds") }
+        // Across both rounds each got exactly the other two members' 4 + 4 ops.
+        for x in p.others { #expect(received[x.name] == 8, "\(x.name) received \(received[x.name] ?? -1) new ops over two rounds") }
 
         let digests = try p.digests()
         #expect(Set(digests).count == 1, "digests differ: \(zip(p.all.map(\.name), digests).map { "\($0)=\($1.prefix(12))" })")

@@ -183,9 +183,22 @@ struct OpReader {
         }
     }
 
+    /// The member's own signature in a reader-key statement is checked by the derivation, not the
+    /// decoder: a forged statement decodes and does not count.
+    @Test(arguments: [("membership_reader_key.txt", true), ("membership_reader_key_wrapped.txt", true),
+                      ("membership_reader_key_bad_statement.txt", false)])
+    func readerKeyStatements(_ name: String, counts: Bool) throws {
+        let v = try OpVectorFile(named: name)
+        let env = try Envelope(decoding: try v.bytes("envelope"))
+        guard case let .readerKey(s) = try MembershipChange(decoding: env.body) else {
+            Issue.record("\(name) is not a reader key"); return
+        }
+        #expect(s.verifies(in: try ProjectID(bytes: try v.bytes("project"))) == counts)
+    }
+
     /// Every proper prefix of a valid envelope, payload or membership body fails as `truncated`:
     /// never a crash, never a success, never another class (every field read so far was valid).
-    @Test(arguments: OpVectorFile.allNames.filter { $0.hasPrefix("membership_genesis.") || $0.hasPrefix("membership_add.") || $0.hasPrefix("membership_withdraw.") ||
+    @Test(arguments: OpVectorFile.allNames.filter { $0.hasPrefix("membership_genesis.") || $0.hasPrefix("membership_add.") || $0.hasPrefix("membership_withdraw.") || $0.hasPrefix("membership_reader_key.") ||
                                                     $0.hasPrefix("sealed_session_") || $0.hasPrefix("payload_every_mutation.") })
     func everyTruncationThrows(_ name: String) throws {
         let v = try OpVectorFile(named: name)

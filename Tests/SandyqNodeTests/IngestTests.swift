@@ -51,6 +51,9 @@ import SandyqStore
         let (c, _) = try RoleKit.founder(dir)
         let b = try RoleKit.make(dir, "b")
         try RoleKit.admit(b, as: .coordinator, by: c)
+        // b's first write announces its reader key (a membership op): c takes that one first.
+        _ = try b.addCase(RoleKit.doc("Дело первое", person: "Человек"))
+        _ = try NodeFixture.sync(b, to: c)
         for i in 0..<3 { _ = try b.addCase(RoleKit.doc("Дело \(i)", person: "Человек \(i)")) }
 
         c.invalidateView()

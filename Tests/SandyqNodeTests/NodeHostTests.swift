@@ -54,10 +54,11 @@ struct NodeHostTests {
             }
         }
         #expect(failures.withLock { $0 }.isEmpty, "\(failures.withLock { $0 })")
-        #expect(imported.withLock { $0 } == 10)
+        // O's ten cases and the reader-key announcement its first write carried.
+        #expect(imported.withLock { $0 } == 11)
         let ids = written.withLock { $0 }
         #expect(ids.count == writes)
-        #expect(try host.opCount() == before + writes + 10)
+        #expect(try host.opCount() == before + writes + 11)
 
         // Sequentially, from the log alone: a fresh unlock derives the same view.
         let warm = try host.view()

@@ -63,8 +63,9 @@ struct RevocationAttackTests {
         try RoleKit.admit(c2, as: .coordinator, by: f)
         try r.join(pid)
         _ = try c2.addMember(r.nodeID, role: .reporter)                        // C2's seq 1
-        _ = try c2.addCase(RoleKit.doc("Дело один", person: "Дана"))          // seq 2
-        _ = try c2.addCase(RoleKit.doc("Дело два", person: "Ерлан"))          // seq 3
+        // Its first write: seq 2 announces its reader key, seq 3 is the case.
+        _ = try c2.addCase(RoleKit.doc("Дело один", person: "Дана"))          // seqs 2, 3
+        _ = try c2.addCase(RoleKit.doc("Дело два", person: "Ерлан"))          // seq 4
         try NodeFixture.syncBothWays(f, c2)
         // A fresh coordinator that so far holds only the project's first ops.
         let n = try RoleKit.make(dir, "n")
@@ -73,9 +74,9 @@ struct RevocationAttackTests {
         let x = try RoleKit.make(dir, "x")
         try x.join(pid)
         try NodeFixture.sync(f, to: x)
-        // C2's laptop is seized; F revokes it, naming the last op it holds (seq 3).
+        // C2's laptop is seized; F revokes it, naming the last op it holds (seq 4).
         let (_, point) = try f.revoke(c2.nodeID)
-        #expect(point == .op(try #require(try c2.store.chainHead(of: c2.nodeID.signingKey)).id, seq: 3))
+        #expect(point == .op(try #require(try c2.store.chainHead(of: c2.nodeID.signingKey)).id, seq: 4))
 
         // The seizer deletes C2's ops above seq 1 and writes a new seq 2: a coordinator of its own.
         let seq1 = try #require(try c2.store.envelopes(author: c2.nodeID.signingKey, after: 0).first)
@@ -86,7 +87,7 @@ struct RevocationAttackTests {
         let fromSeizer = try x.envelopes(missingFrom: VersionVector()).filter { $0.author == x.nodeID.signingKey } + [fork]
 
         // F holds the genuine seq 2 too; N receives F's revocation and the seizer's ops, but
-        // never saw C2's genuine seq 2 and 3.
+        // never saw C2's genuine seqs 2 to 4.
         _ = try f.importEnvelopes(fromSeizer)
         let fromF = try f.envelopes(missingFrom: try n.versionVector()).filter { !($0.author == c2.nodeID.signingKey && $0.seq > 1) }
         _ = try n.importEnvelopes(fromF + fromSeizer)

@@ -35,6 +35,13 @@ import SandyqTestSupport
         return (Array(plain[0..<32]), slot)
     }
 
+    /// The `reader-key` row: epoch u32 ‖ X25519 secret key.
+    static func openReaderKey(_ value: [UInt8], storage: SymmetricKey) throws -> (epoch: [UInt8], secret: [UInt8]) {
+        let plain = try AEAD.open(Array(value[24...]), key: try storeKey(storage), nonce: Array(value[0..<24]),
+                                  associatedData: Array("sandyq-reader-key".utf8))
+        return (Array(plain[0..<4]), Array(plain[4...]))
+    }
+
     static func grantKey(_ storage: SymmetricKey) -> SecureBytes {
         SecureBytes(Hash.blake2b(Array("sandyq-grant-tags".utf8), length: 32, key: storage.secret))
     }
@@ -45,7 +52,8 @@ import SandyqTestSupport
 
     @Test func catalog() {
         #expect(Self.names == ["store_grant_tags_ok.txt", "store_netkey_ok.txt", "store_netkey_storage_key_itself.txt",
-                               "store_parent_row_ok.txt", "store_session_row_moved.txt", "store_session_row_ok.txt"])
+                               "store_parent_row_ok.txt", "store_reader_key_as_netkey.txt", "store_reader_key_ok.txt",
+                               "store_session_row_moved.txt", "store_session_row_ok.txt"])
     }
 
     @Test(arguments: names)
@@ -80,6 +88,15 @@ import SandyqTestSupport
             #expect(rtag == (try bytes("recipient_tag")))
             #expect(Hash.blake2b(Array("session".utf8) + rtag + (try bytes("session")), length: 16, key: Self.grantKey(storage))
                     == (try bytes("session_tag")))
+        case "reader_key":
+            if ok {
+                let row = try Self.openReaderKey(try bytes("value"), storage: storage)
+                let epoch = try bytes("epoch"), secret = try bytes("secret_key")
+                #expect(row.epoch == epoch && row.secret == secret)
+                #expect(try BoxKeyPair(secretKey: SecureBytes(row.secret)).publicKey.bytes == (try bytes("public_key")))
+            } else {
+                #expect(throws: CryptoError.authenticationFailed) { _ = try Self.openReaderKey(try bytes("value"), storage: storage) }
+            }
         default:
             Issue.record("\(name): unknown area \(f["area"] ?? "none")")
         }
@@ -99,6 +116,12 @@ import SandyqTestSupport
         let netkey = try #require(try c.store.setting("netkey"))
         #expect(netkey.count == 72)
         #expect(try Self.openNetkey(netkey, storage: storage) == (try #require(try c.networkKey())).secret.unsafeCopy)
+        // The reader key the founder announced with its genesis opens from its row, as epoch 1.
+        let reader = try Self.openReaderKey(try #require(try c.store.setting("reader-key")), storage: storage)
+        #expect(reader.epoch == [0, 0, 0, 1])
+        let announced = try #require(try c.view().membership.readerKeys[c.nodeID.signingKey])
+        let readerKeys = try BoxKeyPair(secretKey: SecureBytes(reader.secret))
+        #expect(announced.epoch == 1 && announced.key == readerKeys.publicKey)
 
         // A fresh process rebuilds the view and caches the session keys it opened.
         let again = try NodeFixture.open(dir, "c")

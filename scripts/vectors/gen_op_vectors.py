@@ -101,7 +101,8 @@ MAX_NAME, MAX_VALUE, MAX_PROJECT_NAME = 256, 1 << 20, 1024
 
 MEMBERSHIP_VERSION = 1
 REVOKE_VERSION = 2          # a revoke that names the revoked member's last genuine op
-GENESIS, MEMBER_ADD, REVOKE, WITHDRAW = 1, 2, 3, 4
+GENESIS, MEMBER_ADD, REVOKE, WITHDRAW, READER_KEY = 1, 2, 3, 4, 5
+READER_KEY_CONTEXT = b"sandyq-reader-key"
 MAX_WITHDRAWN = 4096
 FILE_ID_LEN = 16
 GENESIS_NONCE_LEN = 16
@@ -273,6 +274,26 @@ def withdraw_body(ops: list[tuple[bytes, int, bytes]], files: list[bytes]) -> by
     for f in files:
         out += f
     return out
+
+
+def reader_key_statement(project: bytes, member: bytes, epoch: int, key: bytes) -> bytes:
+    """What the member signs: the context, the project, its signing key, the epoch and the key."""
+    return READER_KEY_CONTEXT + project + member + u32(epoch) + key
+
+
+def reader_key_body(member: Node, epoch: int, key: bytes, signer: Node | None = None) -> bytes:
+    """The member's statement (signed by `signer`, the member unless a forgery is wanted) in a type 5 body."""
+    sig = (signer or member).sign(reader_key_statement(PROJECT, member.sign_pk, epoch, key))
+    return bytes([MEMBERSHIP_VERSION, READER_KEY]) + member.sign_pk + u32(epoch) + key + sig
+
+
+def reader_key_counts(project: bytes, member: bytes, epoch: int, key: bytes, sig: bytes) -> bool:
+    """The derivation's check of the member's own signature (the author's is the envelope's)."""
+    try:
+        nacl.signing.VerifyKey(member).verify(reader_key_statement(project, member, epoch, key), sig)
+        return True
+    except nacl.exceptions.BadSignatureError:
+        return False
 
 
 def revoke_body_v2(member: Node, last_genuine: bytes | None, seq: int) -> bytes:
@@ -529,6 +550,13 @@ def decode_membership(body: bytes) -> tuple:
                 raise Refused("malformed", "withdrawn files out of order")
             files.append(fid)
         out = ("withdraw", ops, files)
+    elif t == READER_KEY:
+        member, epoch, key, sig = r.raw(KEY_LEN), r.u32(), r.raw(KEY_LEN), r.raw(SIG_LEN)
+        if epoch == 0:
+            raise Refused("malformed", "reader key epoch 0")
+        if key == bytes(KEY_LEN):
+            raise Refused("malformed", "reader key is zero")
+        out = ("reader_key", member, epoch, key, sig)
     else:
         raise Refused("malformed", f"unknown membership change {t}")
     r.end()
@@ -685,9 +713,40 @@ def gen_membership(v: Vectors) -> dict:
           PROJECT, envelope(FOUNDER, KIND_MEMBERSHIP, PROJECT, 2, gid, add_body(REPORTER, 0)))
 
     v.add("membership_unknown_change", "membership", "malformed",
-          "membership change type 5 (only 1 genesis, 2 add, 3 revoke, 4 withdraw exist)",
+          "membership change type 6 (only 1 genesis, 2 add, 3 revoke, 4 withdraw, 5 reader key exist)",
           PROJECT, envelope(FOUNDER, KIND_MEMBERSHIP, PROJECT, 2, gid,
-                            bytes([MEMBERSHIP_VERSION, 5]) + add_body(REPORTER, 2)[2:]))
+                            bytes([MEMBERSHIP_VERSION, 6]) + add_body(REPORTER, 2)[2:]))
+
+    reader_key = b.crypto_scalarmult_base(det("founder/reader secret 1", 32))
+    own = reader_key_body(FOUNDER, 1, reader_key)
+    assert reader_key_counts(PROJECT, FOUNDER.sign_pk, 1, reader_key, own[-SIG_LEN:])
+    v.add("membership_reader_key", "membership", "ok",
+          "the founder announces its reader key of epoch 1: type 5, its signing key, epoch u32, the X25519 key, and its "
+          "Ed25519 signature over 'sandyq-reader-key' || project || signing key || epoch || key; it counts",
+          PROJECT, envelope(FOUNDER, KIND_MEMBERSHIP, PROJECT, 3, op_id(add_env), own))
+
+    lawyer_key = b.crypto_scalarmult_base(det("lawyer/reader secret 2", 32))
+    wrapped = reader_key_body(LAWYER, 2, lawyer_key)
+    assert reader_key_counts(PROJECT, LAWYER.sign_pk, 2, lawyer_key, wrapped[-SIG_LEN:])
+    v.add("membership_reader_key_wrapped", "membership", "ok",
+          "the founder writes the lawyer's statement of its epoch 2 key, signed by the lawyer: it counts once the lawyer "
+          "is a member",
+          PROJECT, envelope(FOUNDER, KIND_MEMBERSHIP, PROJECT, 3, op_id(add_env), wrapped))
+
+    forged = reader_key_body(LAWYER, 2, reader_key, signer=FOUNDER)
+    assert not reader_key_counts(PROJECT, LAWYER.sign_pk, 2, reader_key, forged[-SIG_LEN:])
+    v.add("membership_reader_key_bad_statement", "membership", "ok",
+          "the founder writes a statement in the lawyer's name that the founder signed: it decodes, and does not count "
+          "(no coordinator can choose the key others seal to for a member)",
+          PROJECT, envelope(FOUNDER, KIND_MEMBERSHIP, PROJECT, 3, op_id(add_env), forged))
+
+    v.add("membership_reader_key_epoch_zero", "membership", "malformed",
+          "a reader key at epoch 0 (epochs start at 1)",
+          PROJECT, envelope(FOUNDER, KIND_MEMBERSHIP, PROJECT, 3, op_id(add_env), reader_key_body(FOUNDER, 0, reader_key)))
+
+    v.add("membership_reader_key_zero_key", "membership", "malformed",
+          "a reader key of 32 zero bytes (a low-order point that no sealed box opens to)",
+          PROJECT, envelope(FOUNDER, KIND_MEMBERSHIP, PROJECT, 3, op_id(add_env), reader_key_body(FOUNDER, 1, bytes(KEY_LEN))))
 
     named = sorted([(REPORTER.sign_pk, 2, bytes([0x5a]) * OPID_LEN), (REPORTER.sign_pk, 1, bytes([0xa5]) * OPID_LEN)])
     fid = bytes(range(0x40, 0x40 + FILE_ID_LEN))

@@ -8,7 +8,7 @@ Swift test (Tests/SandyqNodeTests/StoreVectorTests.swift) checks two readings of
 
 One file per case, `key: value` lines, byte strings in lowercase hex. Keys:
 
-    area:     netkey | session_row | grant_tags
+    area:     netkey | session_row | grant_tags | reader_key
     expect:   ok | authentication_failed
     comment:  free text
     storage_key:                         the 32-byte storage key from the key file
@@ -16,6 +16,8 @@ One file per case, `key: value` lines, byte strings in lowercase hex. Keys:
     session_row: author, session_id, session_key, tag, sealed
                                          one `session_keys` row (tag, sealed)
     grant_tags:  recipient, session, recipient_tag, session_tag
+    reader_key:  epoch, secret_key, public_key, value
+                                         `value` is the settings row `reader-key`
                                          `session` is author key ‖ session id (40 bytes)
 
 `expect` is what opening the row as store.md says must give: `ok` opens (and, for a
@@ -154,6 +156,27 @@ def generate() -> dict[str, str]:
                     "sandyq-store-v1)"),
         ("storage_key", storage), ("recipient", recipient), ("session", slot),
         ("recipient_tag", rtag), ("session_tag", stag)])
+
+    reader_secret = det("reader secret key", 32)
+    reader_value = det("reader nonce", 24)
+    reader_value += seal(store_key(storage), reader_value, b"sandyq-reader-key", (3).to_bytes(4, "big") + reader_secret)
+    assert len(reader_value) == 24 + 36 + 16
+    files["store_reader_key_ok.txt"] = render([
+        ("area", "reader_key"), ("expect", "ok"),
+        ("comment", "the settings row `reader-key`: nonce, then epoch u32 ‖ the reader key's X25519 secret key sealed "
+                    "under the storage key's subkey sandyq-store-v1 with associated data \"sandyq-reader-key\"; the "
+                    "public key (crypto_scalarmult_base of the secret) is the one the node announced at that epoch; "
+                    "76 bytes"),
+        ("storage_key", storage), ("epoch", (3).to_bytes(4, "big")), ("secret_key", reader_secret),
+        ("public_key", b.crypto_scalarmult_base(reader_secret)), ("value", reader_value)])
+    moved = det("reader nonce", 24)
+    moved += seal(store_key(storage), moved, b"netkey", (3).to_bytes(4, "big") + reader_secret)
+    files["store_reader_key_as_netkey.txt"] = render([
+        ("area", "reader_key"), ("expect", "authentication_failed"),
+        ("comment", "the same plaintext sealed with associated data \"netkey\": a row sealed for another use must not "
+                    "open as the reader key"),
+        ("storage_key", storage), ("epoch", (3).to_bytes(4, "big")), ("secret_key", reader_secret),
+        ("public_key", b.crypto_scalarmult_base(reader_secret)), ("value", moved)])
     return files
 
 

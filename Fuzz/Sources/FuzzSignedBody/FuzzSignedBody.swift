@@ -45,6 +45,9 @@ func seeds(_ vectors: String) -> [(String, [UInt8])] {
     for (name, point) in [("nothing", RevocationPoint.nothing), ("legacy-seq", .legacySeq(1))] {
         out.append(("grant-revoke-" + name, op(6, grant.encoded()) + op(0, MembershipChange.revoke(member: member.publicKey, after: point).encoded())))
     }
+    // M's reader-key statement, valid in this project, written by F: the derivation checks M's signature.
+    let statement = ReaderKeyStatement(project: project, signer: member, epoch: 1, key: memberBox.publicKey)
+    out.append(("reader-key", op(0, MembershipChange.readerKey(statement).encoded())))
     return out
 }
 
@@ -101,6 +104,7 @@ public func fuzzSignedBody(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     // Order of arrival must not matter.
     let again = ProjectView(project: project, envelopes: all.reversed(), reader: founderBox)
     fuzzCheck(again.digest == digest && again.stats == view.stats, "the view does not depend on arrival order")
+    fuzzCheck(again.membership.readerKeys == view.membership.readerKeys, "reader keys do not depend on arrival order")
     // The member reads the same sealed ops (both are readers of every session here).
     _ = ProjectView(project: project, envelopes: all, reader: memberBox)
     return 0

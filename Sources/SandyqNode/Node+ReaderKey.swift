@@ -1,0 +1,73 @@
+import SandyqCore
+import SandyqCrypto
+import SandyqStore
+
+extension Node {
+    static let readerKeySetting = "reader-key"
+    static let readerKeyAD = Array("sandyq-reader-key".utf8)
+
+    /// This node's reader key and its epoch, kept in the store under the storage key (so a
+    /// rotation needs no passphrase); nil until the node first announces one.
+    func storedReaderKey() throws(NodeError) -> (epoch: UInt32, keys: BoxKeyPair)? {
+        guard let sealed = try mapped({ try store.setting(Self.readerKeySetting) }) else { return nil }
+        guard let plain = try? StorageSeal(identity).open(sealed, associatedData: Self.readerKeyAD), plain.count == 4 + 32,
+              let keys = try? BoxKeyPair(secretKey: SecureBytes(Array(plain[4...]))) else {
+            throw NodeError(.corrupt, "the stored reader key does not open with this node's keys")
+        }
+        let epoch = plain[0..<4].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+        return (epoch, keys)
+    }
+
+    func storeReaderKey(epoch: UInt32, _ keys: BoxKeyPair) -> [UInt8] {
+        var w = ByteWriter(capacity: 36)
+        w.u32(epoch)
+        w.raw(keys.secretKey.unsafeCopy)
+        return StorageSeal(identity).seal(SecureBytes(w.bytes), associatedData: Self.readerKeyAD)
+    }
+
+    /// The announcement a coordinator's node owes: its reader key, when membership does not hold
+    /// it yet. A node whose key membership does not know, at an epoch membership has already
+    /// passed (restored from backup pieces, or its store lost the key), moves to a new key one
+    /// epoch above the announced one, so it never forks its own epoch; so does a node whose row
+    /// no longer opens. Nil when nothing is owed.
+    func readerKeyAnnouncement(_ m: Membership) throws(NodeError) -> (op: MembershipChange, sealed: [UInt8]?)? {
+        guard let me = m.members[nodeID.signingKey], me.role == .coordinator, !me.isRevoked else { return nil }
+        let announced = m.readerKeys[nodeID.signingKey]
+        var held: (epoch: UInt32, keys: BoxKeyPair)?
+        do { held = try storedReaderKey() } catch {
+            // A damaged row must not stop a coordinator's work: it moves to a new key instead.
+            warn?("\(error.message): this node announces a new reader key")
+        }
+        if let h = held, let a = announced, h.epoch == a.epoch, h.keys.publicKey == a.key { return nil }
+        var sealed: [UInt8]?
+        if held == nil || announced.map({ held!.epoch <= $0.epoch }) == true {
+            let epoch = (announced?.epoch ?? 0) + 1
+            let fresh = BoxKeyPair()
+            sealed = storeReaderKey(epoch: epoch, fresh)
+            held = (epoch, fresh)
+        }
+        let statement = ReaderKeyStatement(project: m.project, signer: identity.signing, epoch: held!.epoch, key: held!.keys.publicKey)
+        return (.readerKey(statement), sealed)
+    }
+
+    /// Writes the announcement this coordinator owes, with the new key stored in the same
+    /// transaction (so a crash leaves neither or both). Runs before a coordinator's first write
+    /// in a process: the founder announces with its genesis, a coordinator admitted later with
+    /// its first own change (a node that only reads seals nothing and is sealed to by its node id).
+    func announceReaderKeyIfDue() throws(NodeError) {
+        let m = try storedMembership()
+        guard let due = try readerKeyAnnouncement(m) else {
+            readerKeyChecked = true
+            return
+        }
+        // A node rebuilt from backup pieces writes nothing until its chain is back.
+        guard try mapped({ try store.setting(Self.restoredSetting) }) == nil else { return }
+        let w = try writer()
+        guard m.isAllowed(author: nodeID.signingKey, seq: w.seq + 1, manage: true) else { return }
+        let env = w.membership(due.op)
+        try commit([env], project: m.project) {
+            if let s = due.sealed { try self.store.setSetting(Self.readerKeySetting, s) }
+        }
+        readerKeyChecked = true
+    }
+}
