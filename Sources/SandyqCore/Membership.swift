@@ -187,23 +187,11 @@ private struct Derivation {
         return m
     }
 
-    /// An announcement counts when a coordinator that stands for it wrote it, it names a member
-    /// that reads (any role but relay), and the member's own signature over it verifies. The
-    /// result does not depend on the order the announcements are met in.
     func readerKeys(in m: Membership) -> [SigningPublicKey: ReaderKey] {
         var out: [SigningPublicKey: ReaderKey] = [:]
         for c in changes {
-            guard case let .readerKey(s) = c.change, let author = m.members[c.author], author.role == .coordinator,
-                  !author.isRevoked || author.genuine.contains(c.op),
-                  let member = m.members[s.member], member.role != .relay, s.verifies(in: project) else { continue }
-            guard let held = out[s.member], held.epoch >= s.epoch else {
-                out[s.member] = ReaderKey(epoch: s.epoch, key: s.key, op: c.op, forked: false)
-                continue
-            }
-            guard held.epoch == s.epoch else { continue }
-            let lower = c.op < held.op
-            out[s.member] = ReaderKey(epoch: s.epoch, key: lower ? s.key : held.key, op: lower ? c.op : held.op,
-                                      forked: held.forked || held.key != s.key)
+            guard case let .readerKey(s) = c.change, m.counts(s, op: c.op, author: c.author) else { continue }
+            Membership.merge(s, op: c.op, into: &out)
         }
         return out
     }
@@ -356,5 +344,36 @@ extension RevocationPoint {
         case let .op(id, _): [1] + id.bytes
         case let .legacySeq(seq): [2] + withUnsafeBytes(of: seq.bigEndian, Array.init)
         }
+    }
+}
+
+extension Membership {
+    /// An announcement counts when a coordinator that stands for it wrote it, it names a member
+    /// that reads (any role but relay) and is not revoked (nothing is sealed to it any more, and a
+    /// seizer of its key could otherwise still set one), and the member's own signature verifies.
+    func counts(_ s: ReaderKeyStatement, op: OpID, author: SigningPublicKey) -> Bool {
+        guard let a = members[author], a.role == .coordinator, !a.isRevoked || a.genuine.contains(op),
+              let member = members[s.member], member.role != .relay, !member.isRevoked, s.verifies(in: project) else { return false }
+        return true
+    }
+
+    /// The highest epoch wins; at one epoch the lowest op id, `forked` when the keys differ. The
+    /// result does not depend on the order the announcements are met in.
+    static func merge(_ s: ReaderKeyStatement, op: OpID, into out: inout [SigningPublicKey: ReaderKey]) {
+        guard let held = out[s.member], held.epoch >= s.epoch else {
+            out[s.member] = ReaderKey(epoch: s.epoch, key: s.key, op: op, forked: false)
+            return
+        }
+        guard held.epoch == s.epoch else { return }
+        let lower = op < held.op
+        out[s.member] = ReaderKey(epoch: s.epoch, key: lower ? s.key : held.key, op: lower ? op : held.op,
+                                  forked: held.forked || held.key != s.key)
+    }
+
+    /// One more announcement, as a derivation over every change and this one would take it: an
+    /// announcement changes no member, revocation or standing, and the merge is order-free.
+    public mutating func absorbReaderKey(_ s: ReaderKeyStatement, op: OpID, author: SigningPublicKey) {
+        guard counts(s, op: op, author: author) else { return }
+        Membership.merge(s, op: op, into: &readerKeys)
     }
 }

@@ -3,7 +3,7 @@ import SandyqCrypto
 extension ProjectView {
     /// Applies ops stored after everything this view has read, giving exactly the view a
     /// rebuild over all of them would (same digest, stats and keys). Returns false where only a
-    /// rebuild is sound: a membership op, any revocation, an op that is not above its author's
+    /// rebuild is sound: a membership op other than a reader key, any revocation, an op that is not above its author's
     /// highest applied seq (a fork, a filled gap), or a key that may open ops read before
     /// without it. After false the view is no longer meaningful: derive it anew.
     public mutating func absorb(_ envelopes: [Envelope], reader: BoxKeyPair?,
@@ -17,7 +17,20 @@ extension ProjectView {
         let keysBefore = sessionKeys, grantsBefore = grantedKeys, unreadBefore = unreadSessions
         var pending: [(Envelope, SealedBody)] = []
         for e in ordered {
-            guard e.kind == .sealed, e.seq > tips[e.author] ?? 0 else { return false }
+            guard e.seq > tips[e.author] ?? 0 else { return false }
+            if e.kind == .membership {
+                // A reader-key announcement (a coordinator's first write) changes no member or
+                // standing: taken in place. Any other membership op, or one a revocation
+                // quarantines, needs a rebuild.
+                guard case let .readerKey(s)? = try? MembershipChange(decoding: e.body),
+                      membership.standing(author: e.author, op: e.id) != .revoked else { return false }
+                tips[e.author] = e.seq
+                stats.ops += 1
+                stats.membershipOps += 1
+                membership.absorbReaderKey(s, op: e.id, author: e.author)
+                continue
+            }
+            guard e.kind == .sealed else { return false }
             tips[e.author] = e.seq
             stats.ops += 1
             switch membership.standing(author: e.author, op: e.id) {

@@ -29,7 +29,8 @@ extension Node {
     /// it yet. A node whose key membership does not know, at an epoch membership has already
     /// passed (restored from backup pieces, or its store lost the key), moves to a new key one
     /// epoch above the announced one, so it never forks its own epoch; so does a node whose row
-    /// no longer opens. Nil when nothing is owed.
+    /// no longer opens. Nil when nothing is owed, or when no epoch is left above the announced
+    /// one (only a copy of this node's key can have announced the last: it must be revoked).
     func readerKeyAnnouncement(_ m: Membership) throws(NodeError) -> (op: MembershipChange, sealed: [UInt8]?)? {
         guard let me = m.members[nodeID.signingKey], me.role == .coordinator, !me.isRevoked else { return nil }
         let announced = m.readerKeys[nodeID.signingKey]
@@ -41,7 +42,11 @@ extension Node {
         if let h = held, let a = announced, h.epoch == a.epoch, h.keys.publicKey == a.key { return nil }
         var sealed: [UInt8]?
         if held == nil || announced.map({ held!.epoch <= $0.epoch }) == true {
-            let epoch = (announced?.epoch ?? 0) + 1
+            let (epoch, overflow) = (announced?.epoch ?? 0).addingReportingOverflow(1)
+            if overflow {
+                warn?("another device announced this node's last reader-key epoch: its key was copied; revoke this device and admit a new one")
+                return nil
+            }
             let fresh = BoxKeyPair()
             sealed = storeReaderKey(epoch: epoch, fresh)
             held = (epoch, fresh)
@@ -52,10 +57,17 @@ extension Node {
 
     /// Writes the announcement this coordinator owes, with the new key stored in the same
     /// transaction (so a crash leaves neither or both). Runs before a coordinator's first write
-    /// in a process: the founder announces with its genesis, a coordinator admitted later with
-    /// its first own change (a node that only reads seals nothing and is sealed to by its node id).
+    /// in a process, and again after membership changes: the founder announces with its
+    /// genesis, a coordinator admitted later with its first own change (a node that only reads
+    /// seals nothing and is sealed to by its node id).
     func announceReaderKeyIfDue() throws(NodeError) {
+        // Another process on this home may have written since: its ops move the chain head, and
+        // its announcement may already be the one owed.
+        if changedElsewhere() { catchUpWarmView() }
         let m = try storedMembership()
+        // Not admitted yet (or restored and not synced): checked again once membership changes.
+        guard m.members[nodeID.signingKey] != nil else { return }
+        let rowBefore = try mapped { try store.setting(Self.readerKeySetting) }
         guard let due = try readerKeyAnnouncement(m) else {
             readerKeyChecked = true
             return
@@ -66,6 +78,11 @@ extension Node {
         guard m.isAllowed(author: nodeID.signingKey, seq: w.seq + 1, manage: true) else { return }
         let env = w.membership(due.op)
         try commit([env], project: m.project) {
+            // Two processes deciding at once would each store a key: the second must not replace
+            // the first's, which its announcement made the one others seal to.
+            guard try self.store.setting(Self.readerKeySetting) == rowBefore else {
+                throw NodeError(.conflict, "another process on this home announced a reader key at the same moment; nothing was recorded: try again")
+            }
             if let s = due.sealed { try self.store.setSetting(Self.readerKeySetting, s) }
         }
         readerKeyChecked = true

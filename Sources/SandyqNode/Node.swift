@@ -212,7 +212,8 @@ public final class Node {
     static func wallMillis() -> UInt64 { UInt64(max(0, Date().timeIntervalSince1970 * 1000)) }
 
     var activeWriter: OpWriter?
-    /// Whether this process found its reader key announced (or announced it): checked once.
+    /// Whether this process found its reader key announced (or announced it), or found it owes
+    /// none: checked again after membership changes.
     var readerKeyChecked = false
     /// The store's data version when this node last looked (`changedElsewhere`).
     var seenDataVersion: Int64?
@@ -370,7 +371,7 @@ public final class Node {
 
     /// Membership from the membership ops alone, kept until a membership op is stored.
     var cachedMembership: Membership? {
-        didSet { if cachedMembership == nil { cachedMembershipStamp = nil } }
+        didSet { if cachedMembership == nil { cachedMembershipStamp = nil; readerKeyChecked = false } }
     }
     /// The store's membership stamp when `cachedMembership` was derived.
     var cachedMembershipStamp: [Int64]?

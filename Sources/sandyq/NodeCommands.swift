@@ -334,6 +334,9 @@ struct MemberCommand: ParsableCommand {
             var nodeId: String; var fingerprint: String; var role: String; var revokedAfter: UInt64?
             /// Ops it signed that this node holds, and when it last said what it holds (absent: never heard, or this node).
             var ops: UInt64; var lastHeard: String?
+            /// The epoch of the reader key it announced (absent: none, so it is sealed to by its node id),
+            /// and whether two keys were announced for that epoch.
+            var readerKeyEpoch: UInt32?; var readerKeyForked: Bool?
         }
 
         func run() throws {
@@ -341,14 +344,17 @@ struct MemberCommand: ParsableCommand {
                 let n = try node.open()
                 let mine = try n.exchange.versionVector()
                 let heard = try n.exchange.lastHeard()
+                let readers = try n.members.readerKeys()
                 let rows = try n.members.list().sorted { ($0.role, $0.node) < ($1.role, $1.node) }.map {
                     Row(nodeId: $0.node.description, fingerprint: $0.node.fingerprint, role: $0.role.rawValue, revokedAfter: $0.revokedAfter,
-                        ops: mine[$0.node.signingKey], lastHeard: heard[$0.node].map { LossRiskCommand.iso($0) } ?? nil)
+                        ops: mine[$0.node.signingKey], lastHeard: heard[$0.node].map { LossRiskCommand.iso($0) } ?? nil,
+                        readerKeyEpoch: readers[$0.node.signingKey]?.epoch, readerKeyForked: readers[$0.node.signingKey]?.forked)
                 }
                 if output.json { try printJSON(rows); return }
                 for r in rows {
                     let seen = r.lastHeard.map { "  last heard \($0)" } ?? ""
-                    say("\(r.fingerprint)  \(r.role)\(r.revokedAfter.map { "  revoked after seq \($0)" } ?? "")  \(r.ops) ops\(seen)  \(r.nodeId)")
+                    let reader = r.readerKeyEpoch.map { "  reader key \($0)\(r.readerKeyForked == true ? " (forked)" : "")" } ?? ""
+                    say("\(r.fingerprint)  \(r.role)\(r.revokedAfter.map { "  revoked after seq \($0)" } ?? "")  \(r.ops) ops\(seen)\(reader)  \(r.nodeId)")
                 }
             }
         }

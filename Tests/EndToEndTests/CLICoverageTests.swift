@@ -54,6 +54,9 @@ import SandyqSync
         // The member list says how many of each member's ops this node holds.
         let members = try #require(try home.json(["member", "list"]) as? [[String: Any]])
         #expect(members.count == 1 && (members[0]["ops"] as? Int ?? 0) == (authors[0]["known"] as? Int ?? -1), "\(members)")
+        // And which reader key each announced: the founder, epoch 1, with its genesis.
+        #expect(members[0]["readerKeyEpoch"] as? Int == 1 && members[0]["readerKeyForked"] as? Bool == false, "\(members)")
+        #expect(try home.run(["member", "list"]).stdout.contains("reader key 1"))
     }
 
     @Test func caseInputFlagsReachTheCase() throws {

@@ -27,7 +27,7 @@ struct OpVectorFile: Sendable, VectorFolderRecord {
 
     static let areas: Set<String> = ["envelope", "sealed", "payload", "membership"]
     static let requiredKeys = ["area", "expect", "comment", "project", "envelope"]
-    static let optionalKeys = ["id", "reader_box_secret", "session_envelope", "payload"]
+    static let optionalKeys = ["id", "reader_box_secret", "session_envelope", "payload", "counts"]
 
     static let directory: URL = Vectors.folder("ops")
 

@@ -74,6 +74,66 @@ struct ReaderKeyNodeTests {
         #expect(announced.epoch == 3 && announced.key == third.keys.publicKey)
     }
 
+    @Test("a process that wrote before another announced does not fork its chain, nor announce twice")
+    func anotherProcessAnnouncedFirst() throws {
+        let dir = try TempDir()
+        let (f, pid) = try RoleKit.founder(dir)
+        let c = try RoleKit.make(dir, "c2")
+        try RoleKit.admit(c, as: .coordinator, by: f)
+        let x = try RoleKit.make(dir, "x"), y = try RoleKit.make(dir, "y")
+        try x.join(pid)
+        try y.join(pid)
+        // A desk left open: it added a member (its writer now holds the chain head) and read
+        // membership since (a page showing the people).
+        _ = try c.addMember(x.nodeID, role: .reporter)
+        _ = try c.storedMembership()
+        // Commands on the same home add another member, then make the first change: it
+        // announces the key.
+        let command = try NodeFixture.open(dir, "c2")
+        _ = try command.addMember(y.nodeID, role: .reporter)
+        _ = try command.addCase(RoleKit.doc("Дело команды", person: "Человек"))
+        // Back on the desk, a change that reads nothing first (a case add reads the view, which
+        // would catch up anyway).
+        _ = try c.write([.projectName("Коалиция")])
+        #expect(try c.forks().isEmpty, "the desk wrote at a seq the command had used")
+        #expect(try Self.announcements(c, of: c).count == 1)
+        let mine = try c.store.envelopes(author: c.nodeID.signingKey, after: 0).map(\.seq)
+        #expect(mine == Array(1...UInt64(mine.count)))
+    }
+
+    @Test("a process that tried to write before its admission announces once admitted")
+    func announcesAfterAdmissionInTheSameProcess() throws {
+        let dir = try TempDir()
+        let (f, pid) = try RoleKit.founder(dir)
+        let c = try RoleKit.make(dir, "c2")
+        try c.join(pid)
+        #expect(throws: NodeError.self) { _ = try c.addCase(RoleKit.doc("Рано", person: "Человек")) }
+        _ = try f.addMember(c.nodeID, role: .coordinator)
+        _ = try NodeFixture.sync(f, to: c)
+        _ = try c.addCase(RoleKit.doc("Дело", person: "Человек"))
+        #expect(try Self.announcements(c, of: c).count == 1)
+        #expect(try c.view().membership.readerKeys[c.nodeID.signingKey]?.epoch == 1)
+    }
+
+    @Test("a reporter promoted to coordinator while its process runs announces at its next write")
+    func promotedInTheSameProcess() throws {
+        let dir = try TempDir()
+        let (f, pid) = try RoleKit.founder(dir)
+        let r = try RoleKit.make(dir, "r")
+        try RoleKit.admit(r, as: .reporter, by: f)
+        _ = try r.addCase(RoleKit.doc("Дело репортёра", person: "Человек"))
+        #expect(try Self.announcements(r, of: r).isEmpty)
+        // A second add of the same device with a more capable role (the CLI refuses a second
+        // add; another coordinator's concurrent one, or an older build's, is how it happens).
+        let head = try #require(try f.store.chainHead(of: f.nodeID.signingKey))
+        let w = OpWriter(keys: f.identity.signing, project: pid, seq: head.seq, prev: head.id, clock: HybridClock())
+        _ = try f.importEnvelopes([w.membership(.add(member: r.nodeID, role: .coordinator))])
+        _ = try NodeFixture.sync(f, to: r)
+        #expect(try r.storedMembership().role(of: r.nodeID.signingKey) == .coordinator)
+        _ = try r.addCase(RoleKit.doc("Дело координатора", person: "Человек"))
+        #expect(try Self.announcements(r, of: r).count == 1)
+    }
+
     @Test("the key row and its announcement land in one transaction: a refused write stores neither")
     func rowAndOpTogether() throws {
         let dir = try TempDir()

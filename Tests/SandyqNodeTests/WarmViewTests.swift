@@ -19,6 +19,7 @@ import SandyqStore
         #expect(warm.caseSessions == full.caseSessions, "\(label): case sessions", sourceLocation: sourceLocation)
         #expect(warm.maxClock == full.maxClock, "\(label): clock", sourceLocation: sourceLocation)
         #expect(warm.membership.members == full.membership.members, "\(label): members", sourceLocation: sourceLocation)
+        #expect(warm.membership.readerKeys == full.membership.readerKeys, "\(label): reader keys", sourceLocation: sourceLocation)
     }
 
     static func snapshot(_ n: Node) throws -> [(key: String, value: [UInt8])] {
@@ -218,6 +219,22 @@ import SandyqStore
         _ = try later.view()
         #expect(later.viewRebuilds == 1)
         try Self.expectMatchesRebuild(later, "after member add")
+    }
+
+    /// A coordinator's first change carries its reader-key announcement, a membership op: the
+    /// warm view takes it in place (it changes no member or standing) instead of rebuilding,
+    /// so a delta exchange with a new coordinator does not cost a whole rebuild on every peer.
+    @Test func aReaderKeyAnnouncementIsAbsorbedWithoutARebuild() throws {
+        let dir = try TempDir()
+        let (a, b) = try fixture(dir)
+        _ = try b.addCase(Self.doc("Первое дело B"))
+        try NodeFixture.sync(a, to: b)
+        let rebuilds = a.viewRebuilds
+        _ = try a.view()
+        try NodeFixture.sync(b, to: a)
+        #expect(try a.view().membership.readerKeys[b.nodeID.signingKey]?.epoch == 1)
+        #expect(a.viewRebuilds == rebuilds, "the announcement made A rebuild its view")
+        try Self.expectMatchesRebuild(a, "after B's announcement")
     }
 
     /// Sealing the whole view inside every import cost a delta exchange most of its time:

@@ -21,6 +21,9 @@ nothing after it. Byte strings are lowercase hex. Keys, in this order:
     session_envelope:  (optional) an earlier op of the same author and sealing
                        session, read first, that carries the session's key entries
     payload:           (when the body opens) the plaintext the reader must get
+    counts:            (a reader-key announcement that decodes) yes when the member's
+                       own signature over its statement verifies in `project`, so the
+                       announcement counts once its author and member qualify; no otherwise
 
 `expect` is the first failure met by the acceptance pipeline of Protocol/ops.md
 ("Checking a vector"), or ok:
@@ -71,7 +74,7 @@ OUT = REPO / "Protocol" / "vectors" / "ops"
 CLASSES = ("ok", "not_member", "bad_signature", "broken_chain", "fork", "revoked", "truncated",
            "malformed", "not_for_me", "wrong_project", "unsupported_version", "not_allowed")
 AREAS = ("envelope", "sealed", "payload", "membership")
-KEYS = ("area", "expect", "comment", "project", "envelope", "id", "reader_box_secret", "session_envelope", "payload")
+KEYS = ("area", "expect", "comment", "project", "envelope", "id", "reader_box_secret", "session_envelope", "payload", "counts")
 REQUIRED = ("area", "expect", "comment", "project", "envelope")
 
 # ---------------------------------------------------------------- constants (Protocol/ops.md)
@@ -650,6 +653,10 @@ class Vectors:
         assert got == expect, f"{name}: built as {expect}, decodes as {got}"
         if plain is not None:
             fields["payload"] = plain
+        if got == "ok" and area == "membership":
+            change = decode_membership(decode_envelope(env)["body"])
+            if change[0] == "reader_key":
+                fields["counts"] = "yes" if reader_key_counts(project, *change[1:]) else "no"
         file = f"{name}.txt"
         assert file not in self.files, file
         self.files[file] = render(file, fields)

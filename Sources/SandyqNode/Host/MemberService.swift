@@ -43,6 +43,11 @@ public struct MemberService: Sendable {
         Array(try host.view().membership.members.values)
     }
 
+    /// The reader key each member announced (ops.md section 4, "Reader key"); absent: none yet.
+    public func readerKeys() throws(NodeError) -> [SigningPublicKey: ReaderKey] {
+        try host.view().membership.readerKeys
+    }
+
     public func quarantine() throws(NodeError) -> [(id: OpID, author: NodeID?, seq: UInt64)] {
         try host.withNode { n throws(NodeError) in try n.quarantine() }
     }
