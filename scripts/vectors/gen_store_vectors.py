@@ -158,8 +158,15 @@ def generate() -> dict[str, str]:
         ("recipient_tag", rtag), ("session_tag", stag)])
 
     reader_secret = det("reader secret key", 32)
-    reader_value = det("reader nonce", 24)
-    reader_value += seal(store_key(storage), reader_value, b"sandyq-reader-key", (3).to_bytes(4, "big") + reader_secret)
+    epoch = (3).to_bytes(4, "big")
+
+    def reader_row(ad: bytes) -> bytes:
+        nonce = det("reader nonce", 24)
+        return nonce + seal(store_key(storage), nonce, ad, epoch + reader_secret)
+
+    reader_fields = [("storage_key", storage), ("epoch", epoch), ("secret_key", reader_secret),
+                     ("public_key", b.crypto_scalarmult_base(reader_secret))]
+    reader_value = reader_row(b"sandyq-reader-key")
     assert len(reader_value) == 24 + 36 + 16
     files["store_reader_key_ok.txt"] = render([
         ("area", "reader_key"), ("expect", "ok"),
@@ -167,16 +174,12 @@ def generate() -> dict[str, str]:
                     "under the storage key's subkey sandyq-store-v1 with associated data \"sandyq-reader-key\"; the "
                     "public key (crypto_scalarmult_base of the secret) is the one the node announced at that epoch; "
                     "76 bytes"),
-        ("storage_key", storage), ("epoch", (3).to_bytes(4, "big")), ("secret_key", reader_secret),
-        ("public_key", b.crypto_scalarmult_base(reader_secret)), ("value", reader_value)])
-    moved = det("reader nonce", 24)
-    moved += seal(store_key(storage), moved, b"netkey", (3).to_bytes(4, "big") + reader_secret)
+        *reader_fields, ("value", reader_value)])
     files["store_reader_key_as_netkey.txt"] = render([
         ("area", "reader_key"), ("expect", "authentication_failed"),
         ("comment", "the same plaintext sealed with associated data \"netkey\": a row sealed for another use must not "
                     "open as the reader key"),
-        ("storage_key", storage), ("epoch", (3).to_bytes(4, "big")), ("secret_key", reader_secret),
-        ("public_key", b.crypto_scalarmult_base(reader_secret)), ("value", moved)])
+        *reader_fields, ("value", reader_row(b"netkey"))])
     return files
 
 
