@@ -7,7 +7,8 @@
 # Fuzz/.work: corpora, logs, crashes; kept between runs so corpora grow), FUZZ_CONFIG
 # (release or debug, default release), FUZZ_NO_BUILD=1 (run what was built last).
 # Prints execs, execs/s and coverage (cov/ft from libFuzzer's last status line) per target,
-# and exits 1 if any target crashed (the input is under $FUZZ_WORK/crashes/TARGET/).
+# and exits 1 if any target crashed (the input is under $FUZZ_WORK/crashes/TARGET/). A slow
+# unit that runs fast alone is a stall of the machine, set aside under $FUZZ_WORK/stalls/.
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -91,6 +92,9 @@ done
 wait || true
 
 failed=0
+stalls=()
+# libFuzzer's -report_slow_units default; FUZZ_SLOW_MS lowers it for scripts/fuzz-stall.sh.
+slow_ms="${FUZZ_SLOW_MS:-10000}"
 printf '\n%-18s %6s %10s %8s %6s %6s %6s  %s\n' target secs execs execs/s cov ft corpus result
 for t in "${targets[@]}"; do
     log="$work/logs/$t.log"
@@ -101,6 +105,19 @@ for t in "${targets[@]}"; do
     cov="$(sed -n 's/.*cov: \([0-9]*\).*/\1/p' <<<"$last")"
     ft="$(sed -n 's/.*ft: \([0-9]*\).*/\1/p' <<<"$last")"
     corp="$(sed -n 's/.*corp: \([0-9]*\)\/.*/\1/p' <<<"$last")"
+    # libFuzzer also writes slow-unit-* (an input that took >= 10 s) and exits 0. Such a
+    # file is run again alone: slow again fails the run; fast means the machine stalled
+    # (both targets running at that moment reported one in a CI run), so it is set aside.
+    while IFS= read -r f; do
+        [ -n "$f" ] || continue
+        t0=$(date +%s%N)
+        SWIFT_BACKTRACE=enable=no timeout 120 "$bin/$t" "$f" >/dev/null 2>&1 || true
+        ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+        if [ "$ms" -lt "$slow_ms" ]; then
+            mkdir -p "$work/stalls/$t"; mv "$f" "$work/stalls/$t/"
+            stalls+=("$t: libFuzzer reported a slow unit; alone it ran in $ms ms, so the machine stalled (kept in $work/stalls/$t)")
+        fi
+    done < <(find "$work/crashes/$t" -type f -name 'slow-unit-*' -newer "$marker" 2>/dev/null)
     # Only this run's crash files: older ones stay as evidence but do not fail a later run.
     crashes="$(find "$work/crashes/$t" -type f -newer "$marker" 2>/dev/null | wc -l)"
     result=ok
@@ -110,5 +127,6 @@ for t in "${targets[@]}"; do
     fi
     printf '%-18s %6s %10s %8s %6s %6s %6s  %s\n' "$t" "$seconds" "${execs:-?}" "${rate:-?}" "${cov:-?}" "${ft:-?}" "${corp:-?}" "$result"
 done
+for s in "${stalls[@]}"; do echo "$s"; done
 echo "wall time $(( $(date +%s) - start )) s; logs in $work/logs"
 exit "$failed"
