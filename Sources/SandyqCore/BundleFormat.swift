@@ -145,7 +145,7 @@ public enum BundleFormat {
         let padded = paddedEntryCount(recipients.count)
         w.u16(UInt16(padded))
         // Shuffled, so the entry's position says nothing about who it is for.
-        var entries = recipients.map { $0.seal(fileKey.secret) }
+        var entries = recipients.filter(\.opensSealedBoxes).map { $0.seal(fileKey.secret) }
         // Filler is a sealed box too: 80 random bytes would show a set top bit in byte 31, which no X25519 key has.
         while entries.count < padded { entries.append(BoxKeyPair().publicKey.seal(Random.bytes(SymmetricKey.length))) }
         var rng = SodiumRNG()

@@ -350,10 +350,11 @@ extension RevocationPoint {
 extension Membership {
     /// An announcement counts when a coordinator that stands for it wrote it, it names a member
     /// that reads (any role but relay) and is not revoked (nothing is sealed to it any more, and a
-    /// seizer of its key could otherwise still set one), and the member's own signature verifies.
+    /// seizer of its key could otherwise still set one), and the statement holds: a key not of
+    /// small order, and the member's own signature.
     func counts(_ s: ReaderKeyStatement, op: OpID, author: SigningPublicKey) -> Bool {
         guard let a = members[author], a.role == .coordinator, !a.isRevoked || a.genuine.contains(op),
-              let member = members[s.member], member.role != .relay, !member.isRevoked, s.verifies(in: project) else { return false }
+              let member = members[s.member], member.role != .relay, !member.isRevoked, s.holds(in: project) else { return false }
         return true
     }
 

@@ -58,7 +58,7 @@ public final class OpWriter: @unchecked Sendable {
     /// decodes: a change built from input (a case file, a peer's sessions) is an error, not a trap.
     public func checkedSealed(_ mutations: [Mutation], readers: [BoxPublicKey], wallMillis: UInt64, scope: [UInt8] = [],
                               limit: Int = Envelope.maxBodyLength) throws(CoreError) -> (envelope: Envelope, payload: Payload, session: SealingSession) {
-        let sorted = Array(Set(readers)).sorted()
+        let sorted = Self.readerSet(readers)
         guard !sorted.isEmpty, sorted.count <= SealedBody.maxReaders else {
             throw CoreError.malformed("\(sorted.count) readers; an op is sealed to 1 to \(SealedBody.maxReaders)")
         }
@@ -78,10 +78,14 @@ public final class OpWriter: @unchecked Sendable {
         return (append(kind: .sealed) { header in s.seal(plain, header: header) }, payload, s)
     }
 
+    /// The readers a session is sealed to, as the session itself keeps them (no key of small
+    /// order: Protocol/ops.md), so that a session is reused while they stay the same.
+    static func readerSet(_ readers: [BoxPublicKey]) -> [BoxPublicKey] { Array(Set(readers.filter(\.opensSealedBoxes))).sorted() }
+
     /// The same, also returning the payload, so the writer can apply it to its view at once.
     public func sealedWithPayload(_ mutations: [Mutation], readers: [BoxPublicKey], wallMillis: UInt64,
                                   scope: [UInt8] = []) -> (envelope: Envelope, payload: Payload, session: SealingSession) {
-        let sorted = Array(Set(readers)).sorted()
+        let sorted = Self.readerSet(readers)
         if sessions[scope]?.readers != sorted { sessions[scope] = newSession(readers: sorted) }
         let payload = Payload(clock: clock.tick(wallMillis: wallMillis), mutations: mutations)
         let s = sessions[scope]!

@@ -33,6 +33,10 @@ public struct ReaderKeyStatement: Hashable, Sendable {
     public func verifies(in project: ProjectID) -> Bool {
         member.isValidSignature(signature, for: Self.message(project: project, member: member, epoch: epoch, key: key))
     }
+
+    /// What the statement itself must be to count (the vectors' `counts`): a key something can
+    /// be sealed to, signed by the member for this project. Membership adds author and member.
+    public func holds(in project: ProjectID) -> Bool { key.opensSealedBoxes && verifies(in: project) }
 }
 
 /// A member's reader key as membership derives it: the highest epoch among the announcements

@@ -4,15 +4,34 @@ internal import CSodium
 public struct BoxPublicKey: Hashable, Sendable, Comparable {
     public static let length = Int(crypto_box_PUBLICKEYBYTES)
     public let bytes: [UInt8]
+    /// False for a point of small order (or an alias of one): libsodium refuses to seal to it
+    /// and no secret opens a box for it, so sealers leave it out (Protocol/ops.md).
+    public let opensSealedBoxes: Bool
 
     public init(bytes: [UInt8]) throws {
         guard bytes.count == Self.length else {
             throw CryptoError.invalidLength(what: "box public key", expected: Self.length, got: bytes.count)
         }
         self.bytes = bytes
+        opensSealedBoxes = Self.hasLargeOrder(bytes)
     }
 
-    init(checked bytes: [UInt8]) { self.bytes = bytes }
+    init(checked bytes: [UInt8]) {
+        self.bytes = bytes
+        opensSealedBoxes = true
+    }
+
+    /// A clamped scalar is a multiple of 8, so its product with a small-order point is zero,
+    /// which crypto_scalarmult refuses; any other point gives a nonzero product.
+    static func hasLargeOrder(_ point: [UInt8]) -> Bool {
+        Sodium.ensure()
+        let scalar = [UInt8](repeating: 0x5a, count: Int(crypto_scalarmult_SCALARBYTES))
+        var out = [UInt8](repeating: 0, count: Int(crypto_scalarmult_BYTES))
+        let rc = out.withUnsafeMutableBufferPointer { o in
+            scalar.withUnsafeBufferPointer { s in point.withUnsafeBufferPointer { crypto_scalarmult(o.baseAddress!, s.baseAddress!, $0.baseAddress!) } }
+        }
+        return rc == 0
+    }
 
     public static func < (a: Self, b: Self) -> Bool { a.bytes.lexicographicallyPrecedes(b.bytes) }
 
@@ -20,27 +39,35 @@ public struct BoxPublicKey: Hashable, Sendable, Comparable {
     public func seal(_ message: [UInt8]) -> [UInt8] {
         Sodium.ensure()
         var out = [UInt8](repeating: 0, count: message.count + SealedBox.overhead)
+        var rc: Int32 = 0
         out.withUnsafeMutableBufferPointer { o in
             message.withUnsafeBufferPointer { m in
                 bytes.withUnsafeBufferPointer { k in
-                    _ = crypto_box_seal(o.baseAddress!, m.baseAddress, UInt64(m.count), k.baseAddress!)
+                    rc = crypto_box_seal(o.baseAddress!, m.baseAddress, UInt64(m.count), k.baseAddress!)
                 }
             }
         }
+        return Self.sealed(out, rc)
+    }
+
+    /// A box of zeros must never be handed on as if it were sealed.
+    private static func sealed(_ out: [UInt8], _ rc: Int32) -> [UInt8] {
+        precondition(rc == 0, "sealed to a key that opens no box: sealers drop those (opensSealedBoxes)")
         return out
     }
 
     public func seal(_ secret: SecureBytes) -> [UInt8] {
         Sodium.ensure()
         var out = [UInt8](repeating: 0, count: secret.count + SealedBox.overhead)
+        var rc: Int32 = 0
         out.withUnsafeMutableBufferPointer { o in
             secret.withUnsafePointer { m in
                 bytes.withUnsafeBufferPointer { k in
-                    _ = crypto_box_seal(o.baseAddress!, m, UInt64(secret.count), k.baseAddress!)
+                    rc = crypto_box_seal(o.baseAddress!, m, UInt64(secret.count), k.baseAddress!)
                 }
             }
         }
-        return out
+        return Self.sealed(out, rc)
     }
 }
 

@@ -192,6 +192,10 @@ public final class Node {
         if v.membership.members[member.signingKey] != nil {
             throw NodeError(.usage, "\(member.fingerprint) is already a member")
         }
+        // No honest node makes such a key; a member holding one could read nothing sealed to it.
+        guard member.boxKey.opensSealedBoxes else {
+            throw NodeError(.refused, "\(member.fingerprint)'s node id carries a box key nothing can be sealed to (a point of small order); its node must make a new identity")
+        }
         let env = try writer().membership(.add(member: member, role: role))
         guard role == .coordinator else {
             try commit([env], project: v.project)

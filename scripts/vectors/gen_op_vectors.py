@@ -21,9 +21,10 @@ nothing after it. Byte strings are lowercase hex. Keys, in this order:
     session_envelope:  (optional) an earlier op of the same author and sealing
                        session, read first, that carries the session's key entries
     payload:           (when the body opens) the plaintext the reader must get
-    counts:            (a reader-key announcement that decodes) yes when the member's
-                       own signature over its statement verifies in `project`, so the
-                       announcement counts once its author and member qualify; no otherwise
+    counts:            (a reader-key announcement that decodes) yes when the key is not of
+                       small order and the member's own signature over its statement
+                       verifies in `project`, so the announcement counts once its author
+                       and member qualify; no otherwise
 
 `expect` is the first failure met by the acceptance pipeline of Protocol/ops.md
 ("Checking a vector"), or ok:
@@ -290,8 +291,19 @@ def reader_key_body(member: Node, epoch: int, key: bytes, signer: Node | None = 
     return bytes([MEMBERSHIP_VERSION, READER_KEY]) + member.sign_pk + u32(epoch) + key + sig
 
 
+def opens_sealed_boxes(key: bytes) -> bool:
+    """False for a point of small order: its product with a clamped scalar is zero, which libsodium refuses."""
+    try:
+        b.crypto_scalarmult(bytes([0x5A]) * KEY_LEN, key)
+        return True
+    except nacl.exceptions.RuntimeError:
+        return False
+
+
 def reader_key_counts(project: bytes, member: bytes, epoch: int, key: bytes, sig: bytes) -> bool:
-    """The derivation's check of the member's own signature (the author's is the envelope's)."""
+    """The derivation's checks of the key and of the member's own signature (the author's is the envelope's)."""
+    if not opens_sealed_boxes(key):
+        return False
     try:
         nacl.signing.VerifyKey(member).verify(reader_key_statement(project, member, epoch, key), sig)
         return True
@@ -746,6 +758,15 @@ def gen_membership(v: Vectors) -> dict:
           "the founder writes a statement in the lawyer's name that the founder signed: it decodes, and does not count "
           "(no coordinator can choose the key others seal to for a member)",
           PROJECT, envelope(FOUNDER, KIND_MEMBERSHIP, PROJECT, 3, op_id(add_env), forged))
+
+    # Order 8: it decodes (only the all-zero key is malformed) and nothing can be sealed to it.
+    small = bytes.fromhex("e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800")
+    small_body = reader_key_body(FOUNDER, 1, small)
+    assert not reader_key_counts(PROJECT, FOUNDER.sign_pk, 1, small, small_body[-SIG_LEN:])
+    v.add("membership_reader_key_small_order", "membership", "ok",
+          "the founder's own signed statement of a key of small order (order 8): it decodes, and does not count, "
+          "as no box can be sealed to it",
+          PROJECT, envelope(FOUNDER, KIND_MEMBERSHIP, PROJECT, 3, op_id(add_env), small_body))
 
     v.add("membership_reader_key_epoch_zero", "membership", "malformed",
           "a reader key at epoch 0 (epochs start at 1)",

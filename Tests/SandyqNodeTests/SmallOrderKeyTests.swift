@@ -1,0 +1,60 @@
+import Foundation
+import Testing
+import SandyqTestSupport
+import SandyqCore
+import SandyqCrypto
+@testable import SandyqNode
+
+/// A member whose node id carries a box key of small order (Protocol/ops.md, "Keys of small
+/// order"): libsodium seals nothing to it. Before, a writer sealed an entry of zeros to it without
+/// a word; a build that checks the sealing result would instead stop every write to the project.
+@Suite("Node: a member's box key of small order")
+struct SmallOrderKeyTests {
+    static let small = try! BoxPublicKey(bytes: [0xe0, 0xeb, 0x7a, 0x7c, 0x3b, 0x41, 0xb8, 0xae, 0x16, 0x56, 0xe3, 0xfa, 0xf1, 0x9f, 0xc4, 0x6a,
+                                                  0xda, 0x09, 0x8d, 0xeb, 0x9c, 0x32, 0xb1, 0xfd, 0x86, 0x62, 0x05, 0x16, 0x5f, 0x49, 0xb8, 0x00])
+
+    @Test("member add refuses such a node id and says why")
+    func memberAddRefuses() throws {
+        let dir = try TempDir()
+        let (f, _) = try RoleKit.founder(dir)
+        let odd = NodeID(signingKey: SigningKeyPair().publicKey, boxKey: Self.small)
+        let parsed = try #require(NodeID(string: odd.description), "the id still parses: the format is unchanged")
+        let error = try #require(throws: NodeError.self) { _ = try f.addMember(parsed, role: .lawyer) }
+        #expect(error.kind == .refused && error.message.contains("small order"))
+        #expect(try f.view().membership.members[odd.signingKey] == nil)
+    }
+
+    @Test("a modified coordinator adds one anyway: every write and bundle still seals to the others, and to it nothing")
+    func writesLeaveItOut() throws {
+        let dir = try TempDir()
+        let (f, _) = try RoleKit.founder(dir)
+        let c2 = try RoleKit.make(dir, "c2"), l = try RoleKit.make(dir, "l")
+        try RoleKit.admit(c2, as: .coordinator, by: f)
+        try RoleKit.admit(l, as: .lawyer, by: f)
+        // C2's client skips addMember's check and writes the add itself, for a coordinator.
+        let odd = NodeID(signingKey: SigningKeyPair().publicKey, boxKey: Self.small)
+        let add = try c2.writer().membership(.add(member: odd, role: .coordinator))
+        try c2.commit([add], project: try #require(try c2.project()))
+        try NodeFixture.sync(c2, to: f)
+        #expect(try f.view().membership.members[odd.signingKey]?.role == .coordinator, "the add stands: only sealing changes")
+
+        let id = try f.addCase(RoleKit.doc("Дело после", person: "Свидетель"))
+        let op = try #require(try f.store.envelopes(author: f.nodeID.signingKey, after: 0).last)
+        let body = try SealedBody(decoding: op.body)
+        let entries = try #require(body.parentKeys ?? body.sealedKeys, "the case's first op carries its key entries")
+        #expect(entries.count == 2, "F and C2 read it; the odd key gets no entry (it got 80 bytes of key and zeros)")
+        #expect(!entries.contains { $0.dropFirst(32).allSatisfy { $0 == 0 } })
+        // The next edit of the case stays in its session: no new entries (the writer compares
+        // reader sets without the odd key, as the session holds them).
+        try f.set(id.description, fields: [(FieldPath(field: "notes"), "Вторая правка")])
+        let next = try SealedBody(decoding: try #require(try f.store.envelopes(author: f.nodeID.signingKey, after: 0).last).body)
+        #expect(!next.announcesSession && next.sessionID == body.sessionID)
+        try NodeFixture.sync(f, to: c2)
+        #expect(try c2.view().cases[id]?.value("title") == "Дело после")
+
+        // A bundle to the lawyer and the odd member: the lawyer opens it.
+        let out = try f.exportBundle(to: [l.nodeID, odd], out: dir.sub("to-both.sqb"))
+        let got = try l.importBundle(try #require(out.files.first))
+        #expect(got.report.new > 0, "the bundle opened for the lawyer")
+    }
+}
