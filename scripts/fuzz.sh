@@ -106,14 +106,20 @@ for t in "${targets[@]}"; do
     ft="$(sed -n 's/.*ft: \([0-9]*\).*/\1/p' <<<"$last")"
     corp="$(sed -n 's/.*corp: \([0-9]*\)\/.*/\1/p' <<<"$last")"
     # libFuzzer also writes slow-unit-* (an input that took >= 10 s) and exits 0. Such a
-    # file is run again alone: slow again fails the run; fast means the machine stalled
-    # (both targets running at that moment reported one in a CI run), so it is set aside.
+    # file is run again alone: slow again, or failing, fails the run (a crash of the re-run
+    # leaves its own file beside it); clean and under a tenth of the limit means the machine
+    # stalled (both targets running at that moment reported one in a CI run): set aside.
     while IFS= read -r f; do
         [ -n "$f" ] || continue
         t0=$(date +%s%N)
-        SWIFT_BACKTRACE=enable=no timeout 120 "$bin/$t" "$f" >/dev/null 2>&1 || true
+        rerun=0
+        SWIFT_BACKTRACE=enable=no timeout 120 "$bin/$t" -artifact_prefix="$work/crashes/$t/rerun-" "$f" \
+            </dev/null >"$work/logs/$t.rerun.log" 2>&1 &
+        pid=$!
+        wait "$pid" || rerun=$?
+        rm -rf "/dev/shm/sandyq-fuzz-$pid.bundle" "/dev/shm/sandyq-fuzz-frames-$pid"
         ms=$(( ($(date +%s%N) - t0) / 1000000 ))
-        if [ "$ms" -lt "$slow_ms" ]; then
+        if [ "$rerun" = 0 ] && [ "$ms" -lt $(( slow_ms / 10 )) ]; then
             mkdir -p "$work/stalls/$t"; mv "$f" "$work/stalls/$t/"
             stalls+=("$t: libFuzzer reported a slow unit; alone it ran in $ms ms, so the machine stalled (kept in $work/stalls/$t)")
         fi

@@ -57,6 +57,10 @@ extension Node {
                              maxSize: Int = Node.defaultMaxBundleSize) throws(NodeError) -> BundleExport {
         let pid = try requireProject()
         guard !recipients.isEmpty else { throw NodeError(.usage, "name at least one recipient with --to") }
+        // Such keys get no entry (ops.md, "Keys of small order"): a file only they were named for opens for no one.
+        guard recipients.contains(where: \.boxKey.opensSealedBoxes) else {
+            throw NodeError(.refused, "no recipient could open this bundle: each one's node id carries a box key nothing can be sealed to (a point of small order)")
+        }
         // The upper bound keeps the padding arithmetic below from overflowing (a trap, exit 132).
         guard maxSize >= 4 * BundleFormat.chunkSize, maxSize <= Self.maxBundleSizeLimit else {
             throw NodeError(.usage, "--max-size must be between \(4 * BundleFormat.chunkSize) bytes and 1 PiB")

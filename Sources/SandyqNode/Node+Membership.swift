@@ -50,7 +50,9 @@ public struct JoinRequest: Sendable {
         let t = text.trimmingCharacters(in: .whitespacesAndNewlines)
         guard t.hasPrefix("sqr-"), let b = Base32.decode(String(t.dropFirst(4))), b.count == 1 + 16 + 64 + 4, b[0] == 1,
               Array(Hash.blake2b(Array(b[0..<(b.count - 4)]), length: 16).prefix(4)) == Array(b[(b.count - 4)...]),
-              let sk = try? SigningPublicKey(bytes: Array(b[17..<49])), let bk = try? BoxPublicKey(bytes: Array(b[49..<81])) else { return nil }
+              let sk = try? SigningPublicKey(bytes: Array(b[17..<49])), let bk = try? BoxPublicKey(bytes: Array(b[49..<81])),
+              // Nothing could be sealed to that device (ops.md, "Keys of small order"): not a reply.
+              bk.opensSealedBoxes else { return nil }
         nonce = Array(b[1..<17]); node = NodeID(signingKey: sk, boxKey: bk)
     }
 
@@ -240,6 +242,12 @@ extension Node {
     /// where it stopped and never grants a session twice.
     func grant(_ sids: Set<SessionID>, to recipient: NodeID, from v: ProjectView, key: SecureBytes) throws(NodeError) {
         let rtag = grantTag(recipient.signingKey, key: key)
+        // Nothing can be sealed to a box key of small order (ops.md): it is owed nothing, and
+        // trying would fail every import that forwards keys, on every coordinator.
+        guard recipient.boxKey.opensSealedBoxes else {
+            try mapped { try store.setGrantDebt(rtag, owed: false) }
+            return
+        }
         let given = try mapped { try store.grantedSessions(to: rtag) }
         var pending: [(grant: Mutation, size: Int, tag: [UInt8])] = []
         let empty = Payload(clock: 0, mutations: []).encoded().count

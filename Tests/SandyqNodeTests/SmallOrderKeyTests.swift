@@ -22,6 +22,11 @@ struct SmallOrderKeyTests {
         let error = try #require(throws: NodeError.self) { _ = try f.addMember(parsed, role: .lawyer) }
         #expect(error.kind == .refused && error.message.contains("small order"))
         #expect(try f.view().membership.members[odd.signingKey] == nil)
+        // The same key in a join reply: not a reply at all, so the desk and `member add --request`
+        // say the reply is bad before any digits are compared.
+        let reply = JoinRequest(nonce: [UInt8](repeating: 7, count: 16), node: odd).text
+        #expect(JoinRequest(text: reply) == nil)
+        #expect(JoinRequest(text: JoinRequest(nonce: [UInt8](repeating: 7, count: 16), node: f.nodeID).text) != nil)
     }
 
     @Test("a modified coordinator adds one anyway: every write and bundle still seals to the others, and to it nothing")
@@ -56,5 +61,28 @@ struct SmallOrderKeyTests {
         let out = try f.exportBundle(to: [l.nodeID, odd], out: dir.sub("to-both.sqb"))
         let got = try l.importBundle(try #require(out.files.first))
         #expect(got.report.new > 0, "the bundle opened for the lawyer")
+        // To the odd member alone: refused, not a file that opens for no one.
+        let alone = try #require(throws: NodeError.self) { _ = try f.exportBundle(to: [odd], out: dir.sub("to-odd.sqb")) }
+        #expect(alone.kind == .refused && alone.message.contains("small order"))
+        #expect(!FileManager.default.fileExists(atPath: dir.sub("to-odd.sqb")))
+    }
+
+    @Test("a modified coordinator adds a lawyer with one and shares a case with it: every coordinator keeps importing and writing")
+    func sharingWithItFailsNothing() throws {
+        let dir = try TempDir()
+        let (f, _) = try RoleKit.founder(dir)
+        let c2 = try RoleKit.make(dir, "c2")
+        try RoleKit.admit(c2, as: .coordinator, by: f)
+        let odd = NodeID(signingKey: SigningKeyPair().publicKey, boxKey: Self.small)
+        let add = try c2.writer().membership(.add(member: odd, role: .lawyer))
+        try c2.commit([add], project: try #require(try c2.project()))
+        let id = try c2.addCase(RoleKit.doc("Дело для юриста", person: "Свидетель"))
+        // Sharing forwards the case's keys: nothing can be granted to the odd key, and that is no error.
+        try c2.share(id.description, with: odd)
+        // F forwards shared keys after every import: the import must not fail on it.
+        try NodeFixture.sync(c2, to: f)
+        #expect(try f.view().cases[id]?.elements("sharedWith").count == 1)
+        _ = try f.addCase(RoleKit.doc("Дело после", person: "Человек"))
+        #expect(try f.store.grantDebts().isEmpty && c2.store.grantDebts().isEmpty)
     }
 }
