@@ -55,6 +55,9 @@ for t in "${targets[@]}"; do
     grep -q asan_globals <<<"$sections" || { echo "fuzz: $t is not instrumented by ASan" >&2; exit 1; }
 done
 
+# The harnesses' per-process scratch files (FuzzSupport BundleFile, FuzzFrames' stores).
+clean_scratch() { rm -rf "/dev/shm/sandyq-fuzz-$1.bundle" "/dev/shm/sandyq-fuzz-frames-$1"; }
+
 run() {
     local t="$1"
     local seeds="$work/seeds/$t" corpus="$work/corpus/$t" crashes="$work/crashes/$t" log="$work/logs/$t.log"
@@ -74,8 +77,7 @@ run() {
         -print_final_stats=1 -artifact_prefix="$crashes/" "${dirs[@]}" >"$log" 2>&1 &
     local pid=$!
     wait "$pid" || rc=$?
-    # The harnesses' per-process scratch files (FuzzSupport BundleFile, FuzzFrames' stores).
-    rm -rf "/dev/shm/sandyq-fuzz-$pid.bundle" "/dev/shm/sandyq-fuzz-frames-$pid"
+    clean_scratch "$pid"
     echo "$rc" >"$work/logs/$t.rc"
 }
 
@@ -117,7 +119,7 @@ for t in "${targets[@]}"; do
             </dev/null >"$work/logs/$t.rerun.log" 2>&1 &
         pid=$!
         wait "$pid" || rerun=$?
-        rm -rf "/dev/shm/sandyq-fuzz-$pid.bundle" "/dev/shm/sandyq-fuzz-frames-$pid"
+        clean_scratch "$pid"
         ms=$(( ($(date +%s%N) - t0) / 1000000 ))
         if [ "$rerun" = 0 ] && [ "$ms" -lt $(( slow_ms / 10 )) ]; then
             mkdir -p "$work/stalls/$t"; mv "$f" "$work/stalls/$t/"

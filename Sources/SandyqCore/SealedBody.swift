@@ -18,7 +18,7 @@ public final class SealingParent: @unchecked Sendable {
     public init(readers: [BoxPublicKey]) {
         id = Random.bytes(Self.idLength)
         key = SymmetricKey()
-        self.readers = Array(Set(readers.filter(\.opensSealedBoxes))).sorted()
+        self.readers = OpWriter.readerSet(readers)
     }
 
     /// The parent key itself, for this node's own view and key cache.
@@ -48,7 +48,7 @@ public final class SealingSession: @unchecked Sendable {
     public init(readers: [BoxPublicKey]) {
         id = Random.bytes(Self.idLength)
         key = SymmetricKey()
-        self.readers = Array(Set(readers.filter(\.opensSealedBoxes))).sorted()
+        self.readers = OpWriter.readerSet(readers)
         parent = nil
     }
 

@@ -2,6 +2,7 @@ import Foundation
 import SandyqCore
 import SandyqCrypto
 import Testing
+import SandyqTestSupport
 
 /// Reader-key announcements (membership type 5): which count, which key wins, and that no
 /// one but the member can set the key others seal to.
@@ -98,8 +99,7 @@ struct ReaderKeyTests {
     func smallOrderKey() throws {
         var p = Project()
         let good = p.statement(p.lawyer, epoch: 1)
-        let small = try BoxPublicKey(bytes: [0xe0, 0xeb, 0x7a, 0x7c, 0x3b, 0x41, 0xb8, 0xae, 0x16, 0x56, 0xe3, 0xfa, 0xf1, 0x9f, 0xc4, 0x6a,
-                                             0xda, 0x09, 0x8d, 0xeb, 0x9c, 0x32, 0xb1, 0xfd, 0x86, 0x62, 0x05, 0x16, 0x5f, 0x49, 0xb8, 0x00])
+        let small = SmallOrderKeys.order8
         // The lawyer's own key signs it (its device seized, or a modified client): only the key is wrong.
         let bad = p.statement(p.lawyer, epoch: 2, key: small)
         #expect(bad.verifies(in: p.id) && !bad.holds(in: p.id))

@@ -10,8 +10,7 @@ import SandyqCrypto
 /// a word; a build that checks the sealing result would instead stop every write to the project.
 @Suite("Node: a member's box key of small order")
 struct SmallOrderKeyTests {
-    static let small = try! BoxPublicKey(bytes: [0xe0, 0xeb, 0x7a, 0x7c, 0x3b, 0x41, 0xb8, 0xae, 0x16, 0x56, 0xe3, 0xfa, 0xf1, 0x9f, 0xc4, 0x6a,
-                                                  0xda, 0x09, 0x8d, 0xeb, 0x9c, 0x32, 0xb1, 0xfd, 0x86, 0x62, 0x05, 0x16, 0x5f, 0x49, 0xb8, 0x00])
+    static let small = SmallOrderKeys.order8
 
     @Test("member add refuses such a node id and says why")
     func memberAddRefuses() throws {
