@@ -207,7 +207,9 @@ extension Node {
         guard let pid = try project() else { return nil }
         // Most nodes hold no whole file: then no statement, and no view is built to judge one
         // (a TCP sync of a large log spent most of its time building it here).
-        let whole = try mapped({ try store.chunkSummaries() }).filter { $0.present == $0.count }
+        // A row whose id no chunk could carry (a store file someone wrote into) is no file to
+        // state: signing it would trap (EvidenceHeld.sign's precondition).
+        let whole = try mapped({ try store.chunkSummaries() }).filter { $0.present == $0.count && $0.fid.count == EvidenceChunk.fileIDLength }
         guard !whole.isEmpty else {
             // A coordinator or relay says "none" to another: that peer drops its word that this
             // node holds a file (one a lifted withdrawal took), and hands it over again.
