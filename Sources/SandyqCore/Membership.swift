@@ -92,6 +92,17 @@ public struct Membership: Sendable {
         members.values.filter { $0.role == .coordinator && !$0.isRevoked }.map(\.node).sorted()
     }
 
+    /// The key what `node` may read is sealed to (Protocol/ops.md section 4, "Reader key"): its
+    /// reader key; its node id's box key when it has announced none, or two at one epoch (a
+    /// copied device: the box key is the one both copies hold).
+    public func sealingKey(for node: NodeID) -> BoxPublicKey {
+        guard let rk = readerKeys[node.signingKey], !rk.forked, members[node.signingKey]?.node == node else { return node.boxKey }
+        return rk.key
+    }
+
+    /// What is sealed to coordinators is sealed to these.
+    public var coordinatorSealingKeys: [BoxPublicKey] { coordinators.map(sealingKey(for:)) }
+
     /// Refuses, before they reach the store, ops whose author is known to have no write rights.
     public func screen(_ env: Envelope) -> CoreError? {
         guard let member = members[env.author] else { return nil }

@@ -1,31 +1,44 @@
 import SandyqCrypto
 
 /// What a split backup holds (Protocol/backup.md, "The secret"): the node's two secret keys, its
-/// mode, its project and the project's network key, in one fixed 114-byte layout with no random
-/// bytes, so the same node always splits the same secret.
+/// mode, its project and the project's network key, and (version 2) its reader key, in a fixed
+/// layout with no random bytes, so the same node always splits the same secret.
 public struct NodeBackup: Sendable {
+    /// Version 1: no reader key (114 bytes). Version 2: with one (150 bytes).
     public static let version: UInt8 = 1
     public static let length = 114
+    public static let readerVersion: UInt8 = 2
+    public static let readerLength = 150
 
     public let signingSeed: SecureBytes
     public let boxSecret: SecureBytes
     public let writeOnly: Bool
     public let project: ProjectID
     public let networkKey: SymmetricKey
+    /// The reader key's epoch and X25519 secret (Protocol/ops.md section 4, "Reader key"); nil
+    /// for a node that has announced none: a version-1 secret.
+    public let reader: (epoch: UInt32, secret: SecureBytes)?
 
-    public init(signingSeed: SecureBytes, boxSecret: SecureBytes, writeOnly: Bool, project: ProjectID, networkKey: SymmetricKey) {
-        precondition(signingSeed.count == 32 && boxSecret.count == 32)
+    public init(signingSeed: SecureBytes, boxSecret: SecureBytes, writeOnly: Bool, project: ProjectID, networkKey: SymmetricKey,
+                reader: (epoch: UInt32, secret: SecureBytes)? = nil) {
+        precondition(signingSeed.count == 32 && boxSecret.count == 32 && (reader?.secret.count ?? 32) == 32)
         self.signingSeed = signingSeed
         self.boxSecret = boxSecret
         self.writeOnly = writeOnly
         self.project = project
         self.networkKey = networkKey
+        self.reader = reader
     }
 
-    /// version ‖ signing seed[32] ‖ box secret[32] ‖ mode u8 ‖ project[16] ‖ network key[32].
+    /// version ‖ signing seed[32] ‖ box secret[32] ‖ mode u8 ‖ project[16] ‖ network key[32],
+    /// then for version 2 ‖ reader epoch u32 ‖ reader secret[32].
     public var secret: SecureBytes {
-        var b = [Self.version] + signingSeed.unsafeCopy + boxSecret.unsafeCopy + [writeOnly ? 1 : 0]
+        var b = [reader == nil ? Self.version : Self.readerVersion] + signingSeed.unsafeCopy + boxSecret.unsafeCopy + [writeOnly ? 1 : 0]
         b += project.bytes + networkKey.secret.unsafeCopy
+        if let reader {
+            b += [UInt8(reader.epoch >> 24), UInt8(reader.epoch >> 16 & 0xff), UInt8(reader.epoch >> 8 & 0xff), UInt8(reader.epoch & 0xff)]
+            b += reader.secret.unsafeCopy
+        }
         defer { b.zeroize() }
         return SecureBytes(b)
     }
@@ -33,13 +46,21 @@ public struct NodeBackup: Sendable {
     public init(secret s: SecureBytes) throws(CoreError) {
         var b = s.unsafeCopy
         defer { b.zeroize() }
-        guard b.count == Self.length, b[0] == Self.version, b[65] <= 1,
+        let withReader = b.count == Self.readerLength && b.first == Self.readerVersion
+        guard withReader || (b.count == Self.length && b.first == Self.version), b[65] <= 1,
               let project = try? ProjectID(bytes: Array(b[66..<82])),
               let key = try? SymmetricKey(SecureBytes(b[82..<114])) else {
             throw .backupShare(.altered, "the shares do not rebuild a node's keys: one of them was altered")
         }
+        var reader: (epoch: UInt32, secret: SecureBytes)?
+        if withReader {
+            let epoch = b[114..<118].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+            // Epochs start at 1 (ops.md): a 0 is no epoch a node announced.
+            guard epoch >= 1 else { throw .backupShare(.altered, "the shares do not rebuild a node's keys: one of them was altered") }
+            reader = (epoch, SecureBytes(b[118..<150]))
+        }
         self.init(signingSeed: SecureBytes(b[1..<33]), boxSecret: SecureBytes(b[33..<65]), writeOnly: b[65] == 1,
-                  project: project, networkKey: key)
+                  project: project, networkKey: key, reader: reader)
     }
 
     /// What is split: the secret and the first 8 bytes of its BLAKE2b-128, so that shares altered
@@ -111,11 +132,12 @@ public struct NodeBackup: Sendable {
         catch { throw .backupShare(.altered, "the shares do not combine: \(error)") }
         var plain = secret.unsafeCopy
         defer { plain.zeroize() }
-        guard plain.count == length + checkLength,
-              SecureBytes(check(Array(plain[0..<length]))) == SecureBytes(Array(plain[length...])) else {
+        let n = plain.count - checkLength
+        guard n == length || n == readerLength,
+              SecureBytes(check(Array(plain[0..<n]))) == SecureBytes(Array(plain[n...])) else {
             throw .backupShare(.altered, "the shares do not rebuild node \(first.share.node)'s keys: one of them was altered (its checksum was made to match)")
         }
-        let backup = try NodeBackup(secret: SecureBytes(plain[0..<length]))
+        let backup = try NodeBackup(secret: SecureBytes(plain[0..<n]))
         guard fingerprint(backup.signingPublicKey) == first.share.fingerprint else {
             throw .backupShare(.altered, "the shares do not rebuild node \(first.share.node)'s keys: one of them was altered (its checksum was made to match)")
         }

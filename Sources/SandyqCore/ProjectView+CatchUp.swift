@@ -9,6 +9,14 @@ extension ProjectView {
     public mutating func absorb(_ envelopes: [Envelope], reader: BoxKeyPair?,
                                 knownSessionKeys: [SessionID: SymmetricKey] = [:],
                                 knownParentKeys: [SessionID: SymmetricKey] = [:]) -> Bool {
+        absorb(envelopes, readers: reader.map { [$0] } ?? [], knownSessionKeys: knownSessionKeys, knownParentKeys: knownParentKeys)
+    }
+
+    /// As above, with every key the reader opens entries with (see `init(readers:)`).
+    public mutating func absorb(_ envelopes: [Envelope], readers: [BoxKeyPair],
+                                knownSessionKeys: [SessionID: SymmetricKey] = [:],
+                                knownParentKeys: [SessionID: SymmetricKey] = [:]) -> Bool {
+        let reader: [BoxKeyPair]? = readers.isEmpty ? nil : readers
         guard !sawRevocation else { return false }
         var unique: [OpID: Envelope] = [:]
         for e in envelopes where e.project == project { unique[e.id] = e }

@@ -29,6 +29,15 @@ public struct ProjectView: Sendable {
     /// `knownParentKeys` are parent keys opened before (by author ‖ parent id), likewise.
     public init(project: ProjectID, envelopes: [Envelope], reader: BoxKeyPair?,
                 knownSessionKeys: [SessionID: SymmetricKey] = [:], knownParentKeys: [SessionID: SymmetricKey] = [:]) {
+        self.init(project: project, envelopes: envelopes, readers: reader.map { [$0] } ?? [],
+                  knownSessionKeys: knownSessionKeys, knownParentKeys: knownParentKeys)
+    }
+
+    /// `readers` are every key the reader opens entries with: its reader keys, newest first,
+    /// then its node id's box key (what was sealed before it announced one). Empty: no reader.
+    public init(project: ProjectID, envelopes: [Envelope], readers: [BoxKeyPair],
+                knownSessionKeys: [SessionID: SymmetricKey] = [:], knownParentKeys: [SessionID: SymmetricKey] = [:]) {
+        let reader: [BoxKeyPair]? = readers.isEmpty ? nil : readers
         self.project = project
         // Chain order per author, so the op that announces a session key is read first. The
         // store hands envelopes over in that order already, without duplicates: then the

@@ -146,19 +146,27 @@ public struct SealedBody: Sendable {
     }
 
     /// Tries this reader's key on every entry; nil when the op was not sealed to it.
-    public func openSessionKey(with keys: BoxKeyPair) -> SymmetricKey? {
+    public func openSessionKey(with keys: BoxKeyPair) -> SymmetricKey? { openSessionKey(with: [keys]) }
+
+    /// Tries each of a reader's keys (its reader keys, then its node id's box key) on every entry.
+    public func openSessionKey(with keys: [BoxKeyPair]) -> SymmetricKey? {
         sealedKeys.flatMap { Self.open($0, with: keys) }
     }
 
     /// The parent key from a flag-2 body's entries; nil when none opens for this reader.
-    public func openParentKey(with keys: BoxKeyPair) -> SymmetricKey? {
+    public func openParentKey(with keys: BoxKeyPair) -> SymmetricKey? { openParentKey(with: [keys]) }
+
+    public func openParentKey(with keys: [BoxKeyPair]) -> SymmetricKey? {
         parentKeys.flatMap { Self.open($0, with: keys) }
     }
 
-    /// The first entry that opens to 32 bytes (Protocol/ops.md, "Order", rule 1).
-    static func open(_ entries: [[UInt8]], with keys: BoxKeyPair) -> SymmetricKey? {
+    /// The first entry that opens to 32 bytes under any of the reader's keys (Protocol/ops.md,
+    /// "Order", rule 1: entries in order, so two keys of one reader cannot pick different entries).
+    static func open(_ entries: [[UInt8]], with keys: [BoxKeyPair]) -> SymmetricKey? {
         for entry in entries {
-            if let k = try? keys.openSecret(entry), let key = try? SymmetricKey(k) { return key }
+            for k in keys {
+                if let s = try? k.openSecret(entry), let key = try? SymmetricKey(s) { return key }
+            }
         }
         return nil
     }

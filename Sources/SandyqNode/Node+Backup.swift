@@ -11,8 +11,16 @@ extension Node {
         guard let key = try networkKey() else {
             throw NodeError(.usage, "this node has no network key for its project, so a backup could not sync: `sandyq join PROJECT --network-key KEY` first")
         }
+        // Without the reader key a restored coordinator could not open what was sealed to it. A
+        // row that no longer opens opens nothing here either: the node announces a new key.
+        var held: (epoch: UInt32, keys: BoxKeyPair)?
+        do { held = try storedReaderKey() } catch {
+            guard error.kind == .corrupt else { throw error }
+            warn?("\(error.message): the pieces hold no reader key; the node announces a new one with its next change, then split again")
+        }
+        let reader = held.map { (epoch: $0.epoch, secret: $0.keys.secretKey) }
         return NodeBackup(signingSeed: identity.signing.seed, boxSecret: identity.box.secretKey, writeOnly: identity.writeOnly,
-                          project: pid, networkKey: key)
+                          project: pid, networkKey: key, reader: reader)
     }
 
     /// Splits this node's backup into `count` shares, any `threshold` of which rebuild it.
@@ -20,6 +28,9 @@ extension Node {
         guard threshold >= 2, threshold <= count, count <= 255 else {
             throw NodeError(.usage, "--threshold must be at least 2 and at most --shares (at most 255), got \(threshold) of \(count)")
         }
+        // A coordinator that has not announced its reader key yet does so now, so the pieces
+        // hold the key others will seal to (nothing is written when nothing is owed).
+        try announceReaderKeyIfDue()
         return try mapped { try backup().split(threshold: threshold, count: count) }
     }
 
@@ -31,7 +42,19 @@ extension Node {
         let id = Identity(signing: SigningKeyPair(seed: b.signingSeed), box: box, storageKey: SymmetricKey(), writeOnly: b.writeOnly)
         let n = try initialize(home: home, passphrase: passphrase, parameters: parameters, duress: nil, identity: id)
         try n.join(b.project, networkKey: b.networkKey)
-        try mapped { try n.store.setSetting(restoredSetting, [1]) }
+        var row: [UInt8]?
+        if let r = b.reader {
+            let keys: BoxKeyPair
+            do { keys = try BoxKeyPair(secretKey: r.secret) } catch { throw NodeError.from(error) }
+            row = n.storeReaderKey(epoch: r.epoch, keys)
+        }
+        // Together: a home with the key and not marked restored could write and fork its chain.
+        try mapped {
+            try n.store.atomically {
+                if let row { try n.store.setSetting(readerKeySetting, row) }
+                try n.store.setSetting(restoredSetting, [1])
+            }
+        }
         return n
     }
 

@@ -151,6 +151,7 @@ extension Node {
         let envs = try mapped { try store.allEnvelopes() }
         let v = try view()
         var sessions: [SessionID: SymmetricKey?] = [:]
+        let opening = try openingKeys()
         var out: [LogEntry] = []
         for e in envs {
             let member = v.membership.members[e.author]?.node
@@ -175,7 +176,7 @@ extension Node {
                         if let slot = body.parentSlot(author: e.author) {
                             sessions[sk] = v.sessionKeys[sk] ?? v.parentKeys[slot].map { body.derivedKey(parent: $0, author: e.author) }
                         } else {
-                            sessions[sk] = body.openSessionKey(with: identity.box)
+                            sessions[sk] = v.sessionKeys[sk] ?? body.openSessionKey(with: opening)
                         }
                     }
                     if let key = sessions[sk] ?? nil, let plain = try? body.open(with: key, header: e.header),

@@ -244,7 +244,8 @@ extension Node {
         let rtag = grantTag(recipient.signingKey, key: key)
         // Nothing can be sealed to a box key of small order (ops.md): it is owed nothing, and
         // trying would fail every import that forwards keys, on every coordinator.
-        guard recipient.boxKey.opensSealedBoxes else {
+        let sealTo = v.membership.sealingKey(for: recipient)
+        guard sealTo.opensSealedBoxes else {
             try mapped { try store.setGrantDebt(rtag, owed: false) }
             return
         }
@@ -283,7 +284,7 @@ extension Node {
             let run = pending[i..<end]
             let w = try writer()
             let made: Envelope
-            do { made = try w.checkedSealed(run.map(\.grant), readers: [recipient.boxKey], wallMillis: Self.wallMillis(), scope: scope, limit: limit).envelope }
+            do { made = try w.checkedSealed(run.map(\.grant), readers: [sealTo], wallMillis: Self.wallMillis(), scope: scope, limit: limit).envelope }
             catch { invalidateView(); throw NodeError(.failure, "cannot build a grant op: \(error)") }
             try commit([made], project: v.project) { try self.store.recordGrants(to: rtag, sessions: run.map(\.tag)) }
             ops += 1

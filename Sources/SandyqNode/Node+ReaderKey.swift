@@ -74,6 +74,9 @@ extension Node {
         }
         // A node rebuilt from backup pieces writes nothing until its chain is back.
         guard try mapped({ try store.setting(Self.restoredSetting) }) == nil else { return }
+        // `writer()` builds the view (for its clock) with the key still stored: so a row about to
+        // be replaced (pieces older than the last epoch) has opened and cached what it can, which
+        // would otherwise be lost here (`staleRestoreKeepsWhatTheOldKeyOpens`).
         let w = try writer()
         guard m.isAllowed(author: nodeID.signingKey, seq: w.seq + 1, manage: true) else { return }
         let env = w.membership(due.op)
@@ -86,5 +89,35 @@ extension Node {
             if let s = due.sealed { try self.store.setSetting(Self.readerKeySetting, s) }
         }
         readerKeyChecked = true
+    }
+}
+
+extension Node {
+    /// Every key this node opens key entries with: its reader key, then its node id's box key
+    /// (what was sealed to it before it announced one, or by a writer that had not yet seen it).
+    /// A row that does not open leaves the box key alone: `announceReaderKeyIfDue` replaces it.
+    /// Any other store error is passed up: a view built without the reader key would miss all
+    /// that was sealed to it, and a warm view or snapshot would keep that.
+    public func openingKeys() throws(NodeError) -> [BoxKeyPair] {
+        do {
+            if let held = try storedReaderKey() { return [held.keys, identity.box] }
+        } catch {
+            guard error.kind == .corrupt else { throw error }
+        }
+        return [identity.box]
+    }
+
+    /// What is sealed to coordinators is sealed to these: each one's sealing key, and for this
+    /// node the one its home holds (`ownSealingKey`), never a key announced for it that it lost.
+    func coordinatorKeys(_ m: Membership) -> [BoxPublicKey] {
+        m.coordinators.map { $0 == nodeID ? ownSealingKey(m) : m.sealingKey(for: $0) }
+    }
+
+    /// What this node seals its own readable ops to: its announced reader key when this home
+    /// holds it, else its node id's box key (announced elsewhere, or not yet announced).
+    func ownSealingKey(_ m: Membership) -> BoxPublicKey {
+        if let rk = m.readerKeys[nodeID.signingKey], !rk.forked,
+           let held = try? storedReaderKey(), held.keys.publicKey == rk.key { return rk.key }
+        return identity.box.publicKey
     }
 }

@@ -26,7 +26,7 @@ extension Node {
         let fresh = envs.filter { !w.alsoApplied.contains($0.id) }
         var v = w.view
         w.view = ProjectView(project: v.project, envelopes: [], reader: nil)  // so `v` is not copied on write
-        guard v.absorb(fresh, reader: identity.box) else {
+        guard v.absorb(fresh, readers: try openingKeys()) else {
             return rebuilding ? try rebuiltView(v.project, known: known()) : nil
         }
         return WarmView(view: v, through: through, sinceSnapshot: w.sinceSnapshot + fresh.count)

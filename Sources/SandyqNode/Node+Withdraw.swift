@@ -279,7 +279,7 @@ extension Node {
         var rewritten: [Envelope] = []
         do {
             note = try w.checkedSealed(envs.map { .withdrawalNote(withdrawal: $0.id, what: what, why: why) },
-                                       readers: v.membership.coordinators.map(\.boxKey), wallMillis: Self.wallMillis()).envelope
+                                       readers: coordinatorKeys(v.membership), wallMillis: Self.wallMillis()).envelope
             if !rewrite.isEmpty { rewritten = try sealed(rewrite, with: w, in: v).map(\.envelope) }
         } catch {
             activeWriter = nil

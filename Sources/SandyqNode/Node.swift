@@ -167,7 +167,7 @@ public final class Node {
         let reader = BoxKeyPair()
         let announced = w.membership(.readerKey(ReaderKeyStatement(project: pid, signer: identity.signing, epoch: 1, key: reader.publicKey)))
         let named: Envelope
-        do { named = try w.checkedSealed([.projectName(name)], readers: [identity.box.publicKey], wallMillis: Self.wallMillis()).envelope }
+        do { named = try w.checkedSealed([.projectName(name)], readers: [reader.publicKey], wallMillis: Self.wallMillis()).envelope }
         catch { throw NodeError(.usage, "the project name cannot be recorded (\(error)): shorten it") }
         try mapped { try store.setProject(pid) }
         let sealedReader = storeReaderKey(epoch: 1, reader)
@@ -263,18 +263,19 @@ public final class Node {
         invalidateView()
     }
 
-    /// The box keys an op is sealed to: the coordinators, the lawyers a case is shared with,
-    /// and this node unless it is write-only (relays and revoked members never).
+    /// The keys an op is sealed to: the coordinators', the lawyers' a case is shared with, and
+    /// this node's unless it is write-only (relays and revoked members never). Each member's
+    /// reader key where it announced one (`Membership.sealingKey`), else its node id's box key.
     func readers(_ v: ProjectView, case id: CaseID? = nil) -> [BoxPublicKey] {
-        var keys = v.membership.coordinators.map(\.boxKey)
+        var keys = coordinatorKeys(v.membership)
         if let id, let c = v.cases[id] {
             for hex in c.elements("sharedWith") {
                 guard let b = Hex.decode(hex), let k = try? SigningPublicKey(bytes: b),
                       let m = v.membership.members[k], m.role == .lawyer, m.revokedAfter == nil else { continue }
-                keys.append(m.node.boxKey)
+                keys.append(v.membership.sealingKey(for: m.node))
             }
         }
-        if !isWriteOnly { keys.append(identity.box.publicKey) }
+        if !isWriteOnly { keys.append(ownSealingKey(v.membership)) }
         return Array(Set(keys))
     }
 
@@ -419,7 +420,7 @@ public final class Node {
         viewRebuilds += 1
         let through = try mapped { try store.lastRow() }
         let envs = try mapped { try store.allEnvelopes(throughRow: through) }
-        let v = ProjectView(project: pid, envelopes: envs, reader: identity.box, knownSessionKeys: known.sessions, knownParentKeys: known.parents)
+        let v = ProjectView(project: pid, envelopes: envs, readers: try openingKeys(), knownSessionKeys: known.sessions, knownParentKeys: known.parents)
         return WarmView(view: v, through: through, sinceSnapshot: v.stats.ops)
     }
 

@@ -4,6 +4,7 @@ import SandyqCore
 import SandyqCrypto
 import SandyqStore
 import SandyqSync
+import SandyqNode
 
 // The seizure drill of issue 6, end to end: four nodes, each command a separate `sandyq`
 // process (CLI.swift's runner), real files in temp homes, a real TCP server on 127.0.0.1.
@@ -87,6 +88,12 @@ final class DrillNode: @unchecked Sendable {
     func identity() throws -> Identity {
         let bytes = try #require(home.bytes(home.keyPath), "\(name): no key file")
         return try KeyFile.open(bytes, passphrase: SecureBytes(Array(passphrase.utf8)))
+    }
+
+    /// Every key the node opens entries with: its reader key (in its store, under the storage
+    /// key its key file holds), then its node id's box key.
+    func openingKeys() throws -> [BoxKeyPair] {
+        try Node.open(home: home.path, passphrase: SecureBytes(Array(passphrase.utf8))).openingKeys()
     }
 
     /// Every op in the node's store (ciphertext; read without the node's keys).
@@ -334,7 +341,7 @@ struct SeizureDrillTests {
         let yView = ProjectView(project: pid, envelopes: yEnvs, reader: try y.identity().box)
         #expect(yView.cases.count == 0 && yView.stats.readable == 0, "the relay reads \(yView.cases.count) cases")
         #expect(yEnvs.count == cOps)
-        #expect(Set(ProjectView(project: pid, envelopes: yEnvs, reader: try c.identity().box).cases.keys.map(\.description)) == Set(imported),
+        #expect(Set(ProjectView(project: pid, envelopes: yEnvs, readers: try c.openingKeys()).cases.keys.map(\.description)) == Set(imported),
                 "control: the relay's ops do carry the five cases")
         // L reads exactly the two shared cases; C reads all five.
         #expect(try l.caseIDs() == shared)

@@ -52,6 +52,9 @@ import SandyqCrypto
             #expect(b.project.bytes == (try Vectors.hex(f["project"] ?? "")), "\(name)")
             #expect(b.networkKey.secret.unsafeCopy == (try Vectors.hex(f["network_key"] ?? "")), "\(name)")
             #expect(b.writeOnly == (f["write_only"] == "1"), "\(name)")
+            // Version 2 carries the reader key; version 1 none.
+            #expect(b.reader.map { String($0.epoch) } == f["reader_epoch"], "\(name)")
+            #expect(try b.reader.map { try BoxKeyPair(secretKey: $0.secret).publicKey.bytes } == f["reader_public_key"].map { try Vectors.hex($0) }, "\(name)")
             // A split to reproduce, byte for byte, from the generator's coefficients.
             if let k = f["threshold"].flatMap(Int.init), let n = f["count"].flatMap(Int.init) {
                 let coefficients = try Vectors.hex(f["coefficients"] ?? "")

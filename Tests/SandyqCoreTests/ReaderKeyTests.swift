@@ -59,6 +59,25 @@ struct ReaderKeyTests {
         #expect(MembershipChange.readerKey(s).encoded().count == 134)
     }
 
+    @Test("what is sealed to a member goes to its reader key; to its box key when it announced none or two at one epoch")
+    func sealingKeys() {
+        var p = Project()
+        #expect(p.derive().sealingKey(for: p.second.node) == p.second.box.publicKey, "nothing announced")
+        let s = p.statement(p.second, epoch: 1)
+        p.append(p.second, .readerKey(s))
+        var m = p.derive()
+        #expect(m.sealingKey(for: p.second.node) == s.key)
+        #expect(Set(m.coordinatorSealingKeys) == [s.key, p.founder.box.publicKey])
+        // A node id with the member's signing key and another box key is not the member.
+        let stranger = NodeID(signingKey: p.second.signing.publicKey, boxKey: BoxKeyPair().publicKey)
+        #expect(m.sealingKey(for: stranger) == stranger.boxKey)
+        // A second key at epoch 1: a copied device; both copies hold the node id's box key.
+        p.append(p.founder, .readerKey(p.statement(p.second, epoch: 1)))
+        m = p.derive()
+        #expect(m.readerKeys[p.second.signing.publicKey]?.forked == true)
+        #expect(m.sealingKey(for: p.second.node) == p.second.box.publicKey)
+    }
+
     @Test("a coordinator wraps a lawyer's and a reporter's statements; a relay's does not count")
     func wrappedStatements() {
         var p = Project()

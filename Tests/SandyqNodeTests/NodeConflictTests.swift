@@ -54,8 +54,8 @@ struct NodeConflictTests {
         #expect(va.digest == vb.digest)
         #expect(NodeFixture.caseDigest(va) == NodeFixture.caseDigest(vb))
         // Same ops on both: A's reading of B's store equals A's own view, digest and all.
-        #expect(ProjectView(project: pid, envelopes: try b.store.allEnvelopes(), reader: a.identity.box).digest == va.digest)
-        #expect(ProjectView(project: pid, envelopes: try a.store.allEnvelopes(), reader: b.identity.box).digest == vb.digest)
+        #expect(ProjectView(project: pid, envelopes: try b.store.allEnvelopes(), readers: try a.openingKeys()).digest == va.digest)
+        #expect(ProjectView(project: pid, envelopes: try a.store.allEnvelopes(), readers: try b.openingKeys()).digest == vb.digest)
 
         // A resolves; the resolution supersedes both values.
         try a.set(String(id.description.prefix(10)), fields: [(city, "Караганда")])
@@ -74,8 +74,8 @@ struct NodeConflictTests {
         #expect(ra.digest != va.digest)
         #expect(NodeFixture.caseDigest(ra) == NodeFixture.caseDigest(rb))
         #expect(NodeFixture.caseDigest(ra) != NodeFixture.caseDigest(va))
-        #expect(ProjectView(project: pid, envelopes: try b.store.allEnvelopes(), reader: a.identity.box).digest == ra.digest)
-        #expect(ProjectView(project: pid, envelopes: try a.store.allEnvelopes(), reader: b.identity.box).digest == rb.digest)
+        #expect(ProjectView(project: pid, envelopes: try b.store.allEnvelopes(), readers: try a.openingKeys()).digest == ra.digest)
+        #expect(ProjectView(project: pid, envelopes: try a.store.allEnvelopes(), readers: try b.openingKeys()).digest == rb.digest)
         #expect(rb.cases[id]?.document == ra.cases[id]?.document)
     }
 }

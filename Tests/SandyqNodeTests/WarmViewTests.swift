@@ -11,7 +11,7 @@ import SandyqStore
 @Suite struct WarmViewTests {
     static func expectMatchesRebuild(_ n: Node, _ label: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
         let warm = try n.view()
-        let full = ProjectView(project: warm.project, envelopes: try n.store.allEnvelopes(), reader: n.identity.box)
+        let full = ProjectView(project: warm.project, envelopes: try n.store.allEnvelopes(), readers: try n.openingKeys())
         #expect(warm.digest == full.digest, "\(label): digest", sourceLocation: sourceLocation)
         #expect(warm.stats == full.stats, "\(label): stats", sourceLocation: sourceLocation)
         #expect(warm.quarantined == full.quarantined, "\(label): quarantined", sourceLocation: sourceLocation)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Generate the split-backup vectors in Protocol/vectors/backup/.
 
-Protocol/backup.md: the node secret (114 bytes), Shamir's sharing over GF(2^8) modulo 0x11b
+Protocol/backup.md: the node secret (114 bytes, or 150 with a reader key), Shamir's sharing over GF(2^8) modulo 0x11b
 with x = 1..N and the secret at x = 0, the share file (binary) and its paper text form.
 Everything is computed here, independently of the Swift code: the field with log/exp tables
 over the generator 3 (the Swift side multiplies without tables), the polynomials evaluated
@@ -15,8 +15,9 @@ One file per case, `key: value` lines, byte strings in lowercase hex. Keys:
     comment:       free text
     given:         the share files given to restore, in order: hex of each file's bytes,
                    separated by single spaces (binary files, or the UTF-8 of text forms)
-    secret:        (ok) the 114-byte secret they rebuild (what is split is it and its 8-byte check)
+    secret:        (ok) the 114- or 150-byte secret they rebuild (what is split is it and its 8-byte check)
     signing_public_key, box_public_key, project, network_key, write_only:  (ok) what it holds
+    reader_epoch, reader_public_key:  (ok) the reader key it holds; absent for a version-1 secret
     threshold, count, backup_id, coefficients, shares:   (ok, optional) a split to reproduce:
                    `coefficients` as backup.md orders them, `shares` every share file it writes
 
@@ -45,7 +46,7 @@ OUT = REPO / "Protocol" / "vectors" / "backup"
 CLASSES = ("ok", "malformed", "truncated", "unsupported_version", "damaged", "mixed_node",
            "mixed_backup", "duplicate", "too_few", "altered")
 
-MAGIC, VERSION, SECRET_VERSION = b"SQSHR", 1, 1
+MAGIC, VERSION, SECRET_VERSION, READER_SECRET_VERSION = b"SQSHR", 1, 1, 2
 
 # GF(2^8) modulo x^8 + x^4 + x^3 + x + 1: exp/log tables over the generator 3.
 EXP, LOG = [0] * 512, [0] * 256
@@ -83,7 +84,7 @@ def det(label: str, n: int) -> bytes:
 
 
 class Node:
-    def __init__(self, label: str, write_only: bool = False):
+    def __init__(self, label: str, write_only: bool = False, reader_epoch: int | None = None, version: int | None = None):
         self.seed = det(label + " signing seed", 32)
         self.box_secret = det(label + " box secret", 32)
         self.project = det(label + " project", 16)
@@ -92,11 +93,18 @@ class Node:
         self.signing_public = bytes(SigningKey(self.seed).verify_key)
         self.box_public = crypto_scalarmult_base(self.box_secret)
         self.fingerprint = hashlib.blake2b(self.signing_public, digest_size=16).digest()[:6]
+        self.reader_epoch = reader_epoch
+        self.reader_secret = det(label + " reader secret", 32) if reader_epoch is not None else None
+        self.reader_public = crypto_scalarmult_base(self.reader_secret) if self.reader_secret else None
+        # A version that does not match the length: what a forger's secret may say.
+        self.version = version if version is not None else (SECRET_VERSION if reader_epoch is None else READER_SECRET_VERSION)
 
     def secret(self) -> bytes:
-        s = bytes([SECRET_VERSION]) + self.seed + self.box_secret + bytes([1 if self.write_only else 0])
+        s = bytes([self.version]) + self.seed + self.box_secret + bytes([1 if self.write_only else 0])
         s += self.project + self.network_key
-        assert len(s) == 114
+        if self.reader_epoch is not None:
+            s += self.reader_epoch.to_bytes(4, "big") + self.reader_secret
+        assert len(s) == (114 if self.reader_epoch is None else 150)
         return s
 
 
@@ -157,6 +165,8 @@ def ok(node: Node, comment: str, given: list[bytes], split_args=None) -> str:
     extra = {"secret": node.secret().hex(), "signing_public_key": node.signing_public.hex(),
              "box_public_key": node.box_public.hex(), "project": node.project.hex(),
              "network_key": node.network_key.hex(), "write_only": "1" if node.write_only else "0"}
+    if node.reader_epoch is not None:
+        extra.update(reader_epoch=str(node.reader_epoch), reader_public_key=node.reader_public.hex())
     if split_args:
         k, n, bid, coeff, shares = split_args
         extra.update(threshold=str(k), count=str(n), backup_id=bid.hex(), coefficients=coeff.hex(),
@@ -173,6 +183,16 @@ def generate() -> dict[str, str]:
     other = split(b, 3, 5, bid, det("other coefficients", 2 * 122))
     wc = det("reporter coefficients", 122)
     ws = split(w, 2, 2, det("reporter backup id", 8), wc)
+    # A coordinator with a reader key (version 2, 150 + 8 bytes split).
+    r = Node("coordinator with reader key", reader_epoch=3)
+    rc = det("reader coefficients", 158)
+    rs = split(r, 2, 3, det("reader backup id", 8), rc)
+    zero = Node("coordinator with reader key", reader_epoch=0)
+    zs = split(zero, 2, 3, det("reader backup id", 8), rc)
+    v1long = Node("coordinator with reader key", reader_epoch=3, version=SECRET_VERSION)
+    v1s = split(v1long, 2, 3, det("reader backup id", 8), rc)
+    v2short = Node("coordinator with reader key", version=READER_SECRET_VERSION)
+    v2s = split(v2short, 2, 3, det("reader backup id", 8), rc[:122])
 
     flipped = bytearray(s[2]); flipped[60] ^= 0x01
     forged = bytearray(s[2]); forged[60] ^= 0x01
@@ -195,6 +215,11 @@ def generate() -> dict[str, str]:
         "backup_ok_any_order.txt": ok(a, "shares 5, 2, 1: the order given does not matter", [s[4], s[1], s[0]]),
         "backup_ok_more_than_threshold.txt": ok(a, "four shares of a 3-of-5 backup", [s[3], s[0], s[1], s[2]]),
         "backup_ok_2_of_2_write_only.txt": ok(w, "a write-only node split 2 of 2", [ws[1], ws[0]], (2, 2, det("reporter backup id", 8), wc, ws)),
+        "backup_ok_reader_key.txt": ok(r, "version 2: a coordinator's reader key of epoch 3 in the secret, 2 of 3", [rs[2], rs[0]],
+                                       (2, 3, det("reader backup id", 8), rc, rs)),
+        "backup_altered_reader_epoch_zero.txt": vector("altered", "a 150-byte secret whose reader epoch is 0, which no node announces (its check matches)", [zs[0], zs[1]]),
+        "backup_altered_version_length.txt": vector("altered", "a 150-byte secret that says version 1 (its check matches)", [v1s[0], v1s[1]]),
+        "backup_altered_version_2_short.txt": vector("altered", "a 114-byte secret that says version 2 (its check matches)", [v2s[1], v2s[2]]),
         "backup_too_few.txt": vector("too_few", "two shares of a 3-of-5 backup", [s[0], s[2]]),
         "backup_duplicate.txt": vector("duplicate", "share 1 given twice, with share 3", [s[0], s[2], s[0]]),
         "backup_mixed_node.txt": vector("mixed_node", "share 3 of another node with shares 1 and 5", [s[0], other[2], s[4]]),

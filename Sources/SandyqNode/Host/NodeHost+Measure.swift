@@ -28,7 +28,7 @@ extension NodeHost {
     /// the stored session keys: what a cold derivation costs.
     public func deriveView(from envelopes: [Envelope]) throws(NodeError) -> ProjectView {
         try withNode { n throws(NodeError) in
-            ProjectView(project: try n.requireProject(), envelopes: envelopes, reader: n.identity.box)
+            ProjectView(project: try n.requireProject(), envelopes: envelopes, readers: try n.openingKeys())
         }
     }
 
