@@ -31,7 +31,11 @@ extension Node {
         // A coordinator that has not announced its reader key yet does so now, so the pieces
         // hold the key others will seal to (nothing is written when nothing is owed).
         try announceReaderKeyIfDue()
-        return try mapped { try backup().split(threshold: threshold, count: count) }
+        let b = try backup()
+        let pieces = try mapped { try b.split(threshold: threshold, count: count) }
+        try recordPieces(PiecesRecord(backupID: pieces.first?.backupID, threshold: threshold, count: count,
+                                      epoch: b.reader?.epoch ?? 0, madeAt: Self.wallMillis()))
+        return pieces
     }
 
     /// Rebuilds a node from its backup in a new home: its keys sealed under a new passphrase,
@@ -53,6 +57,8 @@ extension Node {
             try n.store.atomically {
                 if let row { try n.store.setSetting(readerKeySetting, row) }
                 try n.store.setSetting(restoredSetting, [1])
+                // The pieces that rebuilt it are its pieces until new ones are split.
+                try n.store.setSetting(piecesSetting, n.sealedPieces(PiecesRecord(threshold: 0, count: 0, epoch: b.reader?.epoch ?? 0)))
             }
         }
         return n

@@ -16,8 +16,18 @@ enum BackupPages {
         c["threshold"] = typed["threshold"] ?? ""
         if forgotten { c["forgotten"] = true }
         if let sid = v.session?.id, v.desk.backupPieces.withLock({ $0[sid] != nil }) { c["waiting"] = true }
+        if let s = try? host.admin.backupPiecesStatus() { c["status"] = status(v, s) }
         Pages.setErrors(&c, errors)
         return Pages.html(Templates.render("backup", c), status: errors.isEmpty ? .ok : .unprocessableContent)
+    }
+
+    /// Whether the last pieces still rebuild this node as it is (`backup status`).
+    static func status(_ v: Visit, _ s: BackupPiecesStatus) -> [String: Any] {
+        guard s.recorded else { return ["text": v.t("backup.status.none"), "warn": true] }
+        guard s.current else { return ["text": v.t("backup.status.stale"), "warn": true] }
+        guard let made = s.madeAtMillis, let k = s.threshold, let n = s.shares else { return ["text": v.t("backup.status.restored")] }
+        let when = v.cat.ago(millis: Int64(clamping: made), now: Int64(Date().timeIntervalSince1970 * 1000), v.lang)
+        return ["text": v.t("backup.status.current", ["when": when, "k": "\(k)", "n": "\(n)"])]
     }
 
     /// Checks both numbers (each error names its field), then splits and shows the pieces.

@@ -6,7 +6,7 @@ import SandyqWeb
 struct BackupCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "backup", abstract: "Split this node's keys into shares for trusted people, or rebuild the node from them.",
-        subcommands: [Split.self, Restore.self])
+        subcommands: [Split.self, Restore.self, Status.self])
 
     struct SplitReport: Encodable {
         var node: String
@@ -44,9 +44,16 @@ struct BackupCommand: ParsableCommand {
         func run() throws {
             try sandyq.run {
                 let n = try node.open()
+                let dir = out.hasSuffix("/") ? String(out.dropLast()) : out
+                // Refused before splitting: the node records the pieces it makes as its current ones.
+                for i in 1...shares {
+                    let base = "\(dir)/sandyq-\(n.nodeID.fingerprint)-share-\(i)-of-\(shares)"
+                    for path in [base + ".sqshare", base + ".txt", base + ".svg"] where FileManager.default.fileExists(atPath: path) {
+                        throw NodeError(.usage, "\(path) already exists: nothing was written; choose another --out folder")
+                    }
+                }
                 let made = try n.admin.splitBackup(threshold: threshold, count: shares)
                 guard let first = made.first else { return }
-                let dir = out.hasSuffix("/") ? String(out.dropLast()) : out
                 var rows: [ShareFiles] = []
                 for s in made {
                     let base = "\(dir)/sandyq-\(s.node)-share-\(s.number)-of-\(s.count)"
@@ -65,6 +72,32 @@ struct BackupCommand: ParsableCommand {
                 for f in rows { say("  share \(f.number): \(f.file)  (paper: \(f.text)\(f.qr.map { ", QR code: \($0)" } ?? ""))") }
                 say("Give each share to a different trusted person, print the .txt for paper, then delete these files here.")
                 say("Any \(r.threshold) holders together can become this node: choose them as you would a coordinator.")
+            }
+        }
+    }
+
+    struct Status: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Say whether the last backup pieces still rebuild this node with the reader key others seal to; exits 1 when they do not.")
+        @OptionGroup var node: NodeOptions
+        @OptionGroup var output: OutputOptions
+
+        func run() throws {
+            try sandyq.run {
+                let s = try node.open().admin.backupPiecesStatus()
+                if output.json { try printJSON(s) } else if !s.recorded {
+                    say("This home records no backup pieces of this node: split them (`sandyq backup split`).")
+                } else {
+                    let made = s.madeAtMillis.map { " made " + ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double($0) / 1000)) } ?? " (the pieces this home was rebuilt from)"
+                    let how = s.threshold.map { t in " (any \(t) of \(s.shares ?? t))" } ?? ""
+                    say("Last pieces\(s.backupId.map { " \($0)" } ?? "")\(how)\(made): reader key epoch \(s.piecesReaderEpoch ?? 0); this node's: \(s.readerEpoch).")
+                    if s.current {
+                        say("They rebuild this node as it is now.")
+                    } else {
+                        say("They no longer hold the key others seal to: split new pieces, hand them out, and ask the holders to destroy the old ones.")
+                    }
+                }
+                if !s.current { throw ExitCode(1) }
             }
         }
     }

@@ -53,7 +53,14 @@ import Testing
         let out = FileManager.default.temporaryDirectory.path + "/sandyq-shares-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: out) }
+        let none = try a.run(["backup", "status", "--json"])
+        let noneJSON = (try? JSONSerialization.jsonObject(with: Data(none.stdout.utf8))) as? [String: Any]
+        #expect(none.code == 1 && noneJSON?["recorded"] as? Bool == false, "no pieces made yet: \(none)")
         let split = try a.json(["backup", "split", "--shares", "5", "--threshold", "3", "--out", out])
+        let status = try a.json(["backup", "status"])
+        #expect(status["current"] as? Bool == true && status["backupId"] as? String == split["backupId"] as? String
+                    && status["threshold"] as? Int == 3 && status["shares"] as? Int == 5 && status["piecesReaderEpoch"] as? Int == 1,
+                "\(status)")
         let files = (split["files"] as? [[String: Any]] ?? []).sorted { ($0["number"] as? Int ?? 0) < ($1["number"] as? Int ?? 0) }
         try #require(files.count == 5 && split["threshold"] as? Int == 3, "\(split)")
         let file = { (i: Int) in files[i - 1]["file"] as? String ?? "" }
@@ -82,6 +89,9 @@ import Testing
         let restored = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any] ?? [:]
         #expect(restored["nodeId"] as? String == a.nodeId && restored["project"] as? String == project, "\(restored)")
         #expect(try fresh.run(["status"], passphrase: Home.passphrase).code == 77, "the old passphrase opens the rebuilt node")
+        let rebuiltFrom = try fresh.json(["backup", "status"]) as? [String: Any] ?? [:]
+        #expect(rebuiltFrom["current"] as? Bool == true && rebuiltFrom["piecesReaderEpoch"] as? Int == 1 && rebuiltFrom["backupId"] == nil,
+                "the pieces it was rebuilt from are its pieces: \(rebuiltFrom)")
 
         // Before a sync it holds none of its own ops: writing would fork its chain, so it refuses.
         let early = try fresh.run(["case", "add", "--title", "Too early"])

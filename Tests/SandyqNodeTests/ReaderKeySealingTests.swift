@@ -134,6 +134,21 @@ struct ReaderKeySealingTests {
         return (fresh, c, early, between)
     }
 
+    @Test("pieces older than the node's reader key say so until new pieces are split")
+    func stalePiecesAreNamed() throws {
+        let dir = try TempDir()
+        let (r, _, _, _) = try Self.restoredFromStalePieces(dir)
+        let s = try r.backupPiecesStatus()
+        #expect(s.recorded && s.piecesReaderEpoch == 1 && s.readerEpoch == 2 && !s.current, "\(s)")
+        let pieces = try r.splitBackup(threshold: 2, count: 3)
+        let again = try NodeFixture.open(dir, "restored").backupPiecesStatus()
+        #expect(again.current && again.piecesReaderEpoch == 3 && again.readerEpoch == 3 && again.backupId == pieces[0].backup
+                    && again.threshold == 2 && again.shares == 3, "\(again)")
+        // A record that no longer opens reads as none: the advice is to split again.
+        try r.store.setSetting(Node.piecesSetting, [1, 2, 3])
+        #expect(try !r.backupPiecesStatus().recorded)
+    }
+
     @Test("restored from pieces older than its last epoch, a coordinator's withdrawal note is sealed to a key it holds, not to the lost one")
     func staleRestoreSealsToWhatItHolds() throws {
         let dir = try TempDir()

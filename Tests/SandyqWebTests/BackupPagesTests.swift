@@ -103,4 +103,34 @@ import Hummingbird
         c.desk.lock()
         #expect(c.desk.backupPieces.withLock { $0.isEmpty }, "locking left pieces in memory")
     }
+
+    @Test func theLastSetIsNamedAndOneOlderThanTheReaderKeyWarnsOnThePeoplePage() async throws {
+        let p = try SharePagesTests.Project()
+        let c = try Browser(p.dir, "c")
+        let stale = "id=\"people-backup-stale\""
+        // The part of the "current" sentence after its date, which changes by the minute.
+        let current = try #require(Self.html(Self.ru("backup.status.current", ["when": "@", "k": "2", "n": "3"])).components(separatedBy: "@").last)
+        try await c.app.test(.router) { client in
+            let (_, none) = try await c.get(client, "/backup")
+            #expect(none.contains(Self.html(Self.ru("backup.status.none"))))
+            #expect(try await !c.get(client, "/people").1.contains(stale))
+            _ = try await c.post(client, "/backup", [("shares", "3"), ("threshold", "2")], csrf: c.csrf)
+            let (_, made) = try await c.get(client, "/backup")
+            #expect(made.contains(current) && !made.contains(Self.html(Self.ru("backup.status.none"))))
+
+            // The key row is lost and the node announces its next epoch: the set no longer holds it.
+            try c.host.withNode { n throws(NodeError) in
+                try mapped { try n.store.deleteSetting(Node.readerKeySetting) }
+                n.readerKeyChecked = false
+                try n.announceReaderKeyIfDue()
+            }
+            let (_, people) = try await c.get(client, "/people")
+            #expect(people.contains(stale) && people.contains(Self.html(Self.ru("people.backup.stale"))))
+            let (_, old) = try await c.get(client, "/backup")
+            #expect(old.contains(Self.html(Self.ru("backup.status.stale"))) && !old.contains(current))
+
+            _ = try await c.post(client, "/backup", [("shares", "3"), ("threshold", "2")], csrf: c.csrf)
+            #expect(try await !c.get(client, "/people").1.contains(stale), "a new set did not clear the warning")
+        }
+    }
 }

@@ -1,0 +1,83 @@
+import Foundation
+import SandyqCore
+import SandyqCrypto
+
+/// Whether the last backup pieces of this node still rebuild it as it is: pieces split before
+/// its reader key changed (a restore from older pieces, a damaged key row, a promotion) hold a
+/// key nobody seals to any more, so a second loss would lose what was sealed since.
+public struct BackupPiecesStatus: Sendable, Codable, Equatable {
+    /// This home records pieces: split here, or the ones it was rebuilt from.
+    public var recorded: Bool
+    /// The pieces' backup id, as printed on each; nil for the pieces a restore was made from.
+    public var backupId: String?
+    /// When they were split (wall ms); nil for the pieces a restore was made from.
+    public var madeAtMillis: UInt64?
+    public var threshold: Int?
+    public var shares: Int?
+    /// The reader-key epoch the pieces hold; 0 when they hold none.
+    public var piecesReaderEpoch: UInt32?
+    /// This node's reader-key epoch: the later of the one its home holds and the one its
+    /// project last heard it announce; 0 when it has none.
+    public var readerEpoch: UInt32
+    /// The pieces hold the reader key others seal to now.
+    public var current: Bool
+}
+
+extension Node {
+    /// The last pieces' record (store.md, "backup-pieces"), sealed under the storage key: that a
+    /// node was split, and how, is the seizer's lead to its holders.
+    static let piecesSetting = "backup-pieces"
+    static let piecesAD = Array("sandyq-backup-pieces".utf8)
+
+    struct PiecesRecord {
+        var backupID: [UInt8]?
+        var threshold: Int
+        var count: Int
+        var epoch: UInt32
+        var madeAt: UInt64?
+    }
+
+    func recordPieces(_ r: PiecesRecord) throws(NodeError) {
+        try mapped { try store.setSetting(Self.piecesSetting, sealedPieces(r)) }
+    }
+
+    func sealedPieces(_ r: PiecesRecord) -> [UInt8] {
+        var w = ByteWriter(capacity: 22)
+        w.raw(r.backupID ?? [UInt8](repeating: 0, count: BackupShare.backupIDLength))
+        w.u8(UInt8(clamping: r.threshold))
+        w.u8(UInt8(clamping: r.count))
+        w.u32(r.epoch)
+        w.u64(r.madeAt ?? 0)
+        return StorageSeal(identity).seal(SecureBytes(w.bytes), associatedData: Self.piecesAD)
+    }
+
+    /// A damaged record reads as none: the advice is then to split again, which is safe.
+    func storedPieces() throws(NodeError) -> PiecesRecord? {
+        guard let sealed = try mapped({ try store.setting(Self.piecesSetting) }),
+              let plain = try? StorageSeal(identity).open(sealed, associatedData: Self.piecesAD),
+              plain.count == BackupShare.backupIDLength + 14 else { return nil }
+        var r = ByteReader(plain)
+        do {
+            let id = try r.raw(BackupShare.backupIDLength)
+            let k = Int(try r.u8()), n = Int(try r.u8())
+            let epoch = try r.u32(), made = try r.u64()
+            return PiecesRecord(backupID: id.allSatisfy { $0 == 0 } ? nil : id, threshold: k, count: n, epoch: epoch, madeAt: made == 0 ? nil : made)
+        } catch { return nil }
+    }
+
+    public func backupPiecesStatus() throws(NodeError) -> BackupPiecesStatus {
+        let held = (try? storedReaderKey())??.epoch ?? 0
+        let announced = try storedMembership().readerKeys[nodeID.signingKey]?.epoch ?? 0
+        let r = try storedPieces()
+        let epoch = max(held, announced)
+        return BackupPiecesStatus(recorded: r != nil, backupId: r?.backupID.map(Hex.encode), madeAtMillis: r?.madeAt,
+                                  threshold: r.map(\.threshold).flatMap { $0 > 0 ? $0 : nil }, shares: r.map(\.count).flatMap { $0 > 0 ? $0 : nil }, piecesReaderEpoch: r?.epoch,
+                                  readerEpoch: epoch, current: r?.epoch == epoch)
+    }
+}
+
+extension AdminService {
+    public func backupPiecesStatus() throws(NodeError) -> BackupPiecesStatus {
+        try host.withNode { n throws(NodeError) in try n.backupPiecesStatus() }
+    }
+}
