@@ -25,6 +25,10 @@ extension Node {
 
     /// Splits this node's backup into `count` shares, any `threshold` of which rebuild it.
     func splitBackup(threshold: Int, count: Int) throws(NodeError) -> [BackupShare] {
+        try splitBackupSet(threshold: threshold, count: count).pieces
+    }
+
+    func splitBackupSet(threshold: Int, count: Int) throws(NodeError) -> BackupSet {
         guard threshold >= 2, threshold <= count, count <= 255 else {
             throw NodeError(.usage, "--threshold must be at least 2 and at most --shares (at most 255), got \(threshold) of \(count)")
         }
@@ -32,10 +36,7 @@ extension Node {
         // hold the key others will seal to (nothing is written when nothing is owed).
         try announceReaderKeyIfDue()
         let b = try backup()
-        let pieces = try mapped { try b.split(threshold: threshold, count: count) }
-        try recordPieces(PiecesRecord(backupID: pieces.first?.backupID, threshold: threshold, count: count,
-                                      epoch: b.reader?.epoch ?? 0, madeAt: Self.wallMillis()))
-        return pieces
+        return BackupSet(pieces: try mapped { try b.split(threshold: threshold, count: count) }, readerEpoch: b.reader?.epoch ?? 0)
     }
 
     /// Rebuilds a node from its backup in a new home: its keys sealed under a new passphrase,
@@ -103,7 +104,7 @@ extension NodeHost {
 extension AdminService {
     /// `count` shares of this node's keys, project and network key; any `threshold` rebuild it.
     public func splitBackup(threshold: Int, count: Int) throws(NodeError) -> [BackupShare] {
-        try host.withNode { n throws(NodeError) in try n.splitBackup(threshold: threshold, count: count) }
+        try splitBackupSet(threshold: threshold, count: count).pieces
     }
 }
 

@@ -21,6 +21,16 @@ public struct BackupPiecesStatus: Sendable, Codable, Equatable {
     public var readerEpoch: UInt32
     /// The pieces hold the reader key others seal to now.
     public var current: Bool
+    /// Rebuilt from pieces and not synced yet: which key others seal to is known after the sync.
+    public var awaitingSync: Bool = false
+}
+
+/// A set of pieces just split, with the reader-key epoch its secret holds: recorded as this
+/// node's pieces (`recordBackupPieces`) only once every piece has left the computer, so a set
+/// that failed to be written, or was forgotten unhanded, never reads as current.
+public struct BackupSet: Sendable {
+    public let pieces: [BackupShare]
+    public let readerEpoch: UInt32
 }
 
 extension Node {
@@ -35,6 +45,12 @@ extension Node {
         var count: Int
         var epoch: UInt32
         var madeAt: UInt64?
+    }
+
+    func recordPieces(_ set: BackupSet) throws(NodeError) {
+        guard let first = set.pieces.first else { return }
+        try recordPieces(PiecesRecord(backupID: first.backupID, threshold: first.threshold, count: first.count,
+                                      epoch: set.readerEpoch, madeAt: Self.wallMillis()))
     }
 
     func recordPieces(_ r: PiecesRecord) throws(NodeError) {
@@ -66,17 +82,30 @@ extension Node {
     }
 
     public func backupPiecesStatus() throws(NodeError) -> BackupPiecesStatus {
+        // Another process may have imported a newer announcement of this node since.
+        if changedElsewhere() { catchUpWarmView() }
+        let restored = try mapped { try store.setting(Self.restoredSetting) } != nil
         let held = (try? storedReaderKey())??.epoch ?? 0
         let announced = try storedMembership().readerKeys[nodeID.signingKey]?.epoch ?? 0
         let r = try storedPieces()
         let epoch = max(held, announced)
         return BackupPiecesStatus(recorded: r != nil, backupId: r?.backupID.map(Hex.encode), madeAtMillis: r?.madeAt,
                                   threshold: r.map(\.threshold).flatMap { $0 > 0 ? $0 : nil }, shares: r.map(\.count).flatMap { $0 > 0 ? $0 : nil }, piecesReaderEpoch: r?.epoch,
-                                  readerEpoch: epoch, current: r?.epoch == epoch)
+                                  readerEpoch: epoch, current: !restored && r?.epoch == epoch, awaitingSync: restored)
     }
 }
 
 extension AdminService {
+    /// Splits this node's keys into `count` pieces, any `threshold` of which rebuild it; records nothing.
+    public func splitBackupSet(threshold: Int, count: Int) throws(NodeError) -> BackupSet {
+        try host.withNode { n throws(NodeError) in try n.splitBackupSet(threshold: threshold, count: count) }
+    }
+
+    /// Records `set` as this node's last pieces: call it once every piece is written or handed out.
+    public func recordBackupPieces(_ set: BackupSet) throws(NodeError) {
+        try host.withNode { n throws(NodeError) in try n.recordPieces(set) }
+    }
+
     public func backupPiecesStatus() throws(NodeError) -> BackupPiecesStatus {
         try host.withNode { n throws(NodeError) in try n.backupPiecesStatus() }
     }

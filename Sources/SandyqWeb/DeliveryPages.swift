@@ -107,7 +107,7 @@ enum DeliveryPages {
         }
         c["count"] = v.t("people.count", ["n": "\(all.filter { !$0.isRevoked }.count)"])
         // Pieces made before this node's reader key changed would rebuild a node that reads less.
-        if let s = try? host.admin.backupPiecesStatus(), s.recorded, !s.current { c["backupStale"] = true }
+        if let s = try? host.admin.backupPiecesStatus(), s.recorded, !s.current, !s.awaitingSync { c["backupStale"] = true }
         return Pages.html(Templates.render("people", c))
     }
 }

@@ -37,7 +37,7 @@ public final class Desk: Sendable {
     let serveAtUnlock: Bool
     private let server = Mutex<ServeJob?>(nil)
     /// Split key backups made on the desk, by session, until handed out (BackupPages).
-    let backupPieces = Mutex<[String: [BackupShare]]>([:])
+    let backupPieces = Mutex<[String: BackupHandOut]>([:])
     /// Keys combined from backup pieces on a home with no node, by session, until a passphrase seals them (RestorePages).
     let pendingRestore = Mutex<[String: (backup: NodeBackup, node: String)]>([:])
 

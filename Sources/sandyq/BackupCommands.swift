@@ -45,14 +45,15 @@ struct BackupCommand: ParsableCommand {
             try sandyq.run {
                 let n = try node.open()
                 let dir = out.hasSuffix("/") ? String(out.dropLast()) : out
-                // Refused before splitting: the node records the pieces it makes as its current ones.
+                // Refused before splitting, so that no set is half written.
                 for i in 1...shares {
                     let base = "\(dir)/sandyq-\(n.nodeID.fingerprint)-share-\(i)-of-\(shares)"
                     for path in [base + ".sqshare", base + ".txt", base + ".svg"] where FileManager.default.fileExists(atPath: path) {
                         throw NodeError(.usage, "\(path) already exists: nothing was written; choose another --out folder")
                     }
                 }
-                let made = try n.admin.splitBackup(threshold: threshold, count: shares)
+                let set = try n.admin.splitBackupSet(threshold: threshold, count: shares)
+                let made = set.pieces
                 guard let first = made.first else { return }
                 var rows: [ShareFiles] = []
                 for s in made {
@@ -66,6 +67,8 @@ struct BackupCommand: ParsableCommand {
                     }
                     rows.append(ShareFiles(number: s.number, file: base + ".sqshare", text: base + ".txt", qr: qr))
                 }
+                // Only a set whose every file is written becomes this node's pieces (`backup status`).
+                try n.admin.recordBackupPieces(set)
                 let r = SplitReport(node: first.node, backupId: first.backup, threshold: first.threshold, shares: first.count, files: rows)
                 if output.json { try printJSON(r); return }
                 say("Wrote \(r.shares) shares of node \(r.node) (backup \(r.backupId)); any \(r.threshold) rebuild it:")
@@ -78,14 +81,18 @@ struct BackupCommand: ParsableCommand {
 
     struct Status: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Say whether the last backup pieces still rebuild this node with the reader key others seal to; exits 1 when they do not.")
+            abstract: "Say whether the last backup pieces still rebuild this node with the reader key others seal to; exits 3 when they do not (or none are recorded).")
         @OptionGroup var node: NodeOptions
         @OptionGroup var output: OutputOptions
+        /// Not 1, which is a failure to read: a script tells "split again" from "could not tell".
+        static let outOfDate: Int32 = 3
 
         func run() throws {
             try sandyq.run {
                 let s = try node.open().admin.backupPiecesStatus()
-                if output.json { try printJSON(s) } else if !s.recorded {
+                if output.json { try printJSON(s) } else if s.awaitingSync {
+                    say("This node was rebuilt from pieces and has not synced yet: sync first, then ask again.")
+                } else if !s.recorded {
                     say("This home records no backup pieces of this node: split them (`sandyq backup split`).")
                 } else {
                     let made = s.madeAtMillis.map { " made " + ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double($0) / 1000)) } ?? " (the pieces this home was rebuilt from)"
@@ -97,7 +104,7 @@ struct BackupCommand: ParsableCommand {
                         say("They no longer hold the key others seal to: split new pieces, hand them out, and ask the holders to destroy the old ones.")
                     }
                 }
-                if !s.current { throw ExitCode(1) }
+                if !s.current { throw ExitCode(Self.outOfDate) }
             }
         }
     }

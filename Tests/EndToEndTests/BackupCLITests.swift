@@ -55,7 +55,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: out) }
         let none = try a.run(["backup", "status", "--json"])
         let noneJSON = (try? JSONSerialization.jsonObject(with: Data(none.stdout.utf8))) as? [String: Any]
-        #expect(none.code == 1 && noneJSON?["recorded"] as? Bool == false, "no pieces made yet: \(none)")
+        #expect(none.code == 3 && noneJSON?["recorded"] as? Bool == false, "no pieces made yet: \(none)")
         let split = try a.json(["backup", "split", "--shares", "5", "--threshold", "3", "--out", out])
         let status = try a.json(["backup", "status"])
         #expect(status["current"] as? Bool == true && status["backupId"] as? String == split["backupId"] as? String
@@ -78,6 +78,7 @@ import Testing
         // Splitting again into the same folder replaces no share.
         let again = try a.run(["backup", "split", "--shares", "5", "--threshold", "3", "--out", out])
         #expect(again.code == 64 && again.stderr.contains("already exists"), "\(again)")
+        #expect(try a.json(["backup", "status"])["backupId"] as? String == split["backupId"] as? String, "a set never written became the node's")
 
         // The device is gone: A's home with it.
         try FileManager.default.removeItem(atPath: a.path)
@@ -89,9 +90,6 @@ import Testing
         let restored = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any] ?? [:]
         #expect(restored["nodeId"] as? String == a.nodeId && restored["project"] as? String == project, "\(restored)")
         #expect(try fresh.run(["status"], passphrase: Home.passphrase).code == 77, "the old passphrase opens the rebuilt node")
-        let rebuiltFrom = try fresh.json(["backup", "status"]) as? [String: Any] ?? [:]
-        #expect(rebuiltFrom["current"] as? Bool == true && rebuiltFrom["piecesReaderEpoch"] as? Int == 1 && rebuiltFrom["backupId"] == nil,
-                "the pieces it was rebuilt from are its pieces: \(rebuiltFrom)")
 
         // Before a sync it holds none of its own ops: writing would fork its chain, so it refuses.
         let early = try fresh.run(["case", "add", "--title", "Too early"])
@@ -105,6 +103,9 @@ import Testing
         let shown = try fresh.json(["case", "show", caseID]) as? [String: Any] ?? [:]
         #expect((shown["document"] as? [String: Any])?["title"] as? String == "Detained at the border", "\(shown)")
         #expect((try fresh.json(["status"]) as? [String: Any])?["role"] as? String == "coordinator")
+        let rebuiltFrom = try fresh.json(["backup", "status"]) as? [String: Any] ?? [:]
+        #expect(rebuiltFrom["current"] as? Bool == true && rebuiltFrom["piecesReaderEpoch"] as? Int == 1 && rebuiltFrom["backupId"] == nil,
+                "the pieces it was rebuilt from are its pieces: \(rebuiltFrom)")
 
         // It carries on its own chain: a case it adds now reaches B, refused by nobody.
         let later = try fresh.json(["case", "add", "--title", "Recorded after the restore"]) as? [String: Any] ?? [:]

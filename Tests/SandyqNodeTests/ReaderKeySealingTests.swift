@@ -98,9 +98,13 @@ struct ReaderKeySealingTests {
         let v1 = NodeBackup(signingSeed: backup.signingSeed, boxSecret: backup.boxSecret, writeOnly: backup.writeOnly,
                             project: backup.project, networkKey: backup.networkKey)
         let old = try Node.restore(v1, home: dir.sub("restored-v1"), passphrase: SecureBytes(Array(NodeFixture.passphrase.utf8)), parameters: .minimum)
+        #expect(try old.backupPiecesStatus().awaitingSync)
         _ = try NodeFixture.sync(c, to: old)
         #expect(try old.storedReaderKey() == nil)
         #expect(Set(try old.view().cases.keys).isDisjoint(with: written))
+        // Those pieces are out of date, and the node says so once it has synced.
+        let s = try old.backupPiecesStatus()
+        #expect(s.recorded && s.piecesReaderEpoch == 0 && s.readerEpoch == 1 && !s.current && !s.awaitingSync, "\(s)")
     }
 
     /// A founder whose pieces hold epoch 1 loses its key row and announces epoch 2; its device
@@ -140,7 +144,10 @@ struct ReaderKeySealingTests {
         let (r, _, _, _) = try Self.restoredFromStalePieces(dir)
         let s = try r.backupPiecesStatus()
         #expect(s.recorded && s.piecesReaderEpoch == 1 && s.readerEpoch == 2 && !s.current, "\(s)")
-        let pieces = try r.splitBackup(threshold: 2, count: 3)
+        let set = try r.splitBackupSet(threshold: 2, count: 3)
+        #expect(try !r.backupPiecesStatus().current, "a set split and not yet handed out counts")
+        try r.recordPieces(set)
+        let pieces = set.pieces
         let again = try NodeFixture.open(dir, "restored").backupPiecesStatus()
         #expect(again.current && again.piecesReaderEpoch == 3 && again.readerEpoch == 3 && again.backupId == pieces[0].backup
                     && again.threshold == 2 && again.shares == 3, "\(again)")

@@ -42,6 +42,12 @@ import SandyqTestSupport
         return (Array(plain[0..<4]), Array(plain[4...]))
     }
 
+    /// The `backup-pieces` row: backup id[8] ‖ threshold u8 ‖ count u8 ‖ reader epoch u32 ‖ made u64.
+    static func openBackupPieces(_ value: [UInt8], storage: SymmetricKey) throws -> [UInt8] {
+        try AEAD.open(Array(value[24...]), key: try storeKey(storage), nonce: Array(value[0..<24]),
+                      associatedData: Array("sandyq-backup-pieces".utf8))
+    }
+
     static func grantKey(_ storage: SymmetricKey) -> SecureBytes {
         SecureBytes(Hash.blake2b(Array("sandyq-grant-tags".utf8), length: 32, key: storage.secret))
     }
@@ -51,7 +57,7 @@ import SandyqTestSupport
     }
 
     @Test func catalog() {
-        #expect(Self.names == ["store_grant_tags_ok.txt", "store_netkey_ok.txt", "store_netkey_storage_key_itself.txt",
+        #expect(Self.names == ["store_backup_pieces_as_reader_key.txt", "store_backup_pieces_ok.txt", "store_grant_tags_ok.txt", "store_netkey_ok.txt", "store_netkey_storage_key_itself.txt",
                                "store_parent_row_ok.txt", "store_reader_key_as_netkey.txt", "store_reader_key_ok.txt",
                                "store_session_row_moved.txt", "store_session_row_ok.txt"])
     }
@@ -97,6 +103,16 @@ import SandyqTestSupport
             } else {
                 #expect(throws: CryptoError.authenticationFailed) { _ = try Self.openReaderKey(try bytes("value"), storage: storage) }
             }
+        case "backup_pieces":
+            let value = try bytes("value")
+            #expect(value.count == 62)
+            if ok {
+                let plain = try Self.openBackupPieces(value, storage: storage)
+                let fields = try ["backup_id", "threshold", "count", "epoch", "made"].map { try bytes($0) }
+                #expect(plain == fields.flatMap { $0 })
+            } else {
+                #expect(throws: CryptoError.authenticationFailed) { _ = try Self.openBackupPieces(value, storage: storage) }
+            }
         default:
             Issue.record("\(name): unknown area \(f["area"] ?? "none")")
         }
@@ -122,6 +138,13 @@ import SandyqTestSupport
         let announced = try #require(try c.view().membership.readerKeys[c.nodeID.signingKey])
         let readerKeys = try BoxKeyPair(secretKey: SecureBytes(reader.secret))
         #expect(announced.epoch == 1 && announced.key == readerKeys.publicKey)
+        // The record of its last backup pieces: their id, 2 of 3, epoch 1, and when.
+        let set = try c.splitBackupSet(threshold: 2, count: 3)
+        try c.recordPieces(set)
+        let pieces = try Self.openBackupPieces(try #require(try c.store.setting("backup-pieces")), storage: storage)
+        #expect(pieces.count == 22 && Array(pieces[0..<14]) == set.pieces[0].backupID + [2, 3, 0, 0, 0, 1])
+        let made = pieces[14...].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        #expect(made > 1_700_000_000_000 && made <= UInt64(Date().timeIntervalSince1970 * 1000))
 
         // A fresh process rebuilds the view and caches the session keys it opened.
         let again = try NodeFixture.open(dir, "c")

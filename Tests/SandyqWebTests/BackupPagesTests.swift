@@ -115,6 +115,11 @@ import Hummingbird
             #expect(none.contains(Self.html(Self.ru("backup.status.none"))))
             #expect(try await !c.get(client, "/people").1.contains(stale))
             _ = try await c.post(client, "/backup", [("shares", "3"), ("threshold", "2")], csrf: c.csrf)
+            // A set becomes this node's only once every piece has left: two of three have not.
+            _ = try await c.post(client, "/backup/file", [("number", "1")], csrf: c.csrf)
+            _ = try await c.post(client, "/backup/print", [("number", "3")], csrf: c.csrf)
+            #expect(try await c.get(client, "/backup").1.contains(Self.html(Self.ru("backup.status.none"))), "a set half handed out counts")
+            _ = try await c.post(client, "/backup/file", [("number", "2")], csrf: c.csrf)
             let (_, made) = try await c.get(client, "/backup")
             #expect(made.contains(current) && !made.contains(Self.html(Self.ru("backup.status.none"))))
 
@@ -130,6 +135,7 @@ import Hummingbird
             #expect(old.contains(Self.html(Self.ru("backup.status.stale"))) && !old.contains(current))
 
             _ = try await c.post(client, "/backup", [("shares", "3"), ("threshold", "2")], csrf: c.csrf)
+            for n in 1...3 { _ = try await c.post(client, "/backup/print", [("number", "\(n)")], csrf: c.csrf) }
             #expect(try await !c.get(client, "/people").1.contains(stale), "a new set did not clear the warning")
         }
     }

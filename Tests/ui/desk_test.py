@@ -2082,6 +2082,12 @@ class Suite:
             self.check(got["nodeId"] == node, f"the pieces rebuilt {got['nodeId'][:16]}, not {node[:16]}")
             two = self.cli.run(os.path.join(self.root, "coordinator-two"), ["backup", "restore", "--kdf", "interactive", *files[:2]], timeout=120)
             self.check(two.returncode != 0, "two pieces of three rebuilt the node")
+            # Three of five have left: the set is not this node's pieces until the other two have too.
+            d.get(desk.base + "/backup")
+            self.check(d.find_element(By.ID, "backup-status").text == kk["backup.status.none"], "a set half handed out counts")
+            for n in (3, 5):
+                d.get(desk.base + "/backup/pieces")
+                self.submit(d, f"#piece-{n} button.piece-print")
             d.get(desk.base + "/backup/pieces")
             self.submit(d, "#backup-forget")
             self.check(d.find_elements(By.ID, "backup-forgotten"), "no word that the pieces are gone")
@@ -2100,7 +2106,7 @@ class Suite:
             db.commit()
             db.close()
             self.cli.ok(home, ["case", "add", "--title", "Кілт ауысқаннан кейінгі іс"])
-            self.check(self.cli.run(home, ["backup", "status"], timeout=60).returncode == 1, "`backup status` calls the set current")
+            self.check(self.cli.run(home, ["backup", "status"], timeout=60).returncode == 3, "`backup status` calls the set current")
             d.get(desk.base + "/people")
             warn = d.find_elements(By.ID, "people-backup-stale")
             self.check(warn and warn[0].text == kk["people.backup.stale"], "no warning that the pieces are out of date")

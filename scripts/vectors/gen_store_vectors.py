@@ -8,7 +8,7 @@ Swift test (Tests/SandyqNodeTests/StoreVectorTests.swift) checks two readings of
 
 One file per case, `key: value` lines, byte strings in lowercase hex. Keys:
 
-    area:     netkey | session_row | grant_tags | reader_key
+    area:     netkey | session_row | grant_tags | reader_key | backup_pieces
     expect:   ok | authentication_failed
     comment:  free text
     storage_key:                         the 32-byte storage key from the key file
@@ -18,6 +18,8 @@ One file per case, `key: value` lines, byte strings in lowercase hex. Keys:
     grant_tags:  recipient, session, recipient_tag, session_tag
     reader_key:  epoch, secret_key, public_key, value
                                          `value` is the settings row `reader-key`
+    backup_pieces: backup_id, threshold, count, epoch, made, value
+                                         `value` is the settings row `backup-pieces`
                                          `session` is author key ‖ session id (40 bytes)
 
 `expect` is what opening the row as store.md says must give: `ok` opens (and, for a
@@ -180,6 +182,29 @@ def generate() -> dict[str, str]:
         ("comment", "the same plaintext sealed with associated data \"netkey\": a row sealed for another use must not "
                     "open as the reader key"),
         *reader_fields, ("value", reader_row(b"netkey"))])
+
+    pieces_fields = [("storage_key", storage), ("backup_id", det("backup id", 8)), ("threshold", bytes([3])),
+                     ("count", bytes([5])), ("epoch", (2).to_bytes(4, "big")), ("made", (1764979200000).to_bytes(8, "big"))]
+    pieces_plain = b"".join(v for k, v in pieces_fields[1:])
+    assert len(pieces_plain) == 22
+
+    def pieces_row(ad: bytes) -> bytes:
+        nonce = det("pieces nonce", 24)
+        return nonce + seal(store_key(storage), nonce, ad, pieces_plain)
+
+    pieces_value = pieces_row(b"sandyq-backup-pieces")
+    assert len(pieces_value) == 62
+    files["store_backup_pieces_ok.txt"] = render([
+        ("area", "backup_pieces"), ("expect", "ok"),
+        ("comment", "the settings row `backup-pieces`: nonce, then backup id[8] ‖ threshold u8 ‖ count u8 ‖ reader epoch "
+                    "u32 ‖ made u64 (wall ms) sealed under the storage key's subkey sandyq-store-v1 with associated "
+                    "data \"sandyq-backup-pieces\"; 62 bytes: a set of 3 of 5 holding reader epoch 2"),
+        *pieces_fields, ("value", pieces_value)])
+    files["store_backup_pieces_as_reader_key.txt"] = render([
+        ("area", "backup_pieces"), ("expect", "authentication_failed"),
+        ("comment", "the same plaintext sealed with associated data \"sandyq-reader-key\": a row sealed for another "
+                    "use must not open as the record of the pieces"),
+        *pieces_fields, ("value", pieces_row(b"sandyq-reader-key"))])
     return files
 
 
