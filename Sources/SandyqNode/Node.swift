@@ -388,6 +388,11 @@ public final class Node {
 
     /// Stores this node's own ops; `alongside` runs in the same transaction when they land.
     func commit(_ envs: [Envelope], project: ProjectID, keepingView: Bool = false, alongside: (() throws -> Void)? = nil) throws(NodeError) {
+        // Sessions and parents per write batch, as a command's process has them: a long-lived
+        // writer (the desk) that kept them derived a later case from a parent, or sealed a later
+        // edit in a session, whose key only an earlier op carried, which a withdrawal it had not
+        // yet heard of could take away (ops.md section 2, "Sealing sessions").
+        defer { activeWriter?.closeSessions() }
         // `write` applies its ops to the view itself, as it wrote them.
         try ingest(.own(envs, project: project, alongside: alongside, keepingView: keepingView))
     }

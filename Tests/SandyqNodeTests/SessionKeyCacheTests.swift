@@ -57,9 +57,16 @@ import SandyqCrypto
         _ = try a.createProject(name: "Пакет")
         try b.join(try a.project()!)
         _ = try a.addMember(b.nodeID, role: .coordinator)
-        _ = try a.addCase(doc("Первое дело"))
-        try NodeFixture.sync(a, to: b)
-        #expect(try b.view().cases.count == 1)
+        // One batch of two cases; b receives the first case's op alone first.
+        let ids = try a.importCases([doc("Первое дело"), doc("Второе дело")])
+        let ops = try a.store.allEnvelopes().filter { $0.kind == .sealed }
+        let last = try #require(ops.last)
+        let firstOp = try #require(ops.dropLast().last)
+        let carrier = try SealedBody(decoding: firstOp.body), lastBody = try SealedBody(decoding: last.body)
+        #expect(carrier.parentKeys != nil && carrier.parentID == lastBody.parentID,
+                "the first case's op carries the parent the second derives from")
+        _ = try b.importEnvelopes(try a.store.allEnvelopes().filter { $0.seq < last.seq })
+        #expect(try b.view().cases.count == 1 && firstOp.seq < last.seq)
         // b loses its parent rows (a damaged cache), not its session rows.
         let rows = try b.store.sealedSessionKeys()
         for r in rows where r.sealed.count == 113 {
@@ -68,9 +75,8 @@ import SandyqCrypto
         let reopened = try NodeFixture.open(dir, "b")
         let skipped = try reopened.view()
         #expect(skipped.cases.count == 1 && skipped.boxOpens == 0, "every session is known from the cache: no parent is opened")
-        // a's next case is a new session of the same batch: its op names the parent only.
-        let second = try a.addCase(doc("Второе дело"))
-        let last = try #require(try a.store.allEnvelopes().last)
+        // a's second case is a new session of the same batch: its op names the parent only.
+        let second = ids[1]
         let body = try SealedBody(decoding: last.body)
         #expect(body.parentID != nil && body.parentKeys == nil, "a session of the same batch (flag 3)")
         try NodeFixture.sync(a, to: reopened)

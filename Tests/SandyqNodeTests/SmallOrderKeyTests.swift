@@ -48,11 +48,11 @@ struct SmallOrderKeyTests {
         let entries = try #require(body.parentKeys ?? body.sealedKeys, "the case's first op carries its key entries")
         #expect(entries.count == 2, "F and C2 read it; the odd key gets no entry (it got 80 bytes of key and zeros)")
         #expect(!entries.contains { $0.dropFirst(32).allSatisfy { $0 == 0 } })
-        // The next edit of the case stays in its session: no new entries (the writer compares
-        // reader sets without the odd key, as the session holds them).
+        // The next edit, a batch of its own, starts a session whose entries leave it out too.
         try f.set(id.description, fields: [(FieldPath(field: "notes"), "Вторая правка")])
         let next = try SealedBody(decoding: try #require(try f.store.envelopes(author: f.nodeID.signingKey, after: 0).last).body)
-        #expect(!next.announcesSession && next.sessionID == body.sessionID)
+        let nextEntries = try #require(next.parentKeys ?? next.sealedKeys, "a new batch carries its own key entries")
+        #expect(next.sessionID != body.sessionID && nextEntries.count == 2)
         try NodeFixture.sync(f, to: c2)
         #expect(try c2.view().cases[id]?.value("title") == "Дело после")
 

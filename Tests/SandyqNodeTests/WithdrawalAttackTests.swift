@@ -184,6 +184,61 @@ struct WithdrawalAttackTests {
         #expect(try c2.withdrawalRecords().first?.what != nil, "and the note written with it")
     }
 
+    /// A founder, a second coordinator and a reporter, all in step; the reporter's node is one
+    /// process throughout, as its desk would be.
+    static func coordinatorsAndReporter(_ dir: TempDir) throws -> (c: Node, c2: Node, r: Node) {
+        let (c, _) = try RoleKit.founder(dir)
+        let c2 = try RoleKit.make(dir, "c2"), r = try RoleKit.make(dir, "r")
+        try RoleKit.admit(c2, as: .coordinator, by: c)
+        try RoleKit.admit(r, as: .reporter, by: c)
+        try NodeFixture.syncBothWays(c, c2)
+        try NodeFixture.syncBothWays(c, r)
+        return (c, c2, r)
+    }
+
+    @Test("a reporter's desk that sent its cases and heard nothing back writes the next case from a parent of its own, not from the parent a withdrawn case's op carried: the coordinators read it")
+    func anotherWritersNextBatchAfterAWithdrawal() throws {
+        let dir = try TempDir()
+        let (c, c2, r) = try Self.coordinatorsAndReporter(dir)
+        // One process (as the desk is), two requests: two batches.
+        let first = try r.addCase(RoleKit.doc("Первое показание", person: "Асель Нурланова"))
+        let second = try r.addCase(RoleKit.doc("Второе показание", person: "Ерлан Садыков"))
+        _ = try NodeFixture.sync(r, to: c)
+        _ = try c.withdraw(first.description, reason: "угроза свидетелю")
+        // Written before the reporter hears of it.
+        let third = try r.addCase(RoleKit.doc("Третье показание", person: "Динара Абенова"))
+        try NodeFixture.syncBothWays(c, r)
+        try NodeFixture.syncBothWays(c, c2)
+        for n in [c, c2] {
+            let cases = try n.view().cases
+            #expect(cases[first] == nil && cases[second] != nil, "\(n.nodeID.fingerprint)")
+            #expect(cases[third] != nil, "\(n.nodeID.fingerprint) cannot read the case written after the withdrawal")
+        }
+    }
+
+    @Test("a reporter's desk that sent a case and heard nothing back seals its next edit of that case in a session of its own, not in the one a withdrawn person's op started: the coordinators read it")
+    func anotherWritersEditAfterAnElementWithdrawal() throws {
+        let dir = try TempDir()
+        let (c, c2, r) = try Self.coordinatorsAndReporter(dir)
+        let id = try r.addCase(RoleKit.doc("Задержание", person: "Бауыржан Ахметов"))
+        _ = try NodeFixture.sync(r, to: c)
+        let person = try #require(try c.view().cases[id]?.elements("persons").first)
+        _ = try c.withdraw(id.description, collection: "persons", element: person)
+        // The reporter, not yet told, corrects the city of the same case.
+        let city = FieldPath(field: "city")
+        let before = try r.view().cases[id]?.registers[city]?.survivors.map(\.op) ?? []
+        try r.write([.put(case: id, path: city, value: "Шымкент", supersedes: before)])
+        try NodeFixture.syncBothWays(c, r)
+        try NodeFixture.syncBothWays(c, c2)
+        for n in [c, c2] {
+            let seen = try #require(try n.view().cases[id])
+            #expect(seen.elements("persons").isEmpty, "\(n.nodeID.fingerprint)")
+            // The withdrawal rewrote the case's other fields, so the two cities stand side by side.
+            let cities = seen.registers[city]?.survivors.map(\.value) ?? []
+            #expect(cities.contains("Шымкент"), "\(n.nodeID.fingerprint) cannot read the edit written after the withdrawal: \(cities)")
+        }
+    }
+
     @Test("a lawyer that receives a batch and its withdrawal together still reads the batch's other shared case: it is granted the session its parent derived")
     func lawyerKeepsTheSibling() throws {
         let dir = try TempDir()
@@ -246,7 +301,7 @@ struct WithdrawalAttackTests {
         let b = try RoleKit.make(dir, "b")
         try RoleKit.admit(b, as: .coordinator, by: c)
         try NodeFixture.syncBothWays(c, b)
-        // One process (the desk): the case's first op starts its session; the edit carries no key.
+        // One process: the case's first op starts its session; the edit, a batch of its own, starts another.
         let id = try c.addCase(RoleKit.doc("Дело", person: "Асель"))
         let city = FieldPath(field: "city")
         let cv = try c.view()
