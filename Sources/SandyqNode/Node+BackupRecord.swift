@@ -49,11 +49,8 @@ extension Node {
 
     func recordPieces(_ set: BackupSet) throws(NodeError) {
         guard let first = set.pieces.first else { return }
-        try recordPieces(PiecesRecord(backupID: first.backupID, threshold: first.threshold, count: first.count,
-                                      epoch: set.readerEpoch, madeAt: Self.wallMillis()))
-    }
-
-    func recordPieces(_ r: PiecesRecord) throws(NodeError) {
+        let r = PiecesRecord(backupID: first.backupID, threshold: first.threshold, count: first.count,
+                             epoch: set.readerEpoch, madeAt: Self.wallMillis())
         try mapped { try store.setSetting(Self.piecesSetting, sealedPieces(r)) }
     }
 

@@ -41,13 +41,18 @@ struct BackupCommand: ParsableCommand {
             }
         }
 
+        /// A share's files, without their extension: the check before splitting and the writing use it.
+        static func base(_ dir: String, node: String, number: Int, count: Int) -> String {
+            "\(dir)/sandyq-\(node)-share-\(number)-of-\(count)"
+        }
+
         func run() throws {
             try sandyq.run {
                 let n = try node.open()
                 let dir = out.hasSuffix("/") ? String(out.dropLast()) : out
                 // Refused before splitting, so that no set is half written.
                 for i in 1...shares {
-                    let base = "\(dir)/sandyq-\(n.nodeID.fingerprint)-share-\(i)-of-\(shares)"
+                    let base = Self.base(dir, node: n.nodeID.fingerprint, number: i, count: shares)
                     for path in [base + ".sqshare", base + ".txt", base + ".svg"] where FileManager.default.fileExists(atPath: path) {
                         throw NodeError(.usage, "\(path) already exists: nothing was written; choose another --out folder")
                     }
@@ -57,7 +62,7 @@ struct BackupCommand: ParsableCommand {
                 guard let first = made.first else { return }
                 var rows: [ShareFiles] = []
                 for s in made {
-                    let base = "\(dir)/sandyq-\(s.node)-share-\(s.number)-of-\(s.count)"
+                    let base = Self.base(dir, node: s.node, number: s.number, count: s.count)
                     try NodeHost.writeNewPrivateFile(s.bytes, to: base + ".sqshare")
                     try NodeHost.writeNewPrivateFile(Array(s.text.utf8), to: base + ".txt")
                     var qr: String?
