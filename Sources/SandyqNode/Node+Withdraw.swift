@@ -271,8 +271,8 @@ extension Node {
             let filePart = f < files.count ? Array(files[f..<min(f + step, files.count)]) : []
             envs.append(w.membership(.withdraw(ops: Array(ops[start..<min(start + step, ops.count)]), files: filePart)))
         }
-        // Neither the note nor any later op may derive from a parent a withdrawn op carried.
-        w.closeSessions()
+        // Neither the note nor any later op derives from a parent a withdrawn op carried: every
+        // commit closes the writer's sessions and parents, so this batch starts its own.
         var what = what
         while what.utf8.count > Payload.maxNoteWhat { what.removeLast() }
         let note: Envelope

@@ -301,11 +301,17 @@ struct WithdrawalAttackTests {
         let b = try RoleKit.make(dir, "b")
         try RoleKit.admit(b, as: .coordinator, by: c)
         try NodeFixture.syncBothWays(c, b)
-        // One process: the case's first op starts its session; the edit, a batch of its own, starts another.
-        let id = try c.addCase(RoleKit.doc("Дело", person: "Асель"))
+        // One batch: the case's first op starts its session and the edit, the batch's second op
+        // of the same case, goes on in it carrying no key (as a long batch, or a peer that keeps
+        // sessions across batches, writes).
+        let id = CaseID.random()
         let city = FieldPath(field: "city")
+        let made = try c.write(batch: [try CaseEditor.create(RoleKit.doc("Дело", person: "Асель"), id: id),
+                                       [.put(case: id, path: city, value: "Тараз", supersedes: [])]])
+        let bodies = try made.map { try SealedBody(decoding: $0.body) }
+        #expect(bodies.count == 2 && SessionID(author: c.nodeID.signingKey, body: bodies[0]) == SessionID(author: c.nodeID.signingKey, body: bodies[1]),
+                "both ops in one session, or the test proves nothing")
         let cv = try c.view()
-        try c.write([.put(case: id, path: city, value: "Тараз", supersedes: cv.cases[id]?.registers[city]?.survivors.map(\.op) ?? [])])
         let person = try #require(cv.cases[id]?.elements("persons").first)
         _ = try c.withdraw(id.description, collection: "persons", element: person)
         try NodeFixture.syncBothWays(c, b)
