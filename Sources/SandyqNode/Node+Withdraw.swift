@@ -51,7 +51,11 @@ public struct WithdrawnCheck: Sendable, Codable, Equatable {
     public var members: [MemberConfirmation] = []
     /// Each withdrawal: who, how much, and (for coordinators) what and why.
     public var records: [WithdrawalRecord] = []
-    public var clean: Bool { opsHeld == 0 && chunksHeld == 0 && keysHeld == 0 }
+    /// A scrub whose checkpoint could not finish (another connection was reading): the store
+    /// file or its log still holds the bytes it deleted. Opening the home, or checking once
+    /// the other reader is gone, finishes it.
+    public var scrubPending = false
+    public var clean: Bool { opsHeld == 0 && chunksHeld == 0 && keysHeld == 0 && !scrubPending }
 
     public struct MemberConfirmation: Sendable, Codable, Equatable {
         public var nodeId: String
@@ -440,6 +444,7 @@ extension Node {
     /// withdrawn session's key, or the parent that derived it, leaves behind if not dropped).
     /// It only reads: a check that repaired first would hide a node that failed to apply.
     public func checkWithdrawn() throws(NodeError) -> WithdrawnCheck {
+        finishPendingScrub()
         let m = try storedMembership()
         let ids = Set(m.withdrawn.keys)
         var heldOps = 0
@@ -464,7 +469,13 @@ extension Node {
         }
         return WithdrawnCheck(withdrawals: m.withdrawals.count, opsNamed: ids.count, filesNamed: m.withdrawnFiles.count,
                               opsHeld: heldOps, chunksHeld: chunks, keysHeld: orphans, members: members,
-                              records: try withdrawalRecords())
+                              records: try withdrawalRecords(), scrubPending: try mapped { try store.scrubPending() })
+    }
+
+    /// Finishes a scrub whose checkpoint another reader held up (ops.md section 4,
+    /// "Withdrawal"): at open, and when asked whether the home is clean.
+    func finishPendingScrub() {
+        if (try? store.scrubPending()) == true { _ = try? store.finishScrub() }
     }
 
     /// The payload of a sealed op this view holds the key for.

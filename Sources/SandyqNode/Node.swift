@@ -83,6 +83,7 @@ public final class Node {
         try? node.sealLegacyGrantRecords()
         try? node.resumeGrants()
         try? node.sweepUnfinishedAttaches()
+        node.finishPendingScrub()
         return node
     }
 

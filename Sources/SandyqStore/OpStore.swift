@@ -68,13 +68,43 @@ public final class OpStore: @unchecked Sendable {
 
     /// Runs `body` in one transaction with deleted content overwritten by zeros, then moves
     /// the log into the main file and empties it: what `body` deletes leaves no copy in free
-    /// pages or the write-ahead log.
+    /// pages or the write-ahead log. The emptying cannot finish while another connection reads
+    /// (a desk serving a page, another command): the transaction marks the scrub pending, and
+    /// only a checkpoint that finished clears the mark (`finishScrub`), so neither a busy reader
+    /// nor a crash before the checkpoint leaves the old bytes unsaid.
     public func scrubbing<R>(_ body: () throws -> R) throws -> R {
         try db.execute("PRAGMA secure_delete = ON")
         defer { try? db.execute("PRAGMA secure_delete = OFF") }
-        let r = try db.transaction(body)
-        try db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        let r = try db.transaction {
+            let r = try body()
+            try setSetting(Self.scrubPendingSetting, [1])
+            return r
+        }
+        // What was deleted is committed; a checkpoint that fails leaves the mark to say so.
+        _ = try? finishScrub()
         return r
+    }
+
+    static let scrubPendingSetting = "scrub-pending"
+
+    /// Whether an earlier scrub's checkpoint has not finished: the file may still hold what it deleted.
+    public func scrubPending() throws(StoreError) -> Bool { try setting(Self.scrubPendingSetting) != nil }
+
+    /// Empties the write-ahead log into the main file; true once nothing a scrub deleted is left
+    /// in either. Waits for other readers up to the busy timeout, then leaves the mark.
+    @discardableResult
+    public func finishScrub() throws(StoreError) -> Bool {
+        guard try checkpointed() else { return false }
+        try deleteSetting(Self.scrubPendingSetting)
+        _ = try checkpointed()
+        return true
+    }
+
+    /// A truncating checkpoint, and whether it finished: its first column is 1 when a reader
+    /// kept it from copying every frame and emptying the log.
+    private func checkpointed() throws(StoreError) -> Bool {
+        let s = try db.prepare("PRAGMA wal_checkpoint(TRUNCATE)")
+        return try s.step() && s.int(0) == 0
     }
 
     /// Runs `body` in one transaction: every store call inside lands together, or none does.

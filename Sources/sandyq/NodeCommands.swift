@@ -167,6 +167,9 @@ struct Check: ParsableCommand {
             } else {
                 say("\(c.withdrawals) withdrawal(s) naming \(c.opsNamed) op(s) and \(c.filesNamed) file(s)")
                 say("held here: \(c.opsHeld) of those ops, \(c.chunksHeld) file chunk(s), \(c.keysHeld) key(s) that open nothing held")
+                if c.scrubPending {
+                    say("the store file still holds bytes a withdrawal deleted: another program was reading it; close the desk and other sandyq commands on this home, then run this again")
+                }
                 for m in c.members where c.withdrawals > 0 {
                     let word = m.confirmed ? "confirmed: holds every withdrawal" : m.showsByVector ? "not yet confirmed" : "cannot show it by its vector: ask it to run `sandyq check --withdrawn`"
                     say("  \(m.fingerprint) (\(m.role)): \(word)")

@@ -468,4 +468,59 @@ struct WithdrawalAttackTests {
         #expect(try NodeFixture.sync(kept, to: obeyed) > 0, "the case comes back from a node that kept it")
         #expect(try obeyed.view().cases[victim]?.value("title") == "Дело Б")
     }
+
+    /// Whether `needle` occurs in the home's store file or its write-ahead log, as a seizer
+    /// reading the disk would find it.
+    static func diskHolds(_ home: String, _ needle: [UInt8]) -> Bool {
+        ["", "-wal"].contains { suffix in
+            let raw = [UInt8](FileManager.default.contents(atPath: Node.databasePath(home) + suffix) ?? Data())
+            guard raw.count >= needle.count else { return false }
+            return raw.indices.dropLast(needle.count - 1).contains { raw[$0] == needle[0] && raw[$0..<($0 + needle.count)].elementsEqual(needle) }
+        }
+    }
+
+    /// Another connection on the home inside a read transaction: a desk serving a page, or a
+    /// command reading, while this process withdraws. SQLite cannot empty its log meanwhile.
+    static func readerInTheMiddle(_ home: String) throws -> Database {
+        let reader = try Database(path: Node.databasePath(home))
+        try reader.execute("BEGIN")
+        let s = try reader.prepare("SELECT count(*) FROM sqlite_master")
+        _ = try s.step()
+        return reader
+    }
+
+    @Test("a withdrawal while another process reads the home (a desk mid-page, a command): the disk keeps the withdrawn op until a checkpoint can finish, so the check does not call the home clean; the next open finishes it, and so does the check once the reader is gone")
+    func withdrawalWhileAnotherProcessReads() throws {
+        let dir = try TempDir()
+        let (c, _) = try RoleKit.founder(dir)
+        let ids = [CaseID.random(), CaseID.random()]
+        let ops = try ids.enumerated().map { i, id in
+            try c.write(try CaseEditor.create(RoleKit.doc(["Первое", "Второе"][i], person: ["Асель", "Ерлан"][i]), id: id))
+        }
+        // A run of each op's ciphertext: with the node's keys (which a seizer may force out of
+        // its holder) it opens the withdrawn case.
+        let needles = ops.map { Array($0.body[($0.body.count / 2)..<($0.body.count / 2 + 32)]) }
+        #expect(needles.allSatisfy { Self.diskHolds(c.home, $0) })
+
+        let reader = try Self.readerInTheMiddle(c.home)
+        _ = try c.withdraw(ids[0].description)
+        #expect(Self.diskHolds(c.home, needles[0]), "premise: the log could not be emptied under the reader")
+        let during = try c.checkWithdrawn()
+        #expect(during.opsHeld == 0 && during.scrubPending && !during.clean,
+                "the home is not clean while its file holds the withdrawn op: \(during)")
+        try reader.execute("COMMIT")
+        let reopened = try NodeFixture.open(dir, "c")
+        #expect(!Self.diskHolds(c.home, needles[0]), "opening the home again finishes the scrub")
+        #expect(try reopened.checkWithdrawn().clean)
+
+        // The same in a process that stays open (the desk): its check finishes the scrub.
+        let second = try Self.readerInTheMiddle(c.home)
+        _ = try reopened.withdraw(ids[1].description)
+        #expect(Self.diskHolds(c.home, needles[1]))
+        try second.execute("COMMIT")
+        let after = try reopened.checkWithdrawn()
+        #expect(after.clean && !after.scrubPending, "\(after)")
+        #expect(!Self.diskHolds(c.home, needles[1]), "checking once the reader is gone finishes the scrub")
+        withExtendedLifetime((c, reader, second)) {}
+    }
 }
