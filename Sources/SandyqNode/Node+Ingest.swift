@@ -59,6 +59,9 @@ extension Node {
         let revokedWrote = report.new > 0 && report.newMembership == 0
             && (try? storedMembership()).map { m in report.newAuthors.contains { m.members[$0]?.isRevoked == true } } == true
         if report.newMembership > 0 || revokedWrote { try applyWithdrawals() }
+        // A scrub another reader held up (a serve session streaming, a desk page) finishes at the
+        // next import or write that finds the home quiet; long-lived processes reopen rarely.
+        else { finishPendingScrub() }
         if !own && report.new > 0 { try clearRestoredIfAdmitted() }
         // A peer may have handed back this node's own ops: the writer rereads its chain head.
         if !own && report.new > 0 { activeWriter = nil }

@@ -442,7 +442,8 @@ extension Node {
     /// What this node still holds of withdrawn content (`check --withdrawn`): the named ops'
     /// bytes, the named files' chunks, and cached keys that open no op held here (what a
     /// withdrawn session's key, or the parent that derived it, leaves behind if not dropped).
-    /// It only reads: a check that repaired first would hide a node that failed to apply.
+    /// It applies nothing: a check that repaired first would hide a node that failed to apply.
+    /// The one thing it writes is the end of a scrub another reader held up (a checkpoint).
     public func checkWithdrawn() throws(NodeError) -> WithdrawnCheck {
         finishPendingScrub()
         let m = try storedMembership()
@@ -473,9 +474,10 @@ extension Node {
     }
 
     /// Finishes a scrub whose checkpoint another reader held up (ops.md section 4,
-    /// "Withdrawal"): at open, and when asked whether the home is clean.
+    /// "Withdrawal"): at open, after an import or write, and when asked whether the home is
+    /// clean. It waits briefly: a reader still there leaves the mark for the next try.
     func finishPendingScrub() {
-        if (try? store.scrubPending()) == true { _ = try? store.finishScrub() }
+        if (try? store.scrubPending()) == true { _ = try? store.finishScrub(waitMillis: 200) }
     }
 
     /// The payload of a sealed op this view holds the key for.

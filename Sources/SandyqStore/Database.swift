@@ -29,6 +29,14 @@ public final class Database: @unchecked Sendable {
         self.path = path
     }
 
+    /// Runs `body` waiting at most `ms` for other connections' locks, then the usual 5 s again:
+    /// for work that may simply be tried later.
+    public func waitingAtMost<R>(milliseconds ms: Int32, _ body: () throws(StoreError) -> R) throws(StoreError) -> R {
+        sqlite3_busy_timeout(handle, ms)
+        defer { sqlite3_busy_timeout(handle, 5000) }
+        return try body()
+    }
+
     /// Whether this connection cannot write (the store is on read-only storage).
     public var isReadOnly: Bool { sqlite3_db_readonly(handle, "main") == 1 }
 

@@ -238,7 +238,7 @@ extension OpStore {
     /// keep its size, and a seized laptop's store would show that it once held a large file.
     public func compact() throws(StoreError) {
         try db.execute("VACUUM")
-        try db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        if try scrubPending() { _ = try? finishScrub() } else { try db.execute("PRAGMA wal_checkpoint(TRUNCATE)") }
     }
 
     /// Stores the chunks handed in as one transaction: a batch lands whole or not at all, and a

@@ -6,6 +6,8 @@ import SandyqCrypto
 public final class OpStore: @unchecked Sendable {
     public let db: Database
     public static let fileName = "sandyq.db"
+    /// Tests run another process's scrub here, between a checkpoint and the clearing of the mark.
+    public var afterScrubCheckpointForTests: (() -> Void)?
 
     public init(path: String) throws(StoreError) {
         db = try Database(path: path)
@@ -77,7 +79,8 @@ public final class OpStore: @unchecked Sendable {
         defer { try? db.execute("PRAGMA secure_delete = OFF") }
         let r = try db.transaction {
             let r = try body()
-            try setSetting(Self.scrubPendingSetting, [1])
+            // A fresh value per scrub: a process that saw an older one finish clears only that.
+            try setSetting(Self.scrubPendingSetting, Random.bytes(16))
             return r
         }
         // What was deleted is committed; a checkpoint that fails leaves the mark to say so.
@@ -87,24 +90,41 @@ public final class OpStore: @unchecked Sendable {
 
     static let scrubPendingSetting = "scrub-pending"
 
-    /// Whether an earlier scrub's checkpoint has not finished: the file may still hold what it deleted.
-    public func scrubPending() throws(StoreError) -> Bool { try setting(Self.scrubPendingSetting) != nil }
-
-    /// Empties the write-ahead log into the main file; true once nothing a scrub deleted is left
-    /// in either. Waits for other readers up to the busy timeout, then leaves the mark.
-    @discardableResult
-    public func finishScrub() throws(StoreError) -> Bool {
-        guard try checkpointed() else { return false }
-        try deleteSetting(Self.scrubPendingSetting)
-        _ = try checkpointed()
-        return true
+    /// Whether a scrub's checkpoint has not finished: the file or its log may still hold what
+    /// it deleted. On read-only storage the store opens only with an empty log (`Database`), so
+    /// the main file already holds every page as the scrub left it and a mark is stale.
+    public func scrubPending() throws(StoreError) -> Bool {
+        guard try setting(Self.scrubPendingSetting) != nil else { return false }
+        return !(db.isReadOnly && Self.logIsEmpty(db.path))
     }
 
-    /// A truncating checkpoint, and whether it finished: its first column is 1 when a reader
-    /// kept it from copying every frame and emptying the log.
+    static func logIsEmpty(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path + "-wal", &st) != 0 || st.st_size == 0
+    }
+
+    /// Empties the write-ahead log into the main file and clears the mark it finished for; true
+    /// once nothing a scrub deleted is left in either. `waitMillis` bounds the wait for other
+    /// connections: a retry (at open, in a check, after an import) waits briefly and leaves
+    /// the mark for the next one.
+    @discardableResult
+    public func finishScrub(waitMillis: Int32 = 5000) throws(StoreError) -> Bool {
+        guard let mark = try setting(Self.scrubPendingSetting) else { return true }
+        guard !db.isReadOnly else { return Self.logIsEmpty(db.path) }
+        return try db.waitingAtMost(milliseconds: waitMillis) { () throws(StoreError) -> Bool in
+            guard try checkpointed() else { return false }
+            afterScrubCheckpointForTests?()
+            // Only the mark this checkpoint covered: another process's newer scrub keeps its own.
+            try db.prepare("DELETE FROM settings WHERE key = ? AND value = ?").run([.text(Self.scrubPendingSetting), .blob(mark)])
+            return true
+        }
+    }
+
+    /// A truncating checkpoint, and whether it finished: busy 0 and an emptied log. A reader
+    /// that kept it from copying every frame sets busy; no log at all (-1) is not a finish.
     private func checkpointed() throws(StoreError) -> Bool {
         let s = try db.prepare("PRAGMA wal_checkpoint(TRUNCATE)")
-        return try s.step() && s.int(0) == 0
+        return try s.step() && s.int(0) == 0 && s.int(1) == 0
     }
 
     /// Runs `body` in one transaction: every store call inside lands together, or none does.

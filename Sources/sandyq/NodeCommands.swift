@@ -168,7 +168,7 @@ struct Check: ParsableCommand {
                 say("\(c.withdrawals) withdrawal(s) naming \(c.opsNamed) op(s) and \(c.filesNamed) file(s)")
                 say("held here: \(c.opsHeld) of those ops, \(c.chunksHeld) file chunk(s), \(c.keysHeld) key(s) that open nothing held")
                 if c.scrubPending {
-                    say("the store file still holds bytes a withdrawal deleted: another program was reading it; close the desk and other sandyq commands on this home, then run this again")
+                    say("the store file may still hold bytes deleted a moment ago (a withdrawal, released evidence): another program was reading it; close the desk and other sandyq commands on this home, then run this again")
                 }
                 for m in c.members where c.withdrawals > 0 {
                     let word = m.confirmed ? "confirmed: holds every withdrawal" : m.showsByVector ? "not yet confirmed" : "cannot show it by its vector: ask it to run `sandyq check --withdrawn`"
@@ -180,7 +180,9 @@ struct Check: ParsableCommand {
                     if let what = r.what { say("  what: \(what)") }
                     if let why = r.why { say("  why: \(why.isEmpty ? "(no reason given)" : why)") }
                 }
-                say(c.clean ? "ok: nothing withdrawn is readable here" : "problem: withdrawn content is still held here")
+                say(c.clean ? "ok: nothing withdrawn is readable here"
+                    : c.opsHeld + c.chunksHeld + c.keysHeld == 0 ? "problem: deleted content may still be in the store file"
+                    : "problem: withdrawn content is still held here")
             }
             if !c.clean { throw CLIError(.corrupt, "withdrawn content still held") }
         }

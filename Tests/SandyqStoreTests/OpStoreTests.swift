@@ -275,3 +275,37 @@ import SandyqStore
         #expect(sums[a.author] == envs.reduce(0) { $0 + $1.encoded.count })
     }
 }
+
+@Suite struct ScrubMarkTests {
+    /// Another connection inside a read transaction: a checkpoint cannot empty the log meanwhile.
+    static func reader(_ path: String) throws -> Database {
+        let r = try Database(path: path)
+        try r.execute("BEGIN")
+        _ = try r.prepare("SELECT count(*) FROM sqlite_master").step()
+        return r
+    }
+
+    @Test("a process that saw an older scrub finish does not clear the mark of a newer scrub another process made meanwhile, whose checkpoint a reader held up")
+    func aNewerScrubKeepsItsMark() throws {
+        let dir = try TempDir()
+        let path = dir.file(OpStore.fileName)
+        let a = try OpStore(path: path), b = try OpStore(path: path)
+        try a.setSetting("doomed-a", Array(repeating: 0xA5, count: 64))
+        try a.setSetting("doomed-b", Array(repeating: 0x5A, count: 64))
+        var held = try Self.reader(path)
+        try a.scrubbing { try a.deleteSetting("doomed-a") }
+        #expect(try a.scrubPending(), "premise: the reader held the first checkpoint up")
+        try held.execute("COMMIT")
+        // Between a's checkpoint and its clearing of the mark, b scrubs under a new reader.
+        a.afterScrubCheckpointForTests = {
+            held = try! Self.reader(path)
+            try! b.scrubbing { try b.deleteSetting("doomed-b") }
+        }
+        #expect(try a.finishScrub(waitMillis: 200))
+        a.afterScrubCheckpointForTests = nil
+        #expect(try b.scrubPending() && a.scrubPending(), "b's scrub has not finished: its mark stays")
+        try held.execute("COMMIT")
+        #expect(try b.finishScrub(waitMillis: 200))
+        #expect(try !a.scrubPending())
+    }
+}
