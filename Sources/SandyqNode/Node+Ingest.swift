@@ -59,6 +59,9 @@ extension Node {
         let revokedWrote = report.new > 0 && report.newMembership == 0
             && (try? storedMembership()).map { m in report.newAuthors.contains { m.members[$0]?.isRevoked == true } } == true
         if report.newMembership > 0 || revokedWrote { try applyWithdrawals() }
+        // Membership ops an earlier import stored and did not carry out (its scrub failed: a full
+        // disk, a lock held too long; or the process stopped): retried here, as at every open.
+        else if (try? store.membershipUnapplied()) != nil { applyUnappliedWithdrawals() }
         // A scrub another reader held up (a serve session streaming, a desk page) finishes at the
         // next import or write that finds the home quiet; long-lived processes reopen rarely.
         else { finishPendingScrub() }

@@ -338,15 +338,19 @@ extension Node {
     /// stick, that kept them (ops.md section 4, "Withdrawal", limit 2).
     @discardableResult
     func applyWithdrawals() throws(NodeError) -> (ops: Int, chunks: Int) {
+        beforeApplyingWithdrawalsForTests?()
+        // Read first: membership ops that land meanwhile set a new mark, which this run keeps.
+        let mark = try mapped { try store.membershipUnapplied() }
+        func done() { if let mark { try? store.clearMembershipUnapplied(mark) } }
         let m = try storedMembership()
         let lifted = try liftedStubs(m)
         if !lifted.isEmpty { try liftStubs(lifted, m) }
-        guard !m.withdrawn.isEmpty || !m.withdrawnFiles.isEmpty else { return (0, 0) }
+        guard !m.withdrawn.isEmpty || !m.withdrawnFiles.isEmpty else { done(); return (0, 0) }
         let stubbed = try mapped { try store.withdrawnIDs() }
         let todo = m.withdrawn.values.filter { !stubbed.contains($0.id) }.sorted()
         let heldFiles = Set(try mapped { try store.chunkSummaries() }.map(\.fid))
         let files = m.withdrawnFiles.filter { heldFiles.contains($0) }.sorted { $0.lexicographicallyPrecedes($1) }
-        guard !todo.isEmpty || !files.isEmpty else { return (0, 0) }
+        guard !todo.isEmpty || !files.isEmpty else { done(); return (0, 0) }
         let doomed = try mapped { try store.envelopes(ids: todo.map(\.id)) }.filter { $0.kind == .sealed }
         let tags = try withdrawnKeyTags(doomed)
         let result: (Int, Int)
@@ -356,6 +360,7 @@ extension Node {
                 let c = try store.dropFiles(files)
                 try store.forgetSessionKeys(tags: tags)
                 try store.deleteSettings(prefix: Self.snapshotPrefix)
+                if let mark { try store.clearMembershipUnapplied(mark) }
                 return (n, c)
             }
         } catch {
@@ -471,6 +476,14 @@ extension Node {
         return WithdrawnCheck(withdrawals: m.withdrawals.count, opsNamed: ids.count, filesNamed: m.withdrawnFiles.count,
                               opsHeld: heldOps, chunksHeld: chunks, keysHeld: orphans, members: members,
                               records: try withdrawalRecords(), scrubPending: try mapped { try store.scrubPending() })
+    }
+
+    /// Carries out withdrawals (and lifts) whose membership ops landed in an import that did
+    /// not get to apply them (`membership-unapplied`, store.md): best effort, at open and after
+    /// an import that brought no membership op; a failure is said and tried again next time.
+    func applyUnappliedWithdrawals() {
+        guard (try? store.membershipUnapplied()) != nil else { return }
+        do { try applyWithdrawals() } catch { warn?("a withdrawal that reached this node is not yet carried out (\(error.message)); it is tried again at the next import or start") }
     }
 
     /// Finishes a scrub whose checkpoint another reader held up (ops.md section 4,

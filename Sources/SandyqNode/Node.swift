@@ -83,6 +83,7 @@ public final class Node {
         try? node.sealLegacyGrantRecords()
         try? node.resumeGrants()
         try? node.sweepUnfinishedAttaches()
+        node.applyUnappliedWithdrawals()
         node.finishPendingScrub()
         return node
     }
@@ -233,6 +234,8 @@ public final class Node {
     private(set) var viewRebuilds = 0
     /// Tests only: forwarding stops with an error after this many grant ops, as a crash would.
     var grantOpsBeforeInterruption: Int?
+    /// Tests take the home's write lock here, as another process can, so a withdrawal's scrub fails.
+    var beforeApplyingWithdrawalsForTests: (() -> Void)?
 
     func writer() throws(NodeError) -> OpWriter {
         if let w = activeWriter { return w }

@@ -12,7 +12,9 @@ public final class OpStore: @unchecked Sendable {
     public init(path: String) throws(StoreError) {
         db = try Database(path: path)
         // WAL: readers never block the writer and a crash mid-write leaves the last commit intact.
-        try db.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;")
+        // secure_delete for the connection's whole life: whatever any delete or replace frees
+        // (a snapshot rewritten, a chunk replaced) is overwritten, not left in free pages.
+        try db.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON;")
         try migrate()
     }
 
@@ -68,15 +70,14 @@ public final class OpStore: @unchecked Sendable {
         return out
     }
 
-    /// Runs `body` in one transaction with deleted content overwritten by zeros, then moves
+    /// Runs `body` in one transaction (deleted content is overwritten by zeros: `secure_delete`
+    /// is on for every connection), then moves
     /// the log into the main file and empties it: what `body` deletes leaves no copy in free
     /// pages or the write-ahead log. The emptying cannot finish while another connection reads
     /// (a desk serving a page, another command): the transaction marks the scrub pending, and
     /// only a checkpoint that finished clears the mark (`finishScrub`), so neither a busy reader
     /// nor a crash before the checkpoint leaves the old bytes unsaid.
     public func scrubbing<R>(_ body: () throws -> R) throws -> R {
-        try db.execute("PRAGMA secure_delete = ON")
-        defer { try? db.execute("PRAGMA secure_delete = OFF") }
         let r = try db.transaction {
             let r = try body()
             // A fresh value per scrub: a process that saw an older one finish clears only that.
@@ -540,8 +541,21 @@ public final class OpStore: @unchecked Sendable {
                     }
                 }
             }
+            // With the ops, so a crash or a failed scrub after this commit still leaves it said.
+            if report.newMembership > 0 { try setSetting(Self.membershipUnappliedSetting, Random.bytes(16)) }
         }
         return report
+    }
+
+    static let membershipUnappliedSetting = "membership-unapplied"
+
+    /// A mark that membership ops landed whose withdrawals (or lifts) the node has not yet
+    /// carried out: a fresh value each time, so clearing one a node read before it applied
+    /// never clears a newer one (`clearMembershipUnapplied`).
+    public func membershipUnapplied() throws(StoreError) -> [UInt8]? { try setting(Self.membershipUnappliedSetting) }
+
+    public func clearMembershipUnapplied(_ mark: [UInt8]) throws(StoreError) {
+        try db.prepare("DELETE FROM settings WHERE key = ? AND value = ?").run([.text(Self.membershipUnappliedSetting), .blob(mark)])
     }
 
     /// Which ops of a chain-ordered batch are their authors' own. An op is if its signature

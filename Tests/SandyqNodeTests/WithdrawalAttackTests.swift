@@ -526,4 +526,50 @@ struct WithdrawalAttackTests {
         #expect(!Self.diskHolds(c.home, needles[1]), "checking once the reader is gone finishes the scrub")
         withExtendedLifetime((c, reader, second)) {}
     }
+
+    /// A founder and a second coordinator holding `docs`; the founder withdraws the first case,
+    /// and the second coordinator imports that withdrawal while another connection holds the
+    /// home's write lock past the wait (as another process, or a full disk, can make it fail).
+    /// Returns after the lock is gone, with the withdrawal held and not carried out.
+    static func withdrawalWhoseScrubFailed(_ dir: TempDir, _ docs: [CaseDocument]) throws -> (c: Node, c2: Node, ids: [CaseID]) {
+        let (c, _) = try RoleKit.founder(dir)
+        let c2 = try RoleKit.make(dir, "c2")
+        try RoleKit.admit(c2, as: .coordinator, by: c)
+        try NodeFixture.syncBothWays(c, c2)
+        let ids = try c.importCases(docs)
+        try NodeFixture.syncBothWays(c, c2)
+        _ = try c.withdraw(ids[0].description)
+        var locker: Database?
+        c2.beforeApplyingWithdrawalsForTests = {
+            locker = try? Database(path: Node.databasePath(c2.home))
+            try? locker?.execute("BEGIN IMMEDIATE")
+        }
+        #expect(throws: (any Error).self, "the scrub cannot take the write lock") { try NodeFixture.sync(c, to: c2) }
+        c2.beforeApplyingWithdrawalsForTests = nil
+        try locker?.execute("ROLLBACK")
+        let stuck = try c2.checkWithdrawn()
+        #expect(stuck.withdrawals == 1 && stuck.opsHeld > 0, "premise: the withdrawal op is held and not carried out: \(stuck)")
+        return (c, c2, ids)
+    }
+
+    @Test("a withdrawal that lands but whose scrub fails (another process held the write lock past the wait; a full disk does the same) is carried out at the next open, not left until some other membership op arrives")
+    func aFailedScrubIsRetriedAtOpen() throws {
+        let dir = try TempDir()
+        let (_, c2, ids) = try Self.withdrawalWhoseScrubFailed(dir, [RoleKit.doc("Дело", person: "Асель")])
+        let reopened = try NodeFixture.open(dir, "c2")
+        let after = try reopened.checkWithdrawn()
+        #expect(after.clean && after.opsHeld == 0, "the next open carries it out: \(after)")
+        #expect(try reopened.view().cases[ids[0]] == nil)
+        withExtendedLifetime(c2) {}
+    }
+
+    @Test("the same, in a process that stays open (serve, the desk): its next import carries it out, though it brings no membership op")
+    func aFailedScrubIsRetriedAtTheNextImport() throws {
+        let dir = try TempDir()
+        let (c, c2, ids) = try Self.withdrawalWhoseScrubFailed(dir, [RoleKit.doc("Дело", person: "Асель"), RoleKit.doc("Другое", person: "Ерлан")])
+        try c.set(ids[1].description, fields: [(FieldPath(field: "city"), "Тараз")])
+        #expect(try NodeFixture.sync(c, to: c2) == 1, "an ordinary op, no membership")
+        #expect(try c2.checkWithdrawn().clean)
+        #expect(try c2.view().cases[ids[0]] == nil && c2.view().cases[ids[1]]?.value("city") == "Тараз")
+    }
 }

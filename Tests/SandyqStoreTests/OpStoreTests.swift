@@ -308,4 +308,22 @@ import SandyqStore
         #expect(try b.finishScrub(waitMillis: 200))
         #expect(try !a.scrubPending())
     }
+
+    @Test("after a scrub, a later delete still overwrites what it frees: secure_delete stays on for the connection")
+    func secureDeleteOutlivesAScrub() throws {
+        let dir = try TempDir()
+        let path = dir.file(OpStore.fileName)
+        let store = try OpStore(path: path)
+        try store.scrubbing {}
+        let needle = Random.bytes(200)
+        try store.setSetting("viewsnapshot:0000", needle)
+        try store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        try store.deleteSetting("viewsnapshot:0000")
+        try store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        for suffix in ["", "-wal"] {
+            let raw = [UInt8](FileManager.default.contents(atPath: path + suffix) ?? Data())
+            let found = raw.count >= needle.count && raw.indices.dropLast(needle.count - 1).contains { raw[$0] == needle[0] && raw[$0..<($0 + needle.count)].elementsEqual(needle) }
+            #expect(!found, "sandyq.db\(suffix) still holds the deleted value")
+        }
+    }
 }
