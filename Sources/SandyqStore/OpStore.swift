@@ -61,6 +61,12 @@ public final class OpStore: @unchecked Sendable {
         try db.prepare("DELETE FROM settings WHERE key = ?").run([.text(key)])
     }
 
+    /// Deletes a mark only if it still holds the value read before the work it marks: another
+    /// process's newer mark stays.
+    func deleteSetting(_ key: String, ifStill value: [UInt8]) throws(StoreError) {
+        try db.prepare("DELETE FROM settings WHERE key = ? AND value = ?").run([.text(key), .blob(value)])
+    }
+
     /// Settings whose key starts with `prefix` (for rewriting an old kind of row).
     public func settings(prefix: String) throws(StoreError) -> [(key: String, value: [UInt8])] {
         var out: [(key: String, value: [UInt8])] = []
@@ -116,7 +122,7 @@ public final class OpStore: @unchecked Sendable {
             guard try checkpointed() else { return false }
             afterScrubCheckpointForTests?()
             // Only the mark this checkpoint covered: another process's newer scrub keeps its own.
-            try db.prepare("DELETE FROM settings WHERE key = ? AND value = ?").run([.text(Self.scrubPendingSetting), .blob(mark)])
+            try deleteSetting(Self.scrubPendingSetting, ifStill: mark)
             return true
         }
     }
@@ -555,7 +561,7 @@ public final class OpStore: @unchecked Sendable {
     public func membershipUnapplied() throws(StoreError) -> [UInt8]? { try setting(Self.membershipUnappliedSetting) }
 
     public func clearMembershipUnapplied(_ mark: [UInt8]) throws(StoreError) {
-        try db.prepare("DELETE FROM settings WHERE key = ? AND value = ?").run([.text(Self.membershipUnappliedSetting), .blob(mark)])
+        try deleteSetting(Self.membershipUnappliedSetting, ifStill: mark)
     }
 
     /// Which ops of a chain-ordered batch are their authors' own. An op is if its signature
