@@ -36,6 +36,8 @@ extension Node {
         let processes = HomeProcesses.waitForExit(signalled, bound: bound)
         // A serve killed before it cleaned up leaves tor's copy of the onion key outside the home.
         let onion = OnionService.removeRuntimeDirectory(home: home)
+        // What a desk had on disk for a moment (an upload arriving, a download's copy).
+        ScratchDirectory.removeAll(home: home)
         if let failure, processes.isEmpty, !onion { throw failure }
         rmdir(HomeProcesses.directory(home))  // only when empty: nothing runs any more
         let known: Set<String> = [OpStore.fileName, OpStore.fileName + "-wal", OpStore.fileName + "-shm",

@@ -70,6 +70,7 @@ public final class Node {
             // that this passphrase opens, as if nothing else had ever been here.
             try destroyKeys(home: home)
             for suffix in ["", "-wal", "-shm"] { unlink(databasePath(home) + suffix) }
+            ScratchDirectory.removeAll(home: home)
             let params = (try? KeyFile.header(of: bytes).parameters) ?? .moderate
             return try initialize(home: home, passphrase: passphrase, parameters: params)
         }
@@ -83,6 +84,7 @@ public final class Node {
         try? node.sealLegacyGrantRecords()
         try? node.resumeGrants()
         try? node.sweepUnfinishedAttaches()
+        ScratchDirectory.sweep(home: home)
         node.applyUnappliedWithdrawals()
         node.finishPendingScrub()
         return node
@@ -236,6 +238,8 @@ public final class Node {
     var grantOpsBeforeInterruption: Int?
     /// Tests take the home's write lock here, as another process can, so a withdrawal's scrub fails.
     var beforeApplyingWithdrawalsForTests: (() -> Void)?
+    /// Test hook: runs as the node is about to cache keys its view opened.
+    var beforeCachingKeysForTests: (() -> Void)?
 
     func writer() throws(NodeError) -> OpWriter {
         if let w = activeWriter { return w }
@@ -481,6 +485,7 @@ public final class Node {
     func cacheKeys(of v: ProjectView, except known: CachedKeys) { cacheKeys(CachedKeys(v), except: known) }
 
     func cacheKeys(_ keys: CachedKeys, except known: CachedKeys) {
+        beforeCachingKeysForTests?()
         cacheRows(keys.sessions, except: known.sessions, marker: [])
         cacheRows(keys.parents, except: known.parents, marker: [Self.parentRowMarker])
     }

@@ -233,10 +233,15 @@ public final class OpStore: @unchecked Sendable {
         return deleted
     }
 
-    /// Deletes session key cache rows by tag.
+    /// Deletes session key cache rows by tag, and refuses those tags to the cache from now on
+    /// (`forgotten_keys`): a process whose view still holds such a key cannot cache it again.
     public func forgetSessionKeys(tags: [[UInt8]]) throws(StoreError) {
         let s = try db.prepare("DELETE FROM session_keys WHERE tag = ?")
-        for t in tags { try s.run([.blob(t)]) }
+        let refuse = try db.prepare("INSERT OR IGNORE INTO forgotten_keys(tag) VALUES(?)")
+        for t in tags {
+            try s.run([.blob(t)])
+            try refuse.run([.blob(t)])
+        }
     }
 
     /// Ids of the ops withdrawn here (their stubs).
@@ -833,7 +838,8 @@ public final class OpStore: @unchecked Sendable {
 
     public func cacheSessionKeys(_ entries: [(tag: [UInt8], sealed: [UInt8])]) throws {
         guard !entries.isEmpty else { return }
-        let insert = try db.prepare("INSERT OR IGNORE INTO session_keys(tag, sealed) VALUES(?, ?)")
+        // In the insert itself: a withdrawal that commits first is seen, whenever the caller read.
+        let insert = try db.prepare("INSERT OR IGNORE INTO session_keys(tag, sealed) SELECT ?1, ?2 WHERE NOT EXISTS (SELECT 1 FROM forgotten_keys WHERE tag = ?1)")
         try db.transaction {
             for e in entries { try insert.run([.blob(e.tag), .blob(e.sealed)]) }
         }

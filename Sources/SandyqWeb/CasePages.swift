@@ -26,6 +26,18 @@ enum CasePages {
         return nil
     }
 
+    static let filterKeys = ["q", "status", "article", "city", "from", "to", "agency", "merged", "archived"]
+
+    /// The search form, posted: the filters stay in the desk's memory for this session (until
+    /// the lock) and the browser is sent to the bare list, so no address it keeps holds them.
+    /// The page's script posts `partial` and gets the rows alone.
+    static func search(_ v: Visit, host: NodeHost, fields: [String: String]) -> Response {
+        let filters = fields.filter { filterKeys.contains($0.key) && !$0.value.isEmpty }
+        if let s = v.session { v.desk.setSearch(filters, session: s.id) }
+        if fields["partial"] != nil { return list(v, host: host, query: filters.merging(["partial": "1"]) { a, _ in a }) }
+        return Pages.redirect("/cases")
+    }
+
     static func list(_ v: Visit, host: NodeHost, query: [String: String]) -> Response {
         if let screen = roleScreen(v, host: host) { return screen }
         func q(_ k: String) -> String? { query[k].flatMap { $0.isEmpty ? nil : $0 } }
@@ -126,7 +138,8 @@ enum CasePages {
             guard let w = reg.winner, !w.value.isEmpty else { return nil }
             return ["label": label, "value": shown(path, w.value), "multiline": EditPages.multiline.contains(path.field)]
         }
-        var c = v.frame(title: state.value("title") ?? v.t("case.untitled"), unlocked: true)
+        // The browser keeps page titles in its history: a case is named on the page, never in its title.
+        var c = v.frame(title: v.t("case.tab"), unlocked: true)
         c["id"] = state.id.description
         c["heading"] = state.value("title").flatMap { $0.isEmpty ? nil : $0 } ?? v.t("case.untitled")
         c["details"] = ["status", "statusDate", "ref", "city", "region", "summary", "notes"].compactMap { entry(FieldPath(field: $0)) }

@@ -15,6 +15,9 @@ public final class Desk: Sendable {
         /// Set once the page's script has checked in: from then on its silence means the
         /// browser has closed.
         var heartbeat: Bool = false
+        /// The list's filters as last posted: kept here, not in the address, since the browser's
+        /// history keeps addresses (a name searched for would outlive every lock there).
+        var search: [String: String]?
     }
 
     struct State {
@@ -111,6 +114,10 @@ public final class Desk: Sendable {
         state.withLock { $0.sessions[id]?.lang = lang }
     }
 
+    func setSearch(_ filters: [String: String], session id: String) {
+        state.withLock { $0.sessions[id]?.search = filters }
+    }
+
     func heartbeat(session id: String) {
         state.withLock { s in
             s.sessions[id]?.heartbeat = true
@@ -149,6 +156,7 @@ public final class Desk: Sendable {
         let host = state.withLock { s in
             let h = s.host
             s.host = nil
+            for id in s.sessions.keys { s.sessions[id]?.search = nil }
             return h
         }
         _ = host  // released here, outside the lock

@@ -42,7 +42,7 @@ enum DossierPages {
             }
         }
         let title = r.field("title") ?? r.persons.first?.value("name") ?? v.t("case.untitled")
-        var c = v.frame(title: v.t("dossier.title", ["case": title]), unlocked: true)
+        var c = v.frame(title: v.t("dossier.tab"), unlocked: true)
         c["id"] = r.caseId
         c["heading"] = title
         c["generated"] = v.t("dossier.generated", ["when": v.cat.reportTime(r.generated, v.lang), "node": r.generatedBy ?? "?"])

@@ -107,24 +107,23 @@ enum EvidencePages {
             return Pages.message(v, title: v.t("evidence.broken.title"), body: v.t("evidence.partial.body", ["n": "\(e.present)", "m": "\(e.chunks)"]),
                                  status: .conflict, unlocked: true)
         }
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sandyq-get-\(UUID().uuidString)").path
-        do {
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
-        } catch {
+        // In the home, not $TMPDIR: what a killed desk leaves, the next open (or panic) removes.
+        let scratch: ScratchDirectory
+        do { scratch = try ScratchDirectory.make(home: host.home) } catch {
             return Pages.message(v, title: v.t("evidence.broken.title"), body: v.t("evidence.broken.body"), status: .internalServerError, unlocked: true)
         }
-        let path = dir + "/copy"
+        let path = scratch.path + "/copy"
         let copy: EvidenceCopy
         do { copy = try host.evidence.get(e.fid, to: path, original: original) } catch {
-            try? FileManager.default.removeItem(atPath: dir)
+            scratch.remove()
             return Pages.message(v, title: v.t("evidence.broken.title"), body: v.t("evidence.broken.body"), status: .conflict, unlocked: true)
         }
         guard let fh = FileHandle(forReadingAtPath: path) else {
-            try? FileManager.default.removeItem(atPath: dir)
+            scratch.remove()
             return Pages.message(v, title: v.t("evidence.broken.title"), body: v.t("evidence.broken.body"), status: .internalServerError, unlocked: true)
         }
         // The name is gone once open: nothing is left on disk even if the browser goes away.
-        try? FileManager.default.removeItem(atPath: dir)
+        scratch.remove()
         let length = (try? fh.seekToEnd()).map(Int.init)
         try? fh.seek(toOffset: 0)
         let type = safeTypes.contains(e.type) ? e.type : "application/octet-stream"

@@ -27,7 +27,15 @@ struct Routes: Sendable {
                 return Response(status: desk.isUnlocked ? .noContent : .unauthorized)
             }
         }
-        router.get("/cases") { req, _ in gate(req) { v, host in CasePages.list(v, host: host, query: Form.query(req)) } }
+        router.get("/cases") { req, _ in
+            gate(req) { v, host in
+                // Filters in the address still work (links and scripts written for them); the form posts.
+                let query = Form.query(req)
+                let asked = CasePages.filterKeys.contains { query[$0] != nil }
+                return CasePages.list(v, host: host, query: asked ? query : (v.session?.search ?? [:]))
+            }
+        }
+        router.post("/cases") { req, _ in try await changing(req) { v, host, fields in CasePages.search(v, host: host, fields: fields) } }
         router.get("/record") { req, _ in gate(req) { v, host in RecordPages.page(v, host: host) } }
         router.post("/record") { req, _ in
             try await changing(req) { v, host, fields in RecordPages.record(v, host: host, fields: fields) }
@@ -237,16 +245,20 @@ struct Routes: Sendable {
         }
         // A body announced far beyond the cap is refused before it is read; the form's fields add little.
         if let n = req.headers[.contentLength].flatMap({ Int($0) }), n > Upload.limit + Upload.fieldLimit * 4 { return tooLarge() }
+        // The file arrives in the home, not $TMPDIR: what a killed desk leaves, the next open (or panic) removes.
+        let scratch: ScratchDirectory
+        do { scratch = try ScratchDirectory.make(home: host.home) } catch {
+            return Pages.message(v, title: v.t("failure.title"), body: v.t("failure.body"), status: .internalServerError, unlocked: true)
+        }
+        defer { scratch.remove() }
         let upload: Upload
         do {
-            upload = try await Upload.receive(req.body, boundary: boundary, csrf: s.csrf, limit: Upload.limit,
-                                              root: FileManager.default.temporaryDirectory.path)
+            upload = try await Upload.receive(req.body, boundary: boundary, csrf: s.csrf, limit: Upload.limit, root: scratch.path)
         } catch Upload.Failure.csrf {
             return Pages.refused(req, desk: desk)
         } catch Upload.Failure.tooLarge {
             return tooLarge()
         }
-        defer { try? FileManager.default.removeItem(atPath: upload.dir) }
         return EvidencePages.attach(v, host: host, ref: ref, upload: upload)
     }
 

@@ -43,11 +43,12 @@ struct UI: ParsableCommand {
         let json = output.json, open = !noOpen
         let done = DispatchSemaphore(value: 0)
         let failure = Mutex<String?>(nil)
+        let browser = Mutex<PrivateBrowser?>(nil)
         Task {
             do {
                 try await app.run { url in
                     Self.firstLine(json ? Self.jsonLine(["url": url]) : url)
-                    if open { Self.openBrowser(url) }
+                    if open { browser.withLock { $0 = Self.openBrowser(url, home: home) } }
                 }
             } catch {
                 failure.withLock { $0 = "\(error)" }
@@ -55,6 +56,7 @@ struct UI: ParsableCommand {
             done.signal()
         }
         done.wait()
+        browser.withLock { $0?.close() }
         if let f = failure.withLock({ $0 }) { throw CLIError(.failure, "the web app stopped: \(f)") }
     }
 
@@ -69,13 +71,74 @@ struct UI: ParsableCommand {
         return (try? enc.encode(v)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
     }
 
-    /// The desktop's own opener; without one the printed address is enough.
-    static func openBrowser(_ url: String) {
+    /// A browser of its own on a throwaway profile (`PrivateBrowser`); failing that, the
+    /// desktop's opener, with a word on what that browser keeps. Without either the printed
+    /// address is enough.
+    static func openBrowser(_ url: String, home: String) -> PrivateBrowser? {
+        if let b = PrivateBrowser.open(url, home: home) { return b }
+        FileHandle.standardError.write(Data("sandyq: no Chromium or Firefox found to open on a profile of its own; the address goes to your default browser, whose history and saved form data keep what the desk shows there (a private window keeps nothing)\n".utf8))
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments = ["xdg-open", url]
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
         try? p.run()
+        return nil
+    }
+}
+
+/// The desk's browser: Chromium or Firefox started on a new profile in the home's scratch
+/// directory, in a private window. The person's own profile would keep the desk's pages in its
+/// history (addresses, titles), its cache and its saved form data, outside the home, where
+/// neither the lock nor panic reaches. Closed and removed when the desk stops; a killed desk's
+/// profile goes at the next open of the home, or with panic.
+final class PrivateBrowser: @unchecked Sendable {
+    let process: Process
+    let profile: ScratchDirectory
+
+    private init(process: Process, profile: ScratchDirectory) {
+        self.process = process
+        self.profile = profile
+    }
+
+    static let candidates = ["chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "firefox"]
+
+    static func arguments(_ browser: String, profile: String, url: String) -> [String] {
+        if browser == "firefox" { return ["--no-remote", "--profile", profile, "--private-window", url] }
+        return ["--user-data-dir=\(profile)", "--incognito", "--no-first-run", "--no-default-browser-check", "--disable-sync",
+                "--password-store=basic", url]
+    }
+
+    /// The first of `candidates` on PATH, started; nil when none is there or none starts.
+    static func open(_ url: String, home: String) -> PrivateBrowser? {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        for name in candidates {
+            guard let exe = path.split(separator: ":").map({ "\($0)/\(name)" }).first(where: { FileManager.default.isExecutableFile(atPath: $0) }),
+                  let profile = try? ScratchDirectory.make(home: home)
+            else { continue }
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: exe)
+            p.arguments = arguments(name, profile: profile.path, url: url)
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            do { try p.run() } catch {
+                profile.remove()
+                continue
+            }
+            return PrivateBrowser(process: p, profile: profile)
+        }
+        return nil
+    }
+
+    /// Ends the browser (SIGTERM, then SIGKILL after 3 s) and removes its profile.
+    func close() {
+        if process.isRunning {
+            process.terminate()
+            let end = Date().addingTimeInterval(3)
+            while process.isRunning && Date() < end { usleep(50_000) }
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            process.waitUntilExit()
+        }
+        profile.remove()
     }
 }

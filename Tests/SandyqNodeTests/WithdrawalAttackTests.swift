@@ -572,4 +572,26 @@ struct WithdrawalAttackTests {
         #expect(try c2.checkWithdrawn().clean)
         #expect(try c2.view().cases[ids[0]] == nil && c2.view().cases[ids[1]]?.value("city") == "Тараз")
     }
+
+    @Test("a second process that read a case before it was withdrawn, and caches its key after, does not write the withdrawn key back: the cache refuses a key the store has forgotten")
+    func aSecondProcessCannotCacheAWithdrawnKeyBack() throws {
+        let dir = try TempDir()
+        let (c, _) = try RoleKit.founder(dir)
+        _ = try c.addCase(RoleKit.doc("Остаётся", person: "Ерлан"))
+        // The desk, or any long-running process, on the same home: its view from before the case.
+        let desk = try NodeFixture.open(dir, "c")
+        _ = try desk.view()
+        let doomed = try c.addCase(RoleKit.doc("Отозванное", person: "Асель"))
+        // The desk reads the new case; the coordinator withdraws it before the desk caches its key.
+        desk.beforeCachingKeysForTests = {
+            desk.beforeCachingKeysForTests = nil
+            _ = try? c.withdraw(doomed.description)
+        }
+        _ = try desk.view()
+        #expect(desk.beforeCachingKeysForTests == nil, "premise: the desk caught up and cached keys")
+        let check = try NodeFixture.open(dir, "c").checkWithdrawn()
+        #expect(check.opsHeld == 0, "premise: the withdrawal was carried out: \(check)")
+        #expect(check.keysHeld == 0 && check.clean, "the withdrawn case's key is back in the cache: \(check)")
+        withExtendedLifetime((c, desk)) {}
+    }
 }

@@ -267,6 +267,10 @@ class Suite:
         finally:
             rc = desk.stop()
         self.run("SIGINT stops it cleanly", lambda: self.check(rc == 0, f"exit {rc}"))
+        self.run("a desk killed while a file arrives leaves nothing in TMPDIR; the next open removes its copy from the home",
+                 lambda: self.t_killed_upload(home, env))
+        self.run("the desk opens a browser of its own on a throwaway profile in the home, and ends it and removes the profile when it stops",
+                 lambda: self.t_private_browser(home, env))
         self.run("idle time locks", lambda: self.t_idle(home, env))
         self.run("a reporter records in Kazakh; a stick carries it to the coordinator", lambda: self.t_reporter(home, env))
         self.run("panic in two steps from the keyboard", lambda: self.t_panic(env))
@@ -377,10 +381,22 @@ class Suite:
         names = " ".join(e.text for e in d.find_elements(By.CLASS_NAME, "case-item"))
         self.check("Бокаев" in names, f"search as you type: {names[:200]}")
         self.check(d.current_url.endswith("/cases"), "the page did not reload")
-        # And without JavaScript's help: the form's GET.
+        # Enter posts the form: the browser's history keeps addresses, so no name may be in one.
+        d.find_element(By.ID, "q").send_keys(Keys.ENTER)
+        WebDriverWait(d, 10).until(lambda x: x.find_element(By.ID, "q").get_attribute("value") == "Bokaev" and x.execute_script("return document.readyState") == "complete")
+        names = " ".join(e.text for e in d.find_elements(By.CLASS_NAME, "case-item"))
+        self.check("Бокаев" in names and len(d.find_elements(By.CLASS_NAME, "case-item")) < 13, f"the posted search: {names[:200]}")
+        self.check(d.current_url == desk.base + "/cases", f"the search is in the address: {d.current_url}")
+        self.check("Бокаев" not in d.title and "Bokaev" not in d.title, f"the title names the search: {d.title}")
+        # Filters in the address still work, for links written before the form posted.
         d.get(desk.base + "/cases?q=" + urllib.parse.quote("Бокаев") + "&status=released")
         names = " ".join(e.text for e in d.find_elements(By.CLASS_NAME, "case-item"))
         self.check("Бокаев" in names and len(d.find_elements(By.CLASS_NAME, "case-item")) >= 1, names[:200])
+        # An emptied box shows every case again.
+        d.get(desk.base + "/cases")
+        d.find_element(By.ID, "q").clear()
+        d.find_element(By.ID, "q").send_keys(Keys.ENTER)
+        WebDriverWait(d, 10).until(lambda x: len(x.find_elements(By.CLASS_NAME, "case-item")) == 13)
 
     def t_case_page(self, d, desk):
         d.get(desk.base + "/cases")
@@ -584,6 +600,96 @@ class Suite:
             self.check(over <= 0, f"{over}px wider than the phone")
         finally:
             d.quit()
+
+    def t_killed_upload(self, home, env):
+        """The attack: a desk is killed (power cut, seizure, OOM) while the browser sends it a
+        file. Whatever it had written of that file must not wait in the system's TMPDIR, which
+        panic never sees; the home's own scratch copy goes at the next open."""
+        tmp = os.path.join(self.root, "tmpdir-killed")
+        os.makedirs(tmp, exist_ok=True)
+        desk = Desk(self.cli.binary, home, {**env, "TMPDIR": tmp})
+        d = browser()
+        marker = b"KILLED-DESK-" + os.urandom(8).hex().encode()
+
+        def holders(root):
+            found = []
+            for dirpath, _, files in os.walk(root):
+                for f in files:
+                    try:
+                        with open(os.path.join(dirpath, f), "rb") as fh:
+                            if marker in fh.read():
+                                found.append(os.path.join(dirpath, f))
+                    except OSError:
+                        pass
+            return found
+
+        conn = None
+        try:
+            self.unlock(d, desk)
+            ref = self.cli.json(home, ["case", "list"])[0]["id"]
+            cookie = "; ".join(f"{c['name']}={c['value']}" for c in d.get_cookies())
+            csrf = d.find_element(By.CSS_SELECTOR, "meta[name=csrf]").get_attribute("content")
+            bnd = "k1lledDesk"
+            head = (f"--{bnd}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n"
+                    f"--{bnd}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"statement.txt\"\r\n\r\n").encode()
+            payload = (marker + b" " + b"x" * 1000 + b"\n") * 300
+            conn = socket.create_connection((desk.host, desk.port), timeout=10)
+            conn.sendall((f"POST /cases/{ref}/attach HTTP/1.1\r\nHost: {desk.host}:{desk.port}\r\nCookie: {cookie}\r\n"
+                          f"Origin: {desk.base}\r\nContent-Type: multipart/form-data; boundary={bnd}\r\n"
+                          f"Content-Length: {len(head) + 2 * len(payload)}\r\n\r\n").encode() + head + payload)
+            deadline = time.time() + 15
+            while time.time() < deadline and not (holders(home) or holders(tmp)):
+                time.sleep(0.1)
+            self.check(holders(home) or holders(tmp), "the arriving file never reached the disk")
+            desk.proc.kill()
+            desk.proc.wait(timeout=10)
+            self.check(not holders(tmp), f"a killed desk left the file in TMPDIR: {holders(tmp)}")
+            self.cli.ok(home, ["status"])
+            self.check(not holders(home), f"the next open left the killed desk's copy: {holders(home)}")
+        finally:
+            if conn:
+                conn.close()
+            d.quit()
+            if desk.proc.poll() is None:
+                desk.stop()
+
+    def t_private_browser(self, home, env):
+        """The person's own browser profile keeps the desk's addresses and titles in its history
+        and what was typed in its form data, outside the home: `sandyq ui` must open a browser of
+        its own instead. A stand-in `chromium` on PATH records how it was started."""
+        fake = os.path.join(self.root, "fakebin")
+        os.makedirs(fake, exist_ok=True)
+        log, pidfile = os.path.join(self.root, "browser-args"), os.path.join(self.root, "browser-pid")
+        with open(os.path.join(fake, "chromium"), "w") as f:
+            f.write(f"#!/bin/sh\necho $$ > {pidfile}\nprintf '%s\\n' \"$@\" > {log}.tmp && mv {log}.tmp {log}\nexec sleep 120\n")
+        os.chmod(os.path.join(fake, "chromium"), 0o755)
+        p = subprocess.Popen([self.cli.binary, "ui", "--home", home, "--json", "--listen", "127.0.0.1:0"],
+                             env={**env, "PATH": fake + ":" + env.get("PATH", "/usr/bin:/bin")},
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            url = json.loads(p.stdout.readline())["url"]
+            deadline = time.time() + 10
+            while time.time() < deadline and not os.path.exists(log):
+                time.sleep(0.05)
+            self.check(os.path.exists(log), "no browser of its own was started")
+            args = open(log, encoding="utf-8").read().splitlines()
+            self.check(url in args, f"the browser was not given the address: {args}")
+            profile = [a.split("=", 1)[1] for a in args if a.startswith("--user-data-dir=")]
+            self.check(profile and profile[0].startswith(os.path.join(home, "scratch") + "/") and os.path.isdir(profile[0]),
+                       f"the profile is not a fresh one in the home: {args}")
+            self.check("--incognito" in args, f"not a private window: {args}")
+            pid = int(open(pidfile).read().strip())
+        finally:
+            p.send_signal(2)
+            rc = p.wait(timeout=20)
+        self.check(rc == 0, f"exit {rc}: {p.stderr.read()[-500:]}")
+        self.check(not os.path.exists(profile[0]), "the browser's profile outlived the desk")
+        try:
+            os.kill(pid, 0)
+            alive = True
+        except ProcessLookupError:
+            alive = False
+        self.check(not alive, "the desk's browser outlived the desk")
 
     def t_idle(self, home, env):
         desk = Desk(self.cli.binary, home, env, ["--idle-seconds", "3"])

@@ -4,7 +4,7 @@
   var meta = document.querySelector('meta[name="csrf"]');
   var csrf = meta ? meta.getAttribute("content") : "";
 
-  // Search as you type: the same GET the form sends, with the rows alone sent back.
+  // Search as you type: the same post the form sends, with the rows alone sent back.
   var q = document.querySelector("input[data-live]");
   if (q) {
     var form = q.form, target = document.getElementById(q.getAttribute("data-live")), timer = null, seq = 0;
@@ -12,7 +12,7 @@
       var params = new URLSearchParams(new FormData(form));
       params.set("partial", "1");
       var mine = ++seq;
-      fetch("/cases?" + params.toString(), { credentials: "same-origin" }).then(function (r) {
+      fetch("/cases", { method: "POST", body: params, credentials: "same-origin" }).then(function (r) {
         if (r.redirected || !r.ok) { window.location.reload(); return null; }
         return r.text();
       }).then(function (html) {
