@@ -85,7 +85,7 @@ public struct CaseState: Sendable {
             sets[coll, default: ORSet()].add(elem, tag: op)
         case let .remove(_, coll, elem, observed):
             sets[coll, default: ORSet()].remove(elem, observed: observed)
-        case .projectName, .grant, .withdrawalNote:
+        case .projectName, .grant, .withdrawalNote, .withdrawnCases:
             break
         }
     }

@@ -38,6 +38,10 @@ public enum Mutation: Hashable, Sendable {
     /// Who withdrew what and why, for coordinators only: the withdrawal op names ops and files,
     /// this keeps the record of it once the content is gone (Protocol/ops.md, "Withdrawal").
     case withdrawalNote(withdrawal: OpID, what: String, why: String)
+    /// The cases a withdrawal took whole, in its note's op: a coordinator's check names any op
+    /// it reads that writes one of them and no withdrawal names (one written later, or one the
+    /// withdrawer could not read). Written nowhere else, and it writes no case itself.
+    case withdrawnCases(withdrawal: OpID, cases: [CaseID])
 }
 
 /// The plaintext inside a sealed body. Layout: Protocol/ops.md.
@@ -80,6 +84,9 @@ public struct Payload: Hashable, Sendable {
                 w.u8(5); w.raw(session.author.bytes); w.raw(session.local); w.raw(key)
             case let .withdrawalNote(withdrawal, what, why):
                 w.u8(6); w.raw(withdrawal.bytes); w.string(what); w.string(why)
+            case let .withdrawnCases(withdrawal, cases):
+                w.u8(7); w.raw(withdrawal.bytes)
+                w.varint(UInt64(cases.count)); for c in cases { w.raw(c.bytes) }
             }
         }
         return w.bytes
@@ -111,6 +118,8 @@ public struct Payload: Hashable, Sendable {
                 guard key.count == SymmetricKey.length else { throw CoreError.truncated }
             case let .withdrawalNote(_, what, why):
                 try text(what, Self.maxNoteWhat); try text(why, Self.maxNoteWhy)
+            case let .withdrawnCases(_, cases):
+                guard cases.count <= Self.maxRefs else { throw CoreError.malformed("too many cases") }
             }
         }
     }
@@ -152,6 +161,11 @@ public struct Payload: Hashable, Sendable {
                     let id = try OpID(bytes: try r.raw(OpID.length))
                     let what = try r.string(max: Self.maxNoteWhat)
                     ms.append(.withdrawalNote(withdrawal: id, what: what, why: try r.string(max: Self.maxNoteWhy)))
+                case 7:
+                    let id = try OpID(bytes: try r.raw(OpID.length))
+                    let k = try r.varint()
+                    guard k <= UInt64(Self.maxRefs) else { throw CoreError.malformed("too many cases") }
+                    ms.append(.withdrawnCases(withdrawal: id, cases: try (0..<Int(k)).map { _ in try CaseID(bytes: try r.raw(CaseID.length)) }))
                 default:
                     throw CoreError.malformed("unknown mutation type")
                 }

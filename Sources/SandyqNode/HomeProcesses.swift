@@ -51,7 +51,8 @@ public enum HomeProcesses {
             guard isLocked(path) else { unlink(path); continue }
             let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
             let parts = text.split(separator: " ", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
-            guard let pid = parts.first.flatMap({ Int32($0) }), pid > 1 else { continue }
+            // Never the caller: the desk's own panic page runs in a registered process.
+            guard let pid = parts.first.flatMap({ Int32($0) }), pid > 1, pid != getpid() else { continue }
             out.append((pid, parts.count > 1 ? parts[1] : "sandyq", path))
         }
         return out

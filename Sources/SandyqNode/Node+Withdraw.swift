@@ -42,6 +42,10 @@ public struct WithdrawnCheck: Sendable, Codable, Equatable {
     public var filesNamed: Int
     /// Named ops whose bytes this node still holds (0 once applied).
     public var opsHeld: Int
+    /// Ops read here that write a case withdrawn whole and that no withdrawal names (written
+    /// after it, or unreadable to its writer): withdraw the case again to take them. Counted on
+    /// coordinators, who read the notes that say which cases went.
+    public var opsUnnamed = 0
     /// Chunks of named files still held.
     public var chunksHeld: Int
     /// Cached session or parent keys that open no op held here.
@@ -55,7 +59,7 @@ public struct WithdrawnCheck: Sendable, Codable, Equatable {
     /// file or its log still holds the bytes it deleted. Opening the home, or checking once
     /// the other reader is gone, finishes it.
     public var scrubPending = false
-    public var clean: Bool { opsHeld == 0 && chunksHeld == 0 && keysHeld == 0 && !scrubPending }
+    public var clean: Bool { opsHeld == 0 && opsUnnamed == 0 && chunksHeld == 0 && keysHeld == 0 && !scrubPending }
 
     public struct MemberConfirmation: Sendable, Codable, Equatable {
         public var nodeId: String
@@ -136,10 +140,10 @@ extension Node {
         guard !plan.ops.isEmpty else { throw NodeError(.notFound, "no op of case \(plan.names[0]) is readable here") }
         // The keys of sibling sessions (another case's, derived from a parent that a withdrawn
         // op carried) must sit in the cache before that op goes: after it, nothing else opens them.
-        cacheKeys(of: v, except: cachedKeys())
+        try cacheBeforeWithdrawing(v)
         try regrantSiblings(of: plan.ops, in: v)
         let what = plan.cases.map { Self.noteName($0, in: v) }.joined(separator: ", ")
-        let written = try writeWithdrawals(plan.ops, files: plan.files, what: what, why: reason, in: v)
+        let written = try writeWithdrawals(plan.ops, files: plan.files, cases: plan.cases, what: what, why: reason, in: v)
         return WithdrawalReport(withdrawals: written.withdrawals, cases: plan.names, ops: plan.ops.count, files: plan.files.count, note: written.note)
     }
 
@@ -163,7 +167,7 @@ extension Node {
             case let .put(c, path, _, _): c == id && path.collection == collection && path.element == element
             case let .add(c, coll, e): c == id && coll == collection && e == element
             case let .remove(c, coll, e, _): c == id && coll == collection && e == element
-            case .projectName, .grant, .withdrawalNote: false
+            case .projectName, .grant, .withdrawalNote, .withdrawnCases: false
             }
         }
         var doomed: [WithdrawnOp] = []
@@ -191,12 +195,20 @@ extension Node {
         }
         guard !doomed.isEmpty else { throw NodeError(.notFound, "no op of that element is readable here") }
         let files = collection == "evidence" ? [Hex.decode(element)].compactMap { $0 }.filter { $0.count == EvidenceChunk.fileIDLength } : []
-        cacheKeys(of: v, except: cachedKeys())
+        try cacheBeforeWithdrawing(v)
         try regrantSiblings(of: doomed, in: v)
         let what = "\(Self.noteName(id, in: v)) \(collection)/\(element)"
         let written = try writeWithdrawals(doomed.sorted(), files: files, what: what, why: reason, in: v, rewrite: rewrite)
         return WithdrawalReport(withdrawals: written.withdrawals, cases: ["\(plan.names[0]) \(collection)/\(element)"], ops: doomed.count,
                                 files: files.count, note: written.note)
+    }
+
+    /// Caches every key `v` holds, or refuses the withdrawal: another process that committed
+    /// meanwhile (the cache then takes nothing) could leave a sibling session unopenable here.
+    private func cacheBeforeWithdrawing(_ v: ProjectView) throws(NodeError) {
+        guard cacheKeys(of: v, except: cachedKeys()) else {
+            throw NodeError(.conflict, "another program changed this node's store while the withdrawal was being prepared, or the store cannot be written; nothing was withdrawn: run it again")
+        }
     }
 
     /// The view, once this node is known to be a coordinator whose next membership op counts.
@@ -262,9 +274,10 @@ extension Node {
     }
 
     /// Signs the withdrawal ops (at most 4,096 ops and files each), the sealed note that
-    /// records them for coordinators and `rewrite` (what an element's ops wrote about the rest
-    /// of its case), stores them in one transaction and applies them here.
-    private func writeWithdrawals(_ ops: [WithdrawnOp], files: [[UInt8]], what: String, why: String,
+    /// records them for coordinators (with `cases`, the cases withdrawn whole) and `rewrite`
+    /// (what an element's ops wrote about the rest of its case), stores them in one transaction
+    /// and applies them here.
+    private func writeWithdrawals(_ ops: [WithdrawnOp], files: [[UInt8]], cases: [CaseID] = [], what: String, why: String,
                                   in v: ProjectView, rewrite: [Mutation] = []) throws(NodeError) -> (withdrawals: [String], note: String) {
         let pid = try requireProject()
         let step = MembershipChange.maxWithdrawn
@@ -282,7 +295,10 @@ extension Node {
         let note: Envelope
         var rewritten: [Envelope] = []
         do {
-            note = try w.checkedSealed(envs.map { .withdrawalNote(withdrawal: $0.id, what: what, why: why) },
+            let noted: [Mutation] = envs.flatMap { e -> [Mutation] in
+                [.withdrawalNote(withdrawal: e.id, what: what, why: why)] + (cases.isEmpty ? [] : [.withdrawnCases(withdrawal: e.id, cases: cases)])
+            }
+            note = try w.checkedSealed(noted,
                                        readers: coordinatorKeys(v.membership), wallMillis: Self.wallMillis()).envelope
             if !rewrite.isEmpty { rewritten = try sealed(rewrite, with: w, in: v).map(\.envelope) }
         } catch {
@@ -300,23 +316,7 @@ extension Node {
         let m = try storedMembership()
         guard !m.withdrawals.isEmpty else { return [] }
         let withdrawals = try mapped { try store.envelopes(ids: Array(m.withdrawals.keys)) }
-        func place(_ author: SigningPublicKey, _ seq: UInt64) -> [UInt8] { author.bytes + Array(String(seq).utf8) }
-        let byID = Dictionary(withdrawals.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
-        let places = Set(withdrawals.map { place($0.author, $0.seq) })
-        let next = Set(withdrawals.map { place($0.author, $0.seq + 1) })
-        var notes: [OpID: [(op: OpID, at: UInt64, what: String, why: String)]] = [:]
-        if m.role(of: nodeID.signingKey) == .coordinator {
-            let v = try view()
-            for e in try mapped({ try store.allEnvelopes() }) where e.kind == .sealed && next.contains(place(e.author, e.seq)) {
-                guard let p = Self.payload(of: e, in: v) else { continue }
-                // Only the withdrawal's own author speaks for it, right after its run of withdrawals.
-                for case let .withdrawalNote(id, what, why) in p.mutations {
-                    guard let w = byID[id], w.author == e.author else { continue }
-                    guard w.seq < e.seq, (w.seq + 1..<e.seq).allSatisfy({ places.contains(place(e.author, $0)) }) else { continue }
-                    notes[id, default: []].append((e.id, p.clock >> 16, what, why))
-                }
-            }
-        }
+        let notes = try countedNotes(m, withdrawals)
         return withdrawals.map { e in
             var files = 0
             if case let .withdraw(_, f)? = try? MembershipChange(decoding: e.body) { files = f.count }
@@ -326,6 +326,47 @@ extension Node {
                                     ops: m.withdrawals[e.id]?.count ?? 0, files: files, atMillis: n?.at, what: n?.what, why: n?.why,
                                     disputed: found.contains { $0.what != n?.what || $0.why != n?.why })
         }.sorted { ($0.atMillis ?? 0, $0.withdrawal) < ($1.atMillis ?? 0, $1.withdrawal) }
+    }
+
+    /// One note as a coordinator reads it: the op, its time, its words, and the cases the
+    /// withdrawal took whole.
+    struct CountedNote {
+        var op: OpID
+        var at: UInt64
+        var what: String
+        var why: String
+        var cases: [CaseID]
+    }
+
+    /// The notes that count for each of `withdrawals`, on a coordinator (empty elsewhere): only
+    /// the withdrawal's own author speaks for it, in an op right after its run of withdrawals.
+    func countedNotes(_ m: Membership, _ withdrawals: [Envelope]) throws(NodeError) -> [OpID: [CountedNote]] {
+        guard !withdrawals.isEmpty, m.role(of: nodeID.signingKey) == .coordinator else { return [:] }
+        func place(_ author: SigningPublicKey, _ seq: UInt64) -> [UInt8] { author.bytes + Array(String(seq).utf8) }
+        let byID = Dictionary(withdrawals.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        let places = Set(withdrawals.map { place($0.author, $0.seq) })
+        let next = Set(withdrawals.map { place($0.author, $0.seq + 1) })
+        var notes: [OpID: [CountedNote]] = [:]
+        let v = try view()
+        for e in try mapped({ try store.allEnvelopes() }) where e.kind == .sealed && next.contains(place(e.author, e.seq)) {
+            guard let p = Self.payload(of: e, in: v) else { continue }
+            var inOp: [OpID: CountedNote] = [:]
+            var cases: [OpID: [CaseID]] = [:]
+            for m in p.mutations {
+                switch m {
+                case let .withdrawalNote(id, what, why): inOp[id] = CountedNote(op: e.id, at: p.clock >> 16, what: what, why: why, cases: [])
+                case let .withdrawnCases(id, cs): cases[id, default: []] += cs
+                default: break
+                }
+            }
+            for (id, var note) in inOp {
+                guard let w = byID[id], w.author == e.author else { continue }
+                guard w.seq < e.seq, (w.seq + 1..<e.seq).allSatisfy({ places.contains(place(e.author, $0)) }) else { continue }
+                note.cases = cases[id] ?? []
+                notes[id, default: []].append(note)
+            }
+        }
+        return notes
     }
 
     /// Carries out every withdrawal that stands and is not yet applied here: drops the named
@@ -461,6 +502,7 @@ extension Node {
             sessions.insert(SessionID(author: e.author, body: b))
             if b.parentKeys != nil, let p = b.parentSlot(author: e.author) { carried.insert(p) }
         }
+        let unnamed = try opsUnnamed(m)
         let cached = cachedKeys()
         let orphans = cached.sessions.keys.filter { !sessions.contains($0) }.count + cached.parents.keys.filter { !carried.contains($0) }.count
         let chunks = try mapped { try store.chunkSummaries() }.filter { m.withdrawnFiles.contains($0.fid) }.reduce(0) { $0 + $1.present }
@@ -474,8 +516,24 @@ extension Node {
                 showsByVector: member.role != .reporter)
         }
         return WithdrawnCheck(withdrawals: m.withdrawals.count, opsNamed: ids.count, filesNamed: m.withdrawnFiles.count,
-                              opsHeld: heldOps, chunksHeld: chunks, keysHeld: orphans, members: members,
+                              opsHeld: heldOps, opsUnnamed: unnamed, chunksHeld: chunks, keysHeld: orphans, members: members,
                               records: try withdrawalRecords(), scrubPending: try mapped { try store.scrubPending() })
+    }
+
+    /// Ops this coordinator reads that write a case a standing withdrawal took whole (by its
+    /// note's case ids) and that no withdrawal names: written after it (an offline reporter's
+    /// edit), or unreadable to its writer. Each shows the case again until withdrawn in turn.
+    func opsUnnamed(_ m: Membership) throws(NodeError) -> Int {
+        let withdrawals = try mapped { try store.envelopes(ids: Array(m.withdrawals.keys)) }
+        let gone = Set(try countedNotes(m, withdrawals).values.flatMap { $0.flatMap(\.cases) })
+        guard !gone.isEmpty else { return 0 }
+        let v = try view()
+        var n = 0
+        for e in try mapped({ try store.allEnvelopes() }) where e.kind == .sealed && m.withdrawn[e.id] == nil {
+            guard let p = Self.payload(of: e, in: v) else { continue }
+            if p.mutations.contains(where: { $0.caseID.map(gone.contains) == true }) { n += 1 }
+        }
+        return n
     }
 
     /// Carries out withdrawals (and lifts) whose membership ops landed in an import that did
@@ -512,7 +570,7 @@ extension Mutation {
         case let .put(c, _, _, _): c
         case let .add(c, _, _): c
         case let .remove(c, _, _, _): c
-        case .projectName, .grant, .withdrawalNote: nil
+        case .projectName, .grant, .withdrawalNote, .withdrawnCases: nil
         }
     }
 }

@@ -315,7 +315,7 @@ public final class Node {
             case let .put(c, _, _, _), let .add(c, _, _), let .remove(c, _, _, _):
                 if let f = found, f != c { return nil }
                 found = c
-            case .projectName, .grant, .withdrawalNote: return nil
+            case .projectName, .grant, .withdrawalNote, .withdrawnCases: return nil
             }
         }
         return found
@@ -481,16 +481,21 @@ public final class Node {
     static let parentRowMarker: UInt8 = 1
 
     /// Caches the view's session and parent keys that `known` lacks. Best effort: a read-only
-    /// or full store still reads, it only rebuilds slower next time.
-    func cacheKeys(of v: ProjectView, except known: CachedKeys) { cacheKeys(CachedKeys(v), except: known) }
+    /// or full store still reads, it only rebuilds slower next time. Nothing is cached when
+    /// another process committed since this node last looked (`seenDataVersion`): a withdrawal
+    /// there drops keys this view may still hold, which must not come back (ops.md section 4,
+    /// "Withdrawal", limit 9). Returns whether every row was written.
+    @discardableResult
+    func cacheKeys(of v: ProjectView, except known: CachedKeys) -> Bool { cacheKeys(CachedKeys(v), except: known) }
 
-    func cacheKeys(_ keys: CachedKeys, except known: CachedKeys) {
+    @discardableResult
+    func cacheKeys(_ keys: CachedKeys, except known: CachedKeys) -> Bool {
         beforeCachingKeysForTests?()
-        cacheRows(keys.sessions, except: known.sessions, marker: [])
-        cacheRows(keys.parents, except: known.parents, marker: [Self.parentRowMarker])
+        return cacheRows(keys.sessions, except: known.sessions, marker: [])
+            && cacheRows(keys.parents, except: known.parents, marker: [Self.parentRowMarker])
     }
 
-    private func cacheRows(_ keys: [SessionID: SymmetricKey], except known: [SessionID: SymmetricKey], marker: [UInt8]) {
+    private func cacheRows(_ keys: [SessionID: SymmetricKey], except known: [SessionID: SymmetricKey], marker: [UInt8]) -> Bool {
         let seal = StorageSeal(identity)
         let tagKey = seal.key.derive(context: Self.sessionTagContext)
         let fresh = keys.filter { known[$0.key] == nil }.map { sid, k -> (tag: [UInt8], sealed: [UInt8]) in
@@ -500,7 +505,7 @@ public final class Node {
             defer { plain.zeroize() }
             return (tag, seal.seal(plain, associatedData: Self.sessionRowAD + tag))
         }
-        try? store.cacheSessionKeys(fresh)
+        return (try? store.cacheSessionKeys(fresh, ifDataVersion: seenDataVersion)) ?? false
     }
 
     public func caseState(_ ref: String) throws(NodeError) -> CaseState {

@@ -169,11 +169,6 @@ enum Migrations {
         """
         ALTER TABLE peers ADD COLUMN bundle_created INTEGER;
         """,
-        // 14: the cache tags of keys a withdrawal dropped: the cache refuses them for good, so a
-        // process that read a case before its withdrawal cannot write its key back after it.
-        """
-        CREATE TABLE IF NOT EXISTS forgotten_keys (tag BLOB PRIMARY KEY) WITHOUT ROWID;
-        """,
     ]
 
     static var latest: Int { all.count }

@@ -233,15 +233,10 @@ public final class OpStore: @unchecked Sendable {
         return deleted
     }
 
-    /// Deletes session key cache rows by tag, and refuses those tags to the cache from now on
-    /// (`forgotten_keys`): a process whose view still holds such a key cannot cache it again.
+    /// Deletes session key cache rows by tag.
     public func forgetSessionKeys(tags: [[UInt8]]) throws(StoreError) {
         let s = try db.prepare("DELETE FROM session_keys WHERE tag = ?")
-        let refuse = try db.prepare("INSERT OR IGNORE INTO forgotten_keys(tag) VALUES(?)")
-        for t in tags {
-            try s.run([.blob(t)])
-            try refuse.run([.blob(t)])
-        }
+        for t in tags { try s.run([.blob(t)]) }
     }
 
     /// Ids of the ops withdrawn here (their stubs).
@@ -836,12 +831,18 @@ public final class OpStore: @unchecked Sendable {
         return out
     }
 
-    public func cacheSessionKeys(_ entries: [(tag: [UInt8], sealed: [UInt8])]) throws {
-        guard !entries.isEmpty else { return }
-        // In the insert itself: a withdrawal that commits first is seen, whenever the caller read.
-        let insert = try db.prepare("INSERT OR IGNORE INTO session_keys(tag, sealed) SELECT ?1, ?2 WHERE NOT EXISTS (SELECT 1 FROM forgotten_keys WHERE tag = ?1)")
-        try db.transaction {
+    /// Inserts the rows in one write transaction, only if no other connection has committed
+    /// since `PRAGMA data_version` read `seen` (nil: whatever happened). Returns whether it did.
+    /// A withdrawal another process committed after the caller read the log deletes cached
+    /// keys; a caller whose keys predate it must not write them back.
+    @discardableResult
+    public func cacheSessionKeys(_ entries: [(tag: [UInt8], sealed: [UInt8])], ifDataVersion seen: Int64? = nil) throws -> Bool {
+        guard !entries.isEmpty else { return true }
+        let insert = try db.prepare("INSERT OR IGNORE INTO session_keys(tag, sealed) VALUES(?, ?)")
+        return try db.transaction {
+            if let seen, try dataVersion() != seen { return false }
             for e in entries { try insert.run([.blob(e.tag), .blob(e.sealed)]) }
+            return true
         }
     }
 

@@ -182,7 +182,10 @@ enum CasePages {
         }
         if let share = SharePages.caseSection(v, host: host, view: view, state: state) { c["share"] = share }
         if Visit.role(host) == .coordinator { c["withdrawHref"] = "/cases/\(state.id)/withdraw" }
-        c["tags"] = state.elements("tags").map { ["tag": $0, "remove": "/cases/\(state.id)/remove?c=tags&e=\(Form.encode($0))"] }
+        // A tag is its own key: its link carries a token, since the browser's history keeps addresses.
+        c["tags"] = state.elements("tags").map { tag in
+            ["tag": tag, "remove": "/cases/\(state.id)/remove?c=tags&e=" + Form.encode(v.session.map { v.desk.token(for: tag, session: $0.id) } ?? "")]
+        }
         // Whoever may change the case sees the links to do it; the edit routes check again.
         let canEdit = Visit.canWrite(host)
         c["canEdit"] = canEdit

@@ -18,6 +18,9 @@ public final class Desk: Sendable {
         /// The list's filters as last posted: kept here, not in the address, since the browser's
         /// history keeps addresses (a name searched for would outlive every lock there).
         var search: [String: String]?
+        /// Stand-ins for element keys that are text (a tag is its own key) in the links of a
+        /// page, so the address the browser keeps holds a random token instead; until the lock.
+        var tokens: [String: String] = [:]
     }
 
     struct State {
@@ -114,8 +117,28 @@ public final class Desk: Sendable {
         state.withLock { $0.sessions[id]?.lang = lang }
     }
 
+    /// A random token standing for `element` in this session's links (the same one each time).
+    func token(for element: String, session id: String) -> String {
+        state.withLock { s in
+            if let t = s.sessions[id]?.tokens.first(where: { $0.value == element })?.key { return t }
+            let t = "~" + String(Self.randomToken().prefix(24))
+            if s.host != nil, s.sessions[id]?.tokens.count ?? 0 < 10_000 { s.sessions[id]?.tokens[t] = element }
+            return t
+        }
+    }
+
+    /// The element a token of `token(for:session:)` stands for; any other text as it is.
+    func element(for token: String, session id: String?) -> String {
+        guard token.hasPrefix("~"), let id else { return token }
+        return state.withLock { $0.sessions[id]?.tokens[token] } ?? ""
+    }
+
+    /// Keeps the filters only while unlocked: a search that raced the lock must not outlive it.
     func setSearch(_ filters: [String: String], session id: String) {
-        state.withLock { $0.sessions[id]?.search = filters }
+        state.withLock { s in
+            guard s.host != nil else { return }
+            s.sessions[id]?.search = filters
+        }
     }
 
     func heartbeat(session id: String) {
@@ -156,7 +179,10 @@ public final class Desk: Sendable {
         let host = state.withLock { s in
             let h = s.host
             s.host = nil
-            for id in s.sessions.keys { s.sessions[id]?.search = nil }
+            for id in s.sessions.keys {
+                s.sessions[id]?.search = nil
+                s.sessions[id]?.tokens = [:]
+            }
             return h
         }
         _ = host  // released here, outside the lock

@@ -107,9 +107,9 @@ enum EvidencePages {
             return Pages.message(v, title: v.t("evidence.broken.title"), body: v.t("evidence.partial.body", ["n": "\(e.present)", "m": "\(e.chunks)"]),
                                  status: .conflict, unlocked: true)
         }
-        // In the home, not $TMPDIR: what a killed desk leaves, the next open (or panic) removes.
+        // Never in $TMPDIR, which panic does not know (ScratchDirectory): what a killed desk leaves, the next open removes.
         let scratch: ScratchDirectory
-        do { scratch = try ScratchDirectory.make(home: host.home) } catch {
+        do { scratch = try ScratchDirectory.make(home: host.home, size: e.size) } catch {
             return Pages.message(v, title: v.t("evidence.broken.title"), body: v.t("evidence.broken.body"), status: .internalServerError, unlocked: true)
         }
         let path = scratch.path + "/copy"

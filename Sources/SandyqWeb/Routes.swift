@@ -131,7 +131,9 @@ struct Routes: Sendable {
         // The element is in the query: a tag's id is the tag itself, any text.
         router.get("/cases/:id/remove") { req, ctx in
             let id = ctx.parameters.get("id") ?? "", q = Form.query(req)
-            return gate(req) { v, host in EditPages.removePage(v, host: host, ref: id, collection: q["c"] ?? "", element: q["e"] ?? "") }
+            return gate(req) { v, host in
+                EditPages.removePage(v, host: host, ref: id, collection: q["c"] ?? "", element: desk.element(for: q["e"] ?? "", session: v.session?.id))
+            }
         }
         router.post("/cases/:id/remove") { req, ctx in
             let id = ctx.parameters.get("id") ?? ""
@@ -245,9 +247,10 @@ struct Routes: Sendable {
         }
         // A body announced far beyond the cap is refused before it is read; the form's fields add little.
         if let n = req.headers[.contentLength].flatMap({ Int($0) }), n > Upload.limit + Upload.fieldLimit * 4 { return tooLarge() }
-        // The file arrives in the home, not $TMPDIR: what a killed desk leaves, the next open (or panic) removes.
+        // Never in $TMPDIR, which panic does not know (ScratchDirectory): what a killed desk leaves, the next open removes.
         let scratch: ScratchDirectory
-        do { scratch = try ScratchDirectory.make(home: host.home) } catch {
+        let announced = req.headers[.contentLength].flatMap { Int($0) } ?? Upload.limit
+        do { scratch = try ScratchDirectory.make(home: host.home, size: announced) } catch {
             return Pages.message(v, title: v.t("failure.title"), body: v.t("failure.body"), status: .internalServerError, unlocked: true)
         }
         defer { scratch.remove() }

@@ -68,7 +68,8 @@ public struct WebApp: Sendable {
             watch.cancel()
             desk.lock()
         }
-        try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+        // SIGHUP too: a closed terminal must lock the desk and close its browser, not leave them.
+        try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint, .sighup])
     }
 }
 

@@ -138,7 +138,8 @@ enum WithdrawPages {
         c["statusStep"] = true
         c["none"] = check.withdrawals == 0
         c["count"] = v.t("withdrawn.count", ["n": "\(check.withdrawals)", "records": "\(check.opsNamed)", "files": "\(check.filesNamed)"])
-        c["here"] = v.t(check.clean ? "withdrawn.here.clean" : "withdrawn.here.held")
+        c["here"] = check.opsUnnamed > 0 ? v.t("withdrawn.here.returned", ["n": "\(check.opsUnnamed)"])
+            : v.t(check.clean ? "withdrawn.here.clean" : "withdrawn.here.held")
         c["clean"] = check.clean
         c["rows"] = check.members.map { m -> [String: Any] in
             let state = m.confirmed ? "withdrawn.state.confirmed" : m.showsByVector ? "withdrawn.state.waiting" : "withdrawn.state.ask"

@@ -40,23 +40,32 @@ struct UI: ParsableCommand {
         let desk = Desk(home: home, idle: .seconds(idleSeconds ?? idleMinutes * 60), serve: self.serve, torOptions: torOptions, restoreParameters: kdf.parameters)
         let app: WebApp
         do { app = try WebApp(desk: desk, listen: listen) } catch { throw CLIError(.usage, error.description) }
-        let json = output.json, open = !noOpen
-        let done = DispatchSemaphore(value: 0)
+        let json = output.json
+        // Registered like serve, so `panic` from a terminal stops an unlocked desk too.
+        let running = HomeProcesses.register(home: home, command: "ui")
+        defer { running?.close() }
+        let done = DispatchSemaphore(value: 0), listening = DispatchSemaphore(value: 0)
         let failure = Mutex<String?>(nil)
-        let browser = Mutex<PrivateBrowser?>(nil)
+        let address = Mutex<String?>(nil)
         Task {
             do {
                 try await app.run { url in
                     Self.firstLine(json ? Self.jsonLine(["url": url]) : url)
-                    if open { browser.withLock { $0 = Self.openBrowser(url, home: home) } }
+                    address.withLock { $0 = url }
+                    listening.signal()
                 }
             } catch {
                 failure.withLock { $0 = "\(error)" }
             }
+            listening.signal()
             done.signal()
         }
+        listening.wait()
+        // From the main thread, which lives as long as the process: the browser is told to die
+        // with the thread that started it (PR_SET_PDEATHSIG), so a killed desk takes it along.
+        let browser = noOpen ? nil : address.withLock({ $0 }).flatMap { Self.openBrowser($0, home: home) }
         done.wait()
-        browser.withLock { $0?.close() }
+        browser?.close()
         if let f = failure.withLock({ $0 }) { throw CLIError(.failure, "the web app stopped: \(f)") }
     }
 
@@ -76,7 +85,7 @@ struct UI: ParsableCommand {
     /// address is enough.
     static func openBrowser(_ url: String, home: String) -> PrivateBrowser? {
         if let b = PrivateBrowser.open(url, home: home) { return b }
-        FileHandle.standardError.write(Data("sandyq: no Chromium or Firefox found to open on a profile of its own; the address goes to your default browser, whose history and saved form data keep what the desk shows there (a private window keeps nothing)\n".utf8))
+        FileHandle.standardError.write(Data("sandyq: no Chromium or Firefox (outside a snap) started on a profile of its own; the address goes to your default browser, whose history and saved form data keep what the desk shows there (a private window keeps nothing)\n".utf8))
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments = ["xdg-open", url]
@@ -109,25 +118,50 @@ final class PrivateBrowser: @unchecked Sendable {
                 "--password-store=basic", url]
     }
 
-    /// The first of `candidates` on PATH, started; nil when none is there or none starts.
+    /// The first of `candidates` on PATH that starts and stays up; nil when none does. A
+    /// snap's browser is skipped: it cannot reach a profile in a hidden folder or the runtime
+    /// directory, and would show an error instead of the desk.
     static func open(_ url: String, home: String) -> PrivateBrowser? {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        let setpriv = ["/usr/bin/setpriv", "/bin/setpriv"].first { FileManager.default.isExecutableFile(atPath: $0) }
         for name in candidates {
             guard let exe = path.split(separator: ":").map({ "\($0)/\(name)" }).first(where: { FileManager.default.isExecutableFile(atPath: $0) }),
-                  let profile = try? ScratchDirectory.make(home: home)
+                  !isSnap(exe), let profile = try? ScratchDirectory.make(home: home)
             else { continue }
             let p = Process()
-            p.executableURL = URL(fileURLWithPath: exe)
-            p.arguments = arguments(name, profile: profile.path, url: url)
+            // setpriv execs the browser in place (same pid): it dies with this process.
+            if let setpriv {
+                p.executableURL = URL(fileURLWithPath: setpriv)
+                p.arguments = ["--pdeathsig", "KILL", "--", exe] + arguments(name, profile: profile.path, url: url)
+            } else {
+                p.executableURL = URL(fileURLWithPath: exe)
+                p.arguments = arguments(name, profile: profile.path, url: url)
+            }
             p.standardOutput = FileHandle.nullDevice
             p.standardError = FileHandle.nullDevice
             do { try p.run() } catch {
                 profile.remove()
                 continue
             }
+            // One that gives up at once (no display, a profile it cannot use) is no browser.
+            let settle = Date().addingTimeInterval(1.5)
+            while p.isRunning && Date() < settle { usleep(50_000) }
+            guard p.isRunning else {
+                profile.remove()
+                continue
+            }
             return PrivateBrowser(process: p, profile: profile)
         }
         return nil
+    }
+
+    /// A snap package's browser, or a wrapper script that starts one.
+    static func isSnap(_ exe: String) -> Bool {
+        let real = URL(fileURLWithPath: exe).resolvingSymlinksInPath().path
+        if real.hasPrefix("/snap/") { return true }
+        guard let h = FileHandle(forReadingAtPath: real), let head = try? h.read(upToCount: 4096) else { return false }
+        try? h.close()
+        return head.starts(with: Array("#!".utf8)) && String(decoding: head, as: UTF8.self).contains("/snap/")
     }
 
     /// Ends the browser (SIGTERM, then SIGKILL after 3 s) and removes its profile.

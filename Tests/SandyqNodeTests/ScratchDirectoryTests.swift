@@ -4,19 +4,24 @@ import SandyqTestSupport
 import SandyqCrypto
 @testable import SandyqNode
 
-/// The plaintext a desk puts on disk for a moment (an upload arriving, a download's copy) lives
-/// in the home's scratch directory: what a killed process left goes at the next open, and panic
-/// and a duress unlock take all of it.
+/// The plaintext a desk puts on disk for a moment (an upload arriving, a download's copy, its
+/// browser's profile) lives in the home's scratch directory, or the user's runtime directory:
+/// what a killed process left goes at the next open, and panic and a duress unlock take all of
+/// it but what the calling process itself still holds.
 @Suite struct ScratchDirectoryTests {
     static let secret = Array("Нурлан Нургалиев, показания".utf8)
 
-    /// A directory left by a process that is gone (nobody holds its lock), with a file in it.
-    static func leftBehind(_ home: String) throws -> String {
-        let d = ScratchDirectory.root(home) + "/" + UUID().uuidString.lowercased()
-        try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
-        #expect(FileManager.default.createFile(atPath: d + "/copy", contents: Data(secret)))
-        return d
+    /// A directory left in every root by a process that is gone (nobody holds its lock).
+    static func leftBehind(_ home: String) throws -> [String] {
+        try ScratchDirectory.roots(home).map { base in
+            let d = base + "/" + UUID().uuidString.lowercased()
+            try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
+            #expect(FileManager.default.createFile(atPath: d + "/copy", contents: Data(secret)))
+            return d
+        }
     }
+
+    static func exists(_ paths: [String]) -> [String] { paths.filter { FileManager.default.fileExists(atPath: $0) } }
 
     @Test func theNextOpenRemovesWhatAKilledProcessLeftAndKeepsWhatARunningOneHolds() throws {
         let dir = try TempDir("scratch")
@@ -24,7 +29,7 @@ import SandyqCrypto
         let home = dir.sub("c")
         let held = try ScratchDirectory.make(home: home)
         defer { held.remove() }
-        #expect(held.path.hasPrefix(home + "/"))
+        #expect(ScratchDirectory.roots(home).contains { held.path.hasPrefix($0 + "/") })
         #expect(FileManager.default.createFile(atPath: held.path + "/copy", contents: Data(Self.secret)))
         let mode = try FileManager.default.attributesOfItem(atPath: held.path)[.posixPermissions] as? Int
         #expect(mode == 0o700)
@@ -33,26 +38,26 @@ import SandyqCrypto
         #expect(FileManager.default.createFile(atPath: planted, contents: Data(Self.secret)))
 
         _ = try NodeFixture.open(dir, "c")
-        #expect(!FileManager.default.fileExists(atPath: dead), "a killed process's copy outlived the next open")
+        #expect(Self.exists(dead).isEmpty, "a killed process's copy outlived the next open")
         #expect(!FileManager.default.fileExists(atPath: planted))
         #expect(FileManager.default.fileExists(atPath: held.path + "/copy"), "a running process lost its file")
         held.remove()
         #expect(!FileManager.default.fileExists(atPath: held.path))
     }
 
-    @Test func panicRemovesEveryScratchFile() throws {
+    @Test func panicRemovesEveryScratchFileButTheCallersOwn() throws {
         let dir = try TempDir("scratchpanic")
         _ = try NodeFixture.founder(dir, "c")
         let home = dir.sub("c")
         let held = try ScratchDirectory.make(home: home)
         defer { held.remove() }
-        _ = try Self.leftBehind(home)
-        let report = try Node.panic(home: home)
-        #expect(!FileManager.default.fileExists(atPath: ScratchDirectory.root(home)))
-        #expect(!report.otherFiles.contains("scratch"))
+        let dead = try Self.leftBehind(home)
+        _ = try Node.panic(home: home)
+        #expect(Self.exists(dead).isEmpty)
+        #expect(FileManager.default.fileExists(atPath: held.path), "the calling process's own directory (its browser's profile) went from under it")
     }
 
-    @Test func aDuressUnlockRemovesEveryScratchFile() throws {
+    @Test func aDuressUnlockRemovesEveryScratchFileButTheCallersOwn() throws {
         let dir = try TempDir("scratchduress")
         let home = dir.sub("d")
         let real = SecureBytes(Array("the real passphrase, long enough".utf8))
@@ -60,8 +65,20 @@ import SandyqCrypto
         _ = try Node.initialize(home: home, passphrase: real, parameters: .minimum, duress: duress)
         let held = try ScratchDirectory.make(home: home)
         defer { held.remove() }
-        _ = try Self.leftBehind(home)
+        let dead = try Self.leftBehind(home)
         _ = try Node.open(home: home, passphrase: duress)
-        #expect(!FileManager.default.fileExists(atPath: ScratchDirectory.root(home)))
+        #expect(Self.exists(dead).isEmpty)
+        #expect(FileManager.default.fileExists(atPath: held.path))
+    }
+
+    /// Another user's directory (or a link) where the runtime root would go is not used.
+    @Test func aRootThatIsALinkIsRefused() throws {
+        let dir = try TempDir("scratchlink")
+        let home = dir.sub("h")
+        try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: dir.sub("elsewhere"), withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: ScratchDirectory.root(home), withDestinationPath: dir.sub("elsewhere"))
+        #expect(throws: NodeError.self) { _ = try ScratchDirectory.make(home: home, size: Int.max / 2) }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.sub("elsewhere")).isEmpty)
     }
 }

@@ -594,4 +594,42 @@ struct WithdrawalAttackTests {
         #expect(check.keysHeld == 0 && check.clean, "the withdrawn case's key is back in the cache: \(check)")
         withExtendedLifetime((c, desk)) {}
     }
+
+    @Test("an edit of a withdrawn case written later (a reporter offline during the withdrawal) brings the case back: every coordinator's check names it, by the case ids the sealed note carries, until a coordinator withdraws it too")
+    func aLaterEditOfAWithdrawnCaseIsNamed() throws {
+        let dir = try TempDir()
+        let (c, _) = try RoleKit.founder(dir)
+        let c2 = try RoleKit.make(dir, "c2")
+        try RoleKit.admit(c2, as: .coordinator, by: c)
+        let r = try RoleKit.make(dir, "r", writeOnly: true)
+        try RoleKit.admit(r, as: .reporter, by: c)
+        try NodeFixture.syncBothWays(c, c2)
+        try NodeFixture.syncBothWays(c, r)
+        let id = CaseID.random()
+        _ = try r.write(try CaseEditor.create(RoleKit.doc("Показания", person: "Асель"), id: id))
+        try NodeFixture.syncBothWays(r, c)
+        try NodeFixture.syncBothWays(c, c2)
+        #expect(try c2.view().cases[id] != nil)
+
+        _ = try c.withdraw(id.description, reason: "свидетель отозвал согласие")
+        try NodeFixture.syncBothWays(c, c2)
+        #expect(try c.checkWithdrawn().clean && c2.checkWithdrawn().clean)
+        // The reporter, offline all along, adds to the case by its id; the stick reaches c later.
+        _ = try r.write([.put(case: id, path: FieldPath(field: "summary"), value: "Асель снова допрошена", supersedes: [])])
+        try NodeFixture.syncBothWays(r, c)
+        try NodeFixture.syncBothWays(c, c2)
+        #expect(try c.view().cases[id]?.value("summary") == "Асель снова допрошена", "premise: the late edit shows the case again")
+        for (name, n) in [("the withdrawer", c), ("the other coordinator", c2)] {
+            let check = try n.checkWithdrawn()
+            #expect(check.opsUnnamed == 1 && !check.clean, "\(name) calls the home clean with the case readable again: \(check)")
+        }
+        // Withdrawing it again takes the late edit, and every check is clean.
+        _ = try c2.withdraw(id.description, reason: "позднее дополнение отозванного дела")
+        try NodeFixture.syncBothWays(c2, c)
+        for n in [c, c2] {
+            #expect(try n.view().cases[id] == nil)
+            let check = try n.checkWithdrawn()
+            #expect(check.opsUnnamed == 0 && check.clean, "\(check)")
+        }
+    }
 }

@@ -98,7 +98,7 @@ NONCE_LEN = b.crypto_aead_xchacha20poly1305_ietf_NPUBBYTES         # 24
 TAG_LEN = b.crypto_aead_xchacha20poly1305_ietf_ABYTES              # 16
 
 PAYLOAD_VERSION = 1
-PUT, ADD, REMOVE, PROJECT_NAME, GRANT, WITHDRAWAL_NOTE = 1, 2, 3, 4, 5, 6
+PUT, ADD, REMOVE, PROJECT_NAME, GRANT, WITHDRAWAL_NOTE, WITHDRAWN_CASES = 1, 2, 3, 4, 5, 6, 7
 MAX_NOTE_WHAT, MAX_NOTE_WHY = 4096, 16384
 MAX_MUTATIONS, MAX_REFS = 100_000, 4096
 MAX_NAME, MAX_VALUE, MAX_PROJECT_NAME = 256, 1 << 20, 1024
@@ -244,6 +244,12 @@ def withdrawal_note(withdrawal: bytes, what: str, why: str) -> bytes:
     """Who withdrew what and why, sealed to coordinators; its author is the withdrawal's."""
     assert len(withdrawal) == OPID_LEN
     return bytes([WITHDRAWAL_NOTE]) + withdrawal + string(what) + string(why)
+
+
+def withdrawn_cases(withdrawal: bytes, cases) -> bytes:
+    """The cases a withdrawal took whole, in its note's op (varint count, 16-byte case ids)."""
+    assert len(withdrawal) == OPID_LEN and all(len(c) == CASE_LEN for c in cases)
+    return bytes([WITHDRAWN_CASES]) + withdrawal + varint(len(cases)) + b"".join(cases)
 
 
 def grant(author: bytes, session_id: bytes, content_key: bytes) -> bytes:
@@ -515,6 +521,12 @@ def decode_payload(data: bytes) -> dict:
             wid = r.raw(OPID_LEN)
             what = r.string(MAX_NOTE_WHAT)
             mutations.append(("withdrawalNote", wid, what, r.string(MAX_NOTE_WHY)))
+        elif t == WITHDRAWN_CASES:
+            wid = r.raw(OPID_LEN)
+            k = r.varint()
+            if k > MAX_REFS:
+                raise Refused("malformed", "too many cases")
+            mutations.append(("withdrawnCases", wid, [r.raw(CASE_LEN) for _ in range(k)]))
         else:
             raise Refused("malformed", f"unknown mutation type {t}")
     r.end()
@@ -1058,8 +1070,8 @@ def gen_payload(v: Vectors, first: bytes, fid: bytes) -> None:
              payload(hlc(T0, 0), []))
 
     followup("payload_unknown_mutation", "malformed",
-             "second mutation has type 7 (only 1..6 exist): an unknown change must not be skipped silently",
-             payload(hlc(T0, 1), [add(CASE, "events", "e1"), bytes([7]) + CASE + string("x")]))
+             "second mutation has type 8 (only 1..7 exist): an unknown change must not be skipped silently",
+             payload(hlc(T0, 1), [add(CASE, "events", "e1"), bytes([8]) + CASE + string("x")]))
 
     note = withdrawal_note(blake2b(b"a withdrawal op", 32), "W-1 (3f2a9c01d4e5b6a7)",
                            "Куәгер келісімін қайтарып алды. Свидетель отозвал согласие.")
@@ -1067,6 +1079,14 @@ def gen_payload(v: Vectors, first: bytes, fid: bytes) -> None:
              "a withdrawal note (type 6: the withdrawal's op id, string what, string why); nodes seal it to "
              "coordinators in the op after the withdrawal, and show it only when both have one author",
              payload(hlc(T0 + 180_000, 0), [note]))
+    wid = blake2b(b"a withdrawal op", 32)
+    followup("payload_withdrawn_cases", "ok",
+             "a withdrawal note and the cases its withdrawal took whole (type 7: the withdrawal's op id, a varint "
+             "count, 16-byte case ids), in one op as nodes write them",
+             payload(hlc(T0 + 180_000, 0), [note, withdrawn_cases(wid, [CASE, other])]))
+    followup("payload_withdrawn_cases_over", "malformed",
+             "a type 7 mutation announcing 4,097 cases, one over its limit",
+             payload(hlc(T0 + 180_000, 0), [bytes([WITHDRAWN_CASES]) + wid + varint(MAX_REFS + 1)]))
     followup("payload_withdrawal_note_long", "malformed",
              "a withdrawal note whose why is 16,385 bytes, one over its limit",
              payload(hlc(T0 + 180_000, 0), [bytes([WITHDRAWAL_NOTE]) + blake2b(b"a withdrawal op", 32) + string("W-1")
