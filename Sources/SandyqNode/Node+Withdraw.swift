@@ -46,6 +46,8 @@ public struct WithdrawnCheck: Sendable, Codable, Equatable {
     /// after it, or unreadable to its writer): withdraw the case again to take them. Counted on
     /// coordinators, who read the notes that say which cases went.
     public var opsUnnamed = 0
+    /// The cases those ops show again (short ids).
+    public var casesReturned: [String] = []
     /// Chunks of named files still held.
     public var chunksHeld: Int
     /// Cached session or parent keys that open no op held here.
@@ -131,7 +133,7 @@ extension Node {
     /// together (Protocol/ops.md section 4, "Withdrawal"). A case merged with another can only
     /// go with it: `withMerged` says the caller knows.
     public func withdraw(_ ref: String, withMerged: Bool = false, reason: String = "") throws(NodeError) -> WithdrawalReport {
-        let v = try coordinatorView()
+        let v = try coordinatorView(), at = seenDataVersion
         try Self.checkReason(reason)
         let plan = try withdrawalPlan(ref)
         if !plan.merged.isEmpty && !withMerged {
@@ -140,7 +142,7 @@ extension Node {
         guard !plan.ops.isEmpty else { throw NodeError(.notFound, "no op of case \(plan.names[0]) is readable here") }
         // The keys of sibling sessions (another case's, derived from a parent that a withdrawn
         // op carried) must sit in the cache before that op goes: after it, nothing else opens them.
-        try cacheBeforeWithdrawing(v)
+        try cacheBeforeWithdrawing(v, at: at)
         try regrantSiblings(of: plan.ops, in: v)
         let what = plan.cases.map { Self.noteName($0, in: v) }.joined(separator: ", ")
         let written = try writeWithdrawals(plan.ops, files: plan.files, cases: plan.cases, what: what, why: reason, in: v)
@@ -152,7 +154,7 @@ extension Node {
     /// still stands, is written again first, in a new op of this coordinator's, so the case
     /// loses the element and nothing else (its history shows those values as rewritten now).
     public func withdraw(_ ref: String, collection: String, element: String, reason: String = "") throws(NodeError) -> WithdrawalReport {
-        let v = try coordinatorView()
+        let v = try coordinatorView(), at = seenDataVersion
         try Self.checkReason(reason)
         let plan = try withdrawalPlan(ref)
         let id = plan.target
@@ -195,7 +197,7 @@ extension Node {
         }
         guard !doomed.isEmpty else { throw NodeError(.notFound, "no op of that element is readable here") }
         let files = collection == "evidence" ? [Hex.decode(element)].compactMap { $0 }.filter { $0.count == EvidenceChunk.fileIDLength } : []
-        try cacheBeforeWithdrawing(v)
+        try cacheBeforeWithdrawing(v, at: at)
         try regrantSiblings(of: doomed, in: v)
         let what = "\(Self.noteName(id, in: v)) \(collection)/\(element)"
         let written = try writeWithdrawals(doomed.sorted(), files: files, what: what, why: reason, in: v, rewrite: rewrite)
@@ -204,9 +206,10 @@ extension Node {
     }
 
     /// Caches every key `v` holds, or refuses the withdrawal: another process that committed
-    /// meanwhile (the cache then takes nothing) could leave a sibling session unopenable here.
-    private func cacheBeforeWithdrawing(_ v: ProjectView) throws(NodeError) {
-        guard cacheKeys(of: v, except: cachedKeys()) else {
+    /// since `v` was read (the data version `at`; the cache then takes nothing) may have
+    /// withdrawn what `v` still holds, and would leave a sibling session unopenable here.
+    private func cacheBeforeWithdrawing(_ v: ProjectView, at: Int64?) throws(NodeError) {
+        guard let at, cacheKeys(CachedKeys(v), except: cachedKeys(), ifDataVersion: at) else {
             throw NodeError(.conflict, "another program changed this node's store while the withdrawal was being prepared, or the store cannot be written; nothing was withdrawn: run it again")
         }
     }
@@ -277,7 +280,7 @@ extension Node {
     /// records them for coordinators (with `cases`, the cases withdrawn whole) and `rewrite`
     /// (what an element's ops wrote about the rest of its case), stores them in one transaction
     /// and applies them here.
-    private func writeWithdrawals(_ ops: [WithdrawnOp], files: [[UInt8]], cases: [CaseID] = [], what: String, why: String,
+    func writeWithdrawals(_ ops: [WithdrawnOp], files: [[UInt8]], cases: [CaseID] = [], what: String, why: String,
                                   in v: ProjectView, rewrite: [Mutation] = []) throws(NodeError) -> (withdrawals: [String], note: String) {
         let pid = try requireProject()
         let step = MembershipChange.maxWithdrawn
@@ -324,7 +327,7 @@ extension Node {
             let n = found.first
             return WithdrawalRecord(withdrawal: Hex.encode(e.id.bytes), by: NodeID.fingerprint(of: e.author),
                                     ops: m.withdrawals[e.id]?.count ?? 0, files: files, atMillis: n?.at, what: n?.what, why: n?.why,
-                                    disputed: found.contains { $0.what != n?.what || $0.why != n?.why })
+                                    disputed: found.contains { $0.what != n?.what || $0.why != n?.why || $0.cases != n?.cases })
         }.sorted { ($0.atMillis ?? 0, $0.withdrawal) < ($1.atMillis ?? 0, $1.withdrawal) }
     }
 
@@ -502,7 +505,7 @@ extension Node {
             sessions.insert(SessionID(author: e.author, body: b))
             if b.parentKeys != nil, let p = b.parentSlot(author: e.author) { carried.insert(p) }
         }
-        let unnamed = try opsUnnamed(m)
+        let (unnamed, returned) = try opsUnnamed(m)
         let cached = cachedKeys()
         let orphans = cached.sessions.keys.filter { !sessions.contains($0) }.count + cached.parents.keys.filter { !carried.contains($0) }.count
         let chunks = try mapped { try store.chunkSummaries() }.filter { m.withdrawnFiles.contains($0.fid) }.reduce(0) { $0 + $1.present }
@@ -516,24 +519,37 @@ extension Node {
                 showsByVector: member.role != .reporter)
         }
         return WithdrawnCheck(withdrawals: m.withdrawals.count, opsNamed: ids.count, filesNamed: m.withdrawnFiles.count,
-                              opsHeld: heldOps, opsUnnamed: unnamed, chunksHeld: chunks, keysHeld: orphans, members: members,
+                              opsHeld: heldOps, opsUnnamed: unnamed, casesReturned: returned, chunksHeld: chunks, keysHeld: orphans, members: members,
                               records: try withdrawalRecords(), scrubPending: try mapped { try store.scrubPending() })
     }
 
     /// Ops this coordinator reads that write a case a standing withdrawal took whole (by its
     /// note's case ids) and that no withdrawal names: written after it (an offline reporter's
     /// edit), or unreadable to its writer. Each shows the case again until withdrawn in turn.
-    func opsUnnamed(_ m: Membership) throws(NodeError) -> Int {
+    ///
+    /// A case counts only where this view shows it (an op it applies wrote it again), so
+    /// withdrawing it again names these ops; a list counts only as every counted note of its
+    /// withdrawal agrees (a forked note, a seized key's, adds nothing). Returns the count and
+    /// the cases, by short id.
+    func opsUnnamed(_ m: Membership) throws(NodeError) -> (ops: Int, cases: [String]) {
         let withdrawals = try mapped { try store.envelopes(ids: Array(m.withdrawals.keys)) }
-        let gone = Set(try countedNotes(m, withdrawals).values.flatMap { $0.flatMap(\.cases) })
-        guard !gone.isEmpty else { return 0 }
+        var listed = Set<CaseID>()
+        for notes in try countedNotes(m, withdrawals).values {
+            guard var agreed = notes.first.map({ Set($0.cases) }) else { continue }
+            for n in notes.dropFirst() { agreed.formIntersection(n.cases) }
+            listed.formUnion(agreed)
+        }
+        guard !listed.isEmpty else { return (0, []) }
         let v = try view()
-        var n = 0
+        let gone = listed.filter { v.cases[$0] != nil }
+        guard !gone.isEmpty else { return (0, []) }
+        var n = 0, hit = Set<CaseID>()
         for e in try mapped({ try store.allEnvelopes() }) where e.kind == .sealed && m.withdrawn[e.id] == nil {
             guard let p = Self.payload(of: e, in: v) else { continue }
-            if p.mutations.contains(where: { $0.caseID.map(gone.contains) == true }) { n += 1 }
+            let cs = p.mutations.compactMap(\.caseID).filter(gone.contains)
+            if !cs.isEmpty { n += 1; hit.formUnion(cs) }
         }
-        return n
+        return (n, hit.map(\.short).sorted())
     }
 
     /// Carries out withdrawals (and lifts) whose membership ops landed in an import that did

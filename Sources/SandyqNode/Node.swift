@@ -488,14 +488,16 @@ public final class Node {
     @discardableResult
     func cacheKeys(of v: ProjectView, except known: CachedKeys) -> Bool { cacheKeys(CachedKeys(v), except: known) }
 
+    /// `ifDataVersion`: the data version the keys were read at, when not the last one seen.
     @discardableResult
-    func cacheKeys(_ keys: CachedKeys, except known: CachedKeys) -> Bool {
+    func cacheKeys(_ keys: CachedKeys, except known: CachedKeys, ifDataVersion at: Int64? = nil) -> Bool {
         beforeCachingKeysForTests?()
-        return cacheRows(keys.sessions, except: known.sessions, marker: [])
-            && cacheRows(keys.parents, except: known.parents, marker: [Self.parentRowMarker])
+        let at = at ?? seenDataVersion
+        return cacheRows(keys.sessions, except: known.sessions, marker: [], at: at)
+            && cacheRows(keys.parents, except: known.parents, marker: [Self.parentRowMarker], at: at)
     }
 
-    private func cacheRows(_ keys: [SessionID: SymmetricKey], except known: [SessionID: SymmetricKey], marker: [UInt8]) -> Bool {
+    private func cacheRows(_ keys: [SessionID: SymmetricKey], except known: [SessionID: SymmetricKey], marker: [UInt8], at: Int64?) -> Bool {
         let seal = StorageSeal(identity)
         let tagKey = seal.key.derive(context: Self.sessionTagContext)
         let fresh = keys.filter { known[$0.key] == nil }.map { sid, k -> (tag: [UInt8], sealed: [UInt8]) in
@@ -505,7 +507,7 @@ public final class Node {
             defer { plain.zeroize() }
             return (tag, seal.seal(plain, associatedData: Self.sessionRowAD + tag))
         }
-        return (try? store.cacheSessionKeys(fresh, ifDataVersion: seenDataVersion)) ?? false
+        return (try? store.cacheSessionKeys(fresh, ifDataVersion: at)) ?? false
     }
 
     public func caseState(_ ref: String) throws(NodeError) -> CaseState {

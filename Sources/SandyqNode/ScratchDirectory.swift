@@ -28,10 +28,29 @@ public final class ScratchDirectory: @unchecked Sendable {
 
     /// The root in memory, when the user has a runtime directory: one per home, found again
     /// from the home's path alone.
+    ///
+    /// `$XDG_RUNTIME_DIR`, else `/run/user/<uid>` (panic run from a script without the
+    /// variable still finds it), and only when it is this user's own private directory: a
+    /// shared one could hold another user's link where the root goes. The home's real path
+    /// names it, however the home was reached.
     public static func runtimeRoot(_ home: String) -> String? {
-        guard let run = ProcessInfo.processInfo.environment["XDG_RUNTIME_DIR"], run.hasPrefix("/"), access(run, W_OK) == 0 else { return nil }
-        let path = (home as NSString).standardizingPath
+        let set = ProcessInfo.processInfo.environment["XDG_RUNTIME_DIR"] ?? ""
+        let run = set.hasPrefix("/") ? set : "/run/user/\(getuid())"
+        var st = stat()
+        guard lstat(run, &st) == 0, st.st_mode & S_IFMT == S_IFDIR, st.st_uid == getuid(), st.st_mode & 0o077 == 0,
+              access(run, W_OK) == 0 else { return nil }
+        var path = (home as NSString).standardizingPath
+        if let real = realpath(home, nil) {
+            path = String(cString: real)
+            free(real)
+        }
         return run + "/sandyq-scratch-" + Hex.encode(Array(Hash.blake2b(Array(path.utf8), length: 16).prefix(8)))
+    }
+
+    /// A directory (not a link) this user owns: the only kind a sweep lists or empties.
+    static func isOwnDirectory(_ path: String) -> Bool {
+        var st = stat()
+        return lstat(path, &st) == 0 && st.st_mode & S_IFMT == S_IFDIR && st.st_uid == getuid()
     }
 
     static func roots(_ home: String) -> [String] { [runtimeRoot(home), root(home)].compactMap { $0 } }
@@ -81,7 +100,7 @@ public final class ScratchDirectory: @unchecked Sendable {
 
     /// Removes what processes that are gone left behind; what a running one holds stays.
     public static func sweep(home: String) {
-        for base in roots(home) {
+        for base in roots(home) where isOwnDirectory(base) {
             for name in (try? FileManager.default.contentsOfDirectory(atPath: base)) ?? [] {
                 let path = base + "/" + name
                 let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)
@@ -101,7 +120,7 @@ public final class ScratchDirectory: @unchecked Sendable {
     /// panic and a duress unlock, once the home's processes are told to stop.
     public static func removeAll(home: String) {
         let mine = held.withLock { $0 }
-        for base in roots(home) {
+        for base in roots(home) where isOwnDirectory(base) {
             for name in (try? FileManager.default.contentsOfDirectory(atPath: base)) ?? [] where !mine.contains(base + "/" + name) {
                 try? FileManager.default.removeItem(atPath: base + "/" + name)
             }

@@ -138,7 +138,7 @@ enum WithdrawPages {
         c["statusStep"] = true
         c["none"] = check.withdrawals == 0
         c["count"] = v.t("withdrawn.count", ["n": "\(check.withdrawals)", "records": "\(check.opsNamed)", "files": "\(check.filesNamed)"])
-        c["here"] = check.opsUnnamed > 0 ? v.t("withdrawn.here.returned", ["n": "\(check.opsUnnamed)"])
+        c["here"] = check.opsUnnamed > 0 ? v.t("withdrawn.here.returned", ["n": "\(check.opsUnnamed)", "cases": check.casesReturned.joined(separator: ", ")])
             : v.t(check.clean ? "withdrawn.here.clean" : "withdrawn.here.held")
         c["clean"] = check.clean
         c["rows"] = check.members.map { m -> [String: Any] in

@@ -168,7 +168,7 @@ struct Check: ParsableCommand {
                 say("\(c.withdrawals) withdrawal(s) naming \(c.opsNamed) op(s) and \(c.filesNamed) file(s)")
                 say("held here: \(c.opsHeld) of those ops, \(c.chunksHeld) file chunk(s), \(c.keysHeld) key(s) that open nothing held")
                 if c.opsUnnamed > 0 {
-                    say("\(c.opsUnnamed) op(s) read here write a case that was withdrawn, and no withdrawal names them (written after it, or unreadable to whoever withdrew it): the case shows again; withdraw it again (`sandyq case withdraw CASE`) to take them")
+                    say("\(c.opsUnnamed) op(s) read here write a case that was withdrawn (\(c.casesReturned.joined(separator: ", "))), and no withdrawal names them (written after it, or unreadable to whoever withdrew it): the case shows again; withdraw it again (`sandyq case withdraw CASE`) to take them")
                 }
                 if c.scrubPending {
                     say("the store file may still hold bytes deleted a moment ago (a withdrawal, released evidence): another program was reading it; close the desk and other sandyq commands on this home, then run this again")

@@ -71,14 +71,18 @@ import SandyqCrypto
         #expect(FileManager.default.fileExists(atPath: held.path))
     }
 
-    /// Another user's directory (or a link) where the runtime root would go is not used.
+    /// A link where a root goes (another user's, in a shared directory) is neither used nor followed.
     @Test func aRootThatIsALinkIsRefused() throws {
         let dir = try TempDir("scratchlink")
         let home = dir.sub("h")
         try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: dir.sub("elsewhere"), withIntermediateDirectories: true)
+        #expect(FileManager.default.createFile(atPath: dir.sub("elsewhere") + "/notes.txt", contents: Data(Self.secret)))
         try FileManager.default.createSymbolicLink(atPath: ScratchDirectory.root(home), withDestinationPath: dir.sub("elsewhere"))
         #expect(throws: NodeError.self) { _ = try ScratchDirectory.make(home: home, size: Int.max / 2) }
-        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.sub("elsewhere")).isEmpty)
+        // Nor does a sweep or panic empty what the link points to.
+        ScratchDirectory.sweep(home: home)
+        ScratchDirectory.removeAll(home: home)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.sub("elsewhere")) == ["notes.txt"])
     }
 }

@@ -632,4 +632,28 @@ struct WithdrawalAttackTests {
             #expect(check.opsUnnamed == 0 && check.clean, "\(check)")
         }
     }
+
+    @Test("a copied coordinator key that forks the note of a real withdrawal to list a case nobody withdrew does not make every coordinator's check unclean over that case: a list counts only as far as every note of its withdrawal agrees, and the record shows disputed")
+    func aForkedNoteCannotListAnInnocentCase() throws {
+        let dir = try TempDir()
+        let (c, _) = try RoleKit.founder(dir)
+        let ids = try c.importCases([RoleKit.doc("Первое", person: "Асель"), RoleKit.doc("Второе", person: "Ерлан")])
+        _ = try c.view()
+        try FileManager.default.copyItem(atPath: dir.sub("c"), toPath: dir.sub("copy"))
+        let copy = try NodeFixture.open(dir, "copy")
+        let reason = "свидетель отозвал согласие"
+        let mine = try c.withdraw(ids[0].description, reason: reason)
+        // The seizer's modified client: the same withdrawal op, its note in the same words,
+        // listing the other case too.
+        let v = try copy.view()
+        let plan = try copy.withdrawalPlan(ids[0].description)
+        let what = plan.cases.map { Node.noteName($0, in: v) }.joined(separator: ", ")
+        let theirs = try copy.writeWithdrawals(plan.ops, files: plan.files, cases: [ids[0], ids[1]], what: what, why: reason, in: v)
+        #expect(theirs.withdrawals == mine.withdrawals && theirs.note != mine.note, "premise: one withdrawal, two notes")
+        _ = try c.importEnvelopes(try copy.store.allEnvelopes())
+        #expect(try c.view().cases[ids[1]] != nil)
+        let check = try c.checkWithdrawn()
+        #expect(check.opsUnnamed == 0 && check.clean, "the forked list made an innocent case count as withdrawn: \(check)")
+        #expect(check.records.first?.disputed == true, "two notes that list different cases are disputed")
+    }
 }
