@@ -326,15 +326,19 @@ struct WithdrawalAttackTests {
         #expect(try NodeFixture.open(dir, "c").view().cases[id]?.value("city") == "Тараз", "and so does a fresh process on its home")
     }
 
-    @Test("a copied coordinator key that writes another note for the same withdrawal (a fork) makes the record disputed, not silently replaced")
-    func forkedNote() throws {
-        let dir = try TempDir()
+    /// A founder holding two cases, and the seizer's copy of its home made before any withdrawal.
+    static func coordinatorAndSeizedCopy(_ dir: TempDir) throws -> (c: Node, copy: Node, ids: [CaseID]) {
         let (c, _) = try RoleKit.founder(dir)
         let ids = try c.importCases([RoleKit.doc("Первое", person: "Асель"), RoleKit.doc("Второе", person: "Ерлан")])
         _ = try c.view()
-        // The seizer's copy of c's home, made before the withdrawal.
         try FileManager.default.copyItem(atPath: dir.sub("c"), toPath: dir.sub("copy"))
-        let copy = try NodeFixture.open(dir, "copy")
+        return (c, try NodeFixture.open(dir, "copy"), ids)
+    }
+
+    @Test("a copied coordinator key that writes another note for the same withdrawal (a fork) makes the record disputed, not silently replaced")
+    func forkedNote() throws {
+        let dir = try TempDir()
+        let (c, copy, ids) = try Self.coordinatorAndSeizedCopy(dir)
         let mine = try c.withdraw(ids[0].description, reason: "свидетель отозвал согласие")
         let theirs = try copy.withdraw(ids[0].description, reason: "другая причина")
         #expect(mine.withdrawals == theirs.withdrawals && mine.note != theirs.note, "the same withdrawal op, two notes at one seq")
@@ -636,11 +640,7 @@ struct WithdrawalAttackTests {
     @Test("a copied coordinator key that forks the note of a real withdrawal to list a case nobody withdrew does not make every coordinator's check unclean over that case: a list counts only as far as every note of its withdrawal agrees, and the record shows disputed")
     func aForkedNoteCannotListAnInnocentCase() throws {
         let dir = try TempDir()
-        let (c, _) = try RoleKit.founder(dir)
-        let ids = try c.importCases([RoleKit.doc("Первое", person: "Асель"), RoleKit.doc("Второе", person: "Ерлан")])
-        _ = try c.view()
-        try FileManager.default.copyItem(atPath: dir.sub("c"), toPath: dir.sub("copy"))
-        let copy = try NodeFixture.open(dir, "copy")
+        let (c, copy, ids) = try Self.coordinatorAndSeizedCopy(dir)
         let reason = "свидетель отозвал согласие"
         let mine = try c.withdraw(ids[0].description, reason: reason)
         // The seizer's modified client: the same withdrawal op, its note in the same words,
