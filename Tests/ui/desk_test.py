@@ -269,7 +269,7 @@ class Suite:
         self.run("SIGINT stops it cleanly", lambda: self.check(rc == 0, f"exit {rc}"))
         self.run("a desk killed while a file arrives leaves nothing in TMPDIR; the next open removes its copy from the runtime directory",
                  lambda: self.t_killed_upload(home, env))
-        self.run("the desk opens a browser of its own on a throwaway profile in the home, and ends it and removes the profile when it stops",
+        self.run("the desk opens a browser of its own on a throwaway profile, ends it and removes the profile when it stops, and takes it along when killed",
                  lambda: self.t_private_browser(home, env))
         self.run("idle time locks", lambda: self.t_idle(home, env))
         self.run("a reporter records in Kazakh; a stick carries it to the coordinator", lambda: self.t_reporter(home, env))
