@@ -319,8 +319,11 @@ extension Node {
         let m = try storedMembership()
         guard !m.withdrawals.isEmpty else { return [] }
         let withdrawals = try mapped { try store.envelopes(ids: Array(m.withdrawals.keys)) }
-        let notes = try countedNotes(m, withdrawals)
-        return withdrawals.map { e in
+        return records(m, withdrawals, try countedNotes(m, withdrawals))
+    }
+
+    func records(_ m: Membership, _ withdrawals: [Envelope], _ notes: [OpID: [CountedNote]]) -> [WithdrawalRecord] {
+        withdrawals.map { e in
             var files = 0
             if case let .withdraw(_, f)? = try? MembershipChange(decoding: e.body) { files = f.count }
             let found = (notes[e.id] ?? []).sorted { $0.op < $1.op }
@@ -505,12 +508,14 @@ extension Node {
             sessions.insert(SessionID(author: e.author, body: b))
             if b.parentKeys != nil, let p = b.parentSlot(author: e.author) { carried.insert(p) }
         }
-        let (unnamed, returned) = try opsUnnamed(m)
+        // The withdrawal ops and their notes, read once for the records and the unnamed ops.
+        let withdrawals = try mapped { try store.envelopes(ids: Array(m.withdrawals.keys)) }
+        let notes = try countedNotes(m, withdrawals)
+        let (unnamed, returned) = try opsUnnamed(m, notes)
         let cached = cachedKeys()
         let orphans = cached.sessions.keys.filter { !sessions.contains($0) }.count + cached.parents.keys.filter { !carried.contains($0) }.count
         let chunks = try mapped { try store.chunkSummaries() }.filter { m.withdrawnFiles.contains($0.fid) }.reduce(0) { $0 + $1.present }
         // A peer confirms by the vector it last sent: it covers every withdrawal op.
-        let withdrawals = try mapped { try store.envelopes(ids: Array(m.withdrawals.keys)) }
         let acked = Dictionary(try mapped { try store.peers() }.map { ($0.node.signingKey, $0.acked) }, uniquingKeysWith: { a, _ in a })
         let members = m.current.filter { $0.node != nodeID }.sorted { $0.node < $1.node }.map { member in
             WithdrawnCheck.MemberConfirmation(
@@ -520,7 +525,7 @@ extension Node {
         }
         return WithdrawnCheck(withdrawals: m.withdrawals.count, opsNamed: ids.count, filesNamed: m.withdrawnFiles.count,
                               opsHeld: heldOps, opsUnnamed: unnamed, casesReturned: returned, chunksHeld: chunks, keysHeld: orphans, members: members,
-                              records: try withdrawalRecords(), scrubPending: try mapped { try store.scrubPending() })
+                              records: records(m, withdrawals, notes), scrubPending: try mapped { try store.scrubPending() })
     }
 
     /// Ops this coordinator reads that write a case a standing withdrawal took whole (by its
@@ -531,10 +536,9 @@ extension Node {
     /// withdrawing it again names these ops; a list counts only as every counted note of its
     /// withdrawal agrees (a forked note, a seized key's, adds nothing). Returns the count and
     /// the cases, by short id.
-    func opsUnnamed(_ m: Membership) throws(NodeError) -> (ops: Int, cases: [String]) {
-        let withdrawals = try mapped { try store.envelopes(ids: Array(m.withdrawals.keys)) }
+    func opsUnnamed(_ m: Membership, _ counted: [OpID: [CountedNote]]) throws(NodeError) -> (ops: Int, cases: [String]) {
         var listed = Set<CaseID>()
-        for notes in try countedNotes(m, withdrawals).values {
+        for notes in counted.values {
             guard var agreed = notes.first.map({ Set($0.cases) }) else { continue }
             for n in notes.dropFirst() { agreed.formIntersection(n.cases) }
             listed.formUnion(agreed)
