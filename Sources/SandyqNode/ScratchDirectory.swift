@@ -11,11 +11,12 @@ import Synchronization
 /// what a killed process left (a lock that can be taken belongs to a process that is gone).
 public final class ScratchDirectory: @unchecked Sendable {
     public let path: String
-    private let fd: Int32
+    /// -1 once removed: a second `remove()` must not close a number another file now holds.
+    private let fd: Mutex<Int32>
 
     private init(path: String, fd: Int32) {
         self.path = path
-        self.fd = fd
+        self.fd = Mutex(fd)
     }
 
     /// Directories this process holds: panic and a duress unlock in this process spare them
@@ -93,8 +94,10 @@ public final class ScratchDirectory: @unchecked Sendable {
 
     /// Removes the directory and everything in it, then lets go of the lock.
     public func remove() {
+        let open = fd.withLock { fd in defer { fd = -1 }; return fd }
+        guard open >= 0 else { return }
         try? FileManager.default.removeItem(atPath: path)
-        close(fd)
+        close(open)
         _ = Self.held.withLock { $0.remove(path) }
     }
 

@@ -42,14 +42,11 @@ public final class BundleWriter {
         tmpPath = path + ".partial-" + Hex.encode(Random.bytes(8))
         fd = open(tmpPath, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw .io("cannot create \(tmpPath): \(String(cString: strerror(errno)))") }
-        do {
-            let preamble = BundleFormat.preamble(fileKey: key, recipients: recipients, noncePrefix: noncePrefix)
-            try writeAll(preamble)
-            try appendRecord(.header, BundleFormat.signedHeader(header, preamble: preamble, signer: signer))
-        } catch {
-            close(fd); unlink(tmpPath)
-            throw error
-        }
+        // On a throw below, the deinit (which a class's init that throws once every property is
+        // set still runs) closes and unlinks: closing here too closed the number twice.
+        let preamble = BundleFormat.preamble(fileKey: key, recipients: recipients, noncePrefix: noncePrefix)
+        try writeAll(preamble)
+        try appendRecord(.header, BundleFormat.signedHeader(header, preamble: preamble, signer: signer))
     }
 
     deinit {

@@ -45,6 +45,20 @@ import SandyqCrypto
         #expect(!FileManager.default.fileExists(atPath: held.path))
     }
 
+    /// A second `remove()` (a caller's defer after its own call) must not close the number
+    /// the first freed, which the next file opened in the process (another thread's store) takes.
+    @Test func aSecondRemoveClosesNothingElse() throws {
+        let dir = try TempDir("scratchtwice")
+        _ = try NodeFixture.founder(dir, "c")
+        let held = try ScratchDirectory.make(home: dir.sub("c"))
+        held.remove()
+        let other = open(dir.sub("c") + "/other", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        #expect(other >= 0)
+        defer { close(other) }
+        held.remove()
+        #expect(fcntl(other, F_GETFD) >= 0, "the second remove closed a descriptor another file held")
+    }
+
     @Test func panicRemovesEveryScratchFileButTheCallersOwn() throws {
         let dir = try TempDir("scratchpanic")
         _ = try NodeFixture.founder(dir, "c")

@@ -10,6 +10,7 @@ import SandyqCrypto
 /// client waits for message 2 until its handshake timeout.
 final class SilentPeer: @unchecked Sendable {
     let listener: Int32
+    private let listenerOpen = Mutex(true)
     let port: UInt16
     let accepted = DispatchSemaphore(value: 0)
     private let held = Mutex<Int32>(-1)
@@ -43,7 +44,12 @@ final class SilentPeer: @unchecked Sendable {
             if fd >= 0 { _ = Glibc.close(fd) }
             fd = -1
         }
-        _ = Glibc.close(listener)
+        // Called twice (the test and its defer): a second close would hit whatever file (another
+        // test's SQLite store, in this process) took the number since.
+        listenerOpen.withLock { open in
+            if open { _ = Glibc.close(listener) }
+            open = false
+        }
     }
 }
 
