@@ -67,12 +67,33 @@ public final class Connection: @unchecked Sendable {
                 let c = Connection(fd: fd, peerAddress: address)
                 c.setTimeout(seconds: timeout)
                 if Glibc.connect(fd, a.pointee.ai_addr, a.pointee.ai_addrlen) == 0 { return c }
+                // A signal (libFuzzer's alarm, a terminal's) interrupts the wait, not the connect,
+                // which goes on: wait for it to finish instead of failing a sync for nothing.
+                if errno == EINTR, finishInterruptedConnect(fd, timeout: timeout) { return c }
                 lastError = String(cString: strerror(errno))
                 c.close()
             }
             ai = a.pointee.ai_next
         }
         throw .io("cannot connect to \(address): \(lastError)")
+    }
+
+    /// Waits for a connect that EINTR interrupted; true once it is established. On false,
+    /// errno says why.
+    static func finishInterruptedConnect(_ fd: Int32, timeout: Double) -> Bool {
+        let deadline = Date(timeIntervalSinceNow: timeout)
+        while true {
+            var p = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+            let left = Int32(max(0, deadline.timeIntervalSinceNow) * 1000)
+            let r = poll(&p, 1, left)
+            if r < 0 && errno == EINTR { continue }
+            guard r > 0 else { if r == 0 { errno = ETIMEDOUT }; return false }
+            var err: Int32 = 0
+            var len = socklen_t(MemoryLayout<Int32>.size)
+            guard getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 else { return false }
+            if err != 0 { errno = err; return false }
+            return true
+        }
     }
 
     static func parse(_ address: String) throws(SyncError) -> (String, UInt16) {

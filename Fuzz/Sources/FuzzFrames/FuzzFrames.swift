@@ -108,7 +108,8 @@ public func fuzzFrames(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     }
     serverThread.start()
 
-    guard let conn = try? Connection.connect(to: "127.0.0.1:\(listener.port)") else { fatalError("cannot connect to the loopback listener") }
+    let conn: Connection
+    do { conn = try Connection.connect(to: "127.0.0.1:\(listener.port)") } catch { fatalError("cannot connect to the loopback listener: \(error)") }
     do {
         var cipher: FrameCipher
         if mode == 2 {
