@@ -107,7 +107,7 @@ public enum CaseSchema {
             switch m {
             case let .put(_, path, _, _): guard isWithheld(path) else { return false }; any = true
             case .add, .remove: return false
-            case .projectName, .grant, .withdrawalNote, .withdrawnCases: continue
+            case .projectName, .grant, .withdrawalNote, .withdrawnCases, .withdrawnElement: continue
             }
         }
         return any

@@ -85,7 +85,7 @@ public struct CaseState: Sendable {
             sets[coll, default: ORSet()].add(elem, tag: op)
         case let .remove(_, coll, elem, observed):
             sets[coll, default: ORSet()].remove(elem, observed: observed)
-        case .projectName, .grant, .withdrawalNote, .withdrawnCases:
+        case .projectName, .grant, .withdrawalNote, .withdrawnCases, .withdrawnElement:
             break
         }
     }
@@ -107,6 +107,13 @@ public struct CaseState: Sendable {
     public func elements(_ collection: String) -> [String] {
         guard let s = sets[collection] else { return [] }
         return s.tags.keys.filter { s.contains($0) }.sorted()
+    }
+
+    /// Whether anything of an element is here: an add (removed or not), or a field. A field
+    /// written without an add (a later edit of an element withdrawn meanwhile) counts too.
+    public func holds(_ collection: String, _ element: String) -> Bool {
+        func mine(_ p: FieldPath) -> Bool { p.collection == collection && p.element == element }
+        return sets[collection]?.tags[element] != nil || registers.keys.contains(where: mine) || secrets.keys.contains(where: mine)
     }
 
     /// The add tags of a present element: what a remove must observe.

@@ -42,6 +42,10 @@ public enum Mutation: Hashable, Sendable {
     /// it reads that writes one of them and no withdrawal names (one written later, or one the
     /// withdrawer could not read). Written nowhere else, and it writes no case itself.
     case withdrawnCases(withdrawal: OpID, cases: [CaseID])
+    /// The one element a withdrawal took (a person, a source, a file), in its note's op: as
+    /// `withdrawnCases` for an element, so a later op that writes it again is named. It writes
+    /// no case itself.
+    case withdrawnElement(withdrawal: OpID, case: CaseID, collection: String, element: String)
 }
 
 /// The plaintext inside a sealed body. Layout: Protocol/ops.md.
@@ -87,6 +91,8 @@ public struct Payload: Hashable, Sendable {
             case let .withdrawnCases(withdrawal, cases):
                 w.u8(7); w.raw(withdrawal.bytes)
                 w.varint(UInt64(cases.count)); for c in cases { w.raw(c.bytes) }
+            case let .withdrawnElement(withdrawal, c, coll, elem):
+                w.u8(8); w.raw(withdrawal.bytes); w.raw(c.bytes); w.string(coll); w.string(elem)
             }
         }
         return w.bytes
@@ -120,6 +126,8 @@ public struct Payload: Hashable, Sendable {
                 try text(what, Self.maxNoteWhat); try text(why, Self.maxNoteWhy)
             case let .withdrawnCases(_, cases):
                 guard cases.count <= Self.maxRefs else { throw CoreError.malformed("too many cases") }
+            case let .withdrawnElement(_, _, coll, elem):
+                try text(coll, 256); try text(elem, 256)
             }
         }
     }
@@ -166,6 +174,11 @@ public struct Payload: Hashable, Sendable {
                     let k = try r.varint()
                     guard k <= UInt64(Self.maxRefs) else { throw CoreError.malformed("too many cases") }
                     ms.append(.withdrawnCases(withdrawal: id, cases: try (0..<Int(k)).map { _ in try CaseID(bytes: try r.raw(CaseID.length)) }))
+                case 8:
+                    let id = try OpID(bytes: try r.raw(OpID.length))
+                    let c = try CaseID(bytes: try r.raw(CaseID.length))
+                    let coll = try r.string(max: 256)
+                    ms.append(.withdrawnElement(withdrawal: id, case: c, collection: coll, element: try r.string(max: 256)))
                 default:
                     throw CoreError.malformed("unknown mutation type")
                 }

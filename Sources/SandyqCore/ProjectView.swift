@@ -237,7 +237,7 @@ public struct ProjectView: Sendable {
         for m in payload.mutations {
             switch m {
             case let .put(c, _, _, _), let .add(c, _, _), let .remove(c, _, _, _): caseSessions[c, default: []].insert(sid)
-            case .projectName, .grant, .withdrawalNote, .withdrawnCases: break
+            case .projectName, .grant, .withdrawalNote, .withdrawnCases, .withdrawnElement: break
             }
         }
     }
@@ -289,7 +289,7 @@ public struct ProjectView: Sendable {
                     grantedKeys[session, default: []].append(k)
                 }
                 continue
-            case .withdrawalNote, .withdrawnCases:
+            case .withdrawalNote, .withdrawnCases, .withdrawnElement:
                 // Read where it is shown (Node.withdrawalRecords), not kept in the view.
                 continue
             }

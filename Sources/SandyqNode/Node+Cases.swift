@@ -204,7 +204,7 @@ extension Node {
             case let .projectName(n): name = n
             case .grant: grants += 1
             case .withdrawalNote: notes += 1
-            case .withdrawnCases: break
+            case .withdrawnCases, .withdrawnElement: break
             }
         }
         if let name { return "project name: \(name)" }

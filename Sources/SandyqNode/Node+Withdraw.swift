@@ -42,12 +42,20 @@ public struct WithdrawnCheck: Sendable, Codable, Equatable {
     public var filesNamed: Int
     /// Named ops whose bytes this node still holds (0 once applied).
     public var opsHeld: Int
-    /// Ops read here that write a case withdrawn whole and that no withdrawal names (written
-    /// after it, or unreadable to its writer): withdraw the case again to take them. Counted on
-    /// coordinators, who read the notes that say which cases went.
+    /// Ops read here that write a case withdrawn whole, or an element withdrawn on its own, and
+    /// that no withdrawal names (written after it, or unreadable to its writer): withdraw the
+    /// case (or the element) again to take them. Counted on coordinators, who read the notes
+    /// that say what went.
     public var opsUnnamed = 0
-    /// The cases those ops show again (short ids).
+    /// The cases those ops show again (short ids), and the same by full id.
     public var casesReturned: [String] = []
+    public var caseIDsReturned: [String] = []
+    /// The elements they show again.
+    public var elementsReturned: [ReturnedElement] = []
+    /// Of `opsUnnamed`, those that write a case in `casesReturned`, and those that write an
+    /// element in `elementsReturned` (an op may do both).
+    public var opsReturningCases = 0
+    public var opsReturningElements = 0
     /// Chunks of named files still held.
     public var chunksHeld: Int
     /// Cached session or parent keys that open no op held here.
@@ -62,6 +70,18 @@ public struct WithdrawnCheck: Sendable, Codable, Equatable {
     /// the other reader is gone, finishes it.
     public var scrubPending = false
     public var clean: Bool { opsHeld == 0 && opsUnnamed == 0 && chunksHeld == 0 && keysHeld == 0 && !scrubPending }
+
+    /// An element a later op shows again: its case (full id), collection and element id.
+    public struct ReturnedElement: Sendable, Codable, Equatable, Comparable {
+        public var `case`: String
+        public var collection: String
+        public var element: String
+        /// As the CLI names it: `short-id collection/element`.
+        public var name: String { "\(short) \(collection)/\(element)" }
+        /// The case's short id, as `casesReturned` gives it.
+        public var short: String { String(self.case.prefix(8)) }
+        public static func < (a: Self, b: Self) -> Bool { (a.case, a.collection, a.element) < (b.case, b.collection, b.element) }
+    }
 
     public struct MemberConfirmation: Sendable, Codable, Equatable {
         public var nodeId: String
@@ -158,20 +178,16 @@ extension Node {
         try Self.checkReason(reason)
         let plan = try withdrawalPlan(ref)
         let id = plan.target
-        guard let state = v.cases[id], state.sets[collection]?.tags[element] != nil else {
+        guard !collection.isEmpty, !element.isEmpty else { throw NodeError(.usage, "name the element as COLLECTION/ELEMENT") }
+        let target = WithdrawnElement(case: id, collection: collection, element: element)
+        // An element a later op wrote again without adding it (a field of it) is withdrawn too.
+        guard let state = v.cases[id], target.shows(in: v) else {
             throw NodeError(.notFound, "case \(plan.names[0]) has no \(collection) element \(element)")
         }
         guard plan.merged.isEmpty else {
             throw NodeError(.usage, "case \(plan.names[0]) was merged with \(plan.merged.joined(separator: ", ")), which may hold a copy of this element: withdraw the whole case with --with-merged")
         }
-        func touches(_ m: Mutation) -> Bool {
-            switch m {
-            case let .put(c, path, _, _): c == id && path.collection == collection && path.element == element
-            case let .add(c, coll, e): c == id && coll == collection && e == element
-            case let .remove(c, coll, e, _): c == id && coll == collection && e == element
-            case .projectName, .grant, .withdrawalNote, .withdrawnCases: false
-            }
-        }
+        let touches = target.isWritten
         var doomed: [WithdrawnOp] = []
         var rewrite: [Mutation] = []
         for e in try mapped({ try store.allEnvelopes() }) where e.kind == .sealed {
@@ -200,7 +216,8 @@ extension Node {
         try cacheBeforeWithdrawing(v, at: at)
         try regrantSiblings(of: doomed, in: v)
         let what = "\(Self.noteName(id, in: v)) \(collection)/\(element)"
-        let written = try writeWithdrawals(doomed.sorted(), files: files, what: what, why: reason, in: v, rewrite: rewrite)
+        let written = try writeWithdrawals(doomed.sorted(), files: files, element: target,
+                                           what: what, why: reason, in: v, rewrite: rewrite)
         return WithdrawalReport(withdrawals: written.withdrawals, cases: ["\(plan.names[0]) \(collection)/\(element)"], ops: doomed.count,
                                 files: files.count, note: written.note)
     }
@@ -277,10 +294,11 @@ extension Node {
     }
 
     /// Signs the withdrawal ops (at most 4,096 ops and files each), the sealed note that
-    /// records them for coordinators (with `cases`, the cases withdrawn whole) and `rewrite`
+    /// records them for coordinators (with `cases`, the cases withdrawn whole, or `element`,
+    /// the one element withdrawn) and `rewrite`
     /// (what an element's ops wrote about the rest of its case), stores them in one transaction
     /// and applies them here.
-    func writeWithdrawals(_ ops: [WithdrawnOp], files: [[UInt8]], cases: [CaseID] = [], what: String, why: String,
+    func writeWithdrawals(_ ops: [WithdrawnOp], files: [[UInt8]], cases: [CaseID] = [], element: WithdrawnElement? = nil, what: String, why: String,
                                   in v: ProjectView, rewrite: [Mutation] = []) throws(NodeError) -> (withdrawals: [String], note: String) {
         let pid = try requireProject()
         let step = MembershipChange.maxWithdrawn
@@ -300,6 +318,7 @@ extension Node {
         do {
             let noted: [Mutation] = envs.flatMap { e -> [Mutation] in
                 [.withdrawalNote(withdrawal: e.id, what: what, why: why)] + (cases.isEmpty ? [] : [.withdrawnCases(withdrawal: e.id, cases: cases)])
+                    + (element.map { [.withdrawnElement(withdrawal: e.id, case: $0.case, collection: $0.collection, element: $0.element)] } ?? [])
             }
             note = try w.checkedSealed(noted,
                                        readers: coordinatorKeys(v.membership), wallMillis: Self.wallMillis()).envelope
@@ -330,18 +349,19 @@ extension Node {
             let n = found.first
             return WithdrawalRecord(withdrawal: Hex.encode(e.id.bytes), by: NodeID.fingerprint(of: e.author),
                                     ops: m.withdrawals[e.id]?.count ?? 0, files: files, atMillis: n?.at, what: n?.what, why: n?.why,
-                                    disputed: found.contains { $0.what != n?.what || $0.why != n?.why || $0.cases != n?.cases })
+                                    disputed: found.contains { $0.what != n?.what || $0.why != n?.why || $0.cases != n?.cases || $0.elements != n?.elements })
         }.sorted { ($0.atMillis ?? 0, $0.withdrawal) < ($1.atMillis ?? 0, $1.withdrawal) }
     }
 
     /// One note as a coordinator reads it: the op, its time, its words, and the cases the
-    /// withdrawal took whole.
+    /// withdrawal took whole or the element it took.
     struct CountedNote {
         var op: OpID
         var at: UInt64
         var what: String
         var why: String
         var cases: [CaseID]
+        var elements: [WithdrawnElement] = []
     }
 
     /// The notes that count for each of `withdrawals`, on a coordinator (empty elsewhere): only
@@ -358,10 +378,13 @@ extension Node {
             guard let p = Self.payload(of: e, in: v) else { continue }
             var inOp: [OpID: CountedNote] = [:]
             var cases: [OpID: [CaseID]] = [:]
+            var elements: [OpID: [WithdrawnElement]] = [:]
             for m in p.mutations {
                 switch m {
                 case let .withdrawalNote(id, what, why): inOp[id] = CountedNote(op: e.id, at: p.clock >> 16, what: what, why: why, cases: [])
                 case let .withdrawnCases(id, cs): cases[id, default: []] += cs
+                case let .withdrawnElement(id, c, coll, elem):
+                    elements[id, default: []].append(WithdrawnElement(case: c, collection: coll, element: elem))
                 default: break
                 }
             }
@@ -369,6 +392,7 @@ extension Node {
                 guard let w = byID[id], w.author == e.author else { continue }
                 guard w.seq < e.seq, (w.seq + 1..<e.seq).allSatisfy({ places.contains(place(e.author, $0)) }) else { continue }
                 note.cases = cases[id] ?? []
+                note.elements = elements[id] ?? []
                 notes[id, default: []].append(note)
             }
         }
@@ -511,7 +535,7 @@ extension Node {
         // The withdrawal ops and their notes, read once for the records and the unnamed ops.
         let withdrawals = try mapped { try store.envelopes(ids: Array(m.withdrawals.keys)) }
         let notes = try countedNotes(m, withdrawals)
-        let (unnamed, returned) = try opsUnnamed(m, notes)
+        let unnamed = try opsUnnamed(m, notes)
         let cached = cachedKeys()
         let orphans = cached.sessions.keys.filter { !sessions.contains($0) }.count + cached.parents.keys.filter { !carried.contains($0) }.count
         let chunks = try mapped { try store.chunkSummaries() }.filter { m.withdrawnFiles.contains($0.fid) }.reduce(0) { $0 + $1.present }
@@ -524,36 +548,46 @@ extension Node {
                 showsByVector: member.role != .reporter)
         }
         return WithdrawnCheck(withdrawals: m.withdrawals.count, opsNamed: ids.count, filesNamed: m.withdrawnFiles.count,
-                              opsHeld: heldOps, opsUnnamed: unnamed, casesReturned: returned, chunksHeld: chunks, keysHeld: orphans, members: members,
+                              opsHeld: heldOps, opsUnnamed: unnamed.ops, casesReturned: unnamed.cases.map(\.short),
+                              caseIDsReturned: unnamed.cases.map(\.description), elementsReturned: unnamed.elements,
+                              opsReturningCases: unnamed.caseOps, opsReturningElements: unnamed.elementOps, chunksHeld: chunks, keysHeld: orphans, members: members,
                               records: records(m, withdrawals, notes), scrubPending: try mapped { try store.scrubPending() })
     }
 
-    /// Ops this coordinator reads that write a case a standing withdrawal took whole (by its
-    /// note's case ids) and that no withdrawal names: written after it (an offline reporter's
-    /// edit), or unreadable to its writer. Each shows the case again until withdrawn in turn.
+    /// Ops this coordinator reads that write a case a standing withdrawal took whole, or an
+    /// element one took (by its note's case ids and element), and that no withdrawal names:
+    /// written after it (an offline reporter's edit), or unreadable to its writer. Each shows
+    /// the case, or the element, again until withdrawn in turn.
     ///
-    /// A case counts only where this view shows it (an op it applies wrote it again), so
-    /// withdrawing it again names these ops; a list counts only as every counted note of its
-    /// withdrawal agrees (a forked note, a seized key's, adds nothing). Returns the count and
-    /// the cases, by short id.
-    func opsUnnamed(_ m: Membership, _ counted: [OpID: [CountedNote]]) throws(NodeError) -> (ops: Int, cases: [String]) {
-        var listed = Set<CaseID>()
+    /// A case counts only where this view shows it, and an element only where the view holds
+    /// anything of it (an add, a field), so withdrawing it again names these ops; a list counts
+    /// only as far as every counted note of its withdrawal agrees (a forked note, a seized
+    /// key's, adds nothing). Returns the count, the cases by short id, and the elements.
+    func opsUnnamed(_ m: Membership, _ counted: [OpID: [CountedNote]]) throws(NodeError) -> (ops: Int, cases: [CaseID], elements: [WithdrawnCheck.ReturnedElement], caseOps: Int, elementOps: Int) {
+        var listed = Set<CaseID>(), listedElements = Set<WithdrawnElement>()
         for notes in counted.values {
-            guard var agreed = notes.first.map({ Set($0.cases) }) else { continue }
-            for n in notes.dropFirst() { agreed.formIntersection(n.cases) }
+            guard let first = notes.first else { continue }
+            var agreed = Set(first.cases), agreedElements = Set(first.elements)
+            for n in notes.dropFirst() { agreed.formIntersection(n.cases); agreedElements.formIntersection(n.elements) }
             listed.formUnion(agreed)
+            listedElements.formUnion(agreedElements)
         }
-        guard !listed.isEmpty else { return (0, []) }
+        guard !listed.isEmpty || !listedElements.isEmpty else { return (0, [], [], 0, 0) }
         let v = try view()
         let gone = listed.filter { v.cases[$0] != nil }
-        guard !gone.isEmpty else { return (0, []) }
-        var n = 0, hit = Set<CaseID>()
+        // An element of a case that is back whole goes with the case: one withdrawal names both.
+        let goneElements = listedElements.filter { $0.shows(in: v) && !gone.contains($0.case) }
+        guard !gone.isEmpty || !goneElements.isEmpty else { return (0, [], [], 0, 0) }
+        var n = 0, caseOps = 0, elementOps = 0, hit = Set<CaseID>(), hitElements = Set<WithdrawnElement>()
         for e in try mapped({ try store.allEnvelopes() }) where e.kind == .sealed && m.withdrawn[e.id] == nil {
             guard let p = Self.payload(of: e, in: v) else { continue }
             let cs = p.mutations.compactMap(\.caseID).filter(gone.contains)
-            if !cs.isEmpty { n += 1; hit.formUnion(cs) }
+            let es = goneElements.filter { el in p.mutations.contains(where: el.isWritten) }
+            if !cs.isEmpty { caseOps += 1 }
+            if !es.isEmpty { elementOps += 1 }
+            if !cs.isEmpty || !es.isEmpty { n += 1; hit.formUnion(cs); hitElements.formUnion(es) }
         }
-        return (n, hit.map(\.short).sorted())
+        return (n, hit.sorted { $0.short < $1.short }, hitElements.map(\.returned).sorted(), caseOps, elementOps)
     }
 
     /// Carries out withdrawals (and lifts) whose membership ops landed in an import that did
@@ -583,6 +617,28 @@ extension Node {
     }
 }
 
+/// One element of a case that a withdrawal took on its own (`case withdraw --element`).
+struct WithdrawnElement: Hashable, Sendable {
+    var `case`: CaseID
+    var collection: String
+    var element: String
+
+    /// Whether `m` writes this element: a put of one of its fields, its add or its remove.
+    func isWritten(by m: Mutation) -> Bool {
+        switch m {
+        case let .put(c, path, _, _): c == self.case && path.collection == collection && path.element == element
+        case let .add(c, coll, e), let .remove(c, coll, e, _): c == self.case && coll == collection && e == element
+        case .projectName, .grant, .withdrawalNote, .withdrawnCases, .withdrawnElement: false
+        }
+    }
+
+    /// Whether the view holds anything of the element: an add, or a field.
+    func shows(in v: ProjectView) -> Bool { v.cases[self.case]?.holds(collection, element) == true }
+
+    /// As the check reports it.
+    var returned: WithdrawnCheck.ReturnedElement { .init(case: self.case.description, collection: collection, element: element) }
+}
+
 extension Mutation {
     /// The case a mutation writes, if any.
     var caseID: CaseID? {
@@ -590,7 +646,7 @@ extension Mutation {
         case let .put(c, _, _, _): c
         case let .add(c, _, _): c
         case let .remove(c, _, _, _): c
-        case .projectName, .grant, .withdrawalNote, .withdrawnCases: nil
+        case .projectName, .grant, .withdrawalNote, .withdrawnCases, .withdrawnElement: nil
         }
     }
 }

@@ -315,7 +315,7 @@ public final class Node {
             case let .put(c, _, _, _), let .add(c, _, _), let .remove(c, _, _, _):
                 if let f = found, f != c { return nil }
                 found = c
-            case .projectName, .grant, .withdrawalNote, .withdrawnCases: return nil
+            case .projectName, .grant, .withdrawalNote, .withdrawnCases, .withdrawnElement: return nil
             }
         }
         return found

@@ -16,7 +16,8 @@ enum WithdrawPages {
             return gone(v)
         }
         var c: [String: Any]
-        if element.isEmpty {
+        // A collection without an element is no part: the element's branch calls it gone.
+        if element.isEmpty && collection.isEmpty {
             c = v.frame(title: v.t("withdraw.title"), unlocked: true)
             c["heading"] = v.t("withdraw.title")
             c["records"] = v.t("withdraw.records", ["n": "\(plan.ops.count)"]) + "; " + v.t("withdraw.files", ["n": "\(plan.files.count)"])
@@ -40,7 +41,7 @@ enum WithdrawPages {
             // A file by its name: its other fields include the key that opens it.
             c["records"] = collection == "evidence"
                 ? "\(v.t("evidence.heading")): \(state.value(collection, element, "name").flatMap { $0.isEmpty ? nil : $0 } ?? v.t("evidence.unnamed"))"
-                : "\(v.t("case.\(collection)")): \(EditPages.describe(v, state, collection, element))"
+                : "\(v.t("case.\(collection)")): \(Self.described(v, state, collection, element))"
             c["understood"] = v.t("withdraw.element.understood")
             c["confirm"] = v.t("withdraw.element.confirm")
             c["elementNote"] = v.t("withdraw.element.rest")
@@ -70,7 +71,7 @@ enum WithdrawPages {
         guard let id = CasePages.caseID(ref) else { return page(v, host: host, ref: ref) }
         let report: WithdrawalReport
         do {
-            if element.isEmpty {
+            if element.isEmpty && collection.isEmpty {
                 // The page listed the merged cases that go with it, so the confirmation covers them.
                 report = try host.cases.withdraw(id.description, withMerged: true, reason: reason)
             } else {
@@ -122,9 +123,22 @@ enum WithdrawPages {
         }.joined(separator: " ")
     }
 
+    /// What the page says goes: the element's shown fields, or, where it holds none of them (a
+    /// later edit of a long text alone), its id.
+    static func described(_ v: Visit, _ state: CaseState, _ collection: String, _ element: String) -> String {
+        let d = EditPages.describe(v, state, collection, element)
+        return d.isEmpty ? element : d
+    }
+
     /// An element the desk can withdraw: one it can remove, or an attached file.
     static func withdrawable(_ state: CaseState, _ collection: String, _ element: String) -> Bool {
-        (EditPages.addable.contains(collection) && collection != "tags" || collection == "evidence") && state.elements(collection).contains(element)
+        deskCollection(collection) && !element.isEmpty && state.holds(collection, element)
+    }
+
+    /// A collection whose elements the desk withdraws one by one. Not tags: a tag's id is its
+    /// text, which an address would put in the browser's history.
+    static func deskCollection(_ collection: String) -> Bool {
+        EditPages.addable.contains(collection) && collection != "tags" || collection == "evidence"
     }
 
     /// Which devices have confirmed, and whether this one holds anything withdrawn.
@@ -138,8 +152,31 @@ enum WithdrawPages {
         c["statusStep"] = true
         c["none"] = check.withdrawals == 0
         c["count"] = v.t("withdrawn.count", ["n": "\(check.withdrawals)", "records": "\(check.opsNamed)", "files": "\(check.filesNamed)"])
-        c["here"] = check.opsUnnamed > 0 ? v.t("withdrawn.here.returned", ["n": "\(check.opsUnnamed)", "cases": check.casesReturned.joined(separator: ", ")])
-            : v.t(check.clean ? "withdrawn.here.clean" : "withdrawn.here.held")
+        // What a later record brought back: a sentence for cases, one for parts of cases, and
+        // a link to withdraw each again.
+        var here: [String] = []
+        if !check.casesReturned.isEmpty {
+            here.append(v.t("withdrawn.here.returned", ["n": "\(check.opsReturningCases)", "cases": check.casesReturned.joined(separator: ", ")]))
+        }
+        if !check.elementsReturned.isEmpty {
+            let named = check.elementsReturned.map { "\($0.short) \(Self.localized("\($0.collection)/\($0.element)", v))" }
+            here.append(v.t("withdrawn.here.returnedElement", ["n": "\(check.opsReturningElements)", "elements": named.joined(separator: ", ")]))
+        }
+        c["here"] = here.isEmpty ? v.t(check.clean ? "withdrawn.here.clean" : "withdrawn.here.held") : here.joined(separator: " ")
+        var again: [[String: Any]] = zip(check.caseIDsReturned, check.casesReturned).map { id, short in
+            ["href": "/cases/\(id)/withdraw", "label": v.t("withdrawn.again.case", ["case": short])]
+        }
+        // Only parts the desk withdraws get a link: another (a tag, withdrawn by the CLI) would
+        // lead to a page that refuses it, and put its id in the browser's history.
+        for e in check.elementsReturned where Self.deskCollection(e.collection) && !e.element.isEmpty {
+            var q = URLComponents()
+            q.queryItems = [URLQueryItem(name: "c", value: e.collection), URLQueryItem(name: "e", value: e.element)]
+            again.append(["href": "/cases/\(e.case)/withdraw?\(q.percentEncodedQuery ?? "")",
+                          "label": v.t("withdrawn.again.element", ["case": e.short, "part": v.t("case.\(e.collection)"),
+                                                                   "element": String(e.element.prefix(8))])])
+        }
+        c["again"] = again
+        c["hasAgain"] = !again.isEmpty
         c["clean"] = check.clean
         c["rows"] = check.members.map { m -> [String: Any] in
             let state = m.confirmed ? "withdrawn.state.confirmed" : m.showsByVector ? "withdrawn.state.waiting" : "withdrawn.state.ask"

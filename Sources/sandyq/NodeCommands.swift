@@ -167,8 +167,10 @@ struct Check: ParsableCommand {
             } else {
                 say("\(c.withdrawals) withdrawal(s) naming \(c.opsNamed) op(s) and \(c.filesNamed) file(s)")
                 say("held here: \(c.opsHeld) of those ops, \(c.chunksHeld) file chunk(s), \(c.keysHeld) key(s) that open nothing held")
-                if c.opsUnnamed > 0 {
-                    say("\(c.opsUnnamed) op(s) read here write a case that was withdrawn (\(c.casesReturned.joined(separator: ", "))), and no withdrawal names them (written after it, or unreadable to whoever withdrew it): the case shows again; withdraw it again (`sandyq case withdraw CASE`) to take them")
+                if c.opsUnnamed > 0 && c.casesReturned.isEmpty {
+                    say("\(c.opsUnnamed) op(s) read here write an element that was withdrawn (\(c.elementsReturned.map(\.name).joined(separator: ", "))), and no withdrawal names them (written after it, or unreadable to whoever withdrew it): the element shows again; withdraw it again (`sandyq case withdraw CASE --element COLLECTION/ELEMENT`) to take them")
+                } else if c.opsUnnamed > 0 {
+                    say("\(c.opsUnnamed) op(s) read here write a case that was withdrawn (\((c.casesReturned + c.elementsReturned.map(\.name)).joined(separator: ", "))), and no withdrawal names them (written after it, or unreadable to whoever withdrew it): the case shows again; withdraw it again (`sandyq case withdraw CASE`, with `--element COLLECTION/ELEMENT` for an element) to take them")
                 }
                 if c.scrubPending {
                     say("the store file may still hold bytes deleted a moment ago (a withdrawal, released evidence): another program was reading it; close the desk and other sandyq commands on this home, then run this again")
@@ -184,7 +186,7 @@ struct Check: ParsableCommand {
                     if let why = r.why { say("  why: \(why.isEmpty ? "(no reason given)" : why)") }
                 }
                 say(c.clean ? "ok: nothing withdrawn is readable here"
-                    : c.opsHeld + c.chunksHeld + c.keysHeld == 0 && c.opsUnnamed > 0 ? "problem: a withdrawn case is readable again here"
+                    : c.opsHeld + c.chunksHeld + c.keysHeld == 0 && c.opsUnnamed > 0 ? "problem: withdrawn content is readable again here"
                     : c.opsHeld + c.chunksHeld + c.keysHeld == 0 ? "problem: deleted content may still be in the store file"
                     : "problem: withdrawn content is still held here")
             }

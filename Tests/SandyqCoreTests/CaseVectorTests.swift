@@ -56,7 +56,7 @@ import SandyqCrypto
                     switch m {
                     case let .put(c, _, _, _), let .add(c, _, _), let .remove(c, _, _, _):
                         if c == cid { state.apply(m, op: o.op, author: o.author, clock: o.payload.clock) }
-                    case .projectName, .grant, .withdrawalNote, .withdrawnCases: break
+                    case .projectName, .grant, .withdrawalNote, .withdrawnCases, .withdrawnElement: break
                     }
                 }
             }

@@ -23,7 +23,7 @@ import SandyqCrypto
             let n = r.chance(0.1) ? length(Payload.maxRefs, &r) : r.below(3)
             return (0..<n).map { _ in OpID(unchecked: r.bytes(OpID.length)) }
         }
-        switch r.below(6) {
+        switch r.below(8) {
         case 0:
             let p = FieldPath(collection: text(length(256, &r), &r), element: text(r.below(3), &r), field: text(length(256, &r), &r))
             return .put(case: c, path: p, value: text(r.chance(0.05) ? length(1 << 20, &r) : r.below(50), &r), supersedes: ids(&r))
@@ -33,6 +33,12 @@ import SandyqCrypto
         case 4:
             let sid = SessionID(author: try! SigningPublicKey(bytes: r.bytes(32)), unchecked: r.bytes(8))
             return .grant(session: sid, key: r.bytes(r.chance(0.7) ? SymmetricKey.length : length(SymmetricKey.length, &r)))
+        case 5:
+            let n = r.chance(0.1) ? length(Payload.maxRefs, &r) : r.below(3)
+            return .withdrawnCases(withdrawal: OpID(unchecked: r.bytes(OpID.length)), cases: (0..<n).map { _ in CaseID(unchecked: r.bytes(CaseID.length)) })
+        case 6:
+            return .withdrawnElement(withdrawal: OpID(unchecked: r.bytes(OpID.length)), case: c,
+                                     collection: text(length(256, &r), &r), element: text(length(256, &r), &r))
         default:
             return .withdrawalNote(withdrawal: OpID(unchecked: r.bytes(OpID.length)),
                                    what: text(length(Payload.maxNoteWhat, &r), &r), why: text(length(Payload.maxNoteWhy, &r), &r))

@@ -637,6 +637,77 @@ struct WithdrawalAttackTests {
         }
     }
 
+    @Test("an edit of a withdrawn element written later (a reporter offline during the withdrawal writes the withdrawn person's name again) shows the person again: every coordinator's check names it, by the element the sealed note carries, until a coordinator withdraws the element too, which a field alone, with no add, is enough to allow")
+    func aLaterEditOfAWithdrawnElementIsNamed() throws {
+        let dir = try TempDir()
+        let (c, c2, r) = try Self.coordinatorsAndReporter(dir)
+        let id = try r.addCase(RoleKit.doc("Задержание", person: "Бауыржан Ахметов"))
+        try NodeFixture.syncBothWays(r, c)
+        try NodeFixture.syncBothWays(c, c2)
+        let person = try #require(try c.view().cases[id]?.elements("persons").first)
+        _ = try c.withdraw(id.description, collection: "persons", element: person, reason: "угроза свидетелю")
+        try NodeFixture.syncBothWays(c, c2)
+        #expect(try c.checkWithdrawn().clean && c2.checkWithdrawn().clean)
+        // The reporter, not yet told, writes the person's name again from its own copy.
+        let name = FieldPath(collection: "persons", element: person, field: "name")
+        try r.write([.put(case: id, path: name, value: "Бауыржан Ахметов", supersedes: [])])
+        try NodeFixture.syncBothWays(r, c)
+        try NodeFixture.syncBothWays(c, c2)
+        #expect(try c2.view().cases[id]?.value("persons", person, "name") == "Бауыржан Ахметов", "premise: the late edit shows the name again")
+        for (who, n) in [("the withdrawer", c), ("the other coordinator", c2)] {
+            let check = try n.checkWithdrawn()
+            #expect(check.opsUnnamed == 1 && !check.clean, "\(who) calls the home clean with the person readable again: \(check)")
+            #expect(check.elementsReturned.map(\.name) == ["\(id.short) persons/\(person)"] && check.casesReturned.isEmpty, "\(check)")
+        }
+        // The other coordinator withdraws the element again: the late edit goes, every check is clean.
+        _ = try c2.withdraw(id.description, collection: "persons", element: person, reason: "позднее дополнение")
+        try NodeFixture.syncBothWays(c2, c)
+        for n in [c, c2] {
+            #expect(try n.view().cases[id]?.registers[name] == nil)
+            #expect(try n.view().cases[id] != nil, "the rest of the case stays")
+            let check = try n.checkWithdrawn()
+            #expect(check.opsUnnamed == 0 && check.clean, "\(check)")
+        }
+    }
+
+    @Test("a person withdrawn, then the whole case: a later edit of the person brings the case back, and the check names the case alone, since withdrawing it names the edit")
+    func anElementOfACaseBackWholeIsNamedWithTheCase() throws {
+        let dir = try TempDir()
+        let (c, _, r) = try Self.coordinatorsAndReporter(dir)
+        let id = try r.addCase(RoleKit.doc("Задержание", person: "Бауыржан Ахметов"))
+        try NodeFixture.syncBothWays(r, c)
+        let person = try #require(try c.view().cases[id]?.elements("persons").first)
+        _ = try c.withdraw(id.description, collection: "persons", element: person, reason: "угроза свидетелю")
+        _ = try c.withdraw(id.description, reason: "дело целиком")
+        try r.write([.put(case: id, path: FieldPath(collection: "persons", element: person, field: "name"), value: "Бауыржан", supersedes: [])])
+        try NodeFixture.syncBothWays(r, c)
+        let check = try c.checkWithdrawn()
+        #expect(check.opsUnnamed == 1 && check.casesReturned == [id.short], "\(check)")
+        #expect(check.elementsReturned.isEmpty, "the person is named apart from its case, which one withdrawal takes: \(check)")
+    }
+
+    @Test("a copied coordinator key that forks the note of a real element withdrawal to name another person, whom nobody withdrew, does not make every coordinator's check unclean over that person: only what every note of the withdrawal names counts, and the record shows disputed")
+    func aForkedNoteCannotNameAnInnocentElement() throws {
+        let dir = try TempDir()
+        let (c, copy, ids) = try Self.coordinatorAndSeizedCopy(dir)
+        let v = try copy.view()
+        let withdrawn = try #require(v.cases[ids[0]]?.elements("persons").first)
+        let innocent = try #require(v.cases[ids[1]]?.elements("persons").first)
+        let reason = "угроза свидетелю"
+        _ = try c.withdraw(ids[0].description, collection: "persons", element: withdrawn, reason: reason)
+        let ops = try #require(try c.storedMembership().withdrawals.values.first)
+        // The seizer's modified client: the same withdrawal op, its note naming the other person.
+        let what = "\(Node.noteName(ids[0], in: v)) persons/\(withdrawn)"
+        _ = try copy.writeWithdrawals(ops.sorted(), files: [], element: WithdrawnElement(case: ids[1], collection: "persons", element: innocent),
+                                      what: what, why: reason, in: v)
+        #expect(try copy.storedMembership().withdrawals.keys == c.storedMembership().withdrawals.keys, "premise: one withdrawal, two notes")
+        _ = try c.importEnvelopes(try copy.store.allEnvelopes())
+        #expect(try c.view().cases[ids[1]]?.elements("persons") == [innocent])
+        let check = try c.checkWithdrawn()
+        #expect(check.opsUnnamed == 0 && check.clean, "the forked note made an innocent person count as withdrawn: \(check)")
+        #expect(check.records.first?.disputed == true, "two notes that name different elements are disputed")
+    }
+
     @Test("a copied coordinator key that forks the note of a real withdrawal to list a case nobody withdrew does not make every coordinator's check unclean over that case: a list counts only as far as every note of its withdrawal agrees, and the record shows disputed")
     func aForkedNoteCannotListAnInnocentCase() throws {
         let dir = try TempDir()

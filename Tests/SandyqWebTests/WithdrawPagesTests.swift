@@ -40,6 +40,65 @@ import SandyqReports
         }
     }
 
+    /// A record written after a withdrawal that writes the withdrawn person, or the withdrawn
+    /// case, again: the page says which part shows again and what to do, in Russian.
+    @Test func aRecordThatBringsWithdrawnContentBackIsNamed() async throws {
+        let dir = try TempDir("withdrawpages")
+        let (c, _) = try NodeFixture.founder(dir, "c")
+        var doc = CaseDocument()
+        doc.title = "Нурлан Нургалиев"
+        doc.persons = [.init(name: "Асель Каримова")]
+        let id = try c.addCase(doc)
+        let person = try #require(try c.view().cases[id]?.elements("persons").first)
+        _ = try c.withdraw(id.description, collection: "persons", element: person, reason: "угроза")
+        try c.write([.put(case: id, path: FieldPath(collection: "persons", element: person, field: "name"), value: "Асель", supersedes: [])])
+        let b = try SharePagesTests.Browser(dir, "c")
+        try await b.app.test(.router) { client in
+            let (status, page) = try await b.get(client, "/withdrawn")
+            #expect(status == .ok)
+            #expect(page.contains(ReportHTML.esc(Self.ru("withdrawn.here.returnedElement", ["n": "1", "elements": "\(id.short) \(Self.ru("case.persons")): \(person)"]))), "\(page)")
+            // The page links the person's withdrawal page, which offers it though the case page
+            // lists no such person (a field came back, not the person's add).
+            let link = "/cases/\(id)/withdraw?c=persons&e=\(person)"
+            #expect(page.contains("href=\"\(ReportHTML.esc(link))\""), "no link to withdraw the person again: \(page)")
+            let (s2, form) = try await b.get(client, link)
+            #expect(s2 == .ok && form.contains("name=\"element\" value=\"\(person)\""), "\(s2)")
+            let fields = [("reason", "Позднее дополнение"), ("understood", "yes"), ("collection", "persons"), ("element", person)]
+            let (s3, _, _) = try await b.post(client, "/cases/\(id)/withdraw", fields, csrf: b.csrf)
+            #expect(s3 == .ok)
+        }
+        let after = try b.host.admin.checkWithdrawn()
+        #expect(after.clean && after.opsUnnamed == 0, "\(after)")
+        // The whole case, then a late edit of it: the page links the case's withdrawal page.
+        _ = try c.withdraw(id.description, reason: "целиком")
+        try c.write([.put(case: id, path: FieldPath(field: "city"), value: "Тараз", supersedes: [])])
+        let b2 = try SharePagesTests.Browser(dir, "c")
+        try await b2.app.test(.router) { client in
+            let (_, page) = try await b2.get(client, "/withdrawn")
+            #expect(page.contains(ReportHTML.esc(Self.ru("withdrawn.here.returned", ["n": "1", "cases": id.short]))), "\(page)")
+            #expect(page.contains("href=\"/cases/\(id)/withdraw\""), "no link to withdraw the case again: \(page)")
+            let (s4, form) = try await b2.get(client, "/cases/\(id)/withdraw")
+            #expect(s4 == .ok && form.contains("id=\"withdraw-confirm\""), "\(s4)")
+            // A collection without an element is no part, and not the whole case either.
+            let (s5, empty) = try await b2.get(client, "/cases/\(id)/withdraw?c=persons&e=")
+            #expect(s5 == .notFound && !empty.contains("withdraw-confirm"), "\(s5)")
+        }
+        // A tag withdrawn by the CLI and added again: named, but no link, which would put its
+        // text in the browser's history and lead to a page that refuses it.
+        _ = try c.withdraw(id.description, withMerged: true, reason: "снова")
+        let other = try c.addCase(doc)
+        try c.write([.add(case: other, collection: "tags", element: "срочно")])
+        _ = try c.withdraw(other.description, collection: "tags", element: "срочно", reason: "метка")
+        try c.write([.add(case: other, collection: "tags", element: "срочно")])
+        let b3 = try SharePagesTests.Browser(dir, "c")
+        try await b3.app.test(.router) { client in
+            let (_, page) = try await b3.get(client, "/withdrawn")
+            let said = Self.ru("withdrawn.here.returnedElement", ["n": "1", "elements": "\(other.short) \(Self.ru("case.tags")): срочно"])
+            #expect(page.contains(ReportHTML.esc(said)), "the tag is named: \(page)")
+            #expect(!page.contains("c=tags"), "a link carries the tag: \(page)")
+        }
+    }
+
     /// Where the code says what to act on (the file, the stick, a restore not synced, a device not
     /// admitted), the words say it; other refusals go by their kind.
     @Test func aRefusalIsWordedByWhatToActOn() {

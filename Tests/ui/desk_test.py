@@ -319,6 +319,8 @@ class Suite:
                  lambda: self.t_withdraw(env))
         self.run("withdraw one source in Russian: from its remove page; both missing answers are named; the source goes, then its file, the rest stays",
                  lambda: self.t_withdraw_element(env))
+        self.run("a withdrawn source back by a late edit, in Kazakh: the withdrawals page names it and links its withdrawal; withdrawn again, the page is clean",
+                 lambda: self.t_withdrawn_returned(env))
         shutil.rmtree(self.root, ignore_errors=True)
         print(f"desk: {len(self.failed)} failed" + (f": {', '.join(self.failed)}" if self.failed else ""), flush=True)
         return 1 if self.failed else 0
@@ -2490,6 +2492,74 @@ class Suite:
             d.quit()
             desk.stop()
 
+    def two_coordinators(self, name, project):
+        """A founder's home with a project, and a second coordinator admitted by invitation."""
+        home = os.path.join(self.root, "coordinator-" + name)
+        self.cli.ok(home, ["init", "--kdf", "interactive"])
+        self.cli.ok(home, ["project", "create", project])
+        second = os.path.join(self.root, "second-" + name)
+        self.cli.ok(second, ["init", "--kdf", "interactive"])
+        inv, reply = os.path.join(self.root, name + ".invitation"), os.path.join(self.root, name + ".reply")
+        self.cli.ok(home, ["invite", "--role", "coordinator", "--out", inv])
+        sas = self.cli.json(second, ["join", "--invite", inv, "--out", reply])["sas"]
+        self.cli.ok(home, ["member", "add", "--request", reply, "--sas", sas])
+        return home, second
+
+    def t_withdrawn_returned(self, env):
+        """A source was withdrawn while the second coordinator, offline, still held it and edited
+        it. Its stick brings the edit back: the withdrawals page (Kazakh) says the part is back
+        and links its withdrawal page, though the case page no longer lists the source; withdrawn
+        again from there, the page says nothing withdrawn is here."""
+        kk = catalogue("kk")
+        home, second = self.two_coordinators("returned", "Қайта оралған")
+        doc = os.path.join(self.root, "returned.json")
+        with open(doc, "w", encoding="utf-8") as f:
+            json.dump({"title": "Ерлан С. ісі", "ref": "R-3", "persons": [{"name": "Ерлан Сәрсенов"}],
+                       "sources": [{"id": "7a7a7a7a7a7a7a7a", "kind": "witness", "reference": "Көршінің айғағы"}]}, f, ensure_ascii=False)
+        self.cli.ok(home, ["case", "add", "--file", doc])
+        folder = os.path.join(self.root, "stick-returned", "sandyq")
+        os.makedirs(folder)
+        self.cli.ok(home, ["usb", "sync", folder])
+        self.cli.ok(second, ["usb", "sync", folder])
+        self.cli.ok(home, ["case", "withdraw", "R-3", "--element", "sources/7a7a7a7a7a7a7a7a", "--reason", "Куәгер келісімін қайтарып алды"])
+        # The second coordinator has not heard of it, and corrects the statement.
+        self.cli.ok(second, ["case", "edit", "R-3", "--set", "sources/7a7a7a7a7a7a7a7a/reference=Көршінің екінші айғағы"])
+        self.cli.ok(second, ["usb", "sync", folder])
+        self.cli.ok(home, ["usb", "sync", folder])
+        checked = self.cli.run(home, ["check", "--withdrawn", "--json"], 600)
+        report = json.loads(checked.stdout)
+        self.check(checked.returncode != 0 and report["check"]["opsUnnamed"] == 1, f"the check names the edit: {report}")
+        desk = Desk(self.cli.binary, home, env)
+        d = browser(lang="kk")
+        try:
+            self.unlock(d, desk)
+            d.get(desk.base + "/withdrawn?lang=kk")
+            here = d.find_element(By.ID, "withdrawn-here").text
+            back = report["check"]["elementsReturned"]
+            said = kk["withdrawn.here.returnedElement"].replace("{n}", "1").replace("{elements}", back[0]["case"][:8] + " " + kk["case.sources"] + ": 7a7a7a7a7a7a7a7a")
+            self.check(here == said, f"the part named: {here}")
+            links = d.find_elements(By.CSS_SELECTOR, "#withdrawn-again a")
+            self.check(len(links) == 1 and "«" in links[0].text, f"one link to withdraw it again: {[a.text for a in links]}")
+            self.axe(d, "withdrawals, a part back")
+            self.no_english(d, "kk", "withdrawals, a part back")
+            self.shot(d, "withdrawn-returned-kk")
+            links[0].click()
+            WebDriverWait(d, 10).until(lambda x: "/withdraw?" in x.current_url)
+            self.check(d.find_element(By.TAG_NAME, "h1").text == kk["withdraw.element.title"], "the source's withdrawal page")
+            self.check("екінші айғағы" in d.find_element(By.ID, "withdraw-goes").text, "the late statement named")
+            d.find_element(By.ID, "reason").send_keys("Кейін жазылған түзету")
+            d.find_element(By.CSS_SELECTOR, "label[for='understood']").click()
+            self.submit(d, "#withdraw-confirm")
+            self.check(d.find_element(By.TAG_NAME, "h1").text == kk["withdraw.done.title"], "not withdrawn")
+            d.get(desk.base + "/withdrawn?lang=kk")
+            self.check(d.find_element(By.ID, "withdrawn-here").text == kk["withdrawn.here.clean"], "nothing withdrawn is here now")
+            self.check(not d.find_elements(By.ID, "withdrawn-again"), "no link left")
+        finally:
+            d.quit()
+            desk.stop()
+        checked = self.cli.json(home, ["check", "--withdrawn"])
+        self.check(checked["clean"] and len(checked["check"]["records"]) == 2, f"clean, two withdrawals: {checked}")
+
     def t_withdraw(self, env):
         """A witness withdrew consent. A second coordinator (joined by invitation) holds both cases
         from a stick. On the desk in Kazakh, from the case's page: the check page says what goes and
@@ -2498,15 +2568,7 @@ class Suite:
         confirmed. A stick later its `check --withdrawn` is clean and it lists one case; one more
         stick back, the page (in Russian) shows it confirmed."""
         kk, ru = catalogue("kk"), catalogue("ru")
-        home = os.path.join(self.root, "coordinator-withdraw")
-        self.cli.ok(home, ["init", "--kdf", "interactive"])
-        self.cli.ok(home, ["project", "create", "Қайтарып алу"])
-        second = os.path.join(self.root, "second-withdraw")
-        self.cli.ok(second, ["init", "--kdf", "interactive"])
-        inv, reply = os.path.join(self.root, "w.invitation"), os.path.join(self.root, "w.reply")
-        self.cli.ok(home, ["invite", "--role", "coordinator", "--out", inv])
-        sas = self.cli.json(second, ["join", "--invite", inv, "--out", reply])["sas"]
-        self.cli.ok(home, ["member", "add", "--request", reply, "--sas", sas])
+        home, second = self.two_coordinators("withdraw", "Қайтарып алу")
         self.cli.ok(home, ["case", "add", "--title", "Куәгер келісімін қайтарды", "--person", "Айжан Серікова"])
         self.cli.ok(home, ["case", "add", "--title", "Қалатын іс", "--person", "Болат Жақсылықов"])
         stick = os.path.join(self.root, "stick-withdraw")

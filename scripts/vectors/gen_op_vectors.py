@@ -98,7 +98,7 @@ NONCE_LEN = b.crypto_aead_xchacha20poly1305_ietf_NPUBBYTES         # 24
 TAG_LEN = b.crypto_aead_xchacha20poly1305_ietf_ABYTES              # 16
 
 PAYLOAD_VERSION = 1
-PUT, ADD, REMOVE, PROJECT_NAME, GRANT, WITHDRAWAL_NOTE, WITHDRAWN_CASES = 1, 2, 3, 4, 5, 6, 7
+PUT, ADD, REMOVE, PROJECT_NAME, GRANT, WITHDRAWAL_NOTE, WITHDRAWN_CASES, WITHDRAWN_ELEMENT = 1, 2, 3, 4, 5, 6, 7, 8
 MAX_NOTE_WHAT, MAX_NOTE_WHY = 4096, 16384
 MAX_MUTATIONS, MAX_REFS = 100_000, 4096
 MAX_NAME, MAX_VALUE, MAX_PROJECT_NAME = 256, 1 << 20, 1024
@@ -250,6 +250,12 @@ def withdrawn_cases(withdrawal: bytes, cases) -> bytes:
     """The cases a withdrawal took whole, in its note's op (varint count, 16-byte case ids)."""
     assert len(withdrawal) == OPID_LEN and all(len(c) == CASE_LEN for c in cases)
     return bytes([WITHDRAWN_CASES]) + withdrawal + varint(len(cases)) + b"".join(cases)
+
+
+def withdrawn_element(withdrawal: bytes, case: bytes, collection: str, element: str) -> bytes:
+    """The one element a withdrawal took, in its note's op (case id, string collection, string element)."""
+    assert len(withdrawal) == OPID_LEN and len(case) == CASE_LEN
+    return bytes([WITHDRAWN_ELEMENT]) + withdrawal + case + string(collection) + string(element)
 
 
 def grant(author: bytes, session_id: bytes, content_key: bytes) -> bytes:
@@ -527,6 +533,10 @@ def decode_payload(data: bytes) -> dict:
             if k > MAX_REFS:
                 raise Refused("malformed", "too many cases")
             mutations.append(("withdrawnCases", wid, [r.raw(CASE_LEN) for _ in range(k)]))
+        elif t == WITHDRAWN_ELEMENT:
+            wid, case = r.raw(OPID_LEN), r.raw(CASE_LEN)
+            coll = r.string(MAX_NAME)
+            mutations.append(("withdrawnElement", wid, case, coll, r.string(MAX_NAME)))
         else:
             raise Refused("malformed", f"unknown mutation type {t}")
     r.end()
@@ -1070,8 +1080,8 @@ def gen_payload(v: Vectors, first: bytes, fid: bytes) -> None:
              payload(hlc(T0, 0), []))
 
     followup("payload_unknown_mutation", "malformed",
-             "second mutation has type 8 (only 1..7 exist): an unknown change must not be skipped silently",
-             payload(hlc(T0, 1), [add(CASE, "events", "e1"), bytes([8]) + CASE + string("x")]))
+             "second mutation has type 9 (only 1..8 exist): an unknown change must not be skipped silently",
+             payload(hlc(T0, 1), [add(CASE, "events", "e1"), bytes([9]) + CASE + string("x")]))
 
     note = withdrawal_note(blake2b(b"a withdrawal op", 32), "W-1 (3f2a9c01d4e5b6a7)",
                            "Куәгер келісімін қайтарып алды. Свидетель отозвал согласие.")
@@ -1087,6 +1097,13 @@ def gen_payload(v: Vectors, first: bytes, fid: bytes) -> None:
     followup("payload_withdrawn_cases_over", "malformed",
              "a type 7 mutation announcing 4,097 cases, one over its limit",
              payload(hlc(T0 + 180_000, 0), [bytes([WITHDRAWN_CASES]) + wid + varint(MAX_REFS + 1)]))
+    followup("payload_withdrawn_element", "ok",
+             "a withdrawal note and the one element its withdrawal took (type 8: the withdrawal's op id, the 16-byte "
+             "case id, string collection, string element), in one op as nodes write them",
+             payload(hlc(T0 + 180_000, 0), [note, withdrawn_element(wid, CASE, "persons", "p1")]))
+    followup("payload_withdrawn_element_long", "malformed",
+             "a type 8 mutation whose element is 257 bytes, one over its limit",
+             payload(hlc(T0 + 180_000, 0), [bytes([WITHDRAWN_ELEMENT]) + wid + CASE + string("persons") + string("e" * 257)]))
     followup("payload_withdrawal_note_long", "malformed",
              "a withdrawal note whose why is 16,385 bytes, one over its limit",
              payload(hlc(T0 + 180_000, 0), [bytes([WITHDRAWAL_NOTE]) + blake2b(b"a withdrawal op", 32) + string("W-1")
