@@ -4,11 +4,14 @@ import SandyqCrypto
 /// mode, its project and the project's network key, and (version 2) its reader key, in a fixed
 /// layout with no random bytes, so the same node always splits the same secret.
 public struct NodeBackup: Sendable {
-    /// Version 1: no reader key (114 bytes). Version 2: with one (150 bytes).
+    /// Version 1: no reader key (114 bytes). Version 2: with one (150 bytes). Version 3: with
+    /// the retired reader keys too (151 + 36 bytes each, 1 to 255 of them).
     public static let version: UInt8 = 1
     public static let length = 114
     public static let readerVersion: UInt8 = 2
     public static let readerLength = 150
+    public static let retiredVersion: UInt8 = 3
+    public static let maxRetired = 255
 
     public let signingSeed: SecureBytes
     public let boxSecret: SecureBytes
@@ -18,49 +21,76 @@ public struct NodeBackup: Sendable {
     /// The reader key's epoch and X25519 secret (Protocol/ops.md section 4, "Reader key"); nil
     /// for a node that has announced none: a version-1 secret.
     public let reader: (epoch: UInt32, secret: SecureBytes)?
+    /// Reader keys a withdrawal retired (ops.md section 4, "Retiring the reader key"), newest
+    /// first, each below the reader's epoch: they open what writers sealed to them before they
+    /// saw the new key. Empty below version 3.
+    public let retired: [(epoch: UInt32, secret: SecureBytes)]
 
     public init(signingSeed: SecureBytes, boxSecret: SecureBytes, writeOnly: Bool, project: ProjectID, networkKey: SymmetricKey,
-                reader: (epoch: UInt32, secret: SecureBytes)? = nil) {
+                reader: (epoch: UInt32, secret: SecureBytes)? = nil, retired: [(epoch: UInt32, secret: SecureBytes)] = []) {
         precondition(signingSeed.count == 32 && boxSecret.count == 32 && (reader?.secret.count ?? 32) == 32)
+        precondition(retired.isEmpty || (reader != nil && retired.count <= Self.maxRetired && retired.allSatisfy { $0.secret.count == 32 }))
         self.signingSeed = signingSeed
         self.boxSecret = boxSecret
         self.writeOnly = writeOnly
         self.project = project
         self.networkKey = networkKey
         self.reader = reader
+        self.retired = retired
     }
 
     /// version ‖ signing seed[32] ‖ box secret[32] ‖ mode u8 ‖ project[16] ‖ network key[32],
-    /// then for version 2 ‖ reader epoch u32 ‖ reader secret[32].
+    /// then for version 2 ‖ reader epoch u32 ‖ reader secret[32], and for version 3 also
+    /// ‖ count u8 ‖ count × (retired epoch u32 ‖ retired secret[32]).
     public var secret: SecureBytes {
-        var b = [reader == nil ? Self.version : Self.readerVersion] + signingSeed.unsafeCopy + boxSecret.unsafeCopy + [writeOnly ? 1 : 0]
+        let version = reader == nil ? Self.version : retired.isEmpty ? Self.readerVersion : Self.retiredVersion
+        var b = [version] + signingSeed.unsafeCopy + boxSecret.unsafeCopy + [writeOnly ? 1 : 0]
         b += project.bytes + networkKey.secret.unsafeCopy
+        func u32(_ e: UInt32) -> [UInt8] { [UInt8(e >> 24), UInt8(e >> 16 & 0xff), UInt8(e >> 8 & 0xff), UInt8(e & 0xff)] }
         if let reader {
-            b += [UInt8(reader.epoch >> 24), UInt8(reader.epoch >> 16 & 0xff), UInt8(reader.epoch >> 8 & 0xff), UInt8(reader.epoch & 0xff)]
-            b += reader.secret.unsafeCopy
+            b += u32(reader.epoch) + reader.secret.unsafeCopy
+            if !retired.isEmpty {
+                b.append(UInt8(retired.count))
+                for r in retired { b += u32(r.epoch) + r.secret.unsafeCopy }
+            }
         }
         defer { b.zeroize() }
         return SecureBytes(b)
     }
 
+    /// The length of a version-3 secret with `count` retired keys.
+    static func retiredLength(_ count: Int) -> Int { readerLength + 1 + 36 * count }
+
     public init(secret s: SecureBytes) throws(CoreError) {
         var b = s.unsafeCopy
         defer { b.zeroize() }
-        let withReader = b.count == Self.readerLength && b.first == Self.readerVersion
+        let altered = CoreError.backupShare(.altered, "the shares do not rebuild a node's keys: one of them was altered")
+        let withRetired = b.count > Self.readerLength && b.first == Self.retiredVersion && b[Self.readerLength] >= 1
+            && b.count == Self.retiredLength(Int(b[Self.readerLength]))
+        let withReader = withRetired || (b.count == Self.readerLength && b.first == Self.readerVersion)
         guard withReader || (b.count == Self.length && b.first == Self.version), b[65] <= 1,
               let project = try? ProjectID(bytes: Array(b[66..<82])),
-              let key = try? SymmetricKey(SecureBytes(b[82..<114])) else {
-            throw .backupShare(.altered, "the shares do not rebuild a node's keys: one of them was altered")
-        }
+              let key = try? SymmetricKey(SecureBytes(b[82..<114])) else { throw altered }
+        func u32(_ at: Int) -> UInt32 { b[at..<(at + 4)].reduce(UInt32(0)) { $0 << 8 | UInt32($1) } }
         var reader: (epoch: UInt32, secret: SecureBytes)?
+        var retired: [(epoch: UInt32, secret: SecureBytes)] = []
         if withReader {
-            let epoch = b[114..<118].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
             // Epochs start at 1 (ops.md): a 0 is no epoch a node announced.
-            guard epoch >= 1 else { throw .backupShare(.altered, "the shares do not rebuild a node's keys: one of them was altered") }
-            reader = (epoch, SecureBytes(b[118..<150]))
+            guard u32(114) >= 1 else { throw altered }
+            reader = (u32(114), SecureBytes(b[118..<150]))
+        }
+        if withRetired {
+            // Newest first, each below the one before and the reader's own.
+            var above = u32(114)
+            for i in 0..<Int(b[Self.readerLength]) {
+                let at = Self.readerLength + 1 + 36 * i
+                guard u32(at) >= 1, u32(at) < above else { throw altered }
+                above = u32(at)
+                retired.append((above, SecureBytes(b[(at + 4)..<(at + 36)])))
+            }
         }
         self.init(signingSeed: SecureBytes(b[1..<33]), boxSecret: SecureBytes(b[33..<65]), writeOnly: b[65] == 1,
-                  project: project, networkKey: key, reader: reader)
+                  project: project, networkKey: key, reader: reader, retired: retired)
     }
 
     /// What is split: the secret and the first 8 bytes of its BLAKE2b-128, so that shares altered
@@ -133,7 +163,7 @@ public struct NodeBackup: Sendable {
         var plain = secret.unsafeCopy
         defer { plain.zeroize() }
         let n = plain.count - checkLength
-        guard n == length || n == readerLength,
+        guard n == length || n == readerLength || (n > readerLength && (n - readerLength - 1) % 36 == 0),
               SecureBytes(check(Array(plain[0..<n]))) == SecureBytes(Array(plain[n...])) else {
             throw .backupShare(.altered, "the shares do not rebuild node \(first.share.node)'s keys: one of them was altered (its checksum was made to match)")
         }

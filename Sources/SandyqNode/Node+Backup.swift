@@ -19,8 +19,18 @@ extension Node {
             warn?("\(error.message): the pieces hold no reader key; the node announces a new one with its next change, then split again")
         }
         let reader = held.map { (epoch: $0.epoch, secret: $0.keys.secretKey) }
+        // Retired keys open what writers that have not seen the new key still seal to it: a node
+        // restored without them would lose that (backup.md, version 3). Only below the reader's
+        // epoch, as the format orders them.
+        var retired: [(epoch: UInt32, secret: SecureBytes)] = []
+        if let reader {
+            retired = try retiredReaderKeys().filter { $0.epoch < reader.epoch }.map { (epoch: $0.epoch, secret: $0.keys.secretKey) }
+        }
+        guard retired.count <= NodeBackup.maxRetired else {
+            throw NodeError(.usage, "this node keeps \(retired.count) retired reader keys; pieces hold at most \(NodeBackup.maxRetired)")
+        }
         return NodeBackup(signingSeed: identity.signing.seed, boxSecret: identity.box.secretKey, writeOnly: identity.writeOnly,
-                          project: pid, networkKey: key, reader: reader)
+                          project: pid, networkKey: key, reader: reader, retired: retired)
     }
 
     /// Splits this node's backup into `count` shares, any `threshold` of which rebuild it.
@@ -53,10 +63,17 @@ extension Node {
             do { keys = try BoxKeyPair(secretKey: r.secret) } catch { throw NodeError.from(error) }
             row = n.storeReaderKey(epoch: r.epoch, keys)
         }
+        var retiredRows: [(String, [UInt8])] = []
+        for r in b.retired {
+            let keys: BoxKeyPair
+            do { keys = try BoxKeyPair(secretKey: r.secret) } catch { throw NodeError.from(error) }
+            retiredRows.append((retiredReaderKeyName(r.epoch), n.storeReaderKey(epoch: r.epoch, keys, associatedData: retiredReaderKeyAD)))
+        }
         // Together: a home with the key and not marked restored could write and fork its chain.
         try mapped {
             try n.store.atomically {
                 if let row { try n.store.setSetting(readerKeySetting, row) }
+                for (name, value) in retiredRows { try n.store.setSetting(name, value) }
                 try n.store.setSetting(restoredSetting, [1])
                 // The pieces that rebuilt it are its pieces until new ones are split.
                 try n.store.setSetting(piecesSetting, n.sealedPieces(PiecesRecord(threshold: 0, count: 0, epoch: b.reader?.epoch ?? 0)))

@@ -69,6 +69,14 @@ public struct WithdrawnCheck: Sendable, Codable, Equatable {
     /// file or its log still holds the bytes it deleted. Opening the home, or checking once
     /// the other reader is gone, finishes it.
     public var scrubPending = false
+    /// The epoch of the reader key this node holds (0: none), and how many older ones it keeps
+    /// (retired after a withdrawal: they open what writers sealed to them before they saw the
+    /// new key, and so also a copy of withdrawn ops made before the withdrawal, an old stick;
+    /// ops.md section 4, "Withdrawal", limit 1). `rotationDue`: a withdrawal was applied and the
+    /// key is retired at this node's next change.
+    public var readerEpoch: UInt32 = 0
+    public var retiredKeys = 0
+    public var rotationDue = false
     public var clean: Bool { opsHeld == 0 && opsUnnamed == 0 && chunksHeld == 0 && keysHeld == 0 && !scrubPending }
 
     /// An element a later op shows again: its case (full id), collection and element id.
@@ -329,6 +337,11 @@ extension Node {
         }
         // The ingest applies the withdrawals as they land (a membership op is among them).
         try commit(envs + [note] + rewritten, project: pid)
+        // The withdrawal stands whatever happens next; the key that opened it is retired now,
+        // or at this node's next change if that fails.
+        do { try announceReaderKeyIfDue() } catch {
+            warn?("the withdrawal is recorded; this node's reader key was not changed yet (\(error.message)): it changes with its next change")
+        }
         return (envs.map { Hex.encode($0.id.bytes) }, Hex.encode(note.id.bytes))
     }
 
@@ -424,6 +437,10 @@ extension Node {
         guard !todo.isEmpty || !files.isEmpty else { done(); return (0, 0) }
         let doomed = try mapped { try store.envelopes(ids: todo.map(\.id)) }.filter { $0.kind == .sealed }
         let tags = try withdrawnKeyTags(doomed)
+        // Whatever this node held of it (stubs alone, too), its reader key could open an old copy
+        // of what was named: a coordinator retires the key at its next change (a write-only one
+        // too: others seal to it like to any coordinator).
+        let retire = m.members[nodeID.signingKey].map { $0.role == .coordinator && !$0.isRevoked } == true
         let result: (Int, Int)
         do {
             result = try store.scrubbing {
@@ -431,6 +448,7 @@ extension Node {
                 let c = try store.dropFiles(files)
                 try store.forgetSessionKeys(tags: tags)
                 try store.deleteSettings(prefix: Self.snapshotPrefix)
+                if retire { try store.setSetting(Self.readerRetireDueSetting, Random.bytes(16)) }
                 if let mark { try store.clearMembershipUnapplied(mark) }
                 return (n, c)
             }
@@ -438,6 +456,7 @@ extension Node {
             invalidateView()
             throw NodeError.from(error)
         }
+        if retire { readerKeyChecked = false }
         invalidateView()
         return result
     }
@@ -551,7 +570,10 @@ extension Node {
                               opsHeld: heldOps, opsUnnamed: unnamed.ops, casesReturned: unnamed.cases.map(\.short),
                               caseIDsReturned: unnamed.cases.map(\.description), elementsReturned: unnamed.elements,
                               opsReturningCases: unnamed.caseOps, opsReturningElements: unnamed.elementOps, chunksHeld: chunks, keysHeld: orphans, members: members,
-                              records: records(m, withdrawals, notes), scrubPending: try mapped { try store.scrubPending() })
+                              records: records(m, withdrawals, notes), scrubPending: try mapped { try store.scrubPending() },
+                              readerEpoch: (try? storedReaderKey())??.epoch ?? 0, retiredKeys: try retiredReaderKeys().count,
+                              rotationDue: try mapped { try store.setting(Self.readerRetireDueSetting) } != nil
+                                  && m.members[nodeID.signingKey].map { $0.role == .coordinator && !$0.isRevoked } == true)
     }
 
     /// Ops this coordinator reads that write a case a standing withdrawal took whole, or an

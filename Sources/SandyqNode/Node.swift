@@ -240,6 +240,9 @@ public final class Node {
     var beforeApplyingWithdrawalsForTests: (() -> Void)?
     /// Test hook: runs as the node is about to cache keys its view opened.
     var beforeCachingKeysForTests: (() -> Void)?
+    /// Test hook: runs once a retirement's ops are built, before they are committed, as another
+    /// process on the home can apply a withdrawal meanwhile.
+    var beforeRetiringForTests: (() -> Void)?
 
     func writer() throws(NodeError) -> OpWriter {
         if let w = activeWriter { return w }

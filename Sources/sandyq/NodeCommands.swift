@@ -167,6 +167,10 @@ struct Check: ParsableCommand {
             } else {
                 say("\(c.withdrawals) withdrawal(s) naming \(c.opsNamed) op(s) and \(c.filesNamed) file(s)")
                 say("held here: \(c.opsHeld) of those ops, \(c.chunksHeld) file chunk(s), \(c.keysHeld) key(s) that open nothing held")
+                if c.rotationDue || c.retiredKeys > 0 {
+                    say("reader key: epoch \(c.readerEpoch)" + (c.rotationDue ? ", replaced at this node's next change" : "")
+                        + (c.retiredKeys > 0 ? "; \(c.retiredKeys) older key(s) kept: they open what writers sealed to them before they saw the new key, and also a copy of withdrawn ops made before the withdrawal (an old stick)" : ""))
+                }
                 if c.opsUnnamed > 0 && c.casesReturned.isEmpty {
                     say("\(c.opsUnnamed) op(s) read here write an element that was withdrawn (\(c.elementsReturned.map(\.name).joined(separator: ", "))), and no withdrawal names them (written after it, or unreadable to whoever withdrew it): the element shows again; withdraw it again (`sandyq case withdraw CASE --element COLLECTION/ELEMENT`) to take them")
                 } else if c.opsUnnamed > 0 {

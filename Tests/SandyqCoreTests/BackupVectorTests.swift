@@ -55,6 +55,9 @@ import SandyqCrypto
             // Version 2 carries the reader key; version 1 none.
             #expect(b.reader.map { String($0.epoch) } == f["reader_epoch"], "\(name)")
             #expect(try b.reader.map { try BoxKeyPair(secretKey: $0.secret).publicKey.bytes } == f["reader_public_key"].map { try Vectors.hex($0) }, "\(name)")
+            // Version 3 carries the retired reader keys, newest first; below it none.
+            #expect(b.retired.map { String($0.epoch) }.joined(separator: " ") == (f["retired_epochs"] ?? ""), "\(name)")
+            #expect(try b.retired.map { try BoxKeyPair(secretKey: $0.secret).publicKey.bytes } == (try f["retired_public_keys"].map { try Self.hexList($0, name) } ?? []), "\(name)")
             // A split to reproduce, byte for byte, from the generator's coefficients.
             if let k = f["threshold"].flatMap(Int.init), let n = f["count"].flatMap(Int.init) {
                 let coefficients = try Vectors.hex(f["coefficients"] ?? "")

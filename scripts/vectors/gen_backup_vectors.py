@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Generate the split-backup vectors in Protocol/vectors/backup/.
 
-Protocol/backup.md: the node secret (114 bytes, or 150 with a reader key), Shamir's sharing over GF(2^8) modulo 0x11b
+Protocol/backup.md: the node secret (114 bytes, 150 with a reader key, 151 + 36 per retired key), Shamir's sharing over GF(2^8) modulo 0x11b
 with x = 1..N and the secret at x = 0, the share file (binary) and its paper text form.
 Everything is computed here, independently of the Swift code: the field with log/exp tables
 over the generator 3 (the Swift side multiplies without tables), the polynomials evaluated
@@ -15,9 +15,11 @@ One file per case, `key: value` lines, byte strings in lowercase hex. Keys:
     comment:       free text
     given:         the share files given to restore, in order: hex of each file's bytes,
                    separated by single spaces (binary files, or the UTF-8 of text forms)
-    secret:        (ok) the 114- or 150-byte secret they rebuild (what is split is it and its 8-byte check)
+    secret:        (ok) the 114-, 150- or (151 + 36 n)-byte secret they rebuild (what is split is it and its 8-byte check)
     signing_public_key, box_public_key, project, network_key, write_only:  (ok) what it holds
     reader_epoch, reader_public_key:  (ok) the reader key it holds; absent for a version-1 secret
+    retired_epochs, retired_public_keys:  (ok, version 3) the retired reader keys, newest first,
+                   separated by single spaces; absent below version 3
     threshold, count, backup_id, coefficients, shares:   (ok, optional) a split to reproduce:
                    `coefficients` as backup.md orders them, `shares` every share file it writes
 
@@ -46,7 +48,7 @@ OUT = REPO / "Protocol" / "vectors" / "backup"
 CLASSES = ("ok", "malformed", "truncated", "unsupported_version", "damaged", "mixed_node",
            "mixed_backup", "duplicate", "too_few", "altered")
 
-MAGIC, VERSION, SECRET_VERSION, READER_SECRET_VERSION = b"SQSHR", 1, 1, 2
+MAGIC, VERSION, SECRET_VERSION, READER_SECRET_VERSION, RETIRED_SECRET_VERSION = b"SQSHR", 1, 1, 2, 3
 
 # GF(2^8) modulo x^8 + x^4 + x^3 + x + 1: exp/log tables over the generator 3.
 EXP, LOG = [0] * 512, [0] * 256
@@ -84,7 +86,8 @@ def det(label: str, n: int) -> bytes:
 
 
 class Node:
-    def __init__(self, label: str, write_only: bool = False, reader_epoch: int | None = None, version: int | None = None):
+    def __init__(self, label: str, write_only: bool = False, reader_epoch: int | None = None, version: int | None = None,
+                 retired: list[int] | None = None, retired_count: int | None = None):
         self.seed = det(label + " signing seed", 32)
         self.box_secret = det(label + " box secret", 32)
         self.project = det(label + " project", 16)
@@ -96,15 +99,29 @@ class Node:
         self.reader_epoch = reader_epoch
         self.reader_secret = det(label + " reader secret", 32) if reader_epoch is not None else None
         self.reader_public = crypto_scalarmult_base(self.reader_secret) if self.reader_secret else None
+        # Retired reader keys (version 3), newest first; `retired_count` a count byte that lies.
+        self.retired = retired or []
+        self.retired_secrets = [det(f"{label} retired secret {e}", 32) for e in self.retired]
+        self.retired_publics = [crypto_scalarmult_base(k) for k in self.retired_secrets]
+        self.retired_count = retired_count if retired_count is not None else len(self.retired)
+        # A count byte with no entries after it (retired_count=0, retired=[]): a forger's 151 bytes.
+        self.bare_count = retired_count == 0 and not self.retired
         # A version that does not match the length: what a forger's secret may say.
-        self.version = version if version is not None else (SECRET_VERSION if reader_epoch is None else READER_SECRET_VERSION)
+        default = SECRET_VERSION if reader_epoch is None else READER_SECRET_VERSION if not self.retired else RETIRED_SECRET_VERSION
+        self.version = version if version is not None else default
 
     def secret(self) -> bytes:
         s = bytes([self.version]) + self.seed + self.box_secret + bytes([1 if self.write_only else 0])
         s += self.project + self.network_key
         if self.reader_epoch is not None:
             s += self.reader_epoch.to_bytes(4, "big") + self.reader_secret
-        assert len(s) == (114 if self.reader_epoch is None else 150)
+        if self.bare_count:
+            return s + b"\x00"
+        if self.retired:
+            s += bytes([self.retired_count])
+            for e, k in zip(self.retired, self.retired_secrets):
+                s += e.to_bytes(4, "big") + k
+        assert len(s) == (114 if self.reader_epoch is None else 150 if not self.retired else 151 + 36 * len(self.retired))
         return s
 
 
@@ -167,6 +184,9 @@ def ok(node: Node, comment: str, given: list[bytes], split_args=None) -> str:
              "network_key": node.network_key.hex(), "write_only": "1" if node.write_only else "0"}
     if node.reader_epoch is not None:
         extra.update(reader_epoch=str(node.reader_epoch), reader_public_key=node.reader_public.hex())
+    if node.retired:
+        extra.update(retired_epochs=" ".join(str(e) for e in node.retired),
+                     retired_public_keys=" ".join(k.hex() for k in node.retired_publics))
     if split_args:
         k, n, bid, coeff, shares = split_args
         extra.update(threshold=str(k), count=str(n), backup_id=bid.hex(), coefficients=coeff.hex(),
@@ -193,6 +213,20 @@ def generate() -> dict[str, str]:
     v1s = split(v1long, 2, 3, det("reader backup id", 8), rc)
     v2short = Node("coordinator with reader key", version=READER_SECRET_VERSION)
     v2s = split(v2short, 2, 3, det("reader backup id", 8), rc[:122])
+    # A coordinator that retired two reader keys (version 3, 151 + 2 * 36 + 8 bytes split).
+    rt = Node("coordinator with retired keys", reader_epoch=5, retired=[4, 2])
+    tc = det("retired coefficients", 231)
+    ts = split(rt, 2, 3, det("retired backup id", 8), tc)
+    unordered = Node("coordinator with retired keys", reader_epoch=5, retired=[2, 4])
+    us = split(unordered, 2, 3, det("retired backup id", 8), tc)
+    notbelow = Node("coordinator with retired keys", reader_epoch=5, retired=[5, 2])
+    ns = split(notbelow, 2, 3, det("retired backup id", 8), tc)
+    miscount = Node("coordinator with retired keys", reader_epoch=5, retired=[4, 2], retired_count=3)
+    ms = split(miscount, 2, 3, det("retired backup id", 8), tc)
+    zeroepoch = Node("coordinator with retired keys", reader_epoch=5, retired=[4, 0])
+    zes = split(zeroepoch, 2, 3, det("retired backup id", 8), tc)
+    nocount = Node("coordinator with retired keys", reader_epoch=5, version=RETIRED_SECRET_VERSION, retired_count=0)
+    ncs = split(nocount, 2, 3, det("retired backup id", 8), tc[:159])
 
     flipped = bytearray(s[2]); flipped[60] ^= 0x01
     forged = bytearray(s[2]); forged[60] ^= 0x01
@@ -217,6 +251,13 @@ def generate() -> dict[str, str]:
         "backup_ok_2_of_2_write_only.txt": ok(w, "a write-only node split 2 of 2", [ws[1], ws[0]], (2, 2, det("reporter backup id", 8), wc, ws)),
         "backup_ok_reader_key.txt": ok(r, "version 2: a coordinator's reader key of epoch 3 in the secret, 2 of 3", [rs[2], rs[0]],
                                        (2, 3, det("reader backup id", 8), rc, rs)),
+        "backup_ok_retired_keys.txt": ok(rt, "version 3: a reader key of epoch 5 and the retired keys of epochs 4 and 2, 2 of 3", [ts[1], ts[2]],
+                                         (2, 3, det("retired backup id", 8), tc, ts)),
+        "backup_altered_retired_order.txt": vector("altered", "a version-3 secret whose retired epochs (2, then 4) do not go down (its check matches)", [us[0], us[2]]),
+        "backup_altered_retired_not_below.txt": vector("altered", "a version-3 secret with a retired epoch equal to the reader's, 5 (its check matches)", [ns[0], ns[1]]),
+        "backup_altered_retired_epoch_zero.txt": vector("altered", "a version-3 secret with a retired epoch of 0, which no node announces (its check matches)", [zes[2], zes[0]]),
+        "backup_altered_retired_none.txt": vector("altered", "a 151-byte version-3 secret whose count is 0: version 2 says that (its check matches)", [ncs[0], ncs[1]]),
+        "backup_altered_retired_count.txt": vector("altered", "a version-3 secret whose count says 3 retired keys and holds 2 (its check matches)", [ms[1], ms[0]]),
         "backup_altered_reader_epoch_zero.txt": vector("altered", "a 150-byte secret whose reader epoch is 0, which no node announces (its check matches)", [zs[0], zs[1]]),
         "backup_altered_version_length.txt": vector("altered", "a 150-byte secret that says version 1 (its check matches)", [v1s[0], v1s[1]]),
         "backup_altered_version_2_short.txt": vector("altered", "a 114-byte secret that says version 2 (its check matches)", [v2s[1], v2s[2]]),
