@@ -265,32 +265,41 @@ extension Node {
         }
         // Owed until the last op lands: a run cut short is resumed when the node next opens.
         try mapped { try store.setGrantDebt(rtag, owed: true) }
-        // What a payload costs besides its grants, the mutation count's varint at its widest.
-        let fixed = SealingSession.bodyLength(plaintext: empty + 9, readers: 1)
         let limit = min(grantBodyLimit, Envelope.maxBodyLength)
         let scope = Array("grant".utf8) + recipient.signingKey.bytes
-        var ops = 0
-        var i = 0
-        while i < pending.count {
-            var end = i, size = fixed
-            while end < pending.count, end - i < Payload.maxMutations, size + pending[end].size <= limit {
-                size += pending[end].size
-                end += 1
-            }
-            guard end > i else { throw NodeError(.failure, "a grant op of one key exceeds the \(limit)-byte limit") }
+        for (ops, range) in try grantRuns(pending.map(\.size), limit: limit).enumerated() {
             if let stop = grantOpsBeforeInterruption, ops >= stop {
                 throw NodeError(.failure, "granting stopped after \(ops) op(s)")
             }
-            let run = pending[i..<end]
+            let run = pending[range]
             let w = try writer()
             let made: Envelope
             do { made = try w.checkedSealed(run.map(\.grant), readers: [sealTo], wallMillis: Self.wallMillis(), scope: scope, limit: limit).envelope }
             catch { invalidateView(); throw NodeError(.failure, "cannot build a grant op: \(error)") }
             try commit([made], project: v.project) { try self.store.recordGrants(to: rtag, sessions: run.map(\.tag)) }
-            ops += 1
-            i = end
         }
         try mapped { try store.setGrantDebt(rtag, owed: false) }
+    }
+
+    /// How grants of these encoded sizes split into ops of at most `limit` bytes of body and
+    /// `Payload.maxMutations` mutations, in order.
+    func grantRuns(_ sizes: [Int], limit: Int) throws(NodeError) -> [Range<Int>] {
+        let empty = Payload(clock: 0, mutations: []).encoded().count
+        // What a payload costs besides its grants, the mutation count's varint at its widest.
+        let fixed = SealingSession.bodyLength(plaintext: empty + 9, readers: 1)
+        var runs: [Range<Int>] = []
+        var i = 0
+        while i < sizes.count {
+            var end = i, size = fixed
+            while end < sizes.count, end - i < Payload.maxMutations, size + sizes[end] <= limit {
+                size += sizes[end]
+                end += 1
+            }
+            guard end > i else { throw NodeError(.failure, "a grant op of one key exceeds the \(limit)-byte limit") }
+            runs.append(i..<end)
+            i = end
+        }
+        return runs
     }
 
     var grantTagKey: SecureBytes { identity.storageKey.derive(context: "sandyq-grant-tags") }

@@ -173,20 +173,11 @@ extension Node {
             let g = Mutation.grant(session: sid, key: k.secret.unsafeCopy)
             pending.append((g, Payload(clock: 0, mutations: [g]).encoded().count - empty))
         }
-        let fixed = SealingSession.bodyLength(plaintext: empty + 9, readers: 1)
         let limit = min(grantBodyLimit, Envelope.maxBodyLength)
         var out: [Envelope] = []
-        var i = 0
-        while i < pending.count {
-            var end = i, size = fixed
-            while end < pending.count, end - i < Payload.maxMutations, size + pending[end].size <= limit {
-                size += pending[end].size
-                end += 1
-            }
-            guard end > i else { throw NodeError(.failure, "a grant op of one key exceeds the \(limit)-byte limit") }
-            do { out.append(try w.checkedSealed(pending[i..<end].map(\.grant), readers: [key], wallMillis: Self.wallMillis(), scope: Self.selfGrantScope, limit: limit).envelope) }
+        for range in try grantRuns(pending.map(\.size), limit: limit) {
+            do { out.append(try w.checkedSealed(pending[range].map(\.grant), readers: [key], wallMillis: Self.wallMillis(), scope: Self.selfGrantScope, limit: limit).envelope) }
             catch { throw NodeError(.failure, "cannot build a self-grant op: \(error)") }
-            i = end
         }
         return out
     }
