@@ -11,12 +11,12 @@ import SandyqCrypto
 /// before they see the new one. Destroying the retired key is the next step, not built yet.
 @Suite("Node: a withdrawal retires the reader key")
 struct ReaderKeyRetireTests {
-    /// The sessions `node` granted to itself after `since`: the grant ops it wrote that carry
-    /// nothing else, read with its own view.
-    static func selfGranted(_ node: Node, since: Set<OpID>) throws -> (ops: [Envelope], sessions: Set<SessionID>) {
-        let v = try node.view()
+    /// The grant-only ops `author` wrote that `reader` opens (not in `since`), and the sessions
+    /// they grant.
+    static func grantOps(_ reader: Node, by author: Node, since: Set<OpID> = []) throws -> (ops: [Envelope], sessions: Set<SessionID>) {
+        let v = try reader.view()
         var ops: [Envelope] = [], sessions = Set<SessionID>()
-        for e in try node.envelopes(missingFrom: VersionVector()) where e.kind == .sealed && e.author == node.nodeID.signingKey && !since.contains(e.id) {
+        for e in try reader.envelopes(missingFrom: VersionVector()) where e.kind == .sealed && e.author == author.nodeID.signingKey && !since.contains(e.id) {
             guard let p = Node.payload(of: e, in: v), !p.mutations.isEmpty else { continue }
             let granted = p.mutations.compactMap { m -> SessionID? in if case let .grant(s, _) = m { s } else { nil } }
             guard granted.count == p.mutations.count else { continue }
@@ -26,22 +26,19 @@ struct ReaderKeyRetireTests {
         return (ops, sessions)
     }
 
+    /// The sessions `node` granted to itself after `since`, and the ops that did.
+    static func selfGranted(_ node: Node, since: Set<OpID>) throws -> (ops: [Envelope], sessions: Set<SessionID>) {
+        try grantOps(node, by: node, since: since)
+    }
+
+    /// The sessions the ops themselves were sealed in.
+    static func sessions(of ops: [Envelope]) -> Set<SessionID> {
+        Set(ops.compactMap { e in (try? SealedBody(decoding: e.body)).map { SessionID(author: e.author, body: $0) } })
+    }
+
     static func opens(_ e: Envelope, with keys: BoxKeyPair) -> Bool {
         guard let b = try? SealedBody(decoding: e.body) else { return false }
         return b.openSessionKey(with: keys) != nil || b.openParentKey(with: keys) != nil
-    }
-
-    /// The sessions of grant-only ops `author` wrote that `reader` opens.
-    static func grantSessions(_ reader: Node, by author: Node) throws -> Set<SessionID> {
-        let v = try reader.view()
-        var out = Set<SessionID>()
-        for e in try reader.envelopes(missingFrom: VersionVector()) where e.kind == .sealed && e.author == author.nodeID.signingKey {
-            guard let p = Node.payload(of: e, in: v), !p.mutations.isEmpty,
-                  p.mutations.allSatisfy({ if case .grant = $0 { true } else { false } }),
-                  let b = try? SealedBody(decoding: e.body) else { continue }
-            out.insert(SessionID(author: e.author, body: b))
-        }
-        return out
     }
 
     @Test("the withdrawer moves to a new reader key and keeps the old one to open what a writer that has not seen the new one seals to it; its self-grant carries what is kept and nothing withdrawn")
@@ -60,7 +57,7 @@ struct ReaderKeyRetireTests {
         try NodeFixture.syncBothWays(f, c)
         try NodeFixture.syncBothWays(f, r)
         let seen = try f.view()
-        let admissionGrants = try Self.grantSessions(c, by: f)
+        let admissionGrants = Self.sessions(of: try Self.grantOps(c, by: f).ops)
         #expect(!admissionGrants.isEmpty)
         let stick = Set(try f.envelopes(missingFrom: VersionVector()).map(\.id))
         let before = try #require(try f.storedReaderKey())
@@ -278,7 +275,7 @@ struct ReaderKeyRetireTests {
         let start = Set(try f.envelopes(missingFrom: VersionVector()).map(\.id))
         _ = try f.withdraw(one.description)
         let first = try Self.selfGranted(f, since: start)
-        let firstSessions = Set(first.ops.compactMap { e in (try? SealedBody(decoding: e.body)).map { SessionID(author: e.author, body: $0) } })
+        let firstSessions = Self.sessions(of: first.ops)
         #expect(firstSessions.count == 1)
         let middle = Set(try f.envelopes(missingFrom: VersionVector()).map(\.id))
         _ = try f.withdraw(two.description)
