@@ -213,3 +213,49 @@ extension Node {
         return identity.box.publicKey
     }
 }
+
+extension Node {
+    /// The writers that may still send ops sealed to a key this node retired, and so keep it
+    /// from being destroyed (ops.md section 4, "Who may still seal to a retired key"); empty
+    /// when no key is retired. A current writer (coordinator or reporter, not this node) has
+    /// shown it holds this node's announced key once this node holds its chain, contiguous from
+    /// seq 1, up to an op with a key entry that opens with that key: it could seal to the key
+    /// only after the announcement reached it, so what it wrote later is not sealed to a retired
+    /// one, and what it wrote before is here. A coordinator shows it by its acknowledgement too:
+    /// the vector it last sent covers the announcement op, and this node holds its chain up to
+    /// that vector's own entry (a reporter is sent membership ops only, so its vector never
+    /// covers another writer's, and it shows it with its next write). A revoked writer is waited
+    /// on until this node holds its chain up to the last op that counts, which may be sealed to
+    /// a retired key. A forked chain shows nothing: a writer's fork may hide a sibling sealed to
+    /// a retired key, and with this node's own chain forked, what others hold of it says nothing.
+    /// Until the new key is announced (a retirement due), every writer is waited on.
+    func writersWaitedOn(_ m: Membership) throws(NodeError) -> [Member] {
+        guard !(try retiredReaderKeys()).isEmpty else { return [] }
+        let vector = try mapped { try store.versionVector() }
+        let forked = Set(try mapped { try store.forks() }.map(\.author))
+        let writers = m.members.values.filter { w in
+            guard w.role.canWrite, w.node != nodeID else { return false }
+            if let last = w.revokedAfter, !forked.contains(w.node.signingKey) { return vector[w.node.signingKey] < last }
+            return true
+        }.sorted { $0.node < $1.node }
+        guard try mapped({ try store.setting(Self.readerRetireDueSetting) }) == nil, !forked.contains(nodeID.signingKey),
+              let key = (try? storedReaderKey()) ?? nil, let announced = m.readerKeys[nodeID.signingKey],
+              announced.key == key.keys.publicKey, !announced.forked,
+              let announcement = try mapped({ try store.envelopes(ids: [announced.op]) }).first else { return writers }
+        let acked = Dictionary(try mapped { try store.peers() }.map { ($0.node.signingKey, $0.acked) }, uniquingKeysWith: { a, _ in a })
+        var waiting: [Member] = []
+        for w in writers {
+            let author = w.node.signingKey
+            if w.isRevoked || forked.contains(author) { waiting.append(w); continue }
+            // The announcement may be another coordinator's op carrying this node's statement.
+            if w.role == .coordinator, !forked.contains(announcement.author), let v = acked[author],
+               v[announcement.author] >= announcement.seq, vector[author] >= v[author] { continue }
+            let shown = try mapped { try store.envelopes(author: author, after: 0) }.reversed().contains { e in
+                guard e.kind == .sealed, e.seq <= vector[author], let b = try? SealedBody(decoding: e.body) else { return false }
+                return b.openSessionKey(with: key.keys) != nil || b.openParentKey(with: key.keys) != nil
+            }
+            if !shown { waiting.append(w) }
+        }
+        return waiting
+    }
+}

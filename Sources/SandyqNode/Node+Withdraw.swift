@@ -77,6 +77,10 @@ public struct WithdrawnCheck: Sendable, Codable, Equatable {
     public var readerEpoch: UInt32 = 0
     public var retiredKeys = 0
     public var rotationDue = false
+    /// While a key is retired: the writers that have not yet shown they hold this node's new
+    /// key (by fingerprint, revoked writers whose last ops have not arrived included), so may
+    /// still seal to a retired one. Destroying retired keys waits on them; it is not built yet.
+    public var retiredKeysWaitOn: [String] = []
     public var clean: Bool { opsHeld == 0 && opsUnnamed == 0 && chunksHeld == 0 && keysHeld == 0 && !scrubPending }
 
     /// An element a later op shows again: its case (full id), collection and element id.
@@ -100,6 +104,9 @@ public struct WithdrawnCheck: Sendable, Codable, Equatable {
         /// vector stops below the withdrawal and cannot show it; it confirms by running
         /// `check --withdrawn` itself.
         public var showsByVector: Bool
+        /// While this node keeps a retired key, for a writer: whether it has shown it holds the
+        /// new one (`retiredKeysWaitOn`); nil otherwise.
+        public var holdsNewKey: Bool? = nil
     }
 }
 
@@ -560,11 +567,15 @@ extension Node {
         let chunks = try mapped { try store.chunkSummaries() }.filter { m.withdrawnFiles.contains($0.fid) }.reduce(0) { $0 + $1.present }
         // A peer confirms by the vector it last sent: it covers every withdrawal op.
         let acked = Dictionary(try mapped { try store.peers() }.map { ($0.node.signingKey, $0.acked) }, uniquingKeysWith: { a, _ in a })
+        let retired = !(try retiredReaderKeys()).isEmpty
+        let waiting = try writersWaitedOn(m)
+        let waitingKeys = Set(waiting.map(\.node.signingKey))
         let members = m.current.filter { $0.node != nodeID }.sorted { $0.node < $1.node }.map { member in
             WithdrawnCheck.MemberConfirmation(
                 nodeId: member.node.description, fingerprint: member.node.fingerprint, role: member.role.rawValue,
                 confirmed: !withdrawals.isEmpty && withdrawals.allSatisfy { (acked[member.node.signingKey]?[$0.author] ?? 0) >= $0.seq },
-                showsByVector: member.role != .reporter)
+                showsByVector: member.role != .reporter,
+                holdsNewKey: retired && member.role.canWrite ? !waitingKeys.contains(member.node.signingKey) : nil)
         }
         return WithdrawnCheck(withdrawals: m.withdrawals.count, opsNamed: ids.count, filesNamed: m.withdrawnFiles.count,
                               opsHeld: heldOps, opsUnnamed: unnamed.ops, casesReturned: unnamed.cases.map(\.short),
@@ -573,7 +584,8 @@ extension Node {
                               records: records(m, withdrawals, notes), scrubPending: try mapped { try store.scrubPending() },
                               readerEpoch: (try? storedReaderKey())??.epoch ?? 0, retiredKeys: try retiredReaderKeys().count,
                               rotationDue: try mapped { try store.setting(Self.readerRetireDueSetting) } != nil
-                                  && m.members[nodeID.signingKey].map { $0.role == .coordinator && !$0.isRevoked } == true)
+                                  && m.members[nodeID.signingKey].map { $0.role == .coordinator && !$0.isRevoked } == true,
+                              retiredKeysWaitOn: waiting.map(\.node.fingerprint))
     }
 
     /// Ops this coordinator reads that write a case a standing withdrawal took whole, or an

@@ -162,7 +162,10 @@ enum WithdrawPages {
             let named = check.elementsReturned.map { "\($0.short) \(Self.localized("\($0.collection)/\($0.element)", v))" }
             here.append(v.t("withdrawn.here.returnedElement", ["n": "\(check.opsReturningElements)", "elements": named.joined(separator: ", ")]))
         }
-        c["here"] = here.isEmpty ? v.t(check.clean ? "withdrawn.here.clean" : "withdrawn.here.held") : here.joined(separator: " ")
+        // "No key" would not be true while an old key opens an old stick (retired, or about to
+        // be): the paragraph on the old key says what it does.
+        let clean = check.retiredKeys > 0 || check.rotationDue ? "withdrawn.here.cleanOldKey" : "withdrawn.here.clean"
+        c["here"] = here.isEmpty ? v.t(check.clean ? clean : "withdrawn.here.held") : here.joined(separator: " ")
         var again: [[String: Any]] = zip(check.caseIDsReturned, check.casesReturned).map { id, short in
             ["href": "/cases/\(id)/withdraw", "label": v.t("withdrawn.again.case", ["case": short])]
         }
@@ -178,9 +181,20 @@ enum WithdrawPages {
         c["again"] = again
         c["hasAgain"] = !again.isEmpty
         c["clean"] = check.clean
+        let retired = check.retiredKeys > 0
         c["rows"] = check.members.map { m -> [String: Any] in
             let state = m.confirmed ? "withdrawn.state.confirmed" : m.showsByVector ? "withdrawn.state.waiting" : "withdrawn.state.ask"
-            return ["who": "\(v.t("role.\(m.role)")) \(m.fingerprint)", "state": v.t(state), "confirmed": m.confirmed]
+            var row: [String: Any] = ["who": "\(v.t("role.\(m.role)")) \(m.fingerprint)", "state": v.t(state), "confirmed": m.confirmed]
+            if retired { row["newKey"] = v.t(m.holdsNewKey.map { $0 ? "withdrawn.newKey.yes" : "withdrawn.newKey.waiting" } ?? "withdrawn.newKey.none") }
+            return row
+        }
+        // A retired key still opens an old stick: say so, and whom it waits for (a revoked
+        // writer, not in the table, by its fingerprint alone).
+        if retired {
+            let roles = Dictionary(check.members.map { ($0.fingerprint, $0.role) }, uniquingKeysWith: { a, _ in a })
+            let waiting = check.retiredKeysWaitOn.map { fp in roles[fp].map { "\(v.t("role.\($0)")) \(fp)" } ?? fp }
+            c["oldKey"] = waiting.isEmpty ? v.t("withdrawn.oldKey.shown") : v.t("withdrawn.oldKey.waiting", ["devices": waiting.joined(separator: ", ")])
+            c["retired"] = true
         }
         // Newest first: who, when, what and why, as the sealed notes say.
         c["records"] = check.records.reversed().map { r -> [String: Any] in

@@ -171,6 +171,11 @@ struct Check: ParsableCommand {
                     say("reader key: epoch \(c.readerEpoch)" + (c.rotationDue ? ", replaced at this node's next change" : "")
                         + (c.retiredKeys > 0 ? "; \(c.retiredKeys) older key(s) kept: they open what writers sealed to them before they saw the new key, and also a copy of withdrawn ops made before the withdrawal (an old stick)" : ""))
                 }
+                if c.retiredKeys > 0 {
+                    say(c.retiredKeysWaitOn.isEmpty
+                        ? "every writer known here has shown it holds the new key: the older keys open only old copies now (destroying them is not built yet)"
+                        : "writers that have not yet shown they hold the new key (an op sealed to it, or for a coordinator its acknowledgement): \(c.retiredKeysWaitOn.joined(separator: ", "))")
+                }
                 if c.opsUnnamed > 0 && c.casesReturned.isEmpty {
                     say("\(c.opsUnnamed) op(s) read here write an element that was withdrawn (\(c.elementsReturned.map(\.name).joined(separator: ", "))), and no withdrawal names them (written after it, or unreadable to whoever withdrew it): the element shows again; withdraw it again (`sandyq case withdraw CASE --element COLLECTION/ELEMENT`) to take them")
                 } else if c.opsUnnamed > 0 {

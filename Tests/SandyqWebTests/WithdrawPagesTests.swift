@@ -99,6 +99,46 @@ import SandyqReports
         }
     }
 
+    /// After a withdrawal the coordinator keeps its old key for what writers sent before they
+    /// heard: the page says an old stick still opens with this device and names the writers it
+    /// waits for, in Russian, until each has written with the new key.
+    @Test func theOldKeyAndTheWritersItWaitsForAreNamed() async throws {
+        let dir = try TempDir("withdrawpages")
+        let (c, _) = try NodeFixture.founder(dir, "c")
+        let r = try NodeFixture.make(dir, "r")
+        try r.join(try #require(try c.project()))
+        _ = try c.addMember(r.nodeID, role: .reporter)
+        try CoordinatorDeskTests.Project.sync(c, to: r)
+        var doc = CaseDocument()
+        doc.title = "Дело к отзыву"
+        doc.persons = [.init(name: "Асель Каримова")]
+        let id = try c.addCase(doc)
+        _ = try c.withdraw(id.description, reason: "угроза")
+        let reporter = "\(Self.ru("role.reporter")) \(r.nodeID.fingerprint)"
+        let b = try SharePagesTests.Browser(dir, "c")
+        try await b.app.test(.router) { client in
+            let (status, page) = try await b.get(client, "/withdrawn")
+            #expect(status == .ok)
+            #expect(page.contains(ReportHTML.esc(Self.ru("withdrawn.oldKey.waiting", ["devices": reporter]))), "\(page)")
+            // Not "no key": the old one opens an old stick.
+            #expect(page.contains(ReportHTML.esc(Self.ru("withdrawn.here.cleanOldKey"))) && !page.contains(ReportHTML.esc(Self.ru("withdrawn.here.clean"))), "\(page)")
+            #expect(page.contains(ReportHTML.esc(Self.ru("withdrawn.newKey"))) && page.contains(ReportHTML.esc(Self.ru("withdrawn.newKey.waiting"))), "\(page)")
+        }
+        // The reporter hears of the new key and writes with it.
+        try CoordinatorDeskTests.Project.sync(c, to: r)
+        var later = CaseDocument()
+        later.title = "Новое дело"
+        _ = try r.addCase(later)
+        try CoordinatorDeskTests.Project.sync(r, to: c)
+        let b2 = try SharePagesTests.Browser(dir, "c")
+        try await b2.app.test(.router) { client in
+            let (_, page) = try await b2.get(client, "/withdrawn")
+            #expect(page.contains(ReportHTML.esc(Self.ru("withdrawn.oldKey.shown"))), "\(page)")
+            #expect(page.contains("<td>\(ReportHTML.esc(Self.ru("withdrawn.newKey.yes")))</td>"), "\(page)")
+            #expect(!page.contains(ReportHTML.esc(Self.ru("withdrawn.newKey.waiting"))), "\(page)")
+        }
+    }
+
     /// Where the code says what to act on (the file, the stick, a restore not synced, a device not
     /// admitted), the words say it; other refusals go by their kind.
     @Test func aRefusalIsWordedByWhatToActOn() {

@@ -2552,7 +2552,7 @@ class Suite:
             self.submit(d, "#withdraw-confirm")
             self.check(d.find_element(By.TAG_NAME, "h1").text == kk["withdraw.done.title"], "not withdrawn")
             d.get(desk.base + "/withdrawn?lang=kk")
-            self.check(d.find_element(By.ID, "withdrawn-here").text == kk["withdrawn.here.clean"], "nothing withdrawn is here now")
+            self.check(d.find_element(By.ID, "withdrawn-here").text == kk["withdrawn.here.cleanOldKey"], "nothing withdrawn is here now but the old key")
             self.check(not d.find_elements(By.ID, "withdrawn-again"), "no link left")
         finally:
             d.quit()
@@ -2609,9 +2609,15 @@ class Suite:
             listed = d.find_element(By.TAG_NAME, "main").text
             self.check("Куәгер келісімін" not in listed and "Қалатын іс" in listed, "the case list still shows the withdrawn case")
             d.get(desk.base + "/withdrawn")
-            self.check(d.find_element(By.ID, "withdrawn-here").text == kk["withdrawn.here.clean"], "this device holds nothing")
+            self.check(d.find_element(By.ID, "withdrawn-here").text == kk["withdrawn.here.cleanOldKey"], "this device holds nothing but the old key")
             rows = [r.text for r in d.find_elements(By.CSS_SELECTOR, "#withdrawn-members tbody tr")]
             self.check(len(rows) == 1 and kk["withdrawn.state.waiting"] in rows[0], f"not yet confirmed: {rows}")
+            # The old key is kept for what the second coordinator sent before it heard: the page
+            # says an old stick still opens here, and whom it waits for.
+            old_key = d.find_element(By.ID, "withdrawn-old-key").text
+            self.check(old_key.startswith(kk["withdrawn.oldKey.waiting"].split("{devices}")[0]) and kk["role.coordinator"] in old_key,
+                       f"the old key and the writer it waits for: {old_key}")
+            self.check(kk["withdrawn.newKey.waiting"] in rows[0], f"the second coordinator has not shown the new key: {rows}")
             log = [r.text for r in d.find_elements(By.CSS_SELECTOR, "#withdrawn-log tbody tr")]
             self.check(len(log) == 1 and reason in log[0], f"the withdrawal and its reason: {log}")
             self.axe(d, "withdrawals")
@@ -2628,6 +2634,9 @@ class Suite:
             d.get(desk.base + "/withdrawn?lang=ru")
             rows = [r.text for r in d.find_elements(By.CSS_SELECTOR, "#withdrawn-members tbody tr")]
             self.check(len(rows) == 1 and ru["withdrawn.state.confirmed"] in rows[0], f"confirmed: {rows}")
+            cells = [c.text for c in d.find_elements(By.CSS_SELECTOR, "#withdrawn-members tbody tr td")]
+            self.check(len(cells) == 3 and cells[2] == ru["withdrawn.newKey.yes"], f"its stick's vector shows the new key: {cells}")
+            self.check(d.find_element(By.ID, "withdrawn-old-key").text == ru["withdrawn.oldKey.shown"], "every writer shows the new key")
             self.axe(d, "withdrawals, confirmed")
             self.no_english(d, "ru", "withdrawals confirmed")
             self.shot(d, "withdrawn-confirmed-ru")
