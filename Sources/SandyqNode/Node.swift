@@ -243,6 +243,8 @@ public final class Node {
     /// Test hook: runs once a retirement's ops are built, before they are committed, as another
     /// process on the home can apply a withdrawal meanwhile.
     var beforeRetiringForTests: (() -> Void)?
+    /// Runs in `write` after its ops are sealed, before they are stored: a test's other process.
+    var beforeWriteCommitForTests: (() -> Void)?
 
     func writer() throws(NodeError) -> OpWriter {
         if let w = activeWriter { return w }
@@ -334,7 +336,23 @@ public final class Node {
     /// `alongside` runs inside it, so what it writes lands with the ops or not at all.
     @discardableResult
     public func write(batch: [[Mutation]], alongside: (() throws -> Void)? = nil) throws(NodeError) -> [Envelope] {
+        // Another process on the home (a command beside an open desk) that stored ops or
+        // membership while these were sealed: seal them again from what it left.
+        var tries = 0
+        while true {
+            do { return try writeOnce(batch, alongside: alongside) } catch where error.code == Self.writeRacedCode && tries < 3 {
+                tries += 1
+                forgetMembershipIfStale()
+            }
+        }
+    }
+
+    static let writeRacedCode = "write.raced"
+
+    private func writeOnce(_ batch: [[Mutation]], alongside: (() throws -> Void)?) throws(NodeError) -> [Envelope] {
         if !readerKeyChecked { try announceReaderKeyIfDue() }
+        // Read before the view, so a membership op stored meanwhile is seen at the commit.
+        let stamp = try mapped { try store.membershipStamp() }
         var v = try view()
         var before = warm
         let w = try writer()
@@ -359,7 +377,15 @@ public final class Node {
                 throw NodeError(.usage, "\(which) cannot be sealed into an op every reader accepts (\(error)); nothing was recorded: shorten or split it")
             }
         }
-        try commit(made.map(\.envelope), project: v.project, keepingView: true, alongside: alongside)
+        beforeWriteCommitForTests?()
+        // Sealed to the readers membership named when the view was read: a new reader key (or
+        // member) stored since by another process must be sealed to instead.
+        try commit(made.map(\.envelope), project: v.project, keepingView: true) {
+            guard try self.store.membershipStamp() == stamp else {
+                throw NodeError(.conflict, "another process on this home changed membership while this change was sealed; nothing was recorded", code: Self.writeRacedCode)
+            }
+            try alongside?()
+        }
         var started = CachedKeys()
         for m in made {
             let sid = SessionID(author: nodeID.signingKey, session: m.session)
@@ -404,8 +430,20 @@ public final class Node {
         // edit in a session, whose key only an earlier op carried, which a withdrawal it had not
         // yet heard of could take away (ops.md section 2, "Sealing sessions").
         defer { activeWriter?.closeSessions() }
+        // Another process on the home may have stored ops of this node since the writer read its
+        // chain head: these would then take seqs it used, a fork of the node's own chain, which
+        // every peer reads as a copied key. Inside the transaction, so nobody can write between.
+        let me = identity.signing.publicKey
+        let mine = Set(envs.filter { $0.author == me }.map(\.id))
+        let from = envs.filter { $0.author == me }.map(\.seq).min()
+        let guarded: () throws -> Void = {
+            if let from, try self.store.opIDs(author: me, after: from - 1) != mine {
+                throw NodeError(.conflict, "another process on this home recorded a change at the same moment; nothing was recorded", code: Self.writeRacedCode)
+            }
+            try alongside?()
+        }
         // `write` applies its ops to the view itself, as it wrote them.
-        try ingest(.own(envs, project: project, alongside: alongside, keepingView: keepingView))
+        try ingest(.own(envs, project: project, alongside: guarded, keepingView: keepingView))
     }
 
     // MARK: reading

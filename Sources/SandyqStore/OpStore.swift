@@ -303,6 +303,16 @@ public final class OpStore: @unchecked Sendable {
         return out
     }
 
+    /// The ids of `author`'s ops with seq above `after`: what a writer checks before its own
+    /// commit, without decoding the ops.
+    public func opIDs(author: SigningPublicKey, after: UInt64) throws -> Set<OpID> {
+        var out = Set<OpID>()
+        try db.prepare("SELECT id FROM ops WHERE author = ? AND seq > ?").rows([.blob(author.bytes), .int(Self.sqlSeq(after))]) { s in
+            out.insert(try OpID(bytes: s.blob(0)))
+        }
+        return out
+    }
+
     /// A seq bound for a query. Stored seqs are below 2^62 (Envelope refuses more), so a
     /// bound beyond Int64 (a vector built in memory) means "above everything", not a trap.
     static func sqlSeq(_ seq: UInt64) -> Int64 { Int64(clamping: seq) }
