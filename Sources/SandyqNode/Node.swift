@@ -350,7 +350,10 @@ public final class Node {
     static let writeRacedCode = "write.raced"
 
     private func writeOnce(_ batch: [[Mutation]], alongside: (() throws -> Void)?) throws(NodeError) -> [Envelope] {
-        if !readerKeyChecked { try announceReaderKeyIfDue() }
+        // Another process on the home may have applied a withdrawal since this one last checked
+        // (a command reading a stick beside an open desk): its mark says the key is retired now.
+        let retireDue = try mapped { try store.setting(Self.readerRetireDueSetting) } != nil
+        if !readerKeyChecked || retireDue { try announceReaderKeyIfDue() }
         // Read before the view, so a membership op stored meanwhile is seen at the commit.
         let stamp = try mapped { try store.membershipStamp() }
         var v = try view()

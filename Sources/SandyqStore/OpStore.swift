@@ -303,11 +303,11 @@ public final class OpStore: @unchecked Sendable {
         return out
     }
 
-    /// The ids of `author`'s ops with seq above `after`: what a writer checks before its own
-    /// commit, without decoding the ops.
+    /// The ids of `author`'s ops with seq above `after`, held or withdrawn (stubs): what a
+    /// writer checks before its own commit, without decoding the ops.
     public func opIDs(author: SigningPublicKey, after: UInt64) throws -> Set<OpID> {
         var out = Set<OpID>()
-        try db.prepare("SELECT id FROM ops WHERE author = ? AND seq > ?").rows([.blob(author.bytes), .int(Self.sqlSeq(after))]) { s in
+        try db.prepare("SELECT id FROM ops WHERE author = ?1 AND seq > ?2 UNION SELECT id FROM withdrawn WHERE author = ?1 AND seq > ?2").rows([.blob(author.bytes), .int(Self.sqlSeq(after))]) { s in
             out.insert(try OpID(bytes: s.blob(0)))
         }
         return out
@@ -424,8 +424,17 @@ public final class OpStore: @unchecked Sendable {
     }
 
     /// The last op of an author's chain on this node: (seq, id).
+    /// The head of one author's chain, held or a stub: an import links to it, a writer continues it.
+    static let chainHeadSQL = """
+        SELECT seq, id FROM (SELECT seq, id FROM ops WHERE author = ?1 ORDER BY seq DESC LIMIT 1)
+        UNION ALL SELECT seq, id FROM (SELECT seq, id FROM withdrawn WHERE author = ?1 ORDER BY seq DESC LIMIT 1)
+        ORDER BY seq DESC LIMIT 1
+        """
+
+    /// The highest op of `author`'s chain this store knows: held, or withdrawn and kept as a
+    /// stub. A writer continues from it: a withdrawn head's seq taken again would fork the chain.
     public func chainHead(of author: SigningPublicKey) throws(StoreError) -> (seq: UInt64, id: OpID)? {
-        let s = try db.prepare("SELECT seq, id FROM ops WHERE author = ? ORDER BY seq DESC LIMIT 1")
+        let s = try db.prepare(Self.chainHeadSQL)
         try s.bind([.blob(author.bytes)])
         guard try s.step() else { return nil }
         guard let id = try? OpID(bytes: s.blob(1)) else { throw .corrupt("op id of the wrong length") }
@@ -501,11 +510,7 @@ public final class OpStore: @unchecked Sendable {
         // still links to it.
         let exists = try db.prepare("SELECT 1 FROM ops WHERE id = ?1 UNION ALL SELECT 1 FROM withdrawn WHERE id = ?1")
         let atSeq = try db.prepare("SELECT id FROM ops WHERE author = ?1 AND seq = ?2 UNION ALL SELECT id FROM withdrawn WHERE author = ?1 AND seq = ?2")
-        let head = try db.prepare("""
-            SELECT seq, id FROM (SELECT seq, id FROM ops WHERE author = ?1 ORDER BY seq DESC LIMIT 1)
-            UNION ALL SELECT seq, id FROM (SELECT seq, id FROM withdrawn WHERE author = ?1 ORDER BY seq DESC LIMIT 1)
-            ORDER BY seq DESC LIMIT 1
-            """)
+        let head = try db.prepare(Self.chainHeadSQL)
         let insert = try db.prepare("INSERT INTO ops(id, author, seq, kind, envelope) VALUES(?, ?, ?, ?, ?)")
         let fork = try db.prepare("INSERT OR IGNORE INTO forks(author, seq) VALUES(?, ?)")
         // Each author's highest stored op, kept current as ops land: an op above it can be

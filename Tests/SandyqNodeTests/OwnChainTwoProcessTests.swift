@@ -70,3 +70,54 @@ extension OwnChainTwoProcessTests {
         #expect(mine.allSatisfy { ReaderKeyRetireTests.opens($0, with: newKey) }, "sealed to the retired key after the home held the new one")
     }
 }
+
+extension OwnChainTwoProcessTests {
+    @Test("a withdrawal a command on the home applied retires the reader key at the open desk's next change, and that change is sealed to the new key")
+    func aWithdrawalAppliedElsewhereRetiresAtTheDesksNextChange() throws {
+        let dir = try TempDir()
+        let (desk, _) = try RoleKit.founder(dir)
+        let c = try RoleKit.make(dir, "c2")
+        try RoleKit.admit(c, as: .coordinator, by: desk)
+        _ = try c.addCase(RoleKit.doc("Дело второго координатора", person: "Айгуль Нурланова"))
+        try NodeFixture.syncBothWays(desk, c)
+        let gone = try desk.addCase(RoleKit.doc("Дело к отзыву", person: "Свидетель Тринадцатый"))
+        try NodeFixture.syncBothWays(desk, c)
+        let before = try #require(try desk.storedReaderKey())
+        // The second coordinator withdraws; a command on the desk's home reads its stick.
+        _ = try c.withdraw(gone.description)
+        let command = try NodeFixture.open(dir, "c")
+        try NodeFixture.sync(c, to: command)
+        #expect(try command.checkWithdrawn().rotationDue)
+        let known = try c.versionVector()
+        _ = try desk.addCase(RoleKit.doc("Дело со стола", person: "Асель Сулейменова"))
+        let after = try #require(try desk.storedReaderKey())
+        #expect(after.epoch == before.epoch + 1, "the desk's change did not retire the key")
+        let mine = try desk.envelopes(missingFrom: known).filter { $0.kind == .sealed }
+        #expect(!mine.isEmpty && !mine.contains { ReaderKeyRetireTests.opens($0, with: before.keys) }, "sealed to the key the withdrawal retired")
+        #expect(try desk.store.forks().isEmpty)
+    }
+}
+
+extension OwnChainTwoProcessTests {
+    @Test("another coordinator withdraws the case this node wrote last; this node's next op continues its chain after the withdrawn op's stub instead of taking its seq again, a fork every peer reads as a copied key")
+    func aWithdrawnHeadIsNotWrittenOver() throws {
+        let dir = try TempDir()
+        let (f, _) = try RoleKit.founder(dir)
+        let c = try RoleKit.make(dir, "c2")
+        try RoleKit.admit(c, as: .coordinator, by: f)
+        _ = try c.addCase(RoleKit.doc("Дело второго координатора", person: "Айгуль Нурланова"))
+        try NodeFixture.syncBothWays(f, c)
+        let gone = try f.addCase(RoleKit.doc("Дело к отзыву", person: "Свидетель Четырнадцатый"))
+        let head = try #require(try f.store.chainHead(of: f.nodeID.signingKey))
+        try NodeFixture.syncBothWays(f, c)
+        _ = try c.withdraw(gone.description)
+        try NodeFixture.sync(c, to: f)
+        #expect(try f.envelopes(missingFrom: VersionVector()).allSatisfy { $0.id != head.id }, "the withdrawn head is a stub here")
+        _ = try f.addCase(RoleKit.doc("Следующее дело", person: "Асель Сулейменова"))
+        #expect(try f.store.forks().isEmpty, "this node's own chain forked at its withdrawn head")
+        #expect(try f.store.chainHead(of: f.nodeID.signingKey).map { $0.seq > head.seq } == true)
+        // And the peer takes the next op as a continuation, not a fork.
+        try NodeFixture.sync(f, to: c)
+        #expect(try c.store.forks().isEmpty)
+    }
+}
