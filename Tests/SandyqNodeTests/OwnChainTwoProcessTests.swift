@@ -45,11 +45,7 @@ extension OwnChainTwoProcessTests {
     @Test("attack on the race: a command imports a coordinator's new reader key while the desk has sealed its op to the old one; the desk seals again, to the new key")
     func aNewReaderKeyMeanwhileIsSealedTo() throws {
         let dir = try TempDir()
-        let (f, _) = try RoleKit.founder(dir)
-        let r = try RoleKit.make(dir, "r")
-        try RoleKit.admit(r, as: .reporter, by: f)
-        _ = try r.addCase(RoleKit.doc("Дело репортёра", person: "Ерлан Калиев"))
-        try NodeFixture.syncBothWays(f, r)
+        let (f, r) = try ReaderKeyConfirmTests.withReporter(dir)
         let gone = try f.addCase(RoleKit.doc("Дело к отзыву", person: "Свидетель Двенадцатый"))
         _ = try f.withdraw(gone.description)
         let newKey = try #require(try f.storedReaderKey()).keys
@@ -75,11 +71,7 @@ extension OwnChainTwoProcessTests {
     @Test("a withdrawal a command on the home applied retires the reader key at the open desk's next change, and that change is sealed to the new key")
     func aWithdrawalAppliedElsewhereRetiresAtTheDesksNextChange() throws {
         let dir = try TempDir()
-        let (desk, _) = try RoleKit.founder(dir)
-        let c = try RoleKit.make(dir, "c2")
-        try RoleKit.admit(c, as: .coordinator, by: desk)
-        _ = try c.addCase(RoleKit.doc("Дело второго координатора", person: "Айгуль Нурланова"))
-        try NodeFixture.syncBothWays(desk, c)
+        let (desk, c) = try ReaderKeyConfirmTests.withCoordinator(dir)
         let gone = try desk.addCase(RoleKit.doc("Дело к отзыву", person: "Свидетель Тринадцатый"))
         try NodeFixture.syncBothWays(desk, c)
         let before = try #require(try desk.storedReaderKey())
@@ -102,11 +94,7 @@ extension OwnChainTwoProcessTests {
     @Test("another coordinator withdraws the case this node wrote last; this node's next op continues its chain after the withdrawn op's stub instead of taking its seq again, a fork every peer reads as a copied key")
     func aWithdrawnHeadIsNotWrittenOver() throws {
         let dir = try TempDir()
-        let (f, _) = try RoleKit.founder(dir)
-        let c = try RoleKit.make(dir, "c2")
-        try RoleKit.admit(c, as: .coordinator, by: f)
-        _ = try c.addCase(RoleKit.doc("Дело второго координатора", person: "Айгуль Нурланова"))
-        try NodeFixture.syncBothWays(f, c)
+        let (f, c) = try ReaderKeyConfirmTests.withCoordinator(dir)
         let gone = try f.addCase(RoleKit.doc("Дело к отзыву", person: "Свидетель Четырнадцатый"))
         let head = try #require(try f.store.chainHead(of: f.nodeID.signingKey))
         try NodeFixture.syncBothWays(f, c)

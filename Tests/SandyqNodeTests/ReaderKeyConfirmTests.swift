@@ -16,20 +16,41 @@ struct ReaderKeyConfirmTests {
         c.members.first { $0.nodeId == n.nodeID.description }
     }
 
+    /// A founder and a reporter that wrote one case, each holding the other's ops.
+    static func withReporter(_ dir: TempDir) throws -> (f: Node, r: Node) {
+        let (f, _) = try RoleKit.founder(dir)
+        let r = try RoleKit.make(dir, "r")
+        try RoleKit.admit(r, as: .reporter, by: f)
+        _ = try r.addCase(RoleKit.doc("Дело репортёра", person: "Ерлан Калиев"))
+        try NodeFixture.syncBothWays(f, r)
+        return (f, r)
+    }
+
+    /// A founder and a second coordinator that wrote one case (so announced its key), each
+    /// holding the other's ops; `f` given, it is the founder.
+    static func withCoordinator(_ dir: TempDir, founder: Node? = nil) throws -> (f: Node, c: Node) {
+        let f = try founder ?? RoleKit.founder(dir).0
+        let c = try RoleKit.make(dir, "c2")
+        try RoleKit.admit(c, as: .coordinator, by: f)
+        _ = try c.addCase(RoleKit.doc("Дело второго координатора", person: "Айгуль Нурланова"))
+        try NodeFixture.syncBothWays(f, c)
+        return (f, c)
+    }
+
+    /// A founder, a reporter and a second coordinator, each of which wrote one case.
+    static func withWriters(_ dir: TempDir) throws -> (f: Node, c: Node, r: Node) {
+        let (f, r) = try withReporter(dir)
+        let (_, c) = try withCoordinator(dir, founder: f)
+        try NodeFixture.syncBothWays(f, r)
+        return (f, c, r)
+    }
+
     @Test("a reporter shows it holds the withdrawer's new key by an op sealed to it, not by one sealed to the old key; a coordinator by its acknowledgement; a lawyer is never waited on")
     func writersShowTheNewKey() throws {
         let dir = try TempDir()
-        let (f, _) = try RoleKit.founder(dir)
-        let c = try RoleKit.make(dir, "c2")
-        try RoleKit.admit(c, as: .coordinator, by: f)
-        let r = try RoleKit.make(dir, "r")
-        try RoleKit.admit(r, as: .reporter, by: f)
+        let (f, c, r) = try Self.withWriters(dir)
         let l = try RoleKit.make(dir, "l")
         try RoleKit.admit(l, as: .lawyer, by: f)
-        _ = try c.addCase(RoleKit.doc("Дело второго координатора", person: "Айгуль Нурланова"))
-        _ = try r.addCase(RoleKit.doc("Дело репортёра", person: "Ерлан Калиев"))
-        try NodeFixture.syncBothWays(f, c)
-        try NodeFixture.syncBothWays(f, r)
         let gone = try f.addCase(RoleKit.doc("Дело к отзыву", person: "Свидетель Пятый"))
         // Before any withdrawal nothing is retired and nobody is waited on.
         #expect(try f.checkWithdrawn().retiredKeysWaitOn.isEmpty)
@@ -73,11 +94,7 @@ struct ReaderKeyConfirmTests {
     @Test("attack on the wait: a writer's op sealed to the new key arrives while an earlier op of its, sealed to the old key, has not; the writer is still waited on until the gap closes")
     func aGapKeepsTheWriterWaitedOn() throws {
         let dir = try TempDir()
-        let (f, _) = try RoleKit.founder(dir)
-        let r = try RoleKit.make(dir, "r")
-        try RoleKit.admit(r, as: .reporter, by: f)
-        _ = try r.addCase(RoleKit.doc("Дело репортёра", person: "Ерлан Калиев"))
-        try NodeFixture.syncBothWays(f, r)
+        let (f, r) = try Self.withReporter(dir)
         let gone = try f.addCase(RoleKit.doc("Дело к отзыву", person: "Свидетель Шестой"))
         _ = try f.withdraw(gone.description)
         // Written offline before the news: sealed to the old key.
@@ -127,11 +144,7 @@ struct ReaderKeyConfirmTests {
     @Test("attack on the wait: a coordinator's vector covering the announcement arrives ahead of its own op sealed to the old key; it is still waited on until that op is here")
     func anAcknowledgementAheadOfItsOwnOps() throws {
         let dir = try TempDir()
-        let (f, _) = try RoleKit.founder(dir)
-        let c = try RoleKit.make(dir, "c2")
-        try RoleKit.admit(c, as: .coordinator, by: f)
-        _ = try c.addCase(RoleKit.doc("Дело второго координатора", person: "Айгуль Нурланова"))
-        try NodeFixture.syncBothWays(f, c)
+        let (f, c) = try Self.withCoordinator(dir)
         let gone = try f.addCase(RoleKit.doc("Дело к отзыву", person: "Свидетель Восьмой"))
         _ = try f.withdraw(gone.description)
         // Written before the news, so sealed to the withdrawer's old key.
@@ -173,15 +186,7 @@ struct ReaderKeyConfirmTests {
     @Test("a second withdrawal before the next change: while the key is due to be retired again nobody has shown the next one; after it, each writer shows the newest key")
     func aRetirementDueWaitsOnEveryone() throws {
         let dir = try TempDir()
-        let (f, _) = try RoleKit.founder(dir)
-        let c = try RoleKit.make(dir, "c2")
-        try RoleKit.admit(c, as: .coordinator, by: f)
-        let r = try RoleKit.make(dir, "r")
-        try RoleKit.admit(r, as: .reporter, by: f)
-        _ = try c.addCase(RoleKit.doc("Дело второго координатора", person: "Айгуль Нурланова"))
-        _ = try r.addCase(RoleKit.doc("Дело репортёра", person: "Ерлан Калиев"))
-        try NodeFixture.syncBothWays(f, c)
-        try NodeFixture.syncBothWays(f, r)
+        let (f, c, r) = try Self.withWriters(dir)
         let first = try f.addCase(RoleKit.doc("Первое дело к отзыву", person: "Свидетель Десятый"))
         let second = try f.addCase(RoleKit.doc("Второе дело к отзыву", person: "Свидетель Одиннадцатый"))
         try NodeFixture.syncBothWays(f, c)
