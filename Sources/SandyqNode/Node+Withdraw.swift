@@ -567,7 +567,7 @@ extension Node {
         let chunks = try mapped { try store.chunkSummaries() }.filter { m.withdrawnFiles.contains($0.fid) }.reduce(0) { $0 + $1.present }
         // A peer confirms by the vector it last sent: it covers every withdrawal op.
         let acked = Dictionary(try mapped { try store.peers() }.map { ($0.node.signingKey, $0.acked) }, uniquingKeysWith: { a, _ in a })
-        let retired = !(try retiredReaderKeys()).isEmpty
+        let retiredCount = try retiredReaderKeys().count
         let waiting = try writersWaitedOn(m)
         let waitingKeys = Set(waiting.map(\.node.signingKey))
         let members = m.current.filter { $0.node != nodeID }.sorted { $0.node < $1.node }.map { member in
@@ -575,14 +575,14 @@ extension Node {
                 nodeId: member.node.description, fingerprint: member.node.fingerprint, role: member.role.rawValue,
                 confirmed: !withdrawals.isEmpty && withdrawals.allSatisfy { (acked[member.node.signingKey]?[$0.author] ?? 0) >= $0.seq },
                 showsByVector: member.role != .reporter,
-                holdsNewKey: retired && member.role.canWrite ? !waitingKeys.contains(member.node.signingKey) : nil)
+                holdsNewKey: retiredCount > 0 && member.role.canWrite ? !waitingKeys.contains(member.node.signingKey) : nil)
         }
         return WithdrawnCheck(withdrawals: m.withdrawals.count, opsNamed: ids.count, filesNamed: m.withdrawnFiles.count,
                               opsHeld: heldOps, opsUnnamed: unnamed.ops, casesReturned: unnamed.cases.map(\.short),
                               caseIDsReturned: unnamed.cases.map(\.description), elementsReturned: unnamed.elements,
                               opsReturningCases: unnamed.caseOps, opsReturningElements: unnamed.elementOps, chunksHeld: chunks, keysHeld: orphans, members: members,
                               records: records(m, withdrawals, notes), scrubPending: try mapped { try store.scrubPending() },
-                              readerEpoch: (try? storedReaderKey())??.epoch ?? 0, retiredKeys: try retiredReaderKeys().count,
+                              readerEpoch: (try? storedReaderKey())??.epoch ?? 0, retiredKeys: retiredCount,
                               rotationDue: try mapped { try store.setting(Self.readerRetireDueSetting) } != nil
                                   && m.members[nodeID.signingKey].map { $0.role == .coordinator && !$0.isRevoked } == true,
                               retiredKeysWaitOn: waiting.map(\.node.fingerprint))

@@ -437,8 +437,8 @@ public final class Node {
         // chain head: these would then take seqs it used, a fork of the node's own chain, which
         // every peer reads as a copied key. Inside the transaction, so nobody can write between.
         let me = identity.signing.publicKey
-        let mine = Set(envs.filter { $0.author == me }.map(\.id))
-        let from = envs.filter { $0.author == me }.map(\.seq).min()
+        let own = envs.filter { $0.author == me }
+        let mine = Set(own.map(\.id)), from = own.map(\.seq).min()
         let guarded: () throws -> Void = {
             if let from, try self.store.opIDs(author: me, after: from - 1) != mine {
                 throw NodeError(.conflict, "another process on this home recorded a change at the same moment; nothing was recorded", code: Self.writeRacedCode)

@@ -423,7 +423,6 @@ public final class OpStore: @unchecked Sendable {
         return out
     }
 
-    /// The last op of an author's chain on this node: (seq, id).
     /// The head of one author's chain, held or a stub: an import links to it, a writer continues it.
     static let chainHeadSQL = """
         SELECT seq, id FROM (SELECT seq, id FROM ops WHERE author = ?1 ORDER BY seq DESC LIMIT 1)
