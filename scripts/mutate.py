@@ -184,6 +184,9 @@ def main():
                          "the order becomes: mutations of files the last --recent commits touched, then the day's rotation")
     ap.add_argument("--at-least", type=int, default=0, metavar="N",
                     help="under --until, the first N of the order run even past the deadline (CI: 8), so no run checks nothing")
+    ap.add_argument("--hard-until", type=float, default=None, metavar="EPOCH",
+                    help="start nothing, not even the --at-least ones, that could end after this Unix time "
+                         "(CI: 84 min in, so a slow machine ends inside CI's 90)")
     ap.add_argument("--recent", type=int, default=5, help="commits whose files go first under --until (default 5)")
     ap.add_argument("--day", default=datetime.date.today().isoformat(), help="the rotation's day under --until (default today)")
     a = ap.parse_args()
@@ -246,6 +249,11 @@ def main():
               f"{first} of {listed} touch files of the last {a.recent} commits and go first, then the rotation of {a.day}", flush=True)
     rows = []
     for i, m in enumerate(muts):
+        if a.hard_until is not None and time.time() + (a.timeout or 120) + 30 > a.hard_until:
+            # The worst case, its tests cut at --timeout plus a build, must end before the hard stop.
+            skipped = muts[i:]
+            print(f"mutate: hard deadline: {len(skipped)} left for another day, {i} run", flush=True)
+            break
         if a.until is not None and i >= a.at_least:
             # A mutation here takes 5-45 s; its tests may run to --timeout. Leave room for a slow one.
             spent = [r[2] for r in rows]

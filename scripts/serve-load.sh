@@ -9,25 +9,27 @@
 #   bash scripts/serve-load.sh                         # 1,000 members x 100 ops
 #   bash scripts/serve-load.sh --peers 200 --ops 50    # a quick run
 #   bash scripts/serve-load.sh --json FILE             # also keep the figures
+#   bash scripts/serve-load.sh --debug ...             # the debug build, as CI runs it
 #
 # SWIFT_SCRATCH_PATH picks the build directory (default .build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scratch="${SWIFT_SCRATCH_PATH:-.build}"
-peers=1000 per=100 json="" max_peers=32
+peers=1000 per=100 json="" max_peers=32 config=release
 while [ $# -gt 0 ]; do
   case "$1" in
     --peers) peers="$2"; shift 2 ;;
     --ops) per="$2"; shift 2 ;;
     --max-peers) max_peers="$2"; shift 2 ;;
     --json) json="$2"; shift 2 ;;
+    --debug) config=debug; shift ;;
     *) echo "serve-load: unknown argument $1" >&2; exit 64 ;;
   esac
 done
 bash scripts/bootstrap.sh >/dev/null
-swift build -c release --scratch-path "$scratch" --product sandyq >/dev/null
-swift build -c release --scratch-path "$scratch" --product sandyq-bench >/dev/null
-bin="$(swift build -c release --scratch-path "$scratch" --show-bin-path)"
+swift build -c "$config" --scratch-path "$scratch" --product sandyq >/dev/null
+swift build -c "$config" --scratch-path "$scratch" --product sandyq-bench >/dev/null
+bin="$(swift build -c "$config" --scratch-path "$scratch" --show-bin-path)"
 work=$(mktemp -d "${TMPDIR:-/tmp}/sandyq-serve-load.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 out="$work/figures.json"
