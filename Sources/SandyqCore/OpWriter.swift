@@ -14,13 +14,20 @@ public final class OpWriter: @unchecked Sendable {
     /// reader opens one sealed box per batch and reader set instead of one per case.
     private var parents: [[BoxPublicKey]: SealingParent] = [:]
 
+    /// Seqs of this chain above `seq` already taken by a withdrawal's stub: the chain passes over
+    /// them, linking to the stub, as every node holding that stub expects.
+    private var taken: [UInt64: OpID]
+    /// The stubs this writer passed over, which its ops now link across.
+    public private(set) var passed: [UInt64: OpID] = [:]
+
     /// `seq` and `prev` name the author's last op (0 and zero for a new chain).
-    public init(keys: SigningKeyPair, project: ProjectID, seq: UInt64, prev: OpID, clock: HybridClock) {
+    public init(keys: SigningKeyPair, project: ProjectID, seq: UInt64, prev: OpID, clock: HybridClock, taken: [UInt64: OpID] = [:]) {
         self.keys = keys
         self.project = project
         self.seq = seq
         self.prev = prev
         self.clock = clock
+        self.taken = taken
     }
 
     /// Forgets the open sessions and parents, so the next op starts new ones and carries their
@@ -31,6 +38,11 @@ public final class OpWriter: @unchecked Sendable {
     }
 
     private func append(kind: Envelope.Kind, body: (_ header: [UInt8]) -> [UInt8]) -> Envelope {
+        while let stub = taken.removeValue(forKey: seq + 1) {
+            seq += 1
+            prev = stub
+            passed[seq] = stub
+        }
         let next = seq + 1
         let header = Envelope.header(kind: kind, project: project, author: keys.publicKey, seq: next, prev: prev)
         let env = Envelope.sign(kind: kind, project: project, seq: next, prev: prev, body: body(header), with: keys)

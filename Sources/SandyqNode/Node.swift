@@ -254,9 +254,10 @@ public final class Node {
         if try mapped({ try store.setting(Self.restoredSetting) }) != nil {
             throw NodeError(.refused, "this node was rebuilt from a backup and has not synced yet: run `sandyq sync ADDRESS --peer NODE` with a peer that holds the log first, or its new work would fork its own chain", code: "node.restored-not-synced")
         }
-        let head = try mapped { try store.chainHead(of: identity.signing.publicKey) }
+        let head = try mapped { try store.ownChain(identity.signing.publicKey) }
         let clock = HybridClock.resuming(after: (try? view().maxClock) ?? 0, wallMillis: Self.wallMillis())
-        let w = OpWriter(keys: identity.signing, project: pid, seq: head?.seq ?? 0, prev: head?.id ?? .zero, clock: clock)
+        let w = OpWriter(keys: identity.signing, project: pid, seq: head?.seq ?? 0, prev: head?.id ?? .zero, clock: clock,
+                         taken: head?.taken ?? [:])
         activeWriter = w
         return w
     }
@@ -436,12 +437,19 @@ public final class Node {
         // Another process on the home may have stored ops of this node since the writer read its
         // chain head: these would then take seqs it used, a fork of the node's own chain, which
         // every peer reads as a copied key. Inside the transaction, so nobody can write between.
+        // From the batch's first seq to its last, where only its own ops and the stubs it passed
+        // over may be: another process's ops there took the same seqs. A stub further up (a
+        // withdrawal's claim about an op never held here) is passed over when the chain gets there.
         let me = identity.signing.publicKey
         let own = envs.filter { $0.author == me }
-        let mine = Set(own.map(\.id)), from = own.map(\.seq).min()
+        let mine = Set(own.map(\.id)), from = own.map(\.seq).min(), to = own.map(\.seq).max()
+        let passed = Set(activeWriter.map { Array($0.passed.values) } ?? [])
         let guarded: () throws -> Void = {
-            if let from, try self.store.opIDs(author: me, after: from - 1) != mine {
-                throw NodeError(.conflict, "another process on this home recorded a change at the same moment; nothing was recorded", code: Self.writeRacedCode)
+            if let from, let to {
+                let chain = try self.store.chainIDs(me, from: from, to: to)
+                if chain.held != mine || !chain.stubs.isSubset(of: passed) {
+                    throw NodeError(.conflict, "another process on this home recorded a change at the same moment; nothing was recorded", code: Self.writeRacedCode)
+                }
             }
             try alongside?()
         }

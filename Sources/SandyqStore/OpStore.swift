@@ -218,16 +218,21 @@ public final class OpStore: @unchecked Sendable {
     /// belongs. Returns how many ops it deleted.
     @discardableResult
     public func withdraw(_ ops: [WithdrawnOp]) throws -> Int {
-        let kindOf = try db.prepare("SELECT kind FROM ops WHERE id = ?")
+        let held = try db.prepare("SELECT kind, author, seq FROM ops WHERE id = ?")
         let delete = try db.prepare("DELETE FROM ops WHERE id = ? AND kind = 1")
         let stub = try db.prepare("INSERT OR IGNORE INTO withdrawn(id, author, seq) VALUES(?, ?, ?)")
         var deleted = 0
         for o in ops {
-            try kindOf.bind([.blob(o.id.bytes)])
-            let kind = try kindOf.step() ? kindOf.int(0) : nil
-            if kind == Int64(Envelope.Kind.membership.rawValue) { continue }
-            if kind != nil { try delete.run([.blob(o.id.bytes)]); deleted += 1 }
-            try stub.run([.blob(o.id.bytes), .blob(o.author.bytes), .int(Int64(o.seq))])
+            try held.bind([.blob(o.id.bytes)])
+            var author = o.author.bytes, seq = Int64(o.seq)
+            if try held.step() {
+                if held.int(0) == Int64(Envelope.Kind.membership.rawValue) { continue }
+                // A held op's place is its own (its id signs author and seq), not what the
+                // withdrawal claims: a wrong claim would cut a gap in one chain and a stub into another.
+                author = held.blob(1); seq = held.int(2)
+                try delete.run([.blob(o.id.bytes)]); deleted += 1
+            }
+            try stub.run([.blob(o.id.bytes), .blob(author), .int(seq)])
         }
         if deleted > 0 { heldBytes = nil }
         return deleted
@@ -299,16 +304,6 @@ public final class OpStore: @unchecked Sendable {
         var out: [Envelope] = []
         try db.prepare("SELECT envelope FROM ops WHERE author = ? AND seq > ? ORDER BY seq").rows([.blob(author.bytes), .int(Self.sqlSeq(after))]) { s in
             out.append(try Envelope(decoding: s.blob(0)))
-        }
-        return out
-    }
-
-    /// The ids of `author`'s ops with seq above `after`, held or withdrawn (stubs): what a
-    /// writer checks before its own commit, without decoding the ops.
-    public func opIDs(author: SigningPublicKey, after: UInt64) throws -> Set<OpID> {
-        var out = Set<OpID>()
-        try db.prepare("SELECT id FROM ops WHERE author = ?1 AND seq > ?2 UNION SELECT id FROM withdrawn WHERE author = ?1 AND seq > ?2").rows([.blob(author.bytes), .int(Self.sqlSeq(after))]) { s in
-            out.insert(try OpID(bytes: s.blob(0)))
         }
         return out
     }
@@ -430,8 +425,46 @@ public final class OpStore: @unchecked Sendable {
         ORDER BY seq DESC LIMIT 1
         """
 
-    /// The highest op of `author`'s chain this store knows: held, or withdrawn and kept as a
-    /// stub. A writer continues from it: a withdrawn head's seq taken again would fork the chain.
+    /// Where `author`'s next op goes: after its highest held op and every stub that follows it
+    /// without a gap (its own withdrawn ops), passing over the stubs further up. A stub's
+    /// place is the withdrawal's claim when the op was never held here, so a coordinator's key
+    /// could name any seq: far above, it must not move the head (at 2^62 - 1 every later op
+    /// would be refused); a seq taken again would fork the chain on every node holding the stub.
+    public func ownChain(_ author: SigningPublicKey) throws(StoreError) -> (seq: UInt64, id: OpID, taken: [UInt64: OpID])? {
+        let top = try db.prepare("SELECT seq, id FROM ops WHERE author = ?1 ORDER BY seq DESC LIMIT 1")
+        try top.bind([.blob(author.bytes)])
+        var head: (seq: UInt64, id: OpID)?
+        if try top.step() {
+            guard let id = try? OpID(bytes: top.blob(1)) else { throw .corrupt("op id of the wrong length") }
+            head = (UInt64(top.int(0)), id)
+        }
+        var taken: [UInt64: OpID] = [:]
+        let stubs = try db.prepare("SELECT seq, id FROM withdrawn WHERE author = ?1 AND seq > ?2")
+        try stubs.bind([.blob(author.bytes), .int(Int64(head?.seq ?? 0))])
+        while try stubs.step() {
+            guard let id = try? OpID(bytes: stubs.blob(1)) else { throw .corrupt("op id of the wrong length") }
+            taken[UInt64(stubs.int(0))] = id
+        }
+        while let next = taken.removeValue(forKey: (head?.seq ?? 0) + 1) { head = ((head?.seq ?? 0) + 1, next) }
+        return head.map { ($0.seq, $0.id, taken) }
+    }
+
+    /// The ops and stubs of `author`'s chain from `from` to `to`, by id: what a writer checks
+    /// before its own commit, without decoding the ops.
+    public func chainIDs(_ author: SigningPublicKey, from: UInt64, to: UInt64) throws(StoreError) -> (held: Set<OpID>, stubs: Set<OpID>) {
+        var held = Set<OpID>(), stubs = Set<OpID>()
+        for (table, into) in [("ops", 0), ("withdrawn", 1)] {
+            let s = try db.prepare("SELECT id FROM \(table) WHERE author = ?1 AND seq BETWEEN ?2 AND ?3")
+            try s.bind([.blob(author.bytes), .int(Self.sqlSeq(from)), .int(Self.sqlSeq(to))])
+            while try s.step() {
+                guard let id = try? OpID(bytes: s.blob(0)) else { throw .corrupt("op id of the wrong length") }
+                if into == 0 { held.insert(id) } else { stubs.insert(id) }
+            }
+        }
+        return (held, stubs)
+    }
+
+    /// The highest op of `author`'s chain this store knows: held, or withdrawn and kept as a stub.
     public func chainHead(of author: SigningPublicKey) throws(StoreError) -> (seq: UInt64, id: OpID)? {
         let s = try db.prepare(Self.chainHeadSQL)
         try s.bind([.blob(author.bytes)])

@@ -1,0 +1,97 @@
+import Foundation
+import SandyqCore
+import SandyqCrypto
+@testable import SandyqNode
+import SandyqStore
+import Testing
+import SandyqTestSupport
+
+/// A withdrawal names each op by (author, seq, id), and a node that never held the op can only
+/// take the place on trust. A seized coordinator key signs claims that are false, with the
+/// project's own library, and the other nodes must still write, sync and revoke it.
+@Suite("False places in a withdrawal")
+struct FalseWithdrawalClaimTests {
+    static func randomOp() throws -> OpID { try OpID(bytes: Random.bytes(OpID.length)) }
+
+    /// `c` signs and stores a withdrawal of `ops`; `f` receives it.
+    static func withdrawn(_ ops: [WithdrawnOp], by c: Node, to f: Node) throws {
+        let env = try c.writer().membership(.withdraw(ops: ops, files: []))
+        try c.commit([env], project: try c.requireProject())
+        try NodeFixture.sync(c, to: f)
+    }
+
+    @Test("attack: stubs of never-written ops far up a member's chain and just above its head; it writes past them and revokes the seizer")
+    func stubsAboveTheHead() throws {
+        let dir = try TempDir()
+        let (f, c) = try ReaderKeyConfirmTests.withCoordinator(dir)
+        let me = f.nodeID.signingKey
+        let head = try #require(try f.store.ownChain(me))
+        let near = try Self.randomOp()
+        try Self.withdrawn([WithdrawnOp(author: me, seq: (1 << 62) - 1, id: try Self.randomOp()),
+                            WithdrawnOp(author: me, seq: head.seq + 3, id: near)], by: c, to: f)
+        #expect(try f.store.withdrawnIDs().contains(near), "the claim is stored as a stub on the member")
+
+        // The chain passes over the stub and links to it (the member, a coordinator, first
+        // retires its reader key: the withdrawal named ops).
+        for i in 1...3 { _ = try f.addCase(RoleKit.doc("Дело \(i)", person: "Свидетель \(i)")) }
+        let written = try f.store.envelopes(author: me, after: head.seq)
+        let seqs = written.map(\.seq), top = try #require(seqs.max())
+        #expect(top >= head.seq + 4 && seqs == Array(head.seq + 1...top).filter { $0 != head.seq + 3 }, "seqs: \(seqs)")
+        #expect(written.first { $0.seq == head.seq + 4 }?.prev == near, "the op after the stub links to it")
+        // The member can still revoke the seizer, and the seizer's own node takes the ops as a chain.
+        _ = try f.revoke(c.nodeID)
+        try NodeFixture.sync(f, to: c)
+        #expect(try f.store.forks().isEmpty && c.store.forks().isEmpty)
+        let onC = try c.store.versionVector()[me], onF = try f.store.versionVector()[me]
+        #expect(onC == onF && onF > head.seq + 4, "the member's chain is whole on both: \(onC) \(onF)")
+    }
+
+    @Test("attack: a held op named at a false place is stubbed at its own; no gap in its chain, no stub in another")
+    func aHeldOpAtAFalsePlace() throws {
+        let dir = try TempDir()
+        let (f, c) = try ReaderKeyConfirmTests.withCoordinator(dir)
+        let me = f.nodeID.signingKey
+        let id = try f.addCase(RoleKit.doc("Дело к отзыву", person: "Свидетель Пятнадцатый"))
+        _ = try f.addCase(RoleKit.doc("Следующее дело", person: "Асель Сулейменова"))
+        try NodeFixture.syncBothWays(f, c)
+        let real = try #require(try WithdrawalAttackTests.opsOf(id, on: f).first)
+        let head = try #require(try f.store.ownChain(me)).seq
+        try #require(real.seq < head)
+        try Self.withdrawn([WithdrawnOp(author: me, seq: head + 50, id: real.id)], by: c, to: f)
+        #expect(try f.view().cases[id] == nil, "the op is withdrawn")
+        #expect(try f.store.versionVector()[me] == head, "the stub sits at the op's own seq")
+        _ = try f.addCase(RoleKit.doc("Ещё дело", person: "Ерлан Ахметов"))
+        let next = try #require(try f.store.ownChain(me)).seq
+        #expect(next > head && next < head + 50, "the next op follows the head: \(next)")
+        #expect(try f.store.versionVector()[me] == next)
+        try NodeFixture.sync(f, to: c)
+        #expect(try c.store.forks().isEmpty)
+        #expect(try c.store.versionVector()[me] == next)
+    }
+
+    @Test("attack on the race: a command on the home takes in a stub at the seq the desk's sealed op is about to take; the desk seals again past it, and no peer sees a fork")
+    func aStubMeanwhileIsPassedOver() throws {
+        let dir = try TempDir()
+        let (f, c) = try ReaderKeyConfirmTests.withCoordinator(dir)
+        let me = f.nodeID.signingKey
+        let head = try #require(try f.store.ownChain(me)).seq
+        let fake = try Self.randomOp()
+        let claim = try c.writer().membership(.withdraw(ops: [WithdrawnOp(author: me, seq: head + 1, id: fake)], files: []))
+        try c.commit([claim], project: try c.requireProject())
+        _ = try f.view()
+        let command = try NodeFixture.open(dir, "c")
+        var once = true
+        f.beforeWriteCommitForTests = {
+            guard once else { return }
+            once = false
+            try? NodeFixture.sync(c, to: command)
+        }
+        let id = try f.addCase(RoleKit.doc("Дело со стола", person: "Жанна Ахметова"))
+        #expect(!once, "the other process took in the claim")
+        #expect(try f.store.withdrawnIDs().contains(fake))
+        #expect(try f.store.envelopes(author: me, after: head).allSatisfy { $0.seq != head + 1 }, "no op of the desk's at the stub's seq")
+        #expect(try f.view().cases[id] != nil)
+        try NodeFixture.sync(f, to: c)
+        #expect(try c.store.forks().isEmpty && f.store.forks().isEmpty, "a fork at the stub's seq reads as a copied key")
+    }
+}
