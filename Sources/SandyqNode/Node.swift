@@ -245,6 +245,8 @@ public final class Node {
     var beforeRetiringForTests: (() -> Void)?
     /// Runs in `write` after its ops are sealed, before they are stored: a test's other process.
     var beforeWriteCommitForTests: (() -> Void)?
+    /// Runs in every `commit` of this node's own ops, before they are stored: a test's other process.
+    var beforeOwnCommitForTests: (() -> Void)?
 
     func writer() throws(NodeError) -> OpWriter {
         if let w = activeWriter { return w }
@@ -434,6 +436,7 @@ public final class Node {
         // edit in a session, whose key only an earlier op carried, which a withdrawal it had not
         // yet heard of could take away (ops.md section 2, "Sealing sessions").
         defer { activeWriter?.closeSessions() }
+        beforeOwnCommitForTests?()
         // Another process on the home may have stored ops of this node since the writer read its
         // chain head: these would then take seqs it used, a fork of the node's own chain, which
         // every peer reads as a copied key. Inside the transaction, so nobody can write between.
