@@ -70,8 +70,23 @@ extension Node {
         if !own && report.new > 0 { activeWriter = nil }
         if !keepView { viewAfterImport(report) }
         if let peer = peer() { try acknowledge(peer, report: report) }
-        if !own && report.new > 0 { try forwardSharedCaseKeys() }
+        if !own && report.new > 0 { try forwardRetryingRace() }
         return report
+    }
+
+    /// Forwarding after an import writes this node's own ops, after the import landed: another
+    /// process on the home writing meanwhile makes that commit lose the race, storing nothing of
+    /// it, and the import must not then read as failed. It is sealed again; after three losses
+    /// the grants wait for the next import or open (`resumeGrants`).
+    func forwardRetryingRace() throws(NodeError) {
+        var tries = 0
+        while true {
+            do { return try forwardSharedCaseKeys() } catch where error.code == Self.writeRacedCode {
+                activeWriter = nil
+                tries += 1
+                if tries >= 3 { return }
+            }
+        }
     }
 
     /// Drops the cached membership when an import can have changed it: a membership op, or

@@ -108,4 +108,25 @@ extension OwnChainTwoProcessTests {
         try NodeFixture.sync(f, to: c)
         #expect(try c.store.forks().isEmpty)
     }
+
+    @Test("attack on the race: a desk writes while a command's sync forwards a shared case's new keys to the lawyer; the sync does not fail, and the lawyer reads the edit")
+    func aWriteDuringForwardingAfterASync() throws {
+        let dir = try TempDir()
+        let (c, c2, l, id) = try WithheldIdentityTests.project(dir)
+        try c2.set(id, fields: [(FieldPath(field: "city"), "Шымкент")])
+        let desk = try NodeFixture.open(dir, "c")
+        _ = try desk.view()
+        var once = true
+        c.beforeOwnCommitForTests = {
+            guard once else { return }
+            once = false
+            _ = try? desk.addCase(RoleKit.doc("Дело со стола", person: "Жанна Ахметова"))
+        }
+        try NodeFixture.sync(c2, to: c)
+        #expect(!once, "the desk wrote while the grant was sealed")
+        #expect(try c.store.forks().isEmpty)
+        try NodeFixture.sync(c, to: l)
+        #expect(try l.view().cases.values.contains { $0.value("city") == "Шымкент" }, "the lawyer reads the edit")
+    }
 }
+
