@@ -435,7 +435,8 @@ extension Node {
         func done() { if let mark { try? store.clearMembershipUnapplied(mark) } }
         let m = try storedMembership()
         let lifted = try liftedStubs(m)
-        if !lifted.isEmpty { try liftStubs(lifted, m) }
+        // A writer kept open would pass over the lifted stubs: a gap in its own chain for good.
+        if !lifted.isEmpty { try liftStubs(lifted, m); activeWriter = nil }
         guard !m.withdrawn.isEmpty || !m.withdrawnFiles.isEmpty else { done(); return (0, 0) }
         let stubbed = try mapped { try store.withdrawnIDs() }
         let todo = m.withdrawn.values.filter { !stubbed.contains($0.id) }.sorted()

@@ -446,11 +446,13 @@ public final class Node {
         let me = identity.signing.publicKey
         let own = envs.filter { $0.author == me }
         let mine = Set(own.map(\.id)), from = own.map(\.seq).min(), to = own.map(\.seq).max()
-        let passed = Set(activeWriter.map { Array($0.passed.values) } ?? [])
+        let passedAt = activeWriter?.passed ?? [:], passed = Set(passedAt.values)
         let guarded: () throws -> Void = {
             if let from, let to {
                 let chain = try self.store.chainIDs(me, from: from, to: to)
-                if chain.held != mine || !chain.stubs.isSubset(of: passed) {
+                // And each stub passed over is still there (another process may have lifted it).
+                let gone = try passedAt.contains { seq, id in !(try self.store.chainIDs(me, from: seq, to: seq).stubs.contains(id)) }
+                if chain.held != mine || !chain.stubs.isSubset(of: passed) || gone {
                     throw NodeError(.conflict, "another process on this home recorded a change at the same moment; nothing was recorded", code: Self.writeRacedCode)
                 }
             }

@@ -446,7 +446,8 @@ public final class OpStore: @unchecked Sendable {
             taken[UInt64(stubs.int(0))] = id
         }
         while let next = taken.removeValue(forKey: (head?.seq ?? 0) + 1) { head = ((head?.seq ?? 0) + 1, next) }
-        return head.map { ($0.seq, $0.id, taken) }
+        if head == nil && taken.isEmpty { return nil }
+        return (head?.seq ?? 0, head?.id ?? .zero, taken)
     }
 
     /// The ops and stubs of `author`'s chain from `from` to `to`, by id: what a writer checks
@@ -541,6 +542,13 @@ public final class OpStore: @unchecked Sendable {
         // A withdrawn op's stub counts as held: the op never lands again, and its successor
         // still links to it.
         let exists = try db.prepare("SELECT 1 FROM ops WHERE id = ?1 UNION ALL SELECT 1 FROM withdrawn WHERE id = ?1")
+        // A stub never held here sits where the withdrawal claimed; the op's id signs its real
+        // place, so a stub found by id moves there (ops.md known gap 13). None held: no lookups.
+        let probe = try db.prepare("SELECT EXISTS(SELECT 1 FROM withdrawn)")
+        try probe.bind([])
+        let anyStubs = try probe.step() && probe.int(0) != 0
+        let stubAt = try db.prepare("SELECT author, seq FROM withdrawn WHERE id = ?1")
+        let moveStub = try db.prepare("UPDATE withdrawn SET author = ?2, seq = ?3 WHERE id = ?1")
         let atSeq = try db.prepare("SELECT id FROM ops WHERE author = ?1 AND seq = ?2 UNION ALL SELECT id FROM withdrawn WHERE author = ?1 AND seq = ?2")
         let head = try db.prepare(Self.chainHeadSQL)
         let insert = try db.prepare("INSERT INTO ops(id, author, seq, kind, envelope) VALUES(?, ?, ?, ?, ?)")
@@ -563,6 +571,17 @@ public final class OpStore: @unchecked Sendable {
                     guard env.project == project else { report.refuse(env, .wrongProject); continue }
                     // Seqs are stored as Int64: never convert one that does not fit (decoding already refuses it).
                     guard env.seq < 1 << 62 else { report.refuse(env, .malformed("seq out of range")); continue }
+                    if anyStubs {
+                        try stubAt.bind([.blob(env.id.bytes)])
+                        if try stubAt.step() {
+                            if stubAt.blob(0) != env.author.bytes || UInt64(stubAt.int(1)) != env.seq {
+                                try moveStub.run([.blob(env.id.bytes), .blob(env.author.bytes), .int(Int64(env.seq))])
+                                tips[env.author] = nil
+                            }
+                            report.known += 1
+                            continue
+                        }
+                    }
                     let t = try tip(env.author)
                     let above = t.map { env.seq > $0.seq } ?? true
                     if !above {

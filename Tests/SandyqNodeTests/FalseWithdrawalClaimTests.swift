@@ -96,4 +96,55 @@ struct FalseWithdrawalClaimTests {
         try NodeFixture.sync(f, to: c)
         #expect(try c.store.forks().isEmpty && f.store.forks().isEmpty, "a fork at the stub's seq reads as a copied key")
     }
+
+    @Test("attack: the seizer's stub is lifted when the member revokes it; the member's open writer does not pass over the stub that is gone")
+    func aLiftedStubIsNotPassedOver() throws {
+        let dir = try TempDir()
+        let (f, c) = try ReaderKeyConfirmTests.withCoordinator(dir)
+        let me = f.nodeID.signingKey
+        let head = try #require(try f.store.ownChain(me)).seq
+        let fake = try Self.randomOp()
+        try Self.withdrawn([WithdrawnOp(author: me, seq: head + 20, id: fake)], by: c, to: f)
+        _ = try f.addCase(RoleKit.doc("Дело до отзыва", person: "Свидетель Первый"))
+        let claim = try #require(try f.store.envelopes(author: c.nodeID.signingKey, after: 0).last)
+        _ = try f.revoke(c.nodeID, fromSeq: claim.seq - 1)
+        #expect(try !f.store.withdrawnIDs().contains(fake), "the claim of a revoked key is lifted")
+        _ = try f.importCases((1...30).map { RoleKit.doc("Дело \($0)", person: "Свидетель \($0)") })
+        let top = try #require(try f.store.ownChain(me)).seq
+        #expect(top > head + 20)
+        #expect(try f.store.versionVector()[me] == top, "no gap in the member's own chain")
+    }
+
+    @Test("attack: a stub planted in the chain of a member that has written nothing yet is passed over by its first batch")
+    func aStubBeforeTheFirstOp() throws {
+        let dir = try TempDir()
+        let (f, _) = try RoleKit.founder(dir)
+        let r = try RoleKit.make(dir, "r")
+        try RoleKit.admit(r, as: .reporter, by: f)
+        let fake = try Self.randomOp()
+        let before = try r.store.ownChain(r.nodeID.signingKey)?.seq ?? 0
+        try Self.withdrawn([WithdrawnOp(author: r.nodeID.signingKey, seq: before + 2, id: fake)], by: f, to: r)
+        _ = try r.importCases((1...3).map { RoleKit.doc("Дело \($0)", person: "Свидетель \($0)") })
+        let seqs = try r.store.envelopes(author: r.nodeID.signingKey, after: before).map(\.seq)
+        #expect(seqs == [before + 1, before + 3, before + 4], "seqs: \(seqs)")
+    }
+
+    @Test("attack: an op a false claim stubbed at another place arrives later; its stub moves to the op's own place and the op stays out")
+    func aStubMovesToTheOpsPlace() throws {
+        let dir = try TempDir()
+        let (f, c) = try ReaderKeyConfirmTests.withCoordinator(dir)
+        let n = try RoleKit.make(dir, "n")
+        try RoleKit.admit(n, as: .coordinator, by: f)
+        try NodeFixture.sync(f, to: n)
+        // f writes a case n has not seen; c (seized) names it at a false place to n first.
+        let id = try f.addCase(RoleKit.doc("Дело к отзыву", person: "Свидетель Шестнадцатый"))
+        try NodeFixture.syncBothWays(f, c)
+        let real = try #require(try WithdrawalAttackTests.opsOf(id, on: f).first)
+        try Self.withdrawn([WithdrawnOp(author: real.author, seq: 2, id: real.id)], by: c, to: n)
+        try NodeFixture.sync(f, to: n)
+        #expect(try n.view().cases[id] == nil, "the withdrawn op stays out")
+        #expect(try n.store.envelopes(ids: [real.id]).isEmpty)
+        #expect(try n.store.versionVector()[real.author] == f.store.versionVector()[real.author], "no gap where the op is, nor at the claimed place")
+    }
 }
+
