@@ -435,7 +435,8 @@ extension Node {
         func done() { if let mark { try? store.clearMembershipUnapplied(mark) } }
         let m = try storedMembership()
         let lifted = try liftedStubs(m)
-        // A writer kept open would pass over the lifted stubs: a gap in its own chain for good.
+        // A writer kept open would pass over the lifted stubs (the commit's check refuses that
+        // as a lost race; a membership op is not sealed again, so start afresh here).
         if !lifted.isEmpty { try liftStubs(lifted, m); activeWriter = nil }
         guard !m.withdrawn.isEmpty || !m.withdrawnFiles.isEmpty else { done(); return (0, 0) }
         let stubbed = try mapped { try store.withdrawnIDs() }
