@@ -544,9 +544,10 @@ public final class OpStore: @unchecked Sendable {
         let exists = try db.prepare("SELECT 1 FROM ops WHERE id = ?1 UNION ALL SELECT 1 FROM withdrawn WHERE id = ?1")
         // A stub never held here sits where the withdrawal claimed; the op's id signs its real
         // place, so a stub found by id moves there (ops.md known gap 13). None held: no lookups.
-        let probe = try db.prepare("SELECT EXISTS(SELECT 1 FROM withdrawn)")
-        try probe.bind([])
-        let anyStubs = try probe.step() && probe.int(0) != 0
+        // Read to the end (rows resets it): a statement left stepping holds a read snapshot that
+        // a serve session's later write transaction cannot upgrade once another session wrote.
+        var anyStubs = false
+        try db.prepare("SELECT EXISTS(SELECT 1 FROM withdrawn)").rows([]) { anyStubs = $0.int(0) != 0 }
         let stubAt = try db.prepare("SELECT author, seq FROM withdrawn WHERE id = ?1")
         let moveStub = try db.prepare("UPDATE withdrawn SET author = ?2, seq = ?3 WHERE id = ?1")
         let atSeq = try db.prepare("SELECT id FROM ops WHERE author = ?1 AND seq = ?2 UNION ALL SELECT id FROM withdrawn WHERE author = ?1 AND seq = ?2")
@@ -572,9 +573,10 @@ public final class OpStore: @unchecked Sendable {
                     // Seqs are stored as Int64: never convert one that does not fit (decoding already refuses it).
                     guard env.seq < 1 << 62 else { report.refuse(env, .malformed("seq out of range")); continue }
                     if anyStubs {
-                        try stubAt.bind([.blob(env.id.bytes)])
-                        if try stubAt.step() {
-                            if stubAt.blob(0) != env.author.bytes || UInt64(stubAt.int(1)) != env.seq {
+                        var place: (author: [UInt8], seq: UInt64)?
+                        try stubAt.rows([.blob(env.id.bytes)]) { place = ($0.blob(0), UInt64($0.int(1))) }
+                        if let place {
+                            if place.author != env.author.bytes || place.seq != env.seq {
                                 try moveStub.run([.blob(env.id.bytes), .blob(env.author.bytes), .int(Int64(env.seq))])
                                 tips[env.author] = nil
                             }
