@@ -541,7 +541,8 @@ public final class OpStore: @unchecked Sendable {
         var report = ImportReport()
         // A withdrawn op's stub counts as held: the op never lands again, and its successor
         // still links to it.
-        let exists = try db.prepare("SELECT 1 FROM ops WHERE id = ?1 UNION ALL SELECT 1 FROM withdrawn WHERE id = ?1")
+        // Stubs are looked up by id first (below), so only held ops are left to find here.
+        let exists = try db.prepare("SELECT 1 FROM ops WHERE id = ?1")
         // A stub never held here sits where the withdrawal claimed; the op's id signs its real
         // place, so a stub found by id moves there (ops.md known gap 13). None held: no lookups.
         // Read to the end (rows resets it): a statement left stepping holds a read snapshot that
