@@ -71,6 +71,9 @@ extension Node {
         if !keepView { viewAfterImport(report) }
         if let peer = peer() { try acknowledge(peer, report: report) }
         if !own && report.new > 0 { try forwardRetryingRace() }
+        // What arrived (a writer's op sealed to the new key, an acknowledgement) may end the
+        // wait on the retired reader keys.
+        if !own { destroyRetiredKeysQuietly() }
         return report
     }
 

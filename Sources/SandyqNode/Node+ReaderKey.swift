@@ -167,9 +167,14 @@ extension Node {
             guard !content.contains(sid), let p = Self.payload(of: e, in: v) else { continue }
             if p.mutations.contains(where: { if case .grant = $0 { false } else { true } }) { content.insert(sid) }
         }
+        return try selfGrant(to: key, keys: v.sessionKeys.filter { content.contains($0.key) }, with: w)
+    }
+
+    /// Ops granting `key` alone each of `keys`, as many ops as the body limit needs.
+    func selfGrant(to key: BoxPublicKey, keys: [SessionID: SymmetricKey], with w: OpWriter) throws(NodeError) -> [Envelope] {
         let empty = Payload(clock: 0, mutations: []).encoded().count
         var pending: [(grant: Mutation, size: Int)] = []
-        for (sid, k) in v.sessionKeys.sorted(by: { $0.key < $1.key }) where content.contains(sid) {
+        for (sid, k) in keys.sorted(by: { $0.key < $1.key }) {
             let g = Mutation.grant(session: sid, key: k.secret.unsafeCopy)
             pending.append((g, Payload(clock: 0, mutations: [g]).encoded().count - empty))
         }

@@ -79,8 +79,12 @@ public struct WithdrawnCheck: Sendable, Codable, Equatable {
     public var rotationDue = false
     /// While a key is retired: the writers that have not yet shown they hold this node's new
     /// key (by fingerprint, revoked writers whose last ops have not arrived included), so may
-    /// still seal to a retired one. Destroying retired keys waits on them; it is not built yet.
+    /// still seal to a retired one. Destroying retired keys waits on them.
     public var retiredKeysWaitOn: [String] = []
+    /// For a coordinator (a node with a reader key): whether its home holds no key that opens an
+    /// old copy of what was withdrawn (no retired key, none due to retire). Nil for a lawyer or a
+    /// reporter, which others seal to by node id (ops.md section 4, "Withdrawal", limit 1).
+    public var oldCopiesShut: Bool? = nil
     public var clean: Bool { opsHeld == 0 && opsUnnamed == 0 && chunksHeld == 0 && keysHeld == 0 && !scrubPending }
 
     /// An element a later op shows again: its case (full id), collection and element id.
@@ -572,6 +576,8 @@ extension Node {
         let retiredCount = try retiredReaderKeys().count
         let waiting = try writersWaitedOn(m)
         let waitingKeys = Set(waiting.map(\.node.signingKey))
+        let due = try mapped { try store.setting(Self.readerRetireDueSetting) } != nil
+        let shut: Bool? = ((try? storedReaderKey()) ?? nil) == nil ? nil : retiredCount == 0 && !due
         let members = m.current.filter { $0.node != nodeID }.sorted { $0.node < $1.node }.map { member in
             WithdrawnCheck.MemberConfirmation(
                 nodeId: member.node.description, fingerprint: member.node.fingerprint, role: member.role.rawValue,
@@ -587,7 +593,8 @@ extension Node {
                               readerEpoch: (try? storedReaderKey())??.epoch ?? 0, retiredKeys: retiredCount,
                               rotationDue: try mapped { try store.setting(Self.readerRetireDueSetting) } != nil
                                   && m.members[nodeID.signingKey].map { $0.role == .coordinator && !$0.isRevoked } == true,
-                              retiredKeysWaitOn: waiting.map(\.node.fingerprint))
+                              retiredKeysWaitOn: waiting.map(\.node.fingerprint),
+                              oldCopiesShut: shut)
     }
 
     /// Ops this coordinator reads that write a case a standing withdrawal took whole, or an

@@ -87,6 +87,7 @@ public final class Node {
         ScratchDirectory.sweep(home: home)
         node.applyUnappliedWithdrawals()
         node.finishPendingScrub()
+        node.destroyRetiredKeysQuietly()
         return node
     }
 
@@ -225,6 +226,8 @@ public final class Node {
     var readerKeyChecked = false
     /// The store's data version when this node last looked (`changedElsewhere`).
     var seenDataVersion: Int64?
+    /// The home's destroy mark when this node last looked (`forgetViewIfKeysDestroyed`).
+    var keysDestroyedSeen: [UInt8]?
 
     /// The body size grant ops are split under. Tests lower it to split small projects.
     var grantBodyLimit = Envelope.maxBodyLength
@@ -595,6 +598,7 @@ public final class Node {
         guard let seen = seenDataVersion, let now, seen != now else { return seenDataVersion != nil && now == nil }
         activeWriter = nil
         forgetMembershipIfStale()
+        forgetViewIfKeysDestroyed()
         return true
     }
 

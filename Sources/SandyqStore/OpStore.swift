@@ -97,6 +97,12 @@ public final class OpStore: @unchecked Sendable {
 
     static let scrubPendingSetting = "scrub-pending"
 
+    /// Marks a scrub inside a transaction the caller runs (one that also stores ops, so cannot be
+    /// `scrubbing`'s own); the caller calls `finishScrub` once it has committed.
+    public func markScrubPending() throws(StoreError) {
+        try setSetting(Self.scrubPendingSetting, Random.bytes(16))
+    }
+
     /// Whether a scrub's checkpoint has not finished: the file or its log may still hold what
     /// it deleted. On read-only storage the store opens only with an empty log (`Database`), so
     /// the main file already holds every page as the scrub left it and a mark is stale.

@@ -195,6 +195,8 @@ enum WithdrawPages {
             let waiting = check.retiredKeysWaitOn.map { fp in roles[fp].map { "\(v.t("role.\($0)")) \(fp)" } ?? fp }
             c["oldKey"] = waiting.isEmpty ? v.t("withdrawn.oldKey.shown") : v.t("withdrawn.oldKey.waiting", ["devices": waiting.joined(separator: ", ")])
             c["retired"] = true
+        } else if check.oldCopiesShut == true && check.withdrawals > 0 {
+            c["oldKey"] = v.t("withdrawn.oldKey.destroyed")
         }
         // Newest first: who, when, what and why, as the sealed notes say.
         c["records"] = check.records.reversed().map { r -> [String: Any] in

@@ -101,7 +101,7 @@ import SandyqReports
 
     /// After a withdrawal the coordinator keeps its old key for what writers sent before they
     /// heard: the page says an old stick still opens with this device and names the writers it
-    /// waits for, in Russian, until each has written with the new key.
+    /// waits for, in Russian, until each has written with the new key; then that it destroyed it.
     @Test func theOldKeyAndTheWritersItWaitsForAreNamed() async throws {
         let dir = try TempDir("withdrawpages")
         let (c, _) = try NodeFixture.founder(dir, "c")
@@ -133,8 +133,10 @@ import SandyqReports
         let b2 = try SharePagesTests.Browser(dir, "c")
         try await b2.app.test(.router) { client in
             let (_, page) = try await b2.get(client, "/withdrawn")
-            #expect(page.contains(ReportHTML.esc(Self.ru("withdrawn.oldKey.shown"))), "\(page)")
-            #expect(page.contains("<td>\(ReportHTML.esc(Self.ru("withdrawn.newKey.yes")))</td>"), "\(page)")
+            // Its sync ended the wait: the old key is destroyed, and the page says the old stick
+            // no longer opens here.
+            #expect(page.contains(ReportHTML.esc(Self.ru("withdrawn.oldKey.destroyed"))), "\(page)")
+            #expect(page.contains(ReportHTML.esc(Self.ru("withdrawn.here.clean"))) && !page.contains(ReportHTML.esc(Self.ru("withdrawn.here.cleanOldKey"))), "\(page)")
             #expect(!page.contains(ReportHTML.esc(Self.ru("withdrawn.newKey.waiting"))), "\(page)")
         }
     }

@@ -1,0 +1,145 @@
+import Foundation
+import Testing
+import SandyqTestSupport
+import SandyqCore
+import SandyqCrypto
+@testable import SandyqNode
+
+/// Once every writer has shown it holds a coordinator's new reader key, the coordinator destroys
+/// the keys it retired at a withdrawal (ops.md section 4, "Destroying the retired keys"): an old
+/// stick's withdrawn ops then open with nothing its home holds, while everything kept, what
+/// writers sealed to the retired key before they saw the new one included, still reads, from the
+/// key cache or, with the cache lost, from the self-grants.
+@Suite("Node: retired reader keys are destroyed")
+struct ReaderKeyDestroyTests {
+    /// Whether any key `node`'s home holds opens `e`: each key it opens entries with, each cached
+    /// session key, and each cached parent key through the session it derives.
+    static func anyHeldKeyOpens(_ e: Envelope, _ node: Node) throws -> Bool {
+        guard let b = try? SealedBody(decoding: e.body) else { return false }
+        for k in try node.openingKeys() where b.openSessionKey(with: k) != nil || b.openParentKey(with: k) != nil { return true }
+        let cached = node.cachedKeys()
+        var keys = Array(cached.sessions.values)
+        keys += cached.parents.values.map { b.derivedKey(parent: $0, author: e.author) }
+        return keys.contains { (try? b.open(with: $0, header: e.header)) != nil }
+    }
+
+    /// Every file of a home, read whole.
+    static func homeBytes(_ dir: TempDir, _ name: String) throws -> [[UInt8]] {
+        let home = dir.sub(name)
+        return try FileManager.default.contentsOfDirectory(atPath: home).compactMap { f in
+            FileManager.default.contents(atPath: home + "/" + f).map { Array($0) }
+        }
+    }
+
+    static func contains(_ hay: [UInt8], _ needle: [UInt8]) -> Bool {
+        guard needle.count <= hay.count, let first = needle.first else { return false }
+        var i = 0
+        while i + needle.count <= hay.count {
+            if hay[i] == first && Array(hay[i..<(i + needle.count)]) == needle { return true }
+            i += 1
+        }
+        return false
+    }
+
+    @Test("after the reporter shows the new key, the withdrawer destroys the retired one: its old stick opens with nothing the home holds, the retired row's bytes are gone from the files, and what the reporter sealed to the retired key meanwhile still reads with the key cache lost")
+    func destroyShutsTheOldStick() throws {
+        let dir = try TempDir()
+        let (f, r) = try ReaderKeyConfirmTests.withReporter(dir)
+        let gone = try f.addCase(RoleKit.doc("Дело к отзыву", person: "Свидетель Седьмой"))
+        let kept = try f.addCase(RoleKit.doc("Дело остаётся", person: "Ерлан Калиев"))
+        try NodeFixture.syncBothWays(f, r)
+        // The old stick: a copy of the founder's ops from before the withdrawal.
+        let stick = try f.envelopes(missingFrom: VersionVector())
+        let goneSessions = try #require(try f.view().caseSessions[gone])
+        let goneOps = stick.filter { e in
+            e.kind == .sealed && (try? SealedBody(decoding: e.body)).map { goneSessions.contains(SessionID(author: e.author, body: $0)) } == true
+        }
+        #expect(!goneOps.isEmpty)
+        #expect(try goneOps.allSatisfy { try Self.anyHeldKeyOpens($0, f) }, "before the withdrawal the founder reads the case")
+
+        _ = try f.withdraw(gone.description, reason: "свидетель отозвал согласие")
+        let retiredRow = try #require(try f.store.settings(prefix: Node.retiredReaderKeyPrefix).first?.value)
+        // Before the withdrawal reached it: sealed to the retired key.
+        let between = try r.addCase(RoleKit.doc("Дело в пути", person: "Асель Сулейменова"))
+        try NodeFixture.sync(r, to: f)
+        var check = try f.checkWithdrawn()
+        #expect(check.retiredKeys == 1 && check.oldCopiesShut == false, "\(check)")
+        #expect(check.retiredKeysWaitOn == ReaderKeyConfirmTests.fingerprints(r))
+        #expect(try goneOps.contains { try Self.anyHeldKeyOpens($0, f) }, "the retired key still opens the old stick")
+
+        // The reporter gets the new key, writes with it, and sends that back: the wait is over
+        // and the import destroys the retired key.
+        try NodeFixture.sync(f, to: r)
+        let after = try r.addCase(RoleKit.doc("Дело после новости", person: "Жанна Ахметова"))
+        try NodeFixture.sync(r, to: f)
+        check = try f.checkWithdrawn()
+        #expect(check.retiredKeys == 0 && check.oldCopiesShut == true && check.clean, "\(check)")
+        #expect(check.retiredKeysWaitOn.isEmpty)
+        #expect(try f.retiredReaderKeys().isEmpty)
+        for e in goneOps { #expect(try !Self.anyHeldKeyOpens(e, f), "a key the home holds still opens a withdrawn op of the old stick") }
+        for file in try Self.homeBytes(dir, "c") { #expect(!Self.contains(file, retiredRow), "the retired key's row is still in a file of the home") }
+        var v = try f.view()
+        #expect(v.cases[gone] == nil)
+        for c in [kept, between, after] { #expect(v.cases[c] != nil) }
+
+        // With the key cache and the snapshot lost, the new key reads it all: the first
+        // self-grant (at the retirement) and the second (at the destroy, for what the reporter
+        // sealed to the retired key in between).
+        try f.store.db.execute("DELETE FROM session_keys")
+        try f.store.deleteSettings(prefix: Node.snapshotPrefix)
+        let reopened = try NodeFixture.open(dir, "c")
+        v = try reopened.view()
+        for c in [kept, between, after] { #expect(v.cases[c] != nil, "a kept case no longer reads with the cache lost") }
+        #expect(v.cases[gone] == nil)
+        #expect(try reopened.checkWithdrawn().oldCopiesShut == true)
+    }
+
+    @Test("nothing is destroyed while a writer is waited on, and a lawyer or reporter, sealed to by node id, reports no shut old copies")
+    func noDestroyWhileWaiting() throws {
+        let dir = try TempDir()
+        let (f, r) = try ReaderKeyConfirmTests.withReporter(dir)
+        let gone = try f.addCase(RoleKit.doc("Дело к отзыву", person: "Свидетель Восьмой"))
+        try NodeFixture.syncBothWays(f, r)
+        _ = try f.withdraw(gone.description)
+        // The reporter's acknowledgement alone shows nothing: a reporter shows it by a write.
+        try NodeFixture.syncBothWays(f, r)
+        var check = try f.checkWithdrawn()
+        #expect(check.retiredKeys == 1 && check.oldCopiesShut == false && check.retiredKeysWaitOn == ReaderKeyConfirmTests.fingerprints(r))
+        // Reopening tries again, and waits still.
+        let reopened = try NodeFixture.open(dir, "c")
+        check = try reopened.checkWithdrawn()
+        #expect(check.retiredKeys == 1 && check.oldCopiesShut == false)
+        #expect(try r.checkWithdrawn().oldCopiesShut == nil)
+    }
+
+    @Test("another process on the home that held the view while the retired keys were destroyed drops it: what only a destroyed key opened (a withdrawn batch's parent) does not come back through its snapshot")
+    func anotherProcessDropsItsView() throws {
+        let dir = try TempDir()
+        let (f, r) = try ReaderKeyConfirmTests.withReporter(dir)
+        // One batch, two cases: one parent derives both sessions.
+        let ids = try f.importCases([RoleKit.doc("Дело к отзыву", person: "Свидетель Девятый"),
+                                     RoleKit.doc("Дело остаётся", person: "Ерлан Калиев")])
+        try NodeFixture.syncBothWays(f, r)
+        let desk = try NodeFixture.open(dir, "c")
+        desk.snapshotMinimumOps = 1
+        desk.snapshotRefresh = 1
+        let parentsBefore = try desk.view().parentKeys
+        #expect(!parentsBefore.isEmpty)
+        _ = try f.withdraw(ids[0].description)
+        // The desk reads after the withdrawal: it opens the batch's parent again with the key
+        // now retired, and holds it in its warm view.
+        #expect(try parentsBefore.keys.contains { try desk.view().parentKeys[$0] != nil }, "the desk holds no parent: this test shows nothing")
+        try NodeFixture.sync(f, to: r)
+        _ = try r.addCase(RoleKit.doc("Дело после новости", person: "Жанна Ахметова"))
+        try NodeFixture.sync(r, to: f)
+        #expect(try f.checkWithdrawn().oldCopiesShut == true)
+        // The desk reads again: it rebuilds (and may write its snapshot) without the parent.
+        let v = try desk.view()
+        #expect(v.cases[ids[1]] != nil && v.cases[ids[0]] == nil)
+        for slot in parentsBefore.keys { #expect(v.parentKeys[slot] == nil, "the desk kept a parent only the destroyed key opened") }
+        desk.saveSnapshotIfDue()
+        let fresh = try NodeFixture.open(dir, "c")
+        for slot in parentsBefore.keys { #expect(try fresh.view().parentKeys[slot] == nil, "a parent came back through a snapshot") }
+        #expect(try fresh.view().cases[ids[1]] != nil)
+    }
+}
