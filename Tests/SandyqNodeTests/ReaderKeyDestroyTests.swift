@@ -66,6 +66,7 @@ struct ReaderKeyDestroyTests {
         #expect(check.retiredKeys == 1 && check.oldCopiesShut == false, "\(check)")
         #expect(check.retiredKeysWaitOn == ReaderKeyConfirmTests.fingerprints(r))
         #expect(try goneOps.contains { try Self.anyHeldKeyOpens($0, f) }, "the retired key still opens the old stick")
+        #expect(try Self.homeBytes(dir, "c").contains { Self.contains($0, retiredRow) }, "the search for the row finds nothing even now: it shows nothing below")
 
         // The reporter gets the new key, writes with it, and sends that back: the wait is over
         // and the import destroys the retired key.
