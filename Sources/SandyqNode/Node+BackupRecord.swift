@@ -23,6 +23,10 @@ public struct BackupPiecesStatus: Sendable, Codable, Equatable {
     public var current: Bool
     /// Rebuilt from pieces and not synced yet: which key others seal to is known after the sync.
     public var awaitingSync: Bool = false
+    /// The pieces were made before this home last destroyed its retired reader keys, so they
+    /// hold a key it destroyed: with a copy made before the withdrawal (an old stick) they open
+    /// what was withdrawn. Such pieces are never current.
+    public var holdDestroyedKey: Bool = false
 }
 
 /// A set of pieces just split, with the reader-key epoch its secret holds: recorded as this
@@ -86,9 +90,11 @@ extension Node {
         let announced = try storedMembership().readerKeys[nodeID.signingKey]?.epoch ?? 0
         let r = try storedPieces()
         let epoch = max(held, announced)
+        let destroyed = r != nil && keysDestroyedAt().map { (r?.madeAt ?? 0) < $0 } == true
         return BackupPiecesStatus(recorded: r != nil, backupId: r?.backupID.map(Hex.encode), madeAtMillis: r?.madeAt,
                                   threshold: r.map(\.threshold).flatMap { $0 > 0 ? $0 : nil }, shares: r.map(\.count).flatMap { $0 > 0 ? $0 : nil }, piecesReaderEpoch: r?.epoch,
-                                  readerEpoch: epoch, current: !restored && r?.epoch == epoch, awaitingSync: restored)
+                                  readerEpoch: epoch, current: !restored && r?.epoch == epoch && !destroyed, awaitingSync: restored,
+                                  holdDestroyedKey: destroyed)
     }
 }
 

@@ -81,7 +81,12 @@ extension Node {
         let tagKey = StorageSeal(identity).key.derive(context: Self.sessionTagContext)
         let forgotten = cachedKeys().parents.keys.filter { !keptParents.contains($0) }
             .map { Hash.blake2b($0.bytes + [Self.parentRowMarker], length: 32, key: tagKey) }
-        let mark = Random.bytes(16)
+        // Random, so another process sees each destroy; then when, so pieces split before it
+        // read as holding a destroyed key (`backupPiecesStatus`).
+        var markWriter = ByteWriter(capacity: 24)
+        markWriter.raw(Random.bytes(16))
+        markWriter.u64(Self.wallMillis())
+        let mark = markWriter.bytes
         func destroying(_ mine: Set<OpID>) -> () throws -> Void { {
             // Nothing this destroy read may have moved: a withdrawal (its due mark), a key another
             // process stored or retired, membership, or an op stored after the scan.
@@ -122,6 +127,12 @@ extension Node {
         do { try destroyRetiredKeysIfShown() } catch {
             warn?("the retired reader keys are not yet destroyed (\(error.message)); it is tried again at the next sync or start")
         }
+    }
+
+    /// When this home last destroyed retired keys (wall ms); nil if never.
+    func keysDestroyedAt() -> UInt64? {
+        guard let mark = (try? store.setting(Self.readerKeysDestroyedSetting)) ?? nil, mark.count == 24 else { return nil }
+        return mark[16...].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
     }
 
     /// Whether another process destroyed retired keys since this one last looked: its warm view

@@ -35,6 +35,7 @@ enum BackupPages {
         // Rebuilt and not synced: nothing is known yet (and such a node is no coordinator here yet).
         guard !s.awaitingSync else { return nil }
         guard s.recorded else { return ["text": v.t("backup.status.none"), "warn": true] }
+        guard !s.holdDestroyedKey else { return ["text": v.t("backup.status.destroyedKey"), "warn": true] }
         guard s.current else { return ["text": v.t("backup.status.stale"), "warn": true] }
         guard let made = s.madeAtMillis, let k = s.threshold, let n = s.shares else { return ["text": v.t("backup.status.restored")] }
         let when = v.cat.ago(millis: Int64(clamping: made), now: Int64(Date().timeIntervalSince1970 * 1000), v.lang)

@@ -103,7 +103,9 @@ struct BackupCommand: ParsableCommand {
                     let made = s.madeAtMillis.map { " made " + ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double($0) / 1000)) } ?? " (the pieces this home was rebuilt from)"
                     let how = s.threshold.map { t in " (any \(t) of \(s.shares ?? t))" } ?? ""
                     say("Last pieces\(s.backupId.map { " \($0)" } ?? "")\(how)\(made): reader key epoch \(s.piecesReaderEpoch ?? 0); this node's: \(s.readerEpoch).")
-                    if s.current {
+                    if s.holdDestroyedKey {
+                        say("They hold a reader key this node destroyed after a withdrawal: with enough of them, a copy made before it (an old stick) opens what was withdrawn. Split new pieces, hand them out, and ask the holders to destroy the old ones.")
+                    } else if s.current {
                         say("They rebuild this node as it is now.")
                     } else {
                         say("They no longer hold the key others seal to: split new pieces, hand them out, and ask the holders to destroy the old ones.")

@@ -173,8 +173,11 @@ struct Check: ParsableCommand {
                 }
                 if c.retiredKeys > 0 {
                     say(c.retiredKeysWaitOn.isEmpty
-                        ? "every writer known here has shown it holds the new key: the older keys open only old copies now (destroying them is not built yet)"
+                        ? "every writer known here has shown it holds the new key: the older keys open only old copies now, and are destroyed at this node's next sync or start"
                         : "writers that have not yet shown they hold the new key (an op sealed to it, or for a coordinator its acknowledgement): \(c.retiredKeysWaitOn.joined(separator: ", "))")
+                }
+                if c.oldCopiesShut == true && c.withdrawals > 0 && c.readerEpoch > 1 {
+                    say("reader key: epoch \(c.readerEpoch); no older key kept: a copy made before a withdrawal (an old stick) opens with nothing this home holds")
                 }
                 if c.opsUnnamed > 0 && c.casesReturned.isEmpty {
                     say("\(c.opsUnnamed) op(s) read here write an element that was withdrawn (\(c.elementsReturned.map(\.name).joined(separator: ", "))), and no withdrawal names them (written after it, or unreadable to whoever withdrew it): the element shows again; withdraw it again (`sandyq case withdraw CASE --element COLLECTION/ELEMENT`) to take them")

@@ -95,6 +95,26 @@ struct ReaderKeyDestroyTests {
         #expect(try reopened.checkWithdrawn().oldCopiesShut == true)
     }
 
+    @Test("pieces split between the retirement and the destroy hold the retired key: once it is destroyed they are out of date and say why; pieces split after are current")
+    func piecesSplitBeforeTheDestroyAreOutOfDate() throws {
+        let dir = try TempDir()
+        let (f, r) = try ReaderKeyConfirmTests.withReporter(dir)
+        let gone = try f.addCase(RoleKit.doc("Дело к отзыву", person: "Свидетель Десятый"))
+        _ = try f.withdraw(gone.description)
+        try f.recordPieces(try f.splitBackupSet(threshold: 2, count: 3))
+        var status = try f.backupPiecesStatus()
+        #expect(status.current && !status.holdDestroyedKey, "\(status)")
+        try NodeFixture.sync(f, to: r)
+        _ = try r.addCase(RoleKit.doc("Дело после новости", person: "Жанна Ахметова"))
+        try NodeFixture.sync(r, to: f)
+        #expect(try f.retiredReaderKeys().isEmpty)
+        status = try f.backupPiecesStatus()
+        #expect(!status.current && status.holdDestroyedKey, "\(status)")
+        try f.recordPieces(try f.splitBackupSet(threshold: 2, count: 3))
+        status = try f.backupPiecesStatus()
+        #expect(status.current && !status.holdDestroyedKey, "\(status)")
+    }
+
     @Test("nothing is destroyed while a writer is waited on, and a lawyer or reporter, sealed to by node id, reports no shut old copies")
     func noDestroyWhileWaiting() throws {
         let dir = try TempDir()

@@ -8,7 +8,7 @@ import SandyqCrypto
 /// A withdrawal retires the reader key of every coordinator that applies it (ops.md section 4,
 /// "Retiring the reader key"): a new epoch, announced; a self-grant of what the view keeps,
 /// sealed to the new key alone; the old key kept, opening only, for what writers seal to it
-/// before they see the new one. Destroying the retired key is the next step, not built yet.
+/// before they see the new one. Destroying the retired key: `ReaderKeyDestroyTests`.
 @Suite("Node: a withdrawal retires the reader key")
 struct ReaderKeyRetireTests {
     /// The grant-only ops `author` wrote that `reader` opens (not in `since`), and the sessions
