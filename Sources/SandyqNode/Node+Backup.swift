@@ -45,8 +45,11 @@ extension Node {
         // A coordinator that has not announced its reader key yet does so now, so the pieces
         // hold the key others will seal to (nothing is written when nothing is owed).
         try announceReaderKeyIfDue()
+        let splitAt = Self.wallMillis()
         let b = try backup()
-        return BackupSet(pieces: try mapped { try b.split(threshold: threshold, count: count) }, readerEpoch: b.reader?.epoch ?? 0)
+        var set = BackupSet(pieces: try mapped { try b.split(threshold: threshold, count: count) }, readerEpoch: b.reader?.epoch ?? 0)
+        set.splitAtMillis = splitAt
+        return set
     }
 
     /// Rebuilds a node from its backup in a new home: its keys sealed under a new passphrase,

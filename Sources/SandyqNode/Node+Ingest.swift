@@ -69,11 +69,12 @@ extension Node {
         // A peer may have handed back this node's own ops: the writer rereads its chain head.
         if !own && report.new > 0 { activeWriter = nil }
         if !keepView { viewAfterImport(report) }
-        if let peer = peer() { try acknowledge(peer, report: report) }
+        var acknowledged = false
+        if let peer = peer() { try acknowledge(peer, report: report); acknowledged = true }
         if !own && report.new > 0 { try forwardRetryingRace() }
         // What arrived (a writer's op sealed to the new key, an acknowledgement) may end the
         // wait on the retired reader keys.
-        if !own { destroyRetiredKeysQuietly() }
+        if !own && (report.new > 0 || acknowledged) { destroyRetiredKeysQuietly() }
         return report
     }
 

@@ -23,16 +23,21 @@ extension Node {
         let retiredRows = try mapped { try store.settings(prefix: Self.retiredReaderKeyPrefix) }
         guard !retiredRows.isEmpty else { return false }
         if changedElsewhere() { catchUpWarmView() }
+        // Read first: the destroy commits only if no other connection committed after this.
+        let dataVersion = try mapped { try store.dataVersion() }
+        let rowBefore = try mapped { try store.setting(Self.readerKeySetting) }
+        let stamp = try mapped { try store.membershipStamp() }
+        let through = try mapped { try store.lastRow() }
         let m = try storedMembership()
         guard let me = m.members[nodeID.signingKey], me.role == .coordinator, !me.isRevoked,
               try mapped({ try store.setting(Self.readerRetireDueSetting) }) == nil,
               try mapped({ try store.setting(Self.restoredSetting) }) == nil,
+              // A withdrawal stored and not yet carried out: its ops are still here.
+              try mapped({ try store.membershipUnapplied() }) == nil,
               let current = try storedReaderKey(), let announced = m.readerKeys[nodeID.signingKey],
               announced.key == current.keys.publicKey, !announced.forked,
               !(try mapped { try store.forks() }.contains { $0.author == nodeID.signingKey }),
               try writersWaitedOn(m).isEmpty else { return false }
-        let rowBefore = try mapped { try store.setting(Self.readerKeySetting) }
-        let stamp = try mapped { try store.membershipStamp() }
         let retired = try retiredReaderKeys().map(\.keys)
         let kept = [current.keys, identity.box]
         // The view opens with every key still held and caches what it read.
@@ -40,13 +45,15 @@ extension Node {
         let known = cachedKeys()
         var sessions = known.sessions.merging(v.sessionKeys) { a, _ in a }
         var parents = known.parents.merging(v.parentKeys) { a, _ in a }
-        let through = try mapped { try store.lastRow() }
         let envs = try mapped { try store.allEnvelopes(throughRow: through) }
         // Sessions and parents whose entries open with a kept key (the new reader key, or the
         // node id's box key): these stay readable without the cache.
         var keptSessions = Set<SessionID>(), keptParents = Set<SessionID>()
-        var content = Set<SessionID>(), granted = Set<SessionID>(), held = Set<SessionID>()
-        for e in envs where e.kind == .sealed {
+        var content = Set<SessionID>(), held = Set<SessionID>()
+        // Grants read with a kept key in ops that count, as the view reads them: a grant
+        // counts only when its key is the session's (a seized writer's junk grant does not).
+        var claims: [(session: SessionID, key: [UInt8])] = []
+        for e in envs where e.kind == .sealed && m.withdrawn[e.id] == nil {
             guard let b = try? SealedBody(decoding: e.body) else { continue }
             let sid = SessionID(author: e.author, body: b)
             held.insert(sid)
@@ -64,23 +71,27 @@ extension Node {
             }
             guard let k = sessions[sid], let plain = try? b.open(with: k, header: e.header),
                   let p = try? Payload(decoding: plain) else { continue }
+            let counts = m.standing(author: e.author, op: e.id) == .accepted
             for mutation in p.mutations {
-                if case let .grant(s, _) = mutation {
-                    // A grant this node reads without a retired key keeps that session readable.
-                    if keptSessions.contains(sid) { granted.insert(s) }
+                if case let .grant(s, key) = mutation {
+                    if counts && keptSessions.contains(sid) { claims.append((s, key)) }
                 } else {
                     content.insert(sid)
                 }
             }
         }
+        var granted = Set<SessionID>()
+        for c in claims where sessions[c.session]?.secret.unsafeCopy == c.key { granted.insert(c.session) }
         let owed = sessions.filter { held.contains($0.key) && content.contains($0.key) && !keptSessions.contains($0.key) && !granted.contains($0.key) }
-        // Every held session's key is cached before anything is deleted; a cache that cannot
-        // take them (another process committed meanwhile) stops the destroy until next time.
-        let toCache = CachedKeys(sessions: sessions.filter { held.contains($0.key) }, parents: [:])
-        guard cacheKeys(toCache, except: cachedKeys(), ifDataVersion: try mapped { try store.dataVersion() }) else { return false }
+        // A session that carried grants alone and opens only with a retired key (an earlier
+        // self-grant, another coordinator's grant): through its cached key the grants would
+        // still give what a later withdrawal took. Its kept targets are cached one by one.
+        let grantOnly = held.filter { !content.contains($0) && !keptSessions.contains($0) }
+        // Every other held session's key is cached before anything is deleted; a cache that
+        // cannot take them (another process committed meanwhile) stops the destroy until next time.
+        let toCache = CachedKeys(sessions: sessions.filter { held.contains($0.key) && !grantOnly.contains($0.key) }, parents: [:])
+        guard cacheKeys(toCache, except: cachedKeys(), ifDataVersion: dataVersion) else { return false }
         let tagKey = StorageSeal(identity).key.derive(context: Self.sessionTagContext)
-        let forgotten = cachedKeys().parents.keys.filter { !keptParents.contains($0) }
-            .map { Hash.blake2b($0.bytes + [Self.parentRowMarker], length: 32, key: tagKey) }
         // Random, so another process sees each destroy; then when, so pieces split before it
         // read as holding a destroyed key (`backupPiecesStatus`).
         var markWriter = ByteWriter(capacity: 24)
@@ -88,16 +99,22 @@ extension Node {
         markWriter.u64(Self.wallMillis())
         let mark = markWriter.bytes
         func destroying(_ mine: Set<OpID>) -> () throws -> Void { {
-            // Nothing this destroy read may have moved: a withdrawal (its due mark), a key another
-            // process stored or retired, membership, or an op stored after the scan.
+            // Nothing this destroy read may have moved: no other connection committed since it
+            // began (a withdrawal, a key another process stored or retired, membership, ops).
             let after = try self.store.envelopes(afterRow: through).envelopes
-            guard try self.store.setting(Self.readerKeySetting) == rowBefore,
+            guard try self.store.dataVersion() == dataVersion,
+                  try self.store.setting(Self.readerKeySetting) == rowBefore,
                   try self.store.setting(Self.readerRetireDueSetting) == nil,
                   try self.store.settings(prefix: Self.retiredReaderKeyPrefix).map(\.key) == retiredRows.map(\.key),
                   try self.store.membershipStamp() == stamp,
                   after.allSatisfy({ mine.contains($0.id) }) else {
                 throw NodeError(.conflict, "another process on this home changed the log or the keys while retired keys were being destroyed; nothing was destroyed: it is tried again at the next sync", code: Self.writeRacedCode)
             }
+            // Read here, inside the transaction: rows cached up to now are judged too.
+            let cached = self.cachedKeys()
+            let forgotten = cached.parents.keys.filter { !keptParents.contains($0) }
+                .map { Hash.blake2b($0.bytes + [Self.parentRowMarker], length: 32, key: tagKey) }
+                + cached.sessions.keys.filter { grantOnly.contains($0) }.map { Hash.blake2b($0.bytes, length: 32, key: tagKey) }
             try self.store.forgetSessionKeys(tags: forgotten)
             try self.store.deleteSettings(prefix: Self.retiredReaderKeyPrefix)
             try self.store.deleteSettings(prefix: Self.snapshotPrefix)

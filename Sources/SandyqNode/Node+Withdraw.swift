@@ -81,9 +81,11 @@ public struct WithdrawnCheck: Sendable, Codable, Equatable {
     /// key (by fingerprint, revoked writers whose last ops have not arrived included), so may
     /// still seal to a retired one. Destroying retired keys waits on them.
     public var retiredKeysWaitOn: [String] = []
-    /// For a coordinator (a node with a reader key): whether its home holds no key that opens an
-    /// old copy of what was withdrawn (no retired key, none due to retire). Nil for a lawyer or a
-    /// reporter, which others seal to by node id (ops.md section 4, "Withdrawal", limit 1).
+    /// For a coordinator (a node with a reader key): whether its home holds no reader key that
+    /// opens an old copy of what was withdrawn (no retired key, none due to retire, no scrub
+    /// pending). What was sealed to its node id (before it announced a reader key) still opens.
+    /// Nil for a lawyer or a reporter, which others seal to by node id (ops.md section 4,
+    /// "Withdrawal", limit 1).
     public var oldCopiesShut: Bool? = nil
     public var clean: Bool { opsHeld == 0 && opsUnnamed == 0 && chunksHeld == 0 && keysHeld == 0 && !scrubPending }
 
@@ -577,7 +579,8 @@ extension Node {
         let waiting = try writersWaitedOn(m)
         let waitingKeys = Set(waiting.map(\.node.signingKey))
         let due = try mapped { try store.setting(Self.readerRetireDueSetting) } != nil
-        let shut: Bool? = ((try? storedReaderKey()) ?? nil) == nil ? nil : retiredCount == 0 && !due
+        let scrubPending = try mapped { try store.scrubPending() }
+        let shut: Bool? = ((try? storedReaderKey()) ?? nil) == nil ? nil : retiredCount == 0 && !due && !scrubPending
         let members = m.current.filter { $0.node != nodeID }.sorted { $0.node < $1.node }.map { member in
             WithdrawnCheck.MemberConfirmation(
                 nodeId: member.node.description, fingerprint: member.node.fingerprint, role: member.role.rawValue,
@@ -589,7 +592,7 @@ extension Node {
                               opsHeld: heldOps, opsUnnamed: unnamed.ops, casesReturned: unnamed.cases.map(\.short),
                               caseIDsReturned: unnamed.cases.map(\.description), elementsReturned: unnamed.elements,
                               opsReturningCases: unnamed.caseOps, opsReturningElements: unnamed.elementOps, chunksHeld: chunks, keysHeld: orphans, members: members,
-                              records: records(m, withdrawals, notes), scrubPending: try mapped { try store.scrubPending() },
+                              records: records(m, withdrawals, notes), scrubPending: scrubPending,
                               readerEpoch: (try? storedReaderKey())??.epoch ?? 0, retiredKeys: retiredCount,
                               rotationDue: try mapped { try store.setting(Self.readerRetireDueSetting) } != nil
                                   && m.members[nodeID.signingKey].map { $0.role == .coordinator && !$0.isRevoked } == true,

@@ -12,15 +12,50 @@ import SandyqCrypto
 /// key cache or, with the cache lost, from the self-grants.
 @Suite("Node: retired reader keys are destroyed")
 struct ReaderKeyDestroyTests {
-    /// Whether any key `node`'s home holds opens `e`: each key it opens entries with, each cached
-    /// session key, and each cached parent key through the session it derives.
+    /// Every symmetric key `node`'s home gives: what its box keys open in its log's entries,
+    /// each cached session key, the sessions cached parents derive, and, to a fixpoint, every key
+    /// a grant in an op those keys open carries (a seizer reads the log too).
+    static func reachableKeys(_ node: Node) throws -> (boxes: [BoxKeyPair], sessions: [SymmetricKey], parents: [SymmetricKey]) {
+        let boxes = try node.openingKeys()
+        let cached = node.cachedKeys()
+        var sessions = Array(cached.sessions.values), parents = Array(cached.parents.values)
+        let log = try node.envelopes(missingFrom: VersionVector()).filter { $0.kind == .sealed }
+        var seen = Set(sessions.map { $0.secret.unsafeCopy })
+        var grew = true
+        while grew {
+            grew = false
+            for e in log {
+                guard let b = try? SealedBody(decoding: e.body) else { continue }
+                var tries = sessions + parents.map { b.derivedKey(parent: $0, author: e.author) }
+                if let k = b.openSessionKey(with: boxes) { tries.append(k) }
+                if let p = b.openParentKey(with: boxes) { tries.append(b.derivedKey(parent: p, author: e.author)) }
+                for k in tries {
+                    guard let plain = try? b.open(with: k, header: e.header), let p = try? Payload(decoding: plain) else { continue }
+                    if seen.insert(k.secret.unsafeCopy).inserted { sessions.append(k); grew = true }
+                    for case let .grant(_, key) in p.mutations where seen.insert(key).inserted {
+                        if let g = try? SymmetricKey(SecureBytes(key)) { sessions.append(g); grew = true }
+                    }
+                }
+            }
+        }
+        return (boxes, sessions, parents)
+    }
+
+    /// Whether any key `node`'s home gives (`reachableKeys`) opens `e`.
     static func anyHeldKeyOpens(_ e: Envelope, _ node: Node) throws -> Bool {
         guard let b = try? SealedBody(decoding: e.body) else { return false }
-        for k in try node.openingKeys() where b.openSessionKey(with: k) != nil || b.openParentKey(with: k) != nil { return true }
-        let cached = node.cachedKeys()
-        var keys = Array(cached.sessions.values)
-        keys += cached.parents.values.map { b.derivedKey(parent: $0, author: e.author) }
+        let r = try reachableKeys(node)
+        if b.openSessionKey(with: r.boxes) != nil || b.openParentKey(with: r.boxes) != nil { return true }
+        let keys = r.sessions + r.parents.map { b.derivedKey(parent: $0, author: e.author) }
         return keys.contains { (try? b.open(with: $0, header: e.header)) != nil }
+    }
+
+    /// The sealed ops of `c`'s sessions in `envs`, by `v`'s sessions.
+    static func ops(of c: CaseID, in envs: [Envelope], _ v: ProjectView) throws -> [Envelope] {
+        let sessions = try #require(v.caseSessions[c])
+        return envs.filter { e in
+            e.kind == .sealed && (try? SealedBody(decoding: e.body)).map { sessions.contains(SessionID(author: e.author, body: $0)) } == true
+        }
     }
 
     /// Every file of a home, read whole.
@@ -104,15 +139,74 @@ struct ReaderKeyDestroyTests {
         try f.recordPieces(try f.splitBackupSet(threshold: 2, count: 3))
         var status = try f.backupPiecesStatus()
         #expect(status.current && !status.holdDestroyedKey, "\(status)")
+        // A second set, split now and handed out (recorded) only after the destroy.
+        let late = try f.splitBackupSet(threshold: 2, count: 3)
         try NodeFixture.sync(f, to: r)
         _ = try r.addCase(RoleKit.doc("Дело после новости", person: "Жанна Ахметова"))
         try NodeFixture.sync(r, to: f)
         #expect(try f.retiredReaderKeys().isEmpty)
         status = try f.backupPiecesStatus()
         #expect(!status.current && status.holdDestroyedKey, "\(status)")
+        try f.recordPieces(late)
+        status = try f.backupPiecesStatus()
+        #expect(!status.current && status.holdDestroyedKey, "a set split before the destroy and recorded after: \(status)")
         try f.recordPieces(try f.splitBackupSet(threshold: 2, count: 3))
         status = try f.backupPiecesStatus()
         #expect(status.current && !status.holdDestroyedKey, "\(status)")
+    }
+
+    @Test("attack on the destroy: a second withdrawal's old stick is not opened through the first self-grant, which a retired key sealed and whose cached key would hand out the second case's keys")
+    func aSecondDestroyLeavesNoGrantOpen() throws {
+        let dir = try TempDir()
+        let (f, r) = try ReaderKeyConfirmTests.withReporter(dir)
+        let first = try f.addCase(RoleKit.doc("Первое дело к отзыву", person: "Свидетель Одиннадцатый"))
+        let second = try f.addCase(RoleKit.doc("Второе дело к отзыву", person: "Свидетель Двенадцатый"))
+        let kept = try f.addCase(RoleKit.doc("Дело остаётся", person: "Ерлан Калиев"))
+        try NodeFixture.syncBothWays(f, r)
+        let stick = try f.envelopes(missingFrom: VersionVector())
+        let secondOps = try Self.ops(of: second, in: stick, try f.view())
+        #expect(!secondOps.isEmpty)
+        // The first withdrawal, shown and destroyed: the first self-grant (sealed to the key that
+        // is now the reader key) carries the second case's key.
+        _ = try f.withdraw(first.description)
+        try NodeFixture.sync(f, to: r)
+        _ = try r.addCase(RoleKit.doc("Дело после первой новости", person: "Жанна Ахметова"))
+        try NodeFixture.sync(r, to: f)
+        #expect(try f.checkWithdrawn().oldCopiesShut == true)
+        _ = try f.view()
+        // The second withdrawal, shown and destroyed.
+        _ = try f.withdraw(second.description)
+        try NodeFixture.sync(f, to: r)
+        _ = try r.addCase(RoleKit.doc("Дело после второй новости", person: "Нурлан Бекетов"))
+        try NodeFixture.sync(r, to: f)
+        let check = try f.checkWithdrawn()
+        #expect(check.oldCopiesShut == true && check.clean, "\(check)")
+        for e in secondOps { #expect(try !Self.anyHeldKeyOpens(e, f), "a key the home gives (through a grant) opens the second withdrawn case") }
+        #expect(try f.view().cases[kept] != nil)
+    }
+
+    @Test("attack on the destroy: a seized reporter's key writes a junk grant of its own session to the coordinator's new key; the destroy still self-grants that session, which reads after the key cache is lost")
+    func aJunkGrantDoesNotCoverASession() throws {
+        let dir = try TempDir()
+        let (f, r) = try ReaderKeyConfirmTests.withReporter(dir)
+        let pid = try #require(try f.project())
+        let gone = try f.addCase(RoleKit.doc("Дело к отзыву", person: "Свидетель Тринадцатый"))
+        try NodeFixture.syncBothWays(f, r)
+        _ = try f.withdraw(gone.description)
+        // The reporter writes before it hears: sealed to the retired key.
+        let between = try r.addCase(RoleKit.doc("Дело в пути", person: "Асель Сулейменова"))
+        try NodeFixture.sync(r, to: f)
+        let sid = try #require(try f.view().caseSessions[between]?.first)
+        // The seizer's op continues the reporter's chain, sealed to the new key (so it shows it),
+        // and "grants" the coordinator that session under a key that is not its key.
+        let newKey = try #require(try f.storedReaderKey()).keys.publicKey
+        let junk = try RoleKit.crafted(by: r, project: pid, [.grant(session: sid, key: Random.bytes(32))], readers: [newKey])
+        _ = try f.importEnvelopes([junk])
+        #expect(try f.checkWithdrawn().oldCopiesShut == true)
+        try f.store.db.execute("DELETE FROM session_keys")
+        try f.store.deleteSettings(prefix: Node.snapshotPrefix)
+        let reopened = try NodeFixture.open(dir, "c")
+        #expect(try reopened.view().cases[between] != nil, "the junk grant kept the session out of the self-grant")
     }
 
     @Test("nothing is destroyed while a writer is waited on, and a lawyer or reporter, sealed to by node id, reports no shut old copies")
