@@ -53,6 +53,24 @@ extension Node {
         // Grants read with a kept key in ops that count, as the view reads them: a grant
         // counts only when its key is the session's (a seized writer's junk grant does not).
         var claims: [(session: SessionID, key: [UInt8])] = []
+        // Every grant read, whatever opened it, offers its key to a session no entry opened here
+        // (the ops of an author revoked or not yet admitted, which the view does not read); a key
+        // counts once it opens an op of that session.
+        var offered: [SessionID: [[UInt8]]] = [:]
+        var unopened: [SessionID: [(Envelope, SealedBody)]] = [:]
+        func read(_ e: Envelope, _ b: SealedBody, _ sid: SessionID, with k: SymmetricKey) -> Bool {
+            guard let plain = try? b.open(with: k, header: e.header), let p = try? Payload(decoding: plain) else { return false }
+            let counts = m.standing(author: e.author, op: e.id) == .accepted
+            for mutation in p.mutations {
+                if case let .grant(s, key) = mutation {
+                    if counts && keptSessions.contains(sid) { claims.append((s, key)) }
+                    offered[s, default: []].append(key)
+                } else {
+                    content.insert(sid)
+                }
+            }
+            return true
+        }
         for e in envs where e.kind == .sealed && m.withdrawn[e.id] == nil {
             guard let b = try? SealedBody(decoding: e.body) else { continue }
             let sid = SessionID(author: e.author, body: b)
@@ -69,14 +87,19 @@ extension Node {
                 if keptParents.contains(slot) { keptSessions.insert(sid) }
                 if sessions[sid] == nil, let p = parents[slot] { sessions[sid] = b.derivedKey(parent: p, author: e.author) }
             }
-            guard let k = sessions[sid], let plain = try? b.open(with: k, header: e.header),
-                  let p = try? Payload(decoding: plain) else { continue }
-            let counts = m.standing(author: e.author, op: e.id) == .accepted
-            for mutation in p.mutations {
-                if case let .grant(s, key) = mutation {
-                    if counts && keptSessions.contains(sid) { claims.append((s, key)) }
-                } else {
-                    content.insert(sid)
+            if let k = sessions[sid] { _ = read(e, b, sid, with: k) } else { unopened[sid, default: []].append((e, b)) }
+        }
+        // Offered keys, to a fixpoint: a session a grant opens may hold grants in turn.
+        var progress = true
+        while progress {
+            progress = false
+            for (sid, ops) in unopened where sessions[sid] == nil {
+                for key in offered[sid] ?? [] {
+                    guard let k = try? SymmetricKey(SecureBytes(key)), let (e, b) = ops.first, read(e, b, sid, with: k) else { continue }
+                    sessions[sid] = k
+                    for (e, b) in ops.dropFirst() { _ = read(e, b, sid, with: k) }
+                    progress = true
+                    break
                 }
             }
         }
