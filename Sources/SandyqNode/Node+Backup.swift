@@ -47,9 +47,8 @@ extension Node {
         try announceReaderKeyIfDue()
         let splitAt = Self.wallMillis()
         let b = try backup()
-        var set = BackupSet(pieces: try mapped { try b.split(threshold: threshold, count: count) }, readerEpoch: b.reader?.epoch ?? 0)
-        set.splitAtMillis = splitAt
-        return set
+        return BackupSet(pieces: try mapped { try b.split(threshold: threshold, count: count) }, readerEpoch: b.reader?.epoch ?? 0,
+                         splitAtMillis: splitAt)
     }
 
     /// Rebuilds a node from its backup in a new home: its keys sealed under a new passphrase,

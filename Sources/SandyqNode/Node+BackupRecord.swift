@@ -37,7 +37,7 @@ public struct BackupSet: Sendable {
     public let readerEpoch: UInt32
     /// When the secret was read and split (wall ms): recorded as when the pieces were made, so a
     /// set split before a destroy of retired keys holds them however late it is recorded.
-    public var splitAtMillis: UInt64 = 0
+    public let splitAtMillis: UInt64
 }
 
 extension Node {
@@ -57,7 +57,7 @@ extension Node {
     func recordPieces(_ set: BackupSet) throws(NodeError) {
         guard let first = set.pieces.first else { return }
         let r = PiecesRecord(backupID: first.backupID, threshold: first.threshold, count: first.count,
-                             epoch: set.readerEpoch, madeAt: set.splitAtMillis > 0 ? set.splitAtMillis : Self.wallMillis())
+                             epoch: set.readerEpoch, madeAt: set.splitAtMillis)
         try mapped { try store.setSetting(Self.piecesSetting, sealedPieces(r)) }
     }
 

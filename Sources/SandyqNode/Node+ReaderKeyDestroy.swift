@@ -114,7 +114,6 @@ extension Node {
         // cannot take them (another process committed meanwhile) stops the destroy until next time.
         let toCache = CachedKeys(sessions: sessions.filter { held.contains($0.key) && !grantOnly.contains($0.key) }, parents: [:])
         guard cacheKeys(toCache, except: cachedKeys(), ifDataVersion: dataVersion) else { return false }
-        let tagKey = StorageSeal(identity).key.derive(context: Self.sessionTagContext)
         // Random, so another process sees each destroy; then when, so pieces split before it
         // read as holding a destroyed key (`backupPiecesStatus`).
         var markWriter = ByteWriter(capacity: 24)
@@ -135,9 +134,8 @@ extension Node {
             }
             // Read here, inside the transaction: rows cached up to now are judged too.
             let cached = self.cachedKeys()
-            let forgotten = cached.parents.keys.filter { !keptParents.contains($0) }
-                .map { Hash.blake2b($0.bytes + [Self.parentRowMarker], length: 32, key: tagKey) }
-                + cached.sessions.keys.filter { grantOnly.contains($0) }.map { Hash.blake2b($0.bytes, length: 32, key: tagKey) }
+            let forgotten = self.cacheTags(sessions: cached.sessions.keys.filter { grantOnly.contains($0) },
+                                           parents: cached.parents.keys.filter { !keptParents.contains($0) })
             try self.store.forgetSessionKeys(tags: forgotten)
             try self.store.deleteSettings(prefix: Self.retiredReaderKeyPrefix)
             try self.store.deleteSettings(prefix: Self.snapshotPrefix)

@@ -544,9 +544,7 @@ extension Node {
             guard let b = try? SealedBody(decoding: e.body) else { continue }
             sessions.remove(SessionID(author: e.author, body: b))
         }
-        let tagKey = StorageSeal(identity).key.derive(context: Self.sessionTagContext)
-        return sessions.map { Hash.blake2b($0.bytes, length: 32, key: tagKey) }
-            + parents.map { Hash.blake2b($0.bytes + [Self.parentRowMarker], length: 32, key: tagKey) }
+        return cacheTags(sessions: sessions, parents: parents)
     }
 
     /// What this node still holds of withdrawn content (`check --withdrawn`): the named ops'
@@ -594,7 +592,7 @@ extension Node {
                               opsReturningCases: unnamed.caseOps, opsReturningElements: unnamed.elementOps, chunksHeld: chunks, keysHeld: orphans, members: members,
                               records: records(m, withdrawals, notes), scrubPending: scrubPending,
                               readerEpoch: (try? storedReaderKey())??.epoch ?? 0, retiredKeys: retiredCount,
-                              rotationDue: try mapped { try store.setting(Self.readerRetireDueSetting) } != nil
+                              rotationDue: due
                                   && m.members[nodeID.signingKey].map { $0.role == .coordinator && !$0.isRevoked } == true,
                               retiredKeysWaitOn: waiting.map(\.node.fingerprint),
                               oldCopiesShut: shut)

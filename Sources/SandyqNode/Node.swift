@@ -557,6 +557,13 @@ public final class Node {
             && cacheRows(keys.parents, except: known.parents, marker: [Self.parentRowMarker], at: at)
     }
 
+    /// The cache rows' tags of these slots: a keyed hash of the slot, a parent's ending in its marker.
+    func cacheTags(sessions: some Sequence<SessionID>, parents: some Sequence<SessionID>) -> [[UInt8]] {
+        let tagKey = StorageSeal(identity).key.derive(context: Self.sessionTagContext)
+        return sessions.map { Hash.blake2b($0.bytes, length: 32, key: tagKey) }
+            + parents.map { Hash.blake2b($0.bytes + [Self.parentRowMarker], length: 32, key: tagKey) }
+    }
+
     private func cacheRows(_ keys: [SessionID: SymmetricKey], except known: [SessionID: SymmetricKey], marker: [UInt8], at: Int64?) -> Bool {
         let seal = StorageSeal(identity)
         let tagKey = seal.key.derive(context: Self.sessionTagContext)
