@@ -209,6 +209,47 @@ struct ReaderKeyDestroyTests {
         #expect(try reopened.view().cases[between] != nil, "the junk grant kept the session out of the self-grant")
     }
 
+    @Test("an op the view does not read (its author not yet admitted) whose key reached the coordinator only in a grant the retired key opens: the destroy keeps that key, so the op reads once its author is admitted, with the key cache lost too")
+    func aKeyOnlyAGrantOffersOutlivesTheDestroy() throws {
+        let dir = try TempDir()
+        let (f, r) = try ReaderKeyConfirmTests.withReporter(dir)
+        let pid = try #require(try f.project())
+        // A newcomer writes before any coordinator here admits it, sealed to a key that is not
+        // the founder's: only a grant can give the founder its session.
+        let w = try RoleKit.make(dir, "w")
+        try w.join(pid)
+        let elsewhere = BoxKeyPair()
+        let waiting = CaseID.random()
+        let op = try RoleKit.crafted(by: w, project: pid, try CaseEditor.create(RoleKit.doc("Дело новичка", person: "Гульнар Омарова"), id: waiting),
+                                     readers: [elsewhere.publicKey])
+        let body = try SealedBody(decoding: op.body)
+        let sid = SessionID(author: op.author, body: body)
+        // A writer's batch derives its session from a parent key.
+        let parent = try #require(body.openParentKey(with: [elsewhere]))
+        let key = body.derivedKey(parent: parent, author: op.author)
+        // The reporter passes the session on, sealed to the founder's reader key of the moment.
+        let firstKey = try #require(try f.storedReaderKey()).keys.publicKey
+        let grant = try RoleKit.crafted(by: r, project: pid, [.grant(session: sid, key: key.secret.unsafeCopy)], readers: [firstKey])
+        _ = try f.importEnvelopes([op])
+        _ = try r.importEnvelopes([grant])
+        try NodeFixture.sync(r, to: f)
+        #expect(try f.view().cases[waiting] == nil, "the newcomer's op reads before its admission: this test shows nothing")
+
+        // A withdrawal retires that key; the reporter shows the new one, and the destroy follows.
+        let gone = try f.addCase(RoleKit.doc("Дело к отзыву", person: "Свидетель Четырнадцатый"))
+        _ = try f.withdraw(gone.description)
+        try NodeFixture.sync(f, to: r)
+        _ = try r.addCase(RoleKit.doc("Дело после новости", person: "Жанна Ахметова"))
+        try NodeFixture.sync(r, to: f)
+        #expect(try f.checkWithdrawn().oldCopiesShut == true)
+
+        _ = try f.addMember(w.nodeID, role: .reporter)
+        #expect(try f.view().cases[waiting] != nil, "the destroy dropped the only key of an op that was waiting for its author's admission")
+        try f.store.db.execute("DELETE FROM session_keys")
+        try f.store.deleteSettings(prefix: Node.snapshotPrefix)
+        #expect(try NodeFixture.open(dir, "c").view().cases[waiting] != nil, "with the key cache lost, the second self-grant does not carry the waiting op's session")
+    }
+
     @Test("nothing is destroyed while a writer is waited on, and a lawyer or reporter, sealed to by node id, reports no shut old copies")
     func noDestroyWhileWaiting() throws {
         let dir = try TempDir()
