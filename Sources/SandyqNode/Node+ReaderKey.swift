@@ -255,7 +255,9 @@ extension Node {
             // The announcement may be another coordinator's op carrying this node's statement.
             if w.role == .coordinator, !forked.contains(announcement.author), let v = acked[author],
                v[announcement.author] >= announcement.seq, vector[author] >= v[author] { continue }
-            let shown = try mapped { try store.envelopes(author: author, after: 0) }.reversed().contains { e in
+            // Only what arrived after the announcement can be sealed to its key: a writer saw it
+            // first. Scanning the whole chain cost 0.26 s per 2,000 ops at every import.
+            let shown = try mapped { try store.envelopes(author: author, storedAfter: announcement.id) }.reversed().contains { e in
                 guard e.kind == .sealed, e.seq <= vector[author], let b = try? SealedBody(decoding: e.body) else { return false }
                 return b.openSessionKey(with: key.keys) != nil || b.openParentKey(with: key.keys) != nil
             }

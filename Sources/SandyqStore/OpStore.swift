@@ -314,6 +314,18 @@ public final class OpStore: @unchecked Sendable {
         return out
     }
 
+    /// Ops of `author` that this store received after the op `id` (by row), in seq order; none
+    /// when `id` is not held. A new row's id is above every row held (a VACUUM that renumbers
+    /// keeps their order), so while `id` is held these are what arrived after it.
+    public func envelopes(author: SigningPublicKey, storedAfter id: OpID) throws -> [Envelope] {
+        var out: [Envelope] = []
+        try db.prepare("SELECT envelope FROM ops WHERE author = ?1 AND rowid > (SELECT rowid FROM ops WHERE id = ?2) ORDER BY seq")
+            .rows([.blob(author.bytes), .blob(id.bytes)]) { s in
+                out.append(try Envelope(decoding: s.blob(0)))
+            }
+        return out
+    }
+
     /// A seq bound for a query. Stored seqs are below 2^62 (Envelope refuses more), so a
     /// bound beyond Int64 (a vector built in memory) means "above everything", not a trap.
     static func sqlSeq(_ seq: UInt64) -> Int64 { Int64(clamping: seq) }
