@@ -75,6 +75,8 @@ extension Node {
         // What arrived (a writer's op sealed to the new key, an acknowledgement) may end the
         // wait on the retired reader keys.
         if !own && (report.new > 0 || acknowledged) { destroyRetiredKeysQuietly() }
+        // A reporter replaces its own key as soon as a withdrawal reached it: nobody waits.
+        if !own { replaceSelfKeyQuietly() }
         return report
     }
 

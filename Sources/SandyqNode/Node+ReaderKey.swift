@@ -112,6 +112,13 @@ extension Node {
         let m = try storedMembership()
         // Not admitted yet (or restored and not synced): checked again once membership changes.
         guard m.members[nodeID.signingKey] != nil else { return }
+        if keepsSelfKey(m) {
+            // A reporter: its key replaced if a withdrawal made that due, then the self-grant owed.
+            try replaceSelfKeyIfDue()
+            try prepareSelfKey(try storedMembership())
+            readerKeyChecked = try mapped { try store.setting(Self.readerRetireDueSetting) } == nil
+            return
+        }
         let rowBefore = try mapped { try store.setting(Self.readerKeySetting) }
         let dueMark = try mapped { try store.setting(Self.readerRetireDueSetting) }
         let due = dueMark != nil
@@ -215,6 +222,8 @@ extension Node {
     func ownSealingKey(_ m: Membership) -> BoxPublicKey {
         if let rk = m.readerKeys[nodeID.signingKey], !rk.forked,
            let held = try? storedReaderKey(), held.keys.publicKey == rk.key { return rk.key }
+        // A reporter's own key: nobody else seals to it, so it needs no announcement.
+        if keepsSelfKey(m), let held = try? storedReaderKey() { return held.keys.publicKey }
         return identity.box.publicKey
     }
 }

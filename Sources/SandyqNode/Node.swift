@@ -88,6 +88,7 @@ public final class Node {
         node.applyUnappliedWithdrawals()
         node.finishPendingScrub()
         node.destroyRetiredKeysQuietly()
+        node.replaceSelfKeyQuietly()
         return node
     }
 
@@ -359,7 +360,9 @@ public final class Node {
         // Another process on the home may have applied a withdrawal since this one last checked
         // (a command reading a stick beside an open desk): its mark says the key is retired now.
         let retireDue = try mapped { try store.setting(Self.readerRetireDueSetting) } != nil
-        if !readerKeyChecked || retireDue { try announceReaderKeyIfDue() }
+        // A reporter's replaced key owes a self-grant, which another process may have left.
+        let grantOwed = try mapped { try store.setting(Self.selfGrantOwedSetting) } != nil
+        if !readerKeyChecked || retireDue || grantOwed { try announceReaderKeyIfDue() }
         // Read before the view, so a membership op stored meanwhile is seen at the commit.
         let stamp = try mapped { try store.membershipStamp() }
         var v = try view()
