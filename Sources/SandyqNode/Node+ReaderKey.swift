@@ -15,6 +15,9 @@ extension Node {
     /// new: the reader key that could open it is retired at this coordinator's next change.
     static let readerRetireDueSetting = "reader-retire-due"
     static let selfGrantScope = Array("self-grant".utf8)
+    /// The id of the last announcement this home wrote itself: what arrived after its row was
+    /// sent after it (a restored home imports its own announcement among others' ops).
+    static let announcedHereSetting = "reader-key-announced-here"
 
     /// This node's reader key and its epoch, kept in the store under the storage key (so a
     /// rotation needs no passphrase); nil until the node first announces one.
@@ -134,6 +137,7 @@ extension Node {
         let w = try writer()
         guard m.isAllowed(author: nodeID.signingKey, seq: w.seq + 1, manage: true) else { return }
         var envs = [w.membership(owed.op)]
+        let announcementID = envs[0].id
         if due && owed.retiring != nil {
             do { envs += try selfGrant(to: owed.key, from: try view(), with: w) } catch {
                 activeWriter = nil
@@ -151,6 +155,7 @@ extension Node {
                 throw NodeError(.conflict, "another process on this home changed the reader key or applied a withdrawal at the same moment; nothing was recorded: try again")
             }
             if let s = owed.sealed { try self.store.setSetting(Self.readerKeySetting, s) }
+            try self.store.setSetting(Self.announcedHereSetting, announcementID.bytes)
             if let r = owed.retiring { try self.store.setSetting(Self.retiredReaderKeyName(r.epoch), r.sealed) }
             // A key that changed for another reason (a lost row) is new all the same.
             if due { try self.store.deleteSetting(Self.readerRetireDueSetting) }
@@ -257,6 +262,9 @@ extension Node {
               announced.key == key.keys.publicKey, !announced.forked,
               let announcement = try mapped({ try store.envelopes(ids: [announced.op]) }).first else { return writers }
         let acked = Dictionary(try mapped { try store.peers() }.map { ($0.node.signingKey, $0.acked) }, uniquingKeysWith: { a, _ in a })
+        // Only what arrived after the announcement can be sealed to its key, when this home wrote
+        // it; a home that imported it (a restore) may have stored a writer's later ops first.
+        let writtenHere = try mapped { try store.setting(Self.announcedHereSetting) } == announcement.id.bytes
         var waiting: [Member] = []
         for w in writers {
             let author = w.node.signingKey
@@ -264,9 +272,9 @@ extension Node {
             // The announcement may be another coordinator's op carrying this node's statement.
             if w.role == .coordinator, !forked.contains(announcement.author), let v = acked[author],
                v[announcement.author] >= announcement.seq, vector[author] >= v[author] { continue }
-            // Only what arrived after the announcement can be sealed to its key: a writer saw it
-            // first. Scanning the whole chain cost 0.26 s per 2,000 ops at every import.
-            let shown = try mapped { try store.envelopes(author: author, storedAfter: announcement.id) }.reversed().contains { e in
+            // Reading whole chains cost 0.26 s per 2,000 of a writer's ops at every import.
+            let ops = try mapped { writtenHere ? try store.envelopes(author: author, storedAfter: announcement.id) : try store.envelopes(author: author, after: 0) }
+            let shown = ops.reversed().contains { e in
                 guard e.kind == .sealed, e.seq <= vector[author], let b = try? SealedBody(decoding: e.body) else { return false }
                 return b.openSessionKey(with: key.keys) != nil || b.openParentKey(with: key.keys) != nil
             }

@@ -47,9 +47,11 @@ struct ReaderKeySealingTests {
             #expect(try Self.cases(n, all, readers: try n.openingKeys()).isSuperset(of: fresh.union([early])))
             #expect(try n.view().cases.keys.contains(byR))
         }
-        // A reporter announces none: it reads its own writes with its box key.
-        #expect(try r.storedReaderKey() == nil)
-        #expect(RoleKit.readable(try r.envelopes(missingFrom: VersionVector()), project: pid, by: r.identity.box).contains(byR))
+        // A reporter announces none: it reads its own writes with a key of its own, not its box key.
+        #expect(try f.view().membership.readerKeys[r.nodeID.signingKey] == nil)
+        let own = try #require(try r.storedReaderKey()).keys
+        #expect(RoleKit.readable(try r.envelopes(missingFrom: VersionVector()), project: pid, by: own).contains(byR))
+        #expect(!RoleKit.readable(try r.envelopes(missingFrom: VersionVector()), project: pid, by: r.identity.box).contains(byR))
     }
 
     @Test("a founder's every key entry (project name, cases, withdrawal note) opens with its reader key and none with its box key")

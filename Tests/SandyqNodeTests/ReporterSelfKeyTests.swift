@@ -53,6 +53,7 @@ struct ReporterSelfKeyTests {
         let goneOps = try ReaderKeyDestroyTests.ops(of: ids[0], in: stick, try r.view())
         _ = try f.withdraw(ids[0].description)
         try NodeFixture.sync(f, to: r)
+        for e in goneOps { #expect(try !ReaderKeyDestroyTests.anyHeldKeyOpens(e, r), "a cached parent of the batch still derives the withdrawn session") }
         let later = try r.addCase(RoleKit.doc("Дело после новости", person: "Жанна Ахметова"))
         try r.store.db.execute("DELETE FROM session_keys")
         try r.store.deleteSettings(prefix: Node.snapshotPrefix)
@@ -61,6 +62,24 @@ struct ReporterSelfKeyTests {
         for c in [ids[1], later] { #expect(v.cases[c] != nil, "a kept case no longer reads with the cache lost") }
         #expect(v.cases[ids[0]] == nil)
         for e in goneOps { #expect(try !ReaderKeyDestroyTests.anyHeldKeyOpens(e, reopened), "the self-grant opens a withdrawn op") }
+    }
+
+    @Test("a desk open on the reporter's home, which wrote before a command replaced the key, pays the self-grant with its next change")
+    func anotherProcessPaysTheSelfGrant() throws {
+        let dir = try TempDir()
+        let (f, r) = try ReaderKeyConfirmTests.withReporter(dir)
+        let desk = try NodeFixture.open(dir, "r")
+        let kept = try desk.addCase(RoleKit.doc("Дело остаётся", person: "Ерлан Калиев"))
+        let gone = try desk.addCase(RoleKit.doc("Дело к отзыву", person: "Свидетель Двадцатый"))
+        try NodeFixture.syncBothWays(f, r)
+        _ = try f.withdraw(gone.description)
+        try NodeFixture.sync(f, to: r)
+        let later = try desk.addCase(RoleKit.doc("Дело с рабочего стола", person: "Жанна Ахметова"))
+        try r.store.db.execute("DELETE FROM session_keys")
+        try r.store.deleteSettings(prefix: Node.snapshotPrefix)
+        let v = try NodeFixture.open(dir, "r").view()
+        for c in [kept, later] { #expect(v.cases[c] != nil, "a kept case no longer reads with the cache lost: the desk's change did not pay the self-grant") }
+        #expect(v.cases[gone] == nil)
     }
 
     @Test("attack: a second withdrawal's old stick is not opened through the first replacement's self-grant, whose cached key would hand out the second case's key")

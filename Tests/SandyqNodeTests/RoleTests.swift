@@ -106,7 +106,10 @@ struct RoleTests {
             #expect(Set(v.cases.keys) == [mine], "\(label)")
             #expect(v.stats.unreadable >= 1, "\(label): the coordinator's case op is held but unreadable")
         }
-        #expect(RoleKit.readable(try r.envelopes(missingFrom: VersionVector()), project: pid, by: r.identity.box) == [mine])
+        // With its own key (ops.md section 4, "A reporter's own key"), not its node id's box key.
+        let own = try #require(try r.storedReaderKey()).keys
+        #expect(RoleKit.readable(try r.envelopes(missingFrom: VersionVector()), project: pid, by: own) == [mine])
+        #expect(RoleKit.readable(try r.envelopes(missingFrom: VersionVector()), project: pid, by: r.identity.box).isEmpty)
     }
 
     @Test("a write-only reporter cannot read back what it recorded once reopened; the coordinator reads it")
