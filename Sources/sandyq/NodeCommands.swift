@@ -177,7 +177,7 @@ struct Check: ParsableCommand {
                         : "writers that have not yet shown they hold the new key (an op sealed to it, or for a coordinator its acknowledgement): \(c.retiredKeysWaitOn.joined(separator: ", "))")
                 }
                 if c.oldCopiesShut == true && c.withdrawals > 0 && c.readerEpoch > 1 {
-                    say("reader key: epoch \(c.readerEpoch); no older key kept: a copy made before a withdrawal (an old stick) no longer opens with this node's reader keys (what was sealed to its node id, before it announced one, still does)")
+                    say("reader key: epoch \(c.readerEpoch); no older key kept: a copy made before a withdrawal (an old stick) no longer opens with this node's reader keys (what was sealed to its node id before it had one still does)")
                 }
                 if c.opsUnnamed > 0 && c.casesReturned.isEmpty {
                     say("\(c.opsUnnamed) op(s) read here write an element that was withdrawn (\(c.elementsReturned.map(\.name).joined(separator: ", "))), and no withdrawal names them (written after it, or unreadable to whoever withdrew it): the element shows again; withdraw it again (`sandyq case withdraw CASE --element COLLECTION/ELEMENT`) to take them")
