@@ -122,6 +122,9 @@ extension Node {
             readerKeyChecked = try mapped { try store.setting(Self.readerRetireDueSetting) } == nil
             return
         }
+        // Promoted while a replacement's self-grant was owed: its own sessions are its own to
+        // grant (no other coordinator grants a member its own).
+        try writeOwedSelfGrant(m)
         let rowBefore = try mapped { try store.setting(Self.readerKeySetting) }
         let dueMark = try mapped { try store.setting(Self.readerRetireDueSetting) }
         let due = dueMark != nil

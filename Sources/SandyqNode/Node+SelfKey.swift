@@ -17,6 +17,20 @@ extension Node {
         return me.role == .reporter && !me.isRevoked
     }
 
+    /// Whether a withdrawal that names ops (`named`), and stubs `doomed` here, makes this node's
+    /// own key due for replacement. A reporter's key opens only its own ops, and only those this
+    /// home holds sealed: a restored home applies old withdrawals to ops it never got back, and
+    /// its key (from pieces split after them) must open its kept ops as they arrive. By each op's
+    /// real author, not the withdrawal's claim. A key it announced as a coordinator (demoted
+    /// since) opens others' ops too: any withdrawal replaces it. Write-only or revoked since, a
+    /// reporter that still holds a key replaces it all the same.
+    func replacesSelfKey(_ m: Membership, doomed: [Envelope], named: Bool) -> Bool {
+        guard m.members[nodeID.signingKey]?.role == .reporter,
+              (try? store.setting(Self.readerKeySetting)) ?? nil != nil || keepsSelfKey(m) else { return false }
+        if m.readerKeys[nodeID.signingKey] != nil { return named }
+        return doomed.contains { $0.author == nodeID.signingKey }
+    }
+
     /// Before a reporter's change (and a split of its pieces): a key of its own when it has none
     /// that opens, stored alone (no op: nobody else seals to it), and the self-grant a replacement
     /// owes. Two processes at once store one key: the row is read again inside the transaction.
@@ -41,7 +55,7 @@ extension Node {
     /// this node holds and whose entries open with no key it keeps, granted to its current key
     /// alone, so a lost key cache or a restore from pieces split later reads them.
     func writeOwedSelfGrant(_ m: Membership) throws(NodeError) {
-        guard let owed = try mapped({ try store.setting(Self.selfGrantOwedSetting) }) else { return }
+        guard let owed = try mapped({ try store.setting(Self.selfGrantOwedSetting) }), !isWriteOnly else { return }
         let rowBefore = try mapped { try store.setting(Self.readerKeySetting) }
         guard let current = try storedReaderKey() else { return }
         let v = try view()
@@ -81,13 +95,16 @@ extension Node {
     /// replaced the key.
     @discardableResult
     func replaceSelfKeyIfDue() throws(NodeError) -> Bool {
-        guard let due = try mapped({ try store.setting(Self.readerRetireDueSetting) }) else { return false }
+        guard let due = try mapped({ try store.setting(Self.readerRetireDueSetting) }),
+              (try? storedMembership())?.members[nodeID.signingKey]?.role == .reporter else { return false }
         if changedElsewhere() { catchUpWarmView() }
         let dataVersion = try mapped { try store.dataVersion() }
         let rowBefore = try mapped { try store.setting(Self.readerKeySetting) }
         let stamp = try mapped { try store.membershipStamp() }
         let m = try storedMembership()
-        guard keepsSelfKey(m), try mapped({ try store.membershipUnapplied() }) == nil else { return false }
+        guard m.members[nodeID.signingKey]?.role == .reporter, try mapped({ try store.membershipUnapplied() }) == nil else { return false }
+        // Write-only (switched since) or revoked: the key goes, and nothing is read back or granted.
+        let reads = keepsSelfKey(m)
         let old = ((try? storedReaderKey()) ?? nil).map { [$0.keys] } ?? []
         let retired = try retiredReaderKeys().map(\.keys)
         let me = nodeID.signingKey
@@ -120,7 +137,7 @@ extension Node {
         // A session of grants alone that the old key opened (an earlier self-grant): its cached
         // key would hand out, through its grants, what a later withdrawal took.
         let grantOnly = held.filter { !content.contains($0) && !keptSessions.contains($0) }
-        let toCache = CachedKeys(sessions: sessions.filter { held.contains($0.key) && !grantOnly.contains($0.key) }, parents: [:])
+        let toCache = CachedKeys(sessions: reads ? sessions.filter { held.contains($0.key) && !grantOnly.contains($0.key) } : [:], parents: [:])
         guard cacheKeys(toCache, except: cachedKeys(), ifDataVersion: dataVersion) else { return false }
         let epoch = ((try? storedReaderKey())??.epoch ?? 0).addingReportingOverflow(1)
         let sealed = storeReaderKey(epoch: epoch.overflow ? 1 : epoch.partialValue, BoxKeyPair())
@@ -143,7 +160,7 @@ extension Node {
                 try self.store.deleteSettings(prefix: Self.retiredReaderKeyPrefix)
                 try self.store.deleteSettings(prefix: Self.snapshotPrefix)
                 try self.store.setSetting(Self.readerKeysDestroyedSetting, mark)
-                try self.store.setSetting(Self.selfGrantOwedSetting, Random.bytes(16))
+                if reads { try self.store.setSetting(Self.selfGrantOwedSetting, Random.bytes(16)) }
                 try self.store.deleteSetting(Self.readerRetireDueSetting)
                 try self.store.markScrubPending()
             }

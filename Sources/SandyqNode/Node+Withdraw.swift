@@ -456,8 +456,7 @@ extension Node {
         // of what was named: a coordinator retires the key at its next change (a write-only one
         // too: others seal to it like to any coordinator).
         let retire = m.members[nodeID.signingKey].map { $0.role == .coordinator && !$0.isRevoked } == true
-            // A reporter's own key opens only its own ops: a withdrawal of others' needs nothing.
-            || keepsSelfKey(m) && todo.contains { $0.author == nodeID.signingKey }
+            || replacesSelfKey(m, doomed: doomed, named: !todo.isEmpty)
         let result: (Int, Int)
         do {
             result = try store.scrubbing {

@@ -363,8 +363,10 @@ public final class Node {
         // A reporter's replaced key owes a self-grant, which another process may have left.
         let grantOwed = try mapped { try store.setting(Self.selfGrantOwedSetting) } != nil
         if !readerKeyChecked || retireDue || grantOwed { try announceReaderKeyIfDue() }
-        // Read before the view, so a membership op stored meanwhile is seen at the commit.
+        // Read before the view, so a membership op stored meanwhile is seen at the commit, and a
+        // key another process replaced meanwhile (a reporter's own) is not sealed to.
         let stamp = try mapped { try store.membershipStamp() }
+        let keyRow = try mapped { try store.setting(Self.readerKeySetting) }
         var v = try view()
         var before = warm
         let w = try writer()
@@ -393,7 +395,7 @@ public final class Node {
         // Sealed to the readers membership named when the view was read: a new reader key (or
         // member) stored since by another process must be sealed to instead.
         try commit(made.map(\.envelope), project: v.project, keepingView: true) {
-            guard try self.store.membershipStamp() == stamp else {
+            guard try self.store.membershipStamp() == stamp, try self.store.setting(Self.readerKeySetting) == keyRow else {
                 throw NodeError(.conflict, "another process on this home changed membership while this change was sealed; nothing was recorded", code: Self.writeRacedCode)
             }
             try alongside?()

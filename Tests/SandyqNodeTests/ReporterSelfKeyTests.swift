@@ -154,4 +154,74 @@ struct ReporterSelfKeyTests {
         try NodeFixture.sync(f, to: r)
         #expect(try r.view().cases[c] != nil)
     }
+
+    @Test("a reporter restored from pieces applies earlier withdrawals to its own ops before it has them back: its key stays, and its kept cases, arriving after, read")
+    func aRestoredReporterKeepsItsKey() throws {
+        let dir = try TempDir()
+        let (f, r) = try ReaderKeyConfirmTests.withReporter(dir)
+        try r.setNetworkKey(try #require(try f.networkKey()))
+        let gone = try r.addCase(RoleKit.doc("Дело к отзыву", person: "Свидетель Двадцать второй"))
+        try NodeFixture.syncBothWays(f, r)
+        _ = try f.withdraw(gone.description)
+        try NodeFixture.sync(f, to: r)
+        let kept = try r.addCase(RoleKit.doc("Дело остаётся", person: "Ерлан Калиев"))
+        try NodeFixture.syncBothWays(f, r)
+        let pieces = try r.splitBackup(threshold: 2, count: 3)
+        let backup = try NodeBackup.combine([("a", pieces[0]), ("b", pieces[1])])
+        let restored = try Node.restore(backup, home: dir.sub("restored"), passphrase: SecureBytes(Array(NodeFixture.passphrase.utf8)), parameters: .minimum)
+        // The coordinator's ops land first (the withdrawal among them), the reporter's own after.
+        let all = try f.envelopes(missingFrom: VersionVector())
+        _ = try restored.importEnvelopes(all.filter { $0.author != r.nodeID.signingKey })
+        _ = try restored.importEnvelopes(all.filter { $0.author == r.nodeID.signingKey })
+        let v = try restored.view()
+        #expect(v.cases[kept] != nil, "the restored reporter replaced the key its kept ops are sealed to before they arrived")
+        #expect(v.cases[gone] == nil)
+    }
+
+    @Test("attack on the race: another process on the reporter's home replaces its key while the desk seals a case to the old one; the desk seals again, to the new key")
+    func aReplacementMeanwhileIsSealedTo() throws {
+        let dir = try TempDir()
+        let (f, r) = try ReaderKeyConfirmTests.withReporter(dir)
+        let pid = try #require(try f.project())
+        let gone = try r.addCase(RoleKit.doc("Дело к отзыву", person: "Свидетель Двадцать третий"))
+        try NodeFixture.syncBothWays(f, r)
+        _ = try r.view()
+        let command = try NodeFixture.open(dir, "r")
+        var once = true
+        r.beforeWriteCommitForTests = {
+            guard once else { return }
+            once = false
+            // As a withdrawal applied at another process's open would leave it: due, no new
+            // membership op since the desk read its stamp.
+            try? command.store.setSetting(Node.readerRetireDueSetting, Random.bytes(16))
+            _ = try? command.replaceSelfKeyIfDue()
+        }
+        let id = try r.addCase(RoleKit.doc("Дело со стола репортёра", person: "Асель Сулейменова"))
+        #expect(!once)
+        let key = try #require(try r.storedReaderKey()).keys
+        #expect(RoleKit.readable(try r.envelopes(missingFrom: VersionVector()), project: pid, by: key).contains(id), "sealed to the replaced key after the home held the new one")
+        _ = gone
+    }
+
+    @Test("a reporter promoted to coordinator while its replacement's self-grant is owed pays it at its next change")
+    func aPromotionPaysTheOwedSelfGrant() throws {
+        let dir = try TempDir()
+        let (f, r) = try ReaderKeyConfirmTests.withReporter(dir)
+        let pid = try #require(try f.project())
+        let kept = try r.addCase(RoleKit.doc("Дело остаётся", person: "Ерлан Калиев"))
+        let gone = try r.addCase(RoleKit.doc("Дело к отзыву", person: "Свидетель Двадцать четвёртый"))
+        try NodeFixture.syncBothWays(f, r)
+        _ = try f.withdraw(gone.description)
+        try NodeFixture.sync(f, to: r)
+        #expect(try r.store.setting(Node.selfGrantOwedSetting) != nil)
+        let head = try #require(try f.store.chainHead(of: f.nodeID.signingKey))
+        let w = OpWriter(keys: f.identity.signing, project: pid, seq: head.seq, prev: head.id, clock: HybridClock())
+        _ = try f.importEnvelopes([w.membership(.add(member: r.nodeID, role: .coordinator))])
+        try NodeFixture.sync(f, to: r)
+        _ = try r.addCase(RoleKit.doc("Дело координатора", person: "Нурлан Бекетов"))
+        #expect(try r.store.setting(Node.selfGrantOwedSetting) == nil)
+        try r.store.db.execute("DELETE FROM session_keys")
+        try r.store.deleteSettings(prefix: Node.snapshotPrefix)
+        #expect(try NodeFixture.open(dir, "r").view().cases[kept] != nil, "with the cache lost the promoted reporter no longer reads its kept case")
+    }
 }
