@@ -114,12 +114,7 @@ extension Node {
         // cannot take them (another process committed meanwhile) stops the destroy until next time.
         let toCache = CachedKeys(sessions: sessions.filter { held.contains($0.key) && !grantOnly.contains($0.key) }, parents: [:])
         guard cacheKeys(toCache, except: cachedKeys(), ifDataVersion: dataVersion) else { return false }
-        // Random, so another process sees each destroy; then when, so pieces split before it
-        // read as holding a destroyed key (`backupPiecesStatus`).
-        var markWriter = ByteWriter(capacity: 24)
-        markWriter.raw(Random.bytes(16))
-        markWriter.u64(Self.wallMillis())
-        let mark = markWriter.bytes
+        let mark = Self.keysDestroyedMark()
         func destroying(_ mine: Set<OpID>) -> () throws -> Void { {
             // Nothing this destroy read may have moved: no other connection committed since it
             // began (a withdrawal, a key another process stored or retired, membership, ops).
@@ -165,6 +160,15 @@ extension Node {
         do { try destroyRetiredKeysIfShown() } catch {
             warn?("the retired reader keys are not yet destroyed (\(error.message)); it is tried again at the next sync or start")
         }
+    }
+
+    /// A fresh `reader-keys-destroyed` value: random, so another process sees each destroy; then
+    /// when, so pieces split before it read as holding a destroyed key (`backupPiecesStatus`).
+    static func keysDestroyedMark() -> [UInt8] {
+        var w = ByteWriter(capacity: 24)
+        w.raw(Random.bytes(16))
+        w.u64(wallMillis())
+        return w.bytes
     }
 
     /// When this home last destroyed retired keys (wall ms); nil if never.

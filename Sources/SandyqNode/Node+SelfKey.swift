@@ -141,10 +141,7 @@ extension Node {
         guard cacheKeys(toCache, except: cachedKeys(), ifDataVersion: dataVersion) else { return false }
         let epoch = ((try? storedReaderKey())??.epoch ?? 0).addingReportingOverflow(1)
         let sealed = storeReaderKey(epoch: epoch.overflow ? 1 : epoch.partialValue, BoxKeyPair())
-        var markWriter = ByteWriter(capacity: 24)
-        markWriter.raw(Random.bytes(16))
-        markWriter.u64(Self.wallMillis())
-        let mark = markWriter.bytes
+        let mark = Self.keysDestroyedMark()
         do {
             try store.atomically {
                 guard try self.store.dataVersion() == dataVersion,
