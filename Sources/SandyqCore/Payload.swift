@@ -65,6 +65,9 @@ public struct Payload: Hashable, Sendable {
         self.mutations = mutations
     }
 
+    /// Whether it carries anything besides grants: a session of grants alone only hands out keys.
+    public var carriesContent: Bool { mutations.contains { if case .grant = $0 { false } else { true } } }
+
     public func encoded() -> [UInt8] {
         var w = ByteWriter(capacity: 64 + mutations.count * 48)
         w.u8(Self.version)

@@ -180,7 +180,7 @@ extension Node {
             guard let body = try? SealedBody(decoding: e.body) else { continue }
             let sid = SessionID(author: e.author, body: body)
             guard !content.contains(sid), let p = Self.payload(of: e, in: v) else { continue }
-            if p.mutations.contains(where: { if case .grant = $0 { false } else { true } }) { content.insert(sid) }
+            if p.carriesContent { content.insert(sid) }
         }
         return try selfGrant(to: key, keys: v.sessionKeys.filter { content.contains($0.key) }, with: w)
     }

@@ -38,9 +38,9 @@ extension Node {
         guard keepsSelfKey(m) else { return }
         guard try mapped({ try store.setting(Self.restoredSetting) }) == nil else { return }
         let row = try mapped { try store.setting(Self.readerKeySetting) }
-        if row == nil || (try? storedReaderKey()) == nil {
-            // A damaged row opens nothing: what was sealed to it is lost to this node alone.
-            let sealed = storeReaderKey(epoch: 1 + ((try? storedReaderKey())??.epoch ?? 0), BoxKeyPair())
+        // A damaged row opens nothing: what was sealed to it is lost to this node alone.
+        if (try? storedReaderKey()) ?? nil == nil {
+            let sealed = storeReaderKey(epoch: 1, BoxKeyPair())
             do {
                 try store.atomically {
                     guard try self.store.setting(Self.readerKeySetting) == row else { return }
@@ -68,7 +68,7 @@ extension Node {
             if b.openSessionKey(with: kept) != nil || b.openParentKey(with: kept) != nil { opens.insert(sid) }
             guard !content.contains(sid), let k = known[sid], let plain = try? b.open(with: k, header: e.header),
                   let p = try? Payload(decoding: plain) else { continue }
-            if p.mutations.contains(where: { if case .grant = $0 { false } else { true } }) { content.insert(sid) }
+            if p.carriesContent { content.insert(sid) }
         }
         let keys = known.filter { content.contains($0.key) && !opens.contains($0.key) }
         let w = try writer()
@@ -105,7 +105,8 @@ extension Node {
         guard m.members[nodeID.signingKey]?.role == .reporter, try mapped({ try store.membershipUnapplied() }) == nil else { return false }
         // Write-only (switched since) or revoked: the key goes, and nothing is read back or granted.
         let reads = keepsSelfKey(m)
-        let old = ((try? storedReaderKey()) ?? nil).map { [$0.keys] } ?? []
+        let heldKey = (try? storedReaderKey()) ?? nil
+        let old = heldKey.map { [$0.keys] } ?? []
         let retired = try retiredReaderKeys().map(\.keys)
         let me = nodeID.signingKey
         // The view opens with the old key and caches what it read.
@@ -132,14 +133,14 @@ extension Node {
                 if sessions[sid] == nil, let p = parents[slot] { sessions[sid] = b.derivedKey(parent: p, author: e.author) }
             }
             if let k = sessions[sid], let plain = try? b.open(with: k, header: e.header), let p = try? Payload(decoding: plain),
-               p.mutations.contains(where: { if case .grant = $0 { false } else { true } }) { content.insert(sid) }
+               p.carriesContent { content.insert(sid) }
         }
         // A session of grants alone that the old key opened (an earlier self-grant): its cached
         // key would hand out, through its grants, what a later withdrawal took.
         let grantOnly = held.filter { !content.contains($0) && !keptSessions.contains($0) }
         let toCache = CachedKeys(sessions: reads ? sessions.filter { held.contains($0.key) && !grantOnly.contains($0.key) } : [:], parents: [:])
         guard cacheKeys(toCache, except: cachedKeys(), ifDataVersion: dataVersion) else { return false }
-        let epoch = ((try? storedReaderKey())??.epoch ?? 0).addingReportingOverflow(1)
+        let epoch = (heldKey?.epoch ?? 0).addingReportingOverflow(1)
         let sealed = storeReaderKey(epoch: epoch.overflow ? 1 : epoch.partialValue, BoxKeyPair())
         let mark = Self.keysDestroyedMark()
         do {
